@@ -1,0 +1,193 @@
+"""The catalog file format: what a campaign's `catalog.yaml` may say.
+
+The catalog is data reviewed like code.  These models are the contract between
+the YAML files, the idempotent loader, and the gateway (which receives the same
+document from each service over HTTP).  Validation here rejects a file whose
+numbers do not appear in the sentence they claim to come from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PLAN_START_YEAR = 2022
+PLAN_END_YEAR = 2024
+
+CAMPAIGN_CODES = ("education", "health", "eldercare", "employment", "livability")
+
+
+class Comparator(str, enum.Enum):
+    """How an observed value is compared with its target."""
+
+    at_least = "ge"  # "以上", "不少于", "不低于", "达到": higher is better
+    at_most = "le"  # "以内", "控制在", "不超过": a ceiling, lower is better
+    about = "approx"  # "左右": met within a tolerance on either side
+
+
+class IndicatorKind(str, enum.Enum):
+    cumulative = "cumulative"  # a total built over the plan: "三年新改扩建公办幼儿园103处"
+    yearly = "yearly"  # a flow to reach every year: "每年招聘公办幼儿教师800人以上"
+    level = "level"  # a level or ratio to reach: "公办园在园幼儿占比达到65%以上"
+    one_year = "one_year"  # a target for one named year: "2022年,新建长者食堂300处以上"
+
+
+class Aggregation(str, enum.Enum):
+    """How district values roll up to the city (DHIS2's aggregation type)."""
+
+    sum = "sum"  # counts and amounts add up
+    ratio = "ratio"  # rates and per-capita values: sum numerators and denominators, then divide
+    none = "none"  # cannot be aggregated (life expectancy, a share of districts ...)
+
+
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(万|亿)?")
+
+
+def numbers_in(sentence: str) -> set[float]:
+    """Every number written in a sentence, both as written and scaled by 万/亿.
+
+    "新增城乡公益性岗位1.63万个" yields {1.63, 16300.0}: a target may be kept in the
+    text's own unit (万元) or in base units (个), and both are faithful.
+    """
+    found: set[float] = set()
+    for digits, scale in _NUMBER.findall(sentence.replace(",", "")):
+        value = float(digits)
+        found.add(value)
+        if scale == "万":
+            found.add(round(value * 10_000, 6))
+        elif scale == "亿":
+            found.add(round(value * 100_000_000, 6))
+    return found
+
+
+def contains_number(sentence: str, value: float) -> bool:
+    return any(abs(candidate - value) < 1e-9 for candidate in numbers_in(sentence))
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MilestoneDoc(_Doc):
+    """A planned value for an intermediate year (the trajectory passes through it)."""
+
+    year: int = Field(ge=PLAN_START_YEAR, le=PLAN_END_YEAR)
+    value: float
+    source: str
+    seed: str = "003"
+
+    @model_validator(mode="after")
+    def _number_in_source(self) -> MilestoneDoc:
+        if not contains_number(self.source, self.value):
+            raise ValueError(f"milestone {self.value} does not appear in its source sentence")
+        return self
+
+
+class DistrictTargetDoc(_Doc):
+    """A district's own published share of an indicator."""
+
+    org_unit: str = Field(pattern=r"^\d{6}$")
+    target_value: float
+    source: str
+    seed: str
+
+    @model_validator(mode="after")
+    def _number_in_source(self) -> DistrictTargetDoc:
+        if not contains_number(self.source, self.target_value):
+            raise ValueError(f"district target {self.target_value} does not appear in its source sentence")
+        return self
+
+
+class IndicatorDoc(_Doc):
+    code: str = Field(pattern=r"^(T\d{3}-\d{1,2}|H-[A-Z]{3}-\d{1,2})$")
+    name: str = Field(min_length=2)
+    unit: str = Field(min_length=1)
+    target_value: float
+    comparator: Comparator
+    kind: IndicatorKind
+    horizon: int = Field(ge=PLAN_START_YEAR, le=PLAN_END_YEAR)
+    aggregation: Aggregation
+    baseline_value: float | None = None
+    baseline_year: int | None = None
+    city_only: bool = False
+    source: str = Field(min_length=4)
+    seed: str = "003"
+    milestones: tuple[MilestoneDoc, ...] = ()
+    district_targets: tuple[DistrictTargetDoc, ...] = ()
+
+    @model_validator(mode="after")
+    def _faithful(self) -> IndicatorDoc:
+        if not contains_number(self.source, self.target_value):
+            raise ValueError(f"indicator {self.code}: target {self.target_value} does not appear in its source sentence")
+        if self.baseline_value is not None and not contains_number(self.source, self.baseline_value):
+            raise ValueError(f"indicator {self.code}: baseline {self.baseline_value} does not appear in its source sentence")
+        if self.city_only and self.district_targets:
+            raise ValueError(f"indicator {self.code}: a city-only indicator cannot have district targets")
+        return self
+
+
+class TaskDoc(_Doc):
+    number: int = Field(ge=1, le=113)
+    title: str = Field(min_length=2, max_length=40)
+    text: str = Field(min_length=10)
+    lead_departments: tuple[str, ...] = Field(min_length=1)
+    deadline: dt.date
+    indicators: tuple[IndicatorDoc, ...] = ()
+
+    @field_validator("lead_departments")
+    @classmethod
+    def _no_blank_department(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not d.strip() for d in value):
+            raise ValueError("a lead department is blank")
+        return value
+
+    @model_validator(mode="after")
+    def _codes_match_task(self) -> TaskDoc:
+        for indicator in self.indicators:
+            if not indicator.code.startswith(f"T{self.number:03d}-"):
+                raise ValueError(f"indicator {indicator.code} is filed under task {self.number}")
+        return self
+
+
+class WorkItemDoc(_Doc):
+    number: int = Field(ge=1, le=34)
+    title: str
+    tasks: tuple[TaskDoc, ...] = Field(min_length=1)
+
+
+class CampaignDoc(_Doc):
+    """One campaign's whole catalog: what `catalog.yaml` holds and `GET /api/v1/catalog` returns."""
+
+    code: str
+    number: int = Field(ge=1, le=5)
+    name: str
+    title: str
+    indicators: tuple[IndicatorDoc, ...] = ()  # headline (campaign-level) indicators, no task
+    items: tuple[WorkItemDoc, ...] = Field(min_length=1)
+
+    @field_validator("code")
+    @classmethod
+    def _known_campaign(cls, value: str) -> str:
+        if value not in CAMPAIGN_CODES:
+            raise ValueError(f"unknown campaign {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> CampaignDoc:
+        codes = [i.code for i in self.all_indicators()]
+        duplicated = sorted({c for c in codes if codes.count(c) > 1})
+        if duplicated:
+            raise ValueError(f"indicator codes used twice: {duplicated}")
+        for indicator in self.indicators:
+            if not indicator.code.startswith("H-"):
+                raise ValueError(f"headline indicator {indicator.code} must have an H- code")
+        return self
+
+    def tasks(self) -> list[TaskDoc]:
+        return [task for item in self.items for task in item.tasks]
+
+    def all_indicators(self) -> list[IndicatorDoc]:
+        return list(self.indicators) + [ind for task in self.tasks() for ind in task.indicators]
