@@ -21,11 +21,17 @@ CAMPAIGN_CODES = ("education", "health", "eldercare", "employment", "livability"
 
 
 class Comparator(str, enum.Enum):
-    """How an observed value is compared with its target."""
+    """How an observed value is compared with its target (the plan's own wording in comments)."""
 
-    at_least = "ge"  # "以上", "不少于", "不低于", "达到": higher is better
-    at_most = "le"  # "以内", "控制在", "不超过": a ceiling, lower is better
-    about = "approx"  # "左右": met within a tolerance on either side
+    at_least = "≥"  # "以上", "不少于", "不低于", "达到": higher is better
+    at_most = "≤"  # "以内", "控制在", "不超过": a ceiling, lower is better
+    about = "≈"  # "左右": met within a tolerance on either side
+
+    @classmethod
+    def _missing_(cls, value: object) -> Comparator | None:
+        # ASCII spellings are accepted in files and query strings.
+        return {"ge": cls.at_least, ">=": cls.at_least, "le": cls.at_most, "<=": cls.at_most,
+                "approx": cls.about, "~": cls.about}.get(str(value).lower())
 
 
 class IndicatorKind(str, enum.Enum):

@@ -1,0 +1,200 @@
+"""Loading a campaign's catalog into a database, idempotently.
+
+`apply_catalog` is an upsert keyed by natural keys: running it twice changes
+nothing, a corrected file updates rows in place (reports attached to an
+indicator stay attached), and rows that left the file are retired, not deleted.
+Services apply their own `catalog.yaml` on start-up; the gateway applies the
+same documents it receives from the services.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from sqlmodel import Session, SQLModel, select
+
+from minsheng.catalog.document import CampaignDoc, IndicatorDoc
+from minsheng.catalog.models import (
+    Campaign,
+    DistrictTarget,
+    Indicator,
+    IndicatorMilestone,
+    OrgUnit,
+    Task,
+    TaskLeadDepartment,
+    WorkItem,
+)
+from minsheng.orgunits import CITY_CODE, ORG_UNITS
+
+log = logging.getLogger(__name__)
+
+
+def read_catalog_file(path: Path) -> CampaignDoc:
+    with path.open(encoding="utf-8") as f:
+        return CampaignDoc.model_validate(yaml.safe_load(f))
+
+
+@dataclass
+class CatalogChanges:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.retired)
+
+    def summary(self) -> str:
+        return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.retired)} retired"
+
+
+def _upsert(session: Session, changes: CatalogChanges, model: type[SQLModel], key: tuple, label: str,
+            **values) -> SQLModel:
+    row = session.get(model, key if len(key) > 1 else key[0])
+    if row is None:
+        row = model(**dict(zip(_pk_names(model), key, strict=True)), **values)
+        session.add(row)
+        changes.created.append(label)
+        return row
+    dirty = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            dirty = True
+    if dirty:
+        session.add(row)
+        changes.updated.append(label)
+    return row
+
+
+def _pk_names(model: type[SQLModel]) -> list[str]:
+    return [column.name for column in model.__table__.primary_key.columns]
+
+
+def apply_org_units(*, session: Session) -> CatalogChanges:
+    changes = CatalogChanges()
+    for unit in ORG_UNITS:
+        parent = None if unit.code == CITY_CODE else CITY_CODE
+        _upsert(session, changes, OrgUnit, (unit.code,), f"org_unit {unit.code}",
+                name=unit.name, kind=unit.kind, parent_code=parent)
+    session.flush()
+    return changes
+
+
+def apply_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
+    """Bring the database's rows for this campaign to exactly what `doc` says. Does not commit."""
+    changes = apply_org_units(session=session)
+    _upsert(session, changes, Campaign, (doc.code,), f"campaign {doc.code}",
+            number=doc.number, name=doc.name, title=doc.title)
+    session.flush()
+
+    seen_tasks: set[int] = set()
+    seen_indicators: set[str] = set()
+    for position, headline in enumerate(doc.indicators):
+        _apply_indicator(session, changes, doc.code, None, position, headline)
+        seen_indicators.add(headline.code)
+    for item in doc.items:
+        _upsert(session, changes, WorkItem, (item.number,), f"item {item.number}",
+                campaign_code=doc.code, title=item.title)
+        session.flush()
+        for task in item.tasks:
+            seen_tasks.add(task.number)
+            _upsert(session, changes, Task, (task.number,), f"task {task.number}",
+                    campaign_code=doc.code, item_number=item.number, title=task.title, text=task.text,
+                    deadline=task.deadline, retired=False)
+            session.flush()
+            _apply_lead_departments(session, changes, task.number, list(task.lead_departments))
+            for position, indicator in enumerate(task.indicators):
+                _apply_indicator(session, changes, doc.code, task.number, position, indicator)
+                seen_indicators.add(indicator.code)
+
+    for task in session.exec(select(Task).where(Task.campaign_code == doc.code, Task.retired == False)):  # noqa: E712
+        if task.number not in seen_tasks:
+            task.retired = True
+            session.add(task)
+            changes.retired.append(f"task {task.number}")
+    for indicator in session.exec(
+        select(Indicator).where(Indicator.campaign_code == doc.code, Indicator.retired == False)  # noqa: E712
+    ):
+        if indicator.code not in seen_indicators:
+            indicator.retired = True
+            session.add(indicator)
+            changes.retired.append(f"indicator {indicator.code}")
+    session.flush()
+    return changes
+
+
+def _apply_lead_departments(session: Session, changes: CatalogChanges, task_number: int,
+                            departments: list[str]) -> None:
+    existing = {row.department: row for row in
+                session.exec(select(TaskLeadDepartment).where(TaskLeadDepartment.task_number == task_number))}
+    for name, row in existing.items():
+        if name not in departments:
+            session.delete(row)
+            changes.updated.append(f"task {task_number} lead department {name} removed")
+    for position, name in enumerate(departments):
+        _upsert(session, changes, TaskLeadDepartment, (task_number, name),
+                f"task {task_number} lead department {name}", position=position)
+
+
+def _apply_indicator(session: Session, changes: CatalogChanges, campaign: str, task_number: int | None,
+                     position: int, doc: IndicatorDoc) -> None:
+    _upsert(session, changes, Indicator, (doc.code,), f"indicator {doc.code}",
+            campaign_code=campaign, task_number=task_number, position=position, name=doc.name, unit=doc.unit,
+            target_value=doc.target_value, comparator=doc.comparator, kind=doc.kind, horizon=doc.horizon,
+            aggregation=doc.aggregation, city_only=doc.city_only, baseline_value=doc.baseline_value,
+            baseline_year=doc.baseline_year, source=doc.source, seed=doc.seed, retired=False)
+    session.flush()
+    # Milestones and district targets belong to the indicator: the file is their only source.
+    milestones = {m.year: m for m in
+                  session.exec(select(IndicatorMilestone).where(IndicatorMilestone.indicator_code == doc.code))}
+    wanted = {m.year: m for m in doc.milestones}
+    for year, row in milestones.items():
+        if year not in wanted:
+            session.delete(row)
+            changes.updated.append(f"indicator {doc.code} milestone {year} removed")
+    for year, milestone in wanted.items():
+        row = milestones.get(year)
+        values = {"value": milestone.value, "source": milestone.source, "seed": milestone.seed}
+        _sync_child(session, changes, row, IndicatorMilestone, f"indicator {doc.code} milestone {year}",
+                    {"indicator_code": doc.code, "year": year}, values)
+
+    targets = {t.org_unit_code: t for t in
+               session.exec(select(DistrictTarget).where(DistrictTarget.indicator_code == doc.code))}
+    wanted_targets = {t.org_unit: t for t in doc.district_targets}
+    for org_unit, row in targets.items():
+        if org_unit not in wanted_targets:
+            session.delete(row)
+            changes.updated.append(f"indicator {doc.code} target {org_unit} removed")
+    for org_unit, target in wanted_targets.items():
+        values = {"target_value": target.target_value, "source": target.source, "seed": target.seed}
+        _sync_child(session, changes, targets.get(org_unit), DistrictTarget,
+                    f"indicator {doc.code} target {org_unit}",
+                    {"indicator_code": doc.code, "org_unit_code": org_unit}, values)
+
+
+def _sync_child(session: Session, changes: CatalogChanges, row: SQLModel | None, model: type[SQLModel],
+                label: str, keys: dict, values: dict) -> None:
+    if row is None:
+        session.add(model(**keys, **values))
+        changes.created.append(label)
+        return
+    if any(getattr(row, k) != v for k, v in values.items()):
+        for k, v in values.items():
+            setattr(row, k, v)
+        session.add(row)
+        changes.updated.append(label)
+
+
+def seed_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
+    """Apply and commit; log what changed so an operator sees a corrected file take effect."""
+    changes = apply_catalog(session=session, doc=doc)
+    session.commit()
+    if changes.changed:
+        log.info("catalog %s applied: %s", doc.code, changes.summary())
+    else:
+        log.info("catalog %s unchanged", doc.code)
+    return changes

@@ -1,0 +1,184 @@
+"""Catalog tables and their public schemas.
+
+Natural keys (task number 1–113, indicator code such as T002-1, org unit code)
+are the primary keys: a corrected catalog file updates rows in place, so reports
+attached to an indicator are never orphaned.  Rows that disappear from the file
+are retired, not deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Field, SQLModel, UniqueConstraint
+
+from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind
+
+
+class Campaign(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=20)
+    number: int
+    name: str
+    title: str
+
+
+class WorkItem(SQLModel, table=True):
+    __tablename__ = "work_item"
+
+    number: int = Field(primary_key=True)
+    campaign_code: str = Field(foreign_key="campaign.code", index=True, max_length=20)
+    title: str
+
+
+class Task(SQLModel, table=True):
+    number: int = Field(primary_key=True)
+    campaign_code: str = Field(foreign_key="campaign.code", index=True, max_length=20)
+    item_number: int = Field(foreign_key="work_item.number", index=True)
+    title: str
+    text: str
+    deadline: dt.date
+    retired: bool = False
+
+
+class TaskLeadDepartment(SQLModel, table=True):
+    __tablename__ = "task_lead_department"
+
+    task_number: int = Field(foreign_key="task.number", primary_key=True)
+    department: str = Field(primary_key=True, max_length=100)
+    position: int = 0
+
+
+class Indicator(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=20)
+    campaign_code: str = Field(foreign_key="campaign.code", index=True, max_length=20)
+    task_number: int | None = Field(default=None, foreign_key="task.number", index=True)
+    position: int = 0
+    name: str
+    unit: str = Field(max_length=20)
+    target_value: float
+    comparator: Comparator
+    kind: IndicatorKind
+    horizon: int
+    aggregation: Aggregation
+    city_only: bool = False
+    baseline_value: float | None = None
+    baseline_year: int | None = None
+    source: str
+    seed: str = Field(max_length=8)
+    retired: bool = False
+
+
+class IndicatorMilestone(SQLModel, table=True):
+    __tablename__ = "indicator_milestone"
+    __table_args__ = (UniqueConstraint("indicator_code", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_code: str = Field(foreign_key="indicator.code", index=True, max_length=20)
+    year: int
+    value: float
+    source: str
+    seed: str = Field(max_length=8)
+
+
+class OrgUnit(SQLModel, table=True):
+    __tablename__ = "org_unit"
+
+    code: str = Field(primary_key=True, max_length=6)
+    name: str
+    kind: str = Field(max_length=10)
+    parent_code: str | None = Field(default=None, max_length=6)
+
+
+class DistrictTarget(SQLModel, table=True):
+    __tablename__ = "district_target"
+    __table_args__ = (UniqueConstraint("indicator_code", "org_unit_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_code: str = Field(foreign_key="indicator.code", index=True, max_length=20)
+    org_unit_code: str = Field(foreign_key="org_unit.code", index=True, max_length=6)
+    target_value: float
+    source: str
+    seed: str = Field(max_length=8)
+
+
+CATALOG_TABLES = frozenset(
+    model.__tablename__
+    for model in (Campaign, WorkItem, Task, TaskLeadDepartment, Indicator, IndicatorMilestone, OrgUnit,
+                  DistrictTarget)
+)
+
+
+# ---- public schemas -------------------------------------------------------------------------
+
+
+class CampaignPublic(SQLModel):
+    code: str
+    number: int
+    name: str
+    title: str
+
+
+class WorkItemPublic(SQLModel):
+    number: int
+    campaign: str
+    title: str
+    task_numbers: list[int]
+
+
+class MilestonePublic(SQLModel):
+    year: int
+    value: float
+    source: str
+
+
+class IndicatorPublic(SQLModel):
+    id: str
+    name: str
+    unit: str
+    target_value: float
+    comparator: Comparator
+    kind: IndicatorKind
+    horizon: int
+    aggregation: Aggregation
+    city_only: bool
+    baseline_value: float | None
+    baseline_year: int | None
+    campaign: str
+    task_number: int | None
+    source: str
+    seed: str
+    milestones: list[MilestonePublic]
+
+
+class TaskPublic(SQLModel):
+    number: int
+    campaign: str
+    item: int
+    item_title: str
+    title: str
+    text: str
+    lead_departments: list[str]
+    deadline: dt.date
+    indicators: list[IndicatorPublic]
+
+
+class OrgUnitPublic(SQLModel):
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+
+
+class DistrictTargetPublic(SQLModel):
+    indicator_id: str
+    indicator_name: str
+    campaign: str
+    task_number: int | None
+    org_unit: str
+    target_value: float
+    unit: str
+    comparator: Comparator
+    horizon: int
+    city_target_value: float
+    source: str
+    seed: str

@@ -1,0 +1,5 @@
+"""Database access: one engine per process, sessions per request, migrations on start-up."""
+
+from minsheng.db.engine import Database, SessionDep, get_session
+
+__all__ = ["Database", "SessionDep", "get_session"]

@@ -1,0 +1,103 @@
+"""Errors a user can act on: a Chinese `detail` for people, a stable `code` for machines."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class DomainError(Exception):
+    """Raised by service functions; the app turns it into a JSON error response."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, code: str | None = None, extra: dict[str, Any] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.extra = extra or {}
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unprocessable(DomainError):
+    status_code = 422
+    code = "invalid"
+
+
+# Pydantic error types, said the way a clerk would understand them.
+_VALIDATION_MESSAGES = {
+    "missing": "缺少必填项",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "less_than_equal": "数值过大，不能超过 {le}",
+    "greater_than_equal": "数值过小，不能小于 {ge}",
+    "greater_than": "数值必须大于 {gt}",
+    "less_than": "数值必须小于 {lt}",
+    "string_too_short": "内容过短",
+    "string_too_long": "内容过长",
+    "string_pattern_mismatch": "格式不正确",
+    "enum": "取值无效，可选值：{expected}",
+    "literal_error": "取值无效，可选值：{expected}",
+    "date_from_datetime_parsing": "日期格式不正确，应为 YYYY-MM-DD",
+    "date_parsing": "日期格式不正确，应为 YYYY-MM-DD",
+    "json_invalid": "请求内容不是有效的 JSON",
+    "model_attributes_type": "请求内容格式不正确",
+    "extra_forbidden": "不认识的字段",
+}
+
+_LOCATION_NAMES = {"query": "查询参数", "path": "路径参数", "body": "请求体", "header": "请求头"}
+
+
+def describe_validation_error(error: dict[str, Any]) -> dict[str, Any]:
+    template = _VALIDATION_MESSAGES.get(error.get("type", ""))
+    context = error.get("ctx") or {}
+    try:
+        message = template.format(**context) if template else error.get("msg", "取值无效")
+    except (KeyError, IndexError):
+        message = template or error.get("msg", "取值无效")
+    loc = [str(part) for part in error.get("loc", ())]
+    where = _LOCATION_NAMES.get(loc[0], loc[0]) if loc else ""
+    field = ".".join(loc[1:]) if len(loc) > 1 else ""
+    return {"loc": loc, "field": field, "message": f"{where}「{field}」{message}" if field else message}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail, "code": exc.code, **exc.extra}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [describe_validation_error(e) for e in exc.errors()]
+        detail = "请求参数有误：" + "；".join(e["message"] for e in errors)
+        return JSONResponse({"detail": detail, "code": "invalid_request", "errors": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "请求的地址不存在"
+        elif exc.status_code == 405:
+            detail = "该地址不支持此请求方法"
+        return JSONResponse({"detail": detail, "code": f"http_{exc.status_code}"}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))

@@ -1,0 +1,30 @@
+"""List responses: `{"data": [...], "count": N}` with `limit` / `offset`."""
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+MAX_LIMIT = 500
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    count: int  # all rows matching the filters, not just this page
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def _page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数（1–500）")] = 100,
+    offset: Annotated[int, Query(ge=0, description="跳过的条数")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(_page_params)]
