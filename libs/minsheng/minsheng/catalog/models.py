@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind
+
+
+def enum_column(enum_class: type) -> sa.Enum:
+    """Stored as the member name in a VARCHAR: no database enum type to migrate when a member is added."""
+    return sa.Enum(enum_class, native_enum=False, create_constraint=False, length=16)
 
 
 class Campaign(SQLModel, table=True):
@@ -56,10 +62,10 @@ class Indicator(SQLModel, table=True):
     name: str
     unit: str = Field(max_length=20)
     target_value: float
-    comparator: Comparator
-    kind: IndicatorKind
+    comparator: Comparator = Field(sa_type=enum_column(Comparator))
+    kind: IndicatorKind = Field(sa_type=enum_column(IndicatorKind))
     horizon: int
-    aggregation: Aggregation
+    aggregation: Aggregation = Field(sa_type=enum_column(Aggregation))
     city_only: bool = False
     baseline_value: float | None = None
     baseline_year: int | None = None

@@ -1,0 +1,119 @@
+"""`make run`: the whole platform on this machine, on the embedded defaults.
+
+Starts the local Kafka-protocol broker, the five campaign services and the gateway, each
+in its own process; every process migrates its own SQLite database and seeds its catalog
+on start-up.  Prints the URLs once all answer /readyz.  Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from minsheng.broker import LocalBroker
+from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def die_with_parent() -> None:
+    """Children get SIGTERM if this runner dies, even by SIGKILL: no orphaned servers holding ports."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def wait_ready(url: str, processes: list[subprocess.Popen], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            raise RuntimeError("a process exited during start-up; see its log above")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base-port", type=int, default=GATEWAY.port,
+                        help="gateway port; the services take the next five (default 8000 → 8001–8005)")
+    parser.add_argument("--broker-port", type=int, default=9092)
+    parser.add_argument("--data-dir", default=str(ROOT / "var"), help="where the SQLite files go")
+    args = parser.parse_args()
+
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ports = {p.name: args.base_port + (p.port - GATEWAY.port) for p in ALL_PROCESSES}
+    broker = LocalBroker(args.broker_port, preexec_fn=die_with_parent).start()
+    print(f"broker    Kafka protocol (Tansu)  {broker.bootstrap_servers}", flush=True)
+
+    env = dict(os.environ)
+    for process in ALL_PROCESSES:
+        prefix = process.env_prefix
+        env.setdefault(f"{prefix}DATABASE_URL", f"sqlite:///{data_dir / process.name}.db")
+        env[f"{prefix}PORT"] = str(ports[process.name])
+        env[f"{prefix}KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+    for campaign in CAMPAIGNS:
+        env[f"GATEWAY_{campaign.upper()}_URL"] = f"http://127.0.0.1:{ports[campaign]}"
+
+    processes: list[subprocess.Popen] = []
+
+    def stop_all(*_: object) -> None:
+        for p in processes:
+            if p.poll() is None:
+                p.terminate()
+        for p in processes:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        broker.stop()
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # Explicit handlers: a runner started from a script may inherit SIGINT as ignored.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        for process in (*CAMPAIGNS.values(), GATEWAY):
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", process.app, "--host", "127.0.0.1",
+                 "--port", str(ports[process.name]), "--log-level", "warning"],
+                env=env, cwd=ROOT, preexec_fn=die_with_parent,
+            ))
+        for process in (*CAMPAIGNS.values(), GATEWAY):
+            wait_ready(f"http://127.0.0.1:{ports[process.name]}", processes, timeout=120)
+        print("\n淄博市高品质民生平台 is running:", flush=True)
+        for process in (GATEWAY, *CAMPAIGNS.values()):
+            url = f"http://127.0.0.1:{ports[process.name]}"
+            print(f"  {process.name:<11} {url}/docs   ({url}/metrics)", flush=True)
+        print(f"\n  try: curl '{'http://127.0.0.1:%d' % ports['gateway']}/api/v1/tasks?limit=500'", flush=True)
+        print("Ctrl-C stops every process.", flush=True)
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        print("a process exited; stopping the others", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon the clean-up
+        stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

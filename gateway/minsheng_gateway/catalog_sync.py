@@ -1,0 +1,68 @@
+"""The gateway learns the catalog from the services over HTTP (`GET /api/v1/catalog`), never from
+their databases, and stores it in its own tables with the kernel's idempotent `apply_catalog`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from minsheng.catalog.document import CAMPAIGN_CODES, CampaignDoc
+from minsheng.catalog.loader import seed_catalog
+from minsheng_gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+
+def missing_catalogs(app: FastAPI) -> list[str]:
+    """Readiness: the gateway is not ready until every campaign's catalog has arrived."""
+    return [f"catalog:{code}" for code in CAMPAIGN_CODES if code not in app.state.catalogs_loaded]
+
+
+async def fetch_catalog(client: httpx.AsyncClient, base_url: str) -> CampaignDoc:
+    response = await client.get(f"{base_url}/api/v1/catalog")
+    response.raise_for_status()
+    return CampaignDoc.model_validate(response.json())
+
+
+async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> bool:
+    settings: GatewaySettings = app.state.settings
+    try:
+        doc = await fetch_catalog(client, settings.service_url(campaign))
+    except (httpx.HTTPError, ValidationError, ValueError) as exc:
+        log.warning("catalog of %s not available yet: %s", campaign, exc)
+        return False
+    if doc.code != campaign:
+        log.error("service at %s served the catalog of %s, expected %s", settings.service_url(campaign), doc.code,
+                  campaign)
+        return False
+
+    def apply() -> None:
+        with app.state.database.session() as session:
+            seed_catalog(session=session, doc=doc)
+
+    try:
+        await asyncio.to_thread(apply)
+    except Exception:
+        log.exception("could not store the catalog of %s; will retry", campaign)
+        return False
+    app.state.catalogs_loaded.add(campaign)
+    return True
+
+
+async def sync_catalogs(app: FastAPI) -> None:
+    """Background job: pull every catalog until all have arrived, then refresh periodically."""
+    settings: GatewaySettings = app.state.settings
+    transport = getattr(app.state, "service_transport", None)  # tests route to in-process service apps
+    async with httpx.AsyncClient(timeout=10.0, transport=transport) as client:
+        while True:
+            pending = [c for c in CAMPAIGN_CODES if c not in app.state.catalogs_loaded]
+            targets = pending or list(CAMPAIGN_CODES)
+            # One at a time: the catalogs share the org-unit rows, and SQLite has one writer anyway.
+            for campaign in targets:
+                await sync_once(app, client, campaign)
+            still_missing = [c for c in CAMPAIGN_CODES if c not in app.state.catalogs_loaded]
+            await asyncio.sleep(settings.catalog_retry_seconds if still_missing else settings.catalog_refresh_seconds)

@@ -1,0 +1,39 @@
+"""The gateway: city-wide and per-district views over the five campaign services.
+Run: uvicorn minsheng_gateway.main:app"""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from minsheng.app import create_app
+from minsheng.catalog.models import CATALOG_TABLES
+from minsheng.catalog.router import router as catalog_router
+from minsheng.db.migrations import MigrationPlan
+from minsheng_gateway.catalog_sync import missing_catalogs, sync_catalogs
+from minsheng_gateway.settings import GatewaySettings
+
+settings = GatewaySettings()
+migration_plan = MigrationPlan(
+    process="gateway",
+    kernel_branches=("catalog",),
+    own_versions=Path(__file__).parent / "migrations" / "versions",
+    tables=CATALOG_TABLES,
+)
+
+
+def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
+    gateway = create_app(
+        process="gateway",
+        title="淄博市高品质民生三年行动 · 网关",
+        description="全市与各区县视图：五大攻坚行动的113项任务、指标与进展。",
+        settings=gateway_settings,
+        migration_plan=migration_plan,
+        routers=[catalog_router],
+        background=[sync_catalogs],
+    )
+    gateway.state.catalogs_loaded = set()
+    gateway.state.readiness_checks.append(missing_catalogs)
+    return gateway
+
+
+app = build_app()

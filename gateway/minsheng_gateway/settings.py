@@ -1,0 +1,25 @@
+from pydantic_settings import SettingsConfigDict
+
+from minsheng.settings import ProcessSettings
+from minsheng.topology import CAMPAIGNS, GATEWAY
+
+
+class GatewaySettings(ProcessSettings):
+    """Read from GATEWAY_* variables, e.g. GATEWAY_EDUCATION_URL."""
+
+    model_config = SettingsConfigDict(env_prefix=GATEWAY.env_prefix, extra="ignore")
+
+    port: int = GATEWAY.port
+    database_url: str = GATEWAY.default_database_url
+    # Where each campaign service answers (its catalog is pulled from there).
+    education_url: str = f"http://127.0.0.1:{CAMPAIGNS['education'].port}"
+    health_url: str = f"http://127.0.0.1:{CAMPAIGNS['health'].port}"
+    eldercare_url: str = f"http://127.0.0.1:{CAMPAIGNS['eldercare'].port}"
+    employment_url: str = f"http://127.0.0.1:{CAMPAIGNS['employment'].port}"
+    livability_url: str = f"http://127.0.0.1:{CAMPAIGNS['livability'].port}"
+    # A service that is down is retried this often until its catalog arrives; then refreshed at the slower pace.
+    catalog_retry_seconds: float = 2.0
+    catalog_refresh_seconds: float = 300.0
+
+    def service_url(self, campaign: str) -> str:
+        return getattr(self, f"{campaign}_url").rstrip("/")

@@ -1,0 +1,88 @@
+"""The app factory every process uses: lifespan (migrate, seed, background work), health,
+readiness, `/metrics`, error handling.  A process's entry point is a call to `create_app`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+
+from minsheng.db import Database
+from minsheng.db.migrations import MigrationPlan, upgrade_to_head
+from minsheng.errors import install_error_handlers
+from minsheng.observability import PROCESS_READY, MetricsMiddleware, configure_logging, metrics_endpoint
+from minsheng.settings import ProcessSettings
+
+log = logging.getLogger(__name__)
+
+StartupHook = Callable[[FastAPI], None]  # runs once, in order, before the process is ready
+BackgroundJob = Callable[[FastAPI], Awaitable[None]]  # runs until shutdown
+
+
+def create_app(
+    *,
+    process: str,
+    title: str,
+    description: str,
+    settings: ProcessSettings,
+    migration_plan: MigrationPlan,
+    routers: Sequence[APIRouter],
+    startup: Sequence[StartupHook] = (),
+    background: Sequence[BackgroundJob] = (),
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        configure_logging(settings.log_level)
+        database = Database(settings.database_url)
+        app.state.database = database
+        # Blocking work (DDL, seeding) runs in a thread so the event loop stays free.
+        await asyncio.to_thread(upgrade_to_head, migration_plan, settings.database_url)
+        for hook in startup:
+            await asyncio.to_thread(hook, app)
+        jobs = [asyncio.create_task(job(app), name=getattr(job, "__name__", "job")) for job in background]
+        app.state.ready = True
+        PROCESS_READY.labels(process).set(1)
+        log.info("%s ready on %s:%s", process, settings.host, settings.port)
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            PROCESS_READY.labels(process).set(0)
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            database.dispose()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.process = process
+    app.state.settings = settings
+    app.state.ready = False
+    app.state.readiness_checks = []  # callables returning a list of things still awaited
+    app.add_middleware(MetricsMiddleware, process=process)
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["运维 operations"], summary="进程存活")
+    def healthz() -> dict:
+        return {"status": "ok", "process": process}
+
+    @app.get("/readyz", tags=["运维 operations"], summary="可以接收请求（已迁移、已加载目录、数据库可达）")
+    def readyz():
+        waiting = [] if app.state.ready else ["startup"]
+        try:
+            app.state.database.ping()
+        except Exception as exc:  # noqa: BLE001 - any database failure means not ready
+            waiting.append(f"database: {exc.__class__.__name__}")
+        for check in app.state.readiness_checks:
+            waiting.extend(check(app))
+        if waiting:
+            return JSONResponse({"status": "starting", "process": process, "waiting_for": waiting}, status_code=503)
+        return {"status": "ready", "process": process}
+
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    for router in routers:
+        app.include_router(router)
+    return app

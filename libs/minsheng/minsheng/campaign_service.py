@@ -1,0 +1,76 @@
+"""What makes a campaign service: settings with the campaign's env prefix, its catalog file,
+its migration plan, and the kernel's routers.  Each service's `main.py` is one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+from pydantic_settings import SettingsConfigDict
+
+from minsheng.app import create_app
+from minsheng.catalog.document import CampaignDoc
+from minsheng.catalog.loader import read_catalog_file, seed_catalog
+from minsheng.catalog.models import CATALOG_TABLES
+from minsheng.catalog.router import catalog_document_router
+from minsheng.catalog.router import router as catalog_router
+from minsheng.db.migrations import MigrationPlan
+from minsheng.settings import ProcessSettings
+from minsheng.topology import CAMPAIGNS
+
+CAMPAIGN_TABLES = CATALOG_TABLES
+CAMPAIGN_BRANCHES = ("catalog",)
+
+
+class CampaignSettings(ProcessSettings):
+    """Read from the environment with the campaign's prefix, e.g. EDUCATION_DATABASE_URL."""
+
+
+def campaign_settings(campaign: str) -> CampaignSettings:
+    process = CAMPAIGNS[campaign]
+    # Defaults as class attributes: init arguments would override the environment.
+    settings_class = type(
+        f"{campaign.capitalize()}Settings",
+        (CampaignSettings,),
+        {
+            "__annotations__": {"port": int, "database_url": str},
+            "port": process.port,
+            "database_url": process.default_database_url,
+            "model_config": SettingsConfigDict(env_prefix=process.env_prefix, extra="ignore"),
+        },
+    )
+    return settings_class()
+
+
+@dataclass
+class CampaignService:
+    campaign: str
+    package_dir: Path  # the service's package: holds catalog.yaml and migrations/versions
+
+    def __post_init__(self) -> None:
+        self.settings = campaign_settings(self.campaign)
+        self.catalog: CampaignDoc = read_catalog_file(self.package_dir / "catalog.yaml")
+        if self.catalog.code != self.campaign:
+            raise ValueError(f"{self.package_dir}/catalog.yaml is the catalog of {self.catalog.code}")
+        self.migration_plan = MigrationPlan(
+            process=self.campaign,
+            kernel_branches=CAMPAIGN_BRANCHES,
+            own_versions=self.package_dir / "migrations" / "versions",
+            tables=CAMPAIGN_TABLES,
+        )
+
+    def seed(self, app: FastAPI) -> None:
+        with app.state.database.session() as session:
+            seed_catalog(session=session, doc=self.catalog)
+
+    def create_app(self, settings: CampaignSettings | None = None) -> FastAPI:
+        return create_app(
+            process=self.campaign,
+            title=f"{self.catalog.title} · {self.catalog.name}",
+            description=f"淄博市高品质民生三年行动（2022—2024）{self.catalog.name}：任务、指标与进展。",
+            settings=settings or self.settings,
+            migration_plan=self.migration_plan,
+            routers=[catalog_router, catalog_document_router(self.campaign)],
+            startup=[self.seed],
+        )
