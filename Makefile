@@ -1,0 +1,21 @@
+# The two commands: `make run` (the platform on this machine) and `make test` (the whole suite).
+# Both install what is missing: uv (pinned) into the user's Python, then the locked workspace.
+
+UV_VERSION := 0.13.9
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+
+.PHONY: run test bootstrap bench
+
+bootstrap:
+	@$(UV) --version 2>/dev/null | grep -q "$(UV_VERSION)" || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	@$(UV) sync --locked --quiet
+
+run: bootstrap
+	$(UV) run python deploy/run_local.py
+
+test: bootstrap
+	$(UV) run pytest
+
+bench: bootstrap
+	$(UV) run python -m bench

@@ -1,0 +1,89 @@
+"""Shared fixtures: real PostgreSQL databases (one fresh database per use) and a real broker.
+
+PostgreSQL: MINSHENG_TEST_POSTGRES (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
+is the admin connection used to create and drop throw-away databases.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from minsheng.broker import LocalBroker
+from minsheng.catalog.document import CAMPAIGN_CODES
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def admin_engine():
+    engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def make_database(admin_engine) -> Iterator[Callable[[str], str]]:
+    """Returns a function that creates an empty PostgreSQL database and gives its URL."""
+    created: list[str] = []
+
+    def make(label: str = "db") -> str:
+        name = f"minsheng_test_{label}_{uuid.uuid4().hex[:10]}"
+        with admin_engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin_engine.connect() as connection:
+        for name in created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[LocalBroker]:
+    with LocalBroker(free_port()) as running:
+        yield running
+
+
+def campaign_module(campaign: str):
+    return __import__(f"minsheng_{campaign}.main", fromlist=["service"])
+
+
+@pytest.fixture
+def campaign_client(make_database) -> Callable[[str], TestClient]:
+    """Starts a campaign service in-process on its own fresh PostgreSQL database (lifespan included)."""
+    clients: list[TestClient] = []
+
+    def start(campaign: str) -> TestClient:
+        service = campaign_module(campaign).service
+        settings = service.settings.model_copy(update={"database_url": make_database(campaign)})
+        client = TestClient(service.create_app(settings))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+ALL_CAMPAIGNS = pytest.mark.parametrize("campaign", CAMPAIGN_CODES)

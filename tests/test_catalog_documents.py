@@ -1,0 +1,182 @@
+"""The catalog files say what the plan says (seeds 000, 001, 003, 004). No database needed."""
+
+import re
+
+import pytest
+
+from minsheng.catalog.document import (
+    CAMPAIGN_CODES,
+    Aggregation,
+    CampaignDoc,
+    Comparator,
+    IndicatorDoc,
+    IndicatorKind,
+    contains_number,
+)
+from minsheng.catalog.loader import read_catalog_file
+from tests.conftest import ROOT, SEEDS
+
+DOCS = {code: read_catalog_file(ROOT / "services" / code / f"minsheng_{code}" / "catalog.yaml") for code in CAMPAIGN_CODES}
+TASKS = {t.number: t for doc in DOCS.values() for t in doc.tasks()}
+INDICATORS = {i.code: i for doc in DOCS.values() for i in doc.all_indicators()}
+# The one spelling the catalog normalizes (task 80 names the bureau by its long form).
+DEPARTMENT_ALIASES = {"市人力资源和社会保障局": "市人力资源社会保障局"}
+
+
+def seed(prefix: str) -> str:
+    (path,) = SEEDS.glob(f"{prefix}_*.txt")
+    return path.read_text(encoding="utf-8")
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"[\s*]", "", text)
+
+
+def test_plan_has_113_tasks_in_34_items_numbered_in_order():
+    assert sorted(TASKS) == list(range(1, 114))
+    items = [item.number for doc in DOCS.values() for item in doc.items]
+    assert items == list(range(1, 35))
+
+
+@pytest.mark.parametrize(("campaign", "tasks", "items"), [
+    ("education", 27, 7), ("health", 27, 6), ("eldercare", 19, 8), ("employment", 16, 6), ("livability", 24, 7),
+])
+def test_campaign_sizes_match_the_plan(campaign, tasks, items):
+    assert len(DOCS[campaign].tasks()) == tasks
+    assert len(DOCS[campaign].items) == items
+
+
+def test_task_texts_and_lead_departments_are_verbatim_from_seed_003():
+    text = seed("003")
+    pattern = re.compile(r"^\s*(\d{1,3})、(.+?)[\(〔]牵头部门[:：](.+)[\)〕]\s*$", re.MULTILINE)
+    found = {int(m.group(1)): (m.group(2).strip(), m.group(3)) for m in pattern.finditer(text)}
+    assert sorted(found) == list(range(1, 114))
+    for number, (task_text, departments) in found.items():
+        assert TASKS[number].text == task_text, f"task {number} text differs from seed 003"
+        expected = [DEPARTMENT_ALIASES.get(d, d) for d in departments.split("、")]
+        assert list(TASKS[number].lead_departments) == expected, f"task {number} lead departments"
+
+
+def test_every_task_has_a_lead_department_title_and_deadline():
+    for task in TASKS.values():
+        assert task.lead_departments and all(d.startswith(("市", "淄博")) for d in task.lead_departments)
+        assert 2 <= len(task.title) <= 40 and task.title != "TODO"
+        assert task.deadline.year in (2022, 2023, 2024)
+    # Task 58 is entirely a 2022 commitment; the plan's default is the end of 2024.
+    assert TASKS[58].deadline.isoformat() == "2022-12-31"
+    assert TASKS[2].deadline.isoformat() == "2024-12-31"
+
+
+def test_every_indicator_has_unit_target_and_a_verbatim_source_containing_its_number():
+    seeds = {p: squeeze(seed(p)) for p in ("000", "001", "003", "004")}
+    assert len(INDICATORS) >= 100
+    for indicator in INDICATORS.values():
+        assert indicator.unit and indicator.target_value is not None
+        assert contains_number(indicator.source, indicator.target_value), indicator.code
+        assert squeeze(indicator.source) in seeds[indicator.seed], f"{indicator.code} source not in seed {indicator.seed}"
+        for target in indicator.district_targets:
+            assert squeeze(target.source) in seeds[target.seed]
+            assert contains_number(target.source, target.target_value)
+        for milestone in indicator.milestones:
+            assert squeeze(milestone.source) in seeds[milestone.seed]
+
+
+def test_task_indicators_come_from_their_own_task_text():
+    for indicator in INDICATORS.values():
+        if indicator.code.startswith("T") and indicator.seed == "003":
+            task = TASKS[int(indicator.code[1:4])]
+            assert squeeze(indicator.source) in squeeze(task.text), indicator.code
+
+
+@pytest.mark.parametrize(("code", "target", "unit", "comparator", "kind", "horizon", "aggregation"), [
+    ("T002-1", 103, "处", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
+    ("T002-2", 800, "人", Comparator.at_least, IndicatorKind.yearly, 2024, Aggregation.sum),
+    ("T002-3", 65, "%", Comparator.at_least, IndicatorKind.level, 2024, Aggregation.ratio),
+    ("T003-3", 50000, "个", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
+    ("T062-1", 300, "处", Comparator.at_least, IndicatorKind.one_year, 2022, Aggregation.sum),
+    ("T076-1", 40000, "个", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
+    ("T104-1", 40, "%", Comparator.about, IndicatorKind.level, 2024, Aggregation.ratio),
+    ("T074-1", 4.9, "万元", Comparator.about, IndicatorKind.level, 2024, Aggregation.ratio),
+    ("T106-1", 40000, "户", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
+    ("T106-3", 665, "万平方米", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
+])
+def test_spot_checked_indicators_read_as_the_plan_says(code, target, unit, comparator, kind, horizon, aggregation):
+    indicator = INDICATORS[code]
+    assert (indicator.target_value, indicator.unit, indicator.comparator, indicator.kind, indicator.horizon,
+            indicator.aggregation) == (target, unit, comparator, kind, horizon, aggregation)
+
+
+def test_baselines_and_milestones_from_the_plan():
+    nurses = INDICATORS["T069-3"]  # 养老护理员人数由2000人增加到4000人
+    assert (nurses.baseline_value, nurses.target_value) == (2000, 4000)
+    jobs = INDICATORS["T076-1"]  # 2022年新增1.63万个, 到2024年不少于4万个
+    assert [(m.year, m.value) for m in jobs.milestones] == [(2022, 16300)]
+    beds = INDICATORS["T059-1"]  # 2022年建设家庭养老床位3000张 (seed 001), 到2024年7000张
+    assert beds.target_value == 7000 and [(m.year, m.value) for m in beds.milestones] == [(2022, 3000)]
+
+
+# (campaign, name fragment, target, comparator) for the headline targets of seeds 000/001
+HEADLINES = [
+    ("health", "县域内就诊率", 90, Comparator.at_least),
+    ("health", "人均预期寿命", 80.5, Comparator.at_least),
+    ("eldercare", "养老机构", 170, Comparator.at_least),
+    ("eldercare", "床位", 35000, Comparator.at_least),
+    ("employment", "城镇新增就业", 165000, Comparator.at_least),
+    ("employment", "城镇登记失业率", 4.5, Comparator.at_most),
+    ("employment", "毕业去向落实率", 85, Comparator.at_least),
+    ("livability", "人均体育场地面积", 3.5, Comparator.at_least),
+    ("livability", "经常参加体育锻炼人数比例", 42, Comparator.at_least),
+    ("livability", "人均公园绿地面积", 20.9, Comparator.at_least),
+    ("livability", "绿道长度", 1.8, Comparator.at_least),
+    ("livability", "专业化物业管理覆盖率", 90, Comparator.at_least),
+    ("education", "学前教育普及普惠", 80, Comparator.at_least),
+    ("education", "义务教育优质均衡", 80, Comparator.at_least),
+]
+
+
+@pytest.mark.parametrize(("campaign", "fragment", "target", "comparator"), HEADLINES)
+def test_headline_targets_are_campaign_level_indicators(campaign, fragment, target, comparator):
+    matches = [i for i in DOCS[campaign].indicators if fragment in i.name]
+    assert len(matches) == 1, f"{fragment} missing among {campaign} headline indicators"
+    assert (matches[0].target_value, matches[0].comparator) == (target, comparator)
+    assert matches[0].seed in ("000", "001")
+
+
+# Zhangdian's own targets (seed 004) on the matching city indicator: (task, district value, city value)
+ZHANGDIAN = [(2, 10, 103), (3, 9, 32), (3, 17300, 50000), (43, 65, 65), (58, 100, 100), (76, 3000, 40000),
+             (95, 100, 200), (106, 12000, 40000), (106, 15800, 75000), (106, 151.9, 665)]
+
+
+@pytest.mark.parametrize(("task", "district_value", "city_value"), ZHANGDIAN)
+def test_zhangdian_targets_sit_on_the_matching_indicator(task, district_value, city_value):
+    matching = [i for i in INDICATORS.values() if i.code.startswith(f"T{task:03d}-")
+                and any(t.org_unit == "370303" and t.target_value == district_value for t in i.district_targets)]
+    assert len(matching) == 1, f"Zhangdian target {district_value} not found on task {task}"
+    assert matching[0].target_value == city_value
+
+
+def _indicator(**changes) -> dict:
+    base = {"code": "T002-1", "name": "新改扩建公办幼儿园数量", "unit": "处", "target_value": 103,
+            "comparator": "ge", "kind": "cumulative", "horizon": 2024, "aggregation": "sum",
+            "source": "三年新改扩建公办幼儿园103处"}
+    return {**base, **changes}
+
+
+def test_a_number_that_is_not_in_its_source_is_rejected():
+    with pytest.raises(ValueError, match="does not appear"):
+        IndicatorDoc.model_validate(_indicator(target_value=130))
+    # 万 in the source counts: 1.63万个 is 16300 个
+    assert IndicatorDoc.model_validate(_indicator(target_value=16300, source="新增城乡公益性岗位1.63万个以上"))
+
+
+def test_comparators_accept_ascii_spellings_and_serialize_as_symbols():
+    indicator = IndicatorDoc.model_validate(_indicator(comparator="le"))
+    assert indicator.comparator is Comparator.at_most
+    assert indicator.model_dump(mode="json")["comparator"] == "≤"
+
+
+def test_a_campaign_document_rejects_duplicate_indicator_codes():
+    raw = DOCS["education"].model_dump(mode="json")
+    raw["items"][0]["tasks"][1]["indicators"].append(raw["items"][0]["tasks"][1]["indicators"][0])
+    with pytest.raises(ValueError, match="used twice"):
+        CampaignDoc.model_validate(raw)

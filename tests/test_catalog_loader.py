@@ -1,0 +1,73 @@
+"""Seeding is idempotent and a corrected catalog updates rows in place (PostgreSQL)."""
+
+from sqlalchemy import func
+from sqlmodel import Session, create_engine, select
+
+from minsheng.catalog.document import CampaignDoc
+from minsheng.catalog.loader import apply_catalog
+from minsheng.catalog.models import DistrictTarget, Indicator, OrgUnit, Task, TaskLeadDepartment
+from minsheng.db.migrations import upgrade_to_head
+from tests.conftest import campaign_module
+
+
+def _database(make_database):
+    module = campaign_module("education")
+    url = make_database("loader")
+    upgrade_to_head(module.migration_plan, url)
+    return create_engine(url), module.service.catalog
+
+
+def _counts(session: Session) -> dict:
+    return {model.__name__: session.exec(select(func.count()).select_from(model)).one()
+            for model in (Task, Indicator, TaskLeadDepartment, DistrictTarget, OrgUnit)}
+
+
+def test_seeding_twice_changes_nothing(make_database):
+    engine, doc = _database(make_database)
+    with Session(engine) as session:
+        first = apply_catalog(session=session, doc=doc)
+        session.commit()
+        before = _counts(session)
+        second = apply_catalog(session=session, doc=doc)
+        session.commit()
+        assert first.changed and not second.changed
+        assert _counts(session) == before == {"Task": 27, "Indicator": 19, "TaskLeadDepartment": before["TaskLeadDepartment"],
+                                              "DistrictTarget": 3, "OrgUnit": 12}
+    engine.dispose()
+
+
+def test_a_corrected_file_updates_in_place_and_retires_what_was_removed(make_database):
+    engine, doc = _database(make_database)
+    with Session(engine) as session:
+        apply_catalog(session=session, doc=doc)
+        session.commit()
+
+    raw = doc.model_dump(mode="json")
+    task2 = raw["items"][0]["tasks"][1]
+    task2["title"] = "建设公办幼儿园（修订）"
+    task2["lead_departments"] = ["市教育局"]  # 市自然资源和规划局 removed
+    kindergartens = task2["indicators"][0]
+    assert kindergartens["code"] == "T002-1"
+    kindergartens["name"] = "新改扩建公办幼儿园（处）"
+    removed = task2["indicators"].pop()  # a wrongly extracted indicator is taken out of the file
+    corrected = CampaignDoc.model_validate(raw)
+
+    with Session(engine) as session:
+        changes = apply_catalog(session=session, doc=corrected)
+        session.commit()
+        assert "indicator T002-1" in changes.updated and f"indicator {removed['code']}" in changes.retired
+        row = session.get(Indicator, "T002-1")
+        assert row.name == "新改扩建公办幼儿园（处）" and not row.retired
+        # Zhangdian's target stays attached to the same indicator row, not duplicated.
+        targets = session.exec(select(DistrictTarget).where(DistrictTarget.indicator_code == "T002-1")).all()
+        assert [(t.org_unit_code, t.target_value) for t in targets] == [("370303", 10)]
+        assert session.get(Indicator, removed["code"]).retired  # kept for history, hidden from lists
+        departments = session.exec(select(TaskLeadDepartment.department).where(TaskLeadDepartment.task_number == 2)).all()
+        assert departments == ["市教育局"]
+        assert session.get(Task, 2).title == "建设公办幼儿园（修订）"
+
+    with Session(engine) as session:  # and the original file brings the indicator back
+        changes = apply_catalog(session=session, doc=doc)
+        session.commit()
+        assert not session.get(Indicator, removed["code"]).retired
+    engine.dispose()

@@ -1,0 +1,127 @@
+"""`make run`'s runner brings up broker, five services and the gateway as real processes;
+the gateway serves the whole catalog it learned over HTTP; Ctrl-C stops every process."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from minsheng.topology import ALL_PROCESSES, GATEWAY
+from tests.conftest import ROOT, free_port
+
+
+def _ports_free(base: int) -> bool:
+    for offset in range(len(ALL_PROCESSES)):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", base + offset)) == 0:
+                return False
+    return True
+
+
+def _get(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def platform(make_database):
+    base = next(b for b in (random.randrange(20000, 40000, 10) for _ in range(50)) if _ports_free(b))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for process in ALL_PROCESSES:  # PostgreSQL here, as in production; `make run` uses SQLite files
+        env[f"{process.env_prefix}DATABASE_URL"] = make_database(process.name)
+    runner = subprocess.Popen(
+        [sys.executable, "deploy/run_local.py", "--base-port", str(base), "--broker-port", str(free_port())],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = runner.stdout.readline()
+        if not line and runner.poll() is not None:
+            break
+        output.append(line)
+        if "Ctrl-C stops every process" in line:
+            break
+    else:
+        runner.kill()
+        pytest.fail("platform did not start:\n" + "".join(output))
+    if runner.poll() is not None:
+        pytest.fail("runner exited:\n" + "".join(output))
+    yield base, "".join(output)
+    runner.send_signal(signal.SIGINT)
+    runner.wait(timeout=60)
+
+
+def test_six_processes_come_up_and_the_gateway_serves_the_whole_catalog(platform):
+    base, output = platform
+    for process in ALL_PROCESSES:
+        port = base + process.port - GATEWAY.port
+        assert f"http://127.0.0.1:{port}/docs" in output
+        assert _get(f"http://127.0.0.1:{port}/healthz")["process"] == process.name
+
+    gateway = f"http://127.0.0.1:{base}"
+    deadline = time.monotonic() + 60  # the gateway is ready once every service's catalog has arrived
+    while _get_status(f"{gateway}/readyz") != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    tasks = _get(f"{gateway}/api/v1/tasks?limit=500")
+    assert tasks["count"] == 113 and [t["number"] for t in tasks["data"]] == list(range(1, 114))
+    for task in tasks["data"]:
+        assert task["campaign"] in ("education", "health", "eldercare", "employment", "livability")
+        assert task["lead_departments"] and task["text"] and task["item"]
+        for indicator in task["indicators"]:
+            assert indicator["task_number"] == task["number"] and indicator["campaign"] == task["campaign"]
+            assert {"id", "name", "unit", "target_value", "comparator", "kind", "horizon"} <= indicator.keys()
+    assert sum(len(t["indicators"]) for t in tasks["data"]) > 100
+
+    indicators = _get(f"{gateway}/api/v1/indicators?limit=500")
+    headline = [i for i in indicators["data"] if i["task_number"] is None]
+    assert {i["campaign"] for i in headline} == {"education", "health", "eldercare", "employment", "livability"}
+    unemployment = next(i for i in headline if i["name"] == "城镇登记失业率")
+    assert (unemployment["target_value"], unemployment["comparator"], unemployment["unit"]) == (4.5, "≤", "%")
+
+    units = _get(f"{gateway}/api/v1/org-units")
+    assert {u["code"] for u in units["data"]} >= {"370300", "370302", "370303", "370304", "370305", "370306",
+                                                  "370321", "370322", "370323"}
+    targets = _get(f"{gateway}/api/v1/org-units/370303/targets?limit=500")
+    campaigns = {t["campaign"] for t in targets["data"]}
+    assert campaigns == {"education", "health", "eldercare", "employment", "livability"}
+    kindergartens = next(t for t in targets["data"] if t["indicator_id"] == "T002-1")
+    assert (kindergartens["target_value"], kindergartens["city_target_value"]) == (10, 103)
+    assert _get_status(f"{gateway}/api/v1/org-units/123456/targets") == 404
+
+
+def _get_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_ctrl_c_stops_every_process(make_database):
+    base = next(b for b in (random.randrange(40000, 50000, 10) for _ in range(50)) if _ports_free(b))
+    broker_port = free_port()
+    runner = subprocess.Popen(
+        [sys.executable, "deploy/run_local.py", "--base-port", str(base), "--broker-port", str(broker_port)],
+        cwd=ROOT, env={**os.environ, **{f"{p.env_prefix}DATABASE_URL": make_database(p.name) for p in ALL_PROCESSES}},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    for line in runner.stdout:
+        if "Ctrl-C stops every process" in line:
+            break
+    assert not _ports_free(base)
+    runner.send_signal(signal.SIGINT)
+    assert runner.wait(timeout=60) == 0
+    time.sleep(0.5)
+    assert _ports_free(base), "a process kept its port after Ctrl-C"
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", broker_port)) != 0, "the broker outlived Ctrl-C"
