@@ -66,6 +66,7 @@ def main() -> int:
         env.setdefault(f"{prefix}DATABASE_URL", f"sqlite:///{data_dir / process.name}.db")
         env[f"{prefix}PORT"] = str(ports[process.name])
         env[f"{prefix}KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+        env.setdefault(f"{prefix}DEMO_USERS", "true")  # the README's demo tokens
     for campaign in CAMPAIGNS:
         env[f"GATEWAY_{campaign.upper()}_URL"] = f"http://127.0.0.1:{ports[campaign]}"
 

@@ -75,7 +75,8 @@ def campaign_client(make_database) -> Callable[[str], TestClient]:
 
     def start(campaign: str) -> TestClient:
         service = campaign_module(campaign).service
-        settings = service.settings.model_copy(update={"database_url": make_database(campaign)})
+        # Demo users give the tests known tokens for every role (README lists them).
+        settings = service.settings.model_copy(update={"database_url": make_database(campaign), "demo_users": True})
         client = TestClient(service.create_app(settings))
         client.__enter__()
         clients.append(client)
@@ -87,3 +88,15 @@ def campaign_client(make_database) -> Callable[[str], TestClient]:
 
 
 ALL_CAMPAIGNS = pytest.mark.parametrize("campaign", CAMPAIGN_CODES)
+
+
+# Demo tokens (minsheng.auth.demo): one per role.
+CITY = {"Authorization": "Bearer demo-city-office"}
+EDU_BUREAU = {"Authorization": "Bearer demo-education-bureau"}
+HEALTH_BUREAU = {"Authorization": "Bearer demo-health-bureau"}
+CIVIL_AFFAIRS = {"Authorization": "Bearer demo-civil-affairs-bureau"}
+HRSS = {"Authorization": "Bearer demo-hrss-bureau"}
+HOUSING = {"Authorization": "Bearer demo-housing-bureau"}
+ZHANGDIAN = {"Authorization": "Bearer demo-zhangdian"}
+VIEWER = {"Authorization": "Bearer demo-viewer"}
+INTEGRATION = {"Authorization": "Bearer demo-integration"}

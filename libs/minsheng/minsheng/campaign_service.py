@@ -10,17 +10,22 @@ from fastapi import FastAPI
 from pydantic_settings import SettingsConfigDict
 
 from minsheng.app import create_app
+from minsheng.auth.demo import DEMO_USERS
+from minsheng.auth.models import AUTH_TABLES
+from minsheng.auth.service import issue_token
 from minsheng.catalog.document import CampaignDoc
 from minsheng.catalog.loader import read_catalog_file, seed_catalog
 from minsheng.catalog.models import CATALOG_TABLES
 from minsheng.catalog.router import catalog_document_router
 from minsheng.catalog.router import router as catalog_router
 from minsheng.db.migrations import MigrationPlan
+from minsheng.reporting.models import REPORTING_TABLES
+from minsheng.reporting.router import router as reporting_router
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
 
-CAMPAIGN_TABLES = CATALOG_TABLES
-CAMPAIGN_BRANCHES = ("catalog",)
+CAMPAIGN_TABLES = CATALOG_TABLES | AUTH_TABLES | REPORTING_TABLES
+CAMPAIGN_BRANCHES = ("catalog", "auth", "reporting")
 
 
 class CampaignSettings(ProcessSettings):
@@ -63,6 +68,10 @@ class CampaignService:
     def seed(self, app: FastAPI) -> None:
         with app.state.database.session() as session:
             seed_catalog(session=session, doc=self.catalog)
+            if app.state.settings.demo_users:
+                for token, name, role, department, org_unit, indicators in DEMO_USERS:
+                    issue_token(session=session, name=name, role=role, department=department, org_unit=org_unit,
+                                indicators=indicators, token=token)
 
     def create_app(self, settings: CampaignSettings | None = None) -> FastAPI:
         return create_app(
@@ -71,6 +80,6 @@ class CampaignService:
             description=f"淄博市高品质民生三年行动（2022—2024）{self.catalog.name}：任务、指标与进展。",
             settings=settings or self.settings,
             migration_plan=self.migration_plan,
-            routers=[catalog_router, catalog_document_router(self.campaign)],
+            routers=[catalog_router, catalog_document_router(self.campaign), reporting_router],
             startup=[self.seed],
         )

@@ -18,3 +18,9 @@ class ProcessSettings(BaseSettings):
     database_url: str
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     log_level: str = "INFO"
+    # Seed the demo users listed in the README (local run only; never in production).
+    demo_users: bool = False
+    # Status thresholds (see minsheng.progress.model.Thresholds).
+    status_on_track_ratio: float = 0.95
+    status_at_risk_ratio: float = 0.80
+    status_approx_tolerance: float = 0.05

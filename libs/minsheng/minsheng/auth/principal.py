@@ -1,0 +1,87 @@
+"""The authenticated caller and the permission rules, as plain functions (testable without HTTP)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minsheng.auth.models import ROLE_LABELS, Role
+from minsheng.errors import Forbidden
+
+CITY_CODE = "370300"
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: int
+    name: str
+    role: Role
+    department: str | None = None
+    org_unit: str | None = None
+    indicators: frozenset[str] = frozenset()
+
+    @property
+    def label(self) -> str:
+        scope = self.department or self.org_unit or ""
+        return f"{self.name}（{ROLE_LABELS[self.role]}{'：' + scope if scope else ''}）"
+
+
+@dataclass(frozen=True)
+class IndicatorScope:
+    """What the permission rules need to know about an indicator."""
+
+    code: str
+    task_number: int | None
+    lead_departments: tuple[str, ...]
+    city_only: bool
+
+
+def require_city_office(principal: Principal, action: str) -> None:
+    if principal.role is not Role.city_office:
+        raise Forbidden(f"{action}只能由市民生办办理；您的身份是{principal.label}", code="city_office_only")
+
+
+def authorize_report(principal: Principal, indicator: IndicatorScope, org_unit: str, *, bulk: bool = False) -> None:
+    """May this caller write a value of `indicator` for `org_unit`? Raises Forbidden naming what is allowed."""
+    role = principal.role
+    if role is Role.city_office:
+        return
+    if role is Role.viewer:
+        raise Forbidden(f"{principal.label}只有查看权限，不能填报", code="read_only")
+    if role is Role.bureau:
+        if principal.department not in indicator.lead_departments:
+            owner = "、".join(indicator.lead_departments) or "市民生办"
+            where = f"任务{indicator.task_number}" if indicator.task_number else "行动总目标"
+            raise Forbidden(
+                f"{principal.department}只能填报本部门牵头任务的指标；指标 {indicator.code} 属于{where}，"
+                f"牵头部门为 {owner}",
+                code="not_lead_department",
+            )
+        return
+    if role is Role.district:
+        if org_unit != principal.org_unit:
+            raise Forbidden(f"{principal.label}只能填报本单位（{principal.org_unit}）的数据，不能填报 {org_unit}",
+                            code="other_org_unit")
+        return
+    if role is Role.integration:
+        if not bulk:
+            raise Forbidden(f"{principal.label}只能通过批量接口（/api/v1/reports/bulk 或 /upload）写入",
+                            code="integration_bulk_only")
+        if indicator.code not in principal.indicators:
+            allowed = "、".join(sorted(principal.indicators)) or "无"
+            raise Forbidden(f"{principal.label}只能写入指定指标（{allowed}），不含 {indicator.code}",
+                            code="indicator_not_granted")
+        return
+    raise Forbidden("未知身份", code="unknown_role")
+
+
+def authorize_task_status(principal: Principal, task_number: int, lead_departments: tuple[str, ...],
+                          org_unit: str) -> None:
+    """Qualitative progress: the lead bureau for the city and districts, a district for itself."""
+    scope = IndicatorScope(code=f"任务{task_number}", task_number=task_number, lead_departments=lead_departments,
+                           city_only=False)
+    if principal.role is Role.integration:
+        raise Forbidden(f"{principal.label}只能批量写入指定指标的数值，不能填报任务进展", code="integration_bulk_only")
+    if principal.role is Role.bureau and principal.department not in lead_departments:
+        raise Forbidden(f"{principal.department}只能填报本部门牵头的任务；任务 {task_number} 的牵头部门为 "
+                        f"{'、'.join(lead_departments)}", code="not_lead_department")
+    authorize_report(principal, scope, org_unit)

@@ -1,0 +1,68 @@
+"""The transactional outbox: an event is a row written in the same transaction as the change it reports.
+
+    with database.session() as session:
+        report.status = "approved"
+        session.add(report)
+        add_event(session, topic=topic_for("education"), key=report.indicator_code, event=event)
+        session.commit()          # the change and its event exist together, or neither does
+
+The relay (`minsheng.messaging.relay`) publishes committed rows to Kafka in `id` order and marks
+them published once the broker has acknowledged them.  A rolled-back transaction leaves no row,
+so nothing is ever published for a change that did not happen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel
+
+from minsheng.messaging.events import IntegrationEvent, utc_now
+
+# BIGINT in PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid).
+BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Timestamp = sa.DateTime(timezone=True)
+
+
+class OutboxEvent(SQLModel, table=True):
+    """An integration event waiting for (or done with) publication. `id` is the publish order."""
+
+    __tablename__ = "outbox_event"
+    # The relay's scan: `WHERE published_at IS NULL ORDER BY id LIMIT n`.
+    __table_args__ = (sa.Index("ix_outbox_event_pending", "published_at", "id"),)
+
+    id: int | None = Field(default=None, sa_column=sa.Column(BigIntId, primary_key=True, autoincrement=True))
+    event_id: str = Field(max_length=64, unique=True)
+    topic: str = Field(max_length=249)  # Kafka's limit on topic names
+    key: str = Field(max_length=255)  # the partition key: events with the same key keep their order
+    type: str = Field(max_length=200)
+    payload: str = Field(sa_type=sa.Text)  # the CloudEvent, structured-mode JSON, exactly as published
+    created_at: dt.datetime = Field(default_factory=utc_now, sa_type=Timestamp)
+    published_at: dt.datetime | None = Field(default=None, sa_type=Timestamp)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    next_attempt_at: dt.datetime | None = Field(default=None, sa_type=Timestamp)
+
+
+OUTBOX_TABLES = frozenset({OutboxEvent.__tablename__})
+
+
+def add_event(session: Session, *, topic: str, key: str, event: IntegrationEvent) -> OutboxEvent:
+    """Add `event` to the caller's session, to be committed with the caller's own change.
+
+    Does not flush or commit: the caller's transaction decides whether the event exists.
+    """
+    if not isinstance(event, IntegrationEvent):
+        raise TypeError("add_event takes an IntegrationEvent")
+    if not topic:
+        raise ValueError("an outbox event needs a topic")
+    if not key:
+        raise ValueError("an outbox event needs a partition key (e.g. the indicator code)")
+    row = OutboxEvent(event_id=event.id, topic=topic, key=key, type=event.type,
+                      payload=event.to_json_bytes().decode("utf-8"))
+    session.add(row)
+    return row
+
+
+__all__ = ["OUTBOX_TABLES", "OutboxEvent", "add_event"]

@@ -1,0 +1,1 @@
+"""Computed progress: pure functions (no HTTP, no database) shared by the services and the gateway."""

@@ -1,0 +1,58 @@
+"""Reporting periods: month `2022-06`, quarter `2022Q2`, year `2022` (DHIS2-style typed periods)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import enum
+import re
+from dataclasses import dataclass
+
+
+class PeriodType(str, enum.Enum):
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A closed date range with its canonical code. Ordered by start, then end."""
+
+    start: dt.date
+    end: dt.date
+    code: str
+    type: PeriodType
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    def contains(self, other: Period) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+    @classmethod
+    def parse(cls, code: str) -> Period:
+        """Raises ValueError with a message a clerk can act on."""
+        text = (code or "").strip().upper()
+        if m := _MONTH.match(text):
+            year, month = int(m.group(1)), int(m.group(2))
+            if not 1 <= month <= 12:
+                raise ValueError(f"月份「{code}」无效，月份应为 01–12")
+            last = calendar.monthrange(year, month)[1]
+            return cls(dt.date(year, month, 1), dt.date(year, month, last), f"{year}-{month:02d}", PeriodType.month)
+        if m := _QUARTER.match(text):
+            year, quarter = int(m.group(1)), int(m.group(2))
+            first_month = 3 * quarter - 2
+            last_day = calendar.monthrange(year, first_month + 2)[1]
+            return cls(dt.date(year, first_month, 1), dt.date(year, first_month + 2, last_day), f"{year}Q{quarter}",
+                       PeriodType.quarter)
+        if m := _YEAR.match(text):
+            year = int(m.group(1))
+            return cls(dt.date(year, 1, 1), dt.date(year, 12, 31), f"{year}", PeriodType.year)
+        raise ValueError(f"期间「{code}」格式不对：月报写 2022-06，季报写 2022Q2，年报写 2022")

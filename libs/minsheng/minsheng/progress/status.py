@@ -1,0 +1,611 @@
+"""Is an indicator on track?  Pure arithmetic over one org unit's approved observations.
+
+`compute_progress(spec, observations, as_of)` judges one indicator for one org unit (the city's
+observations are already rolled up, see `rollup.py`).  The rules, in the words of the plan office:
+
+Which observations count
+    Only periods ending on or before `as_of` — and on or before 31 Dec of the horizon year: the plan
+    says "by 2024", so a figure reported for 2025 does not count towards it (as_of after the horizon
+    judges the plan as it ended).
+    cumulative / yearly / one_year values are FLOWS (what was achieved in that period).  Flows before
+    2022 are outside the plan; one_year counts only flows inside its horizon year.  A bureau may
+    report the same year monthly, quarterly and yearly; to avoid double counting, per calendar year
+    we use the MONTHS if any month of that year was reported, else the QUARTERS, else the YEAR report.
+    level values are stock levels at the period end (a 2021 level is a legitimate starting point, so
+    it counts).  Several reports ending on the same day say the same thing: the finest one is kept.
+
+What is judged (`current_value`)
+    cumulative: running total from 2022 up to as_of.    yearly: total of the year of as_of (after
+    the horizon: the horizon year).    one_year: total of the horizon year.    level: latest value.
+
+Time
+    Dates are placed on a "plan-year" axis: the end of a day d is d.year + (day of year)/(days in
+    year).  So 2022-12-31 is 2023.0, exactly one third of the way through a 2022–2024 plan, as a
+    planning office counts it ("by end 2022, a third of 103 = 34.33"), and 2023-09-30 is 273/365 of
+    2023.  Each calendar year weighs the same, leap or not.
+
+Trajectory (`expected_value` at as_of)
+    cumulative / level: a straight line from the baseline at 2022-01-01 to the target at 31 Dec of
+    the horizon year, through the milestones (each due at 31 Dec of its year).  Flow kinds start at
+    0 (a catalog baseline is a stock and is ignored for flows).  A level without a baseline starts at
+    its first observed value, at that period's end.
+    yearly: yearly target × fraction of the current year elapsed at as_of.
+    one_year: a line from 0 at 1 Jan to the target at 31 Dec of the horizon year.
+    ≤ (a ceiling): the ceiling applies all the time, so the line is flat at the target — unless the
+    catalog gives a baseline above the ceiling (a planned reduction), then it is the straight line.
+    After the horizon the expected value is the target; before 2022 nothing is expected (None).
+
+Status
+    no_target (the org unit has no target of its own) is decided first: a district with no
+    target is not chased for data, so it never shows no_data.  Then no_data (nothing counted).
+    ≥ : completed as soon as current ≥ target.
+    ≈ : completed while within ±approx_tolerance × target of the target ("左右").
+    ≤ : within the ceiling → on_track before the horizon end, completed on/after it.
+    After the horizon end, not met → behind.
+    Otherwise actual progress ÷ expected progress, both measured from the trajectory's start
+    (baseline, 0, or first level), is graded: ≥ on_track_ratio → on_track, ≥ at_risk_ratio →
+    at_risk, else behind.  Above a ceiling: target ÷ current is graded the same way (or the
+    trajectory ratio if a baseline above the ceiling exists).  ≈ below the band: as ≥ against the
+    lower edge of the band (the trajectory is re-aimed at that edge); ≈ above the band: as a
+    ceiling at the upper edge.
+    yearly: completed only when the horizon has ended and every year 2022..horizon met the yearly
+    target (a year without data did not meet it); after the horizon otherwise behind.  Before that,
+    the current year is judged; a current year with nothing reported yet is no_data (the bureau is
+    chased for its report rather than called behind); a current year that has closed short of its
+    target is behind; a year already met is on_track (the other years are still to come).
+    Earlier years that missed their target are mentioned in the reasons.
+
+Projection
+    Least-squares line over (date → running total) for cumulative and (date → value) for level,
+    evaluated at the horizon end.  A single cumulative point: the line from 0 at 2022-01-01 through
+    it; a single level point: the line from the baseline through it, or no projection without a
+    baseline.  yearly / one_year: the current year's flow pro-rata to the year end (the line from 0
+    at 1 Jan through the latest point).  On/after the horizon end the projection is the actual
+    figure.  None when there is no data.
+
+Reasons are Chinese sentences with the numbers, for the monthly dispatch.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from minsheng.catalog.document import PLAN_START_YEAR, Comparator, IndicatorKind
+from minsheng.progress.model import (
+    STATUS_LABELS,
+    IndicatorProgress,
+    IndicatorSpec,
+    Observation,
+    SeriesPoint,
+    Status,
+    Thresholds,
+)
+from minsheng.progress.periods import PeriodType
+
+PLAN_START = dt.date(PLAN_START_YEAR, 1, 1)
+_PLAN_START_TIME = float(PLAN_START_YEAR)  # the start (not the end) of 2022-01-01
+_EPS = 1e-9
+_FINENESS = {PeriodType.month: 0, PeriodType.quarter: 1, PeriodType.year: 2}  # lower = finer
+_FLOW_KINDS = (IndicatorKind.cumulative, IndicatorKind.yearly, IndicatorKind.one_year)
+
+Point = tuple[float, float]  # (plan time, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Time
+
+
+def plan_time(day: dt.date) -> float:
+    """The END of `day` on the plan-year axis: 2022-12-31 → 2023.0, 2023-09-30 → 2023 + 273/365."""
+    days_in_year = 366 if calendar.isleap(day.year) else 365
+    return day.year + day.timetuple().tm_yday / days_in_year
+
+
+def horizon_end(horizon: int) -> dt.date:
+    return dt.date(horizon, 12, 31)
+
+
+def _judged_year(as_of: dt.date, horizon: int) -> int:
+    """The year a yearly indicator is judged on: as_of's year, kept inside the plan."""
+    return min(max(as_of.year, PLAN_START_YEAR), horizon)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which observations count
+
+
+def counted_observations(kind: IndicatorKind, observations: Sequence[Observation], *, as_of: dt.date,
+                         horizon: int) -> tuple[Observation, ...]:
+    """The observations the computation uses, in date order (see the module docstring)."""
+    cutoff = min(as_of, horizon_end(horizon))
+    due = [o for o in observations if o.period.end <= cutoff]
+    if kind is IndicatorKind.level:
+        return _one_per_end_date(due)
+    first_year = horizon if kind is IndicatorKind.one_year else PLAN_START_YEAR
+    return _finest_per_year([o for o in due if o.period.year >= first_year])
+
+
+def _fineness(observation: Observation) -> int:
+    return _FINENESS[observation.period.type]
+
+
+def _chronological(observation: Observation) -> tuple[dt.date, dt.date]:
+    return observation.period.end, observation.period.start
+
+
+def _finest_per_year(flows: list[Observation]) -> tuple[Observation, ...]:
+    """Months if the year has any, else quarters, else the year report: never two layers at once."""
+    finest: dict[int, int] = {}
+    for o in flows:
+        finest[o.period.year] = min(finest.get(o.period.year, _fineness(o)), _fineness(o))
+    kept = [o for o in flows if _fineness(o) == finest[o.period.year]]
+    return tuple(sorted(kept, key=_chronological))
+
+
+def _one_per_end_date(levels: list[Observation]) -> tuple[Observation, ...]:
+    """A level is a fact about a day: of several reports ending that day keep the finest."""
+    best: dict[dt.date, Observation] = {}
+    for o in levels:
+        if o.period.end not in best or _fineness(o) < _fineness(best[o.period.end]):
+            best[o.period.end] = o
+    return tuple(sorted(best.values(), key=_chronological))
+
+
+def _year_totals(flows: Sequence[Observation]) -> dict[int, float]:
+    totals: dict[int, float] = defaultdict(float)
+    for o in flows:
+        totals[o.period.year] += o.value
+    return dict(totals)
+
+
+# ---------------------------------------------------------------------------------------------
+# Series and current value
+
+
+def build_series(kind: IndicatorKind, counted: Sequence[Observation]) -> tuple[SeriesPoint, ...]:
+    points: list[SeriesPoint] = []
+    running = 0.0
+    within_year: dict[int, float] = defaultdict(float)
+    for o in counted:
+        total: float | None
+        if kind is IndicatorKind.cumulative:
+            running += o.value
+            total = running
+        elif kind is IndicatorKind.level:
+            total = None
+        else:
+            within_year[o.period.year] += o.value
+            total = within_year[o.period.year]
+        points.append(SeriesPoint(period=o.period.code, end=o.period.end, value=o.value, cumulative=total))
+    return tuple(points)
+
+
+def _current_value(spec: IndicatorSpec, counted: Sequence[Observation], as_of: dt.date) -> float:
+    if spec.kind is IndicatorKind.level:
+        return counted[-1].value  # one per end date, sorted: the last is the latest
+    if spec.kind is IndicatorKind.yearly:
+        return _year_totals(counted).get(_judged_year(as_of, spec.horizon), 0.0)
+    return sum(o.value for o in counted)  # cumulative since 2022; one_year within its year
+
+
+# ---------------------------------------------------------------------------------------------
+# Trajectory
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A piecewise straight line through (plan time, value) anchors; flat before and after."""
+
+    anchors: tuple[Point, ...]
+
+    @property
+    def start(self) -> Point:
+        return self.anchors[0]
+
+    def at(self, time: float) -> float:
+        first, last = self.anchors[0], self.anchors[-1]
+        if time <= first[0]:
+            return first[1]
+        if time >= last[0]:
+            return last[1]
+        for (t0, v0), (t1, v1) in zip(self.anchors, self.anchors[1:]):
+            if t0 <= time <= t1:
+                return v0 if t1 == t0 else v0 + (v1 - v0) * (time - t0) / (t1 - t0)
+        return last[1]  # unreachable: the anchors cover [first, last]
+
+    def aimed_at(self, value: float) -> Trajectory:
+        """The same line, ending at another final value (the lower edge of a 左右 band)."""
+        return Trajectory(self.anchors[:-1] + ((self.anchors[-1][0], value),))
+
+
+def trajectory(spec: IndicatorSpec, counted: Sequence[Observation], as_of: dt.date) -> Trajectory:
+    """Requires spec.target_value; for a level without baseline, at least one counted observation."""
+    target = spec.target_value
+    end = float(spec.horizon + 1)  # 31 Dec of the horizon year, end of day
+    if spec.kind is IndicatorKind.yearly:
+        year = _judged_year(as_of, spec.horizon)
+        return Trajectory(((float(year), 0.0), (year + 1.0, target)))
+    if spec.kind is IndicatorKind.one_year:
+        return Trajectory(((float(spec.horizon), 0.0), (end, target)))
+    if spec.comparator is Comparator.at_most and not _planned_reduction(spec):
+        # A ceiling holds every day of the plan; there is nothing to ramp towards.
+        return Trajectory(((_PLAN_START_TIME, target), (end, target)))
+    start = _trajectory_start(spec, counted)
+    milestones = tuple((m.year + 1.0, m.value) for m in sorted(spec.milestones, key=lambda m: m.year)
+                       if m.year < spec.horizon and m.year + 1.0 > start[0])
+    return Trajectory((start, *milestones, (end, target)))
+
+
+def _trajectory_start(spec: IndicatorSpec, counted: Sequence[Observation]) -> Point:
+    if spec.kind in _FLOW_KINDS:
+        return _PLAN_START_TIME, 0.0
+    if spec.baseline_value is not None:
+        return _PLAN_START_TIME, spec.baseline_value
+    first = counted[0]
+    return plan_time(first.period.end), first.value
+
+
+def _planned_reduction(spec: IndicatorSpec) -> bool:
+    """A ceiling with a catalog baseline above it: the plan foresees a descent we can track."""
+    return (spec.kind is IndicatorKind.level and spec.baseline_value is not None
+            and spec.target_value is not None and spec.baseline_value > spec.target_value)
+
+
+def expected_value(spec: IndicatorSpec, counted: Sequence[Observation], as_of: dt.date) -> float | None:
+    if spec.target_value is None or as_of < PLAN_START:
+        return None
+    if as_of >= horizon_end(spec.horizon):
+        return spec.target_value
+    return trajectory(spec, counted, as_of).at(plan_time(as_of))
+
+
+# ---------------------------------------------------------------------------------------------
+# Meeting the target and completion
+
+
+def band(target: float, tolerance: float) -> tuple[float, float]:
+    """The 左右 band: ±tolerance × target around the target (ordered even for a negative target)."""
+    low, high = target * (1 - tolerance), target * (1 + tolerance)
+    return min(low, high), max(low, high)
+
+
+def meets(comparator: Comparator, value: float, target: float, tolerance: float) -> bool:
+    if comparator is Comparator.at_least:
+        return value >= target - _EPS
+    if comparator is Comparator.at_most:
+        return value <= target + _EPS
+    low, high = band(target, tolerance)
+    return low - _EPS <= value <= high + _EPS
+
+
+def completion(spec: IndicatorSpec, current: float, tolerance: float) -> float | None:
+    """Share of the target reached, respecting the comparator (1.0 = met)."""
+    target = spec.target_value
+    if target is None:
+        return None
+    if spec.comparator is Comparator.at_least:
+        baseline = _stock_baseline(spec)
+        if baseline is not None and target != baseline:
+            return (current - baseline) / (target - baseline)
+        return _share(current, target)
+    if spec.comparator is Comparator.at_most:
+        # A ceiling: at or under it is 100 %; above it, how far the ceiling is from the figure.
+        return 1.0 if current <= target + _EPS else _share(target, current)
+    return 1.0 if meets(Comparator.about, current, target, tolerance) else _share(current, target)
+
+
+def _stock_baseline(spec: IndicatorSpec) -> float | None:
+    """Only a level has a baseline: a flow's running total starts from 0 by definition."""
+    return spec.baseline_value if spec.kind is IndicatorKind.level else None
+
+
+def _share(part: float, whole: float) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+# ---------------------------------------------------------------------------------------------
+# Judging
+
+
+@dataclass(frozen=True)
+class _Case:
+    """Everything a comparator rule needs to judge one figure."""
+
+    current: float
+    target: float
+    unit: str
+    final: bool  # the period to reach the target has ended (no more time)
+    time: float | None  # as_of on the plan-year axis; None before the plan started
+    line: Trajectory
+    measure_from: float  # progress is measured from here (baseline, 0, or the first level)
+    tolerance: float
+    thresholds: Thresholds
+
+
+Verdict = tuple[Status, str | None]  # the status and a sentence (None: "已完成" goes on the headline)
+
+
+def grade(ratio: float, thresholds: Thresholds) -> Status:
+    if ratio >= thresholds.on_track_ratio - _EPS:
+        return Status.on_track
+    if ratio >= thresholds.at_risk_ratio - _EPS:
+        return Status.at_risk
+    return Status.behind
+
+
+def _against_line(case: _Case, line: Trajectory, *, upward: bool = True, note: str = "") -> Verdict:
+    """Actual progress ÷ expected progress, both measured from the start of the line.
+
+    `upward`: the figure should rise (≥, 左右 from below); False for a planned reduction (≤).
+    """
+    if case.time is None:
+        return Status.on_track, "规划期尚未开始，暂不评价进度"
+    expected = line.at(case.time)
+    sign = 1.0 if upward else -1.0
+    due = sign * (expected - case.measure_from)
+    done = sign * (case.current - case.measure_from)
+    if abs(due) < _EPS:
+        return Status.on_track, "按计划目前尚无应完成量，进度正常"
+    u = case.unit
+    sentence = f"按进度应达到{_num(expected)}{u}{note}，实际{_num(case.current)}{u}"
+    if due < 0:
+        # The line runs the wrong way (the start was already beyond the target): progress
+        # "from the start" means nothing, so compare the figure with the line itself.
+        ratio = _plain_ratio(case.current, expected, upward=upward)
+    else:
+        ratio = done / due
+        if abs(case.measure_from) > _EPS:
+            # From a non-zero start the two figures alone hide the ratio: spell it out.
+            sentence += (f"（较起点{_num(case.measure_from)}{u}变化{_num(case.current - case.measure_from)}{u}，"
+                         f"为应变化量{_num(expected - case.measure_from)}{u}的{ratio:.0%}）")
+    status = grade(ratio, case.thresholds)
+    return status, f"{sentence}，{STATUS_LABELS[status]}"
+
+
+def _plain_ratio(current: float, expected: float, *, upward: bool) -> float:
+    """How close the figure is to the line, as a share ≤ 1 when short of it."""
+    better, worse = (current, expected) if upward else (expected, current)
+    if worse <= 0:
+        return 1.0 if better >= worse else 0.0
+    return better / worse
+
+
+def _over_ceiling(case: _Case, ceiling: float, label: str) -> Verdict:
+    ratio = ceiling / case.current if case.current else 0.0
+    status = grade(ratio, case.thresholds)
+    u = case.unit
+    return status, (f"实际{_num(case.current)}{u}，高于{label}{_num(ceiling)}{u}"
+                    f"（{label}÷实际={ratio:.0%}），{STATUS_LABELS[status]}")
+
+
+def _judge_at_least(case: _Case) -> Verdict:
+    if meets(Comparator.at_least, case.current, case.target, case.tolerance):
+        return Status.completed, None
+    if case.final:
+        return Status.behind, "期限已到，未达到目标，进度滞后"
+    return _against_line(case, case.line)
+
+
+def _judge_at_most(case: _Case, *, planned_reduction: bool) -> Verdict:
+    if meets(Comparator.at_most, case.current, case.target, case.tolerance):
+        if case.final:
+            return Status.completed, None
+        # A ceiling is only "done" once the period is over; until then it must keep holding.
+        return Status.on_track, f"控制在{_num(case.target)}{case.unit}以内，进度正常"
+    if case.final:
+        return Status.behind, f"期限已到，仍高于控制目标{_num(case.target)}{case.unit}，进度滞后"
+    if planned_reduction:
+        return _against_line(case, case.line, upward=False)
+    return _over_ceiling(case, case.target, "控制目标")
+
+
+def _judge_about(case: _Case) -> Verdict:
+    low, high = band(case.target, case.tolerance)
+    if low - _EPS <= case.current <= high + _EPS:
+        return Status.completed, None
+    if case.final:
+        side = "低于" if case.current < low else "高于"
+        return Status.behind, (f"期限已到，{side}目标区间{_num(low)}–{_num(high)}{case.unit}，进度滞后")
+    if case.current < low:
+        return _against_line(case, case.line.aimed_at(low), note=f"（目标区间下限{_num(low)}{case.unit}）")
+    return _over_ceiling(case, high, "目标区间上限")
+
+
+def _judge(case: _Case, spec: IndicatorSpec) -> Verdict:
+    if spec.comparator is Comparator.at_least:
+        return _judge_at_least(case)
+    if spec.comparator is Comparator.at_most:
+        return _judge_at_most(case, planned_reduction=_planned_reduction(spec))
+    return _judge_about(case)
+
+
+# ---------------------------------------------------------------------------------------------
+# Projection
+
+
+def _least_squares(points: Sequence[Point]) -> Callable[[float], float] | None:
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    if spread < _EPS:
+        return None
+    slope = sum((t - mean_t) * (v - mean_v) for t, v in points) / spread
+    return lambda time: mean_v + slope * (time - mean_t)
+
+
+def _line_through(origin: Point, point: Point) -> Callable[[float], float] | None:
+    (t0, v0), (t1, v1) = origin, point
+    if t1 - t0 < _EPS:
+        return None
+    return lambda time: v0 + (v1 - v0) * (time - t0) / (t1 - t0)
+
+
+def _trend(points: Sequence[Point], origin: Point | None) -> Callable[[float], float] | None:
+    if len(points) >= 2:
+        fitted = _least_squares(points)
+        if fitted is not None:
+            return fitted
+    if points and origin is not None:
+        return _line_through(origin, points[-1])
+    return None
+
+
+def projection(spec: IndicatorSpec, series: Sequence[SeriesPoint], *, current: float,
+               as_of: dt.date) -> float | None:
+    """Where the figure will be at the horizon end (yearly: at the end of the current year)."""
+    if not series:
+        return None
+    if as_of >= horizon_end(spec.horizon):
+        return current  # the plan is over: the actual figure is the answer
+    end = float(spec.horizon + 1)
+    if spec.kind is IndicatorKind.cumulative:
+        line = _trend([(plan_time(p.end), p.cumulative) for p in series], origin=(_PLAN_START_TIME, 0.0))
+        # A running total of non-negative flows cannot fall below what is already achieved.
+        return None if line is None else max(line(end), current)
+    if spec.kind is IndicatorKind.level:
+        baseline = (_PLAN_START_TIME, spec.baseline_value) if spec.baseline_value is not None else None
+        line = _trend([(plan_time(p.end), p.value) for p in series], origin=baseline)
+        return None if line is None else line(end)
+    return _pro_rata(spec, series, as_of)
+
+
+def _pro_rata(spec: IndicatorSpec, series: Sequence[SeriesPoint], as_of: dt.date) -> float | None:
+    """This year's flow so far, stretched to the whole year (line from 0 on 1 Jan through it)."""
+    year = spec.horizon if spec.kind is IndicatorKind.one_year else _judged_year(as_of, spec.horizon)
+    this_year = [p for p in series if p.end.year == year]
+    if not this_year:
+        return None
+    latest = this_year[-1]
+    elapsed = plan_time(latest.end) - year
+    return latest.cumulative / elapsed
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences
+
+
+def _num(value: float) -> str:
+    """13333.33 → "13333", 34.333 → "34.33", 4.5 → "4.5", 670.0 → "670"."""
+    if abs(value) >= 100:
+        return f"{round(value):d}"
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _target_phrase(spec: IndicatorSpec) -> str:
+    value, unit = _num(spec.target_value), spec.unit
+    if spec.comparator is Comparator.at_most:
+        return f"控制在{value}{unit}以内"
+    if spec.comparator is Comparator.about:
+        return f"{value}{unit}左右"
+    return f"{value}{unit}"
+
+
+def _headline(spec: IndicatorSpec, *, current: float, as_of: dt.date, counted: Sequence[Observation]) -> str:
+    c, u = _num(current), spec.unit
+    if spec.kind is IndicatorKind.yearly:
+        year = _judged_year(as_of, spec.horizon)
+        return f"{year}年截至{as_of.isoformat()}完成{c}{u}，年度目标{_target_phrase(spec)}"
+    if spec.kind is IndicatorKind.level:
+        latest = counted[-1].period.code
+        return f"截至{as_of.isoformat()}最新值为{c}{u}（{latest}），目标{_target_phrase(spec)}（{spec.horizon}年）"
+    return f"截至{as_of.isoformat()}累计完成{c}{u}，目标{_target_phrase(spec)}（{spec.horizon}年）"
+
+
+def _projection_sentence(spec: IndicatorSpec, projected: float, reaches: bool, as_of: dt.date) -> str:
+    p, u = _num(projected), spec.unit
+    if spec.kind is IndicatorKind.yearly:
+        year = _judged_year(as_of, spec.horizon)
+        return f"按当前进度{year}年全年预计完成{p}{u}，{'可以' if reaches else '难以'}完成年度目标"
+    if spec.kind is IndicatorKind.one_year:
+        return f"按当前进度{spec.horizon}年全年预计完成{p}{u}，{'可以' if reaches else '难以'}完成目标"
+    return f"按当前趋势{spec.horizon}年末预计达到{p}{u}，{'可以' if reaches else '难以'}完成目标"
+
+
+# ---------------------------------------------------------------------------------------------
+# Yearly indicators: every year counts
+
+
+def _judge_yearly(spec: IndicatorSpec, case: _Case, counted: Sequence[Observation],
+                  as_of: dt.date) -> tuple[Verdict, list[str]]:
+    """The verdict and extra sentences about earlier years."""
+    totals = _year_totals(counted)
+    years = range(PLAN_START_YEAR, spec.horizon + 1)
+    missed = [y for y in years if y in totals and not meets(spec.comparator, totals[y], case.target, case.tolerance)]
+    silent = [y for y in years if y not in totals]
+    target = f"{_num(case.target)}{spec.unit}"
+    if as_of >= horizon_end(spec.horizon):
+        if not missed and not silent:
+            done = "、".join(f"{y}年{_num(totals[y])}{spec.unit}" for y in years)
+            return (Status.completed, f"{years[0]}—{years[-1]}年每年均完成年度目标{target}（{done}），已完成"), []
+        gaps = [f"{y}年完成{_num(totals[y])}{spec.unit}" for y in missed] + [f"{y}年无数据" for y in silent]
+        return (Status.behind, f"规划期已结束，未做到每年完成{target}（{'、'.join(gaps)}），进度滞后"), []
+
+    year = _judged_year(as_of, spec.horizon)
+    earlier = [f"{y}年未完成年度目标（完成{_num(totals[y])}{spec.unit}，目标{target}）" for y in missed if y < year]
+    if year not in totals:
+        return (Status.no_data, f"{year}年截至{as_of.isoformat()}尚无上报数据"), earlier
+    if as_of >= horizon_end(year) and year in missed:
+        return (Status.behind, f"{year}年已结束，未完成年度目标，进度滞后"), earlier
+    status, sentence = _judge(case, spec)
+    if status is Status.completed:
+        # One year done, others to come: the indicator as a whole is only on track.
+        status, sentence = Status.on_track, f"{year}年度目标已完成，进度正常"
+    return (status, sentence), earlier
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry point
+
+
+def compute_progress(spec: IndicatorSpec, observations: Sequence[Observation], as_of: dt.date,
+                     thresholds: Thresholds = Thresholds()) -> IndicatorProgress:
+    counted = counted_observations(spec.kind, observations, as_of=as_of, horizon=spec.horizon)
+    series = build_series(spec.kind, counted)
+    current = _current_value(spec, counted, as_of) if counted else None
+
+    def result(status: Status, reasons: list[str], **computed) -> IndicatorProgress:
+        fields = dict(completion=None, expected_value=None, projected_value=None, projected_reaches_target=None)
+        fields.update(computed)
+        return IndicatorProgress(code=spec.code, as_of=as_of, status=status, current_value=current,
+                                 target_value=spec.target_value, series=series, reasons=tuple(reasons), **fields)
+
+    if spec.target_value is None:
+        return result(Status.no_target, ["该单位未分解此项目标，不评价进度"])
+    if not counted:
+        return result(Status.no_data, [f"截至{as_of.isoformat()}暂无已审核数据"])
+
+    tolerance = thresholds.approx_tolerance
+    line = trajectory(spec, counted, as_of)
+    # A level with a single reading and no baseline: the reading *is* the start of the line,
+    # so "progress since the start" is zero by construction. Compare the level itself instead.
+    single_level = spec.kind is IndicatorKind.level and spec.baseline_value is None and len(counted) == 1
+    case = _Case(current=current, target=spec.target_value, unit=spec.unit,
+                 final=as_of >= horizon_end(spec.horizon),
+                 time=plan_time(as_of) if as_of >= PLAN_START else None,
+                 line=line, measure_from=0.0 if single_level else line.start[1],
+                 tolerance=tolerance, thresholds=thresholds)
+
+    headline = _headline(spec, current=current, as_of=as_of, counted=counted)
+    extra: list[str] = []
+    if spec.kind is IndicatorKind.yearly:
+        (status, sentence), extra = _judge_yearly(spec, case, counted, as_of)
+    else:
+        status, sentence = _judge(case, spec)
+    reasons = [f"{headline}，已完成" if sentence is None else headline]
+    reasons += [s for s in (sentence,) if s] + extra
+
+    projected = projection(spec, series, current=current, as_of=as_of)
+    reaches = None if projected is None else meets(spec.comparator, projected, spec.target_value, tolerance)
+    if projected is not None and not case.final and status is not Status.completed:
+        reasons.append(_projection_sentence(spec, projected, reaches, as_of))
+
+    return result(status, reasons,
+                  completion=completion(spec, current, tolerance),
+                  expected_value=expected_value(spec, counted, as_of),
+                  projected_value=projected, projected_reaches_target=reaches)

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from minsheng.catalog.models import enum_column
+
+
+class ReportStatus(str, enum.Enum):
+    submitted = "submitted"  # 待审核
+    approved = "approved"  # 已审核：counts in official figures
+    returned = "returned"  # 已退回：the reporter must resubmit
+
+
+REPORT_STATUS_LABELS = {ReportStatus.submitted: "待审核", ReportStatus.approved: "已审核",
+                        ReportStatus.returned: "已退回"}
+
+
+class TaskState(str, enum.Enum):
+    not_started = "not_started"  # 未启动
+    in_progress = "in_progress"  # 推进中
+    completed = "completed"  # 已完成
+    blocked = "blocked"  # 受阻
+
+
+class Report(SQLModel, table=True):
+    """An observed value of an indicator for an org unit and a period: one revision of a series.
+
+    A second report for the same indicator × org unit × period is a new revision; the earlier
+    one stays, no longer current.  The official figure is the latest *approved* revision.
+    """
+
+    __table_args__ = (
+        sa.Index("uq_report_current_revision", "indicator_code", "org_unit_code", "period", unique=True,
+                 postgresql_where=sa.text("is_current"), sqlite_where=sa.text("is_current")),
+        sa.UniqueConstraint("indicator_code", "org_unit_code", "period", "revision"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_code: str = Field(foreign_key="indicator.code", index=True, max_length=20)
+    org_unit_code: str = Field(foreign_key="org_unit.code", index=True, max_length=6)
+    period: str = Field(max_length=7, index=True)
+    period_start: dt.date
+    period_end: dt.date
+    value: float
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str = ""
+    status: ReportStatus = Field(sa_type=enum_column(ReportStatus), index=True)
+    revision: int = 1
+    is_current: bool = True
+    return_reason: str | None = None
+    submitted_by: str = Field(max_length=100)
+    submitted_at: dt.datetime
+    reviewed_by: str | None = Field(default=None, max_length=100)
+    reviewed_at: dt.datetime | None = None
+
+
+class TaskStatusReport(SQLModel, table=True):
+    """Qualitative progress of a task for an org unit and a period (问题账单 → 履职清单)."""
+
+    __tablename__ = "task_status_report"
+    __table_args__ = (
+        sa.Index("uq_task_status_current_revision", "task_number", "org_unit_code", "period", unique=True,
+                 postgresql_where=sa.text("is_current"), sqlite_where=sa.text("is_current")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_number: int = Field(foreign_key="task.number", index=True)
+    org_unit_code: str = Field(foreign_key="org_unit.code", max_length=6)
+    period: str = Field(max_length=7)
+    period_end: dt.date
+    state: TaskState = Field(sa_type=enum_column(TaskState))
+    narrative: str = ""
+    problems: str = ""
+    revision: int = 1
+    is_current: bool = True
+    reported_by: str = Field(max_length=100)
+    reported_at: dt.datetime
+
+
+class PeriodLock(SQLModel, table=True):
+    """The city office froze this period: no report for it (or inside it) may change."""
+
+    __tablename__ = "period_lock"
+
+    period: str = Field(primary_key=True, max_length=7)
+    period_start: dt.date
+    period_end: dt.date
+    locked_by: str = Field(max_length=100)
+    locked_at: dt.datetime
+
+
+class ChangeRecord(SQLModel, table=True):
+    """Who changed what, when, and the previous value: the audit trail behind /history."""
+
+    __tablename__ = "change_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str = Field(max_length=20, index=True)  # report | task_status | period_lock
+    entity_id: str = Field(max_length=40, index=True)
+    series_key: str = Field(max_length=60, index=True)  # indicator/org unit/period: links revisions
+    action: str = Field(max_length=20)  # submitted | revised | approved | returned | resubmitted | locked …
+    actor: str = Field(max_length=200)
+    at: dt.datetime
+    previous: str | None = None  # JSON of the state before
+    current: str | None = None  # JSON of the state after
+    reason: str | None = None
+
+
+REPORTING_TABLES = frozenset(m.__tablename__ for m in (Report, TaskStatusReport, PeriodLock, ChangeRecord))

@@ -1,0 +1,122 @@
+"""Reporting endpoints. Thin: parse, call one service function, shape the answer. Never commit here."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile, status
+
+from minsheng.auth.deps import PrincipalDep
+from minsheng.clock import TodayDep
+from minsheng.db import SessionDep
+from minsheng.pagination import Page, PageDep
+from minsheng.reporting import service
+from minsheng.reporting.files import parse_upload
+from minsheng.reporting.models import ReportStatus
+from minsheng.reporting.schemas import (
+    BulkReportRequest,
+    PeriodLockPublic,
+    ReportCreate,
+    ReportHistory,
+    ReportPublic,
+    ReportResubmit,
+    ReturnRequest,
+    TaskStatusCreate,
+    TaskStatusPublic,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["填报 reporting"])
+ERRORS = {401: {"description": "未登录或令牌无效"}, 403: {"description": "无权填报（说明允许的范围）"},
+          409: {"description": "期间已锁定或状态不允许"}, 422: {"description": "数据有误（逐项说明）"}}
+
+
+@router.post("/reports", response_model=ReportPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS,
+             summary="填报一个指标值（同一指标、单位、期间再次填报即为修订）")
+def create_report(session: SessionDep, principal: PrincipalDep, today: TodayDep, report_in: ReportCreate):
+    return service.to_public(service.submit_report(session=session, report_in=report_in, principal=principal,
+                                                   today=today))
+
+
+@router.post("/reports/bulk", response_model=Page[ReportPublic], status_code=status.HTTP_201_CREATED,
+             responses=ERRORS, summary="批量填报：全部成功或全部不保存，逐行说明错误")
+def create_reports(session: SessionDep, principal: PrincipalDep, today: TodayDep, bulk: BulkReportRequest):
+    reports = service.submit_reports(session=session, rows=bulk.rows, principal=principal, today=today)
+    return Page(data=[service.to_public(r) for r in reports], count=len(reports))
+
+
+@router.post("/reports/upload", response_model=Page[ReportPublic], status_code=status.HTTP_201_CREATED,
+             responses=ERRORS, summary="上传 CSV 或 JSON 文件批量填报（全部成功或全部不保存）")
+def upload_reports(session: SessionDep, principal: PrincipalDep, today: TodayDep,
+                   file: Annotated[UploadFile, File(description="CSV（UTF-8 或 GBK）或 JSON 文件")]):
+    numbered, parse_errors = parse_upload(file.filename or "", file.file.read())
+    reports = service.submit_reports(session=session, rows=[row for _, row in numbered], principal=principal,
+                                     today=today, row_numbers=[n for n, _ in numbered], parse_errors=parse_errors)
+    return Page(data=[service.to_public(r) for r in reports], count=len(reports))
+
+
+@router.get("/reports", response_model=Page[ReportPublic], summary="报告列表（默认只列最新版本）")
+def read_reports(
+    session: SessionDep, principal: PrincipalDep, page: PageDep,
+    indicator: str | None = None, org_unit: str | None = None, period: str | None = None,
+    status: ReportStatus | None = None,
+    current_only: Annotated[bool, Query(description="false：包含被取代的旧版本")] = True,
+):
+    rows, count = service.list_reports(session=session, page=page, indicator=indicator, org_unit=org_unit,
+                                       period=period, status=status, current_only=current_only)
+    return Page(data=[service.to_public(r) for r in rows], count=count)
+
+
+@router.get("/reports/{report_id}", response_model=ReportPublic, summary="一份报告")
+def read_report(session: SessionDep, principal: PrincipalDep, report_id: int):
+    return service.to_public(service.get_report(session=session, report_id=report_id))
+
+
+@router.get("/reports/{report_id}/history", response_model=ReportHistory, summary="修改记录：谁、何时、改了什么、原值")
+def read_report_history(session: SessionDep, principal: PrincipalDep, report_id: int):
+    return service.report_history(session=session, report_id=report_id)
+
+
+@router.post("/reports/{report_id}/approve", response_model=ReportPublic, responses=ERRORS, summary="审核通过（市民生办）")
+def approve(session: SessionDep, principal: PrincipalDep, report_id: int):
+    return service.to_public(service.approve_report(session=session, report_id=report_id, principal=principal))
+
+
+@router.post("/reports/{report_id}/return", response_model=ReportPublic, responses=ERRORS, summary="退回并说明原因（市民生办）")
+def return_(session: SessionDep, principal: PrincipalDep, report_id: int, body: ReturnRequest):
+    return service.to_public(service.return_report(session=session, report_id=report_id, reason=body.reason,
+                                                   principal=principal))
+
+
+@router.post("/reports/{report_id}/resubmit", response_model=ReportPublic, status_code=status.HTTP_201_CREATED,
+             responses=ERRORS, summary="修改后重新提交被退回的报告")
+def resubmit(session: SessionDep, principal: PrincipalDep, today: TodayDep, report_id: int, values: ReportResubmit):
+    return service.to_public(service.resubmit_report(session=session, report_id=report_id, values=values,
+                                                     principal=principal, today=today))
+
+
+@router.get("/periods/locks", response_model=list[PeriodLockPublic], summary="已锁定的期间")
+def read_locks(session: SessionDep):
+    return service.list_locks(session=session)
+
+
+@router.post("/periods/{period}/lock", response_model=PeriodLockPublic, status_code=status.HTTP_201_CREATED,
+             responses=ERRORS, summary="锁定期间：已审核数据不再修改（市民生办）")
+def lock(session: SessionDep, principal: PrincipalDep, period: str):
+    return service.lock_period(session=session, period_code=period, principal=principal)
+
+
+@router.delete("/periods/{period}/lock", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS,
+               summary="解锁期间（市民生办）")
+def unlock(session: SessionDep, principal: PrincipalDep, period: str):
+    service.unlock_period(session=session, period_code=period, principal=principal)
+
+
+@router.post("/task-status", response_model=TaskStatusPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS,
+             summary="填报任务进展（定性：未启动/推进中/已完成/受阻，进展与问题）")
+def create_task_status(session: SessionDep, principal: PrincipalDep, today: TodayDep, status_in: TaskStatusCreate):
+    return service.task_status_public(service.report_task_status(session=session, status_in=status_in,
+                                                                 principal=principal, today=today))
+
+
+@router.get("/task-status", response_model=Page[TaskStatusPublic], summary="任务进展（最新版本）")
+def read_task_statuses(session: SessionDep, page: PageDep, task: int | None = None, org_unit: str | None = None):
+    rows, count = service.list_task_statuses(session=session, page=page, task=task, org_unit=org_unit)
+    return Page(data=[service.task_status_public(r) for r in rows], count=count)

@@ -1,0 +1,118 @@
+"""Request and response schemas of reporting (the XCreate / XPublic family)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from minsheng.reporting.models import ReportStatus, TaskState
+
+
+class ReportBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    indicator: str = Field(max_length=20, description="指标编号，如 T002-1")
+    org_unit: str = Field(max_length=6, description="单位代码，如 370300（全市）、370303（张店区）")
+    period: str = Field(max_length=20, description="期间：月 2022-06，季 2022Q2，年 2022")
+    note: str = Field(default="", max_length=1000, description="说明")
+
+
+class ReportValues(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: float | None = Field(default=None, description="本期数值；比率类指标可省略，由分子、分母计算")
+    numerator: float | None = Field(default=None, description="比率类指标的分子")
+    denominator: float | None = Field(default=None, description="比率类指标的分母")
+
+
+class ReportCreate(ReportBase, ReportValues):
+    pass
+
+
+class ReportResubmit(ReportValues):
+    note: str = Field(default="", max_length=1000)
+
+
+class ReturnRequest(BaseModel):
+    reason: str = Field(min_length=2, max_length=1000, description="退回原因（填报人将看到）")
+
+
+class BulkReportRequest(BaseModel):
+    rows: list[ReportCreate] = Field(min_length=1, max_length=5000)
+
+
+class ReportPublic(BaseModel):
+    id: int
+    indicator: str
+    org_unit: str
+    period: str
+    value: float
+    numerator: float | None
+    denominator: float | None
+    note: str
+    status: ReportStatus
+    status_label: str
+    revision: int
+    is_current: bool
+    return_reason: str | None
+    submitted_by: str
+    submitted_at: dt.datetime
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+
+
+class ChangePublic(BaseModel):
+    id: int
+    entity: str
+    entity_id: str
+    action: str
+    actor: str
+    at: dt.datetime
+    previous: dict | None
+    current: dict | None
+    reason: str | None
+
+
+class ReportHistory(BaseModel):
+    report: ReportPublic
+    revisions: list[ReportPublic]
+    changes: list[ChangePublic]
+
+
+class RowError(BaseModel):
+    row: int  # 1-based position among the data rows (CSV: the header is not counted)
+    field: str
+    code: str
+    message: str
+
+
+class PeriodLockPublic(BaseModel):
+    period: str
+    locked_by: str
+    locked_at: dt.datetime
+
+
+class TaskStatusCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: int = Field(description="任务编号")
+    org_unit: str = Field(max_length=6)
+    period: str = Field(max_length=20)
+    state: TaskState = Field(description="not_started 未启动 | in_progress 推进中 | completed 已完成 | blocked 受阻")
+    narrative: str = Field(default="", max_length=4000, description="进展情况")
+    problems: str = Field(default="", max_length=4000, description="存在问题（问题账单）")
+
+
+class TaskStatusPublic(BaseModel):
+    id: int
+    task: int
+    org_unit: str
+    period: str
+    state: TaskState
+    narrative: str
+    problems: str
+    revision: int
+    is_current: bool
+    reported_by: str
+    reported_at: dt.datetime

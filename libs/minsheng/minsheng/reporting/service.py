@@ -1,0 +1,387 @@
+"""Reporting service functions: keyword-only, plain, testable without HTTP. Each write commits its
+own transaction: the report, its history record (and, with the outbox, its event) together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from minsheng.auth.principal import Principal, authorize_task_status, require_city_office
+from minsheng.catalog.models import Task, TaskLeadDepartment
+from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from minsheng.pagination import PageParams
+from minsheng.progress.periods import Period
+from minsheng.reporting.models import (
+    REPORT_STATUS_LABELS,
+    ChangeRecord,
+    PeriodLock,
+    Report,
+    ReportStatus,
+    TaskStatusReport,
+)
+from minsheng.reporting.schemas import (
+    ChangePublic,
+    ReportCreate,
+    ReportHistory,
+    ReportPublic,
+    ReportResubmit,
+    RowError,
+    TaskStatusCreate,
+    TaskStatusPublic,
+)
+from minsheng.reporting.validation import CheckedReport, ReportContext, check_report, parse_plan_period
+
+# Called inside the transaction of every change, with the change record: the outbox hooks in here.
+ChangeListener = Callable[[Session, ChangeRecord, Report | TaskStatusReport | PeriodLock], None]
+_listeners: list[ChangeListener] = []
+
+
+def on_change(listener: ChangeListener) -> ChangeListener:
+    _listeners.append(listener)
+    return listener
+
+
+class BulkRejected(DomainError):
+    status_code = 422
+    code = "bulk_rejected"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _state(report: Report) -> dict:
+    return {"value": report.value, "numerator": report.numerator, "denominator": report.denominator,
+            "note": report.note, "status": report.status.value, "revision": report.revision}
+
+
+def _series_key(indicator: str, org_unit: str, period: str) -> str:
+    return f"{indicator}/{org_unit}/{period}"
+
+
+def _record(session: Session, *, entity: str, row, action: str, actor: Principal | str, series_key: str,
+            previous: dict | None, current: dict | None, reason: str | None = None) -> ChangeRecord:
+    change = ChangeRecord(entity=entity, entity_id=str(getattr(row, "id", None) or getattr(row, "period", "")),
+                          series_key=series_key, action=action,
+                          actor=actor.label if isinstance(actor, Principal) else actor, at=_now(),
+                          previous=json.dumps(previous, ensure_ascii=False) if previous is not None else None,
+                          current=json.dumps(current, ensure_ascii=False) if current is not None else None,
+                          reason=reason)
+    session.add(change)
+    for listener in _listeners:
+        listener(session, change, row)
+    return change
+
+
+def to_public(report: Report) -> ReportPublic:
+    return ReportPublic(
+        id=report.id, indicator=report.indicator_code, org_unit=report.org_unit_code, period=report.period,
+        value=report.value, numerator=report.numerator, denominator=report.denominator, note=report.note,
+        status=report.status, status_label=REPORT_STATUS_LABELS[report.status], revision=report.revision,
+        is_current=report.is_current, return_reason=report.return_reason, submitted_by=report.submitted_by,
+        submitted_at=report.submitted_at, reviewed_by=report.reviewed_by, reviewed_at=report.reviewed_at,
+    )
+
+
+def _current_revision(session: Session, indicator: str, org_unit: str, period: str) -> Report | None:
+    query = select(Report).where(Report.indicator_code == indicator, Report.org_unit_code == org_unit,
+                                 Report.period == period, Report.is_current == True)  # noqa: E712
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def _write_revision(session: Session, checked: CheckedReport, principal: Principal, *, resubmission: bool) -> Report:
+    row = checked.row
+    previous = _current_revision(session, row.indicator, row.org_unit, checked.period.code)
+    report = Report(
+        indicator_code=checked.indicator.code, org_unit_code=row.org_unit, period=checked.period.code,
+        period_start=checked.period.start, period_end=checked.period.end, value=checked.value,
+        numerator=row.numerator, denominator=row.denominator, note=row.note, status=ReportStatus.submitted,
+        revision=(previous.revision + 1) if previous else 1, submitted_by=principal.label, submitted_at=_now(),
+    )
+    if previous is not None:
+        previous.is_current = False
+        session.add(previous)
+        session.flush()  # the partial unique index allows one current revision: retire the old one first
+    session.add(report)
+    session.flush()
+    if previous is None:
+        action = "submitted"
+    elif previous.status is ReportStatus.returned or resubmission:
+        action = "resubmitted"
+    else:
+        action = "revised"
+    _record(session, entity="report", row=report, action=action, actor=principal,
+            series_key=_series_key(report.indicator_code, report.org_unit_code, report.period),
+            previous=_state(previous) if previous else None, current=_state(report))
+    return report
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("同一指标、单位、期间的报告正被另一请求同时提交，请稍后重试", code="concurrent_submission") from exc
+
+
+def _raise_row_errors(errors: list[RowError], permission: list[RowError], *, bulk: bool) -> None:
+    if permission:
+        detail = "；".join(f"第{e.row}行：{e.message}" if bulk else e.message for e in permission)
+        raise Forbidden(detail, code=permission[0].code if not bulk else "bulk_forbidden",
+                        extra={"errors": [e.model_dump() for e in permission + errors]} if bulk else None)
+    if errors:
+        if not bulk and errors[0].code == "period_locked":
+            raise Conflict(errors[0].message, code="period_locked")
+        if bulk:
+            raise BulkRejected(f"共 {len({e.row for e in errors})} 行有误，全部未保存，请改正后重新提交："
+                               + "；".join(f"第{e.row}行 {e.message}" for e in errors[:20]),
+                               extra={"errors": [e.model_dump() for e in errors]})
+        raise Unprocessable("；".join(e.message for e in errors), code=errors[0].code,
+                            extra={"errors": [e.model_dump() for e in errors]})
+
+
+def submit_report(*, session: Session, report_in: ReportCreate, principal: Principal, today: dt.date) -> Report:
+    checked, errors, permission = check_report(ReportContext(session, today), report_in, principal)
+    _raise_row_errors(errors, permission, bulk=False)
+    report = _write_revision(session, checked, principal, resubmission=False)
+    _commit(session)
+    return report
+
+
+def submit_reports(*, session: Session, rows: Sequence[ReportCreate], principal: Principal, today: dt.date,
+                   row_numbers: Sequence[int] | None = None, parse_errors: Sequence[RowError] = ()) -> list[Report]:
+    """All or nothing: every row is checked first; one bad row and nothing is written.
+
+    `row_numbers` and `parse_errors` come from file uploads, where some rows may not even parse:
+    their errors are reported together with the others.
+    """
+    ctx = ReportContext(session, today)
+    checked_rows, errors, permission = [], list(parse_errors), []
+    seen: dict[tuple[str, str, str], int] = {}
+    for number, row in zip(row_numbers or range(1, len(rows) + 1), rows, strict=True):
+        checked, row_errors, row_permission = check_report(ctx, row, principal, number=number, bulk=True)
+        errors += row_errors
+        permission += row_permission
+        if checked:
+            key = (row.indicator, row.org_unit, checked.period.code)
+            if key in seen:
+                errors.append(RowError(row=number, field="period", code="duplicate_row",
+                                       message=f"与第{seen[key]}行重复（同一指标、单位、期间）"))
+            seen[key] = number
+            checked_rows.append(checked)
+    errors.sort(key=lambda e: e.row)
+    _raise_row_errors(errors, permission, bulk=True)
+    reports = [_write_revision(session, checked, principal, resubmission=False) for checked in checked_rows]
+    _commit(session)
+    return reports
+
+
+def get_report(*, session: Session, report_id: int) -> Report:
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"报告 {report_id} 不存在", code="report_not_found")
+    return report
+
+
+def _check_reviewable(ctx: ReportContext, report: Report) -> None:
+    if not report.is_current:
+        raise Conflict(f"报告 {report.id} 已被第{report.revision + 1}版或更新的版本取代，请审核最新版本",
+                       code="superseded")
+    if report.status is not ReportStatus.submitted:
+        raise Conflict(f"只有待审核的报告可以审核；报告 {report.id} 的状态是「{REPORT_STATUS_LABELS[report.status]}」",
+                       code="not_pending")
+    lock = ctx.lock_covering(Period.parse(report.period))
+    if lock is not None:
+        raise Conflict(f"{lock.period} 已锁定，不能再审核或退回", code="period_locked")
+
+
+def approve_report(*, session: Session, report_id: int, principal: Principal) -> Report:
+    require_city_office(principal, "审核通过")
+    report = get_report(session=session, report_id=report_id)
+    _check_reviewable(ReportContext(session, dt.date.max), report)
+    before = _state(report)
+    report.status, report.reviewed_by, report.reviewed_at = ReportStatus.approved, principal.label, _now()
+    session.add(report)
+    _record(session, entity="report", row=report, action="approved", actor=principal,
+            series_key=_series_key(report.indicator_code, report.org_unit_code, report.period),
+            previous=before, current=_state(report))
+    _commit(session)
+    return report
+
+
+def return_report(*, session: Session, report_id: int, reason: str, principal: Principal) -> Report:
+    require_city_office(principal, "退回报告")
+    report = get_report(session=session, report_id=report_id)
+    _check_reviewable(ReportContext(session, dt.date.max), report)
+    before = _state(report)
+    report.status, report.return_reason = ReportStatus.returned, reason
+    report.reviewed_by, report.reviewed_at = principal.label, _now()
+    session.add(report)
+    _record(session, entity="report", row=report, action="returned", actor=principal,
+            series_key=_series_key(report.indicator_code, report.org_unit_code, report.period),
+            previous=before, current=_state(report), reason=reason)
+    _commit(session)
+    return report
+
+
+def resubmit_report(*, session: Session, report_id: int, values: ReportResubmit, principal: Principal,
+                    today: dt.date) -> Report:
+    """A returned report corrected: a new revision of the same series, pending review again."""
+    report = get_report(session=session, report_id=report_id)
+    if not report.is_current or report.status is not ReportStatus.returned:
+        raise Conflict(f"只有被退回的最新版本可以重新提交；报告 {report.id} 的状态是「{REPORT_STATUS_LABELS[report.status]}」"
+                       f"{'' if report.is_current else '（已被新版本取代）'}", code="not_returned")
+    row = ReportCreate(indicator=report.indicator_code, org_unit=report.org_unit_code, period=report.period,
+                       **values.model_dump())
+    checked, errors, permission = check_report(ReportContext(session, today), row, principal)
+    _raise_row_errors(errors, permission, bulk=False)
+    new = _write_revision(session, checked, principal, resubmission=True)
+    _commit(session)
+    return new
+
+
+def list_reports(*, session: Session, page: PageParams, indicator: str | None = None, org_unit: str | None = None,
+                 period: str | None = None, status: ReportStatus | None = None,
+                 current_only: bool = True) -> tuple[list[Report], int]:
+    query = select(Report)
+    if indicator:
+        query = query.where(Report.indicator_code == indicator)
+    if org_unit:
+        query = query.where(Report.org_unit_code == org_unit)
+    if period:
+        query = query.where(Report.period == period)
+    if status:
+        query = query.where(Report.status == status)
+    if current_only:
+        query = query.where(Report.is_current == True)  # noqa: E712
+    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Report.id.desc()).offset(page.offset).limit(page.limit))
+    return list(rows), count
+
+
+def report_history(*, session: Session, report_id: int) -> ReportHistory:
+    report = get_report(session=session, report_id=report_id)
+    key = _series_key(report.indicator_code, report.org_unit_code, report.period)
+    revisions = session.exec(select(Report).where(
+        Report.indicator_code == report.indicator_code, Report.org_unit_code == report.org_unit_code,
+        Report.period == report.period).order_by(Report.revision))
+    changes = session.exec(select(ChangeRecord).where(ChangeRecord.entity == "report", ChangeRecord.series_key == key)
+                           .order_by(ChangeRecord.at, ChangeRecord.id))
+    return ReportHistory(
+        report=to_public(report), revisions=[to_public(r) for r in revisions],
+        changes=[ChangePublic(id=c.id, entity=c.entity, entity_id=c.entity_id, action=c.action, actor=c.actor,
+                              at=c.at, previous=json.loads(c.previous) if c.previous else None,
+                              current=json.loads(c.current) if c.current else None, reason=c.reason)
+                 for c in changes],
+    )
+
+
+# ---- period locks -------------------------------------------------------------------------------
+
+
+def lock_period(*, session: Session, period_code: str, principal: Principal) -> PeriodLock:
+    require_city_office(principal, "锁定期间")
+    period, code, message = parse_plan_period(period_code, dt.date.max)
+    if code:
+        raise Unprocessable(message, code=code)
+    if session.get(PeriodLock, period.code):
+        raise Conflict(f"{period.code} 已经锁定", code="already_locked")
+    pending = session.exec(select(Report).where(
+        Report.is_current == True, Report.status == ReportStatus.submitted,  # noqa: E712
+        Report.period_start >= period.start, Report.period_end <= period.end).order_by(Report.id)).all()
+    if pending:
+        examples = "、".join(f"{r.indicator_code}/{r.org_unit_code}/{r.period}" for r in pending[:5])
+        raise Conflict(f"{period.code} 仍有 {len(pending)} 份报告待审核（如 {examples}），请先审核或退回再锁定",
+                       code="pending_reports")
+    lock = PeriodLock(period=period.code, period_start=period.start, period_end=period.end, locked_by=principal.label,
+                      locked_at=_now())
+    session.add(lock)
+    _record(session, entity="period_lock", row=lock, action="locked", actor=principal, series_key=period.code,
+            previous=None, current={"period": period.code})
+    _commit(session)
+    return lock
+
+
+def unlock_period(*, session: Session, period_code: str, principal: Principal) -> None:
+    require_city_office(principal, "解锁期间")
+    try:
+        code = Period.parse(period_code).code
+    except ValueError as exc:
+        raise Unprocessable(str(exc), code="invalid_period") from exc
+    lock = session.get(PeriodLock, code)
+    if lock is None:
+        raise NotFound(f"{code} 没有锁定", code="not_locked")
+    _record(session, entity="period_lock", row=lock, action="unlocked", actor=principal, series_key=code,
+            previous={"period": code, "locked_by": lock.locked_by}, current=None)
+    session.delete(lock)
+    _commit(session)
+
+
+def list_locks(*, session: Session) -> list[PeriodLock]:
+    return list(session.exec(select(PeriodLock).order_by(PeriodLock.period_start)))
+
+
+# ---- qualitative task status --------------------------------------------------------------------
+
+
+def task_status_public(row: TaskStatusReport) -> TaskStatusPublic:
+    return TaskStatusPublic(id=row.id, task=row.task_number, org_unit=row.org_unit_code, period=row.period,
+                            state=row.state, narrative=row.narrative, problems=row.problems, revision=row.revision,
+                            is_current=row.is_current, reported_by=row.reported_by, reported_at=row.reported_at)
+
+
+def report_task_status(*, session: Session, status_in: TaskStatusCreate, principal: Principal,
+                       today: dt.date) -> TaskStatusReport:
+    ctx = ReportContext(session, today)
+    task = session.get(Task, status_in.task)
+    if task is None or task.retired:
+        raise Unprocessable(f"任务编号 {status_in.task} 不属于本行动", code="unknown_task")
+    if not ctx.org_unit_exists(status_in.org_unit):
+        raise Unprocessable(f"单位代码「{status_in.org_unit}」不存在", code="unknown_org_unit")
+    period, code, message = parse_plan_period(status_in.period, today)
+    if code:
+        raise Unprocessable(message, code=code)
+    leads = tuple(session.exec(select(TaskLeadDepartment.department).where(
+        TaskLeadDepartment.task_number == task.number).order_by(TaskLeadDepartment.position)))
+    authorize_task_status(principal, task.number, leads, status_in.org_unit)
+    if (lock := ctx.lock_covering(period)) is not None:
+        raise Conflict(f"{lock.period} 已锁定，不能再填报", code="period_locked")
+    previous = session.exec(select(TaskStatusReport).where(
+        TaskStatusReport.task_number == task.number, TaskStatusReport.org_unit_code == status_in.org_unit,
+        TaskStatusReport.period == period.code, TaskStatusReport.is_current == True)).first()  # noqa: E712
+    row = TaskStatusReport(task_number=task.number, org_unit_code=status_in.org_unit, period=period.code,
+                           period_end=period.end, state=status_in.state, narrative=status_in.narrative,
+                           problems=status_in.problems, revision=(previous.revision + 1) if previous else 1,
+                           reported_by=principal.label, reported_at=_now())
+    if previous:
+        previous.is_current = False
+        session.add(previous)
+        session.flush()
+    session.add(row)
+    session.flush()
+    _record(session, entity="task_status", row=row, action="revised" if previous else "submitted", actor=principal,
+            series_key=f"task{task.number}/{status_in.org_unit}/{period.code}",
+            previous={"state": previous.state.value, "narrative": previous.narrative} if previous else None,
+            current={"state": row.state.value, "narrative": row.narrative, "problems": row.problems})
+    _commit(session)
+    return row
+
+
+def list_task_statuses(*, session: Session, page: PageParams, task: int | None = None,
+                       org_unit: str | None = None) -> tuple[list[TaskStatusReport], int]:
+    query = select(TaskStatusReport).where(TaskStatusReport.is_current == True)  # noqa: E712
+    if task is not None:
+        query = query.where(TaskStatusReport.task_number == task)
+    if org_unit:
+        query = query.where(TaskStatusReport.org_unit_code == org_unit)
+    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(TaskStatusReport.period_end.desc(), TaskStatusReport.id.desc())
+                        .offset(page.offset).limit(page.limit))
+    return list(rows), count

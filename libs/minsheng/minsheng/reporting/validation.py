@@ -1,0 +1,157 @@
+"""The rules a report must pass, each with a message a bureau clerk can act on and a stable code.
+
+`check_report` returns every problem of a row (bulk uploads name them all); nothing here writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from minsheng.auth.principal import IndicatorScope, Principal, authorize_report
+from minsheng.catalog.document import PLAN_END_YEAR, PLAN_START_YEAR, Aggregation
+from minsheng.catalog.models import Indicator, OrgUnit, TaskLeadDepartment
+from minsheng.errors import Forbidden
+from minsheng.orgunits import CITY_CODE
+from minsheng.progress.periods import Period
+from minsheng.progress.scale import ratio_scale
+from minsheng.reporting.models import PeriodLock
+from minsheng.reporting.schemas import ReportCreate, RowError
+
+# Units where a value below zero can be meaningful (a change in percentage points).
+SIGNED_UNITS = {"百分点"}
+PERCENT = "%"
+
+
+@dataclass(frozen=True)
+class CheckedReport:
+    """A row that passed every rule, with the value computed from numerator/denominator if omitted."""
+
+    row: ReportCreate
+    indicator: Indicator
+    period: Period
+    value: float
+
+
+@dataclass
+class ReportContext:
+    """Catalog lookups cached across the rows of one request."""
+
+    session: Session
+    today: dt.date
+    _indicators: dict[str, Indicator | None] | None = None
+    _org_units: set[str] | None = None
+    _leads: dict[int, tuple[str, ...]] | None = None
+    _locks: list[PeriodLock] | None = None
+
+    def indicator(self, code: str) -> Indicator | None:
+        if self._indicators is None:
+            self._indicators = {i.code: i for i in self.session.exec(select(Indicator).where(Indicator.retired == False))}  # noqa: E712
+        return self._indicators.get(code)
+
+    def org_unit_exists(self, code: str) -> bool:
+        if self._org_units is None:
+            self._org_units = set(self.session.exec(select(OrgUnit.code)))
+        return code in self._org_units
+
+    def lead_departments(self, task_number: int | None) -> tuple[str, ...]:
+        if self._leads is None:
+            leads: dict[int, list[str]] = {}
+            for row in self.session.exec(select(TaskLeadDepartment).order_by(TaskLeadDepartment.position)):
+                leads.setdefault(row.task_number, []).append(row.department)
+            self._leads = {k: tuple(v) for k, v in leads.items()}
+        return self._leads.get(task_number, ()) if task_number else ()
+
+    def lock_covering(self, period: Period) -> PeriodLock | None:
+        if self._locks is None:
+            self._locks = list(self.session.exec(select(PeriodLock)))
+        return next((lock for lock in self._locks
+                     if lock.period_start <= period.start and period.end <= lock.period_end), None)
+
+    def scope(self, indicator: Indicator) -> IndicatorScope:
+        return IndicatorScope(code=indicator.code, task_number=indicator.task_number,
+                              lead_departments=self.lead_departments(indicator.task_number),
+                              city_only=indicator.city_only)
+
+
+def parse_plan_period(code: str, today: dt.date) -> tuple[Period | None, str | None, str | None]:
+    """(period, error code, message)."""
+    try:
+        period = Period.parse(code)
+    except ValueError as exc:
+        return None, "invalid_period", str(exc)
+    if not PLAN_START_YEAR <= period.year <= PLAN_END_YEAR:
+        return None, "period_outside_plan", f"期间 {period.code} 不在三年行动期（2022—2024年）内"
+    if period.start > today:
+        return None, "period_in_future", f"期间 {period.code} 尚未开始（今天是 {today:%Y-%m-%d}），不能提前填报"
+    return period, None, None
+
+
+def check_report(ctx: ReportContext, row: ReportCreate, principal: Principal, *, number: int = 1,
+                 bulk: bool = False) -> tuple[CheckedReport | None, list[RowError], list[RowError]]:
+    """(checked row, validation errors, permission errors)."""
+    errors: list[RowError] = []
+
+    def fail(field: str, code: str, message: str) -> None:
+        errors.append(RowError(row=number, field=field, code=code, message=message))
+
+    indicator = ctx.indicator(row.indicator)
+    if indicator is None:
+        fail("indicator", "unknown_indicator",
+             f"指标「{row.indicator}」不存在或不属于本行动：指标编号形如 T002-1，见 /api/v1/indicators")
+    if not ctx.org_unit_exists(row.org_unit):
+        fail("org_unit", "unknown_org_unit", f"单位代码「{row.org_unit}」不存在：全市 370300，各区县见 /api/v1/org-units")
+    period, code, message = parse_plan_period(row.period, ctx.today)
+    if code:
+        fail("period", code, message)
+    if indicator is None or errors:
+        return None, errors, []
+
+    try:
+        authorize_report(principal, ctx.scope(indicator), row.org_unit, bulk=bulk)
+    except Forbidden as exc:
+        return None, [], [RowError(row=number, field="indicator", code=exc.code, message=exc.detail)]
+
+    if indicator.city_only and row.org_unit != CITY_CODE:
+        fail("org_unit", "city_only_indicator",
+             f"指标 {indicator.code}（{indicator.name}）只统计全市数据，请以 370300（淄博市）填报，区县不单独填报")
+
+    value = row.value
+    if row.numerator is not None or row.denominator is not None:
+        if indicator.aggregation is not Aggregation.ratio:
+            fail("numerator", "not_a_ratio", f"指标 {indicator.code} 不是比率类指标，不需要分子、分母，请只填数值")
+        elif row.numerator is None or row.denominator is None:
+            fail("denominator" if row.denominator is None else "numerator", "ratio_incomplete",
+                 "比率类指标的分子和分母要同时填写")
+        elif row.denominator <= 0:
+            fail("denominator", "invalid_denominator", "分母必须大于0")
+        elif row.numerator < 0:
+            fail("numerator", "negative_value", "分子不能为负数")
+        elif indicator.unit == PERCENT and row.numerator > row.denominator:
+            fail("numerator", "numerator_above_denominator",
+                 f"分子（{row.numerator:g}）大于分母（{row.denominator:g}），比例不能超过100%，请核对")
+        else:
+            computed = row.numerator / row.denominator * ratio_scale(indicator.unit, indicator.name)
+            if value is None:
+                value = round(computed, 6)
+            elif abs(value - computed) > max(0.05, abs(computed) * 0.005):
+                fail("value", "ratio_mismatch",
+                     f"数值 {value:g} 与分子/分母计算结果 {computed:.2f} 不一致，请核对")
+    if value is None and not errors:
+        fail("value", "missing_value", "请填写数值（比率类指标也可填写分子和分母）")
+    if value is not None:
+        if indicator.unit == PERCENT and not 0 <= value <= 100:
+            fail("value", "percentage_out_of_range", f"百分比应在0到100之间，填写的是 {value:g}")
+        elif value < 0 and indicator.unit not in SIGNED_UNITS:
+            fail("value", "negative_value", f"{indicator.name}不能为负数（填写的是 {value:g}{indicator.unit}）")
+    if errors:
+        return None, errors, []
+
+    lock = ctx.lock_covering(period)
+    if lock is not None:
+        fail("period", "period_locked",
+             f"{lock.period} 的数据已由{lock.locked_by}于 {lock.locked_at:%Y-%m-%d} 锁定，不能再修改；如需更正请联系市民生办解锁")
+        return None, errors, []
+    return CheckedReport(row=row, indicator=indicator, period=period, value=value), [], []
