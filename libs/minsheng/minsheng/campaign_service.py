@@ -19,6 +19,8 @@ from minsheng.catalog.models import CATALOG_TABLES
 from minsheng.catalog.router import catalog_document_router
 from minsheng.catalog.router import router as catalog_router
 from minsheng.db.migrations import MigrationPlan
+from minsheng.progress.router import campaign_progress_router
+from minsheng.progress.router import router as progress_router
 from minsheng.reporting.models import REPORTING_TABLES
 from minsheng.reporting.router import router as reporting_router
 from minsheng.settings import ProcessSettings
@@ -80,6 +82,7 @@ class CampaignService:
             description=f"淄博市高品质民生三年行动（2022—2024）{self.catalog.name}：任务、指标与进展。",
             settings=settings or self.settings,
             migration_plan=self.migration_plan,
-            routers=[catalog_router, catalog_document_router(self.campaign), reporting_router],
+            routers=[catalog_router, catalog_document_router(self.campaign), reporting_router, progress_router,
+                     campaign_progress_router(self.campaign)],
             startup=[self.seed],
         )

@@ -1,9 +1,12 @@
 """Building the city's figures from its districts, and summing up statuses.
 
-Roll-up (DHIS2-style aggregation in space), per period code:
+Roll-up (DHIS2-style aggregation in space):
 
-- If at least one district (any org unit other than the city) reported that period, the
-  city's value is built from the districts' values:
+- In a calendar year where the city itself has a direct (city-level) figure, the city's own
+  figures are its official series for that year.  The lead bureau reports the whole city; a
+  sum over the districts that happened to report would be partial, and mixing the bureau's
+  yearly total with district months would count twice.
+- Otherwise, per period code, the city's value is built from the districts' values:
   - ``sum``: the values add up (counts, amounts).
   - ``ratio``: Σ numerators ÷ Σ denominators × ratio_scale — a weighted rate.  Percentages are
     never averaged: 30/100 and 90/200 give 120/300 = 40 %, not (30 % + 45 %) / 2 = 37.5 %.
@@ -12,11 +15,9 @@ Roll-up (DHIS2-style aggregation in space), per period code:
     figure for that period is used, and if there is none the period has no city value.
   - ``none``: never built from districts (life expectancy, "every district has one …");
     only the city's own direct figures are used.
-- If no district reported that period, the city's own direct observation is used.
 
-When districts reported, their aggregate wins over a direct city figure for the same period:
-it is the figure the districts can be held to.  `RollUp.basis` records, per period,
-"districts" or "direct", and `RollUp.contributors` the org units the figure came from.
+`RollUp.basis` records, per period, "districts" or "direct", and `RollUp.contributors` the
+org units the figure came from.
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ DIRECT = "direct"
 
 def roll_up(spec_aggregation: Aggregation, ratio_scale: float, city_code: str,
             observations: Sequence[Observation]) -> RollUp:
+    direct_years = {o.period.year for o in observations if o.org_unit == city_code}
     by_period: dict[str, list[Observation]] = defaultdict(list)
     for observation in observations:
+        if observation.period.year in direct_years and observation.org_unit != city_code:
+            continue  # the city's own figures rule this year
         by_period[observation.period.code].append(observation)
 
     rolled: list[Observation] = []

@@ -411,7 +411,7 @@ def _judge_about(case: _Case) -> Verdict:
         side = "低于" if case.current < low else "高于"
         return Status.behind, (f"期限已到，{side}目标区间{_num(low)}–{_num(high)}{case.unit}，进度滞后")
     if case.current < low:
-        return _against_line(case, case.line.aimed_at(low), note=f"（目标区间下限{_num(low)}{case.unit}）")
+        return _against_line(case, case.line.aimed_at(low), note=f"（按目标区间下限{_num(low)}{case.unit}测算）")
     return _over_ceiling(case, high, "目标区间上限")
 
 
@@ -490,10 +490,14 @@ def _pro_rata(spec: IndicatorSpec, series: Sequence[SeriesPoint], as_of: dt.date
 
 
 def _num(value: float) -> str:
-    """13333.33 → "13333", 34.333 → "34.33", 4.5 → "4.5", 670.0 → "670"."""
+    """13333.33 → "13333", 34.333 → "34.33", 4.655 → "4.655", 670.0 → "670".
+
+    Small figures keep a third decimal so a 左右 band edge (4.9 × 0.95 = 4.655) is not
+    misquoted by rounding.
+    """
     if abs(value) >= 100:
         return f"{round(value):d}"
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    text = f"{value:.{2 if abs(value) >= 10 else 3}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 

@@ -1,0 +1,157 @@
+"""From catalog facts and official values to progress answers.
+
+Pure: the campaign services feed it from their own tables and the gateway from its read
+models, so both compute the same figures with the same kernel functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind
+from minsheng.orgunits import CITY_CODE
+from minsheng.progress.model import (
+    STATUS_LABELS,
+    IndicatorSpec,
+    Milestone,
+    Observation,
+    Status,
+    Thresholds,
+)
+from minsheng.progress.rollup import roll_up, summarize, worst_status
+from minsheng.progress.scale import ratio_scale
+from minsheng.progress.schemas import (
+    IndicatorProgressPublic,
+    PendingValue,
+    SeriesPointPublic,
+    TaskProgressPublic,
+    TaskStatusSummary,
+)
+from minsheng.progress.status import compute_progress
+
+
+@dataclass(frozen=True)
+class IndicatorFacts:
+    """What the catalog says about an indicator (the same in every process)."""
+
+    code: str
+    name: str
+    unit: str
+    campaign: str
+    task_number: int | None
+    target_value: float
+    comparator: Comparator
+    kind: IndicatorKind
+    horizon: int
+    aggregation: Aggregation
+    baseline_value: float | None = None
+    milestones: tuple[Milestone, ...] = ()
+    district_targets: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def scale(self) -> float:
+        return ratio_scale(self.unit, self.name)
+
+
+def spec_for(facts: IndicatorFacts, org_unit: str) -> tuple[IndicatorSpec, str | None]:
+    """The indicator as judged for one org unit, and whose target that is.
+
+    A district is judged against its own published target.  Without one, a rate or level
+    target (a share, a per-capita value, a life expectancy) applies to the district as it
+    does to the city; a total (a sum indicator) cannot be split, so there is no target.
+    """
+    if org_unit == CITY_CODE:
+        target, basis, milestones = facts.target_value, "city", facts.milestones
+    elif org_unit in facts.district_targets:
+        target, basis, milestones = facts.district_targets[org_unit], "district", ()
+    elif facts.aggregation is Aggregation.sum:
+        target, basis, milestones = None, None, ()
+    else:
+        target, basis, milestones = facts.target_value, "city", ()
+    baseline = facts.baseline_value if org_unit == CITY_CODE else None
+    return IndicatorSpec(code=facts.code, target_value=target, comparator=facts.comparator, kind=facts.kind,
+                         horizon=facts.horizon, aggregation=facts.aggregation, unit=facts.unit,
+                         baseline_value=baseline, milestones=milestones, ratio_scale=facts.scale), basis
+
+
+def indicator_progress(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
+                       pending: Sequence[PendingValue], as_of: dt.date,
+                       thresholds: Thresholds) -> IndicatorProgressPublic:
+    """`official`: approved values of this indicator for every org unit; `pending`: not yet approved."""
+    spec, target_basis = spec_for(facts, org_unit)
+    if org_unit == CITY_CODE:
+        rolled = roll_up(facts.aggregation, facts.scale, CITY_CODE, official)
+        observations, basis_by_period = list(rolled.observations), dict(rolled.basis)
+        contributors = sorted({unit for units in rolled.contributors.values() for unit in units})
+    else:
+        observations = [o for o in official if o.org_unit == org_unit]
+        basis_by_period = {o.period.code: "direct" for o in observations}
+        contributors = [org_unit] if observations else []
+    result = compute_progress(spec, observations, as_of, thresholds)
+    counted = {p.period for p in result.series}
+    bases = {basis_by_period.get(code, "direct") for code in counted}
+    basis = "none" if not bases else bases.pop() if len(bases) == 1 else "mixed"
+    reasons = list(result.reasons)
+    if org_unit == CITY_CODE and basis == "districts":
+        reasons.append(f"全市数据由{len(contributors)}个区县（功能区）的已审核数据汇总"
+                       + ("（按分子、分母加权）" if facts.aggregation is Aggregation.ratio else ""))
+    elif org_unit == CITY_CODE and basis == "direct" and facts.aggregation is not Aggregation.none:
+        reasons.append("区县未填报，采用全市直接填报的数据")
+    if target_basis is None and org_unit != CITY_CODE:
+        reasons.append("该区县没有分解此项总量目标，只显示完成数")
+    relevant_pending = [p for p in pending if org_unit == CITY_CODE or p.org_unit == org_unit]
+    if relevant_pending:
+        reasons.append(f"另有{len(relevant_pending)}份报告待审核，审核通过前不计入")
+    return IndicatorProgressPublic(
+        id=facts.code, name=facts.name, unit=facts.unit, campaign=facts.campaign, task_number=facts.task_number,
+        org_unit=org_unit, as_of=as_of, status=result.status, status_label=STATUS_LABELS[result.status],
+        target_value=spec.target_value, target_basis=target_basis, comparator=facts.comparator, kind=facts.kind,
+        horizon=facts.horizon, current_value=result.current_value, completion=result.completion,
+        expected_value=result.expected_value, projected_value=result.projected_value,
+        projected_reaches_target=result.projected_reaches_target, basis=basis, contributors=contributors,
+        series=[SeriesPointPublic(period=p.period, end=p.end, value=p.value, cumulative=p.cumulative,
+                                  basis=basis_by_period.get(p.period, "direct")) for p in result.series],
+        pending=relevant_pending, reasons=reasons,
+    )
+
+
+# A task without numbers is judged by what its bureau reports (问题账单 → 履职清单).
+STATE_TO_STATUS = {"completed": Status.completed, "in_progress": Status.on_track, "blocked": Status.behind,
+                   "not_started": Status.at_risk}
+
+
+def task_progress(*, number: int, title: str, campaign: str, item: int, lead_departments: list[str], org_unit: str,
+                  as_of: dt.date, indicators: list[IndicatorProgressPublic],
+                  reported: TaskStatusSummary | None) -> TaskProgressPublic:
+    # Worst of the indicators that have data: an indicator nobody has reported yet is listed as
+    # "no data" (and counted in the summaries) but does not mask the progress the others show.
+    judged = [i for i in indicators if i.status not in (Status.no_target, Status.no_data)]
+    silent = [i.id for i in indicators if i.status is Status.no_data]
+    reasons: list[str] = []
+    if judged:
+        status, basis = worst_status(i.status for i in judged), "indicators"
+        worst = [i.id for i in judged if i.status is status]
+        reasons.append(f"任务状态取其指标中最差的：{STATUS_LABELS[status]}（{'、'.join(worst)}）")
+        if silent:
+            reasons.append(f"{'、'.join(silent)} 暂无已审核数据")
+    elif reported is not None:
+        status, basis = STATE_TO_STATUS[reported.state], "reported_status"
+        lead = "指标均暂无已审核数据" if silent else "本任务无量化指标"
+        reasons.append(f"{lead}，按{reported.period}填报的进展判断：{reported.narrative or reported.state}")
+    elif silent:
+        status, basis = Status.no_data, "indicators"
+        reasons.append(f"指标 {'、'.join(silent)} 均暂无已审核数据")
+    else:
+        status, basis = Status.no_data, "none"
+        reasons.append("本任务无量化指标，也尚未填报进展")
+    if reported is not None and reported.problems:
+        reasons.append(f"存在问题：{reported.problems}")
+    return TaskProgressPublic(number=number, title=title, campaign=campaign, item=item,
+                              lead_departments=lead_departments, org_unit=org_unit, as_of=as_of, status=status,
+                              status_label=STATUS_LABELS[status], basis=basis, indicators=indicators,
+                              reported_status=reported, reasons=reasons)
+
+
+__all__ = ["IndicatorFacts", "indicator_progress", "spec_for", "summarize", "task_progress", "worst_status"]
