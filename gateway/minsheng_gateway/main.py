@@ -9,15 +9,20 @@ from minsheng.app import create_app
 from minsheng.catalog.models import CATALOG_TABLES
 from minsheng.catalog.router import router as catalog_router
 from minsheng.db.migrations import MigrationPlan
+from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES
 from minsheng_gateway.catalog_sync import missing_catalogs, sync_catalogs
+from minsheng_gateway.consistency import router as consistency_router
 from minsheng_gateway.settings import GatewaySettings
+from minsheng_gateway.views.consumer import consume_events
+from minsheng_gateway.views.models import VIEW_TABLES
+from minsheng_gateway.views.router import router as views_router
 
 settings = GatewaySettings()
 migration_plan = MigrationPlan(
     process="gateway",
-    kernel_branches=("catalog",),
+    kernel_branches=("catalog", MESSAGING_BRANCH),
     own_versions=Path(__file__).parent / "migrations" / "versions",
-    tables=CATALOG_TABLES,
+    tables=CATALOG_TABLES | MESSAGING_TABLES | VIEW_TABLES,
 )
 
 
@@ -28,8 +33,10 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
         description="全市与各区县视图：五大攻坚行动的113项任务、指标与进展。",
         settings=gateway_settings,
         migration_plan=migration_plan,
-        routers=[catalog_router],
-        background=[sync_catalogs],
+        # The views come first: their /indicators/{code}/progress and /tasks/{number}/progress are
+        # computed from the gateway's read models.
+        routers=[views_router, catalog_router, consistency_router],
+        background=[sync_catalogs, consume_events],
     )
     gateway.state.catalogs_loaded = set()
     gateway.state.readiness_checks.append(missing_catalogs)

@@ -21,13 +21,17 @@ from minsheng.catalog.router import router as catalog_router
 from minsheng.db.migrations import MigrationPlan
 from minsheng.progress.router import campaign_progress_router
 from minsheng.progress.router import router as progress_router
+from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, run_relay
 from minsheng.reporting.models import REPORTING_TABLES
+from minsheng.reporting.republish import publish_catalog
+from minsheng.reporting.router import events_router
 from minsheng.reporting.router import router as reporting_router
+from minsheng.reporting.status_tracking import STATUS_TRACKING_TABLES
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
 
-CAMPAIGN_TABLES = CATALOG_TABLES | AUTH_TABLES | REPORTING_TABLES
-CAMPAIGN_BRANCHES = ("catalog", "auth", "reporting")
+CAMPAIGN_TABLES = CATALOG_TABLES | AUTH_TABLES | REPORTING_TABLES | STATUS_TRACKING_TABLES | MESSAGING_TABLES
+CAMPAIGN_BRANCHES = ("catalog", "auth", "reporting", MESSAGING_BRANCH)
 
 
 class CampaignSettings(ProcessSettings):
@@ -70,6 +74,9 @@ class CampaignService:
     def seed(self, app: FastAPI) -> None:
         with app.state.database.session() as session:
             seed_catalog(session=session, doc=self.catalog)
+            # Announce the catalog at every start: consumers apply it idempotently.
+            publish_catalog(session=session, campaign=self.campaign)
+            session.commit()
             if app.state.settings.demo_users:
                 for token, name, role, department, org_unit, indicators in DEMO_USERS:
                     issue_token(session=session, name=name, role=role, department=department, org_unit=org_unit,
@@ -83,6 +90,7 @@ class CampaignService:
             settings=settings or self.settings,
             migration_plan=self.migration_plan,
             routers=[catalog_router, catalog_document_router(self.campaign), reporting_router, progress_router,
-                     campaign_progress_router(self.campaign)],
+                     campaign_progress_router(self.campaign), events_router(self.campaign)],
             startup=[self.seed],
+            background=[run_relay],
         )

@@ -9,6 +9,12 @@
 The relay (`minsheng.messaging.relay`) publishes committed rows to Kafka in `id` order and marks
 them published once the broker has acknowledged them.  A rolled-back transaction leaves no row,
 so nothing is ever published for a change that did not happen.
+
+Order: events are published in `id` order, and PostgreSQL hands out ids at INSERT, not at COMMIT.
+Two transactions emitting events with the same key must therefore be serialized before the event
+row is written: lock the aggregate first (`select(...).with_for_update()`, or `session.flush()` the
+UPDATE of the row that both change), then `add_event`.  Otherwise the transaction that commits last
+may hold the smaller id and its event may be published after the other one's.
 """
 
 from __future__ import annotations

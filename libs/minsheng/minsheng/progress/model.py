@@ -75,6 +75,11 @@ class Thresholds:
     at_risk_ratio: float = 0.80  # ≥ 80 % → at risk; below → behind
     approx_tolerance: float = 0.05  # "左右": within ±5 % of the target counts as met
 
+    @classmethod
+    def from_settings(cls, settings) -> Thresholds:  # noqa: ANN001 - any ProcessSettings
+        return cls(on_track_ratio=settings.status_on_track_ratio, at_risk_ratio=settings.status_at_risk_ratio,
+                   approx_tolerance=settings.status_approx_tolerance)
+
 
 @dataclass(frozen=True)
 class SeriesPoint:

@@ -111,11 +111,6 @@ def load_facts(session: Session, *, campaign: str | None = None, codes: list[str
         district_targets=targets[r.code]) for r in rows}
 
 
-def thresholds_from(settings) -> Thresholds:  # noqa: ANN001
-    return Thresholds(on_track_ratio=settings.status_on_track_ratio, at_risk_ratio=settings.status_at_risk_ratio,
-                      approx_tolerance=settings.status_approx_tolerance)
-
-
 def _indicators(session: Session, source: ProgressSource, facts: dict[str, IndicatorFacts], org_unit: str,
                 as_of: dt.date, thresholds: Thresholds) -> dict[str, IndicatorProgressPublic]:
     codes = list(facts)

@@ -9,6 +9,7 @@ from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress import queries
+from minsheng.progress.model import Thresholds
 from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressPublic, TaskProgressPublic
 
 router = APIRouter(prefix="/api/v1", tags=["进展 progress"])
@@ -23,7 +24,7 @@ def read_indicator_progress(request: Request, session: SessionDep, today: TodayD
                             org_unit: OrgUnitQuery = CITY_CODE, as_of: AsOfQuery = None):
     return queries.get_indicator_progress(session=session, source=queries.ReportSource(session), code=code,
                                           org_unit=org_unit, as_of=as_of or today,
-                                          thresholds=queries.thresholds_from(request.app.state.settings))
+                                          thresholds=Thresholds.from_settings(request.app.state.settings))
 
 
 @router.get("/tasks/{number}/progress", response_model=TaskProgressPublic,
@@ -32,7 +33,7 @@ def read_task_progress(request: Request, session: SessionDep, today: TodayDep, n
                        org_unit: OrgUnitQuery = CITY_CODE, as_of: AsOfQuery = None):
     return queries.get_task_progress(session=session, source=queries.ReportSource(session), number=number,
                                      org_unit=org_unit, as_of=as_of or today,
-                                     thresholds=queries.thresholds_from(request.app.state.settings))
+                                     thresholds=Thresholds.from_settings(request.app.state.settings))
 
 
 def campaign_progress_router(campaign: str) -> APIRouter:
@@ -44,6 +45,6 @@ def campaign_progress_router(campaign: str) -> APIRouter:
                                org_unit: OrgUnitQuery = CITY_CODE, as_of: AsOfQuery = None):
         return queries.get_campaign_progress(session=session, source=queries.ReportSource(session), campaign=campaign,
                                              org_unit=org_unit, as_of=as_of or today,
-                                             thresholds=queries.thresholds_from(request.app.state.settings))
+                                             thresholds=Thresholds.from_settings(request.app.state.settings))
 
     return summary_router

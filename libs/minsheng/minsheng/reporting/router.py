@@ -2,14 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, UploadFile, status
+from pydantic import BaseModel
 
 from minsheng.auth.deps import PrincipalDep
+from minsheng.auth.principal import require_city_office
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
+from minsheng.progress.model import Thresholds
 from minsheng.reporting import service
 from minsheng.reporting.files import parse_upload
+from minsheng.reporting.republish import republish_state
 from minsheng.reporting.models import ReportStatus
 from minsheng.reporting.schemas import (
     BulkReportRequest,
@@ -75,8 +79,10 @@ def read_report_history(session: SessionDep, principal: PrincipalDep, report_id:
 
 
 @router.post("/reports/{report_id}/approve", response_model=ReportPublic, responses=ERRORS, summary="审核通过（市民生办）")
-def approve(session: SessionDep, principal: PrincipalDep, report_id: int):
-    return service.to_public(service.approve_report(session=session, report_id=report_id, principal=principal))
+def approve(request: Request, session: SessionDep, principal: PrincipalDep, today: TodayDep, report_id: int):
+    return service.to_public(service.approve_report(
+        session=session, report_id=report_id, principal=principal, today=today,
+        thresholds=Thresholds.from_settings(request.app.state.settings)))
 
 
 @router.post("/reports/{report_id}/return", response_model=ReportPublic, responses=ERRORS, summary="退回并说明原因（市民生办）")
@@ -120,3 +126,34 @@ def create_task_status(session: SessionDep, principal: PrincipalDep, today: Toda
 def read_task_statuses(session: SessionDep, page: PageDep, task: int | None = None, org_unit: str | None = None):
     rows, count = service.list_task_statuses(session=session, page=page, task=task, org_unit=org_unit)
     return Page(data=[service.task_status_public(r) for r in rows], count=count)
+
+
+class OfficialValue(BaseModel):
+    indicator: str
+    org_unit: str
+    period: str
+    value: float
+    numerator: float | None
+    denominator: float | None
+    report_id: int
+    revision: int
+
+
+@router.get("/official-values", response_model=Page[OfficialValue],
+            summary="已审核的正式数据（每个指标×单位×期间的最新审核版本），供一致性核对")
+def read_official_values(session: SessionDep, page: PageDep, indicator: str | None = None):
+    rows, count = service.official_values(session=session, page=page, indicator=indicator)
+    return Page(data=[OfficialValue(indicator=r.indicator_code, org_unit=r.org_unit_code, period=r.period,
+                                    value=r.value, numerator=r.numerator, denominator=r.denominator, report_id=r.id,
+                                    revision=r.revision) for r in rows], count=count)
+
+
+def events_router(campaign: str) -> APIRouter:
+    admin = APIRouter(prefix="/api/v1", tags=["事件 events"])
+
+    @admin.post("/events/republish", summary="重新发布本服务的当前状态（每个指标×单位一条快照事件），用于重建网关视图")
+    def republish(session: SessionDep, principal: PrincipalDep) -> dict[str, int]:
+        require_city_office(principal, "重新发布事件")
+        return republish_state(session=session, campaign=campaign)
+
+    return admin

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +15,11 @@ from minsheng.auth.principal import Principal, authorize_task_status, require_ci
 from minsheng.catalog.models import Task, TaskLeadDepartment
 from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from minsheng.pagination import PageParams
+from minsheng.orgunits import CITY_CODE
+from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
+from minsheng.reporting.events import emit_change
+from minsheng.reporting.status_tracking import track_status_changes
 from minsheng.reporting.models import (
     REPORT_STATUS_LABELS,
     ChangeRecord,
@@ -36,16 +40,6 @@ from minsheng.reporting.schemas import (
 )
 from minsheng.reporting.validation import CheckedReport, ReportContext, check_report, parse_plan_period
 
-# Called inside the transaction of every change, with the change record: the outbox hooks in here.
-ChangeListener = Callable[[Session, ChangeRecord, Report | TaskStatusReport | PeriodLock], None]
-_listeners: list[ChangeListener] = []
-
-
-def on_change(listener: ChangeListener) -> ChangeListener:
-    _listeners.append(listener)
-    return listener
-
-
 class BulkRejected(DomainError):
     status_code = 422
     code = "bulk_rejected"
@@ -65,7 +59,9 @@ def _series_key(indicator: str, org_unit: str, period: str) -> str:
 
 
 def _record(session: Session, *, entity: str, row, action: str, actor: Principal | str, series_key: str,
-            previous: dict | None, current: dict | None, reason: str | None = None) -> ChangeRecord:
+            previous: dict | None, current: dict | None, reason: str | None = None,
+            supersedes: int | None = None) -> ChangeRecord:
+    """The history record and the integration event of a change, in the caller's transaction."""
     change = ChangeRecord(entity=entity, entity_id=str(getattr(row, "id", None) or getattr(row, "period", "")),
                           series_key=series_key, action=action,
                           actor=actor.label if isinstance(actor, Principal) else actor, at=_now(),
@@ -73,8 +69,7 @@ def _record(session: Session, *, entity: str, row, action: str, actor: Principal
                           current=json.dumps(current, ensure_ascii=False) if current is not None else None,
                           reason=reason)
     session.add(change)
-    for listener in _listeners:
-        listener(session, change, row)
+    emit_change(session, change, row, supersedes=supersedes)
     return change
 
 
@@ -119,7 +114,8 @@ def _write_revision(session: Session, checked: CheckedReport, principal: Princip
         action = "revised"
     _record(session, entity="report", row=report, action=action, actor=principal,
             series_key=_series_key(report.indicator_code, report.org_unit_code, report.period),
-            previous=_state(previous) if previous else None, current=_state(report))
+            previous=_state(previous) if previous else None, current=_state(report),
+            supersedes=previous.id if previous else None)
     return report
 
 
@@ -202,7 +198,10 @@ def _check_reviewable(ctx: ReportContext, report: Report) -> None:
         raise Conflict(f"{lock.period} 已锁定，不能再审核或退回", code="period_locked")
 
 
-def approve_report(*, session: Session, report_id: int, principal: Principal) -> Report:
+def approve_report(*, session: Session, report_id: int, principal: Principal, today: dt.date,
+                   thresholds: Thresholds) -> Report:
+    """Approval changes an official figure: the indicator's computed status is re-checked in the same
+    transaction, and a move (on track → at risk → behind …) becomes a status_changed event."""
     require_city_office(principal, "审核通过")
     report = get_report(session=session, report_id=report_id)
     _check_reviewable(ReportContext(session, dt.date.max), report)
@@ -212,6 +211,9 @@ def approve_report(*, session: Session, report_id: int, principal: Principal) ->
     _record(session, entity="report", row=report, action="approved", actor=principal,
             series_key=_series_key(report.indicator_code, report.org_unit_code, report.period),
             previous=before, current=_state(report))
+    session.flush()
+    track_status_changes(session=session, indicator=report.indicator_code,
+                         org_units=(report.org_unit_code, CITY_CODE), as_of=today, thresholds=thresholds)
     _commit(session)
     return report
 
@@ -383,5 +385,23 @@ def list_task_statuses(*, session: Session, page: PageParams, task: int | None =
         query = query.where(TaskStatusReport.org_unit_code == org_unit)
     count = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(TaskStatusReport.period_end.desc(), TaskStatusReport.id.desc())
+                        .offset(page.offset).limit(page.limit))
+    return list(rows), count
+
+
+def official_values(*, session: Session, page: PageParams, indicator: str | None = None) -> tuple[list[Report], int]:
+    """The latest approved revision of every indicator × org unit × period: the official figures."""
+    latest = (select(Report.indicator_code, Report.org_unit_code, Report.period,
+                     func.max(Report.revision).label("revision"))
+              .where(Report.status == ReportStatus.approved)
+              .group_by(Report.indicator_code, Report.org_unit_code, Report.period))
+    if indicator:
+        latest = latest.where(Report.indicator_code == indicator)
+    latest = latest.subquery()
+    query = select(Report).join(latest, (Report.indicator_code == latest.c.indicator_code)
+                                & (Report.org_unit_code == latest.c.org_unit_code)
+                                & (Report.period == latest.c.period) & (Report.revision == latest.c.revision))
+    count = session.exec(select(func.count()).select_from(latest)).one()
+    rows = session.exec(query.order_by(Report.indicator_code, Report.org_unit_code, Report.period_start)
                         .offset(page.offset).limit(page.limit))
     return list(rows), count

@@ -1,0 +1,27 @@
+"""The gateway's consumer: all campaign topics, one consumer group, each event folded once."""
+
+from __future__ import annotations
+
+import functools
+
+from fastapi import FastAPI
+
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.messaging import EventConsumer, topic_for
+from minsheng.progress.model import Thresholds
+from minsheng_gateway.views.fold import fold_event
+from minsheng_gateway.views.generation import current_generation, group_id
+
+TOPICS = tuple(topic_for(c) for c in CAMPAIGN_CODES)
+
+
+async def consume_events(app: FastAPI) -> None:
+    """Background job of the gateway process."""
+    with app.state.database.session() as session:
+        generation = current_generation(session)
+    handler = functools.partial(fold_event, thresholds=Thresholds.from_settings(app.state.settings))
+    consumer = EventConsumer(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers, topics=TOPICS,
+                             group_id=group_id(generation), handler=handler, process="gateway",
+                             consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000})
+    app.state.event_consumer = consumer
+    await consumer.run()

@@ -1,0 +1,93 @@
+"""Read-model tables of the gateway (its own database; never the services')."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Field, SQLModel
+
+from minsheng.catalog.models import enum_column
+from minsheng.progress.model import Status
+
+
+class ReportView(SQLModel, table=True):
+    """Every report revision the gateway has heard of, keyed by its service and id."""
+
+    __tablename__ = "report_view"
+
+    campaign: str = Field(primary_key=True, max_length=20)
+    report_id: int = Field(primary_key=True)
+    indicator_code: str = Field(index=True, max_length=20)
+    org_unit_code: str = Field(max_length=6)
+    period: str = Field(max_length=7)
+    period_end: dt.date
+    value: float
+    numerator: float | None = None
+    denominator: float | None = None
+    status: str = Field(max_length=16)
+    revision: int
+    is_current: bool
+    submitted_by: str = Field(max_length=100)
+    updated_at: dt.datetime
+
+
+class OfficialValue(SQLModel, table=True):
+    """The official figure of an indicator × org unit × period: its latest approved revision.
+    Bounded by the number of series, not of reports, so summaries do not slow as reports pile up."""
+
+    __tablename__ = "official_value"
+
+    indicator_code: str = Field(primary_key=True, max_length=20)
+    org_unit_code: str = Field(primary_key=True, max_length=6)
+    period: str = Field(primary_key=True, max_length=7)
+    campaign: str = Field(max_length=20)
+    value: float
+    numerator: float | None = None
+    denominator: float | None = None
+    report_id: int
+    revision: int
+
+
+class TaskStatusView(SQLModel, table=True):
+    __tablename__ = "task_status_view"
+
+    task_number: int = Field(primary_key=True)
+    org_unit_code: str = Field(primary_key=True, max_length=6)
+    period: str = Field(primary_key=True, max_length=7)
+    campaign: str = Field(max_length=20)
+    period_end: dt.date
+    state: str = Field(max_length=16)
+    narrative: str = ""
+    problems: str = ""
+    revision: int
+    reported_by: str = Field(max_length=100)
+    reported_at: dt.datetime
+
+
+class IndicatorProgressView(SQLModel, table=True):
+    """The computed progress of an indicator for an org unit, refreshed by every fold that touches it."""
+
+    __tablename__ = "indicator_progress_view"
+
+    indicator_code: str = Field(primary_key=True, max_length=20)
+    org_unit_code: str = Field(primary_key=True, max_length=6)
+    campaign: str = Field(index=True, max_length=20)
+    status: Status = Field(sa_type=enum_column(Status), index=True)
+    status_since: dt.datetime  # when it entered this status (warnings are listed newest first)
+    computed_on: dt.date
+    payload: str  # IndicatorProgressPublic as JSON
+
+
+class ViewGeneration(SQLModel, table=True):
+    """Which rebuild these views belong to: the consumer group is named after it, so a wiped or
+    rebuilt database replays the topics from the beginning under a fresh group."""
+
+    __tablename__ = "view_generation"
+
+    id: int = Field(default=1, primary_key=True)
+    generation: str = Field(max_length=40)
+    created_at: dt.datetime
+
+
+VIEW_TABLES = frozenset(m.__tablename__ for m in (ReportView, OfficialValue, TaskStatusView, IndicatorProgressView,
+                                                   ViewGeneration))

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+
+from minsheng.progress.model import Status
+
+
+class HeadlineFigure(BaseModel):
+    id: str
+    name: str
+    unit: str
+    current_value: float | None
+    target_value: float | None
+    completion: float | None
+    expected_value: float | None
+    status: Status
+    status_label: str
+
+
+class CampaignSummary(BaseModel):
+    campaign: str
+    name: str
+    tasks_by_status: dict[str, int]
+    indicators_by_status: dict[str, int]
+    headline: list[HeadlineFigure]
+
+
+class Summary(BaseModel):
+    org_unit: str
+    org_unit_name: str
+    as_of: dt.date
+    tasks_by_status: dict[str, int]
+    indicators_by_status: dict[str, int]
+    campaigns: list[CampaignSummary]
+    own_targets: int  # indicators with a target of this org unit's own (the city: all)
+
+
+class DistrictScore(BaseModel):
+    code: str
+    name: str
+    campaigns: dict[str, float | None]  # campaign → score 0–100 (None: nothing to judge)
+    score: float | None
+    rank: int | None
+    judged_indicators: int
+
+
+class Ranking(BaseModel):
+    routine: str  # monthly_dispatch | quarterly_assessment | yearly_evaluation
+    label: str  # 月调度 | 季考评 | 年评价
+    as_of: dt.date
+    districts: list[DistrictScore]
+
+
+class DistrictMatrix(BaseModel):
+    scoring_rule: str
+    rankings: list[Ranking]
+
+
+class Warning(BaseModel):
+    kind: str  # indicator | task
+    id: str  # indicator code or task number
+    name: str
+    campaign: str
+    task_number: int | None
+    org_unit: str
+    org_unit_name: str
+    status: Status
+    status_label: str
+    since: dt.datetime
+    lead_departments: list[str]
+    reasons: list[str]

@@ -1,0 +1,72 @@
+"""Integration events between processes: CloudEvents, a transactional outbox and its relay to Kafka,
+and idempotent consumers.
+
+Producing (a campaign service):
+    add_event(session, topic=topic_for("education"), key="T002-1", event=IntegrationEvent(...))
+    in the same transaction as the change, and `create_app(background=[run_relay])`.
+
+Consuming (the gateway):
+    `create_app(background=[consumer_job(topics=[...], group_id="gateway", handler=handle)])`
+    where `handle(session, event)` updates the views in the consumer's transaction.
+
+Tables: OUTBOX_TABLES and CONSUMER_TABLES, both in the kernel's Alembic branch "messaging".
+"""
+
+from minsheng.messaging.consumer import (
+    CONSUMER_TABLES,
+    EventConsumer,
+    Handler,
+    PollResult,
+    ProcessedEvent,
+    apply_event,
+    consumer_job,
+)
+from minsheng.messaging.events import (
+    IntegrationEvent,
+    UnknownEventType,
+    data_model_for,
+    event_source,
+    register_event,
+    registered_event_types,
+    topic_for,
+)
+from minsheng.messaging.outbox import OUTBOX_TABLES, OutboxEvent, add_event
+from minsheng.messaging.relay import (
+    BatchResult,
+    OutboxRelay,
+    outbox_stats,
+    publish_pending_events,
+    requeue_published_events,
+    run_relay,
+)
+
+MESSAGING_BRANCH = "messaging"  # the kernel Alembic branch holding outbox_event and processed_event
+MESSAGING_TABLES = OUTBOX_TABLES | CONSUMER_TABLES
+
+__all__ = [
+    "BatchResult",
+    "CONSUMER_TABLES",
+    "EventConsumer",
+    "Handler",
+    "IntegrationEvent",
+    "MESSAGING_BRANCH",
+    "MESSAGING_TABLES",
+    "OUTBOX_TABLES",
+    "OutboxEvent",
+    "OutboxRelay",
+    "PollResult",
+    "ProcessedEvent",
+    "UnknownEventType",
+    "add_event",
+    "apply_event",
+    "consumer_job",
+    "data_model_for",
+    "event_source",
+    "outbox_stats",
+    "publish_pending_events",
+    "register_event",
+    "registered_event_types",
+    "requeue_published_events",
+    "run_relay",
+    "topic_for",
+]

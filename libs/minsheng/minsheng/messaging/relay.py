@@ -1,0 +1,426 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, in order, at least once.
+
+One cycle (`publish_pending_events`):
+
+1. In one database transaction, claim the oldest pending rows: `SELECT … WHERE published_at IS NULL
+   ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED` on PostgreSQL, behind a transaction-scoped advisory
+   lock so that only one relay per database publishes at a time (two relays each taking a slice of
+   the queue would publish a key's events out of order).  SQLite has one writer: a plain select.
+   Rows are taken up to the first one still waiting for its retry time (`next_attempt_at`).
+2. Send them with the partition key `row.key` and the CloudEvent JSON as value (acks=all).  Rows of
+   one key are sent one after the other, each only after the previous one was acknowledged, and a
+   key stops at its first failure: a later event of that key can never overtake an earlier one.
+   Different keys are sent concurrently.
+3. Mark acknowledged rows `published_at`; on a failed row record `attempts`, `last_error` and
+   `next_attempt_at` (exponential backoff, 0.5 s → 30 s).  Commit.
+
+A crash between the broker's acknowledgement and the commit publishes those rows again on the next
+cycle: delivery is at least once, and consumers are idempotent (see `consumer.py`).
+
+The broker (Tansu locally) has no idempotent producer and no transactions, so the producer is a
+plain `acks="all"` one; ordering comes from sending one record per key at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter, Gauge
+from sqlalchemy import func, text, update
+from sqlmodel import Session, select
+
+from minsheng.db import Database
+from minsheng.messaging.backoff import Backoff, backoff_delay
+from minsheng.messaging.events import STRUCTURED_CONTENT_TYPE, utc_now
+from minsheng.messaging.outbox import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+OUTBOX_BACKLOG = Gauge("minsheng_outbox_backlog", "Outbox events not yet published", ["process"])
+OUTBOX_OLDEST_AGE = Gauge("minsheng_outbox_oldest_pending_age_seconds",
+                          "Age of the oldest outbox event not yet published (0 when none)", ["process"])
+OUTBOX_PUBLISHED = Counter("minsheng_outbox_published_total", "Outbox events acknowledged by the broker",
+                           ["process"])
+OUTBOX_FAILURES = Counter("minsheng_outbox_publish_failures_total",
+                          "Failed attempts to publish an outbox event (the event is retried)", ["process"])
+
+# pg_try_advisory_xact_lock key: "one relay per database publishes at a time".
+RELAY_LOCK_KEY = 0x6D696E_6F7574  # "min" "out"
+RETRY_INITIAL_SECONDS = 0.5
+RETRY_MAX_SECONDS = 30.0
+MAX_ERROR_LENGTH = 2000
+CONTENT_TYPE_HEADER = ("content-type", STRUCTURED_CONTENT_TYPE.encode("ascii"))
+
+
+class Producer(Protocol):
+    """What the relay needs from a producer: AIOKafkaProducer's `send_and_wait`."""
+
+    async def send_and_wait(self, topic: str, value: bytes | None = None, key: bytes | None = None,
+                            partition: int | None = None, timestamp_ms: int | None = None,
+                            headers: list[tuple[str, bytes]] | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    claimed: int  # due rows taken for this cycle
+    published: int  # acknowledged by the broker and marked published
+    failed: int  # rows whose attempt failed (attempts, last_error and next_attempt_at recorded)
+    error: str | None = None  # the first failure, for the log
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    topic: str
+    key: str
+    payload: str
+    attempts: int
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # SQLite gives back naive datetimes; everything the outbox writes is UTC.
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+def _describe(exc: BaseException) -> str:
+    message = str(exc) or repr(exc)
+    return f"{type(exc).__name__}: {message}"[:MAX_ERROR_LENGTH]
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _claim(session: Session, limit: int, now: dt.datetime, respect_backoff: bool = True) -> list[_Row]:
+    """The due prefix of the pending queue, locked until the session's transaction ends (PostgreSQL)."""
+    postgres = _is_postgres(session)
+    if postgres:
+        got_lock = session.connection().execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                                {"key": RELAY_LOCK_KEY}).scalar_one()
+        if not got_lock:
+            return []  # another relay is publishing from this database right now
+    statement = (
+        select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.key, OutboxEvent.payload, OutboxEvent.attempts,
+               OutboxEvent.next_attempt_at)
+        .where(OutboxEvent.published_at.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
+    if postgres:
+        statement = statement.with_for_update(skip_locked=True)
+    rows: list[_Row] = []
+    for row_id, topic, key, payload, attempts, next_attempt_at in session.exec(statement):
+        if respect_backoff and next_attempt_at is not None and _as_utc(next_attempt_at) > now:
+            break  # the head of the queue waits for its retry time: nothing behind it overtakes it
+        rows.append(_Row(row_id, topic, key, payload, attempts))
+    return rows
+
+
+def _record(session: Session, published: list[int], failures: list[tuple[_Row, str]], now: dt.datetime) -> None:
+    if published:
+        session.exec(update(OutboxEvent).where(OutboxEvent.id.in_(published)).values(published_at=now))
+    for row, error in failures:
+        attempts = row.attempts + 1
+        retry_at = now + dt.timedelta(seconds=backoff_delay(attempts, RETRY_INITIAL_SECONDS, RETRY_MAX_SECONDS))
+        session.exec(update(OutboxEvent).where(OutboxEvent.id == row.id)
+                     .values(attempts=attempts, last_error=error, next_attempt_at=retry_at))
+    session.commit()
+
+
+async def _send_key_in_order(producer: Producer, rows: list[_Row], timeout: float) -> tuple[list[int], tuple[_Row, str] | None]:
+    """Send one key's rows one at a time; stop at the first failure."""
+    acknowledged: list[int] = []
+    for row in rows:
+        try:
+            await asyncio.wait_for(
+                producer.send_and_wait(row.topic, row.payload.encode("utf-8"), key=row.key.encode("utf-8"),
+                                       headers=[CONTENT_TYPE_HEADER]),
+                timeout=timeout,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
+            return acknowledged, (row, _describe(exc))
+        acknowledged.append(row.id)
+    return acknowledged, None
+
+
+async def publish_pending_events(database: Database, producer: Producer, batch_size: int = 100, *,
+                                 process: str = "unknown", ignore_backoff: bool = False,
+                                 send_timeout: float = 30.0) -> BatchResult:
+    """One relay cycle: claim up to `batch_size` due rows, publish them, record the outcome.
+
+    `ignore_backoff` retries rows whose `next_attempt_at` lies ahead (used right after the broker
+    came back: the reason for the wait is gone).  Database errors propagate; broker errors are
+    recorded on the rows and reported in the result.
+    """
+    session = database.session()
+    try:
+        rows = await asyncio.to_thread(_claim, session, batch_size, utc_now(), not ignore_backoff)
+        if not rows or database.is_sqlite:
+            # Ends the transaction (and releases the advisory lock). On SQLite, which has no row locks,
+            # do not keep a read transaction open while sending: a business write committed meanwhile
+            # would make the later update fail with SQLITE_BUSY (stale snapshot).
+            await asyncio.to_thread(session.rollback)
+        if not rows:
+            return BatchResult(claimed=0, published=0, failed=0)
+        by_key: dict[tuple[str, str], list[_Row]] = {}
+        for row in rows:
+            by_key.setdefault((row.topic, row.key), []).append(row)
+        outcomes = await asyncio.gather(*(_send_key_in_order(producer, key_rows, send_timeout)
+                                          for key_rows in by_key.values()))
+        published = sorted(row_id for acknowledged, _ in outcomes for row_id in acknowledged)
+        failures = sorted((failure for _, failure in outcomes if failure is not None), key=lambda f: f[0].id)
+        try:
+            await asyncio.to_thread(_record, session, published, failures, utc_now())
+        except Exception:
+            log.exception("%d outbox events were acknowledged by the broker but could not be marked published; "
+                          "they will be published again (consumers deduplicate)", len(published))
+            raise
+    finally:
+        session.close()
+    OUTBOX_PUBLISHED.labels(process).inc(len(published))
+    if failures:
+        OUTBOX_FAILURES.labels(process).inc(len(failures))
+    return BatchResult(claimed=len(rows), published=len(published), failed=len(failures),
+                       error=failures[0][1] if failures else None)
+
+
+def record_broker_unavailable(database: Database, error: str) -> bool:
+    """Record a failed attempt on the head of the queue when the broker cannot even be reached,
+    so that `attempts` and `last_error` tell an operator why events are waiting. True if recorded."""
+    with database.session() as session:
+        rows = _claim(session, 1, utc_now())
+        if not rows:
+            session.rollback()
+            return False
+        _record(session, [], [(rows[0], error[:MAX_ERROR_LENGTH])], utc_now())
+        return True
+
+
+def outbox_stats(database: Database) -> tuple[int, float]:
+    """(pending rows, age in seconds of the oldest pending row, 0 when none)."""
+    with database.session() as session:
+        count, oldest = session.exec(
+            select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.published_at.is_(None))
+        ).one()
+    age = max(0.0, (utc_now() - _as_utc(oldest)).total_seconds()) if oldest is not None else 0.0
+    return int(count), age
+
+
+def update_outbox_metrics(database: Database, process: str) -> tuple[int, float]:
+    count, age = outbox_stats(database)
+    OUTBOX_BACKLOG.labels(process).set(count)
+    OUTBOX_OLDEST_AGE.labels(process).set(age)
+    return count, age
+
+
+def purge_published_events(database: Database, older_than: dt.timedelta) -> int:
+    """Delete rows published more than `older_than` ago. Returns how many."""
+    cutoff = utc_now() - older_than
+    with database.session() as session:
+        result = session.exec(
+            OutboxEvent.__table__.delete().where(OutboxEvent.published_at.is_not(None),
+                                                 OutboxEvent.published_at < cutoff)
+        )
+        session.commit()
+        return result.rowcount or 0
+
+
+def requeue_published_events(database: Database, published_since: dt.datetime) -> int:
+    """Mark rows published since `published_since` as pending again, to be published again in order.
+
+    For a broker that lost its topics (the local Tansu keeps them in memory only): consumers
+    deduplicate by event id, so publishing twice is harmless. Returns how many rows."""
+    with database.session() as session:
+        result = session.exec(
+            update(OutboxEvent).where(OutboxEvent.published_at.is_not(None),
+                                      OutboxEvent.published_at >= published_since)
+            .values(published_at=None, next_attempt_at=None)
+        )
+        session.commit()
+        return result.rowcount or 0
+
+
+class OutboxRelay:
+    """Runs `publish_pending_events` forever: polls when idle, reconnects with backoff, never raises.
+
+    `bootstrap_servers` may be a callable, read at every (re)connection.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        bootstrap_servers: str | Callable[[], str],
+        *,
+        process: str = "unknown",
+        batch_size: int = 100,
+        idle_interval: float = 0.05,
+        reconnect_initial: float = 0.5,
+        reconnect_max: float = 5.0,
+        send_timeout: float = 30.0,
+        metrics_interval: float = 1.0,
+        retention: dt.timedelta | None = dt.timedelta(days=7),
+        producer_options: Mapping[str, Any] | None = None,
+    ):
+        self.database = database
+        self._bootstrap = bootstrap_servers if callable(bootstrap_servers) else (lambda: bootstrap_servers)
+        self.process = process
+        self.batch_size = batch_size
+        self.idle_interval = idle_interval
+        self.send_timeout = send_timeout
+        self.metrics_interval = metrics_interval
+        self.retention = retention
+        self.producer_options = dict(producer_options or {})
+        self._reconnect = Backoff(reconnect_initial, reconnect_max)
+        self._producer: AIOKafkaProducer | None = None
+        self._broker_down_since: float | None = None
+        self._last_down_warning = 0.0
+        self._next_metrics = 0.0
+        self._next_purge = 0.0
+        self.connected = False
+
+    def _make_producer(self, bootstrap_servers: str) -> AIOKafkaProducer:
+        options: dict[str, Any] = {
+            "client_id": f"minsheng-{self.process}-outbox-relay",
+            "acks": "all",
+            "enable_idempotence": False,  # Tansu has no InitProducerId; order comes from one in-flight record per key
+            "linger_ms": 0,
+            "request_timeout_ms": 10_000,
+        }
+        options.update(self.producer_options)
+        return AIOKafkaProducer(bootstrap_servers=bootstrap_servers, **options)
+
+    async def _connect(self) -> bool:
+        bootstrap_servers = self._bootstrap()
+        producer = self._make_producer(bootstrap_servers)
+        try:
+            await asyncio.wait_for(producer.start(), timeout=max(15.0, self.send_timeout))
+        except asyncio.CancelledError:
+            await self._stop_producer(producer)
+            raise
+        except Exception as exc:  # noqa: BLE001 - unreachable broker, bad address, timeout…
+            await self._stop_producer(producer)
+            await self._broker_unavailable(bootstrap_servers, exc)
+            return False
+        self._producer = producer
+        self.connected = True
+        self._reconnect.reset()
+        if self._broker_down_since is not None:
+            log.info("outbox relay of %s reconnected to the broker at %s after %.1f s", self.process,
+                     bootstrap_servers, time.monotonic() - self._broker_down_since)
+        else:
+            log.info("outbox relay of %s connected to the broker at %s", self.process, bootstrap_servers)
+        return True
+
+    async def _broker_unavailable(self, bootstrap_servers: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        error = f"broker unavailable at {bootstrap_servers}: {_describe(exc)}"
+        if self._broker_down_since is None:
+            self._broker_down_since = now
+        if now - self._last_down_warning >= 60.0:
+            self._last_down_warning = now
+            log.warning("outbox relay of %s cannot reach the broker (%s); events stay in the outbox and are "
+                        "retried with backoff", self.process, error)
+        else:
+            log.debug("outbox relay of %s: %s", self.process, error)
+        try:
+            await asyncio.to_thread(record_broker_unavailable, self.database, error)
+        except Exception:  # noqa: BLE001 - the database may be down too; the loop keeps going
+            log.exception("outbox relay of %s could not record the broker failure", self.process)
+        await asyncio.sleep(self._reconnect.next())
+
+    @staticmethod
+    async def _stop_producer(producer: AIOKafkaProducer) -> None:
+        try:
+            await asyncio.wait_for(producer.stop(), timeout=5.0)
+        except Exception:  # noqa: BLE001 - a producer that cannot flush on stop is dropped
+            log.debug("producer did not stop cleanly", exc_info=True)
+
+    async def _disconnect(self) -> None:
+        producer, self._producer = self._producer, None
+        self.connected = False
+        if producer is not None:
+            await self._stop_producer(producer)
+
+    async def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_metrics:
+            self._next_metrics = now + self.metrics_interval
+            await asyncio.to_thread(update_outbox_metrics, self.database, self.process)
+        if self.retention is not None and now >= self._next_purge:
+            self._next_purge = now + 3600.0
+            purged = await asyncio.to_thread(purge_published_events, self.database, self.retention)
+            if purged:
+                log.info("outbox of %s: deleted %d events published more than %s ago", self.process, purged,
+                         self.retention)
+
+    async def run_once(self) -> BatchResult | None:
+        """Connect if needed and run one cycle. None when the broker could not be reached."""
+        if self._producer is None and not await self._connect():
+            return None
+        returning = self._broker_down_since is not None
+        result = await publish_pending_events(self.database, self._producer, self.batch_size, process=self.process,
+                                              ignore_backoff=returning, send_timeout=self.send_timeout)
+        self._broker_down_since = None
+        self._last_down_warning = 0.0
+        if result.error is not None:
+            log.warning("outbox relay of %s: %d of %d events not published (%s); retrying with backoff",
+                        self.process, result.failed, result.claimed, result.error)
+            # A fresh producer re-reads the bootstrap servers; the failed rows wait for next_attempt_at.
+            await self._disconnect()
+        return result
+
+    async def run(self) -> None:
+        errors = Backoff(0.5, 30.0)
+        try:
+            while True:
+                try:
+                    result = await self.run_once()
+                    await self._housekeeping()
+                    errors.reset()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - the relay must never take the process down
+                    delay = errors.next()
+                    log.exception("outbox relay of %s failed; retrying in %.1f s", self.process, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                if result is not None and result.error is None and result.claimed >= self.batch_size:
+                    await asyncio.sleep(0)  # a full batch: more may be waiting, go again at once
+                elif result is not None:
+                    await asyncio.sleep(self.idle_interval)
+        finally:
+            await self._disconnect()
+
+
+async def run_relay(app) -> None:  # noqa: ANN001 - a FastAPI app (create_app's `background` job)
+    """Background job for `create_app(background=[run_relay])`: the process's outbox relay."""
+    relay = OutboxRelay(
+        app.state.database,
+        lambda: app.state.settings.kafka_bootstrap_servers,
+        process=getattr(app.state, "process", "unknown"),
+    )
+    app.state.outbox_relay = relay
+    log.info("outbox relay of %s started", relay.process)
+    await relay.run()
+
+
+__all__ = [
+    "BatchResult",
+    "OutboxRelay",
+    "outbox_stats",
+    "publish_pending_events",
+    "purge_published_events",
+    "record_broker_unavailable",
+    "requeue_published_events",
+    "run_relay",
+    "update_outbox_metrics",
+]

@@ -1,0 +1,179 @@
+"""The integration events a campaign service emits, and where they are written: the outbox,
+in the same transaction as the change (`emit_change`).  The relay publishes them later.
+
+Topic: one per campaign (`minsheng.<campaign>.events`).  Key: the indicator code for report and
+status events, `task-<n>` for task status, the campaign code for catalog and period events, so all
+events of one indicator stay in order on one partition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from pydantic import BaseModel, ConfigDict
+from sqlmodel import Session, select
+
+from minsheng.catalog.models import Campaign, Indicator, Task
+from minsheng.messaging import IntegrationEvent, add_event, event_source, register_event, topic_for
+from minsheng.reporting.models import ChangeRecord, PeriodLock, Report, TaskStatusReport
+
+
+class _EventData(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReportState(_EventData):
+    """A report revision as it stands after the change."""
+
+    report_id: int
+    indicator: str
+    org_unit: str
+    period: str
+    value: float
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str = ""
+    status: str  # submitted | approved | returned
+    revision: int
+    is_current: bool
+    submitted_by: str
+    reviewed_by: str | None = None
+    return_reason: str | None = None
+
+
+class ReportChanged(_EventData):
+    """minsheng.report.{submitted,revised,approved,returned}.v1"""
+
+    campaign: str
+    report: ReportState
+    supersedes: int | None = None  # the report id of the revision this one replaced
+    actor: str
+    occurred_at: dt.datetime
+
+
+class TaskStatusReported(_EventData):
+    """minsheng.task_status.reported.v1"""
+
+    campaign: str
+    task: int
+    org_unit: str
+    period: str
+    state: str
+    narrative: str
+    problems: str
+    revision: int
+    actor: str
+    occurred_at: dt.datetime
+
+
+class IndicatorStatusChanged(_EventData):
+    """minsheng.indicator.status_changed.v1: a computed status moved (on track → at risk → behind)."""
+
+    campaign: str
+    indicator: str
+    org_unit: str
+    previous_status: str | None
+    status: str
+    as_of: dt.date
+    current_value: float | None
+    expected_value: float | None
+    target_value: float | None
+    reasons: list[str]
+
+
+class CatalogPublished(_EventData):
+    """minsheng.catalog.published.v1: the campaign's whole catalog document."""
+
+    campaign: str
+    catalog: dict
+
+
+class PeriodLockChanged(_EventData):
+    """minsheng.period.locked.v1 / minsheng.period.unlocked.v1"""
+
+    campaign: str
+    period: str
+    actor: str
+    occurred_at: dt.datetime
+
+
+class ReportSnapshot(_EventData):
+    """minsheng.report.snapshot.v1: everything a consumer needs for one indicator × org unit,
+    republished on request so views can be rebuilt after the broker lost its data."""
+
+    campaign: str
+    indicator: str
+    org_unit: str
+    reports: list[ReportState]  # every current revision and every approved revision, oldest first
+    taken_at: dt.datetime
+
+
+REPORT_EVENT_TYPES = {
+    "submitted": "minsheng.report.submitted.v1",
+    "resubmitted": "minsheng.report.submitted.v1",
+    "revised": "minsheng.report.revised.v1",
+    "approved": "minsheng.report.approved.v1",
+    "returned": "minsheng.report.returned.v1",
+}
+TASK_STATUS_REPORTED = "minsheng.task_status.reported.v1"
+INDICATOR_STATUS_CHANGED = "minsheng.indicator.status_changed.v1"
+CATALOG_PUBLISHED = "minsheng.catalog.published.v1"
+PERIOD_LOCKED = "minsheng.period.locked.v1"
+PERIOD_UNLOCKED = "minsheng.period.unlocked.v1"
+REPORT_SNAPSHOT = "minsheng.report.snapshot.v1"
+
+for _type in set(REPORT_EVENT_TYPES.values()):
+    register_event(_type, ReportChanged)
+register_event(TASK_STATUS_REPORTED, TaskStatusReported)
+register_event(INDICATOR_STATUS_CHANGED, IndicatorStatusChanged)
+register_event(CATALOG_PUBLISHED, CatalogPublished)
+register_event(PERIOD_LOCKED, PeriodLockChanged)
+register_event(PERIOD_UNLOCKED, PeriodLockChanged)
+register_event(REPORT_SNAPSHOT, ReportSnapshot)
+
+
+def report_state(report: Report) -> ReportState:
+    return ReportState(report_id=report.id, indicator=report.indicator_code, org_unit=report.org_unit_code,
+                       period=report.period, value=report.value, numerator=report.numerator,
+                       denominator=report.denominator, note=report.note, status=report.status.value,
+                       revision=report.revision, is_current=report.is_current, submitted_by=report.submitted_by,
+                       reviewed_by=report.reviewed_by, return_reason=report.return_reason)
+
+
+def write_event(session: Session, *, campaign: str, key: str, event_type: str, subject: str, data: BaseModel) -> None:
+    add_event(session, topic=topic_for(campaign), key=key,
+              event=IntegrationEvent(source=event_source(campaign), type=event_type, subject=subject, data=data))
+
+
+def _campaign_of_indicator(session: Session, code: str) -> str:
+    return session.get(Indicator, code).campaign_code
+
+
+def emit_change(session: Session, change: ChangeRecord, row: Report | TaskStatusReport | PeriodLock,
+                supersedes: int | None = None) -> None:
+    """Write the integration event for a recorded change into the outbox (same transaction)."""
+    if isinstance(row, Report):
+        campaign = _campaign_of_indicator(session, row.indicator_code)
+        write_event(session, campaign=campaign, key=row.indicator_code, event_type=REPORT_EVENT_TYPES[change.action],
+                    subject=row.indicator_code,
+                    data=ReportChanged(campaign=campaign, report=report_state(row), supersedes=supersedes,
+                                       actor=change.actor, occurred_at=change.at))
+    elif isinstance(row, TaskStatusReport):
+        campaign = session.get(Task, row.task_number).campaign_code
+        write_event(session, campaign=campaign, key=f"task-{row.task_number}", event_type=TASK_STATUS_REPORTED,
+                    subject=f"task-{row.task_number}",
+                    data=TaskStatusReported(campaign=campaign, task=row.task_number, org_unit=row.org_unit_code,
+                                            period=row.period, state=row.state.value, narrative=row.narrative,
+                                            problems=row.problems, revision=row.revision, actor=change.actor,
+                                            occurred_at=change.at))
+    elif isinstance(row, PeriodLock):
+        campaign = session.exec(select(Campaign.code)).first()
+        write_event(session, campaign=campaign, key=campaign,
+                    event_type=PERIOD_LOCKED if change.action == "locked" else PERIOD_UNLOCKED, subject=row.period,
+                    data=PeriodLockChanged(campaign=campaign, period=row.period, actor=change.actor,
+                                           occurred_at=change.at))
+
+
+def change_payload(change: ChangeRecord) -> dict:
+    return json.loads(change.current) if change.current else {}

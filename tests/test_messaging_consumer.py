@@ -1,0 +1,353 @@
+"""Idempotent consumers, against real PostgreSQL and the real local broker.
+
+Each event changes the consumer's database once, however often the broker delivers it; the offset is
+committed only after the database commit, so a failing handler leaves its event to be retried; poison
+records are skipped instead of blocking their partition. Last, the whole path: outbox → relay → broker
+→ consumer, as the background jobs of two processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, func, insert, select, update
+from sqlmodel import Session
+
+from minsheng.app import create_app
+from minsheng.db import Database, SessionDep
+from minsheng.db.migrations import MigrationPlan, upgrade_to_head
+from minsheng.messaging import (
+    MESSAGING_BRANCH,
+    MESSAGING_TABLES,
+    EventConsumer,
+    IntegrationEvent,
+    ProcessedEvent,
+    add_event,
+    apply_event,
+    consumer_job,
+    event_source,
+    register_event,
+    run_relay,
+)
+from minsheng.settings import ProcessSettings
+
+EVENT_TYPE = "minsheng.test.consumer.value_reported.v1"
+FAST_GROUP_JOIN = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 300}  # Tansu waits half of it on join
+
+
+class ValueReported(BaseModel):
+    indicator: str
+    value: float
+
+
+register_event(EVENT_TYPE, ValueReported)
+
+# The consumer's "view": a running total per indicator, updated in the consumer's transaction.
+view_metadata = MetaData()
+indicator_total = Table(
+    "test_indicator_total", view_metadata,
+    Column("indicator", String(20), primary_key=True),
+    Column("total", Float, nullable=False),
+    Column("events", Integer, nullable=False),
+)
+
+
+def add_to_total(session: Session, event: IntegrationEvent) -> None:
+    data = event.typed_data()
+    connection = session.connection()
+    changed = connection.execute(
+        update(indicator_total).where(indicator_total.c.indicator == data.indicator)
+        .values(total=indicator_total.c.total + data.value, events=indicator_total.c.events + 1)
+    ).rowcount
+    if not changed:
+        connection.execute(insert(indicator_total).values(indicator=data.indicator, total=data.value, events=1))
+
+
+def run(coroutine, timeout: float = 30.0):
+    return asyncio.run(asyncio.wait_for(coroutine, timeout))
+
+
+def migrated(make_database, tmp_path, label: str) -> Database:
+    url = make_database(label)
+    upgrade_to_head(MigrationPlan(process="consumer-test", kernel_branches=(MESSAGING_BRANCH,),
+                                  own_versions=tmp_path / "versions", tables=MESSAGING_TABLES), url)
+    database = Database(url)
+    view_metadata.create_all(database.engine)
+    return database
+
+
+@pytest.fixture
+def database(make_database, tmp_path):
+    db = migrated(make_database, tmp_path, "consumer")
+    yield db
+    db.dispose()
+
+
+def new_topic() -> str:
+    return f"test.consumer.{uuid.uuid4().hex[:10]}"
+
+
+def value_event(indicator: str, value: float) -> IntegrationEvent:
+    return IntegrationEvent(source=event_source("education"), type=EVENT_TYPE, subject=indicator,
+                            data={"indicator": indicator, "value": value})
+
+
+def totals(database: Database) -> dict[str, tuple[float, int]]:
+    with database.engine.connect() as connection:
+        return {row.indicator: (row.total, row.events) for row in connection.execute(select(indicator_total))}
+
+
+def processed_ids(database: Database) -> set[str]:
+    with database.engine.connect() as connection:
+        return set(connection.execute(select(ProcessedEvent.__table__.c.event_id)).scalars())
+
+
+async def produce(bootstrap_servers: str, topic: str, records: list[tuple[bytes, bytes | None]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def committed_offsets(bootstrap_servers: str, group_id: str, topic: str) -> dict[int, int]:
+    """The group's committed offset per partition of `topic` (partitions with none left out), read
+    by a member that does not join the group. (The admin client's OffsetFetch does not decode with Tansu.)"""
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False)
+    await reader.start()
+    try:
+        await reader.topics()  # loads the metadata, so the topic's partitions are known
+        offsets = {p: await reader.committed(TopicPartition(topic, p)) for p in reader.partitions_for_topic(topic)}
+    finally:
+        await reader.stop()
+    return {p: offset for p, offset in offsets.items() if offset is not None}
+
+
+async def poll_until(consumer: EventConsumer, done, timeout: float = 10.0) -> dict[str, int]:
+    """Poll, adding up outcomes, until `done(totals)`; fail after `timeout`."""
+    seen = {"applied": 0, "duplicates": 0, "poison": 0, "failed": 0}
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done(seen):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"consumer outcomes {seen} after {timeout:.0f} s")
+        result = await consumer.poll_once(timeout_ms=200)
+        for name in seen:
+            seen[name] += getattr(result, name)
+    return seen
+
+
+def make_consumer(database, broker, topic, group_id, handler=add_to_total) -> EventConsumer:
+    return EventConsumer(database, broker.bootstrap_servers, topics=[topic], group_id=group_id, handler=handler,
+                         process="consumer-test", consumer_options=FAST_GROUP_JOIN)
+
+
+def test_each_event_is_applied_once_even_when_delivered_twice(database, broker):
+    topic, group = new_topic(), f"g-{uuid.uuid4().hex[:8]}"
+    first, second = value_event("T001-1", 5), value_event("T001-1", 7)
+    key = b"T001-1"
+    records = [(key, first.to_json_bytes()), (key, first.to_json_bytes()), (key, second.to_json_bytes()),
+               (key, first.to_json_bytes())]
+
+    async def scenario():
+        await produce(broker.bootstrap_servers, topic, records)
+        consumer = make_consumer(database, broker, topic, group)
+        await consumer.start()
+        try:
+            outcomes = await poll_until(consumer, lambda seen: sum(seen.values()) >= 4)
+        finally:
+            await consumer.stop()
+        committed = await committed_offsets(broker.bootstrap_servers, group, topic)
+        # Offsets lost (another group, or a broker that forgot them): everything comes again, nothing changes.
+        replay = make_consumer(database, broker, topic, f"{group}-replay")
+        await replay.start()
+        try:
+            replayed = await poll_until(replay, lambda seen: sum(seen.values()) >= 4)
+        finally:
+            await replay.stop()
+        return outcomes, committed, replayed
+
+    outcomes, committed, replayed = run(scenario())
+    assert outcomes == {"applied": 2, "duplicates": 2, "poison": 0, "failed": 0}
+    assert replayed == {"applied": 0, "duplicates": 4, "poison": 0, "failed": 0}
+    assert totals(database) == {"T001-1": (12.0, 2)}
+    assert processed_ids(database) == {first.id, second.id}
+    assert sum(committed.values()) == 4  # all four records are behind the group's committed offset
+
+
+def test_a_failing_handler_leaves_its_event_unprocessed_and_uncommitted_until_it_succeeds(database, broker):
+    topic, group = new_topic(), f"g-{uuid.uuid4().hex[:8]}"
+    a, x, b = value_event("T001-1", 1), value_event("T001-1", 2), value_event("T001-1", 3)
+    failing = {x.id}
+    calls: list[str] = []
+
+    def flaky_handler(session: Session, event: IntegrationEvent) -> None:
+        calls.append(event.id)
+        add_to_total(session, event)  # written, then the handler fails: the write must roll back
+        if event.id in failing:
+            raise RuntimeError("view update failed")
+
+    async def scenario():
+        await produce(broker.bootstrap_servers, topic, [(b"T001-1", e.to_json_bytes()) for e in (a, x, b)])
+        consumer = make_consumer(database, broker, topic, group, flaky_handler)
+        await consumer.start()
+        try:
+            first = await poll_until(consumer, lambda seen: seen["failed"] >= 1)
+            again = await poll_until(consumer, lambda seen: seen["failed"] >= 1)  # x is delivered again
+            committed_while_failing = await committed_offsets(broker.bootstrap_servers, group, topic)
+            state_while_failing = totals(database), processed_ids(database)
+        finally:
+            await consumer.stop()  # the process dies with x still failing
+
+        failing.clear()  # fixed and restarted: the group resumes at x
+        restarted = make_consumer(database, broker, topic, group, flaky_handler)
+        await restarted.start()
+        try:
+            after = await poll_until(restarted, lambda seen: seen["applied"] >= 2)
+        finally:
+            await restarted.stop()
+        return first, again, committed_while_failing, state_while_failing, after, \
+            await committed_offsets(broker.bootstrap_servers, group, topic)
+
+    first, again, committed_while_failing, state_while_failing, after, committed_after = run(scenario())
+    assert (first["applied"], first["failed"]) == (1, 1)
+    assert (again["applied"], again["failed"]) == (0, 1)
+    assert list(committed_while_failing.values()) == [1]  # past a, not past x
+    assert state_while_failing == ({"T001-1": (1.0, 1)}, {a.id})  # x's write rolled back, b waits behind x
+    assert after == {"applied": 2, "duplicates": 0, "poison": 0, "failed": 0}  # a is not delivered again
+    assert calls == [a.id, x.id, x.id, x.id, b.id]
+    assert totals(database) == {"T001-1": (6.0, 3)}
+    assert processed_ids(database) == {a.id, x.id, b.id}
+    assert list(committed_after.values()) == [3]
+
+
+def test_poison_records_are_skipped_and_committed_instead_of_blocking(database, broker):
+    topic, group = new_topic(), f"g-{uuid.uuid4().hex[:8]}"
+    good = value_event("T001-1", 4)
+    unknown = good.to_json_bytes().replace(EVENT_TYPE.encode(), b"minsheng.test.consumer.unheard_of.v1")
+    bad_data = good.to_json_bytes().replace(b'"value":4.0', b'"value":"four"')
+    assert bad_data != good.to_json_bytes()
+    key = b"T001-1"
+
+    async def scenario():
+        await produce(broker.bootstrap_servers, topic,
+                      [(key, b"\x00not json"), (key, unknown), (key, bad_data), (key, None), (key, good.to_json_bytes())])
+        consumer = make_consumer(database, broker, topic, group)
+        await consumer.start()
+        try:
+            outcomes = await poll_until(consumer, lambda seen: sum(seen.values()) >= 5)
+        finally:
+            await consumer.stop()
+        return outcomes, await committed_offsets(broker.bootstrap_servers, group, topic)
+
+    outcomes, committed = run(scenario())
+    assert outcomes == {"applied": 1, "duplicates": 0, "poison": 4, "failed": 0}
+    assert list(committed.values()) == [5]
+    assert totals(database) == {"T001-1": (4.0, 1)}
+
+
+def test_outbox_to_view_through_the_background_jobs_of_two_processes(make_database, tmp_path, broker):
+    """A service commits events with its change; the gateway's view has them within a second or two."""
+    service_db = migrated(make_database, tmp_path, "service")
+    gateway_db = migrated(make_database, tmp_path, "gateway")
+    topic, group = new_topic(), f"gateway-{uuid.uuid4().hex[:8]}"
+
+    def app(database, process):
+        settings = SimpleNamespace(kafka_bootstrap_servers=broker.bootstrap_servers)
+        return SimpleNamespace(state=SimpleNamespace(database=database, settings=settings, process=process))
+
+    service, gateway = app(service_db, "education-test"), app(gateway_db, "gateway-test")
+    job = consumer_job(topics=[topic], group_id=group, handler=add_to_total, consumer_options=FAST_GROUP_JOIN)
+    events = [value_event(indicator, n) for n in (1, 2, 3) for indicator in ("T001-1", "T002-1")]
+
+    async def scenario():
+        tasks = [asyncio.create_task(run_relay(service)), asyncio.create_task(job(gateway))]
+        try:
+            started = time.monotonic()
+            with service_db.session() as session:
+                for event in events:
+                    add_event(session, topic=topic, key=event.subject, event=event)
+                session.commit()
+            while totals(gateway_db) != {"T001-1": (6.0, 3), "T002-1": (6.0, 3)}:
+                assert time.monotonic() - started < 15, f"view is {totals(gateway_db)}"
+                assert not any(task.done() for task in tasks), "a background job died"
+                await asyncio.sleep(0.05)
+            return time.monotonic() - started
+        finally:
+            for task in tasks:
+                task.cancel()
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes), outcomes
+
+    try:
+        elapsed = run(scenario(), timeout=30)
+        assert processed_ids(gateway_db) == {e.id for e in events}
+        assert gateway.state.event_consumers[group].group_id == group
+        print(f"outbox → view in {elapsed:.2f} s (including the consumer joining its group)")
+    finally:
+        service_db.dispose()
+        gateway_db.dispose()
+
+
+def test_apply_event_counts_handled_rows_once_under_sqlite(tmp_path):
+    """The local run's SQLite takes the same INSERT … ON CONFLICT DO NOTHING path."""
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    upgrade_to_head(MigrationPlan(process="consumer-test", kernel_branches=(MESSAGING_BRANCH,),
+                                  own_versions=tmp_path / "versions", tables=MESSAGING_TABLES), url)
+    database = Database(url)
+    view_metadata.create_all(database.engine)
+    try:
+        event = value_event("T001-1", 2)
+        assert apply_event(database, event, add_to_total) is True
+        assert apply_event(database, event, add_to_total) is False
+        assert totals(database) == {"T001-1": (2.0, 1)}
+        with database.engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(ProcessedEvent.__table__)).scalar() == 1
+    finally:
+        database.dispose()
+
+
+def test_relay_and_consumer_as_create_app_background_jobs(make_database, tmp_path, broker):
+    """The wiring a process uses: an endpoint writes its event with its change, `run_relay` and a
+    `consumer_job` run in the app's lifespan and stop with it. Here one process does both."""
+    topic, group = new_topic(), f"both-{uuid.uuid4().hex[:8]}"
+    router = APIRouter()
+
+    @router.post("/values/{indicator}")
+    def report(indicator: str, value: float, session: SessionDep) -> dict:
+        event = value_event(indicator, value)
+        add_event(session, topic=topic, key=indicator, event=event)
+        session.commit()
+        return {"event": event.id}
+
+    url = make_database("both")
+    app = create_app(
+        process="both-test", title="t", description="d",
+        settings=ProcessSettings(port=0, database_url=url, kafka_bootstrap_servers=broker.bootstrap_servers),
+        migration_plan=MigrationPlan(process="both-test", kernel_branches=(MESSAGING_BRANCH,),
+                                     own_versions=tmp_path / "versions", tables=MESSAGING_TABLES),
+        routers=[router],
+        startup=[lambda app: view_metadata.create_all(app.state.database.engine)],
+        background=[run_relay, consumer_job(topics=[topic], group_id=group, handler=add_to_total,
+                                            consumer_options=FAST_GROUP_JOIN)],
+    )
+    with TestClient(app) as client:
+        ids = [client.post("/values/T009-1", params={"value": v}).json()["event"] for v in (1, 2, 4)]
+        database = app.state.database
+        deadline = time.monotonic() + 15
+        while totals(database) != {"T009-1": (7.0, 3)}:
+            assert time.monotonic() < deadline, f"view is {totals(database)}"
+            time.sleep(0.05)
+        assert processed_ids(database) == set(ids)
+        metrics = client.get("/metrics").text
+        assert 'minsheng_outbox_published_total{process="both-test"} 3.0' in metrics
+        assert 'minsheng_events_consumed_total{outcome="applied",process="both-test"} 3.0' in metrics
+    assert app.state.outbox_relay.connected is False  # stopped with the app

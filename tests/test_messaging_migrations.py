@@ -1,0 +1,44 @@
+"""The kernel branch "messaging" builds outbox_event and processed_event from nothing, alone or beside
+the catalog branch, and matches the models exactly (PostgreSQL and the SQLite of the local run)."""
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from minsheng.catalog.models import CATALOG_TABLES
+from minsheng.db.migrations import MigrationPlan, schema_differences, upgrade_to_head
+from minsheng.messaging import CONSUMER_TABLES, MESSAGING_BRANCH, MESSAGING_TABLES, OUTBOX_TABLES
+
+
+def plan(tmp_path, branches, tables) -> MigrationPlan:
+    return MigrationPlan(process="messaging-test", kernel_branches=branches, own_versions=tmp_path / "versions",
+                         tables=tables)
+
+
+@pytest.mark.parametrize("tables", [OUTBOX_TABLES, CONSUMER_TABLES, MESSAGING_TABLES],
+                         ids=["producer", "consumer", "both"])
+def test_messaging_branch_upgrades_postgres_with_no_autogenerate_difference(tables, tmp_path, make_database):
+    url = make_database("messaging")
+    messaging = plan(tmp_path, (MESSAGING_BRANCH,), tables)
+    upgrade_to_head(messaging, url)
+    upgrade_to_head(messaging, url)  # start-up runs it every time
+    engine = create_engine(url)
+    inspector = inspect(engine)
+    assert MESSAGING_TABLES <= set(inspector.get_table_names())
+    indexes = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("outbox_event")}
+    assert indexes["ix_outbox_event_pending"] == ["published_at", "id"]
+    engine.dispose()
+    assert schema_differences(messaging, url) == []
+
+
+def test_messaging_beside_catalog_on_postgres(tmp_path, make_database):
+    url = make_database("service")
+    service = plan(tmp_path, ("catalog", MESSAGING_BRANCH), CATALOG_TABLES | MESSAGING_TABLES)
+    upgrade_to_head(service, url)
+    assert schema_differences(service, url) == []
+
+
+def test_messaging_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    service = plan(tmp_path, ("catalog", MESSAGING_BRANCH), CATALOG_TABLES | MESSAGING_TABLES)
+    upgrade_to_head(service, url)
+    assert schema_differences(service, url) == []
