@@ -76,7 +76,9 @@ def campaign_client(make_database) -> Callable[[str], TestClient]:
     def start(campaign: str) -> TestClient:
         service = campaign_module(campaign).service
         # Demo users give the tests known tokens for every role (README lists them).
-        settings = service.settings.model_copy(update={"database_url": make_database(campaign), "demo_users": True})
+        # No broker: events stay in the outbox (tests that need publishing start their own broker).
+        settings = service.settings.model_copy(update={"database_url": make_database(campaign), "demo_users": True,
+                                                       "kafka_bootstrap_servers": "127.0.0.1:1"})
         client = TestClient(service.create_app(settings))
         client.__enter__()
         clients.append(client)

@@ -182,10 +182,12 @@ def mark_pending_dirty(session: Session, event: IntegrationEvent) -> None:
         _dirty(session).update({(data.report.indicator, data.report.org_unit), (data.report.indicator, CITY_CODE)})
 
 
-def fold_event(session: Session, event: IntegrationEvent, thresholds: Thresholds) -> None:
+def fold_event(session: Session, event: IntegrationEvent, thresholds: Thresholds,
+               today: dt.date | None = None) -> None:
+    """The live consumer's handler: apply, then refresh what became stale, in the event's transaction."""
     apply(session, event)
     mark_pending_dirty(session, event)
-    refresh(session, thresholds)
+    refresh(session, thresholds, today)
 
 
 __all__ = ["apply", "fold_event", "mark_pending_dirty", "refresh"]

@@ -1,0 +1,149 @@
+"""The gateway as the single entry point: `/api/v1/campaigns/<campaign>/<path>` is forwarded to that
+campaign service's `/api/v1/<path>`.
+
+Forwarded: the method, the query string, the raw body (streamed, so CSV and JSON uploads pass through
+untouched), `Content-Type` and the caller's `Authorization`, plus `X-Forwarded-For`; no other header
+of the caller.  The service's status, body and `Content-Type` come back unchanged (with the few
+response headers a client acts on: `WWW-Authenticate`, `Content-Disposition`, `Retry-After`, caching).
+The service decides everything (authentication, validation, errors); the gateway only says when the
+service cannot be reached (502 `service_unavailable`) or does not answer in time (504 `service_timeout`).
+
+One `httpx.AsyncClient` (connection pool) per app, created on first use at `app.state.proxy_client`;
+`app.state.service_transport` (tests: an `httpx.ASGITransport` to an in-process service) is used when set.
+Close it at shutdown with `close_proxy_client(app)`, or run `proxy_client_lifecycle` as a background job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import quote
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.errors import DomainError, NotFound
+from minsheng_gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+PROXY_TIMEOUT_SECONDS = 30.0
+PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# The services' names as the README and the plan say them.
+CAMPAIGN_NAMES = {
+    "education": "教育",
+    "health": "医疗健康",
+    "eldercare": "养老服务",
+    "employment": "就业增收",
+    "livability": "文明宜居",
+}
+# Response headers worth passing back besides Content-Type (hop-by-hop and framing headers never are).
+RESPONSE_HEADERS = ("www-authenticate", "content-disposition", "retry-after", "cache-control", "etag",
+                    "last-modified")
+# Characters kept as they are when the path is re-encoded for the service (RFC 3986 pchar and "/").
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 502
+    code = "service_unavailable"
+
+
+class ServiceTimeout(DomainError):
+    status_code = 504
+    code = "service_timeout"
+
+
+def _service_label(campaign: str) -> str:
+    return f"{CAMPAIGN_NAMES.get(campaign, campaign)}服务（{campaign}）"
+
+
+def proxy_client(app: FastAPI) -> httpx.AsyncClient:
+    """The app's shared client, created on first use."""
+    client: httpx.AsyncClient | None = getattr(app.state, "proxy_client", None)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(
+            transport=getattr(app.state, "service_transport", None),
+            timeout=httpx.Timeout(PROXY_TIMEOUT_SECONDS),
+            follow_redirects=False,
+            trust_env=False,  # service URLs are internal: never through an HTTP(S)_PROXY of the environment
+        )
+        app.state.proxy_client = client
+    return client
+
+
+async def close_proxy_client(app: FastAPI) -> None:
+    client: httpx.AsyncClient | None = getattr(app.state, "proxy_client", None)
+    app.state.proxy_client = None
+    if client is not None:
+        await client.aclose()
+
+
+async def proxy_client_lifecycle(app: FastAPI) -> None:
+    """A background job (`create_app(background=[...])`) that closes the shared client at shutdown."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await close_proxy_client(app)
+
+
+def _target_url(settings: GatewaySettings, campaign: str, path: str, query: str) -> str:
+    segments = path.split("/")
+    if any(segment in (".", "..") for segment in segments):  # never climb out of the service's /api/v1
+        raise NotFound("请求的地址不存在", code="http_404")
+    url = f"{settings.service_url(campaign)}/api/v1/{quote(path, safe=_PATH_SAFE)}"
+    return f"{url}?{query}" if query else url
+
+
+def _forwarded_headers(request: Request) -> dict[str, str]:
+    headers = {name: request.headers[name] for name in ("content-type", "authorization") if name in request.headers}
+    if request.client is not None:
+        headers["x-forwarded-for"] = request.client.host
+    return headers
+
+
+router = APIRouter(tags=["统一入口 gateway"])
+
+
+@router.api_route(
+    "/api/v1/campaigns/{campaign}/{path:path}",
+    methods=PROXY_METHODS,
+    summary="转发到攻坚行动服务（统一入口）",
+    description=("把 `/api/v1/campaigns/{campaign}/{path}` 原样转发到该行动服务的 `/api/v1/{path}`："
+                 "查询参数、请求体（含文件上传）、`Content-Type` 与 `Authorization` 一并转发，"
+                 "服务的状态码与响应内容原样返回。"),
+    responses={404: {"description": "未知的攻坚行动"}, 502: {"description": "服务无法访问"},
+               504: {"description": "服务响应超时"}},
+)
+async def forward(campaign: str, path: str, request: Request) -> Response:
+    if campaign not in CAMPAIGN_CODES:
+        valid = "、".join(f"{code}（{CAMPAIGN_NAMES[code]}）" for code in CAMPAIGN_CODES)
+        raise NotFound(f"攻坚行动「{campaign}」不存在，可选：{valid}", code="unknown_campaign",
+                       extra={"campaigns": list(CAMPAIGN_CODES)})
+    settings: GatewaySettings = request.app.state.settings
+    url = _target_url(settings, campaign, path, request.url.query)
+    headers = _forwarded_headers(request)
+    body = None
+    if "content-length" in request.headers or "transfer-encoding" in request.headers:
+        # Streamed as it arrives; a known length is kept so the service gets a plain (not chunked) body.
+        body = request.stream()
+        if "content-length" in request.headers:
+            headers["content-length"] = request.headers["content-length"]
+    client = proxy_client(request.app)
+    try:
+        upstream = await client.request(request.method, url, headers=headers, content=body)
+    except httpx.TimeoutException as exc:
+        log.warning("%s %s: %s did not answer in time: %r", request.method, url, campaign, exc)
+        raise ServiceTimeout(f"{_service_label(campaign)}响应超时（{PROXY_TIMEOUT_SECONDS:g} 秒），请稍后重试",
+                             extra={"campaign": campaign}) from None
+    except httpx.TransportError as exc:
+        log.warning("%s %s: %s unreachable: %r", request.method, url, campaign, exc)
+        raise ServiceUnavailable(f"{_service_label(campaign)}暂时无法访问，请稍后重试",
+                                 extra={"campaign": campaign}) from None
+    response_headers = {name: upstream.headers[name] for name in RESPONSE_HEADERS if name in upstream.headers}
+    response = Response(content=upstream.content, status_code=upstream.status_code, headers=response_headers)
+    if "content-type" in upstream.headers:
+        response.headers["content-type"] = upstream.headers["content-type"]
+    return response

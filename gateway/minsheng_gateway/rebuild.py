@@ -1,0 +1,167 @@
+"""`uv run minsheng-gateway-rebuild`: drop the gateway's read models and rebuild them from the topics.
+
+1. The read models (and the record of processed events) are emptied and a new view generation is
+   started, so the gateway's consumer group starts afresh too.
+2. With `--republish`, every campaign service first writes a snapshot of its current state to its
+   outbox (`POST /api/v1/events/republish`): the local broker keeps nothing on disk, so after a
+   broker restart the topics alone are not the whole story.
+3. Every campaign topic is read from the beginning and folded in large transactions (the events'
+   ids are recorded as processed, exactly as the live consumer does), until the topics have been
+   quiet for `--idle` seconds.
+4. The new generation's consumer group is given the offsets reached, so the gateway, started
+   afterwards, continues from there instead of reading everything again.
+
+Stop the gateway while this runs; start it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+from sqlmodel import Session, delete
+
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.db import Database
+from minsheng.db.migrations import upgrade_to_head
+from minsheng.messaging import IntegrationEvent, ProcessedEvent
+from minsheng.messaging.consumer import mark_processed
+from minsheng.observability import configure_logging
+from minsheng.progress.model import Thresholds
+from minsheng_gateway.main import migration_plan, settings as default_settings
+from minsheng_gateway.settings import GatewaySettings
+from minsheng_gateway.views.consumer import TOPICS
+from minsheng_gateway.views.fold import apply, mark_pending_dirty, refresh
+from minsheng_gateway.views.generation import current_generation, group_id
+from minsheng_gateway.views.models import (
+    IndicatorProgressView,
+    OfficialValue,
+    ReportView,
+    TaskStatusView,
+    ViewGeneration,
+)
+
+log = logging.getLogger("minsheng_gateway.rebuild")
+
+
+def drop_read_models(database: Database) -> str:
+    """Empty the views and start a new generation; returns the new generation."""
+    with database.session() as session:
+        for model in (IndicatorProgressView, OfficialValue, ReportView, TaskStatusView, ProcessedEvent,
+                      ViewGeneration):
+            session.exec(delete(model))
+        session.commit()
+        return current_generation(session)
+
+
+async def request_republish(settings: GatewaySettings, token: str) -> dict[str, dict]:
+    async with httpx.AsyncClient(timeout=60.0) as client:
+        answers = {}
+        for campaign in CAMPAIGN_CODES:
+            response = await client.post(f"{settings.service_url(campaign)}/api/v1/events/republish",
+                                         headers={"Authorization": f"Bearer {token}"})
+            response.raise_for_status()
+            answers[campaign] = response.json()
+        return answers
+
+
+def fold_batch(database: Database, events: list[IntegrationEvent], thresholds: Thresholds) -> int:
+    """One transaction for a whole batch: processed ids, raw views, then the stale progress rows."""
+    applied = 0
+    with database.session() as session:
+        for event in events:
+            if mark_processed(session, event):
+                apply(session, event)
+                mark_pending_dirty(session, event)
+                applied += 1
+        refresh(session, thresholds)
+        session.commit()
+    return applied
+
+
+async def fold_topics(database: Database, bootstrap_servers: str, generation: str, thresholds: Thresholds, *,
+                      idle: float, batch_size: int = 5000) -> tuple[int, int, float]:
+    """Read every topic from the beginning; returns (records read, events applied, seconds)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+                                group_id=group_id(generation), auto_offset_reset="earliest",
+                                max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
+    await consumer.start()
+    read = applied = 0
+    started = time.perf_counter()
+    positions: dict[TopicPartition, int] = {}
+    try:
+        existing = await consumer.topics()  # metadata of every topic the broker has
+        for topic in TOPICS:
+            consumer._client.add_topic(topic)  # noqa: SLF001 - ask for these topics' partitions explicitly
+        await consumer._client.force_metadata_update()  # noqa: SLF001
+        partitions = [TopicPartition(t, p) for t in TOPICS if t in existing
+                      for p in (consumer.partitions_for_topic(t) or set())]
+        if not partitions:
+            log.warning("no campaign topic exists on the broker yet: nothing to rebuild from")
+            return 0, 0, 1e-9
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < idle:
+            batches = await consumer.getmany(timeout_ms=500, max_records=batch_size)
+            events = []
+            for tp, records in batches.items():
+                for record in records:
+                    positions[tp] = record.offset + 1
+                    try:
+                        events.append(IntegrationEvent.from_json_bytes(record.value))
+                    except ValueError:
+                        log.warning("skipping an unreadable record at %s:%s@%s", tp.topic, tp.partition, record.offset)
+            if not events:
+                continue
+            read += len(events)
+            applied += await asyncio.to_thread(fold_batch, database, events, thresholds)
+            quiet_since = time.monotonic()
+        elapsed = time.perf_counter() - started - idle
+        if positions:
+            try:  # hand the reached offsets to the new generation's group
+                await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in positions.items()})
+            except Exception as exc:  # noqa: BLE001 - the gateway would then re-read and skip duplicates
+                log.warning("could not commit the rebuild's offsets (%s); the gateway will skip duplicates", exc)
+    finally:
+        await consumer.stop()
+    return read, applied, max(elapsed, 1e-9)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="minsheng-gateway-rebuild", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--republish", action="store_true",
+                        help="ask every service to republish its current state first (after a broker restart)")
+    parser.add_argument("--token", default=os.environ.get("GATEWAY_REBUILD_TOKEN", "demo-city-office"),
+                        help="a city-office token for --republish (env GATEWAY_REBUILD_TOKEN)")
+    parser.add_argument("--idle", type=float, default=3.0, help="stop after the topics were quiet this long (s)")
+    parser.add_argument("--database-url", help="default: GATEWAY_DATABASE_URL")
+    args = parser.parse_args(argv)
+    settings = default_settings
+    if args.database_url:
+        settings = settings.model_copy(update={"database_url": args.database_url})
+    configure_logging(settings.log_level)
+    upgrade_to_head(migration_plan, settings.database_url)
+    database = Database(settings.database_url)
+    generation = drop_read_models(database)
+    log.info("read models dropped; new view generation %s", generation)
+    if args.republish:
+        answers = asyncio.run(request_republish(settings, args.token))
+        log.info("services republished their state: %s", answers)
+    read, applied, seconds = asyncio.run(fold_topics(database, settings.kafka_bootstrap_servers, generation,
+                                                     Thresholds.from_settings(settings), idle=args.idle))
+    print(f"rebuilt: {read} events read, {applied} applied in {seconds:.2f} s ({read / seconds:,.0f} events/s)")
+    database.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

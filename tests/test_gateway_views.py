@@ -1,0 +1,204 @@
+"""The gateway's views from a service's real events: folded once, the same figures as the service,
+rebuildable from the topics.  PostgreSQL for both databases, the real broker for the rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from minsheng.db import Database
+from minsheng.db.migrations import upgrade_to_head
+from minsheng.messaging import IntegrationEvent, OutboxEvent, apply_event
+from minsheng.progress.model import Thresholds
+from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN
+
+AS_OF = "2022-12-31"
+
+
+def outbox_events(service_client) -> list[IntegrationEvent]:
+    with service_client.app.state.database.session() as session:
+        rows = session.exec(select(OutboxEvent).order_by(OutboxEvent.id)).all()
+    return [IntegrationEvent.from_json_bytes(r.payload) for r in rows]
+
+
+def approve(client, body, headers=EDU_BUREAU):
+    created = client.post("/api/v1/reports", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    assert client.post(f"/api/v1/reports/{created.json()['id']}/approve", headers=CITY).status_code == 200
+    return created.json()
+
+
+@pytest.fixture
+def gateway(make_database):
+    """A gateway app on a fresh database, with the broker and services out of reach: only folds feed it."""
+    import minsheng_gateway.main as gateway_main
+
+    url = make_database("gateway")
+    settings = gateway_main.settings.model_copy(update={
+        "database_url": url, "kafka_bootstrap_servers": "127.0.0.1:1", "catalog_retry_seconds": 3600})
+    client = TestClient(gateway_main.build_app(settings))
+    client.__enter__()
+    client.app.state.clock = lambda: dt.date(2022, 12, 31)
+    yield client
+    client.__exit__(None, None, None)
+
+
+def fold_all(gateway_client, events) -> list[bool]:
+    from minsheng_gateway.views.fold import fold_event
+
+    thresholds = Thresholds()
+    return [apply_event(gateway_client.app.state.database, e,
+                        lambda s, ev: fold_event(s, ev, thresholds, today=dt.date(2022, 12, 31))) for e in events]
+
+
+def scenario(education):
+    approve(education, {"indicator": "T002-1", "org_unit": "370303", "period": "2022-06", "value": 3}, ZHANGDIAN)
+    approve(education, {"indicator": "T002-1", "org_unit": "370302", "period": "2022-06", "value": 2})
+    approve(education, {"indicator": "T002-1", "org_unit": "370300", "period": "2023-03", "value": 20})
+    approve(education, {"indicator": "T002-3", "org_unit": "370303", "period": "2022", "numerator": 65,
+                        "denominator": 100, "value": None}, ZHANGDIAN)
+    approve(education, {"indicator": "T002-3", "org_unit": "370302", "period": "2022", "numerator": 90,
+                        "denominator": 200, "value": None})
+    # a revision that is still pending: shown as pending, never counted
+    education.post("/api/v1/reports", headers=EDU_BUREAU,
+                   json={"indicator": "T002-1", "org_unit": "370302", "period": "2022-06", "value": 9})
+    education.post("/api/v1/task-status", headers=EDU_BUREAU, json={
+        "task": 6, "org_unit": "370300", "period": "2022Q4", "state": "blocked", "narrative": "协议未签",
+        "problems": "经费未落实"})
+
+
+def comparable(answer: dict) -> dict:
+    return {k: v for k, v in answer.items() if k not in ("reasons",)}
+
+
+def test_gateway_folds_service_events_into_the_same_figures_the_service_computes(campaign_client, gateway):
+    education = campaign_client("education")
+    scenario(education)
+    events = outbox_events(education)
+    assert {e.type for e in events} >= {"minsheng.catalog.published.v1", "minsheng.report.submitted.v1",
+                                        "minsheng.report.approved.v1", "minsheng.report.revised.v1",
+                                        "minsheng.task_status.reported.v1", "minsheng.indicator.status_changed.v1"}
+    assert all(fold_all(gateway, events))
+
+    for code, org_unit in (("T002-1", "370300"), ("T002-1", "370303"), ("T002-3", "370300"), ("T002-1", "370302")):
+        params = {"org_unit": org_unit, "as_of": AS_OF}
+        ours = gateway.get(f"/api/v1/indicators/{code}/progress", params=params).json()
+        theirs = education.get(f"/api/v1/indicators/{code}/progress", params=params).json()
+        assert comparable(ours) == comparable(theirs), (code, org_unit)
+    weighted = gateway.get("/api/v1/indicators/T002-3/progress", params={"as_of": AS_OF}).json()
+    assert weighted["current_value"] == pytest.approx(155 / 300 * 100)
+    pending = gateway.get("/api/v1/indicators/T002-1/progress", params={"org_unit": "370302", "as_of": AS_OF}).json()
+    assert [p["value"] for p in pending["pending"]] == [9] and pending["current_value"] == 2
+
+    city = gateway.get("/api/v1/city/summary").json()
+    education_summary = next(c for c in city["campaigns"] if c["campaign"] == "education")
+    assert sum(education_summary["tasks_by_status"].values()) == 27
+    assert education_summary["tasks_by_status"]["behind"] >= 1  # task 6 reported blocked
+    assert [h["id"] for h in education_summary["headline"]] == ["H-EDU-1", "H-EDU-2"]
+    zhangdian = gateway.get("/api/v1/districts/370303/summary").json()
+    assert zhangdian["org_unit_name"] == "张店区" and zhangdian["own_targets"] >= 1
+
+    warnings = gateway.get("/api/v1/warnings").json()
+    assert any(w["kind"] == "task" and w["id"] == "6" and w["lead_departments"] == ["市教育局"] for w in warnings)
+    assert [w["since"] for w in warnings] == sorted((w["since"] for w in warnings), reverse=True)
+
+    matrix = gateway.get("/api/v1/districts", params={"as_of": "2023-01-15"}).json()
+    assert "已完成100分" in matrix["scoring_rule"]
+    assert [r["label"] for r in matrix["rankings"]] == ["月调度", "季考评", "年评价"]
+    yearly = matrix["rankings"][2]
+    assert yearly["as_of"] == "2022-12-31"
+    by_code = {d["code"]: d for d in yearly["districts"]}
+    assert by_code["370303"]["campaigns"]["education"] is not None
+    assert by_code["370303"]["rank"] < by_code["370323"]["rank"]  # Zhangdian reported, Yiyuan did not
+
+
+def test_the_same_event_delivered_twice_changes_nothing(campaign_client, gateway):
+    education = campaign_client("education")
+    scenario(education)
+    events = outbox_events(education)
+    fold_all(gateway, events)
+    before = gateway.get("/api/v1/city/summary").json(), gateway.get(
+        "/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json()
+    assert not any(fold_all(gateway, events))  # every one is recognised as already processed
+    after = gateway.get("/api/v1/city/summary").json(), gateway.get(
+        "/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json()
+    assert after == before
+
+
+def test_snapshots_rebuild_the_same_views_without_the_original_events(campaign_client, gateway, make_database):
+    education = campaign_client("education")
+    scenario(education)
+    fold_all(gateway, outbox_events(education))
+    expected = gateway.get("/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json()
+
+    import minsheng_gateway.main as gateway_main
+
+    # A second gateway that never saw the original events: only the republished snapshots.
+    with education.app.state.database.session() as session:
+        seen = session.exec(select(OutboxEvent.id)).all()
+    assert education.post("/api/v1/events/republish", headers=CITY).status_code == 200
+    assert education.post("/api/v1/events/republish", headers=EDU_BUREAU).status_code == 403
+    with education.app.state.database.session() as session:
+        snapshot_rows = session.exec(select(OutboxEvent).where(OutboxEvent.id.not_in(seen))
+                                     .order_by(OutboxEvent.id)).all()
+    snapshots = [IntegrationEvent.from_json_bytes(r.payload) for r in snapshot_rows]
+    assert {e.type for e in snapshots} == {"minsheng.catalog.published.v1", "minsheng.report.snapshot.v1",
+                                           "minsheng.task_status.reported.v1"}
+    settings = gateway_main.settings.model_copy(update={
+        "database_url": make_database("gateway2"), "kafka_bootstrap_servers": "127.0.0.1:1",
+        "catalog_retry_seconds": 3600})
+    with TestClient(gateway_main.build_app(settings)) as fresh:
+        fresh.app.state.clock = lambda: dt.date(2022, 12, 31)
+        fold_all(fresh, snapshots)
+        rebuilt = fresh.get("/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json()
+        assert rebuilt == expected
+
+
+def test_rebuild_command_replays_the_topics_into_identical_views(campaign_client, gateway, make_database):
+    from minsheng.broker import LocalBroker
+    from minsheng.messaging import publish_pending_events
+    from tests.conftest import free_port
+    from aiokafka import AIOKafkaProducer
+    from minsheng_gateway.rebuild import drop_read_models, fold_topics
+
+    education = campaign_client("education")
+    scenario(education)
+    fold_all(gateway, outbox_events(education))
+    expected = (gateway.get("/api/v1/city/summary").json(),
+                gateway.get("/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json())
+
+    async def publish():
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
+        await producer.start()
+        try:
+            while (await publish_pending_events(education.app.state.database, producer, 500,
+                                                ignore_backoff=True)).claimed:
+                pass
+        finally:
+            await producer.stop()
+
+    broker = LocalBroker(free_port()).start()  # its own broker: the topics hold only this test's events
+    try:
+        asyncio.run(publish())
+        database = Database(make_database("rebuilt"))
+        import minsheng_gateway.main as gateway_main
+
+        upgrade_to_head(gateway_main.migration_plan, database.url)
+        generation = drop_read_models(database)
+        read, applied, _ = asyncio.run(fold_topics(database, broker.bootstrap_servers, generation, Thresholds(),
+                                                   idle=2.0))
+        assert read >= applied > 0
+        settings = gateway_main.settings.model_copy(update={
+            "database_url": database.url, "kafka_bootstrap_servers": "127.0.0.1:1", "catalog_retry_seconds": 3600})
+        with TestClient(gateway_main.build_app(settings)) as rebuilt:
+            rebuilt.app.state.clock = lambda: dt.date(2022, 12, 31)
+            got = (rebuilt.get("/api/v1/city/summary").json(),
+                   rebuilt.get("/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json())
+        assert got == expected
+        database.dispose()
+    finally:
+        broker.stop()
