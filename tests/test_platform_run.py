@@ -99,6 +99,38 @@ def test_six_processes_come_up_and_the_gateway_serves_the_whole_catalog(platform
     assert _get_status(f"{gateway}/api/v1/org-units/123456/targets") == 404
 
 
+def _post(url: str, body: dict | None, token: str):
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else b"",
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                                     method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_a_report_approved_in_a_service_reaches_the_city_and_district_views(platform):
+    base, _ = platform
+    gateway, education = f"http://127.0.0.1:{base}", f"http://127.0.0.1:{base + 1}"
+    report = _post(f"{education}/api/v1/reports", {"indicator": "T002-1", "org_unit": "370303", "period": "2022-06",
+                                                   "value": 4}, "demo-zhangdian")
+    _post(f"{education}/api/v1/reports/{report['id']}/approve", None, "demo-city-office")
+    approved_at = time.monotonic()
+    deadline = approved_at + 30
+    while time.monotonic() < deadline:
+        district = _get(f"{gateway}/api/v1/indicators/T002-1/progress?org_unit=370303")
+        if district["current_value"] == 4:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the approved report never reached the gateway")
+    print(f"report visible in the gateway {time.monotonic() - approved_at:.3f} s after approval")
+    city = _get(f"{gateway}/api/v1/city/summary")
+    education_summary = next(c for c in city["campaigns"] if c["campaign"] == "education")
+    assert education_summary["indicators_by_status"]["no_data"] < 19  # T002-1 now has data
+    zhangdian = _get(f"{gateway}/api/v1/districts/370303/summary")
+    assert zhangdian["org_unit_name"] == "张店区"
+    assert _get(f"{gateway}/api/v1/consistency")["consistent"] is True
+
+
 def _get_status(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:

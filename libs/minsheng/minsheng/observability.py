@@ -22,6 +22,14 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One line per outgoing request is noise; failures are logged by the caller.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # aiokafka logs every failed connection attempt as an ERROR; the relay and the consumer already
+    # report a broker outage themselves, once, with what it means for the data.
+    logging.getLogger("aiokafka.client").addFilter(_drop_connection_retries)
+    logging.getLogger("aiokafka.conn").addFilter(_drop_connection_retries)
+
+
+def _drop_connection_retries(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(("Unable connect to", "Unable to request metadata"))
 
 
 class MetricsMiddleware:

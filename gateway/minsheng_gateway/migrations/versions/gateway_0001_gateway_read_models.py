@@ -1,4 +1,6 @@
-"""Gateway read models: report_view, official_value, task_status_view, indicator_progress_view, view_generation.
+"""gateway read models
+
+report_view, official_value, task_status_view, indicator_progress_view, view_generation.
 
 Revision ID: gateway_0001
 Revises:

@@ -1,5 +1,7 @@
-"""Catalog tables: campaigns, work items, tasks with lead departments, indicators with milestones,
-org units and district targets. Reviewed by hand after autogenerate.
+"""catalog tables
+
+Campaigns, work items, tasks with lead departments, indicators with milestones, org units and
+district targets. Reviewed by hand after autogenerate.
 
 Revision ID: catalog_0001
 Revises: 

@@ -1,4 +1,6 @@
-"""Transactional outbox: outbox_event, one row per integration event, `id` = publish order; the
+"""outbox
+
+Transactional outbox: outbox_event, one row per integration event, `id` = publish order; the
 index (published_at, id) serves the relay's pending scan. Kernel branch "messaging" (services and
 gateway alike). Reviewed by hand after autogenerate.
 

@@ -1,4 +1,6 @@
-"""Idempotent consumers: processed_event, the ids of the events a process has applied. Same branch
+"""processed events
+
+Idempotent consumers: processed_event, the ids of the events a process has applied. Same branch
 as the outbox so that a process using "messaging" has both tables, whether it produces, consumes or
 both. Reviewed by hand after autogenerate.
 
