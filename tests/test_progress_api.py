@@ -3,7 +3,7 @@ rolls up from districts by the indicator's rule, a task is as bad as its worst i
 
 import pytest
 
-from tests.conftest import CITY, EDU_BUREAU, HRSS, ZHANGDIAN
+from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN
 
 
 def approved(client, indicator, org_unit, period, value=None, headers=CITY, **extra):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import CITY, EDU_BUREAU, HRSS, VIEWER, ZHANGDIAN
+from tests.conftest import CITY, EDU_BUREAU, VIEWER
 
 
 def report(indicator="T002-1", org_unit="370300", period="2022-06", value=5.0, **extra):
@@ -230,8 +230,6 @@ def test_tokens_cli_issues_and_revokes_tokens_stored_hashed(education, monkeypat
 
     url = education.app.state.settings.database_url
     monkeypatch.setenv("EDUCATION_DATABASE_URL", url)
-    import importlib
-
     import minsheng_education.main as module
     monkeypatch.setattr(module, "settings", module.service.settings.model_copy(update={"database_url": url}))
     import io
@@ -253,4 +251,3 @@ def test_tokens_cli_issues_and_revokes_tokens_stored_hashed(education, monkeypat
         main(["revoke", str(row.id), "--campaign", "education"])
     revoked = post(education, report(indicator="T010-1", value=2), headers=headers)
     assert revoked.status_code == 401 and revoked.json()["code"] == "revoked_token"
-    importlib.reload  # keep linters quiet about the import used for monkeypatching

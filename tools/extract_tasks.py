@@ -16,7 +16,6 @@ CN_NUM = "一二三四五六七八九十"
 
 
 def cn_to_int(s: str) -> int:
-    total, tens = 0, 0
     if s.startswith("三十"):
         return 30 + (CN_NUM.index(s[2]) + 1 if len(s) > 2 else 0)
     if s.startswith("二十"):

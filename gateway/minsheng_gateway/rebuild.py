@@ -26,7 +26,7 @@ import time
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
-from sqlmodel import Session, delete
+from sqlmodel import delete
 
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.db import Database
