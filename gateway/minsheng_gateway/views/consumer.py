@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging import EventConsumer, topic_for
 from minsheng.progress.model import Thresholds
-from minsheng_gateway.views.fold import fold_event
+from minsheng_gateway.views.fold import apply, mark_pending_dirty, refresh
 from minsheng_gateway.views.generation import current_generation, group_id
 
 TOPICS = tuple(topic_for(c) for c in CAMPAIGN_CODES)
@@ -19,9 +19,16 @@ async def consume_events(app: FastAPI) -> None:
     """Background job of the gateway process."""
     with app.state.database.session() as session:
         generation = current_generation(session)
-    handler = functools.partial(fold_event, thresholds=Thresholds.from_settings(app.state.settings))
+    thresholds = Thresholds.from_settings(app.state.settings)
+
+    def fold(session, event) -> None:  # noqa: ANN001
+        apply(session, event)
+        mark_pending_dirty(session, event)
+
+    # A poll's events are folded in one transaction; the progress they made stale is recomputed once.
     consumer = EventConsumer(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers, topics=TOPICS,
-                             group_id=group_id(generation), handler=handler, process="gateway",
+                             group_id=group_id(generation), handler=fold, process="gateway", max_records=500,
+                             poll_timeout_ms=100, after_batch=functools.partial(refresh, thresholds=thresholds),
                              consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000})
     app.state.event_consumer = consumer
     await consumer.run()
