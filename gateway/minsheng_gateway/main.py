@@ -10,8 +10,11 @@ from minsheng.catalog.models import CATALOG_TABLES
 from minsheng.catalog.router import router as catalog_router
 from minsheng.db.migrations import MigrationPlan
 from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES
+from minsheng_gateway.asyncapi_router import router as asyncapi_router
 from minsheng_gateway.catalog_sync import missing_catalogs, sync_catalogs
 from minsheng_gateway.consistency import router as consistency_router
+from minsheng_gateway.proxy import proxy_client_lifecycle
+from minsheng_gateway.proxy import router as proxy_router
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import consume_events
 from minsheng_gateway.views.models import VIEW_TABLES
@@ -35,8 +38,8 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
         migration_plan=migration_plan,
         # The views come first: their /indicators/{code}/progress and /tasks/{number}/progress are
         # computed from the gateway's read models.
-        routers=[views_router, catalog_router, consistency_router],
-        background=[sync_catalogs, consume_events],
+        routers=[views_router, catalog_router, consistency_router, asyncapi_router, proxy_router],
+        background=[sync_catalogs, consume_events, proxy_client_lifecycle],
     )
     gateway.state.catalogs_loaded = set()
     gateway.state.readiness_checks.append(missing_catalogs)

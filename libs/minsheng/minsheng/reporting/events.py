@@ -43,7 +43,10 @@ class ReportState(_EventData):
 
 
 class ReportChanged(_EventData):
-    """minsheng.report.{submitted,revised,approved,returned}.v1"""
+    """A report revision changed: submitted (or resubmitted), revised, approved or returned.
+
+    Types minsheng.report.{submitted,revised,approved,returned}.v1; `supersedes` names the revision
+    it replaced, so a consumer can keep exactly one current revision per series."""
 
     campaign: str
     report: ReportState
@@ -53,7 +56,7 @@ class ReportChanged(_EventData):
 
 
 class TaskStatusReported(_EventData):
-    """minsheng.task_status.reported.v1"""
+    """Qualitative progress of a task for an org unit and a period (minsheng.task_status.reported.v1)."""
 
     campaign: str
     task: int
@@ -90,7 +93,7 @@ class CatalogPublished(_EventData):
 
 
 class PeriodLockChanged(_EventData):
-    """minsheng.period.locked.v1 / minsheng.period.unlocked.v1"""
+    """The city office locked or unlocked a period (minsheng.period.locked.v1 / minsheng.period.unlocked.v1)."""
 
     campaign: str
     period: str
