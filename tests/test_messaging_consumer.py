@@ -351,3 +351,41 @@ def test_relay_and_consumer_as_create_app_background_jobs(make_database, tmp_pat
         assert 'minsheng_outbox_published_total{process="both-test"} 3.0' in metrics
         assert 'minsheng_events_consumed_total{outcome="applied",process="both-test"} 3.0' in metrics
     assert app.state.outbox_relay.connected is False  # stopped with the app
+
+
+def test_batch_mode_applies_a_poll_in_one_transaction_and_isolates_a_failing_event(database, broker):
+    """With `after_batch`, a poll is one transaction (after_batch runs once); when one event fails,
+    the others are still applied one by one and only the failing one waits for its retry."""
+    topic, group = new_topic(), f"g-{uuid.uuid4().hex[:8]}"
+    good = [value_event("T002-1", 1.0) for _ in range(5)]
+    bad = value_event("BROKEN", 1.0)
+    after_batch_calls = []
+    healed = {"now": False}
+
+    def handler(session: Session, event: IntegrationEvent) -> None:
+        if event.typed_data().indicator == "BROKEN" and not healed["now"]:
+            raise RuntimeError("the view cannot take this event yet")
+        add_to_total(session, event)
+
+    async def scenario():
+        await produce(broker.bootstrap_servers, topic, [(b"T002-1", e.to_json_bytes()) for e in good])
+        consumer = EventConsumer(database, broker.bootstrap_servers, topics=[topic], group_id=group, handler=handler,
+                                 after_batch=lambda session: after_batch_calls.append(1),
+                                 consumer_options=FAST_GROUP_JOIN)
+        await consumer.start()
+        try:
+            await poll_until(consumer, lambda seen: seen["applied"] >= 5)
+            assert totals(database) == {"T002-1": (5.0, 5)}
+            batches_for_five = len(after_batch_calls)
+            assert batches_for_five < 5  # fewer commits than events
+            await produce(broker.bootstrap_servers, topic, [(b"T002-1", bad.to_json_bytes()),
+                                                            (b"T002-1", value_event("T002-1", 2.0).to_json_bytes())])
+            await poll_until(consumer, lambda seen: seen["failed"] >= 1)
+            assert totals(database)["T002-1"] == (5.0, 5)  # the event behind the failing one waits, in order
+            healed["now"] = True
+            await poll_until(consumer, lambda seen: seen["applied"] >= 2)
+            assert totals(database) == {"T002-1": (7.0, 6), "BROKEN": (1.0, 1)}
+        finally:
+            await consumer.stop()
+
+    run(scenario(), timeout=60)
