@@ -186,6 +186,27 @@ class FlakyProducer:
             raise ConnectionError("broker went away")
         self.sent.append((key.decode(), event.data["value"]))
 
+    async def send(self, topic, value=None, key=None, partition=None, timestamp_ms=None, headers=None):
+        """Pipelined like aiokafka: a failed batch fails what is queued behind it on the same partition;
+        the key recovers when the failed event is sent again."""
+        await asyncio.sleep(self.delay)
+        event = IntegrationEvent.from_json_bytes(value)
+        future = asyncio.get_running_loop().create_future()
+        broken = getattr(self, "broken_keys", set())
+        self.broken_keys = broken
+        failed_before = getattr(self, "failed_before", set())
+        self.failed_before = failed_before
+        if event.id in failed_before:
+            broken.discard(key)
+        if event.id in self.fail_ids or key in broken:
+            broken.add(key)
+            failed_before.add(event.id)
+            future.set_exception(ConnectionError("broker went away"))
+        else:
+            self.sent.append((key.decode(), event.data["value"]))
+            future.set_result(None)
+        return future
+
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
 def test_a_failure_stops_its_key_records_the_error_and_is_retried_after_backoff(backend, request):

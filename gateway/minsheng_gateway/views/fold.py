@@ -48,6 +48,8 @@ def _dirty(session: Session) -> set[tuple[str, str]]:
 
 def _upsert_report(session: Session, campaign: str, state: ReportState, at: dt.datetime) -> None:
     row = session.get(ReportView, (campaign, state.report_id))
+    if row is not None and _utc(row.updated_at) > _utc(at):
+        return  # an older state arriving late (a retried publish) never moves a report back in time
     values = dict(indicator_code=state.indicator, org_unit_code=state.org_unit, period=state.period,
                   period_end=Period.parse(state.period).end, value=state.value, numerator=state.numerator,
                   denominator=state.denominator, status=state.status, revision=state.revision,
@@ -60,6 +62,10 @@ def _upsert_report(session: Session, campaign: str, state: ReportState, at: dt.d
         session.add(row)
     if state.status == "approved":
         _offer_official(session, campaign, state)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _offer_official(session: Session, campaign: str, state: ReportState) -> None:
