@@ -18,6 +18,7 @@ from minsheng_gateway.proxy import router as proxy_router
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import consume_events
 from minsheng_gateway.views.models import VIEW_TABLES
+from minsheng_gateway.views.refresher import refresh_stale_progress
 from minsheng_gateway.views.router import router as views_router
 
 settings = GatewaySettings()
@@ -39,7 +40,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
         # The views come first: their /indicators/{code}/progress and /tasks/{number}/progress are
         # computed from the gateway's read models.
         routers=[views_router, catalog_router, consistency_router, asyncapi_router, proxy_router],
-        background=[sync_catalogs, consume_events, proxy_client_lifecycle],
+        background=[sync_catalogs, consume_events, refresh_stale_progress, proxy_client_lifecycle],
     )
     gateway.state.catalogs_loaded = set()
     gateway.state.readiness_checks.append(missing_catalogs)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
+
+from minsheng.clock import today_in_china
 
 from minsheng.catalog.models import Campaign, OrgUnit, Task, TaskLeadDepartment
 from minsheng.catalog.service import get_org_unit
@@ -16,6 +19,7 @@ from minsheng.progress.model import STATUS_LABELS, Status, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.rollup import summarize
 from minsheng.progress.schemas import IndicatorProgressPublic
+from minsheng_gateway.views.fold import store_progress
 from minsheng_gateway.views.models import IndicatorProgressView, TaskStatusView
 from minsheng_gateway.views.schemas import (
     CampaignSummary,
@@ -60,7 +64,23 @@ def progress_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
         for code in stale:
             result[code] = indicator_progress(facts[code], org_unit, official.get(code, []), pending.get(code, []),
                                               today, thresholds)
+        # Keep what was recomputed (rows with data only): the next reader of the day gets it stored.
+        store_refreshed(session, [result[c] for c in with_data], today)
     return result
+
+
+def store_refreshed(session: Session, answers: list[IndicatorProgressPublic], today: dt.date) -> None:
+    """A cache fill in its own short transaction; losing a race with the consumer is harmless."""
+    if not answers or today != today_in_china():
+        return  # only "today" is cached: an as_of in the past is computed for the asker alone
+    with Session(session.get_bind()) as writer:
+        now = dt.datetime.now(dt.UTC)
+        for answer in answers:
+            store_progress(writer, answer, now)
+        try:
+            writer.commit()
+        except SQLAlchemyError:
+            writer.rollback()
 
 
 def _tasks_and_leads(session: Session) -> tuple[list[Task], dict[int, list[str]]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import time
 
 from sqlmodel import Session, select
 
@@ -61,11 +62,31 @@ def revoke_token(*, session: Session, token_id: int) -> ApiToken | None:
         row.revoked_at = dt.datetime.now(dt.UTC)
         session.add(row)
         session.commit()
+        _verified.clear()  # this process forgets at once; other processes within TOKEN_CACHE_SECONDS
     return row
 
 
+# Recently verified tokens, so a burst of requests does not look the same token up each time.
+# A revocation therefore takes effect within this many seconds.
+TOKEN_CACHE_SECONDS = 2.0
+_verified: dict[tuple[int, str], tuple[Principal, float]] = {}
+
+
 def principal_for(*, session: Session, token: str) -> Principal:
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    digest = hash_token(token)
+    key = (id(session.get_bind().engine), digest)
+    cached = _verified.get(key)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    principal = _principal_from_database(session, digest)
+    if len(_verified) > 10_000:
+        _verified.clear()
+    _verified[key] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+    return principal
+
+
+def _principal_from_database(session: Session, digest: str) -> Principal:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     if row is None:
         raise Unauthorized("令牌无效：请在请求头 Authorization: Bearer <令牌> 中使用市民生办发放的令牌",
                            code="invalid_token")

@@ -27,6 +27,7 @@ from minsheng.catalog.models import (
     TaskLeadDepartment,
     WorkItem,
 )
+from minsheng.catalog.snapshot import drop_catalog_snapshot
 from minsheng.orgunits import CITY_CODE, ORG_UNITS
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def apply_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
             session.add(indicator)
             changes.retired.append(f"indicator {indicator.code}")
     session.flush()
+    drop_catalog_snapshot(session)
     return changes
 
 
@@ -193,6 +195,7 @@ def seed_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
     """Apply and commit; log what changed so an operator sees a corrected file take effect."""
     changes = apply_catalog(session=session, doc=doc)
     session.commit()
+    drop_catalog_snapshot(session)
     if changes.changed:
         log.info("catalog %s applied: %s", doc.code, changes.summary())
     else:

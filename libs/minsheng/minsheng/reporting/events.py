@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, select
 
 from minsheng.catalog.models import Campaign, Indicator, Task
+from minsheng.catalog.snapshot import catalog_snapshot
 from minsheng.messaging import IntegrationEvent, add_event, event_source, register_event, topic_for
 from minsheng.reporting.models import ChangeRecord, PeriodLock, Report, TaskStatusReport
 
@@ -150,7 +151,8 @@ def write_event(session: Session, *, campaign: str, key: str, event_type: str, s
 
 
 def _campaign_of_indicator(session: Session, code: str) -> str:
-    return session.get(Indicator, code).campaign_code
+    fact = catalog_snapshot(session).indicators.get(code)
+    return fact.campaign_code if fact else session.get(Indicator, code).campaign_code
 
 
 def emit_change(session: Session, change: ChangeRecord, row: Report | TaskStatusReport | PeriodLock,

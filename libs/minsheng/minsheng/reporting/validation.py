@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from minsheng.auth.principal import IndicatorScope, Principal, authorize_report
 from minsheng.catalog.document import PLAN_END_YEAR, PLAN_START_YEAR, Aggregation
-from minsheng.catalog.models import Indicator, OrgUnit, TaskLeadDepartment
+from minsheng.catalog.snapshot import CatalogSnapshot, IndicatorFact, catalog_snapshot
 from minsheng.errors import Forbidden
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period
@@ -30,39 +30,31 @@ class CheckedReport:
     """A row that passed every rule, with the value computed from numerator/denominator if omitted."""
 
     row: ReportCreate
-    indicator: Indicator
+    indicator: IndicatorFact
     period: Period
     value: float
 
 
 @dataclass
 class ReportContext:
-    """Catalog lookups cached across the rows of one request."""
+    """Catalog lookups (a per-process snapshot) and the period locks, cached across a request's rows."""
 
     session: Session
     today: dt.date
-    _indicators: dict[str, Indicator | None] | None = None
-    _org_units: set[str] | None = None
-    _leads: dict[int, tuple[str, ...]] | None = None
     _locks: list[PeriodLock] | None = None
 
-    def indicator(self, code: str) -> Indicator | None:
-        if self._indicators is None:
-            self._indicators = {i.code: i for i in self.session.exec(select(Indicator).where(Indicator.retired == False))}  # noqa: E712
-        return self._indicators.get(code)
+    @property
+    def catalog(self) -> CatalogSnapshot:
+        return catalog_snapshot(self.session)
+
+    def indicator(self, code: str) -> IndicatorFact | None:
+        return self.catalog.indicators.get(code)
 
     def org_unit_exists(self, code: str) -> bool:
-        if self._org_units is None:
-            self._org_units = set(self.session.exec(select(OrgUnit.code)))
-        return code in self._org_units
+        return code in self.catalog.org_units
 
     def lead_departments(self, task_number: int | None) -> tuple[str, ...]:
-        if self._leads is None:
-            leads: dict[int, list[str]] = {}
-            for row in self.session.exec(select(TaskLeadDepartment).order_by(TaskLeadDepartment.position)):
-                leads.setdefault(row.task_number, []).append(row.department)
-            self._leads = {k: tuple(v) for k, v in leads.items()}
-        return self._leads.get(task_number, ()) if task_number else ()
+        return self.catalog.lead_departments.get(task_number, ()) if task_number else ()
 
     def lock_covering(self, period: Period) -> PeriodLock | None:
         if self._locks is None:
@@ -70,7 +62,7 @@ class ReportContext:
         return next((lock for lock in self._locks
                      if lock.period_start <= period.start and period.end <= lock.period_end), None)
 
-    def scope(self, indicator: Indicator) -> IndicatorScope:
+    def scope(self, indicator: IndicatorFact) -> IndicatorScope:
         return IndicatorScope(code=indicator.code, task_number=indicator.task_number,
                               lead_departments=self.lead_departments(indicator.task_number),
                               city_only=indicator.city_only)
