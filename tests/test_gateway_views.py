@@ -202,3 +202,32 @@ def test_rebuild_command_replays_the_topics_into_identical_views(campaign_client
         database.dispose()
     finally:
         broker.stop()
+
+
+def test_batch_fold_equals_event_by_event_fold_and_skips_repeats(campaign_client, gateway, make_database):
+    """The consumer's batches (bulk statements) give the same views as folding one event at a time;
+    a batch holding repeats of itself applies each event once."""
+    from minsheng_gateway.views.fold import apply_many, refresh
+
+    import minsheng_gateway.main as gateway_main
+
+    education = campaign_client("education")
+    scenario(education)
+    events = outbox_events(education)
+    fold_all(gateway, events)
+    expected = gateway.get("/api/v1/indicators/T002-1/progress", params={"org_unit": "370302", "as_of": AS_OF}).json()
+
+    settings = gateway_main.settings.model_copy(update={
+        "database_url": make_database("batch"), "kafka_bootstrap_servers": "127.0.0.1:1",
+        "catalog_retry_seconds": 3600})
+    with TestClient(gateway_main.build_app(settings)) as batched:
+        database = batched.app.state.database
+        with database.session() as session:
+            assert apply_many(session, events + events[:3]) == (len(events), 3)
+            refresh(session, Thresholds(), dt.date(2022, 12, 31))
+            session.commit()
+        with database.session() as session:
+            assert apply_many(session, events) == (0, len(events))
+        got = batched.get("/api/v1/indicators/T002-1/progress", params={"org_unit": "370302", "as_of": AS_OF}).json()
+    assert got == expected
+    assert got["current_value"] == 2 and [p["value"] for p in got["pending"]] == [9]

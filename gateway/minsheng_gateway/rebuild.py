@@ -32,13 +32,12 @@ from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.db import Database
 from minsheng.db.migrations import upgrade_to_head
 from minsheng.messaging import IntegrationEvent, ProcessedEvent
-from minsheng.messaging.consumer import mark_processed
 from minsheng.observability import configure_logging
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.main import migration_plan, settings as default_settings
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import TOPICS
-from minsheng_gateway.views.fold import apply, mark_pending_dirty, refresh
+from minsheng_gateway.views.fold import apply_many, refresh
 from minsheng_gateway.views.generation import current_generation, group_id
 from minsheng_gateway.views.models import (
     IndicatorProgressView,
@@ -74,13 +73,8 @@ async def request_republish(settings: GatewaySettings, token: str) -> dict[str, 
 
 def fold_batch(database: Database, events: list[IntegrationEvent], thresholds: Thresholds) -> int:
     """One transaction for a whole batch: processed ids, raw views, then the stale progress rows."""
-    applied = 0
     with database.session() as session:
-        for event in events:
-            if mark_processed(session, event):
-                apply(session, event)
-                mark_pending_dirty(session, event)
-                applied += 1
+        applied, _ = apply_many(session, events)
         refresh(session, thresholds)
         session.commit()
     return applied

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging import EventConsumer, topic_for
 from minsheng.progress.model import Thresholds
-from minsheng_gateway.views.fold import apply, mark_pending_dirty, refresh
+from minsheng_gateway.views.fold import apply, apply_many, mark_pending_dirty, refresh
 from minsheng_gateway.views.generation import current_generation, group_id
 
 TOPICS = tuple(topic_for(c) for c in CAMPAIGN_CODES)
@@ -29,6 +29,7 @@ async def consume_events(app: FastAPI) -> None:
     consumer = EventConsumer(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers, topics=TOPICS,
                              group_id=group_id(generation), handler=fold, process="gateway", max_records=500,
                              poll_timeout_ms=100, after_batch=functools.partial(refresh, thresholds=thresholds),
+                             batch_handler=apply_many,
                              consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000})
     app.state.event_consumer = consumer
     await consumer.run()

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, delete
 
 from minsheng.catalog.document import CampaignDoc
 from minsheng.catalog.loader import apply_catalog
 from minsheng.clock import today_in_china
-from minsheng.messaging import IntegrationEvent
+from minsheng.messaging import IntegrationEvent, ProcessedEvent
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import indicator_progress
 from minsheng.progress.model import Thresholds
@@ -196,4 +197,107 @@ def fold_event(session: Session, event: IntegrationEvent, thresholds: Thresholds
     refresh(session, thresholds, today)
 
 
-__all__ = ["apply", "fold_event", "mark_pending_dirty", "refresh"]
+__all__ = ["apply", "apply_many", "fold_event", "mark_pending_dirty", "refresh"]
+
+
+# ---- many events at once (the live consumer's batches and the rebuild) ---------------------------
+
+
+def _insert(session: Session, table):  # noqa: ANN001, ANN202
+    return (postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table))
+
+
+def _chunks(rows: list[dict], size: int = 2000):  # noqa: ANN202
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def mark_processed_many(session: Session, events: list[IntegrationEvent]) -> list[IntegrationEvent]:
+    """Record the batch's event ids in one statement; the events not seen before, in their order."""
+    unique = list({event.id: event for event in events}.values())
+    if not unique:
+        return []
+    table = ProcessedEvent.__table__
+    now = dt.datetime.now(dt.UTC)
+    new_ids: set[str] = set()
+    for chunk in _chunks([{"event_id": e.id, "type": e.type, "received_at": now} for e in unique], 5000):
+        statement = (_insert(session, table).values(chunk)
+                     .on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id))
+        new_ids.update(session.connection().execute(statement).scalars())
+    seen: set[str] = set()
+    fresh = []
+    for event in events:
+        if event.id in new_ids and event.id not in seen:
+            seen.add(event.id)
+            fresh.append(event)
+    return fresh
+
+
+def _apply_report_run(session: Session, events: list[IntegrationEvent]) -> None:
+    """A run of consecutive report events in three statements instead of a round trip per event."""
+    latest: dict[tuple[str, int], tuple[ReportState, dt.datetime]] = {}
+    superseded: set[tuple[str, int]] = set()
+    official: dict[tuple[str, str, str], tuple[str, ReportState]] = {}
+    dirty = _dirty(session)
+    for event in events:
+        data: ReportChanged = event.typed_data()
+        state, key = data.report, (data.campaign, data.report.report_id)
+        if key not in latest or latest[key][1] <= event.time:
+            latest[key] = (state, event.time)
+        if data.supersedes is not None:
+            superseded.add((data.campaign, data.supersedes))
+        if state.status == "approved":
+            series = (state.indicator, state.org_unit, state.period)
+            if series not in official or official[series][1].revision <= state.revision:
+                official[series] = (data.campaign, state)
+        dirty.update({(state.indicator, state.org_unit), (state.indicator, CITY_CODE)})
+
+    reports = ReportView.__table__
+    rows = [dict(campaign=campaign, report_id=report_id, indicator_code=s.indicator, org_unit_code=s.org_unit,
+                 period=s.period, period_end=Period.parse(s.period).end, value=s.value, numerator=s.numerator,
+                 denominator=s.denominator, status=s.status, revision=s.revision, is_current=s.is_current,
+                 submitted_by=s.submitted_by, updated_at=at)
+            for (campaign, report_id), (s, at) in latest.items()]
+    connection = session.connection()
+    for chunk in _chunks(rows):  # PostgreSQL takes at most 65,535 parameters per statement
+        statement = _insert(session, reports).values(chunk)
+        changing = {c: statement.excluded[c] for c in chunk[0] if c not in ("campaign", "report_id")}
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=["campaign", "report_id"], set_=changing,
+            where=reports.c.updated_at <= statement.excluded.updated_at))  # never back in time
+    for campaign, report_id in superseded:
+        connection.execute(reports.update().where(reports.c.campaign == campaign, reports.c.report_id == report_id)
+                           .values(is_current=False))
+    if official:
+        values = OfficialValue.__table__
+        official_rows = [dict(indicator_code=s.indicator, org_unit_code=s.org_unit, period=s.period,
+                              campaign=campaign, value=s.value, numerator=s.numerator, denominator=s.denominator,
+                              report_id=s.report_id, revision=s.revision) for campaign, s in official.values()]
+        for chunk in _chunks(official_rows):
+            statement = _insert(session, values).values(chunk)
+            connection.execute(statement.on_conflict_do_update(
+                index_elements=["indicator_code", "org_unit_code", "period"],
+                set_={c: statement.excluded[c] for c in ("campaign", "value", "numerator", "denominator",
+                                                         "report_id", "revision")},
+                where=values.c.revision <= statement.excluded.revision))  # a later approved revision stays
+
+
+def apply_many(session: Session, events: list[IntegrationEvent]) -> tuple[int, int]:
+    """Fold a batch exactly once: (applied, duplicates).  Report events are folded in bulk; the
+    rare others (catalog, snapshots, task status) one by one, keeping the batch's order."""
+    fresh = mark_processed_many(session, events)
+    run: list[IntegrationEvent] = []
+    for event in fresh:
+        if event.type in REPORT_TYPES:
+            run.append(event)
+            continue
+        if run:
+            _apply_report_run(session, run)
+            run = []
+        session.expire_all()  # the bulk statements bypassed the session's objects
+        apply(session, event)
+        session.flush()
+    if run:
+        _apply_report_run(session, run)
+    session.expire_all()
+    return len(fresh), len(events) - len(fresh)

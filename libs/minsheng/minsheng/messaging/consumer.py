@@ -136,6 +136,7 @@ class EventConsumer:
         retry_max: float = 30.0,
         consumer_options: Mapping[str, Any] | None = None,
         after_batch: Callable[[Session], None] | None = None,
+        batch_handler: Callable[[Session, list[IntegrationEvent]], tuple[int, int]] | None = None,
     ):
         if not topics:
             raise ValueError("an EventConsumer needs at least one topic")
@@ -154,6 +155,9 @@ class EventConsumer:
         # once before its commit (e.g. recomputing what the events made stale): far fewer commits and
         # recomputations under load.  A batch that fails is applied again record by record.
         self.after_batch = after_batch
+        # `batch_handler(session, events) -> (applied, duplicates)` replaces the per-event loop in batch
+        # mode; it must record the events as processed itself (e.g. in one statement).
+        self.batch_handler = batch_handler
 
     @property
     def started(self) -> bool:
@@ -275,12 +279,15 @@ class EventConsumer:
         def apply_all() -> tuple[int, int]:
             applied = duplicates = 0
             with self.database.session() as session:
-                for event in events:
-                    if mark_processed(session, event):
-                        self.handler(session, event)
-                        applied += 1
-                    else:
-                        duplicates += 1
+                if self.batch_handler is not None:
+                    applied, duplicates = self.batch_handler(session, events)
+                else:
+                    for event in events:
+                        if mark_processed(session, event):
+                            self.handler(session, event)
+                            applied += 1
+                        else:
+                            duplicates += 1
                 self.after_batch(session)
                 session.commit()
             return applied, duplicates
