@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -34,6 +34,13 @@ class CatalogSnapshot:
     indicators: dict[str, IndicatorFact]  # active (not retired) indicators
     org_units: frozenset[str]
     lead_departments: dict[int, tuple[str, ...]]
+    derived: dict = field(default_factory=dict)  # other views of the same catalog, built on first use
+
+    def extra(self, name: str, build):  # noqa: ANN001, ANN201
+        """A derived view of this catalog (e.g. the progress layer's facts), cached with the snapshot."""
+        if name not in self.derived:
+            self.derived[name] = build()
+        return self.derived[name]
 
 
 _snapshots: weakref.WeakKeyDictionary[Engine, CatalogSnapshot] = weakref.WeakKeyDictionary()

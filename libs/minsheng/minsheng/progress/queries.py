@@ -23,6 +23,7 @@ from minsheng.catalog.models import (
     WorkItem,
 )
 from minsheng.catalog.service import get_org_unit
+from minsheng.catalog.snapshot import catalog_snapshot
 from minsheng.errors import NotFound
 from minsheng.progress.assemble import IndicatorFacts, indicator_progress, task_progress
 from minsheng.progress.model import STATUS_LABELS, Milestone, Observation, Status, Thresholds
@@ -88,6 +89,16 @@ class ReportSource:
 
 def load_facts(session: Session, *, campaign: str | None = None, codes: list[str] | None = None,
                task_numbers: list[int] | None = None) -> dict[str, IndicatorFacts]:
+    """Catalog facts of the active indicators (optionally filtered), from the per-process catalog
+    snapshot: they change only when a catalog is applied, which drops the snapshot."""
+    everything = catalog_snapshot(session).extra("indicator_facts", lambda: _load_all_facts(session))
+    return {code: f for code, f in everything.items()
+            if (campaign is None or f.campaign == campaign) and (codes is None or code in codes)
+            and (task_numbers is None or f.task_number in task_numbers)}
+
+
+def _load_all_facts(session: Session, *, campaign: str | None = None, codes: list[str] | None = None,
+                    task_numbers: list[int] | None = None) -> dict[str, IndicatorFacts]:
     query = select(Indicator).where(Indicator.retired == False)  # noqa: E712
     if campaign:
         query = query.where(Indicator.campaign_code == campaign)
