@@ -1,6 +1,7 @@
 """Run platform processes as real subprocesses for failure tests: start, wait, SIGTERM, SIGKILL, restart.
 
-    edu = ServiceProcess.campaign("education", database_url=..., bootstrap_servers=..., log_dir=tmp_path)
+    edu = ServiceProcess.campaign("education", port=free_port(), database_url=make_database("education"),
+                                  bootstrap_servers=broker.bootstrap_servers, log_dir=tmp_path)
     edu.start().wait_ready()
     ...
     edu.kill()            # SIGKILL: no lifespan shutdown, no flush, nothing
@@ -35,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 UNREACHABLE_URL = "http://127.0.0.1:1"
 
 T = TypeVar("T")
+# Repeated every ~100 ms while a broker or a service is away: hidden from `tail()` by default.
+LOG_NOISE = ("Unable connect to node", "Unable to update metadata", "NodeNotReadyError", "not available yet")
 
 
 def die_with_parent() -> None:
@@ -181,6 +184,7 @@ class ServiceProcess:
         if self.process is None:
             return None
         if self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a paused process would not act on SIGTERM
             self.process.terminate()
             try:
                 self.process.wait(timeout=timeout)
@@ -200,17 +204,27 @@ class ServiceProcess:
         code, self.process = self.process.returncode, None
         return code
 
+    def pause(self) -> None:
+        """SIGSTOP: the process is frozen (a long GC pause, a stalled VM) but keeps its sockets."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after `pause`."""
+        self.process.send_signal(signal.SIGCONT)
+
     def restart(self, timeout: float = 60.0, *, hard: bool = False) -> ServiceProcess:
         """Stop (SIGKILL if `hard`, else SIGTERM), start again on the same port, wait for /readyz."""
         self.kill() if hard else self.stop()
         return self.start().wait_ready(timeout)
 
-    def tail(self, lines: int = 40) -> str:
+    def tail(self, lines: int = 40, *, noise: tuple[str, ...] = LOG_NOISE) -> str:
+        """The last `lines` lines of the log, without the lines containing any of `noise`."""
         try:
             text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return f"(no log at {self.log_path})"
-        return f"--- last lines of {self.log_path} ---\n" + "\n".join(text.splitlines()[-lines:])
+        kept = [line for line in text.splitlines() if not any(n in line for n in noise)]
+        return f"--- last lines of {self.log_path} ---\n" + "\n".join(kept[-lines:])
 
     def metric(self, name: str, **labels: str) -> float:
         """A value from GET /metrics (Prometheus text): the sample `name{labels…}`, 0 when absent."""
@@ -243,10 +257,13 @@ class ProcessGroup:
 
     def close(self) -> None:
         errors = []
-        for thing in reversed(self._owned):
+        # Servers first (SIGKILL: their databases are dropped next, nothing to flush), then brokers,
+        # which stop faster once no client holds a connection.
+        ordered = sorted(reversed(self._owned), key=lambda thing: not isinstance(thing, ServiceProcess))
+        for thing in ordered:
             try:
                 if isinstance(thing, ServiceProcess):
-                    thing.kill()  # the database is dropped next: no need for a graceful stop
+                    thing.kill()
                 else:
                     thing.stop()
             except Exception as exc:  # noqa: BLE001 - clean up the rest anyway
@@ -256,4 +273,4 @@ class ProcessGroup:
             raise errors[0]
 
 
-__all__ = ["ProcessGroup", "ROOT", "ServiceProcess", "UNREACHABLE_URL", "die_with_parent", "wait_until"]
+__all__ = ["LOG_NOISE", "ProcessGroup", "ROOT", "ServiceProcess", "UNREACHABLE_URL", "die_with_parent", "wait_until"]

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, delete
+from sqlmodel import Session, delete, select
 
 from minsheng.catalog.document import CampaignDoc
 from minsheng.catalog.loader import apply_catalog
@@ -133,6 +133,11 @@ def _fold_task_status(session: Session, event: IntegrationEvent) -> None:
 def _fold_catalog(session: Session, event: IntegrationEvent) -> None:
     data: CatalogPublished = event.typed_data()
     apply_catalog(session=session, doc=CampaignDoc.model_validate(data.catalog))
+    # Reports may have arrived before their catalog (they travel on other partitions): whatever this
+    # campaign already has is recomputed now that its indicators are known (or were corrected).
+    series = session.exec(select(ReportView.indicator_code, ReportView.org_unit_code)
+                          .where(ReportView.campaign == data.campaign).distinct()).all()
+    _dirty(session).update({(code, unit) for code, unit in series} | {(code, CITY_CODE) for code, _ in series})
 
 
 def apply(session: Session, event: IntegrationEvent) -> None:
