@@ -37,7 +37,7 @@ from minsheng.progress.model import Thresholds
 from minsheng_gateway.main import migration_plan, settings as default_settings
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import TOPICS
-from minsheng_gateway.views.fold import apply_many, refresh
+from minsheng_gateway.views.fold import DIRTY, apply_many, refresh
 from minsheng_gateway.views.generation import current_generation, group_id
 from minsheng_gateway.views.models import (
     IndicatorProgressView,
@@ -71,13 +71,22 @@ async def request_republish(settings: GatewaySettings, token: str) -> dict[str, 
         return answers
 
 
-def fold_batch(database: Database, events: list[IntegrationEvent], thresholds: Thresholds) -> int:
-    """One transaction for a whole batch: processed ids, raw views, then the stale progress rows."""
+def fold_batch(database: Database, events: list[IntegrationEvent]) -> tuple[int, set]:
+    """One transaction for a whole batch: processed ids and raw views.  Returns the applied count and
+    the progress rows made stale, recomputed once at the end of the rebuild rather than per batch."""
     with database.session() as session:
         applied, _ = apply_many(session, events)
-        refresh(session, thresholds)
+        stale = session.info.pop(DIRTY, set())
         session.commit()
-    return applied
+    return applied, stale
+
+
+def refresh_all(database: Database, stale: set, thresholds: Thresholds) -> int:
+    with database.session() as session:
+        session.info[DIRTY] = stale
+        count = refresh(session, thresholds)
+        session.commit()
+    return count
 
 
 async def fold_topics(database: Database, bootstrap_servers: str, generation: str, thresholds: Thresholds, *,
@@ -90,6 +99,7 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
     read = applied = 0
     started = time.perf_counter()
     positions: dict[TopicPartition, int] = {}
+    stale: set = set()
     try:
         existing = await consumer.topics()  # metadata of every topic the broker has
         for topic in TOPICS:
@@ -116,8 +126,11 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
             if not events:
                 continue
             read += len(events)
-            applied += await asyncio.to_thread(fold_batch, database, events, thresholds)
+            batch_applied, batch_stale = await asyncio.to_thread(fold_batch, database, events)
+            applied += batch_applied
+            stale |= batch_stale
             quiet_since = time.monotonic()
+        await asyncio.to_thread(refresh_all, database, stale, thresholds)
         elapsed = time.perf_counter() - started - idle
         if positions:
             try:  # hand the reached offsets to the new generation's group
