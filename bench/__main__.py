@@ -1,0 +1,81 @@
+"""`uv run python -m bench [reports|latency|summary|rebuild …] [--quick]` (`make bench` runs them all).
+
+Each benchmark prints its own table and writes `bench/results/<name>-<time>.json`; at the end a final
+table lists benchmark, figure, target and whether it was met, and `bench/results/run-<time>.json`
+holds it.  Benchmarks measure and report; they assert nothing (exit status 1 only if one crashed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+import traceback
+
+from bench import bench_latency, bench_rebuild, bench_reports, bench_summary
+from bench.infra import RESULTS, BenchResult, Outcome, print_table, wait_for_quiet, write_result
+
+BENCHMARKS = {
+    "reports": bench_reports.run,  # (a) reports/s vs bare FastAPI
+    "latency": bench_latency.run,  # (b) approve → gateway p50/p99 at 200/s
+    "summary": bench_summary.run,  # (c) city summary p99 at 10k vs 1M reports
+    "rebuild": bench_rebuild.run,  # (d) rebuild events/s
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", metavar="BENCHMARK",
+                        help=f"which to run: {', '.join(BENCHMARKS)} (default: all, in that order)")
+    parser.add_argument("--quick", action="store_true", help="a smoke version: smaller, shorter (≤ 2 minutes in all)")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="HTTP client of the load generators of (a) and (b) (default raw; see bench/client.py)")
+    parser.add_argument("--quiet-wait", type=float, default=None,
+                        help="wait up to this many seconds for other load on the machine to stop before each "
+                             "benchmark (default 30, quick 0)")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    names = args.names or list(BENCHMARKS)
+    quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0.0 if args.quick else 30.0)
+
+    started = time.perf_counter()
+    outcomes: list[Outcome] = []
+    background: dict[str, float] = {}
+    crashed = False
+    for name in names:
+        background[name] = wait_for_quiet(quiet_wait)
+        benchmark_started = time.perf_counter()
+        try:
+            result = BENCHMARKS[name](args.quick, args.client)
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            crashed = True
+            result = BenchResult(name, outcomes=[Outcome(name, f"failed: {type(exc).__name__}: {exc}"[:200], "—",
+                                                         None)])
+        result.data["background_load_cores"] = background[name]
+        result.data["elapsed_s"] = round(time.perf_counter() - benchmark_started, 1)
+        path = write_result(result, args.quick)
+        print(f"  ({name}: {result.data['elapsed_s']:.0f} s) → {path.relative_to(RESULTS.parent.parent)}\n", flush=True)
+        outcomes.extend(result.outcomes)
+
+    elapsed = time.perf_counter() - started
+    print(f"=== {'quick ' if args.quick else ''}benchmark summary ({elapsed / 60:.1f} min; background load before each "
+          f"benchmark, in cores: {background}) ===")
+    print_table(["benchmark", "figure", "target", "met"],
+                [[o.benchmark, o.figure + (f" [{o.note}]" if o.note else ""), o.target,
+                  "met" if o.met else "not met" if o.met is False else "error"] for o in outcomes])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    summary = RESULTS / f"run-{'quick-' if args.quick else ''}{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    summary.write_text(json.dumps({"quick": args.quick, "benchmarks": names, "elapsed_s": round(elapsed, 1),
+                                   "background_load_cores": background,
+                                   "outcomes": [o.__dict__ for o in outcomes]}, ensure_ascii=False, indent=2))
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

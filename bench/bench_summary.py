@@ -1,0 +1,193 @@
+"""(c) `GET /api/v1/city/summary` with 10 thousand and with 1 million reports stored (target: p99 grows
+≤ 1.5× from the small to the large store).
+
+For each size, a fresh gateway database is migrated, given the five catalogs (`apply_catalog`, as the
+gateway's catalog sync does) and seeded directly: `report_view` (every revision) and `official_value`
+(the latest approved revision per series) by COPY, spread over the catalog's 138 indicators, the 12
+org units and the 51 periods 2022-01..2024 (see `data.seed_views`), then ANALYZE as autovacuum would.
+`indicator_progress_view` is computed by the product's own `fold.refresh` for every indicator × org
+unit that has data, as the consumer would have left it.  Then the gateway process starts on it.
+
+Two states are measured, because the summary uses a stored progress row only if it was computed
+today (`summaries.progress_for_unit`):
+- cold: the city's rows are from an earlier day — the first summary of a new day (until the
+  gateway's once-a-minute `refresher` or that request itself has recomputed and stored them).  The
+  request recomputes all 138 indicators from `official_value` and the pending reports in
+  `report_view`.  Because that first request also stores what it computed, the city's rows are
+  marked "yesterday" again before each cold request (untimed), so every sample is a first request;
+- warm: rows computed today — the summary parses the stored answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import time
+from collections.abc import Callable
+
+import httpx
+import psycopg
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.clock import today_in_china
+from minsheng.orgunits import CITY_CODE
+
+from bench.data import OFFICIAL_COLUMNS, REPORT_VIEW_COLUMNS, catalogs, seed_views
+from bench.infra import (
+    BenchResult,
+    Databases,
+    Outcome,
+    free_port,
+    gateway_env,
+    latency_summary,
+    print_table,
+    process_env,
+    psycopg_dsn,
+    start_broker,
+    start_uvicorn,
+    wait_ready,
+)
+
+TARGET_RATIO = 1.5
+SUMMARY = "/api/v1/city/summary"
+
+
+def seed(url: str, reports: int) -> dict:
+    """Migrate, load the catalogs, COPY the read models, compute the progress rows. Returns facts."""
+    from minsheng.catalog.loader import apply_catalog
+    from minsheng.clock import today_in_china
+    from minsheng.db import Database
+    from minsheng.db.migrations import upgrade_to_head
+    from minsheng.progress.model import Thresholds
+    from minsheng_gateway.main import migration_plan
+    from minsheng_gateway.settings import GatewaySettings
+    from minsheng_gateway.views.fold import DIRTY, refresh
+
+    timings = {}
+    started = time.perf_counter()
+    upgrade_to_head(migration_plan, url)
+    database = Database(url)
+    with database.session() as session:
+        for doc in catalogs().values():
+            apply_catalog(session=session, doc=doc)
+        session.commit()
+    timings["migrate_and_catalog_s"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    views = seed_views(reports)
+    timings["generate_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    with psycopg.connect(psycopg_dsn(url), autocommit=True) as connection:
+        for table, columns, buffer in (("report_view", REPORT_VIEW_COLUMNS, views.report_view),
+                                       ("official_value", OFFICIAL_COLUMNS, views.official_value)):
+            with connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                while chunk := buffer.read(1 << 20):
+                    copy.write(chunk)
+        connection.execute("ANALYZE")
+    timings["copy_s"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    with database.session() as session:
+        session.info[DIRTY] = set(views.pairs)
+        refreshed = refresh(session, Thresholds.from_settings(GatewaySettings()), today_in_china())
+        session.commit()
+    timings["refresh_s"] = time.perf_counter() - started
+    database.dispose()
+    return {"reports": views.reports, "series": views.series, "official_values": views.official,
+            "pending": views.pending, "max_revisions_per_series": views.max_revisions,
+            "progress_rows": refreshed, "timings_s": {k: round(v, 2) for k, v in timings.items()}}
+
+
+def measure(client: httpx.Client, url: str, count: int, budget: float, warmup: int,
+            before_each: Callable[[], None] = lambda: None) -> dict:
+    """Sequential requests (one client, no concurrency): the latency a user sees, not a throughput.
+    `before_each` runs before every request, outside the timing."""
+    for _ in range(warmup):
+        before_each()
+        client.get(url).raise_for_status()
+    latencies: list[float] = []
+    started = time.perf_counter()
+    while len(latencies) < count and time.perf_counter() - started < budget:
+        before_each()
+        sent = time.perf_counter()
+        response = client.get(url)
+        latencies.append(time.perf_counter() - sent)
+        response.raise_for_status()
+    return latency_summary(latencies)
+
+
+class CityRows:
+    """Marks the city's stored progress rows as computed yesterday (cold) or today (warm)."""
+
+    def __init__(self, url: str):
+        self.connection = psycopg.connect(psycopg_dsn(url), autocommit=True)
+
+    def computed_on(self, day: dt.date) -> None:
+        self.connection.execute("UPDATE indicator_progress_view SET computed_on = %s WHERE org_unit_code = %s",
+                                (day, CITY_CODE))
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no load generator
+    sizes = (10_000, 100_000) if quick else (10_000, 1_000_000)
+    count, cold_budget, warm_budget = (20, 4.0, 4.0) if quick else (200, 25.0, 60.0)
+    print(f"(c) city summary latency with {sizes[0]:,} vs {sizes[1]:,} reports stored "
+          f"(up to {count} sequential requests per state)", flush=True)
+    per_size: dict[int, dict] = {}
+    with contextlib.ExitStack() as stack:
+        databases = Databases()
+        stack.callback(databases.close)
+        broker = start_broker(stack)  # the gateway's consumer needs a broker to talk to; no events are sent
+        stub = start_uvicorn(stack, "c-catalog-stub", "bench.catalog_stub:app", process_env())
+        wait_ready(stub, "/healthz")
+        for size in sizes:
+            url = databases.make(f"c_gateway_{size}")
+            facts = seed(url, size)
+            print(f"  seeded {size:,} reports: {facts['series']:,} series, {facts['official_values']:,} official "
+                  f"values, {facts['pending']:,} pending, {facts['progress_rows']:,} progress rows "
+                  f"({facts['timings_s']})", flush=True)
+            port = free_port()
+            with contextlib.ExitStack() as process_stack:
+                gateway = start_uvicorn(process_stack, f"c-gateway-{size}", "minsheng_gateway.main:app", process_env(
+                    **gateway_env(url, broker, port, {c: f"{stub.url}/{c}" for c in CAMPAIGN_CODES})), port)
+                wait_ready(gateway)
+                city_rows = CityRows(url)
+                process_stack.callback(city_rows.close)
+                today = today_in_china()
+                with httpx.Client(base_url=gateway.url, timeout=120.0) as client:
+                    sent = time.perf_counter()
+                    first = client.get(SUMMARY)
+                    first_s = time.perf_counter() - sent
+                    first.raise_for_status()
+                    yesterday = functools.partial(city_rows.computed_on, today - dt.timedelta(days=1))
+                    cold = measure(client, SUMMARY, count, cold_budget, warmup=1, before_each=yesterday)
+                    city_rows.computed_on(today)
+                    warm = measure(client, SUMMARY, count, warm_budget, warmup=5)
+            per_size[size] = {"seed": facts, "first_request_ms": round(first_s * 1000, 1), "cold": cold,
+                              "warm": warm, "response_bytes": len(first.content)}
+            print(f"    first request {first_s * 1000:.0f} ms; cold p50 {cold['p50_ms']} / p99 {cold['p99_ms']} ms "
+                  f"(n={cold['n']}); warm p50 {warm['p50_ms']} / p99 {warm['p99_ms']} ms (n={warm['n']})",
+                  flush=True)
+            databases.engine.dispose()
+
+    small, large = (per_size[s] for s in sizes)
+    ratios = {state: (large[state]["p99_ms"] / small[state]["p99_ms"]) for state in ("warm", "cold")}
+    print_table(["reports stored", "series", "first req ms", "cold p50", "cold p99", "cold n", "warm p50", "warm p99",
+                 "warm n"],
+                [[f"{s:,}", f"{per_size[s]['seed']['series']:,}", per_size[s]["first_request_ms"],
+                  per_size[s]["cold"]["p50_ms"], per_size[s]["cold"]["p99_ms"], per_size[s]["cold"]["n"],
+                  per_size[s]["warm"]["p50_ms"], per_size[s]["warm"]["p99_ms"], per_size[s]["warm"]["n"]]
+                 for s in sizes])
+    label = f"{sizes[1] // sizes[0]}×"
+    print(f"p99 ratio {sizes[1]:,} / {sizes[0]:,} reports: warm {ratios['warm']:.2f}×, cold {ratios['cold']:.2f}× "
+          f"(target ≤ {TARGET_RATIO}×)\n", flush=True)
+    result = BenchResult("summary", data={"sizes": {str(s): v for s, v in per_size.items()}, "p99_ratio": ratios})
+    for state in ("warm", "cold"):
+        result.outcomes.append(Outcome(
+            f"(c) city summary p99, {state} ({label} reports)",
+            f"{small[state]['p99_ms']} → {large[state]['p99_ms']} ms = {ratios[state]:.2f}×",
+            f"≤ {TARGET_RATIO}×", ratios[state] <= TARGET_RATIO,
+            note="" if sizes[1] == 1_000_000 else "quick: 100k instead of 1M"))
+    return result

@@ -1,0 +1,334 @@
+"""What every benchmark needs: throw-away PostgreSQL databases, free ports, real processes (uvicorn,
+the Tansu broker), readiness waits, percentiles and the JSON results.
+
+Processes are started exactly as `deploy/run_local.py` starts them (`python -m uvicorn <app> --host
+127.0.0.1 --port P --log-level warning`, environment `<PREFIX>DATABASE_URL`, `<PREFIX>PORT`, …), so a
+figure measured here is a figure of `make run` on PostgreSQL.  Everything a benchmark starts is
+registered on a `contextlib.ExitStack` and stopped by its own pid; databases are dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import datetime as dt
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from minsheng.broker import LocalBroker
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+# One folder of server logs per run: two runs at once (it happens on a shared machine) keep theirs apart.
+LOGS = RESULTS / "logs" / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}"
+# The same admin connection the test-suite uses to create and drop throw-away databases.
+ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+DB_PREFIX = "minsheng_bench_"
+
+# Demo tokens (minsheng.auth.demo), seeded by <PREFIX>DEMO_USERS=true.
+EDU_BUREAU = {"Authorization": "Bearer demo-education-bureau"}
+CITY_OFFICE = {"Authorization": "Bearer demo-city-office"}
+
+
+def die_with_parent() -> None:
+    """Children get SIGTERM if the benchmark dies, even by SIGKILL: no orphaned servers holding ports."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- PostgreSQL ---------------------------------------------------------------------------------
+
+
+class Databases:
+    """Creates empty databases on the admin server and drops every one of them on close."""
+
+    def __init__(self, admin_url: str = ADMIN_URL):
+        self.admin_url = admin_url
+        self.engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.created: list[str] = []
+
+    def make(self, label: str) -> str:
+        name = f"{DB_PREFIX}{label}_{uuid.uuid4().hex[:8]}"
+        with self.engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        with self.engine.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.created.clear()
+        self.engine.dispose()
+
+
+def psycopg_dsn(url: str) -> str:
+    """A SQLAlchemy URL as a libpq connection string (for raw psycopg: COPY, polling)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# ---- processes ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def start_uvicorn(stack: contextlib.ExitStack, name: str, app: str, env: dict[str, str], port: int | None = None,
+                  ) -> Server:
+    """One uvicorn process with run_local.py's exact command line; its output goes to a log file."""
+    port = port or free_port()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log_path = LOGS / f"{name}.log"
+    log_file = log_path.open("w")
+    stack.callback(log_file.close)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
+    )
+    server = Server(name, port, process, log_path)
+    stack.callback(server.stop)
+    return server
+
+
+def start_broker(stack: contextlib.ExitStack) -> LocalBroker:
+    broker = LocalBroker(free_port(), preexec_fn=die_with_parent).start()
+    stack.callback(broker.stop)
+    return broker
+
+
+def wait_ready(server: Server, path: str = "/readyz", timeout: float = 180.0) -> float:
+    """Seconds until `path` answers 200. Raises (with the log's tail) if the process dies or times out."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited during start-up:\n{server.log_tail()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}{path}", timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{server.name} not ready at {path} after {timeout:.0f}s:\n{server.log_tail()}")
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """The environment for a platform process; INFO logs would cost time on the hot paths."""
+    env = dict(os.environ)
+    env.update({"PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def campaign_env(campaign: str, database_url: str, broker: LocalBroker, port: int) -> dict[str, str]:
+    prefix = f"{campaign.upper()}_"
+    return {f"{prefix}DATABASE_URL": database_url, f"{prefix}PORT": str(port),
+            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, f"{prefix}DEMO_USERS": "true",
+            f"{prefix}LOG_LEVEL": "WARNING"}
+
+
+def gateway_env(database_url: str, broker: LocalBroker, port: int, service_urls: dict[str, str]) -> dict[str, str]:
+    env = {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_PORT": str(port),
+           "GATEWAY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "GATEWAY_LOG_LEVEL": "WARNING"}
+    env.update({f"GATEWAY_{campaign.upper()}_URL": url for campaign, url in service_urls.items()})
+    return env
+
+
+# ---- statistics and results ---------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100): p99 of 200 samples is the 198th smallest, a real sample."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+def latency_summary(seconds: Sequence[float]) -> dict:
+    return {"n": len(seconds), "p50_ms": ms(percentile(seconds, 50)), "p90_ms": ms(percentile(seconds, 90)),
+            "p99_ms": ms(percentile(seconds, 99)), "max_ms": ms(max(seconds) if seconds else None)}
+
+
+@dataclass
+class Outcome:
+    """One line of the final table."""
+
+    benchmark: str
+    figure: str
+    target: str
+    met: bool | None  # None: could not be judged (the benchmark failed)
+    note: str = ""
+
+
+@dataclass
+class BenchResult:
+    name: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+
+
+def write_result(result: BenchResult, quick: bool) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = RESULTS / f"{result.name}-{'quick-' if quick else ''}{stamp}.json"
+    payload = {"benchmark": result.name, "quick": quick, "at": dt.datetime.now(dt.UTC).isoformat(),
+               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+               "outcomes": [o.__dict__ for o in result.outcomes], "data": result.data}
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+    return path
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [[("—" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(_width(h), *(_width(r[i]) for r in cells)) if cells else _width(h) for i, h in enumerate(headers)]
+    line = "  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True))
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)))
+
+
+def _width(s: str) -> int:
+    # CJK characters take two columns in a terminal.
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+
+def _pad(s: str, width: int) -> str:
+    return s + " " * (width - _width(s))
+
+
+@contextlib.contextmanager
+def timed(label: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    print(f"  … {label}: {time.perf_counter() - started:.1f} s", flush=True)
+
+
+# ---- where the CPU went -------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    """utime + stime of one process, in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _postgres_cpu() -> dict[int, float]:
+    """CPU seconds of every PostgreSQL process (server and backends), by pid — read from /proc only."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found[int(entry.name)] = _process_cpu(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _machine_busy() -> float:
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / _TICK
+
+
+class CpuMeter:
+    """Cores used by each named process, PostgreSQL and the whole machine while the block runs."""
+
+    def __init__(self, pids: dict[str, int]):
+        self.pids = pids
+        self.cores: dict[str, float] = {}
+
+    def _snapshot(self) -> tuple[dict[str, float], dict[int, float]]:
+        snap = {name: _process_cpu(pid) for name, pid in self.pids.items()}
+        snap["machine"] = _machine_busy()
+        return snap, _postgres_cpu()
+
+    def __enter__(self) -> CpuMeter:
+        (self._start, self._pg_start), self._t0 = self._snapshot(), time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        (end, pg_end), elapsed = self._snapshot(), time.monotonic() - self._t0
+        self.cores = {name: round((end[name] - self._start[name]) / elapsed, 2) for name in end}
+        # Backends that ended during the block are missed (an undercount); new ones count in full.
+        pg = sum(cpu - self._pg_start.get(pid, 0.0) for pid, cpu in pg_end.items())
+        self.cores["postgresql"] = round(pg / elapsed, 2)
+        self.cores["machine_of"] = os.cpu_count()
+
+
+def background_load(seconds: float = 2.0) -> float:
+    """Cores busy on the machine while none of the benchmark's processes work (other users' load)."""
+    before, t0 = _machine_busy(), time.monotonic()
+    time.sleep(seconds)
+    return (_machine_busy() - before) / (time.monotonic() - t0)
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 0.3) -> float:
+    """The figures are only as good as the machine is idle: wait (bounded) for other load to stop.
+    Returns the last background load seen, in cores; the caller records it next to its figures."""
+    deadline = time.monotonic() + max_wait
+    load = background_load()
+    while load > threshold and time.monotonic() < deadline:
+        print(f"  … machine busy with other work ({load:.2f} of {os.cpu_count()} cores); waiting", flush=True)
+        time.sleep(3)
+        load = background_load()
+    if load > threshold:
+        print(f"  ! measuring on a machine already {load:.2f} cores busy with other work: figures are pessimistic",
+              flush=True)
+    return round(load, 2)
