@@ -15,7 +15,15 @@ import time
 import traceback
 
 from bench import bench_latency, bench_rebuild, bench_reports, bench_summary
-from bench.infra import RESULTS, BenchResult, Outcome, print_table, wait_for_quiet, write_result
+from bench.infra import (
+    RESULTS,
+    BenchResult,
+    Outcome,
+    print_table,
+    product_fingerprint,
+    wait_for_quiet,
+    write_result,
+)
 
 BENCHMARKS = {
     "reports": bench_reports.run,  # (a) reports/s vs bare FastAPI
@@ -44,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0.0 if args.quick else 30.0)
 
     started = time.perf_counter()
+    code_before = product_fingerprint()
     outcomes: list[Outcome] = []
     background: dict[str, float] = {}
     crashed = False
@@ -64,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         outcomes.extend(result.outcomes)
 
     elapsed = time.perf_counter() - started
+    code_after = product_fingerprint()
+    changed = sorted(f for f in set(code_before) | set(code_after) if code_before.get(f) != code_after.get(f))
+    newest = max(code_before.items(), key=lambda item: item[1])
+    print(f"product code measured: newest file {newest[0]} ({newest[1]})")
+    if changed:
+        print(f"! product code changed DURING this run (figures before and after differ in code): {', '.join(changed)}")
     print(f"=== {'quick ' if args.quick else ''}benchmark summary ({elapsed / 60:.1f} min; background load before each "
           f"benchmark, in cores: {background}) ===")
     print_table(["benchmark", "figure", "target", "met"],
@@ -72,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = RESULTS / f"run-{'quick-' if args.quick else ''}{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     summary.write_text(json.dumps({"quick": args.quick, "benchmarks": names, "elapsed_s": round(elapsed, 1),
-                                   "background_load_cores": background,
+                                   "background_load_cores": background, "product_code": code_before,
+                                   "product_code_changed_during_run": changed,
                                    "outcomes": [o.__dict__ for o in outcomes]}, ensure_ascii=False, indent=2))
     return 1 if crashed else 0
 

@@ -2,9 +2,9 @@
 p99 ≤ 300 ms).
 
 The pipeline is the real one: education service (PostgreSQL) → its outbox → relay → Tansu → the
-gateway's consumer → `fold_event` → the gateway's read models (PostgreSQL) → gateway HTTP.  The other
-four campaigns are served by `bench/catalog_stub.py` (the gateway only needs their catalogs to be
-ready; no event of theirs is involved).
+gateway's consumer (`views/consumer.py`) → the gateway's read models (PostgreSQL) → gateway HTTP.
+The other four campaigns are served by `bench/catalog_stub.py` (the gateway only needs their
+catalogs to be ready; no event of theirs is involved).
 
 A "report" is submit (education bureau) + approve (city office): approval is what makes a value
 official.  The clock starts when the approve response arrives.
@@ -13,9 +13,10 @@ What "the city summary reflects it" means, and the probe used:
 `GET /api/v1/city/summary` shows per-indicator statuses and the campaigns' headline figures, not
 one district's monthly value, and costs a whole summary per request, so polling it would measure the
 poller.  The summary is read from `indicator_progress_view`, which the consumer writes in the same
-transaction as `official_value` (`fold_event`: `apply` then `refresh`, one commit).  So the moment
-the gateway's `GET /api/v1/indicators/{code}/progress?org_unit=…` (computed from `official_value`)
-first shows the new value in its series is the moment the summary's inputs changed too.  Probes use
+transaction as `official_value` (a poll's events are applied, then `refresh` recomputes the progress
+rows they made stale, then one commit).  So the moment the gateway's
+`GET /api/v1/indicators/{code}/progress?org_unit=…` (computed from `official_value`) first shows the
+new value in its series is the moment the summary's inputs changed too.  Probes use
 an indicator the rest of the load never touches (T016-1) on a district and a month, with a unique
 value, so a probe recognises its own report.  Every ~1/4 s one report of the load is such a probe.
 
@@ -26,7 +27,8 @@ A rate counts as sustained when the approvals kept pace (≥ 95 % of the target 
 at the in-flight cap, < 1 % errors), every approved value became visible, and latency did not grow
 over the window (last quarter's median ≤ 2 × first quarter's + 250 ms).  If 200/s is not sustained,
 the next attempt (a fresh platform: new databases, broker and processes, so no backlog carries over)
-runs at 80 % of what was actually delivered end to end, at most 70 % of the failed rate.
+runs at 80 % of what was actually delivered end to end (at most 70 % of the failed rate); once a rate
+holds, the last attempt goes halfway up towards what the failed attempt delivered (`next_rate`).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from bench.infra import (
     psycopg_dsn,
     start_broker,
     start_uvicorn,
+    wait_for_quiet,
     wait_ready,
 )
 from bench.loadgen import in_subprocess, steady_pipeline
@@ -182,23 +185,40 @@ def judge(result: dict) -> tuple[bool, list[str]]:
     return not why, why
 
 
+def next_rate(attempts: list[dict]) -> float | None:
+    """The next rate to try, or None when done.  Below the first failure: 80 % of what the platform
+    delivered end to end (at most 70 % of the failed rate); once a rate holds, halfway up towards the
+    lowest rate that failed (what it delivered), while that gap is worth another attempt."""
+    sustained = [a["target_rate"] for a in attempts if a["sustained"]]
+    delivered = [min(a["achieved_rate"], a["visible_in_window_per_s"]) for a in attempts if not a["sustained"]]
+    if not sustained:
+        last = attempts[-1]
+        return max(1.0, round(min(0.8 * delivered[-1], 0.7 * last["target_rate"])))
+    best, ceiling = max(sustained), min(delivered, default=None)
+    if ceiling is None or ceiling <= 1.15 * best:
+        return None
+    return round((best + ceiling) / 2)
+
+
 def run(quick: bool, client: str = "raw") -> BenchResult:
     max_attempts = 1 if quick else 3  # quick: one attempt at the target rate
     print(f"(b) approve → gateway latency at a steady rate (target {TARGET_RATE:.0f}/s, p99 ≤ {TARGET_P99_MS:.0f} ms)",
           flush=True)
     attempts: list[dict] = []
-    rate = TARGET_RATE
-    while True:
+    rate: float | None = TARGET_RATE
+    while rate is not None and len(attempts) < max_attempts:
+        # Each attempt lasts ~40 s: other load arriving in between would be measured as latency.
+        background = wait_for_quiet(0.0 if quick else 30.0)
         print(f"  attempt at {rate:.0f} reports/s (fresh platform) …", flush=True)
         result = attempt(rate, quick, client)
+        result["background_load_cores"] = background
         attempts.append(result)
         status = "sustained" if result["sustained"] else "NOT sustained: " + "; ".join(result["why_not"])
         print(f"    achieved {result['achieved_rate']:.1f}/s, gateway p99 {result['probe']['p99_ms']} ms "
               f"(all reports: p99 {result['visible']['p99_ms']} ms) — {status}", flush=True)
-        if result["sustained"] or len(attempts) >= max_attempts:
+        if result["sustained"] and rate >= TARGET_RATE:
             break
-        delivered = min(result["achieved_rate"], result["visible_in_window_per_s"])
-        rate = max(1.0, round(min(0.8 * delivered, 0.7 * rate)))
+        rate = next_rate(attempts)
 
     rows = []
     for a in attempts:
@@ -219,7 +239,7 @@ def run(quick: bool, client: str = "raw") -> BenchResult:
 
     result = BenchResult("latency", data={"attempts": attempts})
     at_target = attempts[0]
-    best = next((a for a in attempts if a["sustained"]), None)
+    best = max((a for a in attempts if a["sustained"]), key=lambda a: a["target_rate"], default=None)
     if at_target["sustained"]:
         met = (at_target["probe"]["p99_ms"] or 1e9) <= TARGET_P99_MS
         result.outcomes.append(Outcome("(b) approve→gateway p99 @200/s",

@@ -215,7 +215,7 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
     rate = rebuild["rate_per_s"]
     rows_out = [["minsheng_gateway.rebuild", f"{rebuild['read']:,}",
                  f"{rebuild['fold_s']:.2f}" if rebuild["fold_s"] else f"{rebuild['wall_s']:.2f}", f"{rate:,.0f}",
-                 "its own figure: fold phase, batches ≤ 5000, one refresh per batch" if rebuild["finished"]
+                 "its own figure: folding and the final progress refresh" if rebuild["finished"]
                  else f"bounded at {bound:g} s; {rebuild['basis']}"]]
     if rebuild["finished"]:
         rows_out.append(["minsheng_gateway.rebuild, whole command", f"{rebuild['read']:,}",

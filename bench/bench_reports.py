@@ -33,7 +33,7 @@ TARGET_RATIO = 0.5
 
 
 def run(quick: bool, client: str = "raw") -> BenchResult:
-    warmup, duration = (2.0, 5.0) if quick else (5.0, 20.0)
+    warmup, duration = (1.5, 4.0) if quick else (5.0, 20.0)
     print(f"(a) reports/s: education service vs bare FastAPI, concurrency {CONCURRENCY}, {client} client, "
           f"{warmup:g} s warm-up + {duration:g} s window each", flush=True)
     with contextlib.ExitStack() as stack:

@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,7 +157,8 @@ def wait_ready(server: Server, path: str = "/readyz", timeout: float = 180.0) ->
 
 
 def process_env(**extra: str) -> dict[str, str]:
-    """The environment for a platform process; INFO logs would cost time on the hot paths."""
+    """The environment for a process (the *_env helpers add each one's variables, log level WARNING:
+    INFO lines per request would cost time on the hot paths)."""
     env = dict(os.environ)
     env.update({"PYTHONUNBUFFERED": "1"})
     env.update(extra)
@@ -176,6 +177,17 @@ def gateway_env(database_url: str, broker: LocalBroker, port: int, service_urls:
            "GATEWAY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "GATEWAY_LOG_LEVEL": "WARNING"}
     env.update({f"GATEWAY_{campaign.upper()}_URL": url for campaign, url in service_urls.items()})
     return env
+
+
+def product_fingerprint() -> dict[str, str]:
+    """Modification time of every product source file: the platform is developed while it is measured,
+    so a run records which code it measured (and notices code changing under it)."""
+    found = {}
+    for folder in ("libs", "services", "gateway"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            found[str(path.relative_to(ROOT))] = dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(
+                timespec="seconds")
+    return found
 
 
 # ---- statistics and results ---------------------------------------------------------------------
@@ -245,13 +257,6 @@ def _width(s: str) -> int:
 
 def _pad(s: str, width: int) -> str:
     return s + " " * (width - _width(s))
-
-
-@contextlib.contextmanager
-def timed(label: str) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    print(f"  … {label}: {time.perf_counter() - started:.1f} s", flush=True)
 
 
 # ---- where the CPU went -------------------------------------------------------------------------

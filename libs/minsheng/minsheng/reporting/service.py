@@ -211,9 +211,14 @@ def approve_report(*, session: Session, report_id: int, principal: Principal, to
     _record(session, entity="report", row=report, action="approved", actor=principal,
             series_key=_series_key(report.indicator_code, report.org_unit_code, report.period),
             previous=before, current=_state(report))
-    session.flush()
-    track_status_changes(session=session, indicator=report.indicator_code,
-                         org_units=(report.org_unit_code, CITY_CODE), as_of=today, thresholds=thresholds)
+    try:
+        session.flush()
+        track_status_changes(session=session, indicator=report.indicator_code,
+                             org_units=(report.org_unit_code, CITY_CODE), as_of=today, thresholds=thresholds)
+    except IntegrityError as exc:
+        # Another approval of the same indicator recorded its new status at the same moment.
+        session.rollback()
+        raise Conflict("同一指标的另一份报告正在同时审核，本次审核未生效，请重试", code="concurrent_review") from exc
     _commit(session)
     return report
 
