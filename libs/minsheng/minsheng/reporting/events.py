@@ -9,7 +9,6 @@ events of one indicator stay in order on one partition.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, select
@@ -178,7 +177,3 @@ def emit_change(session: Session, change: ChangeRecord, row: Report | TaskStatus
                     event_type=PERIOD_LOCKED if change.action == "locked" else PERIOD_UNLOCKED, subject=row.period,
                     data=PeriodLockChanged(campaign=campaign, period=row.period, actor=change.actor,
                                            occurred_at=change.at))
-
-
-def change_payload(change: ChangeRecord) -> dict:
-    return json.loads(change.current) if change.current else {}
