@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import bindparam
+from collections.abc import Callable
+
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, delete, select
 
 from minsheng.catalog.document import CampaignDoc
@@ -24,6 +27,7 @@ from minsheng.progress.assemble import indicator_progress
 from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
 from minsheng.progress.queries import load_facts
+from minsheng.progress.schemas import IndicatorProgressPublic
 from minsheng.reporting.events import (
     CATALOG_PUBLISHED,
     REPORT_EVENT_TYPES,
@@ -165,28 +169,32 @@ def refresh(session: Session, thresholds: Thresholds, today: dt.date | None = No
     facts = load_facts(session, codes=codes)
     source = GatewaySource(session)
     official, pending = source.official(codes), source.pending(codes)
-    now = dt.datetime.now(dt.UTC)
-    for code, org_unit in sorted(dirty):
-        if code not in facts:
-            continue  # the catalog has not arrived yet; the catalog fold will not be long
-        progress = indicator_progress(facts[code], org_unit, official.get(code, []), pending.get(code, []), today,
-                                      thresholds)
-        store_progress(session, progress, now)
+    # (the catalog may not have arrived yet for some codes; the catalog fold will not be long)
+    store_progress_many(session, [
+        indicator_progress(facts[code], org_unit, official.get(code, []), pending.get(code, []), today, thresholds)
+        for code, org_unit in sorted(dirty) if code in facts], dt.datetime.now(dt.UTC))
     return len(dirty)
 
 
-def store_progress(session: Session, progress, now: dt.datetime) -> None:  # noqa: ANN001
-    row = session.get(IndicatorProgressView, (progress.id, progress.org_unit))
-    payload = progress.model_dump_json()
-    if row is None:
-        session.add(IndicatorProgressView(indicator_code=progress.id, org_unit_code=progress.org_unit,
-                                          campaign=progress.campaign, status=progress.status, status_since=now,
-                                          computed_on=progress.as_of, payload=payload))
+def store_progress(session: Session, progress: IndicatorProgressPublic, now: dt.datetime) -> None:
+    store_progress_many(session, [progress], now)
+
+
+def store_progress_many(session: Session, progresses: list[IndicatorProgressPublic], now: dt.datetime) -> None:
+    """Upsert computed progress rows in one statement; `status_since` moves only when the status does."""
+    if not progresses:
         return
-    if row.status != progress.status:
-        row.status, row.status_since = progress.status, now
-    row.computed_on, row.payload = progress.as_of, payload
-    session.add(row)
+    table = IndicatorProgressView.__table__
+    rows = [dict(indicator_code=p.id, org_unit_code=p.org_unit, campaign=p.campaign, status=p.status,
+                 status_since=now, computed_on=p.as_of, payload=p.model_dump_json()) for p in progresses]
+
+    def keep_status_since(insert: Insert) -> Insert:
+        new = insert.excluded
+        return insert.on_conflict_do_update(index_elements=["indicator_code", "org_unit_code"], set_={
+            "status": new.status, "computed_on": new.computed_on, "payload": new.payload,
+            "status_since": sa.case((table.c.status == new.status, table.c.status_since), else_=new.status_since)})
+
+    _insert_rows(session, table, rows, keep_status_since)
 
 
 def mark_pending_dirty(session: Session, event: IntegrationEvent) -> None:
@@ -204,14 +212,62 @@ def fold_event(session: Session, event: IntegrationEvent, thresholds: Thresholds
     refresh(session, thresholds, today)
 
 
-__all__ = ["apply", "apply_many", "fold_event", "mark_pending_dirty", "refresh"]
+__all__ = ["apply", "apply_many", "fold_event", "mark_pending_dirty", "refresh", "store_progress",
+           "store_progress_many"]
+
+
+# ---- many rows at once: COPY on PostgreSQL, executemany elsewhere ----------------------------------
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _staged(session: Session, table: sa.Table, rows: list[dict]) -> sa.TableClause:
+    """PostgreSQL: `rows` (dicts of some of `table`'s columns) COPYed into a temporary table of those
+    columns, emptied before each use.  COPY streams a batch in one go instead of a bound statement per
+    row; it bypasses SQLAlchemy, so the columns' own bind conversions (e.g. enum → name) are applied here."""
+    connection = session.connection()
+    columns = list(rows[0])
+    name = f"stage_{table.name}_{'_'.join(columns)}"[:63]  # one staging table per shape (identifier limit)
+    converters = [(column, table.c[column].type.bind_processor(connection.dialect)) for column in columns]
+    driver = connection.connection.driver_connection
+    driver.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT {', '.join(columns)} FROM {table.name} "
+                   f"WITH NO DATA; TRUNCATE {name}")
+    with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] if convert is None else convert(row[c]) for c, convert in converters])
+    return sa.table(name, *(sa.column(c) for c in columns))
+
+
+def _insert_rows(session: Session, table: sa.Table, rows: list[dict],
+                 complete: Callable[[Insert], Insert]) -> sa.CursorResult:
+    """INSERT `rows` (non-empty; unique on the conflict key) with the clauses `complete` adds (ON
+    CONFLICT, RETURNING).  PostgreSQL: COPY into a staging table, then one INSERT … SELECT.  SQLite:
+    one executemany of the same statement."""
+    connection = session.connection()
+    if _is_postgresql(session):
+        stage = _staged(session, table, rows)
+        return connection.execute(complete(postgresql.insert(table).from_select(list(rows[0]), sa.select(stage))))
+    return connection.execute(complete(sqlite.insert(table)), rows)
+
+
+def _mark_not_current(session: Session, superseded: set[tuple[str, int]]) -> None:
+    """Revisions replaced by a newer one are no longer current."""
+    reports = ReportView.__table__
+    connection = session.connection()
+    if _is_postgresql(session):
+        stage = _staged(session, reports, [{"campaign": c, "report_id": r} for c, r in superseded])
+        connection.execute(reports.update().values(is_current=False).where(
+            sa.tuple_(reports.c.campaign, reports.c.report_id).in_(sa.select(stage.c.campaign, stage.c.report_id))))
+    else:
+        connection.execute(
+            reports.update().values(is_current=False)
+            .where(reports.c.campaign == sa.bindparam("c"), reports.c.report_id == sa.bindparam("r")),
+            [{"c": c, "r": r} for c, r in superseded])
 
 
 # ---- many events at once (the live consumer's batches and the rebuild) ---------------------------
-
-
-def _insert(session: Session, table):  # noqa: ANN001, ANN202
-    return (postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table))
 
 
 def mark_processed_many(session: Session, events: list[IntegrationEvent]) -> list[IntegrationEvent]:
@@ -221,11 +277,9 @@ def mark_processed_many(session: Session, events: list[IntegrationEvent]) -> lis
         return []
     table = ProcessedEvent.__table__
     now = dt.datetime.now(dt.UTC)
-    # executemany with RETURNING (SQLAlchemy batches it as "insertmanyvalues"): one compiled statement.
-    statement = (_insert(session, table).on_conflict_do_nothing(index_elements=["event_id"])
-                 .returning(table.c.event_id))
     rows = [{"event_id": e.id, "type": e.type, "received_at": now} for e in unique]
-    new_ids = set(session.connection().execute(statement, rows).scalars())
+    new_ids = set(_insert_rows(session, table, rows, lambda insert: insert.on_conflict_do_nothing(
+        index_elements=["event_id"]).returning(table.c.event_id)).scalars())
     seen: set[str] = set()
     fresh = []
     for event in events:
@@ -270,29 +324,31 @@ def _apply_report_run(session: Session, events: list[IntegrationEvent]) -> None:
                  status=s["status"], revision=s["revision"], is_current=s["is_current"],
                  submitted_by=s["submitted_by"], updated_at=at)
             for (campaign, report_id), (s, at) in latest.items()]
-    connection = session.connection()
-    # executemany with one compiled statement: far cheaper than compiling a VALUES list per batch.
-    statement = _insert(session, reports)
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["campaign", "report_id"],
-        set_={c: statement.excluded[c] for c in rows[0] if c not in ("campaign", "report_id")},
-        where=reports.c.updated_at <= statement.excluded.updated_at), rows)  # never back in time
+
+    def newest_state_wins(insert: Insert) -> Insert:
+        return insert.on_conflict_do_update(
+            index_elements=["campaign", "report_id"],
+            set_={c: insert.excluded[c] for c in rows[0] if c not in ("campaign", "report_id")},
+            where=reports.c.updated_at <= insert.excluded.updated_at)  # never back in time
+
+    _insert_rows(session, reports, rows, newest_state_wins)
     if superseded:
-        connection.execute(
-            reports.update().where(reports.c.campaign == bindparam("c"), reports.c.report_id == bindparam("r"))
-            .values(is_current=False), [{"c": c, "r": r} for c, r in superseded])
+        _mark_not_current(session, superseded)
     if official:
         values = OfficialValue.__table__
         official_rows = [dict(indicator_code=s["indicator"], org_unit_code=s["org_unit"], period=s["period"],
                               campaign=campaign, value=s["value"], numerator=s.get("numerator"),
                               denominator=s.get("denominator"), report_id=s["report_id"], revision=s["revision"])
                          for campaign, s in official.values()]
-        statement = _insert(session, values)
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=["indicator_code", "org_unit_code", "period"],
-            set_={c: statement.excluded[c] for c in ("campaign", "value", "numerator", "denominator", "report_id",
-                                                     "revision")},
-            where=values.c.revision <= statement.excluded.revision), official_rows)  # a later approval stays
+
+        def later_approval_stays(insert: Insert) -> Insert:
+            return insert.on_conflict_do_update(
+                index_elements=["indicator_code", "org_unit_code", "period"],
+                set_={c: insert.excluded[c] for c in ("campaign", "value", "numerator", "denominator", "report_id",
+                                                      "revision")},
+                where=values.c.revision <= insert.excluded.revision)
+
+        _insert_rows(session, values, official_rows, later_approval_stays)
 
 
 def apply_many(session: Session, events: list[IntegrationEvent]) -> tuple[int, int]:
