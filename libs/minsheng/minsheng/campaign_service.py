@@ -18,14 +18,17 @@ from minsheng.catalog.loader import read_catalog_file, seed_catalog
 from minsheng.catalog.models import CATALOG_TABLES
 from minsheng.catalog.router import catalog_document_router
 from minsheng.catalog.router import router as catalog_router
+from minsheng.catalog.snapshot import catalog_snapshot
+from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.db.migrations import MigrationPlan
 from minsheng.progress.router import campaign_progress_router
 from minsheng.progress.router import router as progress_router
-from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, run_relay
+from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, run_relay, wake_relay
 from minsheng.reporting.models import REPORTING_TABLES
 from minsheng.reporting.republish import publish_catalog
 from minsheng.reporting.router import events_router
 from minsheng.reporting.router import router as reporting_router
+from minsheng.reporting.service import submission_conflict, write_revisions
 from minsheng.reporting.status_tracking import STATUS_TRACKING_TABLES
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
@@ -81,6 +84,18 @@ class CampaignService:
                 for token, name, role, department, org_unit, indicators in DEMO_USERS:
                     issue_token(session=session, name=name, role=role, department=department, org_unit=org_unit,
                                 indicators=indicators, token=token)
+            catalog_snapshot(session)  # loaded now, so no request ever waits for it
+
+    def start_writers(self, app: FastAPI) -> None:
+        """The group-commit writer of report submissions; each commit wakes the outbox relay."""
+        writer = GroupCommitWriter(app.state.database, write_revisions, name="report-submissions",
+                                   process=self.campaign, on_error=submission_conflict)
+        writer.after_commit.append(lambda: wake_relay(app))
+        app.state.submission_writer = writer.start()
+
+    @staticmethod
+    def stop_writers(app: FastAPI) -> None:
+        app.state.submission_writer.stop()
 
     def create_app(self, settings: CampaignSettings | None = None) -> FastAPI:
         return create_app(
@@ -91,6 +106,7 @@ class CampaignService:
             migration_plan=self.migration_plan,
             routers=[catalog_router, catalog_document_router(self.campaign), reporting_router, progress_router,
                      campaign_progress_router(self.campaign), events_router(self.campaign)],
-            startup=[self.seed],
+            startup=[self.seed, self.start_writers],
             background=[run_relay],
+            shutdown=[self.stop_writers],
         )

@@ -13,7 +13,7 @@ def today_in_china() -> dt.date:
     return dt.datetime.now(CHINA).date()
 
 
-def get_today(request: Request) -> dt.date:
+async def get_today(request: Request) -> dt.date:  # async: no thread hand-off for a clock read
     return getattr(request.app.state, "clock", today_in_china)()
 
 

@@ -1,19 +1,30 @@
+import asyncio
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
 from minsheng.auth.principal import Principal
-from minsheng.auth.service import Unauthorized, principal_for
-from minsheng.db import SessionDep
+from minsheng.auth.service import Unauthorized, cached_principal, principal_for
 
 
-def current_principal(
-    session: SessionDep,
+async def current_principal(
+    request: Request,
     authorization: Annotated[str | None, Header(description="Bearer <令牌>")] = None,
 ) -> Principal:
+    # Async, so a recently verified token costs no thread hand-off; only a lookup goes to a thread.
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("需要登录：请在请求头加上 Authorization: Bearer <令牌>", code="missing_token")
-    return principal_for(session=session, token=authorization[7:].strip())
+    token = authorization[7:].strip()
+    database = request.app.state.database
+    principal = cached_principal(database.engine, token)
+    if principal is None:
+        principal = await asyncio.to_thread(_look_up, database, token)
+    return principal
+
+
+def _look_up(database, token: str) -> Principal:  # noqa: ANN001 - a minsheng.db.Database
+    with database.session() as session:
+        return principal_for(session=session, token=token)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

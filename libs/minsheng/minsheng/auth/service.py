@@ -73,15 +73,24 @@ _verified: dict[tuple[int, str], tuple[Principal, float]] = {}
 
 
 def principal_for(*, session: Session, token: str) -> Principal:
-    digest = hash_token(token)
-    key = (id(session.get_bind().engine), digest)
-    cached = _verified.get(key)
+    cached = cached_principal(session.get_bind().engine, token)
+    if cached is not None:
+        return cached
+    return _remember(session.get_bind().engine, token, _principal_from_database(session, hash_token(token)))
+
+
+def cached_principal(engine: object, token: str) -> Principal | None:
+    """The principal of a token verified within TOKEN_CACHE_SECONDS, without touching the database."""
+    cached = _verified.get((id(engine), hash_token(token)))
     if cached is not None and cached[1] > time.monotonic():
         return cached[0]
-    principal = _principal_from_database(session, digest)
+    return None
+
+
+def _remember(engine: object, token: str, principal: Principal) -> Principal:
     if len(_verified) > 10_000:
         _verified.clear()
-    _verified[key] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+    _verified[(id(engine), hash_token(token))] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
     return principal
 
 

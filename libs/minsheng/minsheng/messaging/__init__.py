@@ -30,7 +30,7 @@ from minsheng.messaging.events import (
     registered_event_types,
     topic_for,
 )
-from minsheng.messaging.outbox import OUTBOX_TABLES, OutboxEvent, add_event
+from minsheng.messaging.outbox import OUTBOX_TABLES, OutboxEvent, add_event, add_events
 from minsheng.messaging.relay import (
     BatchResult,
     OutboxRelay,
@@ -38,6 +38,7 @@ from minsheng.messaging.relay import (
     publish_pending_events,
     requeue_published_events,
     run_relay,
+    wake_relay,
 )
 
 MESSAGING_BRANCH = "messaging"  # the kernel Alembic branch holding outbox_event and processed_event
@@ -58,6 +59,7 @@ __all__ = [
     "ProcessedEvent",
     "UnknownEventType",
     "add_event",
+    "add_events",
     "apply_event",
     "consumer_job",
     "data_model_for",
@@ -69,4 +71,5 @@ __all__ = [
     "requeue_published_events",
     "run_relay",
     "topic_for",
+    "wake_relay",
 ]

@@ -20,6 +20,7 @@ may hold the smaller id and its event may be published after the other one's.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel
@@ -71,4 +72,16 @@ def add_event(session: Session, *, topic: str, key: str, event: IntegrationEvent
     return row
 
 
-__all__ = ["OUTBOX_TABLES", "OutboxEvent", "add_event"]
+def add_events(session: Session, events: Sequence[tuple[str, str, IntegrationEvent]]) -> None:
+    """Insert many `(topic, key, event)` with one statement, in the caller's transaction (for the
+    set-based writes of group commit).  Ids follow the order given, which is the publish order."""
+    if not events:
+        return
+    now = utc_now()
+    session.execute(sa.insert(OutboxEvent.__table__), [
+        {"event_id": event.id, "topic": topic, "key": key, "type": event.type,
+         "payload": event.to_json_bytes().decode("utf-8"), "created_at": now, "attempts": 0}
+        for topic, key, event in events])
+
+
+__all__ = ["OUTBOX_TABLES", "OutboxEvent", "add_event", "add_events"]

@@ -307,6 +307,28 @@ class OutboxRelay:
         self._next_metrics = 0.0
         self._next_purge = 0.0
         self.connected = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+
+    def wake(self) -> None:
+        """New rows were committed: look now instead of at the next poll. Safe from any thread."""
+        loop, wakeup = self._loop, self._wakeup
+        if loop is not None and wakeup is not None:
+            try:
+                loop.call_soon_threadsafe(wakeup.set)
+            except RuntimeError:  # the loop is closed: the relay has stopped
+                pass
+
+    async def _idle(self) -> None:
+        """Wait for the next poll, or less if `wake` is called."""
+        if self._wakeup is None:
+            await asyncio.sleep(self.idle_interval)
+            return
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_interval)
+        except TimeoutError:
+            pass
+        self._wakeup.clear()
 
     def _make_producer(self, bootstrap_servers: str) -> AIOKafkaProducer:
         options: dict[str, Any] = {
@@ -401,6 +423,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         errors = Backoff(0.5, 30.0)
+        self._loop, self._wakeup = asyncio.get_running_loop(), asyncio.Event()
         try:
             while True:
                 try:
@@ -417,7 +440,7 @@ class OutboxRelay:
                 if result is not None and result.error is None and result.claimed >= self.batch_size:
                     await asyncio.sleep(0)  # a full batch: more may be waiting, go again at once
                 elif result is not None:
-                    await asyncio.sleep(self.idle_interval)
+                    await self._idle()
         finally:
             await self._disconnect()
 
@@ -434,6 +457,13 @@ async def run_relay(app) -> None:  # noqa: ANN001 - a FastAPI app (create_app's 
     await relay.run()
 
 
+def wake_relay(app) -> None:  # noqa: ANN001 - a FastAPI app
+    """Tell the process's relay that events were just committed (from any thread)."""
+    relay = getattr(app.state, "outbox_relay", None)
+    if relay is not None:
+        relay.wake()
+
+
 __all__ = [
     "BatchResult",
     "OutboxRelay",
@@ -444,4 +474,5 @@ __all__ = [
     "requeue_published_events",
     "run_relay",
     "update_outbox_metrics",
+    "wake_relay",
 ]

@@ -149,6 +149,17 @@ def write_event(session: Session, *, campaign: str, key: str, event_type: str, s
               event=IntegrationEvent(source=event_source(campaign), type=event_type, subject=subject, data=data))
 
 
+def report_changed_event(session: Session, *, action: str, actor: str, at: dt.datetime, report: Report,
+                         supersedes: int | None = None) -> tuple[str, str, IntegrationEvent]:
+    """(topic, key, event) announcing a report revision's change; `add_events` writes a batch of them."""
+    campaign = _campaign_of_indicator(session, report.indicator_code)
+    event = IntegrationEvent(source=event_source(campaign), type=REPORT_EVENT_TYPES[action],
+                             subject=report.indicator_code,
+                             data=ReportChanged(campaign=campaign, report=report_state(report), supersedes=supersedes,
+                                                actor=actor, occurred_at=at))
+    return topic_for(campaign), report.indicator_code, event
+
+
 def _campaign_of_indicator(session: Session, code: str) -> str:
     fact = catalog_snapshot(session).indicators.get(code)
     return fact.campaign_code if fact else session.get(Indicator, code).campaign_code
@@ -158,11 +169,9 @@ def emit_change(session: Session, change: ChangeRecord, row: Report | TaskStatus
                 supersedes: int | None = None) -> None:
     """Write the integration event for a recorded change into the outbox (same transaction)."""
     if isinstance(row, Report):
-        campaign = _campaign_of_indicator(session, row.indicator_code)
-        write_event(session, campaign=campaign, key=row.indicator_code, event_type=REPORT_EVENT_TYPES[change.action],
-                    subject=row.indicator_code,
-                    data=ReportChanged(campaign=campaign, report=report_state(row), supersedes=supersedes,
-                                       actor=change.actor, occurred_at=change.at))
+        topic, key, event = report_changed_event(session, action=change.action, actor=change.actor, at=change.at,
+                                                 report=row, supersedes=supersedes)
+        add_event(session, topic=topic, key=key, event=event)
     elif isinstance(row, TaskStatusReport):
         campaign = session.get(Task, row.task_number).campaign_code
         write_event(session, campaign=campaign, key=f"task-{row.task_number}", event_type=TASK_STATUS_REPORTED,

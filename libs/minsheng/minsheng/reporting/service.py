@@ -6,19 +6,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import func
+import sqlalchemy as sa
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from minsheng.auth.principal import Principal, authorize_task_status, require_city_office
 from minsheng.catalog.models import Task, TaskLeadDepartment
+from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from minsheng.messaging import add_events
 from minsheng.pagination import PageParams
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
-from minsheng.reporting.events import emit_change
+from minsheng.reporting.events import emit_change, report_changed_event
 from minsheng.reporting.status_tracking import track_status_changes
 from minsheng.reporting.models import (
     REPORT_STATUS_LABELS,
@@ -38,7 +42,14 @@ from minsheng.reporting.schemas import (
     TaskStatusCreate,
     TaskStatusPublic,
 )
-from minsheng.reporting.validation import CheckedReport, ReportContext, check_report, parse_plan_period
+from minsheng.reporting.validation import (
+    CheckedReport,
+    ReportContext,
+    check_report,
+    lock_covering,
+    locked_message,
+    parse_plan_period,
+)
 
 class BulkRejected(DomainError):
     status_code = 422
@@ -62,12 +73,10 @@ def _record(session: Session, *, entity: str, row, action: str, actor: Principal
             previous: dict | None, current: dict | None, reason: str | None = None,
             supersedes: int | None = None) -> ChangeRecord:
     """The history record and the integration event of a change, in the caller's transaction."""
-    change = ChangeRecord(entity=entity, entity_id=str(getattr(row, "id", None) or getattr(row, "period", "")),
-                          series_key=series_key, action=action,
-                          actor=actor.label if isinstance(actor, Principal) else actor, at=_now(),
-                          previous=json.dumps(previous, ensure_ascii=False) if previous is not None else None,
-                          current=json.dumps(current, ensure_ascii=False) if current is not None else None,
-                          reason=reason)
+    change = ChangeRecord(**_change_columns(
+        entity=entity, entity_id=str(getattr(row, "id", None) or getattr(row, "period", "")), series_key=series_key,
+        action=action, actor=actor.label if isinstance(actor, Principal) else actor, at=_now(), previous=previous,
+        current=current, reason=reason))
     session.add(change)
     emit_change(session, change, row, supersedes=supersedes)
     return change
@@ -83,40 +92,121 @@ def to_public(report: Report) -> ReportPublic:
     )
 
 
-def _current_revision(session: Session, indicator: str, org_unit: str, period: str) -> Report | None:
-    query = select(Report).where(Report.indicator_code == indicator, Report.org_unit_code == org_unit,
-                                 Report.period == period, Report.is_current == True)  # noqa: E712
+@dataclass(frozen=True)
+class Submission:
+    """A report that passed every rule, to be written as the new current revision of its series."""
+
+    checked: CheckedReport
+    submitted_by: str  # the principal's label
+    resubmission: bool = False  # a returned report corrected (POST /reports/{id}/resubmit)
+
+
+def write_revisions(session: Session, submissions: Sequence[Submission]) -> list[Report | DomainError]:
+    """Write each submission as the new current revision of its series, with its change record and
+    its event, in the caller's transaction — a few statements for the whole batch, whatever its size.
+
+    Returns, per submission, the new report or the Conflict that refused it (a period locked, checked
+    here, inside the transaction, so a lock taken after the request's own checks still holds).  A later
+    submission of the same series builds on an earlier one of the same batch.  The current revisions
+    are locked first (PostgreSQL), which serializes concurrent writers of a series and keeps its events
+    in order in the outbox."""
+    now = _now()
+    locks = list(session.exec(select(PeriodLock)))
+    current = _current_revisions(session, {_key(s.checked) for s in submissions})
+    outcomes: list[Report | DomainError] = []
+    written: list[tuple[Report, Report | None, Submission]] = []
+    for submission in submissions:
+        checked, row = submission.checked, submission.checked.row
+        lock = lock_covering(locks, checked.period)
+        if lock is not None:
+            outcomes.append(Conflict(locked_message(lock), code="period_locked"))
+            continue
+        previous = current.get(_key(checked))
+        report = Report(
+            indicator_code=checked.indicator.code, org_unit_code=row.org_unit, period=checked.period.code,
+            period_start=checked.period.start, period_end=checked.period.end, value=checked.value,
+            numerator=row.numerator, denominator=row.denominator, note=row.note, status=ReportStatus.submitted,
+            revision=(previous.revision + 1) if previous else 1, is_current=True,
+            submitted_by=submission.submitted_by, submitted_at=now,
+        )
+        if previous is not None:
+            previous.is_current = False
+        current[_key(checked)] = report
+        written.append((report, previous, submission))
+        outcomes.append(report)
+    if not written:
+        return outcomes
+    retired = [previous.id for _, previous, _ in written if previous is not None and previous.id is not None]
+    if retired:  # the partial unique index allows one current revision: retire the stored ones first
+        session.execute(update(Report).where(Report.id.in_(retired)).values(is_current=False))
+    table = Report.__table__
+    ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                          [_columns(report) for report, _, _ in written]).scalars().all()
+    for (report, _, _), report_id in zip(written, ids, strict=True):
+        report.id = report_id
+    changes, events = [], []
+    for report, previous, submission in written:
+        if previous is None:
+            action = "submitted"
+        elif previous.status is ReportStatus.returned or submission.resubmission:
+            action = "resubmitted"
+        else:
+            action = "revised"
+        changes.append(_change_columns(entity="report", entity_id=str(report.id), action=action,
+                                       actor=submission.submitted_by, at=now, series_key=_report_series(report),
+                                       previous=_state(previous) if previous else None, current=_state(report)))
+        events.append(report_changed_event(session, action=action, actor=submission.submitted_by, at=now,
+                                           report=report, supersedes=previous.id if previous else None))
+    session.execute(insert(ChangeRecord.__table__), changes)
+    add_events(session, events)
+    return outcomes
+
+
+def _key(checked: CheckedReport) -> tuple[str, str, str]:
+    return checked.indicator.code, checked.row.org_unit, checked.period.code
+
+
+def _report_series(report: Report) -> str:
+    return _series_key(report.indicator_code, report.org_unit_code, report.period)
+
+
+def _columns(report: Report) -> dict:
+    return {column: getattr(report, column) for column in _REPORT_COLUMNS}
+
+
+_REPORT_COLUMNS = tuple(c.name for c in Report.__table__.columns if c.name != "id")
+
+
+def _change_columns(*, entity: str, entity_id: str, action: str, actor: str, at: dt.datetime, series_key: str,
+                    previous: dict | None, current: dict | None, reason: str | None = None) -> dict:
+    return {"entity": entity, "entity_id": entity_id, "series_key": series_key, "action": action, "actor": actor,
+            "at": at, "previous": json.dumps(previous, ensure_ascii=False) if previous is not None else None,
+            "current": json.dumps(current, ensure_ascii=False) if current is not None else None, "reason": reason}
+
+
+def _current_revisions(session: Session, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Report]:
+    """The current revision of each series (indicator, org unit, period), locked on PostgreSQL."""
+    if not keys:
+        return {}
+    table = Report.__table__
+    query = sa.select(table).where(table.c.is_current == True,  # noqa: E712
+                                   sa.tuple_(table.c.indicator_code, table.c.org_unit_code, table.c.period)
+                                   .in_(sorted(keys)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    return session.exec(query).first()
+    found = {}
+    for row in session.execute(query).mappings():
+        report = Report(**{**row, "status": ReportStatus(row["status"])})
+        found[(report.indicator_code, report.org_unit_code, report.period)] = report
+    return found
 
 
-def _write_revision(session: Session, checked: CheckedReport, principal: Principal, *, resubmission: bool) -> Report:
-    row = checked.row
-    previous = _current_revision(session, row.indicator, row.org_unit, checked.period.code)
-    report = Report(
-        indicator_code=checked.indicator.code, org_unit_code=row.org_unit, period=checked.period.code,
-        period_start=checked.period.start, period_end=checked.period.end, value=checked.value,
-        numerator=row.numerator, denominator=row.denominator, note=row.note, status=ReportStatus.submitted,
-        revision=(previous.revision + 1) if previous else 1, submitted_by=principal.label, submitted_at=_now(),
-    )
-    if previous is not None:
-        previous.is_current = False
-        session.add(previous)
-        session.flush()  # the partial unique index allows one current revision: retire the old one first
-    session.add(report)
-    session.flush()
-    if previous is None:
-        action = "submitted"
-    elif previous.status is ReportStatus.returned or resubmission:
-        action = "resubmitted"
-    else:
-        action = "revised"
-    _record(session, entity="report", row=report, action=action, actor=principal,
-            series_key=_series_key(report.indicator_code, report.org_unit_code, report.period),
-            previous=_state(previous) if previous else None, current=_state(report),
-            supersedes=previous.id if previous else None)
-    return report
+def _raise_first(outcomes: Sequence[Report | DomainError]) -> list[Report]:
+    """All or nothing: the first refusal refuses the whole request (the caller rolls back)."""
+    for outcome in outcomes:
+        if isinstance(outcome, DomainError):
+            raise outcome
+    return list(outcomes)
 
 
 def _commit(session: Session) -> None:
@@ -143,12 +233,22 @@ def _raise_row_errors(errors: list[RowError], permission: list[RowError], *, bul
                             extra={"errors": [e.model_dump() for e in errors]})
 
 
-def submit_report(*, session: Session, report_in: ReportCreate, principal: Principal, today: dt.date) -> Report:
-    checked, errors, permission = check_report(ReportContext(session, today), report_in, principal)
+async def submit_report(*, writer: GroupCommitWriter, session: Session, report_in: ReportCreate,
+                        principal: Principal, today: dt.date) -> Report:
+    """One report: checked here (in memory: the catalog snapshot), written by the group-commit writer
+    together with the other requests' reports of the moment (`write_revisions`)."""
+    checked, errors, permission = check_report(ReportContext(session, today, check_locks=False), report_in,
+                                               principal)
     _raise_row_errors(errors, permission, bulk=False)
-    report = _write_revision(session, checked, principal, resubmission=False)
-    _commit(session)
-    return report
+    return await writer.write(Submission(checked=checked, submitted_by=principal.label),
+                              shard_key=checked.indicator.code)
+
+
+def submission_conflict(exc: Exception) -> DomainError | None:
+    """The answer for a submission whose write failed on its own (group commit's `on_error`)."""
+    if isinstance(exc, IntegrityError):
+        return Conflict("同一指标、单位、期间的报告正被另一请求同时提交，请稍后重试", code="concurrent_submission")
+    return None
 
 
 def submit_reports(*, session: Session, rows: Sequence[ReportCreate], principal: Principal, today: dt.date,
@@ -174,7 +274,12 @@ def submit_reports(*, session: Session, rows: Sequence[ReportCreate], principal:
             checked_rows.append(checked)
     errors.sort(key=lambda e: e.row)
     _raise_row_errors(errors, permission, bulk=True)
-    reports = [_write_revision(session, checked, principal, resubmission=False) for checked in checked_rows]
+    try:
+        reports = _raise_first(write_revisions(session, [Submission(checked=checked, submitted_by=principal.label)
+                                                         for checked in checked_rows]))
+    except DomainError:
+        session.rollback()
+        raise
     _commit(session)
     return reports
 
@@ -249,7 +354,12 @@ def resubmit_report(*, session: Session, report_id: int, values: ReportResubmit,
                        **values.model_dump())
     checked, errors, permission = check_report(ReportContext(session, today), row, principal)
     _raise_row_errors(errors, permission, bulk=False)
-    new = _write_revision(session, checked, principal, resubmission=True)
+    try:
+        [new] = _raise_first(write_revisions(session, [Submission(checked=checked, submitted_by=principal.label,
+                                                                  resubmission=True)]))
+    except DomainError:
+        session.rollback()
+        raise
     _commit(session)
     return new
 

@@ -41,6 +41,8 @@ class ReportContext:
 
     session: Session
     today: dt.date
+    # False where the write itself checks the locks in its transaction (group commit): no query here.
+    check_locks: bool = True
     _locks: list[PeriodLock] | None = None
 
     @property
@@ -57,15 +59,25 @@ class ReportContext:
         return self.catalog.lead_departments.get(task_number, ()) if task_number else ()
 
     def lock_covering(self, period: Period) -> PeriodLock | None:
+        if not self.check_locks:
+            return None
         if self._locks is None:
             self._locks = list(self.session.exec(select(PeriodLock)))
-        return next((lock for lock in self._locks
-                     if lock.period_start <= period.start and period.end <= lock.period_end), None)
+        return lock_covering(self._locks, period)
 
     def scope(self, indicator: IndicatorFact) -> IndicatorScope:
         return IndicatorScope(code=indicator.code, task_number=indicator.task_number,
                               lead_departments=self.lead_departments(indicator.task_number),
                               city_only=indicator.city_only)
+
+
+def lock_covering(locks: list[PeriodLock], period: Period) -> PeriodLock | None:
+    return next((lock for lock in locks if lock.period_start <= period.start and period.end <= lock.period_end), None)
+
+
+def locked_message(lock: PeriodLock) -> str:
+    return (f"{lock.period} 的数据已由{lock.locked_by}于 {lock.locked_at:%Y-%m-%d} 锁定，不能再修改；"
+            "如需更正请联系市民生办解锁")
 
 
 def parse_plan_period(code: str, today: dt.date) -> tuple[Period | None, str | None, str | None]:
@@ -143,7 +155,6 @@ def check_report(ctx: ReportContext, row: ReportCreate, principal: Principal, *,
 
     lock = ctx.lock_covering(period)
     if lock is not None:
-        fail("period", "period_locked",
-             f"{lock.period} 的数据已由{lock.locked_by}于 {lock.locked_at:%Y-%m-%d} 锁定，不能再修改；如需更正请联系市民生办解锁")
+        fail("period", "period_locked", locked_message(lock))
         return None, errors, []
     return CheckedReport(row=row, indicator=indicator, period=period, value=value), [], []
