@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-
+import operator
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -226,18 +226,29 @@ def _is_postgresql(session: Session) -> bool:
 def _staged(session: Session, table: sa.Table, rows: list[dict]) -> sa.TableClause:
     """PostgreSQL: `rows` (dicts of some of `table`'s columns) COPYed into a temporary table of those
     columns, emptied before each use.  COPY streams a batch in one go instead of a bound statement per
-    row; it bypasses SQLAlchemy, so the columns' own bind conversions (e.g. enum → name) are applied here."""
+    row, in binary (text would spend more time formatting timestamps than anything else).  It bypasses
+    SQLAlchemy, so the columns' own bind conversions (e.g. enum → name) are applied here."""
     connection = session.connection()
     columns = list(rows[0])
-    name = f"stage_{table.name}_{'_'.join(columns)}"[:63]  # one staging table per shape (identifier limit)
-    converters = [(column, table.c[column].type.bind_processor(connection.dialect)) for column in columns]
+    names = ", ".join(columns)
+    stage = f"stage_{table.name}_{'_'.join(columns)}"[:63]  # one staging table per shape (identifier limit)
+    record = operator.itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    conversions = [(i, convert) for i, column in enumerate(columns)
+                   if (convert := table.c[column].type.bind_processor(connection.dialect)) is not None]
     driver = connection.connection.driver_connection
-    driver.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT {', '.join(columns)} FROM {table.name} "
-                   f"WITH NO DATA; TRUNCATE {name}")
-    with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+    driver.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {names} FROM {table.name} WITH NO DATA; "
+                   f"TRUNCATE {stage}")
+    types = [column.type_code for column in driver.execute(f"SELECT {names} FROM {stage} LIMIT 0").description]
+    with driver.cursor() as cursor, cursor.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
         for row in rows:
-            copy.write_row([row[c] if convert is None else convert(row[c]) for c, convert in converters])
-    return sa.table(name, *(sa.column(c) for c in columns))
+            values = record(row)
+            if conversions:
+                values = list(values)
+                for i, convert in conversions:
+                    values[i] = convert(values[i])
+            copy.write_row(values)
+    return sa.table(stage, *(sa.column(c) for c in columns))
 
 
 def _insert_rows(session: Session, table: sa.Table, rows: list[dict],
