@@ -124,3 +124,31 @@ def test_batch_fold_on_sqlite_equals_event_by_event_fold_on_postgresql(campaign_
             session.commit()
         got = batched.get(path, params={"org_unit": "370302", "as_of": AS_OF}).json()
     assert got == expected
+
+
+def test_a_republished_catalog_is_applied_only_when_it_differs(gateway_database):
+    """Folding the catalog the gateway already holds changes nothing; a corrected one is applied."""
+    from pathlib import Path
+
+    from minsheng.catalog.loader import read_catalog_file
+    from minsheng.catalog.models import Indicator
+    from minsheng.catalog.service import export_catalog
+    from minsheng.reporting.events import CATALOG_PUBLISHED, CatalogPublished
+
+    doc = read_catalog_file(Path(__file__).parents[1] / "services/education/minsheng_education/catalog.yaml")
+
+    def published(catalog) -> IntegrationEvent:  # noqa: ANN001
+        return IntegrationEvent(source=event_source("education"), type=CATALOG_PUBLISHED, subject="education",
+                                data=CatalogPublished(campaign="education", catalog=catalog.model_dump(mode="json")))
+
+    assert fold(gateway_database, [published(doc)]) == (1, 0)
+    with gateway_database.session() as session:
+        assert export_catalog(session=session, campaign="education") == doc
+    assert fold(gateway_database, [published(doc)]) == (1, 0)  # the same again: skipped, still the same
+    headline = doc.indicators[0]
+    corrected = doc.model_copy(update={"indicators": (headline.model_copy(update={"name": "更正后的名称"}),
+                                                      *doc.indicators[1:])})
+    assert fold(gateway_database, [published(corrected)]) == (1, 0)
+    with gateway_database.session() as session:
+        assert session.get(Indicator, headline.code).name == "更正后的名称"
+        assert export_catalog(session=session, campaign="education") == corrected
