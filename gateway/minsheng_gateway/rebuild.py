@@ -106,14 +106,19 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
     positions: dict[TopicPartition, int] = {}
     stale: set = set()
     folding: asyncio.Future | None = None  # the previous batch, still being folded
+    busy_until = started  # when the last batch arrived or was folded: the final quiet wait starts there
+
+    def fold_timed(events: list[IntegrationEvent]) -> tuple[int, set, float]:
+        return *fold_batch(database, events), time.perf_counter()
 
     async def folded() -> None:
-        nonlocal applied, folding
+        nonlocal applied, folding, busy_until
         if folding is not None:
-            batch_applied, batch_stale = await folding
+            batch_applied, batch_stale, finished = await folding
             folding = None
             applied += batch_applied
             stale.update(batch_stale)
+            busy_until = max(busy_until, finished)
 
     try:
         existing = await consumer.topics()  # metadata of every topic the broker has
@@ -127,22 +132,22 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
             return 0, 0, 1e-9
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < idle:
+        while folding is not None or time.perf_counter() - busy_until < idle:
             batches = await consumer.getmany(timeout_ms=500, max_records=batch_size)
             events = []
             for tp, records in batches.items():
                 positions[tp] = records[-1].offset + 1
                 events.extend(event for event in map(parse_record, records) if event is not None)
             if not events:
+                await folded()
                 continue
             read += len(events)
+            busy_until = time.perf_counter()
             await folded()
-            folding = asyncio.ensure_future(asyncio.to_thread(fold_batch, database, events))
-            quiet_since = time.monotonic()
-        await folded()
+            folding = asyncio.ensure_future(asyncio.to_thread(fold_timed, events))
+        quiet = time.perf_counter() - busy_until  # the final wait (at least `idle`) is not folding time
         await asyncio.to_thread(refresh_all, database, stale, thresholds)
-        elapsed = time.perf_counter() - started - idle
+        elapsed = time.perf_counter() - started - quiet
         if positions:
             try:  # hand the reached offsets to the new generation's group
                 await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in positions.items()})
