@@ -19,7 +19,7 @@ from minsheng.settings import ProcessSettings
 
 log = logging.getLogger(__name__)
 
-StartupHook = Callable[[FastAPI], None]  # runs once, in order, before the process is ready (or after it stops)
+StartupHook = Callable[[FastAPI], None]  # runs once, in order, before the process is ready
 BackgroundJob = Callable[[FastAPI], Awaitable[None]]  # runs until shutdown
 
 
@@ -33,7 +33,6 @@ def create_app(
     routers: Sequence[APIRouter],
     startup: Sequence[StartupHook] = (),
     background: Sequence[BackgroundJob] = (),
-    shutdown: Sequence[StartupHook] = (),
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -56,9 +55,7 @@ def create_app(
             for job in jobs:
                 job.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)
-            for hook in shutdown:
-                await asyncio.to_thread(hook, app)
-            database.dispose()
+            await database.dispose_async()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.process = process

@@ -3,6 +3,7 @@ its migration plan, and the kernel's routers.  Each service's `main.py` is one c
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from minsheng.reporting.models import REPORTING_TABLES
 from minsheng.reporting.republish import publish_catalog
 from minsheng.reporting.router import events_router
 from minsheng.reporting.router import router as reporting_router
-from minsheng.reporting.service import submission_conflict, write_revisions
+from minsheng.reporting.service import review_conflict, submission_conflict, write_approvals, write_revisions
 from minsheng.reporting.status_tracking import STATUS_TRACKING_TABLES
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
@@ -86,16 +87,21 @@ class CampaignService:
                                 indicators=indicators, token=token)
             catalog_snapshot(session)  # loaded now, so no request ever waits for it
 
-    def start_writers(self, app: FastAPI) -> None:
-        """The group-commit writer of report submissions; each commit wakes the outbox relay."""
-        writer = GroupCommitWriter(app.state.database, write_revisions, name="report-submissions",
-                                   process=self.campaign, on_error=submission_conflict)
-        writer.after_commit.append(lambda: wake_relay(app))
-        app.state.submission_writer = writer.start()
+    def make_writers(self, app: FastAPI) -> None:
+        """The group-commit writers of report submissions and approvals (`minsheng.db.group_commit`);
+        each commit wakes the outbox relay."""
+        app.state.submission_writer = GroupCommitWriter(
+            app.state.database, write_revisions, name="report-submissions", process=self.campaign,
+            on_error=submission_conflict)
+        app.state.approval_writer = GroupCommitWriter(
+            app.state.database, write_approvals, name="report-approvals", process=self.campaign,
+            on_error=review_conflict)
+        for writer in (app.state.submission_writer, app.state.approval_writer):
+            writer.after_commit.append(lambda: wake_relay(app))
 
     @staticmethod
-    def stop_writers(app: FastAPI) -> None:
-        app.state.submission_writer.stop()
+    async def run_writers(app: FastAPI) -> None:
+        await asyncio.gather(app.state.submission_writer.run(), app.state.approval_writer.run())
 
     def create_app(self, settings: CampaignSettings | None = None) -> FastAPI:
         return create_app(
@@ -106,7 +112,6 @@ class CampaignService:
             migration_plan=self.migration_plan,
             routers=[catalog_router, catalog_document_router(self.campaign), reporting_router, progress_router,
                      campaign_progress_router(self.campaign), events_router(self.campaign)],
-            startup=[self.seed, self.start_writers],
-            background=[run_relay],
-            shutdown=[self.stop_writers],
+            startup=[self.seed, self.make_writers],
+            background=[self.run_writers, run_relay],
         )

@@ -1,10 +1,12 @@
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session, create_engine
 
 
@@ -21,6 +23,9 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # Set-based writes (group commit, the gateway's fold) insert many rows at a time: one multi-row
+        # INSERT per 1000 rows instead of a statement per row, with or without RETURNING.
+        self.engine.dialect.use_insertmanyvalues_wo_returning = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -29,12 +34,30 @@ class Database:
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
+    @cached_property
+    def async_engine(self) -> AsyncEngine:
+        """The same database for code that awaits it on the event loop (group commit): psycopg's
+        async connection, or aiosqlite."""
+        parsed = make_url(self.url)
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30})
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_async_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
+        return engine
+
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    async def dispose_async(self) -> None:
+        if "async_engine" in self.__dict__:
+            await self.async_engine.dispose()
+        self.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001

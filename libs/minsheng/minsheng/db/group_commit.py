@@ -3,15 +3,19 @@
 A report submission is a handful of small statements and a commit.  Done one request at a time,
 each needs its own connection, its own round trips and its own WAL flush, and the process spends
 its time handing requests between threads.  Instead, requests hand their write to a writer
-(`GroupCommitWriter`, one per kind of write); the writer takes everything that queued up while it was
-busy, writes it with a few set-based statements (`write_batch`), commits once, and answers every
+(`GroupCommitWriter`, one per kind of write); the writer takes everything that queued up while it
+was busy, writes it with a few set-based statements (`write_batch`), commits once, and answers every
 waiting request.  Under light load a batch is a single item and nothing waits longer than before;
 under heavy load batches grow and the cost per write falls.
 
-Shards: while one batch waits for its commit, the requests of the next one would wait idle, so the
-writer runs `shards` threads, each with its own queue and transaction.  An item goes to the shard of
-its `shard_key` (for reports: the indicator), so the writes of one key are never concurrent: they
-keep their order and never wait for each other's row locks.
+The writer runs on the event loop: `write_batch` is plain synchronous SQLAlchemy code, run through
+`AsyncSession.run_sync`, so its database round trips are awaited instead of blocking a thread (a
+thread would fight the event loop for the GIL after every round trip, and lose).
+
+Shards: while one batch waits for the database, the next can already be written, so the writer runs
+`shards` loops, each with its own queue and transaction.  An item goes to the shard of its
+`shard_key` (for reports: the indicator), so the writes of one key are never concurrent: they keep
+their order and never wait for each other's row locks.
 
 Failure isolation: `write_batch` returns, per item, its result or the `DomainError` that refused it
 (a refused item writes nothing).  If the batch as a whole fails (a constraint raced by another
@@ -23,14 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
-import threading
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from prometheus_client import Histogram
+from sqlmodel.ext.asyncio.session import AsyncSession  # its run_sync hands out a sqlmodel Session
 from sqlmodel import Session
 
 from minsheng.db.engine import Database
@@ -43,6 +47,9 @@ Result = TypeVar("Result")
 
 GROUP_COMMIT_BATCH = Histogram("minsheng_group_commit_batch_size", "Writes committed together in one transaction",
                                ["process", "writer"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+GROUP_COMMIT_SECONDS = Histogram("minsheng_group_commit_seconds", "Time to write and commit one batch",
+                                 ["process", "writer"],
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 
 # write_batch(session, items) -> one result or DomainError per item, in order; it does not commit.
 BatchWrite = Callable[[Session, Sequence[Item]], list]
@@ -53,19 +60,17 @@ ErrorMapper = Callable[[Exception], DomainError | None]
 class _Waiting:
     item: object
     future: asyncio.Future
-    loop: asyncio.AbstractEventLoop
-
-
-_STOP = object()
 
 
 class GroupCommitWriter(Generic[Item, Result]):
-    """Writer threads; `await writer.write(item, shard_key)` from the event loop returns the item's
-    result or raises its DomainError.  `after_commit` callbacks run in a writer thread after each
-    commit (e.g. to wake the outbox relay)."""
+    """`await writer.write(item, shard_key)` returns the item's result or raises its DomainError.
+
+    `run()` is the writer's job for the app's lifetime (a background job of `create_app`); requests
+    that arrive before it starts simply wait for it.  `after_commit` callbacks run after each commit
+    (e.g. to wake the outbox relay)."""
 
     def __init__(self, database: Database, write_batch: BatchWrite, *, name: str, process: str = "unknown",
-                 shards: int = 2, max_batch: int = 256, on_error: ErrorMapper | None = None):
+                 shards: int = 1, max_batch: int = 256, on_error: ErrorMapper | None = None):
         self.database = database
         self.write_batch = write_batch
         self.name = name
@@ -73,105 +78,72 @@ class GroupCommitWriter(Generic[Item, Result]):
         self.max_batch = max_batch
         self.on_error = on_error or (lambda exc: None)
         self.after_commit: list[Callable[[], None]] = []
-        self._queues: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in range(max(1, shards))]
-        self._threads = [threading.Thread(target=self._run, args=(q,), name=f"group-commit-{name}-{i}", daemon=True)
-                         for i, q in enumerate(self._queues)]
-        self._started = False
+        self._queues: list[asyncio.Queue[_Waiting]] = [asyncio.Queue() for _ in range(max(1, shards))]
         self._batch_sizes = GROUP_COMMIT_BATCH.labels(process, name)
-
-    def start(self) -> GroupCommitWriter:
-        if not self._started:
-            self._started = True
-            for thread in self._threads:
-                thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self._started:
-            for q in self._queues:
-                q.put(_STOP)
-            for thread in self._threads:
-                thread.join(timeout)
-            self._started = False
+        self._batch_seconds = GROUP_COMMIT_SECONDS.labels(process, name)
 
     async def write(self, item: Item, shard_key: str = "") -> Result:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        future = asyncio.get_running_loop().create_future()
         # zlib.crc32, not hash(): the same key lands on the same shard in every process and run.
-        self._queues[zlib.crc32(shard_key.encode()) % len(self._queues)].put(_Waiting(item, future, loop))
+        self._queues[zlib.crc32(shard_key.encode()) % len(self._queues)].put_nowait(_Waiting(item, future))
         return await future
 
-    # ---- the writer thread ----------------------------------------------------------------------
+    async def run(self) -> None:
+        """Write batches until cancelled."""
+        await asyncio.gather(*(self._run_shard(waiting) for waiting in self._queues))
 
-    def _take_batch(self, waiting: queue.SimpleQueue) -> list[_Waiting] | None:
-        first = waiting.get()
-        if first is _STOP:
-            return None
-        batch = [first]
-        while len(batch) < self.max_batch:
+    async def _run_shard(self, waiting: asyncio.Queue[_Waiting]) -> None:
+        while True:
+            batch = [await waiting.get()]
+            while len(batch) < self.max_batch and not waiting.empty():
+                batch.append(waiting.get_nowait())
             try:
-                more = waiting.get_nowait()
-            except queue.Empty:
-                break
-            if more is _STOP:
-                waiting.put(_STOP)
-                break
-            batch.append(more)
-        return batch
-
-    def _run(self, waiting: queue.SimpleQueue) -> None:
-        while (batch := self._take_batch(waiting)) is not None:
-            try:
-                outcomes = self._write(batch)
+                outcomes = await self._write(batch)
+            except asyncio.CancelledError:
+                _settle(batch, [asyncio.CancelledError()] * len(batch))
+                raise
             except Exception as exc:  # noqa: BLE001 - the batch failed as a whole: try each item alone
                 if len(batch) > 1:
                     log.warning("group commit %s: a batch of %d failed (%s); writing each alone", self.name,
                                 len(batch), type(exc).__name__)
-                outcomes = [self._write_alone(waiting) for waiting in batch]
-            self._answer(batch, outcomes)
+                outcomes = [await self._write_alone(item) for item in batch]
+            _settle(batch, outcomes)
 
-    def _write(self, batch: list[_Waiting]) -> list:
-        with self.database.session() as session:
+    async def _write(self, batch: list[_Waiting]) -> list:
+        started = time.perf_counter()
+        async with AsyncSession(self.database.async_engine, expire_on_commit=False) as session:
             try:
-                outcomes = self.write_batch(session, [waiting.item for waiting in batch])
-                session.commit()
+                outcomes = await session.run_sync(self.write_batch, [waiting.item for waiting in batch])
+                await session.commit()
             except BaseException:
-                session.rollback()
+                await asyncio.shield(session.rollback())
                 raise
         self._batch_sizes.observe(len(batch))
+        self._batch_seconds.observe(time.perf_counter() - started)
         for callback in self.after_commit:
             callback()
         return outcomes
 
-    def _write_alone(self, waiting: _Waiting) -> object:
+    async def _write_alone(self, waiting: _Waiting) -> object:
         try:
-            return self._write([waiting])[0]
+            return (await self._write([waiting]))[0]
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:  # noqa: BLE001 - answered to the one request it belongs to
             mapped = self.on_error(exc)
             if mapped is None:
                 log.exception("group commit %s: a write failed", self.name)
             return mapped if mapped is not None else exc
 
-    @staticmethod
-    def _answer(batch: list[_Waiting], outcomes: list) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}
-        for waiting, outcome in zip(batch, outcomes, strict=True):
-            by_loop.setdefault(waiting.loop, []).append((waiting.future, outcome))
-        for loop, answers in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_settle, answers)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                pass
 
-
-def _settle(answers: list[tuple[asyncio.Future, object]]) -> None:
-    for future, outcome in answers:
-        if future.done():  # the request was cancelled (client gone); the write stands
+def _settle(batch: list[_Waiting], outcomes: list) -> None:
+    for waiting, outcome in zip(batch, outcomes, strict=True):
+        if waiting.future.done():  # the request was cancelled (client gone); the write stands
             continue
         if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
+            waiting.future.set_exception(outcome)
         else:
-            future.set_result(outcome)
+            waiting.future.set_result(outcome)
 
 
 __all__ = ["GroupCommitWriter"]

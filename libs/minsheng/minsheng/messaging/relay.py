@@ -284,6 +284,7 @@ class OutboxRelay:
         process: str = "unknown",
         batch_size: int = 100,
         idle_interval: float = 0.05,
+        min_cycle_interval: float = 0.05,
         reconnect_initial: float = 0.5,
         reconnect_max: float = 5.0,
         send_timeout: float = 30.0,
@@ -296,6 +297,7 @@ class OutboxRelay:
         self.process = process
         self.batch_size = batch_size
         self.idle_interval = idle_interval
+        self.min_cycle_interval = min_cycle_interval
         self.send_timeout = send_timeout
         self.metrics_interval = metrics_interval
         self.retention = retention
@@ -307,20 +309,17 @@ class OutboxRelay:
         self._next_metrics = 0.0
         self._next_purge = 0.0
         self.connected = False
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
 
     def wake(self) -> None:
-        """New rows were committed: look now instead of at the next poll. Safe from any thread."""
-        loop, wakeup = self._loop, self._wakeup
-        if loop is not None and wakeup is not None:
-            try:
-                loop.call_soon_threadsafe(wakeup.set)
-            except RuntimeError:  # the loop is closed: the relay has stopped
-                pass
+        """New rows were committed: look now instead of at the next poll. Call it on the relay's loop."""
+        if self._wakeup is not None:
+            self._wakeup.set()
 
-    async def _idle(self) -> None:
-        """Wait for the next poll, or less if `wake` is called."""
+    async def _idle(self, cycle_started: float) -> None:
+        """Wait for the next poll, or less if `wake` is called — but cycles start at least
+        `min_cycle_interval` apart: under load, one cycle takes many commits' events instead of a
+        cycle (and its round trips) per commit."""
         if self._wakeup is None:
             await asyncio.sleep(self.idle_interval)
             return
@@ -329,6 +328,8 @@ class OutboxRelay:
         except TimeoutError:
             pass
         self._wakeup.clear()
+        if (wait := cycle_started + self.min_cycle_interval - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
 
     def _make_producer(self, bootstrap_servers: str) -> AIOKafkaProducer:
         options: dict[str, Any] = {
@@ -423,9 +424,10 @@ class OutboxRelay:
 
     async def run(self) -> None:
         errors = Backoff(0.5, 30.0)
-        self._loop, self._wakeup = asyncio.get_running_loop(), asyncio.Event()
+        self._wakeup = asyncio.Event()
         try:
             while True:
+                cycle_started = time.monotonic()
                 try:
                     result = await self.run_once()
                     await self._housekeeping()
@@ -440,7 +442,7 @@ class OutboxRelay:
                 if result is not None and result.error is None and result.claimed >= self.batch_size:
                     await asyncio.sleep(0)  # a full batch: more may be waiting, go again at once
                 elif result is not None:
-                    await self._idle()
+                    await self._idle(cycle_started)
         finally:
             await self._disconnect()
 
@@ -458,7 +460,7 @@ async def run_relay(app) -> None:  # noqa: ANN001 - a FastAPI app (create_app's 
 
 
 def wake_relay(app) -> None:  # noqa: ANN001 - a FastAPI app
-    """Tell the process's relay that events were just committed (from any thread)."""
+    """Tell the process's relay that events were just committed (on the event loop)."""
     relay = getattr(app.state, "outbox_relay", None)
     if relay is not None:
         relay.wake()

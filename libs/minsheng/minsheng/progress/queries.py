@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Protocol
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from minsheng.catalog.models import (
@@ -55,15 +56,18 @@ class ReportSource:
         self.session = session
 
     def official(self, codes: list[str]) -> dict[str, list[Observation]]:
-        latest: dict[tuple[str, str, str], Report] = {}
-        for report in self.session.exec(select(Report).where(
-                Report.indicator_code.in_(codes), Report.status == ReportStatus.approved).order_by(Report.revision)):
-            latest[(report.indicator_code, report.org_unit_code, report.period)] = report
+        # Plain rows, not ORM objects: an approval re-reads its indicator's every approved value.
+        latest: dict[tuple[str, str, str], tuple] = {}
+        for row in self.session.execute(
+                sa.select(Report.indicator_code, Report.org_unit_code, Report.period, Report.value, Report.numerator,
+                          Report.denominator)
+                .where(Report.indicator_code.in_(codes), Report.status == ReportStatus.approved)
+                .order_by(Report.revision)):
+            latest[(row[0], row[1], row[2])] = row
         result: dict[str, list[Observation]] = defaultdict(list)
-        for report in latest.values():
-            result[report.indicator_code].append(Observation(
-                period=Period.parse(report.period), org_unit=report.org_unit_code, value=report.value,
-                numerator=report.numerator, denominator=report.denominator))
+        for indicator, org_unit, period, value, numerator, denominator in latest.values():
+            result[indicator].append(Observation(period=Period.parse(period), org_unit=org_unit, value=value,
+                                                 numerator=numerator, denominator=denominator))
         return result
 
     def pending(self, codes: list[str]) -> dict[str, list[PendingValue]]:

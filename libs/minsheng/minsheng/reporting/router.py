@@ -83,9 +83,9 @@ def read_report_history(session: SessionDep, principal: PrincipalDep, report_id:
 
 
 @router.post("/reports/{report_id}/approve", response_model=ReportPublic, responses=ERRORS, summary="审核通过（市民生办）")
-def approve(request: Request, session: SessionDep, principal: PrincipalDep, today: TodayDep, report_id: int):
-    return service.to_public(service.approve_report(
-        session=session, report_id=report_id, principal=principal, today=today,
+async def approve(request: Request, principal: PrincipalDep, today: TodayDep, report_id: int):
+    return service.to_public(await service.approve_report(
+        writer=request.app.state.approval_writer, report_id=report_id, principal=principal, today=today,
         thresholds=Thresholds.from_settings(request.app.state.settings)))
 
 

@@ -46,8 +46,10 @@ from minsheng.reporting.validation import (
     CheckedReport,
     ReportContext,
     check_report,
+    forget_period_locks,
     lock_covering,
     locked_message,
+    period_locks,
     parse_plan_period,
 )
 
@@ -106,12 +108,12 @@ def write_revisions(session: Session, submissions: Sequence[Submission]) -> list
     its event, in the caller's transaction — a few statements for the whole batch, whatever its size.
 
     Returns, per submission, the new report or the Conflict that refused it (a period locked, checked
-    here, inside the transaction, so a lock taken after the request's own checks still holds).  A later
+    here, at write time, so a lock taken after the request's own checks still holds).  A later
     submission of the same series builds on an earlier one of the same batch.  The current revisions
     are locked first (PostgreSQL), which serializes concurrent writers of a series and keeps its events
     in order in the outbox."""
     now = _now()
-    locks = list(session.exec(select(PeriodLock)))
+    locks = period_locks(session)
     current = _current_revisions(session, {_key(s.checked) for s in submissions})
     outcomes: list[Report | DomainError] = []
     written: list[tuple[Report, Report | None, Submission]] = []
@@ -191,12 +193,12 @@ def _current_revisions(session: Session, keys: set[tuple[str, str, str]]) -> dic
     table = Report.__table__
     query = sa.select(table).where(table.c.is_current == True,  # noqa: E712
                                    sa.tuple_(table.c.indicator_code, table.c.org_unit_code, table.c.period)
-                                   .in_(sorted(keys)))
+                                   .in_(sorted(keys))).order_by(table.c.id)  # lock order: as approvals do
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     found = {}
     for row in session.execute(query).mappings():
-        report = Report(**{**row, "status": ReportStatus(row["status"])})
+        report = _report_from_row(row)
         found[(report.indicator_code, report.org_unit_code, report.period)] = report
     return found
 
@@ -291,47 +293,109 @@ def get_report(*, session: Session, report_id: int) -> Report:
     return report
 
 
-def _check_reviewable(ctx: ReportContext, report: Report) -> None:
+def _check_reviewable(locks: list[PeriodLock], report: Report) -> None:
     if not report.is_current:
         raise Conflict(f"报告 {report.id} 已被第{report.revision + 1}版或更新的版本取代，请审核最新版本",
                        code="superseded")
     if report.status is not ReportStatus.submitted:
         raise Conflict(f"只有待审核的报告可以审核；报告 {report.id} 的状态是「{REPORT_STATUS_LABELS[report.status]}」",
                        code="not_pending")
-    lock = ctx.lock_covering(Period.parse(report.period))
+    lock = lock_covering(locks, Period.parse(report.period))
     if lock is not None:
         raise Conflict(f"{lock.period} 已锁定，不能再审核或退回", code="period_locked")
 
 
-def approve_report(*, session: Session, report_id: int, principal: Principal, today: dt.date,
-                   thresholds: Thresholds) -> Report:
-    """Approval changes an official figure: the indicator's computed status is re-checked in the same
-    transaction, and a move (on track → at risk → behind …) becomes a status_changed event."""
+@dataclass(frozen=True)
+class Approval:
+    report_id: int
+    reviewed_by: str  # the principal's label
+    today: dt.date
+    thresholds: Thresholds
+
+
+async def approve_report(*, writer: GroupCommitWriter, report_id: int, principal: Principal, today: dt.date,
+                         thresholds: Thresholds) -> Report:
+    """Approval, written by the group-commit writer of approvals (`write_approvals`)."""
     require_city_office(principal, "审核通过")
-    report = get_report(session=session, report_id=report_id)
-    _check_reviewable(ReportContext(session, dt.date.max), report)
-    before = _state(report)
-    report.status, report.reviewed_by, report.reviewed_at = ReportStatus.approved, principal.label, _now()
-    session.add(report)
-    _record(session, entity="report", row=report, action="approved", actor=principal,
-            series_key=_series_key(report.indicator_code, report.org_unit_code, report.period),
-            previous=before, current=_state(report))
-    try:
-        session.flush()
-        track_status_changes(session=session, indicator=report.indicator_code,
-                             org_units=(report.org_unit_code, CITY_CODE), as_of=today, thresholds=thresholds)
-    except IntegrityError as exc:
-        # Another approval of the same indicator recorded its new status at the same moment.
-        session.rollback()
-        raise Conflict("同一指标的另一份报告正在同时审核，本次审核未生效，请重试", code="concurrent_review") from exc
-    _commit(session)
-    return report
+    return await writer.write(Approval(report_id=report_id, reviewed_by=principal.label, today=today,
+                                       thresholds=thresholds))
+
+
+def write_approvals(session: Session, approvals: Sequence[Approval]) -> list[Report | DomainError]:
+    """Approve each report, in the caller's transaction: its status, its change record and its event,
+    a few statements for the whole batch.  Approval changes an official figure, so each indicator
+    touched has its computed status re-checked once for the batch (for the approved org units and
+    the city), and a move (on track → at risk → behind …) becomes a status_changed event.
+
+    Returns, per approval, the approved report or the error that refused it (unknown report, not
+    the current revision, not pending, period locked)."""
+    now = _now()
+    reports = _reports_by_id(session, {a.report_id for a in approvals})
+    locks = period_locks(session)
+    outcomes: list[Report | DomainError] = []
+    approved: list[tuple[Report, dict, Approval]] = []
+    for approval in approvals:
+        report = reports.get(approval.report_id)
+        if report is None:
+            outcomes.append(NotFound(f"报告 {approval.report_id} 不存在", code="report_not_found"))
+            continue
+        try:
+            _check_reviewable(locks, report)
+        except DomainError as refusal:
+            outcomes.append(refusal)
+            continue
+        before = _state(report)
+        report.status, report.reviewed_by, report.reviewed_at = ReportStatus.approved, approval.reviewed_by, now
+        approved.append((report, before, approval))
+        outcomes.append(report)
+    if not approved:
+        return outcomes
+    table = Report.__table__
+    session.execute(update(table).where(table.c.id == sa.bindparam("report_id"))
+                    .values(status=sa.bindparam("new_status"), reviewed_by=sa.bindparam("new_reviewed_by"),
+                            reviewed_at=sa.bindparam("new_reviewed_at")),
+                    [{"report_id": r.id, "new_status": r.status.value, "new_reviewed_by": r.reviewed_by,
+                      "new_reviewed_at": r.reviewed_at} for r, _, _ in approved])
+    session.execute(insert(ChangeRecord.__table__), [
+        _change_columns(entity="report", entity_id=str(report.id), action="approved", actor=approval.reviewed_by,
+                        at=now, series_key=_report_series(report), previous=before, current=_state(report))
+        for report, before, approval in approved])
+    add_events(session, [report_changed_event(session, action="approved", actor=approval.reviewed_by, at=now,
+                                              report=report) for report, _, approval in approved])
+    # The status moves, once per indicator × org unit however many of its reports were approved.
+    touched: dict[str, dict[str, None]] = {}
+    for report, _, _ in approved:
+        touched.setdefault(report.indicator_code, {}).update({report.org_unit_code: None, CITY_CODE: None})
+    first = approved[0][2]
+    track_status_changes(session=session, org_units_by_indicator={code: list(units) for code, units in touched.items()},
+                         as_of=first.today, thresholds=first.thresholds)
+    return outcomes
+
+
+def review_conflict(exc: Exception) -> DomainError | None:
+    """The answer for an approval whose write failed on its own (group commit's `on_error`)."""
+    if isinstance(exc, IntegrityError):
+        return Conflict("同一指标的另一份报告正在同时审核，本次审核未生效，请重试", code="concurrent_review")
+    return None
+
+
+def _reports_by_id(session: Session, ids: set[int]) -> dict[int, Report]:
+    """Reports by id, locked on PostgreSQL (a concurrent review of the same report waits)."""
+    table = Report.__table__
+    query = sa.select(table).where(table.c.id.in_(sorted(ids))).order_by(table.c.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {row["id"]: _report_from_row(row) for row in session.execute(query).mappings()}
+
+
+def _report_from_row(row) -> Report:  # noqa: ANN001 - a RowMapping of the report table
+    return Report(**{**row, "status": ReportStatus(row["status"])})
 
 
 def return_report(*, session: Session, report_id: int, reason: str, principal: Principal) -> Report:
     require_city_office(principal, "退回报告")
     report = get_report(session=session, report_id=report_id)
-    _check_reviewable(ReportContext(session, dt.date.max), report)
+    _check_reviewable(period_locks(session), report)
     before = _state(report)
     report.status, report.return_reason = ReportStatus.returned, reason
     report.reviewed_by, report.reviewed_at = principal.label, _now()
@@ -423,6 +487,7 @@ def lock_period(*, session: Session, period_code: str, principal: Principal) -> 
     _record(session, entity="period_lock", row=lock, action="locked", actor=principal, series_key=period.code,
             previous=None, current={"period": period.code})
     _commit(session)
+    forget_period_locks()
     return lock
 
 
@@ -439,6 +504,7 @@ def unlock_period(*, session: Session, period_code: str, principal: Principal) -
             previous={"period": code, "locked_by": lock.locked_by}, current=None)
     session.delete(lock)
     _commit(session)
+    forget_period_locks()
 
 
 def list_locks(*, session: Session) -> list[PeriodLock]:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -62,13 +63,35 @@ class ReportContext:
         if not self.check_locks:
             return None
         if self._locks is None:
-            self._locks = list(self.session.exec(select(PeriodLock)))
+            self._locks = period_locks(self.session)
         return lock_covering(self._locks, period)
 
     def scope(self, indicator: IndicatorFact) -> IndicatorScope:
         return IndicatorScope(code=indicator.code, task_number=indicator.task_number,
                               lead_departments=self.lead_departments(indicator.task_number),
                               city_only=indicator.city_only)
+
+
+# The period locks, as last read from each database.  Locks change a few times a year, and every
+# report write checks them: reading them once per second instead of once per write saves a round
+# trip per batch.  A lock or unlock in this process forgets them at once (`forget_period_locks`);
+# another replica's lock takes effect here within LOCKS_CACHE_SECONDS.
+LOCKS_CACHE_SECONDS = 1.0
+_locks_read: dict[str, tuple[float, list[PeriodLock]]] = {}
+
+
+def period_locks(session: Session) -> list[PeriodLock]:
+    database = str(session.get_bind().engine.url)
+    cached = _locks_read.get(database)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    locks = [PeriodLock(**lock.model_dump()) for lock in session.exec(select(PeriodLock))]  # detached copies
+    _locks_read[database] = (time.monotonic() + LOCKS_CACHE_SECONDS, locks)
+    return locks
+
+
+def forget_period_locks() -> None:
+    _locks_read.clear()
 
 
 def lock_covering(locks: list[PeriodLock], period: Period) -> PeriodLock | None:
