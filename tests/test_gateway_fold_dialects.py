@@ -12,6 +12,7 @@ from sqlmodel import select
 from minsheng.db import Database
 from minsheng.db.migrations import upgrade_to_head
 from minsheng.messaging import IntegrationEvent, ProcessedEvent, event_source
+from minsheng.messaging.consumer import parse_typed_event
 from minsheng.progress.model import Thresholds
 from minsheng.reporting.events import REPORT_EVENT_TYPES, ReportChanged, ReportState
 from tests.test_gateway_views import AS_OF, fold_all, gateway, outbox_events, scenario  # noqa: F401 - fixture
@@ -42,10 +43,11 @@ def report_event(action: str, report_id: int, *, revision: int = 1, value: float
 
 
 def fold(database: Database, events: list[IntegrationEvent]) -> tuple[int, int]:
+    """As the consumer and the rebuild hand them over: parsed into `TypedEvent`s."""
     from minsheng_gateway.views.fold import apply_many
 
     with database.session() as session:
-        counts = apply_many(session, events)
+        counts = apply_many(session, [parse_typed_event(e.to_json_bytes()) for e in events])
         session.commit()
     return counts
 

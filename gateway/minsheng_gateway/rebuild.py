@@ -32,8 +32,8 @@ from sqlmodel import delete
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.db import Database
 from minsheng.db.migrations import upgrade_to_head
-from minsheng.messaging import IntegrationEvent, ProcessedEvent
-from minsheng.messaging.consumer import parse_record
+from minsheng.messaging import ProcessedEvent
+from minsheng.messaging.consumer import ReceivedEvent, parse_record, parse_typed_event
 from minsheng.observability import configure_logging
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.main import migration_plan, settings as default_settings
@@ -73,7 +73,7 @@ async def request_republish(settings: GatewaySettings, token: str) -> dict[str, 
         return answers
 
 
-def fold_batch(database: Database, events: list[IntegrationEvent]) -> tuple[int, set]:
+def fold_batch(database: Database, events: list[ReceivedEvent]) -> tuple[int, set]:
     """One transaction for a whole batch: processed ids and raw views.  Returns the applied count and
     the progress rows made stale, recomputed once at the end of the rebuild rather than per batch."""
     with database.session() as session:
@@ -108,7 +108,7 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
     folding: asyncio.Future | None = None  # the previous batch, still being folded
     busy_until = started  # when the last batch arrived or was folded: the final quiet wait starts there
 
-    def fold_timed(events: list[IntegrationEvent]) -> tuple[int, set, float]:
+    def fold_timed(events: list[ReceivedEvent]) -> tuple[int, set, float]:
         return *fold_batch(database, events), time.perf_counter()
 
     async def folded() -> None:
@@ -137,7 +137,7 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
             events = []
             for tp, records in batches.items():
                 positions[tp] = records[-1].offset + 1
-                events.extend(event for event in map(parse_record, records) if event is not None)
+                events.extend(event for record in records if (event := parse_record(record, parse_typed_event)) is not None)
             if not events:
                 await folded()
                 continue

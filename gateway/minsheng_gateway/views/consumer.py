@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging import EventConsumer, topic_for
+from minsheng.messaging.consumer import parse_typed_event
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.views.fold import apply, apply_many, mark_pending_dirty, refresh
 from minsheng_gateway.views.generation import current_generation, group_id
@@ -29,7 +30,7 @@ async def consume_events(app: FastAPI) -> None:
     consumer = EventConsumer(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers, topics=TOPICS,
                              group_id=group_id(generation), handler=fold, process="gateway", max_records=500,
                              poll_timeout_ms=100, after_batch=functools.partial(refresh, thresholds=thresholds),
-                             batch_handler=apply_many,
+                             batch_handler=apply_many, parse=parse_typed_event,
                              consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000})
     app.state.event_consumer = consumer
     await consumer.run()

@@ -23,7 +23,8 @@ from minsheng.catalog.loader import apply_catalog
 from minsheng.catalog.service import export_catalog
 from minsheng.clock import today_in_china
 from minsheng.errors import NotFound
-from minsheng.messaging import IntegrationEvent, ProcessedEvent
+from minsheng.messaging import ProcessedEvent
+from minsheng.messaging.consumer import ReceivedEvent
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import indicator_progress
 from minsheng.progress.model import Thresholds
@@ -95,7 +96,7 @@ def _offer_official(session: Session, campaign: str, state: ReportState) -> None
     _dirty(session).update({(state.indicator, state.org_unit), (state.indicator, CITY_CODE)})
 
 
-def _fold_report(session: Session, event: IntegrationEvent) -> None:
+def _fold_report(session: Session, event: ReceivedEvent) -> None:
     data: ReportChanged = event.typed_data()
     if data.supersedes is not None:
         previous = session.get(ReportView, (data.campaign, data.supersedes))
@@ -106,7 +107,7 @@ def _fold_report(session: Session, event: IntegrationEvent) -> None:
     session.flush()
 
 
-def _fold_snapshot(session: Session, event: IntegrationEvent) -> None:
+def _fold_snapshot(session: Session, event: ReceivedEvent) -> None:
     """A snapshot is the whole truth for its indicator × org unit: replace what we had."""
     data: ReportSnapshot = event.typed_data()
     session.exec(delete(ReportView).where(ReportView.campaign == data.campaign,
@@ -121,7 +122,7 @@ def _fold_snapshot(session: Session, event: IntegrationEvent) -> None:
     _dirty(session).update({(data.indicator, data.org_unit), (data.indicator, CITY_CODE)})
 
 
-def _fold_task_status(session: Session, event: IntegrationEvent) -> None:
+def _fold_task_status(session: Session, event: ReceivedEvent) -> None:
     data: TaskStatusReported = event.typed_data()
     period = Period.parse(data.period)
     row = session.get(TaskStatusView, (data.task, data.org_unit, period.code))
@@ -138,7 +139,7 @@ def _fold_task_status(session: Session, event: IntegrationEvent) -> None:
         session.add(row)
 
 
-def _fold_catalog(session: Session, event: IntegrationEvent) -> None:
+def _fold_catalog(session: Session, event: ReceivedEvent) -> None:
     data: CatalogPublished = event.typed_data()
     doc = CampaignDoc.model_validate(data.catalog)
     # Mostly the catalog the gateway already holds (pulled from the service, or published before):
@@ -159,7 +160,7 @@ def _stored_catalog(session: Session, campaign: str) -> CampaignDoc | None:
         return None
 
 
-def apply(session: Session, event: IntegrationEvent) -> None:
+def apply(session: Session, event: ReceivedEvent) -> None:
     """Update the raw read models for one event (types the gateway does not fold are ignored)."""
     if event.type in REPORT_TYPES:
         _fold_report(session, event)
@@ -210,14 +211,14 @@ def store_progress_many(session: Session, progresses: list[IndicatorProgressPubl
     _insert_rows(session, table, rows, keep_status_since)
 
 
-def mark_pending_dirty(session: Session, event: IntegrationEvent) -> None:
+def mark_pending_dirty(session: Session, event: ReceivedEvent) -> None:
     """Submitted or returned reports change the 'pending' list shown beside the figures."""
     if event.type in REPORT_TYPES:
         data: ReportChanged = event.typed_data()
         _dirty(session).update({(data.report.indicator, data.report.org_unit), (data.report.indicator, CITY_CODE)})
 
 
-def fold_event(session: Session, event: IntegrationEvent, thresholds: Thresholds,
+def fold_event(session: Session, event: ReceivedEvent, thresholds: Thresholds,
                today: dt.date | None = None) -> None:
     """The live consumer's handler: apply, then refresh what became stale, in the event's transaction."""
     apply(session, event)
@@ -294,7 +295,7 @@ def _mark_not_current(session: Session, superseded: set[tuple[str, int]]) -> Non
 # ---- many events at once (the live consumer's batches and the rebuild) ---------------------------
 
 
-def mark_processed_many(session: Session, events: list[IntegrationEvent]) -> list[IntegrationEvent]:
+def mark_processed_many(session: Session, events: list[ReceivedEvent]) -> list[ReceivedEvent]:
     """Record the batch's event ids in one statement; the events not seen before, in their order."""
     unique = list({event.id: event for event in events}.values())
     if not unique:
@@ -313,27 +314,28 @@ def mark_processed_many(session: Session, events: list[IntegrationEvent]) -> lis
     return fresh
 
 
-def _apply_report_run(session: Session, events: list[IntegrationEvent]) -> None:
+def _apply_report_run(session: Session, events: list[ReceivedEvent]) -> None:
     """A run of consecutive report events in three statements instead of a round trip per event.
-    Reads `event.data` as validated on receipt (re-validating each event would double the cost)."""
-    latest: dict[tuple[str, int], tuple[dict, dt.datetime]] = {}
+    Best fed `TypedEvent`s (their data is the validated model already; an `IntegrationEvent`'s is
+    validated again)."""
+    latest: dict[tuple[str, int], tuple[ReportState, dt.datetime]] = {}
     superseded: set[tuple[str, int]] = set()
-    official: dict[tuple[str, str, str], tuple[str, dict]] = {}
+    official: dict[tuple[str, str, str], tuple[str, ReportState]] = {}
     dirty = _dirty(session)
     for event in events:
-        data = event.data
-        state, campaign = data["report"], data["campaign"]
-        key = (campaign, state["report_id"])
+        change: ReportChanged = event.typed_data()
+        state, campaign = change.report, change.campaign
+        key = (campaign, state.report_id)
         if key not in latest or latest[key][1] <= event.time:
             latest[key] = (state, event.time)
-        if data.get("supersedes") is not None:
-            superseded.add((campaign, data["supersedes"]))
-        if state["status"] == "approved":
-            series = (state["indicator"], state["org_unit"], state["period"])
-            if series not in official or official[series][1]["revision"] <= state["revision"]:
+        if change.supersedes is not None:
+            superseded.add((campaign, change.supersedes))
+        if state.status == "approved":
+            series = (state.indicator, state.org_unit, state.period)
+            if series not in official or official[series][1].revision <= state.revision:
                 official[series] = (campaign, state)
-        dirty.add((state["indicator"], state["org_unit"]))
-        dirty.add((state["indicator"], CITY_CODE))
+        dirty.add((state.indicator, state.org_unit))
+        dirty.add((state.indicator, CITY_CODE))
     period_ends: dict[str, dt.date] = {}
 
     def period_end(code: str) -> dt.date:
@@ -342,11 +344,10 @@ def _apply_report_run(session: Session, events: list[IntegrationEvent]) -> None:
         return period_ends[code]
 
     reports = ReportView.__table__
-    rows = [dict(campaign=campaign, report_id=report_id, indicator_code=s["indicator"],
-                 org_unit_code=s["org_unit"], period=s["period"], period_end=period_end(s["period"]),
-                 value=s["value"], numerator=s.get("numerator"), denominator=s.get("denominator"),
-                 status=s["status"], revision=s["revision"], is_current=s["is_current"],
-                 submitted_by=s["submitted_by"], updated_at=at)
+    rows = [dict(campaign=campaign, report_id=report_id, indicator_code=s.indicator, org_unit_code=s.org_unit,
+                 period=s.period, period_end=period_end(s.period), value=s.value, numerator=s.numerator,
+                 denominator=s.denominator, status=s.status, revision=s.revision, is_current=s.is_current,
+                 submitted_by=s.submitted_by, updated_at=at)
             for (campaign, report_id), (s, at) in latest.items()]
 
     def newest_state_wins(insert: Insert) -> Insert:
@@ -360,9 +361,9 @@ def _apply_report_run(session: Session, events: list[IntegrationEvent]) -> None:
         _mark_not_current(session, superseded)
     if official:
         values = OfficialValue.__table__
-        official_rows = [dict(indicator_code=s["indicator"], org_unit_code=s["org_unit"], period=s["period"],
-                              campaign=campaign, value=s["value"], numerator=s.get("numerator"),
-                              denominator=s.get("denominator"), report_id=s["report_id"], revision=s["revision"])
+        official_rows = [dict(indicator_code=s.indicator, org_unit_code=s.org_unit, period=s.period,
+                              campaign=campaign, value=s.value, numerator=s.numerator, denominator=s.denominator,
+                              report_id=s.report_id, revision=s.revision)
                          for campaign, s in official.values()]
 
         def later_approval_stays(insert: Insert) -> Insert:
@@ -375,11 +376,11 @@ def _apply_report_run(session: Session, events: list[IntegrationEvent]) -> None:
         _insert_rows(session, values, official_rows, later_approval_stays)
 
 
-def apply_many(session: Session, events: list[IntegrationEvent]) -> tuple[int, int]:
+def apply_many(session: Session, events: list[ReceivedEvent]) -> tuple[int, int]:
     """Fold a batch exactly once: (applied, duplicates).  Report events are folded in bulk; the
     rare others (catalog, snapshots, task status) one by one, keeping the batch's order."""
     fresh = mark_processed_many(session, events)
-    run: list[IntegrationEvent] = []
+    run: list[ReceivedEvent] = []
     for event in fresh:
         if event.type in REPORT_TYPES:
             run.append(event)
