@@ -36,7 +36,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from minsheng.db import Database
 from minsheng.messaging.backoff import Backoff
-from minsheng.messaging.events import IntegrationEvent, registered_event_types, utc_now
+from minsheng.messaging.events import IntegrationEvent, UnknownEventType, registered_event_types, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +125,14 @@ def _typed_event_adapter() -> TypeAdapter:
     """One `TypedEvent` subclass per registered type, chosen by `type`; rebuilt when types are registered."""
     global _typed_events
     types = registered_event_types()
+    if not types:
+        raise UnknownEventType("no event type is registered: nothing can be received")
     if _typed_events is None or _typed_events[0] != len(types):
         envelope = {name: (field.annotation, field) for name, field in IntegrationEvent.model_fields.items()
                     if name not in ("type", "data")}
         events = [create_model(f"Typed{model.__name__}Event", __base__=TypedEvent, type=(Literal[event_type], ...),
                                data=(model, ...), **envelope) for event_type, model in types.items()]
-        union = Union[tuple(events)] if len(events) > 1 else events[0]  # noqa: UP007 - built at run time
+        union = Union[tuple(events)]  # noqa: UP007 - built at run time
         _typed_events = (len(types), TypeAdapter(Annotated[union, PydanticField(discriminator="type")]))
     return _typed_events[1]
 
