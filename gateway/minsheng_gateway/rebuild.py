@@ -137,7 +137,8 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
             events = []
             for tp, records in batches.items():
                 positions[tp] = records[-1].offset + 1
-                events.extend(event for record in records if (event := parse_record(record, parse_typed_event)) is not None)
+                parsed = (parse_record(record, parse_typed_event) for record in records)
+                events.extend(event for event in parsed if event is not None)  # poison is logged and skipped
             if not events:
                 await folded()
                 continue
