@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from minsheng.catalog.models import enum_column
@@ -14,6 +15,10 @@ class ReportView(SQLModel, table=True):
     """Every report revision the gateway has heard of, keyed by its service and id."""
 
     __tablename__ = "report_view"
+    # The pending values of a summary: the few current, not yet approved revisions among all reports.
+    __table_args__ = (sa.Index("ix_report_view_pending", "indicator_code",
+                               postgresql_where=sa.text("is_current AND status = 'submitted'"),
+                               sqlite_where=sa.text("is_current AND status = 'submitted'")),)
 
     campaign: str = Field(primary_key=True, max_length=20)
     report_id: int = Field(primary_key=True)

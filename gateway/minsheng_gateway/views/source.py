@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from minsheng.progress.model import Observation
@@ -18,21 +19,28 @@ class GatewaySource:
     def __init__(self, session: Session):
         self.session = session
 
+    # Plain rows, not ORM objects: a summary on a cold day reads every official value there is.
     def official(self, codes: list[str]) -> dict[str, list[Observation]]:
         result: dict[str, list[Observation]] = defaultdict(list)
-        for row in self.session.exec(select(OfficialValue).where(OfficialValue.indicator_code.in_(codes))):
-            result[row.indicator_code].append(Observation(period=Period.parse(row.period), org_unit=row.org_unit_code,
-                                                          value=row.value, numerator=row.numerator,
-                                                          denominator=row.denominator))
+        parsed: dict[str, Period] = {}
+        for indicator, org_unit, period, value, numerator, denominator in self.session.execute(
+                sa.select(OfficialValue.indicator_code, OfficialValue.org_unit_code, OfficialValue.period,
+                          OfficialValue.value, OfficialValue.numerator, OfficialValue.denominator)
+                .where(OfficialValue.indicator_code.in_(codes))):
+            if (parsed_period := parsed.get(period)) is None:
+                parsed_period = parsed[period] = Period.parse(period)
+            result[indicator].append(Observation(period=parsed_period, org_unit=org_unit, value=value,
+                                                 numerator=numerator, denominator=denominator))
         return result
 
     def pending(self, codes: list[str]) -> dict[str, list[PendingValue]]:
         result: dict[str, list[PendingValue]] = defaultdict(list)
-        for row in self.session.exec(select(ReportView).where(
-                ReportView.indicator_code.in_(codes), ReportView.is_current == True,  # noqa: E712
-                ReportView.status == "submitted").order_by(ReportView.period_end)):
-            result[row.indicator_code].append(PendingValue(report_id=row.report_id, org_unit=row.org_unit_code,
-                                                           period=row.period, value=row.value))
+        for indicator, report_id, org_unit, period, value in self.session.execute(
+                sa.select(ReportView.indicator_code, ReportView.report_id, ReportView.org_unit_code, ReportView.period,
+                          ReportView.value)
+                .where(ReportView.indicator_code.in_(codes), ReportView.is_current == True,  # noqa: E712
+                       ReportView.status == "submitted").order_by(ReportView.period_end)):
+            result[indicator].append(PendingValue(report_id=report_id, org_unit=org_unit, period=period, value=value))
         return result
 
     def task_statuses(self, numbers: list[int], org_unit: str, as_of: dt.date) -> dict[int, TaskStatusSummary]:

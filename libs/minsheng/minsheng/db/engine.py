@@ -1,5 +1,6 @@
+import asyncio
+import weakref
 from collections.abc import Iterator
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,8 @@ class Database:
 
     def __init__(self, url: str):
         self.url = url
+        self._async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
+            weakref.WeakKeyDictionary())
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
@@ -34,17 +37,22 @@ class Database:
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
-    @cached_property
+    @property
     def async_engine(self) -> AsyncEngine:
-        """The same database for code that awaits it on the event loop (group commit): psycopg's
-        async connection, or aiosqlite."""
-        parsed = make_url(self.url)
-        if parsed.get_backend_name() == "sqlite":
-            engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30})
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_async_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
-        engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
+        """The same database for code that awaits it on the event loop (group commit, the relay):
+        psycopg's async connection, or aiosqlite.  One engine per event loop: an async connection
+        belongs to the loop that opened it."""
+        loop = asyncio.get_running_loop()
+        engine = self._async_engines.get(loop)
+        if engine is None:
+            parsed = make_url(self.url)
+            if parsed.get_backend_name() == "sqlite":
+                engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30})
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_async_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+            engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
+            self._async_engines[loop] = engine
         return engine
 
     def ping(self) -> None:
@@ -55,8 +63,9 @@ class Database:
         self.engine.dispose()
 
     async def dispose_async(self) -> None:
-        if "async_engine" in self.__dict__:
-            await self.async_engine.dispose()
+        engine = self._async_engines.pop(asyncio.get_running_loop(), None)
+        if engine is not None:
+            await engine.dispose()
         self.dispose()
 
 

@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, text, update
 from sqlmodel import Session, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minsheng.db import Database
 from minsheng.messaging.backoff import Backoff, backoff_delay
@@ -182,14 +183,14 @@ async def publish_pending_events(database: Database, producer: Producer, batch_s
     came back: the reason for the wait is gone).  Database errors propagate; broker errors are
     recorded on the rows and reported in the result.
     """
-    session = database.session()
-    try:
-        rows = await asyncio.to_thread(_claim, session, batch_size, utc_now(), not ignore_backoff)
+    # Awaited on the event loop (the database work runs through run_sync): no thread hand-offs.
+    async with AsyncSession(database.async_engine, expire_on_commit=False) as session:
+        rows = await session.run_sync(_claim, batch_size, utc_now(), not ignore_backoff)
         if not rows or database.is_sqlite:
             # Ends the transaction (and releases the advisory lock). On SQLite, which has no row locks,
             # do not keep a read transaction open while sending: a business write committed meanwhile
             # would make the later update fail with SQLITE_BUSY (stale snapshot).
-            await asyncio.to_thread(session.rollback)
+            await session.rollback()
         if not rows:
             return BatchResult(claimed=0, published=0, failed=0)
         by_key: dict[tuple[str, str], list[_Row]] = {}
@@ -200,13 +201,11 @@ async def publish_pending_events(database: Database, producer: Producer, batch_s
         published = sorted(row_id for acknowledged, _ in outcomes for row_id in acknowledged)
         failures = sorted((failure for _, failure in outcomes if failure is not None), key=lambda f: f[0].id)
         try:
-            await asyncio.to_thread(_record, session, published, failures, utc_now())
+            await session.run_sync(_record, published, failures, utc_now())
         except Exception:
             log.exception("%d outbox events were acknowledged by the broker but could not be marked published; "
                           "they will be published again (consumers deduplicate)", len(published))
             raise
-    finally:
-        session.close()
     OUTBOX_PUBLISHED.labels(process).inc(len(published))
     if failures:
         OUTBOX_FAILURES.labels(process).inc(len(failures))
@@ -284,7 +283,7 @@ class OutboxRelay:
         process: str = "unknown",
         batch_size: int = 100,
         idle_interval: float = 0.05,
-        min_cycle_interval: float = 0.05,
+        min_cycle_interval: float = 0.02,
         reconnect_initial: float = 0.5,
         reconnect_max: float = 5.0,
         send_timeout: float = 30.0,
