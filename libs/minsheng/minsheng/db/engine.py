@@ -50,7 +50,9 @@ class Database:
                 engine = create_async_engine(parsed.set(drivername="sqlite+aiosqlite"), connect_args={"timeout": 30})
                 event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             else:
-                engine = create_async_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+                # No liveness ping per checkout (a round trip per batch): a connection found dead fails
+                # its batch, the pool drops it, and group commit retries the items on a fresh one.
+                engine = create_async_engine(parsed, pool_size=5, max_overflow=5)
             engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
             self._async_engines[loop] = engine
         return engine
