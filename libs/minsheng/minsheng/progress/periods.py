@@ -18,6 +18,7 @@ class PeriodType(str, enum.Enum):
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
+_parsed: dict[str, Period] = {}
 
 
 @dataclass(frozen=True, order=True)
@@ -39,6 +40,17 @@ class Period:
     @classmethod
     def parse(cls, code: str) -> Period:
         """Raises ValueError with a message a clerk can act on."""
+        # Every stored value carries its period as a code, and there are few of them: parse each once.
+        known = _parsed.get(code)
+        if known is not None:
+            return known
+        period = cls._parse(code)
+        if len(_parsed) < 10_000:
+            _parsed[code] = period
+        return period
+
+    @classmethod
+    def _parse(cls, code: str) -> Period:
         text = (code or "").strip().upper()
         if m := _MONTH.match(text):
             year, month = int(m.group(1)), int(m.group(2))

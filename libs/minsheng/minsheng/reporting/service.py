@@ -362,13 +362,9 @@ def write_approvals(session: Session, approvals: Sequence[Approval]) -> list[Rep
         for report, before, approval in approved])
     add_events(session, [report_changed_event(session, action="approved", actor=approval.reviewed_by, at=now,
                                               report=report) for report, _, approval in approved])
-    # The status moves, once per indicator × org unit however many of its reports were approved.
-    touched: dict[str, dict[str, None]] = {}
-    for report, _, _ in approved:
-        touched.setdefault(report.indicator_code, {}).update({report.org_unit_code: None, CITY_CODE: None})
     first = approved[0][2]
-    track_status_changes(session=session, org_units_by_indicator={code: list(units) for code, units in touched.items()},
-                         as_of=first.today, thresholds=first.thresholds)
+    track_status_changes(session=session, approved=[report for report, _, _ in approved], as_of=first.today,
+                         thresholds=first.thresholds)
     return outcomes
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
 
 from minsheng.catalog.models import enum_column
-from minsheng.progress.model import Status, Thresholds
+from minsheng.orgunits import CITY_CODE
+from minsheng.progress.model import Observation, Status, Thresholds
+from minsheng.progress.periods import Period
+from minsheng.reporting.models import Report, ReportStatus
 
 
 class IndicatorStatus(SQLModel, table=True):
@@ -26,42 +31,108 @@ class IndicatorStatus(SQLModel, table=True):
 STATUS_TRACKING_TABLES = frozenset({IndicatorStatus.__tablename__})
 
 
-def track_status_changes(*, session: Session, org_units_by_indicator: Mapping[str, Iterable[str]], as_of: dt.date,
+def track_status_changes(*, session: Session, approved: Sequence[Report], as_of: dt.date,
                          thresholds: Thresholds) -> list[tuple[str, str]]:
-    """Recompute the status of each indicator for the given org units; where it moved, remember it
-    and emit the event.  Reads each indicator's official values and remembered statuses once.
-    Returns the (indicator, org unit) pairs that moved."""
-    from minsheng.progress.queries import ReportSource, load_facts  # the progress layer reads reports
-    from minsheng.progress.assemble import indicator_progress
+    """After `approved` were approved (in the caller's transaction): recompute the status of each
+    indicator touched, for the approved org units and the city, once per batch; where it moved,
+    remember it and emit the event.  Returns the (indicator, org unit) pairs that moved."""
+    from minsheng.progress.assemble import indicator_progress  # the progress layer reads reports
+    from minsheng.progress.queries import load_facts
     from minsheng.reporting.events import INDICATOR_STATUS_CHANGED, IndicatorStatusChanged, write_event
 
+    org_units_by_indicator: dict[str, dict[str, None]] = {}
+    for report in approved:
+        org_units_by_indicator.setdefault(report.indicator_code, {}).update(
+            {report.org_unit_code: None, CITY_CODE: None})
     codes = list(org_units_by_indicator)
     facts_by_code = load_facts(session, codes=codes)
-    official = ReportSource(session).official(codes)
+    official = official_values(session, approved)
+    pairs = sorted((code, unit) for code, units in org_units_by_indicator.items() for unit in units)
     remembered = {(row.indicator_code, row.org_unit_code): row for row in session.exec(
-        select(IndicatorStatus).where(IndicatorStatus.indicator_code.in_(codes)))}
+        select(IndicatorStatus).where(sa.tuple_(IndicatorStatus.indicator_code, IndicatorStatus.org_unit_code)
+                                      .in_(pairs)))}
     moved = []
-    for indicator, org_units in org_units_by_indicator.items():
+    for indicator, org_unit in pairs:
         facts = facts_by_code[indicator]
-        for org_unit in dict.fromkeys(org_units):
-            progress = indicator_progress(facts, org_unit, official.get(indicator, []), [], as_of, thresholds)
-            row = remembered.get((indicator, org_unit))
-            previous = row.status if row else None
-            if previous == progress.status:
-                continue
-            now = dt.datetime.now(dt.UTC)
-            if row is None:
-                row = IndicatorStatus(indicator_code=indicator, org_unit_code=org_unit, status=progress.status,
-                                      as_of=as_of, changed_at=now)
-            else:
-                row.status, row.as_of, row.changed_at = progress.status, as_of, now
-            session.add(row)
-            write_event(session, campaign=facts.campaign, key=indicator, event_type=INDICATOR_STATUS_CHANGED,
-                        subject=indicator, data=IndicatorStatusChanged(
-                            campaign=facts.campaign, indicator=indicator, org_unit=org_unit,
-                            previous_status=previous.value if previous else None, status=progress.status.value,
-                            as_of=as_of, current_value=progress.current_value,
-                            expected_value=progress.expected_value, target_value=progress.target_value,
-                            reasons=progress.reasons))
-            moved.append((indicator, org_unit))
+        progress = indicator_progress(facts, org_unit, official.get(indicator, []), [], as_of, thresholds)
+        row = remembered.get((indicator, org_unit))
+        previous = row.status if row else None
+        if previous == progress.status:
+            continue
+        now = dt.datetime.now(dt.UTC)
+        if row is None:
+            row = IndicatorStatus(indicator_code=indicator, org_unit_code=org_unit, status=progress.status,
+                                  as_of=as_of, changed_at=now)
+        else:
+            row.status, row.as_of, row.changed_at = progress.status, as_of, now
+        session.add(row)
+        write_event(session, campaign=facts.campaign, key=indicator, event_type=INDICATOR_STATUS_CHANGED,
+                    subject=indicator, data=IndicatorStatusChanged(
+                        campaign=facts.campaign, indicator=indicator, org_unit=org_unit,
+                        previous_status=previous.value if previous else None, status=progress.status.value,
+                        as_of=as_of, current_value=progress.current_value, expected_value=progress.expected_value,
+                        target_value=progress.target_value, reasons=progress.reasons))
+        moved.append((indicator, org_unit))
     return moved
+
+
+# ---- the official values an approval re-checks, kept between approvals -------------------------
+
+@dataclass
+class _OfficialSeries:
+    """An indicator's official values: the latest approved revision of each org unit × period, and
+    how many approved revisions of the indicator they reflect."""
+
+    approved: int
+    last_id: int  # the highest id among them: with the count, the version of the series
+    latest: dict[tuple[str, str], tuple[int, Observation]] = field(default_factory=dict)
+
+    def add(self, org_unit: str, period: str, revision: int, value: float, numerator: float | None,
+            denominator: float | None) -> None:
+        known = self.latest.get((org_unit, period))
+        if known is None or known[0] < revision:
+            self.latest[(org_unit, period)] = (revision, Observation(
+                period=Period.parse(period), org_unit=org_unit, value=value, numerator=numerator,
+                denominator=denominator))
+
+
+# (database, indicator) → its official series.  Re-reading every approved value of an indicator at
+# each approval grew with the data; the series is kept instead and brought up to date with what is
+# approved.  Approved revisions are never un-approved, so their count and highest id are a version:
+# when the database's are not the kept ones plus this batch's (another replica approved, a batch that
+# updated the series was rolled back, the database is another one), the series is read again.
+_official: dict[tuple[str, str], _OfficialSeries] = {}
+
+
+def official_values(session: Session, approved: Sequence[Report]) -> dict[str, list[Observation]]:
+    """The official values of the indicators of `approved` (just approved in this transaction)."""
+    database = str(session.get_bind().engine.url)
+    by_indicator: dict[str, list[Report]] = {}
+    for report in approved:
+        by_indicator.setdefault(report.indicator_code, []).append(report)
+    table = Report.__table__
+    versions = {code: (count, last_id) for code, count, last_id in session.execute(
+        sa.select(table.c.indicator_code, sa.func.count(), sa.func.max(table.c.id)).where(
+            table.c.indicator_code.in_(sorted(by_indicator)), table.c.status == ReportStatus.approved.value)
+        .group_by(table.c.indicator_code))}
+    stale = []
+    for code, reports in by_indicator.items():
+        kept = _official.get((database, code))
+        if kept is None or versions.get(code) != (kept.approved + len(reports),
+                                                   max(kept.last_id, *(r.id for r in reports))):
+            stale.append(code)
+            continue
+        for r in reports:
+            kept.add(r.org_unit_code, r.period, r.revision, r.value, r.numerator, r.denominator)
+        kept.approved, kept.last_id = versions[code]
+    if stale:
+        fresh = {code: _OfficialSeries(*versions.get(code, (0, 0))) for code in stale}
+        for code, org_unit, period, revision, value, numerator, denominator in session.execute(
+                sa.select(table.c.indicator_code, table.c.org_unit_code, table.c.period, table.c.revision,
+                          table.c.value, table.c.numerator, table.c.denominator)
+                .where(table.c.indicator_code.in_(stale), table.c.status == ReportStatus.approved.value)):
+            fresh[code].add(org_unit, period, revision, value, numerator, denominator)
+        for code, series in fresh.items():
+            _official[(database, code)] = series
+    return {code: [observation for _, observation in _official[(database, code)].latest.values()]
+            for code in by_indicator}
