@@ -31,6 +31,10 @@ async def consume_events(app: FastAPI) -> None:
                              group_id=group_id(generation), handler=fold, process="gateway", max_records=500,
                              poll_timeout_ms=100, after_batch=functools.partial(refresh, thresholds=thresholds),
                              batch_handler=apply_many, parse=parse_typed_event,
-                             consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000})
+                             # A fetch waits at most 20 ms for data: Tansu answers a fetch only when its wait
+                             # runs out (Kafka answers as soon as data arrives), and the views must follow
+                             # the services within a second.
+                             consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000,
+                                               "fetch_max_wait_ms": 20})
     app.state.event_consumer = consumer
     await consumer.run()

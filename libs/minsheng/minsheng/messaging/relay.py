@@ -7,10 +7,11 @@ One cycle (`publish_pending_events`):
    lock so that only one relay per database publishes at a time (two relays each taking a slice of
    the queue would publish a key's events out of order).  SQLite has one writer: a plain select.
    Rows are taken up to the first one still waiting for its retry time (`next_attempt_at`).
-2. Send them with the partition key `row.key` and the CloudEvent JSON as value (acks=all).  Rows of
-   one key are sent one after the other, each only after the previous one was acknowledged, and a
-   key stops at its first failure: a later event of that key can never overtake an earlier one.
-   Different keys are sent concurrently.
+2. Send them with the partition key `row.key` and the CloudEvent JSON as value (acks=all), all
+   handed to the producer in id order and their acknowledgements awaited together.  The producer
+   keeps one request in flight per partition, so a key's events reach the broker in order; a row
+   counts as published only when it and every earlier row of its key were acknowledged, and a key
+   stops at its first failure.
 3. Mark acknowledged rows `published_at`; on a failed row record `attempts`, `last_error` and
    `next_attempt_at` (exponential backoff, 0.5 s → 30 s).  Commit.
 
@@ -18,7 +19,7 @@ A crash between the broker's acknowledgement and the commit publishes those rows
 cycle: delivery is at least once, and consumers are idempotent (see `consumer.py`).
 
 The broker (Tansu locally) has no idempotent producer and no transactions, so the producer is a
-plain `acks="all"` one; ordering comes from sending one record per key at a time.
+plain `acks="all"` one; ordering comes from the producer's one request in flight per partition.
 """
 
 from __future__ import annotations
@@ -138,40 +139,49 @@ def _record(session: Session, published: list[int], failures: list[tuple[_Row, s
     session.commit()
 
 
-async def _send_key_in_order(producer: Producer, rows: list[_Row], timeout: float) -> tuple[list[int], tuple[_Row, str] | None]:
-    """Send one key's rows in order; stop at the first failure.
+async def _send_in_order(producer: Producer, rows: list[_Row], timeout: float
+                         ) -> tuple[list[int], list[tuple[_Row, str]]]:
+    """Send the rows (in id order) and wait for their acknowledgements all together.
 
-    The rows are handed to the producer together and their acknowledgements awaited in order: the
-    producer keeps one request in flight per partition, so order within the key holds while the
-    rows travel in one batch instead of one round trip each.  A row counts as published only once
-    it and every row before it were acknowledged; after a failure the rest are retried (a consumer
-    that already got some of them skips the duplicates)."""
-    acknowledged: list[int] = []
-    pending: list[tuple[_Row, asyncio.Future]] = []
-    try:
-        for row in rows:
-            future = await asyncio.wait_for(
-                producer.send(row.topic, row.payload.encode("utf-8"), key=row.key.encode("utf-8"),
-                              headers=[CONTENT_TYPE_HEADER]),
-                timeout=timeout,
-            )
-            pending.append((row, future))
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - could not even enqueue: the rows not enqueued wait
-        failed_row = rows[len(pending)]
-        failure: tuple[_Row, str] | None = (failed_row, _describe(exc))
-    else:
-        failure = None
-    for row, future in pending:
+    Every row is handed to the producer first, then the acknowledgements are awaited at once: the
+    producer keeps one request in flight per partition, so the order within a key holds while the
+    whole cycle costs a couple of waits on the event loop instead of two per row (under load each
+    wait is a turn of a busy loop).  A row counts as published only once it and every earlier row of
+    its key were acknowledged; a key stops at its first failure (the rows after it are retried, and a
+    consumer that already got some of them skips the duplicates).  Returns (published ids, failures)."""
+    sent: list[tuple[_Row, asyncio.Future]] = []
+    failed: dict[tuple[str, str], tuple[_Row, str]] = {}
+    for row in rows:
+        key = (row.topic, row.key)
+        if key in failed:
+            continue  # an earlier row of this key could not be sent: the later ones wait for it
         try:
-            await asyncio.wait_for(future, timeout=timeout)
+            # No wait_for here: it would make a task, and a turn of the loop, of every row.  send()
+            # returns at once unless it waits for metadata or buffer space, both bounded by the
+            # producer's request timeout.
+            future = await producer.send(row.topic, row.payload.encode("utf-8"), key=row.key.encode("utf-8"),
+                                         headers=[CONTENT_TYPE_HEADER])
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
-            return acknowledged, (row, _describe(exc))
-        acknowledged.append(row.id)
-    return acknowledged, failure
+        except Exception as exc:  # noqa: BLE001 - could not even enqueue: this key's rows wait
+            failed[key] = (row, _describe(exc))
+            continue
+        sent.append((row, future))
+    done = (await asyncio.wait([future for _, future in sent], timeout=timeout))[0] if sent else set()
+    acknowledged: list[int] = []
+    for row, future in sent:
+        key = (row.topic, row.key)
+        if key in failed:
+            continue
+        if future not in done:
+            failed[key] = (row, f"TimeoutError: not acknowledged within {timeout:g} s")
+        elif future.cancelled():
+            failed[key] = (row, "CancelledError: the send was cancelled")
+        elif (error := future.exception()) is not None:
+            failed[key] = (row, _describe(error))
+        else:
+            acknowledged.append(row.id)
+    return acknowledged, sorted(failed.values(), key=lambda failure: failure[0].id)
 
 
 async def publish_pending_events(database: Database, producer: Producer, batch_size: int = 100, *,
@@ -193,13 +203,7 @@ async def publish_pending_events(database: Database, producer: Producer, batch_s
             await session.rollback()
         if not rows:
             return BatchResult(claimed=0, published=0, failed=0)
-        by_key: dict[tuple[str, str], list[_Row]] = {}
-        for row in rows:
-            by_key.setdefault((row.topic, row.key), []).append(row)
-        outcomes = await asyncio.gather(*(_send_key_in_order(producer, key_rows, send_timeout)
-                                          for key_rows in by_key.values()))
-        published = sorted(row_id for acknowledged, _ in outcomes for row_id in acknowledged)
-        failures = sorted((failure for _, failure in outcomes if failure is not None), key=lambda f: f[0].id)
+        published, failures = await _send_in_order(producer, rows, send_timeout)
         try:
             await session.run_sync(_record, published, failures, utc_now())
         except Exception:
