@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -40,6 +41,18 @@ class Forbidden(DomainError):
 class Unprocessable(DomainError):
     status_code = 422
     code = "invalid"
+
+
+class Overloaded(DomainError):
+    """More work waiting than the process can take on: refused at once (503, Retry-After) rather
+    than queued until it times out."""
+
+    status_code = 503
+    code = "overloaded"
+    retry_after_seconds = 2
+
+
+OVERLOADED_MESSAGE = "系统繁忙，本次请求未处理（没有保存任何数据），请稍后重试"
 
 
 # Pydantic error types, said the way a clerk would understand them.
@@ -84,7 +97,14 @@ def describe_validation_error(error: dict[str, Any]) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, "code": exc.code, **exc.extra}, status_code=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Overloaded) else None
+        return JSONResponse({"detail": exc.detail, "code": exc.code, **exc.extra}, status_code=exc.status_code,
+                            headers=headers)
+
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def _pool_exhausted(request: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
+        # Every database connection stayed busy for the pool's whole timeout: shed the request.
+        return await _domain_error(request, Overloaded(OVERLOADED_MESSAGE))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -43,7 +43,9 @@ class Database:
             self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            # pool_timeout: a request that finds every connection busy for 3 s is refused with 503
+            # (minsheng.errors), not kept waiting 30 s for a 500.
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=3)
         # Set-based writes (group commit, the gateway's fold) insert many rows at a time: one multi-row
         # INSERT per 1000 rows instead of a statement per row, with or without RETURNING.
         self.engine.dialect.use_insertmanyvalues_wo_returning = True

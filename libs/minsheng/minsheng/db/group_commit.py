@@ -33,12 +33,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 from sqlmodel.ext.asyncio.session import AsyncSession  # its run_sync hands out a sqlmodel Session
 from sqlmodel import Session
 
 from minsheng.db.engine import Database
-from minsheng.errors import DomainError
+from minsheng.errors import OVERLOADED_MESSAGE, DomainError, Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,10 @@ GROUP_COMMIT_BATCH = Histogram("minsheng_group_commit_batch_size", "Writes commi
 GROUP_COMMIT_SECONDS = Histogram("minsheng_group_commit_seconds", "Time to write and commit one batch",
                                  ["process", "writer"],
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+
+GROUP_COMMIT_REFUSED = Counter("minsheng_group_commit_refused_total",
+                                "Writes refused at once (503) because too many were already waiting",
+                                ["process", "writer"])
 
 # write_batch(session, items) -> one result or DomainError per item, in order; it does not commit.
 BatchWrite = Callable[[Session, Sequence[Item]], list]
@@ -70,12 +74,13 @@ class GroupCommitWriter(Generic[Item, Result]):
     (e.g. to wake the outbox relay)."""
 
     def __init__(self, database: Database, write_batch: BatchWrite, *, name: str, process: str = "unknown",
-                 shards: int = 1, max_batch: int = 256, on_error: ErrorMapper | None = None):
+                 shards: int = 1, max_batch: int = 256, max_waiting: int = 2000, on_error: ErrorMapper | None = None):
         self.database = database
         self.write_batch = write_batch
         self.name = name
         self.process = process
         self.max_batch = max_batch
+        self.max_waiting = max_waiting  # per shard; beyond it a write is refused at once (503)
         self.on_error = on_error or (lambda exc: None)
         self.after_commit: list[Callable[[], None]] = []
         self._queues: list[asyncio.Queue[_Waiting]] = [asyncio.Queue() for _ in range(max(1, shards))]
@@ -83,9 +88,13 @@ class GroupCommitWriter(Generic[Item, Result]):
         self._batch_seconds = GROUP_COMMIT_SECONDS.labels(process, name)
 
     async def write(self, item: Item, shard_key: str = "") -> Result:
-        future = asyncio.get_running_loop().create_future()
         # zlib.crc32, not hash(): the same key lands on the same shard in every process and run.
-        self._queues[zlib.crc32(shard_key.encode()) % len(self._queues)].put_nowait(_Waiting(item, future))
+        waiting = self._queues[zlib.crc32(shard_key.encode()) % len(self._queues)]
+        if waiting.qsize() >= self.max_waiting:
+            GROUP_COMMIT_REFUSED.labels(self.process, self.name).inc()
+            raise Overloaded(OVERLOADED_MESSAGE)
+        future = asyncio.get_running_loop().create_future()
+        waiting.put_nowait(_Waiting(item, future))
         return await future
 
     async def run(self) -> None:
