@@ -86,6 +86,7 @@ class GroupCommitWriter(Generic[Item, Result]):
         self._queues: list[asyncio.Queue[_Waiting]] = [asyncio.Queue() for _ in range(max(1, shards))]
         self._batch_sizes = GROUP_COMMIT_BATCH.labels(process, name)
         self._batch_seconds = GROUP_COMMIT_SECONDS.labels(process, name)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def write(self, item: Item, shard_key: str = "") -> Result:
         # zlib.crc32, not hash(): the same key lands on the same shard in every process and run.
@@ -93,12 +94,17 @@ class GroupCommitWriter(Generic[Item, Result]):
         if waiting.qsize() >= self.max_waiting:
             GROUP_COMMIT_REFUSED.labels(self.process, self.name).inc()
             raise Overloaded(OVERLOADED_MESSAGE)
-        future = asyncio.get_running_loop().create_future()
-        waiting.put_nowait(_Waiting(item, future))
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if self._loop is None or self._loop is loop:
+            waiting.put_nowait(_Waiting(item, future))
+        else:  # called from another event loop (an in-process ASGI client): hand over thread-safely
+            self._loop.call_soon_threadsafe(waiting.put_nowait, _Waiting(item, future))
         return await future
 
     async def run(self) -> None:
         """Write batches until cancelled."""
+        self._loop = asyncio.get_running_loop()
         await asyncio.gather(*(self._run_shard(waiting) for waiting in self._queues))
 
     async def _run_shard(self, waiting: asyncio.Queue[_Waiting]) -> None:
@@ -146,13 +152,22 @@ class GroupCommitWriter(Generic[Item, Result]):
 
 
 def _settle(batch: list[_Waiting], outcomes: list) -> None:
+    here = asyncio.get_running_loop()
     for waiting, outcome in zip(batch, outcomes, strict=True):
-        if waiting.future.done():  # the request was cancelled (client gone); the write stands
-            continue
-        if isinstance(outcome, BaseException):
-            waiting.future.set_exception(outcome)
+        loop = waiting.future.get_loop()
+        if loop is here:
+            _answer(waiting.future, outcome)
         else:
-            waiting.future.set_result(outcome)
+            loop.call_soon_threadsafe(_answer, waiting.future, outcome)
+
+
+def _answer(future: asyncio.Future, outcome: object) -> None:
+    if future.done():  # the request was cancelled (client gone); the write stands
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 __all__ = ["GroupCommitWriter"]
