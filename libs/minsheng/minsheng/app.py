@@ -4,6 +4,7 @@ readiness, `/metrics`, error handling.  A process's entry point is a call to `cr
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -44,6 +45,10 @@ def create_app(
         for hook in startup:
             await asyncio.to_thread(hook, app)
         jobs = [asyncio.create_task(job(app), name=getattr(job, "__name__", "job")) for job in background]
+        # What start-up built (modules, the catalog) lives as long as the process: keep it out of the
+        # collector's full passes, and collect less often; the pauses showed in the p99 of requests.
+        gc.freeze()
+        gc.set_threshold(10_000, 20, 20)
         app.state.ready = True
         PROCESS_READY.labels(process).set(1)
         log.info("%s ready on %s:%s", process, settings.host, settings.port)
