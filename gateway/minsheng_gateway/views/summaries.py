@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
@@ -14,7 +15,7 @@ from minsheng.clock import today_in_china
 from minsheng.catalog.models import Campaign, OrgUnit, Task, TaskLeadDepartment
 from minsheng.catalog.service import get_org_unit
 from minsheng.orgunits import CITY_CODE
-from minsheng.progress.assemble import IndicatorFacts, indicator_progress, task_progress
+from minsheng.progress.assemble import IndicatorFacts, indicator_progress, judge_task
 from minsheng.progress.model import STATUS_LABELS, Status, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.rollup import summarize
@@ -47,7 +48,8 @@ def progress_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
                       thresholds: Thresholds) -> dict[str, IndicatorProgressPublic]:
     """Stored progress rows where fresh; recomputed (not stored) where missing or computed on an earlier day."""
     stored = {row.indicator_code: row for row in session.exec(
-        select(IndicatorProgressView).where(IndicatorProgressView.org_unit_code == org_unit))}
+        select(IndicatorProgressView).where(IndicatorProgressView.org_unit_code == org_unit,
+                                            IndicatorProgressView.indicator_code.in_(list(facts))))}
     result: dict[str, IndicatorProgressPublic] = {}
     stale = []
     for code in facts:
@@ -92,36 +94,55 @@ def _tasks_and_leads(session: Session) -> tuple[list[Task], dict[int, list[str]]
     return tasks, leads
 
 
+def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, IndicatorFacts], today: dt.date,
+                      thresholds: Thresholds, *, whole: set[str]) -> tuple[dict[str, Status],
+                                                                            dict[str, IndicatorProgressPublic]]:
+    """Each indicator's status for `org_unit`, and the whole answer for the codes in `whole` (the
+    headline figures).  A summary needs no more: reading the stored statuses, not parsing every stored
+    answer (whose pending values grow with the data), keeps it as fast at a million reports as at ten
+    thousand.  Rows missing or computed on an earlier day are recomputed (`progress_for_unit`)."""
+    statuses: dict[str, Status] = {}
+    stale = set(facts)
+    for code, status, computed_on in session.execute(
+            sa.select(IndicatorProgressView.indicator_code, IndicatorProgressView.status,
+                      IndicatorProgressView.computed_on).where(IndicatorProgressView.org_unit_code == org_unit)):
+        if code in facts and computed_on == today:
+            statuses[code] = Status(status)
+            stale.discard(code)
+    wanted = {code: facts[code] for code in stale | (whole & set(facts))}
+    answers = progress_for_unit(session, org_unit, wanted, today, thresholds) if wanted else {}
+    statuses.update({code: answer.status for code, answer in answers.items()})
+    return statuses, {code: answers[code] for code in whole if code in answers}
+
+
 def summary(session: Session, org_unit: str, today: dt.date, thresholds: Thresholds) -> Summary:
     unit = get_org_unit(session=session, code=org_unit)
     facts = load_facts(session)
-    progress = progress_for_unit(session, org_unit, facts, today, thresholds)
+    headline_codes = {code for code, f in facts.items() if f.task_number is None}
+    statuses, headline = statuses_for_unit(session, org_unit, facts, today, thresholds, whole=headline_codes)
     tasks, leads = _tasks_and_leads(session)
     reported = GatewaySource(session).task_statuses([t.number for t in tasks], org_unit, today)
-    by_task: dict[int, list[IndicatorProgressPublic]] = defaultdict(list)
-    for code, answer in progress.items():
+    by_task: dict[int, list[tuple[str, Status]]] = defaultdict(list)
+    for code, status in statuses.items():
         if facts[code].task_number is not None:
-            by_task[facts[code].task_number].append(answer)
-    task_answers = [task_progress(number=t.number, title=t.title, campaign=t.campaign_code, item=t.item_number,
-                                  lead_departments=leads[t.number], org_unit=org_unit, as_of=today,
-                                  indicators=by_task[t.number], reported=reported.get(t.number)) for t in tasks]
+            by_task[facts[code].task_number].append((code, status))
+    task_statuses = {t.number: judge_task(by_task[t.number], reported.get(t.number))[0] for t in tasks}
     campaigns = []
     for campaign in session.exec(select(Campaign).order_by(Campaign.number)):
-        mine = [t for t in task_answers if t.campaign == campaign.code]
-        indicators = [p for code, p in progress.items() if facts[code].campaign == campaign.code]
-        headline = [p for code, p in progress.items()
-                    if facts[code].campaign == campaign.code and facts[code].task_number is None]
+        mine = [task_statuses[t.number] for t in tasks if t.campaign_code == campaign.code]
+        indicators = [status for code, status in statuses.items() if facts[code].campaign == campaign.code]
+        figures = [headline[code] for code in facts if code in headline and facts[code].campaign == campaign.code]
         campaigns.append(CampaignSummary(
-            campaign=campaign.code, name=campaign.name, tasks_by_status=summarize(t.status for t in mine),
-            indicators_by_status=summarize(p.status for p in indicators),
+            campaign=campaign.code, name=campaign.name, tasks_by_status=summarize(mine),
+            indicators_by_status=summarize(indicators),
             headline=[HeadlineFigure(id=p.id, name=p.name, unit=p.unit, current_value=p.current_value,
                                      target_value=p.target_value, completion=p.completion,
                                      expected_value=p.expected_value, status=p.status, status_label=p.status_label)
-                      for p in headline]))
+                      for p in figures]))
     own = len(facts) if org_unit == CITY_CODE else sum(1 for f in facts.values() if org_unit in f.district_targets)
     return Summary(org_unit=org_unit, org_unit_name=unit.name, as_of=today,
-                   tasks_by_status=summarize(t.status for t in task_answers),
-                   indicators_by_status=summarize(p.status for p in progress.values()), campaigns=campaigns,
+                   tasks_by_status=summarize(task_statuses.values()),
+                   indicators_by_status=summarize(statuses.values()), campaigns=campaigns,
                    own_targets=own)
 
 
@@ -206,4 +227,4 @@ def warnings(session: Session, today: dt.date, limit: int) -> list[Warning]:
     return result[:limit]
 
 
-__all__ = ["district_matrix", "progress_for_unit", "routine_dates", "summary", "warnings"]
+__all__ = ["district_matrix", "progress_for_unit", "routine_dates", "statuses_for_unit", "summary", "warnings"]

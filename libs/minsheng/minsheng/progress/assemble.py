@@ -122,17 +122,17 @@ STATE_TO_STATUS = {"completed": Status.completed, "in_progress": Status.on_track
                    "not_started": Status.at_risk}
 
 
-def task_progress(*, number: int, title: str, campaign: str, item: int, lead_departments: list[str], org_unit: str,
-                  as_of: dt.date, indicators: list[IndicatorProgressPublic],
-                  reported: TaskStatusSummary | None) -> TaskProgressPublic:
+def judge_task(indicators: Sequence[tuple[str, Status]], reported: TaskStatusSummary | None
+               ) -> tuple[Status, str, list[str]]:
+    """A task's (status, basis, reasons) from its indicators' (id, status) and its reported status."""
     # Worst of the indicators that have data: an indicator nobody has reported yet is listed as
     # "no data" (and counted in the summaries) but does not mask the progress the others show.
-    judged = [i for i in indicators if i.status not in (Status.no_target, Status.no_data)]
-    silent = [i.id for i in indicators if i.status is Status.no_data]
+    judged = [(code, status) for code, status in indicators if status not in (Status.no_target, Status.no_data)]
+    silent = [code for code, status in indicators if status is Status.no_data]
     reasons: list[str] = []
     if judged:
-        status, basis = worst_status(i.status for i in judged), "indicators"
-        worst = [i.id for i in judged if i.status is status]
+        status, basis = worst_status(s for _, s in judged), "indicators"
+        worst = [code for code, s in judged if s is status]
         reasons.append(f"任务状态取其指标中最差的：{STATUS_LABELS[status]}（{'、'.join(worst)}）")
         if silent:
             reasons.append(f"{'、'.join(silent)} 暂无已审核数据")
@@ -148,10 +148,18 @@ def task_progress(*, number: int, title: str, campaign: str, item: int, lead_dep
         reasons.append("本任务无量化指标，也尚未填报进展")
     if reported is not None and reported.problems:
         reasons.append(f"存在问题：{reported.problems}")
+    return status, basis, reasons
+
+
+def task_progress(*, number: int, title: str, campaign: str, item: int, lead_departments: list[str], org_unit: str,
+                  as_of: dt.date, indicators: list[IndicatorProgressPublic],
+                  reported: TaskStatusSummary | None) -> TaskProgressPublic:
+    status, basis, reasons = judge_task([(i.id, i.status) for i in indicators], reported)
     return TaskProgressPublic(number=number, title=title, campaign=campaign, item=item,
                               lead_departments=lead_departments, org_unit=org_unit, as_of=as_of, status=status,
                               status_label=STATUS_LABELS[status], basis=basis, indicators=indicators,
                               reported_status=reported, reasons=reasons)
 
 
-__all__ = ["IndicatorFacts", "indicator_progress", "spec_for", "summarize", "task_progress", "worst_status"]
+__all__ = ["IndicatorFacts", "indicator_progress", "judge_task", "spec_for", "summarize", "task_progress",
+           "worst_status"]
