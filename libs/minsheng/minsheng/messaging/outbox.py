@@ -78,7 +78,7 @@ def add_events(session: Session, events: Sequence[tuple[str, str, IntegrationEve
     if not events:
         return
     now = utc_now()
-    session.execute(sa.insert(OutboxEvent.__table__), [
+    session.connection().execute(sa.insert(OutboxEvent.__table__), [
         {"event_id": event.id, "topic": topic, "key": key, "type": event.type,
          "payload": event.to_json_bytes().decode("utf-8"), "created_at": now, "attempts": 0}
         for topic, key, event in events])

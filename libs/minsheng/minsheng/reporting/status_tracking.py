@@ -111,7 +111,7 @@ def official_values(session: Session, approved: Sequence[Report]) -> dict[str, l
     for report in approved:
         by_indicator.setdefault(report.indicator_code, []).append(report)
     table = Report.__table__
-    versions = {code: (count, last_id) for code, count, last_id in session.execute(
+    versions = {code: (count, last_id) for code, count, last_id in session.connection().execute(
         sa.select(table.c.indicator_code, sa.func.count(), sa.func.max(table.c.id)).where(
             table.c.indicator_code.in_(sorted(by_indicator)), table.c.status == ReportStatus.approved.value)
         .group_by(table.c.indicator_code))}
@@ -127,7 +127,7 @@ def official_values(session: Session, approved: Sequence[Report]) -> dict[str, l
         kept.approved, kept.last_id = versions[code]
     if stale:
         fresh = {code: _OfficialSeries(*versions.get(code, (0, 0))) for code in stale}
-        for code, org_unit, period, revision, value, numerator, denominator in session.execute(
+        for code, org_unit, period, revision, value, numerator, denominator in session.connection().execute(
                 sa.select(table.c.indicator_code, table.c.org_unit_code, table.c.period, table.c.revision,
                           table.c.value, table.c.numerator, table.c.denominator)
                 .where(table.c.indicator_code.in_(stale), table.c.status == ReportStatus.approved.value)):
