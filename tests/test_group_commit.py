@@ -17,7 +17,7 @@ from minsheng.db import Database
 from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.db.migrations import MigrationPlan, upgrade_to_head
 from minsheng.errors import Conflict, Overloaded, Unprocessable, install_error_handlers
-from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, OutboxEvent, add_events, event_source
+from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, OutboxEvent, add_events
 from tests.test_messaging_outbox import value_event
 
 
@@ -127,6 +127,3 @@ def test_an_exhausted_connection_pool_answers_503_with_retry_after():
     assert response.headers["retry-after"] == "2"
     assert response.json()["code"] == "overloaded" and "没有保存任何数据" in response.json()["detail"]
 
-
-def test_event_source_is_the_process():  # the events written above carry their service as source
-    assert event_source("education") == "/minsheng/education"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -19,7 +19,6 @@ from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from minsheng.messaging import add_events
 from minsheng.pagination import PageParams
-from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
 from minsheng.reporting.events import emit_change, report_changed_event
@@ -250,11 +249,17 @@ async def submit_report(*, writer: GroupCommitWriter, session: Session, report_i
                               shard_key=checked.indicator.code)
 
 
-def submission_conflict(exc: Exception) -> DomainError | None:
-    """The answer for a submission whose write failed on its own (group commit's `on_error`)."""
-    if isinstance(exc, IntegrityError):
-        return Conflict("同一指标、单位、期间的报告正被另一请求同时提交，请稍后重试", code="concurrent_submission")
-    return None
+def _conflict_on_integrity_error(message: str, code: str) -> Callable[[Exception], DomainError | None]:
+    """Group commit's `on_error`: a write that failed alone on a constraint raced by another writer."""
+    def answer(exc: Exception) -> DomainError | None:
+        return Conflict(message, code=code) if isinstance(exc, IntegrityError) else None
+    return answer
+
+
+submission_conflict = _conflict_on_integrity_error("同一指标、单位、期间的报告正被另一请求同时提交，请稍后重试",
+                                                   "concurrent_submission")
+review_conflict = _conflict_on_integrity_error("同一指标的另一份报告正在同时审核，本次审核未生效，请重试",
+                                               "concurrent_review")
 
 
 def submit_reports(*, session: Session, rows: Sequence[ReportCreate], principal: Principal, today: dt.date,
@@ -355,11 +360,12 @@ def write_approvals(session: Session, approvals: Sequence[Approval]) -> list[Rep
     if not approved:
         return outcomes
     table = Report.__table__
-    session.connection().execute(update(table).where(table.c.id == sa.bindparam("report_id"))
-                    .values(status=sa.bindparam("new_status"), reviewed_by=sa.bindparam("new_reviewed_by"),
-                            reviewed_at=sa.bindparam("new_reviewed_at")),
-                    [{"report_id": r.id, "new_status": r.status.value, "new_reviewed_by": r.reviewed_by,
-                      "new_reviewed_at": r.reviewed_at} for r, _, _ in approved])
+    session.connection().execute(
+        update(table).where(table.c.id == sa.bindparam("report_id"))
+        .values(status=sa.bindparam("new_status"), reviewed_by=sa.bindparam("new_reviewed_by"),
+                reviewed_at=sa.bindparam("new_reviewed_at")),
+        [{"report_id": r.id, "new_status": r.status.value, "new_reviewed_by": r.reviewed_by,
+          "new_reviewed_at": r.reviewed_at} for r, _, _ in approved])
     session.connection().execute(insert(ChangeRecord.__table__), [
         _change_columns(entity="report", entity_id=str(report.id), action="approved", actor=approval.reviewed_by,
                         at=now, series_key=_report_series(report), previous=before, current=_state(report))
@@ -370,13 +376,6 @@ def write_approvals(session: Session, approvals: Sequence[Approval]) -> list[Rep
     track_status_changes(session=session, approved=[report for report, _, _ in approved], as_of=first.today,
                          thresholds=first.thresholds)
     return outcomes
-
-
-def review_conflict(exc: Exception) -> DomainError | None:
-    """The answer for an approval whose write failed on its own (group commit's `on_error`)."""
-    if isinstance(exc, IntegrityError):
-        return Conflict("同一指标的另一份报告正在同时审核，本次审核未生效，请重试", code="concurrent_review")
-    return None
 
 
 def _reports_by_id(session: Session, ids: set[int]) -> dict[int, Report]:
