@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from minsheng.catalog.models import Campaign, Indicator, Task
 from minsheng.catalog.snapshot import catalog_snapshot
 from minsheng.messaging import IntegrationEvent, add_event, event_source, register_event, topic_for
-from minsheng.reporting.models import ChangeRecord, PeriodLock, Report, TaskStatusReport
+from minsheng.reporting.models import ChangeRecord, PeriodLock, Report, ReportRow, TaskStatusReport
 
 
 class _EventData(BaseModel):
@@ -136,7 +136,7 @@ register_event(PERIOD_UNLOCKED, PeriodLockChanged)
 register_event(REPORT_SNAPSHOT, ReportSnapshot)
 
 
-def report_state(report: Report) -> ReportState:
+def report_state(report: Report | ReportRow) -> ReportState:
     return ReportState(report_id=report.id, indicator=report.indicator_code, org_unit=report.org_unit_code,
                        period=report.period, value=report.value, numerator=report.numerator,
                        denominator=report.denominator, note=report.note, status=report.status.value,
@@ -149,7 +149,7 @@ def write_event(session: Session, *, campaign: str, key: str, event_type: str, s
               event=IntegrationEvent(source=event_source(campaign), type=event_type, subject=subject, data=data))
 
 
-def report_changed_event(session: Session, *, action: str, actor: str, at: dt.datetime, report: Report,
+def report_changed_event(session: Session, *, action: str, actor: str, at: dt.datetime, report: Report | ReportRow,
                          supersedes: int | None = None) -> tuple[str, str, IntegrationEvent]:
     """(topic, key, event) announcing a report revision's change; `add_events` writes a batch of them."""
     campaign = _campaign_of_indicator(session, report.indicator_code)

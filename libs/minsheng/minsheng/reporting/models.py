@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 
@@ -57,6 +58,46 @@ class Report(SQLModel, table=True):
     submitted_at: dt.datetime
     reviewed_by: str | None = Field(default=None, max_length=100)
     reviewed_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class ReportRow:
+    """A report revision as a plain record: what the set-based writers (group commit) read and write.
+
+    The same columns as `Report`, without the ORM's per-instance bookkeeping: building `Report`
+    instances cost the submission writer more than its SQL did."""
+
+    id: int | None
+    indicator_code: str
+    org_unit_code: str
+    period: str
+    period_start: dt.date
+    period_end: dt.date
+    value: float
+    numerator: float | None
+    denominator: float | None
+    note: str
+    status: ReportStatus
+    revision: int
+    is_current: bool
+    return_reason: str | None
+    submitted_by: str
+    submitted_at: dt.datetime
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+
+    @classmethod
+    def from_mapping(cls, row) -> ReportRow:  # noqa: ANN001 - a RowMapping of the report table
+        return cls(**{**row, "status": ReportStatus(row["status"])})
+
+    def columns(self) -> dict:
+        """The row's columns for an INSERT (without `id`: the database assigns it)."""
+        return {name: getattr(self, name) for name in _REPORT_ROW_FIELDS if name != "id"}
+
+
+_REPORT_ROW_FIELDS = tuple(field.name for field in dataclasses.fields(ReportRow))
+if set(_REPORT_ROW_FIELDS) != set(Report.__table__.columns.keys()):  # a column added to one and not the other
+    raise TypeError(f"ReportRow's fields differ from the report table's columns: {sorted(_REPORT_ROW_FIELDS)}")
 
 
 class TaskStatusReport(SQLModel, table=True):

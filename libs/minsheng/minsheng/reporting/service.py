@@ -28,6 +28,7 @@ from minsheng.reporting.models import (
     ChangeRecord,
     PeriodLock,
     Report,
+    ReportRow,
     ReportStatus,
     TaskStatusReport,
 )
@@ -61,7 +62,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _state(report: Report) -> dict:
+def _state(report: Report | ReportRow) -> dict:
     return {"value": report.value, "numerator": report.numerator, "denominator": report.denominator,
             "note": report.note, "status": report.status.value, "revision": report.revision}
 
@@ -83,7 +84,7 @@ def _record(session: Session, *, entity: str, row, action: str, actor: Principal
     return change
 
 
-def to_public(report: Report) -> ReportPublic:
+def to_public(report: Report | ReportRow) -> ReportPublic:
     return ReportPublic(
         id=report.id, indicator=report.indicator_code, org_unit=report.org_unit_code, period=report.period,
         value=report.value, numerator=report.numerator, denominator=report.denominator, note=report.note,
@@ -102,51 +103,51 @@ class Submission:
     resubmission: bool = False  # a returned report corrected (POST /reports/{id}/resubmit)
 
 
-def write_revisions(session: Session, submissions: Sequence[Submission]) -> list[Report | DomainError]:
+def write_revisions(session: Session, submissions: Sequence[Submission]) -> list[ReportRow | DomainError]:
     """Write each submission as the new current revision of its series, with its change record and
     its event, in the caller's transaction — a few statements for the whole batch, whatever its size.
 
     Returns, per submission, the new report or the Conflict that refused it (a period locked, checked
     here, at write time, so a lock taken after the request's own checks still holds).  A later
     submission of the same series builds on an earlier one of the same batch.  The current revisions
-    are locked first (PostgreSQL), which serializes concurrent writers of a series and keeps its events
-    in order in the outbox.
+    are locked and retired by one statement (`_retire_current_revisions`), which serializes
+    concurrent writers of a series and keeps its events in order in the outbox.
 
-    The statements are Core, run on the session's connection (`session.connection().execute`): the
-    ORM's execution machinery, per statement, was a tenth of a batch's cost."""
+    The statements are Core, run on the session's connection (`session.connection().execute`), and
+    rows are plain `ReportRow`s: the ORM's execution machinery and its instances cost a writer more
+    than the SQL itself."""
     now = _now()
     locks = period_locks(session)
-    current = _current_revisions(session, {_key(s.checked) for s in submissions})
-    outcomes: list[Report | DomainError] = []
-    written: list[tuple[Report, Report | None, Submission]] = []
+    accepted: list[Submission] = []
+    outcomes: list[ReportRow | DomainError | None] = []
     for submission in submissions:
-        checked, row = submission.checked, submission.checked.row
-        lock = lock_covering(locks, checked.period)
+        lock = lock_covering(locks, submission.checked.period)
         if lock is not None:
             outcomes.append(Conflict(locked_message(lock), code="period_locked"))
-            continue
+        else:
+            accepted.append(submission)
+            outcomes.append(None)  # the new revision, below
+    if not accepted:
+        return outcomes
+    current = _retire_current_revisions(session, {_key(s.checked) for s in accepted})
+    written: list[tuple[ReportRow, ReportRow | None, Submission]] = []
+    for submission in accepted:
+        checked, row = submission.checked, submission.checked.row
         previous = current.get(_key(checked))
-        report = Report(
-            indicator_code=checked.indicator.code, org_unit_code=row.org_unit, period=checked.period.code,
+        report = ReportRow(
+            id=None, indicator_code=checked.indicator.code, org_unit_code=row.org_unit, period=checked.period.code,
             period_start=checked.period.start, period_end=checked.period.end, value=checked.value,
             numerator=row.numerator, denominator=row.denominator, note=row.note, status=ReportStatus.submitted,
-            revision=(previous.revision + 1) if previous else 1, is_current=True,
-            submitted_by=submission.submitted_by, submitted_at=now,
+            revision=(previous.revision + 1) if previous else 1, is_current=True, return_reason=None,
+            submitted_by=submission.submitted_by, submitted_at=now, reviewed_by=None, reviewed_at=None,
         )
         if previous is not None:
             previous.is_current = False
         current[_key(checked)] = report
         written.append((report, previous, submission))
-        outcomes.append(report)
-    if not written:
-        return outcomes
-    retired = [previous.id for _, previous, _ in written if previous is not None and previous.id is not None]
-    if retired:  # the partial unique index allows one current revision: retire the stored ones first
-        session.connection().execute(update(Report.__table__).where(Report.__table__.c.id.in_(retired))
-                                     .values(is_current=False))
     table = Report.__table__
     ids = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                       [_columns(report) for report, _, _ in written]).scalars().all()
+                                       [report.columns() for report, _, _ in written]).scalars().all()
     for (report, _, _), report_id in zip(written, ids, strict=True):
         report.id = report_id
     changes, events = [], []
@@ -164,22 +165,16 @@ def write_revisions(session: Session, submissions: Sequence[Submission]) -> list
                                            report=report, supersedes=previous.id if previous else None))
     session.connection().execute(insert(ChangeRecord.__table__), changes)
     add_events(session, events)
-    return outcomes
+    new_revisions = iter(report for report, _, _ in written)
+    return [outcome if outcome is not None else next(new_revisions) for outcome in outcomes]
 
 
 def _key(checked: CheckedReport) -> tuple[str, str, str]:
     return checked.indicator.code, checked.row.org_unit, checked.period.code
 
 
-def _report_series(report: Report) -> str:
+def _report_series(report: Report | ReportRow) -> str:
     return _series_key(report.indicator_code, report.org_unit_code, report.period)
-
-
-def _columns(report: Report) -> dict:
-    return {column: getattr(report, column) for column in _REPORT_COLUMNS}
-
-
-_REPORT_COLUMNS = tuple(c.name for c in Report.__table__.columns if c.name != "id")
 
 
 def _change_columns(*, entity: str, entity_id: str, action: str, actor: str, at: dt.datetime, series_key: str,
@@ -189,19 +184,22 @@ def _change_columns(*, entity: str, entity_id: str, action: str, actor: str, at:
             "current": json.dumps(current, ensure_ascii=False) if current is not None else None, "reason": reason}
 
 
-def _current_revisions(session: Session, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Report]:
-    """The current revision of each series (indicator, org unit, period), locked on PostgreSQL."""
-    if not keys:
-        return {}
+def _retire_current_revisions(session: Session, keys: set[tuple[str, str, str]]
+                              ) -> dict[tuple[str, str, str], ReportRow]:
+    """The current revision of each series (indicator, org unit, period), as it was, now no longer
+    current: locked (in id order, as approvals lock) and retired by one statement, so that the new
+    revisions may be inserted next (the partial unique index allows one current revision)."""
     table = Report.__table__
-    query = sa.select(table).where(table.c.is_current == True,  # noqa: E712
-                                   sa.tuple_(table.c.indicator_code, table.c.org_unit_code, table.c.period)
-                                   .in_(sorted(keys))).order_by(table.c.id)  # lock order: as approvals do
+    current = (sa.select(table.c.id).where(table.c.is_current == True,  # noqa: E712
+                                           sa.tuple_(table.c.indicator_code, table.c.org_unit_code, table.c.period)
+                                           .in_(sorted(keys))).order_by(table.c.id))
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+        current = current.with_for_update()
+    retire = update(table).where(table.c.id.in_(current.scalar_subquery())).values(is_current=False).returning(table)
     found = {}
-    for row in session.connection().execute(query).mappings():
-        report = _report_from_row(row)
+    for row in session.connection().execute(retire).mappings():
+        report = ReportRow.from_mapping(row)
+        report.is_current = True  # as it was: the new revision's change record shows what it replaced
         found[(report.indicator_code, report.org_unit_code, report.period)] = report
     return found
 
@@ -302,7 +300,7 @@ def get_report(*, session: Session, report_id: int) -> Report:
     return report
 
 
-def _check_reviewable(locks: list[PeriodLock], report: Report) -> None:
+def _check_reviewable(locks: list[PeriodLock], report: Report | ReportRow) -> None:
     if not report.is_current:
         raise Conflict(f"报告 {report.id} 已被第{report.revision + 1}版或更新的版本取代，请审核最新版本",
                        code="superseded")
@@ -330,7 +328,7 @@ async def approve_report(*, writer: GroupCommitWriter, report_id: int, principal
                                        thresholds=thresholds))
 
 
-def write_approvals(session: Session, approvals: Sequence[Approval]) -> list[Report | DomainError]:
+def write_approvals(session: Session, approvals: Sequence[Approval]) -> list[ReportRow | DomainError]:
     """Approve each report, in the caller's transaction: its status, its change record and its event,
     a few statements for the whole batch.  Approval changes an official figure, so each indicator
     touched has its computed status re-checked once for the batch (for the approved org units and
@@ -341,8 +339,8 @@ def write_approvals(session: Session, approvals: Sequence[Approval]) -> list[Rep
     now = _now()
     reports = _reports_by_id(session, {a.report_id for a in approvals})
     locks = period_locks(session)
-    outcomes: list[Report | DomainError] = []
-    approved: list[tuple[Report, dict, Approval]] = []
+    outcomes: list[ReportRow | DomainError] = []
+    approved: list[tuple[ReportRow, dict, Approval]] = []
     for approval in approvals:
         report = reports.get(approval.report_id)
         if report is None:
@@ -378,17 +376,13 @@ def write_approvals(session: Session, approvals: Sequence[Approval]) -> list[Rep
     return outcomes
 
 
-def _reports_by_id(session: Session, ids: set[int]) -> dict[int, Report]:
+def _reports_by_id(session: Session, ids: set[int]) -> dict[int, ReportRow]:
     """Reports by id, locked on PostgreSQL (a concurrent review of the same report waits)."""
     table = Report.__table__
     query = sa.select(table).where(table.c.id.in_(sorted(ids))).order_by(table.c.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    return {row["id"]: _report_from_row(row) for row in session.connection().execute(query).mappings()}
-
-
-def _report_from_row(row) -> Report:  # noqa: ANN001 - a RowMapping of the report table
-    return Report(**{**row, "status": ReportStatus(row["status"])})
+    return {row["id"]: ReportRow.from_mapping(row) for row in session.connection().execute(query).mappings()}
 
 
 def return_report(*, session: Session, report_id: int, reason: str, principal: Principal) -> Report:

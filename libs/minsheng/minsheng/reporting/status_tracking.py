@@ -13,7 +13,7 @@ from minsheng.catalog.models import enum_column
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Observation, Status, Thresholds
 from minsheng.progress.periods import Period
-from minsheng.reporting.models import Report, ReportStatus
+from minsheng.reporting.models import Report, ReportRow, ReportStatus
 
 
 class IndicatorStatus(SQLModel, table=True):
@@ -31,7 +31,7 @@ class IndicatorStatus(SQLModel, table=True):
 STATUS_TRACKING_TABLES = frozenset({IndicatorStatus.__tablename__})
 
 
-def track_status_changes(*, session: Session, approved: Sequence[Report], as_of: dt.date,
+def track_status_changes(*, session: Session, approved: Sequence[ReportRow], as_of: dt.date,
                          thresholds: Thresholds) -> list[tuple[str, str]]:
     """After `approved` were approved (in the caller's transaction): recompute the status of each
     indicator touched, for the approved org units and the city, once per batch; where it moved,
@@ -104,7 +104,7 @@ class _OfficialSeries:
 _official: dict[tuple[str, str], _OfficialSeries] = {}
 
 
-def official_values(session: Session, approved: Sequence[Report]) -> dict[str, list[Observation]]:
+def official_values(session: Session, approved: Sequence[ReportRow]) -> dict[str, list[Observation]]:
     """The official values of the indicators of `approved` (just approved in this transaction)."""
     database = str(session.get_bind().engine.url)
     by_indicator: dict[str, list[Report]] = {}
