@@ -222,6 +222,43 @@ def test_writes_need_a_valid_token(education):
     assert education.get("/api/v1/reports", headers=VIEWER).status_code == 200
 
 
+def test_a_burst_of_requests_with_an_uncached_token_looks_it_up_once(education, monkeypatch):
+    """When a busy token's cache entry expires, the requests arriving meanwhile share one database
+    look-up (and one refusal, for a token that is not valid)."""
+    import asyncio
+    import time
+    from types import SimpleNamespace
+
+    from minsheng.auth import deps
+    from minsheng.auth import service as auth_service
+    from minsheng.errors import DomainError
+
+    looked_up = []
+    real_look_up = deps._look_up
+
+    def slow_counting_look_up(database, token):
+        looked_up.append(token)
+        time.sleep(0.05)  # long enough for the whole burst to arrive while it runs
+        return real_look_up(database, token)
+
+    monkeypatch.setattr(deps, "_look_up", slow_counting_look_up)
+    request = SimpleNamespace(app=education.app)
+
+    async def burst(authorization: str) -> list:
+        return await asyncio.gather(*(deps.current_principal(request, authorization) for _ in range(16)),
+                                    return_exceptions=True)
+
+    auth_service._verified.clear()
+    principals = asyncio.run(burst(EDU_BUREAU["Authorization"]))
+    assert len(looked_up) == 1
+    assert {(p.name, p.role) for p in principals} == {(principals[0].name, principals[0].role)}
+    assert principals[0].department == "市教育局"
+
+    refusals = asyncio.run(burst("Bearer not-a-token"))
+    assert len(looked_up) == 2
+    assert all(isinstance(r, DomainError) and r.code == "invalid_token" for r in refusals)
+
+
 def test_tokens_cli_issues_and_revokes_tokens_stored_hashed(education, monkeypatch):
     from sqlmodel import select
 
