@@ -1,7 +1,7 @@
 """(a) Reports per second accepted by one service, next to a bare FastAPI POST endpoint.
 
-The education service runs as `make run` runs it (one uvicorn process, PostgreSQL, the real broker
-receiving its outbox), with the demo users.  The same closed-loop client (same concurrency, same
+The education service runs as `make run` runs it (one uvicorn process with its outbox relay child,
+PostgreSQL, the real broker receiving its outbox), with the demo users.  The same closed-loop client (same concurrency, same
 bodies: every indicator × org unit × period the education bureau may report, then revisions) first
 drives the service, then — with the service stopped, so the two never share the CPU — the bare app
 (`bench/bare_app.py`) under the same uvicorn command line, on its `def` endpoint (the reference the target
@@ -64,17 +64,17 @@ def run(quick: bool, client: str = "raw") -> BenchResult:
     ratio = service["rate_per_s"] / bare["rate_per_s"] if bare["rate_per_s"] else 0.0
     ratio_async = service["rate_per_s"] / bare_async["rate_per_s"] if bare_async["rate_per_s"] else 0.0
     print_table(
-        ["endpoint", "accepted/s", "p50 ms", "p99 ms", "non-201", "server cores", "client cores", "PG cores",
-         "machine busy"],
+        ["endpoint", "accepted/s", "p50 ms", "p99 ms", "non-201", "server cores", "its relay", "client cores",
+         "PG cores", "machine busy"],
         [["education POST /api/v1/reports", f"{service['rate_per_s']:.0f}", service["latency"]["p50_ms"],
           service["latency"]["p99_ms"], _errors(service), service_cpu.cores["service"],
-          service["client_cpu_cores"], service_cpu.cores["postgresql"],
+          service_cpu.cores["service children"], service["client_cpu_cores"], service_cpu.cores["postgresql"],
           f"{service_cpu.cores['machine']}/{service_cpu.cores['machine_of']}"],
          ["bare FastAPI POST, def (bench/bare_app.py)", f"{bare['rate_per_s']:.0f}", bare["latency"]["p50_ms"],
-          bare["latency"]["p99_ms"], _errors(bare), bare_cpu.cores["service"], bare["client_cpu_cores"],
+          bare["latency"]["p99_ms"], _errors(bare), bare_cpu.cores["service"], "—", bare["client_cpu_cores"],
           bare_cpu.cores["postgresql"], f"{bare_cpu.cores['machine']}/{bare_cpu.cores['machine_of']}"],
          ["bare FastAPI POST, async def", f"{bare_async['rate_per_s']:.0f}", bare_async["latency"]["p50_ms"],
-          bare_async["latency"]["p99_ms"], _errors(bare_async), bare_async_cpu.cores["service"],
+          bare_async["latency"]["p99_ms"], _errors(bare_async), bare_async_cpu.cores["service"], "—",
           bare_async["client_cpu_cores"], bare_async_cpu.cores["postgresql"],
           f"{bare_async_cpu.cores['machine']}/{bare_async_cpu.cores['machine_of']}"]])
     print(f"ratio service/bare: {ratio:.1%} vs the def endpoint, {ratio_async:.1%} vs the async def endpoint "

@@ -273,6 +273,13 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def _postgres_cpu() -> dict[int, float]:
     """CPU seconds of every PostgreSQL process (server and backends), by pid — read from /proc only."""
     found = {}
@@ -293,7 +300,8 @@ def _machine_busy() -> float:
 
 
 class CpuMeter:
-    """Cores used by each named process, PostgreSQL and the whole machine while the block runs."""
+    """Cores used by each named process, by its child processes (`<name> children`: a campaign service's
+    outbox relay), PostgreSQL and the whole machine while the block runs."""
 
     def __init__(self, pids: dict[str, int]):
         self.pids = pids
@@ -301,6 +309,7 @@ class CpuMeter:
 
     def _snapshot(self) -> tuple[dict[str, float], dict[int, float]]:
         snap = {name: _process_cpu(pid) for name, pid in self.pids.items()}
+        snap.update({f"{name} children": sum(map(_process_cpu, _children(pid))) for name, pid in self.pids.items()})
         snap["machine"] = _machine_busy()
         return snap, _postgres_cpu()
 

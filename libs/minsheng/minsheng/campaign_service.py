@@ -24,7 +24,8 @@ from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.db.migrations import MigrationPlan
 from minsheng.progress.router import campaign_progress_router
 from minsheng.progress.router import router as progress_router
-from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, run_relay, wake_relay
+from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, wake_relay
+from minsheng.messaging.relay_process import run_relay_process
 from minsheng.reporting.models import REPORTING_TABLES
 from minsheng.reporting.republish import publish_catalog
 from minsheng.reporting.router import events_router
@@ -113,5 +114,5 @@ class CampaignService:
             routers=[catalog_router, catalog_document_router(self.campaign), reporting_router, progress_router,
                      campaign_progress_router(self.campaign), events_router(self.campaign)],
             startup=[self.seed, self.make_writers],
-            background=[self.run_writers, run_relay],
+            background=[self.run_writers, run_relay_process],
         )

@@ -3,7 +3,8 @@ and idempotent consumers.
 
 Producing (a campaign service):
     add_event(session, topic=topic_for("education"), key="T002-1", event=IntegrationEvent(...))
-    in the same transaction as the change, and `create_app(background=[run_relay])`.
+    in the same transaction as the change, and `create_app(background=[run_relay_process])`
+    (`relay_process.py`: the relay in a child process; `run_relay` runs it on the process's own loop).
 
 Consuming (the gateway):
     `create_app(background=[consumer_job(topics=[...], group_id="gateway", handler=handle)])`

@@ -1,0 +1,241 @@
+"""The outbox relay of a campaign service, in a child process of its own (`run_relay_process`).
+
+Why a process: publishing is pure overhead for the process that answers requests — claiming rows,
+the producer's per-record work, marking them sent.  Inside the service it took about a tenth of the
+CPU of a report submission, on the one core the service's event loop can use.  A child process runs
+it on another core, and the service keeps doing nothing but answering.
+
+The child is started, watched and restarted by the service itself (a background job), so `make run`,
+docker-compose and the tests start exactly the processes they did.  Between the two, two pipes:
+
+- service → child (the child's stdin): one byte per commit that wrote events, "look now" (`wake`);
+  end of file means the service is gone, and the child stops.  The child also asks the kernel for
+  SIGTERM when its parent dies, in case the pipe is held open by something else.
+- child → service (the child's stdout): one JSON line at least every second, and at once when the
+  broker connection changes: totals published and failed, the backlog and the oldest pending event's
+  age.  The service turns them into its own Prometheus series (`minsheng_outbox_*`), so operators
+  scrape one endpoint per service as before.
+
+The child's logs go to the service's stderr, prefixed by the logger name `minsheng.messaging.relay`.
+Correctness does not depend on the child: rows it claimed when it died are published again by the
+next one (at least once; consumers deduplicate), and a transaction-scoped advisory lock keeps two
+relays of one database from publishing at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+
+from prometheus_client import REGISTRY
+
+from minsheng.db import Database
+from minsheng.messaging.backoff import Backoff
+from minsheng.messaging.relay import (
+    OUTBOX_BACKLOG,
+    OUTBOX_FAILURES,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISHED,
+    OutboxRelay,
+)
+
+log = logging.getLogger("minsheng.messaging.relay")
+
+ENV_PREFIX = "MINSHENG_RELAY_"
+STATUS_INTERVAL = 1.0  # seconds between the child's status lines
+STOP_TIMEOUT = 5.0  # how long the service waits for the child to stop before killing it
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    """What the child needs, handed over in its environment (a database URL may hold a password)."""
+
+    process: str
+    database_url: str
+    bootstrap_servers: str
+    log_level: str = "INFO"
+
+    def to_env(self) -> dict[str, str]:
+        return {f"{ENV_PREFIX}{name.upper()}": value for name, value in self.__dict__.items()}
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | os._Environ = os.environ) -> RelayConfig:
+        return cls(**{name: environ[f"{ENV_PREFIX}{name.upper()}"] for name in cls.__dataclass_fields__
+                      if f"{ENV_PREFIX}{name.upper()}" in environ})
+
+
+# ---- the service's side -------------------------------------------------------------------------
+
+
+class RelayProcess:
+    """The service's handle on its relay child: starts it, wakes it, turns its status into metrics,
+    and starts a new one (with backoff) if it dies."""
+
+    def __init__(self, config: RelayConfig):
+        self.config = config
+        self.connected = False  # the child's producer is connected to the broker
+        self.pid: int | None = None
+        self._child: asyncio.subprocess.Process | None = None
+        self._restarts = Backoff(0.5, 10.0)
+        self._totals = {"published": 0.0, "failed": 0.0}  # the current child's, as last reported
+
+    def wake(self) -> None:
+        """Events were just committed: tell the child to look now (on the service's event loop)."""
+        child = self._child
+        if child is None or child.stdin is None or child.stdin.is_closing():
+            return
+        transport = child.stdin.transport
+        if transport.get_write_buffer_size() == 0:  # a wake already on its way covers this one too
+            child.stdin.write(b"w")
+
+    async def run(self) -> None:
+        """Run the child until cancelled (the service shutting down), restarting it if it dies."""
+        try:
+            while True:
+                started = time.monotonic()
+                try:
+                    returncode = await self._run_child()
+                except OSError as exc:  # could not even start it (no such interpreter, no memory…)
+                    returncode = repr(exc)
+                if time.monotonic() - started > 60.0:
+                    self._restarts.reset()
+                delay = self._restarts.next()
+                log.error("outbox relay process of %s exited with code %s; starting a new one in %.1f s "
+                          "(events wait in the outbox meanwhile)", self.config.process, returncode, delay)
+                await asyncio.sleep(delay)
+        finally:
+            await self._stop_child()
+
+    async def _run_child(self) -> int | None:
+        self._totals = {"published": 0.0, "failed": 0.0}
+        self._child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "minsheng.messaging.relay_process",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, **self.config.to_env()})
+        self.pid = self._child.pid
+        log.info("outbox relay of %s runs in process %d", self.config.process, self.pid)
+        assert self._child.stdout is not None
+        async for line in self._child.stdout:
+            self._apply_status(line)
+        self.connected = False
+        return await self._child.wait()
+
+    def _apply_status(self, line: bytes) -> None:
+        try:
+            status = json.loads(line)
+        except ValueError:
+            log.warning("outbox relay of %s wrote an unreadable status line: %r", self.config.process, line[:200])
+            return
+        process = self.config.process
+        self.connected = bool(status.get("connected"))
+        for name, counter in (("published", OUTBOX_PUBLISHED), ("failed", OUTBOX_FAILURES)):
+            total = float(status.get(name, 0.0))
+            if total > self._totals[name]:
+                counter.labels(process).inc(total - self._totals[name])
+                self._totals[name] = total
+        if "backlog" in status:
+            OUTBOX_BACKLOG.labels(process).set(status["backlog"])
+            OUTBOX_OLDEST_AGE.labels(process).set(status["oldest_age"])
+
+    async def _stop_child(self) -> None:
+        child, self._child = self._child, None
+        self.connected = False
+        if child is None or child.returncode is not None:
+            return
+        if child.stdin is not None:
+            child.stdin.close()  # end of file: the child finishes and exits
+        try:
+            await asyncio.wait_for(child.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            log.warning("outbox relay process %d of %s did not stop within %.0f s; killing it", child.pid,
+                        self.config.process, STOP_TIMEOUT)
+            child.kill()
+            await child.wait()
+
+
+async def run_relay_process(app) -> None:  # noqa: ANN001 - a FastAPI app (create_app's `background` job)
+    """Background job for `create_app(background=[run_relay_process])`: the process's outbox relay,
+    in a child process of its own; `wake_relay(app)` reaches it."""
+    settings = app.state.settings
+    relay = RelayProcess(RelayConfig(process=getattr(app.state, "process", "unknown"),
+                                     database_url=settings.database_url,
+                                     bootstrap_servers=settings.kafka_bootstrap_servers,
+                                     log_level=settings.log_level))
+    app.state.outbox_relay = relay
+    await relay.run()
+
+
+# ---- the child's side ---------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+async def _child_main(config: RelayConfig) -> None:
+    # SIGTERM (the service died, or an operator): stop like at end of file, producer closed.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    database = Database(config.database_url)
+    relay = OutboxRelay(database, config.bootstrap_servers, process=config.process)
+    loop = asyncio.get_running_loop()
+    wakes = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(wakes), sys.stdin)
+    log.info("outbox relay of %s started (process %d)", config.process, os.getpid())
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(_report_status(relay, config.process))]
+    try:
+        while await wakes.read(4096):  # b"" is end of file: the service is gone
+            relay.wake()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await database.dispose_async()
+        log.info("outbox relay of %s stopped", config.process)
+
+
+async def _report_status(relay, process: str) -> None:  # noqa: ANN001 - an OutboxRelay
+    labels = {"process": process}
+    last_connected: bool | None = None
+    next_line = 0.0
+    while True:
+        now = time.monotonic()
+        if relay.connected != last_connected or now >= next_line:
+            last_connected, next_line = relay.connected, now + STATUS_INTERVAL
+            status = {"connected": relay.connected,
+                      "published": REGISTRY.get_sample_value("minsheng_outbox_published_total", labels) or 0.0,
+                      "failed": REGISTRY.get_sample_value("minsheng_outbox_publish_failures_total", labels) or 0.0}
+            backlog = REGISTRY.get_sample_value("minsheng_outbox_backlog", labels)
+            if backlog is not None:  # set by the relay's housekeeping, once it has run
+                status["backlog"] = backlog
+                status["oldest_age"] = REGISTRY.get_sample_value("minsheng_outbox_oldest_pending_age_seconds",
+                                                                 labels) or 0.0
+            sys.stdout.write(json.dumps(status) + "\n")
+            sys.stdout.flush()
+        await asyncio.sleep(0.1)
+
+
+def main() -> None:
+    config = RelayConfig.from_env()
+    from minsheng.observability import configure_logging
+
+    configure_logging(config.log_level)
+    _die_with_parent()
+    if os.getppid() == 1:  # the service died before the line above took effect
+        return
+    try:
+        asyncio.run(_child_main(config))
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C of `make run` reaches the child too
+        pass
+
+
+if __name__ == "__main__":
+    main()
