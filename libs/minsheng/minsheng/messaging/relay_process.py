@@ -25,6 +25,7 @@ relays of one database from publishing at the same time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import logging
@@ -150,7 +151,11 @@ class RelayProcess:
         if child is None or child.returncode is not None:
             return
         if child.stdin is not None:
-            child.stdin.close()  # end of file: the child finishes and exits
+            child.stdin.close()
+        # SIGTERM too, not only end of file: a child still importing would read it only once started
+        # (a second or two); it stops at once either way, its producer closed if it had one.
+        with contextlib.suppress(ProcessLookupError):  # it may have exited meanwhile
+            child.terminate()
         try:
             await asyncio.wait_for(child.wait(), STOP_TIMEOUT)
         except TimeoutError:
