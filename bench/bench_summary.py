@@ -8,14 +8,15 @@ org units and the 51 periods 2022-01..2024 (see `data.seed_views`), then ANALYZE
 `indicator_progress_view` is computed by the product's own `fold.refresh` for every indicator × org
 unit that has data, as the consumer would have left it.  Then the gateway process starts on it.
 
-Two states are measured, because the summary uses a stored progress row only if it was computed
-today (`summaries.progress_for_unit`):
-- cold: the city's rows are from an earlier day — the first summary of a new day (until the
-  gateway's once-a-minute `refresher` or that request itself has recomputed and stored them).  The
-  request recomputes all 138 indicators from `official_value` and the pending reports in
-  `report_view`.  Because that first request also stores what it computed, the city's rows are
-  marked "yesterday" again before each cold request (untimed), so every sample is a first request;
-- warm: rows computed today — the summary parses the stored answers.
+Two states are measured, because the summary uses a stored status only if it was computed today
+(`summaries.statuses_for_unit`):
+- cold: the city's rows are from an earlier day — the summaries of a new day's first minute, until
+  the gateway's once-a-minute `refresher` has stored the day's answers.  The request computes all 138
+  indicators for today from the inputs stored with each row (`ProgressInputs`: the rolled-up series
+  and the pending values), without reading `official_value` or `report_view`, and stores nothing.
+  The city's rows are marked "yesterday" before each cold request (untimed) all the same, in case the
+  refresher ran meanwhile;
+- warm: rows computed today — the summary reads the stored statuses and parses the headline answers.
 """
 
 from __future__ import annotations

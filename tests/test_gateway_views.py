@@ -231,3 +231,57 @@ def test_batch_fold_equals_event_by_event_fold_and_skips_repeats(campaign_client
         got = batched.get("/api/v1/indicators/T002-1/progress", params={"org_unit": "370302", "as_of": AS_OF}).json()
     assert got == expected
     assert got["current_value"] == 2 and [p["value"] for p in got["pending"]] == [9]
+
+
+SUMMARIES = ("/api/v1/city/summary", "/api/v1/districts/370303/summary", "/api/v1/districts/370302/summary")
+
+
+@pytest.mark.parametrize("day", ["2023-01-15", "2023-06-30", "2024-12-31"])
+def test_a_new_days_summaries_from_stored_inputs_equal_those_computed_in_full(campaign_client, gateway, day):
+    """The first summaries of a new day are answered from the inputs stored with each progress row,
+    not from every official value; they must be exactly the answers a full recomputation gives."""
+    from sqlalchemy import update
+
+    from minsheng_gateway.views.models import IndicatorProgressView
+
+    education = campaign_client("education")
+    scenario(education)
+    fold_all(gateway, outbox_events(education))  # rows computed for 2022-12-31, each with its inputs
+    database = gateway.app.state.database
+    with database.session() as session:
+        rows = session.exec(select(IndicatorProgressView)).all()
+        assert rows and all(row.inputs for row in rows)
+    gateway.app.state.clock = lambda: dt.date.fromisoformat(day)
+    from_inputs = {path: gateway.get(path).json() for path in SUMMARIES}
+    with database.session() as session:
+        session.exec(update(IndicatorProgressView).values(inputs=None))  # as if stored before inputs were kept
+        session.commit()
+    in_full = {path: gateway.get(path).json() for path in SUMMARIES}
+    assert from_inputs == in_full
+    assert from_inputs["/api/v1/city/summary"]["as_of"] == day
+
+
+def test_the_refresher_renews_stored_rows_to_the_answers_computed_in_full(campaign_client, gateway):
+    from minsheng.clock import today_in_china
+    from minsheng.progress.assemble import indicator_progress
+    from minsheng.progress.queries import load_facts
+    from minsheng_gateway.views.models import IndicatorProgressView
+    from minsheng_gateway.views.refresher import refresh_stale_rows
+    from minsheng_gateway.views.source import GatewaySource
+
+    education = campaign_client("education")
+    scenario(education)
+    fold_all(gateway, outbox_events(education))  # computed for 2022-12-31: stale on the real today
+    assert refresh_stale_rows(gateway.app) > 0
+    today = today_in_china()
+    with gateway.app.state.database.session() as session:
+        rows = session.exec(select(IndicatorProgressView)).all()
+        facts = load_facts(session)
+        source = GatewaySource(session)
+        official, pending = source.official(list(facts)), source.pending(list(facts))
+        for row in rows:
+            assert row.computed_on == today
+            expected = indicator_progress(facts[row.indicator_code], row.org_unit_code,
+                                          official.get(row.indicator_code, []), pending.get(row.indicator_code, []),
+                                          today, Thresholds.from_settings(gateway.app.state.settings))
+            assert row.payload == expected.model_dump_json(), (row.indicator_code, row.org_unit_code)

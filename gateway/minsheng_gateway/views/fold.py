@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,11 +26,11 @@ from minsheng.errors import NotFound
 from minsheng.messaging import ProcessedEvent
 from minsheng.messaging.consumer import ReceivedEvent
 from minsheng.orgunits import CITY_CODE
-from minsheng.progress.assemble import indicator_progress
-from minsheng.progress.model import Thresholds
+from minsheng.progress.assemble import IndicatorFacts, ProgressInputs, progress_from_inputs, progress_inputs
+from minsheng.progress.model import Observation, Thresholds
 from minsheng.progress.periods import Period
 from minsheng.progress.queries import load_facts
-from minsheng.progress.schemas import IndicatorProgressPublic
+from minsheng.progress.schemas import IndicatorProgressPublic, PendingValue
 from minsheng.reporting.events import (
     CATALOG_PUBLISHED,
     REPORT_EVENT_TYPES,
@@ -185,27 +185,59 @@ def refresh(session: Session, thresholds: Thresholds, today: dt.date | None = No
     official, pending = source.official(codes), source.pending(codes)
     # (the catalog may not have arrived yet for some codes; the catalog fold will not be long)
     store_progress_many(session, [
-        indicator_progress(facts[code], org_unit, official.get(code, []), pending.get(code, []), today, thresholds)
+        computed(facts[code], org_unit, official.get(code, []), pending.get(code, []), today, thresholds)
         for code, org_unit in sorted(dirty) if code in facts], dt.datetime.now(dt.UTC))
     return len(dirty)
 
 
-def store_progress(session: Session, progress: IndicatorProgressPublic, now: dt.datetime) -> None:
+Computed = tuple[IndicatorProgressPublic, ProgressInputs]  # an answer, and what it was computed from
+
+
+def computed(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
+             pending: Sequence[PendingValue], today: dt.date, thresholds: Thresholds) -> Computed:
+    inputs = progress_inputs(facts, org_unit, official, pending)
+    return progress_from_inputs(facts, org_unit, inputs, today, thresholds), inputs
+
+
+def answers_for_new_day(rows: Sequence[IndicatorProgressView], facts: dict[str, IndicatorFacts], today: dt.date,
+                        thresholds: Thresholds) -> tuple[list[Computed], list[IndicatorProgressView]]:
+    """Stored rows computed on an earlier day, answered for `today` from the inputs stored with them:
+    no official value is read, so a new day costs the same at a million reports as at ten thousand.
+    Returns those answers, and the rows that cannot be answered so (no inputs stored, or inputs
+    rolled up differently from what the catalog says now): the caller recomputes them in full.
+    Rows of indicators not in `facts` are in neither."""
+    renewed: list[Computed] = []
+    in_full: list[IndicatorProgressView] = []
+    for row in rows:
+        indicator = facts.get(row.indicator_code)
+        if indicator is None:
+            continue
+        inputs = ProgressInputs.from_json(row.inputs) if row.inputs else None
+        if inputs is None or not inputs.valid_for(indicator):
+            in_full.append(row)
+            continue
+        renewed.append((progress_from_inputs(indicator, row.org_unit_code, inputs, today, thresholds), inputs))
+    return renewed, in_full
+
+
+def store_progress(session: Session, progress: Computed, now: dt.datetime) -> None:
     store_progress_many(session, [progress], now)
 
 
-def store_progress_many(session: Session, progresses: list[IndicatorProgressPublic], now: dt.datetime) -> None:
-    """Upsert computed progress rows in one statement; `status_since` moves only when the status does."""
+def store_progress_many(session: Session, progresses: list[Computed], now: dt.datetime) -> None:
+    """Upsert computed progress rows (with their inputs) in one statement; `status_since` moves only
+    when the status does."""
     if not progresses:
         return
     table = IndicatorProgressView.__table__
     rows = [dict(indicator_code=p.id, org_unit_code=p.org_unit, campaign=p.campaign, status=p.status,
-                 status_since=now, computed_on=p.as_of, payload=p.model_dump_json()) for p in progresses]
+                 status_since=now, computed_on=p.as_of, payload=p.model_dump_json(), inputs=inputs.to_json())
+            for p, inputs in progresses]
 
     def keep_status_since(insert: Insert) -> Insert:
         new = insert.excluded
         return insert.on_conflict_do_update(index_elements=["indicator_code", "org_unit_code"], set_={
-            "status": new.status, "computed_on": new.computed_on, "payload": new.payload,
+            "status": new.status, "computed_on": new.computed_on, "payload": new.payload, "inputs": new.inputs,
             "status_since": sa.case((table.c.status == new.status, table.c.status_since), else_=new.status_since)})
 
     _insert_rows(session, table, rows, keep_status_since)
@@ -226,8 +258,8 @@ def fold_event(session: Session, event: ReceivedEvent, thresholds: Thresholds,
     refresh(session, thresholds, today)
 
 
-__all__ = ["apply", "apply_many", "fold_event", "mark_pending_dirty", "refresh", "store_progress",
-           "store_progress_many"]
+__all__ = ["Computed", "answers_for_new_day", "apply", "apply_many", "computed", "fold_event", "mark_pending_dirty",
+           "refresh", "store_progress", "store_progress_many"]
 
 
 # ---- many rows at once: COPY on PostgreSQL, executemany elsewhere ----------------------------------

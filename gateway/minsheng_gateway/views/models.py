@@ -81,6 +81,9 @@ class IndicatorProgressView(SQLModel, table=True):
     status_since: dt.datetime  # when it entered this status (warnings are listed newest first)
     computed_on: dt.date
     payload: str  # IndicatorProgressPublic as JSON
+    # ProgressInputs as JSON: what `payload` was computed from apart from the day (None: stored before
+    # they were kept; such a row is recomputed in full on a new day)
+    inputs: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class ViewGeneration(SQLModel, table=True):

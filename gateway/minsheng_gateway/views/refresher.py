@@ -4,6 +4,7 @@ day's first minute has passed, progress rows computed on an earlier day are reco
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from fastapi import FastAPI
@@ -11,7 +12,8 @@ from sqlmodel import select
 
 from minsheng.clock import today_in_china
 from minsheng.progress.model import Thresholds
-from minsheng_gateway.views.fold import DIRTY, refresh
+from minsheng.progress.queries import load_facts
+from minsheng_gateway.views.fold import DIRTY, answers_for_new_day, refresh, store_progress_many
 from minsheng_gateway.views.models import IndicatorProgressView
 
 log = logging.getLogger(__name__)
@@ -19,14 +21,19 @@ CHECK_EVERY_SECONDS = 60.0
 
 
 def refresh_stale_rows(app: FastAPI) -> int:
+    """Answer every row computed on an earlier day for today: from its stored inputs where it has them
+    (`answers_for_new_day`, no official value read), in full otherwise.  Returns how many rows."""
     today = today_in_china()
+    thresholds = Thresholds.from_settings(app.state.settings)
     with app.state.database.session() as session:
-        stale = session.exec(select(IndicatorProgressView.indicator_code, IndicatorProgressView.org_unit_code)
-                             .where(IndicatorProgressView.computed_on < today)).all()
+        stale = list(session.exec(select(IndicatorProgressView).where(IndicatorProgressView.computed_on < today)))
         if not stale:
             return 0
-        session.info[DIRTY] = set(stale)
-        count = refresh(session, Thresholds.from_settings(app.state.settings), today)
+        facts = load_facts(session, codes=sorted({row.indicator_code for row in stale}))
+        renewed, in_full = answers_for_new_day(stale, facts, today, thresholds)
+        store_progress_many(session, renewed, dt.datetime.now(dt.UTC))
+        session.info[DIRTY] = {(row.indicator_code, row.org_unit_code) for row in in_full}
+        count = len(renewed) + refresh(session, thresholds, today)
         session.commit()
     return count
 

@@ -7,20 +7,22 @@ import datetime as dt
 from collections import defaultdict
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
-
-from minsheng.clock import today_in_china
 
 from minsheng.catalog.models import Campaign, OrgUnit, Task, TaskLeadDepartment
 from minsheng.catalog.service import get_org_unit
 from minsheng.orgunits import CITY_CODE
-from minsheng.progress.assemble import IndicatorFacts, indicator_progress, judge_task
+from minsheng.progress.assemble import (
+    IndicatorFacts,
+    ProgressInputs,
+    indicator_progress,
+    judge_task,
+    progress_from_inputs,
+)
 from minsheng.progress.model import STATUS_LABELS, Status, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.rollup import summarize
 from minsheng.progress.schemas import IndicatorProgressPublic
-from minsheng_gateway.views.fold import store_progress
 from minsheng_gateway.views.models import IndicatorProgressView, TaskStatusView
 from minsheng_gateway.views.schemas import (
     CampaignSummary,
@@ -44,47 +46,6 @@ SCORING_RULE = (
 ROUTINES = (("monthly_dispatch", "月调度"), ("quarterly_assessment", "季考评"), ("yearly_evaluation", "年评价"))
 
 
-def progress_for_unit(session: Session, org_unit: str, facts: dict[str, IndicatorFacts], today: dt.date,
-                      thresholds: Thresholds) -> dict[str, IndicatorProgressPublic]:
-    """Stored progress rows where fresh; recomputed (not stored) where missing or computed on an earlier day."""
-    stored = {row.indicator_code: row for row in session.exec(
-        select(IndicatorProgressView).where(IndicatorProgressView.org_unit_code == org_unit,
-                                            IndicatorProgressView.indicator_code.in_(list(facts))))}
-    result: dict[str, IndicatorProgressPublic] = {}
-    stale = []
-    for code in facts:
-        row = stored.get(code)
-        if row is not None and row.computed_on == today:
-            result[code] = IndicatorProgressPublic.model_validate_json(row.payload)
-        else:
-            stale.append(code)
-    if stale:
-        source = GatewaySource(session)
-        with_data = [c for c in stale if c in stored]
-        official = source.official(with_data) if with_data else {}
-        pending = source.pending(with_data) if with_data else {}
-        for code in stale:
-            result[code] = indicator_progress(facts[code], org_unit, official.get(code, []), pending.get(code, []),
-                                              today, thresholds)
-        # Keep what was recomputed (rows with data only): the next reader of the day gets it stored.
-        store_refreshed(session, [result[c] for c in with_data], today)
-    return result
-
-
-def store_refreshed(session: Session, answers: list[IndicatorProgressPublic], today: dt.date) -> None:
-    """A cache fill in its own short transaction; losing a race with the consumer is harmless."""
-    if not answers or today != today_in_china():
-        return  # only "today" is cached: an as_of in the past is computed for the asker alone
-    with Session(session.get_bind()) as writer:
-        now = dt.datetime.now(dt.UTC)
-        for answer in answers:
-            store_progress(writer, answer, now)
-        try:
-            writer.commit()
-        except SQLAlchemyError:
-            writer.rollback()
-
-
 def _tasks_and_leads(session: Session) -> tuple[list[Task], dict[int, list[str]]]:
     tasks = list(session.exec(select(Task).where(Task.retired == False).order_by(Task.number)))  # noqa: E712
     leads: dict[int, list[str]] = defaultdict(list)
@@ -97,22 +58,52 @@ def _tasks_and_leads(session: Session) -> tuple[list[Task], dict[int, list[str]]
 def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, IndicatorFacts], today: dt.date,
                       thresholds: Thresholds, *, whole: set[str]) -> tuple[dict[str, Status],
                                                                             dict[str, IndicatorProgressPublic]]:
-    """Each indicator's status for `org_unit`, and the whole answer for the codes in `whole` (the
-    headline figures).  A summary needs no more: reading the stored statuses, not parsing every stored
-    answer (whose pending values grow with the data), keeps it as fast at a million reports as at ten
-    thousand.  Rows missing or computed on an earlier day are recomputed (`progress_for_unit`)."""
+    """Each indicator's status for `org_unit`, and its figures for the codes in `whole` (the headline).
+
+    A summary needs no more, so it costs the same at a million reports as at ten thousand:
+    - rows computed for `today`: the stored status; the stored answer is parsed for `whole` only
+      (stored answers grow with the pending values);
+    - rows computed for another day (the first summaries of a new day, until the refresher has stored
+      the day's answers): computed from the inputs stored with them, without their pending values,
+      which neither figures nor statuses depend on.  Such answers are not complete, so they are not
+      stored: the refresher (`refresher.py`) stores whole ones within a minute;
+    - rows without stored inputs, and indicators without a row (no data yet): computed in full."""
     statuses: dict[str, Status] = {}
-    stale = set(facts)
-    for code, status, computed_on in session.execute(
+    figures: dict[str, IndicatorProgressPublic] = {}
+    fresh_whole, other_day, in_full = [], [], set(facts)
+    for code, status, computed_on, inputs in session.execute(
             sa.select(IndicatorProgressView.indicator_code, IndicatorProgressView.status,
-                      IndicatorProgressView.computed_on).where(IndicatorProgressView.org_unit_code == org_unit)):
-        if code in facts and computed_on == today:
+                      IndicatorProgressView.computed_on, IndicatorProgressView.inputs)
+            .where(IndicatorProgressView.org_unit_code == org_unit)):
+        if code not in facts:
+            continue
+        if computed_on == today:
             statuses[code] = Status(status)
-            stale.discard(code)
-    wanted = {code: facts[code] for code in stale | (whole & set(facts))}
-    answers = progress_for_unit(session, org_unit, wanted, today, thresholds) if wanted else {}
-    statuses.update({code: answer.status for code, answer in answers.items()})
-    return statuses, {code: answers[code] for code in whole if code in answers}
+            in_full.discard(code)
+            if code in whole:
+                fresh_whole.append(code)
+        elif inputs is not None and (parsed := ProgressInputs.from_json(inputs, with_pending=False)).valid_for(
+                facts[code]):
+            answer = progress_from_inputs(facts[code], org_unit, parsed, today, thresholds)
+            statuses[code] = answer.status
+            figures[code] = answer
+            in_full.discard(code)
+    if fresh_whole:
+        for code, payload in session.execute(
+                sa.select(IndicatorProgressView.indicator_code, IndicatorProgressView.payload)
+                .where(IndicatorProgressView.org_unit_code == org_unit,
+                       IndicatorProgressView.indicator_code.in_(fresh_whole))):
+            figures[code] = IndicatorProgressPublic.model_validate_json(payload)
+    if in_full:
+        codes = sorted(in_full)
+        source = GatewaySource(session)
+        official, pending = source.official(codes), source.pending(codes)
+        for code in codes:
+            answer = indicator_progress(facts[code], org_unit, official.get(code, []), pending.get(code, []),
+                                        today, thresholds)
+            statuses[code] = answer.status
+            figures[code] = answer
+    return statuses, {code: figures[code] for code in whole if code in figures}
 
 
 def summary(session: Session, org_unit: str, today: dt.date, thresholds: Thresholds) -> Summary:
@@ -227,4 +218,4 @@ def warnings(session: Session, today: dt.date, limit: int) -> list[Warning]:
     return result[:limit]
 
 
-__all__ = ["district_matrix", "progress_for_unit", "routine_dates", "statuses_for_unit", "summary", "warnings"]
+__all__ = ["district_matrix", "routine_dates", "statuses_for_unit", "summary", "warnings"]

@@ -7,6 +7,7 @@ models, so both compute the same figures with the same kernel functions.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from minsheng.progress.model import (
     Status,
     Thresholds,
 )
+from minsheng.progress.periods import Period
 from minsheng.progress.rollup import roll_up, summarize, worst_status
 from minsheng.progress.scale import ratio_scale
 from minsheng.progress.schemas import (
@@ -76,20 +78,80 @@ def spec_for(facts: IndicatorFacts, org_unit: str) -> tuple[IndicatorSpec, str |
                          baseline_value=baseline, milestones=milestones, ratio_scale=facts.scale), basis
 
 
+@dataclass(frozen=True)
+class ProgressInputs:
+    """What an indicator's progress for one org unit is computed from, apart from the day: its
+    official observations (rolled up for the city), each period's basis, the contributing org units
+    and the values awaiting review.
+
+    The day only moves the expected value, so a store of computed answers can keep these beside each
+    answer and compute a new day's answer from them (`progress_from_inputs`) without re-reading every
+    official value: what they hold is bounded by the periods of the plan and the reports pending,
+    not by how many reports were ever stored.  `aggregation` and `scale` are those they were rolled up
+    with; inputs rolled up differently from what the catalog says now are no longer valid."""
+
+    observations: tuple[Observation, ...]
+    basis_by_period: dict[str, str]
+    contributors: tuple[str, ...]
+    pending: tuple[PendingValue, ...]
+    aggregation: Aggregation
+    scale: float
+
+    def valid_for(self, facts: IndicatorFacts) -> bool:
+        return self.aggregation is facts.aggregation and self.scale == facts.scale
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "observations": [[o.period.code, o.org_unit, o.value, o.numerator, o.denominator]
+                             for o in self.observations],
+            "basis_by_period": self.basis_by_period, "contributors": list(self.contributors),
+            "pending": [[p.report_id, p.org_unit, p.period, p.value] for p in self.pending],
+            "aggregation": self.aggregation.value, "scale": self.scale}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str, *, with_pending: bool = True) -> ProgressInputs:
+        """`with_pending=False` leaves the pending values out (their count, like their list, is then
+        0): for a caller that needs the figures and the status, which do not depend on them."""
+        data = json.loads(text)
+        return cls(
+            observations=tuple(Observation(period=Period.parse(period), org_unit=unit, value=value,
+                                           numerator=numerator, denominator=denominator)
+                               for period, unit, value, numerator, denominator in data["observations"]),
+            basis_by_period=data["basis_by_period"], contributors=tuple(data["contributors"]),
+            pending=tuple(PendingValue(report_id=report_id, org_unit=unit, period=period, value=value)
+                          for report_id, unit, period, value in data["pending"]) if with_pending else (),
+            aggregation=Aggregation(data["aggregation"]), scale=data["scale"])
+
+
+def progress_inputs(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
+                    pending: Sequence[PendingValue]) -> ProgressInputs:
+    """`official`: approved values of this indicator for every org unit; `pending`: not yet approved."""
+    if org_unit == CITY_CODE:
+        rolled = roll_up(facts.aggregation, facts.scale, CITY_CODE, official)
+        observations, basis_by_period = tuple(rolled.observations), dict(rolled.basis)
+        contributors = tuple(sorted({unit for units in rolled.contributors.values() for unit in units}))
+    else:
+        observations = tuple(o for o in official if o.org_unit == org_unit)
+        basis_by_period = {o.period.code: "direct" for o in observations}
+        contributors = (org_unit,) if observations else ()
+    relevant_pending = tuple(p for p in pending if org_unit == CITY_CODE or p.org_unit == org_unit)
+    return ProgressInputs(observations=observations, basis_by_period=basis_by_period, contributors=contributors,
+                          pending=relevant_pending, aggregation=facts.aggregation, scale=facts.scale)
+
+
 def indicator_progress(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
                        pending: Sequence[PendingValue], as_of: dt.date,
                        thresholds: Thresholds) -> IndicatorProgressPublic:
     """`official`: approved values of this indicator for every org unit; `pending`: not yet approved."""
+    return progress_from_inputs(facts, org_unit, progress_inputs(facts, org_unit, official, pending), as_of,
+                                thresholds)
+
+
+def progress_from_inputs(facts: IndicatorFacts, org_unit: str, inputs: ProgressInputs, as_of: dt.date,
+                         thresholds: Thresholds) -> IndicatorProgressPublic:
     spec, target_basis = spec_for(facts, org_unit)
-    if org_unit == CITY_CODE:
-        rolled = roll_up(facts.aggregation, facts.scale, CITY_CODE, official)
-        observations, basis_by_period = list(rolled.observations), dict(rolled.basis)
-        contributors = sorted({unit for units in rolled.contributors.values() for unit in units})
-    else:
-        observations = [o for o in official if o.org_unit == org_unit]
-        basis_by_period = {o.period.code: "direct" for o in observations}
-        contributors = [org_unit] if observations else []
-    result = compute_progress(spec, observations, as_of, thresholds)
+    basis_by_period, contributors = inputs.basis_by_period, list(inputs.contributors)
+    result = compute_progress(spec, list(inputs.observations), as_of, thresholds)
     counted = {p.period for p in result.series}
     bases = {basis_by_period.get(code, "direct") for code in counted}
     basis = "none" if not bases else bases.pop() if len(bases) == 1 else "mixed"
@@ -101,9 +163,8 @@ def indicator_progress(facts: IndicatorFacts, org_unit: str, official: Sequence[
         reasons.append("区县未填报，采用全市直接填报的数据")
     if target_basis is None and org_unit != CITY_CODE:
         reasons.append("该区县没有分解此项总量目标，只显示完成数")
-    relevant_pending = [p for p in pending if org_unit == CITY_CODE or p.org_unit == org_unit]
-    if relevant_pending:
-        reasons.append(f"另有{len(relevant_pending)}份报告待审核，审核通过前不计入")
+    if inputs.pending:
+        reasons.append(f"另有{len(inputs.pending)}份报告待审核，审核通过前不计入")
     return IndicatorProgressPublic(
         id=facts.code, name=facts.name, unit=facts.unit, campaign=facts.campaign, task_number=facts.task_number,
         org_unit=org_unit, as_of=as_of, status=result.status, status_label=STATUS_LABELS[result.status],
@@ -113,7 +174,7 @@ def indicator_progress(facts: IndicatorFacts, org_unit: str, official: Sequence[
         projected_reaches_target=result.projected_reaches_target, basis=basis, contributors=contributors,
         series=[SeriesPointPublic(period=p.period, end=p.end, value=p.value, cumulative=p.cumulative,
                                   basis=basis_by_period.get(p.period, "direct")) for p in result.series],
-        pending=relevant_pending, reasons=reasons,
+        pending=list(inputs.pending), reasons=reasons,
     )
 
 
