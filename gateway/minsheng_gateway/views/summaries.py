@@ -65,8 +65,8 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
       (stored answers grow with the pending values);
     - rows computed for another day (the first summaries of a new day, until the refresher has stored
       the day's answers): computed from the inputs stored with them, without their pending values,
-      which neither figures nor statuses depend on.  Such answers are not complete, so they are not
-      stored: the refresher (`refresher.py`) stores whole ones within a minute;
+      which neither figures nor statuses depend on, and without their series.  Such answers are not
+      complete, so they are not stored: the refresher (`refresher.py`) stores whole ones within a minute;
     - rows without stored inputs, and indicators without a row (no data yet): computed in full."""
     statuses: dict[str, Status] = {}
     figures: dict[str, IndicatorProgressPublic] = {}
@@ -84,7 +84,7 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
                 fresh_whole.append(code)
         elif inputs is not None and (parsed := ProgressInputs.from_json(inputs, with_pending=False)).valid_for(
                 facts[code]):
-            answer = progress_from_inputs(facts[code], org_unit, parsed, today, thresholds)
+            answer = progress_from_inputs(facts[code], org_unit, parsed, today, thresholds, figures_only=True)
             statuses[code] = answer.status
             figures[code] = answer
             in_full.discard(code)

@@ -148,7 +148,9 @@ def indicator_progress(facts: IndicatorFacts, org_unit: str, official: Sequence[
 
 
 def progress_from_inputs(facts: IndicatorFacts, org_unit: str, inputs: ProgressInputs, as_of: dt.date,
-                         thresholds: Thresholds) -> IndicatorProgressPublic:
+                         thresholds: Thresholds, *, figures_only: bool = False) -> IndicatorProgressPublic:
+    """`figures_only`: the answer without its series (for a summary, which shows the status and the
+    headline figures only; building the series points was most of the cost)."""
     spec, target_basis = spec_for(facts, org_unit)
     basis_by_period, contributors = inputs.basis_by_period, list(inputs.contributors)
     result = compute_progress(spec, list(inputs.observations), as_of, thresholds)
@@ -172,8 +174,9 @@ def progress_from_inputs(facts: IndicatorFacts, org_unit: str, inputs: ProgressI
         horizon=facts.horizon, current_value=result.current_value, completion=result.completion,
         expected_value=result.expected_value, projected_value=result.projected_value,
         projected_reaches_target=result.projected_reaches_target, basis=basis, contributors=contributors,
-        series=[SeriesPointPublic(period=p.period, end=p.end, value=p.value, cumulative=p.cumulative,
-                                  basis=basis_by_period.get(p.period, "direct")) for p in result.series],
+        series=[] if figures_only else [
+            SeriesPointPublic(period=p.period, end=p.end, value=p.value, cumulative=p.cumulative,
+                              basis=basis_by_period.get(p.period, "direct")) for p in result.series],
         pending=list(inputs.pending), reasons=reasons,
     )
 
