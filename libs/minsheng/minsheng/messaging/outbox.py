@@ -77,11 +77,15 @@ def add_events(session: Session, events: Sequence[tuple[str, str, IntegrationEve
     set-based writes of group commit).  Ids follow the order given, which is the publish order."""
     if not events:
         return
+    session.connection().execute(sa.insert(OutboxEvent.__table__), outbox_rows(events))
+
+
+def outbox_rows(events: Sequence[tuple[str, str, IntegrationEvent]]) -> list[dict]:
+    """The outbox rows of `(topic, key, event)`s, for a caller that inserts them itself."""
     now = utc_now()
-    session.connection().execute(sa.insert(OutboxEvent.__table__), [
-        {"event_id": event.id, "topic": topic, "key": key, "type": event.type,
-         "payload": event.to_json_bytes().decode("utf-8"), "created_at": now, "attempts": 0}
-        for topic, key, event in events])
+    return [{"event_id": event.id, "topic": topic, "key": key, "type": event.type,
+             "payload": event.to_json_bytes().decode("utf-8"), "created_at": now, "attempts": 0}
+            for topic, key, event in events]
 
 
-__all__ = ["OUTBOX_TABLES", "OutboxEvent", "add_event", "add_events"]
+__all__ = ["OUTBOX_TABLES", "OutboxEvent", "add_event", "add_events", "outbox_rows"]

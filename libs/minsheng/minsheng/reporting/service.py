@@ -15,9 +15,11 @@ from sqlmodel import Session, select
 
 from minsheng.auth.principal import Principal, authorize_task_status, require_city_office
 from minsheng.catalog.models import Task, TaskLeadDepartment
+from minsheng.db import bulk
 from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
-from minsheng.messaging import add_events
+from minsheng.messaging import OutboxEvent, add_events
+from minsheng.messaging.outbox import outbox_rows
 from minsheng.pagination import PageParams
 from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
@@ -113,9 +115,9 @@ def write_revisions(session: Session, submissions: Sequence[Submission]) -> list
     are locked and retired by one statement (`_retire_current_revisions`), which serializes
     concurrent writers of a series and keeps its events in order in the outbox.
 
-    The statements are Core, run on the session's connection (`session.connection().execute`), and
-    rows are plain `ReportRow`s: the ORM's execution machinery and its instances cost a writer more
-    than the SQL itself."""
+    The statements are Core on the session's connection, or on PostgreSQL driver SQL
+    (`minsheng.db.bulk`), and rows are plain `ReportRow`s: the ORM's execution machinery and its
+    instances cost a writer more than the SQL itself."""
     now = _now()
     locks = period_locks(session)
     accepted: list[Submission] = []
@@ -145,11 +147,21 @@ def write_revisions(session: Session, submissions: Sequence[Submission]) -> list
             previous.is_current = False
         current[_key(checked)] = report
         written.append((report, previous, submission))
-    table = Report.__table__
-    ids = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                       [report.columns() for report, _, _ in written]).scalars().all()
-    for (report, _, _), report_id in zip(written, ids, strict=True):
-        report.id = report_id
+    connection, table = session.connection(), Report.__table__
+    # A group-commit batch on PostgreSQL: driver SQL, the history records and events in one statement
+    # (`minsheng.db.bulk`); elsewhere, and for a bulk upload of more rows, Core.
+    driver_sql = connection.dialect.name == "postgresql" and len(written) <= bulk.MAX_ROWS
+    if driver_sql:
+        new_ids = {tuple(key): report_id for report_id, *key in bulk.insert_returning(
+            connection, table, [report.columns() for report, _, _ in written],
+            returning=("id", "indicator_code", "org_unit_code", "period", "revision"))}
+        for report, _, _ in written:
+            report.id = new_ids[(report.indicator_code, report.org_unit_code, report.period, report.revision)]
+    else:
+        ids = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                 [report.columns() for report, _, _ in written]).scalars().all()
+        for (report, _, _), report_id in zip(written, ids, strict=True):
+            report.id = report_id
     changes, events = [], []
     for report, previous, submission in written:
         if previous is None:
@@ -163,8 +175,12 @@ def write_revisions(session: Session, submissions: Sequence[Submission]) -> list
                                        previous=_state(previous) if previous else None, current=_state(report)))
         events.append(report_changed_event(session, action=action, actor=submission.submitted_by, at=now,
                                            report=report, supersedes=previous.id if previous else None))
-    session.connection().execute(insert(ChangeRecord.__table__), changes)
-    add_events(session, events)
+    if driver_sql:
+        bulk.insert_together(connection, [(ChangeRecord.__table__, changes),
+                                          (OutboxEvent.__table__, outbox_rows(events))])
+    else:
+        connection.execute(insert(ChangeRecord.__table__), changes)
+        add_events(session, events)
     new_revisions = iter(report for report, _, _ in written)
     return [outcome if outcome is not None else next(new_revisions) for outcome in outcomes]
 
