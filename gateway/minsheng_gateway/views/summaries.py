@@ -60,7 +60,7 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
                                                                             dict[str, IndicatorProgressPublic]]:
     """Each indicator's status for `org_unit`, and its figures for the codes in `whole` (the headline).
 
-    A summary needs no more, so it costs the same at a million reports as at ten thousand:
+    A summary needs no more, so it reads neither the official values nor the report history:
     - rows computed for `today`: the stored status; the stored answer is parsed for `whole` only
       (stored answers grow with the pending values);
     - rows computed for another day (the first summaries of a new day, until the refresher has stored
@@ -70,7 +70,7 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
     - rows without stored inputs, and indicators without a row (no data yet): computed in full."""
     statuses: dict[str, Status] = {}
     figures: dict[str, IndicatorProgressPublic] = {}
-    fresh_whole, other_day, in_full = [], [], set(facts)
+    fresh_whole, in_full = [], set(facts)
     for code, status, computed_on, inputs in session.execute(
             sa.select(IndicatorProgressView.indicator_code, IndicatorProgressView.status,
                       IndicatorProgressView.computed_on, IndicatorProgressView.inputs)
