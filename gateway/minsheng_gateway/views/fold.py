@@ -199,6 +199,15 @@ def computed(facts: IndicatorFacts, org_unit: str, official: Sequence[Observatio
     return progress_from_inputs(facts, org_unit, inputs, today, thresholds), inputs
 
 
+def usable_inputs(stored: str | None, facts: IndicatorFacts, *, with_pending: bool = True) -> ProgressInputs | None:
+    """A progress row's stored inputs, or None where a new day's answer cannot come from them: none
+    stored (a row from before they were kept), or rolled up differently from what the catalog says now."""
+    if stored is None:
+        return None
+    inputs = ProgressInputs.from_json(stored, with_pending=with_pending)
+    return inputs if inputs.valid_for(facts) else None
+
+
 def answers_for_new_day(rows: Sequence[IndicatorProgressView], facts: dict[str, IndicatorFacts], today: dt.date,
                         thresholds: Thresholds) -> tuple[list[Computed], list[IndicatorProgressView]]:
     """Stored rows computed on an earlier day, answered for `today` from the inputs stored with them:
@@ -212,16 +221,12 @@ def answers_for_new_day(rows: Sequence[IndicatorProgressView], facts: dict[str, 
         indicator = facts.get(row.indicator_code)
         if indicator is None:
             continue
-        inputs = ProgressInputs.from_json(row.inputs) if row.inputs else None
-        if inputs is None or not inputs.valid_for(indicator):
+        inputs = usable_inputs(row.inputs, indicator)
+        if inputs is None:
             in_full.append(row)
             continue
         renewed.append((progress_from_inputs(indicator, row.org_unit_code, inputs, today, thresholds), inputs))
     return renewed, in_full
-
-
-def store_progress(session: Session, progress: Computed, now: dt.datetime) -> None:
-    store_progress_many(session, [progress], now)
 
 
 def store_progress_many(session: Session, progresses: list[Computed], now: dt.datetime) -> None:
@@ -259,7 +264,7 @@ def fold_event(session: Session, event: ReceivedEvent, thresholds: Thresholds,
 
 
 __all__ = ["Computed", "answers_for_new_day", "apply", "apply_many", "computed", "fold_event", "mark_pending_dirty",
-           "refresh", "store_progress", "store_progress_many"]
+           "refresh", "store_progress_many", "usable_inputs"]
 
 
 # ---- many rows at once: COPY on PostgreSQL, executemany elsewhere ----------------------------------

@@ -14,7 +14,6 @@ from minsheng.catalog.service import get_org_unit
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import (
     IndicatorFacts,
-    ProgressInputs,
     indicator_progress,
     judge_task,
     progress_from_inputs,
@@ -23,6 +22,7 @@ from minsheng.progress.model import STATUS_LABELS, Status, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.rollup import summarize
 from minsheng.progress.schemas import IndicatorProgressPublic
+from minsheng_gateway.views.fold import usable_inputs
 from minsheng_gateway.views.models import IndicatorProgressView, TaskStatusView
 from minsheng_gateway.views.schemas import (
     CampaignSummary,
@@ -82,8 +82,7 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
             in_full.discard(code)
             if code in whole:
                 fresh_whole.append(code)
-        elif inputs is not None and (parsed := ProgressInputs.from_json(inputs, with_pending=False)).valid_for(
-                facts[code]):
+        elif (parsed := usable_inputs(inputs, facts[code], with_pending=False)) is not None:
             answer = progress_from_inputs(facts[code], org_unit, parsed, today, thresholds, figures_only=True)
             statuses[code] = answer.status
             figures[code] = answer
