@@ -34,9 +34,9 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, text, update
-from sqlmodel import Session, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import func, select as core_select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import select
 
 from minsheng.db import Database
 from minsheng.messaging.backoff import Backoff, backoff_delay
@@ -99,44 +99,49 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"[:MAX_ERROR_LENGTH]
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+_OUTBOX = OutboxEvent.__table__
+_CLAIM_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.payload, _OUTBOX.c.attempts,
+                  _OUTBOX.c.next_attempt_at)
+# PostgreSQL: the advisory lock and the claim in one round trip, as driver SQL (the relay's cycle runs
+# under the business load it relays: its statements should cost the service's host as little as
+# possible).  The uncorrelated sub-select is an InitPlan, evaluated once, before any row is locked:
+# if another relay holds the lock, no row comes back.
+_CLAIM_POSTGRES = (
+    f"SELECT {', '.join(column.name for column in _CLAIM_COLUMNS)} FROM {_OUTBOX.name} "
+    "WHERE (SELECT pg_try_advisory_xact_lock(%s)) AND published_at IS NULL "
+    "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED")
+# One statement text for any number of rows (an `IN` list would be a new statement per count).
+_MARK_PUBLISHED_POSTGRES = f"UPDATE {_OUTBOX.name} SET published_at = %s WHERE id = ANY(%s)"
 
 
-def _claim(session: Session, limit: int, now: dt.datetime, respect_backoff: bool = True) -> list[_Row]:
-    """The due prefix of the pending queue, locked until the session's transaction ends (PostgreSQL)."""
-    postgres = _is_postgres(session)
-    if postgres:
-        got_lock = session.connection().execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
-                                                {"key": RELAY_LOCK_KEY}).scalar_one()
-        if not got_lock:
-            return []  # another relay is publishing from this database right now
-    statement = (
-        select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.key, OutboxEvent.payload, OutboxEvent.attempts,
-               OutboxEvent.next_attempt_at)
-        .where(OutboxEvent.published_at.is_(None))
-        .order_by(OutboxEvent.id)
-        .limit(limit)
-    )
-    if postgres:
-        statement = statement.with_for_update(skip_locked=True)
+def _claim(connection: Connection, limit: int, now: dt.datetime, respect_backoff: bool = True) -> list[_Row]:
+    """The due prefix of the pending queue, locked until the connection's transaction ends (PostgreSQL)."""
+    if connection.dialect.name == "postgresql":
+        result = connection.exec_driver_sql(_CLAIM_POSTGRES, (RELAY_LOCK_KEY, limit))
+    else:
+        result = connection.execute(core_select(*_CLAIM_COLUMNS).where(_OUTBOX.c.published_at.is_(None))
+                                    .order_by(_OUTBOX.c.id).limit(limit))
     rows: list[_Row] = []
-    for row_id, topic, key, payload, attempts, next_attempt_at in session.exec(statement):
+    for row_id, topic, key, payload, attempts, next_attempt_at in result:
         if respect_backoff and next_attempt_at is not None and _as_utc(next_attempt_at) > now:
             break  # the head of the queue waits for its retry time: nothing behind it overtakes it
         rows.append(_Row(row_id, topic, key, payload, attempts))
     return rows
 
 
-def _record(session: Session, published: list[int], failures: list[tuple[_Row, str]], now: dt.datetime) -> None:
+def _record(connection: Connection, published: list[int], failures: list[tuple[_Row, str]],
+            now: dt.datetime) -> None:
+    """Mark the outcome of a cycle (the caller commits)."""
     if published:
-        session.exec(update(OutboxEvent).where(OutboxEvent.id.in_(published)).values(published_at=now))
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(_MARK_PUBLISHED_POSTGRES, (now, published))
+        else:
+            connection.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(published)).values(published_at=now))
     for row, error in failures:
         attempts = row.attempts + 1
         retry_at = now + dt.timedelta(seconds=backoff_delay(attempts, RETRY_INITIAL_SECONDS, RETRY_MAX_SECONDS))
-        session.exec(update(OutboxEvent).where(OutboxEvent.id == row.id)
-                     .values(attempts=attempts, last_error=error, next_attempt_at=retry_at))
-    session.commit()
+        connection.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id)
+                           .values(attempts=attempts, last_error=error, next_attempt_at=retry_at))
 
 
 async def _send_in_order(producer: Producer, rows: list[_Row], timeout: float
@@ -193,19 +198,21 @@ async def publish_pending_events(database: Database, producer: Producer, batch_s
     came back: the reason for the wait is gone).  Database errors propagate; broker errors are
     recorded on the rows and reported in the result.
     """
-    # Awaited on the event loop (the database work runs through run_sync): no thread hand-offs.
-    async with AsyncSession(database.async_engine, expire_on_commit=False) as session:
-        rows = await session.run_sync(_claim, batch_size, utc_now(), not ignore_backoff)
+    # Awaited on the event loop (the database work runs through run_sync): no thread hand-offs.  A
+    # Core connection, not an ORM session: nothing here needs the unit of work.
+    async with database.async_engine.connect() as connection:
+        rows = await connection.run_sync(_claim, batch_size, utc_now(), not ignore_backoff)
         if not rows or database.is_sqlite:
             # Ends the transaction (and releases the advisory lock). On SQLite, which has no row locks,
             # do not keep a read transaction open while sending: a business write committed meanwhile
             # would make the later update fail with SQLITE_BUSY (stale snapshot).
-            await session.rollback()
+            await connection.rollback()
         if not rows:
             return BatchResult(claimed=0, published=0, failed=0)
         published, failures = await _send_in_order(producer, rows, send_timeout)
         try:
-            await session.run_sync(_record, published, failures, utc_now())
+            await connection.run_sync(_record, published, failures, utc_now())
+            await connection.commit()
         except Exception:
             log.exception("%d outbox events were acknowledged by the broker but could not be marked published; "
                           "they will be published again (consumers deduplicate)", len(published))
@@ -220,12 +227,13 @@ async def publish_pending_events(database: Database, producer: Producer, batch_s
 def record_broker_unavailable(database: Database, error: str) -> bool:
     """Record a failed attempt on the head of the queue when the broker cannot even be reached,
     so that `attempts` and `last_error` tell an operator why events are waiting. True if recorded."""
-    with database.session() as session:
-        rows = _claim(session, 1, utc_now())
+    with database.engine.connect() as connection:
+        rows = _claim(connection, 1, utc_now())
         if not rows:
-            session.rollback()
+            connection.rollback()
             return False
-        _record(session, [], [(rows[0], error[:MAX_ERROR_LENGTH])], utc_now())
+        _record(connection, [], [(rows[0], error[:MAX_ERROR_LENGTH])], utc_now())
+        connection.commit()
         return True
 
 
