@@ -16,10 +16,12 @@ import traceback
 
 from bench import bench_latency, bench_rebuild, bench_reports, bench_summary
 from bench.infra import (
+    MACHINE_SPEED,
     RESULTS,
     BenchResult,
     Outcome,
     print_table,
+    machine_speed,
     product_fingerprint,
     wait_for_quiet,
     write_result,
@@ -51,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or list(BENCHMARKS)
     quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0.0 if args.quick else 30.0)
 
+    MACHINE_SPEED.update(machine_speed())
+    print(f"machine: {MACHINE_SPEED['python_loop_ms']} ms for sum(range(10**6)) (best of 5), CPU steal "
+          f"{MACHINE_SPEED['cpu_steal_share']} — absolute figures compare across machines only next to these",
+          flush=True)
     started = time.perf_counter()
     code_before = product_fingerprint()
     outcomes: list[Outcome] = []
@@ -80,14 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     if changed:
         print(f"! product code changed DURING this run (figures before and after differ in code): {', '.join(changed)}")
     print(f"=== {'quick ' if args.quick else ''}benchmark summary ({elapsed / 60:.1f} min; background load before each "
-          f"benchmark, in cores: {background}) ===")
+          f"benchmark, in cores: {background}; machine {MACHINE_SPEED['python_loop_ms']} ms per reference loop) ===")
     print_table(["benchmark", "figure", "target", "met"],
                 [[o.benchmark, o.figure + (f" [{o.note}]" if o.note else ""), o.target,
                   "met" if o.met else "not met" if o.met is False else "error"] for o in outcomes])
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = RESULTS / f"run-{'quick-' if args.quick else ''}{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     summary.write_text(json.dumps({"quick": args.quick, "benchmarks": names, "elapsed_s": round(elapsed, 1),
-                                   "background_load_cores": background, "product_code": code_before,
+                                   "background_load_cores": background, "machine": MACHINE_SPEED, "product_code": code_before,
                                    "product_code_changed_during_run": changed,
                                    "outcomes": [o.__dict__ for o in outcomes]}, ensure_ascii=False, indent=2))
     return 1 if crashed else 0

@@ -229,12 +229,15 @@ class BenchResult:
     data: dict = field(default_factory=dict)
 
 
+MACHINE_SPEED: dict = {}  # filled once per run by `python -m bench` (machine_speed)
+
+
 def write_result(result: BenchResult, quick: bool) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = RESULTS / f"{result.name}-{'quick-' if quick else ''}{stamp}.json"
     payload = {"benchmark": result.name, "quick": quick, "at": dt.datetime.now(dt.UTC).isoformat(),
-               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], **MACHINE_SPEED},
                "outcomes": [o.__dict__ for o in result.outcomes], "data": result.data}
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
     return path
@@ -331,6 +334,36 @@ def background_load(seconds: float = 2.0) -> float:
     before, t0 = _machine_busy(), time.monotonic()
     time.sleep(seconds)
     return (_machine_busy() - before) / (time.monotonic() - t0)
+
+
+def machine_speed() -> dict:
+    """A fixed pure-Python loop, timed: single-core speed as the benchmarks' processes see it.
+
+    Machines of the same kind differ, and one machine differs over time (the host's other tenants): on
+    2026-11-27 one machine ran this loop in 17 to 27 ms within the hour, and the whole bench at about
+    half the rates another machine of the same kind had given.  Absolute figures ((b), (d)) compare
+    across runs only next to this one; the ratios ((a), (c)) depend on it much less."""
+    import timeit
+
+    loop_ms = min(timeit.repeat("sum(range(1_000_000))", number=5, repeat=5)) / 5 * 1000
+    steal = _steal_share(1.0)
+    return {"python_loop_ms": round(loop_ms, 1), "cpu_steal_share": steal}
+
+
+def _steal_share(seconds: float) -> float | None:
+    """Share of CPU time the hypervisor gave to others (the `steal` column of /proc/stat)."""
+    def read() -> list[int] | None:
+        try:
+            return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+    before = read()
+    time.sleep(seconds)
+    after = read()
+    if not before or not after or len(before) < 8:
+        return None
+    delta = [b - a for a, b in zip(before, after, strict=False)]
+    return round(delta[7] / sum(delta), 3) if sum(delta) else 0.0
 
 
 def wait_for_quiet(max_wait: float, threshold: float = 0.3) -> float:
