@@ -276,7 +276,8 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The pids of a process's children (a campaign service's outbox relay)."""
     try:
         return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
@@ -312,7 +313,7 @@ class CpuMeter:
 
     def _snapshot(self) -> tuple[dict[str, float], dict[int, float]]:
         snap = {name: _process_cpu(pid) for name, pid in self.pids.items()}
-        snap.update({f"{name} children": sum(map(_process_cpu, _children(pid))) for name, pid in self.pids.items()})
+        snap.update({f"{name} children": sum(map(_process_cpu, children(pid))) for name, pid in self.pids.items()})
         snap["machine"] = _machine_busy()
         return snap, _postgres_cpu()
 
@@ -327,6 +328,18 @@ class CpuMeter:
         pg = sum(cpu - self._pg_start.get(pid, 0.0) for pid, cpu in pg_end.items())
         self.cores["postgresql"] = round(pg / elapsed, 2)
         self.cores["machine_of"] = os.cpu_count()
+
+
+def wait_settled(pid: int, max_wait: float = 30.0, threshold: float = 0.05) -> float:
+    """Wait (bounded) until a process and its children are idle — a campaign service's relay child is
+    still importing for a few seconds after the service answers /readyz.  Returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < max_wait:
+        before = _process_cpu(pid) + sum(map(_process_cpu, children(pid)))
+        time.sleep(0.5)
+        if (_process_cpu(pid) + sum(map(_process_cpu, children(pid))) - before) / 0.5 < threshold:
+            break
+    return time.monotonic() - started
 
 
 def background_load(seconds: float = 2.0) -> float:
