@@ -6,6 +6,7 @@
     (d) rebuild   events/s folded by `python -m minsheng_gateway.rebuild`
 
 Every benchmark starts real processes (uvicorn, the Tansu broker) on throw-away PostgreSQL databases
-(127.0.0.1:5432 as postgres, like tests/conftest.py) and drops them afterwards.  Figures go to the
+(the test-suite's server, through its Unix socket when it has one; see `infra.ADMIN_URL`) and drops
+them afterwards.  Figures go to the
 terminal and to bench/results/*.json; nothing is asserted.
 """

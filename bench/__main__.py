@@ -15,7 +15,10 @@ import time
 import traceback
 
 from bench import bench_latency, bench_rebuild, bench_reports, bench_summary
+from sqlalchemy.engine import make_url
+
 from bench.infra import (
+    ADMIN_URL,
     MACHINE_SPEED,
     RESULTS,
     BenchResult,
@@ -53,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or list(BENCHMARKS)
     quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0.0 if args.quick else 30.0)
 
-    MACHINE_SPEED.update(machine_speed())
+    MACHINE_SPEED.update(machine_speed(), postgres=make_url(ADMIN_URL).render_as_string(hide_password=True))
     print(f"machine: {MACHINE_SPEED['python_loop_ms']} ms for sum(range(10**6)) (best of 5), CPU steal "
-          f"{MACHINE_SPEED['cpu_steal_share']} — absolute figures compare across machines only next to these",
-          flush=True)
+          f"{MACHINE_SPEED['cpu_steal_share']} — absolute figures compare across machines only next to these; "
+          f"PostgreSQL at {MACHINE_SPEED['postgres']}", flush=True)
     started = time.perf_counter()
     code_before = product_fingerprint()
     outcomes: list[Outcome] = []
