@@ -154,3 +154,17 @@ def test_a_republished_catalog_is_applied_only_when_it_differs(gateway_database)
     with gateway_database.session() as session:
         assert session.get(Indicator, headline.code).name == "更正后的名称"
         assert export_catalog(session=session, campaign="education") == corrected
+
+    # Rows applied before the digest existed (NULL) are not trusted: the document is applied again.
+    from minsheng.catalog.models import Campaign
+
+    with gateway_database.session() as session:
+        session.get(Campaign, "education").catalog_digest = None
+        session.get(Indicator, headline.code).name = "被改动的名称"
+        session.commit()
+    assert fold(gateway_database, [published(corrected)]) == (1, 0)
+    with gateway_database.session() as session:
+        assert export_catalog(session=session, campaign="education") == corrected
+    assert fold(gateway_database, [published(doc)]) == (1, 0)  # and back: the digest follows every change
+    with gateway_database.session() as session:
+        assert export_catalog(session=session, campaign="education") == doc

@@ -19,10 +19,8 @@ from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, delete, select
 
 from minsheng.catalog.document import CampaignDoc
-from minsheng.catalog.loader import apply_catalog
-from minsheng.catalog.service import export_catalog
+from minsheng.catalog.loader import applied_digest, apply_catalog, catalog_digest
 from minsheng.clock import today_in_china
-from minsheng.errors import NotFound
 from minsheng.messaging import ProcessedEvent
 from minsheng.messaging.consumer import ReceivedEvent
 from minsheng.orgunits import CITY_CODE
@@ -142,22 +140,15 @@ def _fold_task_status(session: Session, event: ReceivedEvent) -> None:
 def _fold_catalog(session: Session, event: ReceivedEvent) -> None:
     data: CatalogPublished = event.typed_data()
     doc = CampaignDoc.model_validate(data.catalog)
-    # Mostly the catalog the gateway already holds (pulled from the service, or published before):
-    # comparing costs a third of applying it again.
-    if _stored_catalog(session, doc.code) != doc:
+    # Mostly the catalog the gateway already holds (pulled from the service, or published before, and
+    # again at every rebuild): the digest of what was last applied says so without reading the rows.
+    if applied_digest(session, doc.code) != catalog_digest(doc):
         apply_catalog(session=session, doc=doc)
     # Reports may have arrived before their catalog (they travel on other partitions): whatever this
     # campaign already has is recomputed now that its indicators are known (or were corrected).
     series = session.exec(select(ReportView.indicator_code, ReportView.org_unit_code)
                           .where(ReportView.campaign == data.campaign).distinct()).all()
     _dirty(session).update({(code, unit) for code, unit in series} | {(code, CITY_CODE) for code, _ in series})
-
-
-def _stored_catalog(session: Session, campaign: str) -> CampaignDoc | None:
-    try:
-        return export_catalog(session=session, campaign=campaign)
-    except NotFound:
-        return None
 
 
 def apply(session: Session, event: ReceivedEvent) -> None:

@@ -9,6 +9,8 @@ same documents it receives from the services.
 
 from __future__ import annotations
 
+import hashlib
+
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +87,17 @@ def apply_org_units(*, session: Session) -> CatalogChanges:
     return changes
 
 
+def catalog_digest(doc: CampaignDoc) -> str:
+    """A fingerprint of the document as validated.  Two equal documents whose mappings were written in
+    another order may differ: then the receiver applies (idempotently) instead of skipping."""
+    return hashlib.sha256(doc.model_dump_json().encode("utf-8")).hexdigest()
+
+
+def applied_digest(session: Session, campaign: str) -> str | None:
+    """The digest of the document `apply_catalog` last applied for this campaign (None: unknown)."""
+    return session.exec(select(Campaign.catalog_digest).where(Campaign.code == campaign)).first()
+
+
 def apply_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
     """Bring the database's rows for this campaign to exactly what `doc` says. Does not commit."""
     changes = apply_org_units(session=session)
@@ -126,6 +139,11 @@ def apply_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
             changes.retired.append(f"indicator {indicator.code}")
     session.flush()
     drop_catalog_snapshot(session)
+    # Last, once the rows say what `doc` says (not a change of its own in `changes`).
+    campaign = session.get(Campaign, doc.code)
+    campaign.catalog_digest = catalog_digest(doc)
+    session.add(campaign)
+    session.flush()
     return changes
 
 

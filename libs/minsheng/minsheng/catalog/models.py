@@ -26,6 +26,10 @@ class Campaign(SQLModel, table=True):
     number: int
     name: str
     title: str
+    # What `apply_catalog` last applied (`loader.catalog_digest`), so that a receiver of the same
+    # document again can tell at once that there is nothing to apply.  Only `apply_catalog` writes
+    # the catalog tables, and it sets this last; NULL: not known, compare in full.
+    catalog_digest: str | None = Field(default=None, max_length=64)
 
 
 class WorkItem(SQLModel, table=True):
