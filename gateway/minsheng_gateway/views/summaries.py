@@ -57,19 +57,19 @@ def _tasks_and_leads(session: Session) -> tuple[list[Task], dict[int, list[str]]
 
 def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, IndicatorFacts], today: dt.date,
                       thresholds: Thresholds, *, whole: set[str]) -> tuple[dict[str, Status],
-                                                                            dict[str, IndicatorProgressPublic]]:
+                                                                            dict[str, HeadlineFigure]]:
     """Each indicator's status for `org_unit`, and its figures for the codes in `whole` (the headline).
 
     A summary needs no more, so it reads neither the official values nor the report history:
-    - rows computed for `today`: the stored status; the stored answer is parsed for `whole` only
-      (stored answers grow with the pending values);
+    - rows computed for `today`: the stored status; the stored answer is read for `whole` only, and
+      into its headline figures only (a stored answer grows with its series and its pending values);
     - rows computed for another day (the first summaries of a new day, until the refresher has stored
       the day's answers): computed from the inputs stored with them, without their pending values,
       which neither figures nor statuses depend on, and without their series.  Such answers are not
       complete, so they are not stored: the refresher (`refresher.py`) stores whole ones within a minute;
     - rows without stored inputs, and indicators without a row (no data yet): computed in full."""
     statuses: dict[str, Status] = {}
-    figures: dict[str, IndicatorProgressPublic] = {}
+    figures: dict[str, IndicatorProgressPublic | HeadlineFigure] = {}
     fresh_whole, in_full = [], set(facts)
     for code, status, computed_on, inputs in session.execute(
             sa.select(IndicatorProgressView.indicator_code, IndicatorProgressView.status,
@@ -92,7 +92,7 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
                 sa.select(IndicatorProgressView.indicator_code, IndicatorProgressView.payload)
                 .where(IndicatorProgressView.org_unit_code == org_unit,
                        IndicatorProgressView.indicator_code.in_(fresh_whole))):
-            figures[code] = IndicatorProgressPublic.model_validate_json(payload)
+            figures[code] = HeadlineFigure.model_validate_json(payload)
     if in_full:
         codes = sorted(in_full)
         source = GatewaySource(session)
@@ -102,7 +102,16 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
                                         today, thresholds)
             statuses[code] = answer.status
             figures[code] = answer
-    return statuses, {code: figures[code] for code in whole if code in figures}
+    return statuses, {code: _headline_figure(figures[code]) for code in whole if code in figures}
+
+
+def _headline_figure(answer: IndicatorProgressPublic | HeadlineFigure) -> HeadlineFigure:
+    if isinstance(answer, HeadlineFigure):
+        return answer
+    return HeadlineFigure(id=answer.id, name=answer.name, unit=answer.unit, current_value=answer.current_value,
+                          target_value=answer.target_value, completion=answer.completion,
+                          expected_value=answer.expected_value, status=answer.status,
+                          status_label=answer.status_label)
 
 
 def summary(session: Session, org_unit: str, today: dt.date, thresholds: Thresholds) -> Summary:
@@ -125,10 +134,7 @@ def summary(session: Session, org_unit: str, today: dt.date, thresholds: Thresho
         campaigns.append(CampaignSummary(
             campaign=campaign.code, name=campaign.name, tasks_by_status=summarize(mine),
             indicators_by_status=summarize(indicators),
-            headline=[HeadlineFigure(id=p.id, name=p.name, unit=p.unit, current_value=p.current_value,
-                                     target_value=p.target_value, completion=p.completion,
-                                     expected_value=p.expected_value, status=p.status, status_label=p.status_label)
-                      for p in figures]))
+            headline=figures))
     own = len(facts) if org_unit == CITY_CODE else sum(1 for f in facts.values() if org_unit in f.district_targets)
     return Summary(org_unit=org_unit, org_unit_name=unit.name, as_of=today,
                    tasks_by_status=summarize(task_statuses.values()),
