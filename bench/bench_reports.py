@@ -20,8 +20,6 @@ of the bare rate.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import statistics
 
 from bench.infra import (
@@ -30,12 +28,11 @@ from bench.infra import (
     CpuMeter,
     Databases,
     Outcome,
-    Server,
     campaign_env,
-    children,
     free_port,
     print_table,
     process_env,
+    running_alone,
     start_broker,
     start_uvicorn,
     wait_ready,
@@ -46,24 +43,6 @@ from bench.loadgen import closed_loop, in_subprocess
 CONCURRENCY = 16  # enough to keep one uvicorn process (GIL-bound) and PostgreSQL busy on 2 cores
 TARGET_RATIO = 0.5
 ENDPOINTS = ("service", "bare", "bare_async")
-
-
-@contextlib.contextmanager
-def running_alone(server: Server, others: list[Server]):
-    """`server` (and its child processes) running, `others` (and theirs) stopped, for the block."""
-    def signal_all(target: Server, sig: signal.Signals) -> None:
-        for pid in [target.process.pid, *children(target.process.pid)]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-
-    for other in others:
-        signal_all(other, signal.SIGSTOP)
-    signal_all(server, signal.SIGCONT)
-    try:
-        yield
-    finally:
-        for other in others:
-            signal_all(other, signal.SIGCONT)
 
 
 def run(quick: bool, client: str = "raw") -> BenchResult:

@@ -6,7 +6,11 @@ gateway's catalog sync does) and seeded directly: `report_view` (every revision)
 (the latest approved revision per series) by COPY, spread over the catalog's 138 indicators, the 12
 org units and the 51 periods 2022-01..2024 (see `data.seed_views`), then ANALYZE as autovacuum would.
 `indicator_progress_view` is computed by the product's own `fold.refresh` for every indicator × org
-unit that has data, as the consumer would have left it.  Then the gateway process starts on it.
+unit that has data, as the consumer would have left it.  Then a gateway process starts on each.
+
+Interleaved rounds: the machine's speed drifts within minutes, so the two sizes are not measured one
+after the other but in turns, a quarter of the requests per turn, with only the gateway under test
+running (the other stopped with SIGSTOP); each figure is the percentile over all its rounds' requests.
 
 Two states are measured, because the summary uses a stored status only if it was computed today
 (`summaries.statuses_for_unit`):
@@ -16,7 +20,8 @@ Two states are measured, because the summary uses a stored status only if it was
   and the pending values), without reading `official_value` or `report_view`, and stores nothing.
   The city's rows are marked "yesterday" before each cold request (untimed) all the same, in case the
   refresher ran meanwhile;
-- warm: rows computed today — the summary reads the stored statuses and parses the headline answers.
+- warm: rows computed today — the summary reads the stored statuses and, from the headline
+  indicators' stored answers, their headline figures.
 """
 
 from __future__ import annotations
@@ -44,13 +49,17 @@ from bench.infra import (
     print_table,
     process_env,
     psycopg_dsn,
+    running_alone,
     start_broker,
     start_uvicorn,
     wait_ready,
+    wait_settled,
 )
 
 TARGET_RATIO = 1.5
 SUMMARY = "/api/v1/city/summary"
+STATES = ("cold", "warm")
+ROUNDS = 4
 
 
 def seed(url: str, reports: int) -> dict:
@@ -100,9 +109,9 @@ def seed(url: str, reports: int) -> dict:
 
 
 def measure(client: httpx.Client, url: str, count: int, budget: float, warmup: int,
-            before_each: Callable[[], None] = lambda: None) -> dict:
+            before_each: Callable[[], None] = lambda: None) -> list[float]:
     """Sequential requests (one client, no concurrency): the latency a user sees, not a throughput.
-    `before_each` runs before every request, outside the timing."""
+    `before_each` runs before every request, outside the timing.  Returns each request's seconds."""
     for _ in range(warmup):
         before_each()
         client.get(url).raise_for_status()
@@ -114,7 +123,7 @@ def measure(client: httpx.Client, url: str, count: int, budget: float, warmup: i
         response = client.get(url)
         latencies.append(time.perf_counter() - sent)
         response.raise_for_status()
-    return latency_summary(latencies)
+    return latencies
 
 
 class CityRows:
@@ -134,44 +143,62 @@ class CityRows:
 def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no load generator
     sizes = (10_000, 100_000) if quick else (10_000, 1_000_000)
     count, cold_budget, warm_budget = (20, 4.0, 4.0) if quick else (200, 25.0, 60.0)
-    print(f"(c) city summary latency with {sizes[0]:,} vs {sizes[1]:,} reports stored "
-          f"(up to {count} sequential requests per state)", flush=True)
+    rounds = 1 if quick else ROUNDS
+    print(f"(c) city summary latency with {sizes[0]:,} vs {sizes[1]:,} reports stored (up to {count} sequential "
+          f"requests per state, in {rounds} interleaved round(s))", flush=True)
     per_size: dict[int, dict] = {}
+    latencies: dict[tuple[int, str], list[float]] = {(size, state): [] for size in sizes for state in STATES}
     with contextlib.ExitStack() as stack:
         databases = Databases()
         stack.callback(databases.close)
-        broker = start_broker(stack)  # the gateway's consumer needs a broker to talk to; no events are sent
         stub = start_uvicorn(stack, "c-catalog-stub", "bench.catalog_stub:app", process_env())
         wait_ready(stub, "/healthz")
+        gateways, city_rows = {}, {}
         for size in sizes:
             url = databases.make(f"c_gateway_{size}")
             facts = seed(url, size)
             print(f"  seeded {size:,} reports: {facts['series']:,} series, {facts['official_values']:,} official "
                   f"values, {facts['pending']:,} pending, {facts['progress_rows']:,} progress rows "
                   f"({facts['timings_s']})", flush=True)
+            # Each gateway has a broker of its own: the consumer needs one (no events are sent), and a
+            # stopped gateway must not hold up the other's consumer group.
+            broker = start_broker(stack)
             port = free_port()
-            with contextlib.ExitStack() as process_stack:
-                gateway = start_uvicorn(process_stack, f"c-gateway-{size}", "minsheng_gateway.main:app", process_env(
-                    **gateway_env(url, broker, port, {c: f"{stub.url}/{c}" for c in CAMPAIGN_CODES})), port)
-                wait_ready(gateway)
-                city_rows = CityRows(url)
-                process_stack.callback(city_rows.close)
-                today = today_in_china()
-                with httpx.Client(base_url=gateway.url, timeout=120.0) as client:
-                    sent = time.perf_counter()
-                    first = client.get(SUMMARY)
-                    first_s = time.perf_counter() - sent
-                    first.raise_for_status()
-                    yesterday = functools.partial(city_rows.computed_on, today - dt.timedelta(days=1))
-                    cold = measure(client, SUMMARY, count, cold_budget, warmup=1, before_each=yesterday)
-                    city_rows.computed_on(today)
-                    warm = measure(client, SUMMARY, count, warm_budget, warmup=5)
-            per_size[size] = {"seed": facts, "first_request_ms": round(first_s * 1000, 1), "cold": cold,
-                              "warm": warm, "response_bytes": len(first.content)}
-            print(f"    first request {first_s * 1000:.0f} ms; cold p50 {cold['p50_ms']} / p99 {cold['p99_ms']} ms "
-                  f"(n={cold['n']}); warm p50 {warm['p50_ms']} / p99 {warm['p99_ms']} ms (n={warm['n']})",
-                  flush=True)
-            databases.engine.dispose()
+            gateways[size] = start_uvicorn(stack, f"c-gateway-{size}", "minsheng_gateway.main:app", process_env(
+                **gateway_env(url, broker, port, {c: f"{stub.url}/{c}" for c in CAMPAIGN_CODES})), port)
+            city_rows[size] = CityRows(url)
+            stack.callback(city_rows[size].close)
+            per_size[size] = {"seed": facts}
+        for gateway in gateways.values():
+            wait_ready(gateway)
+            wait_settled(gateway.process.pid)
+        today = today_in_china()
+        clients = {size: stack.enter_context(httpx.Client(base_url=gateway.url, timeout=120.0))
+                   for size, gateway in gateways.items()}
+        for round_number in range(rounds):
+            for size in sizes:
+                others = [g for s, g in gateways.items() if s != size]
+                with running_alone(gateways[size], others):
+                    wait_settled(gateways[size].process.pid, max_wait=3.0)
+                    if round_number == 0:
+                        sent = time.perf_counter()
+                        first = clients[size].get(SUMMARY)
+                        per_size[size]["first_request_ms"] = round((time.perf_counter() - sent) * 1000, 1)
+                        per_size[size]["response_bytes"] = len(first.content)
+                        first.raise_for_status()
+                    yesterday = functools.partial(city_rows[size].computed_on, today - dt.timedelta(days=1))
+                    latencies[size, "cold"] += measure(clients[size], SUMMARY, count // rounds, cold_budget / rounds,
+                                                       warmup=1, before_each=yesterday)
+                    city_rows[size].computed_on(today)
+                    latencies[size, "warm"] += measure(clients[size], SUMMARY, count // rounds, warm_budget / rounds,
+                                                       warmup=5)
+    for size in sizes:
+        for state in STATES:
+            per_size[size][state] = latency_summary(latencies[size, state])
+        print(f"    {size:,} reports: first request {per_size[size]['first_request_ms']:.0f} ms; cold p50 "
+              f"{per_size[size]['cold']['p50_ms']} / p99 {per_size[size]['cold']['p99_ms']} ms "
+              f"(n={per_size[size]['cold']['n']}); warm p50 {per_size[size]['warm']['p50_ms']} / p99 "
+              f"{per_size[size]['warm']['p99_ms']} ms (n={per_size[size]['warm']['n']})", flush=True)
 
     small, large = (per_size[s] for s in sizes)
     ratios = {state: (large[state]["p99_ms"] / small[state]["p99_ms"]) for state in ("warm", "cold")}

@@ -140,6 +140,25 @@ def start_uvicorn(stack: contextlib.ExitStack, name: str, app: str, env: dict[st
     return server
 
 
+@contextlib.contextmanager
+def running_alone(server: Server, others: list[Server]):
+    """`server` (and its child processes) running, `others` (and theirs) stopped, for the block: two
+    processes measured in turn never share the CPU, and neither is restarted between rounds."""
+    def signal_all(target: Server, sig: signal.Signals) -> None:
+        for pid in [target.process.pid, *children(target.process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+    for other in others:
+        signal_all(other, signal.SIGSTOP)
+    signal_all(server, signal.SIGCONT)
+    try:
+        yield
+    finally:
+        for other in others:
+            signal_all(other, signal.SIGCONT)
+
+
 def start_broker(stack: contextlib.ExitStack) -> LocalBroker:
     broker = LocalBroker(free_port(), preexec_fn=die_with_parent).start()
     stack.callback(broker.stop)
