@@ -1,5 +1,6 @@
-"""Statuses move with the calendar (the expected value grows every day), not only with events: once a
-day's first minute has passed, progress rows computed on an earlier day are recomputed and stored."""
+"""Statuses move with the calendar (the expected value grows every day), not only with events: within a
+minute of midnight (`progress_refresh_seconds`), progress rows computed on an earlier day are recomputed
+and stored."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from minsheng_gateway.views.fold import DIRTY, answers_for_new_day, refresh, sto
 from minsheng_gateway.views.models import IndicatorProgressView
 
 log = logging.getLogger(__name__)
-CHECK_EVERY_SECONDS = 60.0
 
 
 def refresh_stale_rows(app: FastAPI) -> int:
@@ -49,4 +49,4 @@ async def refresh_stale_progress(app: FastAPI) -> None:
             raise
         except Exception:  # noqa: BLE001 - try again at the next check
             log.exception("could not refresh stale progress rows")
-        await asyncio.sleep(CHECK_EVERY_SECONDS)
+        await asyncio.sleep(app.state.settings.progress_refresh_seconds)
