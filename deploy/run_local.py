@@ -2,7 +2,8 @@
 
 Starts the local Kafka-protocol broker, the five campaign services and the gateway, each
 in its own process; every process migrates its own SQLite database and seeds its catalog
-on start-up.  Prints the URLs once all answer /readyz.  Ctrl-C stops everything it started.
+on start-up.  Prints the URLs once all answer /readyz and every service's outbox relay is
+connected.  Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -44,6 +45,25 @@ def wait_ready(url: str, processes: list[subprocess.Popen], timeout: float) -> N
             pass
         time.sleep(0.3)
     raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+
+
+def wait_relay_connected(url: str, process: str, timeout: float) -> bool:
+    """A service takes reports as soon as it is ready (they wait in its outbox); its relay child starts
+    beside it and needs a few seconds more.  The platform is announced once events flow, so that the
+    first report approved reaches the gateway at once.  False (and a note) if it takes longer."""
+    deadline = time.monotonic() + timeout
+    sample = f'minsheng_outbox_relay_connected{{process="{process}"}} 1.0'
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/metrics", timeout=2) as response:
+                if sample in response.read().decode("utf-8", "replace"):
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    print(f"note: the outbox relay of {process} is not connected yet; its events wait in the outbox "
+          f"(see {url}/metrics)", file=sys.stderr, flush=True)
+    return False
 
 
 def main() -> int:
@@ -98,6 +118,8 @@ def main() -> int:
             ))
         for process in (*CAMPAIGNS.values(), GATEWAY):
             wait_ready(f"http://127.0.0.1:{ports[process.name]}", processes, timeout=120)
+        for process in CAMPAIGNS.values():
+            wait_relay_connected(f"http://127.0.0.1:{ports[process.name]}", process.name, timeout=60)
         print("\n淄博市高品质民生平台 is running:", flush=True)
         for process in (GATEWAY, *CAMPAIGNS.values()):
             url = f"http://127.0.0.1:{ports[process.name]}"

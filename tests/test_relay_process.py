@@ -78,18 +78,26 @@ def test_the_relay_publishes_from_its_own_process_and_reports_in_the_service_met
                message="published total on the service's /metrics")
     wait_until(lambda: 'minsheng_outbox_backlog{process="education"} 0.0' in httpx.get(service.url + "/metrics").text,
                10, message="backlog gauge on the service's /metrics")
+    assert service.metric("minsheng_outbox_relay_connected", process="education") == 1
 
 
 def test_a_relay_that_dies_is_replaced_and_its_events_are_published(education):
     service, database = education
     [relay] = wait_until(lambda: relay_children(service.process.pid), 30, message="a relay child of the service")
+    wait_until(lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 1, 30,
+               message="the relay reported connected")
     os.kill(relay, signal.SIGKILL)
+    # An operator sees the relay down on the service's /metrics until its replacement connects.
+    wait_until(lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 0, 10,
+               message="relay_connected dropped to 0")
     submit(service, "2023-04")  # accepted while no relay runs: it waits in the outbox
     [replacement] = wait_until(lambda: [pid for pid in relay_children(service.process.pid) if pid != relay], 30,
                                message=lambda: f"a new relay child\n{service.tail(20)}")
     assert replacement != relay
     wait_until(lambda: backlog(database) == 0, 30, message=lambda: f"outbox drained\n{service.tail(20)}")
     assert "outbox relay process of education exited" in service.tail(200, noise=())
+    wait_until(lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 1, 30,
+               message="the replacement reported connected")
 
 
 def test_a_service_killed_with_sigkill_leaves_no_relay_behind(education):

@@ -35,7 +35,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, Gauge
 
 from minsheng.db import Database
 from minsheng.messaging.backoff import Backoff
@@ -75,13 +75,18 @@ class RelayConfig:
 # ---- the service's side -------------------------------------------------------------------------
 
 
+OUTBOX_RELAY_CONNECTED = Gauge("minsheng_outbox_relay_connected",
+                               "1 while the service's outbox relay process is running and connected to the broker",
+                               ["process"])
+
+
 class RelayProcess:
     """The service's handle on its relay child: starts it, wakes it, turns its status into metrics,
     and starts a new one (with backoff) if it dies."""
 
     def __init__(self, config: RelayConfig):
         self.config = config
-        self.connected = False  # the child's producer is connected to the broker
+        self.connected = False  # the child's producer is connected to the broker (see _set_connected)
         self.pid: int | None = None
         self._child: asyncio.subprocess.Process | None = None
         self._restarts = Backoff(0.5, 10.0)
@@ -125,8 +130,12 @@ class RelayProcess:
         assert self._child.stdout is not None
         async for line in self._child.stdout:
             self._apply_status(line)
-        self.connected = False
+        self._set_connected(False)
         return await self._child.wait()
+
+    def _set_connected(self, connected: bool) -> None:
+        self.connected = connected
+        OUTBOX_RELAY_CONNECTED.labels(self.config.process).set(1 if connected else 0)
 
     def _apply_status(self, line: bytes) -> None:
         try:
@@ -135,7 +144,7 @@ class RelayProcess:
             log.warning("outbox relay of %s wrote an unreadable status line: %r", self.config.process, line[:200])
             return
         process = self.config.process
-        self.connected = bool(status.get("connected"))
+        self._set_connected(bool(status.get("connected")))
         for name, counter in (("published", OUTBOX_PUBLISHED), ("failed", OUTBOX_FAILURES)):
             total = float(status.get(name, 0.0))
             if total > self._totals[name]:
@@ -147,7 +156,7 @@ class RelayProcess:
 
     async def _stop_child(self) -> None:
         child, self._child = self._child, None
-        self.connected = False
+        self._set_connected(False)
         if child is None or child.returncode is not None:
             return
         if child.stdin is not None:
