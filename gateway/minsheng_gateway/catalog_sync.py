@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from minsheng.catalog.document import CAMPAIGN_CODES, CampaignDoc
-from minsheng.catalog.loader import applied_digest, catalog_digest, seed_catalog
+from minsheng.catalog.loader import holds_catalog, seed_catalog
 from minsheng_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> b
 
     def apply() -> None:
         with app.state.database.session() as session:
-            if applied_digest(session, doc.code) != catalog_digest(doc):  # else: what the tables hold already
+            if not holds_catalog(session, doc):
                 seed_catalog(session=session, doc=doc)
 
     try:

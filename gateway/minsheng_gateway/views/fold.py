@@ -19,7 +19,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, delete, select
 
 from minsheng.catalog.document import CampaignDoc
-from minsheng.catalog.loader import applied_digest, apply_catalog, catalog_digest
+from minsheng.catalog.loader import apply_catalog, holds_catalog
 from minsheng.clock import today_in_china
 from minsheng.messaging import ProcessedEvent
 from minsheng.messaging.consumer import ReceivedEvent
@@ -142,7 +142,7 @@ def _fold_catalog(session: Session, event: ReceivedEvent) -> None:
     doc = CampaignDoc.model_validate(data.catalog)
     # Mostly the catalog the gateway already holds (pulled from the service, or published before, and
     # again at every rebuild): the digest of what was last applied says so without reading the rows.
-    if applied_digest(session, doc.code) != catalog_digest(doc):
+    if not holds_catalog(session, doc):
         apply_catalog(session=session, doc=doc)
     # Reports may have arrived before their catalog (they travel on other partitions): whatever this
     # campaign already has is recomputed now that its indicators are known (or were corrected).

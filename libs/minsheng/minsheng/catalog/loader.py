@@ -10,7 +10,6 @@ same documents it receives from the services.
 from __future__ import annotations
 
 import hashlib
-
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +95,12 @@ def catalog_digest(doc: CampaignDoc) -> str:
 def applied_digest(session: Session, campaign: str) -> str | None:
     """The digest of the document `apply_catalog` last applied for this campaign (None: unknown)."""
     return session.exec(select(Campaign.catalog_digest).where(Campaign.code == campaign)).first()
+
+
+def holds_catalog(session: Session, doc: CampaignDoc) -> bool:
+    """True if `apply_catalog` last applied exactly this document here: a receiver of the same
+    document again (the gateway, at every pull and every catalog.published) can skip it."""
+    return applied_digest(session, doc.code) == catalog_digest(doc)
 
 
 def apply_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
