@@ -147,9 +147,13 @@ def test_ctrl_c_stops_every_process(make_database):
         cwd=ROOT, env={**os.environ, **{f"{p.env_prefix}DATABASE_URL": make_database(p.name) for p in ALL_PROCESSES}},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    output = []
     for line in runner.stdout:
+        output.append(line)
         if "Ctrl-C stops every process" in line:
             break
+    else:
+        pytest.fail(f"make run ended before announcing the platform (exit {runner.wait()}):\n{''.join(output[-40:])}")
     assert not _ports_free(base)
     runner.send_signal(signal.SIGINT)
     assert runner.wait(timeout=60) == 0
