@@ -9,6 +9,7 @@ connected.  Ctrl-C stops everything it started.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import signal
 import subprocess
@@ -41,7 +42,7 @@ def wait_ready(url: str, processes: list[subprocess.Popen], timeout: float) -> N
             with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):
             pass
         time.sleep(0.3)
     raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
@@ -58,7 +59,7 @@ def wait_relay_connected(url: str, process: str, timeout: float) -> bool:
             with urllib.request.urlopen(f"{url}/metrics", timeout=2) as response:
                 if sample in response.read().decode("utf-8", "replace"):
                     return True
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):
             pass
         time.sleep(0.3)
     print(f"note: the outbox relay of {process} is not connected yet; its events wait in the outbox "
