@@ -3,6 +3,7 @@ the gateway serves the whole catalog it learned over HTTP; Ctrl-C stops every pr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -20,11 +21,33 @@ from tests.conftest import ROOT, free_port
 
 
 def _ports_free(base: int) -> bool:
+    """Nothing listens on the platform's ports (after Ctrl-C: nothing kept one)."""
     for offset in range(len(ALL_PROCESSES)):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", base + offset)) == 0:
                 return False
     return True
+
+
+def _free_base() -> int:
+    """A base port for the platform's six processes, below the kernel's ephemeral range: a port in
+    that range can be taken at any moment as the local end of some connection (the suite opens
+    many), and a service that cannot bind its port makes the whole run exit."""
+    try:
+        ephemeral_low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    for _ in range(100):
+        base = random.randrange(20000, ephemeral_low - len(ALL_PROCESSES), 10)
+        try:
+            with contextlib.ExitStack() as stack:
+                for offset in range(len(ALL_PROCESSES)):
+                    probe = stack.enter_context(socket.socket())
+                    probe.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free range of ports for the platform")
 
 
 def _get(url: str):
@@ -34,7 +57,7 @@ def _get(url: str):
 
 @pytest.fixture
 def platform(make_database):
-    base = next(b for b in (random.randrange(20000, 40000, 10) for _ in range(50)) if _ports_free(b))
+    base = _free_base()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for process in ALL_PROCESSES:  # PostgreSQL here, as in production; `make run` uses SQLite files
         env[f"{process.env_prefix}DATABASE_URL"] = make_database(process.name)
@@ -140,7 +163,7 @@ def _get_status(url: str) -> int:
 
 
 def test_ctrl_c_stops_every_process(make_database):
-    base = next(b for b in (random.randrange(40000, 50000, 10) for _ in range(50)) if _ports_free(b))
+    base = _free_base()
     broker_port = free_port()
     runner = subprocess.Popen(
         [sys.executable, "deploy/run_local.py", "--base-port", str(base), "--broker-port", str(broker_port)],
