@@ -10,7 +10,10 @@ catalog (as a running gateway's would) is then rebuilt by the product's own comm
     python -m minsheng_gateway.rebuild --database-url <fresh db> --idle 2   (GATEWAY_KAFKA_BOOTSTRAP_SERVERS=…)
 
 Its own figure (events read ÷ folding time, excluding start-up and the final idle wait) is the
-headline; the wall time of the whole command is shown next to it.  The result is checked: every
+headline; the wall time of the whole command is shown next to it.  The command is run three times
+(quick: once), each into its own fresh database from the same topics, and the headline is the median
+run: on these machines one run of a few seconds varies by a third with what else the machine does
+(the same code gave 14.0, 18.9 and 21.2 k events/s in three benches within ten minutes).  The result is checked: every
 report revision must be in `report_view`.  Should the command still be folding after a bound (75 s;
 quick: 40 s) it is stopped, and the rate is the slope of its commits in `processed_event`.
 
@@ -45,6 +48,7 @@ from bench.infra import (
 )
 
 TARGET_RATE = 15_000.0
+REBUILD_RUNS = 3
 REBUILD_LINE = re.compile(r"rebuilt: (\d+) events read, (\d+) applied in ([\d.]+) s")
 
 
@@ -194,26 +198,37 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
         print(f"  produced {len(events):,} events ({len(revisions):,} report revisions) in {produce_s:.1f} s "
               f"(generated in {generated_s:.1f} s)", flush=True)
 
-        url = databases.make("d_rebuild")
-        prepare_gateway_db(url)
-        with CpuMeter({"broker": broker.process.pid}) as cpu:
-            rebuild = run_rebuild(url, broker.bootstrap_servers, bound)
-        rows = count_rows(url)
-        rebuild.update(rows=rows, cpu_cores=cpu.cores)
-        complete = rebuild["finished"] and rebuild["read"] == len(events) and rows["report_view"] == len(revisions)
-        if rebuild["finished"]:
-            print(f"  {rebuild['line']}; whole command {rebuild['wall_s']:.1f} s (2 s idle wait included); "
-                  f"rows {rows}; {'complete' if complete else 'INCOMPLETE'}", flush=True)
-        else:
-            print(f"  stopped at the {bound:g} s bound after {rebuild['read']:,} of {len(events):,} events "
-                  f"({rebuild['basis']}); rows {rows}", flush=True)
+        runs = []
+        for attempt in range(1 if quick else REBUILD_RUNS):
+            url = databases.make(f"d_rebuild{attempt}")
+            prepare_gateway_db(url)
+            with CpuMeter({"broker": broker.process.pid}) as cpu:
+                rebuild = run_rebuild(url, broker.bootstrap_servers, bound)
+            rows = count_rows(url)
+            rebuild.update(rows=rows, cpu_cores=cpu.cores)
+            rebuild["complete"] = (rebuild["finished"] and rebuild["read"] == len(events)
+                                   and rows["report_view"] == len(revisions))
+            if rebuild["finished"]:
+                print(f"  run {attempt + 1}: {rebuild['line']}; whole command {rebuild['wall_s']:.1f} s (2 s idle "
+                      f"wait included); rows {rows}; {'complete' if rebuild['complete'] else 'INCOMPLETE'}",
+                      flush=True)
+            else:
+                print(f"  run {attempt + 1}: stopped at the {bound:g} s bound after {rebuild['read']:,} of "
+                      f"{len(events):,} events ({rebuild['basis']}); rows {rows}", flush=True)
+            runs.append(rebuild)
+        rebuild = sorted(runs, key=lambda r: r["rate_per_s"])[len(runs) // 2]  # the median run
+        complete = all(r["complete"] for r in runs)
 
         live_url = databases.make("d_live")
         prepare_gateway_db(live_url)
         live = asyncio.run(live_consumer(live_url, broker.bootstrap_servers, len(events), live_budget))
 
     rate = rebuild["rate_per_s"]
-    rows_out = [["minsheng_gateway.rebuild", f"{rebuild['read']:,}",
+    rows_out = [[f"minsheng_gateway.rebuild, run {i + 1}" + (" (median)" if r is rebuild else ""),
+                 f"{r['read']:,}", f"{r['fold_s']:.2f}" if r["fold_s"] else f"{r['wall_s']:.2f}",
+                 f"{r['rate_per_s']:,.0f}", "" if r["finished"] else f"bounded at {bound:g} s; {r['basis']}"]
+                for i, r in enumerate(runs) if len(runs) > 1]
+    rows_out += [["minsheng_gateway.rebuild", f"{rebuild['read']:,}",
                  f"{rebuild['fold_s']:.2f}" if rebuild["fold_s"] else f"{rebuild['wall_s']:.2f}", f"{rate:,.0f}",
                  "its own figure: folding and the final progress refresh" if rebuild["finished"]
                  else f"bounded at {bound:g} s; {rebuild['basis']}"]]
@@ -227,9 +242,12 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
     print_table(["path", "events", "seconds", "events/s", "note"], rows_out)
     print(f"rebuild rate {rate:,.0f} events/s (target ≥ {TARGET_RATE:,.0f})\n", flush=True)
     result = BenchResult("rebuild", data={"events": len(events), "report_revisions": len(revisions),
-                                          "produce_s": produce_s, "rebuild": rebuild, "live_consumer": live})
+                                          "produce_s": produce_s, "rebuild": rebuild, "runs": runs,
+                                          "live_consumer": live})
     figure = f"{rate:,.0f} events/s ({rebuild['read']:,} events" + (
-        f" in {rebuild['fold_s']:.1f} s)" if rebuild["finished"] else f", stopped at the {bound:g} s bound)")
+        f" in {rebuild['fold_s']:.1f} s" if rebuild["finished"] else f", stopped at the {bound:g} s bound") + (
+        f"; median of {len(runs)} runs: " + " / ".join(f"{r['rate_per_s']:,.0f}" for r in runs) + ")"
+        if len(runs) > 1 else ")")
     result.outcomes.append(Outcome("(d) rebuild rate", figure, f"≥ {TARGET_RATE:,.0f}/s",
                                    rate >= TARGET_RATE and (complete or not rebuild["finished"]),
                                    note="" if complete or not rebuild["finished"] else "rebuild incomplete"))
