@@ -1,5 +1,6 @@
-"""The gateway's bulk fold on both of its databases: PostgreSQL (COPY into staging tables) and SQLite
-(executemany).  The same events give the same rows; the fold's rules hold on each."""
+"""The gateway's bulk fold on both of its databases and on each of its write paths: PostgreSQL with
+a rebuild's large batches (COPY into staging tables) and with a live poll's small ones (executemany),
+and SQLite (executemany).  The same events give the same rows; the fold's rules hold on each."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ from tests.test_gateway_views import AS_OF, fold_all, gateway, outbox_events, sc
 T0 = dt.datetime(2022, 7, 1, 8, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def gateway_database(request, make_database, tmp_path):
+@pytest.fixture(params=["postgresql-staged", "postgresql", "sqlite"])
+def gateway_database(request, make_database, tmp_path, monkeypatch):
     import minsheng_gateway.main as gateway_main
+    from minsheng_gateway.views import fold
 
-    url = make_database("fold") if request.param == "postgresql" else f"sqlite:///{tmp_path / 'gateway.db'}"
+    if request.param == "postgresql-staged":  # every batch staged, as a rebuild's thousands of rows are
+        monkeypatch.setattr(fold, "STAGE_FROM_ROWS", 1)
+    url = make_database("fold") if request.param.startswith("postgresql") else f"sqlite:///{tmp_path / 'gateway.db'}"
     upgrade_to_head(gateway_main.migration_plan, url)
     database = Database(url)
     yield database

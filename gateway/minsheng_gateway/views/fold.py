@@ -293,23 +293,35 @@ def _staged(session: Session, table: sa.Table, rows: list[dict]) -> sa.TableClau
     return sa.table(stage, *(sa.column(c) for c in columns))
 
 
+# Below this many rows a statement with the rows as parameters beats staging them: COPY costs four
+# round trips (create/truncate the staging table, its types, the copy, the insert), which a live
+# poll of a few dozen events pays for every table it writes; a rebuild's batches are thousands.
+STAGE_FROM_ROWS = 500
+
+
+def _staging_pays(session: Session, rows: Sequence) -> bool:
+    return len(rows) >= STAGE_FROM_ROWS and _is_postgresql(session)
+
+
 def _insert_rows(session: Session, table: sa.Table, rows: list[dict],
                  complete: Callable[[Insert], Insert]) -> sa.CursorResult:
     """INSERT `rows` (non-empty; unique on the conflict key) with the clauses `complete` adds (ON
-    CONFLICT, RETURNING).  PostgreSQL: COPY into a staging table, then one INSERT … SELECT.  SQLite:
-    one executemany of the same statement."""
+    CONFLICT, RETURNING).  Many rows on PostgreSQL: COPY into a staging table, then one INSERT …
+    SELECT.  Otherwise one executemany of the same statement (SQLAlchemy sends it as multi-row
+    VALUES, or in psycopg's pipeline)."""
     connection = session.connection()
-    if _is_postgresql(session):
+    if _staging_pays(session, rows):
         stage = _staged(session, table, rows)
         return connection.execute(complete(postgresql.insert(table).from_select(list(rows[0]), sa.select(stage))))
-    return connection.execute(complete(sqlite.insert(table)), rows)
+    dialect = postgresql if _is_postgresql(session) else sqlite
+    return connection.execute(complete(dialect.insert(table)), rows)
 
 
 def _mark_not_current(session: Session, superseded: set[tuple[str, int]]) -> None:
     """Revisions replaced by a newer one are no longer current."""
     reports = ReportView.__table__
     connection = session.connection()
-    if _is_postgresql(session):
+    if _staging_pays(session, superseded):
         stage = _staged(session, reports, [{"campaign": c, "report_id": r} for c, r in superseded])
         connection.execute(reports.update().values(is_current=False).where(
             sa.tuple_(reports.c.campaign, reports.c.report_id).in_(sa.select(stage.c.campaign, stage.c.report_id))))
