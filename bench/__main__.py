@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
           f"benchmark, in cores: {background}; machine {MACHINE_SPEED['python_loop_ms']} ms per reference loop) ===")
     print_table(["benchmark", "figure", "target", "met"],
                 [[o.benchmark, o.figure + (f" [{o.note}]" if o.note else ""), o.target,
-                  "met" if o.met else "not met" if o.met is False else "error"] for o in outcomes])
+                  "reference" if o.reference else "met" if o.met else "not met" if o.met is False else "error"]
+                 for o in outcomes])
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = RESULTS / f"run-{'quick-' if args.quick else ''}{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     summary.write_text(json.dumps({"quick": args.quick, "benchmarks": names, "elapsed_s": round(elapsed, 1),

@@ -244,8 +244,9 @@ class Outcome:
     benchmark: str
     figure: str
     target: str
-    met: bool | None  # None: could not be judged (the benchmark failed)
+    met: bool | None  # None: could not be judged (the benchmark failed), or a reference row
     note: str = ""
+    reference: bool = False  # shown beside the targets, not judged by one
 
 
 @dataclass

@@ -285,3 +285,78 @@ def test_the_refresher_renews_stored_rows_to_the_answers_computed_in_full(campai
                                           official.get(row.indicator_code, []), pending.get(row.indicator_code, []),
                                           today, Thresholds.from_settings(gateway.app.state.settings))
             assert row.payload == expected.model_dump_json(), (row.indicator_code, row.org_unit_code)
+
+
+def _clock(gateway, day: str) -> None:
+    gateway.app.state.clock = lambda: dt.date.fromisoformat(day)
+
+
+def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_promoted(campaign_client, gateway):
+    """In the hour before midnight the refresher stores each row's answer for the next day; the new
+    day's first summaries read those, and its first run makes them the rows' answers."""
+    from sqlalchemy import delete, update
+
+    from minsheng_gateway.views.models import IndicatorProgressView, OfficialValue
+    from minsheng_gateway.views.refresher import refresh_stale_rows, store_answers_ahead
+
+    education = campaign_client("education")
+    scenario(education)
+    fold_all(gateway, outbox_events(education))  # rows computed for 2022-12-31
+    database = gateway.app.state.database
+    day = dt.date(2023, 1, 1)
+    _clock(gateway, day.isoformat())
+    expected = {path: gateway.get(path).json() for path in SUMMARIES}  # computed from the stored inputs
+    stored = store_answers_ahead(database, day, Thresholds())
+    with database.session() as session:
+        rows = session.exec(select(IndicatorProgressView)).all()
+        assert stored == len(rows) and all(row.next_on == day and row.computed_on < day for row in rows)
+        ahead = {(row.indicator_code, row.org_unit_code): (row.next_status, row.next_payload) for row in rows}
+        # Leave the summaries nothing else to compute from: only the answers stored ahead can give them.
+        session.exec(update(IndicatorProgressView).values(inputs=None))
+        session.exec(delete(OfficialValue))
+        session.commit()
+    assert {path: gateway.get(path).json() for path in SUMMARIES} == expected
+    assert store_answers_ahead(database, day, Thresholds()) == 0  # nothing left to do
+
+    assert refresh_stale_rows(gateway.app, today=day) == len(ahead)
+    with database.session() as session:
+        for row in session.exec(select(IndicatorProgressView)):
+            assert (row.status, row.payload) == ahead[row.indicator_code, row.org_unit_code]
+            assert row.computed_on == day and row.next_on is None and row.next_payload is None
+    assert {path: gateway.get(path).json() for path in SUMMARIES} == expected
+
+
+def test_a_row_that_changes_after_its_answer_was_stored_ahead_loses_it(campaign_client, gateway):
+    """An answer ahead is the next day's answer to the row's inputs at the time: a report approved
+    later must not be hidden by it at midnight."""
+    from minsheng_gateway.views.models import IndicatorProgressView
+    from minsheng_gateway.views.refresher import store_answers_ahead
+
+    education = campaign_client("education")
+    scenario(education)
+    approve(education, {"indicator": "H-EDU-1", "org_unit": "370300", "period": "2022-06", "value": 50}, CITY)
+    folded = outbox_events(education)
+    fold_all(gateway, folded)
+    day = dt.date(2023, 1, 1)
+    store_answers_ahead(gateway.app.state.database, day, Thresholds())
+    approve(education, {"indicator": "H-EDU-1", "org_unit": "370300", "period": "2022-12", "value": 85}, CITY)
+    fold_all(gateway, outbox_events(education)[len(folded):])
+    with gateway.app.state.database.session() as session:
+        rows = {(r.indicator_code, r.org_unit_code): r for r in session.exec(select(IndicatorProgressView))}
+    assert rows["H-EDU-1", "370300"].next_on is None
+    assert all(row.next_on == day for key, row in rows.items() if key != ("H-EDU-1", "370300"))
+    _clock(gateway, day.isoformat())
+    city = gateway.get("/api/v1/city/summary").json()
+    figures = {f["id"]: f for c in city["campaigns"] for f in c["headline"]}
+    assert figures["H-EDU-1"]["current_value"] == 85
+
+
+@pytest.mark.parametrize(("now", "due"), [
+    ("2026-11-27T15:30:00+00:00", dt.date(2026, 11, 28)),  # 23:30 in Beijing
+    ("2026-11-27T14:59:00+00:00", None),  # 22:59 in Beijing: more than an hour before midnight
+    ("2026-11-27T16:10:00+00:00", None),  # 00:10 on the 28th: the 29th is a day away
+])
+def test_answers_are_stored_ahead_in_the_last_hour_of_a_beijing_day(now, due):
+    from minsheng_gateway.views.refresher import next_day_due
+
+    assert next_day_due(dt.datetime.fromisoformat(now), dt.timedelta(minutes=60)) == due

@@ -23,6 +23,9 @@ class GatewaySettings(ProcessSettings):
     # How often the gateway looks for progress rows computed on an earlier day (`views/refresher.py`): a
     # new day's rows are renewed within this long after midnight.
     progress_refresh_seconds: float = 60.0
+    # How long before midnight (Beijing time) the refresher starts storing the next day's answers
+    # beside today's, so that the new day's first summaries read them instead of computing them.
+    progress_ahead_minutes: float = 60.0
 
     def service_url(self, campaign: str) -> str:
         return getattr(self, f"{campaign}_url").rstrip("/")

@@ -222,7 +222,7 @@ def answers_for_new_day(rows: Sequence[IndicatorProgressView], facts: dict[str, 
 
 def store_progress_many(session: Session, progresses: list[Computed], now: dt.datetime) -> None:
     """Upsert computed progress rows (with their inputs) in one statement; `status_since` moves only
-    when the status does."""
+    when the status does.  A next day's answer stored ahead was computed from the old inputs: cleared."""
     if not progresses:
         return
     table = IndicatorProgressView.__table__
@@ -234,7 +234,8 @@ def store_progress_many(session: Session, progresses: list[Computed], now: dt.da
         new = insert.excluded
         return insert.on_conflict_do_update(index_elements=["indicator_code", "org_unit_code"], set_={
             "status": new.status, "computed_on": new.computed_on, "payload": new.payload, "inputs": new.inputs,
-            "status_since": sa.case((table.c.status == new.status, table.c.status_since), else_=new.status_since)})
+            "status_since": sa.case((table.c.status == new.status, table.c.status_since), else_=new.status_since),
+            "next_on": sa.null(), "next_status": sa.null(), "next_payload": sa.null()})
 
     _insert_rows(session, table, rows, keep_status_since)
 

@@ -63,21 +63,26 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
     A summary needs no more, so it reads neither the official values nor the report history:
     - rows computed for `today`: the stored status; the stored answer is read for `whole` only, and
       into its headline figures only (a stored answer grows with its series and its pending values);
-    - rows computed for another day (the first summaries of a new day, until the refresher has stored
-      the day's answers): computed from the inputs stored with them, without their pending values,
+    - rows computed on an earlier day with an answer for `today` stored ahead (a new day's first
+      minute, before the refresher has promoted those answers): the same, from the answer ahead;
+    - other rows computed for another day (the gateway was down at midnight, or the row changed in
+      the last minute before it): computed from the inputs stored with them, without their pending values,
       which neither figures nor statuses depend on, and without their series.  Such answers are not
       complete, so they are not stored: the refresher (`refresher.py`) stores whole ones within a minute;
     - rows without stored inputs, and indicators without a row (no data yet): computed in full."""
     statuses: dict[str, Status] = {}
     figures: dict[str, IndicatorProgressPublic | HeadlineFigure] = {}
     fresh_whole, in_full = [], set(facts)
-    for code, status, computed_on, inputs in session.execute(
-            sa.select(IndicatorProgressView.indicator_code, IndicatorProgressView.status,
-                      IndicatorProgressView.computed_on, IndicatorProgressView.inputs)
-            .where(IndicatorProgressView.org_unit_code == org_unit)):
+    view = IndicatorProgressView
+    answered_today = sa.case((view.computed_on == today, view.status),
+                             (view.next_on == today, view.next_status), else_=sa.null())
+    for code, status, inputs in session.execute(
+            sa.select(view.indicator_code, answered_today,
+                      sa.case((answered_today.is_(None), view.inputs), else_=sa.null()))
+            .where(view.org_unit_code == org_unit)):
         if code not in facts:
             continue
-        if computed_on == today:
+        if status is not None:
             statuses[code] = Status(status)
             in_full.discard(code)
             if code in whole:
@@ -89,9 +94,9 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
             in_full.discard(code)
     if fresh_whole:
         for code, payload in session.execute(
-                sa.select(IndicatorProgressView.indicator_code, IndicatorProgressView.payload)
-                .where(IndicatorProgressView.org_unit_code == org_unit,
-                       IndicatorProgressView.indicator_code.in_(fresh_whole))):
+                sa.select(view.indicator_code, sa.case((view.computed_on == today, view.payload),
+                                                       else_=view.next_payload))
+                .where(view.org_unit_code == org_unit, view.indicator_code.in_(fresh_whole))):
             figures[code] = HeadlineFigure.model_validate_json(payload)
     if in_full:
         codes = sorted(in_full)

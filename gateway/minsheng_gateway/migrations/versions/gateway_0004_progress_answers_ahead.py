@@ -1,0 +1,34 @@
+"""indicator_progress_view answers ahead
+
+The next day's answer beside today's (`next_on`, `next_status`, `next_payload`), computed in the hour
+before midnight, so that a new day's first summaries read stored answers instead of computing them.
+
+Revision ID: gateway_0004
+Revises: gateway_0003
+Create Date: 2026-11-27 13:20:00
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision: str = 'gateway_0004'
+down_revision: Union[str, Sequence[str], None] = 'gateway_0003'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    op.add_column('indicator_progress_view', sa.Column('next_on', sa.Date(), nullable=True))
+    op.add_column('indicator_progress_view', sa.Column(
+        'next_status', sa.Enum('completed', 'on_track', 'at_risk', 'behind', 'no_data', 'no_target', name='status',
+                               native_enum=False, length=16), nullable=True))
+    op.add_column('indicator_progress_view', sa.Column('next_payload', sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('indicator_progress_view') as batch:
+        batch.drop_column('next_payload')
+        batch.drop_column('next_status')
+        batch.drop_column('next_on')
