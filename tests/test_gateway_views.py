@@ -360,3 +360,43 @@ def test_answers_are_stored_ahead_in_the_last_hour_of_a_beijing_day(now, due):
     from minsheng_gateway.views.refresher import next_day_due
 
     assert next_day_due(dt.datetime.fromisoformat(now), dt.timedelta(minutes=60)) == due
+
+
+def test_todays_indicator_progress_is_the_stored_answer_and_equals_the_one_computed_in_full(campaign_client,
+                                                                                            gateway):
+    """Dashboards poll `/indicators/{id}/progress`: today's answer is served as the consumer stored it
+    when the row last changed, and it is exactly the answer computed from every official value."""
+    from sqlalchemy import delete
+
+    from minsheng.progress.assemble import indicator_progress
+    from minsheng.progress.queries import load_facts
+    from minsheng_gateway.views.models import IndicatorProgressView, OfficialValue
+    from minsheng_gateway.views.source import GatewaySource
+
+    education = campaign_client("education")
+    scenario(education)
+    fold_all(gateway, outbox_events(education))
+    today = dt.date(2022, 12, 31)
+    database = gateway.app.state.database
+    with database.session() as session:
+        keys = [(r.indicator_code, r.org_unit_code) for r in session.exec(select(IndicatorProgressView))]
+        facts = load_facts(session)
+        source = GatewaySource(session)
+        official, pending = source.official(list(facts)), source.pending(list(facts))
+        expected = {(code, unit): indicator_progress(facts[code], unit, official.get(code, []), pending.get(code, []),
+                                                     today, Thresholds()).model_dump(mode="json")
+                    for code, unit in keys}
+    assert len(keys) >= 6
+
+    def served(code: str, unit: str, **params) -> dict:
+        response = gateway.get(f"/api/v1/indicators/{code}/progress", params={"org_unit": unit, **params})
+        assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+        return response.json()
+
+    assert {key: served(*key) for key in keys} == expected
+    with database.session() as session:  # the stored answers stand on their own
+        session.exec(delete(OfficialValue))
+        session.commit()
+    assert {key: served(*key) for key in keys} == expected
+    assert served("T002-1", "370302")["current_value"] == 2
+    assert served("T002-1", "370302", as_of="2022-12-30")["current_value"] is None  # another day: computed

@@ -78,7 +78,7 @@ def fold_batch(database: Database, events: list[ReceivedEvent]) -> tuple[int, se
     the progress rows made stale, recomputed once at the end of the rebuild rather than per batch."""
     with database.session() as session:
         applied, _ = apply_many(session, events)
-        stale = session.info.pop(DIRTY, set())
+        stale = session.info.pop(DIRTY, set())  # recomputed in full at the end (no partial roll-ups)
         session.commit()
     return applied, stale
 

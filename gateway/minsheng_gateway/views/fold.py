@@ -24,7 +24,13 @@ from minsheng.clock import today_in_china
 from minsheng.messaging import ProcessedEvent
 from minsheng.messaging.consumer import ReceivedEvent
 from minsheng.orgunits import CITY_CODE
-from minsheng.progress.assemble import IndicatorFacts, ProgressInputs, progress_from_inputs, progress_inputs
+from minsheng.progress.assemble import (
+    IndicatorFacts,
+    ProgressInputs,
+    city_inputs_rolled_up_again,
+    progress_from_inputs,
+    progress_inputs,
+)
 from minsheng.progress.model import Observation, Thresholds
 from minsheng.progress.periods import Period
 from minsheng.progress.queries import load_facts
@@ -48,10 +54,36 @@ log = logging.getLogger(__name__)
 REPORT_TYPES = frozenset(REPORT_EVENT_TYPES.values())
 FOLDED_ONE_BY_ONE = frozenset({REPORT_SNAPSHOT, TASK_STATUS_REPORTED, CATALOG_PUBLISHED})
 DIRTY = "dirty_progress"  # session.info key: {(indicator, org unit)} to recompute
+# session.info key: {indicator: the periods whose official values changed, or None: not known}.  An
+# indicator listed with its periods has its city row rolled up again for those periods only; any
+# other is recomputed from all its official values (as a rebuild or the refresher asks, by DIRTY alone).
+CHANGED_PERIODS = "changed_periods"
 
 
 def _dirty(session: Session) -> set[tuple[str, str]]:
     return session.info.setdefault(DIRTY, set())
+
+
+def _changed_periods(session: Session) -> dict[str, set[str] | None]:
+    return session.info.setdefault(CHANGED_PERIODS, {})
+
+
+def _official_changed(session: Session, indicator: str, org_unit: str, period: str) -> None:
+    _dirty(session).update({(indicator, org_unit), (indicator, CITY_CODE)})
+    periods = _changed_periods(session).setdefault(indicator, set())
+    if periods is not None:
+        periods.add(period)
+
+
+def _pending_changed(session: Session, indicator: str, org_unit: str) -> None:
+    """Only the values awaiting review changed: the official ones, hence the roll-up, did not."""
+    _dirty(session).update({(indicator, org_unit), (indicator, CITY_CODE)})
+    _changed_periods(session).setdefault(indicator, set())
+
+
+def _anything_changed(session: Session, series: set[tuple[str, str]]) -> None:
+    _dirty(session).update(series | {(indicator, CITY_CODE) for indicator, _ in series})
+    _changed_periods(session).update({indicator: None for indicator, _ in series})
 
 
 def _upsert_report(session: Session, campaign: str, state: ReportState, at: dt.datetime) -> None:
@@ -91,7 +123,7 @@ def _offer_official(session: Session, campaign: str, state: ReportState) -> None
         for name, value in values.items():
             setattr(row, name, value)
         session.add(row)
-    _dirty(session).update({(state.indicator, state.org_unit), (state.indicator, CITY_CODE)})
+    _official_changed(session, state.indicator, state.org_unit, state.period)
 
 
 def _fold_report(session: Session, event: ReceivedEvent) -> None:
@@ -117,7 +149,7 @@ def _fold_snapshot(session: Session, event: ReceivedEvent) -> None:
     for state in data.reports:
         _upsert_report(session, data.campaign, state, data.taken_at)
         session.flush()
-    _dirty(session).update({(data.indicator, data.org_unit), (data.indicator, CITY_CODE)})
+    _anything_changed(session, {(data.indicator, data.org_unit)})  # values may have gone: no partial roll-up
 
 
 def _fold_task_status(session: Session, event: ReceivedEvent) -> None:
@@ -148,7 +180,7 @@ def _fold_catalog(session: Session, event: ReceivedEvent) -> None:
     # campaign already has is recomputed now that its indicators are known (or were corrected).
     series = session.exec(select(ReportView.indicator_code, ReportView.org_unit_code)
                           .where(ReportView.campaign == data.campaign).distinct()).all()
-    _dirty(session).update({(code, unit) for code, unit in series} | {(code, CITY_CODE) for code, _ in series})
+    _anything_changed(session, set(series))  # aggregation or scale may have changed: no partial roll-up
 
 
 def apply(session: Session, event: ReceivedEvent) -> None:
@@ -165,20 +197,55 @@ def apply(session: Session, event: ReceivedEvent) -> None:
 
 
 def refresh(session: Session, thresholds: Thresholds, today: dt.date | None = None) -> int:
-    """Recompute the progress rows the applied events made stale."""
+    """Recompute the progress rows the applied events made stale.
+
+    A district's row is computed from its own official values.  The city's is rolled up from every
+    org unit's, except where the events said which periods changed (a live poll's approvals): then
+    only those periods are rolled up again, on the inputs stored with the row
+    (`city_inputs_rolled_up_again`), so a poll costs the same however many values are stored."""
     dirty = session.info.pop(DIRTY, set())
+    changed = session.info.pop(CHANGED_PERIODS, {})
     if not dirty:
         return 0
     today = today or today_in_china()
     codes = sorted({code for code, _ in dirty})
-    facts = load_facts(session, codes=codes)
+    facts = load_facts(session, codes=codes)  # (a catalog not yet arrived: its fold will recompute)
+    stored = _city_inputs_to_roll_up_again(session, facts, {code: periods for code, periods in changed.items()
+                                                            if periods is not None and (code, CITY_CODE) in dirty})
     source = GatewaySource(session)
-    official, pending = source.official(codes), source.pending(codes)
-    # (the catalog may not have arrived yet for some codes; the catalog fold will not be long)
-    store_progress_many(session, [
-        computed(facts[code], org_unit, official.get(code, []), pending.get(code, []), today, thresholds)
-        for code, org_unit in sorted(dirty) if code in facts], dt.datetime.now(dt.UTC))
+    official = source.official(
+        [code for code in codes if code in facts and code not in stored],
+        series=sorted((code, unit) for code, unit in dirty if code in stored and unit != CITY_CODE),
+        periods={code: changed[code] for code in stored})
+    pending = source.pending(codes)
+    answers = []
+    for code, org_unit in sorted(dirty):
+        if code not in facts:
+            continue
+        if org_unit == CITY_CODE and code in stored:
+            inputs = city_inputs_rolled_up_again(facts[code], stored[code], changed[code], official.get(code, []),
+                                                 pending.get(code, []))
+            answers.append((progress_from_inputs(facts[code], org_unit, inputs, today, thresholds), inputs))
+        else:
+            answers.append(computed(facts[code], org_unit, official.get(code, []), pending.get(code, []), today,
+                                    thresholds))
+    store_progress_many(session, answers, dt.datetime.now(dt.UTC))
     return len(dirty)
+
+
+def _city_inputs_to_roll_up_again(session: Session, facts: dict[str, IndicatorFacts],
+                                  changed: dict[str, set[str]]) -> dict[str, ProgressInputs]:
+    """The stored city inputs of the indicators in `changed` that can be rolled up again in part."""
+    if not changed:
+        return {}
+    view = IndicatorProgressView
+    stored = {}
+    for code, text in session.execute(sa.select(view.indicator_code, view.inputs).where(
+            view.org_unit_code == CITY_CODE, view.indicator_code.in_(sorted(c for c in changed if c in facts)))):
+        inputs = usable_inputs(text, facts[code])
+        if inputs is not None and inputs.contributors_by_period is not None:
+            stored[code] = inputs
+    return stored
 
 
 Computed = tuple[IndicatorProgressPublic, ProgressInputs]  # an answer, and what it was computed from
@@ -244,7 +311,7 @@ def mark_pending_dirty(session: Session, event: ReceivedEvent) -> None:
     """Submitted or returned reports change the 'pending' list shown beside the figures."""
     if event.type in REPORT_TYPES:
         data: ReportChanged = event.typed_data()
-        _dirty(session).update({(data.report.indicator, data.report.org_unit), (data.report.indicator, CITY_CODE)})
+        _pending_changed(session, data.report.indicator, data.report.org_unit)
 
 
 def fold_event(session: Session, event: ReceivedEvent, thresholds: Thresholds,
@@ -362,7 +429,6 @@ def _apply_report_run(session: Session, events: list[ReceivedEvent]) -> None:
     latest: dict[tuple[str, int], tuple[ReportState, dt.datetime]] = {}
     superseded: set[tuple[str, int]] = set()
     official: dict[tuple[str, str, str], tuple[str, ReportState]] = {}
-    dirty = _dirty(session)
     for event in events:
         change: ReportChanged = event.typed_data()
         state, campaign = change.report, change.campaign
@@ -375,8 +441,7 @@ def _apply_report_run(session: Session, events: list[ReceivedEvent]) -> None:
             series = (state.indicator, state.org_unit, state.period)
             if series not in official or official[series][1].revision <= state.revision:
                 official[series] = (campaign, state)
-        dirty.add((state.indicator, state.org_unit))
-        dirty.add((state.indicator, CITY_CODE))
+        _pending_changed(session, state.indicator, state.org_unit)
     period_ends: dict[str, dt.date] = {}
 
     def period_end(code: str) -> dt.date:
@@ -415,6 +480,8 @@ def _apply_report_run(session: Session, events: list[ReceivedEvent]) -> None:
                 where=values.c.revision <= insert.excluded.revision)
 
         _insert_rows(session, values, official_rows, later_approval_stays)
+        for _, state in official.values():
+            _official_changed(session, state.indicator, state.org_unit, state.period)
 
 
 def apply_many(session: Session, events: list[ReceivedEvent]) -> tuple[int, int]:

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
@@ -46,6 +46,10 @@ def districts(request: Request, session: SessionDep, today: TodayDep,
             summary="指标进展：序列、应达轨迹、趋势预测、状态（网关读模型）")
 def indicator_progress(request: Request, session: SessionDep, today: TodayDep, code: str,
                        org_unit: OrgUnitQuery = CITY_CODE, as_of: dt.date | None = None):
+    # Today's answer is the one stored when the row last changed (dashboards poll this); another
+    # day's, or one for a series without data, is computed.
+    if as_of in (None, today) and (stored := summaries.stored_answer(session, code, org_unit, today)) is not None:
+        return Response(stored, media_type="application/json")
     return queries.get_indicator_progress(session=session, source=GatewaySource(session), code=code,
                                           org_unit=org_unit, as_of=as_of or today, thresholds=_thresholds(request))
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Observation
 from minsheng.progress.periods import Period
 from minsheng.progress.schemas import PendingValue, TaskStatusSummary
@@ -20,13 +21,26 @@ class GatewaySource:
         self.session = session
 
     # Plain rows, not ORM objects: a summary on a cold day reads every official value there is.
-    def official(self, codes: list[str]) -> dict[str, list[Observation]]:
+    def official(self, codes: list[str], *, series: list[tuple[str, str]] = (),
+                 periods: dict[str, set[str]] | None = None) -> dict[str, list[Observation]]:
+        """Every official value of `codes`; and, for the fold's partial roll-ups, the values of each
+        (indicator, org unit) in `series`, and for each indicator in `periods` its values in those
+        periods (any org unit) and all its city values."""
+        table = OfficialValue
+        conditions = [table.indicator_code.in_(codes)] if codes else []
+        if series:
+            conditions.append(sa.tuple_(table.indicator_code, table.org_unit_code).in_(list(series)))
+        if periods:
+            conditions.append(sa.tuple_(table.indicator_code, table.period).in_(
+                [(code, period) for code, codes_periods in periods.items() for period in sorted(codes_periods)]))
+            conditions.append(sa.and_(table.org_unit_code == CITY_CODE, table.indicator_code.in_(sorted(periods))))
         result: dict[str, list[Observation]] = defaultdict(list)
+        if not conditions:
+            return result
         parsed: dict[str, Period] = {}
         for indicator, org_unit, period, value, numerator, denominator in self.session.execute(
-                sa.select(OfficialValue.indicator_code, OfficialValue.org_unit_code, OfficialValue.period,
-                          OfficialValue.value, OfficialValue.numerator, OfficialValue.denominator)
-                .where(OfficialValue.indicator_code.in_(codes))):
+                sa.select(table.indicator_code, table.org_unit_code, table.period, table.value, table.numerator,
+                          table.denominator).where(sa.or_(*conditions))):
             if (parsed_period := parsed.get(period)) is None:
                 parsed_period = parsed[period] = Period.parse(period)
             result[indicator].append(Observation(period=parsed_period, org_unit=org_unit, value=value,

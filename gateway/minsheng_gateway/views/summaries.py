@@ -110,6 +110,19 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
     return statuses, {code: _headline_figure(figures[code]) for code in whole if code in figures}
 
 
+def stored_answer(session: Session, code: str, org_unit: str, today: dt.date) -> str | None:
+    """The answer stored for `today` (as JSON, an `IndicatorProgressPublic`), if the indicator is in
+    the catalog and its row is current: what the consumer computed when the row last changed, or the
+    answer the refresher stored ahead for a new day.  None: compute it."""
+    if not load_facts(session, codes=[code]):
+        return None
+    view = IndicatorProgressView
+    return session.execute(
+        sa.select(sa.case((view.computed_on == today, view.payload), (view.next_on == today, view.next_payload),
+                          else_=sa.null()))
+        .where(view.indicator_code == code, view.org_unit_code == org_unit)).scalar()
+
+
 def _headline_figure(answer: IndicatorProgressPublic | HeadlineFigure) -> HeadlineFigure:
     if isinstance(answer, HeadlineFigure):
         return answer
@@ -228,4 +241,4 @@ def warnings(session: Session, today: dt.date, limit: int) -> list[Warning]:
     return result[:limit]
 
 
-__all__ = ["district_matrix", "routine_dates", "statuses_for_unit", "summary", "warnings"]
+__all__ = ["district_matrix", "routine_dates", "statuses_for_unit", "stored_answer", "summary", "warnings"]

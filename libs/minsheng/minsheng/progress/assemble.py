@@ -96,17 +96,25 @@ class ProgressInputs:
     pending: tuple[PendingValue, ...]
     aggregation: Aggregation
     scale: float
+    # The city's: who contributed to each period (`contributors` is their union), so that some periods
+    # can be rolled up again without the others (`city_inputs_rolled_up_again`).  None: not kept
+    # (a district's inputs, or city inputs stored before it was).
+    contributors_by_period: dict[str, tuple[str, ...]] | None = None
 
     def valid_for(self, facts: IndicatorFacts) -> bool:
         return self.aggregation is facts.aggregation and self.scale == facts.scale
 
     def to_json(self) -> str:
-        return json.dumps({
+        document = {
             "observations": [[o.period.code, o.org_unit, o.value, o.numerator, o.denominator]
                              for o in self.observations],
             "basis_by_period": self.basis_by_period, "contributors": list(self.contributors),
             "pending": [[p.report_id, p.org_unit, p.period, p.value] for p in self.pending],
-            "aggregation": self.aggregation.value, "scale": self.scale}, ensure_ascii=False)
+            "aggregation": self.aggregation.value, "scale": self.scale}
+        if self.contributors_by_period is not None:
+            document["contributors_by_period"] = {period: list(units)
+                                                  for period, units in self.contributors_by_period.items()}
+        return json.dumps(document, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str, *, with_pending: bool = True) -> ProgressInputs:
@@ -120,23 +128,60 @@ class ProgressInputs:
             basis_by_period=data["basis_by_period"], contributors=tuple(data["contributors"]),
             pending=tuple(PendingValue(report_id=report_id, org_unit=unit, period=period, value=value)
                           for report_id, unit, period, value in data["pending"]) if with_pending else (),
-            aggregation=Aggregation(data["aggregation"]), scale=data["scale"])
+            aggregation=Aggregation(data["aggregation"]), scale=data["scale"],
+            contributors_by_period=({period: tuple(units) for period, units in data["contributors_by_period"].items()}
+                                    if "contributors_by_period" in data else None))
 
 
 def progress_inputs(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
                     pending: Sequence[PendingValue]) -> ProgressInputs:
     """`official`: approved values of this indicator for every org unit; `pending`: not yet approved."""
+    relevant_pending = tuple(p for p in pending if org_unit == CITY_CODE or p.org_unit == org_unit)
     if org_unit == CITY_CODE:
         rolled = roll_up(facts.aggregation, facts.scale, CITY_CODE, official)
-        observations, basis_by_period = tuple(rolled.observations), dict(rolled.basis)
-        contributors = tuple(sorted({unit for units in rolled.contributors.values() for unit in units}))
-    else:
-        observations = tuple(o for o in official if o.org_unit == org_unit)
-        basis_by_period = {o.period.code: "direct" for o in observations}
-        contributors = (org_unit,) if observations else ()
-    relevant_pending = tuple(p for p in pending if org_unit == CITY_CODE or p.org_unit == org_unit)
-    return ProgressInputs(observations=observations, basis_by_period=basis_by_period, contributors=contributors,
-                          pending=relevant_pending, aggregation=facts.aggregation, scale=facts.scale)
+        return _city_inputs(facts, rolled.observations, rolled.basis, rolled.contributors, relevant_pending)
+    observations = tuple(o for o in official if o.org_unit == org_unit)
+    return ProgressInputs(observations=observations, basis_by_period={o.period.code: "direct" for o in observations},
+                          contributors=(org_unit,) if observations else (), pending=relevant_pending,
+                          aggregation=facts.aggregation, scale=facts.scale)
+
+
+def _city_inputs(facts: IndicatorFacts, observations: Sequence[Observation], basis: dict[str, str],
+                 contributors: dict[str, tuple[str, ...]], pending: Sequence[PendingValue]) -> ProgressInputs:
+    return ProgressInputs(observations=tuple(sorted(observations, key=lambda o: o.period)),
+                          basis_by_period=dict(basis),
+                          contributors=tuple(sorted({unit for units in contributors.values() for unit in units})),
+                          pending=tuple(pending), aggregation=facts.aggregation, scale=facts.scale,
+                          contributors_by_period=dict(contributors))
+
+
+def city_inputs_rolled_up_again(facts: IndicatorFacts, stored: ProgressInputs, periods: set[str],
+                                official: Sequence[Observation], pending: Sequence[PendingValue]) -> ProgressInputs:
+    """The city's inputs after official values changed in `periods` only: `stored` (the city's inputs
+    before, with `contributors_by_period`) with those periods rolled up again.  Equal to
+    `progress_inputs(facts, CITY_CODE, every official value, pending)`, without reading every value.
+
+    `official` must hold every official value of the indicator in `periods` (any org unit) and every
+    city value in those periods' years; others are ignored.  A roll-up is decided period by period,
+    except that a year in which the city has a value of its own is all the city's (`rollup.roll_up`):
+    such a year is replaced whole, from the city's values.  (A year cannot stop being the city's without
+    a value being deleted, which only a snapshot does; its fold recomputes in full.)"""
+    if stored.contributors_by_period is None:
+        raise ValueError("stored city inputs without contributors_by_period cannot be rolled up in part")
+    years = {Period.parse(code).year for code in periods}
+    part = [o for o in official if o.period.code in periods or (o.org_unit == CITY_CODE and o.period.year in years)]
+    city_years = {o.period.year for o in part if o.org_unit == CITY_CODE}
+    rolled = roll_up(facts.aggregation, facts.scale, CITY_CODE, part)
+
+    def replaced(period: Period) -> bool:
+        return period.code in periods or period.year in city_years
+
+    kept = [o for o in stored.observations if not replaced(o.period)]
+    basis = {code: how for code, how in stored.basis_by_period.items() if not replaced(Period.parse(code))}
+    contributors = {code: units for code, units in stored.contributors_by_period.items()
+                    if not replaced(Period.parse(code))}
+    return _city_inputs(facts, kept + list(rolled.observations), basis | rolled.basis,
+                        contributors | rolled.contributors, pending)
 
 
 def indicator_progress(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
@@ -225,5 +270,5 @@ def task_progress(*, number: int, title: str, campaign: str, item: int, lead_dep
                               reported_status=reported, reasons=reasons)
 
 
-__all__ = ["IndicatorFacts", "indicator_progress", "judge_task", "spec_for", "summarize", "task_progress",
+__all__ = ["IndicatorFacts", "ProgressInputs", "city_inputs_rolled_up_again", "indicator_progress", "judge_task", "spec_for", "summarize", "task_progress",
            "worst_status"]
