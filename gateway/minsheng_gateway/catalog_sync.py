@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import httpx
 from fastapi import FastAPI
@@ -15,6 +16,8 @@ from minsheng.catalog.loader import holds_catalog, seed_catalog
 from minsheng_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
+
+STARTUP_PATIENCE = 30.0  # seconds a service's catalog may be unavailable before it is a warning
 
 
 def missing_catalogs(app: FastAPI) -> list[str]:
@@ -33,7 +36,10 @@ async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> b
     try:
         doc = await fetch_catalog(client, settings.service_url(campaign))
     except (httpx.HTTPError, ValidationError, ValueError) as exc:
-        log.warning("catalog of %s not available yet: %s", campaign, exc)
+        # Services and the gateway start together: a service still starting is expected, not a fault.
+        waited = time.monotonic() - app.state.catalog_missing_since.setdefault(campaign, time.monotonic())
+        (log.warning if waited >= STARTUP_PATIENCE else log.info)(
+            "catalog of %s not available yet (%.0f s): %s", campaign, waited, exc)
         return False
     if doc.code != campaign:
         log.error("service at %s served the catalog of %s, expected %s", settings.service_url(campaign), doc.code,
@@ -51,6 +57,7 @@ async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> b
         log.exception("could not store the catalog of %s; will retry", campaign)
         return False
     app.state.catalogs_loaded.add(campaign)
+    app.state.catalog_missing_since.pop(campaign, None)
     return True
 
 

@@ -43,6 +43,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
         background=[sync_catalogs, consume_events, refresh_stale_progress, proxy_client_lifecycle],
     )
     gateway.state.catalogs_loaded = set()
+    gateway.state.catalog_missing_since = {}  # campaign → when its catalog was first found unavailable
     gateway.state.readiness_checks.append(missing_catalogs)
     return gateway
 
