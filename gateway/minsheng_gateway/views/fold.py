@@ -364,7 +364,7 @@ def _staged(session: Session, table: sa.Table, rows: list[dict]) -> sa.TableClau
 # Below this many rows a statement with the rows as parameters beats staging them: COPY costs four
 # round trips (create/truncate the staging table, its types, the copy, the insert), which a live
 # poll of a few dozen events pays for every table it writes; a rebuild's batches are thousands.
-STAGE_FROM_ROWS = 500
+STAGE_FROM_ROWS = 100
 
 
 def _staging_pays(session: Session, rows: Sequence) -> bool:
