@@ -112,8 +112,10 @@ class ProgressInputs:
             "pending": [[p.report_id, p.org_unit, p.period, p.value] for p in self.pending],
             "aggregation": self.aggregation.value, "scale": self.scale}
         if self.contributors_by_period is not None:
-            document["contributors_by_period"] = {period: list(units)
-                                                  for period, units in self.contributors_by_period.items()}
+            # Stored as the periods whose contributors are not all of `contributors`: mostly none.
+            document["contributors_otherwise"] = {period: list(units)
+                                                  for period, units in self.contributors_by_period.items()
+                                                  if units != self.contributors}
         return json.dumps(document, ensure_ascii=False)
 
     @classmethod
@@ -129,8 +131,14 @@ class ProgressInputs:
             pending=tuple(PendingValue(report_id=report_id, org_unit=unit, period=period, value=value)
                           for report_id, unit, period, value in data["pending"]) if with_pending else (),
             aggregation=Aggregation(data["aggregation"]), scale=data["scale"],
-            contributors_by_period=({period: tuple(units) for period, units in data["contributors_by_period"].items()}
-                                    if "contributors_by_period" in data else None))
+            contributors_by_period=_contributors_by_period(data))
+
+
+def _contributors_by_period(data: dict) -> dict[str, tuple[str, ...]] | None:
+    if (otherwise := data.get("contributors_otherwise")) is None:
+        return None
+    everyone = tuple(data["contributors"])
+    return {period: tuple(otherwise[period]) if period in otherwise else everyone for period in data["basis_by_period"]}
 
 
 def progress_inputs(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
