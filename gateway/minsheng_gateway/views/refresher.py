@@ -23,10 +23,9 @@ from sqlmodel import Session, select
 
 from minsheng.clock import CHINA, today_in_china
 from minsheng.db import Database
-from minsheng.progress.assemble import progress_from_inputs
 from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
-from minsheng_gateway.views.fold import DIRTY, answers_for_new_day, refresh, store_progress_many, usable_inputs
+from minsheng_gateway.views.fold import DIRTY, answers_for_new_day, refresh, store_progress_many
 from minsheng_gateway.views.models import IndicatorProgressView
 
 log = logging.getLogger(__name__)
@@ -48,10 +47,11 @@ def promote_answers_ahead(session: Session, today: dt.date, now: dt.datetime) ->
 
 def store_answers_ahead(database: Database, day: dt.date, thresholds: Thresholds) -> int:
     """Store `day`'s answer beside the current one in every row computed before `day` that has none
-    for it yet, computed from the row's stored inputs (rows without usable inputs are left to the
-    refresher's run after midnight).  A few indicators per transaction, their rows locked meanwhile:
-    a fold that stores a new answer for one of them waits, then clears the answer stored ahead, so an
-    answer ahead is never computed from inputs that are no longer the row's.  Returns how many rows."""
+    for it yet, computed from the row's stored inputs (`answers_for_new_day`; rows without usable
+    inputs are left to the refresher's run after midnight).  A few indicators per transaction, their
+    rows locked meanwhile: a fold that stores a new answer for one of them waits, then clears the
+    answer stored ahead, so an answer ahead is never computed from inputs that are no longer the
+    row's.  Returns how many rows."""
     table = IndicatorProgressView.__table__
     needs_answer = sa.and_(table.c.computed_on < day, sa.or_(table.c.next_on.is_(None), table.c.next_on != day))
     with database.session() as session:
@@ -65,15 +65,9 @@ def store_answers_ahead(database: Database, day: dt.date, thresholds: Thresholds
                                 .where(IndicatorProgressView.indicator_code.in_(chunk), needs_answer)
                                 .order_by(IndicatorProgressView.indicator_code, IndicatorProgressView.org_unit_code)
                                 .with_for_update()).all()
-            facts = load_facts(session, codes=chunk)
-            answers = []
-            for row in rows:
-                inputs = usable_inputs(row.inputs, facts[row.indicator_code]) if row.indicator_code in facts else None
-                if inputs is None:
-                    continue
-                answer = progress_from_inputs(facts[row.indicator_code], row.org_unit_code, inputs, day, thresholds)
-                answers.append({"k_code": row.indicator_code, "k_unit": row.org_unit_code, "k_day": day,
-                                "k_status": answer.status, "k_payload": answer.model_dump_json()})
+            renewed, _ = answers_for_new_day(rows, load_facts(session, codes=chunk), day, thresholds)
+            answers = [{"k_code": answer.id, "k_unit": answer.org_unit, "k_day": day, "k_status": answer.status,
+                        "k_payload": answer.model_dump_json()} for answer, _ in renewed]
             if answers:
                 session.connection().execute(
                     table.update().where(table.c.indicator_code == sa.bindparam("k_code"),

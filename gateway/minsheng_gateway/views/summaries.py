@@ -55,6 +55,13 @@ def _tasks_and_leads(session: Session) -> tuple[list[Task], dict[int, list[str]]
     return tasks, leads
 
 
+def todays(today: dt.date, current: sa.ColumnElement, ahead: sa.ColumnElement) -> sa.ColumnElement:
+    """A progress row's `current` column if the row was computed `today`, its `ahead` column if the
+    answer stored ahead is for `today`, else NULL: the row holds no answer for today."""
+    view = IndicatorProgressView
+    return sa.case((view.computed_on == today, current), (view.next_on == today, ahead), else_=sa.null())
+
+
 def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, IndicatorFacts], today: dt.date,
                       thresholds: Thresholds, *, whole: set[str]) -> tuple[dict[str, Status],
                                                                             dict[str, HeadlineFigure]]:
@@ -74,8 +81,7 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
     figures: dict[str, IndicatorProgressPublic | HeadlineFigure] = {}
     fresh_whole, in_full = [], set(facts)
     view = IndicatorProgressView
-    answered_today = sa.case((view.computed_on == today, view.status),
-                             (view.next_on == today, view.next_status), else_=sa.null())
+    answered_today = todays(today, view.status, view.next_status)
     for code, status, inputs in session.execute(
             sa.select(view.indicator_code, answered_today,
                       sa.case((answered_today.is_(None), view.inputs), else_=sa.null()))
@@ -94,8 +100,7 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
             in_full.discard(code)
     if fresh_whole:
         for code, payload in session.execute(
-                sa.select(view.indicator_code, sa.case((view.computed_on == today, view.payload),
-                                                       else_=view.next_payload))
+                sa.select(view.indicator_code, todays(today, view.payload, view.next_payload))
                 .where(view.org_unit_code == org_unit, view.indicator_code.in_(fresh_whole))):
             figures[code] = HeadlineFigure.model_validate_json(payload)
     if in_full:
@@ -117,10 +122,8 @@ def stored_answer(session: Session, code: str, org_unit: str, today: dt.date) ->
     if not load_facts(session, codes=[code]):
         return None
     view = IndicatorProgressView
-    return session.execute(
-        sa.select(sa.case((view.computed_on == today, view.payload), (view.next_on == today, view.next_payload),
-                          else_=sa.null()))
-        .where(view.indicator_code == code, view.org_unit_code == org_unit)).scalar()
+    return session.execute(sa.select(todays(today, view.payload, view.next_payload))
+                           .where(view.indicator_code == code, view.org_unit_code == org_unit)).scalar()
 
 
 def _headline_figure(answer: IndicatorProgressPublic | HeadlineFigure) -> HeadlineFigure:
