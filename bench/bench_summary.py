@@ -233,7 +233,8 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
                     assert stored, "no answer was stored ahead"
                     rows.vacuum()
                     latencies[size, "midnight"] += measure(clients[size], SUMMARY, counts["midnight"] // rounds,
-                                                           budgets["midnight"] / rounds, warmup=5, before_each=yesterday)
+                                                           budgets["midnight"] / rounds, warmup=5,
+                                                           before_each=yesterday)
                     rows.clear_answers_ahead()
                     rows.computed_on(today)
                     rows.vacuum()
@@ -248,10 +249,11 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
 
     small, large = (per_size[s] for s in sizes)
     ratios = {state: (large[state]["p99_ms"] / small[state]["p99_ms"]) for state in STATES}
-    print_table(["reports stored", "series", "first req ms"] + [f"{state} {what}" for state in ("warm", "midnight", "cold")
-                                                                for what in ("p50", "p99", "n")],
+    shown = ("warm", "midnight", "cold")
+    print_table(["reports stored", "series", "first req ms"]
+                + [f"{state} {what}" for state in shown for what in ("p50", "p99", "n")],
                 [[f"{s:,}", f"{per_size[s]['seed']['series']:,}", per_size[s]["first_request_ms"]]
-                 + [per_size[s][state][key] for state in ("warm", "midnight", "cold") for key in ("p50_ms", "p99_ms", "n")]
+                 + [per_size[s][state][key] for state in shown for key in ("p50_ms", "p99_ms", "n")]
                  for s in sizes])
     label = f"{sizes[1] // sizes[0]}×"
     print(f"p99 ratio {sizes[1]:,} / {sizes[0]:,} reports: warm {ratios['warm']:.2f}×, midnight "
@@ -259,7 +261,7 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
           f"{ratios['cold']:.2f}×\n", flush=True)
     result = BenchResult("summary", data={"sizes": {str(s): v for s, v in per_size.items()}, "p99_ratio": ratios})
     quick_note = "" if sizes[1] == 1_000_000 else "quick: 100k instead of 1M"
-    for state in ("warm", "midnight", "cold"):
+    for state in shown:
         judged = state in JUDGED
         result.outcomes.append(Outcome(
             f"(c) city summary p99, {state} ({label} reports)",

@@ -59,7 +59,8 @@ class GatewaySource:
         if self.session.get_bind().dialect.name != "postgresql":
             return sa.select(*columns).where(sa.tuple_(*keys).in_(list(pairs)))
         wanted = sa.func.unnest(sa.literal([a for a, _ in pairs], ARRAY(sa.String)),
-                                sa.literal([b for _, b in pairs], ARRAY(sa.String))).table_valued("a", "b").render_derived()
+                                sa.literal([b for _, b in pairs], ARRAY(sa.String)))
+        wanted = wanted.table_valued("a", "b").render_derived()
         return sa.select(*columns).join(wanted, sa.and_(keys[0] == wanted.c.a, keys[1] == wanted.c.b))
 
     def pending(self, codes: list[str]) -> dict[str, list[PendingValue]]:

@@ -138,7 +138,8 @@ def _contributors_by_period(data: dict) -> dict[str, tuple[str, ...]] | None:
     if (otherwise := data.get("contributors_otherwise")) is None:
         return None
     everyone = tuple(data["contributors"])
-    return {period: tuple(otherwise[period]) if period in otherwise else everyone for period in data["basis_by_period"]}
+    return {period: tuple(otherwise[period]) if period in otherwise else everyone
+            for period in data["basis_by_period"]}
 
 
 def progress_inputs(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
@@ -278,5 +279,6 @@ def task_progress(*, number: int, title: str, campaign: str, item: int, lead_dep
                               reported_status=reported, reasons=reasons)
 
 
-__all__ = ["IndicatorFacts", "ProgressInputs", "city_inputs_rolled_up_again", "indicator_progress", "judge_task", "spec_for", "summarize", "task_progress",
+__all__ = ["IndicatorFacts", "ProgressInputs", "city_inputs_rolled_up_again", "indicator_progress", "judge_task",
+           "spec_for", "summarize", "task_progress",
            "worst_status"]
