@@ -9,18 +9,19 @@ consumer does both per event; a rebuild applies a whole batch and refreshes once
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, delete, select
 
 from minsheng.catalog.document import CampaignDoc
 from minsheng.catalog.loader import apply_catalog, holds_catalog
 from minsheng.clock import today_in_china
+from minsheng.db import bulk
 from minsheng.messaging import ProcessedEvent
 from minsheng.messaging.consumer import ReceivedEvent
 from minsheng.orgunits import CITY_CODE
@@ -238,10 +239,8 @@ def _city_inputs_to_roll_up_again(session: Session, facts: dict[str, IndicatorFa
     """The stored city inputs of the indicators in `changed` that can be rolled up again in part."""
     if not changed:
         return {}
-    view = IndicatorProgressView
     stored = {}
-    for code, text in session.execute(sa.select(view.indicator_code, view.inputs).where(
-            view.org_unit_code == CITY_CODE, view.indicator_code.in_(sorted(c for c in changed if c in facts)))):
+    for code, text in GatewaySource(session).stored_city_inputs(sorted(c for c in changed if c in facts)):
         inputs = usable_inputs(text, facts[code])
         if inputs is not None and inputs.contributors_by_period is not None:
             stored[code] = inputs
@@ -287,6 +286,14 @@ def answers_for_new_day(rows: Sequence[IndicatorProgressView], facts: dict[str, 
     return renewed, in_full
 
 
+# A stored row's status_since stays while its status does.
+KEEP_STATUS_SINCE = bulk.OnConflict(key=("indicator_code", "org_unit_code"), set_=(
+    *((column, f"excluded.{column}") for column in ("status", "computed_on", "payload", "inputs")),
+    ("status_since", "CASE WHEN indicator_progress_view.status = excluded.status "
+                     "THEN indicator_progress_view.status_since ELSE excluded.status_since END"),
+    *((column, "NULL") for column in ("next_on", "next_status", "next_payload"))))
+
+
 def store_progress_many(session: Session, progresses: list[Computed], now: dt.datetime) -> None:
     """Upsert computed progress rows (with their inputs) in one statement; `status_since` moves only
     when the status does.  A next day's answer stored ahead was computed from the old inputs: cleared."""
@@ -297,14 +304,7 @@ def store_progress_many(session: Session, progresses: list[Computed], now: dt.da
                  status_since=now, computed_on=p.as_of, payload=p.model_dump_json(), inputs=inputs.to_json())
             for p, inputs in progresses]
 
-    def keep_status_since(insert: Insert) -> Insert:
-        new = insert.excluded
-        return insert.on_conflict_do_update(index_elements=["indicator_code", "org_unit_code"], set_={
-            "status": new.status, "computed_on": new.computed_on, "payload": new.payload, "inputs": new.inputs,
-            "status_since": sa.case((table.c.status == new.status, table.c.status_since), else_=new.status_since),
-            "next_on": sa.null(), "next_status": sa.null(), "next_payload": sa.null()})
-
-    _insert_rows(session, table, rows, keep_status_since)
+    _insert_rows(session, table, rows, KEEP_STATUS_SINCE)
 
 
 def mark_pending_dirty(session: Session, event: ReceivedEvent) -> None:
@@ -371,18 +371,26 @@ def _staging_pays(session: Session, rows: Sequence) -> bool:
     return len(rows) >= STAGE_FROM_ROWS and _is_postgresql(session)
 
 
-def _insert_rows(session: Session, table: sa.Table, rows: list[dict],
-                 complete: Callable[[Insert], Insert]) -> sa.CursorResult:
-    """INSERT `rows` (non-empty; unique on the conflict key) with the clauses `complete` adds (ON
-    CONFLICT, RETURNING).  Many rows on PostgreSQL: COPY into a staging table, then one INSERT …
-    SELECT.  Otherwise one executemany of the same statement (SQLAlchemy sends it as multi-row
-    VALUES, or in psycopg's pipeline)."""
+def _insert_rows(session: Session, table: sa.Table, rows: list[dict], on_conflict: bulk.OnConflict,
+                 returning: tuple[str, ...] = ()) -> list[tuple]:
+    """INSERT `rows` (non-empty; unique on the conflict key), doing `on_conflict` where the key is
+    taken; the `returning` columns of the rows written.  On PostgreSQL, one statement of driver SQL:
+    many rows are COPYed into a staging table first (INSERT … SELECT), a few go as its parameters
+    (`minsheng.db.bulk`: no statement to build, one plan to reuse).  On SQLite, one executemany."""
     connection = session.connection()
     if _staging_pays(session, rows):
-        stage = _staged(session, table, rows)
-        return connection.execute(complete(postgresql.insert(table).from_select(list(rows[0]), sa.select(stage))))
-    dialect = postgresql if _is_postgresql(session) else sqlite
-    return connection.execute(complete(dialect.insert(table)), rows)
+        stage, columns = _staged(session, table, rows).name, ", ".join(rows[0])
+        result = connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} {on_conflict.sql()}"
+            + (f" RETURNING {', '.join(returning)}" if returning else ""))
+        return [tuple(row) for row in result] if returning else []
+    if _is_postgresql(session) and len(rows) <= bulk.MAX_ROWS:
+        return bulk.upsert(connection, table, rows, on_conflict, returning)
+    insert = on_conflict.clause((postgresql if _is_postgresql(session) else sqlite).insert(table))
+    if returning:
+        return [tuple(row) for row in connection.execute(insert.returning(*(table.c[c] for c in returning)), rows)]
+    connection.execute(insert, rows)
+    return []
 
 
 def _mark_not_current(session: Session, superseded: set[tuple[str, int]]) -> None:
@@ -394,10 +402,14 @@ def _mark_not_current(session: Session, superseded: set[tuple[str, int]]) -> Non
         connection.execute(reports.update().values(is_current=False).where(
             sa.tuple_(reports.c.campaign, reports.c.report_id).in_(sa.select(stage.c.campaign, stage.c.report_id))))
     else:
-        connection.execute(
-            reports.update().values(is_current=False)
-            .where(reports.c.campaign == sa.bindparam("c"), reports.c.report_id == sa.bindparam("r")),
-            [{"c": c, "r": r} for c, r in superseded])
+        connection.execute(_not_current(), [{"c": c, "r": r} for c, r in superseded])
+
+
+@functools.cache
+def _not_current() -> sa.Update:
+    reports = ReportView.__table__
+    return reports.update().values(is_current=False).where(reports.c.campaign == sa.bindparam("c"),
+                                                            reports.c.report_id == sa.bindparam("r"))
 
 
 # ---- many events at once (the live consumer's batches and the rebuild) ---------------------------
@@ -411,8 +423,8 @@ def mark_processed_many(session: Session, events: list[ReceivedEvent]) -> list[R
     table = ProcessedEvent.__table__
     now = dt.datetime.now(dt.UTC)
     rows = [{"event_id": e.id, "type": e.type, "received_at": now} for e in unique]
-    new_ids = set(_insert_rows(session, table, rows, lambda insert: insert.on_conflict_do_nothing(
-        index_elements=["event_id"]).returning(table.c.event_id)).scalars())
+    new_ids = {event_id for event_id, in _insert_rows(session, table, rows, bulk.OnConflict(key=("event_id",)),
+                                                         returning=("event_id",))}
     seen: set[str] = set()
     fresh = []
     for event in events:
@@ -420,6 +432,14 @@ def mark_processed_many(session: Session, events: list[ReceivedEvent]) -> list[R
             seen.add(event.id)
             fresh.append(event)
     return fresh
+
+
+# An official value is replaced only by the same or a later approved revision of its series.
+LATER_APPROVAL_STAYS = bulk.OnConflict(
+    key=("indicator_code", "org_unit_code", "period"),
+    set_=tuple((c, f"excluded.{c}") for c in ("campaign", "value", "numerator", "denominator", "report_id",
+                                              "revision")),
+    where="official_value.revision <= excluded.revision")
 
 
 def _apply_report_run(session: Session, events: list[ReceivedEvent]) -> None:
@@ -456,13 +476,11 @@ def _apply_report_run(session: Session, events: list[ReceivedEvent]) -> None:
                  submitted_by=s.submitted_by, updated_at=at)
             for (campaign, report_id), (s, at) in latest.items()]
 
-    def newest_state_wins(insert: Insert) -> Insert:
-        return insert.on_conflict_do_update(
-            index_elements=["campaign", "report_id"],
-            set_={c: insert.excluded[c] for c in rows[0] if c not in ("campaign", "report_id")},
-            where=reports.c.updated_at <= insert.excluded.updated_at)  # never back in time
-
-    _insert_rows(session, reports, rows, newest_state_wins)
+    # Never back in time: an older state arriving late changes nothing.
+    _insert_rows(session, reports, rows, bulk.OnConflict(
+        key=("campaign", "report_id"),
+        set_=tuple((c, f"excluded.{c}") for c in rows[0] if c not in ("campaign", "report_id")),
+        where="report_view.updated_at <= excluded.updated_at"))
     if superseded:
         _mark_not_current(session, superseded)
     if official:
@@ -472,14 +490,7 @@ def _apply_report_run(session: Session, events: list[ReceivedEvent]) -> None:
                               report_id=s.report_id, revision=s.revision)
                          for campaign, s in official.values()]
 
-        def later_approval_stays(insert: Insert) -> Insert:
-            return insert.on_conflict_do_update(
-                index_elements=["indicator_code", "org_unit_code", "period"],
-                set_={c: insert.excluded[c] for c in ("campaign", "value", "numerator", "denominator", "report_id",
-                                                      "revision")},
-                where=values.c.revision <= insert.excluded.revision)
-
-        _insert_rows(session, values, official_rows, later_approval_stays)
+        _insert_rows(session, values, official_rows, LATER_APPROVAL_STAYS)
         for _, state in official.values():
             _official_changed(session, state.indicator, state.org_unit, state.period)
 

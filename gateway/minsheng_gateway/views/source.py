@@ -4,6 +4,7 @@ compute the statuses, fed from the gateway's own tables."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -15,12 +16,13 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Observation
 from minsheng.progress.periods import Period
 from minsheng.progress.schemas import PendingValue, TaskStatusSummary
-from minsheng_gateway.views.models import OfficialValue, ReportView, TaskStatusView
+from minsheng_gateway.views.models import IndicatorProgressView, OfficialValue, ReportView, TaskStatusView
 
 
 class GatewaySource:
     def __init__(self, session: Session):
         self.session = session
+        self._postgresql = session.get_bind().dialect.name == "postgresql"
 
     # Plain rows, not ORM objects: a summary on a cold day reads every official value there is.
     def official(self, codes: list[str], *, series: Sequence[tuple[str, str]] = (),
@@ -28,50 +30,43 @@ class GatewaySource:
         """Every official value of `codes`; and, for the fold's partial roll-ups, the values of each
         (indicator, org unit) in `series`, and for each indicator in `periods` its values in those
         periods (any org unit) and all its city values.  One statement, a union of index lookups."""
-        table = OfficialValue
-        columns = (table.indicator_code, table.org_unit_code, table.period, table.value, table.numerator,
-                   table.denominator)
-        parts = [sa.select(*columns).where(table.indicator_code.in_(codes))] if codes else []
-        if series:
-            parts.append(self._matching(columns, (table.indicator_code, table.org_unit_code), series))
-        if periods:
-            parts.append(self._matching(columns, (table.indicator_code, table.period),
-                                        [(code, period) for code, in_periods in periods.items()
-                                         for period in sorted(in_periods)]))
-            parts.append(sa.select(*columns).where(table.org_unit_code == CITY_CODE,
-                                                   table.indicator_code.in_(sorted(periods))))
         result: dict[str, list[Observation]] = defaultdict(list)
-        if not parts:
+        if not (codes or series or periods):
             return result
+        if not (series or periods):
+            rows = self._run(_official_of_indicators(self._postgresql), codes=codes)
+        else:
+            pairs = [(code, period) for code, in_periods in (periods or {}).items() for period in sorted(in_periods)]
+            rows = self._run(_official_for_fold(self._postgresql), codes=codes, period_codes=sorted(periods or {}),
+                             pairs={"series": list(series), "periods": pairs})
         parsed: dict[str, Period] = {}
-        for indicator, org_unit, period, value, numerator, denominator in self.session.execute(
-                parts[0] if len(parts) == 1 else sa.union(*parts)):  # UNION: a row found twice is read once
+        for indicator, org_unit, period, value, numerator, denominator in rows:
             if (parsed_period := parsed.get(period)) is None:
                 parsed_period = parsed[period] = Period.parse(period)
             result[indicator].append(Observation(period=parsed_period, org_unit=org_unit, value=value,
                                                  numerator=numerator, denominator=denominator))
         return result
 
-    def _matching(self, columns: tuple, keys: tuple, pairs: Sequence[tuple[str, str]]) -> sa.Select:
-        """The rows whose `keys` are one of `pairs`.  On PostgreSQL the pairs are joined as two arrays
-        (`unnest`), one index lookup each: a row-value IN list is an OR that PostgreSQL evaluates for
-        every row of the table once the list is long (a catching-up poll's hundreds of series)."""
-        if self.session.get_bind().dialect.name != "postgresql":
-            return sa.select(*columns).where(sa.tuple_(*keys).in_(list(pairs)))
-        wanted = sa.func.unnest(sa.literal([a for a, _ in pairs], ARRAY(sa.String)),
-                                sa.literal([b for _, b in pairs], ARRAY(sa.String)))
-        wanted = wanted.table_valued("a", "b").render_derived()
-        return sa.select(*columns).join(wanted, sa.and_(keys[0] == wanted.c.a, keys[1] == wanted.c.b))
-
     def pending(self, codes: list[str]) -> dict[str, list[PendingValue]]:
         result: dict[str, list[PendingValue]] = defaultdict(list)
-        for indicator, report_id, org_unit, period, value in self.session.execute(
-                sa.select(ReportView.indicator_code, ReportView.report_id, ReportView.org_unit_code, ReportView.period,
-                          ReportView.value)
-                .where(ReportView.indicator_code.in_(codes), ReportView.is_current == True,  # noqa: E712
-                       ReportView.status == "submitted").order_by(ReportView.period_end)):
+        for indicator, report_id, org_unit, period, value in self._run(_pending(self._postgresql), codes=codes):
             result[indicator].append(PendingValue(report_id=report_id, org_unit=org_unit, period=period, value=value))
         return result
+
+    def stored_city_inputs(self, codes: list[str]) -> list[tuple[str, str | None]]:
+        """(indicator, inputs as stored) of the city's progress rows of `codes`."""
+        return list(self._run(_city_inputs(self._postgresql), codes=codes))
+
+    def _run(self, statement: sa.Executable, *, pairs: dict[str, list[tuple[str, str]]] | None = None,
+             **lists: list[str]) -> sa.CursorResult:
+        """`statement` (built once, `_among` and `_matching`) with its lists and pairs of keys bound."""
+        params: dict[str, object] = dict(lists)
+        for name, wanted in (pairs or {}).items():
+            if self._postgresql:
+                params[f"{name}_a"], params[f"{name}_b"] = [a for a, _ in wanted], [b for _, b in wanted]
+            else:
+                params[name] = wanted
+        return self.session.connection().execute(statement, params)
 
     def task_statuses(self, numbers: list[int], org_unit: str, as_of: dt.date) -> dict[int, TaskStatusSummary]:
         result: dict[int, TaskStatusSummary] = {}
@@ -81,3 +76,69 @@ class GatewaySource:
             result[row.task_number] = TaskStatusSummary(state=row.state, period=row.period, narrative=row.narrative,
                                                         problems=row.problems, reported_by=row.reported_by)
         return result
+
+
+# ---- the reads of every poll and summary, built once per dialect ---------------------------------
+# Building a statement costs more CPU than running it does for a live poll's few keys; so the keys
+# are bound parameters: arrays on PostgreSQL (one SQL text, whatever their number: a statement the
+# driver prepares once), expanding lists on SQLite.
+
+def _among(postgresql: bool, column: sa.ColumnElement, name: str) -> sa.ColumnElement[bool]:
+    if postgresql:
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.String)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
+def _matching(postgresql: bool, columns: tuple, keys: tuple, name: str) -> sa.Select:
+    """The rows whose `keys` are one of the pairs bound as `name`.  On PostgreSQL the pairs are joined
+    as two arrays (`unnest`), one index lookup each: a row-value IN list is an OR that PostgreSQL
+    evaluates for every row of the table once the list is long (a catching-up poll's hundreds of series)."""
+    if not postgresql:
+        return sa.select(*columns).where(sa.tuple_(*keys).in_(sa.bindparam(name, expanding=True)))
+    wanted = sa.func.unnest(sa.bindparam(f"{name}_a", type_=ARRAY(sa.String)),
+                            sa.bindparam(f"{name}_b", type_=ARRAY(sa.String)))
+    wanted = wanted.table_valued("a", "b").render_derived(name=f"wanted_{name}")
+    return sa.select(*columns).join(wanted, sa.and_(keys[0] == wanted.c.a, keys[1] == wanted.c.b))
+
+
+def _official_columns() -> tuple:
+    table = OfficialValue.__table__
+    return (table.c.indicator_code, table.c.org_unit_code, table.c.period, table.c.value, table.c.numerator,
+            table.c.denominator)
+
+
+@functools.cache
+def _official_of_indicators(postgresql: bool) -> sa.Select:
+    columns = _official_columns()
+    return sa.select(*columns).where(_among(postgresql, columns[0], "codes"))
+
+
+@functools.cache
+def _official_for_fold(postgresql: bool) -> sa.CompoundSelect:
+    """UNION: a row found by two of the lookups is read once."""
+    table, columns = OfficialValue.__table__, _official_columns()
+    return sa.union(
+        sa.select(*columns).where(_among(postgresql, table.c.indicator_code, "codes")),
+        _matching(postgresql, columns, (table.c.indicator_code, table.c.org_unit_code), "series"),
+        _matching(postgresql, columns, (table.c.indicator_code, table.c.period), "periods"),
+        sa.select(*columns).where(table.c.org_unit_code == CITY_CODE,
+                                  _among(postgresql, table.c.indicator_code, "period_codes")))
+
+
+@functools.cache
+def _city_inputs(postgresql: bool) -> sa.Select:
+    table = IndicatorProgressView.__table__
+    return sa.select(table.c.indicator_code, table.c.inputs).where(
+        table.c.org_unit_code == CITY_CODE, _among(postgresql, table.c.indicator_code, "codes"))
+
+
+@functools.cache
+def _pending(postgresql: bool) -> sa.Select:
+    table = ReportView.__table__
+    # The literals are the partial index's own condition (ix_report_view_pending): as bound
+    # parameters, a prepared statement's generic plan could not use the index.
+    return (sa.select(table.c.indicator_code, table.c.report_id, table.c.org_unit_code, table.c.period,
+                      table.c.value)
+            .where(_among(postgresql, table.c.indicator_code, "codes"), sa.text("is_current AND status = 'submitted'"))
+            .order_by(table.c.period_end))
+

@@ -1,4 +1,5 @@
-"""Multi-row INSERTs as plain driver SQL, for the busiest writes on PostgreSQL (group commit).
+"""Multi-row INSERTs as plain driver SQL, for the busiest writes on PostgreSQL (group commit, and
+the gateway's live fold, whose upserts say what to do with a taken key in an `OnConflict`).
 
 SQLAlchemy's executemany path builds, per call, a statement of the batch's size and runs every value
 through its compiled form; for the submission writer that was a large part of a batch's CPU, spent
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -21,15 +23,44 @@ from sqlalchemy.engine import Connection
 MAX_ROWS = 1000  # × the widest table's columns (report: 18) stays far below 65,535 parameters
 
 
+@dataclass(frozen=True)
+class OnConflict:
+    """What an INSERT does with a row whose `key` is taken: nothing (no `set_`), or set each column of
+    `set_` to its SQL expression, which may read the new row (`excluded.<column>`) and the stored one
+    (`<table>.<column>`), where `where` (SQL of the same kind) holds.  Plain SQL that PostgreSQL and
+    SQLite both understand, so one rule serves the driver SQL here and a Core statement (`clause`)."""
+
+    key: tuple[str, ...]
+    set_: tuple[tuple[str, str], ...] = ()
+    where: str | None = None
+
+    def sql(self) -> str:
+        target = f"ON CONFLICT ({', '.join(self.key)})"
+        if not self.set_:
+            return f"{target} DO NOTHING"
+        sql = f"{target} DO UPDATE SET {', '.join(f'{column} = {value}' for column, value in self.set_)}"
+        return sql + (f" WHERE {self.where}" if self.where else "")
+
+    def clause(self, insert):  # noqa: ANN001, ANN201 - a dialect's Insert (PostgreSQL's or SQLite's)
+        if not self.set_:
+            return insert.on_conflict_do_nothing(index_elements=list(self.key))
+        return insert.on_conflict_do_update(
+            index_elements=list(self.key), set_={column: sa.literal_column(value) for column, value in self.set_},
+            where=sa.text(self.where) if self.where else None)
+
+
 @functools.lru_cache(maxsize=2048)
-def _insert_sql(table: str, columns: tuple[str, ...], count: int, returning: tuple[str, ...]) -> str:
+def _insert_sql(table: str, columns: tuple[str, ...], count: int, returning: tuple[str, ...],
+                on_conflict: OnConflict | None = None) -> str:
     row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * count)}"
+    if on_conflict is not None:
+        sql += " " + on_conflict.sql()
     return sql + (f" RETURNING {', '.join(returning)}" if returning else "")
 
 
-def _insert(connection: Connection, table: sa.Table, rows: Sequence[dict], returning: Sequence[str] = ()
-            ) -> tuple[str, list]:
+def _insert(connection: Connection, table: sa.Table, rows: Sequence[dict], returning: Sequence[str] = (),
+            on_conflict: OnConflict | None = None) -> tuple[str, list]:
     if not 0 < len(rows) <= MAX_ROWS:
         raise ValueError(f"{len(rows)} rows: driver-SQL inserts take 1 to {MAX_ROWS}")
     columns = tuple(rows[0])
@@ -38,7 +69,7 @@ def _insert(connection: Connection, table: sa.Table, rows: Sequence[dict], retur
     for row in rows:
         for column, process in zip(columns, processors, strict=True):
             params.append(row[column] if process is None else process(row[column]))
-    return _insert_sql(table.name, columns, len(rows), tuple(returning)), params
+    return _insert_sql(table.name, columns, len(rows), tuple(returning), on_conflict), params
 
 
 def insert_returning(connection: Connection, table: sa.Table, rows: Sequence[dict],
@@ -47,6 +78,16 @@ def insert_returning(connection: Connection, table: sa.Table, rows: Sequence[dic
     in no particular order: match them by a key of the caller's."""
     sql, params = _insert(connection, table, rows, returning)
     return [tuple(row) for row in connection.exec_driver_sql(sql, tuple(params))]
+
+
+def upsert(connection: Connection, table: sa.Table, rows: Sequence[dict], on_conflict: OnConflict,
+           returning: Sequence[str] = ()) -> list[tuple]:
+    """Insert `rows` (dicts with the same keys; unique on the conflict key), doing `on_conflict` with
+    those whose key is taken, in one statement; the `returning` columns of each row inserted or
+    updated, in no particular order."""
+    sql, params = _insert(connection, table, rows, returning, on_conflict)
+    result = connection.exec_driver_sql(sql, tuple(params))
+    return [tuple(row) for row in result] if returning else []
 
 
 def insert_together(connection: Connection, inserts: Sequence[tuple[sa.Table, Sequence[dict]]]) -> None:
@@ -59,4 +100,4 @@ def insert_together(connection: Connection, inserts: Sequence[tuple[sa.Table, Se
     connection.exec_driver_sql(sql, tuple(value for _, params in parts for value in params))
 
 
-__all__ = ["MAX_ROWS", "insert_returning", "insert_together"]
+__all__ = ["MAX_ROWS", "OnConflict", "insert_returning", "insert_together", "upsert"]
