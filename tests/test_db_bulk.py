@@ -1,5 +1,6 @@
-"""The submission writer's two ways of writing a batch store the same thing: driver SQL on PostgreSQL
-(`minsheng.db.bulk`, for batches of up to MAX_ROWS rows) and Core (SQLite, and larger bulk uploads).
+"""The submission and approval writers' two ways of writing a batch store the same thing: driver SQL
+on PostgreSQL (`minsheng.db.bulk`, for batches of up to MAX_ROWS rows) and Core (SQLite, and larger
+bulk uploads).
 
 Two education services on their own PostgreSQL databases receive the same submissions, one of them
 forced onto the Core path; their reports, history records and outbox events must be the same, apart
@@ -29,7 +30,8 @@ def stored(client) -> dict:
     with database.engine.connect() as connection:
         reports = [dict(row) for row in connection.execute(text(
             "SELECT id, indicator_code, org_unit_code, period, period_start, period_end, value, numerator, "
-            "denominator, note, status, revision, is_current, submitted_by FROM report ORDER BY id")).mappings()]
+            "denominator, note, status, revision, is_current, submitted_by, reviewed_by, reviewed_at IS NOT NULL "
+            "AS reviewed FROM report ORDER BY id")).mappings()]
         revision_of = {r.pop("id"): (r["indicator_code"], r["org_unit_code"], r["period"], r["revision"])
                        for r in reports}
         changes = [{**row, "entity_id": revision_of[int(row["entity_id"])]} for row in connection.execute(text(
@@ -37,14 +39,21 @@ def stored(client) -> dict:
             "WHERE entity = 'report' ORDER BY id")).mappings()]
         events = []
         for topic, key, type_, payload in connection.execute(text(
-                "SELECT topic, key, type, payload FROM outbox_event WHERE type LIKE 'minsheng.report.%' ORDER BY id")):
+                "SELECT topic, key, type, payload FROM outbox_event ORDER BY id")):
             data = json.loads(payload)["data"]
+            if type_ == "minsheng.indicator.status_changed.v1":
+                events.append((topic, key, type_, data))
+                continue
+            if not type_.startswith("minsheng.report."):
+                continue
             data["report"]["report_id"] = revision_of[data["report"]["report_id"]]
             if data.get("supersedes") is not None:
                 data["supersedes"] = revision_of[data["supersedes"]]
             data.pop("occurred_at")
             events.append((topic, key, type_, data))
-    return {"reports": reports, "changes": changes, "events": events}
+        statuses = [tuple(row) for row in connection.execute(text(
+            "SELECT indicator_code, org_unit_code, status, as_of FROM indicator_status ORDER BY 1, 2"))]
+    return {"reports": reports, "changes": changes, "events": events, "statuses": statuses}
 
 
 def submit_all(client) -> None:
@@ -55,15 +64,30 @@ def submit_all(client) -> None:
                            headers=EDU_BUREAU).status_code == 201
 
 
+def approve_current(client) -> None:
+    """The city office approves every current revision, in id order."""
+    with client.app.state.database.engine.connect() as connection:
+        ids = connection.execute(text("SELECT id FROM report WHERE is_current ORDER BY id")).scalars().all()
+    for report_id in ids:
+        assert client.post(f"/api/v1/reports/{report_id}/approve", headers=CITY).status_code == 200
+
+
 def test_driver_sql_and_core_write_the_same_reports_history_and_events(campaign_client, monkeypatch):
     driver_sql = campaign_client("education")
     submit_all(driver_sql)
+    approve_current(driver_sql)
     monkeypatch.setattr(bulk, "MAX_ROWS", 0)  # every batch now exceeds it: the Core statements
     core = campaign_client("education")
     submit_all(core)
+    approve_current(core)
     written = stored(driver_sql)
-    assert len(written["reports"]) == 7 and len(written["changes"]) == 7 and len(written["events"]) == 7
+    assert len(written["reports"]) == 7 and len(written["changes"]) == 7 + 4
     assert [r["revision"] for r in written["reports"]] == [1, 1, 1, 2, 1, 3, 2]
+    approved = [r for r in written["reports"] if r["status"] == "approved"]
+    assert len(approved) == 4 and all(r["reviewed"] and r["reviewed_by"] for r in approved)
+    kinds = [event[2] for event in written["events"]]
+    assert kinds.count("minsheng.report.approved.v1") == 4 and "minsheng.indicator.status_changed.v1" in kinds
+    assert written["statuses"]
     assert written == stored(core)
 
 

@@ -58,3 +58,39 @@ def test_announced_status_is_the_computed_one_even_after_another_replica_approve
             assert announced == computed, (org_unit, period, value, unit)
             seen.add(computed)
     assert len(seen) >= 2  # the statuses did move: the check above compared more than one state
+
+
+def kept_city_inputs(client, indicator: str):
+    database = str(client.app.state.database.engine.url)
+    return status_tracking._official[(database, indicator)].city
+
+
+def city_inputs_from_every_value(client, indicator: str):
+    """The city's inputs rolled up from every approved value in the database, as a fresh replica would."""
+    from minsheng.orgunits import CITY_CODE
+    from minsheng.progress.queries import load_facts
+    from minsheng.reporting.models import Report, ReportStatus
+
+    with client.app.state.database.session() as session:
+        facts = load_facts(session, codes=[indicator])[indicator]
+        approved = session.exec(select(Report).where(Report.indicator_code == indicator,
+                                                     Report.status == ReportStatus.approved)).all()
+    fresh = status_tracking._OfficialSeries(approved=0, last_id=0)
+    for r in approved:
+        fresh.add(r.org_unit_code, r.period, r.revision, r.value, r.numerator, r.denominator)
+    return fresh.inputs(facts, CITY_CODE)
+
+
+def test_city_rolled_up_in_part_between_approvals_equals_rolled_up_from_every_value(campaign_client):
+    """One replica approving on: the city's roll-up it keeps (redone only for the periods each approval
+    changed) must always be the one rolled up from every value — through revisions, several districts
+    and years, and a year in which the city reports a value of its own."""
+    education = campaign_client("education")
+    education.app.state.clock = lambda: dt.date(2023, 12, 31)
+    steps = [("370302", "2022-03", 2), ("370303", "2022-03", 1), ("370302", "2022-06", 4), ("370302", "2022-03", 3),
+             ("370304", "2023-02", 5), ("370300", "2023-05", 9), ("370303", "2023-05", 2), ("370302", "2022-06", 1),
+             ("370304", "2023-02", 7), ("370305", "2022-09", 6)]
+    for org_unit, period, value in steps:
+        approve(education, org_unit, period, value)
+        assert kept_city_inputs(education, "T002-1") == city_inputs_from_every_value(education, "T002-1"), \
+            (org_unit, period, value)

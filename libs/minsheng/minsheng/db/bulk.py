@@ -90,14 +90,23 @@ def upsert(connection: Connection, table: sa.Table, rows: Sequence[dict], on_con
     return [tuple(row) for row in result] if returning else []
 
 
-def insert_together(connection: Connection, inserts: Sequence[tuple[sa.Table, Sequence[dict]]]) -> None:
-    """Insert each table's rows, all in one statement (the first ones as CTEs of the last)."""
-    parts = [_insert(connection, table, rows) for table, rows in inserts if rows]
+def insert_together(connection: Connection, inserts: Sequence[tuple[sa.Table, Sequence[dict]]], *,
+                    before: Sequence[tuple[str, Sequence]] = (), then: tuple[str, Sequence] | None = None
+                    ) -> list[tuple]:
+    """Insert each table's rows, all in one statement (one round trip): the statements `before`
+    ((SQL, parameters), e.g. an UPDATE) and the inserts as data-modifying CTEs, in that order, of the
+    last insert or of the query `then`, whose rows are returned.  Every part sees the database as it
+    was before the statement (PostgreSQL's rule for data-modifying CTEs): `then` does not see the rows
+    written here."""
+    parts = [*before, *(_insert(connection, table, rows) for table, rows in inserts if rows)]
+    if then is not None:
+        parts.append(then)
     if not parts:
-        return
-    ctes = [f"insert_{i} AS ({sql})" for i, (sql, _) in enumerate(parts[:-1])]
+        return []
+    ctes = [f"write_{i} AS ({sql})" for i, (sql, _) in enumerate(parts[:-1])]
     sql = (f"WITH {', '.join(ctes)} " if ctes else "") + parts[-1][0]
-    connection.exec_driver_sql(sql, tuple(value for _, params in parts for value in params))
+    result = connection.exec_driver_sql(sql, tuple(value for _, params in parts for value in params))
+    return [tuple(row) for row in result] if then is not None else []
 
 
 __all__ = ["MAX_ROWS", "OnConflict", "insert_returning", "insert_together", "upsert"]

@@ -373,23 +373,41 @@ def write_approvals(session: Session, approvals: Sequence[Approval]) -> list[Rep
         outcomes.append(report)
     if not approved:
         return outcomes
-    table = Report.__table__
-    session.connection().execute(
-        update(table).where(table.c.id == sa.bindparam("report_id"))
-        .values(status=sa.bindparam("new_status"), reviewed_by=sa.bindparam("new_reviewed_by"),
-                reviewed_at=sa.bindparam("new_reviewed_at")),
-        [{"report_id": r.id, "new_status": r.status.value, "new_reviewed_by": r.reviewed_by,
-          "new_reviewed_at": r.reviewed_at} for r, _, _ in approved])
-    session.connection().execute(insert(ChangeRecord.__table__), [
-        _change_columns(entity="report", entity_id=str(report.id), action="approved", actor=approval.reviewed_by,
-                        at=now, series_key=_report_series(report), previous=before, current=_state(report))
-        for report, before, approval in approved])
-    add_events(session, [report_changed_event(session, action="approved", actor=approval.reviewed_by, at=now,
-                                              report=report) for report, _, approval in approved])
+    changes = [_change_columns(entity="report", entity_id=str(report.id), action="approved", actor=approval.reviewed_by,
+                               at=now, series_key=_report_series(report), previous=before, current=_state(report))
+               for report, before, approval in approved]
+    events = [report_changed_event(session, action="approved", actor=approval.reviewed_by, at=now, report=report)
+              for report, _, approval in approved]
+    connection, table = session.connection(), Report.__table__
+    approved_before = None
+    if connection.dialect.name == "postgresql" and len(approved) <= bulk.MAX_ROWS:
+        # One statement: the reports approved, their history records and events, and how many
+        # reports of each indicator were approved before (the status check's version of its values).
+        status = table.c.status.type.bind_processor(connection.dialect)(ReportStatus.approved)
+        approved_before = {code: (count, last_id) for code, count, last_id in bulk.insert_together(
+            connection, [(ChangeRecord.__table__, changes), (OutboxEvent.__table__, outbox_rows(events))],
+            before=[(_APPROVE_SQL, (status, now, [r.id for r, _, _ in approved],
+                                    [r.reviewed_by for r, _, _ in approved]))],
+            then=(_APPROVED_SO_FAR_SQL, (sorted({r.indicator_code for r, _, _ in approved}), status)))}
+    else:
+        connection.execute(
+            update(table).where(table.c.id == sa.bindparam("report_id"))
+            .values(status=sa.bindparam("new_status"), reviewed_by=sa.bindparam("new_reviewed_by"),
+                    reviewed_at=sa.bindparam("new_reviewed_at")),
+            [{"report_id": r.id, "new_status": r.status.value, "new_reviewed_by": r.reviewed_by,
+              "new_reviewed_at": r.reviewed_at} for r, _, _ in approved])
+        connection.execute(insert(ChangeRecord.__table__), changes)
+        add_events(session, events)
     first = approved[0][2]
     track_status_changes(session=session, approved=[report for report, _, _ in approved], as_of=first.today,
-                         thresholds=first.thresholds)
+                         thresholds=first.thresholds, approved_before=approved_before)
     return outcomes
+
+
+_APPROVE_SQL = ("UPDATE report SET status = %s, reviewed_by = approval.reviewed_by, reviewed_at = %s "
+                "FROM unnest(%s::int[], %s::text[]) AS approval(id, reviewed_by) WHERE report.id = approval.id")
+_APPROVED_SO_FAR_SQL = ("SELECT indicator_code, count(*), max(id) FROM report "
+                        "WHERE indicator_code = ANY(%s::text[]) AND status = %s GROUP BY indicator_code")
 
 
 def _reports_by_id(session: Session, ids: set[int]) -> dict[int, ReportRow]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
@@ -14,6 +15,9 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Observation, Status, Thresholds
 from minsheng.progress.periods import Period
 from minsheng.reporting.models import Report, ReportRow, ReportStatus
+
+if TYPE_CHECKING:  # the progress layer reads reports: imported where used
+    from minsheng.progress.assemble import IndicatorFacts, ProgressInputs
 
 
 class IndicatorStatus(SQLModel, table=True):
@@ -32,11 +36,13 @@ STATUS_TRACKING_TABLES = frozenset({IndicatorStatus.__tablename__})
 
 
 def track_status_changes(*, session: Session, approved: Sequence[ReportRow], as_of: dt.date,
-                         thresholds: Thresholds) -> list[tuple[str, str]]:
+                         thresholds: Thresholds, approved_before: ApprovedCounts | None = None
+                         ) -> list[tuple[str, str]]:
     """After `approved` were approved (in the caller's transaction): recompute the status of each
     indicator touched, for the approved org units and the city, once per batch; where it moved,
-    remember it and emit the event.  Returns the (indicator, org unit) pairs that moved."""
-    from minsheng.progress.assemble import indicator_progress  # the progress layer reads reports
+    remember it and emit the event.  Returns the (indicator, org unit) pairs that moved.
+    `approved_before`: see `official_series`."""
+    from minsheng.progress.assemble import progress_from_inputs  # the progress layer reads reports
     from minsheng.progress.queries import load_facts
     from minsheng.reporting.events import INDICATOR_STATUS_CHANGED, IndicatorStatusChanged, write_event
 
@@ -46,7 +52,7 @@ def track_status_changes(*, session: Session, approved: Sequence[ReportRow], as_
             {report.org_unit_code: None, CITY_CODE: None})
     codes = list(org_units_by_indicator)
     facts_by_code = load_facts(session, codes=codes)
-    official = official_values(session, approved)
+    official = official_series(session, approved, approved_before)
     pairs = sorted((code, unit) for code, units in org_units_by_indicator.items() for unit in units)
     remembered = {(row.indicator_code, row.org_unit_code): row for row in session.exec(
         select(IndicatorStatus).where(sa.tuple_(IndicatorStatus.indicator_code, IndicatorStatus.org_unit_code)
@@ -54,7 +60,9 @@ def track_status_changes(*, session: Session, approved: Sequence[ReportRow], as_
     moved = []
     for indicator, org_unit in pairs:
         facts = facts_by_code[indicator]
-        progress = indicator_progress(facts, org_unit, official.get(indicator, []), [], as_of, thresholds)
+        # Figures only: the event carries the status and its figures, not the series.
+        progress = progress_from_inputs(facts, org_unit, official[indicator].inputs(facts, org_unit), as_of,
+                                        thresholds, figures_only=True)
         row = remembered.get((indicator, org_unit))
         previous = row.status if row else None
         if previous == progress.status:
@@ -81,19 +89,44 @@ def track_status_changes(*, session: Session, approved: Sequence[ReportRow], as_
 @dataclass
 class _OfficialSeries:
     """An indicator's official values: the latest approved revision of each org unit × period, and
-    how many approved revisions of the indicator they reflect."""
+    how many approved revisions of the indicator they reflect.  The city's roll-up is kept too and
+    rolled up again only for the periods changed since (`city_inputs_rolled_up_again`): rolling up
+    every value at each approval grew with the data."""
 
     approved: int
     last_id: int  # the highest id among them: with the count, the version of the series
-    latest: dict[tuple[str, str], tuple[int, Observation]] = field(default_factory=dict)
+    latest: dict[str, dict[str, tuple[int, Observation]]] = field(default_factory=dict)  # org unit → period →
+    city: ProgressInputs | None = None  # the city's inputs, but for the periods in `changed`
+    changed: set[str] = field(default_factory=set)
 
     def add(self, org_unit: str, period: str, revision: int, value: float, numerator: float | None,
             denominator: float | None) -> None:
-        known = self.latest.get((org_unit, period))
+        of_unit = self.latest.setdefault(org_unit, {})
+        known = of_unit.get(period)
         if known is None or known[0] < revision:
-            self.latest[(org_unit, period)] = (revision, Observation(
-                period=Period.parse(period), org_unit=org_unit, value=value, numerator=numerator,
-                denominator=denominator))
+            of_unit[period] = (revision, Observation(period=Period.parse(period), org_unit=org_unit, value=value,
+                                                     numerator=numerator, denominator=denominator))
+            self.changed.add(period)
+
+    def observations(self, org_unit: str | None = None) -> list[Observation]:
+        units = self.latest.values() if org_unit is None else [self.latest.get(org_unit, {})]
+        return [observation for of_unit in units for _, observation in of_unit.values()]
+
+    def inputs(self, facts: IndicatorFacts, org_unit: str) -> ProgressInputs:
+        """What the status of `org_unit` is computed from (no pending values: only official ones count)."""
+        from minsheng.progress.assemble import city_inputs_rolled_up_again, progress_inputs
+
+        if org_unit != CITY_CODE:
+            return progress_inputs(facts, org_unit, self.observations(org_unit), [])
+        if self.city is None or not self.city.valid_for(facts):
+            self.city = progress_inputs(facts, CITY_CODE, self.observations(), [])
+        elif self.changed:
+            years = {Period.parse(code).year for code in self.changed}
+            part = [o for o in self.observations() if o.period.code in self.changed
+                    or (o.org_unit == CITY_CODE and o.period.year in years)]
+            self.city = city_inputs_rolled_up_again(facts, self.city, self.changed, part, [])
+        self.changed = set()
+        return self.city
 
 
 # (database, indicator) → its official series.  Re-reading every approved value of an indicator at
@@ -103,18 +136,30 @@ class _OfficialSeries:
 # updated the series was rolled back, the database is another one), the series is read again.
 _official: dict[tuple[str, str], _OfficialSeries] = {}
 
+# indicator → (approved reports, highest id among them)
+ApprovedCounts = dict[str, tuple[int, int]]
 
-def official_values(session: Session, approved: Sequence[ReportRow]) -> dict[str, list[Observation]]:
-    """The official values of the indicators of `approved` (just approved in this transaction)."""
+
+def official_series(session: Session, approved: Sequence[ReportRow], approved_before: ApprovedCounts | None = None
+                    ) -> dict[str, _OfficialSeries]:
+    """The official values of the indicators of `approved` (just approved in this transaction).
+    `approved_before`: the version of each indicator's values before this batch, if the caller read
+    it with its own writes (else it is read here)."""
     database = str(session.get_bind().engine.url)
     by_indicator: dict[str, list[Report]] = {}
     for report in approved:
         by_indicator.setdefault(report.indicator_code, []).append(report)
     table = Report.__table__
-    versions = {code: (count, last_id) for code, count, last_id in session.connection().execute(
-        sa.select(table.c.indicator_code, sa.func.count(), sa.func.max(table.c.id)).where(
-            table.c.indicator_code.in_(sorted(by_indicator)), table.c.status == ReportStatus.approved.value)
-        .group_by(table.c.indicator_code))}
+    versions: ApprovedCounts = {}
+    if approved_before is None:
+        versions = {code: (count, last_id) for code, count, last_id in session.connection().execute(
+            sa.select(table.c.indicator_code, sa.func.count(), sa.func.max(table.c.id)).where(
+                table.c.indicator_code.in_(sorted(by_indicator)), table.c.status == ReportStatus.approved.value)
+            .group_by(table.c.indicator_code))}
+    else:
+        for code, reports in by_indicator.items():
+            count, last_id = approved_before.get(code, (0, 0))
+            versions[code] = (count + len(reports), max(last_id, *(r.id for r in reports)))
     stale = []
     for code, reports in by_indicator.items():
         kept = _official.get((database, code))
@@ -134,5 +179,4 @@ def official_values(session: Session, approved: Sequence[ReportRow]) -> dict[str
             fresh[code].add(org_unit, period, revision, value, numerator, denominator)
         for code, series in fresh.items():
             _official[(database, code)] = series
-    return {code: [observation for _, observation in _official[(database, code)].latest.values()]
-            for code in by_indicator}
+    return {code: _official[(database, code)] for code in by_indicator}
