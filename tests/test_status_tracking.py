@@ -75,7 +75,7 @@ def city_inputs_from_every_value(client, indicator: str):
         facts = load_facts(session, codes=[indicator])[indicator]
         approved = session.exec(select(Report).where(Report.indicator_code == indicator,
                                                      Report.status == ReportStatus.approved)).all()
-    fresh = status_tracking._OfficialSeries(approved=0, last_id=0)
+    fresh = status_tracking._OfficialSeries(indicator, approved=0, last_id=0)
     for r in approved:
         fresh.add(r.org_unit_code, r.period, r.revision, r.value, r.numerator, r.denominator)
     return fresh.inputs(facts, CITY_CODE)

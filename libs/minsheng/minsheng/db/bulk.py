@@ -14,6 +14,7 @@ driver takes at most 65,535 parameters per statement): callers keep their Core s
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -59,8 +60,9 @@ def _insert_sql(table: str, columns: tuple[str, ...], count: int, returning: tup
     return sql + (f" RETURNING {', '.join(returning)}" if returning else "")
 
 
-def _insert(connection: Connection, table: sa.Table, rows: Sequence[dict], returning: Sequence[str] = (),
-            on_conflict: OnConflict | None = None) -> tuple[str, list]:
+def insert_sql(connection: Connection, table: sa.Table, rows: Sequence[dict], returning: Sequence[str] = (),
+               on_conflict: OnConflict | None = None) -> tuple[str, list]:
+    """(SQL, parameters) of one multi-row INSERT of `rows`: e.g. a part of `insert_together`."""
     if not 0 < len(rows) <= MAX_ROWS:
         raise ValueError(f"{len(rows)} rows: driver-SQL inserts take 1 to {MAX_ROWS}")
     columns = tuple(rows[0])
@@ -72,12 +74,26 @@ def _insert(connection: Connection, table: sa.Table, rows: Sequence[dict], retur
     return _insert_sql(table.name, columns, len(rows), tuple(returning), on_conflict), params
 
 
-def insert_returning(connection: Connection, table: sa.Table, rows: Sequence[dict],
-                     returning: Sequence[str]) -> list[tuple]:
-    """Insert `rows` (dicts with the same keys) and return the `returning` columns of each new row,
-    in no particular order: match them by a key of the caller's."""
-    sql, params = _insert(connection, table, rows, returning)
-    return [tuple(row) for row in connection.exec_driver_sql(sql, tuple(params))]
+class IdBlocks:
+    """Ids of a table's serial column drawn ahead of the INSERT, a block at a time (one round trip
+    per `block` rows): a batch that knows its new rows' ids can write them, and what refers to them
+    (history records, events), in one statement.  Ids stay unique (the column's own sequence); they
+    are not dense (a block's unused ids are gone when the process stops, as a rolled-back INSERT's are)."""
+
+    def __init__(self, block: int = 100):
+        self.block = block
+        self._free: dict[tuple[str, str], list[int]] = {}
+        self._lock = threading.Lock()  # the group-commit writer and request threads (bulk uploads)
+
+    def take(self, connection: Connection, table: sa.Table, count: int, column: str = "id") -> list[int]:
+        with self._lock:
+            free = self._free.setdefault((str(connection.engine.url), table.name), [])
+            if len(free) < count:
+                free.extend(connection.exec_driver_sql(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    (table.name, column, max(count - len(free), self.block))).scalars())
+            taken, free[:] = free[:count], free[count:]
+        return taken
 
 
 def upsert(connection: Connection, table: sa.Table, rows: Sequence[dict], on_conflict: OnConflict,
@@ -85,7 +101,7 @@ def upsert(connection: Connection, table: sa.Table, rows: Sequence[dict], on_con
     """Insert `rows` (dicts with the same keys; unique on the conflict key), doing `on_conflict` with
     those whose key is taken, in one statement; the `returning` columns of each row inserted or
     updated, in no particular order."""
-    sql, params = _insert(connection, table, rows, returning, on_conflict)
+    sql, params = insert_sql(connection, table, rows, returning, on_conflict)
     result = connection.exec_driver_sql(sql, tuple(params))
     return [tuple(row) for row in result] if returning else []
 
@@ -98,7 +114,7 @@ def insert_together(connection: Connection, inserts: Sequence[tuple[sa.Table, Se
     last insert or of the query `then`, whose rows are returned.  Every part sees the database as it
     was before the statement (PostgreSQL's rule for data-modifying CTEs): `then` does not see the rows
     written here."""
-    parts = [*before, *(_insert(connection, table, rows) for table, rows in inserts if rows)]
+    parts = [*before, *(insert_sql(connection, table, rows) for table, rows in inserts if rows)]
     if then is not None:
         parts.append(then)
     if not parts:
@@ -109,4 +125,4 @@ def insert_together(connection: Connection, inserts: Sequence[tuple[sa.Table, Se
     return [tuple(row) for row in result] if then is not None else []
 
 
-__all__ = ["MAX_ROWS", "OnConflict", "insert_returning", "insert_together", "upsert"]
+__all__ = ["MAX_ROWS", "IdBlocks", "OnConflict", "insert_sql", "insert_together", "upsert"]

@@ -90,9 +90,10 @@ class ReportRow:
     def from_mapping(cls, row) -> ReportRow:  # noqa: ANN001 - a RowMapping of the report table
         return cls(**{**row, "status": ReportStatus(row["status"])})
 
-    def columns(self) -> dict:
-        """The row's columns for an INSERT (without `id`: the database assigns it)."""
-        return {name: getattr(self, name) for name in _REPORT_ROW_FIELDS if name != "id"}
+    def columns(self, *, with_id: bool = False) -> dict:
+        """The row's columns for an INSERT (without `id`, which the database assigns, unless the id
+        was drawn ahead)."""
+        return {name: getattr(self, name) for name in _REPORT_ROW_FIELDS if with_id or name != "id"}
 
 
 _REPORT_ROW_FIELDS = tuple(field.name for field in dataclasses.fields(ReportRow))

@@ -151,12 +151,9 @@ def write_revisions(session: Session, submissions: Sequence[Submission]) -> list
     # A group-commit batch on PostgreSQL: driver SQL, the history records and events in one statement
     # (`minsheng.db.bulk`); elsewhere, and for a bulk upload of more rows, Core.
     driver_sql = connection.dialect.name == "postgresql" and len(written) <= bulk.MAX_ROWS
-    if driver_sql:
-        new_ids = {tuple(key): report_id for report_id, *key in bulk.insert_returning(
-            connection, table, [report.columns() for report, _, _ in written],
-            returning=("id", "indicator_code", "org_unit_code", "period", "revision"))}
-        for report, _, _ in written:
-            report.id = new_ids[(report.indicator_code, report.org_unit_code, report.period, report.revision)]
+    if driver_sql:  # ids drawn ahead: the reports are inserted below, with their history and events
+        for (report, _, _), report_id in zip(written, _report_ids.take(connection, table, len(written)), strict=True):
+            report.id = report_id
     else:
         ids = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                                  [report.columns() for report, _, _ in written]).scalars().all()
@@ -176,13 +173,17 @@ def write_revisions(session: Session, submissions: Sequence[Submission]) -> list
         events.append(report_changed_event(session, action=action, actor=submission.submitted_by, at=now,
                                            report=report, supersedes=previous.id if previous else None))
     if driver_sql:
-        bulk.insert_together(connection, [(ChangeRecord.__table__, changes),
+        bulk.insert_together(connection, [(table, [report.columns(with_id=True) for report, _, _ in written]),
+                                          (ChangeRecord.__table__, changes),
                                           (OutboxEvent.__table__, outbox_rows(events))])
     else:
         connection.execute(insert(ChangeRecord.__table__), changes)
         add_events(session, events)
     new_revisions = iter(report for report, _, _ in written)
     return [outcome if outcome is not None else next(new_revisions) for outcome in outcomes]
+
+
+_report_ids = bulk.IdBlocks()
 
 
 def _key(checked: CheckedReport) -> tuple[str, str, str]:

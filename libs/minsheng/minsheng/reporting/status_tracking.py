@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel
 
 from minsheng.catalog.models import enum_column
+from minsheng.db import bulk
+from minsheng.messaging import IntegrationEvent, OutboxEvent, add_events, event_source, topic_for
+from minsheng.messaging.outbox import outbox_rows
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Observation, Status, Thresholds
 from minsheng.progress.periods import Period
@@ -44,7 +48,7 @@ def track_status_changes(*, session: Session, approved: Sequence[ReportRow], as_
     `approved_before`: see `official_series`."""
     from minsheng.progress.assemble import progress_from_inputs  # the progress layer reads reports
     from minsheng.progress.queries import load_facts
-    from minsheng.reporting.events import INDICATOR_STATUS_CHANGED, IndicatorStatusChanged, write_event
+    from minsheng.reporting.events import INDICATOR_STATUS_CHANGED, IndicatorStatusChanged
 
     org_units_by_indicator: dict[str, dict[str, None]] = {}
     for report in approved:
@@ -53,35 +57,65 @@ def track_status_changes(*, session: Session, approved: Sequence[ReportRow], as_
     codes = list(org_units_by_indicator)
     facts_by_code = load_facts(session, codes=codes)
     official = official_series(session, approved, approved_before)
+    _remember_statuses(session, [series for series in official.values() if series.statuses is None])
     pairs = sorted((code, unit) for code, units in org_units_by_indicator.items() for unit in units)
-    remembered = {(row.indicator_code, row.org_unit_code): row for row in session.exec(
-        select(IndicatorStatus).where(sa.tuple_(IndicatorStatus.indicator_code, IndicatorStatus.org_unit_code)
-                                      .in_(pairs)))}
-    moved = []
+    now = dt.datetime.now(dt.UTC)
+    moved, rows, events = [], [], []
     for indicator, org_unit in pairs:
-        facts = facts_by_code[indicator]
+        facts, series = facts_by_code[indicator], official[indicator]
         # Figures only: the event carries the status and its figures, not the series.
-        progress = progress_from_inputs(facts, org_unit, official[indicator].inputs(facts, org_unit), as_of,
-                                        thresholds, figures_only=True)
-        row = remembered.get((indicator, org_unit))
-        previous = row.status if row else None
+        progress = progress_from_inputs(facts, org_unit, series.inputs(facts, org_unit), as_of, thresholds,
+                                        figures_only=True)
+        previous = series.statuses.get(org_unit)
         if previous == progress.status:
             continue
-        now = dt.datetime.now(dt.UTC)
-        if row is None:
-            row = IndicatorStatus(indicator_code=indicator, org_unit_code=org_unit, status=progress.status,
-                                  as_of=as_of, changed_at=now)
-        else:
-            row.status, row.as_of, row.changed_at = progress.status, as_of, now
-        session.add(row)
-        write_event(session, campaign=facts.campaign, key=indicator, event_type=INDICATOR_STATUS_CHANGED,
-                    subject=indicator, data=IndicatorStatusChanged(
-                        campaign=facts.campaign, indicator=indicator, org_unit=org_unit,
-                        previous_status=previous.value if previous else None, status=progress.status.value,
-                        as_of=as_of, current_value=progress.current_value, expected_value=progress.expected_value,
-                        target_value=progress.target_value, reasons=progress.reasons))
+        series.statuses[org_unit] = progress.status
+        rows.append({"indicator_code": indicator, "org_unit_code": org_unit, "status": progress.status,
+                     "as_of": as_of, "changed_at": now})
+        events.append((topic_for(facts.campaign), indicator, IntegrationEvent(
+            source=event_source(facts.campaign), type=INDICATOR_STATUS_CHANGED, subject=indicator,
+            data=IndicatorStatusChanged(
+                campaign=facts.campaign, indicator=indicator, org_unit=org_unit,
+                previous_status=previous.value if previous else None, status=progress.status.value, as_of=as_of,
+                current_value=progress.current_value, expected_value=progress.expected_value,
+                target_value=progress.target_value, reasons=progress.reasons))))
         moved.append((indicator, org_unit))
+    _write_moves(session, rows, events)
     return moved
+
+
+# A status that moves replaces the one remembered.
+STATUS_MOVED = bulk.OnConflict(key=("indicator_code", "org_unit_code"),
+                               set_=tuple((c, f"excluded.{c}") for c in ("status", "as_of", "changed_at")))
+
+
+def _write_moves(session: Session, rows: list[dict], events: list) -> None:
+    """The statuses that moved and their events: one statement on PostgreSQL."""
+    if not rows:
+        return
+    connection, table = session.connection(), IndicatorStatus.__table__
+    postgresql_here = connection.dialect.name == "postgresql"
+    if postgresql_here and len(rows) <= bulk.MAX_ROWS:
+        bulk.insert_together(connection, [(OutboxEvent.__table__, outbox_rows(events))],
+                             before=[bulk.insert_sql(connection, table, rows, on_conflict=STATUS_MOVED)])
+        return
+    connection.execute(STATUS_MOVED.clause((postgresql if postgresql_here else sqlite).insert(table)), rows)
+    add_events(session, events)
+
+
+def _remember_statuses(session: Session, series: list[_OfficialSeries]) -> None:
+    """The remembered statuses of series read anew: the database's (then kept with the values, which
+    the same version check keeps honest: only an approval of the indicator moves its statuses)."""
+    if not series:
+        return
+    by_code = {s.indicator: s for s in series}
+    for s in series:
+        s.statuses = {}
+    table = IndicatorStatus.__table__
+    for code, org_unit, status in session.connection().execute(
+            sa.select(table.c.indicator_code, table.c.org_unit_code, table.c.status)
+            .where(table.c.indicator_code.in_(sorted(by_code)))):
+        by_code[code].statuses[org_unit] = status
 
 
 # ---- the official values an approval re-checks, kept between approvals -------------------------
@@ -93,8 +127,10 @@ class _OfficialSeries:
     rolled up again only for the periods changed since (`city_inputs_rolled_up_again`): rolling up
     every value at each approval grew with the data."""
 
+    indicator: str
     approved: int
     last_id: int  # the highest id among them: with the count, the version of the series
+    statuses: dict[str, Status] | None = None  # org unit → the status last announced (None: not read yet)
     latest: dict[str, dict[str, tuple[int, Observation]]] = field(default_factory=dict)  # org unit → period →
     city: ProgressInputs | None = None  # the city's inputs, but for the periods in `changed`
     changed: set[str] = field(default_factory=set)
@@ -171,7 +207,7 @@ def official_series(session: Session, approved: Sequence[ReportRow], approved_be
             kept.add(r.org_unit_code, r.period, r.revision, r.value, r.numerator, r.denominator)
         kept.approved, kept.last_id = versions[code]
     if stale:
-        fresh = {code: _OfficialSeries(*versions.get(code, (0, 0))) for code in stale}
+        fresh = {code: _OfficialSeries(code, *versions.get(code, (0, 0))) for code in stale}
         for code, org_unit, period, revision, value, numerator, denominator in session.connection().execute(
                 sa.select(table.c.indicator_code, table.c.org_unit_code, table.c.period, table.c.revision,
                           table.c.value, table.c.numerator, table.c.denominator)
