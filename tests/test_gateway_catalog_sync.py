@@ -31,3 +31,61 @@ def test_a_service_still_starting_is_logged_as_info_and_one_that_stays_away_as_a
     levels = [record.levelno for record in caplog.records if "catalog of education not available" in record.message]
     assert levels == [logging.INFO, logging.WARNING]
     assert "education" in app.state.catalog_missing_since and not app.state.catalogs_loaded
+
+
+def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_database, caplog):
+    """At start-up the gateway pulls a catalog while its consumer folds the same catalog's event: both
+    insert the same rows, and the second to commit meets the first's.  That is logged as INFO and the
+    pull tries again (finding the catalog there), not as an ERROR with a traceback.  The race is
+    played for real: the consumer's transaction holds its rows until the pull waits on them."""
+    import threading
+    import time
+
+    import sqlalchemy as sa
+
+    import minsheng_gateway.main as gateway_main
+    from minsheng.catalog.loader import apply_catalog, read_catalog_file
+    from minsheng.db import Database
+    from minsheng.db.migrations import upgrade_to_head
+    from minsheng_gateway import catalog_sync
+    from tests.conftest import ROOT
+
+    doc = read_catalog_file(ROOT / "services" / "education" / "minsheng_education" / "catalog.yaml")
+    url = make_database("catalog_race")
+    upgrade_to_head(gateway_main.migration_plan, url)
+    database = Database(url)
+    app = SimpleNamespace(state=SimpleNamespace(settings=GatewaySettings(), catalogs_loaded=set(),
+                                                catalog_missing_since={}, database=database))
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=doc.model_dump(mode="json"))
+
+    async def attempt() -> bool:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as client:
+            return await catalog_sync.sync_once(app, client, "education")
+
+    def pull_is_waiting_on_a_lock() -> bool:
+        with database.engine.connect() as connection:
+            return bool(connection.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")).scalar())
+
+    outcome: list[bool] = []
+    try:
+        with caplog.at_level(logging.INFO, logger="minsheng_gateway.catalog_sync"):
+            with database.session() as consumer:  # the consumer's fold, not committed yet
+                apply_catalog(session=consumer, doc=doc)
+                consumer.flush()
+                pull = threading.Thread(target=lambda: outcome.append(asyncio.run(attempt())))
+                pull.start()
+                deadline = time.monotonic() + 20
+                while not pull_is_waiting_on_a_lock():
+                    assert time.monotonic() < deadline, "the pull never reached the consumer's rows"
+                    time.sleep(0.05)
+                consumer.commit()
+            pull.join(timeout=20)
+        assert outcome == [False]
+        assert [r.levelno for r in caplog.records if "catalog of education" in r.message] == [logging.INFO]
+        assert asyncio.run(attempt()) is True and app.state.catalogs_loaded == {"education"}
+    finally:
+        database.dispose()

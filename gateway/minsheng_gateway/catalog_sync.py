@@ -10,6 +10,7 @@ import time
 import httpx
 from fastapi import FastAPI
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from minsheng.catalog.document import CAMPAIGN_CODES, CampaignDoc
 from minsheng.catalog.loader import holds_catalog, seed_catalog
@@ -53,6 +54,12 @@ async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> b
 
     try:
         await asyncio.to_thread(apply)
+    except IntegrityError as exc:
+        # The consumer folded the same catalog (the service's catalog.published event) at the same
+        # moment: one of the two stores it; the next try finds it there.
+        log.info("catalog of %s was being stored by the event consumer at the same time (%s); will retry",
+                 campaign, type(exc.orig).__name__ if exc.orig is not None else "IntegrityError")
+        return False
     except Exception:
         log.exception("could not store the catalog of %s; will retry", campaign)
         return False
