@@ -38,7 +38,7 @@ async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> b
         doc = await fetch_catalog(client, settings.service_url(campaign))
     except (httpx.HTTPError, ValidationError, ValueError) as exc:
         # Services and the gateway start together: a service still starting is expected, not a fault.
-        waited = time.monotonic() - app.state.catalog_missing_since.setdefault(campaign, time.monotonic())
+        waited = max(0.0, time.monotonic() - app.state.catalog_missing_since.setdefault(campaign, time.monotonic()))
         (log.warning if waited >= STARTUP_PATIENCE else log.info)(
             "catalog of %s not available yet (%.0f s): %s", campaign, waited, exc)
         return False
