@@ -98,3 +98,33 @@ def test_driver_sql_refuses_more_rows_than_one_statement_may_carry(campaign_clie
     with client.app.state.database.engine.connect() as connection:
         with pytest.raises(ValueError, match="rows"):
             bulk.insert_together(connection, [(ChangeRecord.__table__, [{"entity": "report"}] * (bulk.MAX_ROWS + 1))])
+
+
+def test_ids_drawn_ahead_are_unique_across_threads_and_come_from_the_tables_sequence(campaign_client):
+    """Report ids drawn ahead (`bulk.IdBlocks`) by the group-commit writer and by request threads at the
+    same time: none is handed out twice, and a report the database numbers itself afterwards gets an id
+    none of them has."""
+    import threading
+
+    from minsheng.reporting.models import Report
+
+    client = campaign_client("education")
+    engine = client.app.state.database.engine
+    blocks = bulk.IdBlocks(block=7)
+    taken: list[int] = []
+
+    def draw() -> None:
+        for count in (1, 3, 5, 2, 8) * 4:
+            with engine.connect() as connection:
+                ids = blocks.take(connection, Report.__table__, count)
+                assert len(ids) == count
+                taken.extend(ids)
+
+    threads = [threading.Thread(target=draw) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(taken) == 4 * 4 * 19 and len(set(taken)) == len(taken)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT nextval(pg_get_serial_sequence('report', 'id'))")).scalar() > max(taken)

@@ -86,12 +86,19 @@ class IdBlocks:
         self._lock = threading.Lock()  # the group-commit writer and request threads (bulk uploads)
 
     def take(self, connection: Connection, table: sa.Table, count: int, column: str = "id") -> list[int]:
+        key = (str(connection.engine.url), table.name)
         with self._lock:
-            free = self._free.setdefault((str(connection.engine.url), table.name), [])
-            if len(free) < count:
-                free.extend(connection.exec_driver_sql(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    (table.name, column, max(count - len(free), self.block))).scalars())
+            if len(free := self._free.setdefault(key, [])) >= count:
+                taken, free[:] = free[:count], free[count:]
+                return taken
+        # Not under the lock: a caller on the event loop (a writer in a greenlet) awaits this query, and
+        # another on the same thread must not block on a lock held across that wait.
+        drawn = connection.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            (table.name, column, max(count, self.block))).scalars().all()
+        with self._lock:
+            free = self._free.setdefault(key, [])
+            free.extend(drawn)
             taken, free[:] = free[:count], free[count:]
         return taken
 
