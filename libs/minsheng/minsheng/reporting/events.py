@@ -144,9 +144,16 @@ def report_state(report: Report | ReportRow) -> ReportState:
                        reviewed_by=report.reviewed_by, return_reason=report.return_reason)
 
 
+def campaign_event(*, campaign: str, key: str, event_type: str, subject: str, data: BaseModel
+                   ) -> tuple[str, str, IntegrationEvent]:
+    """(topic, key, event) of a campaign's event, for `add_events` (or `write_event`, one at a time)."""
+    return topic_for(campaign), key, IntegrationEvent(source=event_source(campaign), type=event_type, subject=subject,
+                                                      data=data)
+
+
 def write_event(session: Session, *, campaign: str, key: str, event_type: str, subject: str, data: BaseModel) -> None:
-    add_event(session, topic=topic_for(campaign), key=key,
-              event=IntegrationEvent(source=event_source(campaign), type=event_type, subject=subject, data=data))
+    topic, key, event = campaign_event(campaign=campaign, key=key, event_type=event_type, subject=subject, data=data)
+    add_event(session, topic=topic, key=key, event=event)
 
 
 def report_changed_event(session: Session, *, action: str, actor: str, at: dt.datetime, report: Report | ReportRow,

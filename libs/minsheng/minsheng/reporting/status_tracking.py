@@ -13,7 +13,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from minsheng.catalog.models import enum_column
 from minsheng.db import bulk
-from minsheng.messaging import IntegrationEvent, OutboxEvent, add_events, event_source, topic_for
+from minsheng.messaging import OutboxEvent, add_events
 from minsheng.messaging.outbox import outbox_rows
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Observation, Status, Thresholds
@@ -48,7 +48,7 @@ def track_status_changes(*, session: Session, approved: Sequence[ReportRow], as_
     `approved_before`: see `official_series`."""
     from minsheng.progress.assemble import progress_from_inputs  # the progress layer reads reports
     from minsheng.progress.queries import load_facts
-    from minsheng.reporting.events import INDICATOR_STATUS_CHANGED, IndicatorStatusChanged
+    from minsheng.reporting.events import INDICATOR_STATUS_CHANGED, IndicatorStatusChanged, campaign_event
 
     org_units_by_indicator: dict[str, dict[str, None]] = {}
     for report in approved:
@@ -72,13 +72,13 @@ def track_status_changes(*, session: Session, approved: Sequence[ReportRow], as_
         series.statuses[org_unit] = progress.status
         rows.append({"indicator_code": indicator, "org_unit_code": org_unit, "status": progress.status,
                      "as_of": as_of, "changed_at": now})
-        events.append((topic_for(facts.campaign), indicator, IntegrationEvent(
-            source=event_source(facts.campaign), type=INDICATOR_STATUS_CHANGED, subject=indicator,
+        events.append(campaign_event(
+            campaign=facts.campaign, key=indicator, event_type=INDICATOR_STATUS_CHANGED, subject=indicator,
             data=IndicatorStatusChanged(
                 campaign=facts.campaign, indicator=indicator, org_unit=org_unit,
                 previous_status=previous.value if previous else None, status=progress.status.value, as_of=as_of,
                 current_value=progress.current_value, expected_value=progress.expected_value,
-                target_value=progress.target_value, reasons=progress.reasons))))
+                target_value=progress.target_value, reasons=progress.reasons)))
         moved.append((indicator, org_unit))
     _write_moves(session, rows, events)
     return moved
