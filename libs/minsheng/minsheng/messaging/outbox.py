@@ -36,8 +36,14 @@ class OutboxEvent(SQLModel, table=True):
     """An integration event waiting for (or done with) publication. `id` is the publish order."""
 
     __tablename__ = "outbox_event"
-    # The relay's scan: `WHERE published_at IS NULL ORDER BY id LIMIT n`.
-    __table_args__ = (sa.Index("ix_outbox_event_pending", "published_at", "id"),)
+    # The relay's scan, `WHERE published_at IS NULL ORDER BY id LIMIT n`, walks this partial index in
+    # id order and stops after n rows.  Marking a row published leaves a dead entry here until
+    # VACUUM; an index scan marks such entries dead as it meets them (later scans skip them without
+    # reading the table).  The former (published_at, id) index led the planner to a bitmap scan,
+    # which never does: it re-read every published row's page on every cycle (8.7 ms per empty
+    # claim after 21,000 events, with autovacuum off as on the development machines).
+    __table_args__ = (sa.Index("ix_outbox_event_pending", "id", postgresql_where=sa.text("published_at IS NULL"),
+                               sqlite_where=sa.text("published_at IS NULL")),)
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigIntId, primary_key=True, autoincrement=True))
     event_id: str = Field(max_length=64, unique=True)
