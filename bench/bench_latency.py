@@ -7,7 +7,10 @@ The other four campaigns are served by `bench/catalog_stub.py` (the gateway only
 catalogs to be ready; no event of theirs is involved).
 
 A "report" is submit (education bureau) + approve (city office): approval is what makes a value
-official.  The clock starts when the approve response arrives.
+official.  The clock starts when the approve response arrives.  Each attempt first runs the same
+load until every series the load reports has a value (9,792 series: ~49 s at 200/s, `fill_seconds`),
+then measures a 25 s window: the steady state of a database that holds its plan's values, not the
+first seconds of an empty one.
 
 What "the city summary reflects it" means, and the probe used:
 `GET /api/v1/city/summary` shows per-indicator statuses and the campaigns' headline figures, not
@@ -43,7 +46,7 @@ import httpx
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging import topic_for
 
-from bench.data import PROBE_INDICATOR
+from bench.data import PROBE_INDICATOR, ReportStream
 from bench.infra import (
     CITY_OFFICE,
     EDU_BUREAU,
@@ -115,13 +118,14 @@ async def send_times(bootstrap: str, topic: str) -> dict[str, dt.datetime]:
     return found
 
 
-def stage_breakdown(education_db: str, gateway_db: str, bootstrap: str) -> dict:
+def stage_breakdown(education_db: str, gateway_db: str, bootstrap: str, last_seconds: float) -> dict:
     """Where an approval's time goes, from timestamps the platform itself records (same clock, one
     machine), over every approved event of the attempt:
     - relay: outbox row written (`outbox_event.created_at`) → handed to the broker (the Kafka
       record's CreateTime; `published_at` is only stamped after the whole claimed batch was acked);
     - consume: handed to the broker → the gateway's consumer began folding it
-      (`processed_event.received_at`, stamped at the start of the fold's transaction)."""
+      (`processed_event.received_at`, stamped at the start of the fold's transaction).
+    Only the events of the measured window: the last `last_seconds` of outbox rows."""
     import psycopg
 
     with psycopg.connect(psycopg_dsn(education_db)) as connection:
@@ -129,14 +133,28 @@ def stage_breakdown(education_db: str, gateway_db: str, bootstrap: str) -> dict:
                                           ("minsheng.report.approved.v1",)))
     with psycopg.connect(psycopg_dsn(gateway_db)) as connection:
         received = dict(connection.execute("SELECT event_id, received_at FROM processed_event"))
+    if created:
+        since = max(created.values()) - dt.timedelta(seconds=last_seconds)
+        created = {event: at for event, at in created.items() if at >= since}
     sent = asyncio.run(send_times(bootstrap, topic_for("education")))
     relay = [(sent[e] - at).total_seconds() for e, at in created.items() if e in sent]
     consume = [(received[e] - sent[e]).total_seconds() for e in created if e in sent and e in received]
     return {"outbox_to_broker": latency_summary(relay), "broker_to_gateway_fold": latency_summary(consume)}
 
 
+def fill_seconds(rate: float) -> float:
+    """How long the load takes, at `rate`, to give every series it reports a value (after that,
+    every report is a revision of a series the views already hold)."""
+    return len(ReportStream(exclude=(PROBE_INDICATOR,)).space) / rate
+
+
 def attempt(rate: float, quick: bool, client: str = "raw") -> dict:
-    warmup, duration, drain = (1.0, 6.0, 5.0) if quick else (3.0, 25.0, 15.0)
+    # The warm-up fills the database first: the city's databases hold three years of values, and
+    # the fold's and the status check's costs grow with the values of an indicator until its series
+    # are full.  Measured from an empty database (a 3 s warm-up, as until 2026-11-27), the window saw
+    # the first quarter of that growth only, and p99 at 200/s read 141-154 ms where the same load
+    # settled at ~600-800 ms a minute later.
+    warmup, duration, drain = (1.0, 6.0, 5.0) if quick else (fill_seconds(rate), 25.0, 15.0)
     with contextlib.ExitStack() as stack:
         databases = Databases()
         stack.callback(databases.close)
@@ -160,7 +178,7 @@ def attempt(rate: float, quick: bool, client: str = "raw") -> dict:
             result = in_subprocess(steady_pipeline, education.url, gateway.url, psycopg_dsn(gateway_db), rate=rate,
                                    warmup=warmup, duration=duration, probes_per_second=PROBES_PER_SECOND,
                                    drain_timeout=drain, client=client)
-        result["stages"] = stage_breakdown(education_db, gateway_db, broker.bootstrap_servers)
+        result["stages"] = stage_breakdown(education_db, gateway_db, broker.bootstrap_servers, last_seconds=duration)
     result["first_report_visible_s"] = round(first, 2)
     result["cpu_cores"] = cpu.cores
     result["sustained"], result["why_not"] = judge(result)
@@ -207,7 +225,7 @@ def run(quick: bool, client: str = "raw") -> BenchResult:
     attempts: list[dict] = []
     rate: float | None = TARGET_RATE
     while rate is not None and len(attempts) < max_attempts:
-        # Each attempt lasts ~40 s: other load arriving in between would be measured as latency.
+        # Each attempt lasts ~1.5 min at 200/s: other load arriving in between would be measured as latency.
         background = wait_for_quiet(0.0 if quick else 30.0)
         print(f"  attempt at {rate:.0f} reports/s (fresh platform) …", flush=True)
         result = attempt(rate, quick, client)
@@ -217,7 +235,10 @@ def run(quick: bool, client: str = "raw") -> BenchResult:
         print(f"    achieved {result['achieved_rate']:.1f}/s, gateway p99 {result['probe']['p99_ms']} ms "
               f"(all reports: p99 {result['visible']['p99_ms']} ms) — {status}", flush=True)
         if result["sustained"] and rate >= TARGET_RATE:
-            break
+            if (result["probe"]["p99_ms"] or 1e9) <= TARGET_P99_MS or len(attempts) > 1:
+                break
+            rate = round(0.7 * rate)  # held, but slower than the target: one attempt lower, for the note
+            continue
         rate = next_rate(attempts)
 
     rows = []
@@ -242,9 +263,12 @@ def run(quick: bool, client: str = "raw") -> BenchResult:
     best = max((a for a in attempts if a["sustained"]), key=lambda a: a["target_rate"], default=None)
     if at_target["sustained"]:
         met = (at_target["probe"]["p99_ms"] or 1e9) <= TARGET_P99_MS
-        result.outcomes.append(Outcome("(b) approve→gateway p99 @200/s",
-                                       f"p50 {at_target['probe']['p50_ms']} ms, p99 {at_target['probe']['p99_ms']} ms "
-                                       f"at {at_target['achieved_rate']:.0f}/s", "p99 ≤ 300 ms at 200/s", met))
+        figure = (f"p50 {at_target['probe']['p50_ms']} ms, p99 {at_target['probe']['p99_ms']} ms "
+                  f"at {at_target['achieved_rate']:.0f}/s")
+        for lower in attempts[1:]:
+            figure += (f"; at {lower['achieved_rate']:.0f}/s: p50 {lower['probe']['p50_ms']} ms, "
+                       f"p99 {lower['probe']['p99_ms']} ms")
+        result.outcomes.append(Outcome("(b) approve→gateway p99 @200/s", figure, "p99 ≤ 300 ms at 200/s", met))
     else:
         figure = f"200/s not sustained (got {at_target['achieved_rate']:.0f}/s approved)"
         if best is not None:
