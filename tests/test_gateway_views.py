@@ -116,6 +116,45 @@ def test_gateway_folds_service_events_into_the_same_figures_the_service_computes
     assert by_code["370303"]["rank"] < by_code["370323"]["rank"]  # Zhangdian reported, Yiyuan did not
 
 
+def test_a_report_awaiting_review_is_listed_when_read_without_rewriting_the_stored_answers(campaign_client, gateway):
+    """A submission changes neither figures nor status: the gateway does not recompute the series' rows
+    for it, yet today's answers (served from those rows) list it, for the district and the city, and
+    stop listing it once it is approved."""
+    from minsheng_gateway.views.models import IndicatorProgressView
+
+    education = campaign_client("education")
+    approve(education, {"indicator": "T002-1", "org_unit": "370303", "period": "2022-06", "value": 3}, ZHANGDIAN)
+    fold_all(gateway, outbox_events(education))
+    database = gateway.app.state.database
+
+    def stored() -> dict:
+        with database.session() as session:
+            return {(r.org_unit_code, r.payload) for r in session.exec(
+                select(IndicatorProgressView).where(IndicatorProgressView.indicator_code == "T002-1"))}
+
+    def served(org_unit: str) -> dict:
+        return gateway.get("/api/v1/indicators/T002-1/progress", params={"org_unit": org_unit}).json()
+
+    before = stored()
+    waiting = education.post("/api/v1/reports", headers=ZHANGDIAN, json={
+        "indicator": "T002-1", "org_unit": "370303", "period": "2022-07", "value": 4}).json()
+    assert all(fold_all(gateway, outbox_events(education)[-1:]))
+    assert stored() == before  # nothing recomputed for it
+    for org_unit in ("370303", "370300"):
+        answer = served(org_unit)
+        assert [(p["report_id"], p["value"]) for p in answer["pending"]] == [(waiting["id"], 4)], org_unit
+        assert answer["reasons"][-1] == "另有1份报告待审核，审核通过前不计入"
+        assert answer["current_value"] == 3  # shown, never counted
+    assert served("370302")["pending"] == []  # another district's answer does not list it
+
+    assert education.post(f"/api/v1/reports/{waiting['id']}/approve", headers=CITY).status_code == 200
+    fold_all(gateway, outbox_events(education))
+    for org_unit in ("370303", "370300"):
+        answer = served(org_unit)
+        assert answer["pending"] == [] and answer["current_value"] == 7
+        assert not any("待审核" in reason for reason in answer["reasons"])
+
+
 def test_the_same_event_delivered_twice_changes_nothing(campaign_client, gateway):
     education = campaign_client("education")
     scenario(education)
@@ -278,11 +317,12 @@ def test_the_refresher_renews_stored_rows_to_the_answers_computed_in_full(campai
         rows = session.exec(select(IndicatorProgressView)).all()
         facts = load_facts(session)
         source = GatewaySource(session)
-        official, pending = source.official(list(facts)), source.pending(list(facts))
+        official = source.official(list(facts))
         for row in rows:
             assert row.computed_on == today
+            # Stored answers hold no reports awaiting review: they are added when read.
             expected = indicator_progress(facts[row.indicator_code], row.org_unit_code,
-                                          official.get(row.indicator_code, []), pending.get(row.indicator_code, []),
+                                          official.get(row.indicator_code, []), [],
                                           today, Thresholds.from_settings(gateway.app.state.settings))
             assert row.payload == expected.model_dump_json(), (row.indicator_code, row.org_unit_code)
 

@@ -10,7 +10,7 @@ from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging import EventConsumer, topic_for
 from minsheng.messaging.consumer import parse_typed_event
 from minsheng.progress.model import Thresholds
-from minsheng_gateway.views.fold import apply, apply_many, mark_pending_dirty, refresh
+from minsheng_gateway.views.fold import apply, apply_many, refresh
 from minsheng_gateway.views.generation import current_generation, group_id
 
 TOPICS = tuple(topic_for(c) for c in CAMPAIGN_CODES)
@@ -22,13 +22,9 @@ async def consume_events(app: FastAPI) -> None:
         generation = current_generation(session)
     thresholds = Thresholds.from_settings(app.state.settings)
 
-    def fold(session, event) -> None:  # noqa: ANN001
-        apply(session, event)
-        mark_pending_dirty(session, event)
-
     # A poll's events are folded in one transaction; the progress they made stale is recomputed once.
     consumer = EventConsumer(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers, topics=TOPICS,
-                             group_id=group_id(generation), handler=fold, process="gateway", max_records=500,
+                             group_id=group_id(generation), handler=apply, process="gateway", max_records=500,
                              poll_timeout_ms=100, after_batch=functools.partial(refresh, thresholds=thresholds),
                              batch_handler=apply_many, parse=parse_typed_event,
                              # A fetch waits at most 20 ms for data: Tansu answers a fetch only when its wait

@@ -4,6 +4,12 @@ records the event id, so a redelivered event changes nothing.
 Folding is split in two: `apply` updates the raw views and notes which indicator × org unit
 progress rows became stale; `refresh` recomputes those with the kernel's status functions.  The live
 consumer does both per event; a rebuild applies a whole batch and refreshes once.
+
+Only official values (approvals, snapshots, catalogs) make a progress row stale.  The reports awaiting
+review that an answer lists change neither its figures nor its status, so stored answers hold none:
+they are added when an answer is read (`summaries.stored_answer`).  Recomputing and rewriting both
+rows of a series at every submission had been half the gateway's work at 200 reports/s, and kept
+benchmark (b)'s p99 at 430 ms where it is now ~210 ms.
 """
 
 from __future__ import annotations
@@ -74,12 +80,6 @@ def _official_changed(session: Session, indicator: str, org_unit: str, period: s
     periods = _changed_periods(session).setdefault(indicator, set())
     if periods is not None:
         periods.add(period)
-
-
-def _pending_changed(session: Session, indicator: str, org_unit: str) -> None:
-    """Only the values awaiting review changed: the official ones, hence the roll-up, did not."""
-    _dirty(session).update({(indicator, org_unit), (indicator, CITY_CODE)})
-    _changed_periods(session).setdefault(indicator, set())
 
 
 def _anything_changed(session: Session, series: set[tuple[str, str]]) -> None:
@@ -203,7 +203,8 @@ def refresh(session: Session, thresholds: Thresholds, today: dt.date | None = No
     A district's row is computed from its own official values.  The city's is rolled up from every
     org unit's, except where the events said which periods changed (a live poll's approvals): then
     only those periods are rolled up again, on the inputs stored with the row
-    (`city_inputs_rolled_up_again`), so a poll costs the same however many values are stored."""
+    (`city_inputs_rolled_up_again`), so a poll's cost does not grow with the districts' values stored.
+    Computed without values awaiting review (see the module's docstring)."""
     dirty = session.info.pop(DIRTY, set())
     changed = session.info.pop(CHANGED_PERIODS, {})
     if not dirty:
@@ -218,18 +219,15 @@ def refresh(session: Session, thresholds: Thresholds, today: dt.date | None = No
         [code for code in codes if code in facts and code not in stored],
         series=sorted((code, unit) for code, unit in dirty if code in stored and unit != CITY_CODE),
         periods={code: changed[code] for code in stored})
-    pending = source.pending(codes)
     answers = []
     for code, org_unit in sorted(dirty):
         if code not in facts:
             continue
         if org_unit == CITY_CODE and code in stored:
-            inputs = city_inputs_rolled_up_again(facts[code], stored[code], changed[code], official.get(code, []),
-                                                 pending.get(code, []))
+            inputs = city_inputs_rolled_up_again(facts[code], stored[code], changed[code], official.get(code, []), ())
             answers.append((progress_from_inputs(facts[code], org_unit, inputs, today, thresholds), inputs))
         else:
-            answers.append(computed(facts[code], org_unit, official.get(code, []), pending.get(code, []), today,
-                                    thresholds))
+            answers.append(computed(facts[code], org_unit, official.get(code, []), (), today, thresholds))
     store_progress_many(session, answers, dt.datetime.now(dt.UTC))
     return len(dirty)
 
@@ -256,12 +254,13 @@ def computed(facts: IndicatorFacts, org_unit: str, official: Sequence[Observatio
     return progress_from_inputs(facts, org_unit, inputs, today, thresholds), inputs
 
 
-def usable_inputs(stored: str | None, facts: IndicatorFacts, *, with_pending: bool = True) -> ProgressInputs | None:
+def usable_inputs(stored: str | None, facts: IndicatorFacts) -> ProgressInputs | None:
     """A progress row's stored inputs, or None where a new day's answer cannot come from them: none
-    stored (a row from before they were kept), or rolled up differently from what the catalog says now."""
+    stored (a row from before they were kept), or rolled up differently from what the catalog says now.
+    Without values awaiting review (rows stored before 2026-11-27 listed them): see `refresh`."""
     if stored is None:
         return None
-    inputs = ProgressInputs.from_json(stored, with_pending=with_pending)
+    inputs = ProgressInputs.from_json(stored, with_pending=False)
     return inputs if inputs.valid_for(facts) else None
 
 
@@ -307,22 +306,14 @@ def store_progress_many(session: Session, progresses: list[Computed], now: dt.da
     _insert_rows(session, table, rows, KEEP_STATUS_SINCE)
 
 
-def mark_pending_dirty(session: Session, event: ReceivedEvent) -> None:
-    """Submitted or returned reports change the 'pending' list shown beside the figures."""
-    if event.type in REPORT_TYPES:
-        data: ReportChanged = event.typed_data()
-        _pending_changed(session, data.report.indicator, data.report.org_unit)
-
-
 def fold_event(session: Session, event: ReceivedEvent, thresholds: Thresholds,
                today: dt.date | None = None) -> None:
     """The live consumer's handler: apply, then refresh what became stale, in the event's transaction."""
     apply(session, event)
-    mark_pending_dirty(session, event)
     refresh(session, thresholds, today)
 
 
-__all__ = ["Computed", "answers_for_new_day", "apply", "apply_many", "computed", "fold_event", "mark_pending_dirty",
+__all__ = ["Computed", "answers_for_new_day", "apply", "apply_many", "computed", "fold_event",
            "refresh", "store_progress_many", "usable_inputs"]
 
 
@@ -461,7 +452,6 @@ def _apply_report_run(session: Session, events: list[ReceivedEvent]) -> None:
             series = (state.indicator, state.org_unit, state.period)
             if series not in official or official[series][1].revision <= state.revision:
                 official[series] = (campaign, state)
-        _pending_changed(session, state.indicator, state.org_unit)
     period_ends: dict[str, dt.date] = {}
 
     def period_end(code: str) -> dt.date:

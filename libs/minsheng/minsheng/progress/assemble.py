@@ -142,10 +142,32 @@ def _contributors_by_period(data: dict) -> dict[str, tuple[str, ...]] | None:
             for period in data["basis_by_period"]}
 
 
+def pending_of(org_unit: str, pending: Sequence[PendingValue]) -> tuple[PendingValue, ...]:
+    """The values awaiting review that an org unit's answer lists: a district's own; the city's, all."""
+    return tuple(p for p in pending if org_unit == CITY_CODE or p.org_unit == org_unit)
+
+
+_PENDING_REASON = ("另有", "份报告待审核，审核通过前不计入")
+
+
+def pending_reason(count: int) -> str:
+    return f"{_PENDING_REASON[0]}{count}{_PENDING_REASON[1]}"
+
+
+def with_pending(answer: IndicatorProgressPublic, pending: Sequence[PendingValue]) -> IndicatorProgressPublic:
+    """`answer` listing `pending` (already `pending_of` its org unit) instead of what it listed, with
+    the reason `progress_from_inputs` gives for them, last as there.  Values awaiting review change
+    neither figures nor status, so an answer stored without them is completed when it is read."""
+    reasons = [r for r in answer.reasons if not (r.startswith(_PENDING_REASON[0]) and r.endswith(_PENDING_REASON[1]))]
+    if pending:
+        reasons.append(pending_reason(len(pending)))
+    return answer.model_copy(update={"pending": list(pending), "reasons": reasons})
+
+
 def progress_inputs(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
                     pending: Sequence[PendingValue]) -> ProgressInputs:
     """`official`: approved values of this indicator for every org unit; `pending`: not yet approved."""
-    relevant_pending = tuple(p for p in pending if org_unit == CITY_CODE or p.org_unit == org_unit)
+    relevant_pending = pending_of(org_unit, pending)
     if org_unit == CITY_CODE:
         rolled = roll_up(facts.aggregation, facts.scale, CITY_CODE, official)
         return _city_inputs(facts, rolled.observations, rolled.basis, rolled.contributors, relevant_pending)
@@ -220,7 +242,7 @@ def progress_from_inputs(facts: IndicatorFacts, org_unit: str, inputs: ProgressI
     if target_basis is None and org_unit != CITY_CODE:
         reasons.append("该区县没有分解此项总量目标，只显示完成数")
     if inputs.pending:
-        reasons.append(f"另有{len(inputs.pending)}份报告待审核，审核通过前不计入")
+        reasons.append(pending_reason(len(inputs.pending)))
     return IndicatorProgressPublic(
         id=facts.code, name=facts.name, unit=facts.unit, campaign=facts.campaign, task_number=facts.task_number,
         org_unit=org_unit, as_of=as_of, status=result.status, status_label=STATUS_LABELS[result.status],
