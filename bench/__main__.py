@@ -1,4 +1,4 @@
-"""`uv run python -m bench [reports|latency|summary|rebuild|costs …] [--quick]` (`make bench` runs them all).
+"""`uv run python -m bench [reports|latency|summary|rebuild|costs|broker …] [--quick]` (`make bench` runs them all).
 
 Each benchmark prints its own table and writes `bench/results/<name>-<time>.json`; at the end a final
 table lists benchmark, figure, target and whether it was met, and `bench/results/run-<time>.json`
@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 
-from bench import bench_costs, bench_latency, bench_rebuild, bench_reports, bench_summary
+from bench import bench_broker, bench_costs, bench_latency, bench_rebuild, bench_reports, bench_summary
 from sqlalchemy.engine import make_url
 
 from bench.infra import (
@@ -36,6 +36,7 @@ BENCHMARKS = {
     "summary": bench_summary.run,  # (c) city summary p99 at 10k vs 1M reports
     "rebuild": bench_rebuild.run,  # (d) rebuild events/s
     "costs": bench_costs.run,  # CPU per batch of (b)'s write paths, each alone (reference rows)
+    "broker": bench_broker.run,  # the local broker's CPU as its topic grows (reference rows)
 }
 
 
