@@ -204,7 +204,7 @@ def test_rolling_up_again_the_changed_periods_equals_rolling_up_everything(aggre
         values = list(official.values())
         rng.shuffle(values)
         expected = progress_inputs(facts, CITY, values, ())
-        got = city_inputs_rolled_up_again(facts, stored, touched, values, ())
+        got = city_inputs_rolled_up_again(facts, stored, touched, values)
         assert got.observations == expected.observations
         assert (got.basis_by_period, got.contributors, got.contributors_by_period) == (
             expected.basis_by_period, expected.contributors, expected.contributors_by_period)
@@ -219,4 +219,4 @@ def test_city_inputs_stored_without_contributors_per_period_are_not_rolled_up_in
                                    '"aggregation": "sum", "scale": 1}')
     assert old.contributors_by_period is None
     with pytest.raises(ValueError):
-        city_inputs_rolled_up_again(_facts(Aggregation.sum), old, {"2022"}, [], ())
+        city_inputs_rolled_up_again(_facts(Aggregation.sum), old, {"2022"}, [])

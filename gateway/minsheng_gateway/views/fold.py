@@ -41,7 +41,7 @@ from minsheng.progress.assemble import (
 from minsheng.progress.model import Observation, Thresholds
 from minsheng.progress.periods import Period
 from minsheng.progress.queries import load_facts
-from minsheng.progress.schemas import IndicatorProgressPublic, PendingValue
+from minsheng.progress.schemas import IndicatorProgressPublic
 from minsheng.reporting.events import (
     CATALOG_PUBLISHED,
     REPORT_EVENT_TYPES,
@@ -224,10 +224,10 @@ def refresh(session: Session, thresholds: Thresholds, today: dt.date | None = No
         if code not in facts:
             continue
         if org_unit == CITY_CODE and code in stored:
-            inputs = city_inputs_rolled_up_again(facts[code], stored[code], changed[code], official.get(code, []), ())
+            inputs = city_inputs_rolled_up_again(facts[code], stored[code], changed[code], official.get(code, []))
             answers.append((progress_from_inputs(facts[code], org_unit, inputs, today, thresholds), inputs))
         else:
-            answers.append(computed(facts[code], org_unit, official.get(code, []), (), today, thresholds))
+            answers.append(computed(facts[code], org_unit, official.get(code, []), today, thresholds))
     store_progress_many(session, answers, dt.datetime.now(dt.UTC))
     return len(dirty)
 
@@ -248,19 +248,20 @@ def _city_inputs_to_roll_up_again(session: Session, facts: dict[str, IndicatorFa
 Computed = tuple[IndicatorProgressPublic, ProgressInputs]  # an answer, and what it was computed from
 
 
-def computed(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
-             pending: Sequence[PendingValue], today: dt.date, thresholds: Thresholds) -> Computed:
-    inputs = progress_inputs(facts, org_unit, official, pending)
+def computed(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation], today: dt.date,
+             thresholds: Thresholds) -> Computed:
+    """A row's answer and inputs, without values awaiting review (the module's docstring)."""
+    inputs = progress_inputs(facts, org_unit, official, ())
     return progress_from_inputs(facts, org_unit, inputs, today, thresholds), inputs
 
 
 def usable_inputs(stored: str | None, facts: IndicatorFacts) -> ProgressInputs | None:
     """A progress row's stored inputs, or None where a new day's answer cannot come from them: none
     stored (a row from before they were kept), or rolled up differently from what the catalog says now.
-    Without values awaiting review (rows stored before 2026-11-27 listed them): see `refresh`."""
+    Without values awaiting review: see the module's docstring."""
     if stored is None:
         return None
-    inputs = ProgressInputs.from_json(stored, with_pending=False)
+    inputs = ProgressInputs.from_json(stored)
     return inputs if inputs.valid_for(facts) else None
 
 

@@ -109,7 +109,6 @@ class ProgressInputs:
             "observations": [[o.period.code, o.org_unit, o.value, o.numerator, o.denominator]
                              for o in self.observations],
             "basis_by_period": self.basis_by_period, "contributors": list(self.contributors),
-            "pending": [[p.report_id, p.org_unit, p.period, p.value] for p in self.pending],
             "aggregation": self.aggregation.value, "scale": self.scale}
         if self.contributors_by_period is not None:
             # Stored as the periods whose contributors are not all of `contributors`: mostly none.
@@ -119,17 +118,17 @@ class ProgressInputs:
         return json.dumps(document, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str, *, with_pending: bool = True) -> ProgressInputs:
-        """`with_pending=False` leaves the pending values out (their count, like their list, is then
-        0): for a caller that needs the figures and the status, which do not depend on them."""
+    def from_json(cls, text: str) -> ProgressInputs:
+        """Stored inputs carry no values awaiting review (`to_json` leaves them out): figures and status
+        do not depend on them, and they change at every submission.  Whoever lists them adds the
+        current ones (`with_pending`).  Documents stored with them (before 2026-11-27) read the same."""
         data = json.loads(text)
         return cls(
             observations=tuple(Observation(period=Period.parse(period), org_unit=unit, value=value,
                                            numerator=numerator, denominator=denominator)
                                for period, unit, value, numerator, denominator in data["observations"]),
             basis_by_period=data["basis_by_period"], contributors=tuple(data["contributors"]),
-            pending=tuple(PendingValue(report_id=report_id, org_unit=unit, period=period, value=value)
-                          for report_id, unit, period, value in data["pending"]) if with_pending else (),
+            pending=(),
             aggregation=Aggregation(data["aggregation"]), scale=data["scale"],
             contributors_by_period=_contributors_by_period(data))
 
@@ -187,10 +186,10 @@ def _city_inputs(facts: IndicatorFacts, observations: Sequence[Observation], bas
 
 
 def city_inputs_rolled_up_again(facts: IndicatorFacts, stored: ProgressInputs, periods: set[str],
-                                official: Sequence[Observation], pending: Sequence[PendingValue]) -> ProgressInputs:
+                                official: Sequence[Observation]) -> ProgressInputs:
     """The city's inputs after official values changed in `periods` only: `stored` (the city's inputs
     before, with `contributors_by_period`) with those periods rolled up again.  Equal to
-    `progress_inputs(facts, CITY_CODE, every official value, pending)`, without reading every value.
+    `progress_inputs(facts, CITY_CODE, every official value, ())`, without reading every value.
 
     `official` must hold every official value of the indicator in `periods` (any org unit) and every
     city value in those periods' years; others are ignored.  A roll-up is decided period by period,
@@ -212,7 +211,7 @@ def city_inputs_rolled_up_again(facts: IndicatorFacts, stored: ProgressInputs, p
     contributors = {code: units for code, units in stored.contributors_by_period.items()
                     if not replaced(Period.parse(code))}
     return _city_inputs(facts, kept + list(rolled.observations), basis | rolled.basis,
-                        contributors | rolled.contributors, pending)
+                        contributors | rolled.contributors, ())
 
 
 def indicator_progress(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],

@@ -160,7 +160,7 @@ class _OfficialSeries:
             years = {Period.parse(code).year for code in self.changed}
             part = [o for o in self.observations() if o.period.code in self.changed
                     or (o.org_unit == CITY_CODE and o.period.year in years)]
-            self.city = city_inputs_rolled_up_again(facts, self.city, self.changed, part, [])
+            self.city = city_inputs_rolled_up_again(facts, self.city, self.changed, part)
         self.changed = set()
         return self.city
 
