@@ -9,6 +9,11 @@ from fastapi import Depends, Request
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """An aware datetime in UTC; a naive one is taken to be UTC already (what the platform stores)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def today_in_china() -> dt.date:
     return dt.datetime.now(CHINA).date()
 
