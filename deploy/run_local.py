@@ -1,9 +1,12 @@
 """`make run`: the whole platform on this machine, on the embedded defaults.
 
-Starts the local Kafka-protocol broker, the five campaign services and the gateway, each
-in its own process; every process migrates its own SQLite database and seeds its catalog
-on start-up.  Prints the URLs once all answer /readyz and every service's outbox relay is
-connected.  Ctrl-C stops everything it started.
+Starts PostgreSQL (data kept in var/postgres between runs), the local Kafka-protocol broker,
+the five campaign services and the gateway, each in its own process; every process has its own
+database, migrates it and seeds its catalog on start-up.  Prints the URLs once all answer /readyz
+and every service's outbox relay is connected.  Ctrl-C stops everything it started.
+
+A process whose <PREFIX>DATABASE_URL is set in the environment uses that database instead; when
+every one is set, no PostgreSQL is started.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from local_postgres import LocalPostgres  # deploy/local_postgres.py, beside this script
+
 from minsheng.broker import LocalBroker
-from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY
+from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, LOCAL_POSTGRES_PORT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,19 +77,36 @@ def main() -> int:
     parser.add_argument("--base-port", type=int, default=GATEWAY.port,
                         help="gateway port; the services take the next five (default 8000 → 8001–8005)")
     parser.add_argument("--broker-port", type=int, default=9092)
-    parser.add_argument("--data-dir", default=str(ROOT / "var"), help="where the SQLite files go")
+    parser.add_argument("--postgres-port", type=int, default=LOCAL_POSTGRES_PORT,
+                        help=f"PostgreSQL's port on 127.0.0.1 (default {LOCAL_POSTGRES_PORT})")
+    parser.add_argument("--data-dir", default=str(ROOT / "var"),
+                        help="where PostgreSQL keeps its data (postgres/) and its log (postgres.log)")
     args = parser.parse_args()
 
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     ports = {p.name: args.base_port + (p.port - GATEWAY.port) for p in ALL_PROCESSES}
+    env = dict(os.environ)
+    postgres: LocalPostgres | None = None
+    missing = [p for p in ALL_PROCESSES if not env.get(f"{p.env_prefix}DATABASE_URL")]
+    if missing:
+        postgres = LocalPostgres(data_dir / "postgres", args.postgres_port)
+        try:
+            postgres.start(preexec_fn=die_with_parent)
+            postgres.create_databases(p.database for p in missing)
+        except Exception as error:  # noqa: BLE001 - told plainly, with the server's log, instead of a traceback
+            postgres.stop()
+            print(f"PostgreSQL could not start: {error}", file=sys.stderr, flush=True)
+            return 1
+        for process in missing:
+            env[f"{process.env_prefix}DATABASE_URL"] = postgres.url(process.database)
+        print(f"database  PostgreSQL 127.0.0.1:{postgres.port}  data {postgres.data_dir}  log {postgres.log_path}",
+              flush=True)
     broker = LocalBroker(args.broker_port, preexec_fn=die_with_parent).start()
     print(f"broker    Kafka protocol (Tansu)  {broker.bootstrap_servers}", flush=True)
 
-    env = dict(os.environ)
     for process in ALL_PROCESSES:
         prefix = process.env_prefix
-        env.setdefault(f"{prefix}DATABASE_URL", f"sqlite:///{data_dir / process.name}.db")
         env[f"{prefix}PORT"] = str(ports[process.name])
         env[f"{prefix}KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
         env.setdefault(f"{prefix}DEMO_USERS", "true")  # the README's demo tokens
@@ -103,6 +125,8 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
         broker.stop()
+        if postgres is not None:
+            postgres.stop()  # last: the services may write while they shut down
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
@@ -125,7 +149,7 @@ def main() -> int:
         for process in (GATEWAY, *CAMPAIGNS.values()):
             url = f"http://127.0.0.1:{ports[process.name]}"
             print(f"  {process.name:<11} {url}/docs   ({url}/metrics)", flush=True)
-        print(f"\n  try: curl '{'http://127.0.0.1:%d' % ports['gateway']}/api/v1/tasks?limit=500'", flush=True)
+        print(f"\n  try: curl 'http://127.0.0.1:{ports['gateway']}/api/v1/tasks?limit=500'", flush=True)
         print("Ctrl-C stops every process.", flush=True)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)

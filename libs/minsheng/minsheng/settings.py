@@ -14,7 +14,7 @@ class ProcessSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int
-    # SQLite file for the one-command local run; PostgreSQL in production and tests.
+    # PostgreSQL; by default the process's database on `make run`'s server (topology.Process.default_database_url).
     database_url: str
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     log_level: str = "INFO"

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from minsheng.catalog.document import CAMPAIGN_CODES
 
+# `make run`'s PostgreSQL: beside, not on, the usual 5432 (the tests' server, or a system one).
+LOCAL_POSTGRES_PORT = 5433
+
 
 @dataclass(frozen=True)
 class Process:
@@ -20,8 +23,15 @@ class Process:
         return f"{self.name.upper()}_"
 
     @property
+    def database(self) -> str:
+        """The process's own database, the same name in `make run`, docker-compose and production."""
+        return f"minsheng_{self.name}"
+
+    @property
     def default_database_url(self) -> str:
-        return f"sqlite:///./var/{self.name}.db"
+        """The PostgreSQL server that `make run` starts (deploy/local_postgres.py), so that the command-line
+        tools (minsheng-migrate, minsheng-tokens) reach the local run's databases unless told otherwise."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{LOCAL_POSTGRES_PORT}/{self.database}"
 
 
 GATEWAY = Process("gateway", 8000, "minsheng_gateway.main:app")

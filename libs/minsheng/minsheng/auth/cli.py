@@ -2,7 +2,7 @@
 
 A token is written (hashed) into the database of every campaign service, so one token works
 for a bureau in all five services and through the gateway.  The databases are those the
-services' settings name (EDUCATION_DATABASE_URL …, the SQLite files of `make run` by default).
+services' settings name (EDUCATION_DATABASE_URL …, by default those of `make run`'s PostgreSQL).
 """
 
 from __future__ import annotations
