@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from minsheng.broker import LocalBroker
 from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.messaging.relay import OutboxRelay
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -87,6 +88,15 @@ def campaign_client(make_database) -> Callable[[str], TestClient]:
     yield start
     for client in clients:
         client.__exit__(None, None, None)
+
+
+async def run_relay(app) -> None:  # noqa: ANN001 - a FastAPI app, or anything with its `state`
+    """The app's outbox relay on the app's own event loop, as a `create_app(background=[...])` job: for tests
+    that run both ends in one process (a service runs it in a child process, `run_relay_process`)."""
+    relay = OutboxRelay(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers,
+                        process=getattr(app.state, "process", "unknown"))
+    app.state.outbox_relay = relay  # where `wake_relay` finds it
+    await relay.run()
 
 
 ALL_CAMPAIGNS = pytest.mark.parametrize("campaign", CAMPAIGN_CODES)

@@ -31,12 +31,12 @@ from minsheng.messaging import (
     ProcessedEvent,
     add_event,
     apply_event,
-    consumer_job,
     event_source,
     register_event,
-    run_relay,
 )
+from minsheng.messaging.consumer import consumer_job
 from minsheng.settings import ProcessSettings
+from tests.conftest import run_relay
 
 EVENT_TYPE = "minsheng.test.consumer.value_reported.v1"
 FAST_GROUP_JOIN = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 300}  # Tansu waits half of it on join

@@ -1,5 +1,5 @@
 """The kernel branch "messaging" builds outbox_event and processed_event from nothing, alone or beside
-the catalog branch, and matches the models exactly (PostgreSQL and the SQLite of the local run)."""
+the catalog branch, and matches the models exactly."""
 
 import pytest
 from sqlalchemy import create_engine, inspect
@@ -38,9 +38,3 @@ def test_messaging_beside_catalog_on_postgres(tmp_path, make_database):
     upgrade_to_head(service, url)
     assert schema_differences(service, url) == []
 
-
-def test_messaging_on_sqlite(tmp_path):
-    url = f"sqlite:///{tmp_path / 'service.db'}"
-    service = plan(tmp_path, ("catalog", MESSAGING_BRANCH), CATALOG_TABLES | MESSAGING_TABLES)
-    upgrade_to_head(service, url)
-    assert schema_differences(service, url) == []

@@ -7,7 +7,6 @@ answers."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import uuid
 from types import SimpleNamespace
@@ -31,10 +30,8 @@ from minsheng.messaging import (
     outbox_stats,
     publish_pending_events,
     register_event,
-    requeue_published_events,
-    run_relay,
 )
-from tests.conftest import free_port
+from tests.conftest import free_port, run_relay
 
 EVENT_TYPE = "minsheng.test.outbox.value_reported.v1"
 
@@ -54,16 +51,6 @@ def run(coroutine, timeout: float = 30.0):
 @pytest.fixture
 def database(make_database, tmp_path):
     url = make_database("outbox")
-    upgrade_to_head(MigrationPlan(process="outbox-test", kernel_branches=(MESSAGING_BRANCH,),
-                                  own_versions=tmp_path / "versions", tables=MESSAGING_TABLES), url)
-    db = Database(url)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def sqlite_database(tmp_path):
-    url = f"sqlite:///{tmp_path / 'service.db'}"
     upgrade_to_head(MigrationPlan(process="outbox-test", kernel_branches=(MESSAGING_BRANCH,),
                                   own_versions=tmp_path / "versions", tables=MESSAGING_TABLES), url)
     db = Database(url)
@@ -208,9 +195,7 @@ class FlakyProducer:
         return future
 
 
-@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
-def test_a_failure_stops_its_key_records_the_error_and_is_retried_after_backoff(backend, request):
-    database = request.getfixturevalue("database" if backend == "postgres" else "sqlite_database")
+def test_a_failure_stops_its_key_records_the_error_and_is_retried_after_backoff(database):
     topic = new_topic()
     a1, a2, a3 = (value_event("T001-1", n) for n in (1, 2, 3))
     b1 = value_event("T002-1", 10)
@@ -293,22 +278,6 @@ def test_unreachable_broker_keeps_events_pending_until_a_broker_answers(database
         records = run(scenario(second_broker), timeout=45)
     assert by_key(records) == {"T001-1": [1, 2, 3]}
     assert [IntegrationEvent.from_json_bytes(r.value).id for r in records] == [e.id for e in events]
-
-
-def test_requeued_events_are_published_again_in_order(database):
-    """For a broker that lost its topics (Tansu keeps them in memory): publish the recent past again."""
-    topic = new_topic()
-    commit_events(database, topic, [value_event("T001-1", n) for n in (1, 2)])
-    producer = FlakyProducer()
-
-    async def scenario():
-        await publish_pending_events(database, producer)
-        assert requeue_published_events(database, dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)) == 2
-        return await publish_pending_events(database, producer)
-
-    again = run(scenario())
-    assert again.published == 2
-    assert producer.sent == [("T001-1", 1), ("T001-1", 2), ("T001-1", 1), ("T001-1", 2)]
 
 
 def test_add_event_only_adds_to_the_callers_session(database):

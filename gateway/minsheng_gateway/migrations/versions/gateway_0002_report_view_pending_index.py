@@ -23,9 +23,9 @@ PENDING = "is_current AND status = 'submitted'"
 
 def upgrade() -> None:
     op.create_index('ix_report_view_pending', 'report_view', ['indicator_code'], unique=False,
-                    postgresql_where=sa.text(PENDING), sqlite_where=sa.text(PENDING))
+                    postgresql_where=sa.text(PENDING))
 
 
 def downgrade() -> None:
-    op.drop_index('ix_report_view_pending', table_name='report_view', postgresql_where=sa.text(PENDING),
-                  sqlite_where=sa.text(PENDING))
+    op.drop_index('ix_report_view_pending', table_name='report_view',
+                  postgresql_where=sa.text(PENDING))

@@ -25,5 +25,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('indicator_progress_view') as batch:
-        batch.drop_column('inputs')
+    op.drop_column('indicator_progress_view', 'inputs')

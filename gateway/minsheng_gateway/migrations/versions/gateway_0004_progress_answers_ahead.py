@@ -28,7 +28,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('indicator_progress_view') as batch:
-        batch.drop_column('next_payload')
-        batch.drop_column('next_status')
-        batch.drop_column('next_on')
+    op.drop_column('indicator_progress_view', 'next_payload')
+    op.drop_column('indicator_progress_view', 'next_status')
+    op.drop_column('indicator_progress_view', 'next_on')

@@ -4,11 +4,11 @@ and idempotent consumers.
 Producing (a campaign service):
     add_event(session, topic=topic_for("education"), key="T002-1", event=IntegrationEvent(...))
     in the same transaction as the change, and `create_app(background=[run_relay_process])`
-    (`relay_process.py`: the relay in a child process; `run_relay` runs it on the process's own loop).
+    (`relay_process.py`: the relay, `relay.py`'s `OutboxRelay`, in a child process).
 
 Consuming (the gateway):
-    `create_app(background=[consumer_job(topics=[...], group_id="gateway", handler=handle)])`
-    where `handle(session, event)` updates the views in the consumer's transaction.
+    an `EventConsumer` in a background job applies each event in its own transaction and records it in
+    `processed_event`, so that an event delivered again is skipped.
 
 Tables: OUTBOX_TABLES and CONSUMER_TABLES, both in the kernel's Alembic branch "messaging".
 """
@@ -20,7 +20,6 @@ from minsheng.messaging.consumer import (
     PollResult,
     ProcessedEvent,
     apply_event,
-    consumer_job,
 )
 from minsheng.messaging.events import (
     IntegrationEvent,
@@ -37,8 +36,6 @@ from minsheng.messaging.relay import (
     OutboxRelay,
     outbox_stats,
     publish_pending_events,
-    requeue_published_events,
-    run_relay,
     wake_relay,
 )
 
@@ -62,15 +59,12 @@ __all__ = [
     "add_event",
     "add_events",
     "apply_event",
-    "consumer_job",
     "data_model_for",
     "event_source",
     "outbox_stats",
     "publish_pending_events",
     "register_event",
     "registered_event_types",
-    "requeue_published_events",
-    "run_relay",
     "topic_for",
     "wake_relay",
 ]

@@ -27,8 +27,6 @@ from sqlmodel import Field, Session, SQLModel
 
 from minsheng.messaging.events import IntegrationEvent, utc_now
 
-# BIGINT in PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid).
-BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Timestamp = sa.DateTime(timezone=True)
 
 
@@ -42,10 +40,9 @@ class OutboxEvent(SQLModel, table=True):
     # reading the table).  The former (published_at, id) index led the planner to a bitmap scan,
     # which never does: it re-read every published row's page on every cycle (8.7 ms per empty
     # claim after 21,000 events, with autovacuum off as on the development machines).
-    __table_args__ = (sa.Index("ix_outbox_event_pending", "id", postgresql_where=sa.text("published_at IS NULL"),
-                               sqlite_where=sa.text("published_at IS NULL")),)
+    __table_args__ = (sa.Index("ix_outbox_event_pending", "id", postgresql_where=sa.text("published_at IS NULL")),)
 
-    id: int | None = Field(default=None, sa_column=sa.Column(BigIntId, primary_key=True, autoincrement=True))
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=True))
     event_id: str = Field(max_length=64, unique=True)
     topic: str = Field(max_length=249)  # Kafka's limit on topic names
     key: str = Field(max_length=255)  # the partition key: events with the same key keep their order

@@ -3,9 +3,9 @@
 One cycle (`publish_pending_events`):
 
 1. In one database transaction, claim the oldest pending rows: `SELECT … WHERE published_at IS NULL
-   ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED` on PostgreSQL, behind a transaction-scoped advisory
-   lock so that only one relay per database publishes at a time (two relays each taking a slice of
-   the queue would publish a key's events out of order).  SQLite has one writer: a plain select.
+   ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED`, behind a transaction-scoped advisory lock so that
+   only one relay per database publishes at a time (two relays each taking a slice of the queue
+   would publish a key's events out of order).
    Rows are taken up to the first one still waiting for its retry time (`next_attempt_at`).
 2. Send them with the partition key `row.key` and the CloudEvent JSON as value (acks=all), all
    handed to the producer in id order and their acknowledgements awaited together.  The producer
@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select as core_select, update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Connection
 from sqlmodel import select
 
@@ -89,11 +89,6 @@ class _Row:
     attempts: int
 
 
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    # SQLite gives back naive datetimes; everything the outbox writes is UTC.
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
-
-
 def _describe(exc: BaseException) -> str:
     message = str(exc) or repr(exc)
     return f"{type(exc).__name__}: {message}"[:MAX_ERROR_LENGTH]
@@ -102,28 +97,24 @@ def _describe(exc: BaseException) -> str:
 _OUTBOX = OutboxEvent.__table__
 _CLAIM_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.payload, _OUTBOX.c.attempts,
                   _OUTBOX.c.next_attempt_at)
-# PostgreSQL: the advisory lock and the claim in one round trip, as driver SQL (the relay's cycle runs
+# The advisory lock and the claim in one round trip, as driver SQL (the relay's cycle runs
 # under the business load it relays: its statements should cost the service's host as little as
 # possible).  The uncorrelated sub-select is an InitPlan, evaluated once, before any row is locked:
 # if another relay holds the lock, no row comes back.
-_CLAIM_POSTGRES = (
+_CLAIM = (
     f"SELECT {', '.join(column.name for column in _CLAIM_COLUMNS)} FROM {_OUTBOX.name} "
     "WHERE (SELECT pg_try_advisory_xact_lock(%s)) AND published_at IS NULL "
     "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED")
 # One statement text for any number of rows (an `IN` list would be a new statement per count).
-_MARK_PUBLISHED_POSTGRES = f"UPDATE {_OUTBOX.name} SET published_at = %s WHERE id = ANY(%s)"
+_MARK_PUBLISHED = f"UPDATE {_OUTBOX.name} SET published_at = %s WHERE id = ANY(%s)"
 
 
 def _claim(connection: Connection, limit: int, now: dt.datetime, respect_backoff: bool = True) -> list[_Row]:
-    """The due prefix of the pending queue, locked until the connection's transaction ends (PostgreSQL)."""
-    if connection.dialect.name == "postgresql":
-        result = connection.exec_driver_sql(_CLAIM_POSTGRES, (RELAY_LOCK_KEY, limit))
-    else:
-        result = connection.execute(core_select(*_CLAIM_COLUMNS).where(_OUTBOX.c.published_at.is_(None))
-                                    .order_by(_OUTBOX.c.id).limit(limit))
+    """The due prefix of the pending queue, locked until the connection's transaction ends."""
     rows: list[_Row] = []
-    for row_id, topic, key, payload, attempts, next_attempt_at in result:
-        if respect_backoff and next_attempt_at is not None and _as_utc(next_attempt_at) > now:
+    for row_id, topic, key, payload, attempts, next_attempt_at in connection.exec_driver_sql(
+            _CLAIM, (RELAY_LOCK_KEY, limit)):
+        if respect_backoff and next_attempt_at is not None and next_attempt_at > now:
             break  # the head of the queue waits for its retry time: nothing behind it overtakes it
         rows.append(_Row(row_id, topic, key, payload, attempts))
     return rows
@@ -133,10 +124,7 @@ def _record(connection: Connection, published: list[int], failures: list[tuple[_
             now: dt.datetime) -> None:
     """Mark the outcome of a cycle (the caller commits)."""
     if published:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(_MARK_PUBLISHED_POSTGRES, (now, published))
-        else:
-            connection.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(published)).values(published_at=now))
+        connection.exec_driver_sql(_MARK_PUBLISHED, (now, published))
     for row, error in failures:
         attempts = row.attempts + 1
         retry_at = now + dt.timedelta(seconds=backoff_delay(attempts, RETRY_INITIAL_SECONDS, RETRY_MAX_SECONDS))
@@ -202,12 +190,8 @@ async def publish_pending_events(database: Database, producer: Producer, batch_s
     # Core connection, not an ORM session: nothing here needs the unit of work.
     async with database.async_engine.connect() as connection:
         rows = await connection.run_sync(_claim, batch_size, utc_now(), not ignore_backoff)
-        if not rows or database.is_sqlite:
-            # Ends the transaction (and releases the advisory lock). On SQLite, which has no row locks,
-            # do not keep a read transaction open while sending: a business write committed meanwhile
-            # would make the later update fail with SQLITE_BUSY (stale snapshot).
-            await connection.rollback()
         if not rows:
+            await connection.rollback()  # ends the transaction and releases the advisory lock
             return BatchResult(claimed=0, published=0, failed=0)
         published, failures = await _send_in_order(producer, rows, send_timeout)
         try:
@@ -243,7 +227,7 @@ def outbox_stats(database: Database) -> tuple[int, float]:
         count, oldest = session.exec(
             select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.published_at.is_(None))
         ).one()
-    age = max(0.0, (utc_now() - _as_utc(oldest)).total_seconds()) if oldest is not None else 0.0
+    age = max(0.0, (utc_now() - oldest).total_seconds()) if oldest is not None else 0.0
     return int(count), age
 
 
@@ -261,21 +245,6 @@ def purge_published_events(database: Database, older_than: dt.timedelta) -> int:
         result = session.exec(
             OutboxEvent.__table__.delete().where(OutboxEvent.published_at.is_not(None),
                                                  OutboxEvent.published_at < cutoff)
-        )
-        session.commit()
-        return result.rowcount or 0
-
-
-def requeue_published_events(database: Database, published_since: dt.datetime) -> int:
-    """Mark rows published since `published_since` as pending again, to be published again in order.
-
-    For a broker that lost its topics (the local Tansu keeps them in memory only): consumers
-    deduplicate by event id, so publishing twice is harmless. Returns how many rows."""
-    with database.session() as session:
-        result = session.exec(
-            update(OutboxEvent).where(OutboxEvent.published_at.is_not(None),
-                                      OutboxEvent.published_at >= published_since)
-            .values(published_at=None, next_attempt_at=None)
         )
         session.commit()
         return result.rowcount or 0
@@ -458,18 +427,6 @@ class OutboxRelay:
             await self._disconnect()
 
 
-async def run_relay(app) -> None:  # noqa: ANN001 - a FastAPI app (create_app's `background` job)
-    """Background job for `create_app(background=[run_relay])`: the process's outbox relay."""
-    relay = OutboxRelay(
-        app.state.database,
-        lambda: app.state.settings.kafka_bootstrap_servers,
-        process=getattr(app.state, "process", "unknown"),
-    )
-    app.state.outbox_relay = relay
-    log.info("outbox relay of %s started", relay.process)
-    await relay.run()
-
-
 def wake_relay(app) -> None:  # noqa: ANN001 - a FastAPI app
     """Tell the process's relay that events were just committed (on the event loop)."""
     relay = getattr(app.state, "outbox_relay", None)
@@ -484,8 +441,6 @@ __all__ = [
     "publish_pending_events",
     "purge_published_events",
     "record_broker_unavailable",
-    "requeue_published_events",
-    "run_relay",
     "update_outbox_metrics",
     "wake_relay",
 ]

@@ -16,7 +16,6 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=plan.target_metadata(),
             include_object=include_object_for(plan),
-            render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
             compare_type=True,
         )
         with context.begin_transaction():

@@ -26,5 +26,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('campaign') as batch:
-        batch.drop_column('catalog_digest')
+    op.drop_column('campaign', 'catalog_digest')

@@ -25,8 +25,7 @@ PENDING = sa.text("published_at IS NULL")
 
 def upgrade() -> None:
     op.drop_index('ix_outbox_event_pending', table_name='outbox_event')
-    op.create_index('ix_outbox_event_pending', 'outbox_event', ['id'], unique=False,
-                    postgresql_where=PENDING, sqlite_where=PENDING)
+    op.create_index('ix_outbox_event_pending', 'outbox_event', ['id'], unique=False, postgresql_where=PENDING)
 
 
 def downgrade() -> None:

@@ -60,7 +60,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_task_status_report_task_number'), 'task_status_report', ['task_number'], unique=False)
-    op.create_index('uq_task_status_current_revision', 'task_status_report', ['task_number', 'org_unit_code', 'period'], unique=True, postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current'))
+    op.create_index('uq_task_status_current_revision', 'task_status_report', ['task_number', 'org_unit_code', 'period'], unique=True, postgresql_where=sa.text('is_current'))
     op.create_table('report',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('indicator_code', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -89,17 +89,17 @@ def upgrade() -> None:
     op.create_index(op.f('ix_report_org_unit_code'), 'report', ['org_unit_code'], unique=False)
     op.create_index(op.f('ix_report_period'), 'report', ['period'], unique=False)
     op.create_index(op.f('ix_report_status'), 'report', ['status'], unique=False)
-    op.create_index('uq_report_current_revision', 'report', ['indicator_code', 'org_unit_code', 'period'], unique=True, postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current'))
+    op.create_index('uq_report_current_revision', 'report', ['indicator_code', 'org_unit_code', 'period'], unique=True, postgresql_where=sa.text('is_current'))
 
 
 def downgrade() -> None:
-    op.drop_index('uq_report_current_revision', table_name='report', postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current'))
+    op.drop_index('uq_report_current_revision', table_name='report', postgresql_where=sa.text('is_current'))
     op.drop_index(op.f('ix_report_status'), table_name='report')
     op.drop_index(op.f('ix_report_period'), table_name='report')
     op.drop_index(op.f('ix_report_org_unit_code'), table_name='report')
     op.drop_index(op.f('ix_report_indicator_code'), table_name='report')
     op.drop_table('report')
-    op.drop_index('uq_task_status_current_revision', table_name='task_status_report', postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current'))
+    op.drop_index('uq_task_status_current_revision', table_name='task_status_report', postgresql_where=sa.text('is_current'))
     op.drop_index(op.f('ix_task_status_report_task_number'), table_name='task_status_report')
     op.drop_table('task_status_report')
     op.drop_table('period_lock')
