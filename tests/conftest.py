@@ -22,7 +22,6 @@ from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging.relay import OutboxRelay
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
 ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
