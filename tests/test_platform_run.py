@@ -1,9 +1,11 @@
-"""`make run`'s runner brings up broker, five services and the gateway as real processes;
-the gateway serves the whole catalog it learned over HTTP; Ctrl-C stops every process."""
+"""`make run`'s runner brings up PostgreSQL, the broker, five services and the gateway as real processes;
+the gateway serves the whole catalog it learned over HTTP; Ctrl-C stops every process; the database
+server keeps its data for the next run."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import random
@@ -14,10 +16,49 @@ import sys
 import time
 import urllib.request
 
+import psycopg
 import pytest
 
 from minsheng.topology import ALL_PROCESSES, GATEWAY
 from tests.conftest import ROOT, free_port
+
+# Generous for a loaded machine: the first run of a data directory also runs initdb.
+START_TIMEOUT = 240
+
+
+def _load_deploy_module(name: str):  # deploy/ is a folder of scripts, not a package
+    spec = importlib.util.spec_from_file_location(name, ROOT / "deploy" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+local_postgres = _load_deploy_module("local_postgres")
+
+
+def _start_runner(base: int, broker_port: int, postgres_port: int, data_dir) -> subprocess.Popen:
+    """`make run`'s runner on its own embedded PostgreSQL (no DATABASE_URL inherited from the suite)."""
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_DATABASE_URL")}
+    return subprocess.Popen(
+        [sys.executable, "deploy/run_local.py", "--base-port", str(base), "--broker-port", str(broker_port),
+         "--postgres-port", str(postgres_port), "--data-dir", str(data_dir)],
+        cwd=ROOT, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _read_until_announced(runner: subprocess.Popen) -> tuple[bool, list[str]]:
+    """The runner's output up to its banner; False if it ended or took too long first."""
+    output: list[str] = []
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        line = runner.stdout.readline()
+        if not line and runner.poll() is not None:
+            return False, output
+        output.append(line)
+        if "Ctrl-C stops every process" in line:
+            return True, output
+    runner.kill()
+    return False, output
 
 
 def _ports_free(base: int) -> bool:
@@ -56,29 +97,13 @@ def _get(url: str):
 
 
 @pytest.fixture
-def platform(make_database):
+def platform(tmp_path):
     base = _free_base()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for process in ALL_PROCESSES:  # PostgreSQL here, as in production; `make run` uses SQLite files
-        env[f"{process.env_prefix}DATABASE_URL"] = make_database(process.name)
-    runner = subprocess.Popen(
-        [sys.executable, "deploy/run_local.py", "--base-port", str(base), "--broker-port", str(free_port())],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    output: list[str] = []
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        line = runner.stdout.readline()
-        if not line and runner.poll() is not None:
-            break
-        output.append(line)
-        if "Ctrl-C stops every process" in line:
-            break
-    else:
+    runner = _start_runner(base, free_port(), free_port(), tmp_path / "var")
+    announced, output = _read_until_announced(runner)
+    if not announced:
         runner.kill()
-        pytest.fail("platform did not start:\n" + "".join(output))
-    if runner.poll() is not None:
-        pytest.fail("runner exited:\n" + "".join(output))
+        pytest.fail("platform did not start:\n" + "".join(output[-60:]))
     yield base, "".join(output)
     runner.send_signal(signal.SIGINT)
     runner.wait(timeout=60)
@@ -162,25 +187,42 @@ def _get_status(url: str) -> int:
         return error.code
 
 
-def test_ctrl_c_stops_every_process(make_database):
-    base = _free_base()
-    broker_port = free_port()
-    runner = subprocess.Popen(
-        [sys.executable, "deploy/run_local.py", "--base-port", str(base), "--broker-port", str(broker_port)],
-        cwd=ROOT, env={**os.environ, **{f"{p.env_prefix}DATABASE_URL": make_database(p.name) for p in ALL_PROCESSES}},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    output = []
-    for line in runner.stdout:
-        output.append(line)
-        if "Ctrl-C stops every process" in line:
-            break
-    else:
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_ctrl_c_stops_every_process(tmp_path):
+    base, broker_port, postgres_port = _free_base(), free_port(), free_port()
+    runner = _start_runner(base, broker_port, postgres_port, tmp_path / "var")
+    announced, output = _read_until_announced(runner)
+    if not announced:
+        runner.kill()
         pytest.fail(f"make run ended before announcing the platform (exit {runner.wait()}):\n{''.join(output[-40:])}")
-    assert not _ports_free(base)
+    assert not _ports_free(base) and _listening(postgres_port)
     runner.send_signal(signal.SIGINT)
     assert runner.wait(timeout=60) == 0
     time.sleep(0.5)
     assert _ports_free(base), "a process kept its port after Ctrl-C"
-    with socket.socket() as s:
-        assert s.connect_ex(("127.0.0.1", broker_port)) != 0, "the broker outlived Ctrl-C"
+    assert not _listening(broker_port), "the broker outlived Ctrl-C"
+    assert not _listening(postgres_port), "PostgreSQL outlived Ctrl-C"
+    assert not (tmp_path / "var" / "postgres" / "postmaster.pid").exists(), "PostgreSQL did not shut down cleanly"
+
+
+def test_the_local_postgres_keeps_its_databases_and_data_from_one_run_to_the_next(tmp_path):
+    server = local_postgres.LocalPostgres(tmp_path / "postgres", free_port())
+    try:
+        server.start(timeout=120)
+        server.create_databases(["minsheng_education", "minsheng_gateway"])
+        with psycopg.connect(server.url("minsheng_education").replace("+psycopg", "")) as connection:
+            connection.execute("CREATE TABLE kept (value text)")
+            connection.execute("INSERT INTO kept VALUES ('a report')")
+        server.stop()
+        assert not _listening(server.port)
+
+        server.start(timeout=120)
+        server.create_databases(["minsheng_education", "minsheng_gateway"])  # they exist: left as they are
+        with psycopg.connect(server.url("minsheng_education").replace("+psycopg", "")) as connection:
+            assert connection.execute("SELECT value FROM kept").fetchall() == [("a report",)]
+    finally:
+        server.stop()
