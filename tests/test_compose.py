@@ -211,6 +211,10 @@ def test_process_database_is_its_own_postgres_database(deployment: Deployment, p
         f"service {process.name!r}: {variable} names database {url.database!r}, "
         f"which the init SQL does not create (it creates {sorted(deployment.created_databases)})"
     )
+    assert url.database == process.database, (
+        f"service {process.name!r}: {variable} names database {url.database!r}, not {process.database!r} "
+        "(the name `make run` gives it too)"
+    )
     postgres_env = deployment.environment("postgres")
     assert url.username == postgres_env.get("POSTGRES_USER"), (
         f"service {process.name!r}: {variable} user {url.username!r} is not POSTGRES_USER"
