@@ -7,25 +7,25 @@ Revision ID: gateway_0002
 Revises: gateway_0001
 Create Date: 2026-11-27 05:58:00
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision: str = 'gateway_0002'
-down_revision: Union[str, Sequence[str], None] = 'gateway_0001'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "gateway_0002"
+down_revision: str | Sequence[str] | None = "gateway_0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 PENDING = "is_current AND status = 'submitted'"
 
 
 def upgrade() -> None:
-    op.create_index('ix_report_view_pending', 'report_view', ['indicator_code'], unique=False,
-                    postgresql_where=sa.text(PENDING))
+    op.create_index(
+        "ix_report_view_pending", "report_view", ["indicator_code"], unique=False, postgresql_where=sa.text(PENDING)
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_report_view_pending', table_name='report_view',
-                  postgresql_where=sa.text(PENDING))
+    op.drop_index("ix_report_view_pending", table_name="report_view", postgresql_where=sa.text(PENDING))

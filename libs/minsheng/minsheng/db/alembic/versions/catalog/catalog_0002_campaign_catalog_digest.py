@@ -8,22 +8,22 @@ Revision ID: catalog_0002
 Revises: catalog_0001
 Create Date: 2026-11-27 10:40:00
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
-
-revision: str = 'catalog_0002'
-down_revision: Union[str, Sequence[str], None] = 'catalog_0001'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "catalog_0002"
+down_revision: str | Sequence[str] | None = "catalog_0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column('campaign', sa.Column('catalog_digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+    op.add_column("campaign", sa.Column("catalog_digest", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column('campaign', 'catalog_digest')
+    op.drop_column("campaign", "catalog_digest")

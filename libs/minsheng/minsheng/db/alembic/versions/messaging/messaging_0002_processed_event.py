@@ -8,27 +8,28 @@ Revision ID: messaging_0002
 Revises: messaging_0001
 Create Date: 2026-11-22 06:25:44.733000
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
-
-revision: str = 'messaging_0002'
-down_revision: Union[str, Sequence[str], None] = 'messaging_0001'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "messaging_0002"
+down_revision: str | Sequence[str] | None = "messaging_0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('processed_event',
-    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('type', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('event_id')
+    op.create_table(
+        "processed_event",
+        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table('processed_event')
+    op.drop_table("processed_event")
