@@ -148,7 +148,8 @@ def test_process_has_a_service_on_its_topology_port(deployment: Deployment, proc
     ports = published_ports(service)
     assert ports, f"service {process.name!r} publishes no port"
     assert (process.port, process.port) in ports, (
-        f"service {process.name!r} publishes {ports} (published, container); topology says {process.port}:{process.port}"
+        f"service {process.name!r} publishes {ports} (published, container); "
+        f"topology says {process.port}:{process.port}"
     )
     variable = f"{process.env_prefix}PORT"
     value = deployment.environment(process.name).get(variable)
@@ -343,7 +344,8 @@ def test_process_image_is_built_from_the_shared_dockerfile(deployment: Deploymen
         f"service {process.name!r}: build arg APP={args.get('APP')!r}, topology's app is {process.app!r}"
     )
     assert args.get("ENV_PREFIX") == process.env_prefix, (
-        f"service {process.name!r}: build arg ENV_PREFIX={args.get('ENV_PREFIX')!r}, topology says {process.env_prefix!r}"
+        f"service {process.name!r}: build arg ENV_PREFIX={args.get('ENV_PREFIX')!r}, "
+        f"topology says {process.env_prefix!r}"
     )
     undeclared = set(args) - declared
     assert not undeclared, f"service {process.name!r}: build args {sorted(undeclared)} are not ARGs of {dockerfile.name}"
