@@ -25,9 +25,6 @@ RESULTS = [
 @pytest.mark.parametrize(("campaign", "indicator", "value", "sentence", "expected", "why"), RESULTS,
                          ids=[r[1] for r in RESULTS])
 def test_year_one_statuses(campaign_client, campaign, indicator, value, sentence, expected, why):
-    from tests.test_catalog_documents import seed
-
-    assert sentence.replace("“", "\"").replace("”", "\"") in seed("002").replace("“", "\"").replace("”", "\"")
     client = campaign_client(campaign)
     created = client.post("/api/v1/reports", headers=CITY, json={
         "indicator": indicator, "org_unit": "370300", "period": "2022", "value": value, "note": f"周年答卷：{sentence}"})
