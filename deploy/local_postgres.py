@@ -84,23 +84,29 @@ class LocalPostgres:
         return self
 
     def _wait_ready(self, timeout: float) -> None:
+        """Until this server says it is ready (its postmaster.pid, not whatever answers on the port)."""
         deadline = time.monotonic() + timeout
-        while True:
+        while not self._ready():
             if self.process.poll() is not None:
                 raise RuntimeError(f"PostgreSQL exited with {self.process.returncode}; its log, {self.log_path}, "
                                    f"ends with:\n{self.log_tail()}")
-            try:
-                psycopg.connect(self._conninfo("postgres"), connect_timeout=2).close()
-                return
-            except psycopg.OperationalError as error:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise TimeoutError(f"PostgreSQL did not answer within {timeout:.0f} s; "
-                                       f"see {self.log_path}") from error
-                time.sleep(0.2)
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"PostgreSQL was not ready within {timeout:.0f} s; see {self.log_path}")
+            time.sleep(0.2)
+
+    def _ready(self) -> bool:
+        # postmaster.pid: pid, data directory, start time, port, socket directory, listen address,
+        # shared memory key, and last the status, "ready" once connections are accepted.
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[0].strip() == str(self.process.pid) and lines[7].strip() == "ready"
 
     def _conninfo(self, database: str) -> str:
-        return f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname={database}"
+        host = self.socket_dir or "127.0.0.1"
+        return f"host={host} port={self.port} user={SUPERUSER} dbname={database}"
 
     def create_databases(self, names: Iterable[str]) -> None:
         """Create each database that does not exist yet (a later run finds them with their data)."""

@@ -226,3 +226,13 @@ def test_the_local_postgres_keeps_its_databases_and_data_from_one_run_to_the_nex
             assert connection.execute("SELECT value FROM kept").fetchall() == [("a report",)]
     finally:
         server.stop()
+
+
+def test_a_port_already_taken_is_reported_not_mistaken_for_the_local_server(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = local_postgres.LocalPostgres(tmp_path / "postgres", taken.getsockname()[1])
+        with pytest.raises(RuntimeError, match="could not create any TCP/IP sockets"):
+            server.start(timeout=120)
+    server.stop()
