@@ -14,8 +14,8 @@ answer 201 with a body of the shape of `ReportPublic`:
   the engine with SQLAlchemy's default pool) on PostgreSQL, the database named by `BENCH_DATABASE_URL`.
   The template also looks up the signed-in user on every request; that is left out here.
 
-The bare endpoints keep plain pydantic models: a SQLModel class validates a body at about twice the
-CPU, and the two floors must not move with this file.
+The bare endpoints keep plain pydantic models: a SQLModel class costs more CPU to validate a body, and
+the two floors must not move with this file.
 """
 
 from __future__ import annotations
