@@ -14,24 +14,24 @@ import sys
 import time
 import traceback
 
-from bench import bench_broker, bench_costs, bench_latency, bench_rebuild, bench_reports, bench_summary
 from sqlalchemy.engine import make_url
 
+from bench import bench_broker, bench_costs, bench_latency, bench_rebuild, bench_reports, bench_summary
 from bench.infra import (
     ADMIN_URL,
     MACHINE_SPEED,
     RESULTS,
     BenchResult,
     Outcome,
-    print_table,
     machine_speed,
+    print_table,
     product_fingerprint,
     wait_for_quiet,
     write_result,
 )
 
 BENCHMARKS = {
-    "reports": bench_reports.run,  # (a) reports/s vs bare FastAPI
+    "reports": bench_reports.run,  # (a) reports/s vs bare FastAPI and the template's create-and-commit
     "latency": bench_latency.run,  # (b) approve → gateway p50/p99 at 200/s
     "summary": bench_summary.run,  # (c) city summary p99 at 10k vs 1M reports
     "rebuild": bench_rebuild.run,  # (d) rebuild events/s
@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = RESULTS / f"run-{'quick-' if args.quick else ''}{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     summary.write_text(json.dumps({"quick": args.quick, "benchmarks": names, "elapsed_s": round(elapsed, 1),
-                                   "background_load_cores": background, "machine": MACHINE_SPEED, "product_code": code_before,
+                                   "background_load_cores": background, "machine": MACHINE_SPEED,
+                                   "product_code": code_before,
                                    "product_code_changed_during_run": changed,
                                    "outcomes": [o.__dict__ for o in outcomes]}, ensure_ascii=False, indent=2))
     return 1 if crashed else 0
