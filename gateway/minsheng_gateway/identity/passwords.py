@@ -12,8 +12,6 @@ from minsheng.errors import Unprocessable
 
 MIN_LENGTH = 10
 _hasher = PasswordHasher()  # argon2-cffi's defaults: Argon2id, RFC 9106's low-memory profile
-# Verified against when the username is unknown, so a wrong username costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("an account that does not exist")
 
 
 class WeakPassword(Unprocessable):
@@ -40,9 +38,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash("an account that does not exist")
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
+    """`None` (no such account) is checked against a dummy hash: a wrong username costs as long as a
+    wrong password, so timing does not tell which usernames exist."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

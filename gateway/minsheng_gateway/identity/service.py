@@ -13,6 +13,7 @@ import hashlib
 import logging
 import re
 import secrets
+from functools import cache
 
 from prometheus_client import Counter
 from sqlmodel import Session, func, select, update
@@ -297,6 +298,11 @@ def api_key_account(*, session: Session, key: str, now: dt.datetime) -> Account:
 # ---- demo -----------------------------------------------------------------------------------------------
 
 
+@cache
+def _demo_password_hash() -> str:
+    return hash_password(DEMO_PASSWORD)  # one hash for all: they share the password anyway
+
+
 def seed_demo_accounts(*, session: Session, now: dt.datetime) -> None:
     """The demo accounts of `minsheng.auth.demo` (local run only), created once; the integration one
     gets the demo API key."""
@@ -306,7 +312,7 @@ def seed_demo_accounts(*, session: Session, now: dt.datetime) -> None:
             continue
         account = Account(username=demo.username, display_name=demo.display_name, role=demo.role,
                           department=demo.department, org_unit=demo.org_unit, indicators=list(demo.indicators),
-                          password_hash=hash_password(DEMO_PASSWORD), password_changed_at=now, created_at=now,
+                          password_hash=_demo_password_hash(), password_changed_at=now, created_at=now,
                           created_by="演示数据")
         session.add(account)
         session.commit()
