@@ -121,7 +121,8 @@ def test_an_expired_session_still_reads_the_open_catalog_but_writes_say_so(gatew
 
 def test_a_csv_upload_passes_through_the_gateway(gateway, education):
     csrf = sign_in(gateway, "demo-education-bureau")
-    csv_text = "指标编号,单位代码,期间,数值,分子,分母,说明\nT002-1,370303,2022-06,2,,,张店新建2处\nT002-3,370303,2022,,6500,10000,\n"
+    csv_text = ("指标编号,单位代码,期间,数值,分子,分母,说明\n"
+                "T002-1,370303,2022-06,2,,,张店新建2处\nT002-3,370303,2022,,6500,10000,\n")
     response = gateway.post("/api/v1/campaigns/education/reports/upload", headers=csrf,
                             files={"file": ("教育局6月.csv", csv_text.encode("gbk"), "text/csv")})
     assert response.status_code == 201, response.text
