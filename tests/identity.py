@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from minsheng.auth.demo import DEMO_ACCOUNTS, DEMO_API_KEY, DEMO_BY_USERNAME, DEMO_PASSWORD
+from minsheng.auth.demo import DEMO_API_KEY, DEMO_BY_USERNAME, DEMO_PASSWORD
 from minsheng.auth.keys import private_pem, public_pem
 from minsheng.auth.principal import Principal
 from minsheng.catalog.document import CAMPAIGN_CODES
@@ -37,10 +37,7 @@ SIGNER = ServiceTokenSigner(_KEY, lifetime=60)
 
 
 def demo_principal(username: str) -> Principal:
-    """The demo account as a service sees it; its id is its place in the demo list."""
-    demo = DEMO_BY_USERNAME[username]
-    return Principal(account_id=DEMO_ACCOUNTS.index(demo) + 1, name=demo.display_name, role=demo.role,
-                     department=demo.department, org_unit=demo.org_unit, indicators=frozenset(demo.indicators))
+    return DEMO_BY_USERNAME[username].principal()
 
 
 def bearer(username: str) -> FreshBearer:

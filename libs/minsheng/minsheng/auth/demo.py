@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minsheng.auth.models import Role
+from minsheng.auth.principal import Principal
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,12 @@ class DemoAccount:
     department: str | None = None
     org_unit: str | None = None
     indicators: tuple[str, ...] = ()
+
+    def principal(self) -> Principal:
+        """As a service sees it when tools sign its token themselves (tests, benchmarks): its id is its
+        place in DEMO_ACCOUNTS, the order the gateway creates them in."""
+        return Principal(account_id=DEMO_ACCOUNTS.index(self) + 1, name=self.display_name, role=self.role,
+                         department=self.department, org_unit=self.org_unit, indicators=frozenset(self.indicators))
 
 
 # Every demo account signs in with this password; it is printed by `make run` and is never valid
