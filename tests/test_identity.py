@@ -216,6 +216,14 @@ def test_the_city_office_creates_an_account_that_can_sign_in(gateway):
     assert login(person, "zhang.san", NEW_PASSWORD).json()["user"]["display_name"] == "市教育局 张三"
 
 
+def test_no_one_disables_their_own_account(gateway):
+    csrf = sign_in(gateway, "demo-city-office")
+    own_id = gateway.get("/api/v1/auth/me").json()["user"]["id"]
+    refused = gateway.post(f"/api/v1/accounts/{own_id}/disable", headers=csrf)
+    assert refused.status_code == 422 and refused.json()["code"] == "cannot_disable_self"
+    assert gateway.get("/api/v1/auth/me").status_code == 200
+
+
 def test_only_the_city_office_manages_accounts(gateway):
     csrf = sign_in(gateway, "demo-education-bureau")
     assert gateway.get("/api/v1/accounts").json()["code"] == "city_office_only"

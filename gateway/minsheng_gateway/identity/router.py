@@ -103,13 +103,13 @@ def reset_password(request: Request, session: SessionDep, caller: CityOfficeCall
 @accounts_router.post("/{account_id}/disable", response_model=AccountPublic,
                       summary="停用账号（市民生办；会话立即作废，API 密钥不再可用）")
 def disable(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int):
-    return service.set_disabled(session=session, account_id=account_id, disabled=True, by=caller.account.username,
+    return service.set_disabled(session=session, account_id=account_id, disabled=True, by=caller.account,
                                 now=now(request))
 
 
 @accounts_router.post("/{account_id}/enable", response_model=AccountPublic, summary="启用账号（市民生办）")
 def enable(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int):
-    return service.set_disabled(session=session, account_id=account_id, disabled=False, by=caller.account.username,
+    return service.set_disabled(session=session, account_id=account_id, disabled=False, by=caller.account,
                                 now=now(request))
 
 

@@ -107,10 +107,13 @@ def list_accounts(*, session: Session, limit: int, offset: int) -> tuple[list[Ac
     return list(rows), session.exec(select(func.count()).select_from(Account)).one()
 
 
-def set_disabled(*, session: Session, account_id: int, disabled: bool, by: str, now: dt.datetime) -> Account:
+def set_disabled(*, session: Session, account_id: int, disabled: bool, by: Account, now: dt.datetime) -> Account:
     """Disabling ends the account's sessions at once and refuses its API keys; its service tokens
-    already issued expire within their lifetime."""
+    already issued expire within their lifetime.  No one disables their own account (the last city
+    office could otherwise lock everyone out)."""
     account = get_account(session=session, account_id=account_id)
+    if disabled and account.id == by.id:
+        raise Unprocessable("不能停用自己的账号", code="cannot_disable_self")
     account.disabled = disabled
     if not disabled:
         account.failed_sign_ins, account.locked_until = 0, None
@@ -119,7 +122,7 @@ def set_disabled(*, session: Session, account_id: int, disabled: bool, by: str, 
         _revoke_sessions(session, account.id, now)
     session.commit()
     session.refresh(account)
-    log.info("account %s %s by %s", account.username, "disabled" if disabled else "enabled", by)
+    log.info("account %s %s by %s", account.username, "disabled" if disabled else "enabled", by.username)
     return account
 
 
