@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     city_office = "city_office"  # 市民生办: everything, approve, return, lock
     bureau = "bureau"  # 牵头部门: reports on the tasks its department leads
     district = "district"  # 区县: reports for its own org unit
