@@ -134,7 +134,7 @@ def _service_token(request: Request, caller: Caller, campaign: str) -> str:
     if signer is None:
         log.error("no GATEWAY_JWT_PRIVATE_KEY configured: authenticated calls cannot be forwarded")
         raise IdentityNotConfigured("网关未配置服务令牌签名密钥，暂时无法办理，请联系系统管理员")
-    return signer.sign(caller.account.principal(), audience=campaign)
+    return signer.current(caller.account.principal(), audience=campaign)
 
 
 router = APIRouter(tags=["统一入口 gateway"])
