@@ -303,3 +303,26 @@ def test_a_disabled_integration_accounts_key_is_refused(gateway):
     gateway.post(f"/api/v1/accounts/{account_id}/disable", headers=csrf)
     refused = fresh(gateway).get("/api/v1/auth/me", headers=API_KEY)
     assert refused.status_code == 403 and refused.json()["code"] == "account_disabled"
+
+
+# ---- the first account ------------------------------------------------------------------------------------
+
+
+def test_the_command_creates_the_first_city_office_account(make_database, monkeypatch, capsys):
+    import io
+
+    from minsheng_gateway.identity.cli import main
+
+    url = make_database("gateway")
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["create-admin", "--username", "wang.wu", "--display-name", "市民生办 王五", "--password-stdin",
+                 "--database-url", url]) == 1
+    assert "密码太短" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{NEW_PASSWORD}\n"))
+    assert main(["create-admin", "--username", "wang.wu", "--display-name", "市民生办 王五", "--password-stdin",
+                 "--database-url", url]) == 0
+    settings = gateway_settings(url, demo_users=False)
+    with TestClient(identity_gateway(settings)) as gateway:
+        user = login(gateway, "wang.wu", NEW_PASSWORD).json()["user"]
+        assert user["role"] == "city_office" and user["created_by"] is None
+        assert gateway.get("/api/v1/accounts").json()["count"] == 1  # no demo accounts without the demo setting
