@@ -66,9 +66,9 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
     """CPU ms per batch of `size` submissions and of `size` approvals, for each size (an education
     service started in this process on a fresh database at `url`)."""
     os.environ.update({"EDUCATION_DATABASE_URL": url, "EDUCATION_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                       "EDUCATION_DEMO_USERS": "true", "EDUCATION_LOG_LEVEL": "WARNING"})
+                       "EDUCATION_LOG_LEVEL": "WARNING"})
     from fastapi.testclient import TestClient
-    from minsheng.auth.service import principal_for
+    from minsheng.auth.demo import DEMO_BY_USERNAME
     from minsheng.clock import today_in_china
     from minsheng.progress.model import Thresholds
     from minsheng.reporting.schemas import ReportCreate
@@ -78,12 +78,11 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
     import minsheng_education.main as education
     from bench.data import ReportStream
 
-    with TestClient(education.app) as client:  # start-up: migrations, catalog, demo users
+    with TestClient(education.app) as client:  # start-up: migrations, catalog
         database, today, thresholds = client.app.state.database, today_in_china(), Thresholds()
         stream = ReportStream(seed=5)
-        with database.session() as session:
-            bureau = principal_for(session=session, token="demo-education-bureau")
-            office = principal_for(session=session, token="demo-city-office")
+        bureau = DEMO_BY_USERNAME["demo-education-bureau"].principal()
+        office = DEMO_BY_USERNAME["demo-city-office"].principal()
 
         def batch(size: int) -> tuple[float, float]:
             with database.session() as session:

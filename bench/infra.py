@@ -27,9 +27,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from minsheng.broker import LocalBroker
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from minsheng.auth.demo import DEMO_BY_USERNAME
+from minsheng.auth.keys import public_pem
+from minsheng.broker import LocalBroker
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng_gateway.identity.tokens import FreshBearer, ServiceTokenSigner
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -46,9 +52,12 @@ ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES") or (
     else "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DB_PREFIX = "minsheng_bench_"
 
-# Demo tokens (minsheng.auth.demo), seeded by <PREFIX>DEMO_USERS=true.
-EDU_BUREAU = {"Authorization": "Bearer demo-education-bureau"}
-CITY_OFFICE = {"Authorization": "Bearer demo-city-office"}
+# The bench stands in for the gateway: its own key pair signs the demo accounts' service tokens
+# (minsheng.auth.demo), and the services it starts trust its public key.
+BENCH_SIGNER = ServiceTokenSigner(Ed25519PrivateKey.generate(), lifetime=60)
+BENCH_PUBLIC_KEY = public_pem(BENCH_SIGNER.private_key.public_key())
+EDU_BUREAU = FreshBearer(BENCH_SIGNER, DEMO_BY_USERNAME["demo-education-bureau"].principal(), CAMPAIGN_CODES)
+CITY_OFFICE = FreshBearer(BENCH_SIGNER, DEMO_BY_USERNAME["demo-city-office"].principal(), CAMPAIGN_CODES)
 
 
 def die_with_parent() -> None:
@@ -194,7 +203,7 @@ def process_env(**extra: str) -> dict[str, str]:
 def campaign_env(campaign: str, database_url: str, broker: LocalBroker, port: int) -> dict[str, str]:
     prefix = f"{campaign.upper()}_"
     return {f"{prefix}DATABASE_URL": database_url, f"{prefix}PORT": str(port),
-            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, f"{prefix}DEMO_USERS": "true",
+            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, f"{prefix}JWT_PUBLIC_KEY": BENCH_PUBLIC_KEY,
             f"{prefix}LOG_LEVEL": "WARNING"}
 
 

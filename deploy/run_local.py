@@ -24,6 +24,8 @@ from pathlib import Path
 
 from local_postgres import LocalPostgres  # deploy/local_postgres.py, beside this script
 
+from minsheng.auth.demo import DEMO_ACCOUNTS, DEMO_API_KEY, DEMO_PASSWORD
+from minsheng.auth.keys import ensure_key_pair
 from minsheng.broker import LocalBroker
 from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, LOCAL_POSTGRES_PORT
 
@@ -109,7 +111,12 @@ def main() -> int:
         prefix = process.env_prefix
         env[f"{prefix}PORT"] = str(ports[process.name])
         env[f"{prefix}KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
-        env.setdefault(f"{prefix}DEMO_USERS", "true")  # the README's demo tokens
+        env.setdefault(f"{prefix}DEMO_USERS", "true")  # the README's demo accounts
+    # The gateway signs service tokens with this key pair, made on first start (kept under var/).
+    private_key, public_key = ensure_key_pair(data_dir / "jwt")
+    env.setdefault("GATEWAY_JWT_PRIVATE_KEY", str(private_key))
+    for campaign in CAMPAIGNS.values():
+        env.setdefault(f"{campaign.env_prefix}JWT_PUBLIC_KEY", str(public_key))
     for campaign in CAMPAIGNS:
         env[f"GATEWAY_{campaign.upper()}_URL"] = f"http://127.0.0.1:{ports[campaign]}"
 
@@ -150,6 +157,11 @@ def main() -> int:
             url = f"http://127.0.0.1:{ports[process.name]}"
             print(f"  {process.name:<11} {url}/docs   ({url}/metrics)", flush=True)
         print(f"\n  try: curl 'http://127.0.0.1:{ports['gateway']}/api/v1/tasks?limit=500'", flush=True)
+        if env.get("GATEWAY_DEMO_USERS", "").lower() in ("true", "1", "yes"):
+            print(f"\n  demo accounts (sign in at the gateway; demo only), password {DEMO_PASSWORD}:", flush=True)
+            for account in DEMO_ACCOUNTS:
+                print(f"    {account.username:<26} {account.display_name}", flush=True)
+            print(f"  demo API key of demo-integration: {DEMO_API_KEY}", flush=True)
         print("Ctrl-C stops every process.", flush=True)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from minsheng.broker import LocalBroker
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging.relay import OutboxRelay
+from tests.identity import PUBLIC_KEY_PEM, bearer
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -75,9 +76,10 @@ def campaign_client(make_database) -> Callable[[str], TestClient]:
 
     def start(campaign: str) -> TestClient:
         service = campaign_module(campaign).service
-        # Demo users give the tests known tokens for every role (README lists them).
+        # It trusts the tests' signing key (tests/identity.py), so the headers below work for every role.
         # No broker: events stay in the outbox (tests that need publishing start their own broker).
-        settings = service.settings.model_copy(update={"database_url": make_database(campaign), "demo_users": True,
+        settings = service.settings.model_copy(update={"database_url": make_database(campaign),
+                                                       "jwt_public_key": PUBLIC_KEY_PEM,
                                                        "kafka_bootstrap_servers": "127.0.0.1:1"})
         client = TestClient(service.create_app(settings))
         client.__enter__()
@@ -101,13 +103,13 @@ async def run_relay(app) -> None:  # noqa: ANN001 - a FastAPI app, or anything w
 ALL_CAMPAIGNS = pytest.mark.parametrize("campaign", CAMPAIGN_CODES)
 
 
-# Demo tokens (minsheng.auth.demo): one per role.
-CITY = {"Authorization": "Bearer demo-city-office"}
-EDU_BUREAU = {"Authorization": "Bearer demo-education-bureau"}
-HEALTH_BUREAU = {"Authorization": "Bearer demo-health-bureau"}
-CIVIL_AFFAIRS = {"Authorization": "Bearer demo-civil-affairs-bureau"}
-HRSS = {"Authorization": "Bearer demo-hrss-bureau"}
-HOUSING = {"Authorization": "Bearer demo-housing-bureau"}
-ZHANGDIAN = {"Authorization": "Bearer demo-zhangdian"}
-VIEWER = {"Authorization": "Bearer demo-viewer"}
-INTEGRATION = {"Authorization": "Bearer demo-integration"}
+# Service tokens of the demo accounts (minsheng.auth.demo), as the gateway forwards them: one per role.
+CITY = bearer("demo-city-office")
+EDU_BUREAU = bearer("demo-education-bureau")
+HEALTH_BUREAU = bearer("demo-health-bureau")
+CIVIL_AFFAIRS = bearer("demo-civil-affairs-bureau")
+HRSS = bearer("demo-hrss-bureau")
+HOUSING = bearer("demo-housing-bureau")
+ZHANGDIAN = bearer("demo-zhangdian")
+VIEWER = bearer("demo-viewer")
+INTEGRATION = bearer("demo-integration")

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import httpx
 
 from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY
+from tests.identity import PRIVATE_KEY_PEM, PUBLIC_KEY_PEM
 
 ROOT = Path(__file__).resolve().parents[1]
 # A URL where nothing listens (port 1 on loopback): a campaign service the gateway should not reach.
@@ -90,7 +91,7 @@ class ServiceProcess:
         spec = CAMPAIGNS[campaign]
         prefix = spec.env_prefix
         env = {f"{prefix}DATABASE_URL": database_url, f"{prefix}PORT": str(port),
-               f"{prefix}KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, f"{prefix}DEMO_USERS": "true",
+               f"{prefix}KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, f"{prefix}JWT_PUBLIC_KEY": PUBLIC_KEY_PEM,
                f"{prefix}LOG_LEVEL": "INFO", **{f"{prefix}{k.upper()}": v for k, v in extra.items()}}
         return cls(campaign, spec.app, port, env, log_dir)
 
@@ -101,6 +102,7 @@ class ServiceProcess:
         prefix = GATEWAY.env_prefix
         env = {f"{prefix}DATABASE_URL": database_url, f"{prefix}PORT": str(port),
                f"{prefix}KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, f"{prefix}LOG_LEVEL": "INFO",
+               f"{prefix}JWT_PRIVATE_KEY": PRIVATE_KEY_PEM,
                **{f"{prefix}{c.upper()}_URL": services.get(c, UNREACHABLE_URL) for c in CAMPAIGNS},
                **{f"{prefix}{k.upper()}": v for k, v in extra.items()}}
         return cls("gateway", GATEWAY.app, port, env, log_dir)

@@ -1,4 +1,5 @@
-"""Who may do what: a table of role × action × expected status, run against the education service.
+"""Who may do what: a table of role × action × expected status, run against the education service
+with the service tokens the gateway forwards for the demo accounts (tests/identity.py).
 
 T002-1 is led by 市教育局 (and 市自然资源和规划局); H-EDU-1 is a city-only headline indicator;
 the integration demo client may write T076-1, H-EMP-1, H-EMP-2 only (employment indicators).
@@ -97,7 +98,8 @@ def test_refusals_name_the_allowed_scope(campaign_client):
 
 def test_integration_client_writes_its_granted_indicators_in_bulk(campaign_client):
     client = campaign_client("employment")
-    rows = [row(indicator="T076-1", period="2022-06", value=1500), row(indicator="H-EMP-2", period="2022-06", value=4.2)]
+    rows = [row(indicator="T076-1", period="2022-06", value=1500),
+            row(indicator="H-EMP-2", period="2022-06", value=4.2)]
     accepted = client.post("/api/v1/reports/bulk", json={"rows": rows}, headers=INTEGRATION)
     assert accepted.status_code == 201 and accepted.json()["count"] == 2
     mixed = client.post("/api/v1/reports/bulk", headers=INTEGRATION,

@@ -17,8 +17,10 @@ import time
 import urllib.request
 
 import psycopg
+import httpx
 import pytest
 
+from minsheng.auth.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from minsheng.topology import ALL_PROCESSES, GATEWAY
 from tests.conftest import ROOT, free_port
 
@@ -147,20 +149,23 @@ def test_six_processes_come_up_and_the_gateway_serves_the_whole_catalog(platform
     assert _get_status(f"{gateway}/api/v1/org-units/123456/targets") == 404
 
 
-def _post(url: str, body: dict | None, token: str):
-    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else b"",
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                                     method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+def _signed_in(gateway: str, username: str) -> tuple[httpx.Client, dict[str, str]]:
+    """A browser signed in at the gateway as a demo account, and the CSRF header its writes carry."""
+    client = httpx.Client(base_url=gateway, timeout=10)
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    response.raise_for_status()
+    return client, {"X-CSRF-Token": response.json()["csrf_token"]}
 
 
 def test_a_report_approved_in_a_service_reaches_the_city_and_district_views(platform):
-    base, _ = platform
-    gateway, education = f"http://127.0.0.1:{base}", f"http://127.0.0.1:{base + 1}"
-    report = _post(f"{education}/api/v1/reports", {"indicator": "T002-1", "org_unit": "370303", "period": "2022-06",
-                                                   "value": 4}, "demo-zhangdian")
-    _post(f"{education}/api/v1/reports/{report['id']}/approve", None, "demo-city-office")
+    base, output = platform
+    gateway = f"http://127.0.0.1:{base}"
+    assert DEMO_PASSWORD in output and all(account.username in output for account in DEMO_ACCOUNTS)
+    district, csrf = _signed_in(gateway, "demo-zhangdian")
+    report = district.post("/api/v1/campaigns/education/reports", headers=csrf, json={
+        "indicator": "T002-1", "org_unit": "370303", "period": "2022-06", "value": 4}).raise_for_status().json()
+    office, csrf = _signed_in(gateway, "demo-city-office")
+    office.post(f"/api/v1/campaigns/education/reports/{report['id']}/approve", headers=csrf).raise_for_status()
     approved_at = time.monotonic()
     deadline = approved_at + 30
     while time.monotonic() < deadline:

@@ -13,6 +13,9 @@ from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES
 from minsheng_gateway.asyncapi_router import router as asyncapi_router
 from minsheng_gateway.catalog_sync import missing_catalogs, sync_catalogs
 from minsheng_gateway.consistency import router as consistency_router
+from minsheng_gateway.identity.models import IDENTITY_TABLES
+from minsheng_gateway.identity.router import routers as identity_routers
+from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.proxy import proxy_client_lifecycle
 from minsheng_gateway.proxy import router as proxy_router
 from minsheng_gateway.settings import GatewaySettings
@@ -26,7 +29,7 @@ migration_plan = MigrationPlan(
     process="gateway",
     kernel_branches=("catalog", MESSAGING_BRANCH),
     own_versions=Path(__file__).parent / "migrations" / "versions",
-    tables=CATALOG_TABLES | MESSAGING_TABLES | VIEW_TABLES,
+    tables=CATALOG_TABLES | MESSAGING_TABLES | VIEW_TABLES | IDENTITY_TABLES,
 )
 
 
@@ -39,7 +42,8 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
         migration_plan=migration_plan,
         # The views come first: their /indicators/{code}/progress and /tasks/{number}/progress are
         # computed from the gateway's read models.
-        routers=[views_router, catalog_router, consistency_router, asyncapi_router, proxy_router],
+        routers=[views_router, catalog_router, consistency_router, asyncapi_router, *identity_routers, proxy_router],
+        startup=[seed_identity],
         background=[sync_catalogs, consume_events, refresh_stale_progress, proxy_client_lifecycle],
     )
     gateway.state.catalogs_loaded = set()

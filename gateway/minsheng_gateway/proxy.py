@@ -1,12 +1,16 @@
 """The gateway as the single entry point: `/api/v1/campaigns/<campaign>/<path>` is forwarded to that
 campaign service's `/api/v1/<path>`.
 
-Forwarded: the method, the query string, the raw body (streamed, so CSV and JSON uploads pass through
-untouched), `Content-Type` and the caller's `Authorization`, plus `X-Forwarded-For`; no other header
-of the caller.  The service's status, body and `Content-Type` come back unchanged (with the few
-response headers a client acts on: `WWW-Authenticate`, `Content-Disposition`, `Retry-After`, caching).
-The service decides everything (authentication, validation, errors); the gateway only says when the
-service cannot be reached (502 `service_unavailable`) or does not answer in time (504 `service_timeout`).
+The gateway authenticates the caller (a person's session cookie, with the CSRF header on writes, or a
+system's API key: `minsheng_gateway.identity`) and forwards the call with a short-lived token it signs for
+that one service (`Authorization: Bearer <JWT>`); the caller's own `Authorization` and cookies never
+reach a service.  A call without credentials goes without a token: the open reads answer it, the rest
+is the service's 401.  Forwarded besides: the method, the query string, the raw body (streamed, so CSV
+and JSON uploads pass through untouched), `Content-Type` and `X-Forwarded-For`.  The service's status,
+body and `Content-Type` come back unchanged (with the few response headers a client acts on:
+`WWW-Authenticate`, `Content-Disposition`, `Retry-After`, caching).  The service decides the rest
+(permissions, validation, errors); the gateway only says when the service cannot be reached (502
+`service_unavailable`) or does not answer in time (504 `service_timeout`).
 
 One `httpx.AsyncClient` (connection pool) per app, created on first use at `app.state.proxy_client`;
 `app.state.service_transport` (tests: an `httpx.ASGITransport` to an in-process service) is used when set.
@@ -22,9 +26,13 @@ from urllib.parse import quote
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
+from minsheng.auth.tokens import Unauthorized
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.errors import DomainError, NotFound
+from minsheng_gateway.identity.deps import SESSION_COOKIE, Caller, authenticate
+from minsheng_gateway.identity.tokens import service_token_signer
 from minsheng_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -54,6 +62,11 @@ class ServiceUnavailable(DomainError):
 class ServiceTimeout(DomainError):
     status_code = 504
     code = "service_timeout"
+
+
+class IdentityNotConfigured(DomainError):
+    status_code = 503
+    code = "identity_not_configured"
 
 
 def _service_label(campaign: str) -> str:
@@ -98,10 +111,30 @@ def _target_url(settings: GatewaySettings, campaign: str, path: str, query: str)
 
 
 def _forwarded_headers(request: Request) -> dict[str, str]:
-    headers = {name: request.headers[name] for name in ("content-type", "authorization") if name in request.headers}
+    headers = {"content-type": request.headers["content-type"]} if "content-type" in request.headers else {}
     if request.client is not None:
         headers["x-forwarded-for"] = request.client.host
     return headers
+
+
+def _caller(request: Request) -> tuple[Caller | None, Unauthorized | None]:
+    """The authenticated caller; or none, with the reason when a session cookie was no longer valid (an
+    open read still works with it, anything else answers that reason rather than the service's 401)."""
+    with request.app.state.database.session() as session:
+        try:
+            return authenticate(request, session), None
+        except Unauthorized as refused:
+            if refused.code in ("not_signed_in", "session_expired") and "authorization" not in request.headers:
+                return None, refused
+            raise
+
+
+def _service_token(request: Request, caller: Caller, campaign: str) -> str:
+    signer = service_token_signer(request.app)
+    if signer is None:
+        log.error("no GATEWAY_JWT_PRIVATE_KEY configured: authenticated calls cannot be forwarded")
+        raise IdentityNotConfigured("网关未配置服务令牌签名密钥，暂时无法办理，请联系系统管理员")
+    return signer.current(caller.account.principal(), audience=campaign)
 
 
 router = APIRouter(tags=["统一入口 gateway"])
@@ -111,8 +144,9 @@ router = APIRouter(tags=["统一入口 gateway"])
     "/api/v1/campaigns/{campaign}/{path:path}",
     methods=PROXY_METHODS,
     summary="转发到攻坚行动服务（统一入口）",
-    description=("把 `/api/v1/campaigns/{campaign}/{path}` 原样转发到该行动服务的 `/api/v1/{path}`："
-                 "查询参数、请求体（含文件上传）、`Content-Type` 与 `Authorization` 一并转发，"
+    description=("把 `/api/v1/campaigns/{campaign}/{path}` 转发到该行动服务的 `/api/v1/{path}`："
+                 "网关核验调用者（登录会话 Cookie，写操作须带 `X-CSRF-Token`；或 `Authorization: Bearer <API 密钥>`），"
+                 "并附上网关为该服务签发的短期令牌；查询参数、请求体（含文件上传）与 `Content-Type` 一并转发，"
                  "服务的状态码与响应内容原样返回。"),
     responses={404: {"description": "未知的攻坚行动"}, 502: {"description": "服务无法访问"},
                504: {"description": "服务响应超时"}},
@@ -125,6 +159,11 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
     settings: GatewaySettings = request.app.state.settings
     url = _target_url(settings, campaign, path, request.url.query)
     headers = _forwarded_headers(request)
+    caller, refused = None, None
+    if "authorization" in request.headers or SESSION_COOKIE in request.cookies:  # else nothing to look up
+        caller, refused = await run_in_threadpool(_caller, request)
+    if caller is not None:
+        headers["authorization"] = f"Bearer {_service_token(request, caller, campaign)}"
     body = None
     if "content-length" in request.headers or "transfer-encoding" in request.headers:
         # Streamed as it arrives; a known length is kept so the service gets a plain (not chunked) body.
@@ -142,6 +181,8 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
         log.warning("%s %s: %s unreachable: %r", request.method, url, campaign, exc)
         raise ServiceUnavailable(f"{_service_label(campaign)}暂时无法访问，请稍后重试",
                                  extra={"campaign": campaign}) from None
+    if upstream.status_code == 401 and refused is not None:
+        raise refused
     response_headers = {name: upstream.headers[name] for name in RESPONSE_HEADERS if name in upstream.headers}
     response = Response(content=upstream.content, status_code=upstream.status_code, headers=response_headers)
     if "content-type" in upstream.headers:

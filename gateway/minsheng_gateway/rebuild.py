@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import gc
 import logging
-import os
 import sys
 import time
 
@@ -29,6 +28,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from sqlmodel import delete
 
+from minsheng.auth.models import Role
+from minsheng.auth.principal import Principal
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.db import Database
 from minsheng.db.migrations import upgrade_to_head
@@ -36,6 +37,7 @@ from minsheng.messaging import ProcessedEvent
 from minsheng.messaging.consumer import ReceivedEvent, parse_record, parse_typed_event
 from minsheng.observability import configure_logging
 from minsheng.progress.model import Thresholds
+from minsheng_gateway.identity.tokens import ServiceTokenSigner
 from minsheng_gateway.main import migration_plan, settings as default_settings
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import TOPICS
@@ -62,10 +64,16 @@ def drop_read_models(database: Database) -> str:
         return current_generation(session)
 
 
-async def request_republish(settings: GatewaySettings, token: str) -> dict[str, dict]:
+# The rebuild asks as the platform itself (account 0), with a token signed by the gateway's key.
+REBUILD_PRINCIPAL = Principal(account_id=0, name="网关重建任务", role=Role.city_office)
+
+
+async def request_republish(settings: GatewaySettings) -> dict[str, dict]:
+    signer = ServiceTokenSigner.from_setting(settings.jwt_private_key, lifetime=settings.service_token_seconds)
     async with httpx.AsyncClient(timeout=60.0) as client:
         answers = {}
         for campaign in CAMPAIGN_CODES:
+            token = signer.sign(REBUILD_PRINCIPAL, audience=campaign)
             response = await client.post(f"{settings.service_url(campaign)}/api/v1/events/republish",
                                          headers={"Authorization": f"Bearer {token}"})
             response.raise_for_status()
@@ -166,8 +174,6 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--republish", action="store_true",
                         help="ask every service to republish its current state first (after a broker restart)")
-    parser.add_argument("--token", default=os.environ.get("GATEWAY_REBUILD_TOKEN", "demo-city-office"),
-                        help="a city-office token for --republish (env GATEWAY_REBUILD_TOKEN)")
     parser.add_argument("--idle", type=float, default=3.0, help="stop after the topics were quiet this long (s)")
     parser.add_argument("--database-url", help="default: GATEWAY_DATABASE_URL")
     args = parser.parse_args(argv)
@@ -185,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     generation = drop_read_models(database)
     log.info("read models dropped; new view generation %s", generation)
     if args.republish:
-        answers = asyncio.run(request_republish(settings, args.token))
+        answers = asyncio.run(request_republish(settings))
         log.info("services republished their state: %s", answers)
     read, applied, seconds = asyncio.run(fold_topics(database, settings.kafka_bootstrap_servers, generation,
                                                      Thresholds.from_settings(settings), idle=args.idle))

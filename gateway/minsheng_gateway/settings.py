@@ -2,9 +2,10 @@ from pydantic_settings import SettingsConfigDict
 
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS, GATEWAY
+from minsheng_gateway.identity.settings import IdentitySettings
 
 
-class GatewaySettings(ProcessSettings):
+class GatewaySettings(IdentitySettings, ProcessSettings):
     """Read from GATEWAY_* variables, e.g. GATEWAY_EDUCATION_URL."""
 
     model_config = SettingsConfigDict(env_prefix=GATEWAY.env_prefix, extra="ignore")

@@ -11,9 +11,7 @@ from fastapi import FastAPI
 from pydantic_settings import SettingsConfigDict
 
 from minsheng.app import create_app
-from minsheng.auth.demo import DEMO_USERS
-from minsheng.auth.models import AUTH_TABLES
-from minsheng.auth.service import issue_token
+from minsheng.auth.settings import TokenVerificationSettings
 from minsheng.catalog.document import CampaignDoc
 from minsheng.catalog.loader import read_catalog_file, seed_catalog
 from minsheng.catalog.models import CATALOG_TABLES
@@ -35,11 +33,12 @@ from minsheng.reporting.status_tracking import STATUS_TRACKING_TABLES
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
 
-CAMPAIGN_TABLES = CATALOG_TABLES | AUTH_TABLES | REPORTING_TABLES | STATUS_TRACKING_TABLES | MESSAGING_TABLES
+CAMPAIGN_TABLES = CATALOG_TABLES | REPORTING_TABLES | STATUS_TRACKING_TABLES | MESSAGING_TABLES
+# "auth" only drops the token table the services once had (callers are the gateway's business now).
 CAMPAIGN_BRANCHES = ("catalog", "auth", "reporting", MESSAGING_BRANCH)
 
 
-class CampaignSettings(ProcessSettings):
+class CampaignSettings(TokenVerificationSettings, ProcessSettings):
     """Read from the environment with the campaign's prefix, e.g. EDUCATION_DATABASE_URL."""
 
 
@@ -82,10 +81,6 @@ class CampaignService:
             # Announce the catalog at every start: consumers apply it idempotently.
             publish_catalog(session=session, campaign=self.campaign)
             session.commit()
-            if app.state.settings.demo_users:
-                for token, name, role, department, org_unit, indicators in DEMO_USERS:
-                    issue_token(session=session, name=name, role=role, department=department, org_unit=org_unit,
-                                indicators=indicators, token=token)
             catalog_snapshot(session)  # loaded now, so no request ever waits for it
 
     def make_writers(self, app: FastAPI) -> None:

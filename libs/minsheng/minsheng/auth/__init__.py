@@ -1,1 +1,1 @@
-"""Who may do what: bearer tokens (stored hashed), roles, and the permission rules."""
+"""Who may do what in a service: the gateway's signed tokens (verified here), roles, and the permission rules."""

@@ -1,16 +1,49 @@
-"""Demo users for the local run (`make run` sets <PREFIX>DEMO_USERS=true). Never enabled by default."""
+"""Demo accounts for the local run (`make run` sets GATEWAY_DEMO_USERS=true). Never enabled by default.
+
+The gateway seeds them (`minsheng_gateway.identity.service.seed_demo_accounts`); the README, `make run`'s
+banner and the web app's tests read them from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 from minsheng.auth.models import Role
+from minsheng.auth.principal import Principal
 
-# (token, name, role, department, org unit, indicators) — the README lists these.
-DEMO_USERS = (
-    ("demo-city-office", "市民生办 演示用户", Role.city_office, None, None, None),
-    ("demo-education-bureau", "市教育局 演示用户", Role.bureau, "市教育局", None, None),
-    ("demo-health-bureau", "市卫生健康委 演示用户", Role.bureau, "市卫生健康委", None, None),
-    ("demo-civil-affairs-bureau", "市民政局 演示用户", Role.bureau, "市民政局", None, None),
-    ("demo-hrss-bureau", "市人力资源社会保障局 演示用户", Role.bureau, "市人力资源社会保障局", None, None),
-    ("demo-housing-bureau", "市住房城乡建设局 演示用户", Role.bureau, "市住房城乡建设局", None, None),
-    ("demo-zhangdian", "张店区 演示用户", Role.district, None, "370303", None),
-    ("demo-viewer", "只读 演示用户", Role.viewer, None, None, None),
-    ("demo-integration", "就业监测系统 演示对接", Role.integration, None, None, ["T076-1", "H-EMP-1", "H-EMP-2"]),
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    display_name: str
+    role: Role
+    department: str | None = None
+    org_unit: str | None = None
+    indicators: tuple[str, ...] = ()
+
+    def principal(self) -> Principal:
+        """As a service sees it when tools sign its token themselves (tests, benchmarks): its id is its
+        place in DEMO_ACCOUNTS, the order the gateway creates them in."""
+        return Principal(account_id=DEMO_ACCOUNTS.index(self) + 1, name=self.display_name, role=self.role,
+                         department=self.department, org_unit=self.org_unit, indicators=frozenset(self.indicators))
+
+
+# Every demo account signs in with this password; it is printed by `make run` and is never valid
+# anywhere the demo setting is off.
+DEMO_PASSWORD = "minsheng-demo-2024"
+# The integration demo account's API key (sent as `Authorization: Bearer <key>` to the gateway).
+DEMO_API_KEY = "msk_demo_integration_key"
+
+DEMO_ACCOUNTS = (
+    DemoAccount("demo-city-office", "市民生办 演示用户", Role.city_office),
+    DemoAccount("demo-education-bureau", "市教育局 演示用户", Role.bureau, department="市教育局"),
+    DemoAccount("demo-health-bureau", "市卫生健康委 演示用户", Role.bureau, department="市卫生健康委"),
+    DemoAccount("demo-civil-affairs-bureau", "市民政局 演示用户", Role.bureau, department="市民政局"),
+    DemoAccount("demo-hrss-bureau", "市人力资源社会保障局 演示用户", Role.bureau, department="市人力资源社会保障局"),
+    DemoAccount("demo-housing-bureau", "市住房城乡建设局 演示用户", Role.bureau, department="市住房城乡建设局"),
+    DemoAccount("demo-zhangdian", "张店区 演示用户", Role.district, org_unit="370303"),
+    DemoAccount("demo-viewer", "只读 演示用户", Role.viewer),
+    DemoAccount("demo-integration", "就业监测系统 演示对接", Role.integration,
+                indicators=("T076-1", "H-EMP-1", "H-EMP-2")),
 )
+DEMO_BY_USERNAME = {account.username: account for account in DEMO_ACCOUNTS}

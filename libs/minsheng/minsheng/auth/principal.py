@@ -12,7 +12,9 @@ CITY_CODE = "370300"
 
 @dataclass(frozen=True)
 class Principal:
-    token_id: int
+    """Who calls, as the gateway's signed token says: the account's id and display name, role and scope."""
+
+    account_id: int  # 0 for the platform's own jobs (e.g. the gateway's rebuild)
     name: str
     role: Role
     department: str | None = None
@@ -21,8 +23,10 @@ class Principal:
 
     @property
     def label(self) -> str:
+        """How changes are attributed in the history: display name, role and scope, and the account's id."""
         scope = self.department or self.org_unit or ""
-        return f"{self.name}（{ROLE_LABELS[self.role]}{'：' + scope if scope else ''}）"
+        account = f"；账号 {self.account_id}" if self.account_id else ""
+        return f"{self.name}（{ROLE_LABELS[self.role]}{'：' + scope if scope else ''}{account}）"
 
 
 @dataclass(frozen=True)

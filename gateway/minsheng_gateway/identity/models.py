@@ -1,0 +1,119 @@
+"""Accounts, sign-in sessions and API keys (the gateway's own database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from minsheng.auth.models import Role
+from minsheng.auth.principal import Principal
+from minsheng.catalog.models import enum_column
+
+
+class AccountBase(SQLModel):
+    username: str = Field(min_length=2, max_length=50, unique=True)  # letters, digits, . _ - (service.py)
+    display_name: str = Field(min_length=1, max_length=50)  # as the history shows it, e.g. 市教育局 张三
+    role: Role = Field(sa_type=enum_column(Role))
+    department: str | None = Field(default=None, max_length=100)  # bureau: its department
+    org_unit: str | None = Field(default=None, max_length=6)  # district: its org unit code
+    indicators: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # integration: what it may write
+
+
+class AccountCreate(AccountBase):
+    password: str = Field(max_length=200)
+
+
+class Account(AccountBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str = Field(max_length=200)
+    disabled: bool = False
+    failed_sign_ins: int = 0  # consecutive; reset by a successful sign-in and by a lockout
+    locked_until: dt.datetime | None = None
+    password_changed_at: dt.datetime
+    last_login_at: dt.datetime | None = None
+    created_at: dt.datetime
+    created_by: str | None = Field(default=None, max_length=100)
+
+    def principal(self) -> Principal:
+        return Principal(account_id=self.id or 0, name=self.display_name, role=self.role,
+                         department=self.department, org_unit=self.org_unit, indicators=frozenset(self.indicators))
+
+
+class AccountPublic(AccountBase):
+    id: int
+    disabled: bool
+    last_login_at: dt.datetime | None
+    created_by: str | None
+
+
+class SignInSession(SQLModel, table=True):
+    """A person's sign-in. The cookie holds a random id; only its SHA-256 is stored here."""
+
+    __tablename__ = "sign_in_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    csrf_token: str = Field(max_length=64)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    expires_at: dt.datetime  # the absolute limit, whatever the activity
+    revoked_at: dt.datetime | None = None
+    client_address: str | None = Field(default=None, max_length=64)
+
+
+class ApiKey(SQLModel, table=True):
+    """A system's key for an integration account. Shown once; only its SHA-256 is stored."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    name: str = Field(min_length=1, max_length=100)
+    key_hash: str = Field(unique=True, max_length=64)
+    created_at: dt.datetime
+    created_by: str | None = Field(default=None, max_length=100)
+    last_used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+
+class ApiKeyCreate(SQLModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class ApiKeyPublic(SQLModel):
+    id: int
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
+class ApiKeyIssued(SQLModel):
+    id: int
+    name: str
+    key: str  # shown this once
+    created_at: dt.datetime
+
+
+class SignedIn(SQLModel):
+    user: AccountPublic
+    csrf_token: str
+
+
+class PasswordChange(SQLModel):
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(max_length=200)
+
+
+class PasswordReset(SQLModel):
+    new_password: str = Field(max_length=200)
+
+
+class Credentials(SQLModel):
+    username: str = Field(max_length=100)
+    password: str = Field(max_length=200)
+
+
+IDENTITY_TABLES = frozenset({Account.__tablename__, SignInSession.__tablename__, ApiKey.__tablename__})
