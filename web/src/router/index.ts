@@ -56,7 +56,8 @@ router.beforeEach(async (to) => {
   }
   if (to.meta.public) return true
   if (!session.signedIn) {
-    return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
+    // The start page needs no reminder; any other page is where the person goes back to after sign-in.
+    return { name: 'login', query: to.name === 'home' ? {} : { redirect: to.fullPath } }
   }
   if (to.meta.permission && !session.can(to.meta.permission)) {
     ElMessage.warning(`您的身份（${session.roleLabel}）不能使用「${to.meta.title}」`)
