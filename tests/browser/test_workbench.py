@@ -48,7 +48,7 @@ def reports(context: BrowserContext, period: str) -> dict[str, dict]:
 
 
 def entry_input(page: Page, indicator: str, field: str = "value"):
-    return page.locator(f'tr[data-indicator="{indicator}"] [data-field="{field}"] input')
+    return page.locator(f'tr[data-indicator="{indicator}"] input[data-field="{field}"]')
 
 
 def open_entry(page: Page, period: str) -> None:
@@ -80,6 +80,21 @@ def test_a_wrong_password_is_refused_in_chinese(page, stack):
     expect(page).to_have_url(re.compile(r"/login"))
     expect(page.get_by_placeholder("密码")).to_have_value("")
     screenshot(page, "login-error")
+
+
+@needs_sign_in
+def test_five_wrong_passwords_lock_the_account_and_the_page_says_until_when(page, stack):
+    page.goto("/login")
+    for attempt in range(5):
+        with page.expect_response("**/api/v1/auth/login"):  # one attempt at a time, each answered
+            fill_sign_in(page, "demo-civil-affairs-bureau", f"wrong-password-{attempt}")
+        expect(page.locator('[data-test="login-error"]')).to_be_visible()
+    fill_sign_in(page, "demo-civil-affairs-bureau", DEMO_PASSWORD)  # even the right one, now
+    locked = page.locator('[data-test="login-error"]')
+    expect(locked).to_contain_text("账号已锁定")
+    expect(locked).to_contain_text(re.compile(r"请于 \d{2}:\d{2} 后再试"))
+    expect(page).to_have_url(re.compile(r"/login"))
+    screenshot(page, "login-locked")
 
 
 @needs_sign_in
