@@ -233,3 +233,27 @@ def test_the_profile_page_changes_the_password_and_signs_out(page, stack):
     expect(page).to_have_url(re.compile(r"/login\?redirect="))
     fill_sign_in(page, "demo-viewer", new_password)
     expect(page).to_have_url(re.compile(r"/profile$"))
+
+
+@needs_sign_in
+def test_a_district_clerk_reports_from_a_phone(browser, stack):
+    context = browser.new_context(base_url=stack.url, viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        sign_in(page, "demo-zhangdian")
+        expect(page).to_have_url(re.compile(r"/home$"))
+        page.goto("/entry?campaign=education&period=2024-06")
+        expect(entry_input(page, "T002-1")).to_be_visible()
+        # The district reports for itself only, and the page fits the phone's width.
+        expect(page.locator('[data-test="org-unit"]')).to_contain_text("张店区")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        entry_input(page, "T002-1").fill("2")
+        page.locator('[data-test="submit"]').click()
+        expect(page.locator('[data-test="entry-summary"]')).to_contain_text("已提交 1 项")
+        page.evaluate("window.scrollTo(0, 0)")
+        screenshot(page, "entry-phone")
+        answer = context.request.get(REPORTS, params={"period": "2024-06", "org_unit": "370303"})
+        assert [(r["indicator"], r["value"]) for r in answer.json()["data"]] == [("T002-1", 2.0)]
+    finally:
+        context.close()
