@@ -8,18 +8,38 @@ UV_VERSION := 0.13.9
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: run test bootstrap bench
+.PHONY: run test bootstrap bench web
+
+# The web app (web/, Node.js 20.19+): npm ci when node_modules is missing or older than the lock file,
+# a build when web/dist is missing or older than any source. `run` serves it; `test` drives it in a browser.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json \
+	web/vite.config.ts web/tsconfig.json
 
 bootstrap:
 	@$(UV) --version 2>/dev/null | grep -q "$(UV_VERSION)" || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	@$(UV) sync --locked --quiet --compile-bytecode
 	@$(UV) run --locked --quiet python -m compileall -q libs services gateway deploy bench tests >/dev/null
 
-run: bootstrap
+run: bootstrap web
 	$(UV) run python deploy/run_local.py
 
-test: bootstrap
+test: bootstrap web
 	$(UV) run pytest
+
+web: web/dist/index.html
+
+NODE_CHECK = node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+	2>/dev/null || { echo "Node.js 20.19+ with npm is needed to build the web app (web/): https://nodejs.org" >&2; exit 1; }
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	@$(NODE_CHECK)
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	@$(NODE_CHECK)
+	cd web && npm run --silent build
+	@touch $@
 
 bench: bootstrap
 	$(UV) run python -m bench

@@ -23,6 +23,7 @@ from minsheng_gateway.views.consumer import consume_events
 from minsheng_gateway.views.models import VIEW_TABLES
 from minsheng_gateway.views.refresher import refresh_stale_progress
 from minsheng_gateway.views.router import router as views_router
+from minsheng_gateway.webapp import router as webapp_router
 
 settings = GatewaySettings()
 migration_plan = MigrationPlan(
@@ -42,7 +43,9 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
         migration_plan=migration_plan,
         # The views come first: their /indicators/{code}/progress and /tasks/{number}/progress are
         # computed from the gateway's read models.
-        routers=[views_router, catalog_router, consistency_router, asyncapi_router, *identity_routers, proxy_router],
+        # The web app last: it answers only what no other route matched.
+        routers=[views_router, catalog_router, consistency_router, asyncapi_router, *identity_routers, proxy_router,
+                 webapp_router],
         startup=[seed_identity],
         background=[sync_catalogs, consume_events, refresh_stale_progress, proxy_client_lifecycle],
     )

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from pydantic_settings import SettingsConfigDict
 
 from minsheng.settings import ProcessSettings
@@ -27,6 +29,8 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     # How long before midnight (Beijing time) the refresher starts storing the next day's answers
     # beside today's, so that the new day's first summaries read them instead of computing them.
     progress_ahead_minutes: float = 60.0
+    # The built web app (工作台) served at `/` (`webapp.py`); the repository's `web/dist` unless deployed elsewhere.
+    web_dist: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
 
     def service_url(self, campaign: str) -> str:
         return getattr(self, f"{campaign}_url").rstrip("/")

@@ -1,0 +1,128 @@
+// The shapes the gateway answers with (see the OpenAPI at /docs and the identity contract).
+
+export type Role = 'city_office' | 'bureau' | 'district' | 'viewer' | 'integration'
+
+export interface Account {
+  id: number
+  username: string
+  display_name: string
+  role: Role
+  department: string | null
+  org_unit: string | null
+  indicators: string[]
+  disabled: boolean
+  last_login_at: string | null
+  created_by: string | null
+}
+
+export interface SessionAnswer {
+  user: Account
+  csrf_token: string
+}
+
+export interface Page<T> {
+  data: T[]
+  count: number
+}
+
+export interface Campaign {
+  code: string
+  number: number
+  name: string
+  title: string
+}
+
+export interface OrgUnit {
+  code: string
+  name: string
+  kind: string
+  parent_code: string | null
+}
+
+export type Aggregation = 'sum' | 'ratio' | 'none'
+
+export interface Indicator {
+  id: string
+  name: string
+  unit: string
+  target_value: number
+  comparator: string
+  kind: 'cumulative' | 'yearly' | 'level' | 'one_year'
+  horizon: number
+  aggregation: Aggregation
+  city_only: boolean
+  campaign: string
+  task_number: number | null
+}
+
+export interface Task {
+  number: number
+  campaign: string
+  item: number
+  item_title: string
+  title: string
+  lead_departments: string[]
+  indicators: Indicator[]
+}
+
+export type ReportStatus = 'submitted' | 'approved' | 'returned'
+
+export interface Report {
+  id: number
+  indicator: string
+  org_unit: string
+  period: string
+  value: number
+  numerator: number | null
+  denominator: number | null
+  note: string
+  status: ReportStatus
+  status_label: string
+  revision: number
+  is_current: boolean
+  return_reason: string | null
+  submitted_by: string
+  submitted_at: string
+  reviewed_by: string | null
+  reviewed_at: string | null
+}
+
+export interface ReportRow {
+  indicator: string
+  org_unit: string
+  period: string
+  value?: number | null
+  numerator?: number | null
+  denominator?: number | null
+  note?: string
+}
+
+/** One refused row of a bulk submission: `row` counts the rows sent, from 1. */
+export interface RowError {
+  row: number
+  field: string
+  code: string
+  message: string
+}
+
+export interface CampaignSummary {
+  campaign: string
+  name: string
+  tasks_by_status: Record<string, number>
+  indicators_by_status: Record<string, number>
+}
+
+export interface Summary {
+  org_unit: string
+  org_unit_name: string
+  as_of: string
+  indicators_by_status: Record<string, number>
+  campaigns: CampaignSummary[]
+}
+
+export interface DistrictTarget {
+  indicator_id: string
+  org_unit: string
+  target_value: number
+  city_target_value: number
+}

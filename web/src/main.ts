@@ -1,0 +1,30 @@
+import 'element-plus/dist/index.css'
+import './styles/main.css'
+
+import { ElMessage } from 'element-plus'
+import { createPinia } from 'pinia'
+import { createApp } from 'vue'
+
+import { configureClient } from './api/client'
+import App from './App.vue'
+import { router } from './router'
+import { useSessionStore } from './stores/session'
+
+const app = createApp(App)
+app.use(createPinia())
+app.use(router)
+
+const session = useSessionStore()
+configureClient({
+  csrfToken: () => session.csrfToken,
+  renewCsrf: () => session.refresh(),
+  onSessionLost(error) {
+    session.forget()
+    const here = router.currentRoute.value
+    if (here.name === 'login') return
+    ElMessage.warning({ message: `${error.detail}（未保存的内容已保留）`, grouping: true })
+    void router.push({ name: 'login', query: { redirect: here.fullPath } })
+  },
+})
+
+app.mount('#app')

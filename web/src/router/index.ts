@@ -1,0 +1,71 @@
+// Routes, each page its own lazily loaded chunk, so 登录 loads only what 登录 needs.
+import { ElMessage } from 'element-plus'
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+
+import { useSessionStore } from '@/stores/session'
+import type { Permission } from '@/stores/permissions'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    title?: string
+    /** Reachable without signing in. */
+    public?: boolean
+    /** Needed to open the page (and to see it in the menu). */
+    permission?: Permission
+    /** Shown in the sidebar menu. */
+    menu?: boolean
+    icon?: string
+  }
+}
+
+export const appRoutes: RouteRecordRaw[] = [
+  { path: 'home', name: 'home', component: () => import('@/views/home/HomeView.vue'),
+    meta: { title: '首页', permission: 'read', menu: true, icon: 'HomeFilled' } },
+  { path: 'entry', name: 'entry', component: () => import('@/views/entry/EntryView.vue'),
+    meta: { title: '数据填报', permission: 'report', menu: true, icon: 'EditPen' } },
+  { path: 'review', name: 'review', component: () => import('@/views/review/ReviewView.vue'),
+    meta: { title: '审核', permission: 'review', menu: true, icon: 'Stamp' } },
+  { path: 'profile', name: 'profile', component: () => import('@/views/profile/ProfileView.vue'),
+    meta: { title: '个人中心', permission: 'read', menu: true, icon: 'User' } },
+]
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: () => import('@/views/login/LoginView.vue'),
+    meta: { title: '登录', public: true } },
+  { path: '/', component: () => import('@/layout/AppLayout.vue'), redirect: { name: 'home' }, children: appRoutes },
+  { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/error/NotFoundView.vue'),
+    meta: { title: '页面不存在', public: true } },
+]
+
+export const router = createRouter({ history: createWebHistory(), routes })
+
+/** Only same-app paths are followed after sign-in (never another site). */
+export function safeRedirect(value: unknown): string | null {
+  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : null
+}
+
+router.beforeEach(async (to) => {
+  const session = useSessionStore()
+  try {
+    await session.ensureChecked()
+  } catch {
+    // the server did not answer: 登录 will say so when the person tries
+  }
+  if (to.name === 'login' && session.signedIn) {
+    return safeRedirect(to.query.redirect) ?? { name: 'home' }
+  }
+  if (to.meta.public) return true
+  if (!session.signedIn) {
+    // The start page needs no reminder; any other page is where the person goes back to after sign-in.
+    return { name: 'login', query: to.name === 'home' ? {} : { redirect: to.fullPath } }
+  }
+  if (to.meta.permission && !session.can(to.meta.permission)) {
+    ElMessage.warning(`您的身份（${session.roleLabel}）不能使用「${to.meta.title}」`)
+    return { name: 'home' }
+  }
+  return true
+})
+
+router.afterEach((to) => {
+  document.title = to.meta.title ? `${to.meta.title} · 民生平台工作台` : '民生平台工作台'
+})

@@ -1,0 +1,25 @@
+// What each role may do in the app. The server decides every request; this only shapes the menu
+// and the pages (a clerk is not shown a 审核 button the server would refuse).
+import type { Role } from '@/api/types'
+
+export type Permission = 'report' | 'review' | 'read'
+
+const GRANTS: Record<Role, readonly Permission[]> = {
+  city_office: ['read', 'report', 'review'],
+  bureau: ['read', 'report'],
+  district: ['read', 'report'],
+  viewer: ['read'],
+  integration: ['read'],
+}
+
+export const ROLE_LABELS: Record<Role, string> = {
+  city_office: '市民生办',
+  bureau: '市直部门',
+  district: '区县',
+  viewer: '只读用户',
+  integration: '对接系统',
+}
+
+export function roleCan(role: Role | undefined, permission: Permission): boolean {
+  return role !== undefined && GRANTS[role].includes(permission)
+}

@@ -1,0 +1,56 @@
+// Which indicators a person reports, grouped work item → task, as the permission rules on the server
+// allow them (the server still checks every row).
+import type { Account, Indicator, OrgUnit, Task } from '@/api/types'
+
+export const CITY_CODE = '370300'
+
+export interface TaskGroup {
+  number: number | null
+  title: string
+  leads: string[]
+  indicators: Indicator[]
+}
+
+export interface ItemGroup {
+  number: number | null
+  title: string
+  tasks: TaskGroup[]
+}
+
+/** The org units a person may report for: a district only its own. */
+export function orgUnitsFor(account: Account, units: OrgUnit[]): OrgUnit[] {
+  if (account.role === 'district') return units.filter((u) => u.code === account.org_unit)
+  return units
+}
+
+/** Tasks this person reports on: a bureau the ones its department leads, the city office and districts all. */
+export function tasksFor(account: Account, tasks: Task[]): Task[] {
+  if (account.role === 'bureau') return tasks.filter((t) => account.department !== null && t.lead_departments.includes(account.department))
+  return tasks
+}
+
+/** Campaign-level targets (no task) are the city office's, and a district's for the non-city-only ones. */
+export function headlineAllowed(account: Account): boolean {
+  return account.role === 'city_office' || account.role === 'district'
+}
+
+export function groupForEntry(tasks: Task[], headline: Indicator[], orgUnit: string): ItemGroup[] {
+  const reportable = (i: Indicator) => orgUnit === CITY_CODE || !i.city_only
+  const items = new Map<number, ItemGroup>()
+  for (const task of [...tasks].sort((a, b) => a.number - b.number)) {
+    const indicators = task.indicators.filter(reportable)
+    if (indicators.length === 0) continue
+    let item = items.get(task.item)
+    if (!item) {
+      item = { number: task.item, title: task.item_title, tasks: [] }
+      items.set(task.item, item)
+    }
+    item.tasks.push({ number: task.number, title: task.title, leads: task.lead_departments, indicators })
+  }
+  const groups = [...items.values()].sort((a, b) => (a.number ?? 0) - (b.number ?? 0))
+  const headlineRows = headline.filter(reportable)
+  if (headlineRows.length > 0) {
+    groups.unshift({ number: null, title: '行动总目标', tasks: [{ number: null, title: '行动总体目标指标', leads: ['市民生办'], indicators: headlineRows }] })
+  }
+  return groups
+}
