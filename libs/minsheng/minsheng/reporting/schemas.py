@@ -11,10 +11,12 @@ from minsheng.reporting.models import REPORT_STATUS_LABELS, ReportBase, TaskStat
 # The API names of columns that carry a `_code`/`_number` suffix in the tables.
 PUBLIC_NAMES = {"indicator_code": "indicator", "org_unit_code": "org_unit", "task_number": "task"}
 
-# An XPublic answers with the API names; it is read from a table row or a plain record by attribute.
-PUBLIC_CONFIG = ConfigDict(from_attributes=True, alias_generator=AliasGenerator(
-    validation_alias=lambda name: AliasChoices(name, PUBLIC_NAMES.get(name, name)),
-    serialization_alias=lambda name: PUBLIC_NAMES.get(name, name)))
+# An XPublic answers with the API names, every field always present; it is read from a table row or
+# a plain record by attribute.
+PUBLIC_CONFIG = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True,
+                           alias_generator=AliasGenerator(
+                               validation_alias=lambda name: AliasChoices(name, PUBLIC_NAMES.get(name, name)),
+                               serialization_alias=lambda name: PUBLIC_NAMES.get(name, name)))
 
 
 class ReportSeries(BaseModel):
