@@ -20,7 +20,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def report_state(report: Report | ReportRow) -> dict:
+def recorded_state(report: Report | ReportRow) -> dict:
     """What a report revision's history record shows of it, before and after a change."""
     return {"value": report.value, "numerator": report.numerator, "denominator": report.denominator,
             "note": report.note, "status": report.status.value, "revision": report.revision}

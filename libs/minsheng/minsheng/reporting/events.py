@@ -24,7 +24,10 @@ class _EventData(BaseModel):
 
 
 class ReportState(_EventData):
-    """A report revision as it stands after the change."""
+    """A report revision as it stands after the change.
+
+    Declared here, not derived from `models.ReportBase`: a published event type keeps its shape
+    (a new shape is a new version), whatever becomes of the table."""
 
     report_id: int
     indicator: str

@@ -70,10 +70,9 @@ def _from_mapping(cls, row):  # noqa: ANN001, ANN202 - a RowMapping of the repor
     return cls(**{**row, "status": ReportStatus(row["status"])})
 
 
-def _columns(self, *, with_id: bool = False) -> dict:
-    """The row's columns for an INSERT (without `id`, which the database assigns, unless the id was
-    drawn ahead)."""
-    return {name: getattr(self, name) for name in REPORT_COLUMNS if with_id or name != "id"}
+def _columns(self) -> dict:
+    """The row's columns for an INSERT (its id drawn ahead: `bulk.IdBlocks`)."""
+    return {name: getattr(self, name) for name in REPORT_COLUMNS}
 
 
 REPORT_COLUMNS = tuple(Report.model_fields)

@@ -20,7 +20,7 @@ from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
 from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
-from minsheng.reporting.changes import change_columns, commit, now, record_change, report_series, report_state
+from minsheng.reporting.changes import change_columns, commit, now, record_change, recorded_state, report_series
 from minsheng.reporting.events import report_changed_event
 from minsheng.reporting.locks import PeriodLocks, lock_covering
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, PeriodLock, Report, ReportRow, ReportStatus
@@ -82,7 +82,7 @@ class ApprovalWriter:
             except DomainError as refusal:
                 outcomes.append(refusal)
                 continue
-            before = report_state(report)
+            before = recorded_state(report)
             report.status, report.reviewed_by, report.reviewed_at = ReportStatus.approved, approval.reviewed_by, at
             approved.append((report, before, approval))
             outcomes.append(report)
@@ -90,7 +90,7 @@ class ApprovalWriter:
             return outcomes
         changes = [change_columns(entity="report", entity_id=str(report.id), action="approved",
                                   actor=approval.reviewed_by, at=at, series_key=report_series(report),
-                                  previous=before, current=report_state(report))
+                                  previous=before, current=recorded_state(report))
                    for report, before, approval in approved]
         events = [report_changed_event(session, action="approved", actor=approval.reviewed_by, at=at, report=report)
                   for report, _, approval in approved]
@@ -142,11 +142,11 @@ def return_report(*, session: Session, locks: PeriodLocks, report_id: int, reaso
     require_city_office(principal, "退回报告")
     report = get_report(session=session, report_id=report_id)
     check_reviewable(locks.get(session), report)
-    before = report_state(report)
+    before = recorded_state(report)
     report.status, report.return_reason = ReportStatus.returned, reason
     report.reviewed_by, report.reviewed_at = principal.label, now()
     session.add(report)
     record_change(session, entity="report", row=report, action="returned", actor=principal,
-                  series_key=report_series(report), previous=before, current=report_state(report), reason=reason)
+                  series_key=report_series(report), previous=before, current=recorded_state(report), reason=reason)
     commit(session)
     return report

@@ -22,7 +22,7 @@ from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unproces
 from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
 from minsheng.pagination import PageParams
-from minsheng.reporting.changes import change_columns, commit, now, report_series, report_state
+from minsheng.reporting.changes import change_columns, commit, now, recorded_state, report_series
 from minsheng.reporting.events import report_changed_event
 from minsheng.reporting.locks import PeriodLocks, lock_covering, locked_message
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, Report, ReportRow, ReportStatus
@@ -106,15 +106,15 @@ class RevisionWriter:
                 action = "revised"
             changes.append(change_columns(entity="report", entity_id=str(report.id), action=action,
                                           actor=submission.submitted_by, at=at, series_key=report_series(report),
-                                          previous=report_state(previous) if previous else None,
-                                          current=report_state(report)))
+                                          previous=recorded_state(previous) if previous else None,
+                                          current=recorded_state(report)))
             events.append(report_changed_event(session, action=action, actor=submission.submitted_by, at=at,
                                                report=report, supersedes=previous.id if previous else None))
         reports = [report for report, _, _ in written]
         for start in range(0, len(reports), bulk.MAX_ROWS):
             end = start + bulk.MAX_ROWS
             bulk.insert_together(connection, [
-                (Report.__table__, [report.columns(with_id=True) for report in reports[start:end]]),
+                (Report.__table__, [report.columns() for report in reports[start:end]]),
                 (ChangeRecord.__table__, changes[start:end]),
                 (OutboxEvent.__table__, outbox_rows(events[start:end]))])
         new_revisions = iter(reports)
