@@ -23,11 +23,10 @@ class _EventData(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# Declared here, not derived from `models.ReportBase`: a published event type keeps its shape (a new
+# shape is a new version), whatever becomes of the table.
 class ReportState(_EventData):
-    """A report revision as it stands after the change.
-
-    Declared here, not derived from `models.ReportBase`: a published event type keeps its shape
-    (a new shape is a new version), whatever becomes of the table."""
+    """A report revision as it stands after the change."""
 
     report_id: int
     indicator: str
