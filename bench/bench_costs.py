@@ -7,7 +7,7 @@ PostgreSQL, and reports the process's CPU time per batch (reference rows: there 
 
 - the gateway's live fold (`views/fold.py`: `apply_many` then `refresh`, one transaction) for polls of
   1, 8 and 32 report events, on a gateway that already folded 3,000 events;
-- the service's writers (`reporting/service.py`: `write_revisions`, `write_approvals`, each with its
+- the service's writers (`RevisionWriter.write` and `ApprovalWriter.write` in `reporting/`, each with its
   commit) for batches of 1 and 10 reports, through a sync session (the writers run the same function
   on the event loop through `AsyncSession.run_sync`).
 """
@@ -71,8 +71,9 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
     from minsheng.auth.demo import DEMO_BY_USERNAME
     from minsheng.clock import today_in_china
     from minsheng.progress.model import Thresholds
+    from minsheng.reporting.review import Approval
     from minsheng.reporting.schemas import ReportCreate
-    from minsheng.reporting.service import Approval, Submission, write_approvals, write_revisions
+    from minsheng.reporting.submissions import Submission
     from minsheng.reporting.validation import ReportContext, check_report
 
     import minsheng_education.main as education
@@ -80,13 +81,14 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
 
     with TestClient(education.app) as client:  # start-up: migrations, catalog
         database, today, thresholds = client.app.state.database, today_in_china(), Thresholds()
+        revisions, approvals = client.app.state.revisions, client.app.state.approvals
         stream = ReportStream(seed=5)
         bureau = DEMO_BY_USERNAME["demo-education-bureau"].principal()
         office = DEMO_BY_USERNAME["demo-city-office"].principal()
 
         def batch(size: int) -> tuple[float, float]:
             with database.session() as session:
-                context = ReportContext(session, today, check_locks=False)
+                context = ReportContext(session, today)
                 submissions = []
                 for _ in range(size):
                     checked, errors, refused = check_report(context, ReportCreate(**next(stream)), bureau)
@@ -95,11 +97,11 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
                     submissions.append(Submission(checked=checked, submitted_by=bureau.label))
             started = time.process_time()
             with database.session() as session:
-                reports = write_revisions(session, submissions)
+                reports = revisions.write(session, submissions)
                 session.commit()
             submitted = time.process_time()
             with database.session() as session:
-                write_approvals(session, [Approval(report_id=r.id, reviewed_by=office.label, today=today,
+                approvals.write(session, [Approval(report_id=r.id, reviewed_by=office.label, today=today,
                                                    thresholds=thresholds) for r in reports])
                 session.commit()
             return submitted - started, time.process_time() - submitted

@@ -1,10 +1,8 @@
-"""The submission and approval writers' two ways of writing a batch store the same thing: driver SQL
-on PostgreSQL (`minsheng.db.bulk`, for batches of up to MAX_ROWS rows) and Core (SQLite, and larger
-bulk uploads).
-
-Two education services on their own PostgreSQL databases receive the same submissions, one of them
-forced onto the Core path; their reports, history records and outbox events must be the same, apart
-from what is generated (ids, times)."""
+"""The submission and approval writers write a batch as driver SQL (`minsheng.db.bulk`): the reports,
+their history records, their events and the statuses that moved must be what a user sees — every
+revision numbered in its series, each change recorded with what it replaced, each event naming its
+revision and the one it superseded — also when an upload is larger than one statement may carry
+(`MAX_ROWS` rows) and is written as several."""
 
 from __future__ import annotations
 
@@ -72,26 +70,62 @@ def approve_current(client) -> None:
         assert client.post(f"/api/v1/reports/{report_id}/approve", headers=CITY).status_code == 200
 
 
-def test_driver_sql_and_core_write_the_same_reports_history_and_events(campaign_client, monkeypatch):
-    driver_sql = campaign_client("education")
-    submit_all(driver_sql)
-    approve_current(driver_sql)
-    monkeypatch.setattr(bulk, "MAX_ROWS", 0)  # every batch now exceeds it: the Core statements
-    core = campaign_client("education")
-    submit_all(core)
-    approve_current(core)
-    written = stored(driver_sql)
-    assert len(written["reports"]) == 7 and len(written["changes"]) == 7 + 4
-    assert [r["revision"] for r in written["reports"]] == [1, 1, 1, 2, 1, 3, 2]
+def test_writers_store_reports_history_events_and_statuses(campaign_client):
+    client = campaign_client("education")
+    submit_all(client)
+    approve_current(client)
+    written = stored(client)
+    series = [(r["indicator_code"], r["org_unit_code"], r["period"], r["revision"], r["is_current"], r["status"])
+              for r in written["reports"]]
+    assert series == [("T002-1", "370300", "2022-06", 1, False, "submitted"),
+                      ("T002-1", "370303", "2022-06", 1, True, "approved"),
+                      ("T002-3", "370303", "2022", 1, True, "approved"),
+                      ("T002-1", "370300", "2022-06", 2, False, "submitted"),
+                      ("T002-1", "370302", "2022-07", 1, False, "submitted"),
+                      ("T002-1", "370300", "2022-06", 3, True, "approved"),
+                      ("T002-1", "370302", "2022-07", 2, True, "approved")]
+    assert [r["value"] for r in written["reports"]] == [12, 3, 65, 14, 1, 15, 2]
     approved = [r for r in written["reports"] if r["status"] == "approved"]
-    assert len(approved) == 4 and all(r["reviewed"] and r["reviewed_by"] for r in approved)
-    kinds = [event[2] for event in written["events"]]
-    assert kinds.count("minsheng.report.approved.v1") == 4 and "minsheng.indicator.status_changed.v1" in kinds
-    assert written["statuses"]
-    assert written == stored(core)
+    assert all(r["reviewed"] and r["reviewed_by"] for r in approved)
+    assert [(c["action"], c["entity_id"][3]) for c in written["changes"]] == [
+        ("submitted", 1), ("submitted", 1), ("submitted", 1), ("revised", 2), ("submitted", 1), ("revised", 3),
+        ("revised", 2), ("approved", 1), ("approved", 1), ("approved", 3), ("approved", 2)]
+    revised = written["changes"][5]
+    assert json.loads(revised["previous"])["value"] == 14 and json.loads(revised["current"])["value"] == 15
+    report_events = [(kind, data["report"]["report_id"][3], data["supersedes"][3] if data["supersedes"] else None)
+                     for _, _, kind, data in written["events"] if kind.startswith("minsheng.report.")]
+    assert report_events == [
+        ("minsheng.report.submitted.v1", 1, None), ("minsheng.report.submitted.v1", 1, None),
+        ("minsheng.report.submitted.v1", 1, None), ("minsheng.report.revised.v1", 2, 1),
+        ("minsheng.report.submitted.v1", 1, None), ("minsheng.report.revised.v1", 3, 2),
+        ("minsheng.report.revised.v1", 2, 1)] + [("minsheng.report.approved.v1", n, None) for n in (1, 1, 3, 2)]
+    assert all(topic == "minsheng.education.events" and key == data["report"]["indicator"]
+               for topic, key, kind, data in written["events"] if kind.startswith("minsheng.report."))
+    moved = [data for _, _, kind, data in written["events"] if kind == "minsheng.indicator.status_changed.v1"]
+    assert moved and {(s[0], s[1]) for s in written["statuses"]} >= {(m["indicator"], m["org_unit"]) for m in moved}
 
 
-def test_driver_sql_refuses_more_rows_than_one_statement_may_carry(campaign_client):
+def test_an_upload_larger_than_one_statement_is_written_whole(campaign_client, monkeypatch):
+    """An upload of more rows than one statement carries is written in several, all in its one
+    transaction: every row a report with its history record and event, or (one bad row) none."""
+    monkeypatch.setattr(bulk, "MAX_ROWS", 2)
+    client = campaign_client("education")
+    rows = [{"indicator": "T002-1", "org_unit": unit, "period": "2022-06", "value": n}
+            for n, unit in enumerate(("370300", "370302", "370303", "370304", "370305"), start=1)]
+    bad = [*rows[:4], {**rows[4], "value": -1}]
+    assert client.post("/api/v1/reports/bulk", json={"rows": bad}, headers=CITY).status_code == 422
+    assert stored(client)["reports"] == []
+    answer = client.post("/api/v1/reports/bulk", json={"rows": rows}, headers=CITY)
+    assert answer.status_code == 201, answer.text
+    assert [r["value"] for r in answer.json()["data"]] == [1, 2, 3, 4, 5]
+    written = stored(client)
+    assert [(r["org_unit_code"], r["value"], r["revision"]) for r in written["reports"]] == [
+        (r["org_unit"], r["value"], 1) for r in rows]
+    assert [c["entity_id"][1] for c in written["changes"]] == [r["org_unit"] for r in rows]
+    assert [data["report"]["org_unit"] for _, _, _, data in written["events"]] == [r["org_unit"] for r in rows]
+
+
+def test_one_statement_refuses_more_rows_than_it_may_carry(campaign_client):
     from minsheng.reporting.models import ChangeRecord
 
     client = campaign_client("education")
@@ -110,13 +144,13 @@ def test_ids_drawn_ahead_are_unique_across_threads_and_come_from_the_tables_sequ
 
     client = campaign_client("education")
     engine = client.app.state.database.engine
-    blocks = bulk.IdBlocks(block=7)
+    blocks = bulk.IdBlocks(Report.__table__, block=7)
     taken: list[int] = []
 
     def draw() -> None:
         for count in (1, 3, 5, 2, 8) * 4:
             with engine.connect() as connection:
-                ids = blocks.take(connection, Report.__table__, count)
+                ids = blocks.take(connection, count)
                 assert len(ids) == count
                 taken.extend(ids)
 

@@ -1,6 +1,6 @@
 """Group commit (minsheng.db.group_commit): concurrent writes share a transaction, yet each request
 gets its own answer — its result, its refusal, or the error of its own write — and nothing of a
-refused or failed write is stored.  On PostgreSQL and SQLite (the local run)."""
+refused or failed write is stored."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, OutboxEvent, 
 from tests.test_messaging_outbox import value_event
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def database(request, make_database, tmp_path):
-    url = make_database("group_commit") if request.param == "postgresql" else f"sqlite:///{tmp_path / 'gc.db'}"
+@pytest.fixture
+def database(make_database, tmp_path):
+    url = make_database("group_commit")
     upgrade_to_head(MigrationPlan(process="group-commit-test", kernel_branches=(MESSAGING_BRANCH,),
                                   own_versions=tmp_path / "versions", tables=MESSAGING_TABLES), url)
     db = Database(url)

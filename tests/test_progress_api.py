@@ -28,8 +28,8 @@ def education(campaign_client):
 
 def test_only_approved_values_count_and_pending_ones_are_shown(education):
     approved(education, "T002-1", "370300", "2022-06", 20)
-    pending = education.post("/api/v1/reports", headers=EDU_BUREAU,
-                             json={"indicator": "T002-1", "org_unit": "370300", "period": "2022-12", "value": 30}).json()
+    body = {"indicator": "T002-1", "org_unit": "370300", "period": "2022-12", "value": 30}
+    pending = education.post("/api/v1/reports", headers=EDU_BUREAU, json=body).json()
     answer = progress(education, "T002-1")
     assert answer["current_value"] == 20
     assert [p["report_id"] for p in answer["pending"]] == [pending["id"]]

@@ -161,7 +161,8 @@ def test_bulk_rejects_duplicate_rows(education):
 
 
 def test_csv_upload_in_chinese_headers_and_gbk_as_excel_saves_it(education):
-    csv_text = "指标编号,单位代码,期间,数值,分子,分母,说明\nT002-1,370303,2022-06,2,,,张店新建2处\nT002-3,370303,2022,,6500,10000,\n"
+    csv_text = ("指标编号,单位代码,期间,数值,分子,分母,说明\n"
+                "T002-1,370303,2022-06,2,,,张店新建2处\nT002-3,370303,2022,,6500,10000,\n")
     response = education.post("/api/v1/reports/upload", headers=EDU_BUREAU,
                               files={"file": ("教育局6月.csv", csv_text.encode("gbk"), "text/csv")})
     assert response.status_code == 201, response.text

@@ -1,5 +1,6 @@
 """Year one, as seed 002 (淄博市高品质民生"周年答卷") reports it, loaded as approved city-level
-reports for 2022: the statuses are the ones a reader of the plan would expect at 2022-12-31."""
+reports for 2022: the statuses are the ones a reader of the plan would expect at 2022-12-31.
+(Each sentence is quoted from seed 002, which lives outside the repository: the suite does not read it.)"""
 
 import pytest
 
@@ -10,9 +11,12 @@ AS_OF = "2022-12-31"
 # (campaign, indicator, value, the sentence of seed 002 it comes from, expected status, why)
 RESULTS = [
     ("eldercare", "T062-1", 670, "长者食堂670处", "completed", "300 planned for 2022, 670 opened"),
-    ("eldercare", "T059-1", 3000, "年度新增家庭养老床位3000张", "on_track", "exactly the 2022 milestone of 3000 on the way to 7000"),
-    ("employment", "T076-1", 20000, "城乡公益性岗位上岗人数达到2万余人", "on_track", "above the 2022 milestone of 16300"),
-    ("employment", "T078-1", 100000, "提前完成“三年十万大学生集聚计划”", "completed", "the three-year 10万 reached early"),
+    ("eldercare", "T059-1", 3000, "年度新增家庭养老床位3000张", "on_track",
+     "exactly the 2022 milestone of 3000 on the way to 7000"),
+    ("employment", "T076-1", 20000, "城乡公益性岗位上岗人数达到2万余人", "on_track",
+     "above the 2022 milestone of 16300"),
+    ("employment", "T078-1", 100000, "提前完成“三年十万大学生集聚计划”", "completed",
+     "the three-year 10万 reached early"),
     ("employment", "T079-1", 11, "发放担保贷款11亿元", "on_track", "11 of 21亿元; a third of the way is 7"),
     ("livability", "T106-1", 20000, "棚户区改造2万余套全部开工", "on_track", "20000 of 40000; a third is 13333"),
     ("health", "T030-1", 67, "新建67家智慧预防接种门诊", "on_track", "67 of 136; a third is 45.3"),
@@ -27,7 +31,8 @@ RESULTS = [
 def test_year_one_statuses(campaign_client, campaign, indicator, value, sentence, expected, why):
     client = campaign_client(campaign)
     created = client.post("/api/v1/reports", headers=CITY, json={
-        "indicator": indicator, "org_unit": "370300", "period": "2022", "value": value, "note": f"周年答卷：{sentence}"})
+        "indicator": indicator, "org_unit": "370300", "period": "2022", "value": value,
+        "note": f"周年答卷：{sentence}"})
     assert created.status_code == 201, created.text
     assert client.post(f"/api/v1/reports/{created.json()['id']}/approve", headers=CITY).status_code == 200
     answer = client.get(f"/api/v1/indicators/{indicator}/progress", params={"as_of": AS_OF}).json()

@@ -20,16 +20,19 @@ from minsheng.catalog.router import router as catalog_router
 from minsheng.catalog.snapshot import catalog_snapshot
 from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.db.migrations import MigrationPlan
-from minsheng.progress.router import campaign_progress_router
-from minsheng.progress.router import router as progress_router
 from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, wake_relay
 from minsheng.messaging.relay_process import run_relay_process
+from minsheng.progress.router import campaign_progress_router
+from minsheng.progress.router import router as progress_router
+from minsheng.reporting.changes import review_conflict, submission_conflict
+from minsheng.reporting.locks import PeriodLocks
 from minsheng.reporting.models import REPORTING_TABLES
 from minsheng.reporting.republish import publish_catalog
+from minsheng.reporting.review import ApprovalWriter
 from minsheng.reporting.router import events_router
 from minsheng.reporting.router import router as reporting_router
-from minsheng.reporting.service import review_conflict, submission_conflict, write_approvals, write_revisions
 from minsheng.reporting.status_tracking import STATUS_TRACKING_TABLES
+from minsheng.reporting.submissions import RevisionWriter
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
 
@@ -84,18 +87,23 @@ class CampaignService:
             catalog_snapshot(session)  # loaded now, so no request ever waits for it
 
     def make_writers(self, app: FastAPI) -> None:
-        """The group-commit writers of report submissions and approvals (`minsheng.db.group_commit`);
-        each commit wakes the outbox relay."""
+        """The writers of reports and what they keep between requests, one set per app: the period
+        locks (`PeriodLocks`), the revision writer with its report ids drawn ahead (`RevisionWriter`),
+        the approval writer with its status tracker (`ApprovalWriter`), and the group-commit writers
+        of submissions and approvals (`minsheng.db.group_commit`) that run them; each commit wakes
+        the outbox relay."""
+        app.state.period_locks = locks = PeriodLocks()
+        app.state.revisions = RevisionWriter(locks=locks)
+        app.state.approvals = ApprovalWriter(locks=locks)
         # Two submission shards: while one batch waits for its commit (the WAL flush), the other is
-        # being written.  With one, the process idled at 0.5-0.7 of a core whenever the flush was slow
-        # and bench (a) swung between 980 and 1,610 reports/s; with two, 1,420-1,670/s at 0.8-0.86.
-        # Submissions are keyed by indicator, so one indicator's revisions stay in one shard, in order.
+        # being written; with one, the process idled whenever the flush was slow.  Submissions are
+        # keyed by indicator, so one indicator's revisions stay in one shard, in order.
         # Approvals stay in one: their key (the report's indicator) is only known inside the batch.
         app.state.submission_writer = GroupCommitWriter(
-            app.state.database, write_revisions, name="report-submissions", process=self.campaign, shards=2,
-            on_error=submission_conflict)
+            app.state.database, app.state.revisions.write, name="report-submissions", process=self.campaign,
+            shards=2, on_error=submission_conflict)
         app.state.approval_writer = GroupCommitWriter(
-            app.state.database, write_approvals, name="report-approvals", process=self.campaign,
+            app.state.database, app.state.approvals.write, name="report-approvals", process=self.campaign,
             on_error=review_conflict)
         for writer in (app.state.submission_writer, app.state.approval_writer):
             writer.after_commit.append(lambda: wake_relay(app))

@@ -1,7 +1,7 @@
 """A per-process, read-only snapshot of the catalog facts that every report submission checks.
 
 The catalog changes only when a catalog document is applied (at start-up, or in the gateway when a
-catalog event arrives), which drops the snapshot; between those moments, re-reading 138 indicators
+catalog event arrives), which drops the snapshot; between those moments, re-reading every indicator
 and their lead departments for every report would be most of a submission's cost.
 """
 
@@ -43,28 +43,59 @@ class CatalogSnapshot:
         return self.derived[name]
 
 
-_snapshots: weakref.WeakKeyDictionary[Engine, CatalogSnapshot] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+class CatalogCache:
+    """The catalog snapshot of one database, and the views derived from it (`CatalogSnapshot.extra`).
+
+    Read on first use (a campaign service reads it at start-up, so no request waits for it).  Stale
+    when a catalog document is applied to that database: `apply_catalog` drops it (`drop`), and the
+    next reader reads the catalog again.  One per database engine (`catalog_cache`): a test's fresh
+    app has a fresh `Database`, so it starts with nothing read; `drop` forgets what was read."""
+
+    def __init__(self) -> None:
+        self._snapshot: CatalogSnapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self, session: Session) -> CatalogSnapshot:
+        snapshot = self._snapshot
+        if snapshot is None:
+            snapshot = _read_snapshot(session)
+            with self._lock:
+                self._snapshot = snapshot
+        return snapshot
+
+    def drop(self) -> None:
+        with self._lock:
+            self._snapshot = None
+
+
+def _read_snapshot(session: Session) -> CatalogSnapshot:
+    indicators = {i.code: IndicatorFact(code=i.code, name=i.name, unit=i.unit, aggregation=i.aggregation,
+                                        city_only=i.city_only, task_number=i.task_number, campaign_code=i.campaign_code)
+                  for i in session.exec(select(Indicator).where(Indicator.retired == False))}  # noqa: E712
+    leads: dict[int, list[str]] = {}
+    for row in session.exec(select(TaskLeadDepartment).order_by(TaskLeadDepartment.position)):
+        leads.setdefault(row.task_number, []).append(row.department)
+    return CatalogSnapshot(indicators=indicators, org_units=frozenset(session.exec(select(OrgUnit.code))),
+                           lead_departments={k: tuple(v) for k, v in leads.items()})
+
+
+# The cache of each engine: what reads the catalog (the services' checks, the progress layer in the
+# services and the gateway, the loader that drops it) holds a session, and finds its cache by it.
+_caches: weakref.WeakKeyDictionary[Engine, CatalogCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def catalog_cache(engine: Engine) -> CatalogCache:
+    cache = _caches.get(engine)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.setdefault(engine, CatalogCache())
+    return cache
 
 
 def catalog_snapshot(session: Session) -> CatalogSnapshot:
-    engine = session.get_bind().engine
-    snapshot = _snapshots.get(engine)
-    if snapshot is None:
-        indicators = {i.code: IndicatorFact(code=i.code, name=i.name, unit=i.unit, aggregation=i.aggregation,
-                                            city_only=i.city_only, task_number=i.task_number,
-                                            campaign_code=i.campaign_code)
-                      for i in session.exec(select(Indicator).where(Indicator.retired == False))}  # noqa: E712
-        leads: dict[int, list[str]] = {}
-        for row in session.exec(select(TaskLeadDepartment).order_by(TaskLeadDepartment.position)):
-            leads.setdefault(row.task_number, []).append(row.department)
-        snapshot = CatalogSnapshot(indicators=indicators, org_units=frozenset(session.exec(select(OrgUnit.code))),
-                                   lead_departments={k: tuple(v) for k, v in leads.items()})
-        with _lock:
-            _snapshots[engine] = snapshot
-    return snapshot
+    return catalog_cache(session.get_bind().engine).snapshot(session)
 
 
 def drop_catalog_snapshot(session: Session) -> None:
-    with _lock:
-        _snapshots.pop(session.get_bind().engine, None)
+    catalog_cache(session.get_bind().engine).drop()

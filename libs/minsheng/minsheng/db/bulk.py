@@ -7,8 +7,8 @@ while requests wait.  Here the SQL text depends only on the table, the columns a
 (cached), the values reach the driver after each column's own bind conversion (an enum to its name),
 and the rows of several tables go in one statement — one round trip — as data-modifying CTEs.
 
-PostgreSQL only (SQLite has no data-modifying CTEs), and for batches of up to `MAX_ROWS` rows (the
-driver takes at most 65,535 parameters per statement): callers keep their Core statements otherwise.
+A statement carries up to `MAX_ROWS` rows (the driver takes at most 65,535 parameters per
+statement): a larger write is several statements of at most that many rows each.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ MAX_ROWS = 1000  # × the widest table's columns (report: 18) stays far below 65
 class OnConflict:
     """What an INSERT does with a row whose `key` is taken: nothing (no `set_`), or set each column of
     `set_` to its SQL expression, which may read the new row (`excluded.<column>`) and the stored one
-    (`<table>.<column>`), where `where` (SQL of the same kind) holds.  Plain SQL that PostgreSQL and
-    SQLite both understand, so one rule serves the driver SQL here and a Core statement (`clause`)."""
+    (`<table>.<column>`), where `where` (SQL of the same kind) holds.  One rule for the driver SQL here
+    and for a Core statement (`clause`)."""
 
     key: tuple[str, ...]
     set_: tuple[tuple[str, str], ...] = ()
@@ -42,7 +42,7 @@ class OnConflict:
         sql = f"{target} DO UPDATE SET {', '.join(f'{column} = {value}' for column, value in self.set_)}"
         return sql + (f" WHERE {self.where}" if self.where else "")
 
-    def clause(self, insert):  # noqa: ANN001, ANN201 - a dialect's Insert (PostgreSQL's or SQLite's)
+    def clause(self, insert):  # noqa: ANN001, ANN201 - PostgreSQL's Insert
         if not self.set_:
             return insert.on_conflict_do_nothing(index_elements=list(self.key))
         return insert.on_conflict_do_update(
@@ -75,31 +75,33 @@ def insert_sql(connection: Connection, table: sa.Table, rows: Sequence[dict], re
 
 
 class IdBlocks:
-    """Ids of a table's serial column drawn ahead of the INSERT, a block at a time (one round trip
-    per `block` rows): a batch that knows its new rows' ids can write them, and what refers to them
-    (history records, events), in one statement.  Ids stay unique (the column's own sequence); they
-    are not dense (a block's unused ids are gone when the process stops, as a rolled-back INSERT's are)."""
+    """Ids of a table's serial column drawn ahead of the INSERT, a block at a time (one round trip per
+    `block` rows): a batch that knows its new rows' ids can write them, and what refers to them
+    (history records, events), in one statement.
 
-    def __init__(self, block: int = 100):
-        self.block = block
-        self._free: dict[tuple[str, str], list[int]] = {}
+    Holds the ids drawn and not yet handed out, for one table of one database: an app makes one per
+    table it writes this way, so a test's fresh app draws afresh.  Ids stay unique (the column's own
+    sequence); they are not dense (a block's unused ids are gone when the app stops, as a rolled-back
+    INSERT's are)."""
+
+    def __init__(self, table: sa.Table, column: str = "id", block: int = 100):
+        self.table, self.column, self.block = table, column, block
+        self._free: list[int] = []
         self._lock = threading.Lock()  # the group-commit writer and request threads (bulk uploads)
 
-    def take(self, connection: Connection, table: sa.Table, count: int, column: str = "id") -> list[int]:
-        key = (str(connection.engine.url), table.name)
+    def take(self, connection: Connection, count: int) -> list[int]:
         with self._lock:
-            if len(free := self._free.setdefault(key, [])) >= count:
-                taken, free[:] = free[:count], free[count:]
+            if len(self._free) >= count:
+                taken, self._free[:] = self._free[:count], self._free[count:]
                 return taken
         # Not under the lock: a caller on the event loop (a writer in a greenlet) awaits this query, and
         # another on the same thread must not block on a lock held across that wait.
         drawn = connection.exec_driver_sql(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            (table.name, column, max(count, self.block))).scalars().all()
+            (self.table.name, self.column, max(count, self.block))).scalars().all()
         with self._lock:
-            free = self._free.setdefault(key, [])
-            free.extend(drawn)
-            taken, free[:] = free[:count], free[count:]
+            self._free.extend(drawn)
+            taken, self._free[:] = self._free[:count], self._free[count:]
         return taken
 
 

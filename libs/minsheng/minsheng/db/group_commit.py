@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from prometheus_client import Counter, Histogram
-from sqlmodel.ext.asyncio.session import AsyncSession  # its run_sync hands out a sqlmodel Session
 from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession  # its run_sync hands out a sqlmodel Session
 
 from minsheng.db.engine import Database
 from minsheng.errors import OVERLOADED_MESSAGE, DomainError, Overloaded

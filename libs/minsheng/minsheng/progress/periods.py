@@ -8,6 +8,8 @@ import enum
 import re
 from dataclasses import dataclass
 
+from minsheng.catalog.document import PLAN_END_YEAR, PLAN_START_YEAR
+
 
 class PeriodType(str, enum.Enum):
     month = "month"
@@ -33,9 +35,6 @@ class Period:
     @property
     def year(self) -> int:
         return self.start.year
-
-    def contains(self, other: Period) -> bool:
-        return self.start <= other.start and other.end <= self.end
 
     @classmethod
     def parse(cls, code: str) -> Period:
@@ -68,3 +67,16 @@ class Period:
             year = int(m.group(1))
             return cls(dt.date(year, 1, 1), dt.date(year, 12, 31), f"{year}", PeriodType.year)
         raise ValueError(f"期间「{code}」格式不对：月报写 2022-06，季报写 2022Q2，年报写 2022")
+
+
+def parse_plan_period(code: str, today: dt.date) -> tuple[Period | None, str | None, str | None]:
+    """(period, error code, message): a period of the three-year plan that has begun by `today`."""
+    try:
+        period = Period.parse(code)
+    except ValueError as exc:
+        return None, "invalid_period", str(exc)
+    if not PLAN_START_YEAR <= period.year <= PLAN_END_YEAR:
+        return None, "period_outside_plan", f"期间 {period.code} 不在三年行动期（2022—2024年）内"
+    if period.start > today:
+        return None, "period_in_future", f"期间 {period.code} 尚未开始（今天是 {today:%Y-%m-%d}），不能提前填报"
+    return period, None, None

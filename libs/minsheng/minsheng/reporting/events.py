@@ -23,6 +23,8 @@ class _EventData(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# Declared here, not derived from `models.ReportBase`: a published event type keeps its shape (a new
+# shape is a new version), whatever becomes of the table.
 class ReportState(_EventData):
     """A report revision as it stands after the change."""
 
@@ -172,24 +174,27 @@ def _campaign_of_indicator(session: Session, code: str) -> str:
     return fact.campaign_code if fact else session.get(Indicator, code).campaign_code
 
 
-def emit_change(session: Session, change: ChangeRecord, row: Report | TaskStatusReport | PeriodLock,
-                supersedes: int | None = None) -> None:
+def task_status_reported(campaign: str, row: TaskStatusReport) -> tuple[str, str, IntegrationEvent]:
+    """(topic, key, event) announcing a task status revision: when reported, and when republished."""
+    return campaign_event(campaign=campaign, key=f"task-{row.task_number}", event_type=TASK_STATUS_REPORTED,
+                          subject=f"task-{row.task_number}",
+                          data=TaskStatusReported(campaign=campaign, task=row.task_number, org_unit=row.org_unit_code,
+                                                  period=row.period, state=row.state.value, narrative=row.narrative,
+                                                  problems=row.problems, revision=row.revision,
+                                                  actor=row.reported_by, occurred_at=row.reported_at))
+
+
+def emit_change(session: Session, change: ChangeRecord, row: Report | TaskStatusReport | PeriodLock) -> None:
     """Write the integration event for a recorded change into the outbox (same transaction)."""
     if isinstance(row, Report):
         topic, key, event = report_changed_event(session, action=change.action, actor=change.actor, at=change.at,
-                                                 report=row, supersedes=supersedes)
-        add_event(session, topic=topic, key=key, event=event)
+                                                 report=row)
     elif isinstance(row, TaskStatusReport):
-        campaign = session.get(Task, row.task_number).campaign_code
-        write_event(session, campaign=campaign, key=f"task-{row.task_number}", event_type=TASK_STATUS_REPORTED,
-                    subject=f"task-{row.task_number}",
-                    data=TaskStatusReported(campaign=campaign, task=row.task_number, org_unit=row.org_unit_code,
-                                            period=row.period, state=row.state.value, narrative=row.narrative,
-                                            problems=row.problems, revision=row.revision, actor=change.actor,
-                                            occurred_at=change.at))
-    elif isinstance(row, PeriodLock):
+        topic, key, event = task_status_reported(session.get(Task, row.task_number).campaign_code, row)
+    else:
         campaign = session.exec(select(Campaign.code)).first()
-        write_event(session, campaign=campaign, key=campaign,
-                    event_type=PERIOD_LOCKED if change.action == "locked" else PERIOD_UNLOCKED, subject=row.period,
-                    data=PeriodLockChanged(campaign=campaign, period=row.period, actor=change.actor,
-                                           occurred_at=change.at))
+        topic, key, event = campaign_event(
+            campaign=campaign, key=campaign, event_type=PERIOD_LOCKED if change.action == "locked" else PERIOD_UNLOCKED,
+            subject=row.period, data=PeriodLockChanged(campaign=campaign, period=row.period, actor=change.actor,
+                                                       occurred_at=change.at))
+    add_event(session, topic=topic, key=key, event=event)

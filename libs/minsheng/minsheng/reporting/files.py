@@ -59,8 +59,9 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, ReportCreate]], list[RowE
     columns = [COLUMN_NAMES.get(h.strip()) for h in header]
     missing = [c for c in REQUIRED if c not in columns]
     if missing or "value" not in columns and "numerator" not in columns:
-        raise Unprocessable(f"表头缺少列：{'、'.join(missing or ['value/数值'])}。表头应为 indicator,org_unit,period,value,"
-                            "numerator,denominator,note（或 指标编号,单位代码,期间,数值,分子,分母,说明）",
+        raise Unprocessable(f"表头缺少列：{'、'.join(missing or ['value/数值'])}。"
+                            "表头应为 indicator,org_unit,period,value,numerator,denominator,note"
+                            "（或 指标编号,单位代码,期间,数值,分子,分母,说明）",
                             code="bad_header")
     rows, errors = [], []
     for number, values in enumerate(reader, start=1):

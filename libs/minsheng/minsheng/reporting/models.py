@@ -27,25 +27,14 @@ class TaskState(str, enum.Enum):
     blocked = "blocked"  # 受阻
 
 
-class Report(SQLModel, table=True):
-    """An observed value of an indicator for an org unit and a period: one revision of a series.
-
-    A second report for the same indicator × org unit × period is a new revision; the earlier
-    one stays, no longer current.  The official figure is the latest *approved* revision.
-    """
-
-    __table_args__ = (
-        sa.Index("uq_report_current_revision", "indicator_code", "org_unit_code", "period", unique=True,
-                 postgresql_where=sa.text("is_current"), sqlite_where=sa.text("is_current")),
-        sa.UniqueConstraint("indicator_code", "org_unit_code", "period", "revision"),
-    )
+class ReportBase(SQLModel):
+    """A report revision's fields, declared once: the table (`Report`), its plain record for the
+    set-based writers (`ReportRow`) and the API's answer (`schemas.ReportPublic`) derive from them."""
 
     id: int | None = Field(default=None, primary_key=True)
     indicator_code: str = Field(foreign_key="indicator.code", index=True, max_length=20)
     org_unit_code: str = Field(foreign_key="org_unit.code", index=True, max_length=6)
     period: str = Field(max_length=7, index=True)
-    period_start: dt.date
-    period_end: dt.date
     value: float
     numerator: float | None = None
     denominator: float | None = None
@@ -60,61 +49,51 @@ class Report(SQLModel, table=True):
     reviewed_at: dt.datetime | None = None
 
 
-@dataclasses.dataclass(slots=True)
-class ReportRow:
-    """A report revision as a plain record: what the set-based writers (group commit) read and write.
+class Report(ReportBase, table=True):
+    """An observed value of an indicator for an org unit and a period: one revision of a series.
 
-    The same columns as `Report`, without the ORM's per-instance bookkeeping: building `Report`
-    instances cost the submission writer more than its SQL did."""
+    A second report for the same indicator × org unit × period is a new revision; the earlier
+    one stays, no longer current.  The official figure is the latest *approved* revision.
+    """
 
-    id: int | None
-    indicator_code: str
-    org_unit_code: str
-    period: str
+    __table_args__ = (
+        sa.Index("uq_report_current_revision", "indicator_code", "org_unit_code", "period", unique=True,
+                 postgresql_where=sa.text("is_current")),
+        sa.UniqueConstraint("indicator_code", "org_unit_code", "period", "revision"),
+    )
+
     period_start: dt.date
     period_end: dt.date
-    value: float
-    numerator: float | None
-    denominator: float | None
-    note: str
-    status: ReportStatus
-    revision: int
-    is_current: bool
-    return_reason: str | None
-    submitted_by: str
-    submitted_at: dt.datetime
-    reviewed_by: str | None
-    reviewed_at: dt.datetime | None
-
-    @classmethod
-    def from_mapping(cls, row) -> ReportRow:  # noqa: ANN001 - a RowMapping of the report table
-        return cls(**{**row, "status": ReportStatus(row["status"])})
-
-    def columns(self, *, with_id: bool = False) -> dict:
-        """The row's columns for an INSERT (without `id`, which the database assigns, unless the id
-        was drawn ahead)."""
-        return {name: getattr(self, name) for name in _REPORT_ROW_FIELDS if with_id or name != "id"}
 
 
-_REPORT_ROW_FIELDS = tuple(field.name for field in dataclasses.fields(ReportRow))
-if set(_REPORT_ROW_FIELDS) != set(Report.__table__.columns.keys()):  # a column added to one and not the other
-    raise TypeError(f"ReportRow's fields differ from the report table's columns: {sorted(_REPORT_ROW_FIELDS)}")
+def _from_mapping(cls, row):  # noqa: ANN001, ANN202 - a RowMapping of the report table
+    return cls(**{**row, "status": ReportStatus(row["status"])})
 
 
-class TaskStatusReport(SQLModel, table=True):
-    """Qualitative progress of a task for an org unit and a period (问题账单 → 履职清单)."""
+def _columns(self) -> dict:
+    """The row's columns for an INSERT (its id drawn ahead: `bulk.IdBlocks`)."""
+    return {name: getattr(self, name) for name in REPORT_COLUMNS}
 
-    __tablename__ = "task_status_report"
-    __table_args__ = (
-        sa.Index("uq_task_status_current_revision", "task_number", "org_unit_code", "period", unique=True,
-                 postgresql_where=sa.text("is_current"), sqlite_where=sa.text("is_current")),
-    )
+
+REPORT_COLUMNS = tuple(Report.model_fields)
+
+# A report revision as a plain record: what the set-based writers (group commit) read and write.
+# The table's fields, without the ORM's per-instance bookkeeping: building `Report` instances cost
+# the submission writer more than its SQL did.
+ReportRow = dataclasses.make_dataclass(
+    "ReportRow", [(name, field.annotation) for name, field in Report.model_fields.items()], slots=True,
+    namespace={"from_mapping": classmethod(_from_mapping), "columns": _columns,
+               "__doc__": "A report revision as a plain record (the columns of `Report`)."})
+ReportRow.__module__ = __name__
+
+
+class TaskStatusBase(SQLModel):
+    """A task status revision's fields, declared once: the table and `schemas.TaskStatusPublic`."""
 
     id: int | None = Field(default=None, primary_key=True)
     task_number: int = Field(foreign_key="task.number", index=True)
     org_unit_code: str = Field(foreign_key="org_unit.code", max_length=6)
     period: str = Field(max_length=7)
-    period_end: dt.date
     state: TaskState = Field(sa_type=enum_column(TaskState))
     narrative: str = ""
     problems: str = ""
@@ -122,6 +101,18 @@ class TaskStatusReport(SQLModel, table=True):
     is_current: bool = True
     reported_by: str = Field(max_length=100)
     reported_at: dt.datetime
+
+
+class TaskStatusReport(TaskStatusBase, table=True):
+    """Qualitative progress of a task for an org unit and a period (问题账单 → 履职清单)."""
+
+    __tablename__ = "task_status_report"
+    __table_args__ = (
+        sa.Index("uq_task_status_current_revision", "task_number", "org_unit_code", "period", unique=True,
+                 postgresql_where=sa.text("is_current")),
+    )
+
+    period_end: dt.date
 
 
 class PeriodLock(SQLModel, table=True):

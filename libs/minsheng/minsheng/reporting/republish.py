@@ -9,14 +9,14 @@ from collections import defaultdict
 from sqlmodel import Session, select
 
 from minsheng.catalog.service import export_catalog
+from minsheng.messaging import add_events
 from minsheng.reporting.events import (
     CATALOG_PUBLISHED,
     REPORT_SNAPSHOT,
-    TASK_STATUS_REPORTED,
     CatalogPublished,
     ReportSnapshot,
-    TaskStatusReported,
     report_state,
+    task_status_reported,
     write_event,
 )
 from minsheng.reporting.models import Report, ReportStatus, TaskStatusReport
@@ -44,12 +44,6 @@ def republish_state(*, session: Session, campaign: str) -> dict[str, int]:
                     data=ReportSnapshot(campaign=campaign, indicator=indicator, org_unit=org_unit,
                                         reports=[report_state(r) for r in reports], taken_at=now))
     statuses = list(session.exec(select(TaskStatusReport).where(TaskStatusReport.is_current == True)))  # noqa: E712
-    for row in statuses:
-        write_event(session, campaign=campaign, key=f"task-{row.task_number}", event_type=TASK_STATUS_REPORTED,
-                    subject=f"task-{row.task_number}",
-                    data=TaskStatusReported(campaign=campaign, task=row.task_number, org_unit=row.org_unit_code,
-                                            period=row.period, state=row.state.value, narrative=row.narrative,
-                                            problems=row.problems, revision=row.revision, actor=row.reported_by,
-                                            occurred_at=row.reported_at))
+    add_events(session, [task_status_reported(campaign, row) for row in statuses])
     session.commit()
     return {"snapshots": len(series), "task_statuses": len(statuses), "catalog": 1}

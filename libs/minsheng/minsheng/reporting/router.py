@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile, status
-from pydantic import BaseModel
 
 from minsheng.auth.deps import PrincipalDep
 from minsheng.auth.principal import require_city_office
@@ -11,10 +10,13 @@ from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
 from minsheng.progress.model import Thresholds
-from minsheng.reporting import service
+from minsheng.reporting import locks, official, review, submissions, task_status
 from minsheng.reporting.files import parse_upload
-from minsheng.reporting.republish import republish_state
+from minsheng.reporting.locks import PeriodLocksDep
 from minsheng.reporting.models import ReportStatus
+from minsheng.reporting.official import OfficialValue
+from minsheng.reporting.republish import republish_state
+from minsheng.reporting.review import ApprovalWriterDep
 from minsheng.reporting.schemas import (
     BulkReportRequest,
     PeriodLockPublic,
@@ -26,6 +28,7 @@ from minsheng.reporting.schemas import (
     TaskStatusCreate,
     TaskStatusPublic,
 )
+from minsheng.reporting.submissions import RevisionWriterDep, SubmissionWriterDep
 
 router = APIRouter(prefix="/api/v1", tags=["填报 reporting"])
 ERRORS = {401: {"description": "未登录或令牌无效"}, 403: {"description": "无权填报（说明允许的范围）"},
@@ -34,30 +37,33 @@ ERRORS = {401: {"description": "未登录或令牌无效"}, 403: {"description":
 
 @router.post("/reports", response_model=ReportPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS,
              summary="填报一个指标值（同一指标、单位、期间再次填报即为修订）")
-async def create_report(request: Request, principal: PrincipalDep, today: TodayDep, report_in: ReportCreate):
+async def create_report(request: Request, writer: SubmissionWriterDep, principal: PrincipalDep, today: TodayDep,
+                        report_in: ReportCreate):
     # Async: the checks are in memory and the write is queued for the group-commit writer, so a
     # submission never waits for a thread of its own.
     with request.app.state.database.session() as session:
-        return service.to_public(await service.submit_report(
-            writer=request.app.state.submission_writer, session=session, report_in=report_in, principal=principal,
-            today=today))
+        return ReportPublic.model_validate(await submissions.submit_report(
+            writer=writer, session=session, report_in=report_in, principal=principal, today=today))
 
 
 @router.post("/reports/bulk", response_model=Page[ReportPublic], status_code=status.HTTP_201_CREATED,
              responses=ERRORS, summary="批量填报：全部成功或全部不保存，逐行说明错误")
-def create_reports(session: SessionDep, principal: PrincipalDep, today: TodayDep, bulk: BulkReportRequest):
-    reports = service.submit_reports(session=session, rows=bulk.rows, principal=principal, today=today)
-    return Page(data=[service.to_public(r) for r in reports], count=len(reports))
+def create_reports(session: SessionDep, revisions: RevisionWriterDep, principal: PrincipalDep, today: TodayDep,
+                   bulk: BulkReportRequest):
+    reports = submissions.submit_reports(session=session, revisions=revisions, rows=bulk.rows, principal=principal,
+                                         today=today)
+    return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
 
 
 @router.post("/reports/upload", response_model=Page[ReportPublic], status_code=status.HTTP_201_CREATED,
              responses=ERRORS, summary="上传 CSV 或 JSON 文件批量填报（全部成功或全部不保存）")
-def upload_reports(session: SessionDep, principal: PrincipalDep, today: TodayDep,
+def upload_reports(session: SessionDep, revisions: RevisionWriterDep, principal: PrincipalDep, today: TodayDep,
                    file: Annotated[UploadFile, File(description="CSV（UTF-8 或 GBK）或 JSON 文件")]):
     numbered, parse_errors = parse_upload(file.filename or "", file.file.read())
-    reports = service.submit_reports(session=session, rows=[row for _, row in numbered], principal=principal,
-                                     today=today, row_numbers=[n for n, _ in numbered], parse_errors=parse_errors)
-    return Page(data=[service.to_public(r) for r in reports], count=len(reports))
+    reports = submissions.submit_reports(session=session, revisions=revisions, rows=[row for _, row in numbered],
+                                         principal=principal, today=today, row_numbers=[n for n, _ in numbered],
+                                         parse_errors=parse_errors)
+    return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
 
 
 @router.get("/reports", response_model=Page[ReportPublic], summary="报告列表（默认只列最新版本）")
@@ -67,89 +73,82 @@ def read_reports(
     status: ReportStatus | None = None,
     current_only: Annotated[bool, Query(description="false：包含被取代的旧版本")] = True,
 ):
-    rows, count = service.list_reports(session=session, page=page, indicator=indicator, org_unit=org_unit,
-                                       period=period, status=status, current_only=current_only)
-    return Page(data=[service.to_public(r) for r in rows], count=count)
+    rows, count = submissions.list_reports(session=session, page=page, indicator=indicator, org_unit=org_unit,
+                                           period=period, status=status, current_only=current_only)
+    return Page(data=[ReportPublic.model_validate(r) for r in rows], count=count)
 
 
 @router.get("/reports/{report_id}", response_model=ReportPublic, summary="一份报告")
 def read_report(session: SessionDep, principal: PrincipalDep, report_id: int):
-    return service.to_public(service.get_report(session=session, report_id=report_id))
+    return ReportPublic.model_validate(submissions.get_report(session=session, report_id=report_id))
 
 
 @router.get("/reports/{report_id}/history", response_model=ReportHistory, summary="修改记录：谁、何时、改了什么、原值")
 def read_report_history(session: SessionDep, principal: PrincipalDep, report_id: int):
-    return service.report_history(session=session, report_id=report_id)
+    return submissions.report_history(session=session, report_id=report_id)
 
 
-@router.post("/reports/{report_id}/approve", response_model=ReportPublic, responses=ERRORS, summary="审核通过（市民生办）")
-async def approve(request: Request, principal: PrincipalDep, today: TodayDep, report_id: int):
-    return service.to_public(await service.approve_report(
-        writer=request.app.state.approval_writer, report_id=report_id, principal=principal, today=today,
+@router.post("/reports/{report_id}/approve", response_model=ReportPublic, responses=ERRORS,
+             summary="审核通过（市民生办）")
+async def approve(request: Request, writer: ApprovalWriterDep, principal: PrincipalDep, today: TodayDep,
+                  report_id: int):
+    return ReportPublic.model_validate(await review.approve_report(
+        writer=writer, report_id=report_id, principal=principal, today=today,
         thresholds=Thresholds.from_settings(request.app.state.settings)))
 
 
-@router.post("/reports/{report_id}/return", response_model=ReportPublic, responses=ERRORS, summary="退回并说明原因（市民生办）")
-def return_(session: SessionDep, principal: PrincipalDep, report_id: int, body: ReturnRequest):
-    return service.to_public(service.return_report(session=session, report_id=report_id, reason=body.reason,
-                                                   principal=principal))
+@router.post("/reports/{report_id}/return", response_model=ReportPublic, responses=ERRORS,
+             summary="退回并说明原因（市民生办）")
+def return_(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, report_id: int,
+            body: ReturnRequest):
+    return ReportPublic.model_validate(review.return_report(session=session, locks=period_locks, report_id=report_id,
+                                                            reason=body.reason, principal=principal))
 
 
 @router.post("/reports/{report_id}/resubmit", response_model=ReportPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS, summary="修改后重新提交被退回的报告")
-def resubmit(session: SessionDep, principal: PrincipalDep, today: TodayDep, report_id: int, values: ReportResubmit):
-    return service.to_public(service.resubmit_report(session=session, report_id=report_id, values=values,
-                                                     principal=principal, today=today))
+def resubmit(session: SessionDep, revisions: RevisionWriterDep, principal: PrincipalDep, today: TodayDep,
+             report_id: int, values: ReportResubmit):
+    return ReportPublic.model_validate(submissions.resubmit_report(
+        session=session, revisions=revisions, report_id=report_id, values=values, principal=principal, today=today))
 
 
 @router.get("/periods/locks", response_model=list[PeriodLockPublic], summary="已锁定的期间")
 def read_locks(session: SessionDep):
-    return service.list_locks(session=session)
+    return locks.list_locks(session=session)
 
 
 @router.post("/periods/{period}/lock", response_model=PeriodLockPublic, status_code=status.HTTP_201_CREATED,
              responses=ERRORS, summary="锁定期间：已审核数据不再修改（市民生办）")
-def lock(session: SessionDep, principal: PrincipalDep, period: str):
-    return service.lock_period(session=session, period_code=period, principal=principal)
+def lock(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, period: str):
+    return locks.lock_period(session=session, locks=period_locks, period_code=period, principal=principal)
 
 
 @router.delete("/periods/{period}/lock", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS,
                summary="解锁期间（市民生办）")
-def unlock(session: SessionDep, principal: PrincipalDep, period: str):
-    service.unlock_period(session=session, period_code=period, principal=principal)
+def unlock(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, period: str):
+    locks.unlock_period(session=session, locks=period_locks, period_code=period, principal=principal)
 
 
 @router.post("/task-status", response_model=TaskStatusPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS,
              summary="填报任务进展（定性：未启动/推进中/已完成/受阻，进展与问题）")
-def create_task_status(session: SessionDep, principal: PrincipalDep, today: TodayDep, status_in: TaskStatusCreate):
-    return service.task_status_public(service.report_task_status(session=session, status_in=status_in,
-                                                                 principal=principal, today=today))
+def create_task_status(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, today: TodayDep,
+                       status_in: TaskStatusCreate):
+    return TaskStatusPublic.model_validate(task_status.report_task_status(
+        session=session, locks=period_locks, status_in=status_in, principal=principal, today=today))
 
 
 @router.get("/task-status", response_model=Page[TaskStatusPublic], summary="任务进展（最新版本）")
 def read_task_statuses(session: SessionDep, page: PageDep, task: int | None = None, org_unit: str | None = None):
-    rows, count = service.list_task_statuses(session=session, page=page, task=task, org_unit=org_unit)
-    return Page(data=[service.task_status_public(r) for r in rows], count=count)
-
-
-class OfficialValue(BaseModel):
-    indicator: str
-    org_unit: str
-    period: str
-    value: float
-    numerator: float | None
-    denominator: float | None
-    report_id: int
-    revision: int
+    rows, count = task_status.list_task_statuses(session=session, page=page, task=task, org_unit=org_unit)
+    return Page(data=[TaskStatusPublic.model_validate(r) for r in rows], count=count)
 
 
 @router.get("/official-values", response_model=Page[OfficialValue],
             summary="已审核的正式数据（每个指标×单位×期间的最新审核版本），供一致性核对")
 def read_official_values(session: SessionDep, page: PageDep, indicator: str | None = None):
-    rows, count = service.official_values(session=session, page=page, indicator=indicator)
-    return Page(data=[OfficialValue(indicator=r.indicator_code, org_unit=r.org_unit_code, period=r.period,
-                                    value=r.value, numerator=r.numerator, denominator=r.denominator, report_id=r.id,
-                                    revision=r.revision) for r in rows], count=count)
+    rows, count = official.official_values(session=session, page=page, indicator=indicator)
+    return Page(data=rows, count=count)
 
 
 def events_router(campaign: str) -> APIRouter:

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, computed_field
 
-from minsheng.reporting.models import ReportStatus, TaskState
+from minsheng.reporting.models import REPORT_STATUS_LABELS, ReportBase, TaskState, TaskStatusBase
+
+# The API names of columns that carry a `_code`/`_number` suffix in the tables.
+PUBLIC_NAMES = {"indicator_code": "indicator", "org_unit_code": "org_unit", "task_number": "task"}
+
+# An XPublic answers with the API names, every field always present; it is read from a table row or
+# a plain record by attribute.
+PUBLIC_CONFIG = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True,
+                           alias_generator=AliasGenerator(
+                               validation_alias=lambda name: AliasChoices(name, PUBLIC_NAMES.get(name, name)),
+                               serialization_alias=lambda name: PUBLIC_NAMES.get(name, name)))
 
 
-class ReportBase(BaseModel):
+class ReportSeries(BaseModel):
+    """Which series a report belongs to (indicator × org unit × period) and its note, as a reporter writes them."""
+
     model_config = ConfigDict(extra="forbid")
 
     indicator: str = Field(max_length=20, description="指标编号，如 T002-1")
@@ -26,7 +38,7 @@ class ReportValues(BaseModel):
     denominator: float | None = Field(default=None, description="比率类指标的分母")
 
 
-class ReportCreate(ReportBase, ReportValues):
+class ReportCreate(ReportSeries, ReportValues):
     pass
 
 
@@ -42,24 +54,15 @@ class BulkReportRequest(BaseModel):
     rows: list[ReportCreate] = Field(min_length=1, max_length=5000)
 
 
-class ReportPublic(BaseModel):
+class ReportPublic(ReportBase):
+    model_config = PUBLIC_CONFIG
+
     id: int
-    indicator: str
-    org_unit: str
-    period: str
-    value: float
-    numerator: float | None
-    denominator: float | None
-    note: str
-    status: ReportStatus
-    status_label: str
-    revision: int
-    is_current: bool
-    return_reason: str | None
-    submitted_by: str
-    submitted_at: dt.datetime
-    reviewed_by: str | None
-    reviewed_at: dt.datetime | None
+
+    @computed_field
+    @property
+    def status_label(self) -> str:
+        return REPORT_STATUS_LABELS[self.status]
 
 
 class ChangePublic(BaseModel):
@@ -104,15 +107,7 @@ class TaskStatusCreate(BaseModel):
     problems: str = Field(default="", max_length=4000, description="存在问题（问题账单）")
 
 
-class TaskStatusPublic(BaseModel):
+class TaskStatusPublic(TaskStatusBase):
+    model_config = PUBLIC_CONFIG
+
     id: int
-    task: int
-    org_unit: str
-    period: str
-    state: TaskState
-    narrative: str
-    problems: str
-    revision: int
-    is_current: bool
-    reported_by: str
-    reported_at: dt.datetime

@@ -5,23 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
 from minsheng.catalog.models import enum_column
 from minsheng.db import bulk
-from minsheng.messaging import OutboxEvent, add_events
+from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
 from minsheng.orgunits import CITY_CODE
+from minsheng.progress.assemble import (
+    IndicatorFacts,
+    ProgressInputs,
+    city_inputs_rolled_up_again,
+    progress_from_inputs,
+    progress_inputs,
+)
 from minsheng.progress.model import Observation, Status, Thresholds
 from minsheng.progress.periods import Period
+from minsheng.progress.queries import load_facts
+from minsheng.reporting.events import INDICATOR_STATUS_CHANGED, IndicatorStatusChanged, campaign_event
 from minsheng.reporting.models import Report, ReportRow, ReportStatus
-
-if TYPE_CHECKING:  # the progress layer reads reports: imported where used
-    from minsheng.progress.assemble import IndicatorFacts, ProgressInputs
 
 
 class IndicatorStatus(SQLModel, table=True):
@@ -39,68 +43,18 @@ class IndicatorStatus(SQLModel, table=True):
 STATUS_TRACKING_TABLES = frozenset({IndicatorStatus.__tablename__})
 
 
-def track_status_changes(*, session: Session, approved: Sequence[ReportRow], as_of: dt.date,
-                         thresholds: Thresholds, approved_before: ApprovedCounts | None = None
-                         ) -> list[tuple[str, str]]:
-    """After `approved` were approved (in the caller's transaction): recompute the status of each
-    indicator touched, for the approved org units and the city, once per batch; where it moved,
-    remember it and emit the event.  Returns the (indicator, org unit) pairs that moved.
-    `approved_before`: see `official_series`."""
-    from minsheng.progress.assemble import progress_from_inputs  # the progress layer reads reports
-    from minsheng.progress.queries import load_facts
-    from minsheng.reporting.events import INDICATOR_STATUS_CHANGED, IndicatorStatusChanged, campaign_event
-
-    org_units_by_indicator: dict[str, dict[str, None]] = {}
-    for report in approved:
-        org_units_by_indicator.setdefault(report.indicator_code, {}).update(
-            {report.org_unit_code: None, CITY_CODE: None})
-    codes = list(org_units_by_indicator)
-    facts_by_code = load_facts(session, codes=codes)
-    official = official_series(session, approved, approved_before)
-    _remember_statuses(session, [series for series in official.values() if series.statuses is None])
-    pairs = sorted((code, unit) for code, units in org_units_by_indicator.items() for unit in units)
-    now = dt.datetime.now(dt.UTC)
-    moved, rows, events = [], [], []
-    for indicator, org_unit in pairs:
-        facts, series = facts_by_code[indicator], official[indicator]
-        # Figures only: the event carries the status and its figures, not the series.
-        progress = progress_from_inputs(facts, org_unit, series.inputs(facts, org_unit), as_of, thresholds,
-                                        figures_only=True)
-        previous = series.statuses.get(org_unit)
-        if previous == progress.status:
-            continue
-        series.statuses[org_unit] = progress.status
-        rows.append({"indicator_code": indicator, "org_unit_code": org_unit, "status": progress.status,
-                     "as_of": as_of, "changed_at": now})
-        events.append(campaign_event(
-            campaign=facts.campaign, key=indicator, event_type=INDICATOR_STATUS_CHANGED, subject=indicator,
-            data=IndicatorStatusChanged(
-                campaign=facts.campaign, indicator=indicator, org_unit=org_unit,
-                previous_status=previous.value if previous else None, status=progress.status.value, as_of=as_of,
-                current_value=progress.current_value, expected_value=progress.expected_value,
-                target_value=progress.target_value, reasons=progress.reasons)))
-        moved.append((indicator, org_unit))
-    _write_moves(session, rows, events)
-    return moved
-
-
 # A status that moves replaces the one remembered.
 STATUS_MOVED = bulk.OnConflict(key=("indicator_code", "org_unit_code"),
                                set_=tuple((c, f"excluded.{c}") for c in ("status", "as_of", "changed_at")))
 
 
 def _write_moves(session: Session, rows: list[dict], events: list) -> None:
-    """The statuses that moved and their events: one statement on PostgreSQL."""
+    """The statuses that moved and their events, in one statement."""
     if not rows:
         return
-    connection, table = session.connection(), IndicatorStatus.__table__
-    postgresql_here = connection.dialect.name == "postgresql"
-    if postgresql_here and len(rows) <= bulk.MAX_ROWS:
-        bulk.insert_together(connection, [(OutboxEvent.__table__, outbox_rows(events))],
-                             before=[bulk.insert_sql(connection, table, rows, on_conflict=STATUS_MOVED)])
-        return
-    connection.execute(STATUS_MOVED.clause((postgresql if postgresql_here else sqlite).insert(table)), rows)
-    add_events(session, events)
+    connection = session.connection()
+    statuses = bulk.insert_sql(connection, IndicatorStatus.__table__, rows, on_conflict=STATUS_MOVED)
+    bulk.insert_together(connection, [(OutboxEvent.__table__, outbox_rows(events))], before=[statuses])
 
 
 def _remember_statuses(session: Session, series: list[_OfficialSeries]) -> None:
@@ -150,8 +104,6 @@ class _OfficialSeries:
 
     def inputs(self, facts: IndicatorFacts, org_unit: str) -> ProgressInputs:
         """What the status of `org_unit` is computed from (no pending values: only official ones count)."""
-        from minsheng.progress.assemble import city_inputs_rolled_up_again, progress_inputs
-
         if org_unit != CITY_CODE:
             return progress_inputs(facts, org_unit, self.observations(org_unit), [])
         if self.city is None or not self.city.valid_for(facts):
@@ -165,54 +117,98 @@ class _OfficialSeries:
         return self.city
 
 
-# (database, indicator) → its official series.  Re-reading every approved value of an indicator at
-# each approval grew with the data; the series is kept instead and brought up to date with what is
-# approved.  Approved revisions are never un-approved, so their count and highest id are a version:
-# when the database's are not the kept ones plus this batch's (another replica approved, a batch that
-# updated the series was rolled back, the database is another one), the series is read again.
-_official: dict[tuple[str, str], _OfficialSeries] = {}
-
 # indicator → (approved reports, highest id among them)
 ApprovedCounts = dict[str, tuple[int, int]]
 
 
-def official_series(session: Session, approved: Sequence[ReportRow], approved_before: ApprovedCounts | None = None
-                    ) -> dict[str, _OfficialSeries]:
-    """The official values of the indicators of `approved` (just approved in this transaction).
-    `approved_before`: the version of each indicator's values before this batch, if the caller read
-    it with its own writes (else it is read here)."""
-    database = str(session.get_bind().engine.url)
-    by_indicator: dict[str, list[Report]] = {}
-    for report in approved:
-        by_indicator.setdefault(report.indicator_code, []).append(report)
-    table = Report.__table__
-    versions: ApprovedCounts = {}
-    if approved_before is None:
-        versions = {code: (count, last_id) for code, count, last_id in session.connection().execute(
-            sa.select(table.c.indicator_code, sa.func.count(), sa.func.max(table.c.id)).where(
-                table.c.indicator_code.in_(sorted(by_indicator)), table.c.status == ReportStatus.approved.value)
-            .group_by(table.c.indicator_code))}
-    else:
+class StatusTracker:
+    """What an approval re-checks an indicator's status from, kept between approvals: per indicator
+    of this service's database, its official values (the latest approved revision of each org unit ×
+    period, and the city's roll-up) and the statuses last announced.
+
+    Re-reading every approved value of an indicator at each approval grew with the data; the series
+    is kept instead and brought up to date with what is approved.  Approved revisions are never
+    un-approved, so their count and highest id are a version: the series goes stale when the
+    database's are not the kept ones plus this batch's (another replica approved, a batch that
+    updated it was rolled back), and is then read again.  One per app (its approval writer's), so a
+    test that starts its own app starts with nothing kept; a fresh `StatusTracker` is a fresh replica."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, _OfficialSeries] = {}  # indicator → its official series
+
+    def track(self, *, session: Session, approved: Sequence[ReportRow], as_of: dt.date, thresholds: Thresholds,
+              approved_before: ApprovedCounts | None = None) -> list[tuple[str, str]]:
+        """After `approved` were approved (in the caller's transaction): recompute the status of each
+        indicator touched, for the approved org units and the city, once per batch; where it moved,
+        remember it and emit the event.  Returns the (indicator, org unit) pairs that moved.
+        `approved_before`: see `official_series`."""
+        org_units_by_indicator: dict[str, dict[str, None]] = {}
+        for report in approved:
+            org_units_by_indicator.setdefault(report.indicator_code, {}).update(
+                {report.org_unit_code: None, CITY_CODE: None})
+        facts_by_code = load_facts(session, codes=list(org_units_by_indicator))
+        official = self.official_series(session, approved, approved_before)
+        _remember_statuses(session, [series for series in official.values() if series.statuses is None])
+        pairs = sorted((code, unit) for code, units in org_units_by_indicator.items() for unit in units)
+        now = dt.datetime.now(dt.UTC)
+        moved, rows, events = [], [], []
+        for indicator, org_unit in pairs:
+            facts, series = facts_by_code[indicator], official[indicator]
+            # Figures only: the event carries the status and its figures, not the series.
+            progress = progress_from_inputs(facts, org_unit, series.inputs(facts, org_unit), as_of, thresholds,
+                                            figures_only=True)
+            previous = series.statuses.get(org_unit)
+            if previous == progress.status:
+                continue
+            series.statuses[org_unit] = progress.status
+            rows.append({"indicator_code": indicator, "org_unit_code": org_unit, "status": progress.status,
+                         "as_of": as_of, "changed_at": now})
+            events.append(campaign_event(
+                campaign=facts.campaign, key=indicator, event_type=INDICATOR_STATUS_CHANGED, subject=indicator,
+                data=IndicatorStatusChanged(
+                    campaign=facts.campaign, indicator=indicator, org_unit=org_unit,
+                    previous_status=previous.value if previous else None, status=progress.status.value,
+                    as_of=as_of, current_value=progress.current_value, expected_value=progress.expected_value,
+                    target_value=progress.target_value, reasons=progress.reasons)))
+            moved.append((indicator, org_unit))
+        _write_moves(session, rows, events)
+        return moved
+
+    def official_series(self, session: Session, approved: Sequence[ReportRow],
+                        approved_before: ApprovedCounts | None = None) -> dict[str, _OfficialSeries]:
+        """The official values of the indicators of `approved` (just approved in this transaction).
+        `approved_before`: the version of each indicator's values before this batch, if the caller
+        read it with its own writes (else it is read here)."""
+        by_indicator: dict[str, list[ReportRow]] = {}
+        for report in approved:
+            by_indicator.setdefault(report.indicator_code, []).append(report)
+        table = Report.__table__
+        versions: ApprovedCounts = {}
+        if approved_before is None:
+            versions = {code: (count, last_id) for code, count, last_id in session.connection().execute(
+                sa.select(table.c.indicator_code, sa.func.count(), sa.func.max(table.c.id)).where(
+                    table.c.indicator_code.in_(sorted(by_indicator)), table.c.status == ReportStatus.approved.value)
+                .group_by(table.c.indicator_code))}
+        else:
+            for code, reports in by_indicator.items():
+                count, last_id = approved_before.get(code, (0, 0))
+                versions[code] = (count + len(reports), max(last_id, *(r.id for r in reports)))
+        stale = []
         for code, reports in by_indicator.items():
-            count, last_id = approved_before.get(code, (0, 0))
-            versions[code] = (count + len(reports), max(last_id, *(r.id for r in reports)))
-    stale = []
-    for code, reports in by_indicator.items():
-        kept = _official.get((database, code))
-        if kept is None or versions.get(code) != (kept.approved + len(reports),
-                                                   max(kept.last_id, *(r.id for r in reports))):
-            stale.append(code)
-            continue
-        for r in reports:
-            kept.add(r.org_unit_code, r.period, r.revision, r.value, r.numerator, r.denominator)
-        kept.approved, kept.last_id = versions[code]
-    if stale:
-        fresh = {code: _OfficialSeries(code, *versions.get(code, (0, 0))) for code in stale}
-        for code, org_unit, period, revision, value, numerator, denominator in session.connection().execute(
-                sa.select(table.c.indicator_code, table.c.org_unit_code, table.c.period, table.c.revision,
-                          table.c.value, table.c.numerator, table.c.denominator)
-                .where(table.c.indicator_code.in_(stale), table.c.status == ReportStatus.approved.value)):
-            fresh[code].add(org_unit, period, revision, value, numerator, denominator)
-        for code, series in fresh.items():
-            _official[(database, code)] = series
-    return {code: _official[(database, code)] for code in by_indicator}
+            kept = self.kept.get(code)
+            if kept is None or versions.get(code) != (kept.approved + len(reports),
+                                                       max(kept.last_id, *(r.id for r in reports))):
+                stale.append(code)
+                continue
+            for r in reports:
+                kept.add(r.org_unit_code, r.period, r.revision, r.value, r.numerator, r.denominator)
+            kept.approved, kept.last_id = versions[code]
+        if stale:
+            fresh = {code: _OfficialSeries(code, *versions.get(code, (0, 0))) for code in stale}
+            for code, org_unit, period, revision, value, numerator, denominator in session.connection().execute(
+                    sa.select(table.c.indicator_code, table.c.org_unit_code, table.c.period, table.c.revision,
+                              table.c.value, table.c.numerator, table.c.denominator)
+                    .where(table.c.indicator_code.in_(stale), table.c.status == ReportStatus.approved.value)):
+                fresh[code].add(org_unit, period, revision, value, numerator, denominator)
+            self.kept.update(fresh)
+        return {code: self.kept[code] for code in by_indicator}

@@ -6,18 +6,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from minsheng.auth.principal import IndicatorScope, Principal, authorize_report
-from minsheng.catalog.document import PLAN_END_YEAR, PLAN_START_YEAR, Aggregation
+from minsheng.catalog.document import Aggregation
 from minsheng.catalog.snapshot import CatalogSnapshot, IndicatorFact, catalog_snapshot
 from minsheng.errors import Forbidden
 from minsheng.orgunits import CITY_CODE
-from minsheng.progress.periods import Period
+from minsheng.progress.periods import Period, parse_plan_period
 from minsheng.progress.scale import ratio_scale
+from minsheng.reporting.locks import PeriodLocks, locked_message
 from minsheng.reporting.models import PeriodLock
 from minsheng.reporting.schemas import ReportCreate, RowError
 
@@ -38,13 +38,12 @@ class CheckedReport:
 
 @dataclass
 class ReportContext:
-    """Catalog lookups (a per-process snapshot) and the period locks, cached across a request's rows."""
+    """Catalog lookups (a per-process snapshot) and the period locks, for a request's rows."""
 
     session: Session
     today: dt.date
-    # False where the write itself checks the locks in its transaction (group commit): no query here.
-    check_locks: bool = True
-    _locks: list[PeriodLock] | None = None
+    # None where the write itself checks the locks in its transaction (group commit): no query here.
+    locks: PeriodLocks | None = None
 
     @property
     def catalog(self) -> CatalogSnapshot:
@@ -60,60 +59,12 @@ class ReportContext:
         return self.catalog.lead_departments.get(task_number, ()) if task_number else ()
 
     def lock_covering(self, period: Period) -> PeriodLock | None:
-        if not self.check_locks:
-            return None
-        if self._locks is None:
-            self._locks = period_locks(self.session)
-        return lock_covering(self._locks, period)
+        return None if self.locks is None else self.locks.covering(self.session, period)
 
     def scope(self, indicator: IndicatorFact) -> IndicatorScope:
         return IndicatorScope(code=indicator.code, task_number=indicator.task_number,
                               lead_departments=self.lead_departments(indicator.task_number),
                               city_only=indicator.city_only)
-
-
-# The period locks, as last read from each database.  Locks change a few times a year, and every
-# report write checks them: reading them once per second instead of once per write saves a round
-# trip per batch.  A lock or unlock in this process forgets them at once (`forget_period_locks`);
-# another replica's lock takes effect here within LOCKS_CACHE_SECONDS.
-LOCKS_CACHE_SECONDS = 1.0
-_locks_read: dict[str, tuple[float, list[PeriodLock]]] = {}
-
-
-def period_locks(session: Session) -> list[PeriodLock]:
-    database = str(session.get_bind().engine.url)
-    cached = _locks_read.get(database)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    locks = [PeriodLock(**lock.model_dump()) for lock in session.exec(select(PeriodLock))]  # detached copies
-    _locks_read[database] = (time.monotonic() + LOCKS_CACHE_SECONDS, locks)
-    return locks
-
-
-def forget_period_locks() -> None:
-    _locks_read.clear()
-
-
-def lock_covering(locks: list[PeriodLock], period: Period) -> PeriodLock | None:
-    return next((lock for lock in locks if lock.period_start <= period.start and period.end <= lock.period_end), None)
-
-
-def locked_message(lock: PeriodLock) -> str:
-    return (f"{lock.period} 的数据已由{lock.locked_by}于 {lock.locked_at:%Y-%m-%d} 锁定，不能再修改；"
-            "如需更正请联系市民生办解锁")
-
-
-def parse_plan_period(code: str, today: dt.date) -> tuple[Period | None, str | None, str | None]:
-    """(period, error code, message)."""
-    try:
-        period = Period.parse(code)
-    except ValueError as exc:
-        return None, "invalid_period", str(exc)
-    if not PLAN_START_YEAR <= period.year <= PLAN_END_YEAR:
-        return None, "period_outside_plan", f"期间 {period.code} 不在三年行动期（2022—2024年）内"
-    if period.start > today:
-        return None, "period_in_future", f"期间 {period.code} 尚未开始（今天是 {today:%Y-%m-%d}），不能提前填报"
-    return period, None, None
 
 
 def check_report(ctx: ReportContext, row: ReportCreate, principal: Principal, *, number: int = 1,
@@ -129,7 +80,8 @@ def check_report(ctx: ReportContext, row: ReportCreate, principal: Principal, *,
         fail("indicator", "unknown_indicator",
              f"指标「{row.indicator}」不存在或不属于本行动：指标编号形如 T002-1，见 /api/v1/indicators")
     if not ctx.org_unit_exists(row.org_unit):
-        fail("org_unit", "unknown_org_unit", f"单位代码「{row.org_unit}」不存在：全市 370300，各区县见 /api/v1/org-units")
+        fail("org_unit", "unknown_org_unit",
+             f"单位代码「{row.org_unit}」不存在：全市 370300，各区县见 /api/v1/org-units")
     period, code, message = parse_plan_period(row.period, ctx.today)
     if code:
         fail("period", code, message)

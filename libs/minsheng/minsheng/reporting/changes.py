@@ -1,0 +1,81 @@
+"""A change and what goes with it: its history record (who, when, what before and after), its
+integration event, and the commit that stores them together with the change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from minsheng.auth.principal import Principal
+from minsheng.errors import Conflict, DomainError
+from minsheng.reporting.events import emit_change
+from minsheng.reporting.models import ChangeRecord, PeriodLock, Report, ReportRow, TaskStatusReport
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def recorded_state(report: Report | ReportRow) -> dict:
+    """What a report revision's history record shows of it, before and after a change."""
+    return {"value": report.value, "numerator": report.numerator, "denominator": report.denominator,
+            "note": report.note, "status": report.status.value, "revision": report.revision}
+
+
+def series_key(indicator: str, org_unit: str, period: str) -> str:
+    return f"{indicator}/{org_unit}/{period}"
+
+
+def report_series(report: Report | ReportRow) -> str:
+    return series_key(report.indicator_code, report.org_unit_code, report.period)
+
+
+def change_columns(*, entity: str, entity_id: str, action: str, actor: str, at: dt.datetime, series_key: str,
+                   previous: dict | None, current: dict | None, reason: str | None = None) -> dict:
+    """A history record's columns, for the set-based writers and `record_change` alike."""
+    return {"entity": entity, "entity_id": entity_id, "series_key": series_key, "action": action, "actor": actor,
+            "at": at, "previous": json.dumps(previous, ensure_ascii=False) if previous is not None else None,
+            "current": json.dumps(current, ensure_ascii=False) if current is not None else None, "reason": reason}
+
+
+def record_change(session: Session, *, entity: str, row: Report | TaskStatusReport | PeriodLock, action: str,
+                  actor: Principal, series_key: str, previous: dict | None, current: dict | None,
+                  reason: str | None = None) -> ChangeRecord:
+    """The history record and the integration event of a change, in the caller's transaction."""
+    entity_id = str(row.period if isinstance(row, PeriodLock) else row.id)
+    change = ChangeRecord(**change_columns(entity=entity, entity_id=entity_id, series_key=series_key, action=action,
+                                           actor=actor.label, at=now(), previous=previous, current=current,
+                                           reason=reason))
+    session.add(change)
+    emit_change(session, change, row)
+    return change
+
+
+# Two writers of one series raced: the partial unique index on the current revision refused one.
+CONCURRENT_SUBMISSION = ("同一指标、单位、期间的报告正被另一请求同时提交，请稍后重试", "concurrent_submission")
+CONCURRENT_REVIEW = ("同一指标的另一份报告正在同时审核，本次审核未生效，请重试", "concurrent_review")
+
+
+def conflict_on_integrity_error(message: str, code: str) -> Callable[[Exception], DomainError | None]:
+    """A write that failed on a constraint raced by another writer: the request's answer (group
+    commit's `on_error`, and `commit`)."""
+    def answer(exc: Exception) -> DomainError | None:
+        return Conflict(message, code=code) if isinstance(exc, IntegrityError) else None
+    return answer
+
+
+submission_conflict = conflict_on_integrity_error(*CONCURRENT_SUBMISSION)
+review_conflict = conflict_on_integrity_error(*CONCURRENT_REVIEW)
+
+
+def commit(session: Session) -> None:
+    """Commit a request's change; a constraint raced by another writer answers 409, nothing stored."""
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise submission_conflict(exc) from exc

@@ -1,0 +1,283 @@
+"""Report submissions: a value of an indicator for an org unit and a period becomes the new current
+revision of its series (one at a time through group commit, or a whole upload at once), and the
+reads of reports and their history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from minsheng.auth.principal import Principal
+from minsheng.db import bulk
+from minsheng.db.group_commit import GroupCommitWriter
+from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from minsheng.messaging import OutboxEvent
+from minsheng.messaging.outbox import outbox_rows
+from minsheng.pagination import PageParams
+from minsheng.reporting.changes import change_columns, commit, now, recorded_state, report_series
+from minsheng.reporting.events import report_changed_event
+from minsheng.reporting.locks import PeriodLocks, lock_covering, locked_message
+from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, Report, ReportRow, ReportStatus
+from minsheng.reporting.schemas import ChangePublic, ReportCreate, ReportHistory, ReportPublic, ReportResubmit, RowError
+from minsheng.reporting.validation import CheckedReport, ReportContext, check_report
+
+
+class BulkRejected(DomainError):
+    status_code = 422
+    code = "bulk_rejected"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A report that passed every rule, to be written as the new current revision of its series."""
+
+    checked: CheckedReport
+    submitted_by: str  # the principal's label
+    resubmission: bool = False  # a returned report corrected (POST /reports/{id}/resubmit)
+
+
+class RevisionWriter:
+    """Writes submissions as new revisions (`write`): for the group-commit writer of submissions and
+    for the requests that write many at once (uploads) or alone (resubmissions).  Holds the period
+    locks it checks at write time and the report ids it draws ahead; one per app."""
+
+    def __init__(self, *, locks: PeriodLocks):
+        self.locks = locks
+        self.report_ids = bulk.IdBlocks(Report.__table__)
+
+    def write(self, session: Session, submissions: Sequence[Submission]) -> list[ReportRow | DomainError]:
+        """Write each submission as the new current revision of its series, with its change record and
+        its event, in the caller's transaction: two statements for a batch of up to `bulk.MAX_ROWS`.
+
+        Returns, per submission, the new report or the Conflict that refused it (a period locked,
+        checked here, at write time, so a lock taken after the request's own checks still holds).  A
+        later submission of the same series builds on an earlier one of the same batch.  The current
+        revisions are locked and retired by one statement (`_retire_current_revisions`), which
+        serializes concurrent writers of a series and keeps its events in order in the outbox; the
+        reports, their history records and their events are then written together (driver SQL,
+        `minsheng.db.bulk`, with ids drawn ahead).  Rows are plain `ReportRow`s: the ORM's execution
+        machinery and its instances cost a writer more than the SQL itself."""
+        at = now()
+        locks = self.locks.get(session)
+        accepted: list[Submission] = []
+        outcomes: list[ReportRow | DomainError | None] = []
+        for submission in submissions:
+            lock = lock_covering(locks, submission.checked.period)
+            if lock is not None:
+                outcomes.append(Conflict(locked_message(lock), code="period_locked"))
+            else:
+                accepted.append(submission)
+                outcomes.append(None)  # the new revision, below
+        if not accepted:
+            return outcomes
+        current = _retire_current_revisions(session, {_key(s.checked) for s in accepted})
+        connection = session.connection()
+        new_ids = iter(self.report_ids.take(connection, len(accepted)))
+        written: list[tuple[ReportRow, ReportRow | None, Submission]] = []
+        for submission in accepted:
+            checked, row = submission.checked, submission.checked.row
+            previous = current.get(_key(checked))
+            report = ReportRow(
+                id=next(new_ids), indicator_code=checked.indicator.code, org_unit_code=row.org_unit,
+                period=checked.period.code, period_start=checked.period.start, period_end=checked.period.end,
+                value=checked.value, numerator=row.numerator, denominator=row.denominator, note=row.note,
+                status=ReportStatus.submitted, revision=(previous.revision + 1) if previous else 1, is_current=True,
+                return_reason=None, submitted_by=submission.submitted_by, submitted_at=at, reviewed_by=None,
+                reviewed_at=None)
+            if previous is not None:
+                previous.is_current = False
+            current[_key(checked)] = report
+            written.append((report, previous, submission))
+        changes, events = [], []
+        for report, previous, submission in written:
+            if previous is None:
+                action = "submitted"
+            elif previous.status is ReportStatus.returned or submission.resubmission:
+                action = "resubmitted"
+            else:
+                action = "revised"
+            changes.append(change_columns(entity="report", entity_id=str(report.id), action=action,
+                                          actor=submission.submitted_by, at=at, series_key=report_series(report),
+                                          previous=recorded_state(previous) if previous else None,
+                                          current=recorded_state(report)))
+            events.append(report_changed_event(session, action=action, actor=submission.submitted_by, at=at,
+                                               report=report, supersedes=previous.id if previous else None))
+        reports = [report for report, _, _ in written]
+        for start in range(0, len(reports), bulk.MAX_ROWS):
+            end = start + bulk.MAX_ROWS
+            bulk.insert_together(connection, [
+                (Report.__table__, [report.columns() for report in reports[start:end]]),
+                (ChangeRecord.__table__, changes[start:end]),
+                (OutboxEvent.__table__, outbox_rows(events[start:end]))])
+        new_revisions = iter(reports)
+        return [outcome if outcome is not None else next(new_revisions) for outcome in outcomes]
+
+
+def _key(checked: CheckedReport) -> tuple[str, str, str]:
+    return checked.indicator.code, checked.row.org_unit, checked.period.code
+
+
+def _retire_current_revisions(session: Session, keys: set[tuple[str, str, str]]
+                              ) -> dict[tuple[str, str, str], ReportRow]:
+    """The current revision of each series (indicator, org unit, period), as it was, now no longer
+    current: locked (in id order, as approvals lock) and retired by one statement, so that the new
+    revisions may be inserted next (the partial unique index allows one current revision)."""
+    table = Report.__table__
+    current = (sa.select(table.c.id).where(table.c.is_current == True,  # noqa: E712
+                                           sa.tuple_(table.c.indicator_code, table.c.org_unit_code, table.c.period)
+                                           .in_(sorted(keys))).order_by(table.c.id).with_for_update())
+    retire = update(table).where(table.c.id.in_(current.scalar_subquery())).values(is_current=False).returning(table)
+    found = {}
+    for row in session.connection().execute(retire).mappings():
+        report = ReportRow.from_mapping(row)
+        report.is_current = True  # as it was: the new revision's change record shows what it replaced
+        found[(report.indicator_code, report.org_unit_code, report.period)] = report
+    return found
+
+
+async def _revisions(request: Request) -> RevisionWriter:
+    return request.app.state.revisions
+
+
+async def _submission_writer(request: Request) -> GroupCommitWriter[Submission, ReportRow]:
+    return request.app.state.submission_writer
+
+
+RevisionWriterDep = Annotated[RevisionWriter, Depends(_revisions)]
+SubmissionWriterDep = Annotated[GroupCommitWriter[Submission, ReportRow], Depends(_submission_writer)]
+
+
+def raise_row_errors(errors: list[RowError], permission: list[RowError], *, bulk: bool) -> None:
+    if permission:
+        detail = "；".join(f"第{e.row}行：{e.message}" if bulk else e.message for e in permission)
+        raise Forbidden(detail, code=permission[0].code if not bulk else "bulk_forbidden",
+                        extra={"errors": [e.model_dump() for e in permission + errors]} if bulk else None)
+    if errors:
+        if not bulk and errors[0].code == "period_locked":
+            raise Conflict(errors[0].message, code="period_locked")
+        if bulk:
+            raise BulkRejected(f"共 {len({e.row for e in errors})} 行有误，全部未保存，请改正后重新提交："
+                               + "；".join(f"第{e.row}行 {e.message}" for e in errors[:20]),
+                               extra={"errors": [e.model_dump() for e in errors]})
+        raise Unprocessable("；".join(e.message for e in errors), code=errors[0].code,
+                            extra={"errors": [e.model_dump() for e in errors]})
+
+
+def _write_all(session: Session, revisions: RevisionWriter, submissions: list[Submission]) -> list[ReportRow]:
+    """All or nothing: the first refusal refuses the whole request, and nothing is stored."""
+    try:
+        outcomes = revisions.write(session, submissions)
+        for outcome in outcomes:
+            if isinstance(outcome, DomainError):
+                raise outcome
+    except DomainError:
+        session.rollback()
+        raise
+    commit(session)
+    return outcomes
+
+
+async def submit_report(*, writer: GroupCommitWriter[Submission, ReportRow], session: Session,
+                        report_in: ReportCreate, principal: Principal, today: dt.date) -> ReportRow:
+    """One report: checked here (in memory: the catalog snapshot), written by the group-commit writer
+    together with the other requests' reports of the moment (`RevisionWriter.write`)."""
+    checked, errors, permission = check_report(ReportContext(session, today), report_in, principal)
+    raise_row_errors(errors, permission, bulk=False)
+    return await writer.write(Submission(checked=checked, submitted_by=principal.label),
+                              shard_key=checked.indicator.code)
+
+
+def submit_reports(*, session: Session, revisions: RevisionWriter, rows: Sequence[ReportCreate],
+                   principal: Principal, today: dt.date, row_numbers: Sequence[int] | None = None,
+                   parse_errors: Sequence[RowError] = ()) -> list[ReportRow]:
+    """All or nothing: every row is checked first; one bad row and nothing is written.
+
+    `row_numbers` and `parse_errors` come from file uploads, where some rows may not even parse:
+    their errors are reported together with the others.
+    """
+    ctx = ReportContext(session, today, locks=revisions.locks)
+    checked_rows, errors, permission = [], list(parse_errors), []
+    seen: dict[tuple[str, str, str], int] = {}
+    for number, row in zip(row_numbers or range(1, len(rows) + 1), rows, strict=True):
+        checked, row_errors, row_permission = check_report(ctx, row, principal, number=number, bulk=True)
+        errors += row_errors
+        permission += row_permission
+        if checked:
+            key = (row.indicator, row.org_unit, checked.period.code)
+            if key in seen:
+                errors.append(RowError(row=number, field="period", code="duplicate_row",
+                                       message=f"与第{seen[key]}行重复（同一指标、单位、期间）"))
+            seen[key] = number
+            checked_rows.append(checked)
+    errors.sort(key=lambda e: e.row)
+    raise_row_errors(errors, permission, bulk=True)
+    return _write_all(session, revisions, [Submission(checked=checked, submitted_by=principal.label)
+                                           for checked in checked_rows])
+
+
+def resubmit_report(*, session: Session, revisions: RevisionWriter, report_id: int, values: ReportResubmit,
+                    principal: Principal, today: dt.date) -> ReportRow:
+    """A returned report corrected: a new revision of the same series, pending review again."""
+    report = get_report(session=session, report_id=report_id)
+    if not report.is_current or report.status is not ReportStatus.returned:
+        label = REPORT_STATUS_LABELS[report.status]
+        raise Conflict(f"只有被退回的最新版本可以重新提交；报告 {report.id} 的状态是「{label}」"
+                       f"{'' if report.is_current else '（已被新版本取代）'}", code="not_returned")
+    row = ReportCreate(indicator=report.indicator_code, org_unit=report.org_unit_code, period=report.period,
+                       **values.model_dump())
+    checked, errors, permission = check_report(ReportContext(session, today, locks=revisions.locks), row, principal)
+    raise_row_errors(errors, permission, bulk=False)
+    [new] = _write_all(session, revisions, [Submission(checked=checked, submitted_by=principal.label,
+                                                       resubmission=True)])
+    return new
+
+
+def get_report(*, session: Session, report_id: int) -> Report:
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"报告 {report_id} 不存在", code="report_not_found")
+    return report
+
+
+def list_reports(*, session: Session, page: PageParams, indicator: str | None = None, org_unit: str | None = None,
+                 period: str | None = None, status: ReportStatus | None = None,
+                 current_only: bool = True) -> tuple[list[Report], int]:
+    query = select(Report)
+    if indicator:
+        query = query.where(Report.indicator_code == indicator)
+    if org_unit:
+        query = query.where(Report.org_unit_code == org_unit)
+    if period:
+        query = query.where(Report.period == period)
+    if status:
+        query = query.where(Report.status == status)
+    if current_only:
+        query = query.where(Report.is_current == True)  # noqa: E712
+    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Report.id.desc()).offset(page.offset).limit(page.limit))
+    return list(rows), count
+
+
+def report_history(*, session: Session, report_id: int) -> ReportHistory:
+    report = get_report(session=session, report_id=report_id)
+    revisions = session.exec(select(Report).where(
+        Report.indicator_code == report.indicator_code, Report.org_unit_code == report.org_unit_code,
+        Report.period == report.period).order_by(Report.revision))
+    changes = session.exec(select(ChangeRecord).where(ChangeRecord.entity == "report",
+                                                      ChangeRecord.series_key == report_series(report))
+                           .order_by(ChangeRecord.at, ChangeRecord.id))
+    return ReportHistory(
+        report=ReportPublic.model_validate(report), revisions=[ReportPublic.model_validate(r) for r in revisions],
+        changes=[ChangePublic(id=c.id, entity=c.entity, entity_id=c.entity_id, action=c.action, actor=c.actor,
+                              at=c.at, previous=json.loads(c.previous) if c.previous else None,
+                              current=json.loads(c.current) if c.current else None, reason=c.reason)
+                 for c in changes],
+    )
