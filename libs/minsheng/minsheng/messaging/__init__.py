@@ -7,8 +7,8 @@ Producing (a campaign service):
     (`relay_process.py`: the relay in a child process; `run_relay` runs it on the process's own loop).
 
 Consuming (the gateway):
-    `create_app(background=[consumer_job(topics=[...], group_id="gateway", handler=handle)])`
-    where `handle(session, event)` updates the views in the consumer's transaction.
+    an `EventConsumer` with `EventHandlers`: one handler per event data model, each given the runs of
+    its events in the consumer's transaction.
 
 Tables: OUTBOX_TABLES and CONSUMER_TABLES, both in the kernel's Alembic branch "messaging".
 """
@@ -16,11 +16,10 @@ Tables: OUTBOX_TABLES and CONSUMER_TABLES, both in the kernel's Alembic branch "
 from minsheng.messaging.consumer import (
     CONSUMER_TABLES,
     EventConsumer,
+    EventHandlers,
     Handler,
     PollResult,
     ProcessedEvent,
-    apply_event,
-    consumer_job,
 )
 from minsheng.messaging.events import (
     IntegrationEvent,
@@ -49,6 +48,7 @@ __all__ = [
     "BatchResult",
     "CONSUMER_TABLES",
     "EventConsumer",
+    "EventHandlers",
     "Handler",
     "IntegrationEvent",
     "MESSAGING_BRANCH",
@@ -61,8 +61,6 @@ __all__ = [
     "UnknownEventType",
     "add_event",
     "add_events",
-    "apply_event",
-    "consumer_job",
     "data_model_for",
     "event_source",
     "outbox_stats",
