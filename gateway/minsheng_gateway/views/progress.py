@@ -50,10 +50,6 @@ class StaleProgress:
         self.series.update(series | {(indicator, CITY_CODE) for indicator, _ in series})
         self.periods.update({indicator: None for indicator, _ in series})
 
-    def in_full(self) -> StaleProgress:
-        """The same rows, each to be recomputed from all its official values."""
-        return StaleProgress(series=set(self.series))
-
     def __bool__(self) -> bool:
         return bool(self.series)
 

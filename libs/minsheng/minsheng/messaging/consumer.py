@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -124,10 +125,11 @@ def parse_record(record: ConsumerRecord, parser: TypedEventParser) -> TypedEvent
         return None
 
 
-# One statement whatever the batch's size (the ids as arrays): a live poll's few and a rebuild's thousands.
+# One statement whatever the batch's size, a live poll's few ids or a rebuild's thousands: they travel as
+# one JSON document (encoded in C; a driver's text array would format each id in Python).
 _MARK_PROCESSED = (
     "INSERT INTO processed_event (event_id, type, received_at) "
-    "SELECT event_id, type, %s FROM unnest(%s::varchar[], %s::varchar[]) AS batch (event_id, type) "
+    "SELECT event_id, type, %s FROM json_to_recordset(%s::json) AS batch (event_id varchar, type varchar) "
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
 
 
@@ -137,8 +139,8 @@ def mark_processed(session: Session, events: Sequence[TypedEvent]) -> list[Typed
     unique = list({event.id: event for event in events}.values())
     if not unique:
         return []
-    result = session.connection().exec_driver_sql(
-        _MARK_PROCESSED, (utc_now(), [e.id for e in unique], [e.type for e in unique]))
+    batch = json.dumps([{"event_id": e.id, "type": e.type} for e in unique])
+    result = session.connection().exec_driver_sql(_MARK_PROCESSED, (utc_now(), batch))
     new_ids = set(result.scalars())
     return [event for event in unique if event.id in new_ids]
 
@@ -161,9 +163,10 @@ class EventHandlers(Generic[Work]):
     """One handler per event data model, and the unit of work they share in a transaction.
 
     `register(Model, handler)`: `handler(session, events, work)` receives each run of consecutive new
-    events whose data is a `Model` (every event type registered with that model), in order; batching
-    is its business.  `start()` makes a transaction's unit of work (what the handlers note for the
-    end, e.g. which read models went stale), `finish(session, work)` completes it before the commit."""
+    events whose data is a `Model` (every event type registered with that model), in order, events
+    without a handler left out; batching is its business.  `start()` makes a transaction's unit of
+    work (what the handlers note for the end, e.g. which read models went stale), `finish(session,
+    work)` completes it before the commit."""
 
     def __init__(self, start: Callable[[], Work] = lambda: None,
                  finish: Callable[[Session, Work], None] = lambda session, work: None):
@@ -183,23 +186,23 @@ class EventHandlers(Generic[Work]):
         outcome = Applied(duplicates=len(events) - len(fresh))
         work = self.start()
         run: list[TypedEvent] = []
+        handler = None
         for event in fresh:
-            if run and type(event.typed_data()) is not type(run[0].typed_data()):
-                self._dispatch(session, run, work, outcome)
+            mine = self._handlers.get(type(event.typed_data()))
+            if mine is None:
+                outcome.skipped += 1  # and the run goes on: its handler sees its events in order all the same
+                continue
+            if mine is not handler and run:
+                handler(session, run, work)
+                outcome.applied += len(run)
                 run = []
+            handler = mine
             run.append(event)
         if run:
-            self._dispatch(session, run, work, outcome)
+            handler(session, run, work)
+            outcome.applied += len(run)
         self.finish(session, work)
         return outcome
-
-    def _dispatch(self, session: Session, run: list[TypedEvent], work: Work, outcome: Applied) -> None:
-        handler = self._handlers.get(type(run[0].typed_data()))
-        if handler is None:
-            outcome.skipped += len(run)
-            return
-        handler(session, run, work)
-        outcome.applied += len(run)
 
 
 @dataclass
@@ -250,10 +253,6 @@ class EventConsumer:
         self.consumer_options = dict(consumer_options or {})
         self._retry = Backoff(retry_initial, retry_max)
         self._consumer: AIOKafkaConsumer | None = None
-
-    @property
-    def started(self) -> bool:
-        return self._consumer is not None
 
     async def start(self) -> None:
         """Join the group. Raises when the broker cannot be reached."""
