@@ -5,8 +5,8 @@ group-commit writers, the relay, the gateway's consumer): their shares barely mo
 change to one shows in (b) only as noise.  This benchmark runs each path alone, in one process, on
 PostgreSQL, and reports the process's CPU time per batch (reference rows: there is no target):
 
-- the gateway's live fold (`views/fold.py`: `apply_many` then `refresh`, one transaction) for polls of
-  1, 8 and 32 report events, on a gateway that already folded 3,000 events;
+- the gateway's live fold (`views/fold.py`'s handlers then `progress.refresh`, one transaction) for polls
+  of 1, 8 and 32 report events, on a gateway that already folded 3,000 events;
 - the service's writers (`RevisionWriter.write` and `ApprovalWriter.write` in `reporting/`, each with its
   commit) for batches of 1 and 10 reports, through a sync session (the writers run the same function
   on the event loop through `AsyncSession.run_sync`).
@@ -28,21 +28,22 @@ WRITER_SIZES = (1, 10)
 def fold_costs(url: str, sizes: tuple[int, ...], polls: int) -> dict[int, float]:
     """CPU ms per poll of `size` events, for each size (a fresh gateway database at `url`)."""
     from minsheng.db import Database
-    from minsheng.messaging.consumer import parse_typed_event
     from minsheng.progress.model import Thresholds
-    from minsheng_gateway.views.fold import apply_many, refresh
+    from minsheng_gateway.views.fold import view_handlers
+    from minsheng_gateway.views.progress import refresh
 
     from bench.bench_rebuild import prepare_gateway_db
     from bench.data import report_events
 
     prepare_gateway_db(url)
-    events = [parse_typed_event(value) for _, _, value in report_events(3000 + sum(sizes) * (polls + 20), seed=11)]
     database, thresholds = Database(url), Thresholds()
+    handlers = view_handlers(lambda session, stale: refresh(session, stale, thresholds))
+    events = [handlers.parser.parse(value)
+              for _, _, value in report_events(3000 + sum(sizes) * (polls + 20), seed=11)]
 
     def poll(batch: list) -> None:
         with database.session() as session:
-            apply_many(session, batch)
-            refresh(session, thresholds)
+            handlers.apply(session, batch)
             session.commit()
 
     try:

@@ -78,7 +78,7 @@ def seed(url: str, reports: int) -> dict:
     from minsheng.progress.model import Thresholds
     from minsheng_gateway.main import migration_plan
     from minsheng_gateway.settings import GatewaySettings
-    from minsheng_gateway.views.fold import DIRTY, refresh
+    from minsheng_gateway.views.progress import StaleProgress, refresh
 
     timings = {}
     started = time.perf_counter()
@@ -105,8 +105,8 @@ def seed(url: str, reports: int) -> dict:
 
     started = time.perf_counter()
     with database.session() as session:
-        session.info[DIRTY] = set(views.pairs)
-        refreshed = refresh(session, Thresholds.from_settings(GatewaySettings()), today_in_china())
+        stale = StaleProgress(series=set(views.pairs))
+        refreshed = refresh(session, stale, Thresholds.from_settings(GatewaySettings()), today_in_china())
         session.commit()
     timings["refresh_s"] = time.perf_counter() - started
     database.dispose()

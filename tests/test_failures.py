@@ -546,8 +546,8 @@ def test_an_earlier_state_delivered_after_a_later_one_does_not_undo_an_approval(
     """Found by test 2: after the broker came back empty, the gateway's consumer fetched a partition from
     its stale in-memory position, skipped the first records and read them after rejoining the group, so a
     report's "submitted" was folded after its "approved" and the approved report showed as pending again.
-    Fixed meanwhile in fold._upsert_report / _apply_report_run (an older state never overwrites a newer
-    one); this replays that exact delivery sequence deterministically."""
+    Fixed meanwhile by the fold's rule `NEWER_STATE_WINS` (an older state never overwrites a newer one);
+    this replays that exact delivery sequence deterministically."""
     p = platform
     report = p.approved("T002-1", "370300", "2022-06", 5)
     p.wait_caught_up(timeout=15)

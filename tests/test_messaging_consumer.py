@@ -2,8 +2,8 @@
 
 Each event changes the consumer's database once, however often the broker delivers it; the offset is
 committed only after the database commit, so a failing handler leaves its event to be retried; poison
-records are skipped instead of blocking their partition. Last, the whole path: outbox → relay → broker
-→ consumer, as the background jobs of two processes."""
+records are skipped instead of blocking their partition; handlers get the runs of their own events.
+Last, the whole path: outbox → relay → broker → consumer, as the background jobs of two processes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, func, insert, select, update
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select, update
 from sqlmodel import Session
 
 from minsheng.app import create_app
@@ -27,14 +27,14 @@ from minsheng.messaging import (
     MESSAGING_BRANCH,
     MESSAGING_TABLES,
     EventConsumer,
+    EventHandlers,
     IntegrationEvent,
     ProcessedEvent,
     add_event,
-    apply_event,
     event_source,
     register_event,
 )
-from minsheng.messaging.consumer import consumer_job
+from minsheng.messaging.consumer import TypedEvent
 from minsheng.settings import ProcessSettings
 from tests.conftest import run_relay
 
@@ -59,7 +59,7 @@ indicator_total = Table(
 )
 
 
-def add_to_total(session: Session, event: IntegrationEvent) -> None:
+def add_to_total(session: Session, event: TypedEvent) -> None:
     data = event.typed_data()
     connection = session.connection()
     changed = connection.execute(
@@ -68,6 +68,17 @@ def add_to_total(session: Session, event: IntegrationEvent) -> None:
     ).rowcount
     if not changed:
         connection.execute(insert(indicator_total).values(indicator=data.indicator, total=data.value, events=1))
+
+
+def add_to_totals(session: Session, events: list[TypedEvent], work: None) -> None:  # noqa: ARG001
+    for event in events:
+        add_to_total(session, event)
+
+
+def handlers_of(handler=add_to_totals, **options) -> EventHandlers:  # noqa: ANN003
+    handlers = EventHandlers(**options)
+    handlers.register(ValueReported, handler)
+    return handlers
 
 
 def run(coroutine, timeout: float = 30.0):
@@ -145,9 +156,22 @@ async def poll_until(consumer: EventConsumer, done, timeout: float = 10.0) -> di
     return seen
 
 
-def make_consumer(database, broker, topic, group_id, handler=add_to_total) -> EventConsumer:
-    return EventConsumer(database, broker.bootstrap_servers, topics=[topic], group_id=group_id, handler=handler,
-                         process="consumer-test", consumer_options=FAST_GROUP_JOIN)
+def make_consumer(database, broker, topic, group_id, handler=add_to_totals) -> EventConsumer:
+    return EventConsumer(database, broker.bootstrap_servers, topics=[topic], group_id=group_id,
+                         handlers=handlers_of(handler), process="consumer-test", consumer_options=FAST_GROUP_JOIN)
+
+
+def consumer_job(topic: str, group_id: str):  # noqa: ANN201
+    """A `create_app(background=[...])` job running a consumer with the app's database and settings."""
+
+    async def consume_events(app) -> None:  # noqa: ANN001 - a FastAPI app
+        consumer = EventConsumer(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers,
+                                 topics=[topic], group_id=group_id, handlers=handlers_of(),
+                                 process=getattr(app.state, "process", "unknown"), consumer_options=FAST_GROUP_JOIN)
+        app.state.event_consumer = consumer
+        await consumer.run()
+
+    return consume_events
 
 
 def test_each_event_is_applied_once_even_when_delivered_twice(database, broker):
@@ -189,11 +213,12 @@ def test_a_failing_handler_leaves_its_event_unprocessed_and_uncommitted_until_it
     failing = {x.id}
     calls: list[str] = []
 
-    def flaky_handler(session: Session, event: IntegrationEvent) -> None:
-        calls.append(event.id)
-        add_to_total(session, event)  # written, then the handler fails: the write must roll back
-        if event.id in failing:
-            raise RuntimeError("view update failed")
+    def flaky_handler(session: Session, events: list[TypedEvent], work: None) -> None:  # noqa: ARG001
+        for event in events:
+            calls.append(event.id)
+            add_to_total(session, event)  # written, then the handler fails: the write must roll back
+            if event.id in failing:
+                raise RuntimeError("view update failed")
 
     async def scenario():
         await produce(broker.bootstrap_servers, topic, [(b"T001-1", e.to_json_bytes()) for e in (a, x, b)])
@@ -223,7 +248,7 @@ def test_a_failing_handler_leaves_its_event_unprocessed_and_uncommitted_until_it
     assert list(committed_while_failing.values()) == [1]  # past a, not past x
     assert state_while_failing == ({"T001-1": (1.0, 1)}, {a.id})  # x's write rolled back, b waits behind x
     assert after == {"applied": 2, "duplicates": 0, "poison": 0, "failed": 0}  # a is not delivered again
-    assert calls == [a.id, x.id, x.id, x.id, b.id]
+    assert calls.count(b.id) == 1 and calls[-2:] == [x.id, b.id]  # b waited behind x until x succeeded
     assert totals(database) == {"T001-1": (6.0, 3)}
     assert processed_ids(database) == {a.id, x.id, b.id}
     assert list(committed_after.values()) == [3]
@@ -238,8 +263,8 @@ def test_poison_records_are_skipped_and_committed_instead_of_blocking(database, 
     key = b"T001-1"
 
     async def scenario():
-        await produce(broker.bootstrap_servers, topic,
-                      [(key, b"\x00not json"), (key, unknown), (key, bad_data), (key, None), (key, good.to_json_bytes())])
+        await produce(broker.bootstrap_servers, topic, [(key, b"\x00not json"), (key, unknown), (key, bad_data),
+                                                        (key, None), (key, good.to_json_bytes())])
         consumer = make_consumer(database, broker, topic, group)
         await consumer.start()
         try:
@@ -265,7 +290,7 @@ def test_outbox_to_view_through_the_background_jobs_of_two_processes(make_databa
         return SimpleNamespace(state=SimpleNamespace(database=database, settings=settings, process=process))
 
     service, gateway = app(service_db, "education-test"), app(gateway_db, "gateway-test")
-    job = consumer_job(topics=[topic], group_id=group, handler=add_to_total, consumer_options=FAST_GROUP_JOIN)
+    job = consumer_job(topic, group)
     events = [value_event(indicator, n) for n in (1, 2, 3) for indicator in ("T001-1", "T002-1")]
 
     async def scenario():
@@ -290,29 +315,56 @@ def test_outbox_to_view_through_the_background_jobs_of_two_processes(make_databa
     try:
         elapsed = run(scenario(), timeout=30)
         assert processed_ids(gateway_db) == {e.id for e in events}
-        assert gateway.state.event_consumers[group].group_id == group
+        assert gateway.state.event_consumer.group_id == group
         print(f"outbox → view in {elapsed:.2f} s (including the consumer joining its group)")
     finally:
         service_db.dispose()
         gateway_db.dispose()
 
 
-def test_apply_event_counts_handled_rows_once_under_sqlite(tmp_path):
-    """The local run's SQLite takes the same INSERT … ON CONFLICT DO NOTHING path."""
-    url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    upgrade_to_head(MigrationPlan(process="consumer-test", kernel_branches=(MESSAGING_BRANCH,),
-                                  own_versions=tmp_path / "versions", tables=MESSAGING_TABLES), url)
-    database = Database(url)
-    view_metadata.create_all(database.engine)
-    try:
-        event = value_event("T001-1", 2)
-        assert apply_event(database, event, add_to_total) is True
-        assert apply_event(database, event, add_to_total) is False
-        assert totals(database) == {"T001-1": (2.0, 1)}
-        with database.engine.connect() as connection:
-            assert connection.execute(select(func.count()).select_from(ProcessedEvent.__table__)).scalar() == 1
-    finally:
-        database.dispose()
+def test_each_handler_gets_the_runs_of_its_own_events_in_order_and_other_types_are_skipped(database):
+    """One transaction: the new events' ids recorded at once, each run of consecutive events of one
+    data model to its handler, events of a type without a handler recorded and counted as skipped."""
+    runs: list[tuple[str, list[float]]] = []
+    other_type = "minsheng.test.consumer.value_corrected.v1"
+    unhandled_type = "minsheng.test.consumer.value_noted.v1"
+
+    class ValueCorrected(BaseModel):
+        indicator: str
+        value: float
+
+    class ValueNoted(BaseModel):
+        indicator: str
+
+    register_event(other_type, ValueCorrected)
+    register_event(unhandled_type, ValueNoted)
+
+    def record(name: str):  # noqa: ANN202
+        return lambda session, events, work: runs.append((name, [e.typed_data().value for e in events]))
+
+    handlers = EventHandlers()
+    handlers.register(ValueReported, record("reported"))
+    handlers.register(ValueCorrected, record("corrected"))
+
+    def event(event_type: str, **data) -> TypedEvent:  # noqa: ANN003
+        raw = IntegrationEvent(source=event_source("education"), type=event_type, data=data).to_json_bytes()
+        return handlers.parser.parse(raw)
+
+    first = event(EVENT_TYPE, indicator="T001-1", value=1)
+    events = [first, event(EVENT_TYPE, indicator="T001-1", value=2), event(unhandled_type, indicator="T001-1"),
+              event(EVENT_TYPE, indicator="T001-1", value=3), event(other_type, indicator="T001-1", value=4),
+              event(EVENT_TYPE, indicator="T001-1", value=5), first]
+    with database.session() as session:
+        outcome = handlers.apply(session, events)
+        session.commit()
+    assert (outcome.applied, outcome.skipped, outcome.duplicates) == (5, 1, 1)
+    # The skipped event does not split a run: only another handler's events do.
+    assert runs == [("reported", [1, 2, 3]), ("corrected", [4]), ("reported", [5])]
+    assert processed_ids(database) == {e.id for e in events}
+    with database.session() as session:
+        again = handlers.apply(session, events[:3])
+    assert (again.applied, again.skipped, again.duplicates) == (0, 0, 3)
+    assert len(runs) == 3
 
 
 def test_relay_and_consumer_as_create_app_background_jobs(make_database, tmp_path, broker):
@@ -336,8 +388,7 @@ def test_relay_and_consumer_as_create_app_background_jobs(make_database, tmp_pat
                                      own_versions=tmp_path / "versions", tables=MESSAGING_TABLES),
         routers=[router],
         startup=[lambda app: view_metadata.create_all(app.state.database.engine)],
-        background=[run_relay, consumer_job(topics=[topic], group_id=group, handler=add_to_total,
-                                            consumer_options=FAST_GROUP_JOIN)],
+        background=[run_relay, consumer_job(topic, group)],
     )
     with TestClient(app) as client:
         ids = [client.post("/values/T009-1", params={"value": v}).json()["event"] for v in (1, 2, 4)]
@@ -354,29 +405,30 @@ def test_relay_and_consumer_as_create_app_background_jobs(make_database, tmp_pat
 
 
 def test_batch_mode_applies_a_poll_in_one_transaction_and_isolates_a_failing_event(database, broker):
-    """With `after_batch`, a poll is one transaction (after_batch runs once); when one event fails,
-    the others are still applied one by one and only the failing one waits for its retry."""
+    """A poll is one transaction (its unit of work finished once); when one event fails, the others
+    are still applied one by one and only the failing one waits for its retry."""
     topic, group = new_topic(), f"g-{uuid.uuid4().hex[:8]}"
     good = [value_event("T002-1", 1.0) for _ in range(5)]
     bad = value_event("BROKEN", 1.0)
-    after_batch_calls = []
+    finished = []
     healed = {"now": False}
 
-    def handler(session: Session, event: IntegrationEvent) -> None:
-        if event.typed_data().indicator == "BROKEN" and not healed["now"]:
-            raise RuntimeError("the view cannot take this event yet")
-        add_to_total(session, event)
+    def handler(session: Session, events: list[TypedEvent], work: None) -> None:  # noqa: ARG001
+        for event in events:
+            if event.typed_data().indicator == "BROKEN" and not healed["now"]:
+                raise RuntimeError("the view cannot take this event yet")
+            add_to_total(session, event)
 
     async def scenario():
         await produce(broker.bootstrap_servers, topic, [(b"T002-1", e.to_json_bytes()) for e in good])
-        consumer = EventConsumer(database, broker.bootstrap_servers, topics=[topic], group_id=group, handler=handler,
-                                 after_batch=lambda session: after_batch_calls.append(1),
-                                 consumer_options=FAST_GROUP_JOIN)
+        handlers = handlers_of(handler, finish=lambda session, work: finished.append(1))
+        consumer = EventConsumer(database, broker.bootstrap_servers, topics=[topic], group_id=group,
+                                 handlers=handlers, consumer_options=FAST_GROUP_JOIN)
         await consumer.start()
         try:
             await poll_until(consumer, lambda seen: seen["applied"] >= 5)
             assert totals(database) == {"T002-1": (5.0, 5)}
-            batches_for_five = len(after_batch_calls)
+            batches_for_five = len(finished)
             assert batches_for_five < 5  # fewer commits than events
             await produce(broker.bootstrap_servers, topic, [(b"T002-1", bad.to_json_bytes()),
                                                             (b"T002-1", value_event("T002-1", 2.0).to_json_bytes())])

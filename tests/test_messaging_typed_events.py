@@ -1,4 +1,4 @@
-"""`parse_typed_event` (what the gateway's bulk fold reads) accepts and refuses exactly what
+"""A consumer's `TypedEventParser` (what handlers read) accepts and refuses exactly what
 `IntegrationEvent.from_json_bytes` does, and gives the same envelope and data."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from minsheng.messaging import IntegrationEvent, event_source, register_event
-from minsheng.messaging.consumer import TypedEvent, parse_typed_event
+from minsheng.messaging.consumer import TypedEvent, TypedEventParser
 from minsheng.reporting.events import REPORT_EVENT_TYPES, TASK_STATUS_REPORTED
 
 REPORT = {"campaign": "education", "supersedes": 7, "actor": "edu", "occurred_at": "2022-07-01T16:00:00+08:00",
@@ -35,7 +35,7 @@ def envelope(event_type: str, data: dict, **changes) -> bytes:  # noqa: ANN003
 ])
 def test_the_same_event_as_integration_event(raw):
     expected = IntegrationEvent.from_json_bytes(raw)
-    got = parse_typed_event(raw)
+    got = TypedEventParser().parse(raw)
     assert isinstance(got, TypedEvent)
     assert (got.id, got.type, got.source, got.subject, got.time) == (
         expected.id, expected.type, expected.source, expected.subject, expected.time)
@@ -56,7 +56,7 @@ def test_the_same_records_are_poison(raw):
     with pytest.raises(ValueError):
         IntegrationEvent.from_json_bytes(raw)
     with pytest.raises(ValueError):
-        parse_typed_event(raw)
+        TypedEventParser().parse(raw)
 
 
 def test_a_type_registered_later_is_understood():
@@ -64,6 +64,7 @@ def test_a_type_registered_later_is_understood():
         text: str
 
     event_type = f"minsheng.test.greeting_{uuid.uuid4().hex[:8]}.v1"
-    parse_typed_event(envelope(TASK_STATUS_REPORTED, TASK_STATUS))  # the parser exists before the type
+    parser = TypedEventParser()
+    parser.parse(envelope(TASK_STATUS_REPORTED, TASK_STATUS))  # the parser was built before the type
     register_event(event_type, Greeting)
-    assert parse_typed_event(envelope(event_type, {"text": "你好"})).typed_data() == Greeting(text="你好")
+    assert parser.parse(envelope(event_type, {"text": "你好"})).typed_data() == Greeting(text="你好")

@@ -76,7 +76,7 @@ async def sync_catalogs(app: FastAPI) -> None:
         while True:
             pending = [c for c in CAMPAIGN_CODES if c not in app.state.catalogs_loaded]
             targets = pending or list(CAMPAIGN_CODES)
-            # One at a time: the catalogs share the org-unit rows, and SQLite has one writer anyway.
+            # One at a time: the catalogs share the org-unit rows.
             for campaign in targets:
                 await sync_once(app, client, campaign)
             still_missing = [c for c in CAMPAIGN_CODES if c not in app.state.catalogs_loaded]

@@ -25,6 +25,7 @@ import time
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
 from sqlmodel import delete
 
@@ -33,15 +34,16 @@ from minsheng.auth.principal import Principal
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.db import Database
 from minsheng.db.migrations import upgrade_to_head
-from minsheng.messaging import ProcessedEvent
-from minsheng.messaging.consumer import ReceivedEvent, parse_record, parse_typed_event
+from minsheng.messaging import EventHandlers, ProcessedEvent
+from minsheng.messaging.consumer import TypedEvent, parse_record
 from minsheng.observability import configure_logging
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.identity.tokens import ServiceTokenSigner
-from minsheng_gateway.main import migration_plan, settings as default_settings
+from minsheng_gateway.main import migration_plan
+from minsheng_gateway.main import settings as default_settings
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import TOPICS
-from minsheng_gateway.views.fold import DIRTY, apply_many, refresh
+from minsheng_gateway.views.fold import view_handlers
 from minsheng_gateway.views.generation import current_generation, group_id
 from minsheng_gateway.views.models import (
     IndicatorProgressView,
@@ -50,6 +52,7 @@ from minsheng_gateway.views.models import (
     TaskStatusView,
     ViewGeneration,
 )
+from minsheng_gateway.views.progress import StaleProgress, refresh
 
 log = logging.getLogger("minsheng_gateway.rebuild")
 
@@ -81,22 +84,38 @@ async def request_republish(settings: GatewaySettings) -> dict[str, dict]:
         return answers
 
 
-def fold_batch(database: Database, events: list[ReceivedEvent]) -> tuple[int, set]:
-    """One transaction for a whole batch: processed ids and raw views.  Returns the applied count and
-    the progress rows made stale, recomputed once at the end of the rebuild rather than per batch."""
+def rebuild_handlers(stale: StaleProgress) -> EventHandlers[StaleProgress]:
+    """The live consumer's handlers, with the progress each batch made stale collected into `stale`
+    and recomputed once, in full, at the end of the rebuild rather than per batch."""
+    return view_handlers(lambda session, batch: stale.series.update(batch.series))
+
+
+def fold_batch(database: Database, handlers: EventHandlers, events: list[TypedEvent]) -> int:
+    """One transaction for a whole batch: processed ids and raw views.  Returns the events applied or
+    skipped (new)."""
     with database.session() as session:
-        applied, _ = apply_many(session, events)
-        stale = session.info.pop(DIRTY, set())  # recomputed in full at the end (no partial roll-ups)
+        outcome = handlers.apply(session, events)
         session.commit()
-    return applied, stale
+    return outcome.applied + outcome.skipped
 
 
-def refresh_all(database: Database, stale: set, thresholds: Thresholds) -> int:
+def refresh_all(database: Database, stale: StaleProgress, thresholds: Thresholds) -> int:
     with database.session() as session:
-        session.info[DIRTY] = stale
-        count = refresh(session, thresholds)
+        count = refresh(session, stale, thresholds)
         session.commit()
     return count
+
+
+async def campaign_partitions(bootstrap_servers: str) -> list[TopicPartition]:
+    """The partitions of the campaign topics the broker has."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        topics = await admin.describe_topics()
+    finally:
+        await admin.close()
+    return sorted(TopicPartition(topic["topic"], partition["partition"]) for topic in topics
+                  if topic["topic"] in TOPICS and not topic["error_code"] for partition in topic["partitions"])
 
 
 async def fold_topics(database: Database, bootstrap_servers: str, generation: str, thresholds: Thresholds, *,
@@ -105,6 +124,10 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
 
     Batches are folded one after the other, each in its own transaction, while the next one is
     fetched and parsed: the database works while this process parses."""
+    partitions = await campaign_partitions(bootstrap_servers)
+    if not partitions:
+        log.warning("no campaign topic exists on the broker yet: nothing to rebuild from")
+        return 0, 0, 1e-9
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
                                 group_id=group_id(generation), auto_offset_reset="earliest",
                                 max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
@@ -112,32 +135,23 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
     read = applied = 0
     started = time.perf_counter()
     positions: dict[TopicPartition, int] = {}
-    stale: set = set()
+    stale = StaleProgress()
+    handlers = rebuild_handlers(stale)
     folding: asyncio.Future | None = None  # the previous batch, still being folded
     busy_until = started  # when the last batch arrived or was folded: the final quiet wait starts there
 
-    def fold_timed(events: list[ReceivedEvent]) -> tuple[int, set, float]:
-        return *fold_batch(database, events), time.perf_counter()
+    def fold_timed(events: list[TypedEvent]) -> tuple[int, float]:
+        return fold_batch(database, handlers, events), time.perf_counter()
 
     async def folded() -> None:
         nonlocal applied, folding, busy_until
         if folding is not None:
-            batch_applied, batch_stale, finished = await folding
+            batch_applied, finished = await folding
             folding = None
             applied += batch_applied
-            stale.update(batch_stale)
             busy_until = max(busy_until, finished)
 
     try:
-        existing = await consumer.topics()  # metadata of every topic the broker has
-        for topic in TOPICS:
-            consumer._client.add_topic(topic)  # noqa: SLF001 - ask for these topics' partitions explicitly
-        await consumer._client.force_metadata_update()  # noqa: SLF001
-        partitions = [TopicPartition(t, p) for t in TOPICS if t in existing
-                      for p in (consumer.partitions_for_topic(t) or set())]
-        if not partitions:
-            log.warning("no campaign topic exists on the broker yet: nothing to rebuild from")
-            return 0, 0, 1e-9
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         while folding is not None or time.perf_counter() - busy_until < idle:
@@ -145,7 +159,7 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
             events = []
             for tp, records in batches.items():
                 positions[tp] = records[-1].offset + 1
-                parsed = (parse_record(record, parse_typed_event) for record in records)
+                parsed = (parse_record(record, handlers.parser) for record in records)
                 events.extend(event for event in parsed if event is not None)  # poison is logged and skipped
             if not events:
                 await folded()

@@ -8,10 +8,10 @@ from fastapi import FastAPI
 
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging import EventConsumer, topic_for
-from minsheng.messaging.consumer import parse_typed_event
 from minsheng.progress.model import Thresholds
-from minsheng_gateway.views.fold import apply, apply_many, refresh
+from minsheng_gateway.views.fold import view_handlers
 from minsheng_gateway.views.generation import current_generation, group_id
+from minsheng_gateway.views.progress import refresh
 
 TOPICS = tuple(topic_for(c) for c in CAMPAIGN_CODES)
 
@@ -24,9 +24,9 @@ async def consume_events(app: FastAPI) -> None:
 
     # A poll's events are folded in one transaction; the progress they made stale is recomputed once.
     consumer = EventConsumer(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers, topics=TOPICS,
-                             group_id=group_id(generation), handler=apply, process="gateway", max_records=500,
-                             poll_timeout_ms=100, after_batch=functools.partial(refresh, thresholds=thresholds),
-                             batch_handler=apply_many, parse=parse_typed_event,
+                             group_id=group_id(generation),
+                             handlers=view_handlers(functools.partial(refresh, thresholds=thresholds)),
+                             process="gateway", max_records=500, poll_timeout_ms=100,
                              # A fetch waits at most 20 ms for data: Tansu answers a fetch only when its wait
                              # runs out (Kafka answers as soon as data arrives), and the views must follow
                              # the services within a second.

@@ -17,8 +17,7 @@ class ReportView(SQLModel, table=True):
     __tablename__ = "report_view"
     # The pending values of a summary: the few current, not yet approved revisions among all reports.
     __table_args__ = (sa.Index("ix_report_view_pending", "indicator_code",
-                               postgresql_where=sa.text("is_current AND status = 'submitted'"),
-                               sqlite_where=sa.text("is_current AND status = 'submitted'")),)
+                               postgresql_where=sa.text("is_current AND status = 'submitted'")),)
 
     campaign: str = Field(primary_key=True, max_length=20)
     report_id: int = Field(primary_key=True)

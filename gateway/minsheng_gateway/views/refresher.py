@@ -3,7 +3,7 @@
 The refresher keeps the stored answers current across midnight, so that summaries can read them:
 - in the last `progress_ahead_minutes` of a day (Beijing time), it computes every row's answer for the
   next day from the inputs stored with it and keeps it beside today's (`store_answers_ahead`); a row
-  that changes afterwards loses it (`fold.store_progress_many`) and gets it again at the next run;
+  that changes afterwards loses it (`progress.store_progress_many`) and gets it again at the next run;
 - after midnight, rows computed on an earlier day take the answer stored ahead for the new day
   (`promote_answers_ahead`, one statement); the others, whose answer was not stored ahead (the
   gateway was down at midnight, or the row changed in the last minute), are computed for the new day
@@ -25,8 +25,9 @@ from minsheng.clock import CHINA, today_in_china
 from minsheng.db import Database
 from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
-from minsheng_gateway.views.fold import DIRTY, answers_for_new_day, refresh, store_progress_many
+from minsheng_gateway.views.answers import answers_for_new_day
 from minsheng_gateway.views.models import IndicatorProgressView
+from minsheng_gateway.views.progress import StaleProgress, refresh, store_progress_many
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,8 @@ def refresh_stale_rows(app: FastAPI, today: dt.date | None = None) -> int:
             facts = load_facts(session, codes=sorted({row.indicator_code for row in stale}))
             renewed, in_full = answers_for_new_day(stale, facts, today, thresholds)
             store_progress_many(session, renewed, now)
-            session.info[DIRTY] = {(row.indicator_code, row.org_unit_code) for row in in_full}
-            count += len(renewed) + refresh(session, thresholds, today)
+            in_full = StaleProgress(series={(row.indicator_code, row.org_unit_code) for row in in_full})
+            count += len(renewed) + refresh(session, in_full, thresholds, today)
         session.commit()
     return count
 

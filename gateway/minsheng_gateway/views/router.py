@@ -10,13 +10,13 @@ from minsheng.db import SessionDep
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress import queries
 from minsheng.progress.model import Thresholds
+from minsheng.progress.router import OrgUnitQuery
 from minsheng.progress.schemas import IndicatorProgressPublic, TaskProgressPublic
 from minsheng_gateway.views import summaries
 from minsheng_gateway.views.schemas import DistrictMatrix, Summary, Warning
 from minsheng_gateway.views.source import GatewaySource
 
 router = APIRouter(prefix="/api/v1", tags=["全市与区县视图 views"])
-OrgUnitQuery = Annotated[str, Query(max_length=6, description="单位代码，默认 370300（全市）")]
 
 
 def _thresholds(request: Request) -> Thresholds:
@@ -35,10 +35,12 @@ def district_summary(request: Request, session: SessionDep, today: TodayDep, cod
     return summaries.summary(session, code, today, _thresholds(request))
 
 
+AsOfRoutines = Annotated[dt.date | None, Query(description="以哪一天为准推算上月末、上季末、上年末，默认今天")]
+
+
 @router.get("/districts", response_model=DistrictMatrix,
             summary="区县×行动得分矩阵与排名：月调度、季考评、年评价（计分规则见 scoring_rule）")
-def districts(request: Request, session: SessionDep, today: TodayDep,
-              as_of: Annotated[dt.date | None, Query(description="以哪一天为准推算上月末、上季末、上年末，默认今天")] = None):
+def districts(request: Request, session: SessionDep, today: TodayDep, as_of: AsOfRoutines = None):
     return summaries.district_matrix(session, as_of or today, _thresholds(request))
 
 

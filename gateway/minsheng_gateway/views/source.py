@@ -22,7 +22,6 @@ from minsheng_gateway.views.models import IndicatorProgressView, OfficialValue, 
 class GatewaySource:
     def __init__(self, session: Session):
         self.session = session
-        self._postgresql = session.get_bind().dialect.name == "postgresql"
 
     # Plain rows, not ORM objects: a summary on a cold day reads every official value there is.
     def official(self, codes: list[str], *, series: Sequence[tuple[str, str]] = (),
@@ -34,10 +33,10 @@ class GatewaySource:
         if not (codes or series or periods):
             return result
         if not (series or periods):
-            rows = self._run(_official_of_indicators(self._postgresql), codes=codes)
+            rows = self._run(_official_of_indicators(), codes=codes)
         else:
             pairs = [(code, period) for code, in_periods in (periods or {}).items() for period in sorted(in_periods)]
-            rows = self._run(_official_for_fold(self._postgresql), codes=codes, period_codes=sorted(periods or {}),
+            rows = self._run(_official_for_fold(), codes=codes, period_codes=sorted(periods or {}),
                              pairs={"series": list(series), "periods": pairs})
         parsed: dict[str, Period] = {}
         for indicator, org_unit, period, value, numerator, denominator in rows:
@@ -49,23 +48,20 @@ class GatewaySource:
 
     def pending(self, codes: list[str]) -> dict[str, list[PendingValue]]:
         result: dict[str, list[PendingValue]] = defaultdict(list)
-        for indicator, report_id, org_unit, period, value in self._run(_pending(self._postgresql), codes=codes):
+        for indicator, report_id, org_unit, period, value in self._run(_pending(), codes=codes):
             result[indicator].append(PendingValue(report_id=report_id, org_unit=org_unit, period=period, value=value))
         return result
 
     def stored_city_inputs(self, codes: list[str]) -> list[tuple[str, str | None]]:
         """(indicator, inputs as stored) of the city's progress rows of `codes`."""
-        return list(self._run(_city_inputs(self._postgresql), codes=codes))
+        return list(self._run(_city_inputs(), codes=codes))
 
     def _run(self, statement: sa.Executable, *, pairs: dict[str, list[tuple[str, str]]] | None = None,
              **lists: list[str]) -> sa.CursorResult:
         """`statement` (built once, `_among` and `_matching`) with its lists and pairs of keys bound."""
         params: dict[str, object] = dict(lists)
         for name, wanted in (pairs or {}).items():
-            if self._postgresql:
-                params[f"{name}_a"], params[f"{name}_b"] = [a for a, _ in wanted], [b for _, b in wanted]
-            else:
-                params[name] = wanted
+            params[f"{name}_a"], params[f"{name}_b"] = [a for a, _ in wanted], [b for _, b in wanted]
         return self.session.connection().execute(statement, params)
 
     def task_statuses(self, numbers: list[int], org_unit: str, as_of: dt.date) -> dict[int, TaskStatusSummary]:
@@ -78,23 +74,18 @@ class GatewaySource:
         return result
 
 
-# ---- the reads of every poll and summary, built once per dialect ---------------------------------
+# ---- the reads of every poll and summary, built once ------------------------------------------
 # Building a statement costs more CPU than running it does for a live poll's few keys; so the keys
-# are bound parameters: arrays on PostgreSQL (one SQL text, whatever their number: a statement the
-# driver prepares once), expanding lists on SQLite.
+# are bound parameters, arrays: one SQL text whatever their number, a statement the driver prepares once.
 
-def _among(postgresql: bool, column: sa.ColumnElement, name: str) -> sa.ColumnElement[bool]:
-    if postgresql:
-        return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.String)))
-    return column.in_(sa.bindparam(name, expanding=True))
+def _among(column: sa.ColumnElement, name: str) -> sa.ColumnElement[bool]:
+    return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.String)))
 
 
-def _matching(postgresql: bool, columns: tuple, keys: tuple, name: str) -> sa.Select:
-    """The rows whose `keys` are one of the pairs bound as `name`.  On PostgreSQL the pairs are joined
-    as two arrays (`unnest`), one index lookup each: a row-value IN list is an OR that PostgreSQL
-    evaluates for every row of the table once the list is long (a catching-up poll's hundreds of series)."""
-    if not postgresql:
-        return sa.select(*columns).where(sa.tuple_(*keys).in_(sa.bindparam(name, expanding=True)))
+def _matching(columns: tuple, keys: tuple, name: str) -> sa.Select:
+    """The rows whose `keys` are one of the pairs bound as `name`, joined as two arrays (`unnest`),
+    one index lookup each: a row-value IN list is an OR that PostgreSQL evaluates for every row of the
+    table once the list is long (a catching-up poll's hundreds of series)."""
     wanted = sa.func.unnest(sa.bindparam(f"{name}_a", type_=ARRAY(sa.String)),
                             sa.bindparam(f"{name}_b", type_=ARRAY(sa.String)))
     wanted = wanted.table_valued("a", "b").render_derived(name=f"wanted_{name}")
@@ -108,37 +99,36 @@ def _official_columns() -> tuple:
 
 
 @functools.cache
-def _official_of_indicators(postgresql: bool) -> sa.Select:
+def _official_of_indicators() -> sa.Select:
     columns = _official_columns()
-    return sa.select(*columns).where(_among(postgresql, columns[0], "codes"))
+    return sa.select(*columns).where(_among(columns[0], "codes"))
 
 
 @functools.cache
-def _official_for_fold(postgresql: bool) -> sa.CompoundSelect:
+def _official_for_fold() -> sa.CompoundSelect:
     """UNION: a row found by two of the lookups is read once."""
     table, columns = OfficialValue.__table__, _official_columns()
     return sa.union(
-        sa.select(*columns).where(_among(postgresql, table.c.indicator_code, "codes")),
-        _matching(postgresql, columns, (table.c.indicator_code, table.c.org_unit_code), "series"),
-        _matching(postgresql, columns, (table.c.indicator_code, table.c.period), "periods"),
-        sa.select(*columns).where(table.c.org_unit_code == CITY_CODE,
-                                  _among(postgresql, table.c.indicator_code, "period_codes")))
+        sa.select(*columns).where(_among(table.c.indicator_code, "codes")),
+        _matching(columns, (table.c.indicator_code, table.c.org_unit_code), "series"),
+        _matching(columns, (table.c.indicator_code, table.c.period), "periods"),
+        sa.select(*columns).where(table.c.org_unit_code == CITY_CODE, _among(table.c.indicator_code, "period_codes")))
 
 
 @functools.cache
-def _city_inputs(postgresql: bool) -> sa.Select:
+def _city_inputs() -> sa.Select:
     table = IndicatorProgressView.__table__
     return sa.select(table.c.indicator_code, table.c.inputs).where(
-        table.c.org_unit_code == CITY_CODE, _among(postgresql, table.c.indicator_code, "codes"))
+        table.c.org_unit_code == CITY_CODE, _among(table.c.indicator_code, "codes"))
 
 
 @functools.cache
-def _pending(postgresql: bool) -> sa.Select:
+def _pending() -> sa.Select:
     table = ReportView.__table__
     # The literals are the partial index's own condition (ix_report_view_pending): as bound
     # parameters, a prepared statement's generic plan could not use the index.
     return (sa.select(table.c.indicator_code, table.c.report_id, table.c.org_unit_code, table.c.period,
                       table.c.value)
-            .where(_among(postgresql, table.c.indicator_code, "codes"), sa.text("is_current AND status = 'submitted'"))
+            .where(_among(table.c.indicator_code, "codes"), sa.text("is_current AND status = 'submitted'"))
             .order_by(table.c.period_end))
 

@@ -24,7 +24,7 @@ from minsheng.progress.model import STATUS_LABELS, Status, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.rollup import summarize
 from minsheng.progress.schemas import IndicatorProgressPublic
-from minsheng_gateway.views.fold import usable_inputs
+from minsheng_gateway.views.answers import usable_inputs
 from minsheng_gateway.views.models import IndicatorProgressView, TaskStatusView
 from minsheng_gateway.views.schemas import (
     CampaignSummary,
@@ -121,7 +121,7 @@ def stored_answer(session: Session, code: str, org_unit: str, today: dt.date) ->
     """The answer stored for `today` (as JSON, an `IndicatorProgressPublic`), if the indicator is in
     the catalog and its row is current: what the consumer computed when the row last changed, or the
     answer the refresher stored ahead for a new day, with the reports awaiting review now (stored
-    answers hold none: `fold`'s docstring).  None: compute it."""
+    answers hold none: `answers`' docstring).  None: compute it."""
     if not load_facts(session, codes=[code]):
         return None
     view = IndicatorProgressView

@@ -7,8 +7,8 @@ Producing (a campaign service):
     (`relay_process.py`: the relay, `relay.py`'s `OutboxRelay`, in a child process).
 
 Consuming (the gateway):
-    an `EventConsumer` in a background job applies each event in its own transaction and records it in
-    `processed_event`, so that an event delivered again is skipped.
+    an `EventConsumer` with `EventHandlers`: one handler per event data model, each given the runs of
+    its events in the consumer's transaction.
 
 Tables: OUTBOX_TABLES and CONSUMER_TABLES, both in the kernel's Alembic branch "messaging".
 """
@@ -16,10 +16,10 @@ Tables: OUTBOX_TABLES and CONSUMER_TABLES, both in the kernel's Alembic branch "
 from minsheng.messaging.consumer import (
     CONSUMER_TABLES,
     EventConsumer,
+    EventHandlers,
     Handler,
     PollResult,
     ProcessedEvent,
-    apply_event,
 )
 from minsheng.messaging.events import (
     IntegrationEvent,
@@ -46,6 +46,7 @@ __all__ = [
     "BatchResult",
     "CONSUMER_TABLES",
     "EventConsumer",
+    "EventHandlers",
     "Handler",
     "IntegrationEvent",
     "MESSAGING_BRANCH",
@@ -58,7 +59,6 @@ __all__ = [
     "UnknownEventType",
     "add_event",
     "add_events",
-    "apply_event",
     "data_model_for",
     "event_source",
     "outbox_stats",

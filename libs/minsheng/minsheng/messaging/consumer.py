@@ -1,37 +1,41 @@
 """Idempotent event consumers: each event is applied once, whatever the broker redelivers.
 
-For every record, in order within its partition:
+A consumer's `EventHandlers` hold one handler per event data model, as eShop subscribes one
+`IIntegrationEventHandler<T>` per event.  For each poll:
 
-1. Parse the CloudEvent and validate its `data` against the registered type.  A record that cannot
-   be parsed, or whose type is unknown, is poison: it is logged, counted and skipped (its offset is
-   committed) instead of blocking the partition forever.
-2. In ONE database transaction: insert the event's id into `processed_event` (`ON CONFLICT DO
-   NOTHING`; if the id is already there the event was applied before and is skipped), call the
-   handler `handle(session, event)` with the same session, commit.
-3. Only after that commit, commit the Kafka offset.
+1. Every record is parsed into a `TypedEvent` of a registered type.  A record that cannot be parsed,
+   or whose type is unknown, is poison: it is logged, counted and skipped (its offset is committed)
+   instead of blocking the partition forever.
+2. In ONE database transaction (`EventHandlers.apply`): the events' ids are inserted into
+   `processed_event` in one statement (an id already there was applied before: that event is
+   skipped); each run of consecutive new events of one data model goes to its handler, in order, with
+   the transaction's unit of work; events without a handler are skipped (counted); the unit of work is
+   finished (e.g. recomputing what the events made stale); commit.
+3. Only after that commit, the Kafka offsets are committed.
 
-A crash between 2 and 3 redelivers the record; step 2 then finds the id and does nothing.  A handler
-or database error rolls the transaction back and the record is retried (the partition waits, with
-backoff), so nothing is lost and order within a partition holds.
+A crash between 2 and 3 redelivers the records; step 2 then finds their ids and does nothing.  If the
+poll's transaction fails, its events are applied again one per transaction, so a failing event is
+isolated: it is rolled back and retried (its partition waits, with backoff), the others go on.
+Nothing is lost and order within a partition holds.
 
-The handler is synchronous (SQLModel sessions are), runs in a worker thread, must not commit, and
-should ignore event types it does not care about.
+Handlers are synchronous (SQLModel sessions are), run in a worker thread and must not commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from prometheus_client import Counter
-from pydantic import BaseModel, Field as PydanticField, TypeAdapter, create_model, field_validator
-from sqlalchemy.dialects import postgresql, sqlite
+from pydantic import BaseModel, TypeAdapter, create_model, field_validator
+from pydantic import Field as PydanticField
 from sqlmodel import Field, Session, SQLModel
 
 from minsheng.db import Database
@@ -41,10 +45,9 @@ from minsheng.messaging.events import IntegrationEvent, UnknownEventType, regist
 log = logging.getLogger(__name__)
 
 EVENTS_CONSUMED = Counter("minsheng_events_consumed_total",
-                          "Integration event records received, by outcome (applied, duplicate, poison, failed)",
+                          "Integration event records received, by outcome "
+                          "(applied, skipped: no handler, duplicate, poison, failed)",
                           ["process", "outcome"])
-
-Handler = Callable[[Session, IntegrationEvent], None]
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -60,52 +63,10 @@ class ProcessedEvent(SQLModel, table=True):
 CONSUMER_TABLES = frozenset({ProcessedEvent.__tablename__})
 
 
-def mark_processed(session: Session, event: IntegrationEvent) -> bool:
-    """Insert the event's id into `processed_event` in the session's transaction.
-    True if it is new, False if it was already there (a redelivery)."""
-    dialect = session.get_bind().dialect.name
-    values = {"event_id": event.id, "type": event.type, "received_at": utc_now()}
-    if dialect == "postgresql":
-        statement = postgresql.insert(ProcessedEvent.__table__).values(values)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(ProcessedEvent.__table__).values(values)
-    else:  # pragma: no cover - the platform runs PostgreSQL or SQLite
-        raise NotImplementedError(f"no INSERT … ON CONFLICT for {dialect}")
-    # RETURNING rather than rowcount: psycopg 3 under SQLAlchemy 2.1 reports -1 for this statement.
-    statement = statement.on_conflict_do_nothing(index_elements=["event_id"]).returning(
-        ProcessedEvent.__table__.c.event_id)
-    return session.connection().execute(statement).first() is not None
-
-
-def apply_event(database: Database, event: IntegrationEvent, handler: Handler) -> bool:
-    """Apply `event` exactly once: record its id and run `handler` in one transaction.
-    True if applied now, False if it had been applied before. Handler errors propagate (rolled back)."""
-    with database.session() as session:
-        if not mark_processed(session, event):
-            session.rollback()
-            return False
-        handler(session, event)
-        session.commit()
-    return True
-
-
-@dataclass
-class PollResult:
-    applied: int = 0
-    duplicates: int = 0
-    poison: int = 0
-    failed: int = 0  # records whose handling failed and will be retried (their partition was rewound)
-
-    @property
-    def records(self) -> int:
-        return self.applied + self.duplicates + self.poison + self.failed
-
-
 class TypedEvent(BaseModel):
-    """A received event whose `data` is an instance of its type's model rather than a dict: what a bulk
-    handler reads.  Validated in one pass (`IntegrationEvent` validates `data` into its model, dumps it
-    back to a dict, and `typed_data()` validates it again).  The same envelope rules and the same data
-    models, so it accepts and refuses exactly what `IntegrationEvent.from_json_bytes` does."""
+    """A received event whose `data` is an instance of its type's model, validated in one pass.  The
+    same envelope rules and data models as `IntegrationEvent`, so it accepts and refuses exactly what
+    `IntegrationEvent.from_json_bytes` does."""
 
     model_config = IntegrationEvent.model_config
 
@@ -118,43 +79,45 @@ class TypedEvent(BaseModel):
         return self.data  # type: ignore[attr-defined] - each subclass declares `data` with its model
 
 
-_typed_events: tuple[int, TypeAdapter] | None = None
+class TypedEventParser:
+    """Parses received bodies into `TypedEvent`s of the types registered with `register_event`.
+
+    Holds one validator over those types (a `TypedEvent` subclass per type, chosen by `type`): it goes
+    stale when a type is registered after it was built, and is then rebuilt on the next parse.  A new
+    parser starts empty."""
+
+    def __init__(self) -> None:
+        self._types = 0
+        self._adapter: TypeAdapter | None = None
+
+    def parse(self, raw: bytes | str) -> TypedEvent:
+        """Raises `pydantic.ValidationError` (a `ValueError`) when the body is not a valid event,
+        including when its type is unknown."""
+        return self._validator().validate_json(raw)
+
+    def _validator(self) -> TypeAdapter:
+        types = registered_event_types()
+        if not types:
+            raise UnknownEventType("no event type is registered: nothing can be received")
+        if self._adapter is None or self._types != len(types):
+            envelope = {name: (field.annotation, field) for name, field in IntegrationEvent.model_fields.items()
+                        if name not in ("type", "data")}
+            events = [create_model(f"Typed{model.__name__}Event", __base__=TypedEvent,
+                                   type=(Literal[event_type], ...), data=(model, ...), **envelope)
+                      for event_type, model in types.items()]
+            union = Union[tuple(events)]  # noqa: UP007 - built at run time
+            self._adapter = TypeAdapter(Annotated[union, PydanticField(discriminator="type")])
+            self._types = len(types)
+        return self._adapter
 
 
-def _typed_event_adapter() -> TypeAdapter:
-    """One `TypedEvent` subclass per registered type, chosen by `type`; rebuilt when types are registered."""
-    global _typed_events
-    types = registered_event_types()
-    if not types:
-        raise UnknownEventType("no event type is registered: nothing can be received")
-    if _typed_events is None or _typed_events[0] != len(types):
-        envelope = {name: (field.annotation, field) for name, field in IntegrationEvent.model_fields.items()
-                    if name not in ("type", "data")}
-        events = [create_model(f"Typed{model.__name__}Event", __base__=TypedEvent, type=(Literal[event_type], ...),
-                               data=(model, ...), **envelope) for event_type, model in types.items()]
-        union = Union[tuple(events)]  # noqa: UP007 - built at run time
-        _typed_events = (len(types), TypeAdapter(Annotated[union, PydanticField(discriminator="type")]))
-    return _typed_events[1]
-
-
-def parse_typed_event(raw: bytes | str) -> TypedEvent:
-    """Like `IntegrationEvent.from_json_bytes`, into a `TypedEvent`. Raises `pydantic.ValidationError`
-    (a `ValueError`) when the body is not a valid event, including when its type is unknown."""
-    return _typed_event_adapter().validate_json(raw)
-
-
-ReceivedEvent = IntegrationEvent | TypedEvent  # both have id, type, time and typed_data()
-Parser = Callable[[bytes], ReceivedEvent]
-
-
-def parse_record(record: ConsumerRecord, parse: Parser = IntegrationEvent.from_json_bytes) -> ReceivedEvent | None:
-    """The record's CloudEvent (an `IntegrationEvent` unless `parse` says otherwise), or None (logged)
-    when the record is poison."""
+def parse_record(record: ConsumerRecord, parser: TypedEventParser) -> TypedEvent | None:
+    """The record's event, or None (logged) when the record is poison."""
     if record.value is None:
         log.warning("skipping %s[%d]@%d: record has no value", record.topic, record.partition, record.offset)
         return None
     try:
-        return parse(record.value)
+        return parser.parse(record.value)
     except ValueError as exc:  # pydantic's ValidationError, including an unknown type
         summary = str(exc).replace("\n", " ")[:500]
         log.warning("skipping %s[%d]@%d: not a valid integration event: %s", record.topic, record.partition,
@@ -162,8 +125,101 @@ def parse_record(record: ConsumerRecord, parse: Parser = IntegrationEvent.from_j
         return None
 
 
+# One statement whatever the batch's size, a live poll's few ids or a rebuild's thousands: they travel as
+# one JSON document (encoded in C; a driver's text array would format each id in Python).
+_MARK_PROCESSED = (
+    "INSERT INTO processed_event (event_id, type, received_at) "
+    "SELECT event_id, type, %s FROM json_to_recordset(%s::json) AS batch (event_id varchar, type varchar) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+
+
+def mark_processed(session: Session, events: Sequence[TypedEvent]) -> list[TypedEvent]:
+    """Record the events' ids in `processed_event`, in the session's transaction; the events not seen
+    before (each once), in their order."""
+    unique = list({event.id: event for event in events}.values())
+    if not unique:
+        return []
+    batch = json.dumps([{"event_id": e.id, "type": e.type} for e in unique])
+    result = session.connection().exec_driver_sql(_MARK_PROCESSED, (utc_now(), batch))
+    new_ids = set(result.scalars())
+    return [event for event in unique if event.id in new_ids]
+
+
+Work = TypeVar("Work")
+Handler = Callable[[Session, list[TypedEvent], Work], None]
+
+
+@dataclass
+class Applied:
+    """What a transaction did with its events: applied by a handler, skipped (new, but no handler for
+    their type), or duplicates (applied before)."""
+
+    applied: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+
+
+class EventHandlers(Generic[Work]):
+    """One handler per event data model, and the unit of work they share in a transaction.
+
+    `register(Model, handler)`: `handler(session, events, work)` receives each run of consecutive new
+    events whose data is a `Model` (every event type registered with that model), in order, events
+    without a handler left out; batching is its business.  `start()` makes a transaction's unit of
+    work (what the handlers note for the end, e.g. which read models went stale), `finish(session,
+    work)` completes it before the commit."""
+
+    def __init__(self, start: Callable[[], Work] = lambda: None,
+                 finish: Callable[[Session, Work], None] = lambda session, work: None):
+        self.start = start
+        self.finish = finish
+        self.parser = TypedEventParser()
+        self._handlers: dict[type[BaseModel], Handler] = {}
+
+    def register(self, model: type[BaseModel], handler: Handler) -> None:
+        if model in self._handlers:
+            raise ValueError(f"{model.__qualname__} already has a handler")
+        self._handlers[model] = handler
+
+    def apply(self, session: Session, events: Sequence[TypedEvent]) -> Applied:
+        """Apply `events` exactly once in the session's transaction (the caller commits)."""
+        fresh = mark_processed(session, events)
+        outcome = Applied(duplicates=len(events) - len(fresh))
+        work = self.start()
+        run: list[TypedEvent] = []
+        handler = None
+        for event in fresh:
+            mine = self._handlers.get(type(event.typed_data()))
+            if mine is None:
+                outcome.skipped += 1  # and the run goes on: its handler sees its events in order all the same
+                continue
+            if mine is not handler and run:
+                handler(session, run, work)
+                outcome.applied += len(run)
+                run = []
+            handler = mine
+            run.append(event)
+        if run:
+            handler(session, run, work)
+            outcome.applied += len(run)
+        self.finish(session, work)
+        return outcome
+
+
+@dataclass
+class PollResult:
+    applied: int = 0
+    skipped: int = 0  # new events of types this consumer has no handler for
+    duplicates: int = 0
+    poison: int = 0
+    failed: int = 0  # records whose handling failed and will be retried (their partition was rewound)
+
+    @property
+    def records(self) -> int:
+        return self.applied + self.skipped + self.duplicates + self.poison + self.failed
+
+
 class EventConsumer:
-    """A consumer-group member applying the events of `topics` with `handler`, each exactly once.
+    """A consumer-group member applying the events of `topics` with `handlers`, each exactly once.
 
     `bootstrap_servers` may be a callable, read at every (re)connection.  `consumer_options` go to
     `AIOKafkaConsumer` (e.g. `session_timeout_ms`).
@@ -176,16 +232,13 @@ class EventConsumer:
         *,
         topics: Sequence[str],
         group_id: str,
-        handler: Handler,
+        handlers: EventHandlers,
         process: str = "unknown",
         max_records: int = 100,
         poll_timeout_ms: int = 500,
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
         consumer_options: Mapping[str, Any] | None = None,
-        after_batch: Callable[[Session], None] | None = None,
-        batch_handler: Callable[[Session, list[IntegrationEvent]], tuple[int, int]] | None = None,
-        parse: Parser = IntegrationEvent.from_json_bytes,
     ):
         if not topics:
             raise ValueError("an EventConsumer needs at least one topic")
@@ -193,27 +246,13 @@ class EventConsumer:
         self._bootstrap = bootstrap_servers if callable(bootstrap_servers) else (lambda: bootstrap_servers)
         self.topics = tuple(topics)
         self.group_id = group_id
-        self.handler = handler
+        self.handlers = handlers
         self.process = process
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
         self.consumer_options = dict(consumer_options or {})
         self._retry = Backoff(retry_initial, retry_max)
         self._consumer: AIOKafkaConsumer | None = None
-        # With `after_batch`, a whole poll is applied in one transaction and `after_batch(session)` runs
-        # once before its commit (e.g. recomputing what the events made stale): far fewer commits and
-        # recomputations under load.  A batch that fails is applied again record by record.
-        self.after_batch = after_batch
-        # `batch_handler(session, events) -> (applied, duplicates)` replaces the per-event loop in batch
-        # mode; it must record the events as processed itself (e.g. in one statement).
-        self.batch_handler = batch_handler
-        # What handlers receive: `IntegrationEvent`s, or e.g. `parse_typed_event`'s cheaper `TypedEvent`s
-        # for handlers that read only `id`, `type`, `time` and `typed_data()`.
-        self.parse = parse
-
-    @property
-    def started(self) -> bool:
-        return self._consumer is not None
 
     async def start(self) -> None:
         """Join the group. Raises when the broker cannot be reached."""
@@ -246,25 +285,24 @@ class EventConsumer:
         except Exception:  # noqa: BLE001 - leaving the group politely is best effort
             log.debug("consumer did not stop cleanly", exc_info=True)
 
-    async def _handle(self, record: ConsumerRecord, result: PollResult) -> None:
-        event = parse_record(record, self.parse)
-        if event is None:
-            result.poison += 1
-            EVENTS_CONSUMED.labels(self.process, "poison").inc()
-            return
-        handler = self.handler
-        if self.after_batch is not None:
-            def handler(session: Session, item: IntegrationEvent) -> None:
-                self.handler(session, item)
-                self.after_batch(session)
-        applied = await asyncio.to_thread(apply_event, self.database, event, handler)
-        if applied:
-            result.applied += 1
-            EVENTS_CONSUMED.labels(self.process, "applied").inc()
-        else:
-            result.duplicates += 1
-            EVENTS_CONSUMED.labels(self.process, "duplicate").inc()
-            log.debug("event %s (%s) was applied before; skipped", event.id, event.type)
+    def _apply(self, events: Sequence[TypedEvent]) -> Applied:
+        """One transaction (in a worker thread)."""
+        with self.database.session() as session:
+            outcome = self.handlers.apply(session, events)
+            session.commit()
+        return outcome
+
+    def _count(self, result: PollResult, outcome: Applied) -> None:
+        result.applied += outcome.applied
+        result.skipped += outcome.skipped
+        result.duplicates += outcome.duplicates
+        EVENTS_CONSUMED.labels(self.process, "applied").inc(outcome.applied)
+        EVENTS_CONSUMED.labels(self.process, "skipped").inc(outcome.skipped)
+        EVENTS_CONSUMED.labels(self.process, "duplicate").inc(outcome.duplicates)
+
+    def _poison(self, result: PollResult, count: int = 1) -> None:
+        result.poison += count
+        EVENTS_CONSUMED.labels(self.process, "poison").inc(count)
 
     async def poll_once(self, timeout_ms: int | None = None) -> PollResult:
         """Fetch one batch, apply it, commit the offsets of what was applied or skipped.
@@ -277,16 +315,39 @@ class EventConsumer:
         batch = await consumer.getmany(timeout_ms=self.poll_timeout_ms if timeout_ms is None else timeout_ms,
                                        max_records=self.max_records)
         result = PollResult()
+        parsed = {tp: [(record, parse_record(record, self.handlers.parser)) for record in records]
+                  for tp, records in batch.items() if records}
+        if not parsed:
+            return result
+        events = [event for records in parsed.values() for _, event in records if event is not None]
+        try:
+            outcome = await asyncio.to_thread(self._apply, events) if events else Applied()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fall back to one event per transaction
+            log.warning("%s: a batch of %d events failed (%s: %s); applying them one by one", self.process,
+                        len(events), type(exc).__name__, exc)
+        else:
+            self._count(result, outcome)
+            self._poison(result, sum(len(records) for records in parsed.values()) - len(events))
+            await self._commit(consumer, {tp: records[-1][0].offset + 1 for tp, records in parsed.items()})
+            return result
+        await self._commit(consumer, await self._apply_one_by_one(consumer, parsed, result))
+        return result
+
+    async def _apply_one_by_one(self, consumer: AIOKafkaConsumer,
+                                parsed: dict[TopicPartition, list[tuple[ConsumerRecord, TypedEvent | None]]],
+                                result: PollResult) -> dict[TopicPartition, int]:
+        """Each event in its own transaction; a failing one rewinds its partition. The offsets reached."""
         offsets: dict[TopicPartition, int] = {}
-        if self.after_batch is not None and batch:
-            if await self._apply_batch(batch, result):
-                offsets = {tp: records[-1].offset + 1 for tp, records in batch.items() if records}
-                await self._commit(consumer, offsets)
-                return result
-        for tp, records in batch.items():
-            for record in records:
+        for tp, records in parsed.items():
+            for record, event in records:
+                if event is None:
+                    self._poison(result)
+                    offsets[tp] = record.offset + 1
+                    continue
                 try:
-                    await self._handle(record, result)
+                    self._count(result, await asyncio.to_thread(self._apply, [event]))
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - handler or database: retry this record later
@@ -301,8 +362,7 @@ class EventConsumer:
                         log.debug("could not rewind %s", tp, exc_info=True)
                     break
                 offsets[tp] = record.offset + 1
-        await self._commit(consumer, offsets)
-        return result
+        return offsets
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:
@@ -314,51 +374,6 @@ class EventConsumer:
         except Exception as exc:  # noqa: BLE001 - e.g. a rebalance: the records come again and are deduplicated
             log.warning("%s: could not commit offsets (%s: %s); the records will be redelivered and skipped",
                         self.process, type(exc).__name__, exc)
-
-    async def _apply_batch(self, batch: dict[TopicPartition, list[ConsumerRecord]], result: PollResult) -> bool:
-        """The whole poll in one transaction. False (nothing applied) if it failed: the caller then
-        applies the records one by one, so one bad record is isolated and retried alone."""
-        events = []
-        poison = 0
-        for records in batch.values():
-            for record in records:
-                event = parse_record(record, self.parse)
-                if event is None:
-                    poison += 1
-                else:
-                    events.append(event)
-
-        def apply_all() -> tuple[int, int]:
-            applied = duplicates = 0
-            with self.database.session() as session:
-                if self.batch_handler is not None:
-                    applied, duplicates = self.batch_handler(session, events)
-                else:
-                    for event in events:
-                        if mark_processed(session, event):
-                            self.handler(session, event)
-                            applied += 1
-                        else:
-                            duplicates += 1
-                self.after_batch(session)
-                session.commit()
-            return applied, duplicates
-
-        try:
-            applied, duplicates = await asyncio.to_thread(apply_all)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - fall back to record-by-record handling
-            log.warning("%s: a batch of %d events failed (%s: %s); applying them one by one", self.process,
-                        len(events), type(exc).__name__, exc)
-            return False
-        result.applied += applied
-        result.duplicates += duplicates
-        result.poison += poison
-        EVENTS_CONSUMED.labels(self.process, "applied").inc(applied)
-        EVENTS_CONSUMED.labels(self.process, "duplicate").inc(duplicates)
-        EVENTS_CONSUMED.labels(self.process, "poison").inc(poison)
-        return True
 
     async def run(self) -> None:
         """Consume until cancelled: reconnects with backoff, retries failed records with backoff, never raises."""
@@ -399,35 +414,16 @@ class EventConsumer:
             await self.stop()
 
 
-def consumer_job(*, topics: Sequence[str], group_id: str, handler: Handler,
-                 **options: Any) -> Callable[[Any], Awaitable[None]]:
-    """A `create_app(background=[...])` job running an `EventConsumer` with the app's database and
-    `settings.kafka_bootstrap_servers`; the consumer is at `app.state.event_consumers[group_id]`."""
-
-    async def consume_events(app) -> None:  # noqa: ANN001 - a FastAPI app
-        consumer = EventConsumer(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers,
-                                 topics=topics, group_id=group_id, handler=handler,
-                                 process=getattr(app.state, "process", "unknown"), **options)
-        if not hasattr(app.state, "event_consumers"):
-            app.state.event_consumers = {}
-        app.state.event_consumers[group_id] = consumer
-        await consumer.run()
-
-    consume_events.__name__ = f"consume_events_{group_id}"
-    return consume_events
-
-
 __all__ = [
     "CONSUMER_TABLES",
+    "Applied",
     "EventConsumer",
+    "EventHandlers",
     "Handler",
     "PollResult",
     "ProcessedEvent",
-    "ReceivedEvent",
     "TypedEvent",
-    "apply_event",
-    "consumer_job",
+    "TypedEventParser",
     "mark_processed",
     "parse_record",
-    "parse_typed_event",
 ]

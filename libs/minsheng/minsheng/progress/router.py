@@ -14,6 +14,7 @@ from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressP
 
 router = APIRouter(prefix="/api/v1", tags=["进展 progress"])
 
+# The query parameters of every progress endpoint, the services' and the gateway's.
 OrgUnitQuery = Annotated[str, Query(max_length=6, description="单位代码，默认 370300（全市）")]
 AsOfQuery = Annotated[dt.date | None, Query(description="截至日期 YYYY-MM-DD，默认今天")]
 
