@@ -41,16 +41,29 @@ BENCHMARKS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", metavar="BENCHMARK",
-                        help=f"which to run: {', '.join(BENCHMARKS)} (default: all, in that order)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="BENCHMARK",
+        help=f"which to run: {', '.join(BENCHMARKS)} (default: all, in that order)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke version: smaller, shorter (≤ 2 minutes in all)")
-    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
-                        help="HTTP client of the load generators of (a) and (b) (default raw; see bench/client.py)")
-    parser.add_argument("--quiet-wait", type=float, default=None,
-                        help="wait up to this many seconds for other load on the machine to stop before each "
-                             "benchmark (default 30, quick 0)")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="HTTP client of the load generators of (a) and (b) (default raw; see bench/client.py)",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=None,
+        help="wait up to this many seconds for other load on the machine to stop before each "
+        "benchmark (default 30, quick 0)",
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
@@ -59,9 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0.0 if args.quick else 30.0)
 
     MACHINE_SPEED.update(machine_speed(), postgres=make_url(ADMIN_URL).render_as_string(hide_password=True))
-    print(f"machine: {MACHINE_SPEED['python_loop_ms']} ms for sum(range(10**6)) (best of 5), CPU steal "
-          f"{MACHINE_SPEED['cpu_steal_share']} — absolute figures compare across machines only next to these; "
-          f"PostgreSQL at {MACHINE_SPEED['postgres']}", flush=True)
+    print(
+        f"machine: {MACHINE_SPEED['python_loop_ms']} ms for sum(range(10**6)) (best of 5), CPU steal "
+        f"{MACHINE_SPEED['cpu_steal_share']} — absolute figures compare across machines only next to these; "
+        f"PostgreSQL at {MACHINE_SPEED['postgres']}",
+        flush=True,
+    )
     started = time.perf_counter()
     code_before = product_fingerprint()
     outcomes: list[Outcome] = []
@@ -75,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
             traceback.print_exc()
             crashed = True
-            result = BenchResult(name, outcomes=[Outcome(name, f"failed: {type(exc).__name__}: {exc}"[:200], "—",
-                                                         None)])
+            result = BenchResult(
+                name, outcomes=[Outcome(name, f"failed: {type(exc).__name__}: {exc}"[:200], "—", None)]
+            )
         result.data["background_load_cores"] = background[name]
         result.data["elapsed_s"] = round(time.perf_counter() - benchmark_started, 1)
         path = write_result(result, args.quick)
@@ -90,19 +107,40 @@ def main(argv: list[str] | None = None) -> int:
     print(f"product code measured: newest file {newest[0]} ({newest[1]})")
     if changed:
         print(f"! product code changed DURING this run (figures before and after differ in code): {', '.join(changed)}")
-    print(f"=== {'quick ' if args.quick else ''}benchmark summary ({elapsed / 60:.1f} min; background load before each "
-          f"benchmark, in cores: {background}; machine {MACHINE_SPEED['python_loop_ms']} ms per reference loop) ===")
-    print_table(["benchmark", "figure", "target", "met"],
-                [[o.benchmark, o.figure + (f" [{o.note}]" if o.note else ""), o.target,
-                  "reference" if o.reference else "met" if o.met else "not met" if o.met is False else "error"]
-                 for o in outcomes])
+    print(
+        f"=== {'quick ' if args.quick else ''}benchmark summary ({elapsed / 60:.1f} min; background load before each "
+        f"benchmark, in cores: {background}; machine {MACHINE_SPEED['python_loop_ms']} ms per reference loop) ==="
+    )
+    print_table(
+        ["benchmark", "figure", "target", "met"],
+        [
+            [
+                o.benchmark,
+                o.figure + (f" [{o.note}]" if o.note else ""),
+                o.target,
+                "reference" if o.reference else "met" if o.met else "not met" if o.met is False else "error",
+            ]
+            for o in outcomes
+        ],
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = RESULTS / f"run-{'quick-' if args.quick else ''}{dt.datetime.now():%Y%m%d-%H%M%S}.json"
-    summary.write_text(json.dumps({"quick": args.quick, "benchmarks": names, "elapsed_s": round(elapsed, 1),
-                                   "background_load_cores": background, "machine": MACHINE_SPEED,
-                                   "product_code": code_before,
-                                   "product_code_changed_during_run": changed,
-                                   "outcomes": [o.__dict__ for o in outcomes]}, ensure_ascii=False, indent=2))
+    summary.write_text(
+        json.dumps(
+            {
+                "quick": args.quick,
+                "benchmarks": names,
+                "elapsed_s": round(elapsed, 1),
+                "background_load_cores": background,
+                "machine": MACHINE_SPEED,
+                "product_code": code_before,
+                "product_code_changed_during_run": changed,
+                "outcomes": [o.__dict__ for o in outcomes],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     return 1 if crashed else 0
 
 

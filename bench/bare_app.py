@@ -154,9 +154,22 @@ def create_report_template(*, session: SessionDep, report_in: ReportCreate) -> A
 
 
 def _answer(report_in: ReportIn) -> ReportOut:
-    return ReportOut(id=next(_ids), indicator=report_in.indicator, org_unit=report_in.org_unit,
-                     period=report_in.period, value=report_in.value or 0.0, numerator=report_in.numerator,
-                     denominator=report_in.denominator, note=report_in.note, status="submitted",
-                     status_label="待审核", revision=1, is_current=True, return_reason=None,
-                     submitted_by="bench", submitted_at=dt.datetime.now(dt.UTC), reviewed_by=None,
-                     reviewed_at=None)
+    return ReportOut(
+        id=next(_ids),
+        indicator=report_in.indicator,
+        org_unit=report_in.org_unit,
+        period=report_in.period,
+        value=report_in.value or 0.0,
+        numerator=report_in.numerator,
+        denominator=report_in.denominator,
+        note=report_in.note,
+        status="submitted",
+        status_label="待审核",
+        revision=1,
+        is_current=True,
+        return_reason=None,
+        submitted_by="bench",
+        submitted_at=dt.datetime.now(dt.UTC),
+        reviewed_by=None,
+        reviewed_at=None,
+    )

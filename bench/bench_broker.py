@@ -35,8 +35,14 @@ async def _measure(bootstrap: str, pid: int, rate: int, duration: float, step: f
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     await producer.send_and_wait("bench-broker", RECORD)
-    consumer = AIOKafkaConsumer("bench-broker", bootstrap_servers=bootstrap, group_id="bench-broker",
-                                enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=20)
+    consumer = AIOKafkaConsumer(
+        "bench-broker",
+        bootstrap_servers=bootstrap,
+        group_id="bench-broker",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=20,
+    )
     await consumer.start()
     latencies: list[float] = []
     done = asyncio.Event()
@@ -66,10 +72,15 @@ async def _measure(bootstrap: str, pid: int, rate: int, duration: float, step: f
             if time.monotonic() - window_started >= step:
                 cpu_now, now = _cpu_seconds(pid), time.monotonic()
                 ordered, latencies[:] = sorted(latencies), []
-                rows.append({"at_s": round(now - started), "records": sent,
-                             "broker_cores": round((cpu_now - cpu_before) / (now - window_started), 2),
-                             "p50_ms": round(ordered[len(ordered) // 2] * 1000) if ordered else None,
-                             "p99_ms": round(ordered[int(len(ordered) * 0.99)] * 1000) if ordered else None})
+                rows.append(
+                    {
+                        "at_s": round(now - started),
+                        "records": sent,
+                        "broker_cores": round((cpu_now - cpu_before) / (now - window_started), 2),
+                        "p50_ms": round(ordered[len(ordered) // 2] * 1000) if ordered else None,
+                        "p99_ms": round(ordered[int(len(ordered) * 0.99)] * 1000) if ordered else None,
+                    }
+                )
                 cpu_before, window_started = cpu_now, now
     finally:
         done.set()
@@ -81,17 +92,27 @@ async def _measure(bootstrap: str, pid: int, rate: int, duration: float, step: f
 
 def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - the common signature
     rate, duration, step = (600, 20.0, 5.0) if quick else (600, 60.0, 10.0)
-    print(f"broker: Tansu alone, {rate} records/s of 1 KB into one topic for {duration:.0f} s, one consumer", flush=True)
+    print(
+        f"broker: Tansu alone, {rate} records/s of 1 KB into one topic for {duration:.0f} s, one consumer", flush=True
+    )
     with contextlib.ExitStack() as stack:
         broker = start_broker(stack)
         rows = asyncio.run(_measure(broker.bootstrap_servers, broker.process.pid, rate, duration, step))
-    print_table(["at s", "records in topic", "broker cores", "end-to-end p50 ms", "p99 ms"],
-                [[r["at_s"], f"{r['records']:,}", r["broker_cores"], r["p50_ms"], r["p99_ms"]] for r in rows])
+    print_table(
+        ["at s", "records in topic", "broker cores", "end-to-end p50 ms", "p99 ms"],
+        [[r["at_s"], f"{r['records']:,}", r["broker_cores"], r["p50_ms"], r["p99_ms"]] for r in rows],
+    )
     print()
     result = BenchResult("broker", data={"rate": rate, "windows": rows})
     first, last = rows[0], rows[-1]
-    result.outcomes.append(Outcome(
-        "broker: Tansu CPU as its topic grows",
-        f"{first['broker_cores']} cores at {first['records']:,} records → {last['broker_cores']} at "
-        f"{last['records']:,} ({rate}/s); p99 {first['p99_ms']} → {last['p99_ms']} ms", "—", None, reference=True))
+    result.outcomes.append(
+        Outcome(
+            "broker: Tansu CPU as its topic grows",
+            f"{first['broker_cores']} cores at {first['records']:,} records → {last['broker_cores']} at "
+            f"{last['records']:,} ({rate}/s); p99 {first['p99_ms']} → {last['p99_ms']} ms",
+            "—",
+            None,
+            reference=True,
+        )
+    )
     return result

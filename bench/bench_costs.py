@@ -27,19 +27,17 @@ WRITER_SIZES = (1, 10)
 
 def fold_costs(url: str, sizes: tuple[int, ...], polls: int) -> dict[int, float]:
     """CPU ms per poll of `size` events, for each size (a fresh gateway database at `url`)."""
+    from bench.bench_rebuild import prepare_gateway_db
+    from bench.data import report_events
     from minsheng.db import Database
     from minsheng.progress.model import Thresholds
     from minsheng_gateway.views.fold import view_handlers
     from minsheng_gateway.views.progress import refresh
 
-    from bench.bench_rebuild import prepare_gateway_db
-    from bench.data import report_events
-
     prepare_gateway_db(url)
     database, thresholds = Database(url), Thresholds()
     handlers = view_handlers(lambda session, stale: refresh(session, stale, thresholds))
-    events = [handlers.parser.parse(value)
-              for _, _, value in report_events(3000 + sum(sizes) * (polls + 20), seed=11)]
+    events = [handlers.parser.parse(value) for _, _, value in report_events(3000 + sum(sizes) * (polls + 20), seed=11)]
 
     def poll(batch: list) -> None:
         with database.session() as session:
@@ -48,7 +46,7 @@ def fold_costs(url: str, sizes: tuple[int, ...], polls: int) -> dict[int, float]
 
     try:
         for start in range(0, 3000, 500):  # a gateway that has seen some traffic
-            poll(events[start:start + 500])
+            poll(events[start : start + 500])
         live, costs = iter(events[3000:]), {}
         for size in sizes:
             for _ in range(20):  # warm: prepared statements, caches
@@ -66,9 +64,17 @@ def fold_costs(url: str, sizes: tuple[int, ...], polls: int) -> dict[int, float]
 def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int) -> dict[int, tuple[float, float]]:
     """CPU ms per batch of `size` submissions and of `size` approvals, for each size (an education
     service started in this process on a fresh database at `url`)."""
-    os.environ.update({"EDUCATION_DATABASE_URL": url, "EDUCATION_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                       "EDUCATION_LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "EDUCATION_DATABASE_URL": url,
+            "EDUCATION_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "EDUCATION_LOG_LEVEL": "WARNING",
+        }
+    )
     from fastapi.testclient import TestClient
+
+    import minsheng_education.main as education
+    from bench.data import ReportStream
     from minsheng.auth.demo import DEMO_BY_USERNAME
     from minsheng.clock import today_in_china
     from minsheng.progress.model import Thresholds
@@ -76,9 +82,6 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
     from minsheng.reporting.schemas import ReportCreate
     from minsheng.reporting.submissions import Submission
     from minsheng.reporting.validation import ReportContext, check_report
-
-    import minsheng_education.main as education
-    from bench.data import ReportStream
 
     with TestClient(education.app) as client:  # start-up: migrations, catalog
         database, today, thresholds = client.app.state.database, today_in_china(), Thresholds()
@@ -102,8 +105,13 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
                 session.commit()
             submitted = time.process_time()
             with database.session() as session:
-                approvals.write(session, [Approval(report_id=r.id, reviewed_by=office.label, today=today,
-                                                   thresholds=thresholds) for r in reports])
+                approvals.write(
+                    session,
+                    [
+                        Approval(report_id=r.id, reviewed_by=office.label, today=today, thresholds=thresholds)
+                        for r in reports
+                    ],
+                )
                 session.commit()
             return submitted - started, time.process_time() - submitted
 
@@ -120,27 +128,48 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
 
 def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no load generator
     polls, batches = (40, 40) if quick else (200, 200)
-    print(f"costs: CPU per batch of (b)'s write paths, each alone in one process on PostgreSQL ({polls} polls, "
-          f"{batches} batches per size)", flush=True)
+    print(
+        f"costs: CPU per batch of (b)'s write paths, each alone in one process on PostgreSQL ({polls} polls, "
+        f"{batches} batches per size)",
+        flush=True,
+    )
     with contextlib.ExitStack() as stack:
         databases = Databases()
         stack.callback(databases.close)
         broker = start_broker(stack)
         fold = in_subprocess(fold_costs, databases.make("costs_gateway"), FOLD_SIZES, polls)
-        writers = in_subprocess(writer_costs, databases.make("costs_education"), broker.bootstrap_servers,
-                                WRITER_SIZES, batches)
+        writers = in_subprocess(
+            writer_costs, databases.make("costs_education"), broker.bootstrap_servers, WRITER_SIZES, batches
+        )
     rows = [[f"gateway fold, poll of {size} event(s)", f"{ms:.2f}", f"{ms / size:.2f}"] for size, ms in fold.items()]
     for size, (submit_ms, approve_ms) in writers.items():
         rows.append([f"service, batch of {size} submission(s)", f"{submit_ms:.2f}", f"{submit_ms / size:.2f}"])
         rows.append([f"service, batch of {size} approval(s)", f"{approve_ms:.2f}", f"{approve_ms / size:.2f}"])
     print_table(["path", "CPU ms per batch", "per item"], rows)
     print()
-    result = BenchResult("costs", data={"fold_cpu_ms_per_poll": fold,
-                                        "writer_cpu_ms_per_batch": {size: {"submissions": s, "approvals": a}
-                                                                    for size, (s, a) in writers.items()}})
-    result.outcomes.append(Outcome("costs: gateway fold CPU per poll", " / ".join(
-        f"{size} event(s) {ms:.1f} ms" for size, ms in fold.items()), "—", None, reference=True))
-    result.outcomes.append(Outcome("costs: service writers CPU per batch", "; ".join(
-        f"{size} submission(s) {s:.1f} ms, approval(s) {a:.1f} ms" for size, (s, a) in writers.items()), "—", None,
-        reference=True))
+    result = BenchResult(
+        "costs",
+        data={
+            "fold_cpu_ms_per_poll": fold,
+            "writer_cpu_ms_per_batch": {size: {"submissions": s, "approvals": a} for size, (s, a) in writers.items()},
+        },
+    )
+    result.outcomes.append(
+        Outcome(
+            "costs: gateway fold CPU per poll",
+            " / ".join(f"{size} event(s) {ms:.1f} ms" for size, ms in fold.items()),
+            "—",
+            None,
+            reference=True,
+        )
+    )
+    result.outcomes.append(
+        Outcome(
+            "costs: service writers CPU per batch",
+            "; ".join(f"{size} submission(s) {s:.1f} ms, approval(s) {a:.1f} ms" for size, (s, a) in writers.items()),
+            "—",
+            None,
+            reference=True,
+        )
+    )
     return result

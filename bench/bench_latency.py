@@ -43,8 +43,6 @@ import json
 import time
 
 import httpx
-from minsheng.catalog.document import CAMPAIGN_CODES
-from minsheng.messaging import topic_for
 
 from bench.data import PROBE_INDICATOR, ReportStream
 from bench.infra import (
@@ -67,6 +65,8 @@ from bench.infra import (
     wait_ready,
 )
 from bench.loadgen import in_subprocess, steady_pipeline
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.messaging import topic_for
 
 TARGET_RATE = 200.0
 TARGET_P99_MS = 300.0
@@ -80,12 +80,14 @@ def wait_pipeline(service_url: str, gateway_url: str, timeout: float = 90.0) -> 
     with httpx.Client(timeout=30.0) as client:
         report = client.post(f"{service_url}/api/v1/reports", json=body, headers=EDU_BUREAU)
         report.raise_for_status()
-        client.post(f"{service_url}/api/v1/reports/{report.json()['id']}/approve",
-                    headers=CITY_OFFICE).raise_for_status()
+        client.post(
+            f"{service_url}/api/v1/reports/{report.json()['id']}/approve", headers=CITY_OFFICE
+        ).raise_for_status()
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            answer = client.get(f"{gateway_url}/api/v1/indicators/{PROBE_INDICATOR}/progress",
-                                params={"org_unit": "370302"})
+            answer = client.get(
+                f"{gateway_url}/api/v1/indicators/{PROBE_INDICATOR}/progress", params={"org_unit": "370302"}
+            )
             if answer.status_code == 200 and any(p["period"] == "2022-01" for p in answer.json()["series"]):
                 return time.monotonic() - started
             time.sleep(0.1)
@@ -100,8 +102,12 @@ async def send_times(bootstrap: str, topic: str) -> dict[str, dt.datetime]:
     await consumer.start()
     found: dict[str, dt.datetime] = {}
     try:
-        partitions = [TopicPartition(topic, p) for p in (await consumer._client.fetch_all_metadata())  # noqa: SLF001
-                      .partitions_for_topic(topic) or ()]
+        partitions = [
+            TopicPartition(topic, p)
+            for p in (await consumer._client.fetch_all_metadata())  # noqa: SLF001
+            .partitions_for_topic(topic)
+            or ()
+        ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -129,8 +135,11 @@ def stage_breakdown(education_db: str, gateway_db: str, bootstrap: str, last_sec
     import psycopg
 
     with psycopg.connect(psycopg_dsn(education_db)) as connection:
-        created = dict(connection.execute("SELECT event_id, created_at FROM outbox_event WHERE type = %s",
-                                          ("minsheng.report.approved.v1",)))
+        created = dict(
+            connection.execute(
+                "SELECT event_id, created_at FROM outbox_event WHERE type = %s", ("minsheng.report.approved.v1",)
+            )
+        )
     with psycopg.connect(psycopg_dsn(gateway_db)) as connection:
         received = dict(connection.execute("SELECT event_id, received_at FROM processed_event"))
     if created:
@@ -165,22 +174,42 @@ def attempt(rate: float, quick: bool, client: str = "raw") -> dict:
         stub = start_uvicorn(stack, "b-catalog-stub", "bench.catalog_stub:app", process_env())
         education_port, gateway_port = free_port(), free_port()
         education_db = databases.make("b_education")
-        education = start_uvicorn(stack, "b-education", "minsheng_education.main:app", process_env(
-            **campaign_env("education", education_db, broker, education_port)), education_port)
+        education = start_uvicorn(
+            stack,
+            "b-education",
+            "minsheng_education.main:app",
+            process_env(**campaign_env("education", education_db, broker, education_port)),
+            education_port,
+        )
         gateway_db = databases.make("b_gateway")
         urls = {code: f"{stub.url}/{code}" for code in CAMPAIGN_CODES}
         urls["education"] = education.url
-        gateway = start_uvicorn(stack, "b-gateway", "minsheng_gateway.main:app",
-                                process_env(**gateway_env(gateway_db, broker, gateway_port, urls)), gateway_port)
+        gateway = start_uvicorn(
+            stack,
+            "b-gateway",
+            "minsheng_gateway.main:app",
+            process_env(**gateway_env(gateway_db, broker, gateway_port, urls)),
+            gateway_port,
+        )
         wait_ready(stub, "/healthz")
         wait_ready(education)
         wait_ready(gateway)
         first = wait_pipeline(education.url, gateway.url)
-        with CpuMeter({"education": education.process.pid, "gateway": gateway.process.pid,
-                       "broker": broker.process.pid}) as cpu:
-            result = in_subprocess(steady_pipeline, education.url, gateway.url, psycopg_dsn(gateway_db), rate=rate,
-                                   warmup=warmup, duration=duration, probes_per_second=PROBES_PER_SECOND,
-                                   drain_timeout=drain, client=client)
+        with CpuMeter(
+            {"education": education.process.pid, "gateway": gateway.process.pid, "broker": broker.process.pid}
+        ) as cpu:
+            result = in_subprocess(
+                steady_pipeline,
+                education.url,
+                gateway.url,
+                psycopg_dsn(gateway_db),
+                rate=rate,
+                warmup=warmup,
+                duration=duration,
+                probes_per_second=PROBES_PER_SECOND,
+                drain_timeout=drain,
+                client=client,
+            )
         result["stages"] = stage_breakdown(education_db, gateway_db, broker.bootstrap_servers, last_seconds=duration)
     result["first_report_visible_s"] = round(first, 2)
     result["cpu_cores"] = cpu.cores
@@ -198,8 +227,10 @@ def judge(result: dict) -> tuple[bool, list[str]]:
     if errors > 0.01 * max(1, result["scheduled"]):
         why.append(f"{errors} errors {result['statuses']}")
     if result["unseen_after_drain"] or result["probe_timeouts"]:
-        why.append(f"{result['unseen_after_drain']} approved values not visible {result['drained_in_s']} s after "
-                   f"the load stopped")
+        why.append(
+            f"{result['unseen_after_drain']} approved values not visible {result['drained_in_s']} s after "
+            f"the load stopped"
+        )
     first, last = result["visible_trend"]["first_quarter"]["p50_ms"], result["visible_trend"]["last_quarter"]["p50_ms"]
     if first is not None and last is not None and last > 2 * first + 250:
         why.append(f"latency growing: median {first:.0f} ms → {last:.0f} ms over the window")
@@ -223,8 +254,10 @@ def next_rate(attempts: list[dict]) -> float | None:
 
 def run(quick: bool, client: str = "raw") -> BenchResult:
     max_attempts = 1 if quick else 3  # quick: one attempt at the target rate
-    print(f"(b) approve → gateway latency at a steady rate (target {TARGET_RATE:.0f}/s, p99 ≤ {TARGET_P99_MS:.0f} ms)",
-          flush=True)
+    print(
+        f"(b) approve → gateway latency at a steady rate (target {TARGET_RATE:.0f}/s, p99 ≤ {TARGET_P99_MS:.0f} ms)",
+        flush=True,
+    )
     attempts: list[dict] = []
     rate: float | None = TARGET_RATE
     while rate is not None and len(attempts) < max_attempts:
@@ -235,8 +268,11 @@ def run(quick: bool, client: str = "raw") -> BenchResult:
         result["background_load_cores"] = background
         attempts.append(result)
         status = "sustained" if result["sustained"] else "NOT sustained: " + "; ".join(result["why_not"])
-        print(f"    achieved {result['achieved_rate']:.1f}/s, gateway p99 {result['probe']['p99_ms']} ms "
-              f"(all reports: p99 {result['visible']['p99_ms']} ms) — {status}", flush=True)
+        print(
+            f"    achieved {result['achieved_rate']:.1f}/s, gateway p99 {result['probe']['p99_ms']} ms "
+            f"(all reports: p99 {result['visible']['p99_ms']} ms) — {status}",
+            flush=True,
+        )
         if result["sustained"] and rate >= TARGET_RATE:
             if (result["probe"]["p99_ms"] or 1e9) <= TARGET_P99_MS or len(attempts) > 1:
                 break
@@ -246,40 +282,92 @@ def run(quick: bool, client: str = "raw") -> BenchResult:
 
     rows = []
     for a in attempts:
-        rows.append([f"{a['target_rate']:.0f}", f"{a['achieved_rate']:.1f}", "yes" if a["sustained"] else "no",
-                     a["probe"]["n"], a["probe"]["p50_ms"], a["probe"]["p99_ms"], a["visible"]["n"],
-                     a["visible"]["p50_ms"], a["visible"]["p99_ms"], a["approve_latency"]["p99_ms"],
-                     a["cpu_cores"]["education"], a["cpu_cores"]["gateway"], a["cpu_cores"]["postgresql"]])
-    print_table(["target/s", "achieved/s", "sustained", "probes", "HTTP p50", "HTTP p99", "all", "DB p50", "DB p99",
-                 "approve p99", "edu cores", "gw cores", "PG cores"], rows)
-    print("  HTTP = gateway GET /api/v1/indicators/T016-1/progress shows the value; DB = gateway official_value "
-          "holds it (every report). ms after the approve response.", flush=True)
-    print_table(["target/s", "outbox→broker p50", "p99", "broker→gateway fold p50", "p99"],
-                [[f"{a['target_rate']:.0f}", a["stages"]["outbox_to_broker"]["p50_ms"],
-                  a["stages"]["outbox_to_broker"]["p99_ms"], a["stages"]["broker_to_gateway_fold"]["p50_ms"],
-                  a["stages"]["broker_to_gateway_fold"]["p99_ms"]] for a in attempts])
-    print("  stages of the approved events (education outbox_event.created_at → Kafka record CreateTime → gateway "
-          "processed_event.received_at), ms\n", flush=True)
+        rows.append(
+            [
+                f"{a['target_rate']:.0f}",
+                f"{a['achieved_rate']:.1f}",
+                "yes" if a["sustained"] else "no",
+                a["probe"]["n"],
+                a["probe"]["p50_ms"],
+                a["probe"]["p99_ms"],
+                a["visible"]["n"],
+                a["visible"]["p50_ms"],
+                a["visible"]["p99_ms"],
+                a["approve_latency"]["p99_ms"],
+                a["cpu_cores"]["education"],
+                a["cpu_cores"]["gateway"],
+                a["cpu_cores"]["postgresql"],
+            ]
+        )
+    print_table(
+        [
+            "target/s",
+            "achieved/s",
+            "sustained",
+            "probes",
+            "HTTP p50",
+            "HTTP p99",
+            "all",
+            "DB p50",
+            "DB p99",
+            "approve p99",
+            "edu cores",
+            "gw cores",
+            "PG cores",
+        ],
+        rows,
+    )
+    print(
+        "  HTTP = gateway GET /api/v1/indicators/T016-1/progress shows the value; DB = gateway official_value "
+        "holds it (every report). ms after the approve response.",
+        flush=True,
+    )
+    print_table(
+        ["target/s", "outbox→broker p50", "p99", "broker→gateway fold p50", "p99"],
+        [
+            [
+                f"{a['target_rate']:.0f}",
+                a["stages"]["outbox_to_broker"]["p50_ms"],
+                a["stages"]["outbox_to_broker"]["p99_ms"],
+                a["stages"]["broker_to_gateway_fold"]["p50_ms"],
+                a["stages"]["broker_to_gateway_fold"]["p99_ms"],
+            ]
+            for a in attempts
+        ],
+    )
+    print(
+        "  stages of the approved events (education outbox_event.created_at → Kafka record CreateTime → gateway "
+        "processed_event.received_at), ms\n",
+        flush=True,
+    )
 
     result = BenchResult("latency", data={"attempts": attempts})
     at_target = attempts[0]
     best = max((a for a in attempts if a["sustained"]), key=lambda a: a["target_rate"], default=None)
     if at_target["sustained"]:
         met = (at_target["probe"]["p99_ms"] or 1e9) <= TARGET_P99_MS
-        figure = (f"p50 {at_target['probe']['p50_ms']} ms, p99 {at_target['probe']['p99_ms']} ms "
-                  f"at {at_target['achieved_rate']:.0f}/s")
+        figure = (
+            f"p50 {at_target['probe']['p50_ms']} ms, p99 {at_target['probe']['p99_ms']} ms "
+            f"at {at_target['achieved_rate']:.0f}/s"
+        )
         for lower in attempts[1:]:
-            figure += (f"; at {lower['achieved_rate']:.0f}/s: p50 {lower['probe']['p50_ms']} ms, "
-                       f"p99 {lower['probe']['p99_ms']} ms")
+            figure += (
+                f"; at {lower['achieved_rate']:.0f}/s: p50 {lower['probe']['p50_ms']} ms, "
+                f"p99 {lower['probe']['p99_ms']} ms"
+            )
         result.outcomes.append(Outcome("(b) approve→gateway p99 @200/s", figure, "p99 ≤ 300 ms at 200/s", met))
     else:
         figure = f"200/s not sustained (got {at_target['achieved_rate']:.0f}/s approved)"
         if best is not None:
-            figure += (f"; at {best['achieved_rate']:.0f}/s: p50 {best['probe']['p50_ms']} ms, "
-                       f"p99 {best['probe']['p99_ms']} ms")
+            figure += (
+                f"; at {best['achieved_rate']:.0f}/s: p50 {best['probe']['p50_ms']} ms, "
+                f"p99 {best['probe']['p99_ms']} ms"
+            )
         else:
             lowest = attempts[-1]
-            figure += (f"; nor was any lower rate tried — at {lowest['achieved_rate']:.0f}/s: "
-                       f"p50 {lowest['probe']['p50_ms']} ms, p99 {lowest['probe']['p99_ms']} ms")
+            figure += (
+                f"; nor was any lower rate tried — at {lowest['achieved_rate']:.0f}/s: "
+                f"p50 {lowest['probe']['p50_ms']} ms, p99 {lowest['probe']['p99_ms']} ms"
+            )
         result.outcomes.append(Outcome("(b) approve→gateway p99 @200/s", figure, "p99 ≤ 300 ms at 200/s", False))
     return result

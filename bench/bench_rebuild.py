@@ -55,15 +55,24 @@ REBUILD_LINE = re.compile(r"rebuilt: (\d+) events read, (\d+) applied in ([\d.]+
 async def produce(bootstrap: str, events: list[tuple[str, str, bytes]]) -> float:
     """Send in order (per key, hence per partition, the order is the events' order); wait for all acks."""
     from aiokafka import AIOKafkaProducer
+
     from minsheng.messaging.relay import CONTENT_TYPE_HEADER
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=20,
-                                max_batch_size=512 * 1024, max_request_size=8 * 1024 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=20,
+        max_batch_size=512 * 1024,
+        max_request_size=8 * 1024 * 1024,
+    )
     await producer.start()
     started = time.perf_counter()
     try:
-        futures = [await producer.send(topic, value, key=key.encode(), headers=[CONTENT_TYPE_HEADER])
-                   for topic, key, value in events]
+        futures = [
+            await producer.send(topic, value, key=key.encode(), headers=[CONTENT_TYPE_HEADER])
+            for topic, key, value in events
+        ]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
@@ -90,8 +99,10 @@ def count_rows(url: str) -> dict[str, int]:
     import psycopg
 
     with psycopg.connect(psycopg_dsn(url)) as connection:
-        return {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("report_view", "official_value", "indicator_progress_view", "processed_event")}
+        return {
+            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("report_view", "official_value", "indicator_progress_view", "processed_event")
+        }
 
 
 async def live_consumer(url: str, bootstrap: str, expected: int, budget: float) -> dict:
@@ -99,6 +110,7 @@ async def live_consumer(url: str, bootstrap: str, expected: int, budget: float) 
     today) on a fresh database, reading the same topics from the beginning.  Progress is read from
     `processed_event`; the rate is the slope from the first commit seen, for at most `budget` s."""
     import psycopg
+
     from minsheng.db import Database
     from minsheng_gateway.settings import GatewaySettings
     from minsheng_gateway.views.consumer import consume_events
@@ -129,8 +141,13 @@ async def live_consumer(url: str, bootstrap: str, expected: int, budget: float) 
     else:
         rate, seconds, timed = 0.0, 0.0, 0
     folded = samples[-1][1] if samples else 0
-    return {"records": folded, "timed_records": timed, "seconds": round(seconds, 2), "rate_per_s": rate,
-            "finished": folded >= expected}
+    return {
+        "records": folded,
+        "timed_records": timed,
+        "seconds": round(seconds, 2),
+        "rate_per_s": rate,
+        "finished": folded >= expected,
+    }
 
 
 def run_rebuild(url: str, bootstrap: str, bound: float) -> dict:
@@ -139,8 +156,7 @@ def run_rebuild(url: str, bootstrap: str, bound: float) -> dict:
     it is stopped (it is this benchmark's own child) and the rate is taken from the commits seen."""
     import psycopg
 
-    env = process_env(GATEWAY_KAFKA_BOOTSTRAP_SERVERS=bootstrap, GATEWAY_LOG_LEVEL="WARNING",
-                      GATEWAY_DATABASE_URL=url)
+    env = process_env(GATEWAY_KAFKA_BOOTSTRAP_SERVERS=bootstrap, GATEWAY_LOG_LEVEL="WARNING", GATEWAY_DATABASE_URL=url)
     command = [sys.executable, "-m", "minsheng_gateway.rebuild", "--database-url", url, "--idle", "2"]
     LOGS.mkdir(parents=True, exist_ok=True)
     log_path = LOGS / "d-rebuild.log"
@@ -164,8 +180,16 @@ def run_rebuild(url: str, bootstrap: str, bound: float) -> dict:
     match = REBUILD_LINE.search(output)
     if match:
         read, applied, fold_s = int(match.group(1)), int(match.group(2)), float(match.group(3))
-        return {"finished": True, "read": read, "applied": applied, "fold_s": fold_s, "rate_per_s": read / fold_s,
-                "wall_s": wall_s, "commits": commits, "line": match.group(0)}
+        return {
+            "finished": True,
+            "read": read,
+            "applied": applied,
+            "fold_s": fold_s,
+            "rate_per_s": read / fold_s,
+            "wall_s": wall_s,
+            "commits": commits,
+            "line": match.group(0),
+        }
     if not stopped:
         raise RuntimeError(f"rebuild failed ({process.returncode}):\n{output[-3000:]}")
     # Stopped at the bound: the slope between the first and the last commit excludes start-up.
@@ -175,28 +199,45 @@ def run_rebuild(url: str, bootstrap: str, bound: float) -> dict:
     else:
         n1 = commits[-1][1] if commits else 0
         rate, basis = n1 / wall_s, "committed ÷ wall time (a lower bound)"
-    return {"finished": False, "read": n1, "applied": n1, "fold_s": None, "rate_per_s": rate, "wall_s": wall_s,
-            "commits": commits, "basis": basis}
+    return {
+        "finished": False,
+        "read": n1,
+        "applied": n1,
+        "fold_s": None,
+        "rate_per_s": rate,
+        "wall_s": wall_s,
+        "commits": commits,
+        "basis": basis,
+    }
 
 
 def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no load generator
     count = 2_000 if quick else 50_000
     bound = 40.0 if quick else 75.0
     live_budget = 3.0 if quick else 15.0
-    print(f"(d) rebuild rate: {count:,} report events on a fresh broker, folded into a fresh gateway database "
-          f"(rebuild bounded to {bound:g} s)", flush=True)
+    print(
+        f"(d) rebuild rate: {count:,} report events on a fresh broker, folded into a fresh gateway database "
+        f"(rebuild bounded to {bound:g} s)",
+        flush=True,
+    )
     started = time.perf_counter()
     events = catalog_events() + report_events(count)
     generated_s = time.perf_counter() - started
-    revisions = {(e["data"]["campaign"], e["data"]["report"]["report_id"])
-                 for e in (json.loads(value) for _, _, value in events) if "report" in e["data"]}
+    revisions = {
+        (e["data"]["campaign"], e["data"]["report"]["report_id"])
+        for e in (json.loads(value) for _, _, value in events)
+        if "report" in e["data"]
+    }
     with contextlib.ExitStack() as stack:
         databases = Databases()
         stack.callback(databases.close)
         broker = start_broker(stack)
         produce_s = asyncio.run(produce(broker.bootstrap_servers, events))
-        print(f"  produced {len(events):,} events ({len(revisions):,} report revisions) in {produce_s:.1f} s "
-              f"(generated in {generated_s:.1f} s)", flush=True)
+        print(
+            f"  produced {len(events):,} events ({len(revisions):,} report revisions) in {produce_s:.1f} s "
+            f"(generated in {generated_s:.1f} s)",
+            flush=True,
+        )
 
         runs = []
         for attempt in range(1 if quick else REBUILD_RUNS):
@@ -206,15 +247,21 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
                 rebuild = run_rebuild(url, broker.bootstrap_servers, bound)
             rows = count_rows(url)
             rebuild.update(rows=rows, cpu_cores=cpu.cores)
-            rebuild["complete"] = (rebuild["finished"] and rebuild["read"] == len(events)
-                                   and rows["report_view"] == len(revisions))
+            rebuild["complete"] = (
+                rebuild["finished"] and rebuild["read"] == len(events) and rows["report_view"] == len(revisions)
+            )
             if rebuild["finished"]:
-                print(f"  run {attempt + 1}: {rebuild['line']}; whole command {rebuild['wall_s']:.1f} s (2 s idle "
-                      f"wait included); rows {rows}; {'complete' if rebuild['complete'] else 'INCOMPLETE'}",
-                      flush=True)
+                print(
+                    f"  run {attempt + 1}: {rebuild['line']}; whole command {rebuild['wall_s']:.1f} s (2 s idle "
+                    f"wait included); rows {rows}; {'complete' if rebuild['complete'] else 'INCOMPLETE'}",
+                    flush=True,
+                )
             else:
-                print(f"  run {attempt + 1}: stopped at the {bound:g} s bound after {rebuild['read']:,} of "
-                      f"{len(events):,} events ({rebuild['basis']}); rows {rows}", flush=True)
+                print(
+                    f"  run {attempt + 1}: stopped at the {bound:g} s bound after {rebuild['read']:,} of "
+                    f"{len(events):,} events ({rebuild['basis']}); rows {rows}",
+                    flush=True,
+                )
             runs.append(rebuild)
         rebuild = sorted(runs, key=lambda r: r["rate_per_s"])[len(runs) // 2]  # the median run
         complete = all(r["complete"] for r in runs)
@@ -224,31 +271,76 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
         live = asyncio.run(live_consumer(live_url, broker.bootstrap_servers, len(events), live_budget))
 
     rate = rebuild["rate_per_s"]
-    rows_out = [[f"minsheng_gateway.rebuild, run {i + 1}" + (" (median)" if r is rebuild else ""),
-                 f"{r['read']:,}", f"{r['fold_s']:.2f}" if r["fold_s"] else f"{r['wall_s']:.2f}",
-                 f"{r['rate_per_s']:,.0f}", "" if r["finished"] else f"bounded at {bound:g} s; {r['basis']}"]
-                for i, r in enumerate(runs) if len(runs) > 1]
-    rows_out += [["minsheng_gateway.rebuild", f"{rebuild['read']:,}",
-                 f"{rebuild['fold_s']:.2f}" if rebuild["fold_s"] else f"{rebuild['wall_s']:.2f}", f"{rate:,.0f}",
-                 "its own figure: folding and the final progress refresh" if rebuild["finished"]
-                 else f"bounded at {bound:g} s; {rebuild['basis']}"]]
+    rows_out = [
+        [
+            f"minsheng_gateway.rebuild, run {i + 1}" + (" (median)" if r is rebuild else ""),
+            f"{r['read']:,}",
+            f"{r['fold_s']:.2f}" if r["fold_s"] else f"{r['wall_s']:.2f}",
+            f"{r['rate_per_s']:,.0f}",
+            "" if r["finished"] else f"bounded at {bound:g} s; {r['basis']}",
+        ]
+        for i, r in enumerate(runs)
+        if len(runs) > 1
+    ]
+    rows_out += [
+        [
+            "minsheng_gateway.rebuild",
+            f"{rebuild['read']:,}",
+            f"{rebuild['fold_s']:.2f}" if rebuild["fold_s"] else f"{rebuild['wall_s']:.2f}",
+            f"{rate:,.0f}",
+            "its own figure: folding and the final progress refresh"
+            if rebuild["finished"]
+            else f"bounded at {bound:g} s; {rebuild['basis']}",
+        ]
+    ]
     if rebuild["finished"]:
-        rows_out.append(["minsheng_gateway.rebuild, whole command", f"{rebuild['read']:,}",
-                         f"{rebuild['wall_s'] - 2:.2f}", f"{rebuild['read'] / max(rebuild['wall_s'] - 2, 1e-9):,.0f}",
-                         "start-up and migrations included, 2 s idle wait excluded"])
-    rows_out.append(["gateway's live consumer (consume_events)", f"{live['timed_records']:,}",
-                     f"{live['seconds']:.2f}", f"{live['rate_per_s']:,.0f}",
-                     "slope of its commits; " + ("all read" if live["finished"] else f"bounded at {live_budget:g} s")])
+        rows_out.append(
+            [
+                "minsheng_gateway.rebuild, whole command",
+                f"{rebuild['read']:,}",
+                f"{rebuild['wall_s'] - 2:.2f}",
+                f"{rebuild['read'] / max(rebuild['wall_s'] - 2, 1e-9):,.0f}",
+                "start-up and migrations included, 2 s idle wait excluded",
+            ]
+        )
+    rows_out.append(
+        [
+            "gateway's live consumer (consume_events)",
+            f"{live['timed_records']:,}",
+            f"{live['seconds']:.2f}",
+            f"{live['rate_per_s']:,.0f}",
+            "slope of its commits; " + ("all read" if live["finished"] else f"bounded at {live_budget:g} s"),
+        ]
+    )
     print_table(["path", "events", "seconds", "events/s", "note"], rows_out)
     print(f"rebuild rate {rate:,.0f} events/s (target ≥ {TARGET_RATE:,.0f})\n", flush=True)
-    result = BenchResult("rebuild", data={"events": len(events), "report_revisions": len(revisions),
-                                          "produce_s": produce_s, "rebuild": rebuild, "runs": runs,
-                                          "live_consumer": live})
-    figure = f"{rate:,.0f} events/s ({rebuild['read']:,} events" + (
-        f" in {rebuild['fold_s']:.1f} s" if rebuild["finished"] else f", stopped at the {bound:g} s bound") + (
-        f"; median of {len(runs)} runs: " + " / ".join(f"{r['rate_per_s']:,.0f}" for r in runs) + ")"
-        if len(runs) > 1 else ")")
-    result.outcomes.append(Outcome("(d) rebuild rate", figure, f"≥ {TARGET_RATE:,.0f}/s",
-                                   rate >= TARGET_RATE and (complete or not rebuild["finished"]),
-                                   note="" if complete or not rebuild["finished"] else "rebuild incomplete"))
+    result = BenchResult(
+        "rebuild",
+        data={
+            "events": len(events),
+            "report_revisions": len(revisions),
+            "produce_s": produce_s,
+            "rebuild": rebuild,
+            "runs": runs,
+            "live_consumer": live,
+        },
+    )
+    figure = (
+        f"{rate:,.0f} events/s ({rebuild['read']:,} events"
+        + (f" in {rebuild['fold_s']:.1f} s" if rebuild["finished"] else f", stopped at the {bound:g} s bound")
+        + (
+            f"; median of {len(runs)} runs: " + " / ".join(f"{r['rate_per_s']:,.0f}" for r in runs) + ")"
+            if len(runs) > 1
+            else ")"
+        )
+    )
+    result.outcomes.append(
+        Outcome(
+            "(d) rebuild rate",
+            figure,
+            f"≥ {TARGET_RATE:,.0f}/s",
+            rate >= TARGET_RATE and (complete or not rebuild["finished"]),
+            note="" if complete or not rebuild["finished"] else "rebuild incomplete",
+        )
+    )
     return result

@@ -54,35 +54,47 @@ CONCURRENCY = 64
 TEMPLATE_CONCURRENCY = 15
 TARGET_RATIO = 0.5
 ENDPOINTS = ("service", "bare", "bare_async", "template")
-LABELS = {"service": "education POST /api/v1/reports",
-          "bare": "bare FastAPI POST, def (bench/bare_app.py)",
-          "bare_async": "bare FastAPI POST, async def",
-          "template": "FastAPI template's create-and-commit"}
+LABELS = {
+    "service": "education POST /api/v1/reports",
+    "bare": "bare FastAPI POST, def (bench/bare_app.py)",
+    "bare_async": "bare FastAPI POST, async def",
+    "template": "FastAPI template's create-and-commit",
+}
 
 
 def run(quick: bool, client: str = "raw") -> BenchResult:
     rounds, warmup, duration = (1, 1.5, 4.0) if quick else (3, 2.0, 6.0)
-    print(f"(a) reports/s: education service vs FastAPI references, concurrency {CONCURRENCY} (template "
-          f"{TEMPLATE_CONCURRENCY}), {client} client, "
-          f"{rounds} interleaved round(s) of {warmup:g} s warm-up + {duration:g} s window per endpoint", flush=True)
+    print(
+        f"(a) reports/s: education service vs FastAPI references, concurrency {CONCURRENCY} (template "
+        f"{TEMPLATE_CONCURRENCY}), {client} client, "
+        f"{rounds} interleaved round(s) of {warmup:g} s warm-up + {duration:g} s window per endpoint",
+        flush=True,
+    )
     with contextlib.ExitStack() as stack:
         databases = Databases()
         stack.callback(databases.close)
         broker = start_broker(stack)
         port = free_port()
-        education = start_uvicorn(stack, "a-education", "minsheng_education.main:app",
-                                  process_env(**campaign_env("education", databases.make("a_education"), broker,
-                                                             port)), port)
-        references = start_uvicorn(stack, "a-references", "bench.bare_app:app",
-                                   process_env(BENCH_DATABASE_URL=databases.make("a_template")))
+        education = start_uvicorn(
+            stack,
+            "a-education",
+            "minsheng_education.main:app",
+            process_env(**campaign_env("education", databases.make("a_education"), broker, port)),
+            port,
+        )
+        references = start_uvicorn(
+            stack, "a-references", "bench.bare_app:app", process_env(BENCH_DATABASE_URL=databases.make("a_template"))
+        )
         wait_ready(education)
         wait_ready(references, "/healthz")
         for server in (education, references):
             wait_settled(server.process.pid)
-        targets = {"service": (education, "/api/v1/reports", EDU_BUREAU),
-                   "bare": (references, "/api/v1/reports", None),
-                   "bare_async": (references, "/api/v1/reports-async", None),
-                   "template": (references, "/api/v1/reports-template", None)}
+        targets = {
+            "service": (education, "/api/v1/reports", EDU_BUREAU),
+            "bare": (references, "/api/v1/reports", None),
+            "bare_async": (references, "/api/v1/reports-async", None),
+            "template": (references, "/api/v1/reports-template", None),
+        }
         runs: dict[str, list[dict]] = {name: [] for name in ENDPOINTS}
         for round_number in range(1, rounds + 1):
             for name in ENDPOINTS:
@@ -90,57 +102,114 @@ def run(quick: bool, client: str = "raw") -> BenchResult:
                 others = [s for s in (education, references) if s is not server]
                 with running_alone(server, others), CpuMeter({"service": server.process.pid}) as cpu:
                     concurrency = TEMPLATE_CONCURRENCY if name == "template" else CONCURRENCY
-                    measured = in_subprocess(closed_loop, server.url, path, concurrency=concurrency, warmup=warmup,
-                                             duration=duration, headers=headers, client=client)
+                    measured = in_subprocess(
+                        closed_loop,
+                        server.url,
+                        path,
+                        concurrency=concurrency,
+                        warmup=warmup,
+                        duration=duration,
+                        headers=headers,
+                        client=client,
+                    )
                 measured["cpu"] = cpu.cores
                 runs[name].append(measured)
             rates = {name: runs[name][-1]["rate_per_s"] for name in ENDPOINTS}
-            print(f"  round {round_number}: service {rates['service']:.0f}/s, bare def {rates['bare']:.0f}/s, "
-                  f"bare async def {rates['bare_async']:.0f}/s, template {rates['template']:.0f}/s "
-                  f"→ {_ratio(runs['service'][-1], runs['bare'][-1]):.1%} of bare def", flush=True)
+            print(
+                f"  round {round_number}: service {rates['service']:.0f}/s, bare def {rates['bare']:.0f}/s, "
+                f"bare async def {rates['bare_async']:.0f}/s, template {rates['template']:.0f}/s "
+                f"→ {_ratio(runs['service'][-1], runs['bare'][-1]):.1%} of bare def",
+                flush=True,
+            )
 
     # The service against each reference: the median over the rounds of the round's ratio.
-    ratios = {name: [_ratio(s, r) for s, r in zip(runs["service"], runs[name], strict=True)]
-              for name in ENDPOINTS[1:]}
+    ratios = {name: [_ratio(s, r) for s, r in zip(runs["service"], runs[name], strict=True)] for name in ENDPOINTS[1:]}
     ratio = {name: statistics.median(values) for name, values in ratios.items()}
     rate = {name: statistics.median(m["rate_per_s"] for m in runs[name]) for name in ENDPOINTS}
     rows = []
     for name in ENDPOINTS:
         measured = runs[name]
-        rows.append([LABELS[name], " / ".join(f"{m['rate_per_s']:.0f}" for m in measured),
-                     _median(m["latency"]["p50_ms"] for m in measured),
-                     _median(m["latency"]["p99_ms"] for m in measured),
-                     sum(_errors(m) for m in measured), _median(m["cpu"]["service"] for m in measured),
-                     _median(m["cpu"]["service children"] for m in measured) if name == "service" else "—",
-                     _median(m["client_cpu_cores"] for m in measured),
-                     _median(m["cpu"]["postgresql"] for m in measured),
-                     f"{_median(m['cpu']['machine'] for m in measured)}/{measured[0]['cpu']['machine_of']}"])
-    print_table(["endpoint", "accepted/s per round", "p50 ms", "p99 ms", "non-201", "server cores", "its relay",
-                 "client cores", "PG cores", "machine busy"], rows)
+        rows.append(
+            [
+                LABELS[name],
+                " / ".join(f"{m['rate_per_s']:.0f}" for m in measured),
+                _median(m["latency"]["p50_ms"] for m in measured),
+                _median(m["latency"]["p99_ms"] for m in measured),
+                sum(_errors(m) for m in measured),
+                _median(m["cpu"]["service"] for m in measured),
+                _median(m["cpu"]["service children"] for m in measured) if name == "service" else "—",
+                _median(m["client_cpu_cores"] for m in measured),
+                _median(m["cpu"]["postgresql"] for m in measured),
+                f"{_median(m['cpu']['machine'] for m in measured)}/{measured[0]['cpu']['machine_of']}",
+            ]
+        )
+    print_table(
+        [
+            "endpoint",
+            "accepted/s per round",
+            "p50 ms",
+            "p99 ms",
+            "non-201",
+            "server cores",
+            "its relay",
+            "client cores",
+            "PG cores",
+            "machine busy",
+        ],
+        rows,
+    )
     print("  (latencies and cores: medians over the rounds)")
     spread = {name: " / ".join(_share(r) for r in values) for name, values in ratios.items()}
-    statement = (f"service {rate['service']:,.0f}/s = {ratio['bare']:.1%} of bare def ({rate['bare']:,.0f}/s), "
-                 f"{ratio['bare_async']:.1%} of async def ({rate['bare_async']:,.0f}/s), {ratio['template']:.2f}× "
-                 f"the template's create-and-commit ({rate['template']:,.0f}/s)")
-    print(f"{statement} (medians of the rounds' ratios; rounds vs def: {spread['bare']}, vs async def: "
-          f"{spread['bare_async']}, vs template: {spread['template']}; target ≥ {TARGET_RATIO:.0%} of bare def)\n",
-          flush=True)
-    result = BenchResult("reports", data={**runs, "ratios": ratios["bare"], "ratios_async": ratios["bare_async"],
-                                          "ratios_template": ratios["template"], "ratio": ratio["bare"],
-                                          "ratio_async": ratio["bare_async"], "ratio_template": ratio["template"],
-                                          "statement": statement})
+    statement = (
+        f"service {rate['service']:,.0f}/s = {ratio['bare']:.1%} of bare def ({rate['bare']:,.0f}/s), "
+        f"{ratio['bare_async']:.1%} of async def ({rate['bare_async']:,.0f}/s), {ratio['template']:.2f}× "
+        f"the template's create-and-commit ({rate['template']:,.0f}/s)"
+    )
+    print(
+        f"{statement} (medians of the rounds' ratios; rounds vs def: {spread['bare']}, vs async def: "
+        f"{spread['bare_async']}, vs template: {spread['template']}; target ≥ {TARGET_RATIO:.0%} of bare def)\n",
+        flush=True,
+    )
+    result = BenchResult(
+        "reports",
+        data={
+            **runs,
+            "ratios": ratios["bare"],
+            "ratios_async": ratios["bare_async"],
+            "ratios_template": ratios["template"],
+            "ratio": ratio["bare"],
+            "ratio_async": ratio["bare_async"],
+            "ratio_template": ratio["template"],
+            "statement": statement,
+        },
+    )
     rounds_note = f" (rounds vs def: {spread['bare']})" if rounds > 1 else ""
-    result.outcomes.append(Outcome(
-        "(a) reports/s vs bare FastAPI (def)", f"{statement}{rounds_note}",
-        f"≥ {TARGET_RATIO:.0%}", ratio["bare"] >= TARGET_RATIO))
-    result.outcomes.append(Outcome(
-        "(a) reports/s vs bare FastAPI (async def)",
-        f"median {ratio['bare_async']:.1%}; {rate['service']:.0f}/s vs {rate['bare_async']:.0f}/s", "—", None,
-        reference=True))
-    result.outcomes.append(Outcome(
-        "(a) reports/s vs the template's create-and-commit",
-        f"median {ratio['template']:.2f}×; {rate['service']:.0f}/s vs {rate['template']:.0f}/s", "—", None,
-        reference=True))
+    result.outcomes.append(
+        Outcome(
+            "(a) reports/s vs bare FastAPI (def)",
+            f"{statement}{rounds_note}",
+            f"≥ {TARGET_RATIO:.0%}",
+            ratio["bare"] >= TARGET_RATIO,
+        )
+    )
+    result.outcomes.append(
+        Outcome(
+            "(a) reports/s vs bare FastAPI (async def)",
+            f"median {ratio['bare_async']:.1%}; {rate['service']:.0f}/s vs {rate['bare_async']:.0f}/s",
+            "—",
+            None,
+            reference=True,
+        )
+    )
+    result.outcomes.append(
+        Outcome(
+            "(a) reports/s vs the template's create-and-commit",
+            f"median {ratio['template']:.2f}×; {rate['service']:.0f}/s vs {rate['template']:.0f}/s",
+            "—",
+            None,
+            reference=True,
+        )
+    )
     return result
 
 

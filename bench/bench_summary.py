@@ -40,9 +40,6 @@ from collections.abc import Callable
 
 import httpx
 import psycopg
-from minsheng.catalog.document import CAMPAIGN_CODES
-from minsheng.clock import today_in_china
-from minsheng.orgunits import CITY_CODE
 
 from bench.data import OFFICIAL_COLUMNS, REPORT_VIEW_COLUMNS, catalogs, seed_views
 from bench.infra import (
@@ -61,6 +58,9 @@ from bench.infra import (
     wait_ready,
     wait_settled,
 )
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.clock import today_in_china
+from minsheng.orgunits import CITY_CODE
 
 TARGET_RATIO = 1.5
 SUMMARY = "/api/v1/city/summary"
@@ -95,8 +95,10 @@ def seed(url: str, reports: int) -> dict:
     timings["generate_s"] = time.perf_counter() - started
     started = time.perf_counter()
     with psycopg.connect(psycopg_dsn(url), autocommit=True) as connection:
-        for table, columns, buffer in (("report_view", REPORT_VIEW_COLUMNS, views.report_view),
-                                       ("official_value", OFFICIAL_COLUMNS, views.official_value)):
+        for table, columns, buffer in (
+            ("report_view", REPORT_VIEW_COLUMNS, views.report_view),
+            ("official_value", OFFICIAL_COLUMNS, views.official_value),
+        ):
             with connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 while chunk := buffer.read(1 << 20):
                     copy.write(chunk)
@@ -110,13 +112,25 @@ def seed(url: str, reports: int) -> dict:
         session.commit()
     timings["refresh_s"] = time.perf_counter() - started
     database.dispose()
-    return {"reports": views.reports, "series": views.series, "official_values": views.official,
-            "pending": views.pending, "max_revisions_per_series": views.max_revisions,
-            "progress_rows": refreshed, "timings_s": {k: round(v, 2) for k, v in timings.items()}}
+    return {
+        "reports": views.reports,
+        "series": views.series,
+        "official_values": views.official,
+        "pending": views.pending,
+        "max_revisions_per_series": views.max_revisions,
+        "progress_rows": refreshed,
+        "timings_s": {k: round(v, 2) for k, v in timings.items()},
+    }
 
 
-def measure(client: httpx.Client, url: str, count: int, budget: float, warmup: int,
-            before_each: Callable[[], None] = lambda: None) -> list[float]:
+def measure(
+    client: httpx.Client,
+    url: str,
+    count: int,
+    budget: float,
+    warmup: int,
+    before_each: Callable[[], None] = lambda: None,
+) -> list[float]:
     """Sequential requests (one client, no concurrency): the latency a user sees, not a throughput.
     `before_each` runs before every request, outside the timing.  Returns each request's seconds."""
     for _ in range(warmup):
@@ -142,8 +156,9 @@ class CityRows:
         self.connection = psycopg.connect(psycopg_dsn(url), autocommit=True)
 
     def computed_on(self, day: dt.date) -> None:
-        self.connection.execute("UPDATE indicator_progress_view SET computed_on = %s WHERE org_unit_code = %s",
-                                (day, CITY_CODE))
+        self.connection.execute(
+            "UPDATE indicator_progress_view SET computed_on = %s WHERE org_unit_code = %s", (day, CITY_CODE)
+        )
 
     def store_answers_ahead(self, day: dt.date) -> int:
         """The refresher's own function, as it runs before midnight (only the city's rows are due)."""
@@ -159,8 +174,10 @@ class CityRows:
             database.dispose()
 
     def clear_answers_ahead(self) -> None:
-        self.connection.execute("UPDATE indicator_progress_view SET next_on = NULL, next_status = NULL, "
-                                "next_payload = NULL WHERE next_on IS NOT NULL")
+        self.connection.execute(
+            "UPDATE indicator_progress_view SET next_on = NULL, next_status = NULL, "
+            "next_payload = NULL WHERE next_on IS NOT NULL"
+        )
 
     def vacuum(self) -> None:
         """The cold state's marking rewrites the city's rows before every request, thousands of dead
@@ -175,12 +192,18 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
     sizes = (10_000, 100_000) if quick else (10_000, 1_000_000)
     # A p99 of n requests is their (n/100)-th slowest: 600 warm requests (25 ms each) so that a couple of
     # stray pauses do not make the figure; cold ones cost four times as much, 200 of them.
-    counts, budgets = ({"cold": 20, "midnight": 20, "warm": 20}, {"cold": 4.0, "midnight": 4.0, "warm": 4.0}) \
-        if quick else ({"cold": 200, "midnight": 600, "warm": 600}, {"cold": 25.0, "midnight": 60.0, "warm": 60.0})
+    counts, budgets = (
+        ({"cold": 20, "midnight": 20, "warm": 20}, {"cold": 4.0, "midnight": 4.0, "warm": 4.0})
+        if quick
+        else ({"cold": 200, "midnight": 600, "warm": 600}, {"cold": 25.0, "midnight": 60.0, "warm": 60.0})
+    )
     rounds = 1 if quick else ROUNDS
-    print(f"(c) city summary latency with {sizes[0]:,} vs {sizes[1]:,} reports stored (up to {counts['warm']} warm, "
-          f"{counts['midnight']} midnight and {counts['cold']} cold sequential requests, in {rounds} interleaved "
-          f"round(s))", flush=True)
+    print(
+        f"(c) city summary latency with {sizes[0]:,} vs {sizes[1]:,} reports stored (up to {counts['warm']} warm, "
+        f"{counts['midnight']} midnight and {counts['cold']} cold sequential requests, in {rounds} interleaved "
+        f"round(s))",
+        flush=True,
+    )
     per_size: dict[int, dict] = {}
     latencies: dict[tuple[int, str], list[float]] = {(size, state): [] for size in sizes for state in STATES}
     with contextlib.ExitStack() as stack:
@@ -192,9 +215,12 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
         for size in sizes:
             url = databases.make(f"c_gateway_{size}")
             facts = seed(url, size)
-            print(f"  seeded {size:,} reports: {facts['series']:,} series, {facts['official_values']:,} official "
-                  f"values, {facts['pending']:,} pending, {facts['progress_rows']:,} progress rows "
-                  f"({facts['timings_s']})", flush=True)
+            print(
+                f"  seeded {size:,} reports: {facts['series']:,} series, {facts['official_values']:,} official "
+                f"values, {facts['pending']:,} pending, {facts['progress_rows']:,} progress rows "
+                f"({facts['timings_s']})",
+                flush=True,
+            )
             # Each gateway has a broker of its own: the consumer needs one (no events are sent), and a
             # stopped gateway must not hold up the other's consumer group.
             broker = start_broker(stack)
@@ -202,9 +228,16 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
             # The refresher would renew the city's rows each minute, since the cold state marks them as of
             # yesterday before every request: a once-a-day run, made every minute, landing in either
             # state.  Both states are the gateway between its refresher's runs, so it runs not at all.
-            gateways[size] = start_uvicorn(stack, f"c-gateway-{size}", "minsheng_gateway.main:app", process_env(
-                **gateway_env(url, broker, port, {c: f"{stub.url}/{c}" for c in CAMPAIGN_CODES}),
-                GATEWAY_PROGRESS_REFRESH_SECONDS="86400"), port)
+            gateways[size] = start_uvicorn(
+                stack,
+                f"c-gateway-{size}",
+                "minsheng_gateway.main:app",
+                process_env(
+                    **gateway_env(url, broker, port, {c: f"{stub.url}/{c}" for c in CAMPAIGN_CODES}),
+                    GATEWAY_PROGRESS_REFRESH_SECONDS="86400",
+                ),
+                port,
+            )
             city_rows[size] = CityRows(url)
             stack.callback(city_rows[size].close)
             per_size[size] = {"seed": facts}
@@ -212,8 +245,10 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
             wait_ready(gateway)
             wait_settled(gateway.process.pid)
         today = today_in_china()
-        clients = {size: stack.enter_context(httpx.Client(base_url=gateway.url, timeout=120.0))
-                   for size, gateway in gateways.items()}
+        clients = {
+            size: stack.enter_context(httpx.Client(base_url=gateway.url, timeout=120.0))
+            for size, gateway in gateways.items()
+        }
         for round_number in range(rounds):
             for size in sizes:
                 others = [g for s, g in gateways.items() if s != size]
@@ -227,48 +262,77 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
                         first.raise_for_status()
                     rows = city_rows[size]
                     yesterday = functools.partial(rows.computed_on, today - dt.timedelta(days=1))
-                    latencies[size, "cold"] += measure(clients[size], SUMMARY, counts["cold"] // rounds,
-                                                       budgets["cold"] / rounds, warmup=1, before_each=yesterday)
+                    latencies[size, "cold"] += measure(
+                        clients[size],
+                        SUMMARY,
+                        counts["cold"] // rounds,
+                        budgets["cold"] / rounds,
+                        warmup=1,
+                        before_each=yesterday,
+                    )
                     stored = rows.store_answers_ahead(today)
                     assert stored, "no answer was stored ahead"
                     rows.vacuum()
-                    latencies[size, "midnight"] += measure(clients[size], SUMMARY, counts["midnight"] // rounds,
-                                                           budgets["midnight"] / rounds, warmup=5,
-                                                           before_each=yesterday)
+                    latencies[size, "midnight"] += measure(
+                        clients[size],
+                        SUMMARY,
+                        counts["midnight"] // rounds,
+                        budgets["midnight"] / rounds,
+                        warmup=5,
+                        before_each=yesterday,
+                    )
                     rows.clear_answers_ahead()
                     rows.computed_on(today)
                     rows.vacuum()
-                    latencies[size, "warm"] += measure(clients[size], SUMMARY, counts["warm"] // rounds,
-                                                       budgets["warm"] / rounds, warmup=5)
+                    latencies[size, "warm"] += measure(
+                        clients[size], SUMMARY, counts["warm"] // rounds, budgets["warm"] / rounds, warmup=5
+                    )
     for size in sizes:
         for state in STATES:
             per_size[size][state] = latency_summary(latencies[size, state])
-        print(f"    {size:,} reports: first request {per_size[size]['first_request_ms']:.0f} ms; " + "; ".join(
-            f"{state} p50 {per_size[size][state]['p50_ms']} / p99 {per_size[size][state]['p99_ms']} ms "
-            f"(n={per_size[size][state]['n']})" for state in STATES), flush=True)
+        print(
+            f"    {size:,} reports: first request {per_size[size]['first_request_ms']:.0f} ms; "
+            + "; ".join(
+                f"{state} p50 {per_size[size][state]['p50_ms']} / p99 {per_size[size][state]['p99_ms']} ms "
+                f"(n={per_size[size][state]['n']})"
+                for state in STATES
+            ),
+            flush=True,
+        )
 
     small, large = (per_size[s] for s in sizes)
     ratios = {state: (large[state]["p99_ms"] / small[state]["p99_ms"]) for state in STATES}
     shown = ("warm", "midnight", "cold")
-    print_table(["reports stored", "series", "first req ms"]
-                + [f"{state} {what}" for state in shown for what in ("p50", "p99", "n")],
-                [[f"{s:,}", f"{per_size[s]['seed']['series']:,}", per_size[s]["first_request_ms"]]
-                 + [per_size[s][state][key] for state in shown for key in ("p50_ms", "p99_ms", "n")]
-                 for s in sizes])
+    print_table(
+        ["reports stored", "series", "first req ms"]
+        + [f"{state} {what}" for state in shown for what in ("p50", "p99", "n")],
+        [
+            [f"{s:,}", f"{per_size[s]['seed']['series']:,}", per_size[s]["first_request_ms"]]
+            + [per_size[s][state][key] for state in shown for key in ("p50_ms", "p99_ms", "n")]
+            for s in sizes
+        ],
+    )
     label = f"{sizes[1] // sizes[0]}×"
-    print(f"p99 ratio {sizes[1]:,} / {sizes[0]:,} reports: warm {ratios['warm']:.2f}×, midnight "
-          f"{ratios['midnight']:.2f}× (target ≤ {TARGET_RATIO}×); cold, after a restart across midnight, "
-          f"{ratios['cold']:.2f}×\n", flush=True)
+    print(
+        f"p99 ratio {sizes[1]:,} / {sizes[0]:,} reports: warm {ratios['warm']:.2f}×, midnight "
+        f"{ratios['midnight']:.2f}× (target ≤ {TARGET_RATIO}×); cold, after a restart across midnight, "
+        f"{ratios['cold']:.2f}×\n",
+        flush=True,
+    )
     result = BenchResult("summary", data={"sizes": {str(s): v for s, v in per_size.items()}, "p99_ratio": ratios})
     quick_note = "" if sizes[1] == 1_000_000 else "quick: 100k instead of 1M"
     for state in shown:
         judged = state in JUDGED
-        result.outcomes.append(Outcome(
-            f"(c) city summary p99, {state} ({label} reports)",
-            f"{small[state]['p99_ms']} → {large[state]['p99_ms']} ms = {ratios[state]:.2f}×",
-            f"≤ {TARGET_RATIO}×" if judged else "— (reference)",
-            ratios[state] <= TARGET_RATIO if judged else None,
-            note=quick_note if judged else "; ".join(filter(None, ["first minute after a restart across midnight",
-                                                                   quick_note])),
-            reference=not judged))
+        result.outcomes.append(
+            Outcome(
+                f"(c) city summary p99, {state} ({label} reports)",
+                f"{small[state]['p99_ms']} → {large[state]['p99_ms']} ms = {ratios[state]:.2f}×",
+                f"≤ {TARGET_RATIO}×" if judged else "— (reference)",
+                ratios[state] <= TARGET_RATIO if judged else None,
+                note=quick_note
+                if judged
+                else "; ".join(filter(None, ["first minute after a restart across midnight", quick_note])),
+                reference=not judged,
+            )
+        )
     return result

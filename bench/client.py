@@ -49,8 +49,15 @@ class RawClient:
         self._slots = asyncio.Semaphore(max_connections)
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
-    async def request(self, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None,
-                      params: dict[str, str] | None = None) -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Response:
         target = f"{path}?{urlencode(params)}" if params else path
         body = jsonlib.dumps(json).encode() if json is not None else b""
         lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
@@ -65,7 +72,7 @@ class RawClient:
                 try:
                     writer.write(raw)
                     status, keep_alive, content = await asyncio.wait_for(self._read_response(reader), self.timeout)
-                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     writer.close()
                     # uvicorn closes keep-alive connections idle for 5 s: a reused connection that
                     # ends before any byte of an answer never carried the request; send it again on a
@@ -82,7 +89,7 @@ class RawClient:
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
             return await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise ClientError(f"{type(exc).__name__}: {exc}") from exc
 
     @staticmethod
@@ -126,8 +133,11 @@ class HttpxClient:
     def __init__(self, base_url: str, max_connections: int, timeout: float = 60.0):
         import httpx
 
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections))
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
 
     async def post(self, path: str, **kwargs: Any) -> Response:
         response = await self._client.post(path, **kwargs)

@@ -64,8 +64,14 @@ def indicators() -> tuple[IndicatorInfo, ...]:
 
 
 def _info(doc: IndicatorDoc, campaign: str, leads: tuple[str, ...]) -> IndicatorInfo:
-    return IndicatorInfo(code=doc.code, campaign=campaign, unit=doc.unit, city_only=doc.city_only,
-                         lead_departments=leads, target=float(doc.target_value))
+    return IndicatorInfo(
+        code=doc.code,
+        campaign=campaign,
+        unit=doc.unit,
+        city_only=doc.city_only,
+        lead_departments=leads,
+        target=float(doc.target_value),
+    )
 
 
 def org_units_of(info: IndicatorInfo) -> tuple[str, ...]:
@@ -89,8 +95,11 @@ PROBE_INDICATOR = "T016-1"
 
 def bureau_indicators(exclude: tuple[str, ...] = ()) -> tuple[IndicatorInfo, ...]:
     """The education indicators the education bureau leads (it may report them for every org unit)."""
-    return tuple(i for i in indicators() if i.campaign == "education" and BUREAU in i.lead_departments
-                 and not i.city_only and i.code not in exclude)
+    return tuple(
+        i
+        for i in indicators()
+        if i.campaign == "education" and BUREAU in i.lead_departments and not i.city_only and i.code not in exclude
+    )
 
 
 class ReportStream:
@@ -109,8 +118,12 @@ class ReportStream:
 
     def __next__(self) -> dict:
         code, unit, period = next(self._cycle)
-        return {"indicator": code, "org_unit": unit, "period": period,
-                "value": plausible_value(self.infos[code], self.rng)}
+        return {
+            "indicator": code,
+            "org_unit": unit,
+            "period": period,
+            "value": plausible_value(self.infos[code], self.rng),
+        }
 
     def __iter__(self) -> Iterator[dict]:
         return self
@@ -135,10 +148,33 @@ class ProbeStream:
 
 # ---- (c): the gateway's read models, seeded directly --------------------------------------------
 
-REPORT_VIEW_COLUMNS = ("campaign", "report_id", "indicator_code", "org_unit_code", "period", "period_end", "value",
-                       "numerator", "denominator", "status", "revision", "is_current", "submitted_by", "updated_at")
-OFFICIAL_COLUMNS = ("indicator_code", "org_unit_code", "period", "campaign", "value", "numerator", "denominator",
-                    "report_id", "revision")
+REPORT_VIEW_COLUMNS = (
+    "campaign",
+    "report_id",
+    "indicator_code",
+    "org_unit_code",
+    "period",
+    "period_end",
+    "value",
+    "numerator",
+    "denominator",
+    "status",
+    "revision",
+    "is_current",
+    "submitted_by",
+    "updated_at",
+)
+OFFICIAL_COLUMNS = (
+    "indicator_code",
+    "org_unit_code",
+    "period",
+    "campaign",
+    "value",
+    "numerator",
+    "denominator",
+    "report_id",
+    "revision",
+)
 
 
 @dataclass
@@ -191,19 +227,31 @@ def seed_views(total_reports: int, seed: int = 3) -> SeededViews:
             next_id[info.campaign] += 1
             report_id = next_id[info.campaign]
             value = plausible_value(info, rng)
-            rv.write(f"{info.campaign}\t{report_id}\t{info.code}\t{unit}\t{period.code}\t{period.end}\t{value}\t\\N\t"
-                     f"\\N\t{status}\t{revision}\t{'t' if current else 'f'}\tbench\t{at}\n")
+            rv.write(
+                f"{info.campaign}\t{report_id}\t{info.code}\t{unit}\t{period.code}\t{period.end}\t{value}\t\\N\t"
+                f"\\N\t{status}\t{revision}\t{'t' if current else 'f'}\tbench\t{at}\n"
+            )
             if status == "approved":
                 last_approved = (report_id, revision, value)
             pending += current and status == "submitted"
         if last_approved is not None:
             report_id, revision, value = last_approved
-            ov.write(f"{info.code}\t{unit}\t{period.code}\t{info.campaign}\t{value}\t\\N\t\\N\t{report_id}\t{revision}\n")
+            ov.write(
+                f"{info.code}\t{unit}\t{period.code}\t{info.campaign}\t{value}\t\\N\t\\N\t{report_id}\t{revision}\n"
+            )
             official += 1
     rv.seek(0)
     ov.seek(0)
-    return SeededViews(report_view=rv, official_value=ov, reports=total_reports, series=n_series, official=official,
-                       pending=pending, max_revisions=max(revisions), pairs=pairs)
+    return SeededViews(
+        report_view=rv,
+        official_value=ov,
+        reports=total_reports,
+        series=n_series,
+        official=official,
+        pending=pending,
+        max_revisions=max(revisions),
+        pairs=pairs,
+    )
 
 
 # ---- (d): integration events on the campaign topics ---------------------------------------------
@@ -235,11 +283,23 @@ def report_events(count: int, seed: int = 4) -> list[tuple[str, str, bytes]]:
     sequence = itertools.count()
 
     def event(kind: str, info: IndicatorInfo, state: ReportState, supersedes: int | None, when: float) -> None:
-        data = ReportChanged(campaign=info.campaign, report=state, supersedes=supersedes, actor="bench",
-                             occurred_at=start + dt.timedelta(seconds=when))
-        timeline.append((when, next(sequence), IntegrationEvent(source=event_source(info.campaign),
-                                                                type=REPORT_EVENT_TYPES[kind], subject=info.code,
-                                                                data=data), info.code))
+        data = ReportChanged(
+            campaign=info.campaign,
+            report=state,
+            supersedes=supersedes,
+            actor="bench",
+            occurred_at=start + dt.timedelta(seconds=when),
+        )
+        timeline.append(
+            (
+                when,
+                next(sequence),
+                IntegrationEvent(
+                    source=event_source(info.campaign), type=REPORT_EVENT_TYPES[kind], subject=info.code, data=data
+                ),
+                info.code,
+            )
+        )
 
     for info, unit, period in itertools.cycle(space):
         if len(timeline) >= count:
@@ -249,26 +309,56 @@ def report_events(count: int, seed: int = 4) -> list[tuple[str, str, bytes]]:
         for step in range(rng.choice((1, 1, 2, 3))):  # how many revisions this series sees
             next_id[info.campaign] += 1
             report_id = next_id[info.campaign]
-            state = dict(report_id=report_id, indicator=info.code, org_unit=unit, period=period.code,
-                         value=plausible_value(info, rng), revision=revision, is_current=True, submitted_by="bench")
+            state = dict(
+                report_id=report_id,
+                indicator=info.code,
+                org_unit=unit,
+                period=period.code,
+                value=plausible_value(info, rng),
+                revision=revision,
+                is_current=True,
+                submitted_by="bench",
+            )
             # After a return, the corrected revision is a resubmission (the submitted type).
             kind = "submitted" if step == 0 or previous_returned else "revised"
             event(kind, info, ReportState(status="submitted", **state), previous, when)
             when += rng.expovariate(1 / 600)
             previous_returned = rng.random() < 0.15
             if previous_returned:
-                event("returned", info, ReportState(status="returned", reviewed_by="bench", return_reason="请核对",
-                                                    **state), None, when)
+                event(
+                    "returned",
+                    info,
+                    ReportState(status="returned", reviewed_by="bench", return_reason="请核对", **state),
+                    None,
+                    when,
+                )
             else:
                 event("approved", info, ReportState(status="approved", reviewed_by="bench", **state), None, when)
                 if rng.random() < 0.05:
-                    timeline.append((when, next(sequence), IntegrationEvent(
-                        source=event_source(info.campaign), type=INDICATOR_STATUS_CHANGED, subject=info.code,
-                        data=IndicatorStatusChanged(campaign=info.campaign, indicator=info.code, org_unit=unit,
-                                                    previous_status="on_track", status="at_risk",
-                                                    as_of=dt.date(2025, 1, 1), current_value=1.0,
-                                                    expected_value=2.0, target_value=info.target,
-                                                    reasons=["bench"])), info.code))
+                    timeline.append(
+                        (
+                            when,
+                            next(sequence),
+                            IntegrationEvent(
+                                source=event_source(info.campaign),
+                                type=INDICATOR_STATUS_CHANGED,
+                                subject=info.code,
+                                data=IndicatorStatusChanged(
+                                    campaign=info.campaign,
+                                    indicator=info.code,
+                                    org_unit=unit,
+                                    previous_status="on_track",
+                                    status="at_risk",
+                                    as_of=dt.date(2025, 1, 1),
+                                    current_value=1.0,
+                                    expected_value=2.0,
+                                    target_value=info.target,
+                                    reasons=["bench"],
+                                ),
+                            ),
+                            info.code,
+                        )
+                    )
             when += rng.expovariate(1 / 3600)
             previous, revision = report_id, revision + 1
     timeline.sort(key=lambda t: (t[0], t[1]))
@@ -280,7 +370,16 @@ def catalog_events() -> list[tuple[str, str, bytes]]:
     from minsheng.messaging import IntegrationEvent, event_source, topic_for
     from minsheng.reporting.events import CATALOG_PUBLISHED, CatalogPublished
 
-    return [(topic_for(code), code, IntegrationEvent(
-        source=event_source(code), type=CATALOG_PUBLISHED, subject=code,
-        data=CatalogPublished(campaign=code, catalog=doc.model_dump(mode="json"))).to_json_bytes())
-        for code, doc in catalogs().items()]
+    return [
+        (
+            topic_for(code),
+            code,
+            IntegrationEvent(
+                source=event_source(code),
+                type=CATALOG_PUBLISHED,
+                subject=code,
+                data=CatalogPublished(campaign=code, catalog=doc.model_dump(mode="json")),
+            ).to_json_bytes(),
+        )
+        for code, doc in catalogs().items()
+    ]

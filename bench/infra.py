@@ -48,8 +48,10 @@ LOGS = RESULTS / "logs" / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}"
 # overrides both (the README shows how to measure over TCP).
 PG_SOCKET = Path("/var/run/postgresql/.s.PGSQL.5432")
 ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES") or (
-    f"postgresql+psycopg://postgres@/postgres?host={PG_SOCKET.parent}" if PG_SOCKET.exists()
-    else "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    f"postgresql+psycopg://postgres@/postgres?host={PG_SOCKET.parent}"
+    if PG_SOCKET.exists()
+    else "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 DB_PREFIX = "minsheng_bench_"
 
 # The bench stands in for the gateway: its own key pair signs the demo accounts' service tokens
@@ -132,8 +134,13 @@ class Server:
             return ""
 
 
-def start_uvicorn(stack: contextlib.ExitStack, name: str, app: str, env: dict[str, str], port: int | None = None,
-                  ) -> Server:
+def start_uvicorn(
+    stack: contextlib.ExitStack,
+    name: str,
+    app: str,
+    env: dict[str, str],
+    port: int | None = None,
+) -> Server:
     """One uvicorn process with run_local.py's exact command line; its output goes to a log file."""
     port = port or free_port()
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -142,7 +149,11 @@ def start_uvicorn(stack: contextlib.ExitStack, name: str, app: str, env: dict[st
     stack.callback(log_file.close)
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
+        env=env,
+        cwd=ROOT,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
     )
     server = Server(name, port, process, log_path)
     stack.callback(server.stop)
@@ -153,6 +164,7 @@ def start_uvicorn(stack: contextlib.ExitStack, name: str, app: str, env: dict[st
 def running_alone(server: Server, others: list[Server]):
     """`server` (and its child processes) running, `others` (and theirs) stopped, for the block: two
     processes measured in turn never share the CPU, and neither is restarted between rounds."""
+
     def signal_all(target: Server, sig: signal.Signals) -> None:
         for pid in [target.process.pid, *children(target.process.pid)]:
             with contextlib.suppress(ProcessLookupError):
@@ -202,14 +214,22 @@ def process_env(**extra: str) -> dict[str, str]:
 
 def campaign_env(campaign: str, database_url: str, broker: LocalBroker, port: int) -> dict[str, str]:
     prefix = f"{campaign.upper()}_"
-    return {f"{prefix}DATABASE_URL": database_url, f"{prefix}PORT": str(port),
-            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, f"{prefix}JWT_PUBLIC_KEY": BENCH_PUBLIC_KEY,
-            f"{prefix}LOG_LEVEL": "WARNING"}
+    return {
+        f"{prefix}DATABASE_URL": database_url,
+        f"{prefix}PORT": str(port),
+        f"{prefix}KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        f"{prefix}JWT_PUBLIC_KEY": BENCH_PUBLIC_KEY,
+        f"{prefix}LOG_LEVEL": "WARNING",
+    }
 
 
 def gateway_env(database_url: str, broker: LocalBroker, port: int, service_urls: dict[str, str]) -> dict[str, str]:
-    env = {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_PORT": str(port),
-           "GATEWAY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "GATEWAY_LOG_LEVEL": "WARNING"}
+    env = {
+        "GATEWAY_DATABASE_URL": database_url,
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "GATEWAY_LOG_LEVEL": "WARNING",
+    }
     env.update({f"GATEWAY_{campaign.upper()}_URL": url for campaign, url in service_urls.items()})
     return env
 
@@ -221,7 +241,8 @@ def product_fingerprint() -> dict[str, str]:
     for folder in ("libs", "services", "gateway"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             found[str(path.relative_to(ROOT))] = dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(
-                timespec="seconds")
+                timespec="seconds"
+            )
     return found
 
 
@@ -242,8 +263,13 @@ def ms(seconds: float | None) -> float | None:
 
 
 def latency_summary(seconds: Sequence[float]) -> dict:
-    return {"n": len(seconds), "p50_ms": ms(percentile(seconds, 50)), "p90_ms": ms(percentile(seconds, 90)),
-            "p99_ms": ms(percentile(seconds, 99)), "max_ms": ms(max(seconds) if seconds else None)}
+    return {
+        "n": len(seconds),
+        "p50_ms": ms(percentile(seconds, 50)),
+        "p90_ms": ms(percentile(seconds, 90)),
+        "p99_ms": ms(percentile(seconds, 99)),
+        "max_ms": ms(max(seconds) if seconds else None),
+    }
 
 
 @dataclass
@@ -272,9 +298,14 @@ def write_result(result: BenchResult, quick: bool) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = RESULTS / f"{result.name}-{'quick-' if quick else ''}{stamp}.json"
-    payload = {"benchmark": result.name, "quick": quick, "at": dt.datetime.now(dt.UTC).isoformat(),
-               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], **MACHINE_SPEED},
-               "outcomes": [o.__dict__ for o in result.outcomes], "data": result.data}
+    payload = {
+        "benchmark": result.name,
+        "quick": quick,
+        "at": dt.datetime.now(dt.UTC).isoformat(),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], **MACHINE_SPEED},
+        "outcomes": [o.__dict__ for o in result.outcomes],
+        "data": result.data,
+    }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
     return path
 
@@ -401,11 +432,13 @@ def machine_speed() -> dict:
 
 def _steal_share(seconds: float) -> float | None:
     """Share of CPU time the hypervisor gave to others (the `steal` column of /proc/stat)."""
+
     def read() -> list[int] | None:
         try:
             return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         except (OSError, ValueError):
             return None
+
     before = read()
     time.sleep(seconds)
     after = read()
@@ -425,6 +458,8 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.3) -> float:
         time.sleep(3)
         load = background_load()
     if load > threshold:
-        print(f"  ! measuring on a machine already {load:.2f} cores busy with other work: figures are pessimistic",
-              flush=True)
+        print(
+            f"  ! measuring on a machine already {load:.2f} cores busy with other work: figures are pessimistic",
+            flush=True,
+        )
     return round(load, 2)

@@ -42,15 +42,32 @@ def in_subprocess(fn, /, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
 # ---- (a) closed loop ----------------------------------------------------------------------------
 
 
-def closed_loop(base_url: str, path: str, *, concurrency: int, warmup: float, duration: float,
-                headers: dict[str, str] | None = None, seed: int = 1, client: str = "raw") -> dict:
+def closed_loop(
+    base_url: str,
+    path: str,
+    *,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    headers: dict[str, str] | None = None,
+    seed: int = 1,
+    client: str = "raw",
+) -> dict:
     """POST report bodies (`data.ReportStream`) as fast as `concurrency` clients can; counts the
     responses completed inside the measuring window (after `warmup` seconds)."""
     return run_loop(_closed_loop(base_url, path, concurrency, warmup, duration, headers or {}, seed, client))
 
 
-async def _closed_loop(base_url: str, path: str, concurrency: int, warmup: float, duration: float,
-                       headers: dict[str, str], seed: int, client_kind: str) -> dict:
+async def _closed_loop(
+    base_url: str,
+    path: str,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    headers: dict[str, str],
+    seed: int,
+    client_kind: str,
+) -> dict:
     from bench.data import ReportStream
 
     bodies = ReportStream(seed=seed)
@@ -81,9 +98,16 @@ async def _closed_loop(base_url: str, path: str, concurrency: int, warmup: float
         await client.aclose()
     accepted = statuses.get("201", 0)
     client_cores = (time.process_time() - cpu_start) / (time.perf_counter() - start)
-    return {"client": client_kind, "client_cpu_cores": round(client_cores, 2), "concurrency": concurrency,
-            "window_s": duration, "accepted": accepted, "rate_per_s": accepted / duration,
-            "statuses": dict(statuses), "latency": latency_summary(latencies)}
+    return {
+        "client": client_kind,
+        "client_cpu_cores": round(client_cores, 2),
+        "concurrency": concurrency,
+        "window_s": duration,
+        "accepted": accepted,
+        "rate_per_s": accepted / duration,
+        "statuses": dict(statuses),
+        "latency": latency_summary(latencies),
+    }
 
 
 # ---- (b) steady submit-and-approve --------------------------------------------------------------
@@ -99,17 +123,39 @@ JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(i, u, p)
 """
 
 
-def steady_pipeline(service_url: str, gateway_url: str, gateway_dsn: str, *, rate: float, warmup: float,
-                    duration: float, probes_per_second: float, drain_timeout: float, max_inflight: int = 64,
-                    client: str = "raw") -> dict:
+def steady_pipeline(
+    service_url: str,
+    gateway_url: str,
+    gateway_dsn: str,
+    *,
+    rate: float,
+    warmup: float,
+    duration: float,
+    probes_per_second: float,
+    drain_timeout: float,
+    max_inflight: int = 64,
+    client: str = "raw",
+) -> dict:
     """Submit and approve at `rate` for `warmup` + `duration` seconds; figures cover the window after
     the warm-up (the approvals made in it, and how long each took to become visible).
 
     At most `max_inflight` reports are in flight: beyond the service's 30 database connections more
     would only queue (and fail after the pool's 30 s timeout), so a slot that finds the cap reached
     is skipped and counted — the rate is then not sustained."""
-    return run_loop(_steady(service_url, gateway_url, gateway_dsn, rate, warmup, duration, probes_per_second,
-                               drain_timeout, max_inflight, client))
+    return run_loop(
+        _steady(
+            service_url,
+            gateway_url,
+            gateway_dsn,
+            rate,
+            warmup,
+            duration,
+            probes_per_second,
+            drain_timeout,
+            max_inflight,
+            client,
+        )
+    )
 
 
 def _probe_interval(elapsed: float) -> float:
@@ -118,9 +164,18 @@ def _probe_interval(elapsed: float) -> float:
     return min(0.2, max(0.01, elapsed / 10))
 
 
-async def _steady(service_url: str, gateway_url: str, gateway_dsn: str, rate: float, warmup: float,
-                  duration: float, probes_per_second: float, drain_timeout: float, max_inflight: int,
-                  client_kind: str) -> dict:
+async def _steady(
+    service_url: str,
+    gateway_url: str,
+    gateway_dsn: str,
+    rate: float,
+    warmup: float,
+    duration: float,
+    probes_per_second: float,
+    drain_timeout: float,
+    max_inflight: int,
+    client_kind: str,
+) -> dict:
     import psycopg
 
     from bench.data import PROBE_INDICATOR, ProbeStream, ReportStream
@@ -149,8 +204,9 @@ async def _steady(service_url: str, gateway_url: str, gateway_dsn: str, rate: fl
         while (waited := time.perf_counter() - approved) < PROBE_TIMEOUT:
             response = await gateway.get(path, params={"org_unit": body["org_unit"]})
             if response.status_code == 200 and any(
-                    point["period"] == body["period"] and abs(point["value"] - body["value"]) < 1e-6
-                    for point in response.json()["series"]):
+                point["period"] == body["period"] and abs(point["value"] - body["value"]) < 1e-6
+                for point in response.json()["series"]
+            ):
                 probe_latency.append((approved, time.perf_counter() - approved))
                 return
             await asyncio.sleep(_probe_interval(waited))
@@ -190,8 +246,9 @@ async def _steady(service_url: str, gateway_url: str, gateway_dsn: str, rate: fl
             if watched:
                 keys = list(watched)[:5000]
                 async with watch_db.cursor() as cursor:
-                    await cursor.execute(VISIBLE_SQL, ([k[0] for k in keys], [k[1] for k in keys],
-                                                       [k[2] for k in keys]))
+                    await cursor.execute(
+                        VISIBLE_SQL, ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+                    )
                     rows = await cursor.fetchall()
                 now = time.perf_counter()
                 for indicator, unit, period, revision in rows:
@@ -245,14 +302,24 @@ async def _steady(service_url: str, gateway_url: str, gateway_dsn: str, rate: fl
         return [s for at, s in samples if window_start <= at <= window_end]
 
     return {
-        "target_rate": rate, "client_cpu_cores": round(client_cores, 2), "warmup_s": warmup, "duration_s": duration, "scheduled": total,
-        "skipped_inflight_cap": skipped, "schedule_overran_s": round(schedule_end - window_end, 3),
+        "target_rate": rate,
+        "client_cpu_cores": round(client_cores, 2),
+        "warmup_s": warmup,
+        "duration_s": duration,
+        "scheduled": total,
+        "skipped_inflight_cap": skipped,
+        "schedule_overran_s": round(schedule_end - window_end, 3),
         "achieved_rate": sum(1 for t in approved_at if window_start <= t <= window_end) / duration,
         "statuses": dict(statuses),
-        "submit_latency": latency_summary(submit_latency), "approve_latency": latency_summary(approve_latency),
-        "probe_every": probe_every, "probe": latency_summary(in_window(probe_latency)),
-        "probe_timeouts": probe_timeouts, "probe_trend": trend(probe_latency),
-        "visible": latency_summary(in_window(visible)), "visible_trend": trend(visible),
+        "submit_latency": latency_summary(submit_latency),
+        "approve_latency": latency_summary(approve_latency),
+        "probe_every": probe_every,
+        "probe": latency_summary(in_window(probe_latency)),
+        "probe_timeouts": probe_timeouts,
+        "probe_trend": trend(probe_latency),
+        "visible": latency_summary(in_window(visible)),
+        "visible_trend": trend(visible),
         "visible_in_window_per_s": sum(1 for at, s in visible if window_start <= at + s <= window_end) / duration,
-        "unseen_after_drain": unseen, "drained_in_s": round(drained_in, 2),
+        "unseen_after_drain": unseen,
+        "drained_in_s": round(drained_in, 2),
     }

@@ -67,15 +67,31 @@ class LocalPostgres:
             os.chown(self.data_dir, account.pw_uid, account.pw_gid)
         self.data_dir.chmod(0o700)  # PostgreSQL insists
         if not (self.data_dir / "PG_VERSION").exists():
-            initdb(["--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", SUPERUSER],
-                   pgdata=self.data_dir, user=self.system_user)
+            initdb(
+                ["--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", SUPERUSER],
+                pgdata=self.data_dir,
+                user=self.system_user,
+            )
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.socket_dir or ''}",
-                 # Room for six processes' connection pools under load (PostgreSQL's default is 100).
-                 "-c", "max_connections=300"],
-                stdout=log, stderr=subprocess.STDOUT, user=self.system_user, preexec_fn=preexec_fn,
+                [
+                    str(POSTGRES_BIN_PATH / "postgres"),
+                    "-D",
+                    str(self.data_dir),
+                    "-p",
+                    str(self.port),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    f"unix_socket_directories={self.socket_dir or ''}",
+                    # Room for six processes' connection pools under load (PostgreSQL's default is 100).
+                    "-c",
+                    "max_connections=300",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=self.system_user,
+                preexec_fn=preexec_fn,
                 # Its own process group: a Ctrl-C in the terminal reaches the services, and the server is
                 # stopped after them (`stop`), so that they can still write while they shut down.
                 process_group=0,
@@ -88,8 +104,10 @@ class LocalPostgres:
         deadline = time.monotonic() + timeout
         while not self._ready():
             if self.process.poll() is not None:
-                raise RuntimeError(f"PostgreSQL exited with {self.process.returncode}; its log, {self.log_path}, "
-                                   f"ends with:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"PostgreSQL exited with {self.process.returncode}; its log, {self.log_path}, "
+                    f"ends with:\n{self.log_tail()}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise TimeoutError(f"PostgreSQL was not ready within {timeout:.0f} s; see {self.log_path}")

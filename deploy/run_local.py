@@ -69,20 +69,34 @@ def wait_relay_connected(url: str, process: str, timeout: float) -> bool:
         except (urllib.error.URLError, OSError, http.client.HTTPException):
             pass
         time.sleep(0.3)
-    print(f"note: the outbox relay of {process} is not connected yet; its events wait in the outbox "
-          f"(see {url}/metrics)", file=sys.stderr, flush=True)
+    print(
+        f"note: the outbox relay of {process} is not connected yet; its events wait in the outbox (see {url}/metrics)",
+        file=sys.stderr,
+        flush=True,
+    )
     return False
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--base-port", type=int, default=GATEWAY.port,
-                        help="gateway port; the services take the next five (default 8000 → 8001–8005)")
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=GATEWAY.port,
+        help="gateway port; the services take the next five (default 8000 → 8001–8005)",
+    )
     parser.add_argument("--broker-port", type=int, default=9092)
-    parser.add_argument("--postgres-port", type=int, default=LOCAL_POSTGRES_PORT,
-                        help=f"PostgreSQL's port on 127.0.0.1 (default {LOCAL_POSTGRES_PORT})")
-    parser.add_argument("--data-dir", default=str(ROOT / "var"),
-                        help="where PostgreSQL keeps its data (postgres/) and its log (postgres.log)")
+    parser.add_argument(
+        "--postgres-port",
+        type=int,
+        default=LOCAL_POSTGRES_PORT,
+        help=f"PostgreSQL's port on 127.0.0.1 (default {LOCAL_POSTGRES_PORT})",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=str(ROOT / "var"),
+        help="where PostgreSQL keeps its data (postgres/) and its log (postgres.log)",
+    )
     args = parser.parse_args()
 
     data_dir = Path(args.data_dir).resolve()
@@ -102,8 +116,10 @@ def main() -> int:
             return 1
         for process in missing:
             env[f"{process.env_prefix}DATABASE_URL"] = postgres.url(process.database)
-        print(f"database  PostgreSQL 127.0.0.1:{postgres.port}  data {postgres.data_dir}  log {postgres.log_path}",
-              flush=True)
+        print(
+            f"database  PostgreSQL 127.0.0.1:{postgres.port}  data {postgres.data_dir}  log {postgres.log_path}",
+            flush=True,
+        )
     broker = LocalBroker(args.broker_port, preexec_fn=die_with_parent).start()
     print(f"broker    Kafka protocol (Tansu)  {broker.bootstrap_servers}", flush=True)
 
@@ -143,11 +159,25 @@ def main() -> int:
     signal.signal(signal.SIGTERM, interrupt)
     try:
         for process in (*CAMPAIGNS.values(), GATEWAY):
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", process.app, "--host", "127.0.0.1",
-                 "--port", str(ports[process.name]), "--log-level", "warning"],
-                env=env, cwd=ROOT, preexec_fn=die_with_parent,
-            ))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        process.app,
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(ports[process.name]),
+                        "--log-level",
+                        "warning",
+                    ],
+                    env=env,
+                    cwd=ROOT,
+                    preexec_fn=die_with_parent,
+                )
+            )
         for process in (*CAMPAIGNS.values(), GATEWAY):
             wait_ready(f"http://127.0.0.1:{ports[process.name]}", processes, timeout=120)
         for process in CAMPAIGNS.values():

@@ -78,9 +78,13 @@ def campaign_client(make_database) -> Callable[[str], TestClient]:
         service = campaign_module(campaign).service
         # It trusts the tests' signing key (tests/identity.py), so the headers below work for every role.
         # No broker: events stay in the outbox (tests that need publishing start their own broker).
-        settings = service.settings.model_copy(update={"database_url": make_database(campaign),
-                                                       "jwt_public_key": PUBLIC_KEY_PEM,
-                                                       "kafka_bootstrap_servers": "127.0.0.1:1"})
+        settings = service.settings.model_copy(
+            update={
+                "database_url": make_database(campaign),
+                "jwt_public_key": PUBLIC_KEY_PEM,
+                "kafka_bootstrap_servers": "127.0.0.1:1",
+            }
+        )
         client = TestClient(service.create_app(settings))
         client.__enter__()
         clients.append(client)
@@ -94,8 +98,11 @@ def campaign_client(make_database) -> Callable[[str], TestClient]:
 async def run_relay(app) -> None:  # noqa: ANN001 - a FastAPI app, or anything with its `state`
     """The app's outbox relay on the app's own event loop, as a `create_app(background=[...])` job: for tests
     that run both ends in one process (a service runs it in a child process, `run_relay_process`)."""
-    relay = OutboxRelay(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers,
-                        process=getattr(app.state, "process", "unknown"))
+    relay = OutboxRelay(
+        app.state.database,
+        lambda: app.state.settings.kafka_bootstrap_servers,
+        process=getattr(app.state, "process", "unknown"),
+    )
     app.state.outbox_relay = relay  # where `wake_relay` finds it
     await relay.run()
 

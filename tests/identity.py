@@ -46,9 +46,11 @@ def bearer(username: str) -> FreshBearer:
 
 # ---- a gateway with identity, for tests ------------------------------------------------------------------
 
+
 def gateway_settings(database_url: str, **values) -> GatewaySettings:
-    return GatewaySettings(**{"database_url": database_url, "jwt_private_key": PRIVATE_KEY_PEM, "demo_users": True,
-                              **values})
+    return GatewaySettings(
+        **{"database_url": database_url, "jwt_private_key": PRIVATE_KEY_PEM, "demo_users": True, **values}
+    )
 
 
 def identity_gateway(settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:

@@ -47,8 +47,9 @@ def die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.2,
-               message: str | Callable[[], str] = "condition") -> T:
+def wait_until(
+    predicate: Callable[[], T], timeout: float, interval: float = 0.2, message: str | Callable[[], str] = "condition"
+) -> T:
     """Call `predicate` until it returns something truthy; return that. Exceptions count as "not yet".
 
     Raises AssertionError after `timeout` seconds, with the last value or exception in the message."""
@@ -86,25 +87,43 @@ class ServiceProcess:
     # ---- construction ----------------------------------------------------------------------
 
     @classmethod
-    def campaign(cls, campaign: str, *, port: int, database_url: str, bootstrap_servers: str,
-                 log_dir: Path, **extra: str) -> ServiceProcess:
+    def campaign(
+        cls, campaign: str, *, port: int, database_url: str, bootstrap_servers: str, log_dir: Path, **extra: str
+    ) -> ServiceProcess:
         spec = CAMPAIGNS[campaign]
         prefix = spec.env_prefix
-        env = {f"{prefix}DATABASE_URL": database_url, f"{prefix}PORT": str(port),
-               f"{prefix}KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, f"{prefix}JWT_PUBLIC_KEY": PUBLIC_KEY_PEM,
-               f"{prefix}LOG_LEVEL": "INFO", **{f"{prefix}{k.upper()}": v for k, v in extra.items()}}
+        env = {
+            f"{prefix}DATABASE_URL": database_url,
+            f"{prefix}PORT": str(port),
+            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+            f"{prefix}JWT_PUBLIC_KEY": PUBLIC_KEY_PEM,
+            f"{prefix}LOG_LEVEL": "INFO",
+            **{f"{prefix}{k.upper()}": v for k, v in extra.items()},
+        }
         return cls(campaign, spec.app, port, env, log_dir)
 
     @classmethod
-    def gateway(cls, *, port: int, database_url: str, bootstrap_servers: str, services: Mapping[str, str],
-                log_dir: Path, **extra: str) -> ServiceProcess:
+    def gateway(
+        cls,
+        *,
+        port: int,
+        database_url: str,
+        bootstrap_servers: str,
+        services: Mapping[str, str],
+        log_dir: Path,
+        **extra: str,
+    ) -> ServiceProcess:
         """`services`: campaign → base URL; campaigns not given point at an address where nothing listens."""
         prefix = GATEWAY.env_prefix
-        env = {f"{prefix}DATABASE_URL": database_url, f"{prefix}PORT": str(port),
-               f"{prefix}KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, f"{prefix}LOG_LEVEL": "INFO",
-               f"{prefix}JWT_PRIVATE_KEY": PRIVATE_KEY_PEM,
-               **{f"{prefix}{c.upper()}_URL": services.get(c, UNREACHABLE_URL) for c in CAMPAIGNS},
-               **{f"{prefix}{k.upper()}": v for k, v in extra.items()}}
+        env = {
+            f"{prefix}DATABASE_URL": database_url,
+            f"{prefix}PORT": str(port),
+            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+            f"{prefix}LOG_LEVEL": "INFO",
+            f"{prefix}JWT_PRIVATE_KEY": PRIVATE_KEY_PEM,
+            **{f"{prefix}{c.upper()}_URL": services.get(c, UNREACHABLE_URL) for c in CAMPAIGNS},
+            **{f"{prefix}{k.upper()}": v for k, v in extra.items()},
+        }
         return cls("gateway", GATEWAY.app, port, env, log_dir)
 
     @property
@@ -135,10 +154,26 @@ class ServiceProcess:
         log.flush()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1", "--port", str(self.port),
-                 "--log-level", "warning", "--timeout-graceful-shutdown", "5"],
-                cwd=ROOT, env={**_clean_environment(), "PYTHONUNBUFFERED": "1", **self.env},
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    self.app,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                    "--timeout-graceful-shutdown",
+                    "5",
+                ],
+                cwd=ROOT,
+                env={**_clean_environment(), "PYTHONUNBUFFERED": "1", **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=die_with_parent,
             )
         finally:
             log.close()  # the child holds its own descriptor
@@ -150,8 +185,10 @@ class ServiceProcess:
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if not self.alive:
-                    raise RuntimeError(f"{self.name} exited (code {self.process and self.process.returncode}) "
-                                       f"while waiting for {what}:\n{self.tail()}")
+                    raise RuntimeError(
+                        f"{self.name} exited (code {self.process and self.process.returncode}) "
+                        f"while waiting for {what}:\n{self.tail()}"
+                    )
                 try:
                     response = client.get(self.url + path)
                     if ok(response):
@@ -176,9 +213,12 @@ class ServiceProcess:
         """Gateway only: until it serves the tasks of `campaign` (its catalog arrived), whatever /readyz says
         about the campaigns that are not running."""
         self.wait_healthy(timeout)
-        self._poll_http(f"/api/v1/tasks?campaign={campaign}&limit=1",
-                        lambda r: r.status_code == 200 and r.json().get("count", 0) > 0, timeout,
-                        f"catalog of {campaign}")
+        self._poll_http(
+            f"/api/v1/tasks?campaign={campaign}&limit=1",
+            lambda r: r.status_code == 200 and r.json().get("count", 0) > 0,
+            timeout,
+            f"catalog of {campaign}",
+        )
         return self
 
     def stop(self, timeout: float = 15.0) -> int | None:

@@ -37,9 +37,15 @@ TEST_EVENT_TYPE = "minsheng.test.asyncapi.not_documented.v1"
 register_event(TEST_EVENT_TYPE, NotAPlatformEvent)
 
 # Every type the reporting module defines: the document must hold all of them.
-PLATFORM_TYPES = {*reporting_events.REPORT_EVENT_TYPES.values(), reporting_events.TASK_STATUS_REPORTED,
-                  reporting_events.INDICATOR_STATUS_CHANGED, reporting_events.CATALOG_PUBLISHED,
-                  reporting_events.PERIOD_LOCKED, reporting_events.PERIOD_UNLOCKED, reporting_events.REPORT_SNAPSHOT}
+PLATFORM_TYPES = {
+    *reporting_events.REPORT_EVENT_TYPES.values(),
+    reporting_events.TASK_STATUS_REPORTED,
+    reporting_events.INDICATOR_STATUS_CHANGED,
+    reporting_events.CATALOG_PUBLISHED,
+    reporting_events.PERIOD_LOCKED,
+    reporting_events.PERIOD_UNLOCKED,
+    reporting_events.REPORT_SNAPSHOT,
+}
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +89,15 @@ def inline(schema: Any, root: dict[str, Any], depth: int = 0) -> Any:
 def differences(left: Any, right: Any, path: str = "") -> list[str]:
     """Where two parsed documents differ, as paths (for a readable failure)."""
     if isinstance(left, dict) and isinstance(right, dict):
-        return [found for key in sorted(set(left) | set(right), key=str)
-                for found in (differences(left[key], right[key], f"{path}/{key}") if key in left and key in right
-                              else [f"{path}/{key} ({'only committed' if key in left else 'only generated'})"])]
+        return [
+            found
+            for key in sorted(set(left) | set(right), key=str)
+            for found in (
+                differences(left[key], right[key], f"{path}/{key}")
+                if key in left and key in right
+                else [f"{path}/{key} ({'only committed' if key in left else 'only generated'})"]
+            )
+        ]
     return [] if left == right else [path or "/"]
 
 
@@ -118,8 +130,24 @@ def _valid_format(value: str, name: str) -> bool:
 def validate(instance: Any, schema: dict[str, Any], root: dict[str, Any], path: str = "$") -> list[str]:
     """The ways `instance` breaks `schema` (empty when valid).  Knows the keywords pydantic and the
     AsyncAPI document use, and refuses any other validation keyword rather than ignore it."""
-    keywords = {"$ref", "type", "const", "enum", "properties", "required", "additionalProperties", "items",
-                "anyOf", "allOf", "minLength", "maxLength", "pattern", "format", "minimum", "maximum"}
+    keywords = {
+        "$ref",
+        "type",
+        "const",
+        "enum",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "anyOf",
+        "allOf",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minimum",
+        "maximum",
+    }
     unknown = set(schema) - keywords - ANNOTATIONS
     assert not unknown, f"the test's validator does not know {sorted(unknown)} (at {path})"
     errors: list[str] = []
@@ -193,15 +221,19 @@ def sample_value(annotation: Any, full: bool) -> Any:
 
 
 def sample_data(model: type[BaseModel], full: bool = False) -> BaseModel:
-    values = {name: sample_value(field.annotation, full) for name, field in model.model_fields.items()
-              if full or field.is_required()}
+    values = {
+        name: sample_value(field.annotation, full)
+        for name, field in model.model_fields.items()
+        if full or field.is_required()
+    }
     return model.model_validate(values)
 
 
 def sample_event(event_type: str, full: bool = False) -> dict[str, Any]:
     model = registered_event_types()[event_type]
-    event = IntegrationEvent(source=event_source("education"), type=event_type, subject="T002-1",
-                             data=sample_data(model, full))
+    event = IntegrationEvent(
+        source=event_source("education"), type=event_type, subject="T002-1", data=sample_data(model, full)
+    )
     return json.loads(event.to_json_bytes())
 
 
@@ -226,7 +258,9 @@ def test_the_document_is_deterministic_and_the_yaml_round_trips(document):
     assert document["defaultContentType"] == "application/cloudevents+json"
     assert document["info"]["title"] == "淄博市高品质民生平台 events"
     assert {name: (s["host"], s["protocol"]) for name, s in document["servers"].items()} == {
-        "production": ("kafka:9092", "kafka"), "local": ("127.0.0.1:9092", "kafka")}
+        "production": ("kafka:9092", "kafka"),
+        "local": ("127.0.0.1:9092", "kafka"),
+    }
 
 
 def test_every_reference_resolves(document):
@@ -272,12 +306,16 @@ def test_each_message_is_the_cloudevents_envelope_around_the_models_schema(docum
 
 
 KEY_EXAMPLES = {
-    "minsheng.report.submitted.v1": "T002-1", "minsheng.report.revised.v1": "T002-1",
-    "minsheng.report.approved.v1": "H-EMP-1", "minsheng.report.returned.v1": "T002-1",
-    "minsheng.report.snapshot.v1": "T002-1", "minsheng.indicator.status_changed.v1": "T002-1",
+    "minsheng.report.submitted.v1": "T002-1",
+    "minsheng.report.revised.v1": "T002-1",
+    "minsheng.report.approved.v1": "H-EMP-1",
+    "minsheng.report.returned.v1": "T002-1",
+    "minsheng.report.snapshot.v1": "T002-1",
+    "minsheng.indicator.status_changed.v1": "T002-1",
     "minsheng.task_status.reported.v1": "task-12",
     "minsheng.catalog.published.v1": "education",
-    "minsheng.period.locked.v1": "livability", "minsheng.period.unlocked.v1": "health",
+    "minsheng.period.locked.v1": "livability",
+    "minsheng.period.unlocked.v1": "health",
 }
 
 
@@ -356,6 +394,9 @@ def test_the_router_serves_the_document_as_json_and_yaml(document):
         assert "淄博市高品质民生平台" in as_yaml.text  # Chinese as text, not escaped
         assert yaml.safe_load(as_yaml.text) == document
         assert as_yaml.text == asyncapi_yaml(document)
-        tags = {tag for path in ("/asyncapi.json", "/asyncapi.yaml")
-                for tag in client.get("/openapi.json").json()["paths"][path]["get"]["tags"]}
+        tags = {
+            tag
+            for path in ("/asyncapi.json", "/asyncapi.yaml")
+            for tag in client.get("/openapi.json").json()["paths"][path]["get"]["tags"]
+        }
         assert tags == {"事件 events"}

@@ -31,8 +31,9 @@ def _load_tool(path):  # tools/ is a folder of scripts, not a package
 
 
 check_catalog = _load_tool(ROOT / "tools" / "check_catalog.py")
-DOCS = {code: read_catalog_file(ROOT / "services" / code / f"minsheng_{code}" / "catalog.yaml")
-        for code in CAMPAIGN_CODES}
+DOCS = {
+    code: read_catalog_file(ROOT / "services" / code / f"minsheng_{code}" / "catalog.yaml") for code in CAMPAIGN_CODES
+}
 TASKS = {t.number: t for doc in DOCS.values() for t in doc.tasks()}
 INDICATORS = {i.code: i for doc in DOCS.values() for i in doc.all_indicators()}
 PLAN_DOCUMENTS = ("000", "001", "003", "004")  # the seeds the catalogs cite
@@ -48,9 +49,16 @@ def test_plan_has_113_tasks_in_34_items_numbered_in_order():
     assert items == list(range(1, 35))
 
 
-@pytest.mark.parametrize(("campaign", "tasks", "items"), [
-    ("education", 27, 7), ("health", 27, 6), ("eldercare", 19, 8), ("employment", 16, 6), ("livability", 24, 7),
-])
+@pytest.mark.parametrize(
+    ("campaign", "tasks", "items"),
+    [
+        ("education", 27, 7),
+        ("health", 27, 6),
+        ("eldercare", 19, 8),
+        ("employment", 16, 6),
+        ("livability", 24, 7),
+    ],
+)
 def test_campaign_sizes_match_the_plan(campaign, tasks, items):
     assert len(DOCS[campaign].tasks()) == tasks
     assert len(DOCS[campaign].items) == items
@@ -86,22 +94,31 @@ def test_task_indicators_come_from_their_own_task_text():
             assert squeeze(indicator.source) in squeeze(task.text), indicator.code
 
 
-@pytest.mark.parametrize(("code", "target", "unit", "comparator", "kind", "horizon", "aggregation"), [
-    ("T002-1", 103, "处", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
-    ("T002-2", 800, "人", Comparator.at_least, IndicatorKind.yearly, 2024, Aggregation.sum),
-    ("T002-3", 65, "%", Comparator.at_least, IndicatorKind.level, 2024, Aggregation.ratio),
-    ("T003-3", 50000, "个", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
-    ("T062-1", 300, "处", Comparator.at_least, IndicatorKind.one_year, 2022, Aggregation.sum),
-    ("T076-1", 40000, "个", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
-    ("T104-1", 40, "%", Comparator.about, IndicatorKind.level, 2024, Aggregation.ratio),
-    ("T074-1", 4.9, "万元", Comparator.about, IndicatorKind.level, 2024, Aggregation.ratio),
-    ("T106-1", 40000, "户", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
-    ("T106-3", 665, "万平方米", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
-])
+@pytest.mark.parametrize(
+    ("code", "target", "unit", "comparator", "kind", "horizon", "aggregation"),
+    [
+        ("T002-1", 103, "处", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
+        ("T002-2", 800, "人", Comparator.at_least, IndicatorKind.yearly, 2024, Aggregation.sum),
+        ("T002-3", 65, "%", Comparator.at_least, IndicatorKind.level, 2024, Aggregation.ratio),
+        ("T003-3", 50000, "个", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
+        ("T062-1", 300, "处", Comparator.at_least, IndicatorKind.one_year, 2022, Aggregation.sum),
+        ("T076-1", 40000, "个", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
+        ("T104-1", 40, "%", Comparator.about, IndicatorKind.level, 2024, Aggregation.ratio),
+        ("T074-1", 4.9, "万元", Comparator.about, IndicatorKind.level, 2024, Aggregation.ratio),
+        ("T106-1", 40000, "户", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
+        ("T106-3", 665, "万平方米", Comparator.at_least, IndicatorKind.cumulative, 2024, Aggregation.sum),
+    ],
+)
 def test_spot_checked_indicators_read_as_the_plan_says(code, target, unit, comparator, kind, horizon, aggregation):
     indicator = INDICATORS[code]
-    assert (indicator.target_value, indicator.unit, indicator.comparator, indicator.kind, indicator.horizon,
-            indicator.aggregation) == (target, unit, comparator, kind, horizon, aggregation)
+    assert (
+        indicator.target_value,
+        indicator.unit,
+        indicator.comparator,
+        indicator.kind,
+        indicator.horizon,
+        indicator.aggregation,
+    ) == (target, unit, comparator, kind, horizon, aggregation)
 
 
 def test_baselines_and_milestones_from_the_plan():
@@ -141,22 +158,44 @@ def test_headline_targets_are_campaign_level_indicators(campaign, fragment, targ
 
 
 # Zhangdian's own targets (seed 004) on the matching city indicator: (task, district value, city value)
-ZHANGDIAN = [(2, 10, 103), (3, 9, 32), (3, 17300, 50000), (43, 65, 65), (58, 100, 100), (76, 3000, 40000),
-             (95, 100, 200), (106, 12000, 40000), (106, 15800, 75000), (106, 151.9, 665)]
+ZHANGDIAN = [
+    (2, 10, 103),
+    (3, 9, 32),
+    (3, 17300, 50000),
+    (43, 65, 65),
+    (58, 100, 100),
+    (76, 3000, 40000),
+    (95, 100, 200),
+    (106, 12000, 40000),
+    (106, 15800, 75000),
+    (106, 151.9, 665),
+]
 
 
 @pytest.mark.parametrize(("task", "district_value", "city_value"), ZHANGDIAN)
 def test_zhangdian_targets_sit_on_the_matching_indicator(task, district_value, city_value):
-    matching = [i for i in INDICATORS.values() if i.code.startswith(f"T{task:03d}-")
-                and any(t.org_unit == "370303" and t.target_value == district_value for t in i.district_targets)]
+    matching = [
+        i
+        for i in INDICATORS.values()
+        if i.code.startswith(f"T{task:03d}-")
+        and any(t.org_unit == "370303" and t.target_value == district_value for t in i.district_targets)
+    ]
     assert len(matching) == 1, f"Zhangdian target {district_value} not found on task {task}"
     assert matching[0].target_value == city_value
 
 
 def _indicator(**changes) -> dict:
-    base = {"code": "T002-1", "name": "新改扩建公办幼儿园数量", "unit": "处", "target_value": 103,
-            "comparator": "ge", "kind": "cumulative", "horizon": 2024, "aggregation": "sum",
-            "source": "三年新改扩建公办幼儿园103处"}
+    base = {
+        "code": "T002-1",
+        "name": "新改扩建公办幼儿园数量",
+        "unit": "处",
+        "target_value": 103,
+        "comparator": "ge",
+        "kind": "cumulative",
+        "horizon": 2024,
+        "aggregation": "sum",
+        "source": "三年新改扩建公办幼儿园103处",
+    }
     return {**base, **changes}
 
 
@@ -188,8 +227,11 @@ def write_seeds(folder, docs=DOCS, *, leave_out: str = "", departments: dict[int
             lead = (departments or {}).get(task.number, "、".join(task.lead_departments))
             texts["003"].append(f"{task.number}、{task.text}(牵头部门:{lead})")
         for indicator in doc.all_indicators():
-            cited = [(indicator.seed, indicator.source), *((m.seed, m.source) for m in indicator.milestones),
-                     *((t.seed, t.source) for t in indicator.district_targets)]
+            cited = [
+                (indicator.seed, indicator.source),
+                *((m.seed, m.source) for m in indicator.milestones),
+                *((t.seed, t.source) for t in indicator.district_targets),
+            ]
             texts.update({seed: [*texts[seed], source] for seed, source in cited if source != leave_out})
     for number, lines in texts.items():
         (folder / f"{number}_0123456789abcdef.txt").write_text("\n".join(lines), encoding="utf-8")

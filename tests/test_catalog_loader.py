@@ -18,8 +18,10 @@ def _database(make_database):
 
 
 def _counts(session: Session) -> dict:
-    return {model.__name__: session.exec(select(func.count()).select_from(model)).one()
-            for model in (Task, Indicator, TaskLeadDepartment, DistrictTarget, OrgUnit)}
+    return {
+        model.__name__: session.exec(select(func.count()).select_from(model)).one()
+        for model in (Task, Indicator, TaskLeadDepartment, DistrictTarget, OrgUnit)
+    }
 
 
 def test_seeding_twice_changes_nothing(make_database):
@@ -31,8 +33,17 @@ def test_seeding_twice_changes_nothing(make_database):
         second = apply_catalog(session=session, doc=doc)
         session.commit()
         assert first.changed and not second.changed
-        assert _counts(session) == before == {"Task": 27, "Indicator": 19, "TaskLeadDepartment": before["TaskLeadDepartment"],
-                                              "DistrictTarget": 3, "OrgUnit": 12}
+        assert (
+            _counts(session)
+            == before
+            == {
+                "Task": 27,
+                "Indicator": 19,
+                "TaskLeadDepartment": before["TaskLeadDepartment"],
+                "DistrictTarget": 3,
+                "OrgUnit": 12,
+            }
+        )
     engine.dispose()
 
 
@@ -62,7 +73,9 @@ def test_a_corrected_file_updates_in_place_and_retires_what_was_removed(make_dat
         targets = session.exec(select(DistrictTarget).where(DistrictTarget.indicator_code == "T002-1")).all()
         assert [(t.org_unit_code, t.target_value) for t in targets] == [("370303", 10)]
         assert session.get(Indicator, removed["code"]).retired  # kept for history, hidden from lists
-        departments = session.exec(select(TaskLeadDepartment.department).where(TaskLeadDepartment.task_number == 2)).all()
+        departments = session.exec(
+            select(TaskLeadDepartment.department).where(TaskLeadDepartment.task_number == 2)
+        ).all()
         assert departments == ["市教育局"]
         assert session.get(Task, 2).title == "建设公办幼儿园（修订）"
 

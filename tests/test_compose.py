@@ -52,7 +52,7 @@ def bind_mount_source(compose_dir: Path, service_name: str, service: dict, targe
             if mounted_at == target or mounted_at.startswith(f"{target}/"):
                 return (compose_dir / source).resolve()
             if target.startswith(f"{mounted_at}/"):  # a directory mounted above the target
-                return (compose_dir / source / target[len(mounted_at) + 1:]).resolve()
+                return (compose_dir / source / target[len(mounted_at) + 1 :]).resolve()
     raise AssertionError(f"service {service_name!r} mounts no host file at {target}")
 
 
@@ -164,7 +164,7 @@ def test_process_environment_is_only_what_its_settings_read(deployment: Deployme
         assert variable.upper().startswith(process.env_prefix), (
             f"service {process.name!r}: {variable} does not start with {process.env_prefix}"
         )
-        field = variable[len(process.env_prefix):].lower()
+        field = variable[len(process.env_prefix) :].lower()
         assert field in fields, (
             f"service {process.name!r}: {variable} is read by nothing; "
             f"{settings_class(process).__name__} has no field {field!r}"
@@ -190,7 +190,7 @@ def test_settings_class_reads_the_service_environment(
     assert settings.host == "0.0.0.0", f"service {process.name!r}: settings read host {settings.host!r}, not 0.0.0.0"
     fields = settings_class(process).model_fields
     for variable, value in environment.items():
-        field = variable[len(process.env_prefix):].lower()
+        field = variable[len(process.env_prefix) :].lower()
         if not variable.upper().startswith(process.env_prefix) or field not in fields:
             continue  # reported by test_process_environment_is_only_what_its_settings_read
         read = getattr(settings, field)
@@ -206,8 +206,12 @@ def test_process_database_is_its_own_postgres_database(deployment: Deployment, p
     assert raw, f"service {process.name!r} does not set {variable}"
     url = make_url(raw)
     assert url.drivername.startswith("postgresql"), f"service {process.name!r}: {variable} is not PostgreSQL: {raw}"
-    assert url.host == "postgres", f"service {process.name!r}: {variable} host is {url.host!r}, not the postgres service"
-    assert url.port in (None, 5432), f"service {process.name!r}: {variable} port is {url.port}, postgres listens on 5432"
+    assert url.host == "postgres", (
+        f"service {process.name!r}: {variable} host is {url.host!r}, not the postgres service"
+    )
+    assert url.port in (None, 5432), (
+        f"service {process.name!r}: {variable} port is {url.port}, postgres listens on 5432"
+    )
     assert url.database in deployment.created_databases, (
         f"service {process.name!r}: {variable} names database {url.database!r}, "
         f"which the init SQL does not create (it creates {sorted(deployment.created_databases)})"
@@ -261,7 +265,9 @@ def test_gateway_points_at_each_campaign_service(deployment: Deployment, campaig
     url = urlsplit(raw)
     assert url.hostname == campaign.name, f"service 'gateway': {variable}={raw} does not name service {campaign.name!r}"
     assert url.hostname in deployment.services, f"service 'gateway': {variable}={raw} names no compose service"
-    assert url.port == campaign.port, f"service 'gateway': {variable}={raw}, but {campaign.name} listens on {campaign.port}"
+    assert url.port == campaign.port, (
+        f"service 'gateway': {variable}={raw}, but {campaign.name} listens on {campaign.port}"
+    )
 
 
 # --- Kafka ---------------------------------------------------------------------------------------
@@ -312,7 +318,9 @@ def test_process_bootstraps_from_the_kafka_service(deployment: Deployment, proce
 
 def test_postgres_creates_one_database_per_process(deployment: Deployment):
     postgres = deployment.service("postgres")
-    assert str(postgres.get("image", "")).startswith("postgres:16"), f"service 'postgres' image is {postgres.get('image')}"
+    assert str(postgres.get("image", "")).startswith("postgres:16"), (
+        f"service 'postgres' image is {postgres.get('image')}"
+    )
     test = postgres.get("healthcheck", {}).get("test")
     assert "pg_isready" in (" ".join(test) if isinstance(test, list) else str(test)), (
         "service 'postgres': healthcheck does not use pg_isready"
@@ -338,7 +346,9 @@ def test_prometheus_scrapes_process_metrics(deployment: Deployment, process: Pro
 def test_process_image_is_built_from_the_shared_dockerfile(deployment: Deployment, process: Process):
     dockerfile = deployment.dockerfile(process.name)
     assert dockerfile.is_file(), f"service {process.name!r}: Dockerfile {dockerfile} does not exist"
-    declared = set(re.findall(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", dockerfile.read_text(encoding="utf-8"), re.MULTILINE))
+    declared = set(
+        re.findall(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", dockerfile.read_text(encoding="utf-8"), re.MULTILINE)
+    )
     args = deployment.build_args(process.name)
     assert args.get("APP") == process.app, (
         f"service {process.name!r}: build arg APP={args.get('APP')!r}, topology's app is {process.app!r}"
@@ -348,7 +358,9 @@ def test_process_image_is_built_from_the_shared_dockerfile(deployment: Deploymen
         f"topology says {process.env_prefix!r}"
     )
     undeclared = set(args) - declared
-    assert not undeclared, f"service {process.name!r}: build args {sorted(undeclared)} are not ARGs of {dockerfile.name}"
+    assert not undeclared, (
+        f"service {process.name!r}: build args {sorted(undeclared)} are not ARGs of {dockerfile.name}"
+    )
 
 
 def test_all_processes_share_one_dockerfile(deployment: Deployment):

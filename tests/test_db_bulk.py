@@ -14,11 +14,15 @@ from sqlalchemy import text
 from minsheng.db import bulk
 from tests.conftest import CITY, EDU_BUREAU
 
-FIRST = [{"indicator": "T002-1", "org_unit": "370300", "period": "2022-06", "value": 12, "note": "6月新开工12处"},
-         {"indicator": "T002-1", "org_unit": "370303", "period": "2022-06", "value": 3},
-         {"indicator": "T002-3", "org_unit": "370303", "period": "2022", "numerator": 65, "denominator": 100}]
-REVISION = [{"indicator": "T002-1", "org_unit": "370300", "period": "2022-06", "value": 14, "note": "更正"},
-            {"indicator": "T002-1", "org_unit": "370302", "period": "2022-07", "value": 1}]
+FIRST = [
+    {"indicator": "T002-1", "org_unit": "370300", "period": "2022-06", "value": 12, "note": "6月新开工12处"},
+    {"indicator": "T002-1", "org_unit": "370303", "period": "2022-06", "value": 3},
+    {"indicator": "T002-3", "org_unit": "370303", "period": "2022", "numerator": 65, "denominator": 100},
+]
+REVISION = [
+    {"indicator": "T002-1", "org_unit": "370300", "period": "2022-06", "value": 14, "note": "更正"},
+    {"indicator": "T002-1", "org_unit": "370302", "period": "2022-07", "value": 1},
+]
 
 
 def stored(client) -> dict:
@@ -26,18 +30,32 @@ def stored(client) -> dict:
     so that two databases compare equal exactly when the ids point at the same revisions."""
     database = client.app.state.database
     with database.engine.connect() as connection:
-        reports = [dict(row) for row in connection.execute(text(
-            "SELECT id, indicator_code, org_unit_code, period, period_start, period_end, value, numerator, "
-            "denominator, note, status, revision, is_current, submitted_by, reviewed_by, reviewed_at IS NOT NULL "
-            "AS reviewed FROM report ORDER BY id")).mappings()]
-        revision_of = {r.pop("id"): (r["indicator_code"], r["org_unit_code"], r["period"], r["revision"])
-                       for r in reports}
-        changes = [{**row, "entity_id": revision_of[int(row["entity_id"])]} for row in connection.execute(text(
-            "SELECT entity, entity_id, series_key, action, actor, previous, current FROM change_record "
-            "WHERE entity = 'report' ORDER BY id")).mappings()]
+        reports = [
+            dict(row)
+            for row in connection.execute(
+                text(
+                    "SELECT id, indicator_code, org_unit_code, period, period_start, period_end, value, numerator, "
+                    "denominator, note, status, revision, is_current, submitted_by, reviewed_by, "
+                    "reviewed_at IS NOT NULL AS reviewed FROM report ORDER BY id"
+                )
+            ).mappings()
+        ]
+        revision_of = {
+            r.pop("id"): (r["indicator_code"], r["org_unit_code"], r["period"], r["revision"]) for r in reports
+        }
+        changes = [
+            {**row, "entity_id": revision_of[int(row["entity_id"])]}
+            for row in connection.execute(
+                text(
+                    "SELECT entity, entity_id, series_key, action, actor, previous, current FROM change_record "
+                    "WHERE entity = 'report' ORDER BY id"
+                )
+            ).mappings()
+        ]
         events = []
-        for topic, key, type_, payload in connection.execute(text(
-                "SELECT topic, key, type, payload FROM outbox_event ORDER BY id")):
+        for topic, key, type_, payload in connection.execute(
+            text("SELECT topic, key, type, payload FROM outbox_event ORDER BY id")
+        ):
             data = json.loads(payload)["data"]
             if type_ == "minsheng.indicator.status_changed.v1":
                 events.append((topic, key, type_, data))
@@ -49,8 +67,12 @@ def stored(client) -> dict:
                 data["supersedes"] = revision_of[data["supersedes"]]
             data.pop("occurred_at")
             events.append((topic, key, type_, data))
-        statuses = [tuple(row) for row in connection.execute(text(
-            "SELECT indicator_code, org_unit_code, status, as_of FROM indicator_status ORDER BY 1, 2"))]
+        statuses = [
+            tuple(row)
+            for row in connection.execute(
+                text("SELECT indicator_code, org_unit_code, status, as_of FROM indicator_status ORDER BY 1, 2")
+            )
+        ]
     return {"reports": reports, "changes": changes, "events": events, "statuses": statuses}
 
 
@@ -58,8 +80,10 @@ def submit_all(client) -> None:
     for rows in (FIRST, REVISION):  # a bulk upload, then single submissions through the group commit
         assert client.post("/api/v1/reports/bulk", json={"rows": rows}, headers=CITY).status_code == 201
     for row in REVISION:
-        assert client.post("/api/v1/reports", json={**row, "value": row["value"] + 1},
-                           headers=EDU_BUREAU).status_code == 201
+        assert (
+            client.post("/api/v1/reports", json={**row, "value": row["value"] + 1}, headers=EDU_BUREAU).status_code
+            == 201
+        )
 
 
 def approve_current(client) -> None:
@@ -75,32 +99,56 @@ def test_writers_store_reports_history_events_and_statuses(campaign_client):
     submit_all(client)
     approve_current(client)
     written = stored(client)
-    series = [(r["indicator_code"], r["org_unit_code"], r["period"], r["revision"], r["is_current"], r["status"])
-              for r in written["reports"]]
-    assert series == [("T002-1", "370300", "2022-06", 1, False, "submitted"),
-                      ("T002-1", "370303", "2022-06", 1, True, "approved"),
-                      ("T002-3", "370303", "2022", 1, True, "approved"),
-                      ("T002-1", "370300", "2022-06", 2, False, "submitted"),
-                      ("T002-1", "370302", "2022-07", 1, False, "submitted"),
-                      ("T002-1", "370300", "2022-06", 3, True, "approved"),
-                      ("T002-1", "370302", "2022-07", 2, True, "approved")]
+    series = [
+        (r["indicator_code"], r["org_unit_code"], r["period"], r["revision"], r["is_current"], r["status"])
+        for r in written["reports"]
+    ]
+    assert series == [
+        ("T002-1", "370300", "2022-06", 1, False, "submitted"),
+        ("T002-1", "370303", "2022-06", 1, True, "approved"),
+        ("T002-3", "370303", "2022", 1, True, "approved"),
+        ("T002-1", "370300", "2022-06", 2, False, "submitted"),
+        ("T002-1", "370302", "2022-07", 1, False, "submitted"),
+        ("T002-1", "370300", "2022-06", 3, True, "approved"),
+        ("T002-1", "370302", "2022-07", 2, True, "approved"),
+    ]
     assert [r["value"] for r in written["reports"]] == [12, 3, 65, 14, 1, 15, 2]
     approved = [r for r in written["reports"] if r["status"] == "approved"]
     assert all(r["reviewed"] and r["reviewed_by"] for r in approved)
     assert [(c["action"], c["entity_id"][3]) for c in written["changes"]] == [
-        ("submitted", 1), ("submitted", 1), ("submitted", 1), ("revised", 2), ("submitted", 1), ("revised", 3),
-        ("revised", 2), ("approved", 1), ("approved", 1), ("approved", 3), ("approved", 2)]
+        ("submitted", 1),
+        ("submitted", 1),
+        ("submitted", 1),
+        ("revised", 2),
+        ("submitted", 1),
+        ("revised", 3),
+        ("revised", 2),
+        ("approved", 1),
+        ("approved", 1),
+        ("approved", 3),
+        ("approved", 2),
+    ]
     revised = written["changes"][5]
     assert json.loads(revised["previous"])["value"] == 14 and json.loads(revised["current"])["value"] == 15
-    report_events = [(kind, data["report"]["report_id"][3], data["supersedes"][3] if data["supersedes"] else None)
-                     for _, _, kind, data in written["events"] if kind.startswith("minsheng.report.")]
+    report_events = [
+        (kind, data["report"]["report_id"][3], data["supersedes"][3] if data["supersedes"] else None)
+        for _, _, kind, data in written["events"]
+        if kind.startswith("minsheng.report.")
+    ]
     assert report_events == [
-        ("minsheng.report.submitted.v1", 1, None), ("minsheng.report.submitted.v1", 1, None),
-        ("minsheng.report.submitted.v1", 1, None), ("minsheng.report.revised.v1", 2, 1),
-        ("minsheng.report.submitted.v1", 1, None), ("minsheng.report.revised.v1", 3, 2),
-        ("minsheng.report.revised.v1", 2, 1)] + [("minsheng.report.approved.v1", n, None) for n in (1, 1, 3, 2)]
-    assert all(topic == "minsheng.education.events" and key == data["report"]["indicator"]
-               for topic, key, kind, data in written["events"] if kind.startswith("minsheng.report."))
+        ("minsheng.report.submitted.v1", 1, None),
+        ("minsheng.report.submitted.v1", 1, None),
+        ("minsheng.report.submitted.v1", 1, None),
+        ("minsheng.report.revised.v1", 2, 1),
+        ("minsheng.report.submitted.v1", 1, None),
+        ("minsheng.report.revised.v1", 3, 2),
+        ("minsheng.report.revised.v1", 2, 1),
+    ] + [("minsheng.report.approved.v1", n, None) for n in (1, 1, 3, 2)]
+    assert all(
+        topic == "minsheng.education.events" and key == data["report"]["indicator"]
+        for topic, key, kind, data in written["events"]
+        if kind.startswith("minsheng.report.")
+    )
     moved = [data for _, _, kind, data in written["events"] if kind == "minsheng.indicator.status_changed.v1"]
     assert moved and {(s[0], s[1]) for s in written["statuses"]} >= {(m["indicator"], m["org_unit"]) for m in moved}
 
@@ -110,8 +158,10 @@ def test_an_upload_larger_than_one_statement_is_written_whole(campaign_client, m
     transaction: every row a report with its history record and event, or (one bad row) none."""
     monkeypatch.setattr(bulk, "MAX_ROWS", 2)
     client = campaign_client("education")
-    rows = [{"indicator": "T002-1", "org_unit": unit, "period": "2022-06", "value": n}
-            for n, unit in enumerate(("370300", "370302", "370303", "370304", "370305"), start=1)]
+    rows = [
+        {"indicator": "T002-1", "org_unit": unit, "period": "2022-06", "value": n}
+        for n, unit in enumerate(("370300", "370302", "370303", "370304", "370305"), start=1)
+    ]
     bad = [*rows[:4], {**rows[4], "value": -1}]
     assert client.post("/api/v1/reports/bulk", json={"rows": bad}, headers=CITY).status_code == 422
     assert stored(client)["reports"] == []
@@ -120,7 +170,8 @@ def test_an_upload_larger_than_one_statement_is_written_whole(campaign_client, m
     assert [r["value"] for r in answer.json()["data"]] == [1, 2, 3, 4, 5]
     written = stored(client)
     assert [(r["org_unit_code"], r["value"], r["revision"]) for r in written["reports"]] == [
-        (r["org_unit"], r["value"], 1) for r in rows]
+        (r["org_unit"], r["value"], 1) for r in rows
+    ]
     assert [c["entity_id"][1] for c in written["changes"]] == [r["org_unit"] for r in rows]
     assert [data["report"]["org_unit"] for _, _, _, data in written["events"]] == [r["org_unit"] for r in rows]
 

@@ -93,8 +93,15 @@ class Platform:
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
 
     # -- service calls --
-    def submit(self, indicator: str, org_unit: str, period: str, value: float | None = None,
-               headers: dict = EDU_BUREAU, **extra) -> dict:
+    def submit(
+        self,
+        indicator: str,
+        org_unit: str,
+        period: str,
+        value: float | None = None,
+        headers: dict = EDU_BUREAU,
+        **extra,
+    ) -> dict:
         body = {"indicator": indicator, "org_unit": org_unit, "period": period, "value": value, **extra}
         response = self.http.post(f"{self.education.url}/api/v1/reports", json=body, headers=headers)
         assert response.status_code == 201, response.text
@@ -133,16 +140,22 @@ class Platform:
         """What a failed wait needs to say: where the events are stuck (outbox, relay, broker, consumer)."""
         lines = []
         try:
-            head = query(self.education_db, "select id, type, attempts, last_error, next_attempt_at from outbox_event "
-                                            "where published_at is null order by id limit 1")
+            head = query(
+                self.education_db,
+                "select id, type, attempts, last_error, next_attempt_at from outbox_event "
+                "where published_at is null order by id limit 1",
+            )
             missing = outbox_event_ids(self.education_db, after_outbox_id) - processed_ids(self.gateway_db)
-            lines.append(f"outbox backlog {outbox_backlog(self.education_db)}, head {head}; "
-                         f"{len(missing)} published events not applied by the gateway")
+            lines.append(
+                f"outbox backlog {outbox_backlog(self.education_db)}, head {head}; "
+                f"{len(missing)} published events not applied by the gateway"
+            )
         except Exception as exc:  # noqa: BLE001 - a diagnosis must not raise
             lines.append(f"databases: {exc!r}")
-        for process, names in ((self.education, ("minsheng_outbox_published_total",
-                                                 "minsheng_outbox_publish_failures_total")),
-                               (self.gateway, ("minsheng_events_consumed_total",))):
+        for process, names in (
+            (self.education, ("minsheng_outbox_published_total", "minsheng_outbox_publish_failures_total")),
+            (self.gateway, ("minsheng_events_consumed_total",)),
+        ):
             try:
                 lines.append(f"{process.name}: " + ", ".join(f"{n}={process.metric(n):g}" for n in names))
             except Exception as exc:  # noqa: BLE001
@@ -152,12 +165,17 @@ class Platform:
 
     def caught_up(self, after_outbox_id: int = 0) -> bool:
         """Every outbox row published, and every event (after `after_outbox_id`) applied by the gateway."""
-        return (outbox_backlog(self.education_db) == 0
-                and outbox_event_ids(self.education_db, after_outbox_id) <= processed_ids(self.gateway_db))
+        return outbox_backlog(self.education_db) == 0 and outbox_event_ids(
+            self.education_db, after_outbox_id
+        ) <= processed_ids(self.gateway_db)
 
     def wait_caught_up(self, timeout: float = 30.0, after_outbox_id: int = 0) -> None:
-        wait_until(lambda: self.caught_up(after_outbox_id), timeout, interval=0.25,
-                   message=lambda: "gateway caught up with the service\n" + self.diagnose(after_outbox_id))
+        wait_until(
+            lambda: self.caught_up(after_outbox_id),
+            timeout,
+            interval=0.25,
+            message=lambda: "gateway caught up with the service\n" + self.diagnose(after_outbox_id),
+        )
 
     # -- restarts --
     def restart_gateway_on_fresh_database(self) -> None:
@@ -172,8 +190,9 @@ class Platform:
         self.replace_broker_with_an_empty_one()
         self.gateway.kill()
         self.gateway_db = self.make_database("gateway")
-        self.gateway.set_env(database_url=self.gateway_db,
-                             education_url=self.education.url if education_reachable else UNREACHABLE_URL)
+        self.gateway.set_env(
+            database_url=self.gateway_db, education_url=self.education.url if education_reachable else UNREACHABLE_URL
+        )
         self.gateway.start()
         if education_reachable:
             self.gateway.wait_catalog("education", timeout=60)
@@ -199,11 +218,24 @@ def group(make_database) -> Iterator[ProcessGroup]:
 def platform(make_database, group, tmp_path) -> Iterator[Platform]:
     broker = group.add(LocalBroker(free_port(), preexec_fn=die_with_parent).start())
     education_db, gateway_db = make_database("education"), make_database("gateway")
-    education = group.add(ServiceProcess.campaign("education", port=free_port(), database_url=education_db,
-                                                  bootstrap_servers=broker.bootstrap_servers, log_dir=tmp_path))
-    gateway = group.add(ServiceProcess.gateway(port=free_port(), database_url=gateway_db,
-                                               bootstrap_servers=broker.bootstrap_servers,
-                                               services={"education": education.url}, log_dir=tmp_path))
+    education = group.add(
+        ServiceProcess.campaign(
+            "education",
+            port=free_port(),
+            database_url=education_db,
+            bootstrap_servers=broker.bootstrap_servers,
+            log_dir=tmp_path,
+        )
+    )
+    gateway = group.add(
+        ServiceProcess.gateway(
+            port=free_port(),
+            database_url=gateway_db,
+            bootstrap_servers=broker.bootstrap_servers,
+            services={"education": education.url},
+            log_dir=tmp_path,
+        )
+    )
     education.start()
     gateway.start()
     education.wait_ready(timeout=90)
@@ -247,7 +279,9 @@ def assert_same_views(before: dict, after: dict) -> None:
     differing = [name for name in before if before[name] != after.get(name)]
     assert not differing, "views differ: " + "; ".join(
         f"{name}:\n  before {json.dumps(before[name], ensure_ascii=False)[:1500]}\n"
-        f"  after  {json.dumps(after.get(name), ensure_ascii=False)[:1500]}" for name in differing)
+        f"  after  {json.dumps(after.get(name), ensure_ascii=False)[:1500]}"
+        for name in differing
+    )
 
 
 def education_of(summary: dict) -> dict:
@@ -266,22 +300,31 @@ def test_an_approved_report_reaches_the_district_and_city_views(platform: Platfo
     city = p.approved("T002-1", "370300", "2023-03", 25)
     approved_at = time.monotonic()
 
-    district = wait_until(lambda: (a := p.progress("T002-1", "370303")) and a["current_value"] == 4 and a, 10,
-                          message="Zhangdian's T002-1 = 4 in the gateway")
+    district = wait_until(
+        lambda: (a := p.progress("T002-1", "370303")) and a["current_value"] == 4 and a,
+        10,
+        message="Zhangdian's T002-1 = 4 in the gateway",
+    )
     # The city rolls up Zhangdian's 2022-06 (4) and takes its own direct 2023-03 figure (25).
-    city_answer = wait_until(lambda: (a := p.progress("T002-1")) and a["current_value"] == 29 and a, 10,
-                             message="the city's T002-1 = 29 in the gateway")
+    city_answer = wait_until(
+        lambda: (a := p.progress("T002-1")) and a["current_value"] == 29 and a,
+        10,
+        message="the city's T002-1 = 29 in the gateway",
+    )
     latency = time.monotonic() - approved_at
     assert latency < 10
     assert [(s["period"], s["value"], s["basis"]) for s in district["series"]] == [("2022-06", 4.0, "direct")]
     assert [(s["period"], s["value"], s["basis"]) for s in city_answer["series"]] == [
-        ("2022-06", 4.0, "districts"), ("2023-03", 25.0, "direct")]
+        ("2022-06", 4.0, "districts"),
+        ("2023-03", 25.0, "direct"),
+    ]
     assert city_answer["basis"] == "mixed" and city_answer["contributors"] == ["370300", "370303"]
 
     # The gateway computes exactly what the service computes from its own tables.
     for unit in ("370303", "370300"):
-        own = p.http.get(f"{p.education.url}/api/v1/indicators/T002-1/progress",
-                         params={"org_unit": unit, "as_of": AS_OF}).json()
+        own = p.http.get(
+            f"{p.education.url}/api/v1/indicators/T002-1/progress", params={"org_unit": unit, "as_of": AS_OF}
+        ).json()
         assert p.progress("T002-1", unit, as_of=AS_OF) == own
 
     # The summaries count T002-1 as judged now (it was "no data" before), in the district and the city.
@@ -289,16 +332,23 @@ def test_an_approved_report_reaches_the_district_and_city_views(platform: Platfo
         b, a = before["indicators_by_status"], after["indicators_by_status"]
         return a["no_data"] == b["no_data"] - 1 and a[status] == b[status] + 1
 
-    wait_until(lambda: judged(district_before, education_of(p.gw("/api/v1/districts/370303/summary")),
-                              district["status"]), 10, message="Zhangdian summary counts T002-1")
-    wait_until(lambda: judged(city_before, education_of(p.gw("/api/v1/city/summary")), city_answer["status"]),
-               10, message="city summary counts T002-1")
+    wait_until(
+        lambda: judged(district_before, education_of(p.gw("/api/v1/districts/370303/summary")), district["status"]),
+        10,
+        message="Zhangdian summary counts T002-1",
+    )
+    wait_until(
+        lambda: judged(city_before, education_of(p.gw("/api/v1/city/summary")), city_answer["status"]),
+        10,
+        message="city summary counts T002-1",
+    )
 
     p.wait_caught_up(timeout=10)
     report = p.education_consistent()
     assert report["compared"]["education"] == 2
-    assert {zhangdian["id"], city["id"]} == {r[0] for r in query(
-        p.gateway_db, "select report_id from official_value where indicator_code = 'T002-1'")}
+    assert {zhangdian["id"], city["id"]} == {
+        r[0] for r in query(p.gateway_db, "select report_id from official_value where indicator_code = 'T002-1'")
+    }
 
 
 # ---- 2. the broker is down while reports keep arriving -------------------------------------------
@@ -333,8 +383,10 @@ def test_reports_accepted_while_the_broker_is_down_all_arrive_exactly_once(platf
 
     wait_until(arrived, 60, interval=0.5, message=lambda: f"{n + 1} periods in the gateway\n{p.diagnose()}")
     p.wait_caught_up(timeout=30)
-    print(f"\nbroker outage: {n} reports accepted in {accepting:.1f}s; in the gateway "
-          f"{time.monotonic() - back:.1f}s after the broker came back")
+    print(
+        f"\nbroker outage: {n} reports accepted in {accepting:.1f}s; in the gateway "
+        f"{time.monotonic() - back:.1f}s after the broker came back"
+    )
     answer = p.progress("T002-1", as_of=AS_OF)
     assert [s["period"] for s in answer["series"]] == months + ["2024-12"]
     assert all(s["value"] == 1 for s in answer["series"])
@@ -343,8 +395,9 @@ def test_reports_accepted_while_the_broker_is_down_all_arrive_exactly_once(platf
     # Every report is known to the gateway, once, as approved.  After the broker came back empty the consumer
     # may fetch from its stale position, skip the first records and read them after rejoining the group: a
     # report's "submitted" then arrives after its "approved" and must not turn it back into a pending one.
-    assert sorted(query(p.gateway_db, "select report_id, status from report_view")) == \
-        sorted((report_id, "approved") for report_id in [early["id"], *ids])
+    assert sorted(query(p.gateway_db, "select report_id, status from report_view")) == sorted(
+        (report_id, "approved") for report_id in [early["id"], *ids]
+    )
     assert answer["pending"] == []
     report = p.education_consistent()
     assert report["compared"]["education"] == n + 1
@@ -361,8 +414,12 @@ def produce(bootstrap_servers: str, records: list[tuple[str, str, str]]) -> None
         await producer.start()
         try:
             for topic, key, payload in records:
-                await producer.send_and_wait(topic, payload.encode(), key=key.encode(),
-                                             headers=[("content-type", STRUCTURED_CONTENT_TYPE.encode())])
+                await producer.send_and_wait(
+                    topic,
+                    payload.encode(),
+                    key=key.encode(),
+                    headers=[("content-type", STRUCTURED_CONTENT_TYPE.encode())],
+                )
         finally:
             await producer.stop()
 
@@ -381,12 +438,13 @@ def test_the_same_event_delivered_again_changes_nothing(platform: Platform):
         "report_view": "select * from report_view order by campaign, report_id",
         "official_value": "select * from official_value order by indicator_code, org_unit_code, period",
         "indicator_progress_view": "select indicator_code, org_unit_code, status, status_since, payload "
-                                   "from indicator_progress_view order by 1, 2",
+        "from indicator_progress_view order by 1, 2",
         "processed_event": "select event_id, received_at from processed_event order by event_id",
     }
     rows_before = {name: query(p.gateway_db, sql) for name, sql in tables.items()}
     views_before = gateway_views(p)
     assert views_before["T002-1@370303"]["current_value"] == 6
+
     def consumed(outcome: str) -> float:
         return p.gateway.metric("minsheng_events_consumed_total", process="gateway", outcome=outcome)
 
@@ -394,16 +452,25 @@ def test_the_same_event_delivered_again_changes_nothing(platform: Platform):
 
     # Real events, exactly as the relay published them: the first revision's "submitted" and "approved"
     # (re-applied, they would turn the official 6 back into 4) and the latest approval.
-    events = query(p.education_db, "select topic, key, payload, type from outbox_event where published_at is not null "
-                                    "and type like 'minsheng.report.%' order by id")
+    events = query(
+        p.education_db,
+        "select topic, key, payload, type from outbox_event where published_at is not null "
+        "and type like 'minsheng.report.%' order by id",
+    )
     wanted = [e for e in events if json.loads(e[2])["data"]["report"]["report_id"] == first["id"]] + [events[-1]]
-    assert [e[3] for e in wanted] == ["minsheng.report.submitted.v1", "minsheng.report.approved.v1",
-                                      "minsheng.report.approved.v1"]
+    assert [e[3] for e in wanted] == [
+        "minsheng.report.submitted.v1",
+        "minsheng.report.approved.v1",
+        "minsheng.report.approved.v1",
+    ]
     records = [(topic, key, payload) for topic, key, payload, _ in wanted]
     produce(p.broker.bootstrap_servers, records * 2)  # each one twice more
 
-    wait_until(lambda: consumed("duplicate") >= duplicates_before + 2 * len(records), 15,
-               message="the gateway received the redelivered records and skipped them as duplicates")
+    wait_until(
+        lambda: consumed("duplicate") >= duplicates_before + 2 * len(records),
+        15,
+        message="the gateway received the redelivered records and skipped them as duplicates",
+    )
     time.sleep(0.5)  # nothing else is in flight; give a wrongly applied record time to show
     assert consumed("applied") == applied_before  # received, recognised, not applied again
     assert {name: query(p.gateway_db, sql) for name, sql in tables.items()} == rows_before
@@ -424,13 +491,23 @@ def build_history(p: Platform) -> None:
     p.approved("T002-3", "370302", "2022", None, numerator=30, denominator=100)
     p.approved("T002-3", "370303", "2022", None, numerator=90, denominator=200)
     returned = p.submit("T002-2", "370303", "2023", 40)
-    response = p.http.post(f"{p.education.url}/api/v1/reports/{returned['id']}/return", headers=CITY,
-                           json={"reason": "数据口径不一致"})
+    response = p.http.post(
+        f"{p.education.url}/api/v1/reports/{returned['id']}/return", headers=CITY, json={"reason": "数据口径不一致"}
+    )
     assert response.status_code == 200, response.text
     p.submit("T002-1", "370300", "2023-06", 7)  # pending: shown, not counted
-    response = p.http.post(f"{p.education.url}/api/v1/task-status", headers=EDU_BUREAU, json={
-        "task": 6, "org_unit": "370300", "period": "2022Q4", "state": "blocked",
-        "narrative": "合作院校协议尚未签署", "problems": "经费未落实"})
+    response = p.http.post(
+        f"{p.education.url}/api/v1/task-status",
+        headers=EDU_BUREAU,
+        json={
+            "task": 6,
+            "org_unit": "370300",
+            "period": "2022Q4",
+            "state": "blocked",
+            "narrative": "合作院校协议尚未签署",
+            "problems": "经费未落实",
+        },
+    )
     assert response.status_code == 201, response.text
 
 
@@ -467,9 +544,12 @@ def test_a_wiped_gateway_rebuilds_identical_views_from_the_topics_or_from_a_repu
 
 def test_every_acknowledged_report_survives_a_sigkill_and_is_published(platform: Platform):
     p = platform
-    rows = [{"indicator": "T002-1", "org_unit": unit, "period": f"{year}-{month:02d}", "value": month}
-            for unit in ("370300", "370302", "370303") for year in (2022, 2023, 2024)
-            for month in range(1, 13)][:100]
+    rows = [
+        {"indicator": "T002-1", "org_unit": unit, "period": f"{year}-{month:02d}", "value": month}
+        for unit in ("370300", "370302", "370303")
+        for year in (2022, 2023, 2024)
+        for month in range(1, 13)
+    ][:100]
     acknowledged: dict[int, dict] = {}
     failures: list[str] = []
     done = threading.Semaphore(0)
@@ -502,8 +582,10 @@ def test_every_acknowledged_report_survives_a_sigkill_and_is_published(platform:
     assert all("Error" in f or "Exception" in f for f in failures), failures[:5]  # only transport errors
     committed = scalar(p.education_db, "select count(*) from report")
 
-    print(f"\nSIGKILL under load: {len(acknowledged)} of {len(rows)} acknowledged, {committed} committed, "
-          f"{len(failures)} cut off")
+    print(
+        f"\nSIGKILL under load: {len(acknowledged)} of {len(rows)} acknowledged, {committed} committed, "
+        f"{len(failures)} cut off"
+    )
     p.education.start().wait_ready(timeout=60)
 
     # Durable: every acknowledged report is in the service, as sent.
@@ -511,8 +593,13 @@ def test_every_acknowledged_report_survives_a_sigkill_and_is_published(platform:
         answer = p.http.get(f"{p.education.url}/api/v1/reports/{report_id}", headers=VIEWER)
         assert answer.status_code == 200, (report_id, answer.text)
         got = answer.json()
-        assert (got["indicator"], got["org_unit"], got["period"], got["value"], got["status"]) == \
-            (row["indicator"], row["org_unit"], row["period"], row["value"], "submitted")
+        assert (got["indicator"], got["org_unit"], got["period"], got["value"], got["status"]) == (
+            row["indicator"],
+            row["org_unit"],
+            row["period"],
+            row["value"],
+            "submitted",
+        )
     assert committed >= len(acknowledged)  # requests cut off after their commit may exist too, unacknowledged
 
     # Published: the outbox drains and the gateway has heard of every acknowledged report.
@@ -522,8 +609,9 @@ def test_every_acknowledged_report_survives_a_sigkill_and_is_published(platform:
     assert len(known) == committed
 
     # Approve everything now in the service; the official figures of service and gateway agree.
-    pending = p.http.get(f"{p.education.url}/api/v1/reports", headers=VIEWER,
-                         params={"status": "submitted", "limit": 500}).json()
+    pending = p.http.get(
+        f"{p.education.url}/api/v1/reports", headers=VIEWER, params={"status": "submitted", "limit": 500}
+    ).json()
     assert pending["count"] == committed
     for report in pending["data"]:
         p.approve(report["id"])
@@ -551,8 +639,11 @@ def test_an_earlier_state_delivered_after_a_later_one_does_not_undo_an_approval(
     p = platform
     report = p.approved("T002-1", "370300", "2022-06", 5)
     p.wait_caught_up(timeout=15)
-    submitted, approved = [r for r in outbox_records(p, "minsheng.report.submitted.v1", "minsheng.report.approved.v1")
-                           if json.loads(r[2])["data"]["report"]["report_id"] == report["id"]]
+    submitted, approved = [
+        r
+        for r in outbox_records(p, "minsheng.report.submitted.v1", "minsheng.report.approved.v1")
+        if json.loads(r[2])["data"]["report"]["report_id"] == report["id"]
+    ]
 
     # The sequence the gateway received in the broker-outage run: the approval (fetched from a stale
     # position past the submission), then, after rejoining the group, the partition from its beginning.
@@ -580,8 +671,9 @@ def test_reports_folded_before_their_catalog_still_count_in_the_summaries(platfo
     # report events are folded first, the catalog event after them.
     p.fresh_gateway_on_an_empty_broker(education_reachable=False)
     produce(p.broker.bootstrap_servers, [r[:3] for r in reports])
-    wait_until(lambda: scalar(p.gateway_db, "select count(*) from official_value") == 1, 30,
-               message="the report folded")
+    wait_until(
+        lambda: scalar(p.gateway_db, "select count(*) from official_value") == 1, 30, message="the report folded"
+    )
     produce(p.broker.bootstrap_servers, [catalog[:3]])
     wait_until(lambda: catalog[4] in processed_ids(p.gateway_db), 30, message="the catalog folded")
 

@@ -17,8 +17,9 @@ def test_a_service_still_starting_is_logged_as_info_and_one_that_stays_away_as_a
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("All connection attempts failed", request=request)
 
-    app = SimpleNamespace(state=SimpleNamespace(settings=GatewaySettings(), catalogs_loaded=set(),
-                                                catalog_missing_since={}))
+    app = SimpleNamespace(
+        state=SimpleNamespace(settings=GatewaySettings(), catalogs_loaded=set(), catalog_missing_since={})
+    )
 
     async def attempt() -> bool:
         async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
@@ -54,8 +55,11 @@ def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_data
     url = make_database("catalog_race")
     upgrade_to_head(gateway_main.migration_plan, url)
     database = Database(url)
-    app = SimpleNamespace(state=SimpleNamespace(settings=GatewaySettings(), catalogs_loaded=set(),
-                                                catalog_missing_since={}, database=database))
+    app = SimpleNamespace(
+        state=SimpleNamespace(
+            settings=GatewaySettings(), catalogs_loaded=set(), catalog_missing_since={}, database=database
+        )
+    )
 
     def serve(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=doc.model_dump(mode="json"))
@@ -66,9 +70,14 @@ def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_data
 
     def pull_is_waiting_on_a_lock() -> bool:
         with database.engine.connect() as connection:
-            return bool(connection.execute(sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'")).scalar())
+            return bool(
+                connection.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock'"
+                    )
+                ).scalar()
+            )
 
     outcome: list[bool] = []
     try:

@@ -45,8 +45,16 @@ def report(**extra):
 # ---- against a real service ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["tasks?limit=3&lead_department=市教育局", "indicators/T002-1", "campaigns",
-                                  "org-units/370303/targets?limit=2&offset=1", "indicators/T999-9"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "tasks?limit=3&lead_department=市教育局",
+        "indicators/T002-1",
+        "campaigns",
+        "org-units/370303/targets?limit=2&offset=1",
+        "indicators/T999-9",
+    ],
+)
 def test_a_catalog_read_through_the_gateway_is_the_services_own_answer(gateway, education, path):
     direct = education.get(f"/api/v1/{path}")
     proxied = gateway.get(f"/api/v1/campaigns/education/{path}")
@@ -78,8 +86,9 @@ def test_a_system_writes_through_the_gateway_with_its_api_key(gateway_database, 
         assert written.status_code == 201, written.text
         assert "就业监测系统 演示对接" in written.json()["data"][0]["submitted_by"]
         # its grants hold through the gateway as they did with its token: T078-1 is not one of its indicators
-        refused = gateway.post("/api/v1/campaigns/employment/reports/bulk", headers=API_KEY,
-                               json={"rows": [report(indicator="T078-1")]})
+        refused = gateway.post(
+            "/api/v1/campaigns/employment/reports/bulk", headers=API_KEY, json={"rows": [report(indicator="T078-1")]}
+        )
         assert refused.status_code == 403 and "T078-1" in refused.json()["detail"]
 
 
@@ -89,8 +98,9 @@ def test_without_credentials_the_services_401_comes_back_unchanged(gateway, educ
     assert proxied.status_code == direct.status_code == 401
     assert proxied.json() == direct.json() and proxied.json()["code"] == "not_signed_in"
     for key in ("nope", "demo-city-office"):  # an unknown key, and an old-style demo token
-        wrong = gateway.post("/api/v1/campaigns/education/reports", json=report(),
-                             headers={"Authorization": f"Bearer {key}"})
+        wrong = gateway.post(
+            "/api/v1/campaigns/education/reports", json=report(), headers={"Authorization": f"Bearer {key}"}
+        )
         assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_api_key"
     assert education.get("/api/v1/reports", headers=VIEWER).json()["count"] == 0
 
@@ -121,16 +131,23 @@ def test_an_expired_session_still_reads_the_open_catalog_but_writes_say_so(gatew
 
 def test_a_csv_upload_passes_through_the_gateway(gateway, education):
     csrf = sign_in(gateway, "demo-education-bureau")
-    csv_text = ("指标编号,单位代码,期间,数值,分子,分母,说明\n"
-                "T002-1,370303,2022-06,2,,,张店新建2处\nT002-3,370303,2022,,6500,10000,\n")
-    response = gateway.post("/api/v1/campaigns/education/reports/upload", headers=csrf,
-                            files={"file": ("教育局6月.csv", csv_text.encode("gbk"), "text/csv")})
+    csv_text = (
+        "指标编号,单位代码,期间,数值,分子,分母,说明\n"
+        "T002-1,370303,2022-06,2,,,张店新建2处\nT002-3,370303,2022,,6500,10000,\n"
+    )
+    response = gateway.post(
+        "/api/v1/campaigns/education/reports/upload",
+        headers=csrf,
+        files={"file": ("教育局6月.csv", csv_text.encode("gbk"), "text/csv")},
+    )
     assert response.status_code == 201, response.text
-    assert sorted((r["indicator"], r["value"]) for r in response.json()["data"]) == [("T002-1", 2.0),
-                                                                                    ("T002-3", 65.0)]
+    assert sorted((r["indicator"], r["value"]) for r in response.json()["data"]) == [("T002-1", 2.0), ("T002-3", 65.0)]
     assert education.get("/api/v1/reports", headers=VIEWER).json()["count"] == 2
-    bad = gateway.post("/api/v1/campaigns/education/reports/upload", headers=csrf,
-                       files={"file": ("rows.xlsx", b"PK...", "application/octet-stream")})
+    bad = gateway.post(
+        "/api/v1/campaigns/education/reports/upload",
+        headers=csrf,
+        files={"file": ("rows.xlsx", b"PK...", "application/octet-stream")},
+    )
     assert bad.status_code == 422 and "另存为 CSV" in bad.json()["detail"]
 
 
@@ -150,15 +167,25 @@ def test_only_the_body_content_type_and_a_signed_token_are_forwarded(gateway_dat
 
     def service(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(202, content=b"ok,1\n", headers={"content-type": "text/csv; charset=utf-8",
-                                                                "set-cookie": "a=b", "x-internal": "1"})
+        return httpx.Response(
+            202,
+            content=b"ok,1\n",
+            headers={"content-type": "text/csv; charset=utf-8", "set-cookie": "a=b", "x-internal": "1"},
+        )
 
     app = gateway_app(gateway_database, httpx.MockTransport(service), health_url="http://health.internal:9000/")
     with TestClient(app) as client:
-        response = client.patch("/api/v1/campaigns/health/reports/7?note=%E5%B7%B2%E6%A0%B8%E5%AF%B9&x=1&x=2",
-                                content=b'{"value": 3}',
-                                headers={"Content-Type": "application/json", **API_KEY, "Cookie": "s=1",
-                                         "X-Custom": "no", "X-Forwarded-For": "10.9.9.9"})
+        response = client.patch(
+            "/api/v1/campaigns/health/reports/7?note=%E5%B7%B2%E6%A0%B8%E5%AF%B9&x=1&x=2",
+            content=b'{"value": 3}',
+            headers={
+                "Content-Type": "application/json",
+                **API_KEY,
+                "Cookie": "s=1",
+                "X-Custom": "no",
+                "X-Forwarded-For": "10.9.9.9",
+            },
+        )
     assert response.status_code == 202 and response.content == b"ok,1\n"
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert "set-cookie" not in response.headers and "x-internal" not in response.headers

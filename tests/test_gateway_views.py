@@ -39,8 +39,9 @@ def gateway(make_database):
     import minsheng_gateway.main as gateway_main
 
     url = make_database("gateway")
-    settings = gateway_main.settings.model_copy(update={
-        "database_url": url, "kafka_bootstrap_servers": "127.0.0.1:1", "catalog_retry_seconds": 3600})
+    settings = gateway_main.settings.model_copy(
+        update={"database_url": url, "kafka_bootstrap_servers": "127.0.0.1:1", "catalog_retry_seconds": 3600}
+    )
     client = TestClient(gateway_main.build_app(settings))
     client.__enter__()
     client.app.state.clock = lambda: dt.date(2022, 12, 31)
@@ -72,16 +73,47 @@ def scenario(education):
     approve(education, {"indicator": "T002-1", "org_unit": "370303", "period": "2022-06", "value": 3}, ZHANGDIAN)
     approve(education, {"indicator": "T002-1", "org_unit": "370302", "period": "2022-06", "value": 2})
     approve(education, {"indicator": "T002-1", "org_unit": "370300", "period": "2023-03", "value": 20})
-    approve(education, {"indicator": "T002-3", "org_unit": "370303", "period": "2022", "numerator": 65,
-                        "denominator": 100, "value": None}, ZHANGDIAN)
-    approve(education, {"indicator": "T002-3", "org_unit": "370302", "period": "2022", "numerator": 90,
-                        "denominator": 200, "value": None})
+    approve(
+        education,
+        {
+            "indicator": "T002-3",
+            "org_unit": "370303",
+            "period": "2022",
+            "numerator": 65,
+            "denominator": 100,
+            "value": None,
+        },
+        ZHANGDIAN,
+    )
+    approve(
+        education,
+        {
+            "indicator": "T002-3",
+            "org_unit": "370302",
+            "period": "2022",
+            "numerator": 90,
+            "denominator": 200,
+            "value": None,
+        },
+    )
     # a revision that is still pending: shown as pending, never counted
-    education.post("/api/v1/reports", headers=EDU_BUREAU,
-                   json={"indicator": "T002-1", "org_unit": "370302", "period": "2022-06", "value": 9})
-    education.post("/api/v1/task-status", headers=EDU_BUREAU, json={
-        "task": 6, "org_unit": "370300", "period": "2022Q4", "state": "blocked", "narrative": "协议未签",
-        "problems": "经费未落实"})
+    education.post(
+        "/api/v1/reports",
+        headers=EDU_BUREAU,
+        json={"indicator": "T002-1", "org_unit": "370302", "period": "2022-06", "value": 9},
+    )
+    education.post(
+        "/api/v1/task-status",
+        headers=EDU_BUREAU,
+        json={
+            "task": 6,
+            "org_unit": "370300",
+            "period": "2022Q4",
+            "state": "blocked",
+            "narrative": "协议未签",
+            "problems": "经费未落实",
+        },
+    )
 
 
 def comparable(answer: dict) -> dict:
@@ -92,9 +124,14 @@ def test_gateway_folds_service_events_into_the_same_figures_the_service_computes
     education = campaign_client("education")
     scenario(education)
     events = outbox_events(education)
-    assert {e.type for e in events} >= {"minsheng.catalog.published.v1", "minsheng.report.submitted.v1",
-                                        "minsheng.report.approved.v1", "minsheng.report.revised.v1",
-                                        "minsheng.task_status.reported.v1", "minsheng.indicator.status_changed.v1"}
+    assert {e.type for e in events} >= {
+        "minsheng.catalog.published.v1",
+        "minsheng.report.submitted.v1",
+        "minsheng.report.approved.v1",
+        "minsheng.report.revised.v1",
+        "minsheng.task_status.reported.v1",
+        "minsheng.indicator.status_changed.v1",
+    }
     assert all(fold_all(gateway, events))
 
     for code, org_unit in (("T002-1", "370300"), ("T002-1", "370303"), ("T002-3", "370300"), ("T002-1", "370302")):
@@ -142,15 +179,22 @@ def test_a_report_awaiting_review_is_listed_when_read_without_rewriting_the_stor
 
     def stored() -> dict:
         with database.session() as session:
-            return {(r.org_unit_code, r.payload) for r in session.exec(
-                select(IndicatorProgressView).where(IndicatorProgressView.indicator_code == "T002-1"))}
+            return {
+                (r.org_unit_code, r.payload)
+                for r in session.exec(
+                    select(IndicatorProgressView).where(IndicatorProgressView.indicator_code == "T002-1")
+                )
+            }
 
     def served(org_unit: str) -> dict:
         return gateway.get("/api/v1/indicators/T002-1/progress", params={"org_unit": org_unit}).json()
 
     before = stored()
-    waiting = education.post("/api/v1/reports", headers=ZHANGDIAN, json={
-        "indicator": "T002-1", "org_unit": "370303", "period": "2022-07", "value": 4}).json()
+    waiting = education.post(
+        "/api/v1/reports",
+        headers=ZHANGDIAN,
+        json={"indicator": "T002-1", "org_unit": "370303", "period": "2022-07", "value": 4},
+    ).json()
     assert all(fold_all(gateway, outbox_events(education)[-1:]))
     assert stored() == before  # nothing recomputed for it
     for org_unit in ("370303", "370300"):
@@ -173,11 +217,15 @@ def test_the_same_event_delivered_twice_changes_nothing(campaign_client, gateway
     scenario(education)
     events = outbox_events(education)
     fold_all(gateway, events)
-    before = gateway.get("/api/v1/city/summary").json(), gateway.get(
-        "/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json()
+    before = (
+        gateway.get("/api/v1/city/summary").json(),
+        gateway.get("/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json(),
+    )
     assert not any(fold_all(gateway, events))  # every one is recognised as already processed
-    after = gateway.get("/api/v1/city/summary").json(), gateway.get(
-        "/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json()
+    after = (
+        gateway.get("/api/v1/city/summary").json(),
+        gateway.get("/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json(),
+    )
     assert after == before
 
 
@@ -195,14 +243,22 @@ def test_snapshots_rebuild_the_same_views_without_the_original_events(campaign_c
     assert education.post("/api/v1/events/republish", headers=CITY).status_code == 200
     assert education.post("/api/v1/events/republish", headers=EDU_BUREAU).status_code == 403
     with education.app.state.database.session() as session:
-        snapshot_rows = session.exec(select(OutboxEvent).where(OutboxEvent.id.not_in(seen))
-                                     .order_by(OutboxEvent.id)).all()
+        snapshot_rows = session.exec(
+            select(OutboxEvent).where(OutboxEvent.id.not_in(seen)).order_by(OutboxEvent.id)
+        ).all()
     snapshots = [IntegrationEvent.from_json_bytes(r.payload) for r in snapshot_rows]
-    assert {e.type for e in snapshots} == {"minsheng.catalog.published.v1", "minsheng.report.snapshot.v1",
-                                           "minsheng.task_status.reported.v1"}
-    settings = gateway_main.settings.model_copy(update={
-        "database_url": make_database("gateway2"), "kafka_bootstrap_servers": "127.0.0.1:1",
-        "catalog_retry_seconds": 3600})
+    assert {e.type for e in snapshots} == {
+        "minsheng.catalog.published.v1",
+        "minsheng.report.snapshot.v1",
+        "minsheng.task_status.reported.v1",
+    }
+    settings = gateway_main.settings.model_copy(
+        update={
+            "database_url": make_database("gateway2"),
+            "kafka_bootstrap_servers": "127.0.0.1:1",
+            "catalog_retry_seconds": 3600,
+        }
+    )
     with TestClient(gateway_main.build_app(settings)) as fresh:
         fresh.app.state.clock = lambda: dt.date(2022, 12, 31)
         fold_all(fresh, snapshots)
@@ -221,15 +277,18 @@ def test_rebuild_command_replays_the_topics_into_identical_views(campaign_client
     education = campaign_client("education")
     scenario(education)
     fold_all(gateway, outbox_events(education))
-    expected = (gateway.get("/api/v1/city/summary").json(),
-                gateway.get("/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json())
+    expected = (
+        gateway.get("/api/v1/city/summary").json(),
+        gateway.get("/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json(),
+    )
 
     async def publish():
         producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
         await producer.start()
         try:
-            while (await publish_pending_events(education.app.state.database, producer, 500,
-                                                ignore_backoff=True)).claimed:
+            while (
+                await publish_pending_events(education.app.state.database, producer, 500, ignore_backoff=True)
+            ).claimed:
                 pass
         finally:
             await producer.stop()
@@ -242,15 +301,23 @@ def test_rebuild_command_replays_the_topics_into_identical_views(campaign_client
 
         upgrade_to_head(gateway_main.migration_plan, database.url)
         generation = drop_read_models(database)
-        read, applied, _ = asyncio.run(fold_topics(database, broker.bootstrap_servers, generation, Thresholds(),
-                                                   idle=2.0))
+        read, applied, _ = asyncio.run(
+            fold_topics(database, broker.bootstrap_servers, generation, Thresholds(), idle=2.0)
+        )
         assert read >= applied > 0
-        settings = gateway_main.settings.model_copy(update={
-            "database_url": database.url, "kafka_bootstrap_servers": "127.0.0.1:1", "catalog_retry_seconds": 3600})
+        settings = gateway_main.settings.model_copy(
+            update={
+                "database_url": database.url,
+                "kafka_bootstrap_servers": "127.0.0.1:1",
+                "catalog_retry_seconds": 3600,
+            }
+        )
         with TestClient(gateway_main.build_app(settings)) as rebuilt:
             rebuilt.app.state.clock = lambda: dt.date(2022, 12, 31)
-            got = (rebuilt.get("/api/v1/city/summary").json(),
-                   rebuilt.get("/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json())
+            got = (
+                rebuilt.get("/api/v1/city/summary").json(),
+                rebuilt.get("/api/v1/indicators/T002-1/progress", params={"as_of": AS_OF}).json(),
+            )
         assert got == expected
         database.dispose()
     finally:
@@ -268,9 +335,13 @@ def test_batch_fold_equals_event_by_event_fold_and_skips_repeats(campaign_client
     fold_all(gateway, events)
     expected = gateway.get("/api/v1/indicators/T002-1/progress", params={"org_unit": "370302", "as_of": AS_OF}).json()
 
-    settings = gateway_main.settings.model_copy(update={
-        "database_url": make_database("batch"), "kafka_bootstrap_servers": "127.0.0.1:1",
-        "catalog_retry_seconds": 3600})
+    settings = gateway_main.settings.model_copy(
+        update={
+            "database_url": make_database("batch"),
+            "kafka_bootstrap_servers": "127.0.0.1:1",
+            "catalog_retry_seconds": 3600,
+        }
+    )
     with TestClient(gateway_main.build_app(settings)) as batched:
         database, handlers = batched.app.state.database, live_handlers()
         with database.session() as session:
@@ -335,9 +406,14 @@ def test_the_refresher_renews_stored_rows_to_the_answers_computed_in_full(campai
         for row in rows:
             assert row.computed_on == today
             # Stored answers hold no reports awaiting review: they are added when read.
-            expected = indicator_progress(facts[row.indicator_code], row.org_unit_code,
-                                          official.get(row.indicator_code, []), [],
-                                          today, Thresholds.from_settings(gateway.app.state.settings))
+            expected = indicator_progress(
+                facts[row.indicator_code],
+                row.org_unit_code,
+                official.get(row.indicator_code, []),
+                [],
+                today,
+                Thresholds.from_settings(gateway.app.state.settings),
+            )
             assert row.payload == expected.model_dump_json(), (row.indicator_code, row.org_unit_code)
 
 
@@ -394,7 +470,7 @@ def test_a_row_that_changes_after_its_answer_was_stored_ahead_loses_it(campaign_
     day = dt.date(2023, 1, 1)
     store_answers_ahead(gateway.app.state.database, day, Thresholds())
     approve(education, {"indicator": "H-EDU-1", "org_unit": "370300", "period": "2022-12", "value": 85}, CITY)
-    fold_all(gateway, outbox_events(education)[len(folded):])
+    fold_all(gateway, outbox_events(education)[len(folded) :])
     with gateway.app.state.database.session() as session:
         rows = {(r.indicator_code, r.org_unit_code): r for r in session.exec(select(IndicatorProgressView))}
     assert rows["H-EDU-1", "370300"].next_on is None
@@ -405,19 +481,21 @@ def test_a_row_that_changes_after_its_answer_was_stored_ahead_loses_it(campaign_
     assert figures["H-EDU-1"]["current_value"] == 85
 
 
-@pytest.mark.parametrize(("now", "due"), [
-    ("2026-11-27T15:30:00+00:00", dt.date(2026, 11, 28)),  # 23:30 in Beijing
-    ("2026-11-27T14:59:00+00:00", None),  # 22:59 in Beijing: more than an hour before midnight
-    ("2026-11-27T16:10:00+00:00", None),  # 00:10 on the 28th: the 29th is a day away
-])
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        ("2026-11-27T15:30:00+00:00", dt.date(2026, 11, 28)),  # 23:30 in Beijing
+        ("2026-11-27T14:59:00+00:00", None),  # 22:59 in Beijing: more than an hour before midnight
+        ("2026-11-27T16:10:00+00:00", None),  # 00:10 on the 28th: the 29th is a day away
+    ],
+)
 def test_answers_are_stored_ahead_in_the_last_hour_of_a_beijing_day(now, due):
     from minsheng_gateway.views.refresher import next_day_due
 
     assert next_day_due(dt.datetime.fromisoformat(now), dt.timedelta(minutes=60)) == due
 
 
-def test_todays_indicator_progress_is_the_stored_answer_and_equals_the_one_computed_in_full(campaign_client,
-                                                                                            gateway):
+def test_todays_indicator_progress_is_the_stored_answer_and_equals_the_one_computed_in_full(campaign_client, gateway):
     """Dashboards poll `/indicators/{id}/progress`: today's answer is served as the consumer stored it
     when the row last changed, and it is exactly the answer computed from every official value."""
     from sqlalchemy import delete
@@ -437,9 +515,12 @@ def test_todays_indicator_progress_is_the_stored_answer_and_equals_the_one_compu
         facts = load_facts(session)
         source = GatewaySource(session)
         official, pending = source.official(list(facts)), source.pending(list(facts))
-        expected = {(code, unit): indicator_progress(facts[code], unit, official.get(code, []), pending.get(code, []),
-                                                     today, Thresholds()).model_dump(mode="json")
-                    for code, unit in keys}
+        expected = {
+            (code, unit): indicator_progress(
+                facts[code], unit, official.get(code, []), pending.get(code, []), today, Thresholds()
+            ).model_dump(mode="json")
+            for code, unit in keys
+        }
     assert len(keys) >= 6
 
     def served(code: str, unit: str, **params) -> dict:

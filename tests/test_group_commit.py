@@ -24,8 +24,15 @@ from tests.test_messaging_outbox import value_event
 @pytest.fixture
 def database(make_database, tmp_path):
     url = make_database("group_commit")
-    upgrade_to_head(MigrationPlan(process="group-commit-test", kernel_branches=(MESSAGING_BRANCH,),
-                                  own_versions=tmp_path / "versions", tables=MESSAGING_TABLES), url)
+    upgrade_to_head(
+        MigrationPlan(
+            process="group-commit-test",
+            kernel_branches=(MESSAGING_BRANCH,),
+            own_versions=tmp_path / "versions",
+            tables=MESSAGING_TABLES,
+        ),
+        url,
+    )
     db = Database(url)
     yield db
     db.dispose()
@@ -86,8 +93,12 @@ def test_a_write_that_fails_fails_alone(database):
     asyncio.run(write_all(GroupCommitWriter(database, write_values, name="values"), [first]))
     # The same event again (a unique event id) makes the whole batch fail; the others are retried alone.
     others = [value_event("T001-1", n) for n in range(2, 8)]
-    answers = asyncio.run(write_all(GroupCommitWriter(database, write_values, name="values",
-                                                      on_error=duplicate_event), [*others[:3], first, *others[3:]]))
+    answers = asyncio.run(
+        write_all(
+            GroupCommitWriter(database, write_values, name="values", on_error=duplicate_event),
+            [*others[:3], first, *others[3:]],
+        )
+    )
 
     assert isinstance(answers[3], Conflict) and answers[3].code == "duplicate"
     assert answers[:3] + answers[4:] == [e.id for e in others]
@@ -126,4 +137,3 @@ def test_an_exhausted_connection_pool_answers_503_with_retry_after():
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
     assert response.json()["code"] == "overloaded" and "没有保存任何数据" in response.json()["detail"]
-

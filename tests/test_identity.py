@@ -168,11 +168,13 @@ def test_changing_the_password_ends_the_other_sessions(gateway):
     csrf = sign_in(gateway, "demo-viewer")
     other = fresh(gateway)
     sign_in(other, "demo-viewer")
-    wrong = gateway.post("/api/v1/auth/password", headers=csrf,
-                         json={"current_password": "not-it-at-all", "new_password": NEW_PASSWORD})
+    wrong = gateway.post(
+        "/api/v1/auth/password", headers=csrf, json={"current_password": "not-it-at-all", "new_password": NEW_PASSWORD}
+    )
     assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
-    changed = gateway.post("/api/v1/auth/password", headers=csrf,
-                           json={"current_password": DEMO_PASSWORD, "new_password": NEW_PASSWORD})
+    changed = gateway.post(
+        "/api/v1/auth/password", headers=csrf, json={"current_password": DEMO_PASSWORD, "new_password": NEW_PASSWORD}
+    )
     assert changed.status_code == 204
     assert gateway.get("/api/v1/auth/me").status_code == 200  # the session that changed it stays
     assert other.get("/api/v1/auth/me").json()["code"] == "session_expired"
@@ -180,16 +182,20 @@ def test_changing_the_password_ends_the_other_sessions(gateway):
     assert login(fresh(gateway), "demo-viewer", NEW_PASSWORD).status_code == 200
 
 
-@pytest.mark.parametrize(("password", "reason"), [
-    ("short-1", "密码太短：至少 10 位"),
-    ("demo-viewer-2025", "密码不能与用户名相同，也不能包含用户名"),
-    ("1234567890", "密码过于常见，容易被猜中，请换一个"),
-    ("qwertyuiop", "密码过于常见，容易被猜中，请换一个"),
-])
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("short-1", "密码太短：至少 10 位"),
+        ("demo-viewer-2025", "密码不能与用户名相同，也不能包含用户名"),
+        ("1234567890", "密码过于常见，容易被猜中，请换一个"),
+        ("qwertyuiop", "密码过于常见，容易被猜中，请换一个"),
+    ],
+)
 def test_a_weak_new_password_is_refused_saying_why(gateway, password, reason):
     csrf = sign_in(gateway, "demo-viewer")
-    refused = gateway.post("/api/v1/auth/password", headers=csrf,
-                           json={"current_password": DEMO_PASSWORD, "new_password": password})
+    refused = gateway.post(
+        "/api/v1/auth/password", headers=csrf, json={"current_password": DEMO_PASSWORD, "new_password": password}
+    )
     assert refused.status_code == 422
     assert refused.json() == {"detail": reason, "code": "weak_password"}
     assert login(fresh(gateway), "demo-viewer", DEMO_PASSWORD).status_code == 200
@@ -200,8 +206,13 @@ def test_a_weak_new_password_is_refused_saying_why(gateway, password, reason):
 
 def test_the_city_office_creates_an_account_that_can_sign_in(gateway):
     csrf = sign_in(gateway, "demo-city-office")
-    body = {"username": "Zhang.San", "display_name": "市教育局 张三", "role": "bureau", "department": "市教育局",
-            "password": NEW_PASSWORD}
+    body = {
+        "username": "Zhang.San",
+        "display_name": "市教育局 张三",
+        "role": "bureau",
+        "department": "市教育局",
+        "password": NEW_PASSWORD,
+    }
     created = gateway.post("/api/v1/accounts", json=body, headers=csrf)
     assert created.status_code == 201, created.text
     account = created.json()
@@ -315,12 +326,38 @@ def test_the_command_creates_the_first_city_office_account(make_database, monkey
 
     url = make_database("gateway")
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert main(["create-admin", "--username", "wang.wu", "--display-name", "市民生办 王五", "--password-stdin",
-                 "--database-url", url]) == 1
+    assert (
+        main(
+            [
+                "create-admin",
+                "--username",
+                "wang.wu",
+                "--display-name",
+                "市民生办 王五",
+                "--password-stdin",
+                "--database-url",
+                url,
+            ]
+        )
+        == 1
+    )
     assert "密码太短" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{NEW_PASSWORD}\n"))
-    assert main(["create-admin", "--username", "wang.wu", "--display-name", "市民生办 王五", "--password-stdin",
-                 "--database-url", url]) == 0
+    assert (
+        main(
+            [
+                "create-admin",
+                "--username",
+                "wang.wu",
+                "--display-name",
+                "市民生办 王五",
+                "--password-stdin",
+                "--database-url",
+                url,
+            ]
+        )
+        == 0
+    )
     settings = gateway_settings(url, demo_users=False)
     with TestClient(identity_gateway(settings)) as gateway:
         user = login(gateway, "wang.wu", NEW_PASSWORD).json()["user"]

@@ -37,8 +37,18 @@ def education(campaign_client) -> TestClient:
 
 def claims(**changes) -> dict:
     now = int(time.time())
-    base = {"iss": ISSUER, "sub": "2", "aud": "education", "iat": now, "exp": now + 30, "name": "市教育局 演示用户",
-            "role": "bureau", "department": "市教育局", "org_unit": None, "indicators": []}
+    base = {
+        "iss": ISSUER,
+        "sub": "2",
+        "aud": "education",
+        "iat": now,
+        "exp": now + 30,
+        "name": "市教育局 演示用户",
+        "role": "bureau",
+        "department": "市教育局",
+        "org_unit": None,
+        "indicators": [],
+    }
     return {**base, **changes}
 
 
@@ -61,18 +71,25 @@ def test_a_token_the_gateway_signed_for_the_service_is_accepted(education):
     assert accepted.json()["submitted_by"] == "市教育局 演示用户（牵头部门：市教育局；账号 2）"
 
 
-@pytest.mark.parametrize(("case", "headers", "code"), [
-    ("expired", lambda: signed(claims(iat=int(time.time()) - 90, exp=int(time.time()) - 30)), "token_expired"),
-    ("another key", lambda: signed(claims(), key=Ed25519PrivateKey.generate()), "invalid_token"),
-    ("another audience", lambda: signed(claims(aud="health")), "invalid_token"),
-    ("alg none", lambda: unsigned(claims()), "invalid_token"),
-    ("lives longer than a minute", lambda: signed(claims(exp=int(time.time()) + 3600)), "invalid_token"),
-    ("another issuer", lambda: signed(claims(iss="someone-else")), "invalid_token"),
-    ("no expiry", lambda: signed({k: v for k, v in claims().items() if k != "exp"}), "invalid_token"),
-    ("old-style demo token", lambda: {"Authorization": "Bearer demo-education-bureau"}, "invalid_token"),
-    ("old-style issued token", lambda: {"Authorization": "Bearer ms_h7Gk2vQ0cXz9LpR4tYwB1nM8sD3fA6eJ"},
-     "invalid_token"),
-], ids=lambda value: value if isinstance(value, str) else "")
+@pytest.mark.parametrize(
+    ("case", "headers", "code"),
+    [
+        ("expired", lambda: signed(claims(iat=int(time.time()) - 90, exp=int(time.time()) - 30)), "token_expired"),
+        ("another key", lambda: signed(claims(), key=Ed25519PrivateKey.generate()), "invalid_token"),
+        ("another audience", lambda: signed(claims(aud="health")), "invalid_token"),
+        ("alg none", lambda: unsigned(claims()), "invalid_token"),
+        ("lives longer than a minute", lambda: signed(claims(exp=int(time.time()) + 3600)), "invalid_token"),
+        ("another issuer", lambda: signed(claims(iss="someone-else")), "invalid_token"),
+        ("no expiry", lambda: signed({k: v for k, v in claims().items() if k != "exp"}), "invalid_token"),
+        ("old-style demo token", lambda: {"Authorization": "Bearer demo-education-bureau"}, "invalid_token"),
+        (
+            "old-style issued token",
+            lambda: {"Authorization": "Bearer ms_h7Gk2vQ0cXz9LpR4tYwB1nM8sD3fA6eJ"},
+            "invalid_token",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
 def test_a_token_that_is_not_the_gateways_for_this_service_is_refused(education, case, headers, code):
     refused = education.post("/api/v1/reports", json=REPORT, headers=headers())
     assert refused.status_code == 401, f"{case}: {refused.text}"
@@ -90,8 +107,14 @@ def test_an_hmac_token_keyed_with_the_public_key_is_refused(education):
 
 
 def test_open_reads_need_no_token_and_everything_else_does(education):
-    for path in ("/healthz", "/metrics", "/api/v1/tasks/2", "/api/v1/catalog", "/api/v1/progress",
-                 "/api/v1/indicators/T002-1/progress"):
+    for path in (
+        "/healthz",
+        "/metrics",
+        "/api/v1/tasks/2",
+        "/api/v1/catalog",
+        "/api/v1/progress",
+        "/api/v1/indicators/T002-1/progress",
+    ):
         assert education.get(path).status_code == 200, path
     assert education.get("/api/v1/reports").json()["code"] == "not_signed_in"
 

@@ -52,7 +52,8 @@ register_event(EVENT_TYPE, ValueReported)
 # The consumer's "view": a running total per indicator, updated in the consumer's transaction.
 view_metadata = MetaData()
 indicator_total = Table(
-    "test_indicator_total", view_metadata,
+    "test_indicator_total",
+    view_metadata,
     Column("indicator", String(20), primary_key=True),
     Column("total", Float, nullable=False),
     Column("events", Integer, nullable=False),
@@ -63,7 +64,8 @@ def add_to_total(session: Session, event: TypedEvent) -> None:
     data = event.typed_data()
     connection = session.connection()
     changed = connection.execute(
-        update(indicator_total).where(indicator_total.c.indicator == data.indicator)
+        update(indicator_total)
+        .where(indicator_total.c.indicator == data.indicator)
         .values(total=indicator_total.c.total + data.value, events=indicator_total.c.events + 1)
     ).rowcount
     if not changed:
@@ -87,8 +89,15 @@ def run(coroutine, timeout: float = 30.0):
 
 def migrated(make_database, tmp_path, label: str) -> Database:
     url = make_database(label)
-    upgrade_to_head(MigrationPlan(process="consumer-test", kernel_branches=(MESSAGING_BRANCH,),
-                                  own_versions=tmp_path / "versions", tables=MESSAGING_TABLES), url)
+    upgrade_to_head(
+        MigrationPlan(
+            process="consumer-test",
+            kernel_branches=(MESSAGING_BRANCH,),
+            own_versions=tmp_path / "versions",
+            tables=MESSAGING_TABLES,
+        ),
+        url,
+    )
     database = Database(url)
     view_metadata.create_all(database.engine)
     return database
@@ -106,8 +115,12 @@ def new_topic() -> str:
 
 
 def value_event(indicator: str, value: float) -> IntegrationEvent:
-    return IntegrationEvent(source=event_source("education"), type=EVENT_TYPE, subject=indicator,
-                            data={"indicator": indicator, "value": value})
+    return IntegrationEvent(
+        source=event_source("education"),
+        type=EVENT_TYPE,
+        subject=indicator,
+        data={"indicator": indicator, "value": value},
+    )
 
 
 def totals(database: Database) -> dict[str, tuple[float, int]]:
@@ -157,17 +170,30 @@ async def poll_until(consumer: EventConsumer, done, timeout: float = 10.0) -> di
 
 
 def make_consumer(database, broker, topic, group_id, handler=add_to_totals) -> EventConsumer:
-    return EventConsumer(database, broker.bootstrap_servers, topics=[topic], group_id=group_id,
-                         handlers=handlers_of(handler), process="consumer-test", consumer_options=FAST_GROUP_JOIN)
+    return EventConsumer(
+        database,
+        broker.bootstrap_servers,
+        topics=[topic],
+        group_id=group_id,
+        handlers=handlers_of(handler),
+        process="consumer-test",
+        consumer_options=FAST_GROUP_JOIN,
+    )
 
 
 def consumer_job(topic: str, group_id: str):  # noqa: ANN201
     """A `create_app(background=[...])` job running a consumer with the app's database and settings."""
 
     async def consume_events(app) -> None:  # noqa: ANN001 - a FastAPI app
-        consumer = EventConsumer(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers,
-                                 topics=[topic], group_id=group_id, handlers=handlers_of(),
-                                 process=getattr(app.state, "process", "unknown"), consumer_options=FAST_GROUP_JOIN)
+        consumer = EventConsumer(
+            app.state.database,
+            lambda: app.state.settings.kafka_bootstrap_servers,
+            topics=[topic],
+            group_id=group_id,
+            handlers=handlers_of(),
+            process=getattr(app.state, "process", "unknown"),
+            consumer_options=FAST_GROUP_JOIN,
+        )
         app.state.event_consumer = consumer
         await consumer.run()
 
@@ -178,8 +204,12 @@ def test_each_event_is_applied_once_even_when_delivered_twice(database, broker):
     topic, group = new_topic(), f"g-{uuid.uuid4().hex[:8]}"
     first, second = value_event("T001-1", 5), value_event("T001-1", 7)
     key = b"T001-1"
-    records = [(key, first.to_json_bytes()), (key, first.to_json_bytes()), (key, second.to_json_bytes()),
-               (key, first.to_json_bytes())]
+    records = [
+        (key, first.to_json_bytes()),
+        (key, first.to_json_bytes()),
+        (key, second.to_json_bytes()),
+        (key, first.to_json_bytes()),
+    ]
 
     async def scenario():
         await produce(broker.bootstrap_servers, topic, records)
@@ -239,8 +269,14 @@ def test_a_failing_handler_leaves_its_event_unprocessed_and_uncommitted_until_it
             after = await poll_until(restarted, lambda seen: seen["applied"] >= 2)
         finally:
             await restarted.stop()
-        return first, again, committed_while_failing, state_while_failing, after, \
-            await committed_offsets(broker.bootstrap_servers, group, topic)
+        return (
+            first,
+            again,
+            committed_while_failing,
+            state_while_failing,
+            after,
+            await committed_offsets(broker.bootstrap_servers, group, topic),
+        )
 
     first, again, committed_while_failing, state_while_failing, after, committed_after = run(scenario())
     assert (first["applied"], first["failed"]) == (1, 1)
@@ -263,8 +299,11 @@ def test_poison_records_are_skipped_and_committed_instead_of_blocking(database, 
     key = b"T001-1"
 
     async def scenario():
-        await produce(broker.bootstrap_servers, topic, [(key, b"\x00not json"), (key, unknown), (key, bad_data),
-                                                        (key, None), (key, good.to_json_bytes())])
+        await produce(
+            broker.bootstrap_servers,
+            topic,
+            [(key, b"\x00not json"), (key, unknown), (key, bad_data), (key, None), (key, good.to_json_bytes())],
+        )
         consumer = make_consumer(database, broker, topic, group)
         await consumer.start()
         try:
@@ -351,9 +390,15 @@ def test_each_handler_gets_the_runs_of_its_own_events_in_order_and_other_types_a
         return handlers.parser.parse(raw)
 
     first = event(EVENT_TYPE, indicator="T001-1", value=1)
-    events = [first, event(EVENT_TYPE, indicator="T001-1", value=2), event(unhandled_type, indicator="T001-1"),
-              event(EVENT_TYPE, indicator="T001-1", value=3), event(other_type, indicator="T001-1", value=4),
-              event(EVENT_TYPE, indicator="T001-1", value=5), first]
+    events = [
+        first,
+        event(EVENT_TYPE, indicator="T001-1", value=2),
+        event(unhandled_type, indicator="T001-1"),
+        event(EVENT_TYPE, indicator="T001-1", value=3),
+        event(other_type, indicator="T001-1", value=4),
+        event(EVENT_TYPE, indicator="T001-1", value=5),
+        first,
+    ]
     with database.session() as session:
         outcome = handlers.apply(session, events)
         session.commit()
@@ -382,10 +427,16 @@ def test_relay_and_consumer_as_create_app_background_jobs(make_database, tmp_pat
 
     url = make_database("both")
     app = create_app(
-        process="both-test", title="t", description="d",
+        process="both-test",
+        title="t",
+        description="d",
         settings=ProcessSettings(port=0, database_url=url, kafka_bootstrap_servers=broker.bootstrap_servers),
-        migration_plan=MigrationPlan(process="both-test", kernel_branches=(MESSAGING_BRANCH,),
-                                     own_versions=tmp_path / "versions", tables=MESSAGING_TABLES),
+        migration_plan=MigrationPlan(
+            process="both-test",
+            kernel_branches=(MESSAGING_BRANCH,),
+            own_versions=tmp_path / "versions",
+            tables=MESSAGING_TABLES,
+        ),
         routers=[router],
         startup=[lambda app: view_metadata.create_all(app.state.database.engine)],
         background=[run_relay, consumer_job(topic, group)],
@@ -422,16 +473,25 @@ def test_batch_mode_applies_a_poll_in_one_transaction_and_isolates_a_failing_eve
     async def scenario():
         await produce(broker.bootstrap_servers, topic, [(b"T002-1", e.to_json_bytes()) for e in good])
         handlers = handlers_of(handler, finish=lambda session, work: finished.append(1))
-        consumer = EventConsumer(database, broker.bootstrap_servers, topics=[topic], group_id=group,
-                                 handlers=handlers, consumer_options=FAST_GROUP_JOIN)
+        consumer = EventConsumer(
+            database,
+            broker.bootstrap_servers,
+            topics=[topic],
+            group_id=group,
+            handlers=handlers,
+            consumer_options=FAST_GROUP_JOIN,
+        )
         await consumer.start()
         try:
             await poll_until(consumer, lambda seen: seen["applied"] >= 5)
             assert totals(database) == {"T002-1": (5.0, 5)}
             batches_for_five = len(finished)
             assert batches_for_five < 5  # fewer commits than events
-            await produce(broker.bootstrap_servers, topic, [(b"T002-1", bad.to_json_bytes()),
-                                                            (b"T002-1", value_event("T002-1", 2.0).to_json_bytes())])
+            await produce(
+                broker.bootstrap_servers,
+                topic,
+                [(b"T002-1", bad.to_json_bytes()), (b"T002-1", value_event("T002-1", 2.0).to_json_bytes())],
+            )
             await poll_until(consumer, lambda seen: seen["failed"] >= 1)
             assert totals(database)["T002-1"] == (5.0, 5)  # the event behind the failing one waits, in order
             healed["now"] = True

@@ -23,8 +23,12 @@ register_event(EVENT_TYPE, ValueReported)
 
 
 def make_event(**changes) -> IntegrationEvent:
-    fields = {"source": event_source("education"), "type": EVENT_TYPE, "subject": "T002-1",
-              "data": {"indicator": "T002-1", "value": 3, "period": "2023-06-30"}}
+    fields = {
+        "source": event_source("education"),
+        "type": EVENT_TYPE,
+        "subject": "T002-1",
+        "data": {"indicator": "T002-1", "value": 3, "period": "2023-06-30"},
+    }
     return IntegrationEvent(**{**fields, **changes})
 
 
@@ -51,7 +55,7 @@ def test_events_are_immutable_and_get_fresh_ids_and_utc_times():
     with pytest.raises(ValidationError):
         first.subject = "T003-1"
     beijing = dt.datetime(2024, 1, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    assert make_event(time=beijing).time == dt.datetime(2024, 1, 1, 0, 0, tzinfo=dt.timezone.utc)
+    assert make_event(time=beijing).time == dt.datetime(2024, 1, 1, 0, 0, tzinfo=dt.UTC)
     with pytest.raises(ValidationError):
         make_event(time=dt.datetime(2024, 1, 1))  # naive: whose midnight?
 
@@ -82,8 +86,12 @@ def test_unknown_types_are_refused_on_creation_and_on_receipt():
 
 def test_received_events_are_checked_like_created_ones():
     body = json.loads(make_event().to_json_bytes())
-    for broken in ({**body, "specversion": "0.3"}, {**body, "data": {"indicator": "T002-1"}},
-                   {k: v for k, v in body.items() if k != "source"}, {**body, "time": "yesterday"}):
+    for broken in (
+        {**body, "specversion": "0.3"},
+        {**body, "data": {"indicator": "T002-1"}},
+        {k: v for k, v in body.items() if k != "source"},
+        {**body, "time": "yesterday"},
+    ):
         with pytest.raises(ValidationError):
             IntegrationEvent.from_json_bytes(json.dumps(broken).encode())
     with pytest.raises(ValidationError):
@@ -104,7 +112,11 @@ def test_registering_requires_a_versioned_type_and_is_idempotent():
 def test_one_topic_per_campaign():
     assert topic_for("education") == "minsheng.education.events"
     assert {topic_for(c) for c in ("education", "health", "eldercare", "employment", "livability")} == {
-        "minsheng.education.events", "minsheng.health.events", "minsheng.eldercare.events",
-        "minsheng.employment.events", "minsheng.livability.events"}
+        "minsheng.education.events",
+        "minsheng.health.events",
+        "minsheng.eldercare.events",
+        "minsheng.employment.events",
+        "minsheng.livability.events",
+    }
     with pytest.raises(ValueError):
         topic_for("gateway")

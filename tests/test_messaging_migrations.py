@@ -10,12 +10,14 @@ from minsheng.messaging import CONSUMER_TABLES, MESSAGING_BRANCH, MESSAGING_TABL
 
 
 def plan(tmp_path, branches, tables) -> MigrationPlan:
-    return MigrationPlan(process="messaging-test", kernel_branches=branches, own_versions=tmp_path / "versions",
-                         tables=tables)
+    return MigrationPlan(
+        process="messaging-test", kernel_branches=branches, own_versions=tmp_path / "versions", tables=tables
+    )
 
 
-@pytest.mark.parametrize("tables", [OUTBOX_TABLES, CONSUMER_TABLES, MESSAGING_TABLES],
-                         ids=["producer", "consumer", "both"])
+@pytest.mark.parametrize(
+    "tables", [OUTBOX_TABLES, CONSUMER_TABLES, MESSAGING_TABLES], ids=["producer", "consumer", "both"]
+)
 def test_messaging_branch_upgrades_postgres_with_no_autogenerate_difference(tables, tmp_path, make_database):
     url = make_database("messaging")
     messaging = plan(tmp_path, (MESSAGING_BRANCH,), tables)
@@ -37,4 +39,3 @@ def test_messaging_beside_catalog_on_postgres(tmp_path, make_database):
     service = plan(tmp_path, ("catalog", MESSAGING_BRANCH), CATALOG_TABLES | MESSAGING_TABLES)
     upgrade_to_head(service, url)
     assert schema_differences(service, url) == []
-

@@ -51,8 +51,15 @@ def run(coroutine, timeout: float = 30.0):
 @pytest.fixture
 def database(make_database, tmp_path):
     url = make_database("outbox")
-    upgrade_to_head(MigrationPlan(process="outbox-test", kernel_branches=(MESSAGING_BRANCH,),
-                                  own_versions=tmp_path / "versions", tables=MESSAGING_TABLES), url)
+    upgrade_to_head(
+        MigrationPlan(
+            process="outbox-test",
+            kernel_branches=(MESSAGING_BRANCH,),
+            own_versions=tmp_path / "versions",
+            tables=MESSAGING_TABLES,
+        ),
+        url,
+    )
     db = Database(url)
     yield db
     db.dispose()
@@ -63,8 +70,12 @@ def new_topic() -> str:
 
 
 def value_event(indicator: str, value: float) -> IntegrationEvent:
-    return IntegrationEvent(source=event_source("education"), type=EVENT_TYPE, subject=indicator,
-                            data={"indicator": indicator, "value": value})
+    return IntegrationEvent(
+        source=event_source("education"),
+        type=EVENT_TYPE,
+        subject=indicator,
+        data={"indicator": indicator, "value": value},
+    )
 
 
 def commit_events(database: Database, topic: str, events: list[IntegrationEvent]) -> None:
@@ -82,8 +93,13 @@ def outbox_rows(database: Database) -> list[OutboxEvent]:
 async def read_topic(bootstrap_servers: str, topic: str, expected: int, timeout: float = 10.0) -> list:
     """Every record of `topic` (a group-less reader from the beginning), waiting for `expected` of them
     and then a little longer to catch any record too many."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     records = []
     try:
@@ -216,8 +232,12 @@ def test_a_failure_stops_its_key_records_the_error_and_is_retried_after_backoff(
     assert waiting.claimed == 0
     assert (retried.published, retried.failed) == (2, 0)
     # a3 never overtook a2; b1 (another key) did not wait for T001-1
-    assert producer.sent == [("T001-1", 1), ("T002-1", 10), ("T001-1", 2), ("T001-1", 3)] or \
-        producer.sent == [("T002-1", 10), ("T001-1", 1), ("T001-1", 2), ("T001-1", 3)]
+    assert producer.sent == [("T001-1", 1), ("T002-1", 10), ("T001-1", 2), ("T001-1", 3)] or producer.sent == [
+        ("T002-1", 10),
+        ("T001-1", 1),
+        ("T001-1", 2),
+        ("T001-1", 3),
+    ]
     failed_row = next(row for row in outbox_rows(database) if row.event_id == a2.id)
     assert failed_row.attempts == 1
     assert "broker went away" in failed_row.last_error
@@ -254,19 +274,26 @@ def test_unreachable_broker_keeps_events_pending_until_a_broker_answers(database
     async def scenario(second_broker: LocalBroker):
         relay = asyncio.create_task(run_relay(app))
         try:
-            head = await eventually(lambda: (r := outbox_rows(database)[0]).attempts >= 2 and r,
-                                    timeout=10, message="the relay never recorded its failed attempts")
+            head = await eventually(
+                lambda: (r := outbox_rows(database)[0]).attempts >= 2 and r,
+                timeout=10,
+                message="the relay never recorded its failed attempts",
+            )
             assert all(row.published_at is None for row in outbox_rows(database))
             assert "broker unavailable" in head.last_error and "KafkaConnectionError" in head.last_error
             assert head.next_attempt_at is not None
             await eventually(lambda: backlog() == 3, timeout=5, message="backlog gauge never showed 3")
-            assert REGISTRY.get_sample_value("minsheng_outbox_oldest_pending_age_seconds",
-                                             {"process": "outbox-test"}) > 0
+            assert (
+                REGISTRY.get_sample_value("minsheng_outbox_oldest_pending_age_seconds", {"process": "outbox-test"}) > 0
+            )
             assert not relay.done()  # the relay survives the outage
 
             settings.kafka_bootstrap_servers = second_broker.bootstrap_servers
-            await eventually(lambda: all(row.published_at for row in outbox_rows(database)), timeout=15,
-                             message="events were not published once a broker answered")
+            await eventually(
+                lambda: all(row.published_at for row in outbox_rows(database)),
+                timeout=15,
+                message="events were not published once a broker answered",
+            )
             await eventually(lambda: backlog() == 0, timeout=5, message="backlog gauge never went back to 0")
         finally:
             relay.cancel()

@@ -34,8 +34,11 @@ def act(client, action, headers):
     if action == "lock period":
         return client.post("/api/v1/periods/2022-01/lock", headers=headers)
     if action == "report task status":
-        return client.post("/api/v1/task-status", headers=headers, json={
-            "task": 2, "org_unit": "370300", "period": "2022Q2", "state": "in_progress", "narrative": "推进中"})
+        return client.post(
+            "/api/v1/task-status",
+            headers=headers,
+            json={"task": 2, "org_unit": "370300", "period": "2022Q2", "state": "in_progress", "narrative": "推进中"},
+        )
     if action == "read reports":
         return client.get("/api/v1/reports", headers=headers)
     raise AssertionError(action)
@@ -74,8 +77,7 @@ TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("role", "headers", "action", "expected"), TABLE,
-                         ids=[f"{r}-{a}" for r, _, a, _ in TABLE])
+@pytest.mark.parametrize(("role", "headers", "action", "expected"), TABLE, ids=[f"{r}-{a}" for r, _, a, _ in TABLE])
 def test_role_action_matrix(campaign_client, role, headers, action, expected):
     client = campaign_client("education")
     response = act(client, action, headers)
@@ -98,12 +100,17 @@ def test_refusals_name_the_allowed_scope(campaign_client):
 
 def test_integration_client_writes_its_granted_indicators_in_bulk(campaign_client):
     client = campaign_client("employment")
-    rows = [row(indicator="T076-1", period="2022-06", value=1500),
-            row(indicator="H-EMP-2", period="2022-06", value=4.2)]
+    rows = [
+        row(indicator="T076-1", period="2022-06", value=1500),
+        row(indicator="H-EMP-2", period="2022-06", value=4.2),
+    ]
     accepted = client.post("/api/v1/reports/bulk", json={"rows": rows}, headers=INTEGRATION)
     assert accepted.status_code == 201 and accepted.json()["count"] == 2
-    mixed = client.post("/api/v1/reports/bulk", headers=INTEGRATION,
-                        json={"rows": [row(indicator="T076-1", period="2022-07"), row(indicator="T078-1")]})
+    mixed = client.post(
+        "/api/v1/reports/bulk",
+        headers=INTEGRATION,
+        json={"rows": [row(indicator="T076-1", period="2022-07"), row(indicator="T078-1")]},
+    )
     assert mixed.status_code == 403
     assert [e["row"] for e in mixed.json()["errors"]] == [2]
     assert "T078-1" in mixed.json()["detail"]

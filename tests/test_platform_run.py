@@ -16,8 +16,8 @@ import sys
 import time
 import urllib.request
 
-import psycopg
 import httpx
+import psycopg
 import pytest
 
 from minsheng.auth.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
@@ -42,9 +42,23 @@ def _start_runner(base: int, broker_port: int, postgres_port: int, data_dir) -> 
     """`make run`'s runner on its own embedded PostgreSQL (no DATABASE_URL inherited from the suite)."""
     env = {key: value for key, value in os.environ.items() if not key.endswith("_DATABASE_URL")}
     return subprocess.Popen(
-        [sys.executable, "deploy/run_local.py", "--base-port", str(base), "--broker-port", str(broker_port),
-         "--postgres-port", str(postgres_port), "--data-dir", str(data_dir)],
-        cwd=ROOT, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "deploy/run_local.py",
+            "--base-port",
+            str(base),
+            "--broker-port",
+            str(broker_port),
+            "--postgres-port",
+            str(postgres_port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=ROOT,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -139,8 +153,17 @@ def test_six_processes_come_up_and_the_gateway_serves_the_whole_catalog(platform
     assert (unemployment["target_value"], unemployment["comparator"], unemployment["unit"]) == (4.5, "≤", "%")
 
     units = _get(f"{gateway}/api/v1/org-units")
-    assert {u["code"] for u in units["data"]} >= {"370300", "370302", "370303", "370304", "370305", "370306",
-                                                  "370321", "370322", "370323"}
+    assert {u["code"] for u in units["data"]} >= {
+        "370300",
+        "370302",
+        "370303",
+        "370304",
+        "370305",
+        "370306",
+        "370321",
+        "370322",
+        "370323",
+    }
     targets = _get(f"{gateway}/api/v1/org-units/370303/targets?limit=500")
     campaigns = {t["campaign"] for t in targets["data"]}
     assert campaigns == {"education", "health", "eldercare", "employment", "livability"}
@@ -162,8 +185,15 @@ def test_a_report_approved_in_a_service_reaches_the_city_and_district_views(plat
     gateway = f"http://127.0.0.1:{base}"
     assert DEMO_PASSWORD in output and all(account.username in output for account in DEMO_ACCOUNTS)
     district, csrf = _signed_in(gateway, "demo-zhangdian")
-    report = district.post("/api/v1/campaigns/education/reports", headers=csrf, json={
-        "indicator": "T002-1", "org_unit": "370303", "period": "2022-06", "value": 4}).raise_for_status().json()
+    report = (
+        district.post(
+            "/api/v1/campaigns/education/reports",
+            headers=csrf,
+            json={"indicator": "T002-1", "org_unit": "370303", "period": "2022-06", "value": 4},
+        )
+        .raise_for_status()
+        .json()
+    )
     office, csrf = _signed_in(gateway, "demo-city-office")
     office.post(f"/api/v1/campaigns/education/reports/{report['id']}/approve", headers=csrf).raise_for_status()
     approved_at = time.monotonic()

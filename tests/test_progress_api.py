@@ -89,9 +89,18 @@ def test_task_status_is_the_worst_of_its_indicators(education):
 
 
 def test_a_task_without_numbers_takes_its_reported_status(education):
-    education.post("/api/v1/task-status", headers=EDU_BUREAU, json={
-        "task": 6, "org_unit": "370300", "period": "2022Q4", "state": "blocked",
-        "narrative": "合作院校协议尚未签署", "problems": "经费未落实"})
+    education.post(
+        "/api/v1/task-status",
+        headers=EDU_BUREAU,
+        json={
+            "task": 6,
+            "org_unit": "370300",
+            "period": "2022Q4",
+            "state": "blocked",
+            "narrative": "合作院校协议尚未签署",
+            "problems": "经费未落实",
+        },
+    )
     task = education.get("/api/v1/tasks/6/progress", params={"as_of": "2022-12-31"}).json()
     assert (task["status"], task["basis"]) == ("behind", "reported_status")
     assert task["reported_status"]["problems"] == "经费未落实"

@@ -18,10 +18,12 @@ ZHANGDIAN = "370303"
 ZICHUAN = "370302"
 
 
-def obs(code: str, org_unit: str, value: float, numerator: float | None = None,
-        denominator: float | None = None) -> Observation:
-    return Observation(period=Period.parse(code), org_unit=org_unit, value=value, numerator=numerator,
-                       denominator=denominator)
+def obs(
+    code: str, org_unit: str, value: float, numerator: float | None = None, denominator: float | None = None
+) -> Observation:
+    return Observation(
+        period=Period.parse(code), org_unit=org_unit, value=value, numerator=numerator, denominator=denominator
+    )
 
 
 # --- ratio: weighted, never averaged --------------------------------------------------------------
@@ -30,8 +32,9 @@ def obs(code: str, org_unit: str, value: float, numerator: float | None = None,
 def test_ratio_rolls_up_numerators_and_denominators():
     # 30/100 = 30 % and 90/200 = 45 %: the city is (30 + 90)/(100 + 200) × 100 = 40 %,
     # not the 37.5 % average of the two percentages.
-    rolled = roll_up(Aggregation.ratio, 100, CITY, [obs("2022", ZHANGDIAN, 30, 30, 100),
-                                                    obs("2022", ZICHUAN, 45, 90, 200)])
+    rolled = roll_up(
+        Aggregation.ratio, 100, CITY, [obs("2022", ZHANGDIAN, 30, 30, 100), obs("2022", ZICHUAN, 45, 90, 200)]
+    )
     (city,) = rolled.observations
     assert city.value == pytest.approx(40.0)
     assert city.value != pytest.approx(37.5)
@@ -42,16 +45,20 @@ def test_ratio_rolls_up_numerators_and_denominators():
 
 def test_ratio_uses_the_scale_of_the_indicator():
     # 每千人: 45 places for 15 000 people → 45/15000 × 1000 = 3 per thousand.
-    rolled = roll_up(Aggregation.ratio, 1000, CITY, [obs("2022", ZHANGDIAN, 2, 20, 10_000),
-                                                     obs("2022", ZICHUAN, 5, 25, 5_000)])
+    rolled = roll_up(
+        Aggregation.ratio, 1000, CITY, [obs("2022", ZHANGDIAN, 2, 20, 10_000), obs("2022", ZICHUAN, 5, 25, 5_000)]
+    )
     assert rolled.observations[0].value == pytest.approx(3.0)
 
 
 def test_ratio_falls_back_to_the_city_value_when_a_district_lacks_its_denominator():
     # Zichuan sent only its percentage: the weights are unknown, so the city's own figure is used.
-    rolled = roll_up(Aggregation.ratio, 100, CITY, [obs("2022", ZHANGDIAN, 30, 30, 100),
-                                                    obs("2022", ZICHUAN, 45, 90, None),
-                                                    obs("2022", CITY, 41.2)])
+    rolled = roll_up(
+        Aggregation.ratio,
+        100,
+        CITY,
+        [obs("2022", ZHANGDIAN, 30, 30, 100), obs("2022", ZICHUAN, 45, 90, None), obs("2022", CITY, 41.2)],
+    )
     (city,) = rolled.observations
     assert city.value == 41.2
     assert rolled.basis == {"2022": "direct"}
@@ -68,8 +75,17 @@ def test_ratio_without_parts_or_city_value_gives_no_city_figure():
 
 
 def test_none_aggregation_uses_only_the_city_value():
-    rolled = roll_up(Aggregation.none, 1, CITY, [obs("2022", ZHANGDIAN, 80.1), obs("2022", ZICHUAN, 79.5),
-                                                 obs("2022", CITY, 80.6), obs("2023", ZHANGDIAN, 80.3)])
+    rolled = roll_up(
+        Aggregation.none,
+        1,
+        CITY,
+        [
+            obs("2022", ZHANGDIAN, 80.1),
+            obs("2022", ZICHUAN, 79.5),
+            obs("2022", CITY, 80.6),
+            obs("2023", ZHANGDIAN, 80.3),
+        ],
+    )
     assert [(o.period.code, o.value) for o in rolled.observations] == [("2022", 80.6)]
     assert rolled.basis == {"2022": "direct"}
     assert rolled.contributors == {"2022": (CITY,)}
@@ -79,36 +95,55 @@ def test_none_aggregation_uses_only_the_city_value():
 
 
 def test_sum_adds_districts_and_falls_back_to_direct_per_year():
-    rolled = roll_up(Aggregation.sum, 1, CITY, [
-        obs("2023", CITY, 500),  # only the city reported 2023
-        obs("2022", ZICHUAN, 12),
-        obs("2022", ZHANGDIAN, 30),  # 2022: only districts → their sum, 42
-    ])
-    assert [(o.period.code, o.org_unit, o.value) for o in rolled.observations] == [("2022", CITY, 42),
-                                                                                 ("2023", CITY, 500)]
+    rolled = roll_up(
+        Aggregation.sum,
+        1,
+        CITY,
+        [
+            obs("2023", CITY, 500),  # only the city reported 2023
+            obs("2022", ZICHUAN, 12),
+            obs("2022", ZHANGDIAN, 30),  # 2022: only districts → their sum, 42
+        ],
+    )
+    assert [(o.period.code, o.org_unit, o.value) for o in rolled.observations] == [
+        ("2022", CITY, 42),
+        ("2023", CITY, 500),
+    ]
     assert rolled.basis == {"2022": "districts", "2023": "direct"}
     assert rolled.contributors == {"2022": (ZICHUAN, ZHANGDIAN), "2023": (CITY,)}
 
 
 def test_a_direct_city_figure_rules_its_year_over_partial_district_sums():
     # The bureau's whole-city 99 for 2022 is official; Zhangdian's months would be a partial sum.
-    rolled = roll_up(Aggregation.sum, 1, CITY, [obs("2022", CITY, 99), obs("2022", ZICHUAN, 12),
-                                                obs("2022-06", ZHANGDIAN, 30)])
+    rolled = roll_up(
+        Aggregation.sum, 1, CITY, [obs("2022", CITY, 99), obs("2022", ZICHUAN, 12), obs("2022-06", ZHANGDIAN, 30)]
+    )
     assert [(o.period.code, o.value) for o in rolled.observations] == [("2022", 99)]
     assert rolled.basis == {"2022": "direct"}
 
 
 def test_sum_keeps_periods_apart():
-    rolled = roll_up(Aggregation.sum, 1, CITY, [obs("2022-01", ZHANGDIAN, 1), obs("2022Q1", ZHANGDIAN, 5),
-                                                obs("2022-01", ZICHUAN, 2)])
+    rolled = roll_up(
+        Aggregation.sum,
+        1,
+        CITY,
+        [obs("2022-01", ZHANGDIAN, 1), obs("2022Q1", ZHANGDIAN, 5), obs("2022-01", ZICHUAN, 2)],
+    )
     assert {o.period.code: o.value for o in rolled.observations} == {"2022-01": 3, "2022Q1": 5}
 
 
 def test_rolled_up_city_series_feeds_the_status():
     # Two districts build 25 + 15 = 40 kindergartens in 2022: the city is on track (40 ≥ 0.95 × 34.33).
     rolled = roll_up(Aggregation.sum, 1, CITY, [obs("2022", ZHANGDIAN, 25), obs("2022", ZICHUAN, 15)])
-    spec = IndicatorSpec(code="T001-1", target_value=103, comparator=Comparator.at_least,
-                         kind=IndicatorKind.cumulative, horizon=2024, aggregation=Aggregation.sum, unit="处")
+    spec = IndicatorSpec(
+        code="T001-1",
+        target_value=103,
+        comparator=Comparator.at_least,
+        kind=IndicatorKind.cumulative,
+        horizon=2024,
+        aggregation=Aggregation.sum,
+        unit="处",
+    )
     progress = compute_progress(spec, rolled.observations, dt.date(2022, 12, 31))
     assert progress.current_value == 40
     assert progress.status is Status.on_track
@@ -140,15 +175,18 @@ def test_summarize_counts_every_status():
 # --- ratio scale ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("unit", "name", "scale"), [
-    ("%", "基本养老保险参保率", 100),
-    ("%", "每千人口拥有执业医师数占比", 100),  # the unit decides first
-    ("个", "每千人拥有婴幼儿托位数", 1000),
-    ("名", "千人拥有社会体育指导员", 1000),
-    ("公里", "万人拥有绿道长度", 10000),
-    ("平方米", "人均公园绿地面积", 1),
-    ("万元", "居民人均可支配收入", 1),
-])
+@pytest.mark.parametrize(
+    ("unit", "name", "scale"),
+    [
+        ("%", "基本养老保险参保率", 100),
+        ("%", "每千人口拥有执业医师数占比", 100),  # the unit decides first
+        ("个", "每千人拥有婴幼儿托位数", 1000),
+        ("名", "千人拥有社会体育指导员", 1000),
+        ("公里", "万人拥有绿道长度", 10000),
+        ("平方米", "人均公园绿地面积", 1),
+        ("万元", "居民人均可支配收入", 1),
+    ],
+)
 def test_ratio_scale(unit, name, scale):
     assert ratio_scale(unit, name) == scale
 
@@ -159,10 +197,18 @@ def test_ratio_scale(unit, name, scale):
 def _facts(aggregation: Aggregation):
     from minsheng.progress.assemble import IndicatorFacts
 
-    return IndicatorFacts(code="T000-1", name="测试指标", unit="%" if aggregation is Aggregation.ratio else "所",
-                          campaign="education", task_number=1, target_value=80.0, comparator=Comparator.at_least,
-                          kind=IndicatorKind.level if aggregation is not Aggregation.sum else IndicatorKind.cumulative,
-                          horizon=2024, aggregation=aggregation)
+    return IndicatorFacts(
+        code="T000-1",
+        name="测试指标",
+        unit="%" if aggregation is Aggregation.ratio else "所",
+        campaign="education",
+        task_number=1,
+        target_value=80.0,
+        comparator=Comparator.at_least,
+        kind=IndicatorKind.level if aggregation is not Aggregation.sum else IndicatorKind.cumulative,
+        horizon=2024,
+        aggregation=aggregation,
+    )
 
 
 PERIOD_POOL = ["2022-03", "2022-06", "2022Q3", "2022", "2023-01", "2023-02", "2023Q2", "2024-05", "2024"]
@@ -207,16 +253,21 @@ def test_rolling_up_again_the_changed_periods_equals_rolling_up_everything(aggre
         got = city_inputs_rolled_up_again(facts, stored, touched, values)
         assert got.observations == expected.observations
         assert (got.basis_by_period, got.contributors, got.contributors_by_period) == (
-            expected.basis_by_period, expected.contributors, expected.contributors_by_period)
+            expected.basis_by_period,
+            expected.contributors,
+            expected.contributors_by_period,
+        )
         stored = ProgressInputs.from_json(got.to_json())
 
 
 def test_city_inputs_stored_without_contributors_per_period_are_not_rolled_up_in_part():
     from minsheng.progress.assemble import ProgressInputs, city_inputs_rolled_up_again
 
-    old = ProgressInputs.from_json('{"observations": [["2022", "370300", 5, null, null]], "basis_by_period": '
-                                   '{"2022": "direct"}, "contributors": ["370300"], "pending": [], '
-                                   '"aggregation": "sum", "scale": 1}')
+    old = ProgressInputs.from_json(
+        '{"observations": [["2022", "370300", 5, null, null]], "basis_by_period": '
+        '{"2022": "direct"}, "contributors": ["370300"], "pending": [], '
+        '"aggregation": "sum", "scale": 1}'
+    )
     assert old.contributors_by_period is None
     with pytest.raises(ValueError):
         city_inputs_rolled_up_again(_facts(Aggregation.sum), old, {"2022"}, [])

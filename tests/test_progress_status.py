@@ -23,12 +23,29 @@ def obs(code: str, value: float, org_unit: str = CITY) -> Observation:
     return Observation(period=Period.parse(code), org_unit=org_unit, value=value)
 
 
-def spec(*, target: float | None, comparator: Comparator = Comparator.at_least,
-         kind: IndicatorKind = IndicatorKind.cumulative, horizon: int = 2024, unit: str = "处",
-         baseline: float | None = None, milestones: tuple[Milestone, ...] = (),
-         aggregation: Aggregation = Aggregation.sum, code: str = "T000-1") -> IndicatorSpec:
-    return IndicatorSpec(code=code, target_value=target, comparator=comparator, kind=kind, horizon=horizon,
-                         aggregation=aggregation, unit=unit, baseline_value=baseline, milestones=milestones)
+def spec(
+    *,
+    target: float | None,
+    comparator: Comparator = Comparator.at_least,
+    kind: IndicatorKind = IndicatorKind.cumulative,
+    horizon: int = 2024,
+    unit: str = "处",
+    baseline: float | None = None,
+    milestones: tuple[Milestone, ...] = (),
+    aggregation: Aggregation = Aggregation.sum,
+    code: str = "T000-1",
+) -> IndicatorSpec:
+    return IndicatorSpec(
+        code=code,
+        target_value=target,
+        comparator=comparator,
+        kind=kind,
+        horizon=horizon,
+        aggregation=aggregation,
+        unit=unit,
+        baseline_value=baseline,
+        milestones=milestones,
+    )
 
 
 # --- the time axis -------------------------------------------------------------------------
@@ -71,8 +88,9 @@ def test_cumulative_far_short_is_behind():
 
 def test_cumulative_target_reached_early_is_completed():
     # 40 + 45 + 18 = 103 by mid-2024: the target is met, no need to wait for the horizon.
-    p = compute_progress(KINDERGARTENS, [obs("2022", 40), obs("2023", 45), obs("2024Q1", 10), obs("2024Q2", 8)],
-                         D(2024, 6, 30))
+    p = compute_progress(
+        KINDERGARTENS, [obs("2022", 40), obs("2023", 45), obs("2024Q1", 10), obs("2024Q2", 8)], D(2024, 6, 30)
+    )
     assert p.status is Status.completed
     assert p.current_value == 103
     assert p.completion == 1.0
@@ -94,8 +112,9 @@ def test_thresholds_are_configurable():
 
 # --- a ceiling: unemployment ≤ 4.5 % -----------------------------------------------------------
 
-UNEMPLOYMENT = spec(target=4.5, comparator=Comparator.at_most, kind=IndicatorKind.level, unit="%",
-                    aggregation=Aggregation.ratio)
+UNEMPLOYMENT = spec(
+    target=4.5, comparator=Comparator.at_most, kind=IndicatorKind.level, unit="%", aggregation=Aggregation.ratio
+)
 
 
 def test_ceiling_held_before_horizon_is_on_track_not_completed():
@@ -139,8 +158,9 @@ def test_ceiling_with_baseline_above_it_follows_the_reduction_trajectory():
 
 # --- 左右: income 4.9万元左右 (±5 % → 4.655 … 5.145) -----------------------------------------
 
-INCOME = spec(target=4.9, comparator=Comparator.about, kind=IndicatorKind.level, unit="万元",
-              aggregation=Aggregation.ratio)
+INCOME = spec(
+    target=4.9, comparator=Comparator.about, kind=IndicatorKind.level, unit="万元", aggregation=Aggregation.ratio
+)
 
 
 def test_about_within_band_at_horizon_is_completed():
@@ -332,8 +352,13 @@ def test_mixed_granularities_are_not_double_counted():
     # 2022: twelve months of 10 and the year report 120 → the months (120), not 240.
     # 2023: four quarters of 30 and the year report 150 → the quarters (120).
     # 2024: only the year report, 50.  Running total 120 + 120 + 50 = 290.
-    history = ([obs(f"2022-{m:02d}", 10) for m in range(1, 13)] + [obs("2022", 120)]
-               + [obs(f"2023Q{q}", 30) for q in range(1, 5)] + [obs("2023", 150)] + [obs("2024", 50)])
+    history = (
+        [obs(f"2022-{m:02d}", 10) for m in range(1, 13)]
+        + [obs("2022", 120)]
+        + [obs(f"2023Q{q}", 30) for q in range(1, 5)]
+        + [obs("2023", 150)]
+        + [obs("2024", 50)]
+    )
     p = compute_progress(spec(target=300), history, D(2024, 12, 31))
     assert p.current_value == 290
     assert len(p.series) == 12 + 4 + 1
@@ -354,8 +379,9 @@ def test_observations_after_as_of_are_ignored():
 
 
 def test_observations_beyond_the_horizon_do_not_count_towards_it():
-    p = compute_progress(KINDERGARTENS, [obs("2022", 40), obs("2023", 40), obs("2024", 20), obs("2025", 10)],
-                         D(2025, 12, 31))
+    p = compute_progress(
+        KINDERGARTENS, [obs("2022", 40), obs("2023", 40), obs("2024", 20), obs("2025", 10)], D(2025, 12, 31)
+    )
     assert p.current_value == 100
     assert p.status is Status.behind
 
@@ -413,8 +439,7 @@ def test_projection_falls_short_of_the_target():
     # mean t 2022.5, mean v 55; slope = (−1.5·−5 − 0.5·−1 + 0.5·0 + 1.5·6) / (2.25+0.25+0.25+2.25) = 17/5 = 3.4
     # at 2025.0: 55 + 3.4 × 2.5 = 63.5 < 65.
     share = spec(target=65, kind=IndicatorKind.level, unit="%")
-    p = compute_progress(share, [obs("2020", 50), obs("2021", 54), obs("2022", 55), obs("2023", 61)],
-                         D(2023, 12, 31))
+    p = compute_progress(share, [obs("2020", 50), obs("2021", 54), obs("2022", 55), obs("2023", 61)], D(2023, 12, 31))
     assert p.projected_value == pytest.approx(63.5)
     assert p.projected_reaches_target is False
     assert "按当前趋势2024年末预计达到63.5%，难以完成目标" in p.reasons

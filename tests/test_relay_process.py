@@ -36,8 +36,11 @@ def backlog(url: str) -> int:
 def relay_children(pid: int) -> list[int]:
     """The service's child processes running the relay."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(child) for child in children
-            if b"minsheng.messaging.relay_process" in Path(f"/proc/{child}/cmdline").read_bytes()]
+    return [
+        int(child)
+        for child in children
+        if b"minsheng.messaging.relay_process" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
 
 
 def alive(pid: int) -> bool:
@@ -53,16 +56,26 @@ def education(make_database, tmp_path):
     group = ProcessGroup()
     broker = group.add(LocalBroker(free_port(), preexec_fn=die_with_parent).start())
     database = make_database("education")
-    service = group.add(ServiceProcess.campaign("education", port=free_port(), database_url=database,
-                                                bootstrap_servers=broker.bootstrap_servers, log_dir=tmp_path))
+    service = group.add(
+        ServiceProcess.campaign(
+            "education",
+            port=free_port(),
+            database_url=database,
+            bootstrap_servers=broker.bootstrap_servers,
+            log_dir=tmp_path,
+        )
+    )
     service.start().wait_ready(timeout=90)
     yield service, database
     group.close()
 
 
 def submit(service: ServiceProcess, period: str) -> None:
-    response = httpx.post(f"{service.url}/api/v1/reports", headers=EDU_BUREAU,
-                          json={"indicator": "T002-1", "org_unit": "370300", "period": period, "value": 3})
+    response = httpx.post(
+        f"{service.url}/api/v1/reports",
+        headers=EDU_BUREAU,
+        json={"indicator": "T002-1", "org_unit": "370300", "period": period, "value": 3},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -74,30 +87,48 @@ def test_the_relay_publishes_from_its_own_process_and_reports_in_the_service_met
         submit(service, month)
     wait_until(lambda: backlog(database) == 0, 30, message=lambda: f"outbox drained\n{service.tail(20)}")
     # The catalog announced at start-up and the three reports, counted by the child, scraped from the service.
-    wait_until(lambda: service.metric("minsheng_outbox_published_total", process="education") >= 4, 10,
-               message="published total on the service's /metrics")
-    wait_until(lambda: 'minsheng_outbox_backlog{process="education"} 0.0' in httpx.get(service.url + "/metrics").text,
-               10, message="backlog gauge on the service's /metrics")
+    wait_until(
+        lambda: service.metric("minsheng_outbox_published_total", process="education") >= 4,
+        10,
+        message="published total on the service's /metrics",
+    )
+    wait_until(
+        lambda: 'minsheng_outbox_backlog{process="education"} 0.0' in httpx.get(service.url + "/metrics").text,
+        10,
+        message="backlog gauge on the service's /metrics",
+    )
     assert service.metric("minsheng_outbox_relay_connected", process="education") == 1
 
 
 def test_a_relay_that_dies_is_replaced_and_its_events_are_published(education):
     service, database = education
     [relay] = wait_until(lambda: relay_children(service.process.pid), 30, message="a relay child of the service")
-    wait_until(lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 1, 30,
-               message="the relay reported connected")
+    wait_until(
+        lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 1,
+        30,
+        message="the relay reported connected",
+    )
     os.kill(relay, signal.SIGKILL)
     # An operator sees the relay down on the service's /metrics until its replacement connects.
-    wait_until(lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 0, 10,
-               message="relay_connected dropped to 0")
+    wait_until(
+        lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 0,
+        10,
+        message="relay_connected dropped to 0",
+    )
     submit(service, "2023-04")  # accepted while no relay runs: it waits in the outbox
-    [replacement] = wait_until(lambda: [pid for pid in relay_children(service.process.pid) if pid != relay], 30,
-                               message=lambda: f"a new relay child\n{service.tail(20)}")
+    [replacement] = wait_until(
+        lambda: [pid for pid in relay_children(service.process.pid) if pid != relay],
+        30,
+        message=lambda: f"a new relay child\n{service.tail(20)}",
+    )
     assert replacement != relay
     wait_until(lambda: backlog(database) == 0, 30, message=lambda: f"outbox drained\n{service.tail(20)}")
     assert "outbox relay process of education exited" in service.tail(200, noise=())
-    wait_until(lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 1, 30,
-               message="the replacement reported connected")
+    wait_until(
+        lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 1,
+        30,
+        message="the replacement reported connected",
+    )
 
 
 def test_a_service_killed_with_sigkill_leaves_no_relay_behind(education):

@@ -34,8 +34,12 @@ RULES = [
     (report(period="2025"), 422, "period_outside_plan", "不在三年行动期"),
     (report(value=-3), 422, "negative_value", "不能为负数"),
     (report(indicator="T002-3", value=120), 422, "percentage_out_of_range", "0到100之间"),
-    (report(indicator="T002-3", value=None, numerator=120, denominator=100), 422, "numerator_above_denominator",
-     "分子（120）大于分母（100）"),
+    (
+        report(indicator="T002-3", value=None, numerator=120, denominator=100),
+        422,
+        "numerator_above_denominator",
+        "分子（120）大于分母（100）",
+    ),
     (report(indicator="T002-3", value=None, numerator=50), 422, "ratio_incomplete", "同时填写"),
     (report(indicator="T002-3", value=70, numerator=50, denominator=100), 422, "ratio_mismatch", "不一致"),
     (report(indicator="T002-3", value=None, numerator=5, denominator=0), 422, "invalid_denominator", "大于0"),
@@ -45,8 +49,9 @@ RULES = [
 
 
 @pytest.mark.parametrize(("body", "status", "code", "phrase"), RULES)
-def test_each_validation_rule_answers_with_a_code_and_an_actionable_chinese_message(education, body, status, code,
-                                                                                  phrase):
+def test_each_validation_rule_answers_with_a_code_and_an_actionable_chinese_message(
+    education, body, status, code, phrase
+):
     response = post(education, body, headers=CITY)
     assert response.status_code == status, response.text
     assert response.json()["code"] == code
@@ -96,15 +101,17 @@ def test_second_report_for_same_series_is_a_revision_and_the_first_stays_in_hist
 def test_review_cycle_submit_return_resubmit_approve_with_history(education):
     submitted = post(education, report(value=12)).json()
     assert submitted["status"] == "submitted" and submitted["status_label"] == "待审核"
-    returned = education.post(f"/api/v1/reports/{submitted['id']}/return", json={"reason": "数值与台账不符，请核对"},
-                              headers=CITY)
+    returned = education.post(
+        f"/api/v1/reports/{submitted['id']}/return", json={"reason": "数值与台账不符，请核对"}, headers=CITY
+    )
     assert returned.status_code == 200 and returned.json()["status"] == "returned"
     assert returned.json()["return_reason"] == "数值与台账不符，请核对"
     # approving a returned report is refused
     refused = education.post(f"/api/v1/reports/{submitted['id']}/approve", headers=CITY)
     assert refused.status_code == 409 and refused.json()["code"] == "not_pending"
-    resubmitted = education.post(f"/api/v1/reports/{submitted['id']}/resubmit", json={"value": 10, "note": "已核对"},
-                                 headers=EDU_BUREAU)
+    resubmitted = education.post(
+        f"/api/v1/reports/{submitted['id']}/resubmit", json={"value": 10, "note": "已核对"}, headers=EDU_BUREAU
+    )
     assert resubmitted.status_code == 201
     new = resubmitted.json()
     assert (new["revision"], new["status"], new["value"]) == (2, "submitted", 10)
@@ -139,13 +146,19 @@ def test_a_lock_refuses_later_writes_and_reviews_until_unlocked(education):
 
 
 def test_bulk_with_one_bad_row_writes_nothing_and_names_every_bad_row(education):
-    rows = [report(period="2022-01", value=1), report(period="2022-02", value=-1),
-            report(period="2022-03", value=2), report(indicator="T002-3", period="2022", value=130)]
+    rows = [
+        report(period="2022-01", value=1),
+        report(period="2022-02", value=-1),
+        report(period="2022-03", value=2),
+        report(indicator="T002-3", period="2022", value=130),
+    ]
     response = education.post("/api/v1/reports/bulk", json={"rows": rows}, headers=CITY)
     assert response.status_code == 422 and response.json()["code"] == "bulk_rejected"
     errors = response.json()["errors"]
     assert [(e["row"], e["field"], e["code"]) for e in errors] == [
-        (2, "value", "negative_value"), (4, "value", "percentage_out_of_range")]
+        (2, "value", "negative_value"),
+        (4, "value", "percentage_out_of_range"),
+    ]
     assert "第2行" in response.json()["detail"]
     assert education.get("/api/v1/reports", headers=VIEWER).json()["count"] == 0
 
@@ -161,20 +174,27 @@ def test_bulk_rejects_duplicate_rows(education):
 
 
 def test_csv_upload_in_chinese_headers_and_gbk_as_excel_saves_it(education):
-    csv_text = ("指标编号,单位代码,期间,数值,分子,分母,说明\n"
-                "T002-1,370303,2022-06,2,,,张店新建2处\nT002-3,370303,2022,,6500,10000,\n")
-    response = education.post("/api/v1/reports/upload", headers=EDU_BUREAU,
-                              files={"file": ("教育局6月.csv", csv_text.encode("gbk"), "text/csv")})
+    csv_text = (
+        "指标编号,单位代码,期间,数值,分子,分母,说明\n"
+        "T002-1,370303,2022-06,2,,,张店新建2处\nT002-3,370303,2022,,6500,10000,\n"
+    )
+    response = education.post(
+        "/api/v1/reports/upload",
+        headers=EDU_BUREAU,
+        files={"file": ("教育局6月.csv", csv_text.encode("gbk"), "text/csv")},
+    )
     assert response.status_code == 201, response.text
     values = sorted((r["indicator"], r["value"]) for r in response.json()["data"])
     assert values == [("T002-1", 2.0), ("T002-3", 65.0)]
 
 
 def test_csv_upload_with_bad_rows_names_each_row_and_field_and_writes_nothing(education):
-    csv_text = ("indicator,org_unit,period,value\nT002-1,370300,2022-06,3\nT002-1,370300,2022-07,三\n"
-                "T002-1,370300,2019,4\n")
-    response = education.post("/api/v1/reports/upload", headers=EDU_BUREAU,
-                              files={"file": ("june.csv", csv_text.encode(), "text/csv")})
+    csv_text = (
+        "indicator,org_unit,period,value\nT002-1,370300,2022-06,3\nT002-1,370300,2022-07,三\nT002-1,370300,2019,4\n"
+    )
+    response = education.post(
+        "/api/v1/reports/upload", headers=EDU_BUREAU, files={"file": ("june.csv", csv_text.encode(), "text/csv")}
+    )
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert [(e["row"], e["field"]) for e in errors] == [(2, "value"), (3, "period")]
@@ -184,11 +204,15 @@ def test_csv_upload_with_bad_rows_names_each_row_and_field_and_writes_nothing(ed
 
 def test_json_upload(education):
     body = json.dumps({"rows": [report(period="2022-08", value=1), report(period="2022-09", value=2)]})
-    response = education.post("/api/v1/reports/upload", headers=EDU_BUREAU,
-                              files={"file": ("rows.json", body.encode(), "application/json")})
+    response = education.post(
+        "/api/v1/reports/upload", headers=EDU_BUREAU, files={"file": ("rows.json", body.encode(), "application/json")}
+    )
     assert response.status_code == 201 and response.json()["count"] == 2
-    bad = education.post("/api/v1/reports/upload", headers=EDU_BUREAU,
-                         files={"file": ("rows.xlsx", b"PK...", "application/octet-stream")})
+    bad = education.post(
+        "/api/v1/reports/upload",
+        headers=EDU_BUREAU,
+        files={"file": ("rows.xlsx", b"PK...", "application/octet-stream")},
+    )
     assert bad.status_code == 422 and "另存为 CSV" in bad.json()["detail"]
 
 
@@ -196,8 +220,14 @@ def test_json_upload(education):
 
 
 def test_task_status_is_reported_per_period_with_narrative_and_problems(education):
-    body = {"task": 1, "org_unit": "370300", "period": "2022Q1", "state": "in_progress",
-            "narrative": "城区中小学、幼儿园建设图谱已完成初稿", "problems": "人口预测数据待统计局更新"}
+    body = {
+        "task": 1,
+        "org_unit": "370300",
+        "period": "2022Q1",
+        "state": "in_progress",
+        "narrative": "城区中小学、幼儿园建设图谱已完成初稿",
+        "problems": "人口预测数据待统计局更新",
+    }
     first = education.post("/api/v1/task-status", json=body, headers=EDU_BUREAU)
     assert first.status_code == 201 and first.json()["state"] == "in_progress"
     body["state"] = "completed"

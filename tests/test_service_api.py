@@ -28,8 +28,13 @@ def test_task_detail_filters_and_pagination(campaign_client):
     assert task["lead_departments"] == ["市教育局", "市自然资源和规划局"]
     assert task["item"] == 1 and task["text"].startswith("坚持城镇居住区与配套幼儿园")
     first = task["indicators"][0]
-    assert (first["id"], first["target_value"], first["unit"], first["comparator"], first["kind"]) == \
-        ("T002-1", 103, "处", "≥", "cumulative")
+    assert (first["id"], first["target_value"], first["unit"], first["comparator"], first["kind"]) == (
+        "T002-1",
+        103,
+        "处",
+        "≥",
+        "cumulative",
+    )
 
     by_item = client.get("/api/v1/tasks", params={"item": 4}).json()
     assert [t["number"] for t in by_item["data"]] == [12, 13, 14, 15, 16]
@@ -54,14 +59,17 @@ def test_unknown_numbers_and_codes_are_404_with_a_clear_chinese_message(campaign
     assert response.status_code == 404 and response.json()["code"] == "indicator_not_found"
 
 
-@pytest.mark.parametrize(("path", "params", "fragment"), [
-    ("/api/v1/tasks", {"limit": 501}, "limit"),
-    ("/api/v1/tasks", {"limit": 0}, "limit"),
-    ("/api/v1/tasks", {"offset": -1}, "offset"),
-    ("/api/v1/tasks", {"item": "abc"}, "item"),
-    ("/api/v1/tasks/abc", {}, "number"),
-    ("/api/v1/tasks", {"campaign": "sports"}, "sports"),
-])
+@pytest.mark.parametrize(
+    ("path", "params", "fragment"),
+    [
+        ("/api/v1/tasks", {"limit": 501}, "limit"),
+        ("/api/v1/tasks", {"limit": 0}, "limit"),
+        ("/api/v1/tasks", {"offset": -1}, "offset"),
+        ("/api/v1/tasks", {"item": "abc"}, "item"),
+        ("/api/v1/tasks/abc", {}, "number"),
+        ("/api/v1/tasks", {"campaign": "sports"}, "sports"),
+    ],
+)
 def test_bad_parameters_are_422_with_the_field_named(path, params, fragment, campaign_client):
     client = campaign_client("employment")
     response = client.get(path, params=params)

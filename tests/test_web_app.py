@@ -11,14 +11,21 @@ from fastapi.testclient import TestClient
 
 import minsheng_gateway.main as gateway_main
 
-INDEX = ('<!doctype html><html lang="zh-CN"><head><title>民生平台 · 工作台</title></head>'
-         '<body><div id="app"></div></body></html>')
+INDEX = (
+    '<!doctype html><html lang="zh-CN"><head><title>民生平台 · 工作台</title></head>'
+    '<body><div id="app"></div></body></html>'
+)
 
 
 def gateway_with(make_database, dist: Path) -> TestClient:
-    settings = gateway_main.settings.model_copy(update={
-        "database_url": make_database("gateway"), "kafka_bootstrap_servers": "127.0.0.1:1",
-        "catalog_retry_seconds": 3600, "web_dist": dist})
+    settings = gateway_main.settings.model_copy(
+        update={
+            "database_url": make_database("gateway"),
+            "kafka_bootstrap_servers": "127.0.0.1:1",
+            "catalog_retry_seconds": 3600,
+            "web_dist": dist,
+        }
+    )
     return TestClient(gateway_main.build_app(settings))
 
 

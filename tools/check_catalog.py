@@ -57,8 +57,11 @@ def source_problems(doc: CampaignDoc, seeds: Seeds) -> list[str]:
         sources.append((indicator.code, indicator.seed, indicator.source))
         sources += [(f"{indicator.code} milestone {m.year}", m.seed, m.source) for m in indicator.milestones]
         sources += [(f"{indicator.code} district {t.org_unit}", t.seed, t.source) for t in indicator.district_targets]
-    return [f"{label}: source is not a verbatim part of seed {seed}: {source}"
-            for label, seed, source in sources if not seeds.contains(seed, source)]
+    return [
+        f"{label}: source is not a verbatim part of seed {seed}: {source}"
+        for label, seed, source in sources
+        if not seeds.contains(seed, source)
+    ]
 
 
 def task_problems(doc: CampaignDoc, seeds: Seeds) -> list[str]:
@@ -86,22 +89,26 @@ def check(path: Path, seeds: Seeds) -> list[str]:
         print(f"{path}: does not validate")
         return [f"{path}: {error}"]
     problems = task_problems(doc, seeds) + source_problems(doc, seeds)
-    print(f"{doc.code}: {len(doc.items)} items, {len(doc.tasks())} tasks, {len(doc.all_indicators())} indicators "
-          f"({len(doc.indicators)} headline), {len(problems)} problems")
+    print(
+        f"{doc.code}: {len(doc.items)} items, {len(doc.tasks())} tasks, {len(doc.all_indicators())} indicators "
+        f"({len(doc.indicators)} headline), {len(problems)} problems"
+    )
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=Path, required=True, help="the folder of seed texts (000_….txt …)")
-    parser.add_argument("catalogs", nargs="*", type=Path,
-                        help="catalog files (default: the five campaigns' catalog.yaml)")
+    parser.add_argument(
+        "catalogs", nargs="*", type=Path, help="catalog files (default: the five campaigns' catalog.yaml)"
+    )
     args = parser.parse_args(argv)
     if not args.seeds.is_dir():
         parser.error(f"no folder of seeds at {args.seeds}")
     seeds = Seeds(args.seeds)
-    catalogs = args.catalogs or [ROOT / "services" / code / f"minsheng_{code}" / "catalog.yaml"
-                                 for code in CAMPAIGN_CODES]
+    catalogs = args.catalogs or [
+        ROOT / "services" / code / f"minsheng_{code}" / "catalog.yaml" for code in CAMPAIGN_CODES
+    ]
     problems = [problem for path in catalogs for problem in check(path, seeds)]
     for problem in problems:
         print("PROBLEM:", problem)

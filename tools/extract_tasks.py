@@ -5,12 +5,17 @@ texts and lead departments come from the seed, never retyped by hand.  Indicator
 and short titles are added by hand afterwards and reviewed like code.
 Usage: python tools/extract_tasks.py ../shared/seeds/003_ac670e75b15da742.txt
 """
+
 import json
 import re
 import sys
 
 CAMPAIGN_HEADINGS = {
-    "一": "education", "二": "health", "三": "eldercare", "四": "employment", "五": "livability",
+    "一": "education",
+    "二": "health",
+    "三": "eldercare",
+    "四": "employment",
+    "五": "livability",
 }
 CN_NUM = "一二三四五六七八九十"
 

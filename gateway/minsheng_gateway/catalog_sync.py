@@ -40,11 +40,13 @@ async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> b
         # Services and the gateway start together: a service still starting is expected, not a fault.
         waited = max(0.0, time.monotonic() - app.state.catalog_missing_since.setdefault(campaign, time.monotonic()))
         (log.warning if waited >= STARTUP_PATIENCE else log.info)(
-            "catalog of %s not available yet (%.0f s): %s", campaign, waited, exc)
+            "catalog of %s not available yet (%.0f s): %s", campaign, waited, exc
+        )
         return False
     if doc.code != campaign:
-        log.error("service at %s served the catalog of %s, expected %s", settings.service_url(campaign), doc.code,
-                  campaign)
+        log.error(
+            "service at %s served the catalog of %s, expected %s", settings.service_url(campaign), doc.code, campaign
+        )
         return False
 
     def apply() -> None:
@@ -57,8 +59,11 @@ async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> b
     except IntegrityError as exc:
         # The consumer folded the same catalog (the service's catalog.published event) at the same
         # moment: one of the two stores it; the next try finds it there.
-        log.info("catalog of %s was being stored by the event consumer at the same time (%s); will retry",
-                 campaign, type(exc.orig).__name__ if exc.orig is not None else "IntegrityError")
+        log.info(
+            "catalog of %s was being stored by the event consumer at the same time (%s); will retry",
+            campaign,
+            type(exc.orig).__name__ if exc.orig is not None else "IntegrityError",
+        )
         return False
     except Exception:
         log.exception("could not store the catalog of %s; will retry", campaign)

@@ -42,19 +42,23 @@ async def _service_values(client: httpx.AsyncClient, base_url: str) -> dict[tupl
             return values
 
 
-@router.get("/consistency", response_model=ConsistencyReport,
-            summary="核对网关的正式数据与各服务自己的数据，列出每一处差异")
+@router.get(
+    "/consistency", response_model=ConsistencyReport, summary="核对网关的正式数据与各服务自己的数据，列出每一处差异"
+)
 async def consistency(request: Request) -> ConsistencyReport:
     settings = request.app.state.settings
     transport = getattr(request.app.state, "service_transport", None)
     async with httpx.AsyncClient(timeout=30.0, transport=transport) as client:
-        answers = await asyncio.gather(*(_service_values(client, settings.service_url(c)) for c in CAMPAIGN_CODES),
-                                       return_exceptions=True)
+        answers = await asyncio.gather(
+            *(_service_values(client, settings.service_url(c)) for c in CAMPAIGN_CODES), return_exceptions=True
+        )
 
     def gateway_values() -> dict[tuple[str, str, str], tuple[str, float]]:
         with request.app.state.database.session() as session:
-            return {(r.indicator_code, r.org_unit_code, r.period): (r.campaign, r.value)
-                    for r in session.exec(select(OfficialValue))}
+            return {
+                (r.indicator_code, r.org_unit_code, r.period): (r.campaign, r.value)
+                for r in session.exec(select(OfficialValue))
+            }
 
     mine = await asyncio.to_thread(gateway_values)
     differences, compared, unreachable = [], {}, []
@@ -67,7 +71,19 @@ async def consistency(request: Request) -> ConsistencyReport:
         for key in sorted(set(answer) | set(ours)):
             theirs, own = answer.get(key), ours.get(key)
             if theirs is None or own is None or abs(theirs - own) > 1e-9:
-                differences.append(Difference(campaign=campaign, indicator=key[0], org_unit=key[1], period=key[2],
-                                              service_value=theirs, gateway_value=own))
-    return ConsistencyReport(consistent=not differences and not unreachable, compared=compared,
-                             unreachable=unreachable, differences=differences)
+                differences.append(
+                    Difference(
+                        campaign=campaign,
+                        indicator=key[0],
+                        org_unit=key[1],
+                        period=key[2],
+                        service_value=theirs,
+                        gateway_value=own,
+                    )
+                )
+    return ConsistencyReport(
+        consistent=not differences and not unreachable,
+        compared=compared,
+        unreachable=unreachable,
+        differences=differences,
+    )

@@ -44,8 +44,15 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
         # The views come first: their /indicators/{code}/progress and /tasks/{number}/progress are
         # computed from the gateway's read models.
         # The web app last: it answers only what no other route matched.
-        routers=[views_router, catalog_router, consistency_router, asyncapi_router, *identity_routers, proxy_router,
-                 webapp_router],
+        routers=[
+            views_router,
+            catalog_router,
+            consistency_router,
+            asyncapi_router,
+            *identity_routers,
+            proxy_router,
+            webapp_router,
+        ],
         startup=[seed_identity],
         background=[sync_catalogs, consume_events, refresh_stale_progress, proxy_client_lifecycle],
     )

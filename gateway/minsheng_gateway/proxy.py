@@ -48,8 +48,7 @@ CAMPAIGN_NAMES = {
     "livability": "文明宜居",
 }
 # Response headers worth passing back besides Content-Type (hop-by-hop and framing headers never are).
-RESPONSE_HEADERS = ("www-authenticate", "content-disposition", "retry-after", "cache-control", "etag",
-                    "last-modified")
+RESPONSE_HEADERS = ("www-authenticate", "content-disposition", "retry-after", "cache-control", "etag", "last-modified")
 # Characters kept as they are when the path is re-encoded for the service (RFC 3986 pchar and "/").
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
@@ -144,18 +143,26 @@ router = APIRouter(tags=["统一入口 gateway"])
     "/api/v1/campaigns/{campaign}/{path:path}",
     methods=PROXY_METHODS,
     summary="转发到攻坚行动服务（统一入口）",
-    description=("把 `/api/v1/campaigns/{campaign}/{path}` 转发到该行动服务的 `/api/v1/{path}`："
-                 "网关核验调用者（登录会话 Cookie，写操作须带 `X-CSRF-Token`；或 `Authorization: Bearer <API 密钥>`），"
-                 "并附上网关为该服务签发的短期令牌；查询参数、请求体（含文件上传）与 `Content-Type` 一并转发，"
-                 "服务的状态码与响应内容原样返回。"),
-    responses={404: {"description": "未知的攻坚行动"}, 502: {"description": "服务无法访问"},
-               504: {"description": "服务响应超时"}},
+    description=(
+        "把 `/api/v1/campaigns/{campaign}/{path}` 转发到该行动服务的 `/api/v1/{path}`："
+        "网关核验调用者（登录会话 Cookie，写操作须带 `X-CSRF-Token`；或 `Authorization: Bearer <API 密钥>`），"
+        "并附上网关为该服务签发的短期令牌；查询参数、请求体（含文件上传）与 `Content-Type` 一并转发，"
+        "服务的状态码与响应内容原样返回。"
+    ),
+    responses={
+        404: {"description": "未知的攻坚行动"},
+        502: {"description": "服务无法访问"},
+        504: {"description": "服务响应超时"},
+    },
 )
 async def forward(campaign: str, path: str, request: Request) -> Response:
     if campaign not in CAMPAIGN_CODES:
         valid = "、".join(f"{code}（{CAMPAIGN_NAMES[code]}）" for code in CAMPAIGN_CODES)
-        raise NotFound(f"攻坚行动「{campaign}」不存在，可选：{valid}", code="unknown_campaign",
-                       extra={"campaigns": list(CAMPAIGN_CODES)})
+        raise NotFound(
+            f"攻坚行动「{campaign}」不存在，可选：{valid}",
+            code="unknown_campaign",
+            extra={"campaigns": list(CAMPAIGN_CODES)},
+        )
     settings: GatewaySettings = request.app.state.settings
     url = _target_url(settings, campaign, path, request.url.query)
     headers = _forwarded_headers(request)
@@ -175,12 +182,15 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
         upstream = await client.request(request.method, url, headers=headers, content=body)
     except httpx.TimeoutException as exc:
         log.warning("%s %s: %s did not answer in time: %r", request.method, url, campaign, exc)
-        raise ServiceTimeout(f"{_service_label(campaign)}响应超时（{PROXY_TIMEOUT_SECONDS:g} 秒），请稍后重试",
-                             extra={"campaign": campaign}) from None
+        raise ServiceTimeout(
+            f"{_service_label(campaign)}响应超时（{PROXY_TIMEOUT_SECONDS:g} 秒），请稍后重试",
+            extra={"campaign": campaign},
+        ) from None
     except httpx.TransportError as exc:
         log.warning("%s %s: %s unreachable: %r", request.method, url, campaign, exc)
-        raise ServiceUnavailable(f"{_service_label(campaign)}暂时无法访问，请稍后重试",
-                                 extra={"campaign": campaign}) from None
+        raise ServiceUnavailable(
+            f"{_service_label(campaign)}暂时无法访问，请稍后重试", extra={"campaign": campaign}
+        ) from None
     if upstream.status_code == 401 and refused is not None:
         raise refused
     response_headers = {name: upstream.headers[name] for name in RESPONSE_HEADERS if name in upstream.headers}

@@ -60,8 +60,7 @@ log = logging.getLogger("minsheng_gateway.rebuild")
 def drop_read_models(database: Database) -> str:
     """Empty the views and start a new generation; returns the new generation."""
     with database.session() as session:
-        for model in (IndicatorProgressView, OfficialValue, ReportView, TaskStatusView, ProcessedEvent,
-                      ViewGeneration):
+        for model in (IndicatorProgressView, OfficialValue, ReportView, TaskStatusView, ProcessedEvent, ViewGeneration):
             session.exec(delete(model))
         session.commit()
         return current_generation(session)
@@ -77,8 +76,10 @@ async def request_republish(settings: GatewaySettings) -> dict[str, dict]:
         answers = {}
         for campaign in CAMPAIGN_CODES:
             token = signer.sign(REBUILD_PRINCIPAL, audience=campaign)
-            response = await client.post(f"{settings.service_url(campaign)}/api/v1/events/republish",
-                                         headers={"Authorization": f"Bearer {token}"})
+            response = await client.post(
+                f"{settings.service_url(campaign)}/api/v1/events/republish",
+                headers={"Authorization": f"Bearer {token}"},
+            )
             response.raise_for_status()
             answers[campaign] = response.json()
         return answers
@@ -114,12 +115,23 @@ async def campaign_partitions(bootstrap_servers: str) -> list[TopicPartition]:
         topics = await admin.describe_topics()
     finally:
         await admin.close()
-    return sorted(TopicPartition(topic["topic"], partition["partition"]) for topic in topics
-                  if topic["topic"] in TOPICS and not topic["error_code"] for partition in topic["partitions"])
+    return sorted(
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in topics
+        if topic["topic"] in TOPICS and not topic["error_code"]
+        for partition in topic["partitions"]
+    )
 
 
-async def fold_topics(database: Database, bootstrap_servers: str, generation: str, thresholds: Thresholds, *,
-                      idle: float, batch_size: int = 5000) -> tuple[int, int, float]:
+async def fold_topics(
+    database: Database,
+    bootstrap_servers: str,
+    generation: str,
+    thresholds: Thresholds,
+    *,
+    idle: float,
+    batch_size: int = 5000,
+) -> tuple[int, int, float]:
     """Read every topic from the beginning; returns (records read, events applied, seconds).
 
     Batches are folded one after the other, each in its own transaction, while the next one is
@@ -128,9 +140,14 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
     if not partitions:
         log.warning("no campaign topic exists on the broker yet: nothing to rebuild from")
         return 0, 0, 1e-9
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
-                                group_id=group_id(generation), auto_offset_reset="earliest",
-                                max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=group_id(generation),
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
     await consumer.start()
     read = applied = 0
     started = time.perf_counter()
@@ -184,10 +201,14 @@ async def fold_topics(database: Database, bootstrap_servers: str, generation: st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="minsheng-gateway-rebuild", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--republish", action="store_true",
-                        help="ask every service to republish its current state first (after a broker restart)")
+    parser = argparse.ArgumentParser(
+        prog="minsheng-gateway-rebuild", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--republish",
+        action="store_true",
+        help="ask every service to republish its current state first (after a broker restart)",
+    )
     parser.add_argument("--idle", type=float, default=3.0, help="stop after the topics were quiet this long (s)")
     parser.add_argument("--database-url", help="default: GATEWAY_DATABASE_URL")
     args = parser.parse_args(argv)
@@ -207,8 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.republish:
         answers = asyncio.run(request_republish(settings))
         log.info("services republished their state: %s", answers)
-    read, applied, seconds = asyncio.run(fold_topics(database, settings.kafka_bootstrap_servers, generation,
-                                                     Thresholds.from_settings(settings), idle=args.idle))
+    read, applied, seconds = asyncio.run(
+        fold_topics(
+            database, settings.kafka_bootstrap_servers, generation, Thresholds.from_settings(settings), idle=args.idle
+        )
+    )
     print(f"rebuilt: {read} events read, {applied} applied in {seconds:.2f} s ({read / seconds:,.0f} events/s)")
     database.dispose()
     return 0

@@ -15,8 +15,9 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
 # First path segments the web app never takes over: the API and the gateway's operational endpoints.
-RESERVED_SEGMENTS = frozenset({"api", "docs", "redoc", "openapi.json", "metrics", "healthz", "readyz",
-                               "asyncapi.json", "asyncapi.yaml"})
+RESERVED_SEGMENTS = frozenset(
+    {"api", "docs", "redoc", "openapi.json", "metrics", "healthz", "readyz", "asyncapi.json", "asyncapi.yaml"}
+)
 # Vite names the files under assets/ by their content: a changed file gets a new name.
 IMMUTABLE = "public, max-age=31536000, immutable"
 # index.html names the current assets, so the browser asks again each time.

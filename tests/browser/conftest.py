@@ -22,8 +22,15 @@ from tests.processes import ROOT, ProcessGroup, ServiceProcess
 DIST = ROOT / "web" / "dist"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # A common office screen.
 VIEWPORT = {"width": 1366, "height": 768}
 
@@ -71,12 +78,26 @@ def stack(module_database, broker, tmp_path_factory) -> Iterator[Stack]:
     log_dir = tmp_path_factory.mktemp("web-stack")
     group = ProcessGroup()
     try:
-        education = group.add(ServiceProcess.campaign(
-            "education", port=free_port(), database_url=module_database("education"),
-            bootstrap_servers=broker.bootstrap_servers, log_dir=log_dir))
-        gateway = group.add(ServiceProcess.gateway(
-            port=free_port(), database_url=module_database("gateway"), bootstrap_servers=broker.bootstrap_servers,
-            services={"education": education.url}, log_dir=log_dir, demo_users="true", web_dist=str(DIST)))
+        education = group.add(
+            ServiceProcess.campaign(
+                "education",
+                port=free_port(),
+                database_url=module_database("education"),
+                bootstrap_servers=broker.bootstrap_servers,
+                log_dir=log_dir,
+            )
+        )
+        gateway = group.add(
+            ServiceProcess.gateway(
+                port=free_port(),
+                database_url=module_database("gateway"),
+                bootstrap_servers=broker.bootstrap_servers,
+                services={"education": education.url},
+                log_dir=log_dir,
+                demo_users="true",
+                web_dist=str(DIST),
+            )
+        )
         education.start()
         gateway.start()
         education.wait_ready(90)
@@ -100,8 +121,9 @@ def new_context(browser: Browser, stack: Stack) -> Iterator:
     contexts: list[BrowserContext] = []
 
     def open_context() -> BrowserContext:
-        context = browser.new_context(base_url=stack.url, viewport=VIEWPORT, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai")
+        context = browser.new_context(
+            base_url=stack.url, viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context

@@ -128,7 +128,9 @@ def test_a_clerk_enters_a_bad_value_sees_it_beside_the_field_corrects_it_and_sub
     expect(error).to_have_count(0)
     saved = reports(page.context, "2024-06")
     assert {code: (r["value"], r["status"]) for code, r in saved.items()} == {
-        "T002-1": (12.0, "submitted"), "T002-2": (30.0, "submitted")}
+        "T002-1": (12.0, "submitted"),
+        "T002-2": (30.0, "submitted"),
+    }
     assert saved["T002-1"]["note"] == "6月新开工12处"
     expect(page.locator('tr[data-indicator="T002-1"]')).to_contain_text("待审核")
     expect(entry_input(page, "T002-1")).to_have_value("")  # saved: the form is ready for the next changes
@@ -139,8 +141,10 @@ def test_a_clerk_enters_a_bad_value_sees_it_beside_the_field_corrects_it_and_sub
 def test_the_city_office_approves_several_at_once_and_returns_one_with_a_reason(new_context, stack):
     clerk = new_context()
     csrf = api_sign_in(clerk, CLERK)
-    rows = [{"indicator": code, "org_unit": "370300", "period": "2024-05", "value": value}
-            for code, value in (("T003-1", 2), ("T003-2", 1), ("T003-3", 500))]
+    rows = [
+        {"indicator": code, "org_unit": "370300", "period": "2024-05", "value": value}
+        for code, value in (("T003-1", 2), ("T003-2", 1), ("T003-3", 500))
+    ]
     sent = clerk.request.post(f"{REPORTS}/bulk", data={"rows": rows}, headers={"X-CSRF-Token": csrf})
     assert sent.status == 201, sent.text()
 
@@ -167,7 +171,10 @@ def test_the_city_office_approves_several_at_once_and_returns_one_with_a_reason(
 
     saved = reports(clerk, "2024-05")
     assert {code: r["status"] for code, r in saved.items()} == {
-        "T003-1": "approved", "T003-2": "approved", "T003-3": "returned"}
+        "T003-1": "approved",
+        "T003-2": "approved",
+        "T003-3": "returned",
+    }
     assert saved["T003-3"]["return_reason"] == "新增学位数与台账不符，请核实后重报"
 
     # The clerk sees the return and its reason beside the indicator.
@@ -237,8 +244,14 @@ def test_the_profile_page_changes_the_password_and_signs_out(page, stack):
 
 @needs_sign_in
 def test_a_district_clerk_reports_from_a_phone(browser, stack):
-    context = browser.new_context(base_url=stack.url, viewport={"width": 390, "height": 844}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai", is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        base_url=stack.url,
+        viewport={"width": 390, "height": 844},
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        is_mobile=True,
+        has_touch=True,
+    )
     try:
         page = context.new_page()
         sign_in(page, "demo-zhangdian")

@@ -52,10 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     database = Database(url)
     try:
         with database.session() as session:
-            data = AccountCreate(username=args.username, display_name=args.display_name, role=Role.city_office,
-                                 password=_password(args))
-            account = create_account(session=session, data=data, created_by=None, now=utcnow(),
-                                     min_password_length=settings.password_min_length)
+            data = AccountCreate(
+                username=args.username, display_name=args.display_name, role=Role.city_office, password=_password(args)
+            )
+            account = create_account(
+                session=session,
+                data=data,
+                created_by=None,
+                now=utcnow(),
+                min_password_length=settings.password_min_length,
+            )
     except DomainError as error:
         print(error.detail, file=sys.stderr)
         return 1

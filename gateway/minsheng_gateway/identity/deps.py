@@ -52,7 +52,8 @@ def authenticate(request: Request, session: Session) -> Caller | None:
         return None
     account, sign_in_session = session_account(session=session, token=cookie, settings=settings, now=now(request))
     if request.method in STATE_CHANGING and not secrets.compare_digest(
-            request.headers.get(CSRF_HEADER, "").encode(), sign_in_session.csrf_token.encode()):
+        request.headers.get(CSRF_HEADER, "").encode(), sign_in_session.csrf_token.encode()
+    ):
         raise CsrfFailed("页面已过期，请刷新后重试")
     return Caller(account, sign_in_session)
 

@@ -37,8 +37,14 @@ class Account(AccountBase, table=True):
     created_by: str | None = Field(default=None, max_length=100)
 
     def principal(self) -> Principal:
-        return Principal(account_id=self.id or 0, name=self.display_name, role=self.role,
-                         department=self.department, org_unit=self.org_unit, indicators=frozenset(self.indicators))
+        return Principal(
+            account_id=self.id or 0,
+            name=self.display_name,
+            role=self.role,
+            department=self.department,
+            org_unit=self.org_unit,
+            indicators=frozenset(self.indicators),
+        )
 
 
 class AccountPublic(AccountBase):

@@ -33,18 +33,36 @@ def _client(request: Request) -> str | None:
 
 def _set_cookie(request: Request, response: Response, value: str) -> None:
     settings = request.app.state.settings
-    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="strict", path="/",
-                        secure=settings.cookie_secure or request.url.scheme == "https",
-                        max_age=int(settings.session_absolute_hours * 3600))
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=settings.cookie_secure or request.url.scheme == "https",
+        max_age=int(settings.session_absolute_hours * 3600),
+    )
 
 
-@auth_router.post("/login", response_model=SignedIn, summary="用户名和密码登录；会话保存在 HttpOnly Cookie 中",
-                  responses={401: {"description": "用户名或密码错误"}, 403: {"description": "账号已停用"},
-                             423: {"description": "连续输错密码，账号已锁定"}})
+@auth_router.post(
+    "/login",
+    response_model=SignedIn,
+    summary="用户名和密码登录；会话保存在 HttpOnly Cookie 中",
+    responses={
+        401: {"description": "用户名或密码错误"},
+        403: {"description": "账号已停用"},
+        423: {"description": "连续输错密码，账号已锁定"},
+    },
+)
 def login(request: Request, response: Response, session: SessionDep, credentials: Credentials):
     account, sign_in_session, token = service.sign_in(
-        session=session, username=credentials.username, password=credentials.password,
-        settings=request.app.state.settings, now=now(request), client_address=_client(request))
+        session=session,
+        username=credentials.username,
+        password=credentials.password,
+        settings=request.app.state.settings,
+        now=now(request),
+        client_address=_client(request),
+    )
     _set_cookie(request, response, token)
     return SignedIn(user=AccountPublic.model_validate(account), csrf_token=sign_in_session.csrf_token)
 
@@ -65,17 +83,23 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 @auth_router.get("/me", response_model=SignedIn, summary="当前登录的账号（及写操作需带的 CSRF 令牌）")
 def me(caller: CurrentCaller):
-    return SignedIn(user=AccountPublic.model_validate(caller.account),
-                    csrf_token=caller.session.csrf_token if caller.session else "")
+    return SignedIn(
+        user=AccountPublic.model_validate(caller.account),
+        csrf_token=caller.session.csrf_token if caller.session else "",
+    )
 
 
-@auth_router.post("/password", status_code=status.HTTP_204_NO_CONTENT,
-                  summary="修改自己的密码（其他会话随之作废）")
+@auth_router.post("/password", status_code=status.HTTP_204_NO_CONTENT, summary="修改自己的密码（其他会话随之作废）")
 def change_password(request: Request, session: SessionDep, caller: CurrentCaller, body: PasswordChange) -> None:
-    service.change_password(session=session, account=caller.account, current_password=body.current_password,
-                            new_password=body.new_password,
-                            keep_session_id=caller.session.id if caller.session else None, now=now(request),
-                            min_password_length=request.app.state.settings.password_min_length)
+    service.change_password(
+        session=session,
+        account=caller.account,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        keep_session_id=caller.session.id if caller.session else None,
+        now=now(request),
+        min_password_length=request.app.state.settings.password_min_length,
+    )
 
 
 @accounts_router.get("", response_model=Page[AccountPublic], summary="账号列表（市民生办）")
@@ -84,57 +108,85 @@ def list_accounts(session: SessionDep, caller: CityOfficeCaller, page: PageDep):
     return Page(data=[AccountPublic.model_validate(row) for row in rows], count=count)
 
 
-@accounts_router.post("", response_model=AccountPublic, status_code=status.HTTP_201_CREATED,
-                      summary="新建账号（市民生办）")
+@accounts_router.post(
+    "", response_model=AccountPublic, status_code=status.HTTP_201_CREATED, summary="新建账号（市民生办）"
+)
 def create_account(request: Request, session: SessionDep, caller: CityOfficeCaller, body: AccountCreate):
-    return service.create_account(session=session, data=body, created_by=caller.account.display_name,
-                                  now=now(request), min_password_length=request.app.state.settings.password_min_length)
+    return service.create_account(
+        session=session,
+        data=body,
+        created_by=caller.account.display_name,
+        now=now(request),
+        min_password_length=request.app.state.settings.password_min_length,
+    )
 
 
-@accounts_router.post("/{account_id}/password", status_code=status.HTTP_204_NO_CONTENT,
-                      summary="重置账号密码（市民生办；该账号的会话全部作废，锁定解除）")
-def reset_password(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int,
-                   body: PasswordReset) -> None:
-    service.reset_password(session=session, account_id=account_id, new_password=body.new_password,
-                           by=caller.account.username, now=now(request),
-                           min_password_length=request.app.state.settings.password_min_length)
+@accounts_router.post(
+    "/{account_id}/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="重置账号密码（市民生办；该账号的会话全部作废，锁定解除）",
+)
+def reset_password(
+    request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int, body: PasswordReset
+) -> None:
+    service.reset_password(
+        session=session,
+        account_id=account_id,
+        new_password=body.new_password,
+        by=caller.account.username,
+        now=now(request),
+        min_password_length=request.app.state.settings.password_min_length,
+    )
 
 
-@accounts_router.post("/{account_id}/disable", response_model=AccountPublic,
-                      summary="停用账号（市民生办；会话立即作废，API 密钥不再可用）")
+@accounts_router.post(
+    "/{account_id}/disable",
+    response_model=AccountPublic,
+    summary="停用账号（市民生办；会话立即作废，API 密钥不再可用）",
+)
 def disable(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int):
-    return service.set_disabled(session=session, account_id=account_id, disabled=True, by=caller.account,
-                                now=now(request))
+    return service.set_disabled(
+        session=session, account_id=account_id, disabled=True, by=caller.account, now=now(request)
+    )
 
 
 @accounts_router.post("/{account_id}/enable", response_model=AccountPublic, summary="启用账号（市民生办）")
 def enable(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int):
-    return service.set_disabled(session=session, account_id=account_id, disabled=False, by=caller.account,
-                                now=now(request))
+    return service.set_disabled(
+        session=session, account_id=account_id, disabled=False, by=caller.account, now=now(request)
+    )
 
 
-@accounts_router.post("/{account_id}/api-keys", response_model=ApiKeyIssued, status_code=status.HTTP_201_CREATED,
-                      summary="为对接系统账号签发 API 密钥（只显示这一次）")
-def issue_api_key(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int,
-                  body: ApiKeyCreate):
-    api_key, key = service.issue_api_key(session=session, account_id=account_id, name=body.name,
-                                         by=caller.account.username, now=now(request))
+@accounts_router.post(
+    "/{account_id}/api-keys",
+    response_model=ApiKeyIssued,
+    status_code=status.HTTP_201_CREATED,
+    summary="为对接系统账号签发 API 密钥（只显示这一次）",
+)
+def issue_api_key(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int, body: ApiKeyCreate):
+    api_key, key = service.issue_api_key(
+        session=session, account_id=account_id, name=body.name, by=caller.account.username, now=now(request)
+    )
     return ApiKeyIssued(id=api_key.id, name=api_key.name, key=key, created_at=api_key.created_at)
 
 
-@accounts_router.get("/{account_id}/api-keys", response_model=Page[ApiKeyPublic],
-                     summary="账号的 API 密钥（不含密钥本身）")
+@accounts_router.get(
+    "/{account_id}/api-keys", response_model=Page[ApiKeyPublic], summary="账号的 API 密钥（不含密钥本身）"
+)
 def list_api_keys(session: SessionDep, caller: CityOfficeCaller, account_id: int):
     keys = service.list_api_keys(session=session, account_id=account_id)
     return Page(data=[ApiKeyPublic.model_validate(key) for key in keys], count=len(keys))
 
 
-@accounts_router.delete("/{account_id}/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT,
-                        summary="吊销 API 密钥")
-def revoke_api_key(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int,
-                   key_id: int) -> None:
-    service.revoke_api_key(session=session, account_id=account_id, key_id=key_id, by=caller.account.username,
-                           now=now(request))
+@accounts_router.delete(
+    "/{account_id}/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="吊销 API 密钥"
+)
+def revoke_api_key(
+    request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int, key_id: int
+) -> None:
+    service.revoke_api_key(
+        session=session, account_id=account_id, key_id=key_id, by=caller.account.username, now=now(request)
+    )
 
 
 @jwks_router.get("/.well-known/jwks.json", summary="网关签发服务令牌所用的公钥（JWKS）")

@@ -65,8 +65,11 @@ def check_scope(*, role: Role, department: str | None, org_unit: str | None, ind
     """Each role carries exactly the scope the permission rules read (`minsheng.auth.principal`)."""
     needs = {Role.bureau: "department", Role.district: "org_unit", Role.integration: "indicators"}.get(role)
     given = {"department": department, "org_unit": org_unit, "indicators": indicators}
-    names = {"department": "牵头部门（department）", "org_unit": "单位代码（org_unit）",
-             "indicators": "可写入的指标（indicators）"}
+    names = {
+        "department": "牵头部门（department）",
+        "org_unit": "单位代码（org_unit）",
+        "indicators": "可写入的指标（indicators）",
+    }
     if needs and not given[needs]:
         raise Unprocessable(f"角色 {role.value} 的账号必须指定{names[needs]}", code="missing_scope")
     extra = [names[name] for name, value in given.items() if value and name != needs]
@@ -76,8 +79,9 @@ def check_scope(*, role: Role, department: str | None, org_unit: str | None, ind
         raise Unprocessable("单位代码应为 6 位数字，例如 370303", code="invalid_org_unit")
 
 
-def create_account(*, session: Session, data: AccountCreate, created_by: str | None, now: dt.datetime,
-                   min_password_length: int) -> Account:
+def create_account(
+    *, session: Session, data: AccountCreate, created_by: str | None, now: dt.datetime, min_password_length: int
+) -> Account:
     username = data.username.strip().lower()
     if not _USERNAME.match(username):
         raise Unprocessable("用户名只能由字母、数字和 . _ - 组成（2–50 位，以字母或数字开头）", code="invalid_username")
@@ -85,9 +89,14 @@ def create_account(*, session: Session, data: AccountCreate, created_by: str | N
     check_policy(data.password, username=username, min_length=min_password_length)
     if session.exec(select(Account.id).where(Account.username == username)).first() is not None:
         raise Conflict(f"用户名 {username} 已被使用", code="username_taken")
-    account = Account(**data.model_dump(exclude={"username", "password"}), username=username,
-                      password_hash=hash_password(data.password), password_changed_at=now, created_at=now,
-                      created_by=created_by)
+    account = Account(
+        **data.model_dump(exclude={"username", "password"}),
+        username=username,
+        password_hash=hash_password(data.password),
+        password_changed_at=now,
+        created_at=now,
+        created_by=created_by,
+    )
     session.add(account)
     session.commit()
     session.refresh(account)
@@ -126,8 +135,16 @@ def set_disabled(*, session: Session, account_id: int, disabled: bool, by: Accou
     return account
 
 
-def change_password(*, session: Session, account: Account, current_password: str, new_password: str,
-                    keep_session_id: int | None, now: dt.datetime, min_password_length: int) -> None:
+def change_password(
+    *,
+    session: Session,
+    account: Account,
+    current_password: str,
+    new_password: str,
+    keep_session_id: int | None,
+    now: dt.datetime,
+    min_password_length: int,
+) -> None:
     """The person's own change: the other sessions end; the one that changed it stays signed in."""
     if not verify_password(account.password_hash, current_password):
         log.warning("password change for %s refused: wrong current password", account.username)
@@ -136,8 +153,9 @@ def change_password(*, session: Session, account: Account, current_password: str
     log.info("account %s changed its password", account.username)
 
 
-def reset_password(*, session: Session, account_id: int, new_password: str, by: str, now: dt.datetime,
-                   min_password_length: int) -> None:
+def reset_password(
+    *, session: Session, account_id: int, new_password: str, by: str, now: dt.datetime, min_password_length: int
+) -> None:
     """The city office sets a new password: every session of the account ends, and a lockout is lifted."""
     account = get_account(session=session, account_id=account_id)
     account.failed_sign_ins, account.locked_until = 0, None
@@ -145,8 +163,14 @@ def reset_password(*, session: Session, account_id: int, new_password: str, by: 
     log.info("password of account %s reset by %s", account.username, by)
 
 
-def _set_password(session: Session, account: Account, new_password: str, now: dt.datetime,
-                  min_password_length: int, keep_session_id: int | None) -> None:
+def _set_password(
+    session: Session,
+    account: Account,
+    new_password: str,
+    now: dt.datetime,
+    min_password_length: int,
+    keep_session_id: int | None,
+) -> None:
     check_policy(new_password, username=account.username, min_length=min_password_length)
     account.password_hash = hash_password(new_password)
     account.password_changed_at = now
@@ -156,8 +180,11 @@ def _set_password(session: Session, account: Account, new_password: str, now: dt
 
 
 def _revoke_sessions(session: Session, account_id: int, now: dt.datetime, keep: int | None = None) -> None:
-    statement = (update(SignInSession).where(SignInSession.account_id == account_id,
-                                             SignInSession.revoked_at.is_(None)).values(revoked_at=now))
+    statement = (
+        update(SignInSession)
+        .where(SignInSession.account_id == account_id, SignInSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
     if keep is not None:
         statement = statement.where(SignInSession.id != keep)
     session.exec(statement)
@@ -166,15 +193,23 @@ def _revoke_sessions(session: Session, account_id: int, now: dt.datetime, keep: 
 # ---- sign-in and sessions -------------------------------------------------------------------------------
 
 
-def sign_in(*, session: Session, username: str, password: str, settings: IdentitySettings, now: dt.datetime,
-            client_address: str | None) -> tuple[Account, SignInSession, str]:
+def sign_in(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    settings: IdentitySettings,
+    now: dt.datetime,
+    client_address: str | None,
+) -> tuple[Account, SignInSession, str]:
     """Returns the account, its new session and the session id for the cookie (never stored in clear)."""
     username = username.strip().lower()
     account = session.exec(select(Account).where(Account.username == username)).first()
     if account is not None and account.locked_until is not None and as_utc(account.locked_until) > now:
         SIGN_INS.labels("locked").inc()
-        log.warning("sign-in of %s from %s refused: locked until %s", username, client_address,
-                    account.locked_until.isoformat())
+        log.warning(
+            "sign-in of %s from %s refused: locked until %s", username, client_address, account.locked_until.isoformat()
+        )
         raise _locked(account, settings)
     if not verify_password(account.password_hash if account else None, password):
         SIGN_INS.labels("invalid_credentials").inc()
@@ -187,8 +222,12 @@ def sign_in(*, session: Session, username: str, password: str, settings: Identit
             account.failed_sign_ins = 0
             account.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
             LOCKOUTS.inc()
-            log.warning("account %s locked until %s after %d failed sign-ins", username,
-                        account.locked_until.isoformat(), settings.lockout_threshold)
+            log.warning(
+                "account %s locked until %s after %d failed sign-ins",
+                username,
+                account.locked_until.isoformat(),
+                settings.lockout_threshold,
+            )
             session.add(account)
             session.commit()
             raise _locked(account, settings)
@@ -204,9 +243,14 @@ def sign_in(*, session: Session, username: str, password: str, settings: Identit
     account.failed_sign_ins, account.locked_until, account.last_login_at = 0, None, now
     token = secrets.token_urlsafe(32)
     sign_in_session = SignInSession(
-        token_hash=digest(token), csrf_token=secrets.token_urlsafe(32), account_id=account.id, created_at=now,
-        last_seen_at=now, expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
-        client_address=(client_address or "")[:64] or None)
+        token_hash=digest(token),
+        csrf_token=secrets.token_urlsafe(32),
+        account_id=account.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
+        client_address=(client_address or "")[:64] or None,
+    )
     session.add(account)
     session.add(sign_in_session)
     session.commit()
@@ -218,21 +262,31 @@ def sign_in(*, session: Session, username: str, password: str, settings: Identit
 
 def _locked(account: Account, settings: IdentitySettings) -> AccountLocked:
     until = as_utc(account.locked_until).astimezone(CHINA)
-    return AccountLocked(f"连续 {settings.lockout_threshold} 次密码错误，账号已锁定，请于 {until:%H:%M} 后再试",
-                         extra={"locked_until": until.isoformat()})
+    return AccountLocked(
+        f"连续 {settings.lockout_threshold} 次密码错误，账号已锁定，请于 {until:%H:%M} 后再试",
+        extra={"locked_until": until.isoformat()},
+    )
 
 
-def session_account(*, session: Session, token: str, settings: IdentitySettings,
-                    now: dt.datetime) -> tuple[Account, SignInSession]:
+def session_account(
+    *, session: Session, token: str, settings: IdentitySettings, now: dt.datetime
+) -> tuple[Account, SignInSession]:
     """The account behind a session cookie; refreshes the idle timer. Raises Unauthorized."""
-    row = session.exec(select(SignInSession, Account).join(Account, Account.id == SignInSession.account_id)
-                       .where(SignInSession.token_hash == digest(token))).first()
+    row = session.exec(
+        select(SignInSession, Account)
+        .join(Account, Account.id == SignInSession.account_id)
+        .where(SignInSession.token_hash == digest(token))
+    ).first()
     if row is None:
         raise Unauthorized("请先登录", code="not_signed_in")
     sign_in_session, account = row
     idle_limit = dt.timedelta(minutes=settings.session_idle_minutes)
-    if (sign_in_session.revoked_at is not None or account.disabled or as_utc(sign_in_session.expires_at) <= now
-            or as_utc(sign_in_session.last_seen_at) + idle_limit <= now):
+    if (
+        sign_in_session.revoked_at is not None
+        or account.disabled
+        or as_utc(sign_in_session.expires_at) <= now
+        or as_utc(sign_in_session.last_seen_at) + idle_limit <= now
+    ):
         raise Unauthorized("登录已过期，请重新登录", code="session_expired")
     # The idle timer is written at most every tenth of its length: not a write per request.
     if now - as_utc(sign_in_session.last_seen_at) >= idle_limit / 10:
@@ -252,8 +306,9 @@ def sign_out(*, session: Session, sign_in_session: SignInSession, now: dt.dateti
 # ---- API keys -------------------------------------------------------------------------------------------
 
 
-def issue_api_key(*, session: Session, account_id: int, name: str, by: str | None, now: dt.datetime,
-                  key: str | None = None) -> tuple[ApiKey, str]:
+def issue_api_key(
+    *, session: Session, account_id: int, name: str, by: str | None, now: dt.datetime, key: str | None = None
+) -> tuple[ApiKey, str]:
     """Returns the stored key and its value, shown this once. `key` is for the demo account's known key."""
     account = get_account(session=session, account_id=account_id)
     if account.role is not Role.integration:
@@ -269,8 +324,11 @@ def issue_api_key(*, session: Session, account_id: int, name: str, by: str | Non
 
 def list_api_keys(*, session: Session, account_id: int) -> list[ApiKey]:
     get_account(session=session, account_id=account_id)
-    return list(session.exec(select(ApiKey).where(ApiKey.account_id == account_id, ApiKey.revoked_at.is_(None))
-                             .order_by(ApiKey.id)).all())
+    return list(
+        session.exec(
+            select(ApiKey).where(ApiKey.account_id == account_id, ApiKey.revoked_at.is_(None)).order_by(ApiKey.id)
+        ).all()
+    )
 
 
 def revoke_api_key(*, session: Session, account_id: int, key_id: int, by: str, now: dt.datetime) -> None:
@@ -284,8 +342,11 @@ def revoke_api_key(*, session: Session, account_id: int, key_id: int, by: str, n
 
 
 def api_key_account(*, session: Session, key: str, now: dt.datetime) -> Account:
-    row = session.exec(select(ApiKey, Account).join(Account, Account.id == ApiKey.account_id)
-                       .where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))).first()
+    row = session.exec(
+        select(ApiKey, Account)
+        .join(Account, Account.id == ApiKey.account_id)
+        .where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))
+    ).first()
     if row is None:
         raise Unauthorized("API 密钥无效或已吊销", code="invalid_api_key")
     api_key, account = row
@@ -313,15 +374,24 @@ def seed_demo_accounts(*, session: Session, now: dt.datetime) -> None:
     for demo in DEMO_ACCOUNTS:
         if demo.username in known:
             continue
-        account = Account(username=demo.username, display_name=demo.display_name, role=demo.role,
-                          department=demo.department, org_unit=demo.org_unit, indicators=list(demo.indicators),
-                          password_hash=_demo_password_hash(), password_changed_at=now, created_at=now,
-                          created_by="演示数据")
+        account = Account(
+            username=demo.username,
+            display_name=demo.display_name,
+            role=demo.role,
+            department=demo.department,
+            org_unit=demo.org_unit,
+            indicators=list(demo.indicators),
+            password_hash=_demo_password_hash(),
+            password_changed_at=now,
+            created_at=now,
+            created_by="演示数据",
+        )
         session.add(account)
         session.commit()
         if demo.role is Role.integration:
-            issue_api_key(session=session, account_id=account.id, name="演示密钥", by="演示数据", now=now,
-                          key=DEMO_API_KEY)
+            issue_api_key(
+                session=session, account_id=account.id, name="演示密钥", by="演示数据", now=now, key=DEMO_API_KEY
+            )
 
 
 def seed_identity(app) -> None:  # noqa: ANN001 - a FastAPI app; a start-up hook of the gateway

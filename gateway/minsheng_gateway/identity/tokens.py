@@ -26,7 +26,8 @@ class ServiceTokenSigner:
     max_entries: int = 10_000
     kid: str = field(init=False)
     _current: dict[tuple[Principal, str | tuple[str, ...]], tuple[str, float]] = field(
-        default_factory=dict, init=False, repr=False)
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.kid = public_jwk(self.private_key.public_key())["kid"]
@@ -36,8 +37,7 @@ class ServiceTokenSigner:
         return cls(load_private_key(private_key), lifetime=lifetime)
 
     def sign(self, principal: Principal, *, audience: str | Iterable[str]) -> str:
-        claims = service_token_claims(principal, audience=audience, issued_at=int(time.time()),
-                                      lifetime=self.lifetime)
+        claims = service_token_claims(principal, audience=audience, issued_at=int(time.time()), lifetime=self.lifetime)
         return jwt.encode(claims, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def current(self, principal: Principal, *, audience: str | tuple[str, ...]) -> str:

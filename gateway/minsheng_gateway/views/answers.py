@@ -18,8 +18,9 @@ from minsheng_gateway.views.models import IndicatorProgressView
 Computed = tuple[IndicatorProgressPublic, ProgressInputs]  # an answer, and what it was computed from
 
 
-def computed(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation], today: dt.date,
-             thresholds: Thresholds) -> Computed:
+def computed(
+    facts: IndicatorFacts, org_unit: str, official: Sequence[Observation], today: dt.date, thresholds: Thresholds
+) -> Computed:
     """A row's answer and inputs, without values awaiting review."""
     inputs = progress_inputs(facts, org_unit, official, ())
     return progress_from_inputs(facts, org_unit, inputs, today, thresholds), inputs
@@ -34,8 +35,9 @@ def usable_inputs(stored: str | None, facts: IndicatorFacts) -> ProgressInputs |
     return inputs if inputs.valid_for(facts) else None
 
 
-def answers_for_new_day(rows: Sequence[IndicatorProgressView], facts: dict[str, IndicatorFacts], today: dt.date,
-                        thresholds: Thresholds) -> tuple[list[Computed], list[IndicatorProgressView]]:
+def answers_for_new_day(
+    rows: Sequence[IndicatorProgressView], facts: dict[str, IndicatorFacts], today: dt.date, thresholds: Thresholds
+) -> tuple[list[Computed], list[IndicatorProgressView]]:
     """Stored rows computed on an earlier day, answered for `today` from the inputs stored with them:
     no official value is read, so a new day costs the same at a million reports as at ten thousand.
     Returns those answers, and the rows that cannot be answered so (no inputs stored, or inputs

@@ -23,14 +23,19 @@ async def consume_events(app: FastAPI) -> None:
     thresholds = Thresholds.from_settings(app.state.settings)
 
     # A poll's events are folded in one transaction; the progress they made stale is recomputed once.
-    consumer = EventConsumer(app.state.database, lambda: app.state.settings.kafka_bootstrap_servers, topics=TOPICS,
-                             group_id=group_id(generation),
-                             handlers=view_handlers(functools.partial(refresh, thresholds=thresholds)),
-                             process="gateway", max_records=500, poll_timeout_ms=100,
-                             # A fetch waits at most 20 ms for data: Tansu answers a fetch only when its wait
-                             # runs out (Kafka answers as soon as data arrives), and the views must follow
-                             # the services within a second.
-                             consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000,
-                                               "fetch_max_wait_ms": 20})
+    consumer = EventConsumer(
+        app.state.database,
+        lambda: app.state.settings.kafka_bootstrap_servers,
+        topics=TOPICS,
+        group_id=group_id(generation),
+        handlers=view_handlers(functools.partial(refresh, thresholds=thresholds)),
+        process="gateway",
+        max_records=500,
+        poll_timeout_ms=100,
+        # A fetch waits at most 20 ms for data: Tansu answers a fetch only when its wait
+        # runs out (Kafka answers as soon as data arrives), and the views must follow
+        # the services within a second.
+        consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 20},
+    )
     app.state.event_consumer = consumer
     await consumer.run()

@@ -31,21 +31,40 @@ from minsheng_gateway.views.models import OfficialValue, ReportView, TaskStatusV
 from minsheng_gateway.views.progress import StaleProgress
 from minsheng_gateway.views.upsert import insert_rows, update_rows
 
-_REPORT_VALUES = ("indicator_code", "org_unit_code", "period", "period_end", "value", "numerator", "denominator",
-                  "status", "revision", "is_current", "submitted_by", "updated_at")
-NEWER_STATE_WINS = bulk.OnConflict(key=("campaign", "report_id"),
-                                   set_=tuple((c, f"excluded.{c}") for c in _REPORT_VALUES),
-                                   where="report_view.updated_at <= excluded.updated_at")
+_REPORT_VALUES = (
+    "indicator_code",
+    "org_unit_code",
+    "period",
+    "period_end",
+    "value",
+    "numerator",
+    "denominator",
+    "status",
+    "revision",
+    "is_current",
+    "submitted_by",
+    "updated_at",
+)
+NEWER_STATE_WINS = bulk.OnConflict(
+    key=("campaign", "report_id"),
+    set_=tuple((c, f"excluded.{c}") for c in _REPORT_VALUES),
+    where="report_view.updated_at <= excluded.updated_at",
+)
 LATER_APPROVAL_STAYS = bulk.OnConflict(
     key=("indicator_code", "org_unit_code", "period"),
-    set_=tuple((c, f"excluded.{c}") for c in ("campaign", "value", "numerator", "denominator", "report_id",
-                                              "revision")),
-    where="official_value.revision <= excluded.revision")
+    set_=tuple(
+        (c, f"excluded.{c}") for c in ("campaign", "value", "numerator", "denominator", "report_id", "revision")
+    ),
+    where="official_value.revision <= excluded.revision",
+)
 NEWER_REVISION_WINS = bulk.OnConflict(
     key=("task_number", "org_unit_code", "period"),
-    set_=tuple((c, f"excluded.{c}") for c in ("campaign", "period_end", "state", "narrative", "problems", "revision",
-                                              "reported_by", "reported_at")),
-    where="task_status_view.revision <= excluded.revision")
+    set_=tuple(
+        (c, f"excluded.{c}")
+        for c in ("campaign", "period_end", "state", "narrative", "problems", "revision", "reported_by", "reported_at")
+    ),
+    where="task_status_view.revision <= excluded.revision",
+)
 
 State = tuple[str, ReportState, dt.datetime]  # campaign, the report's state, when it was so
 
@@ -72,18 +91,50 @@ def _write_states(session: Session, states: list[State], stale: StaleProgress) -
             period_ends[code] = Period.parse(code).end
         return period_ends[code]
 
-    insert_rows(session, ReportView.__table__, [
-        dict(campaign=campaign, report_id=s.report_id, indicator_code=s.indicator, org_unit_code=s.org_unit,
-             period=s.period, period_end=period_end(s.period), value=s.value, numerator=s.numerator,
-             denominator=s.denominator, status=s.status, revision=s.revision, is_current=s.is_current,
-             submitted_by=s.submitted_by, updated_at=at)
-        for campaign, s, at in latest.values()], NEWER_STATE_WINS)
+    insert_rows(
+        session,
+        ReportView.__table__,
+        [
+            dict(
+                campaign=campaign,
+                report_id=s.report_id,
+                indicator_code=s.indicator,
+                org_unit_code=s.org_unit,
+                period=s.period,
+                period_end=period_end(s.period),
+                value=s.value,
+                numerator=s.numerator,
+                denominator=s.denominator,
+                status=s.status,
+                revision=s.revision,
+                is_current=s.is_current,
+                submitted_by=s.submitted_by,
+                updated_at=at,
+            )
+            for campaign, s, at in latest.values()
+        ],
+        NEWER_STATE_WINS,
+    )
     if official:
-        insert_rows(session, OfficialValue.__table__, [
-            dict(indicator_code=s.indicator, org_unit_code=s.org_unit, period=s.period, campaign=campaign,
-                 value=s.value, numerator=s.numerator, denominator=s.denominator, report_id=s.report_id,
-                 revision=s.revision)
-            for campaign, s in official.values()], LATER_APPROVAL_STAYS)
+        insert_rows(
+            session,
+            OfficialValue.__table__,
+            [
+                dict(
+                    indicator_code=s.indicator,
+                    org_unit_code=s.org_unit,
+                    period=s.period,
+                    campaign=campaign,
+                    value=s.value,
+                    numerator=s.numerator,
+                    denominator=s.denominator,
+                    report_id=s.report_id,
+                    revision=s.revision,
+                )
+                for campaign, s in official.values()
+            ],
+            LATER_APPROVAL_STAYS,
+        )
         for _, state in official.values():
             stale.official_changed(state.indicator, state.org_unit, state.period)
 
@@ -100,8 +151,12 @@ def fold_reports(session: Session, events: list[TypedEvent], stale: StaleProgres
             superseded[(change.campaign, change.supersedes)] = None
     _write_states(session, states, stale)
     if superseded:
-        update_rows(session, ReportView.__table__, [{"campaign": c, "report_id": r} for c, r in superseded],
-                    {"is_current": False})
+        update_rows(
+            session,
+            ReportView.__table__,
+            [{"campaign": c, "report_id": r} for c, r in superseded],
+            {"is_current": False},
+        )
 
 
 def fold_snapshots(session: Session, events: list[TypedEvent], stale: StaleProgress) -> None:
@@ -114,10 +169,16 @@ def fold_snapshots(session: Session, events: list[TypedEvent], stale: StaleProgr
     reports, official = ReportView.__table__, OfficialValue.__table__
     connection = session.connection()
     for campaign, indicator, org_unit in last:
-        connection.execute(reports.delete().where(reports.c.campaign == campaign, reports.c.indicator_code == indicator,
-                                                  reports.c.org_unit_code == org_unit))
-        connection.execute(official.delete().where(official.c.indicator_code == indicator,
-                                                   official.c.org_unit_code == org_unit))
+        connection.execute(
+            reports.delete().where(
+                reports.c.campaign == campaign,
+                reports.c.indicator_code == indicator,
+                reports.c.org_unit_code == org_unit,
+            )
+        )
+        connection.execute(
+            official.delete().where(official.c.indicator_code == indicator, official.c.org_unit_code == org_unit)
+        )
     _write_states(session, [(s.campaign, state, s.taken_at) for s in last.values() for state in s.reports], stale)
     stale.anything_changed((indicator, org_unit) for _, indicator, org_unit in last)  # values may have gone
 
@@ -130,10 +191,19 @@ def fold_task_statuses(session: Session, events: list[TypedEvent], stale: StaleP
         period = Period.parse(data.period)
         key = (data.task, data.org_unit, period.code)
         if key not in latest or latest[key]["revision"] <= data.revision:
-            latest[key] = dict(task_number=data.task, org_unit_code=data.org_unit, period=period.code,
-                               campaign=data.campaign, period_end=period.end, state=data.state,
-                               narrative=data.narrative, problems=data.problems, revision=data.revision,
-                               reported_by=data.actor, reported_at=data.occurred_at)
+            latest[key] = dict(
+                task_number=data.task,
+                org_unit_code=data.org_unit,
+                period=period.code,
+                campaign=data.campaign,
+                period_end=period.end,
+                state=data.state,
+                narrative=data.narrative,
+                problems=data.problems,
+                revision=data.revision,
+                reported_by=data.actor,
+                reported_at=data.occurred_at,
+            )
     insert_rows(session, TaskStatusView.__table__, list(latest.values()), NEWER_REVISION_WINS)
 
 
@@ -148,8 +218,11 @@ def fold_catalogs(session: Session, events: list[TypedEvent], stale: StaleProgre
             session.flush()
         # Reports may have arrived before their catalog (they travel on other partitions): whatever this
         # campaign already has is recomputed now that its indicators are known (or were corrected).
-        series = session.exec(select(ReportView.indicator_code, ReportView.org_unit_code)
-                              .where(ReportView.campaign == data.campaign).distinct()).all()
+        series = session.exec(
+            select(ReportView.indicator_code, ReportView.org_unit_code)
+            .where(ReportView.campaign == data.campaign)
+            .distinct()
+        ).all()
         stale.anything_changed(series)  # aggregation or scale may have changed: no partial roll-up
 
 
@@ -165,5 +238,13 @@ def view_handlers(finish: Callable[[Session, StaleProgress], None]) -> EventHand
     return handlers
 
 
-__all__ = ["LATER_APPROVAL_STAYS", "NEWER_REVISION_WINS", "NEWER_STATE_WINS", "fold_catalogs", "fold_reports",
-           "fold_snapshots", "fold_task_statuses", "view_handlers"]
+__all__ = [
+    "LATER_APPROVAL_STAYS",
+    "NEWER_REVISION_WINS",
+    "NEWER_STATE_WINS",
+    "fold_catalogs",
+    "fold_reports",
+    "fold_snapshots",
+    "fold_task_statuses",
+    "view_handlers",
+]

@@ -16,8 +16,11 @@ class ReportView(SQLModel, table=True):
 
     __tablename__ = "report_view"
     # The pending values of a summary: the few current, not yet approved revisions among all reports.
-    __table_args__ = (sa.Index("ix_report_view_pending", "indicator_code",
-                               postgresql_where=sa.text("is_current AND status = 'submitted'")),)
+    __table_args__ = (
+        sa.Index(
+            "ix_report_view_pending", "indicator_code", postgresql_where=sa.text("is_current AND status = 'submitted'")
+        ),
+    )
 
     campaign: str = Field(primary_key=True, max_length=20)
     report_id: int = Field(primary_key=True)
@@ -102,5 +105,6 @@ class ViewGeneration(SQLModel, table=True):
     created_at: dt.datetime
 
 
-VIEW_TABLES = frozenset(m.__tablename__ for m in (ReportView, OfficialValue, TaskStatusView, IndicatorProgressView,
-                                                   ViewGeneration))
+VIEW_TABLES = frozenset(
+    m.__tablename__ for m in (ReportView, OfficialValue, TaskStatusView, IndicatorProgressView, ViewGeneration)
+)

@@ -67,13 +67,17 @@ def refresh(session: Session, stale: StaleProgress, thresholds: Thresholds, toda
     today = today or today_in_china()
     codes = sorted({code for code, _ in stale.series})
     facts = load_facts(session, codes=codes)  # (a catalog not yet arrived: its fold will recompute)
-    in_part = {code: periods for code, periods in stale.periods.items()
-               if periods is not None and (code, CITY_CODE) in stale.series}
+    in_part = {
+        code: periods
+        for code, periods in stale.periods.items()
+        if periods is not None and (code, CITY_CODE) in stale.series
+    }
     stored = _city_inputs_to_roll_up_again(session, facts, in_part)
     official = GatewaySource(session).official(
         [code for code in codes if code in facts and code not in stored],
         series=sorted((code, unit) for code, unit in stale.series if code in stored and unit != CITY_CODE),
-        periods={code: in_part[code] for code in stored})
+        periods={code: in_part[code] for code in stored},
+    )
     answers = []
     for code, org_unit in sorted(stale.series):
         if code not in facts:
@@ -87,8 +91,9 @@ def refresh(session: Session, stale: StaleProgress, thresholds: Thresholds, toda
     return len(stale.series)
 
 
-def _city_inputs_to_roll_up_again(session: Session, facts: dict[str, IndicatorFacts],
-                                  changed: dict[str, set[str]]) -> dict[str, ProgressInputs]:
+def _city_inputs_to_roll_up_again(
+    session: Session, facts: dict[str, IndicatorFacts], changed: dict[str, set[str]]
+) -> dict[str, ProgressInputs]:
     """The stored city inputs of the indicators in `changed` that can be rolled up again in part."""
     if not changed:
         return {}
@@ -102,20 +107,37 @@ def _city_inputs_to_roll_up_again(session: Session, facts: dict[str, IndicatorFa
 
 # A stored row's status_since stays while its status does; a next day's answer stored ahead was
 # computed from the old inputs: cleared.
-KEEP_STATUS_SINCE = bulk.OnConflict(key=("indicator_code", "org_unit_code"), set_=(
-    *((column, f"excluded.{column}") for column in ("status", "computed_on", "payload", "inputs")),
-    ("status_since", "CASE WHEN indicator_progress_view.status = excluded.status "
-                     "THEN indicator_progress_view.status_since ELSE excluded.status_since END"),
-    *((column, "NULL") for column in ("next_on", "next_status", "next_payload"))))
+KEEP_STATUS_SINCE = bulk.OnConflict(
+    key=("indicator_code", "org_unit_code"),
+    set_=(
+        *((column, f"excluded.{column}") for column in ("status", "computed_on", "payload", "inputs")),
+        (
+            "status_since",
+            "CASE WHEN indicator_progress_view.status = excluded.status "
+            "THEN indicator_progress_view.status_since ELSE excluded.status_since END",
+        ),
+        *((column, "NULL") for column in ("next_on", "next_status", "next_payload")),
+    ),
+)
 
 
 def store_progress_many(session: Session, progresses: list[Computed], now: dt.datetime) -> None:
     """Upsert computed progress rows (with their inputs) by `KEEP_STATUS_SINCE`."""
     if not progresses:
         return
-    rows = [dict(indicator_code=p.id, org_unit_code=p.org_unit, campaign=p.campaign, status=p.status,
-                 status_since=now, computed_on=p.as_of, payload=p.model_dump_json(), inputs=inputs.to_json())
-            for p, inputs in progresses]
+    rows = [
+        dict(
+            indicator_code=p.id,
+            org_unit_code=p.org_unit,
+            campaign=p.campaign,
+            status=p.status,
+            status_since=now,
+            computed_on=p.as_of,
+            payload=p.model_dump_json(),
+            inputs=inputs.to_json(),
+        )
+        for p, inputs in progresses
+    ]
     insert_rows(session, IndicatorProgressView.__table__, rows, KEEP_STATUS_SINCE)
 
 

@@ -39,10 +39,18 @@ def promote_answers_ahead(session: Session, today: dt.date, now: dt.datetime) ->
     `status_since` moves to `now` only where the status changes.  Returns how many rows."""
     table = IndicatorProgressView.__table__
     result = session.connection().execute(
-        table.update().where(table.c.computed_on < today, table.c.next_on == today).values(
-            status=table.c.next_status, payload=table.c.next_payload, computed_on=table.c.next_on,
+        table.update()
+        .where(table.c.computed_on < today, table.c.next_on == today)
+        .values(
+            status=table.c.next_status,
+            payload=table.c.next_payload,
+            computed_on=table.c.next_on,
             status_since=sa.case((table.c.status == table.c.next_status, table.c.status_since), else_=now),
-            next_on=None, next_status=None, next_payload=None))
+            next_on=None,
+            next_status=None,
+            next_payload=None,
+        )
+    )
     return result.rowcount or 0
 
 
@@ -56,26 +64,46 @@ def store_answers_ahead(database: Database, day: dt.date, thresholds: Thresholds
     table = IndicatorProgressView.__table__
     needs_answer = sa.and_(table.c.computed_on < day, sa.or_(table.c.next_on.is_(None), table.c.next_on != day))
     with database.session() as session:
-        codes = list(session.execute(sa.select(table.c.indicator_code).where(needs_answer).distinct()
-                                     .order_by(table.c.indicator_code)).scalars())
+        codes = list(
+            session.execute(
+                sa.select(table.c.indicator_code).where(needs_answer).distinct().order_by(table.c.indicator_code)
+            ).scalars()
+        )
     stored = 0
     for start in range(0, len(codes), AHEAD_CHUNK):
-        chunk = codes[start:start + AHEAD_CHUNK]
+        chunk = codes[start : start + AHEAD_CHUNK]
         with database.session() as session:
-            rows = session.exec(select(IndicatorProgressView)
-                                .where(IndicatorProgressView.indicator_code.in_(chunk), needs_answer)
-                                .order_by(IndicatorProgressView.indicator_code, IndicatorProgressView.org_unit_code)
-                                .with_for_update()).all()
+            rows = session.exec(
+                select(IndicatorProgressView)
+                .where(IndicatorProgressView.indicator_code.in_(chunk), needs_answer)
+                .order_by(IndicatorProgressView.indicator_code, IndicatorProgressView.org_unit_code)
+                .with_for_update()
+            ).all()
             renewed, _ = answers_for_new_day(rows, load_facts(session, codes=chunk), day, thresholds)
-            answers = [{"k_code": answer.id, "k_unit": answer.org_unit, "k_day": day, "k_status": answer.status,
-                        "k_payload": answer.model_dump_json()} for answer, _ in renewed]
+            answers = [
+                {
+                    "k_code": answer.id,
+                    "k_unit": answer.org_unit,
+                    "k_day": day,
+                    "k_status": answer.status,
+                    "k_payload": answer.model_dump_json(),
+                }
+                for answer, _ in renewed
+            ]
             if answers:
                 session.connection().execute(
-                    table.update().where(table.c.indicator_code == sa.bindparam("k_code"),
-                                         table.c.org_unit_code == sa.bindparam("k_unit"))
-                    .values(next_on=sa.bindparam("k_day"),
-                            next_status=sa.bindparam("k_status", type_=table.c.next_status.type),
-                            next_payload=sa.bindparam("k_payload")), answers)
+                    table.update()
+                    .where(
+                        table.c.indicator_code == sa.bindparam("k_code"),
+                        table.c.org_unit_code == sa.bindparam("k_unit"),
+                    )
+                    .values(
+                        next_on=sa.bindparam("k_day"),
+                        next_status=sa.bindparam("k_status", type_=table.c.next_status.type),
+                        next_payload=sa.bindparam("k_payload"),
+                    ),
+                    answers,
+                )
             session.commit()
             stored += len(answers)
     return stored
@@ -119,8 +147,9 @@ async def refresh_stale_progress(app: FastAPI) -> None:
                 log.info("renewed %d progress rows for a new day", count)
             day = next_day_due(dt.datetime.now(dt.UTC), dt.timedelta(minutes=settings.progress_ahead_minutes))
             if day is not None:
-                stored = await asyncio.to_thread(store_answers_ahead, app.state.database, day,
-                                                 Thresholds.from_settings(settings))
+                stored = await asyncio.to_thread(
+                    store_answers_ahead, app.state.database, day, Thresholds.from_settings(settings)
+                )
                 if stored:
                     log.info("stored %d progress answers ahead for %s", stored, day)
         except asyncio.CancelledError:

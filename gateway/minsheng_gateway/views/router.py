@@ -23,14 +23,20 @@ def _thresholds(request: Request) -> Thresholds:
     return Thresholds.from_settings(request.app.state.settings)
 
 
-@router.get("/city/summary", response_model=Summary,
-            summary="全市：各行动及总体的任务、指标按状态统计，行动总目标的完成值、目标、完成率、应达值和状态")
+@router.get(
+    "/city/summary",
+    response_model=Summary,
+    summary="全市：各行动及总体的任务、指标按状态统计，行动总目标的完成值、目标、完成率、应达值和状态",
+)
 def city_summary(request: Request, session: SessionDep, today: TodayDep):
     return summaries.summary(session, CITY_CODE, today, _thresholds(request))
 
 
-@router.get("/districts/{code}/summary", response_model=Summary,
-            summary="一个区县：同全市视图，按该区县自己的目标（有分解目标的）判断")
+@router.get(
+    "/districts/{code}/summary",
+    response_model=Summary,
+    summary="一个区县：同全市视图，按该区县自己的目标（有分解目标的）判断",
+)
 def district_summary(request: Request, session: SessionDep, today: TodayDep, code: str):
     return summaries.summary(session, code, today, _thresholds(request))
 
@@ -38,33 +44,65 @@ def district_summary(request: Request, session: SessionDep, today: TodayDep, cod
 AsOfRoutines = Annotated[dt.date | None, Query(description="以哪一天为准推算上月末、上季末、上年末，默认今天")]
 
 
-@router.get("/districts", response_model=DistrictMatrix,
-            summary="区县×行动得分矩阵与排名：月调度、季考评、年评价（计分规则见 scoring_rule）")
+@router.get(
+    "/districts",
+    response_model=DistrictMatrix,
+    summary="区县×行动得分矩阵与排名：月调度、季考评、年评价（计分规则见 scoring_rule）",
+)
 def districts(request: Request, session: SessionDep, today: TodayDep, as_of: AsOfRoutines = None):
     return summaries.district_matrix(session, as_of or today, _thresholds(request))
 
 
-@router.get("/indicators/{code}/progress", response_model=IndicatorProgressPublic,
-            summary="指标进展：序列、应达轨迹、趋势预测、状态（网关读模型）")
-def indicator_progress(request: Request, session: SessionDep, today: TodayDep, code: str,
-                       org_unit: OrgUnitQuery = CITY_CODE, as_of: dt.date | None = None):
+@router.get(
+    "/indicators/{code}/progress",
+    response_model=IndicatorProgressPublic,
+    summary="指标进展：序列、应达轨迹、趋势预测、状态（网关读模型）",
+)
+def indicator_progress(
+    request: Request,
+    session: SessionDep,
+    today: TodayDep,
+    code: str,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: dt.date | None = None,
+):
     # Today's answer is the one stored when the row last changed (dashboards poll this); another
     # day's, or one for a series without data, is computed.
     if as_of in (None, today) and (stored := summaries.stored_answer(session, code, org_unit, today)) is not None:
         return Response(stored, media_type="application/json")
-    return queries.get_indicator_progress(session=session, source=GatewaySource(session), code=code,
-                                          org_unit=org_unit, as_of=as_of or today, thresholds=_thresholds(request))
+    return queries.get_indicator_progress(
+        session=session,
+        source=GatewaySource(session),
+        code=code,
+        org_unit=org_unit,
+        as_of=as_of or today,
+        thresholds=_thresholds(request),
+    )
 
 
 @router.get("/tasks/{number}/progress", response_model=TaskProgressPublic, summary="任务进展（网关读模型）")
-def task_progress(request: Request, session: SessionDep, today: TodayDep, number: int,
-                  org_unit: OrgUnitQuery = CITY_CODE, as_of: dt.date | None = None):
-    return queries.get_task_progress(session=session, source=GatewaySource(session), number=number,
-                                     org_unit=org_unit, as_of=as_of or today, thresholds=_thresholds(request))
+def task_progress(
+    request: Request,
+    session: SessionDep,
+    today: TodayDep,
+    number: int,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: dt.date | None = None,
+):
+    return queries.get_task_progress(
+        session=session,
+        source=GatewaySource(session),
+        number=number,
+        org_unit=org_unit,
+        as_of=as_of or today,
+        thresholds=_thresholds(request),
+    )
 
 
-@router.get("/warnings", response_model=list[Warning],
-            summary="预警：存在风险或进度滞后的指标和任务，附牵头部门和区县，最新的在前")
-def read_warnings(session: SessionDep, today: TodayDep,
-                  limit: Annotated[int, Query(ge=1, le=500)] = 100):
+@router.get(
+    "/warnings",
+    response_model=list[Warning],
+    summary="预警：存在风险或进度滞后的指标和任务，附牵头部门和区县，最新的在前",
+)
+def read_warnings(session: SessionDep, today: TodayDep, limit: Annotated[int, Query(ge=1, le=500)] = 100):
     return summaries.warnings(session, today, limit)

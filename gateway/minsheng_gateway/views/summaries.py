@@ -51,8 +51,9 @@ ROUTINES = (("monthly_dispatch", "月调度"), ("quarterly_assessment", "季考�
 def _tasks_and_leads(session: Session) -> tuple[list[Task], dict[int, list[str]]]:
     tasks = list(session.exec(select(Task).where(Task.retired == False).order_by(Task.number)))  # noqa: E712
     leads: dict[int, list[str]] = defaultdict(list)
-    for row in session.exec(select(TaskLeadDepartment).order_by(TaskLeadDepartment.task_number,
-                                                                TaskLeadDepartment.position)):
+    for row in session.exec(
+        select(TaskLeadDepartment).order_by(TaskLeadDepartment.task_number, TaskLeadDepartment.position)
+    ):
         leads[row.task_number].append(row.department)
     return tasks, leads
 
@@ -64,9 +65,15 @@ def todays(today: dt.date, current: sa.ColumnElement, ahead: sa.ColumnElement) -
     return sa.case((view.computed_on == today, current), (view.next_on == today, ahead), else_=sa.null())
 
 
-def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, IndicatorFacts], today: dt.date,
-                      thresholds: Thresholds, *, whole: set[str]) -> tuple[dict[str, Status],
-                                                                            dict[str, HeadlineFigure]]:
+def statuses_for_unit(
+    session: Session,
+    org_unit: str,
+    facts: dict[str, IndicatorFacts],
+    today: dt.date,
+    thresholds: Thresholds,
+    *,
+    whole: set[str],
+) -> tuple[dict[str, Status], dict[str, HeadlineFigure]]:
     """Each indicator's status for `org_unit`, and its figures for the codes in `whole` (the headline).
 
     A summary needs no more, so it reads neither the official values nor the report history:
@@ -85,9 +92,10 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
     view = IndicatorProgressView
     answered_today = todays(today, view.status, view.next_status)
     for code, status, inputs in session.execute(
-            sa.select(view.indicator_code, answered_today,
-                      sa.case((answered_today.is_(None), view.inputs), else_=sa.null()))
-            .where(view.org_unit_code == org_unit)):
+        sa.select(
+            view.indicator_code, answered_today, sa.case((answered_today.is_(None), view.inputs), else_=sa.null())
+        ).where(view.org_unit_code == org_unit)
+    ):
         if code not in facts:
             continue
         if status is not None:
@@ -102,16 +110,19 @@ def statuses_for_unit(session: Session, org_unit: str, facts: dict[str, Indicato
             in_full.discard(code)
     if fresh_whole:
         for code, payload in session.execute(
-                sa.select(view.indicator_code, todays(today, view.payload, view.next_payload))
-                .where(view.org_unit_code == org_unit, view.indicator_code.in_(fresh_whole))):
+            sa.select(view.indicator_code, todays(today, view.payload, view.next_payload)).where(
+                view.org_unit_code == org_unit, view.indicator_code.in_(fresh_whole)
+            )
+        ):
             figures[code] = HeadlineFigure.model_validate_json(payload)
     if in_full:
         codes = sorted(in_full)
         source = GatewaySource(session)
         official, pending = source.official(codes), source.pending(codes)
         for code in codes:
-            answer = indicator_progress(facts[code], org_unit, official.get(code, []), pending.get(code, []),
-                                        today, thresholds)
+            answer = indicator_progress(
+                facts[code], org_unit, official.get(code, []), pending.get(code, []), today, thresholds
+            )
             statuses[code] = answer.status
             figures[code] = answer
     return statuses, {code: _headline_figure(figures[code]) for code in whole if code in figures}
@@ -125,8 +136,11 @@ def stored_answer(session: Session, code: str, org_unit: str, today: dt.date) ->
     if not load_facts(session, codes=[code]):
         return None
     view = IndicatorProgressView
-    stored = session.execute(sa.select(todays(today, view.payload, view.next_payload))
-                             .where(view.indicator_code == code, view.org_unit_code == org_unit)).scalar()
+    stored = session.execute(
+        sa.select(todays(today, view.payload, view.next_payload)).where(
+            view.indicator_code == code, view.org_unit_code == org_unit
+        )
+    ).scalar()
     if stored is None:
         return None
     pending = pending_of(org_unit, GatewaySource(session).pending([code]).get(code, []))
@@ -138,10 +152,17 @@ def stored_answer(session: Session, code: str, org_unit: str, today: dt.date) ->
 def _headline_figure(answer: IndicatorProgressPublic | HeadlineFigure) -> HeadlineFigure:
     if isinstance(answer, HeadlineFigure):
         return answer
-    return HeadlineFigure(id=answer.id, name=answer.name, unit=answer.unit, current_value=answer.current_value,
-                          target_value=answer.target_value, completion=answer.completion,
-                          expected_value=answer.expected_value, status=answer.status,
-                          status_label=answer.status_label)
+    return HeadlineFigure(
+        id=answer.id,
+        name=answer.name,
+        unit=answer.unit,
+        current_value=answer.current_value,
+        target_value=answer.target_value,
+        completion=answer.completion,
+        expected_value=answer.expected_value,
+        status=answer.status,
+        status_label=answer.status_label,
+    )
 
 
 def summary(session: Session, org_unit: str, today: dt.date, thresholds: Thresholds) -> Summary:
@@ -161,15 +182,25 @@ def summary(session: Session, org_unit: str, today: dt.date, thresholds: Thresho
         mine = [task_statuses[t.number] for t in tasks if t.campaign_code == campaign.code]
         indicators = [status for code, status in statuses.items() if facts[code].campaign == campaign.code]
         figures = [headline[code] for code in facts if code in headline and facts[code].campaign == campaign.code]
-        campaigns.append(CampaignSummary(
-            campaign=campaign.code, name=campaign.name, tasks_by_status=summarize(mine),
-            indicators_by_status=summarize(indicators),
-            headline=figures))
+        campaigns.append(
+            CampaignSummary(
+                campaign=campaign.code,
+                name=campaign.name,
+                tasks_by_status=summarize(mine),
+                indicators_by_status=summarize(indicators),
+                headline=figures,
+            )
+        )
     own = len(facts) if org_unit == CITY_CODE else sum(1 for f in facts.values() if org_unit in f.district_targets)
-    return Summary(org_unit=org_unit, org_unit_name=unit.name, as_of=today,
-                   tasks_by_status=summarize(task_statuses.values()),
-                   indicators_by_status=summarize(statuses.values()), campaigns=campaigns,
-                   own_targets=own)
+    return Summary(
+        org_unit=org_unit,
+        org_unit_name=unit.name,
+        as_of=today,
+        tasks_by_status=summarize(task_statuses.values()),
+        indicators_by_status=summarize(statuses.values()),
+        campaigns=campaigns,
+        own_targets=own,
+    )
 
 
 def routine_dates(as_of: dt.date) -> dict[str, dt.date]:
@@ -182,8 +213,11 @@ def routine_dates(as_of: dt.date) -> dict[str, dt.date]:
     def clamp(day: dt.date) -> dt.date:
         return min(max(day, dt.date(2022, 1, 31)), dt.date(2024, 12, 31))
 
-    return {"monthly_dispatch": clamp(last_month), "quarterly_assessment": clamp(last_quarter),
-            "yearly_evaluation": min(max(last_year, dt.date(2022, 12, 31)), dt.date(2024, 12, 31))}
+    return {
+        "monthly_dispatch": clamp(last_month),
+        "quarterly_assessment": clamp(last_quarter),
+        "yearly_evaluation": min(max(last_year, dt.date(2022, 12, 31)), dt.date(2024, 12, 31)),
+    }
 
 
 def district_matrix(session: Session, as_of: dt.date, thresholds: Thresholds) -> DistrictMatrix:
@@ -203,9 +237,16 @@ def district_matrix(session: Session, as_of: dt.date, thresholds: Thresholds) ->
                     points[f.campaign].append(POINTS[answer.status])
             per_campaign = {c: (round(sum(points[c]) / len(points[c]), 1) if points[c] else None) for c in campaigns}
             judged = [v for v in per_campaign.values() if v is not None]
-            scores.append(DistrictScore(code=district.code, name=district.name, campaigns=per_campaign,
-                                        score=round(sum(judged) / len(judged), 1) if judged else None, rank=None,
-                                        judged_indicators=sum(len(v) for v in points.values())))
+            scores.append(
+                DistrictScore(
+                    code=district.code,
+                    name=district.name,
+                    campaigns=per_campaign,
+                    score=round(sum(judged) / len(judged), 1) if judged else None,
+                    rank=None,
+                    judged_indicators=sum(len(v) for v in points.values()),
+                )
+            )
         ordered = sorted(scores, key=lambda s: (s.score is None, -(s.score or 0), s.code))
         for rank, score in enumerate(ordered, start=1):
             score.rank = rank if score.score is not None else None
@@ -218,8 +259,11 @@ def warnings(session: Session, today: dt.date, limit: int) -> list[Warning]:
     names = dict(session.exec(select(OrgUnit.code, OrgUnit.name)).all())
     tasks, leads = _tasks_and_leads(session)
     titles = {t.number: t.title for t in tasks}
-    rows = list(session.exec(select(IndicatorProgressView).where(
-        IndicatorProgressView.status.in_([Status.at_risk, Status.behind]))))
+    rows = list(
+        session.exec(
+            select(IndicatorProgressView).where(IndicatorProgressView.status.in_([Status.at_risk, Status.behind]))
+        )
+    )
     result: list[Warning] = []
     by_task: dict[tuple[int, str], list[IndicatorProgressView]] = defaultdict(list)
     for row in rows:
@@ -227,28 +271,61 @@ def warnings(session: Session, today: dt.date, limit: int) -> list[Warning]:
         if f is None:
             continue
         answer = IndicatorProgressPublic.model_validate_json(row.payload)
-        result.append(Warning(kind="indicator", id=row.indicator_code, name=f.name, campaign=f.campaign,
-                              task_number=f.task_number, org_unit=row.org_unit_code,
-                              org_unit_name=names.get(row.org_unit_code, row.org_unit_code), status=row.status,
-                              status_label=STATUS_LABELS[row.status], since=row.status_since,
-                              lead_departments=leads.get(f.task_number, []), reasons=answer.reasons))
+        result.append(
+            Warning(
+                kind="indicator",
+                id=row.indicator_code,
+                name=f.name,
+                campaign=f.campaign,
+                task_number=f.task_number,
+                org_unit=row.org_unit_code,
+                org_unit_name=names.get(row.org_unit_code, row.org_unit_code),
+                status=row.status,
+                status_label=STATUS_LABELS[row.status],
+                since=row.status_since,
+                lead_departments=leads.get(f.task_number, []),
+                reasons=answer.reasons,
+            )
+        )
         if f.task_number is not None:
             by_task[(f.task_number, row.org_unit_code)].append(row)
     for (number, org_unit), task_rows in by_task.items():
         worst = max(task_rows, key=lambda r: (r.status == Status.behind, r.status_since))
-        result.append(Warning(kind="task", id=str(number), name=titles.get(number, ""), campaign=worst.campaign,
-                              task_number=number, org_unit=org_unit, org_unit_name=names.get(org_unit, org_unit),
-                              status=worst.status, status_label=STATUS_LABELS[worst.status],
-                              since=max(r.status_since for r in task_rows), lead_departments=leads.get(number, []),
-                              reasons=[f"指标 {'、'.join(sorted(r.indicator_code for r in task_rows))} "
-                                       f"{STATUS_LABELS[worst.status]}"]))
+        result.append(
+            Warning(
+                kind="task",
+                id=str(number),
+                name=titles.get(number, ""),
+                campaign=worst.campaign,
+                task_number=number,
+                org_unit=org_unit,
+                org_unit_name=names.get(org_unit, org_unit),
+                status=worst.status,
+                status_label=STATUS_LABELS[worst.status],
+                since=max(r.status_since for r in task_rows),
+                lead_departments=leads.get(number, []),
+                reasons=[
+                    f"指标 {'、'.join(sorted(r.indicator_code for r in task_rows))} {STATUS_LABELS[worst.status]}"
+                ],
+            )
+        )
     for row in session.exec(select(TaskStatusView).where(TaskStatusView.state.in_(["blocked"]))):
-        result.append(Warning(kind="task", id=str(row.task_number), name=titles.get(row.task_number, ""),
-                              campaign=row.campaign, task_number=row.task_number, org_unit=row.org_unit_code,
-                              org_unit_name=names.get(row.org_unit_code, row.org_unit_code), status=Status.behind,
-                              status_label=STATUS_LABELS[Status.behind], since=row.reported_at,
-                              lead_departments=leads.get(row.task_number, []),
-                              reasons=[f"{row.period}填报受阻：{row.problems or row.narrative}"]))
+        result.append(
+            Warning(
+                kind="task",
+                id=str(row.task_number),
+                name=titles.get(row.task_number, ""),
+                campaign=row.campaign,
+                task_number=row.task_number,
+                org_unit=row.org_unit_code,
+                org_unit_name=names.get(row.org_unit_code, row.org_unit_code),
+                status=Status.behind,
+                status_label=STATUS_LABELS[Status.behind],
+                since=row.reported_at,
+                lead_departments=leads.get(row.task_number, []),
+                reasons=[f"{row.period}填报受阻：{row.problems or row.narrative}"],
+            )
+        )
     result.sort(key=lambda w: w.since, reverse=True)
     return result[:limit]
 

@@ -33,8 +33,9 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict], on_conflict
         bulk.upsert(connection, table, rows, on_conflict)
         return
     stage, columns = _staged(session, table, rows).name, ", ".join(rows[0])
-    connection.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} "
-                               f"{on_conflict.sql()}")
+    connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {stage} {on_conflict.sql()}"
+    )
 
 
 def update_rows(session: Session, table: sa.Table, keys: list[dict], values: dict) -> None:
@@ -43,12 +44,17 @@ def update_rows(session: Session, table: sa.Table, keys: list[dict], values: dic
     connection = session.connection()
     columns = tuple(keys[0])
     if len(keys) < STAGE_FROM_ROWS:
-        connection.execute(_update_by_key(table, columns, tuple(values.items())),
-                           [{f"key_{c}": key[c] for c in columns} for key in keys])
+        connection.execute(
+            _update_by_key(table, columns, tuple(values.items())),
+            [{f"key_{c}": key[c] for c in columns} for key in keys],
+        )
         return
     stage = _staged(session, table, keys)
-    connection.execute(table.update().values(**values).where(
-        sa.tuple_(*(table.c[c] for c in columns)).in_(sa.select(*(stage.c[c] for c in columns)))))
+    connection.execute(
+        table.update()
+        .values(**values)
+        .where(sa.tuple_(*(table.c[c] for c in columns)).in_(sa.select(*(stage.c[c] for c in columns))))
+    )
 
 
 @functools.cache
@@ -66,11 +72,15 @@ def _staged(session: Session, table: sa.Table, rows: Sequence[dict]) -> sa.Table
     names = ", ".join(columns)
     stage = f"stage_{table.name}_{'_'.join(columns)}"[:63]  # one staging table per shape (identifier limit)
     record = operator.itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
-    conversions = [(i, convert) for i, column in enumerate(columns)
-                   if (convert := table.c[column].type.bind_processor(connection.dialect)) is not None]
+    conversions = [
+        (i, convert)
+        for i, column in enumerate(columns)
+        if (convert := table.c[column].type.bind_processor(connection.dialect)) is not None
+    ]
     driver = connection.connection.driver_connection
-    driver.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {names} FROM {table.name} WITH NO DATA; "
-                   f"TRUNCATE {stage}")
+    driver.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {names} FROM {table.name} WITH NO DATA; TRUNCATE {stage}"
+    )
     types = [column.type_code for column in driver.execute(f"SELECT {names} FROM {stage} LIMIT 0").description]
     with driver.cursor() as cursor, cursor.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(types)

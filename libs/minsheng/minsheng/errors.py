@@ -98,8 +98,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Overloaded) else None
-        return JSONResponse({"detail": exc.detail, "code": exc.code, **exc.extra}, status_code=exc.status_code,
-                            headers=headers)
+        return JSONResponse(
+            {"detail": exc.detail, "code": exc.code, **exc.extra}, status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(SQLAlchemyTimeoutError)
     async def _pool_exhausted(request: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
@@ -119,5 +120,8 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = "请求的地址不存在"
         elif exc.status_code == 405:
             detail = "该地址不支持此请求方法"
-        return JSONResponse({"detail": detail, "code": f"http_{exc.status_code}"}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": detail, "code": f"http_{exc.status_code}"},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

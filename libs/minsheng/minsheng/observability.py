@@ -10,11 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-HTTP_REQUESTS = Counter("minsheng_http_requests_total", "HTTP requests handled",
-                        ["process", "method", "route", "status"])
-HTTP_LATENCY = Histogram("minsheng_http_request_duration_seconds", "HTTP request latency",
-                         ["process", "method", "route"],
-                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+HTTP_REQUESTS = Counter(
+    "minsheng_http_requests_total", "HTTP requests handled", ["process", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "minsheng_http_request_duration_seconds",
+    "HTTP request latency",
+    ["process", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 PROCESS_READY = Gauge("minsheng_ready", "1 when the process has migrated, seeded and is serving", ["process"])
 
 

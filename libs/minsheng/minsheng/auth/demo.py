@@ -24,8 +24,14 @@ class DemoAccount:
     def principal(self) -> Principal:
         """As a service sees it when tools sign its token themselves (tests, benchmarks): its id is its
         place in DEMO_ACCOUNTS, the order the gateway creates them in."""
-        return Principal(account_id=DEMO_ACCOUNTS.index(self) + 1, name=self.display_name, role=self.role,
-                         department=self.department, org_unit=self.org_unit, indicators=frozenset(self.indicators))
+        return Principal(
+            account_id=DEMO_ACCOUNTS.index(self) + 1,
+            name=self.display_name,
+            role=self.role,
+            department=self.department,
+            org_unit=self.org_unit,
+            indicators=frozenset(self.indicators),
+        )
 
 
 # Every demo account signs in with this password; it is printed by `make run` and is never valid
@@ -43,7 +49,8 @@ DEMO_ACCOUNTS = (
     DemoAccount("demo-housing-bureau", "市住房城乡建设局 演示用户", Role.bureau, department="市住房城乡建设局"),
     DemoAccount("demo-zhangdian", "张店区 演示用户", Role.district, org_unit="370303"),
     DemoAccount("demo-viewer", "只读 演示用户", Role.viewer),
-    DemoAccount("demo-integration", "就业监测系统 演示对接", Role.integration,
-                indicators=("T076-1", "H-EMP-1", "H-EMP-2")),
+    DemoAccount(
+        "demo-integration", "就业监测系统 演示对接", Role.integration, indicators=("T076-1", "H-EMP-1", "H-EMP-2")
+    ),
 )
 DEMO_BY_USERNAME = {account.username: account for account in DEMO_ACCOUNTS}

@@ -63,29 +63,39 @@ def authorize_report(principal: Principal, indicator: IndicatorScope, org_unit: 
         return
     if role is Role.district:
         if org_unit != principal.org_unit:
-            raise Forbidden(f"{principal.label}只能填报本单位（{principal.org_unit}）的数据，不能填报 {org_unit}",
-                            code="other_org_unit")
+            raise Forbidden(
+                f"{principal.label}只能填报本单位（{principal.org_unit}）的数据，不能填报 {org_unit}",
+                code="other_org_unit",
+            )
         return
     if role is Role.integration:
         if not bulk:
-            raise Forbidden(f"{principal.label}只能通过批量接口（/api/v1/reports/bulk 或 /upload）写入",
-                            code="integration_bulk_only")
+            raise Forbidden(
+                f"{principal.label}只能通过批量接口（/api/v1/reports/bulk 或 /upload）写入",
+                code="integration_bulk_only",
+            )
         if indicator.code not in principal.indicators:
             allowed = "、".join(sorted(principal.indicators)) or "无"
-            raise Forbidden(f"{principal.label}只能写入指定指标（{allowed}），不含 {indicator.code}",
-                            code="indicator_not_granted")
+            raise Forbidden(
+                f"{principal.label}只能写入指定指标（{allowed}），不含 {indicator.code}", code="indicator_not_granted"
+            )
         return
     raise Forbidden("未知身份", code="unknown_role")
 
 
-def authorize_task_status(principal: Principal, task_number: int, lead_departments: tuple[str, ...],
-                          org_unit: str) -> None:
+def authorize_task_status(
+    principal: Principal, task_number: int, lead_departments: tuple[str, ...], org_unit: str
+) -> None:
     """Qualitative progress: the lead bureau for the city and districts, a district for itself."""
-    scope = IndicatorScope(code=f"任务{task_number}", task_number=task_number, lead_departments=lead_departments,
-                           city_only=False)
+    scope = IndicatorScope(
+        code=f"任务{task_number}", task_number=task_number, lead_departments=lead_departments, city_only=False
+    )
     if principal.role is Role.integration:
         raise Forbidden(f"{principal.label}只能批量写入指定指标的数值，不能填报任务进展", code="integration_bulk_only")
     if principal.role is Role.bureau and principal.department not in lead_departments:
-        raise Forbidden(f"{principal.department}只能填报本部门牵头的任务；任务 {task_number} 的牵头部门为 "
-                        f"{'、'.join(lead_departments)}", code="not_lead_department")
+        raise Forbidden(
+            f"{principal.department}只能填报本部门牵头的任务；任务 {task_number} 的牵头部门为 "
+            f"{'、'.join(lead_departments)}",
+            code="not_lead_department",
+        )
     authorize_report(principal, scope, org_unit)

@@ -34,23 +34,32 @@ class Unauthorized(DomainError):
     code = "not_signed_in"
 
 
-def service_token_claims(principal: Principal, *, audience: str | Iterable[str], issued_at: int,
-                         lifetime: int) -> dict:
+def service_token_claims(principal: Principal, *, audience: str | Iterable[str], issued_at: int, lifetime: int) -> dict:
     if not 0 < lifetime <= MAX_LIFETIME_SECONDS:
         raise ValueError(f"a service token lives at most {MAX_LIFETIME_SECONDS} s")
     return {
-        "iss": ISSUER, "sub": str(principal.account_id),
+        "iss": ISSUER,
+        "sub": str(principal.account_id),
         "aud": audience if isinstance(audience, str) else list(audience),
-        "iat": issued_at, "exp": issued_at + lifetime,
-        "name": principal.name, "role": principal.role.value, "department": principal.department,
-        "org_unit": principal.org_unit, "indicators": sorted(principal.indicators),
+        "iat": issued_at,
+        "exp": issued_at + lifetime,
+        "name": principal.name,
+        "role": principal.role.value,
+        "department": principal.department,
+        "org_unit": principal.org_unit,
+        "indicators": sorted(principal.indicators),
     }
 
 
 def principal_from_claims(claims: dict) -> Principal:
-    return Principal(account_id=int(claims["sub"]), name=claims["name"], role=Role(claims["role"]),
-                     department=claims.get("department"), org_unit=claims.get("org_unit"),
-                     indicators=frozenset(claims.get("indicators") or ()))
+    return Principal(
+        account_id=int(claims["sub"]),
+        name=claims["name"],
+        role=Role(claims["role"]),
+        department=claims.get("department"),
+        org_unit=claims.get("org_unit"),
+        indicators=frozenset(claims.get("indicators") or ()),
+    )
 
 
 INVALID = "令牌无效：请通过网关登录后访问（服务只接受网关签发的令牌）"
@@ -95,8 +104,14 @@ class ServiceTokenVerifier:
             raise Unauthorized(INVALID, code="invalid_token")
         try:
             claims = jwt.decode(
-                token, self.public_key, algorithms=[ALGORITHM], audience=self.audience, issuer=ISSUER,
-                leeway=CLOCK_SKEW_SECONDS, options={"require": ["exp", "iat", "sub", "aud", "iss"]})
+                token,
+                self.public_key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=ISSUER,
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            )
             if claims["exp"] - claims["iat"] > MAX_LIFETIME_SECONDS:
                 raise jwt.InvalidTokenError("lifetime above the maximum")
             return principal_from_claims(claims), float(claims["exp"])

@@ -30,8 +30,14 @@ class Comparator(str, enum.Enum):
     @classmethod
     def _missing_(cls, value: object) -> Comparator | None:
         # ASCII spellings are accepted in files and query strings.
-        return {"ge": cls.at_least, ">=": cls.at_least, "le": cls.at_most, "<=": cls.at_most,
-                "approx": cls.about, "~": cls.about}.get(str(value).lower())
+        return {
+            "ge": cls.at_least,
+            ">=": cls.at_least,
+            "le": cls.at_most,
+            "<=": cls.at_most,
+            "approx": cls.about,
+            "~": cls.about,
+        }.get(str(value).lower())
 
 
 class IndicatorKind(str, enum.Enum):
@@ -127,9 +133,13 @@ class IndicatorDoc(_Doc):
     @model_validator(mode="after")
     def _faithful(self) -> IndicatorDoc:
         if not contains_number(self.source, self.target_value):
-            raise ValueError(f"indicator {self.code}: target {self.target_value} does not appear in its source sentence")
+            raise ValueError(
+                f"indicator {self.code}: target {self.target_value} does not appear in its source sentence"
+            )
         if self.baseline_value is not None and not contains_number(self.source, self.baseline_value):
-            raise ValueError(f"indicator {self.code}: baseline {self.baseline_value} does not appear in its source sentence")
+            raise ValueError(
+                f"indicator {self.code}: baseline {self.baseline_value} does not appear in its source sentence"
+            )
         if self.city_only and self.district_targets:
             raise ValueError(f"indicator {self.code}: a city-only indicator cannot have district targets")
         return self

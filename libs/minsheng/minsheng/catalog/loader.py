@@ -53,8 +53,9 @@ class CatalogChanges:
         return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.retired)} retired"
 
 
-def _upsert(session: Session, changes: CatalogChanges, model: type[SQLModel], key: tuple, label: str,
-            **values) -> SQLModel:
+def _upsert(
+    session: Session, changes: CatalogChanges, model: type[SQLModel], key: tuple, label: str, **values
+) -> SQLModel:
     row = session.get(model, key if len(key) > 1 else key[0])
     if row is None:
         row = model(**dict(zip(_pk_names(model), key, strict=True)), **values)
@@ -80,8 +81,16 @@ def apply_org_units(*, session: Session) -> CatalogChanges:
     changes = CatalogChanges()
     for unit in ORG_UNITS:
         parent = None if unit.code == CITY_CODE else CITY_CODE
-        _upsert(session, changes, OrgUnit, (unit.code,), f"org_unit {unit.code}",
-                name=unit.name, kind=unit.kind, parent_code=parent)
+        _upsert(
+            session,
+            changes,
+            OrgUnit,
+            (unit.code,),
+            f"org_unit {unit.code}",
+            name=unit.name,
+            kind=unit.kind,
+            parent_code=parent,
+        )
     session.flush()
     return changes
 
@@ -106,8 +115,16 @@ def holds_catalog(session: Session, doc: CampaignDoc) -> bool:
 def apply_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
     """Bring the database's rows for this campaign to exactly what `doc` says. Does not commit."""
     changes = apply_org_units(session=session)
-    _upsert(session, changes, Campaign, (doc.code,), f"campaign {doc.code}",
-            number=doc.number, name=doc.name, title=doc.title)
+    _upsert(
+        session,
+        changes,
+        Campaign,
+        (doc.code,),
+        f"campaign {doc.code}",
+        number=doc.number,
+        name=doc.name,
+        title=doc.title,
+    )
     session.flush()
 
     seen_tasks: set[int] = set()
@@ -116,14 +133,25 @@ def apply_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
         _apply_indicator(session, changes, doc.code, None, position, headline)
         seen_indicators.add(headline.code)
     for item in doc.items:
-        _upsert(session, changes, WorkItem, (item.number,), f"item {item.number}",
-                campaign_code=doc.code, title=item.title)
+        _upsert(
+            session, changes, WorkItem, (item.number,), f"item {item.number}", campaign_code=doc.code, title=item.title
+        )
         session.flush()
         for task in item.tasks:
             seen_tasks.add(task.number)
-            _upsert(session, changes, Task, (task.number,), f"task {task.number}",
-                    campaign_code=doc.code, item_number=item.number, title=task.title, text=task.text,
-                    deadline=task.deadline, retired=False)
+            _upsert(
+                session,
+                changes,
+                Task,
+                (task.number,),
+                f"task {task.number}",
+                campaign_code=doc.code,
+                item_number=item.number,
+                title=task.title,
+                text=task.text,
+                deadline=task.deadline,
+                retired=False,
+            )
             session.flush()
             _apply_lead_departments(session, changes, task.number, list(task.lead_departments))
             for position, indicator in enumerate(task.indicators):
@@ -152,30 +180,59 @@ def apply_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
     return changes
 
 
-def _apply_lead_departments(session: Session, changes: CatalogChanges, task_number: int,
-                            departments: list[str]) -> None:
-    existing = {row.department: row for row in
-                session.exec(select(TaskLeadDepartment).where(TaskLeadDepartment.task_number == task_number))}
+def _apply_lead_departments(
+    session: Session, changes: CatalogChanges, task_number: int, departments: list[str]
+) -> None:
+    existing = {
+        row.department: row
+        for row in session.exec(select(TaskLeadDepartment).where(TaskLeadDepartment.task_number == task_number))
+    }
     for name, row in existing.items():
         if name not in departments:
             session.delete(row)
             changes.updated.append(f"task {task_number} lead department {name} removed")
     for position, name in enumerate(departments):
-        _upsert(session, changes, TaskLeadDepartment, (task_number, name),
-                f"task {task_number} lead department {name}", position=position)
+        _upsert(
+            session,
+            changes,
+            TaskLeadDepartment,
+            (task_number, name),
+            f"task {task_number} lead department {name}",
+            position=position,
+        )
 
 
-def _apply_indicator(session: Session, changes: CatalogChanges, campaign: str, task_number: int | None,
-                     position: int, doc: IndicatorDoc) -> None:
-    _upsert(session, changes, Indicator, (doc.code,), f"indicator {doc.code}",
-            campaign_code=campaign, task_number=task_number, position=position, name=doc.name, unit=doc.unit,
-            target_value=doc.target_value, comparator=doc.comparator, kind=doc.kind, horizon=doc.horizon,
-            aggregation=doc.aggregation, city_only=doc.city_only, baseline_value=doc.baseline_value,
-            baseline_year=doc.baseline_year, source=doc.source, seed=doc.seed, retired=False)
+def _apply_indicator(
+    session: Session, changes: CatalogChanges, campaign: str, task_number: int | None, position: int, doc: IndicatorDoc
+) -> None:
+    _upsert(
+        session,
+        changes,
+        Indicator,
+        (doc.code,),
+        f"indicator {doc.code}",
+        campaign_code=campaign,
+        task_number=task_number,
+        position=position,
+        name=doc.name,
+        unit=doc.unit,
+        target_value=doc.target_value,
+        comparator=doc.comparator,
+        kind=doc.kind,
+        horizon=doc.horizon,
+        aggregation=doc.aggregation,
+        city_only=doc.city_only,
+        baseline_value=doc.baseline_value,
+        baseline_year=doc.baseline_year,
+        source=doc.source,
+        seed=doc.seed,
+        retired=False,
+    )
     session.flush()
     # Milestones and district targets belong to the indicator: the file is their only source.
-    milestones = {m.year: m for m in
-                  session.exec(select(IndicatorMilestone).where(IndicatorMilestone.indicator_code == doc.code))}
+    milestones = {
+        m.year: m for m in session.exec(select(IndicatorMilestone).where(IndicatorMilestone.indicator_code == doc.code))
+    }
     wanted = {m.year: m for m in doc.milestones}
     for year, row in milestones.items():
         if year not in wanted:
@@ -184,11 +241,20 @@ def _apply_indicator(session: Session, changes: CatalogChanges, campaign: str, t
     for year, milestone in wanted.items():
         row = milestones.get(year)
         values = {"value": milestone.value, "source": milestone.source, "seed": milestone.seed}
-        _sync_child(session, changes, row, IndicatorMilestone, f"indicator {doc.code} milestone {year}",
-                    {"indicator_code": doc.code, "year": year}, values)
+        _sync_child(
+            session,
+            changes,
+            row,
+            IndicatorMilestone,
+            f"indicator {doc.code} milestone {year}",
+            {"indicator_code": doc.code, "year": year},
+            values,
+        )
 
-    targets = {t.org_unit_code: t for t in
-               session.exec(select(DistrictTarget).where(DistrictTarget.indicator_code == doc.code))}
+    targets = {
+        t.org_unit_code: t
+        for t in session.exec(select(DistrictTarget).where(DistrictTarget.indicator_code == doc.code))
+    }
     wanted_targets = {t.org_unit: t for t in doc.district_targets}
     for org_unit, row in targets.items():
         if org_unit not in wanted_targets:
@@ -196,13 +262,26 @@ def _apply_indicator(session: Session, changes: CatalogChanges, campaign: str, t
             changes.updated.append(f"indicator {doc.code} target {org_unit} removed")
     for org_unit, target in wanted_targets.items():
         values = {"target_value": target.target_value, "source": target.source, "seed": target.seed}
-        _sync_child(session, changes, targets.get(org_unit), DistrictTarget,
-                    f"indicator {doc.code} target {org_unit}",
-                    {"indicator_code": doc.code, "org_unit_code": org_unit}, values)
+        _sync_child(
+            session,
+            changes,
+            targets.get(org_unit),
+            DistrictTarget,
+            f"indicator {doc.code} target {org_unit}",
+            {"indicator_code": doc.code, "org_unit_code": org_unit},
+            values,
+        )
 
 
-def _sync_child(session: Session, changes: CatalogChanges, row: SQLModel | None, model: type[SQLModel],
-                label: str, keys: dict, values: dict) -> None:
+def _sync_child(
+    session: Session,
+    changes: CatalogChanges,
+    row: SQLModel | None,
+    model: type[SQLModel],
+    label: str,
+    keys: dict,
+    values: dict,
+) -> None:
     if row is None:
         session.add(model(**keys, **values))
         changes.created.append(label)

@@ -113,8 +113,7 @@ class DistrictTarget(SQLModel, table=True):
 
 CATALOG_TABLES = frozenset(
     model.__tablename__
-    for model in (Campaign, WorkItem, Task, TaskLeadDepartment, Indicator, IndicatorMilestone, OrgUnit,
-                  DistrictTarget)
+    for model in (Campaign, WorkItem, Task, TaskLeadDepartment, Indicator, IndicatorMilestone, OrgUnit, DistrictTarget)
 )
 
 

@@ -20,7 +20,9 @@ from minsheng.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["目录 catalog"])
 
-CampaignQuery = Annotated[str | None, Query(description="行动：education | health | eldercare | employment | livability")]
+CampaignQuery = Annotated[
+    str | None, Query(description="行动：education | health | eldercare | employment | livability")
+]
 OrgUnitCode = Annotated[str, Path(description="单位代码，如 370303（张店区）")]
 
 
@@ -50,8 +52,9 @@ def read_tasks(
     lead_department: Annotated[str | None, Query(description="牵头部门全称，如 市教育局")] = None,
     text: Annotated[str | None, Query(min_length=1, max_length=50, description="在任务原文和标题中查找")] = None,
 ):
-    data, count = service.list_tasks(session=session, page=page, campaign=_campaign(campaign), item=item,
-                                     lead_department=lead_department, text=text)
+    data, count = service.list_tasks(
+        session=session, page=page, campaign=_campaign(campaign), item=item, lead_department=lead_department, text=text
+    )
     return Page(data=data, count=count)
 
 
@@ -68,8 +71,9 @@ def read_indicators(
     task: Annotated[int | None, Query(ge=1, le=113, description="任务编号")] = None,
     headline: Annotated[bool | None, Query(description="true：只看行动总目标；false：只看任务指标")] = None,
 ):
-    data, count = service.list_indicators(session=session, page=page, campaign=_campaign(campaign), task=task,
-                                          headline=headline)
+    data, count = service.list_indicators(
+        session=session, page=page, campaign=_campaign(campaign), task=task, headline=headline
+    )
     return Page(data=data, count=count)
 
 

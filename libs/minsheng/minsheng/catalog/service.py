@@ -45,8 +45,10 @@ def list_items(*, session: Session, page: PageParams, campaign: str | None = Non
             .order_by(Task.number)
         ):
             tasks_by_item[item_number].append(number)
-    return [WorkItemPublic(number=i.number, campaign=i.campaign_code, title=i.title,
-                           task_numbers=tasks_by_item[i.number]) for i in items], count
+    return [
+        WorkItemPublic(number=i.number, campaign=i.campaign_code, title=i.title, task_numbers=tasks_by_item[i.number])
+        for i in items
+    ], count
 
 
 def list_tasks(
@@ -64,8 +66,11 @@ def list_tasks(
     if item is not None:
         query = query.where(Task.item_number == item)
     if lead_department:
-        query = query.where(Task.number.in_(
-            select(TaskLeadDepartment.task_number).where(TaskLeadDepartment.department == lead_department)))
+        query = query.where(
+            Task.number.in_(
+                select(TaskLeadDepartment.task_number).where(TaskLeadDepartment.department == lead_department)
+            )
+        )
     if text:
         pattern = f"%{text}%"
         query = query.where(Task.text.like(pattern) | Task.title.like(pattern))
@@ -106,8 +111,10 @@ def list_indicators(
 def get_indicator(*, session: Session, code: str) -> IndicatorPublic:
     row = session.get(Indicator, code)
     if row is None or row.retired:
-        raise NotFound(f"指标 {code} 不存在：指标编号形如 T002-1（任务2的第1个指标）或 H-EDU-1（行动总目标）",
-                       code="indicator_not_found")
+        raise NotFound(
+            f"指标 {code} 不存在：指标编号形如 T002-1（任务2的第1个指标）或 H-EDU-1（行动总目标）",
+            code="indicator_not_found",
+        )
     return _indicators_public(session, [row])[0]
 
 
@@ -119,11 +126,15 @@ def list_org_units(*, session: Session, page: PageParams) -> tuple[list[OrgUnit]
 def get_org_unit(*, session: Session, code: str) -> OrgUnit:
     unit = session.get(OrgUnit, code)
     if unit is None:
-        raise NotFound(f"单位代码 {code} 不存在：淄博市为 370300，各区县见 /api/v1/org-units", code="org_unit_not_found")
+        raise NotFound(
+            f"单位代码 {code} 不存在：淄博市为 370300，各区县见 /api/v1/org-units", code="org_unit_not_found"
+        )
     return unit
 
 
-def list_district_targets(*, session: Session, org_unit: str, page: PageParams) -> tuple[list[DistrictTargetPublic], int]:
+def list_district_targets(
+    *, session: Session, org_unit: str, page: PageParams
+) -> tuple[list[DistrictTargetPublic], int]:
     get_org_unit(session=session, code=org_unit)
     query = (
         select(DistrictTarget, Indicator)
@@ -134,10 +145,18 @@ def list_district_targets(*, session: Session, org_unit: str, page: PageParams) 
     rows = session.exec(_indicator_order(query).offset(page.offset).limit(page.limit))
     return [
         DistrictTargetPublic(
-            indicator_id=indicator.code, indicator_name=indicator.name, campaign=indicator.campaign_code,
-            task_number=indicator.task_number, org_unit=target.org_unit_code, target_value=target.target_value,
-            unit=indicator.unit, comparator=indicator.comparator, horizon=indicator.horizon,
-            city_target_value=indicator.target_value, source=target.source, seed=target.seed,
+            indicator_id=indicator.code,
+            indicator_name=indicator.name,
+            campaign=indicator.campaign_code,
+            task_number=indicator.task_number,
+            org_unit=target.org_unit_code,
+            target_value=target.target_value,
+            unit=indicator.unit,
+            comparator=indicator.comparator,
+            horizon=indicator.horizon,
+            city_target_value=indicator.target_value,
+            source=target.source,
+            seed=target.seed,
         )
         for target, indicator in rows
     ], count
@@ -148,20 +167,48 @@ def export_catalog(*, session: Session, campaign: str) -> CampaignDoc:
     row = session.get(Campaign, campaign)
     if row is None:
         raise NotFound(f"行动 {campaign} 的目录尚未加载", code="campaign_not_found")
-    indicators = list(session.exec(_indicator_order(select(Indicator).where(
-        Indicator.campaign_code == campaign, Indicator.retired == False))))  # noqa: E712
+    indicators = list(
+        session.exec(
+            _indicator_order(select(Indicator).where(Indicator.campaign_code == campaign, Indicator.retired == False))
+        )
+    )  # noqa: E712
     docs = {i.code: _indicator_doc(session, i) for i in indicators}
-    tasks = _tasks_public(session, list(session.exec(
-        select(Task).where(Task.campaign_code == campaign, Task.retired == False).order_by(Task.number))))  # noqa: E712
+    tasks = _tasks_public(
+        session,
+        list(
+            session.exec(
+                select(Task).where(Task.campaign_code == campaign, Task.retired == False).order_by(Task.number)
+            )
+        ),
+    )  # noqa: E712
     items = []
     for item in session.exec(select(WorkItem).where(WorkItem.campaign_code == campaign).order_by(WorkItem.number)):
-        items.append(WorkItemDoc(number=item.number, title=item.title, tasks=tuple(
-            TaskDoc(number=t.number, title=t.title, text=t.text, lead_departments=tuple(t.lead_departments),
-                    deadline=t.deadline, indicators=tuple(docs[i.id] for i in t.indicators))
-            for t in tasks if t.item == item.number)))
-    return CampaignDoc(code=row.code, number=row.number, name=row.name, title=row.title,
-                       indicators=tuple(docs[i.code] for i in indicators if i.task_number is None),
-                       items=tuple(items))
+        items.append(
+            WorkItemDoc(
+                number=item.number,
+                title=item.title,
+                tasks=tuple(
+                    TaskDoc(
+                        number=t.number,
+                        title=t.title,
+                        text=t.text,
+                        lead_departments=tuple(t.lead_departments),
+                        deadline=t.deadline,
+                        indicators=tuple(docs[i.id] for i in t.indicators),
+                    )
+                    for t in tasks
+                    if t.item == item.number
+                ),
+            )
+        )
+    return CampaignDoc(
+        code=row.code,
+        number=row.number,
+        name=row.name,
+        title=row.title,
+        indicators=tuple(docs[i.code] for i in indicators if i.task_number is None),
+        items=tuple(items),
+    )
 
 
 # ---- composition helpers ---------------------------------------------------------------------
@@ -169,8 +216,7 @@ def export_catalog(*, session: Session, campaign: str) -> CampaignDoc:
 
 def _indicator_order(query):  # noqa: ANN001, ANN202
     # Headline indicators first, then in task order, then as listed in the task.
-    return query.order_by(Indicator.task_number.is_not(None), Indicator.task_number, Indicator.position,
-                          Indicator.code)
+    return query.order_by(Indicator.task_number.is_not(None), Indicator.task_number, Indicator.position, Indicator.code)
 
 
 def _tasks_public(session: Session, tasks: list[Task]) -> list[TaskPublic]:
@@ -178,20 +224,37 @@ def _tasks_public(session: Session, tasks: list[Task]) -> list[TaskPublic]:
         return []
     numbers = [t.number for t in tasks]
     departments: dict[int, list[str]] = defaultdict(list)
-    for row in session.exec(select(TaskLeadDepartment).where(TaskLeadDepartment.task_number.in_(numbers))
-                            .order_by(TaskLeadDepartment.task_number, TaskLeadDepartment.position)):
+    for row in session.exec(
+        select(TaskLeadDepartment)
+        .where(TaskLeadDepartment.task_number.in_(numbers))
+        .order_by(TaskLeadDepartment.task_number, TaskLeadDepartment.position)
+    ):
         departments[row.task_number].append(row.department)
     indicators: dict[int, list[IndicatorPublic]] = defaultdict(list)
-    rows = list(session.exec(_indicator_order(select(Indicator).where(
-        Indicator.task_number.in_(numbers), Indicator.retired == False))))  # noqa: E712
+    rows = list(
+        session.exec(
+            _indicator_order(select(Indicator).where(Indicator.task_number.in_(numbers), Indicator.retired == False))
+        )
+    )  # noqa: E712
     for indicator in _indicators_public(session, rows):
         indicators[indicator.task_number].append(indicator)
-    item_titles = dict(session.exec(select(WorkItem.number, WorkItem.title).where(
-        WorkItem.number.in_({t.item_number for t in tasks}))).all())
+    item_titles = dict(
+        session.exec(
+            select(WorkItem.number, WorkItem.title).where(WorkItem.number.in_({t.item_number for t in tasks}))
+        ).all()
+    )
     return [
-        TaskPublic(number=t.number, campaign=t.campaign_code, item=t.item_number, item_title=item_titles[t.item_number],
-                   title=t.title, text=t.text, lead_departments=departments[t.number], deadline=t.deadline,
-                   indicators=indicators[t.number])
+        TaskPublic(
+            number=t.number,
+            campaign=t.campaign_code,
+            item=t.item_number,
+            item_title=item_titles[t.item_number],
+            title=t.title,
+            text=t.text,
+            lead_departments=departments[t.number],
+            deadline=t.deadline,
+            indicators=indicators[t.number],
+        )
         for t in tasks
     ]
 
@@ -199,28 +262,61 @@ def _tasks_public(session: Session, tasks: list[Task]) -> list[TaskPublic]:
 def _indicators_public(session: Session, rows: list[Indicator]) -> list[IndicatorPublic]:
     milestones: dict[str, list[MilestonePublic]] = defaultdict(list)
     if rows:
-        for m in session.exec(select(IndicatorMilestone).where(
-                IndicatorMilestone.indicator_code.in_([r.code for r in rows])).order_by(IndicatorMilestone.year)):
+        for m in session.exec(
+            select(IndicatorMilestone)
+            .where(IndicatorMilestone.indicator_code.in_([r.code for r in rows]))
+            .order_by(IndicatorMilestone.year)
+        ):
             milestones[m.indicator_code].append(MilestonePublic(year=m.year, value=m.value, source=m.source))
     return [
-        IndicatorPublic(id=r.code, name=r.name, unit=r.unit, target_value=r.target_value, comparator=r.comparator,
-                        kind=r.kind, horizon=r.horizon, aggregation=r.aggregation, city_only=r.city_only,
-                        baseline_value=r.baseline_value, baseline_year=r.baseline_year, campaign=r.campaign_code,
-                        task_number=r.task_number, source=r.source, seed=r.seed, milestones=milestones[r.code])
+        IndicatorPublic(
+            id=r.code,
+            name=r.name,
+            unit=r.unit,
+            target_value=r.target_value,
+            comparator=r.comparator,
+            kind=r.kind,
+            horizon=r.horizon,
+            aggregation=r.aggregation,
+            city_only=r.city_only,
+            baseline_value=r.baseline_value,
+            baseline_year=r.baseline_year,
+            campaign=r.campaign_code,
+            task_number=r.task_number,
+            source=r.source,
+            seed=r.seed,
+            milestones=milestones[r.code],
+        )
         for r in rows
     ]
 
 
 def _indicator_doc(session: Session, row: Indicator) -> IndicatorDoc:
-    milestones = session.exec(select(IndicatorMilestone).where(IndicatorMilestone.indicator_code == row.code)
-                              .order_by(IndicatorMilestone.year))
-    targets = session.exec(select(DistrictTarget).where(DistrictTarget.indicator_code == row.code)
-                           .order_by(DistrictTarget.org_unit_code))
+    milestones = session.exec(
+        select(IndicatorMilestone)
+        .where(IndicatorMilestone.indicator_code == row.code)
+        .order_by(IndicatorMilestone.year)
+    )
+    targets = session.exec(
+        select(DistrictTarget).where(DistrictTarget.indicator_code == row.code).order_by(DistrictTarget.org_unit_code)
+    )
     return IndicatorDoc(
-        code=row.code, name=row.name, unit=row.unit, target_value=row.target_value, comparator=row.comparator,
-        kind=row.kind, horizon=row.horizon, aggregation=row.aggregation, city_only=row.city_only,
-        baseline_value=row.baseline_value, baseline_year=row.baseline_year, source=row.source, seed=row.seed,
+        code=row.code,
+        name=row.name,
+        unit=row.unit,
+        target_value=row.target_value,
+        comparator=row.comparator,
+        kind=row.kind,
+        horizon=row.horizon,
+        aggregation=row.aggregation,
+        city_only=row.city_only,
+        baseline_value=row.baseline_value,
+        baseline_year=row.baseline_year,
+        source=row.source,
+        seed=row.seed,
         milestones=tuple(MilestoneDoc(year=m.year, value=m.value, source=m.source, seed=m.seed) for m in milestones),
-        district_targets=tuple(DistrictTargetDoc(org_unit=t.org_unit_code, target_value=t.target_value,
-                                                 source=t.source, seed=t.seed) for t in targets),
+        district_targets=tuple(
+            DistrictTargetDoc(org_unit=t.org_unit_code, target_value=t.target_value, source=t.source, seed=t.seed)
+            for t in targets
+        ),
     )

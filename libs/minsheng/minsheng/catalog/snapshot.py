@@ -69,14 +69,26 @@ class CatalogCache:
 
 
 def _read_snapshot(session: Session) -> CatalogSnapshot:
-    indicators = {i.code: IndicatorFact(code=i.code, name=i.name, unit=i.unit, aggregation=i.aggregation,
-                                        city_only=i.city_only, task_number=i.task_number, campaign_code=i.campaign_code)
-                  for i in session.exec(select(Indicator).where(Indicator.retired == False))}  # noqa: E712
+    indicators = {
+        i.code: IndicatorFact(
+            code=i.code,
+            name=i.name,
+            unit=i.unit,
+            aggregation=i.aggregation,
+            city_only=i.city_only,
+            task_number=i.task_number,
+            campaign_code=i.campaign_code,
+        )
+        for i in session.exec(select(Indicator).where(Indicator.retired == False))
+    }  # noqa: E712
     leads: dict[int, list[str]] = {}
     for row in session.exec(select(TaskLeadDepartment).order_by(TaskLeadDepartment.position)):
         leads.setdefault(row.task_number, []).append(row.department)
-    return CatalogSnapshot(indicators=indicators, org_units=frozenset(session.exec(select(OrgUnit.code))),
-                           lead_departments={k: tuple(v) for k, v in leads.items()})
+    return CatalogSnapshot(
+        indicators=indicators,
+        org_units=frozenset(session.exec(select(OrgUnit.code))),
+        lead_departments={k: tuple(v) for k, v in leads.items()},
+    )
 
 
 # The cache of each engine: what reads the catalog (the services' checks, the progress layer in the

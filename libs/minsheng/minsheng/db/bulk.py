@@ -46,13 +46,16 @@ class OnConflict:
         if not self.set_:
             return insert.on_conflict_do_nothing(index_elements=list(self.key))
         return insert.on_conflict_do_update(
-            index_elements=list(self.key), set_={column: sa.literal_column(value) for column, value in self.set_},
-            where=sa.text(self.where) if self.where else None)
+            index_elements=list(self.key),
+            set_={column: sa.literal_column(value) for column, value in self.set_},
+            where=sa.text(self.where) if self.where else None,
+        )
 
 
 @functools.lru_cache(maxsize=2048)
-def _insert_sql(table: str, columns: tuple[str, ...], count: int, returning: tuple[str, ...],
-                on_conflict: OnConflict | None = None) -> str:
+def _insert_sql(
+    table: str, columns: tuple[str, ...], count: int, returning: tuple[str, ...], on_conflict: OnConflict | None = None
+) -> str:
     row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * count)}"
     if on_conflict is not None:
@@ -60,8 +63,13 @@ def _insert_sql(table: str, columns: tuple[str, ...], count: int, returning: tup
     return sql + (f" RETURNING {', '.join(returning)}" if returning else "")
 
 
-def insert_sql(connection: Connection, table: sa.Table, rows: Sequence[dict], returning: Sequence[str] = (),
-               on_conflict: OnConflict | None = None) -> tuple[str, list]:
+def insert_sql(
+    connection: Connection,
+    table: sa.Table,
+    rows: Sequence[dict],
+    returning: Sequence[str] = (),
+    on_conflict: OnConflict | None = None,
+) -> tuple[str, list]:
     """(SQL, parameters) of one multi-row INSERT of `rows`: e.g. a part of `insert_together`."""
     if not 0 < len(rows) <= MAX_ROWS:
         raise ValueError(f"{len(rows)} rows: driver-SQL inserts take 1 to {MAX_ROWS}")
@@ -96,17 +104,27 @@ class IdBlocks:
                 return taken
         # Not under the lock: a caller on the event loop (a writer in a greenlet) awaits this query, and
         # another on the same thread must not block on a lock held across that wait.
-        drawn = connection.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            (self.table.name, self.column, max(count, self.block))).scalars().all()
+        drawn = (
+            connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                (self.table.name, self.column, max(count, self.block)),
+            )
+            .scalars()
+            .all()
+        )
         with self._lock:
             self._free.extend(drawn)
             taken, self._free[:] = self._free[:count], self._free[count:]
         return taken
 
 
-def upsert(connection: Connection, table: sa.Table, rows: Sequence[dict], on_conflict: OnConflict,
-           returning: Sequence[str] = ()) -> list[tuple]:
+def upsert(
+    connection: Connection,
+    table: sa.Table,
+    rows: Sequence[dict],
+    on_conflict: OnConflict,
+    returning: Sequence[str] = (),
+) -> list[tuple]:
     """Insert `rows` (dicts with the same keys; unique on the conflict key), doing `on_conflict` with
     those whose key is taken, in one statement; the `returning` columns of each row inserted or
     updated, in no particular order."""
@@ -115,9 +133,13 @@ def upsert(connection: Connection, table: sa.Table, rows: Sequence[dict], on_con
     return [tuple(row) for row in result] if returning else []
 
 
-def insert_together(connection: Connection, inserts: Sequence[tuple[sa.Table, Sequence[dict]]], *,
-                    before: Sequence[tuple[str, Sequence]] = (), then: tuple[str, Sequence] | None = None
-                    ) -> list[tuple]:
+def insert_together(
+    connection: Connection,
+    inserts: Sequence[tuple[sa.Table, Sequence[dict]]],
+    *,
+    before: Sequence[tuple[str, Sequence]] = (),
+    then: tuple[str, Sequence] | None = None,
+) -> list[tuple]:
     """Insert each table's rows, all in one statement (one round trip): the statements `before`
     ((SQL, parameters), e.g. an UPDATE) and the inserts as data-modifying CTEs, in that order, of the
     last insert or of the query `then`, whose rows are returned.  Every part sees the database as it

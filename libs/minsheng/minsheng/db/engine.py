@@ -37,7 +37,8 @@ class Database:
             raise ValueError(f"the platform runs on PostgreSQL only, not on {make_url(url).get_backend_name()!r}")
         self.url = url
         self._async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
-            weakref.WeakKeyDictionary())
+            weakref.WeakKeyDictionary()
+        )
         # pool_timeout: a request that finds every connection busy for 3 s is refused with 503
         # (minsheng.errors), not kept waiting 30 s for a 500.
         self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=3)

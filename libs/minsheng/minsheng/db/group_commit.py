@@ -45,15 +45,24 @@ log = logging.getLogger(__name__)
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-GROUP_COMMIT_BATCH = Histogram("minsheng_group_commit_batch_size", "Writes committed together in one transaction",
-                               ["process", "writer"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
-GROUP_COMMIT_SECONDS = Histogram("minsheng_group_commit_seconds", "Time to write and commit one batch",
-                                 ["process", "writer"],
-                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+GROUP_COMMIT_BATCH = Histogram(
+    "minsheng_group_commit_batch_size",
+    "Writes committed together in one transaction",
+    ["process", "writer"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+GROUP_COMMIT_SECONDS = Histogram(
+    "minsheng_group_commit_seconds",
+    "Time to write and commit one batch",
+    ["process", "writer"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 
-GROUP_COMMIT_REFUSED = Counter("minsheng_group_commit_refused_total",
-                                "Writes refused at once (503) because too many were already waiting",
-                                ["process", "writer"])
+GROUP_COMMIT_REFUSED = Counter(
+    "minsheng_group_commit_refused_total",
+    "Writes refused at once (503) because too many were already waiting",
+    ["process", "writer"],
+)
 
 # write_batch(session, items) -> one result or DomainError per item, in order; it does not commit.
 BatchWrite = Callable[[Session, Sequence[Item]], list]
@@ -73,8 +82,18 @@ class GroupCommitWriter(Generic[Item, Result]):
     that arrive before it starts simply wait for it.  `after_commit` callbacks run after each commit
     (e.g. to wake the outbox relay)."""
 
-    def __init__(self, database: Database, write_batch: BatchWrite, *, name: str, process: str = "unknown",
-                 shards: int = 1, max_batch: int = 256, max_waiting: int = 2000, on_error: ErrorMapper | None = None):
+    def __init__(
+        self,
+        database: Database,
+        write_batch: BatchWrite,
+        *,
+        name: str,
+        process: str = "unknown",
+        shards: int = 1,
+        max_batch: int = 256,
+        max_waiting: int = 2000,
+        on_error: ErrorMapper | None = None,
+    ):
         self.database = database
         self.write_batch = write_batch
         self.name = name
@@ -119,8 +138,12 @@ class GroupCommitWriter(Generic[Item, Result]):
                 raise
             except Exception as exc:  # noqa: BLE001 - the batch failed as a whole: try each item alone
                 if len(batch) > 1:
-                    log.warning("group commit %s: a batch of %d failed (%s); writing each alone", self.name,
-                                len(batch), type(exc).__name__)
+                    log.warning(
+                        "group commit %s: a batch of %d failed (%s); writing each alone",
+                        self.name,
+                        len(batch),
+                        type(exc).__name__,
+                    )
                 outcomes = [await self._write_alone(item) for item in batch]
             _settle(batch, outcomes)
 

@@ -108,8 +108,14 @@ def main() -> None:
         command.heads(config, verbose=True)
     else:
         if args.branch:
-            command.revision(config, message=args.message, autogenerate=True, head=f"{args.branch}@head",
-                             version_path=str(KERNEL_BRANCHES / args.branch))
+            command.revision(
+                config,
+                message=args.message,
+                autogenerate=True,
+                head=f"{args.branch}@head",
+                version_path=str(KERNEL_BRANCHES / args.branch),
+            )
         else:
-            command.revision(config, message=args.message, autogenerate=True, head="heads",
-                             version_path=str(plan.own_versions))
+            command.revision(
+                config, message=args.message, autogenerate=True, head="heads", version_path=str(plan.own_versions)
+            )

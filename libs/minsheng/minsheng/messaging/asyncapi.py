@@ -50,8 +50,9 @@ SERVERS = {
         "host": "kafka:9092",
         "protocol": "kafka",
         "title": "Production Kafka",
-        "description": ("The KRaft Kafka node of docker-compose.yml "
-                        "(each process's `<PROCESS>_KAFKA_BOOTSTRAP_SERVERS`)."),
+        "description": (
+            "The KRaft Kafka node of docker-compose.yml (each process's `<PROCESS>_KAFKA_BOOTSTRAP_SERVERS`)."
+        ),
     },
     "local": {
         "host": "127.0.0.1:9092",
@@ -81,8 +82,10 @@ _CAMPAIGN_KEY = {
 
 # event type -> (Kafka record key, what the CloudEvents `subject` holds)
 PARTITION_KEYS: dict[str, tuple[dict[str, Any], str]] = {
-    **{event_type: (_INDICATOR_KEY, "the indicator code")
-       for event_type in reporting_events.REPORT_EVENT_TYPES.values()},
+    **{
+        event_type: (_INDICATOR_KEY, "the indicator code")
+        for event_type in reporting_events.REPORT_EVENT_TYPES.values()
+    },
     reporting_events.REPORT_SNAPSHOT: (_INDICATOR_KEY, "the indicator code"),
     reporting_events.INDICATOR_STATUS_CHANGED: (_INDICATOR_KEY, "the indicator code"),
     reporting_events.TASK_STATUS_REPORTED: (_TASK_KEY, "`task-<n>`"),
@@ -99,8 +102,7 @@ _TYPE_PREFIX = re.compile(r"^\s*minsheng\.[\w.{},]+(\s*/\s*minsheng\.[\w.{},]+)*
 def platform_event_types() -> dict[str, type[BaseModel]]:
     """The registered event types whose data model belongs to a platform package, sorted by type."""
     registry = registered_event_types()
-    return {t: registry[t] for t in sorted(registry)
-            if _PLATFORM_PACKAGE.match(registry[t].__module__.split(".")[0])}
+    return {t: registry[t] for t in sorted(registry) if _PLATFORM_PACKAGE.match(registry[t].__module__.split(".")[0])}
 
 
 def _words(event_type: str) -> str:
@@ -126,8 +128,10 @@ def _hoist(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
     for name, definition in {**definitions, model.__name__: schema}.items():
         known = schemas.get(name)
         if known is not None and known != definition:
-            raise ValueError(f"two different schemas are both named {name!r} (one from {model.__qualname__}); "
-                             "rename one of the models")
+            raise ValueError(
+                f"two different schemas are both named {name!r} (one from {model.__qualname__}); "
+                "rename one of the models"
+            )
         schemas[name] = definition
     return {"$ref": SCHEMA_REF.format(model=model.__name__)}
 
@@ -136,16 +140,23 @@ def _envelope(event_type: str, data_ref: dict[str, Any]) -> dict[str, Any]:
     """The CloudEvents envelope as a producer writes it, with `type` fixed and `data` the model's schema."""
     schema = IntegrationEvent.model_json_schema(mode="serialization")
     properties = copy.deepcopy(schema["properties"])
-    properties["type"] = {"type": "string", "const": event_type, "title": "Type",
-                          "description": "The CloudEvents type: which schema `data` follows."}
+    properties["type"] = {
+        "type": "string",
+        "const": event_type,
+        "title": "Type",
+        "description": "The CloudEvents type: which schema `data` follows.",
+    }
     properties["source"]["description"] = "The producing process, `/minsheng/<campaign>`."
     properties["source"]["examples"] = ["/minsheng/education"]
     properties["subject"]["description"] = "What the event is about (see the message description)."
     properties["time"]["description"] = "When the event was created, RFC 3339 in UTC."
     properties["data"] = data_ref
     # Absent optional attributes are omitted on the wire (`to_json_bytes` excludes None); the rest are always sent.
-    required = [name for name, field in IntegrationEvent.model_fields.items()
-                if name in properties and not (field.default is None and not field.is_required())]
+    required = [
+        name
+        for name, field in IntegrationEvent.model_fields.items()
+        if name in properties and not (field.default is None and not field.is_required())
+    ]
     return {
         "type": "object",
         "title": f"{event_type} (CloudEvents 1.0, structured mode)",
@@ -159,8 +170,9 @@ def _message(event_type: str, model: type[BaseModel], schemas: dict[str, Any]) -
     try:
         key, subject = PARTITION_KEYS[event_type]
     except KeyError:
-        raise ValueError(f"event type {event_type!r} has no partition key: describe it in "
-                         "minsheng.messaging.asyncapi.PARTITION_KEYS") from None
+        raise ValueError(
+            f"event type {event_type!r} has no partition key: describe it in minsheng.messaging.asyncapi.PARTITION_KEYS"
+        ) from None
     key_text = key["description"][0].lower() + key["description"][1:]
     facts = f"`data` is a `{model.__name__}`. CloudEvents `subject`: {subject}. Kafka key: {key_text}"
     description = "\n\n".join(part for part in (_docstring(model), facts) if part)
@@ -209,17 +221,21 @@ def build_asyncapi(event_types: Mapping[str, type[BaseModel]] | None = None) -> 
             "action": "send",
             "channel": {"$ref": f"#/channels/{campaign}"},
             "title": f"The {campaign} service publishes its events",
-            "description": ("Written to the service's outbox in the same transaction as the change; the relay "
-                            "publishes them with their partition key, one record per key at a time, so the "
-                            "events of one key are never reordered. Delivery is at least once."),
+            "description": (
+                "Written to the service's outbox in the same transaction as the change; the relay "
+                "publishes them with their partition key, one record per key at a time, so the "
+                "events of one key are never reordered. Delivery is at least once."
+            ),
             "messages": channel_messages,
         }
         operations[f"receive{service}Events"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{campaign}"},
             "title": f"The gateway consumes the {campaign} events",
-            "description": ("The gateway folds the events into its city-wide and per-district views; its consumer "
-                            "is idempotent (each event id is applied once) and refuses unknown types."),
+            "description": (
+                "The gateway folds the events into its city-wide and per-district views; its consumer "
+                "is idempotent (each event id is applied once) and refuses unknown types."
+            ),
             "messages": copy.deepcopy(channel_messages),
         }
 
@@ -257,8 +273,13 @@ class _Dumper(yaml.SafeDumper):
 
 def asyncapi_yaml(document: Mapping[str, Any] | None = None) -> str:
     """The document as YAML (Chinese kept readable, keys in the document's order)."""
-    return yaml.dump(dict(document if document is not None else build_asyncapi()), Dumper=_Dumper,
-                     allow_unicode=True, sort_keys=False, width=120)
+    return yaml.dump(
+        dict(document if document is not None else build_asyncapi()),
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=120,
+    )
 
 
 if __name__ == "__main__":

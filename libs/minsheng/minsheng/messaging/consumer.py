@@ -44,10 +44,11 @@ from minsheng.messaging.events import IntegrationEvent, UnknownEventType, regist
 
 log = logging.getLogger(__name__)
 
-EVENTS_CONSUMED = Counter("minsheng_events_consumed_total",
-                          "Integration event records received, by outcome "
-                          "(applied, skipped: no handler, duplicate, poison, failed)",
-                          ["process", "outcome"])
+EVENTS_CONSUMED = Counter(
+    "minsheng_events_consumed_total",
+    "Integration event records received, by outcome (applied, skipped: no handler, duplicate, poison, failed)",
+    ["process", "outcome"],
+)
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -100,11 +101,21 @@ class TypedEventParser:
         if not types:
             raise UnknownEventType("no event type is registered: nothing can be received")
         if self._adapter is None or self._types != len(types):
-            envelope = {name: (field.annotation, field) for name, field in IntegrationEvent.model_fields.items()
-                        if name not in ("type", "data")}
-            events = [create_model(f"Typed{model.__name__}Event", __base__=TypedEvent,
-                                   type=(Literal[event_type], ...), data=(model, ...), **envelope)
-                      for event_type, model in types.items()]
+            envelope = {
+                name: (field.annotation, field)
+                for name, field in IntegrationEvent.model_fields.items()
+                if name not in ("type", "data")
+            }
+            events = [
+                create_model(
+                    f"Typed{model.__name__}Event",
+                    __base__=TypedEvent,
+                    type=(Literal[event_type], ...),
+                    data=(model, ...),
+                    **envelope,
+                )
+                for event_type, model in types.items()
+            ]
             union = Union[tuple(events)]  # noqa: UP007 - built at run time
             self._adapter = TypeAdapter(Annotated[union, PydanticField(discriminator="type")])
             self._types = len(types)
@@ -120,8 +131,13 @@ def parse_record(record: ConsumerRecord, parser: TypedEventParser) -> TypedEvent
         return parser.parse(record.value)
     except ValueError as exc:  # pydantic's ValidationError, including an unknown type
         summary = str(exc).replace("\n", " ")[:500]
-        log.warning("skipping %s[%d]@%d: not a valid integration event: %s", record.topic, record.partition,
-                    record.offset, summary)
+        log.warning(
+            "skipping %s[%d]@%d: not a valid integration event: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            summary,
+        )
         return None
 
 
@@ -130,7 +146,8 @@ def parse_record(record: ConsumerRecord, parser: TypedEventParser) -> TypedEvent
 _MARK_PROCESSED = (
     "INSERT INTO processed_event (event_id, type, received_at) "
     "SELECT event_id, type, %s FROM json_to_recordset(%s::json) AS batch (event_id varchar, type varchar) "
-    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
 
 
 def mark_processed(session: Session, events: Sequence[TypedEvent]) -> list[TypedEvent]:
@@ -168,8 +185,11 @@ class EventHandlers(Generic[Work]):
     work (what the handlers note for the end, e.g. which read models went stale), `finish(session,
     work)` completes it before the commit."""
 
-    def __init__(self, start: Callable[[], Work] = lambda: None,
-                 finish: Callable[[Session, Work], None] = lambda session, work: None):
+    def __init__(
+        self,
+        start: Callable[[], Work] = lambda: None,
+        finish: Callable[[Session, Work], None] = lambda session, work: None,
+    ):
         self.start = start
         self.finish = finish
         self.parser = TypedEventParser()
@@ -312,11 +332,15 @@ class EventConsumer:
         if self._consumer is None:
             raise RuntimeError("EventConsumer.poll_once before start()")
         consumer = self._consumer
-        batch = await consumer.getmany(timeout_ms=self.poll_timeout_ms if timeout_ms is None else timeout_ms,
-                                       max_records=self.max_records)
+        batch = await consumer.getmany(
+            timeout_ms=self.poll_timeout_ms if timeout_ms is None else timeout_ms, max_records=self.max_records
+        )
         result = PollResult()
-        parsed = {tp: [(record, parse_record(record, self.handlers.parser)) for record in records]
-                  for tp, records in batch.items() if records}
+        parsed = {
+            tp: [(record, parse_record(record, self.handlers.parser)) for record in records]
+            for tp, records in batch.items()
+            if records
+        }
         if not parsed:
             return result
         events = [event for records in parsed.values() for _, event in records if event is not None]
@@ -325,8 +349,13 @@ class EventConsumer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - fall back to one event per transaction
-            log.warning("%s: a batch of %d events failed (%s: %s); applying them one by one", self.process,
-                        len(events), type(exc).__name__, exc)
+            log.warning(
+                "%s: a batch of %d events failed (%s: %s); applying them one by one",
+                self.process,
+                len(events),
+                type(exc).__name__,
+                exc,
+            )
         else:
             self._count(result, outcome)
             self._poison(result, sum(len(records) for records in parsed.values()) - len(events))
@@ -335,9 +364,12 @@ class EventConsumer:
         await self._commit(consumer, await self._apply_one_by_one(consumer, parsed, result))
         return result
 
-    async def _apply_one_by_one(self, consumer: AIOKafkaConsumer,
-                                parsed: dict[TopicPartition, list[tuple[ConsumerRecord, TypedEvent | None]]],
-                                result: PollResult) -> dict[TopicPartition, int]:
+    async def _apply_one_by_one(
+        self,
+        consumer: AIOKafkaConsumer,
+        parsed: dict[TopicPartition, list[tuple[ConsumerRecord, TypedEvent | None]]],
+        result: PollResult,
+    ) -> dict[TopicPartition, int]:
         """Each event in its own transaction; a failing one rewinds its partition. The offsets reached."""
         offsets: dict[TopicPartition, int] = {}
         for tp, records in parsed.items():
@@ -353,9 +385,16 @@ class EventConsumer:
                 except Exception as exc:  # noqa: BLE001 - handler or database: retry this record later
                     result.failed += 1
                     EVENTS_CONSUMED.labels(self.process, "failed").inc()
-                    log.error("%s: event at %s[%d]@%d could not be applied (%s: %s); it will be retried",
-                              self.process, record.topic, record.partition, record.offset, type(exc).__name__, exc,
-                              exc_info=not isinstance(exc, (OSError,)))
+                    log.error(
+                        "%s: event at %s[%d]@%d could not be applied (%s: %s); it will be retried",
+                        self.process,
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        type(exc).__name__,
+                        exc,
+                        exc_info=not isinstance(exc, (OSError,)),
+                    )
                     try:
                         consumer.seek(tp, record.offset)
                     except Exception:  # noqa: BLE001 - the partition was revoked meanwhile; its new owner retries
@@ -372,8 +411,12 @@ class EventConsumer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. a rebalance: the records come again and are deduplicated
-            log.warning("%s: could not commit offsets (%s: %s); the records will be redelivered and skipped",
-                        self.process, type(exc).__name__, exc)
+            log.warning(
+                "%s: could not commit offsets (%s: %s); the records will be redelivered and skipped",
+                self.process,
+                type(exc).__name__,
+                exc,
+            )
 
     async def run(self) -> None:
         """Consume until cancelled: reconnects with backoff, retries failed records with backoff, never raises."""
@@ -390,7 +433,11 @@ class EventConsumer:
                         delay = connect.next()
                         (log.debug if warned else log.warning)(
                             "%s consumer cannot reach the broker (%s: %s); retrying in %.1f s",
-                            self.process, type(exc).__name__, exc, delay)
+                            self.process,
+                            type(exc).__name__,
+                            exc,
+                            delay,
+                        )
                         warned = True
                         await asyncio.sleep(delay)
                         continue

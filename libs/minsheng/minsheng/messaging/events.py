@@ -54,8 +54,10 @@ def register_event(event_type: str, data_model: type[BaseModel]) -> type[BaseMod
     registering a different model for a known type is an error.  Returns `data_model`.
     """
     if not EVENT_TYPE_PATTERN.match(event_type):
-        raise ValueError(f"event type {event_type!r} must be dotted lower case ending in a version, "
-                         "e.g. 'minsheng.report.approved.v1'")
+        raise ValueError(
+            f"event type {event_type!r} must be dotted lower case ending in a version, "
+            "e.g. 'minsheng.report.approved.v1'"
+        )
     if not (isinstance(data_model, type) and issubclass(data_model, BaseModel)):
         raise TypeError(f"the data model of {event_type!r} must be a pydantic model class")
     with _registry_lock:
@@ -78,7 +80,7 @@ def registered_event_types() -> dict[str, type[BaseModel]]:
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def event_source(process: str) -> str:
@@ -111,7 +113,7 @@ class IntegrationEvent(BaseModel):
     @field_validator("time")
     @classmethod
     def _in_utc(cls, value: dt.datetime) -> dt.datetime:
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     @model_validator(mode="before")
     @classmethod
@@ -126,8 +128,9 @@ class IntegrationEvent(BaseModel):
         data = values.get("data")
         if isinstance(data, BaseModel):
             if not isinstance(data, model):
-                raise ValueError(f"data of {event_type!r} must be a {model.__qualname__}, "
-                                 f"not a {type(data).__qualname__}")
+                raise ValueError(
+                    f"data of {event_type!r} must be a {model.__qualname__}, not a {type(data).__qualname__}"
+                )
             validated = data
         else:
             validated = model.model_validate(data if data is not None else {})

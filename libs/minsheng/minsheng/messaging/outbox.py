@@ -69,8 +69,9 @@ def add_event(session: Session, *, topic: str, key: str, event: IntegrationEvent
         raise ValueError("an outbox event needs a topic")
     if not key:
         raise ValueError("an outbox event needs a partition key (e.g. the indicator code)")
-    row = OutboxEvent(event_id=event.id, topic=topic, key=key, type=event.type,
-                      payload=event.to_json_bytes().decode("utf-8"))
+    row = OutboxEvent(
+        event_id=event.id, topic=topic, key=key, type=event.type, payload=event.to_json_bytes().decode("utf-8")
+    )
     session.add(row)
     return row
 
@@ -86,9 +87,18 @@ def add_events(session: Session, events: Sequence[tuple[str, str, IntegrationEve
 def outbox_rows(events: Sequence[tuple[str, str, IntegrationEvent]]) -> list[dict]:
     """The outbox rows of `(topic, key, event)`s, for a caller that inserts them itself."""
     now = utc_now()
-    return [{"event_id": event.id, "topic": topic, "key": key, "type": event.type,
-             "payload": event.to_json_bytes().decode("utf-8"), "created_at": now, "attempts": 0}
-            for topic, key, event in events]
+    return [
+        {
+            "event_id": event.id,
+            "topic": topic,
+            "key": key,
+            "type": event.type,
+            "payload": event.to_json_bytes().decode("utf-8"),
+            "created_at": now,
+            "attempts": 0,
+        }
+        for topic, key, event in events
+    ]
 
 
 __all__ = ["OUTBOX_TABLES", "OutboxEvent", "add_event", "add_events", "outbox_rows"]

@@ -46,12 +46,17 @@ from minsheng.messaging.outbox import OutboxEvent
 log = logging.getLogger(__name__)
 
 OUTBOX_BACKLOG = Gauge("minsheng_outbox_backlog", "Outbox events not yet published", ["process"])
-OUTBOX_OLDEST_AGE = Gauge("minsheng_outbox_oldest_pending_age_seconds",
-                          "Age of the oldest outbox event not yet published (0 when none)", ["process"])
-OUTBOX_PUBLISHED = Counter("minsheng_outbox_published_total", "Outbox events acknowledged by the broker",
-                           ["process"])
-OUTBOX_FAILURES = Counter("minsheng_outbox_publish_failures_total",
-                          "Failed attempts to publish an outbox event (the event is retried)", ["process"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "minsheng_outbox_oldest_pending_age_seconds",
+    "Age of the oldest outbox event not yet published (0 when none)",
+    ["process"],
+)
+OUTBOX_PUBLISHED = Counter("minsheng_outbox_published_total", "Outbox events acknowledged by the broker", ["process"])
+OUTBOX_FAILURES = Counter(
+    "minsheng_outbox_publish_failures_total",
+    "Failed attempts to publish an outbox event (the event is retried)",
+    ["process"],
+)
 
 # pg_try_advisory_xact_lock key: "one relay per database publishes at a time".
 RELAY_LOCK_KEY = 0x6D696E_6F7574  # "min" "out"
@@ -64,12 +69,19 @@ CONTENT_TYPE_HEADER = ("content-type", STRUCTURED_CONTENT_TYPE.encode("ascii"))
 class Producer(Protocol):
     """What the relay needs from a producer: AIOKafkaProducer's `send_and_wait`."""
 
-    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
-                   headers: list | None = None) -> asyncio.Future: ...
+    async def send(
+        self, topic: str, value: bytes | None = None, key: bytes | None = None, headers: list | None = None
+    ) -> asyncio.Future: ...
 
-    async def send_and_wait(self, topic: str, value: bytes | None = None, key: bytes | None = None,
-                            partition: int | None = None, timestamp_ms: int | None = None,
-                            headers: list[tuple[str, bytes]] | None = None) -> Any: ...
+    async def send_and_wait(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,14 @@ def _describe(exc: BaseException) -> str:
 
 
 _OUTBOX = OutboxEvent.__table__
-_CLAIM_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.payload, _OUTBOX.c.attempts,
-                  _OUTBOX.c.next_attempt_at)
+_CLAIM_COLUMNS = (
+    _OUTBOX.c.id,
+    _OUTBOX.c.topic,
+    _OUTBOX.c.key,
+    _OUTBOX.c.payload,
+    _OUTBOX.c.attempts,
+    _OUTBOX.c.next_attempt_at,
+)
 # The advisory lock and the claim in one round trip, as driver SQL (the relay's cycle runs
 # under the business load it relays: its statements should cost the service's host as little as
 # possible).  The uncorrelated sub-select is an InitPlan, evaluated once, before any row is locked:
@@ -104,7 +122,8 @@ _CLAIM_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.payloa
 _CLAIM = (
     f"SELECT {', '.join(column.name for column in _CLAIM_COLUMNS)} FROM {_OUTBOX.name} "
     "WHERE (SELECT pg_try_advisory_xact_lock(%s)) AND published_at IS NULL "
-    "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED")
+    "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+)
 # One statement text for any number of rows (an `IN` list would be a new statement per count).
 _MARK_PUBLISHED = f"UPDATE {_OUTBOX.name} SET published_at = %s WHERE id = ANY(%s)"
 
@@ -113,27 +132,31 @@ def _claim(connection: Connection, limit: int, now: dt.datetime, respect_backoff
     """The due prefix of the pending queue, locked until the connection's transaction ends."""
     rows: list[_Row] = []
     for row_id, topic, key, payload, attempts, next_attempt_at in connection.exec_driver_sql(
-            _CLAIM, (RELAY_LOCK_KEY, limit)):
+        _CLAIM, (RELAY_LOCK_KEY, limit)
+    ):
         if respect_backoff and next_attempt_at is not None and next_attempt_at > now:
             break  # the head of the queue waits for its retry time: nothing behind it overtakes it
         rows.append(_Row(row_id, topic, key, payload, attempts))
     return rows
 
 
-def _record(connection: Connection, published: list[int], failures: list[tuple[_Row, str]],
-            now: dt.datetime) -> None:
+def _record(connection: Connection, published: list[int], failures: list[tuple[_Row, str]], now: dt.datetime) -> None:
     """Mark the outcome of a cycle (the caller commits)."""
     if published:
         connection.exec_driver_sql(_MARK_PUBLISHED, (now, published))
     for row, error in failures:
         attempts = row.attempts + 1
         retry_at = now + dt.timedelta(seconds=backoff_delay(attempts, RETRY_INITIAL_SECONDS, RETRY_MAX_SECONDS))
-        connection.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id)
-                           .values(attempts=attempts, last_error=error, next_attempt_at=retry_at))
+        connection.execute(
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id == row.id)
+            .values(attempts=attempts, last_error=error, next_attempt_at=retry_at)
+        )
 
 
-async def _send_in_order(producer: Producer, rows: list[_Row], timeout: float
-                         ) -> tuple[list[int], list[tuple[_Row, str]]]:
+async def _send_in_order(
+    producer: Producer, rows: list[_Row], timeout: float
+) -> tuple[list[int], list[tuple[_Row, str]]]:
     """Send the rows (in id order) and wait for their acknowledgements all together.
 
     Every row is handed to the producer first, then the acknowledgements are awaited at once: the
@@ -152,8 +175,9 @@ async def _send_in_order(producer: Producer, rows: list[_Row], timeout: float
             # No wait_for here: it would make a task, and a turn of the loop, of every row.  send()
             # returns at once unless it waits for metadata or buffer space, both bounded by the
             # producer's request timeout.
-            future = await producer.send(row.topic, row.payload.encode("utf-8"), key=row.key.encode("utf-8"),
-                                         headers=[CONTENT_TYPE_HEADER])
+            future = await producer.send(
+                row.topic, row.payload.encode("utf-8"), key=row.key.encode("utf-8"), headers=[CONTENT_TYPE_HEADER]
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - could not even enqueue: this key's rows wait
@@ -177,9 +201,15 @@ async def _send_in_order(producer: Producer, rows: list[_Row], timeout: float
     return acknowledged, sorted(failed.values(), key=lambda failure: failure[0].id)
 
 
-async def publish_pending_events(database: Database, producer: Producer, batch_size: int = 100, *,
-                                 process: str = "unknown", ignore_backoff: bool = False,
-                                 send_timeout: float = 30.0) -> BatchResult:
+async def publish_pending_events(
+    database: Database,
+    producer: Producer,
+    batch_size: int = 100,
+    *,
+    process: str = "unknown",
+    ignore_backoff: bool = False,
+    send_timeout: float = 30.0,
+) -> BatchResult:
     """One relay cycle: claim up to `batch_size` due rows, publish them, record the outcome.
 
     `ignore_backoff` retries rows whose `next_attempt_at` lies ahead (used right after the broker
@@ -198,14 +228,18 @@ async def publish_pending_events(database: Database, producer: Producer, batch_s
             await connection.run_sync(_record, published, failures, utc_now())
             await connection.commit()
         except Exception:
-            log.exception("%d outbox events were acknowledged by the broker but could not be marked published; "
-                          "they will be published again (consumers deduplicate)", len(published))
+            log.exception(
+                "%d outbox events were acknowledged by the broker but could not be marked published; "
+                "they will be published again (consumers deduplicate)",
+                len(published),
+            )
             raise
     OUTBOX_PUBLISHED.labels(process).inc(len(published))
     if failures:
         OUTBOX_FAILURES.labels(process).inc(len(failures))
-    return BatchResult(claimed=len(rows), published=len(published), failed=len(failures),
-                       error=failures[0][1] if failures else None)
+    return BatchResult(
+        claimed=len(rows), published=len(published), failed=len(failures), error=failures[0][1] if failures else None
+    )
 
 
 def record_broker_unavailable(database: Database, error: str) -> bool:
@@ -243,8 +277,9 @@ def purge_published_events(database: Database, older_than: dt.timedelta) -> int:
     cutoff = utc_now() - older_than
     with database.session() as session:
         result = session.exec(
-            OutboxEvent.__table__.delete().where(OutboxEvent.published_at.is_not(None),
-                                                 OutboxEvent.published_at < cutoff)
+            OutboxEvent.__table__.delete().where(
+                OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < cutoff
+            )
         )
         session.commit()
         return result.rowcount or 0
@@ -338,8 +373,12 @@ class OutboxRelay:
         self.connected = True
         self._reconnect.reset()
         if self._broker_down_since is not None:
-            log.info("outbox relay of %s reconnected to the broker at %s after %.1f s", self.process,
-                     bootstrap_servers, time.monotonic() - self._broker_down_since)
+            log.info(
+                "outbox relay of %s reconnected to the broker at %s after %.1f s",
+                self.process,
+                bootstrap_servers,
+                time.monotonic() - self._broker_down_since,
+            )
         else:
             log.info("outbox relay of %s connected to the broker at %s", self.process, bootstrap_servers)
         return True
@@ -351,8 +390,12 @@ class OutboxRelay:
             self._broker_down_since = now
         if now - self._last_down_warning >= 60.0:
             self._last_down_warning = now
-            log.warning("outbox relay of %s cannot reach the broker (%s); events stay in the outbox and are "
-                        "retried with backoff", self.process, error)
+            log.warning(
+                "outbox relay of %s cannot reach the broker (%s); events stay in the outbox and are "
+                "retried with backoff",
+                self.process,
+                error,
+            )
         else:
             log.debug("outbox relay of %s: %s", self.process, error)
         try:
@@ -383,21 +426,33 @@ class OutboxRelay:
             self._next_purge = now + 3600.0
             purged = await asyncio.to_thread(purge_published_events, self.database, self.retention)
             if purged:
-                log.info("outbox of %s: deleted %d events published more than %s ago", self.process, purged,
-                         self.retention)
+                log.info(
+                    "outbox of %s: deleted %d events published more than %s ago", self.process, purged, self.retention
+                )
 
     async def run_once(self) -> BatchResult | None:
         """Connect if needed and run one cycle. None when the broker could not be reached."""
         if self._producer is None and not await self._connect():
             return None
         returning = self._broker_down_since is not None
-        result = await publish_pending_events(self.database, self._producer, self.batch_size, process=self.process,
-                                              ignore_backoff=returning, send_timeout=self.send_timeout)
+        result = await publish_pending_events(
+            self.database,
+            self._producer,
+            self.batch_size,
+            process=self.process,
+            ignore_backoff=returning,
+            send_timeout=self.send_timeout,
+        )
         self._broker_down_since = None
         self._last_down_warning = 0.0
         if result.error is not None:
-            log.warning("outbox relay of %s: %d of %d events not published (%s); retrying with backoff",
-                        self.process, result.failed, result.claimed, result.error)
+            log.warning(
+                "outbox relay of %s: %d of %d events not published (%s); retrying with backoff",
+                self.process,
+                result.failed,
+                result.claimed,
+                result.error,
+            )
             # A fresh producer re-reads the bootstrap servers; the failed rows wait for next_attempt_at.
             await self._disconnect()
         return result

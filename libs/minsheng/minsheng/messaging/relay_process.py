@@ -68,16 +68,23 @@ class RelayConfig:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | os._Environ = os.environ) -> RelayConfig:
-        return cls(**{name: environ[f"{ENV_PREFIX}{name.upper()}"] for name in cls.__dataclass_fields__
-                      if f"{ENV_PREFIX}{name.upper()}" in environ})
+        return cls(
+            **{
+                name: environ[f"{ENV_PREFIX}{name.upper()}"]
+                for name in cls.__dataclass_fields__
+                if f"{ENV_PREFIX}{name.upper()}" in environ
+            }
+        )
 
 
 # ---- the service's side -------------------------------------------------------------------------
 
 
-OUTBOX_RELAY_CONNECTED = Gauge("minsheng_outbox_relay_connected",
-                               "1 while the service's outbox relay process is running and connected to the broker",
-                               ["process"])
+OUTBOX_RELAY_CONNECTED = Gauge(
+    "minsheng_outbox_relay_connected",
+    "1 while the service's outbox relay process is running and connected to the broker",
+    ["process"],
+)
 
 
 class RelayProcess:
@@ -113,8 +120,13 @@ class RelayProcess:
                 if time.monotonic() - started > 60.0:
                     self._restarts.reset()
                 delay = self._restarts.next()
-                log.error("outbox relay process of %s exited with code %s; starting a new one in %.1f s "
-                          "(events wait in the outbox meanwhile)", self.config.process, returncode, delay)
+                log.error(
+                    "outbox relay process of %s exited with code %s; starting a new one in %.1f s "
+                    "(events wait in the outbox meanwhile)",
+                    self.config.process,
+                    returncode,
+                    delay,
+                )
                 await asyncio.sleep(delay)
         finally:
             await self._stop_child()
@@ -122,9 +134,13 @@ class RelayProcess:
     async def _run_child(self) -> int | None:
         self._totals = {"published": 0.0, "failed": 0.0}
         self._child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "minsheng.messaging.relay_process",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, **self.config.to_env()})
+            sys.executable,
+            "-m",
+            "minsheng.messaging.relay_process",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, **self.config.to_env()},
+        )
         self.pid = self._child.pid
         log.info("outbox relay of %s runs in process %d", self.config.process, self.pid)
         assert self._child.stdout is not None
@@ -168,8 +184,12 @@ class RelayProcess:
         try:
             await asyncio.wait_for(child.wait(), STOP_TIMEOUT)
         except TimeoutError:
-            log.warning("outbox relay process %d of %s did not stop within %.0f s; killing it", child.pid,
-                        self.config.process, STOP_TIMEOUT)
+            log.warning(
+                "outbox relay process %d of %s did not stop within %.0f s; killing it",
+                child.pid,
+                self.config.process,
+                STOP_TIMEOUT,
+            )
             child.kill()
             await child.wait()
 
@@ -178,10 +198,14 @@ async def run_relay_process(app) -> None:  # noqa: ANN001 - a FastAPI app (creat
     """Background job for `create_app(background=[run_relay_process])`: the process's outbox relay,
     in a child process of its own; `wake_relay(app)` reaches it."""
     settings = app.state.settings
-    relay = RelayProcess(RelayConfig(process=getattr(app.state, "process", "unknown"),
-                                     database_url=settings.database_url,
-                                     bootstrap_servers=settings.kafka_bootstrap_servers,
-                                     log_level=settings.log_level))
+    relay = RelayProcess(
+        RelayConfig(
+            process=getattr(app.state, "process", "unknown"),
+            database_url=settings.database_url,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            log_level=settings.log_level,
+        )
+    )
     app.state.outbox_relay = relay
     await relay.run()
 
@@ -224,14 +248,17 @@ async def _report_status(relay, process: str) -> None:  # noqa: ANN001 - an Outb
         now = time.monotonic()
         if relay.connected != last_connected or now >= next_line:
             last_connected, next_line = relay.connected, now + STATUS_INTERVAL
-            status = {"connected": relay.connected,
-                      "published": REGISTRY.get_sample_value("minsheng_outbox_published_total", labels) or 0.0,
-                      "failed": REGISTRY.get_sample_value("minsheng_outbox_publish_failures_total", labels) or 0.0}
+            status = {
+                "connected": relay.connected,
+                "published": REGISTRY.get_sample_value("minsheng_outbox_published_total", labels) or 0.0,
+                "failed": REGISTRY.get_sample_value("minsheng_outbox_publish_failures_total", labels) or 0.0,
+            }
             backlog = REGISTRY.get_sample_value("minsheng_outbox_backlog", labels)
             if backlog is not None:  # set by the relay's housekeeping, once it has run
                 status["backlog"] = backlog
-                status["oldest_age"] = REGISTRY.get_sample_value("minsheng_outbox_oldest_pending_age_seconds",
-                                                                 labels) or 0.0
+                status["oldest_age"] = (
+                    REGISTRY.get_sample_value("minsheng_outbox_oldest_pending_age_seconds", labels) or 0.0
+                )
             sys.stdout.write(json.dumps(status) + "\n")
             sys.stdout.flush()
         await asyncio.sleep(0.1)

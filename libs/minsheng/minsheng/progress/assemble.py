@@ -73,9 +73,18 @@ def spec_for(facts: IndicatorFacts, org_unit: str) -> tuple[IndicatorSpec, str |
     else:
         target, basis, milestones = facts.target_value, "city", ()
     baseline = facts.baseline_value if org_unit == CITY_CODE else None
-    return IndicatorSpec(code=facts.code, target_value=target, comparator=facts.comparator, kind=facts.kind,
-                         horizon=facts.horizon, aggregation=facts.aggregation, unit=facts.unit,
-                         baseline_value=baseline, milestones=milestones, ratio_scale=facts.scale), basis
+    return IndicatorSpec(
+        code=facts.code,
+        target_value=target,
+        comparator=facts.comparator,
+        kind=facts.kind,
+        horizon=facts.horizon,
+        aggregation=facts.aggregation,
+        unit=facts.unit,
+        baseline_value=baseline,
+        milestones=milestones,
+        ratio_scale=facts.scale,
+    ), basis
 
 
 @dataclass(frozen=True)
@@ -106,15 +115,21 @@ class ProgressInputs:
 
     def to_json(self) -> str:
         document = {
-            "observations": [[o.period.code, o.org_unit, o.value, o.numerator, o.denominator]
-                             for o in self.observations],
-            "basis_by_period": self.basis_by_period, "contributors": list(self.contributors),
-            "aggregation": self.aggregation.value, "scale": self.scale}
+            "observations": [
+                [o.period.code, o.org_unit, o.value, o.numerator, o.denominator] for o in self.observations
+            ],
+            "basis_by_period": self.basis_by_period,
+            "contributors": list(self.contributors),
+            "aggregation": self.aggregation.value,
+            "scale": self.scale,
+        }
         if self.contributors_by_period is not None:
             # Stored as the periods whose contributors are not all of `contributors`: mostly none.
-            document["contributors_otherwise"] = {period: list(units)
-                                                  for period, units in self.contributors_by_period.items()
-                                                  if units != self.contributors}
+            document["contributors_otherwise"] = {
+                period: list(units)
+                for period, units in self.contributors_by_period.items()
+                if units != self.contributors
+            }
         return json.dumps(document, ensure_ascii=False)
 
     @classmethod
@@ -124,21 +139,30 @@ class ProgressInputs:
         current ones (`with_pending`).  Documents stored with them (before 2026-11-27) read the same."""
         data = json.loads(text)
         return cls(
-            observations=tuple(Observation(period=Period.parse(period), org_unit=unit, value=value,
-                                           numerator=numerator, denominator=denominator)
-                               for period, unit, value, numerator, denominator in data["observations"]),
-            basis_by_period=data["basis_by_period"], contributors=tuple(data["contributors"]),
+            observations=tuple(
+                Observation(
+                    period=Period.parse(period),
+                    org_unit=unit,
+                    value=value,
+                    numerator=numerator,
+                    denominator=denominator,
+                )
+                for period, unit, value, numerator, denominator in data["observations"]
+            ),
+            basis_by_period=data["basis_by_period"],
+            contributors=tuple(data["contributors"]),
             pending=(),
-            aggregation=Aggregation(data["aggregation"]), scale=data["scale"],
-            contributors_by_period=_contributors_by_period(data))
+            aggregation=Aggregation(data["aggregation"]),
+            scale=data["scale"],
+            contributors_by_period=_contributors_by_period(data),
+        )
 
 
 def _contributors_by_period(data: dict) -> dict[str, tuple[str, ...]] | None:
     if (otherwise := data.get("contributors_otherwise")) is None:
         return None
     everyone = tuple(data["contributors"])
-    return {period: tuple(otherwise[period]) if period in otherwise else everyone
-            for period in data["basis_by_period"]}
+    return {period: tuple(otherwise[period]) if period in otherwise else everyone for period in data["basis_by_period"]}
 
 
 def pending_of(org_unit: str, pending: Sequence[PendingValue]) -> tuple[PendingValue, ...]:
@@ -163,30 +187,46 @@ def with_pending(answer: IndicatorProgressPublic, pending: Sequence[PendingValue
     return answer.model_copy(update={"pending": list(pending), "reasons": reasons})
 
 
-def progress_inputs(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
-                    pending: Sequence[PendingValue]) -> ProgressInputs:
+def progress_inputs(
+    facts: IndicatorFacts, org_unit: str, official: Sequence[Observation], pending: Sequence[PendingValue]
+) -> ProgressInputs:
     """`official`: approved values of this indicator for every org unit; `pending`: not yet approved."""
     relevant_pending = pending_of(org_unit, pending)
     if org_unit == CITY_CODE:
         rolled = roll_up(facts.aggregation, facts.scale, CITY_CODE, official)
         return _city_inputs(facts, rolled.observations, rolled.basis, rolled.contributors, relevant_pending)
     observations = tuple(o for o in official if o.org_unit == org_unit)
-    return ProgressInputs(observations=observations, basis_by_period={o.period.code: "direct" for o in observations},
-                          contributors=(org_unit,) if observations else (), pending=relevant_pending,
-                          aggregation=facts.aggregation, scale=facts.scale)
+    return ProgressInputs(
+        observations=observations,
+        basis_by_period={o.period.code: "direct" for o in observations},
+        contributors=(org_unit,) if observations else (),
+        pending=relevant_pending,
+        aggregation=facts.aggregation,
+        scale=facts.scale,
+    )
 
 
-def _city_inputs(facts: IndicatorFacts, observations: Sequence[Observation], basis: dict[str, str],
-                 contributors: dict[str, tuple[str, ...]], pending: Sequence[PendingValue]) -> ProgressInputs:
-    return ProgressInputs(observations=tuple(sorted(observations, key=lambda o: o.period)),
-                          basis_by_period=dict(basis),
-                          contributors=tuple(sorted({unit for units in contributors.values() for unit in units})),
-                          pending=tuple(pending), aggregation=facts.aggregation, scale=facts.scale,
-                          contributors_by_period=dict(contributors))
+def _city_inputs(
+    facts: IndicatorFacts,
+    observations: Sequence[Observation],
+    basis: dict[str, str],
+    contributors: dict[str, tuple[str, ...]],
+    pending: Sequence[PendingValue],
+) -> ProgressInputs:
+    return ProgressInputs(
+        observations=tuple(sorted(observations, key=lambda o: o.period)),
+        basis_by_period=dict(basis),
+        contributors=tuple(sorted({unit for units in contributors.values() for unit in units})),
+        pending=tuple(pending),
+        aggregation=facts.aggregation,
+        scale=facts.scale,
+        contributors_by_period=dict(contributors),
+    )
 
 
-def city_inputs_rolled_up_again(facts: IndicatorFacts, stored: ProgressInputs, periods: set[str],
-                                official: Sequence[Observation]) -> ProgressInputs:
+def city_inputs_rolled_up_again(
+    facts: IndicatorFacts, stored: ProgressInputs, periods: set[str], official: Sequence[Observation]
+) -> ProgressInputs:
     """The city's inputs after official values changed in `periods` only: `stored` (the city's inputs
     before, with `contributors_by_period`) with those periods rolled up again.  Equal to
     `progress_inputs(facts, CITY_CODE, every official value, ())`, without reading every value.
@@ -208,22 +248,35 @@ def city_inputs_rolled_up_again(facts: IndicatorFacts, stored: ProgressInputs, p
 
     kept = [o for o in stored.observations if not replaced(o.period)]
     basis = {code: how for code, how in stored.basis_by_period.items() if not replaced(Period.parse(code))}
-    contributors = {code: units for code, units in stored.contributors_by_period.items()
-                    if not replaced(Period.parse(code))}
-    return _city_inputs(facts, kept + list(rolled.observations), basis | rolled.basis,
-                        contributors | rolled.contributors, ())
+    contributors = {
+        code: units for code, units in stored.contributors_by_period.items() if not replaced(Period.parse(code))
+    }
+    return _city_inputs(
+        facts, kept + list(rolled.observations), basis | rolled.basis, contributors | rolled.contributors, ()
+    )
 
 
-def indicator_progress(facts: IndicatorFacts, org_unit: str, official: Sequence[Observation],
-                       pending: Sequence[PendingValue], as_of: dt.date,
-                       thresholds: Thresholds) -> IndicatorProgressPublic:
+def indicator_progress(
+    facts: IndicatorFacts,
+    org_unit: str,
+    official: Sequence[Observation],
+    pending: Sequence[PendingValue],
+    as_of: dt.date,
+    thresholds: Thresholds,
+) -> IndicatorProgressPublic:
     """`official`: approved values of this indicator for every org unit; `pending`: not yet approved."""
-    return progress_from_inputs(facts, org_unit, progress_inputs(facts, org_unit, official, pending), as_of,
-                                thresholds)
+    return progress_from_inputs(facts, org_unit, progress_inputs(facts, org_unit, official, pending), as_of, thresholds)
 
 
-def progress_from_inputs(facts: IndicatorFacts, org_unit: str, inputs: ProgressInputs, as_of: dt.date,
-                         thresholds: Thresholds, *, figures_only: bool = False) -> IndicatorProgressPublic:
+def progress_from_inputs(
+    facts: IndicatorFacts,
+    org_unit: str,
+    inputs: ProgressInputs,
+    as_of: dt.date,
+    thresholds: Thresholds,
+    *,
+    figures_only: bool = False,
+) -> IndicatorProgressPublic:
     """`figures_only`: the answer without its series (for a summary, which shows the status and the
     headline figures only; building the series points was most of the cost)."""
     spec, target_basis = spec_for(facts, org_unit)
@@ -234,8 +287,10 @@ def progress_from_inputs(facts: IndicatorFacts, org_unit: str, inputs: ProgressI
     basis = "none" if not bases else bases.pop() if len(bases) == 1 else "mixed"
     reasons = list(result.reasons)
     if org_unit == CITY_CODE and basis == "districts":
-        reasons.append(f"全市数据由{len(contributors)}个区县（功能区）的已审核数据汇总"
-                       + ("（按分子、分母加权）" if facts.aggregation is Aggregation.ratio else ""))
+        reasons.append(
+            f"全市数据由{len(contributors)}个区县（功能区）的已审核数据汇总"
+            + ("（按分子、分母加权）" if facts.aggregation is Aggregation.ratio else "")
+        )
     elif org_unit == CITY_CODE and basis == "direct" and facts.aggregation is not Aggregation.none:
         reasons.append("区县未填报，采用全市直接填报的数据")
     if target_basis is None and org_unit != CITY_CODE:
@@ -243,26 +298,56 @@ def progress_from_inputs(facts: IndicatorFacts, org_unit: str, inputs: ProgressI
     if inputs.pending:
         reasons.append(pending_reason(len(inputs.pending)))
     return IndicatorProgressPublic(
-        id=facts.code, name=facts.name, unit=facts.unit, campaign=facts.campaign, task_number=facts.task_number,
-        org_unit=org_unit, as_of=as_of, status=result.status, status_label=STATUS_LABELS[result.status],
-        target_value=spec.target_value, target_basis=target_basis, comparator=facts.comparator, kind=facts.kind,
-        horizon=facts.horizon, current_value=result.current_value, completion=result.completion,
-        expected_value=result.expected_value, projected_value=result.projected_value,
-        projected_reaches_target=result.projected_reaches_target, basis=basis, contributors=contributors,
-        series=[] if figures_only else [
-            SeriesPointPublic(period=p.period, end=p.end, value=p.value, cumulative=p.cumulative,
-                              basis=basis_by_period.get(p.period, "direct")) for p in result.series],
-        pending=list(inputs.pending), reasons=reasons,
+        id=facts.code,
+        name=facts.name,
+        unit=facts.unit,
+        campaign=facts.campaign,
+        task_number=facts.task_number,
+        org_unit=org_unit,
+        as_of=as_of,
+        status=result.status,
+        status_label=STATUS_LABELS[result.status],
+        target_value=spec.target_value,
+        target_basis=target_basis,
+        comparator=facts.comparator,
+        kind=facts.kind,
+        horizon=facts.horizon,
+        current_value=result.current_value,
+        completion=result.completion,
+        expected_value=result.expected_value,
+        projected_value=result.projected_value,
+        projected_reaches_target=result.projected_reaches_target,
+        basis=basis,
+        contributors=contributors,
+        series=[]
+        if figures_only
+        else [
+            SeriesPointPublic(
+                period=p.period,
+                end=p.end,
+                value=p.value,
+                cumulative=p.cumulative,
+                basis=basis_by_period.get(p.period, "direct"),
+            )
+            for p in result.series
+        ],
+        pending=list(inputs.pending),
+        reasons=reasons,
     )
 
 
 # A task without numbers is judged by what its bureau reports (问题账单 → 履职清单).
-STATE_TO_STATUS = {"completed": Status.completed, "in_progress": Status.on_track, "blocked": Status.behind,
-                   "not_started": Status.at_risk}
+STATE_TO_STATUS = {
+    "completed": Status.completed,
+    "in_progress": Status.on_track,
+    "blocked": Status.behind,
+    "not_started": Status.at_risk,
+}
 
 
-def judge_task(indicators: Sequence[tuple[str, Status]], reported: TaskStatusSummary | None
-               ) -> tuple[Status, str, list[str]]:
+def judge_task(
+    indicators: Sequence[tuple[str, Status]], reported: TaskStatusSummary | None
+) -> tuple[Status, str, list[str]]:
     """A task's (status, basis, reasons) from its indicators' (id, status) and its reported status."""
     # Worst of the indicators that have data: an indicator nobody has reported yet is listed as
     # "no data" (and counted in the summaries) but does not mask the progress the others show.
@@ -290,16 +375,44 @@ def judge_task(indicators: Sequence[tuple[str, Status]], reported: TaskStatusSum
     return status, basis, reasons
 
 
-def task_progress(*, number: int, title: str, campaign: str, item: int, lead_departments: list[str], org_unit: str,
-                  as_of: dt.date, indicators: list[IndicatorProgressPublic],
-                  reported: TaskStatusSummary | None) -> TaskProgressPublic:
+def task_progress(
+    *,
+    number: int,
+    title: str,
+    campaign: str,
+    item: int,
+    lead_departments: list[str],
+    org_unit: str,
+    as_of: dt.date,
+    indicators: list[IndicatorProgressPublic],
+    reported: TaskStatusSummary | None,
+) -> TaskProgressPublic:
     status, basis, reasons = judge_task([(i.id, i.status) for i in indicators], reported)
-    return TaskProgressPublic(number=number, title=title, campaign=campaign, item=item,
-                              lead_departments=lead_departments, org_unit=org_unit, as_of=as_of, status=status,
-                              status_label=STATUS_LABELS[status], basis=basis, indicators=indicators,
-                              reported_status=reported, reasons=reasons)
+    return TaskProgressPublic(
+        number=number,
+        title=title,
+        campaign=campaign,
+        item=item,
+        lead_departments=lead_departments,
+        org_unit=org_unit,
+        as_of=as_of,
+        status=status,
+        status_label=STATUS_LABELS[status],
+        basis=basis,
+        indicators=indicators,
+        reported_status=reported,
+        reasons=reasons,
+    )
 
 
-__all__ = ["IndicatorFacts", "ProgressInputs", "city_inputs_rolled_up_again", "indicator_progress", "judge_task",
-           "spec_for", "summarize", "task_progress",
-           "worst_status"]
+__all__ = [
+    "IndicatorFacts",
+    "ProgressInputs",
+    "city_inputs_rolled_up_again",
+    "indicator_progress",
+    "judge_task",
+    "spec_for",
+    "summarize",
+    "task_progress",
+    "worst_status",
+]

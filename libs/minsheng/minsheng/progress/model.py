@@ -30,8 +30,14 @@ STATUS_LABELS = {
 
 # "Worst of its indicators": a task is as bad as its worst indicator.  Missing data is worse than
 # being on track: the monthly dispatch must chase a silent bureau.
-SEVERITY = {Status.behind: 5, Status.at_risk: 4, Status.no_data: 3, Status.on_track: 2, Status.completed: 1,
-            Status.no_target: 0}
+SEVERITY = {
+    Status.behind: 5,
+    Status.at_risk: 4,
+    Status.no_data: 3,
+    Status.on_track: 2,
+    Status.completed: 1,
+    Status.no_target: 0,
+}
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,11 @@ class Thresholds:
 
     @classmethod
     def from_settings(cls, settings) -> Thresholds:  # noqa: ANN001 - any ProcessSettings
-        return cls(on_track_ratio=settings.status_on_track_ratio, at_risk_ratio=settings.status_at_risk_ratio,
-                   approx_tolerance=settings.status_approx_tolerance)
+        return cls(
+            on_track_ratio=settings.status_on_track_ratio,
+            at_risk_ratio=settings.status_at_risk_ratio,
+            approx_tolerance=settings.status_approx_tolerance,
+        )
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,12 @@ class Period:
             year, quarter = int(m.group(1)), int(m.group(2))
             first_month = 3 * quarter - 2
             last_day = calendar.monthrange(year, first_month + 2)[1]
-            return cls(dt.date(year, first_month, 1), dt.date(year, first_month + 2, last_day), f"{year}Q{quarter}",
-                       PeriodType.quarter)
+            return cls(
+                dt.date(year, first_month, 1),
+                dt.date(year, first_month + 2, last_day),
+                f"{year}Q{quarter}",
+                PeriodType.quarter,
+            )
         if m := _YEAR.match(text):
             year = int(m.group(1))
             return cls(dt.date(year, 1, 1), dt.date(year, 12, 31), f"{year}", PeriodType.year)

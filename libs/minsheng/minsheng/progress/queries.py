@@ -59,50 +59,97 @@ class ReportSource:
         # Plain rows, not ORM objects: an approval re-reads its indicator's every approved value.
         latest: dict[tuple[str, str, str], tuple] = {}
         for row in self.session.execute(
-                sa.select(Report.indicator_code, Report.org_unit_code, Report.period, Report.value, Report.numerator,
-                          Report.denominator)
-                .where(Report.indicator_code.in_(codes), Report.status == ReportStatus.approved)
-                .order_by(Report.revision)):
+            sa.select(
+                Report.indicator_code,
+                Report.org_unit_code,
+                Report.period,
+                Report.value,
+                Report.numerator,
+                Report.denominator,
+            )
+            .where(Report.indicator_code.in_(codes), Report.status == ReportStatus.approved)
+            .order_by(Report.revision)
+        ):
             latest[(row[0], row[1], row[2])] = row
         result: dict[str, list[Observation]] = defaultdict(list)
         for indicator, org_unit, period, value, numerator, denominator in latest.values():
-            result[indicator].append(Observation(period=Period.parse(period), org_unit=org_unit, value=value,
-                                                 numerator=numerator, denominator=denominator))
+            result[indicator].append(
+                Observation(
+                    period=Period.parse(period),
+                    org_unit=org_unit,
+                    value=value,
+                    numerator=numerator,
+                    denominator=denominator,
+                )
+            )
         return result
 
     def pending(self, codes: list[str]) -> dict[str, list[PendingValue]]:
         result: dict[str, list[PendingValue]] = defaultdict(list)
-        for report in self.session.exec(select(Report).where(
-                Report.indicator_code.in_(codes), Report.is_current == True,  # noqa: E712
-                Report.status == ReportStatus.submitted).order_by(Report.period_end)):
-            result[report.indicator_code].append(PendingValue(report_id=report.id, org_unit=report.org_unit_code,
-                                                              period=report.period, value=report.value))
+        for report in self.session.exec(
+            select(Report)
+            .where(
+                Report.indicator_code.in_(codes),
+                Report.is_current == True,  # noqa: E712
+                Report.status == ReportStatus.submitted,
+            )
+            .order_by(Report.period_end)
+        ):
+            result[report.indicator_code].append(
+                PendingValue(
+                    report_id=report.id, org_unit=report.org_unit_code, period=report.period, value=report.value
+                )
+            )
         return result
 
     def task_statuses(self, numbers: list[int], org_unit: str, as_of: dt.date) -> dict[int, TaskStatusSummary]:
         result: dict[int, TaskStatusSummary] = {}
-        for row in self.session.exec(select(TaskStatusReport).where(
-                TaskStatusReport.task_number.in_(numbers), TaskStatusReport.org_unit_code == org_unit,
-                TaskStatusReport.is_current == True, TaskStatusReport.period_end <= as_of)  # noqa: E712
-                .order_by(TaskStatusReport.period_end)):
-            result[row.task_number] = TaskStatusSummary(state=row.state.value, period=row.period,
-                                                        narrative=row.narrative, problems=row.problems,
-                                                        reported_by=row.reported_by)
+        for row in self.session.exec(
+            select(TaskStatusReport)
+            .where(
+                TaskStatusReport.task_number.in_(numbers),
+                TaskStatusReport.org_unit_code == org_unit,
+                TaskStatusReport.is_current == True,
+                TaskStatusReport.period_end <= as_of,
+            )  # noqa: E712
+            .order_by(TaskStatusReport.period_end)
+        ):
+            result[row.task_number] = TaskStatusSummary(
+                state=row.state.value,
+                period=row.period,
+                narrative=row.narrative,
+                problems=row.problems,
+                reported_by=row.reported_by,
+            )
         return result
 
 
-def load_facts(session: Session, *, campaign: str | None = None, codes: list[str] | None = None,
-               task_numbers: list[int] | None = None) -> dict[str, IndicatorFacts]:
+def load_facts(
+    session: Session,
+    *,
+    campaign: str | None = None,
+    codes: list[str] | None = None,
+    task_numbers: list[int] | None = None,
+) -> dict[str, IndicatorFacts]:
     """Catalog facts of the active indicators (optionally filtered), from the per-process catalog
     snapshot: they change only when a catalog is applied, which drops the snapshot."""
     everything = catalog_snapshot(session).extra("indicator_facts", lambda: _load_all_facts(session))
-    return {code: f for code, f in everything.items()
-            if (campaign is None or f.campaign == campaign) and (codes is None or code in codes)
-            and (task_numbers is None or f.task_number in task_numbers)}
+    return {
+        code: f
+        for code, f in everything.items()
+        if (campaign is None or f.campaign == campaign)
+        and (codes is None or code in codes)
+        and (task_numbers is None or f.task_number in task_numbers)
+    }
 
 
-def _load_all_facts(session: Session, *, campaign: str | None = None, codes: list[str] | None = None,
-                    task_numbers: list[int] | None = None) -> dict[str, IndicatorFacts]:
+def _load_all_facts(
+    session: Session,
+    *,
+    campaign: str | None = None,
+    codes: list[str] | None = None,
+    task_numbers: list[int] | None = None,
+) -> dict[str, IndicatorFacts]:
     query = select(Indicator).where(Indicator.retired == False)  # noqa: E712
     if campaign:
         query = query.where(Indicator.campaign_code == campaign)
@@ -113,29 +160,52 @@ def _load_all_facts(session: Session, *, campaign: str | None = None, codes: lis
     rows = list(session.exec(query.order_by(Indicator.task_number, Indicator.position)))
     found = [r.code for r in rows]
     milestones: dict[str, list[Milestone]] = defaultdict(list)
-    for m in session.exec(select(IndicatorMilestone).where(IndicatorMilestone.indicator_code.in_(found))
-                          .order_by(IndicatorMilestone.year)):
+    for m in session.exec(
+        select(IndicatorMilestone).where(IndicatorMilestone.indicator_code.in_(found)).order_by(IndicatorMilestone.year)
+    ):
         milestones[m.indicator_code].append(Milestone(year=m.year, value=m.value))
     targets: dict[str, dict[str, float]] = defaultdict(dict)
     for t in session.exec(select(DistrictTarget).where(DistrictTarget.indicator_code.in_(found))):
         targets[t.indicator_code][t.org_unit_code] = t.target_value
-    return {r.code: IndicatorFacts(
-        code=r.code, name=r.name, unit=r.unit, campaign=r.campaign_code, task_number=r.task_number,
-        target_value=r.target_value, comparator=r.comparator, kind=r.kind, horizon=r.horizon,
-        aggregation=r.aggregation, baseline_value=r.baseline_value, milestones=tuple(milestones[r.code]),
-        district_targets=targets[r.code]) for r in rows}
+    return {
+        r.code: IndicatorFacts(
+            code=r.code,
+            name=r.name,
+            unit=r.unit,
+            campaign=r.campaign_code,
+            task_number=r.task_number,
+            target_value=r.target_value,
+            comparator=r.comparator,
+            kind=r.kind,
+            horizon=r.horizon,
+            aggregation=r.aggregation,
+            baseline_value=r.baseline_value,
+            milestones=tuple(milestones[r.code]),
+            district_targets=targets[r.code],
+        )
+        for r in rows
+    }
 
 
-def _indicators(session: Session, source: ProgressSource, facts: dict[str, IndicatorFacts], org_unit: str,
-                as_of: dt.date, thresholds: Thresholds) -> dict[str, IndicatorProgressPublic]:
+def _indicators(
+    session: Session,
+    source: ProgressSource,
+    facts: dict[str, IndicatorFacts],
+    org_unit: str,
+    as_of: dt.date,
+    thresholds: Thresholds,
+) -> dict[str, IndicatorProgressPublic]:
     codes = list(facts)
     official, pending = source.official(codes), source.pending(codes)
-    return {code: indicator_progress(f, org_unit, official.get(code, []), pending.get(code, []), as_of, thresholds)
-            for code, f in facts.items()}
+    return {
+        code: indicator_progress(f, org_unit, official.get(code, []), pending.get(code, []), as_of, thresholds)
+        for code, f in facts.items()
+    }
 
 
-def get_indicator_progress(*, session: Session, source: ProgressSource, code: str, org_unit: str,
-                           as_of: dt.date, thresholds: Thresholds) -> IndicatorProgressPublic:
+def get_indicator_progress(
+    *, session: Session, source: ProgressSource, code: str, org_unit: str, as_of: dt.date, thresholds: Thresholds
+) -> IndicatorProgressPublic:
     get_org_unit(session=session, code=org_unit)
     facts = load_facts(session, codes=[code])
     if not facts:
@@ -143,8 +213,9 @@ def get_indicator_progress(*, session: Session, source: ProgressSource, code: st
     return _indicators(session, source, facts, org_unit, as_of, thresholds)[code]
 
 
-def _tasks(session: Session, source: ProgressSource, tasks: list[Task], org_unit: str, as_of: dt.date,
-           thresholds: Thresholds) -> list[TaskProgressPublic]:
+def _tasks(
+    session: Session, source: ProgressSource, tasks: list[Task], org_unit: str, as_of: dt.date, thresholds: Thresholds
+) -> list[TaskProgressPublic]:
     numbers = [t.number for t in tasks]
     facts = load_facts(session, task_numbers=numbers)
     by_code = _indicators(session, source, facts, org_unit, as_of, thresholds)
@@ -152,17 +223,32 @@ def _tasks(session: Session, source: ProgressSource, tasks: list[Task], org_unit
     for code, progress in by_code.items():
         by_task[facts[code].task_number].append(progress)
     leads: dict[int, list[str]] = defaultdict(list)
-    for row in session.exec(select(TaskLeadDepartment).where(TaskLeadDepartment.task_number.in_(numbers))
-                            .order_by(TaskLeadDepartment.position)):
+    for row in session.exec(
+        select(TaskLeadDepartment)
+        .where(TaskLeadDepartment.task_number.in_(numbers))
+        .order_by(TaskLeadDepartment.position)
+    ):
         leads[row.task_number].append(row.department)
     reported = source.task_statuses(numbers, org_unit, as_of)
-    return [task_progress(number=t.number, title=t.title, campaign=t.campaign_code, item=t.item_number,
-                          lead_departments=leads[t.number], org_unit=org_unit, as_of=as_of,
-                          indicators=by_task[t.number], reported=reported.get(t.number)) for t in tasks]
+    return [
+        task_progress(
+            number=t.number,
+            title=t.title,
+            campaign=t.campaign_code,
+            item=t.item_number,
+            lead_departments=leads[t.number],
+            org_unit=org_unit,
+            as_of=as_of,
+            indicators=by_task[t.number],
+            reported=reported.get(t.number),
+        )
+        for t in tasks
+    ]
 
 
-def get_task_progress(*, session: Session, source: ProgressSource, number: int, org_unit: str, as_of: dt.date,
-                      thresholds: Thresholds) -> TaskProgressPublic:
+def get_task_progress(
+    *, session: Session, source: ProgressSource, number: int, org_unit: str, as_of: dt.date, thresholds: Thresholds
+) -> TaskProgressPublic:
     get_org_unit(session=session, code=org_unit)
     task = session.get(Task, number)
     if task is None or task.retired:
@@ -170,28 +256,53 @@ def get_task_progress(*, session: Session, source: ProgressSource, number: int, 
     return _tasks(session, source, [task], org_unit, as_of, thresholds)[0]
 
 
-def get_campaign_progress(*, session: Session, source: ProgressSource, campaign: str, org_unit: str, as_of: dt.date,
-                          thresholds: Thresholds) -> CampaignProgressPublic:
+def get_campaign_progress(
+    *, session: Session, source: ProgressSource, campaign: str, org_unit: str, as_of: dt.date, thresholds: Thresholds
+) -> CampaignProgressPublic:
     get_org_unit(session=session, code=org_unit)
     row = session.get(Campaign, campaign)
     if row is None:
         raise NotFound(f"行动 {campaign} 不存在", code="campaign_not_found")
-    tasks = list(session.exec(select(Task).where(Task.campaign_code == campaign, Task.retired == False)  # noqa: E712
-                              .order_by(Task.number)))
+    tasks = list(
+        session.exec(
+            select(Task)
+            .where(Task.campaign_code == campaign, Task.retired == False)  # noqa: E712
+            .order_by(Task.number)
+        )
+    )
     task_answers = _tasks(session, source, tasks, org_unit, as_of, thresholds)
     headline_facts = {c: f for c, f in load_facts(session, campaign=campaign).items() if f.task_number is None}
     headline = list(_indicators(session, source, headline_facts, org_unit, as_of, thresholds).values())
     items = []
     for item in session.exec(select(WorkItem).where(WorkItem.campaign_code == campaign).order_by(WorkItem.number)):
         mine = [t for t in task_answers if t.item == item.number]
-        items.append(ItemProgressPublic(
-            number=item.number, title=item.title, status=worst_status(t.status for t in mine),
-            tasks_by_status=summarize(t.status for t in mine),
-            tasks=[{"number": t.number, "title": t.title, "status": t.status.value,
-                    "status_label": STATUS_LABELS[t.status]} for t in mine]))
+        items.append(
+            ItemProgressPublic(
+                number=item.number,
+                title=item.title,
+                status=worst_status(t.status for t in mine),
+                tasks_by_status=summarize(t.status for t in mine),
+                tasks=[
+                    {
+                        "number": t.number,
+                        "title": t.title,
+                        "status": t.status.value,
+                        "status_label": STATUS_LABELS[t.status],
+                    }
+                    for t in mine
+                ],
+            )
+        )
     indicator_statuses = [i.status for t in task_answers for i in t.indicators] + [h.status for h in headline]
     judged = [t.status for t in task_answers]
     return CampaignProgressPublic(
-        campaign=campaign, name=row.name, org_unit=org_unit, as_of=as_of,
-        status=worst_status(judged) if judged else Status.no_data, tasks_by_status=summarize(judged),
-        indicators_by_status=summarize(indicator_statuses), items=items, headline=headline)
+        campaign=campaign,
+        name=row.name,
+        org_unit=org_unit,
+        as_of=as_of,
+        status=worst_status(judged) if judged else Status.no_data,
+        tasks_by_status=summarize(judged),
+        indicators_by_status=summarize(indicator_statuses),
+        items=items,
+        headline=headline,
+    )

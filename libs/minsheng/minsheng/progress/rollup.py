@@ -32,8 +32,9 @@ DISTRICTS = "districts"
 DIRECT = "direct"
 
 
-def roll_up(spec_aggregation: Aggregation, ratio_scale: float, city_code: str,
-            observations: Sequence[Observation]) -> RollUp:
+def roll_up(
+    spec_aggregation: Aggregation, ratio_scale: float, city_code: str, observations: Sequence[Observation]
+) -> RollUp:
     direct_years = {o.period.year for o in observations if o.org_unit == city_code}
     by_period: dict[str, list[Observation]] = defaultdict(list)
     for observation in observations:
@@ -56,8 +57,9 @@ def roll_up(spec_aggregation: Aggregation, ratio_scale: float, city_code: str,
     return RollUp(observations=tuple(rolled), basis=basis, contributors=contributors)
 
 
-def _city_value(*, aggregation: Aggregation, scale: float, city_code: str,
-                group: list[Observation]) -> tuple[Observation, str, tuple[str, ...]] | None:
+def _city_value(
+    *, aggregation: Aggregation, scale: float, city_code: str, group: list[Observation]
+) -> tuple[Observation, str, tuple[str, ...]] | None:
     """The city's observation for one period, how it was obtained, and from whom."""
     direct = next((o for o in group if o.org_unit == city_code), None)
     districts = sorted((o for o in group if o.org_unit != city_code), key=lambda o: o.org_unit)
@@ -71,8 +73,9 @@ def _city_value(*, aggregation: Aggregation, scale: float, city_code: str,
     return None
 
 
-def _aggregate(*, aggregation: Aggregation, scale: float, city_code: str,
-               districts: list[Observation]) -> Observation | None:
+def _aggregate(
+    *, aggregation: Aggregation, scale: float, city_code: str, districts: list[Observation]
+) -> Observation | None:
     period = districts[0].period
     if aggregation is Aggregation.sum:
         return Observation(period=period, org_unit=city_code, value=sum(o.value for o in districts))
@@ -84,8 +87,13 @@ def _aggregate(*, aggregation: Aggregation, scale: float, city_code: str,
     denominator = sum(o.denominator for o in districts)
     if denominator == 0:
         return None
-    return Observation(period=period, org_unit=city_code, value=numerator / denominator * scale,
-                       numerator=numerator, denominator=denominator)
+    return Observation(
+        period=period,
+        org_unit=city_code,
+        value=numerator / denominator * scale,
+        numerator=numerator,
+        denominator=denominator,
+    )
 
 
 def worst_status(statuses: Iterable[Status]) -> Status:

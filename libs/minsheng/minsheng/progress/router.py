@@ -19,33 +19,74 @@ OrgUnitQuery = Annotated[str, Query(max_length=6, description="单位代码，�
 AsOfQuery = Annotated[dt.date | None, Query(description="截至日期 YYYY-MM-DD，默认今天")]
 
 
-@router.get("/indicators/{code}/progress", response_model=IndicatorProgressPublic,
-            summary="指标进展：已审核值、累计、完成率、应达进度、趋势预测、状态及原因")
-def read_indicator_progress(request: Request, session: SessionDep, today: TodayDep, code: str,
-                            org_unit: OrgUnitQuery = CITY_CODE, as_of: AsOfQuery = None):
-    return queries.get_indicator_progress(session=session, source=queries.ReportSource(session), code=code,
-                                          org_unit=org_unit, as_of=as_of or today,
-                                          thresholds=Thresholds.from_settings(request.app.state.settings))
+@router.get(
+    "/indicators/{code}/progress",
+    response_model=IndicatorProgressPublic,
+    summary="指标进展：已审核值、累计、完成率、应达进度、趋势预测、状态及原因",
+)
+def read_indicator_progress(
+    request: Request,
+    session: SessionDep,
+    today: TodayDep,
+    code: str,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: AsOfQuery = None,
+):
+    return queries.get_indicator_progress(
+        session=session,
+        source=queries.ReportSource(session),
+        code=code,
+        org_unit=org_unit,
+        as_of=as_of or today,
+        thresholds=Thresholds.from_settings(request.app.state.settings),
+    )
 
 
-@router.get("/tasks/{number}/progress", response_model=TaskProgressPublic,
-            summary="任务进展：取其指标中最差的状态；无指标的任务按填报的进展")
-def read_task_progress(request: Request, session: SessionDep, today: TodayDep, number: int,
-                       org_unit: OrgUnitQuery = CITY_CODE, as_of: AsOfQuery = None):
-    return queries.get_task_progress(session=session, source=queries.ReportSource(session), number=number,
-                                     org_unit=org_unit, as_of=as_of or today,
-                                     thresholds=Thresholds.from_settings(request.app.state.settings))
+@router.get(
+    "/tasks/{number}/progress",
+    response_model=TaskProgressPublic,
+    summary="任务进展：取其指标中最差的状态；无指标的任务按填报的进展",
+)
+def read_task_progress(
+    request: Request,
+    session: SessionDep,
+    today: TodayDep,
+    number: int,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: AsOfQuery = None,
+):
+    return queries.get_task_progress(
+        session=session,
+        source=queries.ReportSource(session),
+        number=number,
+        org_unit=org_unit,
+        as_of=as_of or today,
+        thresholds=Thresholds.from_settings(request.app.state.settings),
+    )
 
 
 def campaign_progress_router(campaign: str) -> APIRouter:
     summary_router = APIRouter(prefix="/api/v1", tags=["进展 progress"])
 
-    @summary_router.get("/progress", response_model=CampaignProgressPublic,
-                        summary="本行动进展汇总：各工作事项、任务、指标按状态统计，行动总目标")
-    def read_campaign_progress(request: Request, session: SessionDep, today: TodayDep,
-                               org_unit: OrgUnitQuery = CITY_CODE, as_of: AsOfQuery = None):
-        return queries.get_campaign_progress(session=session, source=queries.ReportSource(session), campaign=campaign,
-                                             org_unit=org_unit, as_of=as_of or today,
-                                             thresholds=Thresholds.from_settings(request.app.state.settings))
+    @summary_router.get(
+        "/progress",
+        response_model=CampaignProgressPublic,
+        summary="本行动进展汇总：各工作事项、任务、指标按状态统计，行动总目标",
+    )
+    def read_campaign_progress(
+        request: Request,
+        session: SessionDep,
+        today: TodayDep,
+        org_unit: OrgUnitQuery = CITY_CODE,
+        as_of: AsOfQuery = None,
+    ):
+        return queries.get_campaign_progress(
+            session=session,
+            source=queries.ReportSource(session),
+            campaign=campaign,
+            org_unit=org_unit,
+            as_of=as_of or today,
+            thresholds=Thresholds.from_settings(request.app.state.settings),
+        )
 
     return summary_router

@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -118,8 +119,9 @@ def _judged_year(as_of: dt.date, horizon: int) -> int:
 # Which observations count
 
 
-def counted_observations(kind: IndicatorKind, observations: Sequence[Observation], *, as_of: dt.date,
-                         horizon: int) -> tuple[Observation, ...]:
+def counted_observations(
+    kind: IndicatorKind, observations: Sequence[Observation], *, as_of: dt.date, horizon: int
+) -> tuple[Observation, ...]:
     """The observations the computation uses, in date order (see the module docstring)."""
     cutoff = min(as_of, horizon_end(horizon))
     due = [o for o in observations if o.period.end <= cutoff]
@@ -212,7 +214,7 @@ class Trajectory:
             return first[1]
         if time >= last[0]:
             return last[1]
-        for (t0, v0), (t1, v1) in zip(self.anchors, self.anchors[1:]):
+        for (t0, v0), (t1, v1) in itertools.pairwise(self.anchors):
             if t0 <= time <= t1:
                 return v0 if t1 == t0 else v0 + (v1 - v0) * (time - t0) / (t1 - t0)
         return last[1]  # unreachable: the anchors cover [first, last]
@@ -235,8 +237,11 @@ def trajectory(spec: IndicatorSpec, counted: Sequence[Observation], as_of: dt.da
         # A ceiling holds every day of the plan; there is nothing to ramp towards.
         return Trajectory(((_PLAN_START_TIME, target), (end, target)))
     start = _trajectory_start(spec, counted)
-    milestones = tuple((m.year + 1.0, m.value) for m in sorted(spec.milestones, key=lambda m: m.year)
-                       if m.year < spec.horizon and m.year + 1.0 > start[0])
+    milestones = tuple(
+        (m.year + 1.0, m.value)
+        for m in sorted(spec.milestones, key=lambda m: m.year)
+        if m.year < spec.horizon and m.year + 1.0 > start[0]
+    )
     return Trajectory((start, *milestones, (end, target)))
 
 
@@ -251,8 +256,12 @@ def _trajectory_start(spec: IndicatorSpec, counted: Sequence[Observation]) -> Po
 
 def _planned_reduction(spec: IndicatorSpec) -> bool:
     """A ceiling with a catalog baseline above it: the plan foresees a descent we can track."""
-    return (spec.kind is IndicatorKind.level and spec.baseline_value is not None
-            and spec.target_value is not None and spec.baseline_value > spec.target_value)
+    return (
+        spec.kind is IndicatorKind.level
+        and spec.baseline_value is not None
+        and spec.target_value is not None
+        and spec.baseline_value > spec.target_value
+    )
 
 
 def expected_value(spec: IndicatorSpec, counted: Sequence[Observation], as_of: dt.date) -> float | None:
@@ -360,8 +369,10 @@ def _against_line(case: _Case, line: Trajectory, *, upward: bool = True, note: s
         ratio = done / due
         if abs(case.measure_from) > _EPS:
             # From a non-zero start the two figures alone hide the ratio: spell it out.
-            sentence += (f"（较起点{_num(case.measure_from)}{u}变化{_num(case.current - case.measure_from)}{u}，"
-                         f"为应变化量{_num(expected - case.measure_from)}{u}的{ratio:.0%}）")
+            sentence += (
+                f"（较起点{_num(case.measure_from)}{u}变化{_num(case.current - case.measure_from)}{u}，"
+                f"为应变化量{_num(expected - case.measure_from)}{u}的{ratio:.0%}）"
+            )
     status = grade(ratio, case.thresholds)
     return status, f"{sentence}，{STATUS_LABELS[status]}"
 
@@ -378,8 +389,10 @@ def _over_ceiling(case: _Case, ceiling: float, label: str) -> Verdict:
     ratio = ceiling / case.current if case.current else 0.0
     status = grade(ratio, case.thresholds)
     u = case.unit
-    return status, (f"实际{_num(case.current)}{u}，高于{label}{_num(ceiling)}{u}"
-                    f"（{label}÷实际={ratio:.0%}），{STATUS_LABELS[status]}")
+    return status, (
+        f"实际{_num(case.current)}{u}，高于{label}{_num(ceiling)}{u}"
+        f"（{label}÷实际={ratio:.0%}），{STATUS_LABELS[status]}"
+    )
 
 
 def _judge_at_least(case: _Case) -> Verdict:
@@ -455,8 +468,7 @@ def _trend(points: Sequence[Point], origin: Point | None) -> Callable[[float], f
     return None
 
 
-def projection(spec: IndicatorSpec, series: Sequence[SeriesPoint], *, current: float,
-               as_of: dt.date) -> float | None:
+def projection(spec: IndicatorSpec, series: Sequence[SeriesPoint], *, current: float, as_of: dt.date) -> float | None:
     """Where the figure will be at the horizon end (yearly: at the end of the current year)."""
     if not series:
         return None
@@ -535,8 +547,9 @@ def _projection_sentence(spec: IndicatorSpec, projected: float, reaches: bool, a
 # Yearly indicators: every year counts
 
 
-def _judge_yearly(spec: IndicatorSpec, case: _Case, counted: Sequence[Observation],
-                  as_of: dt.date) -> tuple[Verdict, list[str]]:
+def _judge_yearly(
+    spec: IndicatorSpec, case: _Case, counted: Sequence[Observation], as_of: dt.date
+) -> tuple[Verdict, list[str]]:
     """The verdict and extra sentences about earlier years."""
     totals = _year_totals(counted)
     years = range(PLAN_START_YEAR, spec.horizon + 1)
@@ -567,8 +580,9 @@ def _judge_yearly(spec: IndicatorSpec, case: _Case, counted: Sequence[Observatio
 # The entry point
 
 
-def compute_progress(spec: IndicatorSpec, observations: Sequence[Observation], as_of: dt.date,
-                     thresholds: Thresholds = Thresholds()) -> IndicatorProgress:
+def compute_progress(
+    spec: IndicatorSpec, observations: Sequence[Observation], as_of: dt.date, thresholds: Thresholds = Thresholds()
+) -> IndicatorProgress:
     counted = counted_observations(spec.kind, observations, as_of=as_of, horizon=spec.horizon)
     series = build_series(spec.kind, counted)
     current = _current_value(spec, counted, as_of) if counted else None
@@ -576,8 +590,16 @@ def compute_progress(spec: IndicatorSpec, observations: Sequence[Observation], a
     def result(status: Status, reasons: list[str], **computed) -> IndicatorProgress:
         fields = dict(completion=None, expected_value=None, projected_value=None, projected_reaches_target=None)
         fields.update(computed)
-        return IndicatorProgress(code=spec.code, as_of=as_of, status=status, current_value=current,
-                                 target_value=spec.target_value, series=series, reasons=tuple(reasons), **fields)
+        return IndicatorProgress(
+            code=spec.code,
+            as_of=as_of,
+            status=status,
+            current_value=current,
+            target_value=spec.target_value,
+            series=series,
+            reasons=tuple(reasons),
+            **fields,
+        )
 
     if spec.target_value is None:
         return result(Status.no_target, ["该单位未分解此项目标，不评价进度"])
@@ -589,11 +611,17 @@ def compute_progress(spec: IndicatorSpec, observations: Sequence[Observation], a
     # A level with a single reading and no baseline: the reading *is* the start of the line,
     # so "progress since the start" is zero by construction. Compare the level itself instead.
     single_level = spec.kind is IndicatorKind.level and spec.baseline_value is None and len(counted) == 1
-    case = _Case(current=current, target=spec.target_value, unit=spec.unit,
-                 final=as_of >= horizon_end(spec.horizon),
-                 time=plan_time(as_of) if as_of >= PLAN_START else None,
-                 line=line, measure_from=0.0 if single_level else line.start[1],
-                 tolerance=tolerance, thresholds=thresholds)
+    case = _Case(
+        current=current,
+        target=spec.target_value,
+        unit=spec.unit,
+        final=as_of >= horizon_end(spec.horizon),
+        time=plan_time(as_of) if as_of >= PLAN_START else None,
+        line=line,
+        measure_from=0.0 if single_level else line.start[1],
+        tolerance=tolerance,
+        thresholds=thresholds,
+    )
 
     headline = _headline(spec, current=current, as_of=as_of, counted=counted)
     extra: list[str] = []
@@ -609,7 +637,11 @@ def compute_progress(spec: IndicatorSpec, observations: Sequence[Observation], a
     if projected is not None and not case.final and status is not Status.completed:
         reasons.append(_projection_sentence(spec, projected, reaches, as_of))
 
-    return result(status, reasons,
-                  completion=completion(spec, current, tolerance),
-                  expected_value=expected_value(spec, counted, as_of),
-                  projected_value=projected, projected_reaches_target=reaches)
+    return result(
+        status,
+        reasons,
+        completion=completion(spec, current, tolerance),
+        expected_value=expected_value(spec, counted, as_of),
+        projected_value=projected,
+        projected_reaches_target=reaches,
+    )

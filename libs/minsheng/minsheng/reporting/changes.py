@@ -22,8 +22,14 @@ def now() -> dt.datetime:
 
 def recorded_state(report: Report | ReportRow) -> dict:
     """What a report revision's history record shows of it, before and after a change."""
-    return {"value": report.value, "numerator": report.numerator, "denominator": report.denominator,
-            "note": report.note, "status": report.status.value, "revision": report.revision}
+    return {
+        "value": report.value,
+        "numerator": report.numerator,
+        "denominator": report.denominator,
+        "note": report.note,
+        "status": report.status.value,
+        "revision": report.revision,
+    }
 
 
 def series_key(indicator: str, org_unit: str, period: str) -> str:
@@ -34,22 +40,59 @@ def report_series(report: Report | ReportRow) -> str:
     return series_key(report.indicator_code, report.org_unit_code, report.period)
 
 
-def change_columns(*, entity: str, entity_id: str, action: str, actor: str, at: dt.datetime, series_key: str,
-                   previous: dict | None, current: dict | None, reason: str | None = None) -> dict:
+def change_columns(
+    *,
+    entity: str,
+    entity_id: str,
+    action: str,
+    actor: str,
+    at: dt.datetime,
+    series_key: str,
+    previous: dict | None,
+    current: dict | None,
+    reason: str | None = None,
+) -> dict:
     """A history record's columns, for the set-based writers and `record_change` alike."""
-    return {"entity": entity, "entity_id": entity_id, "series_key": series_key, "action": action, "actor": actor,
-            "at": at, "previous": json.dumps(previous, ensure_ascii=False) if previous is not None else None,
-            "current": json.dumps(current, ensure_ascii=False) if current is not None else None, "reason": reason}
+    return {
+        "entity": entity,
+        "entity_id": entity_id,
+        "series_key": series_key,
+        "action": action,
+        "actor": actor,
+        "at": at,
+        "previous": json.dumps(previous, ensure_ascii=False) if previous is not None else None,
+        "current": json.dumps(current, ensure_ascii=False) if current is not None else None,
+        "reason": reason,
+    }
 
 
-def record_change(session: Session, *, entity: str, row: Report | TaskStatusReport | PeriodLock, action: str,
-                  actor: Principal, series_key: str, previous: dict | None, current: dict | None,
-                  reason: str | None = None) -> ChangeRecord:
+def record_change(
+    session: Session,
+    *,
+    entity: str,
+    row: Report | TaskStatusReport | PeriodLock,
+    action: str,
+    actor: Principal,
+    series_key: str,
+    previous: dict | None,
+    current: dict | None,
+    reason: str | None = None,
+) -> ChangeRecord:
     """The history record and the integration event of a change, in the caller's transaction."""
     entity_id = str(row.period if isinstance(row, PeriodLock) else row.id)
-    change = ChangeRecord(**change_columns(entity=entity, entity_id=entity_id, series_key=series_key, action=action,
-                                           actor=actor.label, at=now(), previous=previous, current=current,
-                                           reason=reason))
+    change = ChangeRecord(
+        **change_columns(
+            entity=entity,
+            entity_id=entity_id,
+            series_key=series_key,
+            action=action,
+            actor=actor.label,
+            at=now(),
+            previous=previous,
+            current=current,
+            reason=reason,
+        )
+    )
     session.add(change)
     emit_change(session, change, row)
     return change
@@ -63,8 +106,10 @@ CONCURRENT_REVIEW = ("同一指标的另一份报告正在同时审核，本次�
 def conflict_on_integrity_error(message: str, code: str) -> Callable[[Exception], DomainError | None]:
     """A write that failed on a constraint raced by another writer: the request's answer (group
     commit's `on_error`, and `commit`)."""
+
     def answer(exc: Exception) -> DomainError | None:
         return Conflict(message, code=code) if isinstance(exc, IntegrityError) else None
+
     return answer
 
 

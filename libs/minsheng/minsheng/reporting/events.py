@@ -139,18 +139,33 @@ register_event(REPORT_SNAPSHOT, ReportSnapshot)
 
 
 def report_state(report: Report | ReportRow) -> ReportState:
-    return ReportState(report_id=report.id, indicator=report.indicator_code, org_unit=report.org_unit_code,
-                       period=report.period, value=report.value, numerator=report.numerator,
-                       denominator=report.denominator, note=report.note, status=report.status.value,
-                       revision=report.revision, is_current=report.is_current, submitted_by=report.submitted_by,
-                       reviewed_by=report.reviewed_by, return_reason=report.return_reason)
+    return ReportState(
+        report_id=report.id,
+        indicator=report.indicator_code,
+        org_unit=report.org_unit_code,
+        period=report.period,
+        value=report.value,
+        numerator=report.numerator,
+        denominator=report.denominator,
+        note=report.note,
+        status=report.status.value,
+        revision=report.revision,
+        is_current=report.is_current,
+        submitted_by=report.submitted_by,
+        reviewed_by=report.reviewed_by,
+        return_reason=report.return_reason,
+    )
 
 
-def campaign_event(*, campaign: str, key: str, event_type: str, subject: str, data: BaseModel
-                   ) -> tuple[str, str, IntegrationEvent]:
+def campaign_event(
+    *, campaign: str, key: str, event_type: str, subject: str, data: BaseModel
+) -> tuple[str, str, IntegrationEvent]:
     """(topic, key, event) of a campaign's event, for `add_events` (or `write_event`, one at a time)."""
-    return topic_for(campaign), key, IntegrationEvent(source=event_source(campaign), type=event_type, subject=subject,
-                                                      data=data)
+    return (
+        topic_for(campaign),
+        key,
+        IntegrationEvent(source=event_source(campaign), type=event_type, subject=subject, data=data),
+    )
 
 
 def write_event(session: Session, *, campaign: str, key: str, event_type: str, subject: str, data: BaseModel) -> None:
@@ -158,14 +173,25 @@ def write_event(session: Session, *, campaign: str, key: str, event_type: str, s
     add_event(session, topic=topic, key=key, event=event)
 
 
-def report_changed_event(session: Session, *, action: str, actor: str, at: dt.datetime, report: Report | ReportRow,
-                         supersedes: int | None = None) -> tuple[str, str, IntegrationEvent]:
+def report_changed_event(
+    session: Session,
+    *,
+    action: str,
+    actor: str,
+    at: dt.datetime,
+    report: Report | ReportRow,
+    supersedes: int | None = None,
+) -> tuple[str, str, IntegrationEvent]:
     """(topic, key, event) announcing a report revision's change; `add_events` writes a batch of them."""
     campaign = _campaign_of_indicator(session, report.indicator_code)
-    event = IntegrationEvent(source=event_source(campaign), type=REPORT_EVENT_TYPES[action],
-                             subject=report.indicator_code,
-                             data=ReportChanged(campaign=campaign, report=report_state(report), supersedes=supersedes,
-                                                actor=actor, occurred_at=at))
+    event = IntegrationEvent(
+        source=event_source(campaign),
+        type=REPORT_EVENT_TYPES[action],
+        subject=report.indicator_code,
+        data=ReportChanged(
+            campaign=campaign, report=report_state(report), supersedes=supersedes, actor=actor, occurred_at=at
+        ),
+    )
     return topic_for(campaign), report.indicator_code, event
 
 
@@ -176,25 +202,41 @@ def _campaign_of_indicator(session: Session, code: str) -> str:
 
 def task_status_reported(campaign: str, row: TaskStatusReport) -> tuple[str, str, IntegrationEvent]:
     """(topic, key, event) announcing a task status revision: when reported, and when republished."""
-    return campaign_event(campaign=campaign, key=f"task-{row.task_number}", event_type=TASK_STATUS_REPORTED,
-                          subject=f"task-{row.task_number}",
-                          data=TaskStatusReported(campaign=campaign, task=row.task_number, org_unit=row.org_unit_code,
-                                                  period=row.period, state=row.state.value, narrative=row.narrative,
-                                                  problems=row.problems, revision=row.revision,
-                                                  actor=row.reported_by, occurred_at=row.reported_at))
+    return campaign_event(
+        campaign=campaign,
+        key=f"task-{row.task_number}",
+        event_type=TASK_STATUS_REPORTED,
+        subject=f"task-{row.task_number}",
+        data=TaskStatusReported(
+            campaign=campaign,
+            task=row.task_number,
+            org_unit=row.org_unit_code,
+            period=row.period,
+            state=row.state.value,
+            narrative=row.narrative,
+            problems=row.problems,
+            revision=row.revision,
+            actor=row.reported_by,
+            occurred_at=row.reported_at,
+        ),
+    )
 
 
 def emit_change(session: Session, change: ChangeRecord, row: Report | TaskStatusReport | PeriodLock) -> None:
     """Write the integration event for a recorded change into the outbox (same transaction)."""
     if isinstance(row, Report):
-        topic, key, event = report_changed_event(session, action=change.action, actor=change.actor, at=change.at,
-                                                 report=row)
+        topic, key, event = report_changed_event(
+            session, action=change.action, actor=change.actor, at=change.at, report=row
+        )
     elif isinstance(row, TaskStatusReport):
         topic, key, event = task_status_reported(session.get(Task, row.task_number).campaign_code, row)
     else:
         campaign = session.exec(select(Campaign.code)).first()
         topic, key, event = campaign_event(
-            campaign=campaign, key=campaign, event_type=PERIOD_LOCKED if change.action == "locked" else PERIOD_UNLOCKED,
-            subject=row.period, data=PeriodLockChanged(campaign=campaign, period=row.period, actor=change.actor,
-                                                       occurred_at=change.at))
+            campaign=campaign,
+            key=campaign,
+            event_type=PERIOD_LOCKED if change.action == "locked" else PERIOD_UNLOCKED,
+            subject=row.period,
+            data=PeriodLockChanged(campaign=campaign, period=row.period, actor=change.actor, occurred_at=change.at),
+        )
     add_event(session, topic=topic, key=key, event=event)

@@ -16,13 +16,23 @@ from minsheng.errors import Unprocessable, describe_validation_error
 from minsheng.reporting.schemas import ReportCreate, RowError
 
 COLUMN_NAMES = {
-    "indicator": "indicator", "指标编号": "indicator", "指标": "indicator",
-    "org_unit": "org_unit", "单位代码": "org_unit", "单位": "org_unit",
-    "period": "period", "期间": "period",
-    "value": "value", "数值": "value",
-    "numerator": "numerator", "分子": "numerator",
-    "denominator": "denominator", "分母": "denominator",
-    "note": "note", "说明": "note", "备注": "note",
+    "indicator": "indicator",
+    "指标编号": "indicator",
+    "指标": "indicator",
+    "org_unit": "org_unit",
+    "单位代码": "org_unit",
+    "单位": "org_unit",
+    "period": "period",
+    "期间": "period",
+    "value": "value",
+    "数值": "value",
+    "numerator": "numerator",
+    "分子": "numerator",
+    "denominator": "denominator",
+    "分母": "denominator",
+    "note": "note",
+    "说明": "note",
+    "备注": "note",
 }
 REQUIRED = ("indicator", "org_unit", "period")
 MAX_ROWS = 5000
@@ -46,8 +56,14 @@ def _row_from_mapping(number: int, raw: dict) -> tuple[ReportCreate | None, list
         errors = []
         for error in exc.errors():
             described = describe_validation_error({**error, "loc": ("body", *error["loc"])})
-            errors.append(RowError(row=number, field=described["field"] or "row", code="invalid_field",
-                                   message=described["message"].replace("请求体", "")))
+            errors.append(
+                RowError(
+                    row=number,
+                    field=described["field"] or "row",
+                    code="invalid_field",
+                    message=described["message"].replace("请求体", ""),
+                )
+            )
         return None, errors
 
 
@@ -59,10 +75,12 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, ReportCreate]], list[RowE
     columns = [COLUMN_NAMES.get(h.strip()) for h in header]
     missing = [c for c in REQUIRED if c not in columns]
     if missing or "value" not in columns and "numerator" not in columns:
-        raise Unprocessable(f"表头缺少列：{'、'.join(missing or ['value/数值'])}。"
-                            "表头应为 indicator,org_unit,period,value,numerator,denominator,note"
-                            "（或 指标编号,单位代码,期间,数值,分子,分母,说明）",
-                            code="bad_header")
+        raise Unprocessable(
+            f"表头缺少列：{'、'.join(missing or ['value/数值'])}。"
+            "表头应为 indicator,org_unit,period,value,numerator,denominator,note"
+            "（或 指标编号,单位代码,期间,数值,分子,分母,说明）",
+            code="bad_header",
+        )
     rows, errors = [], []
     for number, values in enumerate(reader, start=1):
         if not any(v.strip() for v in values):

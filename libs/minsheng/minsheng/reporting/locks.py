@@ -57,8 +57,10 @@ def lock_covering(locks: list[PeriodLock], period: Period) -> PeriodLock | None:
 
 
 def locked_message(lock: PeriodLock) -> str:
-    return (f"{lock.period} 的数据已由{lock.locked_by}于 {lock.locked_at:%Y-%m-%d} 锁定，不能再修改；"
-            "如需更正请联系市民生办解锁")
+    return (
+        f"{lock.period} 的数据已由{lock.locked_by}于 {lock.locked_at:%Y-%m-%d} 锁定，不能再修改；"
+        "如需更正请联系市民生办解锁"
+    )
 
 
 def lock_period(*, session: Session, locks: PeriodLocks, period_code: str, principal: Principal) -> PeriodLock:
@@ -68,18 +70,36 @@ def lock_period(*, session: Session, locks: PeriodLocks, period_code: str, princ
         raise Unprocessable(message, code=code)
     if session.get(PeriodLock, period.code):
         raise Conflict(f"{period.code} 已经锁定", code="already_locked")
-    pending = session.exec(select(Report).where(
-        Report.is_current == True, Report.status == ReportStatus.submitted,  # noqa: E712
-        Report.period_start >= period.start, Report.period_end <= period.end).order_by(Report.id)).all()
+    pending = session.exec(
+        select(Report)
+        .where(
+            Report.is_current == True,
+            Report.status == ReportStatus.submitted,  # noqa: E712
+            Report.period_start >= period.start,
+            Report.period_end <= period.end,
+        )
+        .order_by(Report.id)
+    ).all()
     if pending:
         examples = "、".join(f"{r.indicator_code}/{r.org_unit_code}/{r.period}" for r in pending[:5])
-        raise Conflict(f"{period.code} 仍有 {len(pending)} 份报告待审核（如 {examples}），请先审核或退回再锁定",
-                       code="pending_reports")
-    lock = PeriodLock(period=period.code, period_start=period.start, period_end=period.end, locked_by=principal.label,
-                      locked_at=now())
+        raise Conflict(
+            f"{period.code} 仍有 {len(pending)} 份报告待审核（如 {examples}），请先审核或退回再锁定",
+            code="pending_reports",
+        )
+    lock = PeriodLock(
+        period=period.code, period_start=period.start, period_end=period.end, locked_by=principal.label, locked_at=now()
+    )
     session.add(lock)
-    record_change(session, entity="period_lock", row=lock, action="locked", actor=principal, series_key=period.code,
-                  previous=None, current={"period": period.code})
+    record_change(
+        session,
+        entity="period_lock",
+        row=lock,
+        action="locked",
+        actor=principal,
+        series_key=period.code,
+        previous=None,
+        current={"period": period.code},
+    )
     commit(session)
     locks.forget()
     return lock
@@ -94,8 +114,16 @@ def unlock_period(*, session: Session, locks: PeriodLocks, period_code: str, pri
     lock = session.get(PeriodLock, code)
     if lock is None:
         raise NotFound(f"{code} 没有锁定", code="not_locked")
-    record_change(session, entity="period_lock", row=lock, action="unlocked", actor=principal, series_key=code,
-                  previous={"period": code, "locked_by": lock.locked_by}, current=None)
+    record_change(
+        session,
+        entity="period_lock",
+        row=lock,
+        action="unlocked",
+        actor=principal,
+        series_key=code,
+        previous={"period": code, "locked_by": lock.locked_by},
+        current=None,
+    )
     session.delete(lock)
     commit(session)
     locks.forget()

@@ -16,8 +16,11 @@ class ReportStatus(str, enum.Enum):
     returned = "returned"  # 已退回：the reporter must resubmit
 
 
-REPORT_STATUS_LABELS = {ReportStatus.submitted: "待审核", ReportStatus.approved: "已审核",
-                        ReportStatus.returned: "已退回"}
+REPORT_STATUS_LABELS = {
+    ReportStatus.submitted: "待审核",
+    ReportStatus.approved: "已审核",
+    ReportStatus.returned: "已退回",
+}
 
 
 class TaskState(str, enum.Enum):
@@ -57,8 +60,14 @@ class Report(ReportBase, table=True):
     """
 
     __table_args__ = (
-        sa.Index("uq_report_current_revision", "indicator_code", "org_unit_code", "period", unique=True,
-                 postgresql_where=sa.text("is_current")),
+        sa.Index(
+            "uq_report_current_revision",
+            "indicator_code",
+            "org_unit_code",
+            "period",
+            unique=True,
+            postgresql_where=sa.text("is_current"),
+        ),
         sa.UniqueConstraint("indicator_code", "org_unit_code", "period", "revision"),
     )
 
@@ -81,9 +90,15 @@ REPORT_COLUMNS = tuple(Report.model_fields)
 # The table's fields, without the ORM's per-instance bookkeeping: building `Report` instances cost
 # the submission writer more than its SQL did.
 ReportRow = dataclasses.make_dataclass(
-    "ReportRow", [(name, field.annotation) for name, field in Report.model_fields.items()], slots=True,
-    namespace={"from_mapping": classmethod(_from_mapping), "columns": _columns,
-               "__doc__": "A report revision as a plain record (the columns of `Report`)."})
+    "ReportRow",
+    [(name, field.annotation) for name, field in Report.model_fields.items()],
+    slots=True,
+    namespace={
+        "from_mapping": classmethod(_from_mapping),
+        "columns": _columns,
+        "__doc__": "A report revision as a plain record (the columns of `Report`).",
+    },
+)
 ReportRow.__module__ = __name__
 
 
@@ -108,8 +123,14 @@ class TaskStatusReport(TaskStatusBase, table=True):
 
     __tablename__ = "task_status_report"
     __table_args__ = (
-        sa.Index("uq_task_status_current_revision", "task_number", "org_unit_code", "period", unique=True,
-                 postgresql_where=sa.text("is_current")),
+        sa.Index(
+            "uq_task_status_current_revision",
+            "task_number",
+            "org_unit_code",
+            "period",
+            unique=True,
+            postgresql_where=sa.text("is_current"),
+        ),
     )
 
     period_end: dt.date

@@ -21,22 +21,41 @@ class OfficialValue(BaseModel):
     revision: int
 
 
-def official_values(*, session: Session, page: PageParams, indicator: str | None = None
-                    ) -> tuple[list[OfficialValue], int]:
+def official_values(
+    *, session: Session, page: PageParams, indicator: str | None = None
+) -> tuple[list[OfficialValue], int]:
     """The latest approved revision of every indicator × org unit × period: the official figures."""
-    latest = (select(Report.indicator_code, Report.org_unit_code, Report.period,
-                     func.max(Report.revision).label("revision"))
-              .where(Report.status == ReportStatus.approved)
-              .group_by(Report.indicator_code, Report.org_unit_code, Report.period))
+    latest = (
+        select(Report.indicator_code, Report.org_unit_code, Report.period, func.max(Report.revision).label("revision"))
+        .where(Report.status == ReportStatus.approved)
+        .group_by(Report.indicator_code, Report.org_unit_code, Report.period)
+    )
     if indicator:
         latest = latest.where(Report.indicator_code == indicator)
     latest = latest.subquery()
-    query = select(Report).join(latest, (Report.indicator_code == latest.c.indicator_code)
-                                & (Report.org_unit_code == latest.c.org_unit_code)
-                                & (Report.period == latest.c.period) & (Report.revision == latest.c.revision))
+    query = select(Report).join(
+        latest,
+        (Report.indicator_code == latest.c.indicator_code)
+        & (Report.org_unit_code == latest.c.org_unit_code)
+        & (Report.period == latest.c.period)
+        & (Report.revision == latest.c.revision),
+    )
     count = session.exec(select(func.count()).select_from(latest)).one()
-    rows = session.exec(query.order_by(Report.indicator_code, Report.org_unit_code, Report.period_start)
-                        .offset(page.offset).limit(page.limit))
-    return [OfficialValue(indicator=r.indicator_code, org_unit=r.org_unit_code, period=r.period, value=r.value,
-                          numerator=r.numerator, denominator=r.denominator, report_id=r.id, revision=r.revision)
-            for r in rows], count
+    rows = session.exec(
+        query.order_by(Report.indicator_code, Report.org_unit_code, Report.period_start)
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    return [
+        OfficialValue(
+            indicator=r.indicator_code,
+            org_unit=r.org_unit_code,
+            period=r.period,
+            value=r.value,
+            numerator=r.numerator,
+            denominator=r.denominator,
+            report_id=r.id,
+            revision=r.revision,
+        )
+        for r in rows
+    ], count

@@ -25,8 +25,14 @@ from minsheng.reporting.models import Report, ReportStatus, TaskStatusReport
 def publish_catalog(*, session: Session, campaign: str) -> None:
     """The catalog as an event: consumers (the gateway) learn it without opening this database."""
     doc = export_catalog(session=session, campaign=campaign)
-    write_event(session, campaign=campaign, key=campaign, event_type=CATALOG_PUBLISHED, subject=campaign,
-                data=CatalogPublished(campaign=campaign, catalog=doc.model_dump(mode="json")))
+    write_event(
+        session,
+        campaign=campaign,
+        key=campaign,
+        event_type=CATALOG_PUBLISHED,
+        subject=campaign,
+        data=CatalogPublished(campaign=campaign, catalog=doc.model_dump(mode="json")),
+    )
 
 
 def republish_state(*, session: Session, campaign: str) -> dict[str, int]:
@@ -34,15 +40,28 @@ def republish_state(*, session: Session, campaign: str) -> dict[str, int]:
     Written to the outbox in one transaction, so a consumer sees a complete state or none of it."""
     publish_catalog(session=session, campaign=campaign)
     series: dict[tuple[str, str], list[Report]] = defaultdict(list)
-    for report in session.exec(select(Report).where(
-            (Report.is_current == True) | (Report.status == ReportStatus.approved))  # noqa: E712
-            .order_by(Report.id)):
+    for report in session.exec(
+        select(Report)
+        .where((Report.is_current == True) | (Report.status == ReportStatus.approved))  # noqa: E712
+        .order_by(Report.id)
+    ):
         series[(report.indicator_code, report.org_unit_code)].append(report)
     now = dt.datetime.now(dt.UTC)
     for (indicator, org_unit), reports in series.items():
-        write_event(session, campaign=campaign, key=indicator, event_type=REPORT_SNAPSHOT, subject=indicator,
-                    data=ReportSnapshot(campaign=campaign, indicator=indicator, org_unit=org_unit,
-                                        reports=[report_state(r) for r in reports], taken_at=now))
+        write_event(
+            session,
+            campaign=campaign,
+            key=indicator,
+            event_type=REPORT_SNAPSHOT,
+            subject=indicator,
+            data=ReportSnapshot(
+                campaign=campaign,
+                indicator=indicator,
+                org_unit=org_unit,
+                reports=[report_state(r) for r in reports],
+                taken_at=now,
+            ),
+        )
     statuses = list(session.exec(select(TaskStatusReport).where(TaskStatusReport.is_current == True)))  # noqa: E712
     add_events(session, [task_status_reported(campaign, row) for row in statuses])
     session.commit()

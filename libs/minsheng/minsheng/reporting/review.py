@@ -30,11 +30,14 @@ from minsheng.reporting.submissions import get_report
 
 def check_reviewable(locks: list[PeriodLock], report: Report | ReportRow) -> None:
     if not report.is_current:
-        raise Conflict(f"报告 {report.id} 已被第{report.revision + 1}版或更新的版本取代，请审核最新版本",
-                       code="superseded")
+        raise Conflict(
+            f"报告 {report.id} 已被第{report.revision + 1}版或更新的版本取代，请审核最新版本", code="superseded"
+        )
     if report.status is not ReportStatus.submitted:
-        raise Conflict(f"只有待审核的报告可以审核；报告 {report.id} 的状态是「{REPORT_STATUS_LABELS[report.status]}」",
-                       code="not_pending")
+        raise Conflict(
+            f"只有待审核的报告可以审核；报告 {report.id} 的状态是「{REPORT_STATUS_LABELS[report.status]}」",
+            code="not_pending",
+        )
     lock = lock_covering(locks, Period.parse(report.period))
     if lock is not None:
         raise Conflict(f"{lock.period} 已锁定，不能再审核或退回", code="period_locked")
@@ -88,31 +91,60 @@ class ApprovalWriter:
             outcomes.append(report)
         if not approved:
             return outcomes
-        changes = [change_columns(entity="report", entity_id=str(report.id), action="approved",
-                                  actor=approval.reviewed_by, at=at, series_key=report_series(report),
-                                  previous=before, current=recorded_state(report))
-                   for report, before, approval in approved]
-        events = [report_changed_event(session, action="approved", actor=approval.reviewed_by, at=at, report=report)
-                  for report, _, approval in approved]
+        changes = [
+            change_columns(
+                entity="report",
+                entity_id=str(report.id),
+                action="approved",
+                actor=approval.reviewed_by,
+                at=at,
+                series_key=report_series(report),
+                previous=before,
+                current=recorded_state(report),
+            )
+            for report, before, approval in approved
+        ]
+        events = [
+            report_changed_event(session, action="approved", actor=approval.reviewed_by, at=at, report=report)
+            for report, _, approval in approved
+        ]
         connection = session.connection()
         # One statement: the reports approved, their history records and events, and how many
         # reports of each indicator were approved before (the status check's version of its values).
         status = Report.__table__.c.status.type.bind_processor(connection.dialect)(ReportStatus.approved)
-        approved_before = {code: (count, last_id) for code, count, last_id in bulk.insert_together(
-            connection, [(ChangeRecord.__table__, changes), (OutboxEvent.__table__, outbox_rows(events))],
-            before=[(_APPROVE_SQL, (status, at, [r.id for r, _, _ in approved],
-                                    [r.reviewed_by for r, _, _ in approved]))],
-            then=(_APPROVED_SO_FAR_SQL, (sorted({r.indicator_code for r, _, _ in approved}), status)))}
+        approved_before = {
+            code: (count, last_id)
+            for code, count, last_id in bulk.insert_together(
+                connection,
+                [(ChangeRecord.__table__, changes), (OutboxEvent.__table__, outbox_rows(events))],
+                before=[
+                    (
+                        _APPROVE_SQL,
+                        (status, at, [r.id for r, _, _ in approved], [r.reviewed_by for r, _, _ in approved]),
+                    )
+                ],
+                then=(_APPROVED_SO_FAR_SQL, (sorted({r.indicator_code for r, _, _ in approved}), status)),
+            )
+        }
         first = approved[0][2]
-        self.tracker.track(session=session, approved=[report for report, _, _ in approved], as_of=first.today,
-                           thresholds=first.thresholds, approved_before=approved_before)
+        self.tracker.track(
+            session=session,
+            approved=[report for report, _, _ in approved],
+            as_of=first.today,
+            thresholds=first.thresholds,
+            approved_before=approved_before,
+        )
         return outcomes
 
 
-_APPROVE_SQL = ("UPDATE report SET status = %s, reviewed_by = approval.reviewed_by, reviewed_at = %s "
-                "FROM unnest(%s::int[], %s::text[]) AS approval(id, reviewed_by) WHERE report.id = approval.id")
-_APPROVED_SO_FAR_SQL = ("SELECT indicator_code, count(*), max(id) FROM report "
-                        "WHERE indicator_code = ANY(%s::text[]) AND status = %s GROUP BY indicator_code")
+_APPROVE_SQL = (
+    "UPDATE report SET status = %s, reviewed_by = approval.reviewed_by, reviewed_at = %s "
+    "FROM unnest(%s::int[], %s::text[]) AS approval(id, reviewed_by) WHERE report.id = approval.id"
+)
+_APPROVED_SO_FAR_SQL = (
+    "SELECT indicator_code, count(*), max(id) FROM report "
+    "WHERE indicator_code = ANY(%s::text[]) AND status = %s GROUP BY indicator_code"
+)
 
 
 def _reports_by_id(session: Session, ids: set[int]) -> dict[int, ReportRow]:
@@ -129,16 +161,22 @@ async def _approval_writer(request: Request) -> GroupCommitWriter[Approval, Repo
 ApprovalWriterDep = Annotated[GroupCommitWriter[Approval, ReportRow], Depends(_approval_writer)]
 
 
-async def approve_report(*, writer: GroupCommitWriter[Approval, ReportRow], report_id: int, principal: Principal,
-                         today: dt.date, thresholds: Thresholds) -> ReportRow:
+async def approve_report(
+    *,
+    writer: GroupCommitWriter[Approval, ReportRow],
+    report_id: int,
+    principal: Principal,
+    today: dt.date,
+    thresholds: Thresholds,
+) -> ReportRow:
     """Approval, written by the group-commit writer of approvals (`ApprovalWriter.write`)."""
     require_city_office(principal, "审核通过")
-    return await writer.write(Approval(report_id=report_id, reviewed_by=principal.label, today=today,
-                                       thresholds=thresholds))
+    return await writer.write(
+        Approval(report_id=report_id, reviewed_by=principal.label, today=today, thresholds=thresholds)
+    )
 
 
-def return_report(*, session: Session, locks: PeriodLocks, report_id: int, reason: str,
-                  principal: Principal) -> Report:
+def return_report(*, session: Session, locks: PeriodLocks, report_id: int, reason: str, principal: Principal) -> Report:
     require_city_office(principal, "退回报告")
     report = get_report(session=session, report_id=report_id)
     check_reviewable(locks.get(session), report)
@@ -146,7 +184,16 @@ def return_report(*, session: Session, locks: PeriodLocks, report_id: int, reaso
     report.status, report.return_reason = ReportStatus.returned, reason
     report.reviewed_by, report.reviewed_at = principal.label, now()
     session.add(report)
-    record_change(session, entity="report", row=report, action="returned", actor=principal,
-                  series_key=report_series(report), previous=before, current=recorded_state(report), reason=reason)
+    record_change(
+        session,
+        entity="report",
+        row=report,
+        action="returned",
+        actor=principal,
+        series_key=report_series(report),
+        previous=before,
+        current=recorded_state(report),
+        reason=reason,
+    )
     commit(session)
     return report

@@ -31,50 +31,97 @@ from minsheng.reporting.schemas import (
 from minsheng.reporting.submissions import RevisionWriterDep, SubmissionWriterDep
 
 router = APIRouter(prefix="/api/v1", tags=["填报 reporting"])
-ERRORS = {401: {"description": "未登录或令牌无效"}, 403: {"description": "无权填报（说明允许的范围）"},
-          409: {"description": "期间已锁定或状态不允许"}, 422: {"description": "数据有误（逐项说明）"}}
+ERRORS = {
+    401: {"description": "未登录或令牌无效"},
+    403: {"description": "无权填报（说明允许的范围）"},
+    409: {"description": "期间已锁定或状态不允许"},
+    422: {"description": "数据有误（逐项说明）"},
+}
 
 
-@router.post("/reports", response_model=ReportPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS,
-             summary="填报一个指标值（同一指标、单位、期间再次填报即为修订）")
-async def create_report(request: Request, writer: SubmissionWriterDep, principal: PrincipalDep, today: TodayDep,
-                        report_in: ReportCreate):
+@router.post(
+    "/reports",
+    response_model=ReportPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    summary="填报一个指标值（同一指标、单位、期间再次填报即为修订）",
+)
+async def create_report(
+    request: Request, writer: SubmissionWriterDep, principal: PrincipalDep, today: TodayDep, report_in: ReportCreate
+):
     # Async: the checks are in memory and the write is queued for the group-commit writer, so a
     # submission never waits for a thread of its own.
     with request.app.state.database.session() as session:
-        return ReportPublic.model_validate(await submissions.submit_report(
-            writer=writer, session=session, report_in=report_in, principal=principal, today=today))
+        return ReportPublic.model_validate(
+            await submissions.submit_report(
+                writer=writer, session=session, report_in=report_in, principal=principal, today=today
+            )
+        )
 
 
-@router.post("/reports/bulk", response_model=Page[ReportPublic], status_code=status.HTTP_201_CREATED,
-             responses=ERRORS, summary="批量填报：全部成功或全部不保存，逐行说明错误")
-def create_reports(session: SessionDep, revisions: RevisionWriterDep, principal: PrincipalDep, today: TodayDep,
-                   bulk: BulkReportRequest):
-    reports = submissions.submit_reports(session=session, revisions=revisions, rows=bulk.rows, principal=principal,
-                                         today=today)
+@router.post(
+    "/reports/bulk",
+    response_model=Page[ReportPublic],
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    summary="批量填报：全部成功或全部不保存，逐行说明错误",
+)
+def create_reports(
+    session: SessionDep, revisions: RevisionWriterDep, principal: PrincipalDep, today: TodayDep, bulk: BulkReportRequest
+):
+    reports = submissions.submit_reports(
+        session=session, revisions=revisions, rows=bulk.rows, principal=principal, today=today
+    )
     return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
 
 
-@router.post("/reports/upload", response_model=Page[ReportPublic], status_code=status.HTTP_201_CREATED,
-             responses=ERRORS, summary="上传 CSV 或 JSON 文件批量填报（全部成功或全部不保存）")
-def upload_reports(session: SessionDep, revisions: RevisionWriterDep, principal: PrincipalDep, today: TodayDep,
-                   file: Annotated[UploadFile, File(description="CSV（UTF-8 或 GBK）或 JSON 文件")]):
+@router.post(
+    "/reports/upload",
+    response_model=Page[ReportPublic],
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    summary="上传 CSV 或 JSON 文件批量填报（全部成功或全部不保存）",
+)
+def upload_reports(
+    session: SessionDep,
+    revisions: RevisionWriterDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+    file: Annotated[UploadFile, File(description="CSV（UTF-8 或 GBK）或 JSON 文件")],
+):
     numbered, parse_errors = parse_upload(file.filename or "", file.file.read())
-    reports = submissions.submit_reports(session=session, revisions=revisions, rows=[row for _, row in numbered],
-                                         principal=principal, today=today, row_numbers=[n for n, _ in numbered],
-                                         parse_errors=parse_errors)
+    reports = submissions.submit_reports(
+        session=session,
+        revisions=revisions,
+        rows=[row for _, row in numbered],
+        principal=principal,
+        today=today,
+        row_numbers=[n for n, _ in numbered],
+        parse_errors=parse_errors,
+    )
     return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
 
 
 @router.get("/reports", response_model=Page[ReportPublic], summary="报告列表（默认只列最新版本）")
 def read_reports(
-    session: SessionDep, principal: PrincipalDep, page: PageDep,
-    indicator: str | None = None, org_unit: str | None = None, period: str | None = None,
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    indicator: str | None = None,
+    org_unit: str | None = None,
+    period: str | None = None,
     status: ReportStatus | None = None,
     current_only: Annotated[bool, Query(description="false：包含被取代的旧版本")] = True,
 ):
-    rows, count = submissions.list_reports(session=session, page=page, indicator=indicator, org_unit=org_unit,
-                                           period=period, status=status, current_only=current_only)
+    rows, count = submissions.list_reports(
+        session=session,
+        page=page,
+        indicator=indicator,
+        org_unit=org_unit,
+        period=period,
+        status=status,
+        current_only=current_only,
+    )
     return Page(data=[ReportPublic.model_validate(r) for r in rows], count=count)
 
 
@@ -88,29 +135,56 @@ def read_report_history(session: SessionDep, principal: PrincipalDep, report_id:
     return submissions.report_history(session=session, report_id=report_id)
 
 
-@router.post("/reports/{report_id}/approve", response_model=ReportPublic, responses=ERRORS,
-             summary="审核通过（市民生办）")
-async def approve(request: Request, writer: ApprovalWriterDep, principal: PrincipalDep, today: TodayDep,
-                  report_id: int):
-    return ReportPublic.model_validate(await review.approve_report(
-        writer=writer, report_id=report_id, principal=principal, today=today,
-        thresholds=Thresholds.from_settings(request.app.state.settings)))
+@router.post(
+    "/reports/{report_id}/approve", response_model=ReportPublic, responses=ERRORS, summary="审核通过（市民生办）"
+)
+async def approve(
+    request: Request, writer: ApprovalWriterDep, principal: PrincipalDep, today: TodayDep, report_id: int
+):
+    return ReportPublic.model_validate(
+        await review.approve_report(
+            writer=writer,
+            report_id=report_id,
+            principal=principal,
+            today=today,
+            thresholds=Thresholds.from_settings(request.app.state.settings),
+        )
+    )
 
 
-@router.post("/reports/{report_id}/return", response_model=ReportPublic, responses=ERRORS,
-             summary="退回并说明原因（市民生办）")
-def return_(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, report_id: int,
-            body: ReturnRequest):
-    return ReportPublic.model_validate(review.return_report(session=session, locks=period_locks, report_id=report_id,
-                                                            reason=body.reason, principal=principal))
+@router.post(
+    "/reports/{report_id}/return", response_model=ReportPublic, responses=ERRORS, summary="退回并说明原因（市民生办）"
+)
+def return_(
+    session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, report_id: int, body: ReturnRequest
+):
+    return ReportPublic.model_validate(
+        review.return_report(
+            session=session, locks=period_locks, report_id=report_id, reason=body.reason, principal=principal
+        )
+    )
 
 
-@router.post("/reports/{report_id}/resubmit", response_model=ReportPublic, status_code=status.HTTP_201_CREATED,
-             responses=ERRORS, summary="修改后重新提交被退回的报告")
-def resubmit(session: SessionDep, revisions: RevisionWriterDep, principal: PrincipalDep, today: TodayDep,
-             report_id: int, values: ReportResubmit):
-    return ReportPublic.model_validate(submissions.resubmit_report(
-        session=session, revisions=revisions, report_id=report_id, values=values, principal=principal, today=today))
+@router.post(
+    "/reports/{report_id}/resubmit",
+    response_model=ReportPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    summary="修改后重新提交被退回的报告",
+)
+def resubmit(
+    session: SessionDep,
+    revisions: RevisionWriterDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+    report_id: int,
+    values: ReportResubmit,
+):
+    return ReportPublic.model_validate(
+        submissions.resubmit_report(
+            session=session, revisions=revisions, report_id=report_id, values=values, principal=principal, today=today
+        )
+    )
 
 
 @router.get("/periods/locks", response_model=list[PeriodLockPublic], summary="已锁定的期间")
@@ -118,24 +192,43 @@ def read_locks(session: SessionDep):
     return locks.list_locks(session=session)
 
 
-@router.post("/periods/{period}/lock", response_model=PeriodLockPublic, status_code=status.HTTP_201_CREATED,
-             responses=ERRORS, summary="锁定期间：已审核数据不再修改（市民生办）")
+@router.post(
+    "/periods/{period}/lock",
+    response_model=PeriodLockPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    summary="锁定期间：已审核数据不再修改（市民生办）",
+)
 def lock(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, period: str):
     return locks.lock_period(session=session, locks=period_locks, period_code=period, principal=principal)
 
 
-@router.delete("/periods/{period}/lock", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS,
-               summary="解锁期间（市民生办）")
+@router.delete(
+    "/periods/{period}/lock", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS, summary="解锁期间（市民生办）"
+)
 def unlock(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, period: str):
     locks.unlock_period(session=session, locks=period_locks, period_code=period, principal=principal)
 
 
-@router.post("/task-status", response_model=TaskStatusPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS,
-             summary="填报任务进展（定性：未启动/推进中/已完成/受阻，进展与问题）")
-def create_task_status(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, today: TodayDep,
-                       status_in: TaskStatusCreate):
-    return TaskStatusPublic.model_validate(task_status.report_task_status(
-        session=session, locks=period_locks, status_in=status_in, principal=principal, today=today))
+@router.post(
+    "/task-status",
+    response_model=TaskStatusPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+    summary="填报任务进展（定性：未启动/推进中/已完成/受阻，进展与问题）",
+)
+def create_task_status(
+    session: SessionDep,
+    period_locks: PeriodLocksDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+    status_in: TaskStatusCreate,
+):
+    return TaskStatusPublic.model_validate(
+        task_status.report_task_status(
+            session=session, locks=period_locks, status_in=status_in, principal=principal, today=today
+        )
+    )
 
 
 @router.get("/task-status", response_model=Page[TaskStatusPublic], summary="任务进展（最新版本）")
@@ -144,8 +237,11 @@ def read_task_statuses(session: SessionDep, page: PageDep, task: int | None = No
     return Page(data=[TaskStatusPublic.model_validate(r) for r in rows], count=count)
 
 
-@router.get("/official-values", response_model=Page[OfficialValue],
-            summary="已审核的正式数据（每个指标×单位×期间的最新审核版本），供一致性核对")
+@router.get(
+    "/official-values",
+    response_model=Page[OfficialValue],
+    summary="已审核的正式数据（每个指标×单位×期间的最新审核版本），供一致性核对",
+)
 def read_official_values(session: SessionDep, page: PageDep, indicator: str | None = None):
     rows, count = official.official_values(session=session, page=page, indicator=indicator)
     return Page(data=rows, count=count)

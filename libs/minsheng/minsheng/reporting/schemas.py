@@ -13,10 +13,14 @@ PUBLIC_NAMES = {"indicator_code": "indicator", "org_unit_code": "org_unit", "tas
 
 # An XPublic answers with the API names, every field always present; it is read from a table row or
 # a plain record by attribute.
-PUBLIC_CONFIG = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True,
-                           alias_generator=AliasGenerator(
-                               validation_alias=lambda name: AliasChoices(name, PUBLIC_NAMES.get(name, name)),
-                               serialization_alias=lambda name: PUBLIC_NAMES.get(name, name)))
+PUBLIC_CONFIG = ConfigDict(
+    from_attributes=True,
+    json_schema_serialization_defaults_required=True,
+    alias_generator=AliasGenerator(
+        validation_alias=lambda name: AliasChoices(name, PUBLIC_NAMES.get(name, name)),
+        serialization_alias=lambda name: PUBLIC_NAMES.get(name, name),
+    ),
+)
 
 
 class ReportSeries(BaseModel):

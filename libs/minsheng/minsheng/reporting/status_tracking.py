@@ -44,8 +44,9 @@ STATUS_TRACKING_TABLES = frozenset({IndicatorStatus.__tablename__})
 
 
 # A status that moves replaces the one remembered.
-STATUS_MOVED = bulk.OnConflict(key=("indicator_code", "org_unit_code"),
-                               set_=tuple((c, f"excluded.{c}") for c in ("status", "as_of", "changed_at")))
+STATUS_MOVED = bulk.OnConflict(
+    key=("indicator_code", "org_unit_code"), set_=tuple((c, f"excluded.{c}") for c in ("status", "as_of", "changed_at"))
+)
 
 
 def _write_moves(session: Session, rows: list[dict], events: list) -> None:
@@ -67,12 +68,15 @@ def _remember_statuses(session: Session, series: list[_OfficialSeries]) -> None:
         s.statuses = {}
     table = IndicatorStatus.__table__
     for code, org_unit, status in session.connection().execute(
-            sa.select(table.c.indicator_code, table.c.org_unit_code, table.c.status)
-            .where(table.c.indicator_code.in_(sorted(by_code)))):
+        sa.select(table.c.indicator_code, table.c.org_unit_code, table.c.status).where(
+            table.c.indicator_code.in_(sorted(by_code))
+        )
+    ):
         by_code[code].statuses[org_unit] = status
 
 
 # ---- the official values an approval re-checks, kept between approvals -------------------------
+
 
 @dataclass
 class _OfficialSeries:
@@ -89,13 +93,28 @@ class _OfficialSeries:
     city: ProgressInputs | None = None  # the city's inputs, but for the periods in `changed`
     changed: set[str] = field(default_factory=set)
 
-    def add(self, org_unit: str, period: str, revision: int, value: float, numerator: float | None,
-            denominator: float | None) -> None:
+    def add(
+        self,
+        org_unit: str,
+        period: str,
+        revision: int,
+        value: float,
+        numerator: float | None,
+        denominator: float | None,
+    ) -> None:
         of_unit = self.latest.setdefault(org_unit, {})
         known = of_unit.get(period)
         if known is None or known[0] < revision:
-            of_unit[period] = (revision, Observation(period=Period.parse(period), org_unit=org_unit, value=value,
-                                                     numerator=numerator, denominator=denominator))
+            of_unit[period] = (
+                revision,
+                Observation(
+                    period=Period.parse(period),
+                    org_unit=org_unit,
+                    value=value,
+                    numerator=numerator,
+                    denominator=denominator,
+                ),
+            )
             self.changed.add(period)
 
     def observations(self, org_unit: str | None = None) -> list[Observation]:
@@ -110,8 +129,11 @@ class _OfficialSeries:
             self.city = progress_inputs(facts, CITY_CODE, self.observations(), [])
         elif self.changed:
             years = {Period.parse(code).year for code in self.changed}
-            part = [o for o in self.observations() if o.period.code in self.changed
-                    or (o.org_unit == CITY_CODE and o.period.year in years)]
+            part = [
+                o
+                for o in self.observations()
+                if o.period.code in self.changed or (o.org_unit == CITY_CODE and o.period.year in years)
+            ]
             self.city = city_inputs_rolled_up_again(facts, self.city, self.changed, part)
         self.changed = set()
         return self.city
@@ -136,8 +158,15 @@ class StatusTracker:
     def __init__(self) -> None:
         self.kept: dict[str, _OfficialSeries] = {}  # indicator → its official series
 
-    def track(self, *, session: Session, approved: Sequence[ReportRow], as_of: dt.date, thresholds: Thresholds,
-              approved_before: ApprovedCounts | None = None) -> list[tuple[str, str]]:
+    def track(
+        self,
+        *,
+        session: Session,
+        approved: Sequence[ReportRow],
+        as_of: dt.date,
+        thresholds: Thresholds,
+        approved_before: ApprovedCounts | None = None,
+    ) -> list[tuple[str, str]]:
         """After `approved` were approved (in the caller's transaction): recompute the status of each
         indicator touched, for the approved org units and the city, once per batch; where it moved,
         remember it and emit the event.  Returns the (indicator, org unit) pairs that moved.
@@ -145,7 +174,8 @@ class StatusTracker:
         org_units_by_indicator: dict[str, dict[str, None]] = {}
         for report in approved:
             org_units_by_indicator.setdefault(report.indicator_code, {}).update(
-                {report.org_unit_code: None, CITY_CODE: None})
+                {report.org_unit_code: None, CITY_CODE: None}
+            )
         facts_by_code = load_facts(session, codes=list(org_units_by_indicator))
         official = self.official_series(session, approved, approved_before)
         _remember_statuses(session, [series for series in official.values() if series.statuses is None])
@@ -155,27 +185,49 @@ class StatusTracker:
         for indicator, org_unit in pairs:
             facts, series = facts_by_code[indicator], official[indicator]
             # Figures only: the event carries the status and its figures, not the series.
-            progress = progress_from_inputs(facts, org_unit, series.inputs(facts, org_unit), as_of, thresholds,
-                                            figures_only=True)
+            progress = progress_from_inputs(
+                facts, org_unit, series.inputs(facts, org_unit), as_of, thresholds, figures_only=True
+            )
             previous = series.statuses.get(org_unit)
             if previous == progress.status:
                 continue
             series.statuses[org_unit] = progress.status
-            rows.append({"indicator_code": indicator, "org_unit_code": org_unit, "status": progress.status,
-                         "as_of": as_of, "changed_at": now})
-            events.append(campaign_event(
-                campaign=facts.campaign, key=indicator, event_type=INDICATOR_STATUS_CHANGED, subject=indicator,
-                data=IndicatorStatusChanged(
-                    campaign=facts.campaign, indicator=indicator, org_unit=org_unit,
-                    previous_status=previous.value if previous else None, status=progress.status.value,
-                    as_of=as_of, current_value=progress.current_value, expected_value=progress.expected_value,
-                    target_value=progress.target_value, reasons=progress.reasons)))
+            rows.append(
+                {
+                    "indicator_code": indicator,
+                    "org_unit_code": org_unit,
+                    "status": progress.status,
+                    "as_of": as_of,
+                    "changed_at": now,
+                }
+            )
+            events.append(
+                campaign_event(
+                    campaign=facts.campaign,
+                    key=indicator,
+                    event_type=INDICATOR_STATUS_CHANGED,
+                    subject=indicator,
+                    data=IndicatorStatusChanged(
+                        campaign=facts.campaign,
+                        indicator=indicator,
+                        org_unit=org_unit,
+                        previous_status=previous.value if previous else None,
+                        status=progress.status.value,
+                        as_of=as_of,
+                        current_value=progress.current_value,
+                        expected_value=progress.expected_value,
+                        target_value=progress.target_value,
+                        reasons=progress.reasons,
+                    ),
+                )
+            )
             moved.append((indicator, org_unit))
         _write_moves(session, rows, events)
         return moved
 
-    def official_series(self, session: Session, approved: Sequence[ReportRow],
-                        approved_before: ApprovedCounts | None = None) -> dict[str, _OfficialSeries]:
+    def official_series(
+        self, session: Session, approved: Sequence[ReportRow], approved_before: ApprovedCounts | None = None
+    ) -> dict[str, _OfficialSeries]:
         """The official values of the indicators of `approved` (just approved in this transaction).
         `approved_before`: the version of each indicator's values before this batch, if the caller
         read it with its own writes (else it is read here)."""
@@ -185,10 +237,16 @@ class StatusTracker:
         table = Report.__table__
         versions: ApprovedCounts = {}
         if approved_before is None:
-            versions = {code: (count, last_id) for code, count, last_id in session.connection().execute(
-                sa.select(table.c.indicator_code, sa.func.count(), sa.func.max(table.c.id)).where(
-                    table.c.indicator_code.in_(sorted(by_indicator)), table.c.status == ReportStatus.approved.value)
-                .group_by(table.c.indicator_code))}
+            versions = {
+                code: (count, last_id)
+                for code, count, last_id in session.connection().execute(
+                    sa.select(table.c.indicator_code, sa.func.count(), sa.func.max(table.c.id))
+                    .where(
+                        table.c.indicator_code.in_(sorted(by_indicator)), table.c.status == ReportStatus.approved.value
+                    )
+                    .group_by(table.c.indicator_code)
+                )
+            }
         else:
             for code, reports in by_indicator.items():
                 count, last_id = approved_before.get(code, (0, 0))
@@ -196,8 +254,10 @@ class StatusTracker:
         stale = []
         for code, reports in by_indicator.items():
             kept = self.kept.get(code)
-            if kept is None or versions.get(code) != (kept.approved + len(reports),
-                                                       max(kept.last_id, *(r.id for r in reports))):
+            if kept is None or versions.get(code) != (
+                kept.approved + len(reports),
+                max(kept.last_id, *(r.id for r in reports)),
+            ):
                 stale.append(code)
                 continue
             for r in reports:
@@ -206,9 +266,16 @@ class StatusTracker:
         if stale:
             fresh = {code: _OfficialSeries(code, *versions.get(code, (0, 0))) for code in stale}
             for code, org_unit, period, revision, value, numerator, denominator in session.connection().execute(
-                    sa.select(table.c.indicator_code, table.c.org_unit_code, table.c.period, table.c.revision,
-                              table.c.value, table.c.numerator, table.c.denominator)
-                    .where(table.c.indicator_code.in_(stale), table.c.status == ReportStatus.approved.value)):
+                sa.select(
+                    table.c.indicator_code,
+                    table.c.org_unit_code,
+                    table.c.period,
+                    table.c.revision,
+                    table.c.value,
+                    table.c.numerator,
+                    table.c.denominator,
+                ).where(table.c.indicator_code.in_(stale), table.c.status == ReportStatus.approved.value)
+            ):
                 fresh[code].add(org_unit, period, revision, value, numerator, denominator)
             self.kept.update(fresh)
         return {code: self.kept[code] for code in by_indicator}

@@ -86,12 +86,25 @@ class RevisionWriter:
             checked, row = submission.checked, submission.checked.row
             previous = current.get(_key(checked))
             report = ReportRow(
-                id=next(new_ids), indicator_code=checked.indicator.code, org_unit_code=row.org_unit,
-                period=checked.period.code, period_start=checked.period.start, period_end=checked.period.end,
-                value=checked.value, numerator=row.numerator, denominator=row.denominator, note=row.note,
-                status=ReportStatus.submitted, revision=(previous.revision + 1) if previous else 1, is_current=True,
-                return_reason=None, submitted_by=submission.submitted_by, submitted_at=at, reviewed_by=None,
-                reviewed_at=None)
+                id=next(new_ids),
+                indicator_code=checked.indicator.code,
+                org_unit_code=row.org_unit,
+                period=checked.period.code,
+                period_start=checked.period.start,
+                period_end=checked.period.end,
+                value=checked.value,
+                numerator=row.numerator,
+                denominator=row.denominator,
+                note=row.note,
+                status=ReportStatus.submitted,
+                revision=(previous.revision + 1) if previous else 1,
+                is_current=True,
+                return_reason=None,
+                submitted_by=submission.submitted_by,
+                submitted_at=at,
+                reviewed_by=None,
+                reviewed_at=None,
+            )
             if previous is not None:
                 previous.is_current = False
             current[_key(checked)] = report
@@ -104,19 +117,39 @@ class RevisionWriter:
                 action = "resubmitted"
             else:
                 action = "revised"
-            changes.append(change_columns(entity="report", entity_id=str(report.id), action=action,
-                                          actor=submission.submitted_by, at=at, series_key=report_series(report),
-                                          previous=recorded_state(previous) if previous else None,
-                                          current=recorded_state(report)))
-            events.append(report_changed_event(session, action=action, actor=submission.submitted_by, at=at,
-                                               report=report, supersedes=previous.id if previous else None))
+            changes.append(
+                change_columns(
+                    entity="report",
+                    entity_id=str(report.id),
+                    action=action,
+                    actor=submission.submitted_by,
+                    at=at,
+                    series_key=report_series(report),
+                    previous=recorded_state(previous) if previous else None,
+                    current=recorded_state(report),
+                )
+            )
+            events.append(
+                report_changed_event(
+                    session,
+                    action=action,
+                    actor=submission.submitted_by,
+                    at=at,
+                    report=report,
+                    supersedes=previous.id if previous else None,
+                )
+            )
         reports = [report for report, _, _ in written]
         for start in range(0, len(reports), bulk.MAX_ROWS):
             end = start + bulk.MAX_ROWS
-            bulk.insert_together(connection, [
-                (Report.__table__, [report.columns() for report in reports[start:end]]),
-                (ChangeRecord.__table__, changes[start:end]),
-                (OutboxEvent.__table__, outbox_rows(events[start:end]))])
+            bulk.insert_together(
+                connection,
+                [
+                    (Report.__table__, [report.columns() for report in reports[start:end]]),
+                    (ChangeRecord.__table__, changes[start:end]),
+                    (OutboxEvent.__table__, outbox_rows(events[start:end])),
+                ],
+            )
         new_revisions = iter(reports)
         return [outcome if outcome is not None else next(new_revisions) for outcome in outcomes]
 
@@ -125,15 +158,22 @@ def _key(checked: CheckedReport) -> tuple[str, str, str]:
     return checked.indicator.code, checked.row.org_unit, checked.period.code
 
 
-def _retire_current_revisions(session: Session, keys: set[tuple[str, str, str]]
-                              ) -> dict[tuple[str, str, str], ReportRow]:
+def _retire_current_revisions(
+    session: Session, keys: set[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], ReportRow]:
     """The current revision of each series (indicator, org unit, period), as it was, now no longer
     current: locked (in id order, as approvals lock) and retired by one statement, so that the new
     revisions may be inserted next (the partial unique index allows one current revision)."""
     table = Report.__table__
-    current = (sa.select(table.c.id).where(table.c.is_current == True,  # noqa: E712
-                                           sa.tuple_(table.c.indicator_code, table.c.org_unit_code, table.c.period)
-                                           .in_(sorted(keys))).order_by(table.c.id).with_for_update())
+    current = (
+        sa.select(table.c.id)
+        .where(
+            table.c.is_current == True,  # noqa: E712
+            sa.tuple_(table.c.indicator_code, table.c.org_unit_code, table.c.period).in_(sorted(keys)),
+        )
+        .order_by(table.c.id)
+        .with_for_update()
+    )
     retire = update(table).where(table.c.id.in_(current.scalar_subquery())).values(is_current=False).returning(table)
     found = {}
     for row in session.connection().execute(retire).mappings():
@@ -158,17 +198,25 @@ SubmissionWriterDep = Annotated[GroupCommitWriter[Submission, ReportRow], Depend
 def raise_row_errors(errors: list[RowError], permission: list[RowError], *, bulk: bool) -> None:
     if permission:
         detail = "；".join(f"第{e.row}行：{e.message}" if bulk else e.message for e in permission)
-        raise Forbidden(detail, code=permission[0].code if not bulk else "bulk_forbidden",
-                        extra={"errors": [e.model_dump() for e in permission + errors]} if bulk else None)
+        raise Forbidden(
+            detail,
+            code=permission[0].code if not bulk else "bulk_forbidden",
+            extra={"errors": [e.model_dump() for e in permission + errors]} if bulk else None,
+        )
     if errors:
         if not bulk and errors[0].code == "period_locked":
             raise Conflict(errors[0].message, code="period_locked")
         if bulk:
-            raise BulkRejected(f"共 {len({e.row for e in errors})} 行有误，全部未保存，请改正后重新提交："
-                               + "；".join(f"第{e.row}行 {e.message}" for e in errors[:20]),
-                               extra={"errors": [e.model_dump() for e in errors]})
-        raise Unprocessable("；".join(e.message for e in errors), code=errors[0].code,
-                            extra={"errors": [e.model_dump() for e in errors]})
+            raise BulkRejected(
+                f"共 {len({e.row for e in errors})} 行有误，全部未保存，请改正后重新提交："
+                + "；".join(f"第{e.row}行 {e.message}" for e in errors[:20]),
+                extra={"errors": [e.model_dump() for e in errors]},
+            )
+        raise Unprocessable(
+            "；".join(e.message for e in errors),
+            code=errors[0].code,
+            extra={"errors": [e.model_dump() for e in errors]},
+        )
 
 
 def _write_all(session: Session, revisions: RevisionWriter, submissions: list[Submission]) -> list[ReportRow]:
@@ -185,19 +233,33 @@ def _write_all(session: Session, revisions: RevisionWriter, submissions: list[Su
     return outcomes
 
 
-async def submit_report(*, writer: GroupCommitWriter[Submission, ReportRow], session: Session,
-                        report_in: ReportCreate, principal: Principal, today: dt.date) -> ReportRow:
+async def submit_report(
+    *,
+    writer: GroupCommitWriter[Submission, ReportRow],
+    session: Session,
+    report_in: ReportCreate,
+    principal: Principal,
+    today: dt.date,
+) -> ReportRow:
     """One report: checked here (in memory: the catalog snapshot), written by the group-commit writer
     together with the other requests' reports of the moment (`RevisionWriter.write`)."""
     checked, errors, permission = check_report(ReportContext(session, today), report_in, principal)
     raise_row_errors(errors, permission, bulk=False)
-    return await writer.write(Submission(checked=checked, submitted_by=principal.label),
-                              shard_key=checked.indicator.code)
+    return await writer.write(
+        Submission(checked=checked, submitted_by=principal.label), shard_key=checked.indicator.code
+    )
 
 
-def submit_reports(*, session: Session, revisions: RevisionWriter, rows: Sequence[ReportCreate],
-                   principal: Principal, today: dt.date, row_numbers: Sequence[int] | None = None,
-                   parse_errors: Sequence[RowError] = ()) -> list[ReportRow]:
+def submit_reports(
+    *,
+    session: Session,
+    revisions: RevisionWriter,
+    rows: Sequence[ReportCreate],
+    principal: Principal,
+    today: dt.date,
+    row_numbers: Sequence[int] | None = None,
+    parse_errors: Sequence[RowError] = (),
+) -> list[ReportRow]:
     """All or nothing: every row is checked first; one bad row and nothing is written.
 
     `row_numbers` and `parse_errors` come from file uploads, where some rows may not even parse:
@@ -213,30 +275,49 @@ def submit_reports(*, session: Session, revisions: RevisionWriter, rows: Sequenc
         if checked:
             key = (row.indicator, row.org_unit, checked.period.code)
             if key in seen:
-                errors.append(RowError(row=number, field="period", code="duplicate_row",
-                                       message=f"与第{seen[key]}行重复（同一指标、单位、期间）"))
+                errors.append(
+                    RowError(
+                        row=number,
+                        field="period",
+                        code="duplicate_row",
+                        message=f"与第{seen[key]}行重复（同一指标、单位、期间）",
+                    )
+                )
             seen[key] = number
             checked_rows.append(checked)
     errors.sort(key=lambda e: e.row)
     raise_row_errors(errors, permission, bulk=True)
-    return _write_all(session, revisions, [Submission(checked=checked, submitted_by=principal.label)
-                                           for checked in checked_rows])
+    return _write_all(
+        session, revisions, [Submission(checked=checked, submitted_by=principal.label) for checked in checked_rows]
+    )
 
 
-def resubmit_report(*, session: Session, revisions: RevisionWriter, report_id: int, values: ReportResubmit,
-                    principal: Principal, today: dt.date) -> ReportRow:
+def resubmit_report(
+    *,
+    session: Session,
+    revisions: RevisionWriter,
+    report_id: int,
+    values: ReportResubmit,
+    principal: Principal,
+    today: dt.date,
+) -> ReportRow:
     """A returned report corrected: a new revision of the same series, pending review again."""
     report = get_report(session=session, report_id=report_id)
     if not report.is_current or report.status is not ReportStatus.returned:
         label = REPORT_STATUS_LABELS[report.status]
-        raise Conflict(f"只有被退回的最新版本可以重新提交；报告 {report.id} 的状态是「{label}」"
-                       f"{'' if report.is_current else '（已被新版本取代）'}", code="not_returned")
-    row = ReportCreate(indicator=report.indicator_code, org_unit=report.org_unit_code, period=report.period,
-                       **values.model_dump())
+        raise Conflict(
+            f"只有被退回的最新版本可以重新提交；报告 {report.id} 的状态是「{label}」"
+            f"{'' if report.is_current else '（已被新版本取代）'}",
+            code="not_returned",
+        )
+    row = ReportCreate(
+        indicator=report.indicator_code, org_unit=report.org_unit_code, period=report.period, **values.model_dump()
+    )
     checked, errors, permission = check_report(ReportContext(session, today, locks=revisions.locks), row, principal)
     raise_row_errors(errors, permission, bulk=False)
-    [new] = _write_all(session, revisions, [Submission(checked=checked, submitted_by=principal.label,
-                                                       resubmission=True)])
+    [new] = _write_all(
+        session, revisions, [Submission(checked=checked, submitted_by=principal.label, resubmission=True)]
+    )
     return new
 
 
@@ -247,9 +328,16 @@ def get_report(*, session: Session, report_id: int) -> Report:
     return report
 
 
-def list_reports(*, session: Session, page: PageParams, indicator: str | None = None, org_unit: str | None = None,
-                 period: str | None = None, status: ReportStatus | None = None,
-                 current_only: bool = True) -> tuple[list[Report], int]:
+def list_reports(
+    *,
+    session: Session,
+    page: PageParams,
+    indicator: str | None = None,
+    org_unit: str | None = None,
+    period: str | None = None,
+    status: ReportStatus | None = None,
+    current_only: bool = True,
+) -> tuple[list[Report], int]:
     query = select(Report)
     if indicator:
         query = query.where(Report.indicator_code == indicator)
@@ -268,16 +356,35 @@ def list_reports(*, session: Session, page: PageParams, indicator: str | None = 
 
 def report_history(*, session: Session, report_id: int) -> ReportHistory:
     report = get_report(session=session, report_id=report_id)
-    revisions = session.exec(select(Report).where(
-        Report.indicator_code == report.indicator_code, Report.org_unit_code == report.org_unit_code,
-        Report.period == report.period).order_by(Report.revision))
-    changes = session.exec(select(ChangeRecord).where(ChangeRecord.entity == "report",
-                                                      ChangeRecord.series_key == report_series(report))
-                           .order_by(ChangeRecord.at, ChangeRecord.id))
+    revisions = session.exec(
+        select(Report)
+        .where(
+            Report.indicator_code == report.indicator_code,
+            Report.org_unit_code == report.org_unit_code,
+            Report.period == report.period,
+        )
+        .order_by(Report.revision)
+    )
+    changes = session.exec(
+        select(ChangeRecord)
+        .where(ChangeRecord.entity == "report", ChangeRecord.series_key == report_series(report))
+        .order_by(ChangeRecord.at, ChangeRecord.id)
+    )
     return ReportHistory(
-        report=ReportPublic.model_validate(report), revisions=[ReportPublic.model_validate(r) for r in revisions],
-        changes=[ChangePublic(id=c.id, entity=c.entity, entity_id=c.entity_id, action=c.action, actor=c.actor,
-                              at=c.at, previous=json.loads(c.previous) if c.previous else None,
-                              current=json.loads(c.current) if c.current else None, reason=c.reason)
-                 for c in changes],
+        report=ReportPublic.model_validate(report),
+        revisions=[ReportPublic.model_validate(r) for r in revisions],
+        changes=[
+            ChangePublic(
+                id=c.id,
+                entity=c.entity,
+                entity_id=c.entity_id,
+                action=c.action,
+                actor=c.actor,
+                at=c.at,
+                previous=json.loads(c.previous) if c.previous else None,
+                current=json.loads(c.current) if c.current else None,
+                reason=c.reason,
+            )
+            for c in changes
+        ],
     )

@@ -19,8 +19,9 @@ from minsheng.reporting.schemas import TaskStatusCreate
 from minsheng.reporting.validation import ReportContext
 
 
-def report_task_status(*, session: Session, locks: PeriodLocks, status_in: TaskStatusCreate, principal: Principal,
-                       today: dt.date) -> TaskStatusReport:
+def report_task_status(
+    *, session: Session, locks: PeriodLocks, status_in: TaskStatusCreate, principal: Principal, today: dt.date
+) -> TaskStatusReport:
     ctx = ReportContext(session, today, locks=locks)
     task = session.get(Task, status_in.task)
     if task is None or task.retired:
@@ -30,40 +31,68 @@ def report_task_status(*, session: Session, locks: PeriodLocks, status_in: TaskS
     period, code, message = parse_plan_period(status_in.period, today)
     if code:
         raise Unprocessable(message, code=code)
-    leads = tuple(session.exec(select(TaskLeadDepartment.department).where(
-        TaskLeadDepartment.task_number == task.number).order_by(TaskLeadDepartment.position)))
+    leads = tuple(
+        session.exec(
+            select(TaskLeadDepartment.department)
+            .where(TaskLeadDepartment.task_number == task.number)
+            .order_by(TaskLeadDepartment.position)
+        )
+    )
     authorize_task_status(principal, task.number, leads, status_in.org_unit)
     if (lock := ctx.lock_covering(period)) is not None:
         raise Conflict(f"{lock.period} 已锁定，不能再填报", code="period_locked")
-    previous = session.exec(select(TaskStatusReport).where(
-        TaskStatusReport.task_number == task.number, TaskStatusReport.org_unit_code == status_in.org_unit,
-        TaskStatusReport.period == period.code, TaskStatusReport.is_current == True)).first()  # noqa: E712
-    row = TaskStatusReport(task_number=task.number, org_unit_code=status_in.org_unit, period=period.code,
-                           period_end=period.end, state=status_in.state, narrative=status_in.narrative,
-                           problems=status_in.problems, revision=(previous.revision + 1) if previous else 1,
-                           reported_by=principal.label, reported_at=now())
+    previous = session.exec(
+        select(TaskStatusReport).where(
+            TaskStatusReport.task_number == task.number,
+            TaskStatusReport.org_unit_code == status_in.org_unit,
+            TaskStatusReport.period == period.code,
+            TaskStatusReport.is_current == True,
+        )
+    ).first()  # noqa: E712
+    row = TaskStatusReport(
+        task_number=task.number,
+        org_unit_code=status_in.org_unit,
+        period=period.code,
+        period_end=period.end,
+        state=status_in.state,
+        narrative=status_in.narrative,
+        problems=status_in.problems,
+        revision=(previous.revision + 1) if previous else 1,
+        reported_by=principal.label,
+        reported_at=now(),
+    )
     if previous:
         previous.is_current = False
         session.add(previous)
         session.flush()
     session.add(row)
     session.flush()
-    record_change(session, entity="task_status", row=row, action="revised" if previous else "submitted",
-                  actor=principal, series_key=f"task{task.number}/{status_in.org_unit}/{period.code}",
-                  previous={"state": previous.state.value, "narrative": previous.narrative} if previous else None,
-                  current={"state": row.state.value, "narrative": row.narrative, "problems": row.problems})
+    record_change(
+        session,
+        entity="task_status",
+        row=row,
+        action="revised" if previous else "submitted",
+        actor=principal,
+        series_key=f"task{task.number}/{status_in.org_unit}/{period.code}",
+        previous={"state": previous.state.value, "narrative": previous.narrative} if previous else None,
+        current={"state": row.state.value, "narrative": row.narrative, "problems": row.problems},
+    )
     commit(session)
     return row
 
 
-def list_task_statuses(*, session: Session, page: PageParams, task: int | None = None,
-                       org_unit: str | None = None) -> tuple[list[TaskStatusReport], int]:
+def list_task_statuses(
+    *, session: Session, page: PageParams, task: int | None = None, org_unit: str | None = None
+) -> tuple[list[TaskStatusReport], int]:
     query = select(TaskStatusReport).where(TaskStatusReport.is_current == True)  # noqa: E712
     if task is not None:
         query = query.where(TaskStatusReport.task_number == task)
     if org_unit:
         query = query.where(TaskStatusReport.org_unit_code == org_unit)
     count = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(TaskStatusReport.period_end.desc(), TaskStatusReport.id.desc())
-                        .offset(page.offset).limit(page.limit))
+    rows = session.exec(
+        query.order_by(TaskStatusReport.period_end.desc(), TaskStatusReport.id.desc())
+        .offset(page.offset)
+        .limit(page.limit)
+    )
     return list(rows), count

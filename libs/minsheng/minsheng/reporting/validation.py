@@ -62,13 +62,17 @@ class ReportContext:
         return None if self.locks is None else self.locks.covering(self.session, period)
 
     def scope(self, indicator: IndicatorFact) -> IndicatorScope:
-        return IndicatorScope(code=indicator.code, task_number=indicator.task_number,
-                              lead_departments=self.lead_departments(indicator.task_number),
-                              city_only=indicator.city_only)
+        return IndicatorScope(
+            code=indicator.code,
+            task_number=indicator.task_number,
+            lead_departments=self.lead_departments(indicator.task_number),
+            city_only=indicator.city_only,
+        )
 
 
-def check_report(ctx: ReportContext, row: ReportCreate, principal: Principal, *, number: int = 1,
-                 bulk: bool = False) -> tuple[CheckedReport | None, list[RowError], list[RowError]]:
+def check_report(
+    ctx: ReportContext, row: ReportCreate, principal: Principal, *, number: int = 1, bulk: bool = False
+) -> tuple[CheckedReport | None, list[RowError], list[RowError]]:
     """(checked row, validation errors, permission errors)."""
     errors: list[RowError] = []
 
@@ -77,11 +81,15 @@ def check_report(ctx: ReportContext, row: ReportCreate, principal: Principal, *,
 
     indicator = ctx.indicator(row.indicator)
     if indicator is None:
-        fail("indicator", "unknown_indicator",
-             f"指标「{row.indicator}」不存在或不属于本行动：指标编号形如 T002-1，见 /api/v1/indicators")
+        fail(
+            "indicator",
+            "unknown_indicator",
+            f"指标「{row.indicator}」不存在或不属于本行动：指标编号形如 T002-1，见 /api/v1/indicators",
+        )
     if not ctx.org_unit_exists(row.org_unit):
-        fail("org_unit", "unknown_org_unit",
-             f"单位代码「{row.org_unit}」不存在：全市 370300，各区县见 /api/v1/org-units")
+        fail(
+            "org_unit", "unknown_org_unit", f"单位代码「{row.org_unit}」不存在：全市 370300，各区县见 /api/v1/org-units"
+        )
     period, code, message = parse_plan_period(row.period, ctx.today)
     if code:
         fail("period", code, message)
@@ -94,30 +102,38 @@ def check_report(ctx: ReportContext, row: ReportCreate, principal: Principal, *,
         return None, [], [RowError(row=number, field="indicator", code=exc.code, message=exc.detail)]
 
     if indicator.city_only and row.org_unit != CITY_CODE:
-        fail("org_unit", "city_only_indicator",
-             f"指标 {indicator.code}（{indicator.name}）只统计全市数据，请以 370300（淄博市）填报，区县不单独填报")
+        fail(
+            "org_unit",
+            "city_only_indicator",
+            f"指标 {indicator.code}（{indicator.name}）只统计全市数据，请以 370300（淄博市）填报，区县不单独填报",
+        )
 
     value = row.value
     if row.numerator is not None or row.denominator is not None:
         if indicator.aggregation is not Aggregation.ratio:
             fail("numerator", "not_a_ratio", f"指标 {indicator.code} 不是比率类指标，不需要分子、分母，请只填数值")
         elif row.numerator is None or row.denominator is None:
-            fail("denominator" if row.denominator is None else "numerator", "ratio_incomplete",
-                 "比率类指标的分子和分母要同时填写")
+            fail(
+                "denominator" if row.denominator is None else "numerator",
+                "ratio_incomplete",
+                "比率类指标的分子和分母要同时填写",
+            )
         elif row.denominator <= 0:
             fail("denominator", "invalid_denominator", "分母必须大于0")
         elif row.numerator < 0:
             fail("numerator", "negative_value", "分子不能为负数")
         elif indicator.unit == PERCENT and row.numerator > row.denominator:
-            fail("numerator", "numerator_above_denominator",
-                 f"分子（{row.numerator:g}）大于分母（{row.denominator:g}），比例不能超过100%，请核对")
+            fail(
+                "numerator",
+                "numerator_above_denominator",
+                f"分子（{row.numerator:g}）大于分母（{row.denominator:g}），比例不能超过100%，请核对",
+            )
         else:
             computed = row.numerator / row.denominator * ratio_scale(indicator.unit, indicator.name)
             if value is None:
                 value = round(computed, 6)
             elif abs(value - computed) > max(0.05, abs(computed) * 0.005):
-                fail("value", "ratio_mismatch",
-                     f"数值 {value:g} 与分子/分母计算结果 {computed:.2f} 不一致，请核对")
+                fail("value", "ratio_mismatch", f"数值 {value:g} 与分子/分母计算结果 {computed:.2f} 不一致，请核对")
     if value is None and not errors:
         fail("value", "missing_value", "请填写数值（比率类指标也可填写分子和分母）")
     if value is not None:
