@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: run test bootstrap bench web
+.PHONY: run test lint bootstrap bench web
 
 # The web app (web/, Node.js 20.19+): npm ci when node_modules is missing or older than the lock file,
 # a build when web/dist is missing or older than any source. `run` serves it; `test` drives it in a browser.
@@ -23,8 +23,13 @@ bootstrap:
 run: bootstrap web
 	$(UV) run python deploy/run_local.py
 
-test: bootstrap web
+# The suite runs only on code that passes the linter and is formatted (the ruff settings in pyproject.toml).
+test: lint web
 	$(UV) run pytest
+
+lint: bootstrap
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
 
 web: web/dist/index.html
 
