@@ -1,8 +1,7 @@
 # The two commands: `make run` (the platform on this machine) and `make test` (the whole suite).
 # Both install what is missing: uv (pinned) into the user's Python, then the locked workspace.
 # Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set (as on our machines)
-# every process would otherwise compile SQLAlchemy, pydantic and FastAPI from source at each start,
-# about 2.5 s of CPU per process (make run starts twelve; the suite many more).
+# every process would otherwise compile SQLAlchemy, pydantic and FastAPI from source at each start.
 
 UV_VERSION := 0.13.9
 PYTHON ?= python3

@@ -38,8 +38,8 @@ class OutboxEvent(SQLModel, table=True):
     # id order and stops after n rows.  Marking a row published leaves a dead entry here until
     # VACUUM; an index scan marks such entries dead as it meets them (later scans skip them without
     # reading the table).  The former (published_at, id) index led the planner to a bitmap scan,
-    # which never does: it re-read every published row's page on every cycle (8.7 ms per empty
-    # claim after 21,000 events, with autovacuum off as on the development machines).
+    # which never does: it re-read every published row's page on every cycle, ever slower as they grew
+    # (docs/decisions/0002).
     __table_args__ = (sa.Index("ix_outbox_event_pending", "id", postgresql_where=sa.text("published_at IS NULL")),)
 
     id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=True))

@@ -1,9 +1,8 @@
 """The outbox relay of a campaign service, in a child process of its own (`run_relay_process`).
 
 Why a process: publishing is pure overhead for the process that answers requests — claiming rows,
-the producer's per-record work, marking them sent.  Inside the service it took about a tenth of the
-CPU of a report submission, on the one core the service's event loop can use.  A child process runs
-it on another core, and the service keeps doing nothing but answering.
+the producer's per-record work, marking them sent, on the one core the service's event loop can use.
+A child process runs it on another core, and the service keeps doing nothing but answering.
 
 The child is started, watched and restarted by the service itself (a background job), so `make run`,
 docker-compose and the tests start exactly the processes they did.  Between the two, two pipes:

@@ -136,7 +136,7 @@ class ProgressInputs:
     def from_json(cls, text: str) -> ProgressInputs:
         """Stored inputs carry no values awaiting review (`to_json` leaves them out): figures and status
         do not depend on them, and they change at every submission.  Whoever lists them adds the
-        current ones (`with_pending`).  Documents stored with them (before 2026-11-27) read the same."""
+        current ones (`with_pending`).  Documents stored with them (older rows) read the same."""
         data = json.loads(text)
         return cls(
             observations=tuple(
