@@ -109,7 +109,7 @@ def run(quick: bool, client: str = "raw") -> BenchResult:
                         concurrency=concurrency,
                         warmup=warmup,
                         duration=duration,
-                        headers=headers,
+                        headers=dict(headers) if headers else None,  # a token valid for the round
                         client=client,
                     )
                 measured["cpu"] = cpu.cores

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -56,7 +57,18 @@ DB_PREFIX = "minsheng_bench_"
 
 # The bench stands in for the gateway: its own key pair signs the demo accounts' service tokens
 # (minsheng.auth.demo), and the services it starts trust its public key.
-BENCH_SIGNER = ServiceTokenSigner(Ed25519PrivateKey.generate(), lifetime=60)
+# The key travels in the environment so that the load generators, spawned processes that import this
+# module again, sign with the same key as the services were given.
+if "MINSHENG_BENCH_SIGNING_KEY" not in os.environ:
+    os.environ["MINSHENG_BENCH_SIGNING_KEY"] = (
+        Ed25519PrivateKey.generate()
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+BENCH_SIGNER = ServiceTokenSigner(
+    serialization.load_pem_private_key(os.environ["MINSHENG_BENCH_SIGNING_KEY"].encode(), password=None),
+    lifetime=60,
+)
 BENCH_PUBLIC_KEY = public_pem(BENCH_SIGNER.private_key.public_key())
 EDU_BUREAU = FreshBearer(BENCH_SIGNER, DEMO_BY_USERNAME["demo-education-bureau"].principal(), CAMPAIGN_CODES)
 CITY_OFFICE = FreshBearer(BENCH_SIGNER, DEMO_BY_USERNAME["demo-city-office"].principal(), CAMPAIGN_CODES)
