@@ -20,6 +20,7 @@ from minsheng.catalog.loader import read_catalog_file
 from minsheng.orgunits import CITY_CODE, ORG_UNITS
 from minsheng.progress.periods import Period
 from minsheng.topology import CAMPAIGNS
+from minsheng_gateway.views.models import OfficialValue, ReportView
 
 ORG_UNIT_CODES = tuple(u.code for u in ORG_UNITS)  # the city and its 11 districts, counties and zones
 DISTRICT_CODES = tuple(c for c in ORG_UNIT_CODES if c != CITY_CODE)
@@ -148,33 +149,9 @@ class ProbeStream:
 
 # ---- (c): the gateway's read models, seeded directly --------------------------------------------
 
-REPORT_VIEW_COLUMNS = (
-    "campaign",
-    "report_id",
-    "indicator_code",
-    "org_unit_code",
-    "period",
-    "period_end",
-    "value",
-    "numerator",
-    "denominator",
-    "status",
-    "revision",
-    "is_current",
-    "submitted_by",
-    "updated_at",
-)
-OFFICIAL_COLUMNS = (
-    "indicator_code",
-    "org_unit_code",
-    "period",
-    "campaign",
-    "value",
-    "numerator",
-    "denominator",
-    "report_id",
-    "revision",
-)
+# The order the seeded COPY text is written in: the gateway tables' own columns.
+REPORT_VIEW_COLUMNS = tuple(ReportView.__table__.columns.keys())
+OFFICIAL_COLUMNS = tuple(OfficialValue.__table__.columns.keys())
 
 
 @dataclass
