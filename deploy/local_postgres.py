@@ -64,6 +64,8 @@ class LocalPostgres:
         if self.system_user is not None:
             account = ensure_user_exists(self.system_user)
             ensure_prefix_permissions(self.data_dir)
+            # The server user must also reach the binaries, inside this clone's virtual environment.
+            ensure_prefix_permissions(POSTGRES_BIN_PATH / "postgres")
             os.chown(self.data_dir, account.pw_uid, account.pw_gid)
         self.data_dir.chmod(0o700)  # PostgreSQL insists
         if not (self.data_dir / "PG_VERSION").exists():
