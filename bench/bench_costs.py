@@ -29,14 +29,15 @@ def fold_costs(url: str, sizes: tuple[int, ...], polls: int) -> dict[int, float]
     """CPU ms per poll of `size` events, for each size (a fresh gateway database at `url`)."""
     from bench.bench_rebuild import prepare_gateway_db
     from bench.data import report_events
+    from minsheng.catalog.snapshot import CatalogCache
     from minsheng.db import Database
     from minsheng.progress.model import Thresholds
     from minsheng_gateway.views.fold import view_handlers
     from minsheng_gateway.views.progress import refresh
 
     prepare_gateway_db(url)
-    database, thresholds = Database(url), Thresholds()
-    handlers = view_handlers(lambda session, stale: refresh(session, stale, thresholds))
+    database, thresholds, catalog = Database(url), Thresholds(), CatalogCache()
+    handlers = view_handlers(lambda session, stale: refresh(session, stale, thresholds, catalog), catalog)
     events = [handlers.parser.parse(value) for _, _, value in report_events(3000 + sum(sizes) * (polls + 20), seed=11)]
 
     def poll(batch: list) -> None:
@@ -92,7 +93,7 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
 
         def batch(size: int) -> tuple[float, float]:
             with database.session() as session:
-                context = ReportContext(session, today)
+                context = ReportContext(session, today, client.app.state.catalog.snapshot(session))
                 submissions = []
                 for _ in range(size):
                     checked, errors, refused = check_report(context, ReportCreate(**next(stream)), bureau)

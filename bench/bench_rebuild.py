@@ -82,6 +82,7 @@ async def produce(bootstrap: str, events: list[tuple[str, str, bytes]]) -> float
 def prepare_gateway_db(url: str) -> None:
     """Migrated, with the five catalogs: the state of a gateway that has synced its catalogs."""
     from minsheng.catalog.loader import apply_catalog
+    from minsheng.catalog.snapshot import CatalogCache
     from minsheng.db import Database
     from minsheng.db.migrations import upgrade_to_head
     from minsheng_gateway.main import migration_plan
@@ -90,7 +91,7 @@ def prepare_gateway_db(url: str) -> None:
     database = Database(url)
     with database.session() as session:
         for doc in catalogs().values():
-            apply_catalog(session=session, doc=doc)
+            apply_catalog(session=session, doc=doc, catalog=CatalogCache())
         session.commit()
     database.dispose()
 

@@ -72,6 +72,7 @@ ROUNDS = 4
 def seed(url: str, reports: int) -> dict:
     """Migrate, load the catalogs, COPY the read models, compute the progress rows. Returns facts."""
     from minsheng.catalog.loader import apply_catalog
+    from minsheng.catalog.snapshot import CatalogCache
     from minsheng.clock import today_in_china
     from minsheng.db import Database
     from minsheng.db.migrations import upgrade_to_head
@@ -83,10 +84,10 @@ def seed(url: str, reports: int) -> dict:
     timings = {}
     started = time.perf_counter()
     upgrade_to_head(migration_plan, url)
-    database = Database(url)
+    database, catalog = Database(url), CatalogCache()
     with database.session() as session:
         for doc in catalogs().values():
-            apply_catalog(session=session, doc=doc)
+            apply_catalog(session=session, doc=doc, catalog=catalog)
         session.commit()
     timings["migrate_and_catalog_s"] = time.perf_counter() - started
 
@@ -108,7 +109,7 @@ def seed(url: str, reports: int) -> dict:
     started = time.perf_counter()
     with database.session() as session:
         stale = StaleProgress(series=set(views.pairs))
-        refreshed = refresh(session, stale, Thresholds.from_settings(GatewaySettings()), today_in_china())
+        refreshed = refresh(session, stale, Thresholds.from_settings(GatewaySettings()), catalog, today_in_china())
         session.commit()
     timings["refresh_s"] = time.perf_counter() - started
     database.dispose()
@@ -162,6 +163,7 @@ class CityRows:
 
     def store_answers_ahead(self, day: dt.date) -> int:
         """The refresher's own function, as it runs before midnight (only the city's rows are due)."""
+        from minsheng.catalog.snapshot import CatalogCache
         from minsheng.db import Database
         from minsheng.progress.model import Thresholds
         from minsheng_gateway.settings import GatewaySettings
@@ -169,7 +171,7 @@ class CityRows:
 
         database = Database(self.url)
         try:
-            return store_answers_ahead(database, day, Thresholds.from_settings(GatewaySettings()))
+            return store_answers_ahead(database, CatalogCache(), day, Thresholds.from_settings(GatewaySettings()))
         finally:
             database.dispose()
 

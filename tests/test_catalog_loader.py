@@ -6,6 +6,7 @@ from sqlmodel import Session, create_engine, select
 from minsheng.catalog.document import CampaignDoc
 from minsheng.catalog.loader import apply_catalog
 from minsheng.catalog.models import DistrictTarget, Indicator, OrgUnit, Task, TaskLeadDepartment
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db.migrations import upgrade_to_head
 from tests.conftest import campaign_module
 
@@ -27,10 +28,10 @@ def _counts(session: Session) -> dict:
 def test_seeding_twice_changes_nothing(make_database):
     engine, doc = _database(make_database)
     with Session(engine) as session:
-        first = apply_catalog(session=session, doc=doc)
+        first = apply_catalog(session=session, doc=doc, catalog=CatalogCache())
         session.commit()
         before = _counts(session)
-        second = apply_catalog(session=session, doc=doc)
+        second = apply_catalog(session=session, doc=doc, catalog=CatalogCache())
         session.commit()
         assert first.changed and not second.changed
         assert (
@@ -50,7 +51,7 @@ def test_seeding_twice_changes_nothing(make_database):
 def test_a_corrected_file_updates_in_place_and_retires_what_was_removed(make_database):
     engine, doc = _database(make_database)
     with Session(engine) as session:
-        apply_catalog(session=session, doc=doc)
+        apply_catalog(session=session, doc=doc, catalog=CatalogCache())
         session.commit()
 
     raw = doc.model_dump(mode="json")
@@ -64,7 +65,7 @@ def test_a_corrected_file_updates_in_place_and_retires_what_was_removed(make_dat
     corrected = CampaignDoc.model_validate(raw)
 
     with Session(engine) as session:
-        changes = apply_catalog(session=session, doc=corrected)
+        changes = apply_catalog(session=session, doc=corrected, catalog=CatalogCache())
         session.commit()
         assert "indicator T002-1" in changes.updated and f"indicator {removed['code']}" in changes.retired
         row = session.get(Indicator, "T002-1")
@@ -80,7 +81,7 @@ def test_a_corrected_file_updates_in_place_and_retires_what_was_removed(make_dat
         assert session.get(Task, 2).title == "建设公办幼儿园（修订）"
 
     with Session(engine) as session:  # and the original file brings the indicator back
-        changes = apply_catalog(session=session, doc=doc)
+        changes = apply_catalog(session=session, doc=doc, catalog=CatalogCache())
         session.commit()
         assert not session.get(Indicator, removed["code"]).retired
     engine.dispose()

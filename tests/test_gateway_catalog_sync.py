@@ -46,6 +46,7 @@ def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_data
 
     import minsheng_gateway.main as gateway_main
     from minsheng.catalog.loader import apply_catalog, read_catalog_file
+    from minsheng.catalog.snapshot import CatalogCache
     from minsheng.db import Database
     from minsheng.db.migrations import upgrade_to_head
     from minsheng_gateway import catalog_sync
@@ -57,7 +58,11 @@ def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_data
     database = Database(url)
     app = SimpleNamespace(
         state=SimpleNamespace(
-            settings=GatewaySettings(), catalogs_loaded=set(), catalog_missing_since={}, database=database
+            settings=GatewaySettings(),
+            catalogs_loaded=set(),
+            catalog_missing_since={},
+            database=database,
+            catalog=CatalogCache(),
         )
     )
 
@@ -83,7 +88,7 @@ def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_data
     try:
         with caplog.at_level(logging.INFO, logger="minsheng_gateway.catalog_sync"):
             with database.session() as consumer:  # the consumer's fold, not committed yet
-                apply_catalog(session=consumer, doc=doc)
+                apply_catalog(session=consumer, doc=doc, catalog=CatalogCache())
                 consumer.flush()
                 pull = threading.Thread(target=lambda: outcome.append(asyncio.run(attempt())))
                 pull.start()

@@ -14,6 +14,7 @@ from sqlmodel import select
 from minsheng.catalog.loader import read_catalog_file
 from minsheng.catalog.models import Campaign, Indicator
 from minsheng.catalog.service import export_catalog
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import Database
 from minsheng.db.migrations import upgrade_to_head
 from minsheng.messaging import IntegrationEvent, ProcessedEvent, event_source
@@ -134,7 +135,7 @@ def snapshot_event(*reports: ReportState) -> IntegrationEvent:
 def fold(database: Database, events: list[IntegrationEvent]) -> tuple[int, int]:
     """One transaction, as a poll or a rebuild's batch: (new events, duplicates)."""
     stale = StaleProgress()
-    handlers = view_handlers(lambda session, work: stale.series.update(work.series))
+    handlers = view_handlers(lambda session, work: stale.series.update(work.series), CatalogCache())
     with database.session() as session:
         outcome = handlers.apply(session, [handlers.parser.parse(e.to_json_bytes()) for e in events])
         session.commit()

@@ -49,17 +49,20 @@ def gateway(make_database):
     client.__exit__(None, None, None)
 
 
-def live_handlers():
-    """The live consumer's handlers, refreshing the progress rows for 2022-12-31."""
+def live_handlers(app):
+    """The live consumer's handlers of `app`, refreshing the progress rows for 2022-12-31."""
     from minsheng_gateway.views.fold import view_handlers
     from minsheng_gateway.views.progress import refresh
 
-    return view_handlers(functools.partial(refresh, thresholds=Thresholds(), today=dt.date(2022, 12, 31)))
+    catalog = app.state.catalog
+    return view_handlers(
+        functools.partial(refresh, thresholds=Thresholds(), catalog=catalog, today=dt.date(2022, 12, 31)), catalog
+    )
 
 
 def fold_all(gateway_client, events) -> list[bool]:
     """Each event in its own transaction (a poll of one): whether it was new."""
-    handlers, database = live_handlers(), gateway_client.app.state.database
+    handlers, database = live_handlers(gateway_client.app), gateway_client.app.state.database
     new = []
     for event in events:
         with database.session() as session:
@@ -343,7 +346,7 @@ def test_batch_fold_equals_event_by_event_fold_and_skips_repeats(campaign_client
         }
     )
     with TestClient(gateway_main.build_app(settings)) as batched:
-        database, handlers = batched.app.state.database, live_handlers()
+        database, handlers = batched.app.state.database, live_handlers(batched.app)
         with database.session() as session:
             outcome = handlers.apply(session, [handlers.parser.parse(e.to_json_bytes()) for e in events + events[:3]])
             session.commit()
@@ -400,7 +403,7 @@ def test_the_refresher_renews_stored_rows_to_the_answers_computed_in_full(campai
     today = today_in_china()
     with gateway.app.state.database.session() as session:
         rows = session.exec(select(IndicatorProgressView)).all()
-        facts = load_facts(session)
+        facts = load_facts(session, gateway.app.state.catalog)
         source = GatewaySource(session)
         official = source.official(list(facts))
         for row in rows:
@@ -436,7 +439,7 @@ def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_pro
     day = dt.date(2023, 1, 1)
     _clock(gateway, day.isoformat())
     expected = {path: gateway.get(path).json() for path in SUMMARIES}  # computed from the stored inputs
-    stored = store_answers_ahead(database, day, Thresholds())
+    stored = store_answers_ahead(database, gateway.app.state.catalog, day, Thresholds())
     with database.session() as session:
         rows = session.exec(select(IndicatorProgressView)).all()
         assert stored == len(rows) and all(row.next_on == day and row.computed_on < day for row in rows)
@@ -446,7 +449,7 @@ def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_pro
         session.exec(delete(OfficialValue))
         session.commit()
     assert {path: gateway.get(path).json() for path in SUMMARIES} == expected
-    assert store_answers_ahead(database, day, Thresholds()) == 0  # nothing left to do
+    assert store_answers_ahead(database, gateway.app.state.catalog, day, Thresholds()) == 0  # nothing left to do
 
     assert refresh_stale_rows(gateway.app, today=day) == len(ahead)
     with database.session() as session:
@@ -468,7 +471,7 @@ def test_a_row_that_changes_after_its_answer_was_stored_ahead_loses_it(campaign_
     folded = outbox_events(education)
     fold_all(gateway, folded)
     day = dt.date(2023, 1, 1)
-    store_answers_ahead(gateway.app.state.database, day, Thresholds())
+    store_answers_ahead(gateway.app.state.database, gateway.app.state.catalog, day, Thresholds())
     approve(education, {"indicator": "H-EDU-1", "org_unit": "370300", "period": "2022-12", "value": 85}, CITY)
     fold_all(gateway, outbox_events(education)[len(folded) :])
     with gateway.app.state.database.session() as session:
@@ -512,7 +515,7 @@ def test_todays_indicator_progress_is_the_stored_answer_and_equals_the_one_compu
     database = gateway.app.state.database
     with database.session() as session:
         keys = [(r.indicator_code, r.org_unit_code) for r in session.exec(select(IndicatorProgressView))]
-        facts = load_facts(session)
+        facts = load_facts(session, gateway.app.state.catalog)
         source = GatewaySource(session)
         official, pending = source.official(list(facts)), source.pending(list(facts))
         expected = {

@@ -50,7 +50,7 @@ def test_announced_status_is_the_computed_one_even_after_another_replica_approve
     education = campaign_client("education")
     education.app.state.clock = lambda: AS_OF
     approvals = education.app.state.approvals
-    this_replica, other_replica = approvals.tracker, status_tracking.StatusTracker()
+    this_replica, other_replica = approvals.tracker, status_tracking.StatusTracker(catalog=education.app.state.catalog)
     seen = set()
     # (org unit, period, value, approved by the other replica?): a slow start, a revision, a catch-up
     steps = [
@@ -86,7 +86,7 @@ def city_inputs_from_every_value(client, indicator: str):
     from minsheng.reporting.models import Report, ReportStatus
 
     with client.app.state.database.session() as session:
-        facts = load_facts(session, codes=[indicator])[indicator]
+        facts = load_facts(session, client.app.state.catalog, codes=[indicator])[indicator]
         approved = session.exec(
             select(Report).where(Report.indicator_code == indicator, Report.status == ReportStatus.approved)
         ).all()

@@ -52,7 +52,7 @@ async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> b
     def apply() -> None:
         with app.state.database.session() as session:
             if not holds_catalog(session, doc):
-                seed_catalog(session=session, doc=doc)
+                seed_catalog(session=session, doc=doc, catalog=app.state.catalog)
 
     try:
         await asyncio.to_thread(apply)

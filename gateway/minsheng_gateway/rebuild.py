@@ -32,6 +32,7 @@ from sqlmodel import delete
 from minsheng.auth.models import Role
 from minsheng.auth.principal import Principal
 from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import Database
 from minsheng.db.migrations import upgrade_to_head
 from minsheng.messaging import EventHandlers, ProcessedEvent
@@ -85,10 +86,10 @@ async def request_republish(settings: GatewaySettings) -> dict[str, dict]:
         return answers
 
 
-def rebuild_handlers(stale: StaleProgress) -> EventHandlers[StaleProgress]:
+def rebuild_handlers(stale: StaleProgress, catalog: CatalogCache) -> EventHandlers[StaleProgress]:
     """The live consumer's handlers, with the progress each batch made stale collected into `stale`
     and recomputed once, in full, at the end of the rebuild rather than per batch."""
-    return view_handlers(lambda session, batch: stale.series.update(batch.series))
+    return view_handlers(lambda session, batch: stale.series.update(batch.series), catalog)
 
 
 def fold_batch(database: Database, handlers: EventHandlers, events: list[TypedEvent]) -> int:
@@ -100,9 +101,9 @@ def fold_batch(database: Database, handlers: EventHandlers, events: list[TypedEv
     return outcome.applied + outcome.skipped
 
 
-def refresh_all(database: Database, stale: StaleProgress, thresholds: Thresholds) -> int:
+def refresh_all(database: Database, catalog: CatalogCache, stale: StaleProgress, thresholds: Thresholds) -> int:
     with database.session() as session:
-        count = refresh(session, stale, thresholds)
+        count = refresh(session, stale, thresholds, catalog)
         session.commit()
     return count
 
@@ -153,7 +154,8 @@ async def fold_topics(
     started = time.perf_counter()
     positions: dict[TopicPartition, int] = {}
     stale = StaleProgress()
-    handlers = rebuild_handlers(stale)
+    catalog = CatalogCache()  # this process's own: the rebuilt database's catalog
+    handlers = rebuild_handlers(stale, catalog)
     folding: asyncio.Future | None = None  # the previous batch, still being folded
     busy_until = started  # when the last batch arrived or was folded: the final quiet wait starts there
 
@@ -186,7 +188,7 @@ async def fold_topics(
             await folded()
             folding = asyncio.ensure_future(asyncio.to_thread(fold_timed, events))
         quiet = time.perf_counter() - busy_until  # the final wait (at least `idle`) is not folding time
-        await asyncio.to_thread(refresh_all, database, stale, thresholds)
+        await asyncio.to_thread(refresh_all, database, catalog, stale, thresholds)
         elapsed = time.perf_counter() - started - quiet
         if positions:
             try:  # hand the reached offsets to the new generation's group

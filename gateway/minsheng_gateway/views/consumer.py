@@ -28,7 +28,9 @@ async def consume_events(app: FastAPI) -> None:
         lambda: app.state.settings.kafka_bootstrap_servers,
         topics=TOPICS,
         group_id=group_id(generation),
-        handlers=view_handlers(functools.partial(refresh, thresholds=thresholds)),
+        handlers=view_handlers(
+            functools.partial(refresh, thresholds=thresholds, catalog=app.state.catalog), app.state.catalog
+        ),
         process="gateway",
         max_records=500,
         poll_timeout_ms=100,

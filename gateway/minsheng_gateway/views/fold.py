@@ -16,12 +16,14 @@ recomputes them before the commit (`progress.py`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 
 from sqlmodel import Session, select
 
 from minsheng.catalog.document import CampaignDoc
 from minsheng.catalog.loader import apply_catalog, holds_catalog
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import bulk
 from minsheng.messaging import EventHandlers
 from minsheng.messaging.consumer import TypedEvent
@@ -207,14 +209,14 @@ def fold_task_statuses(session: Session, events: list[TypedEvent], stale: StaleP
     insert_rows(session, TaskStatusView.__table__, list(latest.values()), NEWER_REVISION_WINS)
 
 
-def fold_catalogs(session: Session, events: list[TypedEvent], stale: StaleProgress) -> None:
+def fold_catalogs(session: Session, events: list[TypedEvent], stale: StaleProgress, *, catalog: CatalogCache) -> None:
     """A campaign's catalog, stored unless it is the one held already (pulled from the service, or
     published before, and again at every rebuild: the digest of what was last applied says so)."""
     for event in events:
         data: CatalogPublished = event.typed_data()
         doc = CampaignDoc.model_validate(data.catalog)
         if not holds_catalog(session, doc):
-            apply_catalog(session=session, doc=doc)
+            apply_catalog(session=session, doc=doc, catalog=catalog)
             session.flush()
         # Reports may have arrived before their catalog (they travel on other partitions): whatever this
         # campaign already has is recomputed now that its indicators are known (or were corrected).
@@ -226,15 +228,18 @@ def fold_catalogs(session: Session, events: list[TypedEvent], stale: StaleProgre
         stale.anything_changed(series)  # aggregation or scale may have changed: no partial roll-up
 
 
-def view_handlers(finish: Callable[[Session, StaleProgress], None]) -> EventHandlers[StaleProgress]:
+def view_handlers(
+    finish: Callable[[Session, StaleProgress], None], catalog: CatalogCache
+) -> EventHandlers[StaleProgress]:
     """The gateway's handlers; `finish` completes a transaction's `StaleProgress` (the live consumer
-    refreshes the progress rows; a rebuild collects them for the end).  Status-changed and period
+    refreshes the progress rows; a rebuild collects them for the end); a catalog applied drops the
+    process's `catalog` snapshot.  Status-changed and period
     events have no handler: the gateway computes statuses itself from the values."""
     handlers = EventHandlers(start=StaleProgress, finish=finish)
     handlers.register(ReportChanged, fold_reports)
     handlers.register(ReportSnapshot, fold_snapshots)
     handlers.register(TaskStatusReported, fold_task_statuses)
-    handlers.register(CatalogPublished, fold_catalogs)
+    handlers.register(CatalogPublished, functools.partial(fold_catalogs, catalog=catalog))
     return handlers
 
 

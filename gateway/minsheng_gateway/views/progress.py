@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.clock import today_in_china
 from minsheng.db import bulk
 from minsheng.orgunits import CITY_CODE
@@ -54,7 +55,13 @@ class StaleProgress:
         return bool(self.series)
 
 
-def refresh(session: Session, stale: StaleProgress, thresholds: Thresholds, today: dt.date | None = None) -> int:
+def refresh(
+    session: Session,
+    stale: StaleProgress,
+    thresholds: Thresholds,
+    catalog: CatalogCache,
+    today: dt.date | None = None,
+) -> int:
     """Recompute the `stale` progress rows; returns how many.
 
     A district's row is computed from its own official values.  The city's is rolled up from every
@@ -66,7 +73,7 @@ def refresh(session: Session, stale: StaleProgress, thresholds: Thresholds, toda
         return 0
     today = today or today_in_china()
     codes = sorted({code for code, _ in stale.series})
-    facts = load_facts(session, codes=codes)  # (a catalog not yet arrived: its fold will recompute)
+    facts = load_facts(session, catalog, codes=codes)  # (a catalog not yet arrived: its fold will recompute)
     in_part = {
         code: periods
         for code, periods in stale.periods.items()

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlmodel import Session, select
 
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.clock import CHINA, today_in_china
 from minsheng.db import Database
 from minsheng.progress.model import Thresholds
@@ -54,7 +55,7 @@ def promote_answers_ahead(session: Session, today: dt.date, now: dt.datetime) ->
     return result.rowcount or 0
 
 
-def store_answers_ahead(database: Database, day: dt.date, thresholds: Thresholds) -> int:
+def store_answers_ahead(database: Database, catalog: CatalogCache, day: dt.date, thresholds: Thresholds) -> int:
     """Store `day`'s answer beside the current one in every row computed before `day` that has none
     for it yet, computed from the row's stored inputs (`answers_for_new_day`; rows without usable
     inputs are left to the refresher's run after midnight).  A few indicators per transaction, their
@@ -79,7 +80,7 @@ def store_answers_ahead(database: Database, day: dt.date, thresholds: Thresholds
                 .order_by(IndicatorProgressView.indicator_code, IndicatorProgressView.org_unit_code)
                 .with_for_update()
             ).all()
-            renewed, _ = answers_for_new_day(rows, load_facts(session, codes=chunk), day, thresholds)
+            renewed, _ = answers_for_new_day(rows, load_facts(session, catalog, codes=chunk), day, thresholds)
             answers = [
                 {
                     "k_code": answer.id,
@@ -120,11 +121,11 @@ def refresh_stale_rows(app: FastAPI, today: dt.date | None = None) -> int:
         count = promote_answers_ahead(session, today, now)
         stale = list(session.exec(select(IndicatorProgressView).where(IndicatorProgressView.computed_on < today)))
         if stale:
-            facts = load_facts(session, codes=sorted({row.indicator_code for row in stale}))
+            facts = load_facts(session, app.state.catalog, codes=sorted({row.indicator_code for row in stale}))
             renewed, in_full = answers_for_new_day(stale, facts, today, thresholds)
             store_progress_many(session, renewed, now)
             in_full = StaleProgress(series={(row.indicator_code, row.org_unit_code) for row in in_full})
-            count += len(renewed) + refresh(session, in_full, thresholds, today)
+            count += len(renewed) + refresh(session, in_full, thresholds, app.state.catalog, today)
         session.commit()
     return count
 
@@ -148,7 +149,7 @@ async def refresh_stale_progress(app: FastAPI) -> None:
             day = next_day_due(dt.datetime.now(dt.UTC), dt.timedelta(minutes=settings.progress_ahead_minutes))
             if day is not None:
                 stored = await asyncio.to_thread(
-                    store_answers_ahead, app.state.database, day, Thresholds.from_settings(settings)
+                    store_answers_ahead, app.state.database, app.state.catalog, day, Thresholds.from_settings(settings)
                 )
                 if stored:
                     log.info("stored %d progress answers ahead for %s", stored, day)

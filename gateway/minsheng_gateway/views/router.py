@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.orgunits import CITY_CODE
@@ -28,8 +29,8 @@ def _thresholds(request: Request) -> Thresholds:
     response_model=Summary,
     summary="全市：各行动及总体的任务、指标按状态统计，行动总目标的完成值、目标、完成率、应达值和状态",
 )
-def city_summary(request: Request, session: SessionDep, today: TodayDep):
-    return summaries.summary(session, CITY_CODE, today, _thresholds(request))
+def city_summary(request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep):
+    return summaries.summary(session, catalog, CITY_CODE, today, _thresholds(request))
 
 
 @router.get(
@@ -37,8 +38,8 @@ def city_summary(request: Request, session: SessionDep, today: TodayDep):
     response_model=Summary,
     summary="一个区县：同全市视图，按该区县自己的目标（有分解目标的）判断",
 )
-def district_summary(request: Request, session: SessionDep, today: TodayDep, code: str):
-    return summaries.summary(session, code, today, _thresholds(request))
+def district_summary(request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep, code: str):
+    return summaries.summary(session, catalog, code, today, _thresholds(request))
 
 
 AsOfRoutines = Annotated[dt.date | None, Query(description="以哪一天为准推算上月末、上季末、上年末，默认今天")]
@@ -49,8 +50,8 @@ AsOfRoutines = Annotated[dt.date | None, Query(description="以哪一天为准�
     response_model=DistrictMatrix,
     summary="区县×行动得分矩阵与排名：月调度、季考评、年评价（计分规则见 scoring_rule）",
 )
-def districts(request: Request, session: SessionDep, today: TodayDep, as_of: AsOfRoutines = None):
-    return summaries.district_matrix(session, as_of or today, _thresholds(request))
+def districts(request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep, as_of: AsOfRoutines = None):
+    return summaries.district_matrix(session, catalog, as_of or today, _thresholds(request))
 
 
 @router.get(
@@ -61,6 +62,7 @@ def districts(request: Request, session: SessionDep, today: TodayDep, as_of: AsO
 def indicator_progress(
     request: Request,
     session: SessionDep,
+    catalog: CatalogDep,
     today: TodayDep,
     code: str,
     org_unit: OrgUnitQuery = CITY_CODE,
@@ -68,10 +70,14 @@ def indicator_progress(
 ):
     # Today's answer is the one stored when the row last changed (dashboards poll this); another
     # day's, or one for a series without data, is computed.
-    if as_of in (None, today) and (stored := summaries.stored_answer(session, code, org_unit, today)) is not None:
+    if (
+        as_of in (None, today)
+        and (stored := summaries.stored_answer(session, catalog, code, org_unit, today)) is not None
+    ):
         return Response(stored, media_type="application/json")
     return queries.get_indicator_progress(
         session=session,
+        catalog=catalog,
         source=GatewaySource(session),
         code=code,
         org_unit=org_unit,
@@ -84,6 +90,7 @@ def indicator_progress(
 def task_progress(
     request: Request,
     session: SessionDep,
+    catalog: CatalogDep,
     today: TodayDep,
     number: int,
     org_unit: OrgUnitQuery = CITY_CODE,
@@ -91,6 +98,7 @@ def task_progress(
 ):
     return queries.get_task_progress(
         session=session,
+        catalog=catalog,
         source=GatewaySource(session),
         number=number,
         org_unit=org_unit,
@@ -104,5 +112,7 @@ def task_progress(
     response_model=list[Warning],
     summary="预警：存在风险或进度滞后的指标和任务，附牵头部门和区县，最新的在前",
 )
-def read_warnings(session: SessionDep, today: TodayDep, limit: Annotated[int, Query(ge=1, le=500)] = 100):
-    return summaries.warnings(session, today, limit)
+def read_warnings(
+    session: SessionDep, catalog: CatalogDep, today: TodayDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+):
+    return summaries.warnings(session, catalog, today, limit)

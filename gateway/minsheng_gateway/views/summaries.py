@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from minsheng.catalog.models import Campaign, OrgUnit, Task, TaskLeadDepartment
 from minsheng.catalog.service import get_org_unit
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import (
     IndicatorFacts,
@@ -128,12 +129,12 @@ def statuses_for_unit(
     return statuses, {code: _headline_figure(figures[code]) for code in whole if code in figures}
 
 
-def stored_answer(session: Session, code: str, org_unit: str, today: dt.date) -> str | None:
+def stored_answer(session: Session, catalog: CatalogCache, code: str, org_unit: str, today: dt.date) -> str | None:
     """The answer stored for `today` (as JSON, an `IndicatorProgressPublic`), if the indicator is in
     the catalog and its row is current: what the consumer computed when the row last changed, or the
     answer the refresher stored ahead for a new day, with the reports awaiting review now (stored
     answers hold none: `answers`' docstring).  None: compute it."""
-    if not load_facts(session, codes=[code]):
+    if not load_facts(session, catalog, codes=[code]):
         return None
     view = IndicatorProgressView
     stored = session.execute(
@@ -165,9 +166,9 @@ def _headline_figure(answer: IndicatorProgressPublic | HeadlineFigure) -> Headli
     )
 
 
-def summary(session: Session, org_unit: str, today: dt.date, thresholds: Thresholds) -> Summary:
+def summary(session: Session, catalog: CatalogCache, org_unit: str, today: dt.date, thresholds: Thresholds) -> Summary:
     unit = get_org_unit(session=session, code=org_unit)
-    facts = load_facts(session)
+    facts = load_facts(session, catalog)
     headline_codes = {code for code, f in facts.items() if f.task_number is None}
     statuses, headline = statuses_for_unit(session, org_unit, facts, today, thresholds, whole=headline_codes)
     tasks, leads = _tasks_and_leads(session)
@@ -220,8 +221,8 @@ def routine_dates(as_of: dt.date) -> dict[str, dt.date]:
     }
 
 
-def district_matrix(session: Session, as_of: dt.date, thresholds: Thresholds) -> DistrictMatrix:
-    facts = load_facts(session)
+def district_matrix(session: Session, catalog: CatalogCache, as_of: dt.date, thresholds: Thresholds) -> DistrictMatrix:
+    facts = load_facts(session, catalog)
     official = GatewaySource(session).official(list(facts))
     districts = list(session.exec(select(OrgUnit).where(OrgUnit.code != CITY_CODE).order_by(OrgUnit.code)))
     campaigns = [c.code for c in session.exec(select(Campaign).order_by(Campaign.number))]
@@ -254,8 +255,8 @@ def district_matrix(session: Session, as_of: dt.date, thresholds: Thresholds) ->
     return DistrictMatrix(scoring_rule=SCORING_RULE, rankings=rankings)
 
 
-def warnings(session: Session, today: dt.date, limit: int) -> list[Warning]:
-    facts = load_facts(session)
+def warnings(session: Session, catalog: CatalogCache, today: dt.date, limit: int) -> list[Warning]:
+    facts = load_facts(session, catalog)
     names = dict(session.exec(select(OrgUnit.code, OrgUnit.name)).all())
     tasks, leads = _tasks_and_leads(session)
     titles = {t.number: t.title for t in tasks}

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import Database
 from minsheng.db.migrations import MigrationPlan, upgrade_to_head
 from minsheng.errors import install_error_handlers
@@ -66,6 +67,7 @@ def create_app(
     app.state.process = process
     app.state.settings = settings
     app.state.ready = False
+    app.state.catalog = CatalogCache()
     app.state.readiness_checks = []  # callables returning a list of things still awaited
     app.add_middleware(MetricsMiddleware, process=process)
     install_error_handlers(app)

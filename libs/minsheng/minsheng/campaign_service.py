@@ -17,7 +17,6 @@ from minsheng.catalog.loader import read_catalog_file, seed_catalog
 from minsheng.catalog.models import CATALOG_TABLES
 from minsheng.catalog.router import catalog_document_router
 from minsheng.catalog.router import router as catalog_router
-from minsheng.catalog.snapshot import catalog_snapshot
 from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.db.migrations import MigrationPlan
 from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, wake_relay
@@ -80,11 +79,11 @@ class CampaignService:
 
     def seed(self, app: FastAPI) -> None:
         with app.state.database.session() as session:
-            seed_catalog(session=session, doc=self.catalog)
+            seed_catalog(session=session, doc=self.catalog, catalog=app.state.catalog)
             # Announce the catalog at every start: consumers apply it idempotently.
             publish_catalog(session=session, campaign=self.campaign)
             session.commit()
-            catalog_snapshot(session)  # loaded now, so no request ever waits for it
+            app.state.catalog.snapshot(session)  # loaded now, so no request ever waits for it
 
     def make_writers(self, app: FastAPI) -> None:
         """The writers of reports and what they keep between requests, one set per app: the period
@@ -93,8 +92,8 @@ class CampaignService:
         of submissions and approvals (`minsheng.db.group_commit`) that run them; each commit wakes
         the outbox relay."""
         app.state.period_locks = locks = PeriodLocks()
-        app.state.revisions = RevisionWriter(locks=locks)
-        app.state.approvals = ApprovalWriter(locks=locks)
+        app.state.revisions = RevisionWriter(locks=locks, catalog=app.state.catalog)
+        app.state.approvals = ApprovalWriter(locks=locks, catalog=app.state.catalog)
         # Two submission shards: while one batch waits for its commit (the WAL flush), the other is
         # being written; with one, the process idled whenever the flush was slow.  Submissions are
         # keyed by indicator, so one indicator's revisions stay in one shard, in order.

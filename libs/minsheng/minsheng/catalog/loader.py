@@ -28,7 +28,7 @@ from minsheng.catalog.models import (
     TaskLeadDepartment,
     WorkItem,
 )
-from minsheng.catalog.snapshot import drop_catalog_snapshot
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.orgunits import CITY_CODE, ORG_UNITS
 
 log = logging.getLogger(__name__)
@@ -112,8 +112,9 @@ def holds_catalog(session: Session, doc: CampaignDoc) -> bool:
     return applied_digest(session, doc.code) == catalog_digest(doc)
 
 
-def apply_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
-    """Bring the database's rows for this campaign to exactly what `doc` says. Does not commit."""
+def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) -> CatalogChanges:
+    """Bring the database's rows for this campaign to exactly what `doc` says, and drop the process's
+    `catalog` snapshot of them. Does not commit."""
     changes = apply_org_units(session=session)
     _upsert(
         session,
@@ -171,7 +172,7 @@ def apply_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
             session.add(indicator)
             changes.retired.append(f"indicator {indicator.code}")
     session.flush()
-    drop_catalog_snapshot(session)
+    catalog.drop()
     # Last, once the rows say what `doc` says (not a change of its own in `changes`).
     campaign = session.get(Campaign, doc.code)
     campaign.catalog_digest = catalog_digest(doc)
@@ -293,11 +294,11 @@ def _sync_child(
         changes.updated.append(label)
 
 
-def seed_catalog(*, session: Session, doc: CampaignDoc) -> CatalogChanges:
+def seed_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) -> CatalogChanges:
     """Apply and commit; log what changed so an operator sees a corrected file take effect."""
-    changes = apply_catalog(session=session, doc=doc)
+    changes = apply_catalog(session=session, doc=doc, catalog=catalog)
     session.commit()
-    drop_catalog_snapshot(session)
+    catalog.drop()
     if changes.changed:
         log.info("catalog %s applied: %s", doc.code, changes.summary())
     else:

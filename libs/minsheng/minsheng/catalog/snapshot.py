@@ -8,10 +8,10 @@ and their lead departments for every report would be most of a submission's cost
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from sqlalchemy.engine import Engine
+from fastapi import Depends, Request
 from sqlmodel import Session, select
 
 from minsheng.catalog.document import Aggregation
@@ -44,12 +44,13 @@ class CatalogSnapshot:
 
 
 class CatalogCache:
-    """The catalog snapshot of one database, and the views derived from it (`CatalogSnapshot.extra`).
+    """The catalog snapshot of the process's database, and the views derived from it
+    (`CatalogSnapshot.extra`).
 
-    Read on first use (a campaign service reads it at start-up, so no request waits for it).  Stale
-    when a catalog document is applied to that database: `apply_catalog` drops it (`drop`), and the
-    next reader reads the catalog again.  One per database engine (`catalog_cache`): a test's fresh
-    app has a fresh `Database`, so it starts with nothing read; `drop` forgets what was read."""
+    One per app (`app.state.catalog`, `CatalogDep`), handed to what reads the catalog.  Read on first
+    use (a campaign service reads it at start-up, so no request waits for it).  Stale when a catalog
+    document is applied: `apply_catalog` drops it (`drop`), and the next reader reads the catalog
+    again.  A test's fresh app starts with nothing read; `drop` forgets what was read."""
 
     def __init__(self) -> None:
         self._snapshot: CatalogSnapshot | None = None
@@ -91,23 +92,8 @@ def _read_snapshot(session: Session) -> CatalogSnapshot:
     )
 
 
-# The cache of each engine: what reads the catalog (the services' checks, the progress layer in the
-# services and the gateway, the loader that drops it) holds a session, and finds its cache by it.
-_caches: weakref.WeakKeyDictionary[Engine, CatalogCache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
+def _app_catalog(request: Request) -> CatalogCache:
+    return request.app.state.catalog
 
 
-def catalog_cache(engine: Engine) -> CatalogCache:
-    cache = _caches.get(engine)
-    if cache is None:
-        with _caches_lock:
-            cache = _caches.setdefault(engine, CatalogCache())
-    return cache
-
-
-def catalog_snapshot(session: Session) -> CatalogSnapshot:
-    return catalog_cache(session.get_bind().engine).snapshot(session)
-
-
-def drop_catalog_snapshot(session: Session) -> None:
-    catalog_cache(session.get_bind().engine).drop()
+CatalogDep = Annotated[CatalogCache, Depends(_app_catalog)]

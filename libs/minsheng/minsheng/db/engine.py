@@ -10,24 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session, create_engine
 
 
-def _cache_batch_statements() -> None:
-    """psycopg parses a statement's placeholders again on every execution once it has more than 50
-    parameters (a guard against ORMs' ever-new multi-row INSERTs).  Group commit's multi-row INSERTs
-    come in few shapes (one per batch size), and parsing them again was a visible part of a
-    submission's cost: let psycopg cache them like any other statement.  Its (private) limits, raised if they exist."""
-    try:
-        from psycopg import _queries
-    except ImportError:  # pragma: no cover - a psycopg without this module simply parses as before
-        return
-    if hasattr(_queries, "MAX_CACHED_STATEMENT_PARAMS"):
-        _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, 5000)
-    if hasattr(_queries, "MAX_CACHED_STATEMENT_LENGTH"):
-        _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, 256 * 1024)
-
-
-_cache_batch_statements()
-
-
 class Database:
     """The process's own PostgreSQL database."""
 

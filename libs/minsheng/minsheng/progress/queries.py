@@ -24,7 +24,7 @@ from minsheng.catalog.models import (
     WorkItem,
 )
 from minsheng.catalog.service import get_org_unit
-from minsheng.catalog.snapshot import catalog_snapshot
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import NotFound
 from minsheng.progress.assemble import IndicatorFacts, indicator_progress, task_progress
 from minsheng.progress.model import STATUS_LABELS, Milestone, Observation, Status, Thresholds
@@ -126,14 +126,15 @@ class ReportSource:
 
 def load_facts(
     session: Session,
+    catalog: CatalogCache,
     *,
     campaign: str | None = None,
     codes: list[str] | None = None,
     task_numbers: list[int] | None = None,
 ) -> dict[str, IndicatorFacts]:
-    """Catalog facts of the active indicators (optionally filtered), from the per-process catalog
+    """Catalog facts of the active indicators (optionally filtered), from the process's `catalog`
     snapshot: they change only when a catalog is applied, which drops the snapshot."""
-    everything = catalog_snapshot(session).extra("indicator_facts", lambda: _load_all_facts(session))
+    everything = catalog.snapshot(session).extra("indicator_facts", lambda: _load_all_facts(session))
     return {
         code: f
         for code, f in everything.items()
@@ -204,20 +205,33 @@ def _indicators(
 
 
 def get_indicator_progress(
-    *, session: Session, source: ProgressSource, code: str, org_unit: str, as_of: dt.date, thresholds: Thresholds
+    *,
+    session: Session,
+    catalog: CatalogCache,
+    source: ProgressSource,
+    code: str,
+    org_unit: str,
+    as_of: dt.date,
+    thresholds: Thresholds,
 ) -> IndicatorProgressPublic:
     get_org_unit(session=session, code=org_unit)
-    facts = load_facts(session, codes=[code])
+    facts = load_facts(session, catalog, codes=[code])
     if not facts:
         raise NotFound(f"指标 {code} 不存在：指标编号形如 T002-1 或 H-EDU-1", code="indicator_not_found")
     return _indicators(session, source, facts, org_unit, as_of, thresholds)[code]
 
 
 def _tasks(
-    session: Session, source: ProgressSource, tasks: list[Task], org_unit: str, as_of: dt.date, thresholds: Thresholds
+    session: Session,
+    catalog: CatalogCache,
+    source: ProgressSource,
+    tasks: list[Task],
+    org_unit: str,
+    as_of: dt.date,
+    thresholds: Thresholds,
 ) -> list[TaskProgressPublic]:
     numbers = [t.number for t in tasks]
-    facts = load_facts(session, task_numbers=numbers)
+    facts = load_facts(session, catalog, task_numbers=numbers)
     by_code = _indicators(session, source, facts, org_unit, as_of, thresholds)
     by_task: dict[int, list[IndicatorProgressPublic]] = defaultdict(list)
     for code, progress in by_code.items():
@@ -247,17 +261,31 @@ def _tasks(
 
 
 def get_task_progress(
-    *, session: Session, source: ProgressSource, number: int, org_unit: str, as_of: dt.date, thresholds: Thresholds
+    *,
+    session: Session,
+    catalog: CatalogCache,
+    source: ProgressSource,
+    number: int,
+    org_unit: str,
+    as_of: dt.date,
+    thresholds: Thresholds,
 ) -> TaskProgressPublic:
     get_org_unit(session=session, code=org_unit)
     task = session.get(Task, number)
     if task is None or task.retired:
         raise NotFound(f"任务编号 {number} 不存在", code="task_not_found")
-    return _tasks(session, source, [task], org_unit, as_of, thresholds)[0]
+    return _tasks(session, catalog, source, [task], org_unit, as_of, thresholds)[0]
 
 
 def get_campaign_progress(
-    *, session: Session, source: ProgressSource, campaign: str, org_unit: str, as_of: dt.date, thresholds: Thresholds
+    *,
+    session: Session,
+    catalog: CatalogCache,
+    source: ProgressSource,
+    campaign: str,
+    org_unit: str,
+    as_of: dt.date,
+    thresholds: Thresholds,
 ) -> CampaignProgressPublic:
     get_org_unit(session=session, code=org_unit)
     row = session.get(Campaign, campaign)
@@ -270,8 +298,8 @@ def get_campaign_progress(
             .order_by(Task.number)
         )
     )
-    task_answers = _tasks(session, source, tasks, org_unit, as_of, thresholds)
-    headline_facts = {c: f for c, f in load_facts(session, campaign=campaign).items() if f.task_number is None}
+    task_answers = _tasks(session, catalog, source, tasks, org_unit, as_of, thresholds)
+    headline_facts = {c: f for c, f in load_facts(session, catalog, campaign=campaign).items() if f.task_number is None}
     headline = list(_indicators(session, source, headline_facts, org_unit, as_of, thresholds).values())
     items = []
     for item in session.exec(select(WorkItem).where(WorkItem.campaign_code == campaign).order_by(WorkItem.number)):

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.orgunits import CITY_CODE
@@ -27,6 +28,7 @@ AsOfQuery = Annotated[dt.date | None, Query(description="截至日期 YYYY-MM-DD
 def read_indicator_progress(
     request: Request,
     session: SessionDep,
+    catalog: CatalogDep,
     today: TodayDep,
     code: str,
     org_unit: OrgUnitQuery = CITY_CODE,
@@ -34,6 +36,7 @@ def read_indicator_progress(
 ):
     return queries.get_indicator_progress(
         session=session,
+        catalog=catalog,
         source=queries.ReportSource(session),
         code=code,
         org_unit=org_unit,
@@ -50,6 +53,7 @@ def read_indicator_progress(
 def read_task_progress(
     request: Request,
     session: SessionDep,
+    catalog: CatalogDep,
     today: TodayDep,
     number: int,
     org_unit: OrgUnitQuery = CITY_CODE,
@@ -57,6 +61,7 @@ def read_task_progress(
 ):
     return queries.get_task_progress(
         session=session,
+        catalog=catalog,
         source=queries.ReportSource(session),
         number=number,
         org_unit=org_unit,
@@ -76,12 +81,14 @@ def campaign_progress_router(campaign: str) -> APIRouter:
     def read_campaign_progress(
         request: Request,
         session: SessionDep,
+        catalog: CatalogDep,
         today: TodayDep,
         org_unit: OrgUnitQuery = CITY_CODE,
         as_of: AsOfQuery = None,
     ):
         return queries.get_campaign_progress(
             session=session,
+            catalog=catalog,
             source=queries.ReportSource(session),
             campaign=campaign,
             org_unit=org_unit,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, select
 
 from minsheng.catalog.models import Campaign, Indicator, Task
-from minsheng.catalog.snapshot import catalog_snapshot
+from minsheng.catalog.snapshot import CatalogSnapshot
 from minsheng.messaging import IntegrationEvent, add_event, event_source, register_event, topic_for
 from minsheng.reporting.models import ChangeRecord, PeriodLock, Report, ReportRow, TaskStatusReport
 
@@ -174,8 +174,8 @@ def write_event(session: Session, *, campaign: str, key: str, event_type: str, s
 
 
 def report_changed_event(
-    session: Session,
     *,
+    campaign: str,
     action: str,
     actor: str,
     at: dt.datetime,
@@ -183,7 +183,6 @@ def report_changed_event(
     supersedes: int | None = None,
 ) -> tuple[str, str, IntegrationEvent]:
     """(topic, key, event) announcing a report revision's change; `add_events` writes a batch of them."""
-    campaign = _campaign_of_indicator(session, report.indicator_code)
     event = IntegrationEvent(
         source=event_source(campaign),
         type=REPORT_EVENT_TYPES[action],
@@ -195,8 +194,10 @@ def report_changed_event(
     return topic_for(campaign), report.indicator_code, event
 
 
-def _campaign_of_indicator(session: Session, code: str) -> str:
-    fact = catalog_snapshot(session).indicators.get(code)
+def campaign_of_indicator(session: Session, catalog: CatalogSnapshot | None, code: str) -> str:
+    """The campaign an indicator belongs to: from the snapshot, else (retired, or no snapshot at hand)
+    from its row."""
+    fact = catalog.indicators.get(code) if catalog else None
     return fact.campaign_code if fact else session.get(Indicator, code).campaign_code
 
 
@@ -226,7 +227,11 @@ def emit_change(session: Session, change: ChangeRecord, row: Report | TaskStatus
     """Write the integration event for a recorded change into the outbox (same transaction)."""
     if isinstance(row, Report):
         topic, key, event = report_changed_event(
-            session, action=change.action, actor=change.actor, at=change.at, report=row
+            campaign=campaign_of_indicator(session, None, row.indicator_code),
+            action=change.action,
+            actor=change.actor,
+            at=change.at,
+            report=row,
         )
     elif isinstance(row, TaskStatusReport):
         topic, key, event = task_status_reported(session.get(Task, row.task_number).campaign_code, row)

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from minsheng.auth.principal import Principal, require_city_office
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import bulk
 from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.errors import Conflict, DomainError, NotFound
@@ -21,7 +22,7 @@ from minsheng.messaging.outbox import outbox_rows
 from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
 from minsheng.reporting.changes import change_columns, commit, now, record_change, recorded_state, report_series
-from minsheng.reporting.events import report_changed_event
+from minsheng.reporting.events import campaign_of_indicator, report_changed_event
 from minsheng.reporting.locks import PeriodLocks, lock_covering
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, PeriodLock, Report, ReportRow, ReportStatus
 from minsheng.reporting.status_tracking import StatusTracker
@@ -56,9 +57,10 @@ class ApprovalWriter:
     it checks at write time and the status tracker that re-checks the indicators approved; one per
     app."""
 
-    def __init__(self, *, locks: PeriodLocks, tracker: StatusTracker | None = None):
+    def __init__(self, *, locks: PeriodLocks, catalog: CatalogCache, tracker: StatusTracker | None = None):
         self.locks = locks
-        self.tracker = tracker or StatusTracker()
+        self.catalog = catalog
+        self.tracker = tracker or StatusTracker(catalog=catalog)
 
     def write(self, session: Session, approvals: Sequence[Approval]) -> list[ReportRow | DomainError]:
         """Approve each report, in the caller's transaction: its status, its change record and its
@@ -104,8 +106,15 @@ class ApprovalWriter:
             )
             for report, before, approval in approved
         ]
+        catalog = self.catalog.snapshot(session)
         events = [
-            report_changed_event(session, action="approved", actor=approval.reviewed_by, at=at, report=report)
+            report_changed_event(
+                campaign=campaign_of_indicator(session, catalog, report.indicator_code),
+                action="approved",
+                actor=approval.reviewed_by,
+                at=at,
+                report=report,
+            )
             for report, _, approval in approved
         ]
         connection = session.connection()

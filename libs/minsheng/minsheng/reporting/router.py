@@ -6,6 +6,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile, status
 
 from minsheng.auth.deps import PrincipalDep
 from minsheng.auth.principal import require_city_office
+from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
@@ -47,14 +48,24 @@ ERRORS = {
     summary="填报一个指标值（同一指标、单位、期间再次填报即为修订）",
 )
 async def create_report(
-    request: Request, writer: SubmissionWriterDep, principal: PrincipalDep, today: TodayDep, report_in: ReportCreate
+    request: Request,
+    writer: SubmissionWriterDep,
+    catalog: CatalogDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+    report_in: ReportCreate,
 ):
     # Async: the checks are in memory and the write is queued for the group-commit writer, so a
     # submission never waits for a thread of its own.
     with request.app.state.database.session() as session:
         return ReportPublic.model_validate(
             await submissions.submit_report(
-                writer=writer, session=session, report_in=report_in, principal=principal, today=today
+                writer=writer,
+                session=session,
+                catalog=catalog,
+                report_in=report_in,
+                principal=principal,
+                today=today,
             )
         )
 
@@ -219,6 +230,7 @@ def unlock(session: SessionDep, period_locks: PeriodLocksDep, principal: Princip
 )
 def create_task_status(
     session: SessionDep,
+    catalog: CatalogDep,
     period_locks: PeriodLocksDep,
     principal: PrincipalDep,
     today: TodayDep,
@@ -226,7 +238,12 @@ def create_task_status(
 ):
     return TaskStatusPublic.model_validate(
         task_status.report_task_status(
-            session=session, locks=period_locks, status_in=status_in, principal=principal, today=today
+            session=session,
+            catalog=catalog,
+            locks=period_locks,
+            status_in=status_in,
+            principal=principal,
+            today=today,
         )
     )
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel
 
 from minsheng.catalog.models import enum_column
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import bulk
 from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
@@ -155,7 +156,8 @@ class StatusTracker:
     updated it was rolled back), and is then read again.  One per app (its approval writer's), so a
     test that starts its own app starts with nothing kept; a fresh `StatusTracker` is a fresh replica."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, catalog: CatalogCache) -> None:
+        self.catalog = catalog
         self.kept: dict[str, _OfficialSeries] = {}  # indicator → its official series
 
     def track(
@@ -176,7 +178,7 @@ class StatusTracker:
             org_units_by_indicator.setdefault(report.indicator_code, {}).update(
                 {report.org_unit_code: None, CITY_CODE: None}
             )
-        facts_by_code = load_facts(session, codes=list(org_units_by_indicator))
+        facts_by_code = load_facts(session, self.catalog, codes=list(org_units_by_indicator))
         official = self.official_series(session, approved, approved_before)
         _remember_statuses(session, [series for series in official.values() if series.statuses is None])
         pairs = sorted((code, unit) for code, units in org_units_by_indicator.items() for unit in units)

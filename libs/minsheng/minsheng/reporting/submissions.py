@@ -16,6 +16,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from minsheng.auth.principal import Principal
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import bulk
 from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
@@ -49,8 +50,9 @@ class RevisionWriter:
     for the requests that write many at once (uploads) or alone (resubmissions).  Holds the period
     locks it checks at write time and the report ids it draws ahead; one per app."""
 
-    def __init__(self, *, locks: PeriodLocks):
+    def __init__(self, *, locks: PeriodLocks, catalog: CatalogCache):
         self.locks = locks
+        self.catalog = catalog
         self.report_ids = bulk.IdBlocks(Report.__table__)
 
     def write(self, session: Session, submissions: Sequence[Submission]) -> list[ReportRow | DomainError]:
@@ -131,7 +133,7 @@ class RevisionWriter:
             )
             events.append(
                 report_changed_event(
-                    session,
+                    campaign=submission.checked.indicator.campaign_code,
                     action=action,
                     actor=submission.submitted_by,
                     at=at,
@@ -237,13 +239,15 @@ async def submit_report(
     *,
     writer: GroupCommitWriter[Submission, ReportRow],
     session: Session,
+    catalog: CatalogCache,
     report_in: ReportCreate,
     principal: Principal,
     today: dt.date,
 ) -> ReportRow:
     """One report: checked here (in memory: the catalog snapshot), written by the group-commit writer
     together with the other requests' reports of the moment (`RevisionWriter.write`)."""
-    checked, errors, permission = check_report(ReportContext(session, today), report_in, principal)
+    ctx = ReportContext(session, today, catalog.snapshot(session))
+    checked, errors, permission = check_report(ctx, report_in, principal)
     raise_row_errors(errors, permission, bulk=False)
     return await writer.write(
         Submission(checked=checked, submitted_by=principal.label), shard_key=checked.indicator.code
@@ -265,7 +269,7 @@ def submit_reports(
     `row_numbers` and `parse_errors` come from file uploads, where some rows may not even parse:
     their errors are reported together with the others.
     """
-    ctx = ReportContext(session, today, locks=revisions.locks)
+    ctx = ReportContext(session, today, revisions.catalog.snapshot(session), locks=revisions.locks)
     checked_rows, errors, permission = [], list(parse_errors), []
     seen: dict[tuple[str, str, str], int] = {}
     for number, row in zip(row_numbers or range(1, len(rows) + 1), rows, strict=True):
@@ -313,7 +317,8 @@ def resubmit_report(
     row = ReportCreate(
         indicator=report.indicator_code, org_unit=report.org_unit_code, period=report.period, **values.model_dump()
     )
-    checked, errors, permission = check_report(ReportContext(session, today, locks=revisions.locks), row, principal)
+    ctx = ReportContext(session, today, revisions.catalog.snapshot(session), locks=revisions.locks)
+    checked, errors, permission = check_report(ctx, row, principal)
     raise_row_errors(errors, permission, bulk=False)
     [new] = _write_all(
         session, revisions, [Submission(checked=checked, submitted_by=principal.label, resubmission=True)]

@@ -9,6 +9,7 @@ from sqlmodel import Session, func, select
 
 from minsheng.auth.principal import Principal, authorize_task_status
 from minsheng.catalog.models import Task, TaskLeadDepartment
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import Conflict, Unprocessable
 from minsheng.pagination import PageParams
 from minsheng.progress.periods import parse_plan_period
@@ -20,9 +21,15 @@ from minsheng.reporting.validation import ReportContext
 
 
 def report_task_status(
-    *, session: Session, locks: PeriodLocks, status_in: TaskStatusCreate, principal: Principal, today: dt.date
+    *,
+    session: Session,
+    catalog: CatalogCache,
+    locks: PeriodLocks,
+    status_in: TaskStatusCreate,
+    principal: Principal,
+    today: dt.date,
 ) -> TaskStatusReport:
-    ctx = ReportContext(session, today, locks=locks)
+    ctx = ReportContext(session, today, catalog.snapshot(session), locks=locks)
     task = session.get(Task, status_in.task)
     if task is None or task.retired:
         raise Unprocessable(f"任务编号 {status_in.task} 不属于本行动", code="unknown_task")

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from minsheng.auth.principal import IndicatorScope, Principal, authorize_report
 from minsheng.catalog.document import Aggregation
-from minsheng.catalog.snapshot import CatalogSnapshot, IndicatorFact, catalog_snapshot
+from minsheng.catalog.snapshot import CatalogSnapshot, IndicatorFact
 from minsheng.errors import Forbidden
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period, parse_plan_period
@@ -38,16 +38,13 @@ class CheckedReport:
 
 @dataclass
 class ReportContext:
-    """Catalog lookups (a per-process snapshot) and the period locks, for a request's rows."""
+    """Catalog lookups (the process's snapshot) and the period locks, for a request's rows."""
 
     session: Session
     today: dt.date
+    catalog: CatalogSnapshot
     # None where the write itself checks the locks in its transaction (group commit): no query here.
     locks: PeriodLocks | None = None
-
-    @property
-    def catalog(self) -> CatalogSnapshot:
-        return catalog_snapshot(self.session)
 
     def indicator(self, code: str) -> IndicatorFact | None:
         return self.catalog.indicators.get(code)
