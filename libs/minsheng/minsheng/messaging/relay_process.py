@@ -45,6 +45,7 @@ from minsheng.messaging.relay import (
     OUTBOX_PUBLISHED,
     OutboxRelay,
 )
+from minsheng.observability import configure_logging
 
 log = logging.getLogger("minsheng.messaging.relay")
 
@@ -265,8 +266,6 @@ async def _report_status(relay, process: str) -> None:  # noqa: ANN001 - an Outb
 
 def main() -> None:
     config = RelayConfig.from_env()
-    from minsheng.observability import configure_logging
-
     configure_logging(config.log_level)
     _die_with_parent()
     if os.getppid() == 1:  # the service died before the line above took effect
