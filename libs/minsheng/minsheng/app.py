@@ -11,12 +11,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from starlette.middleware import Middleware
 
+from minsheng.apidocs import install_api_docs
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import Database
 from minsheng.db.migrations import MigrationPlan, upgrade_to_head
 from minsheng.errors import install_error_handlers
 from minsheng.observability import PROCESS_READY, MetricsMiddleware, configure_logging, metrics_endpoint
+from minsheng.protection import install_protection
 from minsheng.settings import ProcessSettings
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ def create_app(
     routers: Sequence[APIRouter],
     startup: Sequence[StartupHook] = (),
     background: Sequence[BackgroundJob] = (),
+    middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -63,14 +67,21 @@ def create_app(
             await asyncio.gather(*jobs, return_exceptions=True)
             await database.dispose_async()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title, description=description, version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.process = process
     app.state.settings = settings
     app.state.ready = False
     app.state.catalog = CatalogCache()
     app.state.readiness_checks = []  # callables returning a list of things still awaited
+    for extra in reversed(middleware):  # the first listed sees a request first
+        app.add_middleware(extra.cls, *extra.args, **extra.kwargs)
+    install_protection(app, settings)
+    # Outermost: the requests refused at the edge (413) are counted too.
     app.add_middleware(MetricsMiddleware, process=process)
     install_error_handlers(app)
+    install_api_docs(app)
 
     @app.get("/healthz", tags=["运维 operations"], summary="进程存活")
     def healthz() -> dict:
