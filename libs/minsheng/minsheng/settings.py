@@ -18,6 +18,10 @@ class ProcessSettings(BaseSettings):
     database_url: str
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     log_level: str = "INFO"
+    # Requests with a larger body are refused with 413 (minsheng.protection); uploads are the largest.
+    max_body_bytes: int = 20 * 1024 * 1024
+    # Origins allowed to call this process from a browser (CORS); none by default: one origin, the gateway's.
+    cors_origins: list[str] = []
     # Seed the demo users listed in the README (local run only; never in production).
     demo_users: bool = False
     # Status thresholds (see minsheng.progress.model.Thresholds).
