@@ -4,6 +4,7 @@ Run: uvicorn minsheng_gateway.main:app"""
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from minsheng.app import create_app
 from minsheng.catalog.models import CATALOG_TABLES
@@ -18,6 +19,7 @@ from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.proxy import proxy_client_lifecycle
 from minsheng_gateway.proxy import router as proxy_router
+from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import consume_events
 from minsheng_gateway.views.models import VIEW_TABLES
@@ -35,6 +37,16 @@ migration_plan = MigrationPlan(
 
 
 def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
+    limiter = RateLimiter()
+    limits = Middleware(
+        RateLimits,
+        limiter=limiter,
+        sign_in=Rate(gateway_settings.rate_sign_in_per_minute / 60, gateway_settings.rate_sign_in_per_minute),
+        writes_by_caller=Rate(gateway_settings.rate_writes_per_second, gateway_settings.rate_writes_burst),
+        writes_by_address=Rate(
+            gateway_settings.rate_address_writes_per_second, gateway_settings.rate_address_writes_burst
+        ),
+    )
     gateway = create_app(
         process="gateway",
         title="淄博市高品质民生三年行动 · 网关",
@@ -55,10 +67,12 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
         ],
         startup=[seed_identity],
         background=[sync_catalogs, consume_events, refresh_stale_progress, proxy_client_lifecycle],
+        middleware=[limits],
     )
     gateway.state.catalogs_loaded = set()
     gateway.state.catalog_missing_since = {}  # campaign → when its catalog was first found unavailable
     gateway.state.readiness_checks.append(missing_catalogs)
+    gateway.state.rate_limiter = limiter
     return gateway
 
 

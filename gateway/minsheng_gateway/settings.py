@@ -31,6 +31,13 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     progress_ahead_minutes: float = 60.0
     # The built web app (工作台) served at `/` (`webapp.py`); the repository's `web/dist` unless deployed elsewhere.
     web_dist: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
+    # Rate limits (`rate_limits.py`; 0 turns one off): sign-in attempts per address and minute; writes
+    # per caller (token or session) and per address, a sustained rate per second and a burst.
+    rate_sign_in_per_minute: float = 30
+    rate_writes_per_second: float = 20
+    rate_writes_burst: float = 100
+    rate_address_writes_per_second: float = 50
+    rate_address_writes_burst: float = 300
 
     def service_url(self, campaign: str) -> str:
         return getattr(self, f"{campaign}_url").rstrip("/")
