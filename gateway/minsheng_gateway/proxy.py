@@ -139,22 +139,6 @@ def _service_token(request: Request, caller: Caller, campaign: str) -> str:
 router = APIRouter(tags=["统一入口 gateway"])
 
 
-@router.api_route(
-    "/api/v1/campaigns/{campaign}/{path:path}",
-    methods=PROXY_METHODS,
-    summary="转发到攻坚行动服务（统一入口）",
-    description=(
-        "把 `/api/v1/campaigns/{campaign}/{path}` 转发到该行动服务的 `/api/v1/{path}`："
-        "网关核验调用者（登录会话 Cookie，写操作须带 `X-CSRF-Token`；或 `Authorization: Bearer <API 密钥>`），"
-        "并附上网关为该服务签发的短期令牌；查询参数、请求体（含文件上传）与 `Content-Type` 一并转发，"
-        "服务的状态码与响应内容原样返回。"
-    ),
-    responses={
-        404: {"description": "未知的攻坚行动"},
-        502: {"description": "服务无法访问"},
-        504: {"description": "服务响应超时"},
-    },
-)
 async def forward(campaign: str, path: str, request: Request) -> Response:
     if campaign not in CAMPAIGN_CODES:
         valid = "、".join(f"{code}（{CAMPAIGN_NAMES[code]}）" for code in CAMPAIGN_CODES)
@@ -198,3 +182,25 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
     if "content-type" in upstream.headers:
         response.headers["content-type"] = upstream.headers["content-type"]
     return response
+
+
+# One route per method, each its own operation id (generated clients need them unique).
+for _method in PROXY_METHODS:
+    router.add_api_route(
+        "/api/v1/campaigns/{campaign}/{path:path}",
+        forward,
+        methods=[_method],
+        operation_id=f"forward_{_method.lower()}",
+        summary="转发到攻坚行动服务（统一入口）",
+        description=(
+            "把 `/api/v1/campaigns/{campaign}/{path}` 转发到该行动服务的 `/api/v1/{path}`："
+            "网关核验调用者（登录会话 Cookie，写操作须带 `X-CSRF-Token`；或 `Authorization: Bearer <API 密钥>`），"
+            "并附上网关为该服务签发的短期令牌；查询参数、请求体（含文件上传）与 `Content-Type` 一并转发，"
+            "服务的状态码与响应内容原样返回。"
+        ),
+        responses={
+            404: {"description": "未知的攻坚行动"},
+            502: {"description": "服务无法访问"},
+            504: {"description": "服务响应超时"},
+        },
+    )
