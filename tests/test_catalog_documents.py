@@ -9,6 +9,7 @@ import importlib.util
 import re
 
 import pytest
+import yaml
 
 from minsheng.catalog.document import (
     CAMPAIGN_CODES,
@@ -17,7 +18,9 @@ from minsheng.catalog.document import (
     Comparator,
     IndicatorDoc,
     IndicatorKind,
+    ReportingFrequency,
     contains_number,
+    default_frequency,
 )
 from minsheng.catalog.loader import read_catalog_file
 from tests.conftest import ROOT
@@ -204,6 +207,43 @@ def test_a_number_that_is_not_in_its_source_is_rejected():
         IndicatorDoc.model_validate(_indicator(target_value=130))
     # 万 in the source counts: 1.63万个 is 16300 个
     assert IndicatorDoc.model_validate(_indicator(target_value=16300, source="新增城乡公益性岗位1.63万个以上"))
+
+
+def test_every_indicator_states_its_reporting_frequency_in_the_file():
+    for code in CAMPAIGN_CODES:
+        raw = yaml.safe_load((ROOT / "services" / code / f"minsheng_{code}" / "catalog.yaml").read_text("utf-8"))
+        stated = list(raw.get("indicators", [])) + [
+            i for item in raw["items"] for task in item["tasks"] for i in task.get("indicators", [])
+        ]
+        assert stated and all("frequency" in i for i in stated), code
+
+
+@pytest.mark.parametrize(
+    ("code", "frequency"),
+    [
+        ("T002-1", ReportingFrequency.month),  # 三年新改扩建公办幼儿园103处: a count built up month by month
+        ("T002-2", ReportingFrequency.month),  # 每年招聘公办幼儿教师800人: a yearly flow
+        ("T002-3", ReportingFrequency.year),  # 公办园在园幼儿占比: a share
+        ("T069-3", ReportingFrequency.quarter),  # 养老护理员人数: a stock checked each quarter
+        ("H-EDU-1", ReportingFrequency.year),  # a share of districts
+    ],
+)
+def test_reporting_frequency_follows_what_the_plan_measures(code, frequency):
+    assert INDICATORS[code].frequency is frequency
+
+
+def test_the_catalog_files_follow_the_guides_frequency_rule():
+    assert all(i.frequency is default_frequency(i.kind, i.aggregation) for i in INDICATORS.values())
+
+
+def test_a_document_published_before_frequencies_were_data_gets_the_guides_rule():
+    assert IndicatorDoc.model_validate(_indicator()).frequency is ReportingFrequency.month
+    assert (
+        IndicatorDoc.model_validate(
+            _indicator(kind="level", aggregation="ratio", unit="%", target_value=65, source="占比达到65%以上")
+        ).frequency
+        is ReportingFrequency.year
+    )
 
 
 def test_comparators_accept_ascii_spellings_and_serialize_as_symbols():

@@ -17,6 +17,7 @@ from minsheng_gateway.consistency import router as consistency_router
 from minsheng_gateway.identity.models import IDENTITY_TABLES
 from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
+from minsheng_gateway.inbox.router import router as inbox_router
 from minsheng_gateway.proxy import proxy_client_lifecycle
 from minsheng_gateway.proxy import router as proxy_router
 from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits
@@ -62,6 +63,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             consistency_router,
             asyncapi_router,
             *identity_routers,
+            inbox_router,
             proxy_router,
             webapp_router,
         ],

@@ -1,7 +1,9 @@
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from minsheng.reporting.calendar import ReportingCalendar
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS, GATEWAY
 from minsheng_gateway.identity.settings import IdentitySettings
@@ -29,6 +31,11 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     # How long before midnight (Beijing time) the refresher starts storing the next day's answers
     # beside today's, so that the new day's first summaries read them instead of computing them.
     progress_ahead_minutes: float = 60.0
+    # The reporting calendar (我的待办): a month or quarter is due by this day of the month after it ends
+    # (GATEWAY_REPORT_DUE_DAY); a year by its own day of the following January, as a year's rates and
+    # shares need the whole year's statistics.
+    report_due_day: int = Field(default=10, ge=1, le=28)
+    report_year_due_day: int = Field(default=31, ge=1, le=31)
     # The built web app (工作台) served at `/` (`webapp.py`); the repository's `web/dist` unless deployed elsewhere.
     web_dist: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
     # Rate limits (`rate_limits.py`; 0 turns one off): sign-in attempts per address and minute; writes
@@ -38,6 +45,9 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     rate_writes_burst: float = 100
     rate_address_writes_per_second: float = 50
     rate_address_writes_burst: float = 300
+
+    def reporting_calendar(self) -> ReportingCalendar:
+        return ReportingCalendar(due_day=self.report_due_day, year_due_day=self.report_year_due_day)
 
     def service_url(self, campaign: str) -> str:
         return getattr(self, f"{campaign}_url").rstrip("/")

@@ -46,6 +46,7 @@ _REPORT_VALUES = (
     "is_current",
     "submitted_by",
     "updated_at",
+    "return_reason",
 )
 NEWER_STATE_WINS = bulk.OnConflict(
     key=("campaign", "report_id"),
@@ -112,6 +113,7 @@ def _write_states(session: Session, states: list[State], stale: StaleProgress) -
                 is_current=s.is_current,
                 submitted_by=s.submitted_by,
                 updated_at=at,
+                return_reason=s.return_reason,
             )
             for campaign, s, at in latest.values()
         ],

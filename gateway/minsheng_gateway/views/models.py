@@ -36,6 +36,7 @@ class ReportView(SQLModel, table=True):
     is_current: bool
     submitted_by: str = Field(max_length=100)
     updated_at: dt.datetime
+    return_reason: str | None = None  # why the city office returned it (the reporter's inbox shows it)
 
 
 class OfficialValue(SQLModel, table=True):

@@ -50,6 +50,7 @@ export interface Indicator {
   kind: 'cumulative' | 'yearly' | 'level' | 'one_year'
   horizon: number
   aggregation: Aggregation
+  frequency: 'month' | 'quarter' | 'year'
   city_only: boolean
   campaign: string
   task_number: number | null

@@ -3,6 +3,7 @@ import { ElMessage } from 'element-plus'
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 
 import { useSessionStore } from '@/stores/session'
+import type { Role } from '@/api/types'
 import type { Permission } from '@/stores/permissions'
 
 declare module 'vue-router' {
@@ -21,6 +22,8 @@ declare module 'vue-router' {
 export const appRoutes: RouteRecordRaw[] = [
   { path: 'home', name: 'home', component: () => import('@/views/home/HomeView.vue'),
     meta: { title: '首页', permission: 'read', menu: true, icon: 'HomeFilled' } },
+  { path: 'inbox', name: 'inbox', component: () => import('@/views/inbox/InboxView.vue'),
+    meta: { title: '我的待办', permission: 'report', menu: true, icon: 'Bell' } },
   { path: 'entry', name: 'entry', component: () => import('@/views/entry/EntryView.vue'),
     meta: { title: '数据填报', permission: 'report', menu: true, icon: 'EditPen' } },
   { path: 'review', name: 'review', component: () => import('@/views/review/ReviewView.vue'),
@@ -39,6 +42,11 @@ const routes: RouteRecordRaw[] = [
 
 export const router = createRouter({ history: createWebHistory(), routes })
 
+/** Where a person lands after sign-in: the clerks who report start from what they owe. */
+export function landing(role: Role | undefined): { name: 'inbox' | 'home' } {
+  return role === 'bureau' || role === 'district' ? { name: 'inbox' } : { name: 'home' }
+}
+
 /** Only same-app paths are followed after sign-in (never another site). */
 export function safeRedirect(value: unknown): string | null {
   return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : null
@@ -52,12 +60,15 @@ router.beforeEach(async (to) => {
     // the server did not answer: 登录 will say so when the person tries
   }
   if (to.name === 'login' && session.signedIn) {
-    return safeRedirect(to.query.redirect) ?? { name: 'home' }
+    return safeRedirect(to.query.redirect) ?? landing(session.user?.role)
   }
   if (to.meta.public) return true
   if (!session.signedIn) {
     // The start page needs no reminder; any other page is where the person goes back to after sign-in.
     return { name: 'login', query: to.name === 'home' ? {} : { redirect: to.fullPath } }
+  }
+  if (to.name === 'home' && to.redirectedFrom?.path === '/' && landing(session.user?.role).name !== 'home') {
+    return landing(session.user?.role)
   }
   if (to.meta.permission && !session.can(to.meta.permission)) {
     ElMessage.warning(`您的身份（${session.roleLabel}）不能使用「${to.meta.title}」`)

@@ -55,6 +55,24 @@ class Aggregation(str, enum.Enum):
     none = "none"  # cannot be aggregated (life expectancy, a share of districts ...)
 
 
+class ReportingFrequency(str, enum.Enum):
+    """How often an indicator is reported (tools/CATALOG_GUIDE.md says how it is chosen)."""
+
+    month = "month"  # flows and counts built up over time: what was achieved in the month
+    quarter = "quarter"  # stocks checked at the quarter's review (季考评)
+    year = "year"  # rates, shares, per-capita levels and ratios: known once the year's statistics are
+
+
+def default_frequency(kind: IndicatorKind, aggregation: Aggregation) -> ReportingFrequency:
+    """The guide's rule, for documents published before the frequency was catalog data (a rebuild
+    replays them); the catalog files state every indicator's frequency themselves."""
+    if kind is not IndicatorKind.level and aggregation is not Aggregation.ratio:
+        return ReportingFrequency.month
+    if kind is IndicatorKind.level and aggregation is Aggregation.sum:
+        return ReportingFrequency.quarter
+    return ReportingFrequency.year
+
+
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(万|亿)?")
 
 
@@ -122,6 +140,7 @@ class IndicatorDoc(_Doc):
     kind: IndicatorKind
     horizon: int = Field(ge=PLAN_START_YEAR, le=PLAN_END_YEAR)
     aggregation: Aggregation
+    frequency: ReportingFrequency
     baseline_value: float | None = None
     baseline_year: int | None = None
     city_only: bool = False
@@ -129,6 +148,17 @@ class IndicatorDoc(_Doc):
     seed: str = "003"
     milestones: tuple[MilestoneDoc, ...] = ()
     district_targets: tuple[DistrictTargetDoc, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _frequency_of_older_documents(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("frequency") is None and "kind" in data and "aggregation" in data:
+            try:
+                frequency = default_frequency(IndicatorKind(data["kind"]), Aggregation(data["aggregation"]))
+            except ValueError:
+                return data  # the field validators name what is wrong
+            return {**data, "frequency": frequency}
+        return data
 
     @model_validator(mode="after")
     def _faithful(self) -> IndicatorDoc:

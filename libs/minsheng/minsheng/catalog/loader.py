@@ -222,6 +222,7 @@ def _apply_indicator(
         kind=doc.kind,
         horizon=doc.horizon,
         aggregation=doc.aggregation,
+        frequency=doc.frequency,
         city_only=doc.city_only,
         baseline_value=doc.baseline_value,
         baseline_year=doc.baseline_year,

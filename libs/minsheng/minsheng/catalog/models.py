@@ -13,7 +13,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind
+from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind, ReportingFrequency
 
 
 def enum_column(enum_class: type) -> sa.Enum:
@@ -70,6 +70,7 @@ class Indicator(SQLModel, table=True):
     kind: IndicatorKind = Field(sa_type=enum_column(IndicatorKind))
     horizon: int
     aggregation: Aggregation = Field(sa_type=enum_column(Aggregation))
+    frequency: ReportingFrequency = Field(sa_type=enum_column(ReportingFrequency))
     city_only: bool = False
     baseline_value: float | None = None
     baseline_year: int | None = None
@@ -149,6 +150,7 @@ class IndicatorPublic(SQLModel):
     kind: IndicatorKind
     horizon: int
     aggregation: Aggregation
+    frequency: ReportingFrequency
     city_only: bool
     baseline_value: float | None
     baseline_year: int | None

@@ -1,0 +1,186 @@
+"""What the signed-in person owes: the permission rules' scope × the reporting calendar × the reports the
+gateway has folded.  Reads the gateway's own tables only (catalog, report_view, accounts).
+
+Who owes what (the rules of `authorize_report`, narrowed to what each is expected to report):
+- a bureau: the indicators of the tasks its department leads, for the city (the districts report their
+  own shares);
+- a district: every indicator that is not city-only, for itself;
+- the city office: what nobody else owes: the campaign-level indicators, and the indicators of tasks
+  none of whose lead departments has a bureau account, for the city;
+- an integration account: the indicators granted to it, for the city; a viewer: nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlmodel import Session, select
+
+from minsheng.auth.models import Role
+from minsheng.auth.principal import Principal
+from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task, TaskLeadDepartment, WorkItem
+from minsheng.orgunits import CITY_CODE
+from minsheng.progress.periods import Period
+from minsheng.reporting.calendar import Relevance, ReportingCalendar
+from minsheng_gateway.identity.models import Account
+from minsheng_gateway.inbox.models import (
+    DONE_STATES,
+    INBOX_STATE_LABELS,
+    InboxItemPublic,
+    InboxState,
+    InboxSummary,
+)
+from minsheng_gateway.views.models import ReportView
+
+Series = tuple[Indicator, str]  # an indicator and the org unit it is owed for
+
+
+def _active_indicators(session: Session) -> list[Indicator]:
+    return list(
+        session.exec(
+            select(Indicator)
+            .where(Indicator.retired == False)  # noqa: E712
+            .order_by(Indicator.campaign_code, Indicator.task_number.nulls_first(), Indicator.position)
+        )
+    )
+
+
+def _lead_departments(session: Session) -> dict[int, set[str]]:
+    leads: dict[int, set[str]] = defaultdict(set)
+    for row in session.exec(select(TaskLeadDepartment)):
+        leads[row.task_number].add(row.department)
+    return leads
+
+
+def owed_series(*, session: Session, principal: Principal) -> tuple[list[Series], str]:
+    """The indicator × org unit pairs this person owes, and the rule in words (for the page)."""
+    indicators = _active_indicators(session)
+    role = principal.role
+    if role is Role.bureau:
+        leads = _lead_departments(session)
+        mine = [i for i in indicators if i.task_number is not None and principal.department in leads[i.task_number]]
+        return [(i, CITY_CODE) for i in mine], f"{principal.department}牵头任务的指标（全市数）"
+    if role is Role.district:
+        return (
+            [(i, principal.org_unit) for i in indicators if not i.city_only],
+            "本单位的各项指标（市级专属指标除外）",
+        )
+    if role is Role.city_office:
+        leads = _lead_departments(session)
+        bureaus = set(
+            session.exec(
+                select(Account.department).where(
+                    Account.role == Role.bureau,
+                    Account.disabled == False,  # noqa: E712
+                    Account.department.is_not(None),
+                )
+            )
+        )
+        unowned = [i for i in indicators if i.task_number is None or not (leads[i.task_number] & bureaus)]
+        return [(i, CITY_CODE) for i in unowned], "行动总目标，以及牵头部门尚无账号的任务指标（全市数）"
+    if role is Role.integration:
+        return (
+            [(i, CITY_CODE) for i in indicators if i.code in principal.indicators],
+            "授权写入的指标（全市数）",
+        )
+    return [], "只读身份无需填报"
+
+
+def _current_reports(session: Session, series: list[Series]) -> dict[tuple[str, str, str], ReportView]:
+    """The current revision of every report of these series, by indicator × org unit × period."""
+    if not series:
+        return {}
+    wanted = {(i.code, org_unit) for i, org_unit in series}
+    rows = session.exec(
+        select(ReportView).where(
+            ReportView.is_current == True,  # noqa: E712
+            ReportView.indicator_code.in_(sorted({code for code, _ in wanted})),
+            ReportView.org_unit_code.in_(sorted({org_unit for _, org_unit in wanted})),
+        )
+    )
+    current: dict[tuple[str, str, str], ReportView] = {}
+    for row in rows:
+        key = (row.indicator_code, row.org_unit_code, row.period)
+        if (row.indicator_code, row.org_unit_code) in wanted and (
+            key not in current or current[key].updated_at <= row.updated_at
+        ):
+            current[key] = row
+    return current
+
+
+def _state(report: ReportView | None) -> InboxState:
+    return InboxState.not_reported if report is None else InboxState(report.status)
+
+
+def inbox_items(
+    *, session: Session, series: list[Series], calendar: ReportingCalendar, today: dt.date
+) -> list[InboxItemPublic]:
+    """Every period due of every series owed (periods that have ended, within the indicator's relevance),
+    in the inbox's order: returned first, then overdue, then by due date."""
+    campaigns = {c.code: c for c in session.exec(select(Campaign))}
+    tasks = {t.number: t for t in session.exec(select(Task))}
+    items = {w.number: w for w in session.exec(select(WorkItem))}
+    org_units = {o.code: o.name for o in session.exec(select(OrgUnit))}
+    reports = _current_reports(session, series)
+    current_periods = {f: calendar.current(f, today) for f in {i.frequency for i, _ in series}}
+    rows: list[InboxItemPublic] = []
+    for indicator, org_unit in series:
+        task = tasks.get(indicator.task_number) if indicator.task_number is not None else None
+        item = items.get(task.item_number) if task is not None else None
+        current = current_periods[indicator.frequency]
+        for due in calendar.due_periods(indicator.frequency, today, Relevance.of(indicator.kind, indicator.horizon)):
+            report = reports.get((indicator.code, org_unit, due.period.code))
+            state = _state(report)
+            rows.append(
+                InboxItemPublic(
+                    campaign=indicator.campaign_code,
+                    campaign_name=campaigns[indicator.campaign_code].name,
+                    item=item.number if item else None,
+                    item_title=item.title if item else None,
+                    task=task.number if task else None,
+                    task_title=task.title if task else None,
+                    indicator_id=indicator.code,
+                    indicator_name=indicator.name,
+                    unit=indicator.unit,
+                    frequency=indicator.frequency,
+                    org_unit=org_unit,
+                    org_unit_name=org_units.get(org_unit, org_unit),
+                    period=due.period.code,
+                    due_date=due.due,
+                    overdue=state not in DONE_STATES and due.overdue(today),
+                    current=current is not None and due.period == current.period,
+                    state=state,
+                    state_label=INBOX_STATE_LABELS[state],
+                    return_reason=report.return_reason if state is InboxState.returned else None,
+                    report_id=report.report_id if report else None,
+                    value=report.value if report else None,
+                )
+            )
+    rows.sort(key=lambda r: (r.state is not InboxState.returned, not r.overdue, r.due_date, r.campaign, r.indicator_id))
+    return rows
+
+
+def select_items(
+    rows: list[InboxItemPublic], *, period: Period | None, state: InboxState | None
+) -> tuple[list[InboxItemPublic], InboxSummary]:
+    """The rows asked for and the summary of their period(s).  Without a period: this period of each
+    frequency, and whatever earlier is still owed (overdue or returned)."""
+    if period is not None:
+        shown = [r for r in rows if r.period == period.code]
+        of_period = shown
+    else:
+        of_period = [r for r in rows if r.current]
+        shown = [r for r in rows if r.current or r.state not in DONE_STATES]
+    if state is not None:
+        shown = [r for r in shown if r.state is state]
+    done = sum(1 for r in of_period if r.state in DONE_STATES)
+    summary = InboxSummary(
+        periods=sorted({r.period for r in of_period}, key=lambda code: Period.parse(code)),
+        owed=len(of_period),
+        done=done,
+        share_done=round(done / len(of_period), 4) if of_period else None,
+        overdue=sum(1 for r in rows if r.overdue),
+        returned=sum(1 for r in rows if r.state is InboxState.returned),
+    )
+    return shown, summary
