@@ -18,6 +18,7 @@ from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.proxy import proxy_client_lifecycle
 from minsheng_gateway.proxy import router as proxy_router
+from minsheng_gateway.review.router import router as review_router
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import consume_events
 from minsheng_gateway.views.models import VIEW_TABLES
@@ -50,6 +51,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             consistency_router,
             asyncapi_router,
             *identity_routers,
+            review_router,
             proxy_router,
             webapp_router,
         ],

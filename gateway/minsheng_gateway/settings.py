@@ -29,6 +29,9 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     # How long before midnight (Beijing time) the refresher starts storing the next day's answers
     # beside today's, so that the new day's first summaries read them instead of computing them.
     progress_ahead_minutes: float = 60.0
+    # 审核: a pending value that differs from the previous official value of its series by more than
+    # this share of it is flagged as a jump (异常波动).
+    review_jump_share: float = 0.3
     # The built web app (工作台) served at `/` (`webapp.py`); the repository's `web/dist` unless deployed elsewhere.
     web_dist: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
 
