@@ -109,7 +109,7 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
                 approvals.write(
                     session,
                     [
-                        Approval(report_id=r.id, reviewed_by=office.label, today=today, thresholds=thresholds)
+                        Approval(report_ids=(r.id,), reviewed_by=office.label, today=today, thresholds=thresholds)
                         for r in reports
                     ],
                 )

@@ -5,7 +5,11 @@ import datetime as dt
 import json
 
 import pytest
+from sqlmodel import select
 
+from minsheng.messaging import IntegrationEvent, OutboxEvent
+from minsheng.progress.periods import Period
+from minsheng.reporting.models import PeriodLock
 from tests.conftest import CITY, EDU_BUREAU, VIEWER
 
 
@@ -140,6 +144,82 @@ def test_a_lock_refuses_later_writes_and_reviews_until_unlocked(education):
     assert education.delete("/api/v1/periods/2022Q2/lock", headers=EDU_BUREAU).status_code == 403
     assert education.delete("/api/v1/periods/2022Q2/lock", headers=CITY).status_code == 204
     assert post(education, report(period="2022-05", value=4)).status_code == 201
+
+
+# ---- approving many at once: all or none -------------------------------------------------------
+
+
+def approved_events(client) -> list[dict]:
+    with client.app.state.database.session() as session:
+        rows = session.exec(
+            select(OutboxEvent).where(OutboxEvent.type == "minsheng.report.approved.v1").order_by(OutboxEvent.id)
+        ).all()
+    return [IntegrationEvent.from_json_bytes(r.payload).data for r in rows]
+
+
+def test_the_city_office_approves_many_reports_in_one_request_each_with_its_event_and_history(education):
+    ids = [post(education, report(period=f"2022-0{month}", value=month)).json()["id"] for month in (1, 2, 3)]
+    response = education.post("/api/v1/reports/approve", json={"ids": ids}, headers=CITY)
+    assert response.status_code == 200, response.text
+    assert response.json()["count"] == 3
+    assert {r["id"]: r["status"] for r in response.json()["data"]} == dict.fromkeys(ids, "approved")
+    assert sorted(e["report"]["report_id"] for e in approved_events(education)) == sorted(ids)
+    history = education.get(f"/api/v1/reports/{ids[1]}/history", headers=VIEWER).json()
+    assert [c["action"] for c in history["changes"]] == ["submitted", "approved"]
+    assert "市民生办" in history["changes"][1]["actor"]
+
+
+def test_one_report_that_cannot_be_approved_refuses_the_whole_batch_naming_each_and_why(education):
+    pending = [post(education, report(period=f"2022-0{month}", value=month)).json()["id"] for month in (1, 2)]
+    returned = post(education, report(period="2022-03", value=3)).json()["id"]
+    education.post(f"/api/v1/reports/{returned}/return", json={"reason": "请核对"}, headers=CITY)
+    response = education.post("/api/v1/reports/approve", json={"ids": [*pending, returned, 999999]}, headers=CITY)
+    assert response.status_code == 409, response.text
+    answer = response.json()
+    assert answer["code"] == "approval_refused" and "全部未通过" in answer["detail"]
+    assert {r["id"]: r["code"] for r in answer["refused"]} == {returned: "not_pending", 999999: "report_not_found"}
+    assert "待审核" in answer["refused"][0]["reason"] and "不存在" in answer["refused"][1]["reason"]
+    statuses = {r["id"]: r["status"] for r in education.get("/api/v1/reports", headers=VIEWER).json()["data"]}
+    assert [statuses[i] for i in pending] == ["submitted", "submitted"]  # nothing approved
+    assert approved_events(education) == []
+
+    unknown_only = education.post("/api/v1/reports/approve", json={"ids": [pending[0], 999999]}, headers=CITY)
+    assert unknown_only.status_code == 422 and unknown_only.json()["refused"][0]["id"] == 999999
+
+
+def test_a_batch_with_a_report_in_a_locked_period_approves_nothing(education):
+    in_april = post(education, report(period="2022-04", value=2)).json()["id"]
+    in_may = post(education, report(period="2022-05", value=3)).json()["id"]
+    # Locked while a report is still pending: another replica's lock raced the submission.
+    with education.app.state.database.session() as session:
+        april = Period.parse("2022-04")
+        session.add(
+            PeriodLock(
+                period="2022-04",
+                period_start=april.start,
+                period_end=april.end,
+                locked_by="市民生办",
+                locked_at=dt.datetime.now(dt.UTC),
+            )
+        )
+        session.commit()
+    education.app.state.period_locks.forget()
+    response = education.post("/api/v1/reports/approve", json={"ids": [in_may, in_april]}, headers=CITY)
+    assert response.status_code == 409
+    assert response.json()["refused"] == [
+        {"id": in_april, "code": "period_locked", "reason": "2022-04 已锁定，不能再审核或退回"}
+    ]
+    assert education.get(f"/api/v1/reports/{in_may}", headers=VIEWER).json()["status"] == "submitted"
+
+
+def test_batch_approval_is_for_the_city_office_only_and_a_duplicate_id_counts_once(education):
+    first = post(education, report(value=1)).json()["id"]
+    refused = education.post("/api/v1/reports/approve", json={"ids": [first]}, headers=EDU_BUREAU)
+    assert refused.status_code == 403
+    assert education.post("/api/v1/reports/approve", json={"ids": []}, headers=CITY).status_code == 422
+    twice = education.post("/api/v1/reports/approve", json={"ids": [first, first]}, headers=CITY)
+    assert twice.status_code == 200 and twice.json()["count"] == 1
+    assert len(approved_events(education)) == 1
 
 
 # ---- bulk and files: all or nothing --------------------------------------------------------------

@@ -21,6 +21,7 @@ from minsheng_gateway.inbox.router import router as inbox_router
 from minsheng_gateway.proxy import proxy_client_lifecycle
 from minsheng_gateway.proxy import router as proxy_router
 from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits
+from minsheng_gateway.review.router import router as review_router
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import consume_events
 from minsheng_gateway.views.models import VIEW_TABLES
@@ -64,6 +65,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             asyncapi_router,
             *identity_routers,
             inbox_router,
+            review_router,
             proxy_router,
             webapp_router,
         ],

@@ -36,6 +36,9 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     # shares need the whole year's statistics.
     report_due_day: int = Field(default=10, ge=1, le=28)
     report_year_due_day: int = Field(default=31, ge=1, le=31)
+    # 审核: a pending value that differs from the previous official value of its series by more than
+    # this share of it is flagged as a jump (异常波动).
+    review_jump_share: float = 0.3
     # The built web app (工作台) served at `/` (`webapp.py`); the repository's `web/dist` unless deployed elsewhere.
     web_dist: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
     # Rate limits (`rate_limits.py`; 0 turns one off): sign-in attempts per address and minute; writes

@@ -4,6 +4,7 @@ its field and nothing is saved), the city office approves and returns, a lost se
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -45,6 +46,17 @@ def reports(context: BrowserContext, period: str) -> dict[str, dict]:
     answer = context.request.get(REPORTS, params={"period": period, "org_unit": "370300", "limit": 500})
     assert answer.ok, answer.text()
     return {r["indicator"]: r for r in answer.json()["data"]}
+
+
+def wait_until_pending(page: Page, period: str, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        answer = page.request.get("/api/v1/review/pending", params={"period": period})
+        assert answer.ok, answer.text()
+        if answer.json()["count"] == count:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the gateway's pending list for {period} never held {count} reports")
 
 
 def entry_input(page: Page, indicator: str, field: str = "value"):
@@ -152,11 +164,11 @@ def test_the_city_office_approves_several_at_once_and_returns_one_with_a_reason(
     page = new_context().new_page()
     sign_in(page, OFFICE)
     expect(page.locator(".el-menu")).to_contain_text("审核")
+    wait_until_pending(page, "2024-05", 3)  # the gateway's pending list follows the service's events
     page.goto("/review?campaign=education&period=2024-05")
     table = page.locator(".el-table__body")
     expect(table.locator("tr")).to_have_count(3)
     expect(table).to_contain_text("新改扩建中小学数量")
-    screenshot(page, "review")
 
     for code in ("T003-1", "T003-2"):
         table.locator("tr", has_text=code).locator(".el-checkbox").click()

@@ -1,5 +1,5 @@
-"""Review by the city office: a pending report approved (its value becomes official, through group
-commit) or returned with a reason for the reporter to correct."""
+"""Review by the city office: pending reports approved (their values become official, through group
+commit), one or many at once and all or none, or returned with a reason for the reporter to correct."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from minsheng.auth.principal import Principal, require_city_office
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import bulk
 from minsheng.db.group_commit import GroupCommitWriter
-from minsheng.errors import Conflict, DomainError, NotFound
+from minsheng.errors import Conflict, DomainError, NotFound, Unprocessable
 from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
 from minsheng.progress.model import Thresholds
@@ -46,7 +46,10 @@ def check_reviewable(locks: list[PeriodLock], report: Report | ReportRow) -> Non
 
 @dataclass(frozen=True)
 class Approval:
-    report_id: int
+    """One request's approval: its reports are approved together or not at all (a single approval
+    is the batch of one)."""
+
+    report_ids: tuple[int, ...]  # distinct
     reviewed_by: str  # the principal's label
     today: dt.date
     thresholds: Thresholds
@@ -62,35 +65,42 @@ class ApprovalWriter:
         self.catalog = catalog
         self.tracker = tracker or StatusTracker(catalog=catalog)
 
-    def write(self, session: Session, approvals: Sequence[Approval]) -> list[ReportRow | DomainError]:
-        """Approve each report, in the caller's transaction: its status, its change record and its
-        event, three statements for the whole batch (the reports read and locked; the reports
-        approved with their history records and events; the statuses that moved with theirs).
-        Approval changes an official figure, so each indicator touched has its computed status
-        re-checked once for the batch (for the approved org units and the city), and a move (on
-        track → at risk → behind …) becomes a status_changed event.
+    def write(self, session: Session, approvals: Sequence[Approval]) -> list[list[ReportRow] | DomainError]:
+        """Approve each approval's reports, in the caller's transaction: their status, their change
+        records and their events, three statements for the whole batch (the reports read and locked;
+        the reports approved with their history records and events; the statuses that moved with
+        theirs).  Approval changes an official figure, so each indicator touched has its computed
+        status re-checked once for the batch (for the approved org units and the city), and a move
+        (on track → at risk → behind …) becomes a status_changed event.
 
-        Returns, per approval, the approved report or the error that refused it (unknown report, not
-        the current revision, not pending, period locked)."""
+        Returns, per approval, its approved reports, or the error that refused it: an approval is all
+        or none, so one report that cannot be approved (unknown, not the current revision, not
+        pending, period locked) refuses the whole approval (`refused_approval`)."""
         at = now()
-        reports = _reports_by_id(session, {a.report_id for a in approvals})
+        reports = _reports_by_id(session, {i for a in approvals for i in a.report_ids})
         locks = self.locks.get(session)
-        outcomes: list[ReportRow | DomainError] = []
+        outcomes: list[list[ReportRow] | DomainError] = []
         approved: list[tuple[ReportRow, dict, Approval]] = []
         for approval in approvals:
-            report = reports.get(approval.report_id)
-            if report is None:
-                outcomes.append(NotFound(f"报告 {approval.report_id} 不存在", code="report_not_found"))
+            refusals: list[tuple[int, DomainError]] = []
+            for report_id in approval.report_ids:
+                report = reports.get(report_id)
+                if report is None:
+                    refusals.append((report_id, NotFound(f"报告 {report_id} 不存在", code="report_not_found")))
+                    continue
+                try:
+                    check_reviewable(locks, report)
+                except DomainError as refusal:
+                    refusals.append((report_id, refusal))
+            if refusals:
+                outcomes.append(refused_approval(len(approval.report_ids), refusals))
                 continue
-            try:
-                check_reviewable(locks, report)
-            except DomainError as refusal:
-                outcomes.append(refusal)
-                continue
-            before = recorded_state(report)
-            report.status, report.reviewed_by, report.reviewed_at = ReportStatus.approved, approval.reviewed_by, at
-            approved.append((report, before, approval))
-            outcomes.append(report)
+            for report_id in approval.report_ids:
+                report = reports[report_id]
+                before = recorded_state(report)
+                report.status, report.reviewed_by, report.reviewed_at = ReportStatus.approved, approval.reviewed_by, at
+                approved.append((report, before, approval))
+            outcomes.append([reports[i] for i in approval.report_ids])
         if not approved:
             return outcomes
         changes = [
@@ -135,7 +145,7 @@ class ApprovalWriter:
                 then=(_APPROVED_SO_FAR_SQL, (sorted({r.indicator_code for r, _, _ in approved}), status)),
             )
         }
-        first = approved[0][2]
+        first = approved[0][2]  # every approval of a batch is for the same day and thresholds
         self.tracker.track(
             session=session,
             approved=[report for report, _, _ in approved],
@@ -144,6 +154,21 @@ class ApprovalWriter:
             approved_before=approved_before,
         )
         return outcomes
+
+
+def refused_approval(size: int, refusals: list[tuple[int, DomainError]]) -> DomainError:
+    """The answer to an approval refused: a single report's own refusal as it is; for many, one error
+    naming each refused report and why (409 when any was refused by its state or a lock, 422 when
+    the request only named reports that do not exist)."""
+    if size == 1:
+        return refusals[0][1]
+    error = Conflict if any(isinstance(e, Conflict) for _, e in refusals) else Unprocessable
+    return error(
+        f"共 {len(refusals)} 份报告不能审核通过，本次 {size} 份全部未通过，请去掉或处理这些报告后重试："
+        + "；".join(e.detail for _, e in refusals[:20]),
+        code="approval_refused",
+        extra={"refused": [{"id": i, "code": e.code, "reason": e.detail} for i, e in refusals]},
+    )
 
 
 _APPROVE_SQL = (
@@ -163,26 +188,46 @@ def _reports_by_id(session: Session, ids: set[int]) -> dict[int, ReportRow]:
     return {row["id"]: ReportRow.from_mapping(row) for row in session.connection().execute(query).mappings()}
 
 
-async def _approval_writer(request: Request) -> GroupCommitWriter[Approval, ReportRow]:
+async def _approval_writer(request: Request) -> GroupCommitWriter[Approval, list[ReportRow]]:
     return request.app.state.approval_writer
 
 
-ApprovalWriterDep = Annotated[GroupCommitWriter[Approval, ReportRow], Depends(_approval_writer)]
+ApprovalWriterDep = Annotated[GroupCommitWriter[Approval, list[ReportRow]], Depends(_approval_writer)]
+
+
+async def approve_reports(
+    *,
+    writer: GroupCommitWriter[Approval, list[ReportRow]],
+    report_ids: Sequence[int],
+    principal: Principal,
+    today: dt.date,
+    thresholds: Thresholds,
+) -> list[ReportRow]:
+    """Approval of one or many reports, all or none, written by the group-commit writer of approvals
+    (`ApprovalWriter.write`)."""
+    require_city_office(principal, "审核通过")
+    return await writer.write(
+        Approval(
+            report_ids=tuple(dict.fromkeys(report_ids)),
+            reviewed_by=principal.label,
+            today=today,
+            thresholds=thresholds,
+        )
+    )
 
 
 async def approve_report(
     *,
-    writer: GroupCommitWriter[Approval, ReportRow],
+    writer: GroupCommitWriter[Approval, list[ReportRow]],
     report_id: int,
     principal: Principal,
     today: dt.date,
     thresholds: Thresholds,
 ) -> ReportRow:
-    """Approval, written by the group-commit writer of approvals (`ApprovalWriter.write`)."""
-    require_city_office(principal, "审核通过")
-    return await writer.write(
-        Approval(report_id=report_id, reviewed_by=principal.label, today=today, thresholds=thresholds)
+    (report,) = await approve_reports(
+        writer=writer, report_ids=[report_id], principal=principal, today=today, thresholds=thresholds
     )
+    return report
 
 
 def return_report(*, session: Session, locks: PeriodLocks, report_id: int, reason: str, principal: Principal) -> Report:

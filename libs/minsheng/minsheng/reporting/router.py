@@ -19,6 +19,7 @@ from minsheng.reporting.official import OfficialValue
 from minsheng.reporting.republish import republish_state
 from minsheng.reporting.review import ApprovalWriterDep
 from minsheng.reporting.schemas import (
+    ApproveRequest,
     BulkReportRequest,
     PeriodLockPublic,
     ReportCreate,
@@ -109,6 +110,25 @@ def upload_reports(
         today=today,
         row_numbers=[n for n, _ in numbered],
         parse_errors=parse_errors,
+    )
+    return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
+
+
+@router.post(
+    "/reports/approve",
+    response_model=Page[ReportPublic],
+    responses=ERRORS,
+    summary="批量审核通过（市民生办）：全部通过或全部不通过，逐份说明不能通过的原因",
+)
+async def approve_many(
+    request: Request, writer: ApprovalWriterDep, principal: PrincipalDep, today: TodayDep, body: ApproveRequest
+):
+    reports = await review.approve_reports(
+        writer=writer,
+        report_ids=body.ids,
+        principal=principal,
+        today=today,
+        thresholds=Thresholds.from_settings(request.app.state.settings),
     )
     return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
 

@@ -54,6 +54,12 @@ class ReturnRequest(BaseModel):
     reason: str = Field(min_length=2, max_length=1000, description="退回原因（填报人将看到）")
 
 
+class ApproveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[int] = Field(min_length=1, max_length=500, description="要审核通过的报告编号（全部通过或全部不通过）")
+
+
 class BulkReportRequest(BaseModel):
     rows: list[ReportCreate] = Field(min_length=1, max_length=5000)
 

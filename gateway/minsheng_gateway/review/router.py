@@ -1,0 +1,44 @@
+"""审核 endpoints of the gateway. Thin: parse, call one service function."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from minsheng.db import SessionDep
+from minsheng.pagination import PageDep
+from minsheng.progress.model import Thresholds
+from minsheng_gateway.identity.deps import CurrentCaller
+from minsheng_gateway.review import service
+from minsheng_gateway.review.schemas import PendingReviewPage
+
+router = APIRouter(prefix="/api/v1", tags=["审核 review"])
+
+
+@router.get(
+    "/review/pending",
+    response_model=PendingReviewPage,
+    responses={401: {"description": "未登录"}, 403: {"description": "只对市民生办开放"}},
+    summary="待审核报告（五个行动合并，市民生办）：新值与上期已审核值、被替换的版本、应达值，异常波动标记",
+)
+def read_pending(
+    request: Request,
+    session: SessionDep,
+    caller: CurrentCaller,
+    page: PageDep,
+    campaign: Annotated[str | None, Query(description="行动代码，如 education；默认全部")] = None,
+    department: Annotated[str | None, Query(description="牵头部门，如 市教育局")] = None,
+    org_unit: Annotated[str | None, Query(description="单位代码，如 370303")] = None,
+    period: Annotated[str | None, Query(description="期间，如 2024-05、2024Q2、2024")] = None,
+):
+    settings = request.app.state.settings
+    return service.pending_reports(
+        session=session,
+        caller=caller,
+        page=page,
+        thresholds=Thresholds.from_settings(settings),
+        jump_share=settings.review_jump_share,
+        campaign=campaign,
+        department=department,
+        org_unit=org_unit,
+        period=period,
+    )

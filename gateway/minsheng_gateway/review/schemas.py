@@ -1,0 +1,48 @@
+"""The pending-review list (PendingReportPublic) and its page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+
+from minsheng.catalog.document import IndicatorKind
+from minsheng.pagination import Page
+
+
+class PendingReportPublic(BaseModel):
+    campaign: str
+    report_id: int
+    indicator: str
+    indicator_name: str
+    unit: str
+    kind: IndicatorKind
+    task_number: int | None
+    lead_departments: list[str]
+    org_unit: str
+    org_unit_name: str
+    period: str
+    value: float
+    numerator: float | None
+    denominator: float | None
+    submitted_by: str
+    submitted_at: dt.datetime
+    revision: int
+    # The latest official value of this indicator × org unit for an earlier period of the same type
+    # (month, quarter, year): the period before, or the last one approved before it.
+    previous_period: str | None
+    previous_value: float | None
+    # Revision > 1: the value of the revision this one replaces, and that revision's status.
+    replaced_value: float | None
+    replaced_status: str | None
+    # Where the plan's trajectory puts the figure at the period's end (the progress model's 应达值;
+    # a running total for cumulative indicators, the year's total so far for yearly ones).
+    expected_value: float | None
+    change_share: float | None  # |new − previous| / |previous|
+    jump: bool  # change_share above the gateway's REVIEW_JUMP_SHARE
+
+
+class PendingReviewPage(Page[PendingReportPublic]):
+    jumps: int  # among all rows matching the filters
+    jump_share: float
+    summary: str

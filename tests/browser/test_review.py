@@ -1,0 +1,115 @@
+"""审核 in a browser, as the city office uses it: reports from several districts wait across campaigns; one
+jumps against its approved previous value and is flagged beside the expected value; three are approved in one
+click, one is returned with a reason, a report's history is read, and a locked period refuses a submission."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in, wait_until_pending
+from tests.identity import bearer
+
+pytestmark = pytest.mark.timeout(600)
+
+CITY, BUREAU, ZHANGDIAN = bearer("demo-city-office"), bearer("demo-education-bureau"), bearer("demo-zhangdian")
+PERIOD = "2024-04"
+
+
+def T002_1(org_unit: str, period: str, value: float) -> dict:  # noqa: N802 - the indicator's code
+    return {"indicator": "T002-1", "org_unit": org_unit, "period": period, "value": value}
+
+
+def submit(service: httpx.Client, body: dict, headers) -> dict:
+    answer = service.post("/api/v1/reports", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def select_option(page: Page, select: str, label: str) -> None:
+    page.locator(f'[data-test="{select}"]').click()
+    page.locator(".el-select-dropdown__item:visible", has_text=label).first.click()
+
+
+@needs_sign_in
+def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_locks_the_period(new_context, stack):
+    with httpx.Client(base_url=stack.education.url, timeout=30) as education:
+        previous = submit(education, T002_1("370303", "2024-03", 10), ZHANGDIAN)
+        assert education.post(f"/api/v1/reports/{previous['id']}/approve", headers=CITY).status_code == 200
+        submit(education, T002_1("370303", PERIOD, 14), ZHANGDIAN)
+        submit(education, T002_1("370303", PERIOD, 16), ZHANGDIAN)  # revised: +60 % on March's approved 10
+        for org_unit, value in (("370302", 3), ("370304", 4), ("370305", 2)):
+            submit(education, T002_1(org_unit, PERIOD, value), BUREAU)
+
+        page = new_context().new_page()
+        sign_in(page, OFFICE)
+        expect(page.locator(".el-menu")).to_contain_text("审核")
+        wait_until_pending(page, PERIOD, 4)
+        answer = page.request.get("/api/v1/review/pending", params={"period": PERIOD}).json()
+        listed = {row["org_unit"]: row for row in answer["data"]}
+        expected = listed["370303"]["expected_value"]
+        assert expected is not None
+
+        page.goto(f"/review?period={PERIOD}")
+        table = page.locator(".el-table__body")
+        expect(table.locator("tr")).to_have_count(4)
+        expect(page.locator('[data-test="summary"]')).to_contain_text("其中 1 份")
+        zhangdian = table.locator("tr", has_text="张店区")
+        expect(zhangdian.locator('[data-test="jump"]')).to_have_text("异常波动")
+        expect(zhangdian.locator('[data-test="new-value"]')).to_have_text("16处")
+        expect(zhangdian.locator('[data-test="previous-value"]')).to_have_text("10处")
+        expect(zhangdian).to_contain_text("第2版，原为 14处")
+        expect(zhangdian.locator('[data-test="expected-value"]')).to_have_text(
+            f"{expected:.4f}".rstrip("0").rstrip(".") + "处"
+        )
+        expect(table.locator('[data-test="jump"]')).to_have_count(1)
+        screenshot(page, "review")
+
+        zhangdian.locator('[data-test="history"]').click()
+        drawer = page.locator(".el-drawer")
+        expect(drawer.locator('[data-test="history-change"]')).to_have_count(2)
+        expect(drawer).to_contain_text("修订")
+        expect(drawer).to_contain_text("14处 → 16处")
+        expect(drawer).to_contain_text("张店")
+        expect(drawer.locator(".el-loading-mask")).to_have_count(0)
+        page.wait_for_timeout(500)  # the drawer's slide-in, for the picture
+        screenshot(page, "review-history")
+        drawer.locator(".el-drawer__close-btn").click()
+        expect(drawer).to_be_hidden()
+
+        for name in ("张店区", "淄川区", "临淄区"):
+            table.locator("tr", has_text=name).locator(".el-checkbox").click()
+        page.locator('[data-test="approve-selected"]').click()
+        expect(page.get_by_text("已审核通过 3 份")).to_be_visible()
+        expect(table.locator("tr")).to_have_count(1)
+
+        table.locator("tr", has_text="博山区").locator('[data-test="return"]').click()
+        dialog = page.locator(".el-message-box")
+        dialog.locator("textarea").fill("与上月台账不符，请核实后重报")
+        dialog.get_by_role("button", name="退回").click()
+        expect(page.get_by_text("没有待审核的报告")).to_be_visible()
+
+        statuses = {
+            r["org_unit"]: (r["status"], r["return_reason"])
+            for r in education.get("/api/v1/reports", params={"period": PERIOD}, headers=CITY).json()["data"]
+        }
+        assert statuses == {
+            "370302": ("approved", None),
+            "370303": ("approved", None),
+            "370304": ("returned", "与上月台账不符，请核实后重报"),
+            "370305": ("approved", None),
+        }
+
+        page.locator('[data-test="open-locks"]').click()
+        locks = page.locator('[data-test="lock-dialog"]')
+        expect(locks.locator('[data-test="lock-campaign"]')).to_contain_text("教育")
+        select_option(page, "lock-period", "2024年4月")
+        locks.locator('[data-test="lock"]').click()
+        expect(page.get_by_text("已锁定")).to_be_visible()
+        expect(locks.locator('[data-test="locks"]')).to_contain_text("2024年4月")
+
+        refused = education.post("/api/v1/reports", json=T002_1("370304", PERIOD, 5), headers=BUREAU)
+        assert refused.status_code == 409 and refused.json()["code"] == "period_locked"
+        assert "锁定" in refused.json()["detail"]

@@ -1,0 +1,94 @@
+// 审核 (city office): the gateway's cross-campaign pending list, and the review actions of each campaign's
+// service through the proxy /api/v1/campaigns/{campaign}/….
+import { http } from './client'
+import type { Page, Report } from './types'
+
+const base = (campaign: string) => `/api/v1/campaigns/${encodeURIComponent(campaign)}`
+
+export interface PendingReport {
+  campaign: string
+  report_id: number
+  indicator: string
+  indicator_name: string
+  unit: string
+  kind: 'cumulative' | 'yearly' | 'level' | 'one_year'
+  task_number: number | null
+  lead_departments: string[]
+  org_unit: string
+  org_unit_name: string
+  period: string
+  value: number
+  numerator: number | null
+  denominator: number | null
+  submitted_by: string
+  submitted_at: string
+  revision: number
+  previous_period: string | null
+  previous_value: number | null
+  replaced_value: number | null
+  replaced_status: string | null
+  expected_value: number | null
+  change_share: number | null
+  jump: boolean
+}
+
+export interface PendingPage extends Page<PendingReport> {
+  jumps: number
+  jump_share: number
+  summary: string
+}
+
+export interface PendingFilter {
+  campaign?: string
+  department?: string
+  org_unit?: string
+  period?: string
+  limit?: number
+  offset?: number
+}
+
+export const listPending = (filter: PendingFilter) => http.get<PendingPage>('/api/v1/review/pending', { query: { ...filter } })
+
+/** One refused report of a batch approval (409/422 `approval_refused`, nothing approved). */
+export interface RefusedApproval {
+  id: number
+  code: string
+  reason: string
+}
+
+/** All or none: a refusal answers `refused`, each id with its reason. */
+export const approveReports = (campaign: string, ids: number[]) =>
+  http.post<Page<Report>>(`${base(campaign)}/reports/approve`, { ids }, { quiet: true })
+
+export interface ReportChange {
+  id: number
+  action: string
+  actor: string
+  at: string
+  previous: { value: number; numerator: number | null; denominator: number | null; note: string; status: string; revision: number } | null
+  current: { value: number; numerator: number | null; denominator: number | null; note: string; status: string; revision: number } | null
+  reason: string | null
+}
+
+export interface ReportHistory {
+  report: Report
+  revisions: Report[]
+  changes: ReportChange[]
+}
+
+export const reportHistory = (campaign: string, id: number) =>
+  http.get<ReportHistory>(`${base(campaign)}/reports/${id}/history`)
+
+export interface PeriodLock {
+  period: string
+  locked_by: string
+  locked_at: string
+}
+
+export const listLocks = (campaign: string) => http.get<PeriodLock[]>(`${base(campaign)}/periods/locks`)
+
+export const lockPeriod = (campaign: string, period: string) =>
+  http.post<PeriodLock>(`${base(campaign)}/periods/${encodeURIComponent(period)}/lock`, undefined, { quiet: true })
+
+export const unlockPeriod = (campaign: string, period: string) =>
+  http.delete<void>(`${base(campaign)}/periods/${encodeURIComponent(period)}/lock`, { quiet: true })
