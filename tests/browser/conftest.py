@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from minsheng.broker import LocalBroker
 from tests.conftest import ADMIN_URL, free_port
 from tests.processes import ROOT, ProcessGroup, ServiceProcess
 
@@ -73,8 +74,17 @@ def module_database(admin_engine) -> Iterator:
 
 
 @pytest.fixture(scope="module")
-def stack(module_database, broker, tmp_path_factory) -> Iterator[Stack]:
+def module_broker() -> Iterator[LocalBroker]:
+    """A broker of the module's own: another module's stack would otherwise fold this one's events
+    (same topics, report ids from another database)."""
+    with LocalBroker(free_port()) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def stack(module_database, module_broker, tmp_path_factory) -> Iterator[Stack]:
     _check_build()
+    broker = module_broker
     log_dir = tmp_path_factory.mktemp("web-stack")
     group = ProcessGroup()
     try:

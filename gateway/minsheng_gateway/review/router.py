@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from minsheng.catalog.snapshot import CatalogDep
 from minsheng.db import SessionDep
 from minsheng.pagination import PageDep
 from minsheng.progress.model import Thresholds
@@ -23,6 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["审核 review"])
 def read_pending(
     request: Request,
     session: SessionDep,
+    catalog: CatalogDep,
     caller: CurrentCaller,
     page: PageDep,
     campaign: Annotated[str | None, Query(description="行动代码，如 education；默认全部")] = None,
@@ -33,6 +35,7 @@ def read_pending(
     settings = request.app.state.settings
     return service.pending_reports(
         session=session,
+        catalog=catalog,
         caller=caller,
         page=page,
         thresholds=Thresholds.from_settings(settings),

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from minsheng.auth.models import Role
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import Forbidden
 from minsheng.pagination import PageParams
 from minsheng.progress.assemble import indicator_progress
@@ -70,6 +71,7 @@ def require_reviewer(caller: Caller) -> None:
 def pending_reports(
     *,
     session: Session,
+    catalog: CatalogCache,
     caller: Caller,
     page: PageParams,
     thresholds: Thresholds,
@@ -98,7 +100,7 @@ def pending_reports(
     numbers = sorted({row["task_number"] for row in rows if row["task_number"] is not None})
     for number, department_name in connection.execute(sa.text(_LEADS_SQL), {"numbers": numbers}):
         leads.setdefault(number, []).append(department_name)
-    expected = _expected_values(session, rows, thresholds)
+    expected = _expected_values(session, catalog, rows, thresholds)
     data = [
         PendingReportPublic(
             **row,
@@ -113,12 +115,12 @@ def pending_reports(
 
 
 def _expected_values(
-    session: Session, rows: list[dict], thresholds: Thresholds
+    session: Session, catalog: CatalogCache, rows: list[dict], thresholds: Thresholds
 ) -> dict[tuple[str, str, str], float | None]:
     """The expected value (应达值) of each row's indicator × org unit at its period's end: the progress
     answer as of that day, computed by the kernel from the official values, as the summaries do."""
     codes = sorted({row["indicator"] for row in rows})
-    facts = load_facts(session, codes=codes)
+    facts = load_facts(session, catalog, codes=codes)
     official = GatewaySource(session).official([code for code in codes if code in facts])
     expected: dict[tuple[str, str, str], float | None] = {}
     for row in rows:
