@@ -44,6 +44,7 @@ def shown_password(page: Page) -> str:
 def close_password(page: Page) -> None:
     page.get_by_role("button", name="我已记下").click()
     expect(page.locator('[data-test="shown-password"]')).to_have_count(0)
+    expect(page.locator(".el-overlay:visible")).to_have_count(0)  # faded out
 
 
 def signs_in(new_context, username: str, password: str) -> Page:
