@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from minsheng.catalog.router import OrgUnitCode
 from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
@@ -14,7 +15,8 @@ from minsheng.progress.model import Thresholds
 from minsheng.progress.router import OrgUnitQuery
 from minsheng.progress.schemas import IndicatorProgressPublic, TaskProgressPublic
 from minsheng_gateway.views import summaries
-from minsheng_gateway.views.schemas import DistrictMatrix, Summary, Warning
+from minsheng_gateway.views.entry import entry_values
+from minsheng_gateway.views.schemas import DistrictMatrix, EntryValues, Summary, Warning
 from minsheng_gateway.views.source import GatewaySource
 
 router = APIRouter(prefix="/api/v1", tags=["全市与区县视图 views"])
@@ -116,3 +118,28 @@ def read_warnings(
     session: SessionDep, catalog: CatalogDep, today: TodayDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ):
     return summaries.warnings(session, catalog, today, limit)
+
+
+@router.get(
+    "/org-units/{code}/values",
+    response_model=EntryValues,
+    summary="填报参考：某单位截至某期间各指标的上期审定值、累计值和目标（网关读模型）",
+    description="每个指标一行：截至该期间（含）最近一期已审核值及其期间；累计值按进展模型计算"
+    "（累计类为2022年起合计，年度类为当年合计，水平类为最新水平）；该单位的目标（区县有分解目标的用区县目标）。",
+)
+def org_unit_values(
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    code: OrgUnitCode,
+    period: Annotated[str, Query(description="期间：月 2024-05、季 2024Q2 或年 2024")],
+    campaign: Annotated[str | None, Query(description="只看某个行动，如 education")] = None,
+):
+    return entry_values(
+        session=session,
+        catalog=catalog,
+        org_unit=code,
+        period=period,
+        campaign=campaign,
+        thresholds=_thresholds(request),
+    )

@@ -28,6 +28,8 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: '数据填报', permission: 'report', menu: true, icon: 'EditPen' } },
   { path: 'review', name: 'review', component: () => import('@/views/review/ReviewView.vue'),
     meta: { title: '审核', permission: 'review', menu: true, icon: 'Stamp' } },
+  { path: 'accounts', name: 'accounts', component: () => import('@/views/accounts/AccountsView.vue'),
+    meta: { title: '账号管理', permission: 'manage', menu: true, icon: 'UserFilled' } },
   { path: 'profile', name: 'profile', component: () => import('@/views/profile/ProfileView.vue'),
     meta: { title: '个人中心', permission: 'read', menu: true, icon: 'User' } },
 ]

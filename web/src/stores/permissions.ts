@@ -2,10 +2,10 @@
 // and the pages (a clerk is not shown a 审核 button the server would refuse).
 import type { Role } from '@/api/types'
 
-export type Permission = 'report' | 'review' | 'read'
+export type Permission = 'report' | 'review' | 'read' | 'manage'
 
 const GRANTS: Record<Role, readonly Permission[]> = {
-  city_office: ['read', 'report', 'review'],
+  city_office: ['read', 'report', 'review', 'manage'],
   bureau: ['read', 'report'],
   district: ['read', 'report'],
   viewer: ['read'],

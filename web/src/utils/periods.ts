@@ -27,3 +27,10 @@ export function periodKind(code: string): PeriodKind {
   if (/^\d{4}$/.test(code)) return 'year'
   return 'month'
 }
+
+/** The last month of a period as `YYYY-MM` (2022Q2 → 2022-06, 2022 → 2022-12): periods compare by their end. */
+export function periodEndMonth(code: string): string {
+  const quarter = /^(\d{4})Q([1-4])$/.exec(code)
+  if (quarter) return `${quarter[1]}-${String(Number(quarter[2]) * 3).padStart(2, '0')}`
+  return /^\d{4}$/.test(code) ? `${code}-12` : code
+}

@@ -1,5 +1,6 @@
 // The entry form's rows: what the clerk typed, turned into the bulk endpoint's rows, and the server's
 // per-row errors turned back into messages beside the fields.
+import type { TaskState, TaskStatusRow } from '@/api/taskStatus'
 import type { Indicator, ReportRow, RowError } from '@/api/types'
 
 type NumberField = 'value' | 'numerator' | 'denominator'
@@ -72,4 +73,37 @@ export function placeRowErrors(errors: RowError[], sent: string[]): RowErrors {
     placed[indicator] = { ...placed[indicator], [field]: previous ? `${previous}；${error.message}` : error.message }
   }
   return placed
+}
+
+/** A task without numbers: its state, progress and problems as typed. */
+export interface StatusInput {
+  state: TaskState | ''
+  narrative: string
+  problems: string
+}
+
+export const emptyStatus = (): StatusInput => ({ state: '', narrative: '', problems: '' })
+
+export const isStatusFilled = (input: StatusInput | undefined): boolean =>
+  !!input && (input.state !== '' || input.narrative.trim() !== '' || input.problems.trim() !== '')
+
+export interface BuiltStatuses {
+  rows: TaskStatusRow[]
+  /** task number → message (a state is needed before anything is sent). */
+  errors: Record<number, string>
+}
+
+/** The task statuses to send, one per filled task; progress or problems without a state never leave the page. */
+export function buildStatuses(tasks: number[], inputs: Record<number, StatusInput>, orgUnit: string, period: string): BuiltStatuses {
+  const built: BuiltStatuses = { rows: [], errors: {} }
+  for (const task of tasks) {
+    const input = inputs[task]
+    if (!isStatusFilled(input)) continue
+    if (input.state === '') {
+      built.errors[task] = '请选择进展状态（未启动、推进中、已完成或受阻）'
+      continue
+    }
+    built.rows.push({ task, org_unit: orgUnit, period, state: input.state, narrative: input.narrative.trim(), problems: input.problems.trim() })
+  }
+  return built
 }

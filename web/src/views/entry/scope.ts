@@ -9,6 +9,8 @@ export interface TaskGroup {
   title: string
   leads: string[]
   indicators: Indicator[]
+  /** A task the plan gives no numbers (catalog `indicators: []`): reported by state, progress and problems. */
+  statusOnly?: boolean
 }
 
 export interface ItemGroup {
@@ -39,13 +41,14 @@ export function groupForEntry(tasks: Task[], headline: Indicator[], orgUnit: str
   const items = new Map<number, ItemGroup>()
   for (const task of [...tasks].sort((a, b) => a.number - b.number)) {
     const indicators = task.indicators.filter(reportable)
-    if (indicators.length === 0) continue
+    const statusOnly = task.indicators.length === 0
+    if (indicators.length === 0 && !statusOnly) continue
     let item = items.get(task.item)
     if (!item) {
       item = { number: task.item, title: task.item_title, tasks: [] }
       items.set(task.item, item)
     }
-    item.tasks.push({ number: task.number, title: task.title, leads: task.lead_departments, indicators })
+    item.tasks.push({ number: task.number, title: task.title, leads: task.lead_departments, indicators, statusOnly })
   }
   const groups = [...items.values()].sort((a, b) => (a.number ?? 0) - (b.number ?? 0))
   const headlineRows = headline.filter(reportable)

@@ -1,0 +1,43 @@
+// Qualitative progress of tasks without numbers, kept by each campaign's service (through the gateway).
+import { http } from './client'
+import type { Page } from './types'
+
+export type TaskState = 'not_started' | 'in_progress' | 'completed' | 'blocked'
+
+export const TASK_STATE_LABELS: Record<TaskState, string> = {
+  not_started: '未启动',
+  in_progress: '推进中',
+  completed: '已完成',
+  blocked: '受阻',
+}
+
+export interface TaskStatus {
+  id: number
+  task: number
+  org_unit: string
+  period: string
+  state: TaskState
+  narrative: string
+  problems: string
+  revision: number
+  reported_by: string
+  reported_at: string
+}
+
+export interface TaskStatusRow {
+  task: number
+  org_unit: string
+  period: string
+  state: TaskState
+  narrative: string
+  problems: string
+}
+
+const base = (campaign: string) => `/api/v1/campaigns/${encodeURIComponent(campaign)}/task-status`
+
+/** The current revision of each task × period for an org unit, newest period first. */
+export const listTaskStatuses = (campaign: string, orgUnit: string) =>
+  http.get<Page<TaskStatus>>(base(campaign), { query: { org_unit: orgUnit, limit: 500 } })
+
+export const reportTaskStatus = (campaign: string, row: TaskStatusRow) =>
+  http.post<TaskStatus>(base(campaign), row, { quiet: true })
