@@ -73,7 +73,7 @@ def test_the_city_office_creates_a_district_account_resets_its_password_and_disa
     screenshot(page, "accounts")
 
     clerk = signs_in(new_context, "zhangdian-li", first)
-    expect(clerk).to_have_url(re.compile(r"/home$"))
+    expect(clerk).to_have_url(re.compile(r"/inbox$"))
     expect(clerk.locator('[data-test="user-name"]')).to_have_text("张店区 李四")
     expect(clerk.locator(".el-menu")).not_to_contain_text("账号管理")
 
@@ -86,7 +86,7 @@ def test_the_city_office_creates_a_district_account_resets_its_password_and_disa
     old = new_context().new_page()
     sign_in(old, "zhangdian-li", first)
     expect(old.locator('[data-test="login-error"]')).to_contain_text("用户名或密码错误")
-    expect(signs_in(new_context, "zhangdian-li", second)).to_have_url(re.compile(r"/home$"))
+    expect(signs_in(new_context, "zhangdian-li", second)).to_have_url(re.compile(r"/inbox$"))
 
     # Disabled: it can no longer sign in, and the page says so; enabled again, it can.
     actions(page, "zhangdian-li").locator('[data-test="toggle"]').click()
@@ -99,7 +99,7 @@ def test_the_city_office_creates_a_district_account_resets_its_password_and_disa
     actions(page, "zhangdian-li").locator('[data-test="toggle"]').click()
     expect(page.locator(".el-table__body tr", has_text="zhangdian-li")).to_contain_text("正常")
     fill_sign_in(refused, "zhangdian-li", second)
-    expect(refused).to_have_url(re.compile(r"/home$"))
+    expect(refused).to_have_url(re.compile(r"/inbox$"))
 
 
 def test_an_integration_key_is_shown_once_works_and_can_be_revoked(page, stack):

@@ -68,7 +68,7 @@ def test_the_form_shows_the_last_approved_value_and_the_running_total(new_contex
     try:
         small = phone.new_page()
         sign_in(small, CLERK)
-        expect(small).to_have_url(re.compile(r"/home$"))
+        expect(small).to_have_url(re.compile(r"/inbox$"))  # clerks start at 我的待办
         open_entry(small, "2024-04")
         expect(row(small, "T002-1").locator('[data-test="last-approved"]')).to_be_visible()
         expect(row(small, "T002-1").locator('[data-test="running-total"]')).to_contain_text("10")
@@ -79,7 +79,7 @@ def test_the_form_shows_the_last_approved_value_and_the_running_total(new_contex
 
 def test_a_clerk_saves_the_status_of_a_task_without_numbers_and_sees_it_after_reload(page, stack):
     sign_in(page, CLERK)
-    expect(page).to_have_url(re.compile(r"/home$"))
+    expect(page).to_have_url(re.compile(r"/inbox$"))
     open_entry(page, "2024-05")
     task = page.locator('tr[data-task="1"]')  # 编制中小学幼儿园建设图谱: no indicators in the plan
     expect(task).to_contain_text("尚未填报进展")
