@@ -23,6 +23,8 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: '首页', permission: 'read', menu: true, icon: 'HomeFilled' } },
   { path: 'entry', name: 'entry', component: () => import('@/views/entry/EntryView.vue'),
     meta: { title: '数据填报', permission: 'report', menu: true, icon: 'EditPen' } },
+  { path: 'excel', name: 'excel', component: () => import('@/views/excel/ExcelView.vue'),
+    meta: { title: 'Excel 导入', permission: 'report', menu: true, icon: 'Document' } },
   { path: 'review', name: 'review', component: () => import('@/views/review/ReviewView.vue'),
     meta: { title: '审核', permission: 'review', menu: true, icon: 'Stamp' } },
   { path: 'profile', name: 'profile', component: () => import('@/views/profile/ProfileView.vue'),
