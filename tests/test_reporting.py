@@ -291,9 +291,9 @@ def test_json_upload(education):
     bad = education.post(
         "/api/v1/reports/upload",
         headers=EDU_BUREAU,
-        files={"file": ("rows.xlsx", b"PK...", "application/octet-stream")},
+        files={"file": ("rows.xls", b"\xd0\xcf...", "application/octet-stream")},
     )
-    assert bad.status_code == 422 and "另存为 CSV" in bad.json()["detail"]
+    assert bad.status_code == 422 and "另存为 .xlsx" in bad.json()["detail"]
 
 
 # ---- qualitative task status --------------------------------------------------------------------

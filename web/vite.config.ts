@@ -24,6 +24,8 @@ export default defineConfig({
         manualChunks(id: string) {
           if (id.includes('node_modules/echarts') || id.includes('node_modules/zrender') || id.includes('node_modules/vue-echarts')) return 'echarts'
           if (id.includes('node_modules/element-plus') || id.includes('node_modules/@element-plus')) return 'element-plus'
+          // Loaded on demand only (export to .xlsx): never in the chunks the first page needs.
+          if (id.includes('node_modules/exceljs')) return 'exceljs'
           if (id.includes('node_modules/')) return 'vendor'
         },
       },

@@ -53,6 +53,8 @@ export interface RequestOptions {
   quiet?: boolean
   /** A 401 here is an answer, not a lost session (sign-in, the first /auth/me). */
   expectUnauthorized?: boolean
+  /** Answer the `Response` itself (a file to save) instead of its JSON. */
+  raw?: boolean
 }
 
 function withQuery(path: string, query?: RequestOptions['query']): string {
@@ -66,13 +68,15 @@ function withQuery(path: string, query?: RequestOptions['query']): string {
 }
 
 async function send(method: string, url: string, body: unknown, csrf: string | null): Promise<Response> {
+  // A form (file upload) goes as multipart, its boundary set by the browser; anything else as JSON.
+  const form = body instanceof FormData
   const headers: Record<string, string> = { Accept: 'application/json' }
-  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json'
   if (WRITE_METHODS.has(method) && csrf) headers['X-CSRF-Token'] = csrf
   return fetch(url, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : form ? body : JSON.stringify(body),
     credentials: 'same-origin',
   })
 }
@@ -107,6 +111,7 @@ export async function request<T>(method: string, path: string, options: RequestO
     throw error
   }
   if (response.ok) {
+    if (options.raw) return response as T
     if (response.status === 204) return undefined as T
     return (await response.json()) as T
   }

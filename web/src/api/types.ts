@@ -98,12 +98,15 @@ export interface ReportRow {
   note?: string
 }
 
-/** One refused row of a bulk submission: `row` counts the rows sent, from 1. */
+/** One refused row of a bulk submission: `row` counts the rows sent, from 1 (an Excel file: the sheet's
+ * row, with the column's letter and header). */
 export interface RowError {
   row: number
   field: string
   code: string
   message: string
+  column?: string | null
+  column_name?: string | null
 }
 
 export interface CampaignSummary {

@@ -26,6 +26,8 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: '我的待办', permission: 'report', menu: true, icon: 'Bell' } },
   { path: 'entry', name: 'entry', component: () => import('@/views/entry/EntryView.vue'),
     meta: { title: '数据填报', permission: 'report', menu: true, icon: 'EditPen' } },
+  { path: 'excel', name: 'excel', component: () => import('@/views/excel/ExcelView.vue'),
+    meta: { title: 'Excel 导入', permission: 'report', menu: true, icon: 'Document' } },
   { path: 'review', name: 'review', component: () => import('@/views/review/ReviewView.vue'),
     meta: { title: '审核', permission: 'review', menu: true, icon: 'Stamp' } },
   { path: 'accounts', name: 'accounts', component: () => import('@/views/accounts/AccountsView.vue'),

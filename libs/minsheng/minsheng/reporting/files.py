@@ -1,15 +1,23 @@
-"""Report files as bureaus exchange them: CSV (as Excel saves it, UTF-8 or GBK) and JSON.
+"""Report files as bureaus exchange them: CSV (as Excel saves it, UTF-8 or GBK), JSON, and Excel
+workbooks (.xlsx: the template of `workbook.py`, or any sheet with the same header).
 
 Columns, in English or Chinese: indicator/指标编号, org_unit/单位代码, period/期间, value/数值,
-numerator/分子, denominator/分母, note/说明.  Rows are numbered from 1 (the CSV header is not counted).
+numerator/分子, denominator/分母, note/说明.  CSV and JSON rows are numbered from 1 (the CSV header is
+not counted); Excel rows by the sheet's own row numbers, as Excel shows them, and their errors also
+name the column (letter and header).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+from dataclasses import dataclass, field
 
+import openpyxl
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import ValidationError
 
 from minsheng.errors import Unprocessable, describe_validation_error
@@ -35,7 +43,42 @@ COLUMN_NAMES = {
     "备注": "note",
 }
 REQUIRED = ("indicator", "org_unit", "period")
+INPUTS = ("value", "numerator", "denominator", "note")
 MAX_ROWS = 5000
+# The sheet of a workbook that holds the rows (the template's); any other workbook: its first sheet.
+DATA_SHEET = "填报"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Column:
+    """Where a field is in a workbook: its column letter and header, for errors a clerk can find."""
+
+    letter: str
+    header: str
+
+
+@dataclass
+class ParsedUpload:
+    rows: list[tuple[int, ReportCreate]]
+    errors: list[RowError]
+    columns: dict[str, Column] = field(default_factory=dict)  # Excel only: field → column
+    sheet: str | None = None  # Excel only: the sheet read
+
+
+def bad_header(missing: list[str]) -> Unprocessable:
+    return Unprocessable(
+        f"表头缺少列：{'、'.join(missing or ['value/数值'])}。"
+        "表头应为 indicator,org_unit,period,value,numerator,denominator,note"
+        "（或 指标编号,单位代码,期间,数值,分子,分母,说明）",
+        code="bad_header",
+    )
+
+
+def check_header(columns: list[str | None]) -> None:
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing or "value" not in columns and "numerator" not in columns:
+        raise bad_header(missing)
 
 
 def decode(content: bytes) -> str:
@@ -73,14 +116,7 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, ReportCreate]], list[RowE
     if not header:
         raise Unprocessable("文件是空的", code="empty_file")
     columns = [COLUMN_NAMES.get(h.strip()) for h in header]
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing or "value" not in columns and "numerator" not in columns:
-        raise Unprocessable(
-            f"表头缺少列：{'、'.join(missing or ['value/数值'])}。"
-            "表头应为 indicator,org_unit,period,value,numerator,denominator,note"
-            "（或 指标编号,单位代码,期间,数值,分子,分母,说明）",
-            code="bad_header",
-        )
+    check_header(columns)
     rows, errors = [], []
     for number, values in enumerate(reader, start=1):
         if not any(v.strip() for v in values):
@@ -118,10 +154,81 @@ def parse_json(content: bytes) -> tuple[list[tuple[int, ReportCreate]], list[Row
     return rows, errors
 
 
-def parse_upload(filename: str, content: bytes) -> tuple[list[tuple[int, ReportCreate]], list[RowError]]:
+def data_sheet(workbook: openpyxl.Workbook) -> Worksheet:
+    return workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else workbook.worksheets[0]
+
+
+def load_workbook(content: bytes) -> openpyxl.Workbook:
+    try:
+        return openpyxl.load_workbook(io.BytesIO(content))
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file fails in many ways; all are the clerk's 422
+        raise Unprocessable(
+            "无法读取 Excel 文件：请上传用 Excel 或 WPS 保存的 .xlsx 工作簿（.xls 请另存为 .xlsx）",
+            code="unreadable_file",
+        ) from exc
+
+
+def _cell(field_name: str, value: object) -> object:
+    """A cell as the report field reads it: codes and periods as text, numbers as numbers."""
+    if value is None or isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        # Excel turns a typed 2024-05 into a date: it meant the month.
+        return f"{value:%Y-%m}"
+    if field_name in ("value", "numerator", "denominator"):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    if field_name == "org_unit":
+        # The template's drop-down offers "370302 淄川区": the code is what counts.
+        text = text.split()[0]
+    return text
+
+
+def parse_xlsx(content: bytes) -> ParsedUpload:
+    sheet = data_sheet(load_workbook(content))
+    rows_iter = sheet.iter_rows(values_only=True)
+    header = next(rows_iter, None)
+    if not header or not any(h is not None for h in header):
+        raise Unprocessable(f"工作表「{sheet.title}」是空的：第1行应为表头", code="empty_file")
+    names = [COLUMN_NAMES.get(str(h).strip()) if h is not None else None for h in header]
+    check_header(names)
+    columns = {}
+    for index, name in enumerate(names, start=1):
+        if name and name not in columns:
+            columns[name] = Column(letter=get_column_letter(index), header=str(header[index - 1]).strip())
+    rows, errors, counted = [], [], 0
+    for number, values in enumerate(rows_iter, start=2):
+        raw: dict[str, object] = {}
+        for name, value in zip(names, values, strict=False):
+            if name and name not in raw:  # a repeated header: the first column counts, as `columns` says
+                raw[name] = _cell(name, value)
+        # The template lists every indicator of the scope: a row with nothing entered is not reported.
+        if all(raw.get(name) is None for name in INPUTS):
+            continue
+        for name in REQUIRED:  # an empty code is named by the rules, as a CSV's empty field is
+            raw[name] = raw.get(name) or ""
+        counted += 1
+        if counted > MAX_ROWS:
+            raise Unprocessable(f"一次最多上传 {MAX_ROWS} 行", code="too_many_rows")
+        row, row_errors = _row_from_mapping(number, raw)
+        errors += row_errors
+        if row:
+            rows.append((number, row))
+    if not rows and not errors:
+        raise Unprocessable(
+            f"工作表「{sheet.title}」没有填写任何指标：请在数值（或分子、分母）列填写后再上传", code="no_rows"
+        )
+    return ParsedUpload(rows=rows, errors=errors, columns=columns, sheet=sheet.title)
+
+
+def parse_upload(filename: str, content: bytes) -> ParsedUpload:
     name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        return parse_xlsx(content)
     if name.endswith(".csv"):
-        return parse_csv(content)
+        return ParsedUpload(*parse_csv(content))
     if name.endswith(".json"):
-        return parse_json(content)
-    raise Unprocessable("只支持 .csv 和 .json 文件（Excel 请另存为 CSV）", code="unsupported_file")
+        return ParsedUpload(*parse_json(content))
+    raise Unprocessable("只支持 .xlsx、.csv 和 .json 文件（.xls 请在 Excel 中另存为 .xlsx）", code="unsupported_file")

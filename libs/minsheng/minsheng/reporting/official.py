@@ -3,7 +3,11 @@ service holds them (the gateway's consistency check compares its own figures wit
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
 from pydantic import BaseModel
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlmodel import Session, func, select
 
 from minsheng.pagination import PageParams
@@ -59,3 +63,37 @@ def official_values(
         )
         for r in rows
     ], count
+
+
+def latest_approved_before(
+    *, session: Session, org_unit: str, before: dt.date, indicators: Iterable[str]
+) -> dict[str, OfficialValue]:
+    """Per indicator, the official value of `org_unit` for the latest period that ended before `before`
+    (what a clerk reported and the city office approved last time)."""
+    codes = list(indicators)
+    if not codes:
+        return {}
+    latest = (
+        select(Report)
+        .where(
+            Report.status == ReportStatus.approved,
+            Report.org_unit_code == org_unit,
+            Report.period_end < before,
+            Report.indicator_code.in_(codes),
+        )
+        .order_by(Report.indicator_code, Report.period_end.desc(), Report.period_start.desc(), Report.revision.desc())
+        .ext(distinct_on(Report.indicator_code))
+    )
+    return {
+        r.indicator_code: OfficialValue(
+            indicator=r.indicator_code,
+            org_unit=r.org_unit_code,
+            period=r.period,
+            value=r.value,
+            numerator=r.numerator,
+            denominator=r.denominator,
+            report_id=r.id,
+            revision=r.revision,
+        )
+        for r in session.exec(latest)
+    }

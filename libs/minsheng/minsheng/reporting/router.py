@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
 from minsheng.auth.deps import PrincipalDep
 from minsheng.auth.principal import require_city_office
@@ -11,8 +11,8 @@ from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
 from minsheng.progress.model import Thresholds
-from minsheng.reporting import locks, official, review, submissions, task_status
-from minsheng.reporting.files import parse_upload
+from minsheng.reporting import locks, official, review, submissions, task_status, workbook
+from minsheng.reporting.files import XLSX_MEDIA_TYPE, parse_upload
 from minsheng.reporting.locks import PeriodLocksDep
 from minsheng.reporting.models import ReportStatus
 from minsheng.reporting.official import OfficialValue
@@ -92,24 +92,25 @@ def create_reports(
     response_model=Page[ReportPublic],
     status_code=status.HTTP_201_CREATED,
     responses=ERRORS,
-    summary="上传 CSV 或 JSON 文件批量填报（全部成功或全部不保存）",
+    summary="上传 Excel（.xlsx）、CSV 或 JSON 文件批量填报（全部成功或全部不保存）",
 )
 def upload_reports(
     session: SessionDep,
     revisions: RevisionWriterDep,
     principal: PrincipalDep,
     today: TodayDep,
-    file: Annotated[UploadFile, File(description="CSV（UTF-8 或 GBK）或 JSON 文件")],
+    file: Annotated[UploadFile, File(description="Excel 工作簿（.xlsx，如填好的模板）、CSV（UTF-8 或 GBK）或 JSON")],
 ):
-    numbered, parse_errors = parse_upload(file.filename or "", file.file.read())
+    parsed = parse_upload(file.filename or "", file.file.read())
     reports = submissions.submit_reports(
         session=session,
         revisions=revisions,
-        rows=[row for _, row in numbered],
+        rows=[row for _, row in parsed.rows],
         principal=principal,
         today=today,
-        row_numbers=[n for n, _ in numbered],
-        parse_errors=parse_errors,
+        row_numbers=[n for n, _ in parsed.rows],
+        parse_errors=parsed.errors,
+        columns=parsed.columns,
     )
     return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
 
@@ -131,6 +132,65 @@ async def approve_many(
         thresholds=Thresholds.from_settings(request.app.state.settings),
     )
     return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
+
+
+XLSX_RESPONSE = {200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "Excel 工作簿"}}
+
+
+def _xlsx(file: workbook.XlsxFile) -> Response:
+    return Response(
+        content=file.content,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": file.content_disposition, "Cache-Control": "no-store"},
+    )
+
+
+@router.post(
+    "/reports/upload/annotated",
+    responses={**ERRORS, **XLSX_RESPONSE},
+    summary="标注错误：同一 Excel 文件返回，出错单元格标红并加批注（不保存任何数据）；没有错误时答复 200 JSON",
+)
+def annotate_upload(
+    session: SessionDep,
+    catalog: CatalogDep,
+    period_locks: PeriodLocksDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+    file: Annotated[UploadFile, File(description="上传时被拒绝的 Excel 工作簿（.xlsx）")],
+):
+    marked = workbook.annotate_upload(
+        session=session,
+        catalog=catalog,
+        principal=principal,
+        today=today,
+        locks=period_locks,
+        filename=file.filename or "",
+        content=file.file.read(),
+    )
+    if marked is None:
+        return {"detail": "没有发现错误，可以直接上传", "errors": []}
+    return _xlsx(marked)
+
+
+@router.get(
+    "/reports/template",
+    response_class=Response,
+    responses={**ERRORS, **XLSX_RESPONSE},
+    summary="下载 Excel 填报模板：本人可填报的指标（该单位、该期间），已预填指标信息和上次审核通过值",
+)
+def download_template(
+    session: SessionDep,
+    catalog: CatalogDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+    period: Annotated[str, Query(description="期间：月 2024-05，季 2024Q2，年 2024")],
+    org_unit: Annotated[str, Query(description="单位代码，如 370300（全市）、370302（淄川区）")],
+):
+    return _xlsx(
+        workbook.build_template(
+            session=session, catalog=catalog, principal=principal, org_unit=org_unit, period=period, today=today
+        )
+    )
 
 
 @router.get("/reports", response_model=Page[ReportPublic], summary="报告列表（默认只列最新版本）")

@@ -94,10 +94,12 @@ class ReportHistory(BaseModel):
 
 
 class RowError(BaseModel):
-    row: int  # 1-based position among the data rows (CSV: the header is not counted)
+    row: int  # 1-based position among the data rows (CSV: the header is not counted; Excel: the sheet's row)
     field: str
     code: str
     message: str
+    column: str | None = Field(default=None, description="Excel 文件：列号，如 J")
+    column_name: str | None = Field(default=None, description="Excel 文件：列标题，如 数值")
 
 
 class PeriodLockPublic(BaseModel):

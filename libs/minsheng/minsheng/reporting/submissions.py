@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -25,6 +25,7 @@ from minsheng.messaging.outbox import outbox_rows
 from minsheng.pagination import PageParams
 from minsheng.reporting.changes import change_columns, commit, now, recorded_state, report_series
 from minsheng.reporting.events import report_changed_event
+from minsheng.reporting.files import Column
 from minsheng.reporting.locks import PeriodLocks, lock_covering, locked_message
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, Report, ReportRow, ReportStatus
 from minsheng.reporting.schemas import ChangePublic, ReportCreate, ReportHistory, ReportPublic, ReportResubmit, RowError
@@ -197,9 +198,13 @@ RevisionWriterDep = Annotated[RevisionWriter, Depends(_revisions)]
 SubmissionWriterDep = Annotated[GroupCommitWriter[Submission, ReportRow], Depends(_submission_writer)]
 
 
+def _where(error: RowError) -> str:
+    return f"第{error.row}行" + (f" {error.column}列（{error.column_name}）" if error.column else "")
+
+
 def raise_row_errors(errors: list[RowError], permission: list[RowError], *, bulk: bool) -> None:
     if permission:
-        detail = "；".join(f"第{e.row}行：{e.message}" if bulk else e.message for e in permission)
+        detail = "；".join(f"{_where(e)}：{e.message}" if bulk else e.message for e in permission)
         raise Forbidden(
             detail,
             code=permission[0].code if not bulk else "bulk_forbidden",
@@ -211,7 +216,7 @@ def raise_row_errors(errors: list[RowError], permission: list[RowError], *, bulk
         if bulk:
             raise BulkRejected(
                 f"共 {len({e.row for e in errors})} 行有误，全部未保存，请改正后重新提交："
-                + "；".join(f"第{e.row}行 {e.message}" for e in errors[:20]),
+                + "；".join(f"{_where(e)} {e.message}" for e in errors[:20]),
                 extra={"errors": [e.model_dump() for e in errors]},
             )
         raise Unprocessable(
@@ -254,22 +259,21 @@ async def submit_report(
     )
 
 
-def submit_reports(
+def check_reports(
     *,
-    session: Session,
-    revisions: RevisionWriter,
+    ctx: ReportContext,
     rows: Sequence[ReportCreate],
     principal: Principal,
-    today: dt.date,
     row_numbers: Sequence[int] | None = None,
     parse_errors: Sequence[RowError] = (),
-) -> list[ReportRow]:
-    """All or nothing: every row is checked first; one bad row and nothing is written.
+    columns: Mapping[str, Column] | None = None,
+) -> tuple[list[CheckedReport], list[RowError], list[RowError]]:
+    """(checked rows, validation errors, permission errors) of many rows written together: the one
+    place that decides what is wrong with an upload (its refusal and its marked workbook both ask).
 
     `row_numbers` and `parse_errors` come from file uploads, where some rows may not even parse:
-    their errors are reported together with the others.
+    their errors are reported together with the others; `columns` (Excel) names each error's column.
     """
-    ctx = ReportContext(session, today, revisions.catalog.snapshot(session), locks=revisions.locks)
     checked_rows, errors, permission = [], list(parse_errors), []
     seen: dict[tuple[str, str, str], int] = {}
     for number, row in zip(row_numbers or range(1, len(rows) + 1), rows, strict=True):
@@ -290,6 +294,40 @@ def submit_reports(
             seen[key] = number
             checked_rows.append(checked)
     errors.sort(key=lambda e: e.row)
+    if columns:
+        errors, permission = _locate(errors, columns), _locate(permission, columns)
+    return checked_rows, errors, permission
+
+
+def _locate(errors: list[RowError], columns: Mapping[str, Column]) -> list[RowError]:
+    """Each error with its workbook column; a whole row's error (or a field without a column) at the indicator."""
+    located = []
+    for error in errors:
+        column = columns.get(error.field) or columns.get("indicator")
+        located.append(error.model_copy(update={"column": column.letter, "column_name": column.header}))
+    return located
+
+
+def submit_reports(
+    *,
+    session: Session,
+    revisions: RevisionWriter,
+    rows: Sequence[ReportCreate],
+    principal: Principal,
+    today: dt.date,
+    row_numbers: Sequence[int] | None = None,
+    parse_errors: Sequence[RowError] = (),
+    columns: Mapping[str, Column] | None = None,
+) -> list[ReportRow]:
+    """All or nothing: every row is checked first (`check_reports`); one bad row and nothing is written."""
+    checked_rows, errors, permission = check_reports(
+        ctx=ReportContext(session, today, revisions.catalog.snapshot(session), locks=revisions.locks),
+        rows=rows,
+        principal=principal,
+        row_numbers=row_numbers,
+        parse_errors=parse_errors,
+        columns=columns,
+    )
     raise_row_errors(errors, permission, bulk=True)
     return _write_all(
         session, revisions, [Submission(checked=checked, submitted_by=principal.label) for checked in checked_rows]

@@ -67,6 +67,11 @@ class ReportContext:
         )
 
 
+def reportable_at(indicator: IndicatorFact, org_unit: str) -> bool:
+    """City-only indicators have no district figures."""
+    return not indicator.city_only or org_unit == CITY_CODE
+
+
 def check_report(
     ctx: ReportContext, row: ReportCreate, principal: Principal, *, number: int = 1, bulk: bool = False
 ) -> tuple[CheckedReport | None, list[RowError], list[RowError]]:
@@ -98,7 +103,7 @@ def check_report(
     except Forbidden as exc:
         return None, [], [RowError(row=number, field="indicator", code=exc.code, message=exc.detail)]
 
-    if indicator.city_only and row.org_unit != CITY_CODE:
+    if not reportable_at(indicator, row.org_unit):
         fail(
             "org_unit",
             "city_only_indicator",

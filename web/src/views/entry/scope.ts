@@ -1,6 +1,6 @@
 // Which indicators a person reports, grouped work item → task, as the permission rules on the server
 // allow them (the server still checks every row).
-import type { Account, Indicator, OrgUnit, Task } from '@/api/types'
+import type { Account, Campaign, Indicator, OrgUnit, Task } from '@/api/types'
 
 export const CITY_CODE = '370300'
 
@@ -56,4 +56,11 @@ export function groupForEntry(tasks: Task[], headline: Indicator[], orgUnit: str
     groups.unshift({ number: null, title: '行动总目标', tasks: [{ number: null, title: '行动总体目标指标', leads: ['市民生办'], indicators: headlineRows }] })
   }
   return groups
+}
+
+/** The campaigns a person reports in: a bureau those of the tasks its department leads, others all. */
+export function campaignsFor(account: Account, campaigns: Campaign[], tasks: Task[]): Campaign[] {
+  if (account.role !== 'bureau') return campaigns
+  const mine = new Set(tasksFor(account, tasks).map((t) => t.campaign))
+  return campaigns.filter((c) => mine.has(c.code))
 }
