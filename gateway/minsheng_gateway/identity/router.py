@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 from minsheng.auth.tokens import Unauthorized
 from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
+from minsheng.params import AccountId, ApiKeyId
 from minsheng_gateway.identity import service
 from minsheng_gateway.identity.deps import SESSION_COOKIE, CityOfficeCaller, CurrentCaller, authenticate, now
 from minsheng_gateway.identity.models import (
@@ -127,7 +128,7 @@ def create_account(request: Request, session: SessionDep, caller: CityOfficeCall
     summary="重置账号密码（市民生办；该账号的会话全部作废，锁定解除）",
 )
 def reset_password(
-    request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int, body: PasswordReset
+    request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: AccountId, body: PasswordReset
 ) -> None:
     service.reset_password(
         session=session,
@@ -144,14 +145,14 @@ def reset_password(
     response_model=AccountPublic,
     summary="停用账号（市民生办；会话立即作废，API 密钥不再可用）",
 )
-def disable(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int):
+def disable(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: AccountId):
     return service.set_disabled(
         session=session, account_id=account_id, disabled=True, by=caller.account, now=now(request)
     )
 
 
 @accounts_router.post("/{account_id}/enable", response_model=AccountPublic, summary="启用账号（市民生办）")
-def enable(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int):
+def enable(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: AccountId):
     return service.set_disabled(
         session=session, account_id=account_id, disabled=False, by=caller.account, now=now(request)
     )
@@ -163,7 +164,9 @@ def enable(request: Request, session: SessionDep, caller: CityOfficeCaller, acco
     status_code=status.HTTP_201_CREATED,
     summary="为对接系统账号签发 API 密钥（只显示这一次）",
 )
-def issue_api_key(request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int, body: ApiKeyCreate):
+def issue_api_key(
+    request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: AccountId, body: ApiKeyCreate
+):
     api_key, key = service.issue_api_key(
         session=session, account_id=account_id, name=body.name, by=caller.account.username, now=now(request)
     )
@@ -173,7 +176,7 @@ def issue_api_key(request: Request, session: SessionDep, caller: CityOfficeCalle
 @accounts_router.get(
     "/{account_id}/api-keys", response_model=Page[ApiKeyPublic], summary="账号的 API 密钥（不含密钥本身）"
 )
-def list_api_keys(session: SessionDep, caller: CityOfficeCaller, account_id: int):
+def list_api_keys(session: SessionDep, caller: CityOfficeCaller, account_id: AccountId):
     keys = service.list_api_keys(session=session, account_id=account_id)
     return Page(data=[ApiKeyPublic.model_validate(key) for key in keys], count=len(keys))
 
@@ -182,7 +185,7 @@ def list_api_keys(session: SessionDep, caller: CityOfficeCaller, account_id: int
     "/{account_id}/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="吊销 API 密钥"
 )
 def revoke_api_key(
-    request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: int, key_id: int
+    request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: AccountId, key_id: ApiKeyId
 ) -> None:
     service.revoke_api_key(
         session=session, account_id=account_id, key_id=key_id, by=caller.account.username, now=now(request)

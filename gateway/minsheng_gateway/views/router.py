@@ -10,6 +10,7 @@ from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.orgunits import CITY_CODE
+from minsheng.params import TaskNumber
 from minsheng.progress import queries
 from minsheng.progress.model import Thresholds
 from minsheng.progress.router import OrgUnitQuery
@@ -94,7 +95,7 @@ def task_progress(
     session: SessionDep,
     catalog: CatalogDep,
     today: TodayDep,
-    number: int,
+    number: TaskNumber,
     org_unit: OrgUnitQuery = CITY_CODE,
     as_of: dt.date | None = None,
 ):

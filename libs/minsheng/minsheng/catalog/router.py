@@ -17,6 +17,7 @@ from minsheng.catalog.models import (
 from minsheng.db import SessionDep
 from minsheng.errors import Unprocessable
 from minsheng.pagination import Page, PageDep
+from minsheng.params import TaskNumber
 
 router = APIRouter(prefix="/api/v1", tags=["目录 catalog"])
 
@@ -59,7 +60,7 @@ def read_tasks(
 
 
 @router.get("/tasks/{number}", response_model=TaskPublic, summary="一条任务")
-def read_task(session: SessionDep, number: Annotated[int, Path(description="任务编号 1–113")]):
+def read_task(session: SessionDep, number: TaskNumber):
     return service.get_task(session=session, number=number)
 
 

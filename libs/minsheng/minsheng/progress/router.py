@@ -9,6 +9,7 @@ from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.orgunits import CITY_CODE
+from minsheng.params import TaskNumber
 from minsheng.progress import queries
 from minsheng.progress.model import Thresholds
 from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressPublic, TaskProgressPublic
@@ -55,7 +56,7 @@ def read_task_progress(
     session: SessionDep,
     catalog: CatalogDep,
     today: TodayDep,
-    number: int,
+    number: TaskNumber,
     org_unit: OrgUnitQuery = CITY_CODE,
     as_of: AsOfQuery = None,
 ):

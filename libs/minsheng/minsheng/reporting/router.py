@@ -10,6 +10,7 @@ from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
+from minsheng.params import ReportId, TaskNumberQuery
 from minsheng.progress.model import Thresholds
 from minsheng.reporting import locks, official, review, submissions, task_status, workbook
 from minsheng.reporting.files import XLSX_MEDIA_TYPE, parse_upload
@@ -217,12 +218,12 @@ def read_reports(
 
 
 @router.get("/reports/{report_id}", response_model=ReportPublic, summary="一份报告")
-def read_report(session: SessionDep, principal: PrincipalDep, report_id: int):
+def read_report(session: SessionDep, principal: PrincipalDep, report_id: ReportId):
     return ReportPublic.model_validate(submissions.get_report(session=session, report_id=report_id))
 
 
 @router.get("/reports/{report_id}/history", response_model=ReportHistory, summary="修改记录：谁、何时、改了什么、原值")
-def read_report_history(session: SessionDep, principal: PrincipalDep, report_id: int):
+def read_report_history(session: SessionDep, principal: PrincipalDep, report_id: ReportId):
     return submissions.report_history(session=session, report_id=report_id)
 
 
@@ -230,7 +231,7 @@ def read_report_history(session: SessionDep, principal: PrincipalDep, report_id:
     "/reports/{report_id}/approve", response_model=ReportPublic, responses=ERRORS, summary="审核通过（市民生办）"
 )
 async def approve(
-    request: Request, writer: ApprovalWriterDep, principal: PrincipalDep, today: TodayDep, report_id: int
+    request: Request, writer: ApprovalWriterDep, principal: PrincipalDep, today: TodayDep, report_id: ReportId
 ):
     return ReportPublic.model_validate(
         await review.approve_report(
@@ -247,7 +248,7 @@ async def approve(
     "/reports/{report_id}/return", response_model=ReportPublic, responses=ERRORS, summary="退回并说明原因（市民生办）"
 )
 def return_(
-    session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, report_id: int, body: ReturnRequest
+    session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, report_id: ReportId, body: ReturnRequest
 ):
     return ReportPublic.model_validate(
         review.return_report(
@@ -268,7 +269,7 @@ def resubmit(
     revisions: RevisionWriterDep,
     principal: PrincipalDep,
     today: TodayDep,
-    report_id: int,
+    report_id: ReportId,
     values: ReportResubmit,
 ):
     return ReportPublic.model_validate(
@@ -329,7 +330,7 @@ def create_task_status(
 
 
 @router.get("/task-status", response_model=Page[TaskStatusPublic], summary="任务进展（最新版本）")
-def read_task_statuses(session: SessionDep, page: PageDep, task: int | None = None, org_unit: str | None = None):
+def read_task_statuses(session: SessionDep, page: PageDep, task: TaskNumberQuery = None, org_unit: str | None = None):
     rows, count = task_status.list_task_statuses(session=session, page=page, task=task, org_unit=org_unit)
     return Page(data=[TaskStatusPublic.model_validate(r) for r in rows], count=count)
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, computed_field
 
+from minsheng.params import MAX_ROW_ID, RowIdField
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ReportBase, TaskState, TaskStatusBase
 
 # The API names of columns that carry a `_code`/`_number` suffix in the tables.
@@ -35,7 +36,8 @@ class ReportSeries(BaseModel):
 
 
 class ReportValues(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities are not figures a bureau reports (JSON has no such numbers; some parsers write them).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     value: float | None = Field(default=None, description="本期数值；比率类指标可省略，由分子、分母计算")
     numerator: float | None = Field(default=None, description="比率类指标的分子")
@@ -57,7 +59,9 @@ class ReturnRequest(BaseModel):
 class ApproveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] = Field(min_length=1, max_length=500, description="要审核通过的报告编号（全部通过或全部不通过）")
+    ids: list[RowIdField] = Field(
+        min_length=1, max_length=500, description="要审核通过的报告编号（全部通过或全部不通过）"
+    )
 
 
 class BulkReportRequest(BaseModel):
@@ -111,7 +115,7 @@ class PeriodLockPublic(BaseModel):
 class TaskStatusCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    task: int = Field(description="任务编号")
+    task: int = Field(ge=1, le=MAX_ROW_ID, description="任务编号")
     org_unit: str = Field(max_length=6)
     period: str = Field(max_length=20)
     state: TaskState = Field(description="not_started 未启动 | in_progress 推进中 | completed 已完成 | blocked 受阻")
