@@ -1,12 +1,16 @@
 """Errors a user can act on: a Chinese `detail` for people, a stable `code` for machines."""
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError as SQLAlchemyDataError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -62,6 +66,7 @@ _VALIDATION_MESSAGES = {
     "int_type": "应为整数",
     "float_parsing": "应为数字",
     "float_type": "应为数字",
+    "finite_number": "应为有限的数字（不能是 NaN 或无穷大）",
     "less_than_equal": "数值过大，不能超过 {le}",
     "greater_than_equal": "数值过小，不能小于 {ge}",
     "greater_than": "数值必须大于 {gt}",
@@ -82,6 +87,8 @@ _LOCATION_NAMES = {"query": "查询参数", "path": "路径参数", "body": "请
 
 
 def describe_validation_error(error: dict[str, Any]) -> dict[str, Any]:
+    if error.get("type") == "json_invalid":  # its location is a character position, not a field
+        return {"loc": ["body"], "field": "", "message": "请求体不是有效的 JSON，请检查格式（引号、逗号、括号）"}
     template = _VALIDATION_MESSAGES.get(error.get("type", ""))
     context = error.get("ctx") or {}
     try:
@@ -107,6 +114,20 @@ def install_error_handlers(app: FastAPI) -> None:
         # Every database connection stayed busy for the pool's whole timeout: shed the request.
         return await _domain_error(request, Overloaded(OVERLOADED_MESSAGE))
 
+    @app.exception_handler(SQLAlchemyDataError)
+    async def _unstorable(_: Request, exc: SQLAlchemyDataError) -> JSONResponse:
+        # The database refused a value the request carried (a NUL character, a number out of its range)
+        # before anything was written: the caller's data, not a fault of ours.
+        log.info("value refused by the database: %s", exc.orig)
+        return JSONResponse(
+            {
+                "detail": "请求中有数据库无法保存或查询的值（如不可见的控制字符 \\u0000、超出范围的数字），"
+                "没有保存任何数据；请检查后重新提交",
+                "code": "unstorable_value",
+            },
+            status_code=422,
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [describe_validation_error(e) for e in exc.errors()]
@@ -120,6 +141,9 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = "请求的地址不存在"
         elif exc.status_code == 405:
             detail = "该地址不支持此请求方法"
+        elif exc.status_code == 400 and isinstance(detail, str) and detail.isascii():
+            # FastAPI's and Starlette's own refusals of a body they cannot read (encoding, multipart).
+            detail = "请求内容无法解析：请检查文件或数据的格式与编码（应为 UTF-8 的 JSON，或带边界的 multipart 表单）"
         return JSONResponse(
             {"detail": detail, "code": f"http_{exc.status_code}"},
             status_code=exc.status_code,
