@@ -10,6 +10,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
+from prometheus_client import Counter
 from sqlmodel import Session
 
 from minsheng.auth.principal import Principal, require_city_office
@@ -26,6 +27,10 @@ from minsheng.reporting.locks import PeriodLocks, lock_covering
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, PeriodLock, Report, ReportRow, ReportStatus
 from minsheng.reporting.status_tracking import StatusTracker
 from minsheng.reporting.submissions import get_report
+
+REPORTS_REVIEWED = Counter(
+    "minsheng_reports_reviewed_total", "Reports reviewed by the city office, by decision", ["campaign", "decision"]
+)
 
 
 def check_reviewable(locks: list[PeriodLock], report: Report | ReportRow) -> None:
@@ -164,19 +169,25 @@ ApprovalWriterDep = Annotated[GroupCommitWriter[Approval, ReportRow], Depends(_a
 async def approve_report(
     *,
     writer: GroupCommitWriter[Approval, ReportRow],
+    campaign: str,
     report_id: int,
     principal: Principal,
     today: dt.date,
     thresholds: Thresholds,
 ) -> ReportRow:
-    """Approval, written by the group-commit writer of approvals (`ApprovalWriter.write`)."""
+    """Approval, written by the group-commit writer of approvals (`ApprovalWriter.write`); counted
+    once committed."""
     require_city_office(principal, "审核通过")
-    return await writer.write(
+    report = await writer.write(
         Approval(report_id=report_id, reviewed_by=principal.label, today=today, thresholds=thresholds)
     )
+    REPORTS_REVIEWED.labels(campaign, "approved").inc()
+    return report
 
 
-def return_report(*, session: Session, locks: PeriodLocks, report_id: int, reason: str, principal: Principal) -> Report:
+def return_report(
+    *, session: Session, locks: PeriodLocks, campaign: str, report_id: int, reason: str, principal: Principal
+) -> Report:
     require_city_office(principal, "退回报告")
     report = get_report(session=session, report_id=report_id)
     check_reviewable(locks.get(session), report)
@@ -196,4 +207,5 @@ def return_report(*, session: Session, locks: PeriodLocks, report_id: int, reaso
         reason=reason,
     )
     commit(session)
+    REPORTS_REVIEWED.labels(campaign, "returned").inc()
     return report
