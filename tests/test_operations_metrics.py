@@ -95,6 +95,10 @@ def test_an_operator_sees_sign_ins_freshness_lag_backlog_and_reviews(metrics_sta
         assert value(service_after, "minsheng_reports_reviewed_total", campaign="education", decision=decision) == (
             value(service_before, "minsheng_reports_reviewed_total", campaign="education", decision=decision) + 1
         )
+    for url, process in ((gateway, "gateway"), (education, "education")):
+        samples = scrape(url)
+        assert value(samples, "minsheng_database_size_bytes", process=process) > 1_000_000
+        assert ("minsheng_db_pool_connections", frozenset({("process", process), ("state", "idle")})) in samples
     wait_until(
         lambda: value(scrape(gateway), "minsheng_reports_awaiting_review", campaign="education") == 0,
         timeout=30,
