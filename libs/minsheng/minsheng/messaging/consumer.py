@@ -290,6 +290,8 @@ class EventConsumer:
         self._retry = Backoff(retry_initial, retry_max)
         self._consumer: AIOKafkaConsumer | None = None
         self._committed = committed
+        for outcome in ("applied", "skipped", "duplicate", "poison", "failed"):
+            EVENTS_CONSUMED.labels(process, outcome)  # exported at 0 from the start: rate() works
         self._lag_reported: set[TopicPartition] = set()
         self._lag_due = 0.0
 
