@@ -66,6 +66,17 @@ def test_an_operator_sees_sign_ins_freshness_lag_backlog_and_reviews(metrics_sta
     samples = wait_until(folded, timeout=30, message="the gateway's fold of the two reports")
     assert value(samples, "minsheng_reports_awaiting_review", campaign="education") == 2
     assert value(samples, "minsheng_reports_awaiting_review", campaign="health") == 0
+    for org_unit in ("370303", "370302"):
+        assert (
+            value(samples, "minsheng_reports_awaiting_review_by_org_unit", campaign="education", org_unit=org_unit) == 1
+        )
+    task = next(
+        t
+        for t in httpx.get(f"{gateway}/api/v1/tasks?campaign=education&limit=500", timeout=20).json()["data"]
+        if any(i["id"] == "T002-1" for i in t["indicators"])
+    )
+    for department in task["lead_departments"]:
+        assert value(samples, "minsheng_reports_awaiting_review_by_department", department=department) == 2
     # Freshness is measured: the folds took well under the test's own wait, and a second at most here.
     assert value(samples, "minsheng_view_freshness_seconds_bucket", campaign="education", le="+Inf") >= 2
     assert value(samples, "minsheng_view_freshness_seconds_sum", campaign="education") < 60

@@ -41,15 +41,24 @@ def observe_freshness(events: list[TypedEvent]) -> None:
         FRESHNESS.labels(campaign_of(event)).observe(max((committed - event.time).total_seconds(), 0.0))
 
 
-# The partial index ix_report_view_pending's own condition: the count reads the index only.
+# The partial index ix_report_view_pending's own condition: the pending rows are few, whatever the total.
+_PENDING = "report_view.is_current AND report_view.status = 'submitted'"
 _AWAITING_REVIEW = sa.text(
-    "SELECT campaign, count(*) FROM report_view WHERE is_current AND status = 'submitted' GROUP BY campaign"
+    f"SELECT campaign, org_unit_code, count(*) FROM report_view WHERE {_PENDING} GROUP BY campaign, org_unit_code"
+)
+# A task may have several lead departments: its reports count for each of them.
+_AWAITING_REVIEW_BY_DEPARTMENT = sa.text(
+    "SELECT lead.department, count(*) FROM report_view "
+    "JOIN indicator ON indicator.code = report_view.indicator_code "
+    f"JOIN task_lead_department AS lead ON lead.task_number = indicator.task_number WHERE {_PENDING} "
+    "GROUP BY lead.department"
 )
 
 
 class ReviewBacklogCollector(Collector):
-    """`minsheng_reports_awaiting_review{campaign}`, counted from `report_view` at scrape time, from the
-    database of the gateway app running in this process (none: nothing is exported)."""
+    """Reports awaiting review, counted from `report_view` at scrape time in the database of the gateway app
+    running in this process (none: nothing is exported): `minsheng_reports_awaiting_review{campaign}`, and
+    by org unit (`..._by_org_unit{campaign,org_unit}`) and by lead department (`..._by_department`)."""
 
     def __init__(self) -> None:
         self.databases: list[Database] = []
@@ -60,20 +69,40 @@ class ReviewBacklogCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         if not self.databases:
             return
-        family = GaugeMetricFamily(
+        try:
+            with self.databases[-1].session() as session:
+                connection = session.connection()
+                by_org_unit = connection.execute(_AWAITING_REVIEW).all()
+                by_department = connection.execute(_AWAITING_REVIEW_BY_DEPARTMENT).all()
+        except Exception:  # noqa: BLE001 - a scrape must not fail: the series is missing, `minsheng_ready` says why
+            log.warning("could not count the reports awaiting review", exc_info=True)
+            return
+        per_campaign = dict.fromkeys(CAMPAIGN_CODES, 0)
+        org_units = GaugeMetricFamily(
+            "minsheng_reports_awaiting_review_by_org_unit",
+            "Reports awaiting review per campaign and org unit (city, district or county); none: no series",
+            labels=["campaign", "org_unit"],
+        )
+        for campaign, org_unit, count in by_org_unit:
+            per_campaign[campaign] = per_campaign.get(campaign, 0) + count
+            org_units.add_metric([campaign, org_unit], count)
+        campaigns = GaugeMetricFamily(
             "minsheng_reports_awaiting_review",
             "Current report revisions submitted and not yet approved or returned, per campaign",
             labels=["campaign"],
         )
-        try:
-            with self.databases[-1].session() as session:
-                counts = dict(session.connection().execute(_AWAITING_REVIEW).all())
-        except Exception:  # noqa: BLE001 - a scrape must not fail: the series is missing, `minsheng_ready` says why
-            log.warning("could not count the reports awaiting review", exc_info=True)
-            return
-        for campaign in sorted(set(CAMPAIGN_CODES) | set(counts)):
-            family.add_metric([campaign], counts.get(campaign, 0))
-        yield family
+        for campaign in sorted(per_campaign):
+            campaigns.add_metric([campaign], per_campaign[campaign])
+        departments = GaugeMetricFamily(
+            "minsheng_reports_awaiting_review_by_department",
+            "Reports awaiting review per lead department of their task (a report counts for each lead department)",
+            labels=["department"],
+        )
+        for department, count in by_department:
+            departments.add_metric([department], count)
+        yield campaigns
+        yield org_units
+        yield departments
 
 
 REVIEW_BACKLOG = ReviewBacklogCollector()
