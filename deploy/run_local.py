@@ -77,6 +77,18 @@ def wait_relay_connected(url: str, process: str, timeout: float) -> bool:
     return False
 
 
+def print_monitoring() -> None:
+    """Where an operator's Prometheus and Grafana find what watches this platform."""
+    print("\n  monitoring (as code; docs/operations.md, Alerts and runbooks):", flush=True)
+    rows = (
+        ("alert rules", ROOT / "deploy/prometheus/alerts.yml", "prometheus.yml's rule_files"),
+        ("Grafana dashboards", ROOT / "deploy/grafana/dashboards", "*.json, ready to import"),
+        ("Grafana provisioning", ROOT / "deploy/grafana/provisioning", "docker compose up grafana: port 3000"),
+    )
+    for what, path, note in rows:
+        print(f"    {what:<21} {path}  ({note})", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -192,6 +204,7 @@ def main() -> int:
             for account in DEMO_ACCOUNTS:
                 print(f"    {account.username:<26} {account.display_name}", flush=True)
             print(f"  demo API key of demo-integration: {DEMO_API_KEY}", flush=True)
+        print_monitoring()
         print("Ctrl-C stops every process.", flush=True)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)

@@ -131,6 +131,9 @@ def test_six_processes_come_up_and_the_gateway_serves_the_whole_catalog(platform
         port = base + process.port - GATEWAY.port
         assert f"http://127.0.0.1:{port}/docs" in output
         assert _get(f"http://127.0.0.1:{port}/healthz")["process"] == process.name
+    # Where an operator's Prometheus and Grafana find the alert rules and dashboards.
+    assert str(ROOT / "deploy/prometheus/alerts.yml") in output
+    assert str(ROOT / "deploy/grafana/dashboards") in output
 
     gateway = f"http://127.0.0.1:{base}"
     deadline = time.monotonic() + 60  # the gateway is ready once every service's catalog has arrived

@@ -24,6 +24,7 @@ from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits
 from minsheng_gateway.review.router import router as review_router
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import consume_events
+from minsheng_gateway.views.metrics import export_review_backlog
 from minsheng_gateway.views.models import VIEW_TABLES
 from minsheng_gateway.views.refresher import refresh_stale_progress
 from minsheng_gateway.views.router import router as views_router
@@ -70,7 +71,13 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             webapp_router,
         ],
         startup=[seed_identity],
-        background=[sync_catalogs, consume_events, refresh_stale_progress, proxy_client_lifecycle],
+        background=[
+            sync_catalogs,
+            consume_events,
+            refresh_stale_progress,
+            proxy_client_lifecycle,
+            export_review_backlog,
+        ],
         middleware=[limits],
     )
     gateway.state.catalogs_loaded = set()

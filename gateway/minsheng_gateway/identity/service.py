@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 SIGN_INS = Counter("minsheng_sign_ins_total", "Sign-in attempts at the gateway", ["outcome"])
 LOCKOUTS = Counter("minsheng_account_lockouts_total", "Accounts locked after repeated failed sign-ins")
+for _outcome in ("success", "invalid_credentials", "locked", "disabled"):
+    SIGN_INS.labels(_outcome)  # exported at 0 from the start: rate() works
 API_KEY_PREFIX = "msk_"
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")
 

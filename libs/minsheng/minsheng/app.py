@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from minsheng.apidocs import install_api_docs
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import Database
+from minsheng.db.metrics import DATABASE_METRICS
 from minsheng.db.migrations import MigrationPlan, upgrade_to_head
 from minsheng.errors import install_error_handlers
 from minsheng.observability import PROCESS_READY, MetricsMiddleware, configure_logging, metrics_endpoint
@@ -56,12 +57,14 @@ def create_app(
         gc.set_threshold(10_000, 20, 20)
         app.state.ready = True
         PROCESS_READY.labels(process).set(1)
+        DATABASE_METRICS.watch(process, database)
         log.info("%s ready on %s:%s", process, settings.host, settings.port)
         try:
             yield
         finally:
             app.state.ready = False
             PROCESS_READY.labels(process).set(0)
+            DATABASE_METRICS.unwatch(process)
             for job in jobs:
                 job.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)

@@ -27,7 +27,7 @@ from minsheng.reporting.changes import review_conflict, submission_conflict
 from minsheng.reporting.locks import PeriodLocks
 from minsheng.reporting.models import REPORTING_TABLES
 from minsheng.reporting.republish import publish_catalog
-from minsheng.reporting.review import ApprovalWriter
+from minsheng.reporting.review import REPORTS_REVIEWED, ApprovalWriter
 from minsheng.reporting.router import events_router
 from minsheng.reporting.router import router as reporting_router
 from minsheng.reporting.status_tracking import STATUS_TRACKING_TABLES
@@ -115,6 +115,8 @@ class CampaignService:
         )
         for writer in (app.state.submission_writer, app.state.approval_writer):
             writer.after_commit.append(lambda: wake_relay(app))
+        for decision in ("approved", "returned"):
+            REPORTS_REVIEWED.labels(self.campaign, decision)  # exported at 0 from the start: rate() works
 
     @staticmethod
     async def run_writers(app: FastAPI) -> None:

@@ -105,13 +105,14 @@ class GroupCommitWriter(Generic[Item, Result]):
         self._queues: list[asyncio.Queue[_Waiting]] = [asyncio.Queue() for _ in range(max(1, shards))]
         self._batch_sizes = GROUP_COMMIT_BATCH.labels(process, name)
         self._batch_seconds = GROUP_COMMIT_SECONDS.labels(process, name)
+        self._refused = GROUP_COMMIT_REFUSED.labels(process, name)  # exported at 0 from the start: rate() works
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def write(self, item: Item, shard_key: str = "") -> Result:
         # zlib.crc32, not hash(): the same key lands on the same shard in every process and run.
         waiting = self._queues[zlib.crc32(shard_key.encode()) % len(self._queues)]
         if waiting.qsize() >= self.max_waiting:
-            GROUP_COMMIT_REFUSED.labels(self.process, self.name).inc()
+            self._refused.inc()
             raise Overloaded(OVERLOADED_MESSAGE)
         loop = asyncio.get_running_loop()
         future = loop.create_future()

@@ -27,13 +27,14 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, TypeAdapter, create_model, field_validator
 from pydantic import Field as PydanticField
 from sqlmodel import Field, Session, SQLModel
@@ -48,6 +49,16 @@ EVENTS_CONSUMED = Counter(
     "minsheng_events_consumed_total",
     "Integration event records received, by outcome (applied, skipped: no handler, duplicate, poison, failed)",
     ["process", "outcome"],
+)
+CONSUMER_LAG = Gauge(
+    "minsheng_consumer_lag",
+    "Records on the broker not yet consumed (high watermark minus position), per assigned partition",
+    ["process", "topic", "partition"],
+)
+LAST_APPLIED = Gauge(
+    "minsheng_consumer_last_applied_timestamp_seconds",
+    "Unix time of the last commit of a transaction that applied events",
+    ["process"],
 )
 
 
@@ -174,6 +185,7 @@ class Applied:
     applied: int = 0
     skipped: int = 0
     duplicates: int = 0
+    events: list[TypedEvent] = field(default_factory=list)  # the applied ones, in order
 
 
 class EventHandlers(Generic[Work]):
@@ -215,12 +227,14 @@ class EventHandlers(Generic[Work]):
             if mine is not handler and run:
                 handler(session, run, work)
                 outcome.applied += len(run)
+                outcome.events.extend(run)
                 run = []
             handler = mine
             run.append(event)
         if run:
             handler(session, run, work)
             outcome.applied += len(run)
+            outcome.events.extend(run)
         self.finish(session, work)
         return outcome
 
@@ -242,7 +256,8 @@ class EventConsumer:
     """A consumer-group member applying the events of `topics` with `handlers`, each exactly once.
 
     `bootstrap_servers` may be a callable, read at every (re)connection.  `consumer_options` go to
-    `AIOKafkaConsumer` (e.g. `session_timeout_ms`).
+    `AIOKafkaConsumer` (e.g. `session_timeout_ms`).  `committed(events)` is called with the events a
+    transaction applied, right after its commit (e.g. to measure how fresh the views are).
     """
 
     def __init__(
@@ -259,6 +274,7 @@ class EventConsumer:
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
         consumer_options: Mapping[str, Any] | None = None,
+        committed: Callable[[list[TypedEvent]], None] | None = None,
     ):
         if not topics:
             raise ValueError("an EventConsumer needs at least one topic")
@@ -273,6 +289,11 @@ class EventConsumer:
         self.consumer_options = dict(consumer_options or {})
         self._retry = Backoff(retry_initial, retry_max)
         self._consumer: AIOKafkaConsumer | None = None
+        self._committed = committed
+        for outcome in ("applied", "skipped", "duplicate", "poison", "failed"):
+            EVENTS_CONSUMED.labels(process, outcome)  # exported at 0 from the start: rate() works
+        self._lag_reported: set[TopicPartition] = set()
+        self._lag_due = 0.0
 
     async def start(self) -> None:
         """Join the group. Raises when the broker cannot be reached."""
@@ -295,6 +316,9 @@ class EventConsumer:
 
     async def stop(self) -> None:
         consumer, self._consumer = self._consumer, None
+        for tp in self._lag_reported:
+            CONSUMER_LAG.remove(self.process, tp.topic, str(tp.partition))
+        self._lag_reported = set()
         if consumer is not None:
             await self._stop_consumer(consumer)
 
@@ -310,6 +334,10 @@ class EventConsumer:
         with self.database.session() as session:
             outcome = self.handlers.apply(session, events)
             session.commit()
+        if outcome.applied:
+            LAST_APPLIED.labels(self.process).set(time.time())
+            if self._committed is not None:
+                self._committed(outcome.events)
         return outcome
 
     def _count(self, result: PollResult, outcome: Applied) -> None:
@@ -335,6 +363,7 @@ class EventConsumer:
         batch = await consumer.getmany(
             timeout_ms=self.poll_timeout_ms if timeout_ms is None else timeout_ms, max_records=self.max_records
         )
+        await self._report_lag(consumer)
         result = PollResult()
         parsed = {
             tp: [(record, parse_record(record, self.handlers.parser)) for record in records]
@@ -402,6 +431,28 @@ class EventConsumer:
                     break
                 offsets[tp] = record.offset + 1
         return offsets
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """The lag of each assigned partition, at most once a second: the broker's high watermark (as
+        of the last fetch) minus this consumer's position.  Partitions no longer assigned (another
+        group member took them) are no longer reported here."""
+        if time.monotonic() < self._lag_due:
+            return
+        self._lag_due = time.monotonic() + 1.0
+        assigned = set(consumer.assignment())
+        for tp in self._lag_reported - assigned:
+            CONSUMER_LAG.remove(self.process, tp.topic, str(tp.partition))
+        self._lag_reported = set()
+        for tp in assigned:
+            highwater = consumer.highwater(tp)
+            if highwater is None:  # nothing fetched from it yet
+                continue
+            try:
+                position = await consumer.position(tp)
+            except Exception:  # noqa: BLE001 - revoked meanwhile: its new owner reports it
+                continue
+            CONSUMER_LAG.labels(self.process, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+            self._lag_reported.add(tp)
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:

@@ -98,6 +98,8 @@ class RelayProcess:
         self._child: asyncio.subprocess.Process | None = None
         self._restarts = Backoff(0.5, 10.0)
         self._totals = {"published": 0.0, "failed": 0.0}  # the current child's, as last reported
+        for counter in (OUTBOX_PUBLISHED, OUTBOX_FAILURES):
+            counter.labels(config.process)  # exported at 0 from the start: rate() works
 
     def wake(self) -> None:
         """Events were just committed: tell the child to look now (on the service's event loop)."""

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
+from prometheus_client import Counter
 from sqlmodel import Session
 
 from minsheng.auth.principal import Principal, require_city_office
@@ -27,6 +28,10 @@ from minsheng.reporting.locks import PeriodLocks, lock_covering
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, PeriodLock, Report, ReportRow, ReportStatus
 from minsheng.reporting.status_tracking import StatusTracker
 from minsheng.reporting.submissions import get_report
+
+REPORTS_REVIEWED = Counter(
+    "minsheng_reports_reviewed_total", "Reports reviewed by the city office, by decision", ["campaign", "decision"]
+)
 
 
 def check_reviewable(locks: list[PeriodLock], report: Report | ReportRow) -> None:
@@ -198,15 +203,16 @@ ApprovalWriterDep = Annotated[GroupCommitWriter[Approval, list[ReportRow]], Depe
 async def approve_reports(
     *,
     writer: GroupCommitWriter[Approval, list[ReportRow]],
+    campaign: str,
     report_ids: Sequence[int],
     principal: Principal,
     today: dt.date,
     thresholds: Thresholds,
 ) -> list[ReportRow]:
     """Approval of one or many reports, all or none, written by the group-commit writer of approvals
-    (`ApprovalWriter.write`)."""
+    (`ApprovalWriter.write`); counted once committed."""
     require_city_office(principal, "审核通过")
-    return await writer.write(
+    reports = await writer.write(
         Approval(
             report_ids=tuple(dict.fromkeys(report_ids)),
             reviewed_by=principal.label,
@@ -214,23 +220,33 @@ async def approve_reports(
             thresholds=thresholds,
         )
     )
+    REPORTS_REVIEWED.labels(campaign, "approved").inc(len(reports))
+    return reports
 
 
 async def approve_report(
     *,
     writer: GroupCommitWriter[Approval, list[ReportRow]],
+    campaign: str,
     report_id: int,
     principal: Principal,
     today: dt.date,
     thresholds: Thresholds,
 ) -> ReportRow:
     (report,) = await approve_reports(
-        writer=writer, report_ids=[report_id], principal=principal, today=today, thresholds=thresholds
+        writer=writer,
+        campaign=campaign,
+        report_ids=[report_id],
+        principal=principal,
+        today=today,
+        thresholds=thresholds,
     )
     return report
 
 
-def return_report(*, session: Session, locks: PeriodLocks, report_id: int, reason: str, principal: Principal) -> Report:
+def return_report(
+    *, session: Session, locks: PeriodLocks, campaign: str, report_id: int, reason: str, principal: Principal
+) -> Report:
     require_city_office(principal, "退回报告")
     report = get_report(session=session, report_id=report_id)
     check_reviewable(locks.get(session), report)
@@ -250,4 +266,5 @@ def return_report(*, session: Session, locks: PeriodLocks, report_id: int, reaso
         reason=reason,
     )
     commit(session)
+    REPORTS_REVIEWED.labels(campaign, "returned").inc()
     return report

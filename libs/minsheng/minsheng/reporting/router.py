@@ -127,6 +127,7 @@ async def approve_many(
 ):
     reports = await review.approve_reports(
         writer=writer,
+        campaign=request.app.state.process,
         report_ids=body.ids,
         principal=principal,
         today=today,
@@ -236,6 +237,7 @@ async def approve(
     return ReportPublic.model_validate(
         await review.approve_report(
             writer=writer,
+            campaign=request.app.state.process,
             report_id=report_id,
             principal=principal,
             today=today,
@@ -248,11 +250,21 @@ async def approve(
     "/reports/{report_id}/return", response_model=ReportPublic, responses=ERRORS, summary="退回并说明原因（市民生办）"
 )
 def return_(
-    session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, report_id: ReportId, body: ReturnRequest
+    request: Request,
+    session: SessionDep,
+    period_locks: PeriodLocksDep,
+    principal: PrincipalDep,
+    report_id: ReportId,
+    body: ReturnRequest,
 ):
     return ReportPublic.model_validate(
         review.return_report(
-            session=session, locks=period_locks, report_id=report_id, reason=body.reason, principal=principal
+            session=session,
+            locks=period_locks,
+            campaign=request.app.state.process,
+            report_id=report_id,
+            reason=body.reason,
+            principal=principal,
         )
     )
 

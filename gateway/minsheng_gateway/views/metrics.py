@@ -1,0 +1,118 @@
+"""The gateway's view metrics: how fresh the views are (the platform's main promise, its SLI) and the
+work waiting in them (reports awaiting review), for Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from prometheus_client import REGISTRY, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.db import Database
+from minsheng.messaging.consumer import TypedEvent
+from minsheng.messaging.events import utc_now
+
+log = logging.getLogger(__name__)
+
+# The SLO is "99 % of events folded within 1 s": 1 must be a bucket boundary.
+FRESHNESS = Histogram(
+    "minsheng_view_freshness_seconds",
+    "Time from an event's creation in a service (its CloudEvents time) to the commit of its fold in the gateway",
+    ["campaign"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300),
+)
+
+
+def campaign_of(event: TypedEvent) -> str:
+    """The campaign whose service created the event: the last part of its source, `/minsheng/<campaign>`."""
+    return event.source.rsplit("/", 1)[-1]
+
+
+def observe_freshness(events: list[TypedEvent]) -> None:
+    """Called once per committed fold transaction with the events it applied."""
+    committed = utc_now()
+    for event in events:
+        FRESHNESS.labels(campaign_of(event)).observe(max((committed - event.time).total_seconds(), 0.0))
+
+
+# The partial index ix_report_view_pending's own condition: the pending rows are few, whatever the total.
+_PENDING = "report_view.is_current AND report_view.status = 'submitted'"
+_AWAITING_REVIEW = sa.text(
+    f"SELECT campaign, org_unit_code, count(*) FROM report_view WHERE {_PENDING} GROUP BY campaign, org_unit_code"
+)
+# A task may have several lead departments: its reports count for each of them.
+_AWAITING_REVIEW_BY_DEPARTMENT = sa.text(
+    "SELECT lead.department, count(*) FROM report_view "
+    "JOIN indicator ON indicator.code = report_view.indicator_code "
+    f"JOIN task_lead_department AS lead ON lead.task_number = indicator.task_number WHERE {_PENDING} "
+    "GROUP BY lead.department"
+)
+
+
+class ReviewBacklogCollector(Collector):
+    """Reports awaiting review, counted from `report_view` at scrape time in the database of the gateway app
+    running in this process (none: nothing is exported): `minsheng_reports_awaiting_review{campaign}`, and
+    by org unit (`..._by_org_unit{campaign,org_unit}`) and by lead department (`..._by_department`)."""
+
+    def __init__(self) -> None:
+        self.databases: list[Database] = []
+
+    def describe(self) -> list:
+        return []  # unchecked collector: its series depend on the database
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if not self.databases:
+            return
+        try:
+            with self.databases[-1].session() as session:
+                connection = session.connection()
+                by_org_unit = connection.execute(_AWAITING_REVIEW).all()
+                by_department = connection.execute(_AWAITING_REVIEW_BY_DEPARTMENT).all()
+        except Exception:  # noqa: BLE001 - a scrape must not fail: the series is missing, `minsheng_ready` says why
+            log.warning("could not count the reports awaiting review", exc_info=True)
+            return
+        per_campaign = dict.fromkeys(CAMPAIGN_CODES, 0)
+        org_units = GaugeMetricFamily(
+            "minsheng_reports_awaiting_review_by_org_unit",
+            "Reports awaiting review per campaign and org unit (city, district or county); none: no series",
+            labels=["campaign", "org_unit"],
+        )
+        for campaign, org_unit, count in by_org_unit:
+            per_campaign[campaign] = per_campaign.get(campaign, 0) + count
+            org_units.add_metric([campaign, org_unit], count)
+        campaigns = GaugeMetricFamily(
+            "minsheng_reports_awaiting_review",
+            "Current report revisions submitted and not yet approved or returned, per campaign",
+            labels=["campaign"],
+        )
+        for campaign in sorted(per_campaign):
+            campaigns.add_metric([campaign], per_campaign[campaign])
+        departments = GaugeMetricFamily(
+            "minsheng_reports_awaiting_review_by_department",
+            "Reports awaiting review per lead department of their task (a report counts for each lead department)",
+            labels=["department"],
+        )
+        for department, count in by_department:
+            departments.add_metric([department], count)
+        yield campaigns
+        yield org_units
+        yield departments
+
+
+REVIEW_BACKLOG = ReviewBacklogCollector()
+REGISTRY.register(REVIEW_BACKLOG)
+
+
+async def export_review_backlog(app: FastAPI) -> None:
+    """Background job of the gateway process: its database answers the scrapes while it runs."""
+    REVIEW_BACKLOG.databases.append(app.state.database)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        REVIEW_BACKLOG.databases.remove(app.state.database)

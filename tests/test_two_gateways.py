@@ -1,0 +1,171 @@
+"""Two gateways on one read database, one consumer group (as deploy/k8s runs them): the partitions are shared
+between them, every event is applied by exactly one, and the views count each report once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from minsheng.auth.demo import DEMO_PASSWORD
+from minsheng.broker import LocalBroker
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.messaging import topic_for
+from tests.conftest import ADMIN_URL, free_port
+from tests.metrics_stack import scrape, value
+from tests.processes import ProcessGroup, ServiceProcess, wait_until
+
+PARTITIONS = 4
+ORG_UNITS = ("370300", "370302", "370303", "370304", "370305", "370306", "370321", "370322", "370323")
+
+
+async def _create_topics(bootstrap_servers: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(topic_for(c), num_partitions=PARTITIONS, replication_factor=1) for c in CAMPAIGN_CODES]
+        )
+    finally:
+        await admin.close()
+
+
+def _partitions(samples: dict) -> set[tuple[str, str]]:
+    """The (topic, partition) pairs a gateway reports lag for: the partitions assigned to it."""
+    return {
+        (dict(labels)["topic"], dict(labels)["partition"])
+        for name, labels in samples
+        if name == "minsheng_consumer_lag"
+    }
+
+
+def _received(gateway: ServiceProcess) -> float:
+    """Events a gateway took as new: applied, or skipped for want of a handler (status changes)."""
+    samples = scrape(gateway.url)
+    return sum(value(samples, "minsheng_events_consumed_total", outcome=o) for o in ("applied", "skipped"))
+
+
+def _caught_up(gateway: ServiceProcess) -> bool:
+    samples = scrape(gateway.url)
+    lags = [v for (name, _), v in samples.items() if name == "minsheng_consumer_lag"]
+    return bool(lags) and not any(lags)
+
+
+def test_two_gateways_share_the_partitions_and_apply_each_event_once(admin_engine, tmp_path):
+    names = []
+
+    def database(label: str) -> str:
+        name = f"minsheng_test_two_{label}_{uuid.uuid4().hex[:10]}"
+        with admin_engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        names.append(name)
+        return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    group = ProcessGroup()
+    try:
+        broker = group.add(LocalBroker(free_port()))
+        broker.start()
+        asyncio.run(_create_topics(broker.bootstrap_servers))
+        education = group.add(
+            ServiceProcess.campaign(
+                "education",
+                port=free_port(),
+                database_url=database("education"),
+                bootstrap_servers=broker.bootstrap_servers,
+                log_dir=tmp_path,
+            )
+        )
+        read_database = database("gateway")
+        for label in ("a", "b"):
+            (tmp_path / label).mkdir()
+        gateways = [
+            group.add(
+                ServiceProcess.gateway(
+                    port=free_port(),
+                    database_url=read_database,
+                    bootstrap_servers=broker.bootstrap_servers,
+                    services={"education": education.url},
+                    log_dir=tmp_path / label,
+                    demo_users="true",
+                )
+            )
+            for label in ("a", "b")
+        ]
+        education.start().wait_ready(90)
+        # One after the other: the second finds the database migrated, and the same view generation (so the
+        # same consumer group).
+        gateways[0].start().wait_catalog("education", 90)
+        gateways[1].start().wait_catalog("education", 90)
+
+        # The group shares the partitions: each gateway folds some, none is folded by both.
+        def assigned() -> list[set] | None:
+            owned = [_partitions(scrape(g.url)) for g in gateways]
+            return owned if all(owned) and len(owned[0] | owned[1]) == PARTITIONS * len(CAMPAIGN_CODES) else None
+
+        owned = wait_until(assigned, timeout=60, message="both gateways assigned partitions")
+        assert not owned[0] & owned[1]
+        wait_until(lambda: all(_caught_up(g) for g in gateways), timeout=60, message="both gateways caught up")
+        received_before = sum(_received(g) for g in gateways)
+        published_before = value(scrape(education.url), "minsheng_outbox_published_total")
+
+        # A bureau reports through one gateway, the city office reviews through the other.
+        clients = []
+        for gateway, username in zip(gateways, ("demo-education-bureau", "demo-city-office"), strict=True):
+            client = httpx.Client(base_url=f"{gateway.url}/api/v1", timeout=30)
+            response = client.post("/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+            assert response.status_code == 200, response.text
+            client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+            clients.append(client)
+        bureau, office = clients
+        ids = []
+        for org_unit in ORG_UNITS:
+            response = bureau.post(
+                "/campaigns/education/reports",
+                json={"indicator": "T002-1", "org_unit": org_unit, "period": "2022-06", "value": 2},
+            )
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["id"])
+        for report_id in ids[:5]:
+            assert office.post(f"/campaigns/education/reports/{report_id}/approve").status_code == 200
+        for client in clients:
+            client.close()
+
+        def settled() -> float | None:
+            service = scrape(education.url)
+            published = value(service, "minsheng_outbox_published_total") - published_before
+            if published < len(ids) + 5 or value(service, "minsheng_outbox_backlog") > 0:
+                return None
+            return published if all(_caught_up(g) for g in gateways) else None
+
+        published = wait_until(settled, timeout=60, message="every event published and folded")
+        # Each event taken as new by exactly one gateway: together, what the service published.
+        assert sum(_received(g) for g in gateways) - received_before == published
+
+        engine = create_engine(read_database)
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text(
+                        "SELECT status, count(*) FROM report_view WHERE campaign = 'education' "
+                        "AND is_current GROUP BY status"
+                    )
+                ).all()
+                official = connection.execute(
+                    text("SELECT count(*), sum(value) FROM official_value WHERE indicator_code = 'T002-1'")
+                ).one()
+        finally:
+            engine.dispose()
+        assert dict(rows) == {"submitted": len(ids) - 5, "approved": 5}
+        assert tuple(official) == (5, 10)
+        # Both gateways answer from the one database: the same backlog on each.
+        for gateway in gateways:
+            assert value(scrape(gateway.url), "minsheng_reports_awaiting_review", campaign="education") == 4
+    finally:
+        group.close()
+        with admin_engine.connect() as connection:
+            for name in names:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
