@@ -65,6 +65,14 @@ def broker() -> Iterator[LocalBroker]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def module_broker() -> Iterator[LocalBroker]:
+    """A broker of the module's own, for a module that runs a whole stack and counts what its gateway
+    folded: with the session's broker it would also fold other modules' events (the same topics)."""
+    with LocalBroker(free_port()) as running:
+        yield running
+
+
 def campaign_module(campaign: str):
     return __import__(f"minsheng_{campaign}.main", fromlist=["service"])
 

@@ -109,9 +109,9 @@ def test_the_name_parser_reads_promql():
 
 
 @pytest.fixture(scope="module")
-def loaded_stack(admin_engine, broker, tmp_path_factory) -> Iterator[MetricsStack]:
+def loaded_stack(admin_engine, module_broker, tmp_path_factory) -> Iterator[MetricsStack]:
     """The gateway and the education service after a little work: sign-ins (one failed), reports, a review."""
-    with running_stack(admin_engine, broker, tmp_path_factory.mktemp("grafana-stack")) as stack:
+    with running_stack(admin_engine, module_broker, tmp_path_factory.mktemp("grafana-stack")) as stack:
         api = f"{stack.gateway.url}/api/v1"
         httpx.post(f"{api}/auth/login", json={"username": "demo-viewer", "password": "wrong-password"}, timeout=20)
         with httpx.Client(base_url=api, timeout=20) as client:

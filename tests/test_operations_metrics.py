@@ -16,8 +16,8 @@ from tests.processes import wait_until
 
 
 @pytest.fixture(scope="module")
-def metrics_stack(admin_engine, broker, tmp_path_factory) -> Iterator[MetricsStack]:
-    with running_stack(admin_engine, broker, tmp_path_factory.mktemp("ops-stack")) as stack:
+def metrics_stack(admin_engine, module_broker, tmp_path_factory) -> Iterator[MetricsStack]:
+    with running_stack(admin_engine, module_broker, tmp_path_factory.mktemp("ops-stack")) as stack:
         yield stack
 
 

@@ -16,7 +16,6 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from minsheng.broker import LocalBroker
 from tests.conftest import ADMIN_URL, free_port
 from tests.processes import ROOT, ProcessGroup, ServiceProcess
 
@@ -71,14 +70,6 @@ def module_database(admin_engine) -> Iterator:
     with admin_engine.connect() as connection:
         for name in created:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(scope="module")
-def module_broker() -> Iterator[LocalBroker]:
-    """A broker of the module's own: another module's stack would otherwise fold this one's events
-    (same topics, report ids from another database)."""
-    with LocalBroker(free_port()) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
