@@ -1,10 +1,14 @@
 """审核 in a browser, as the city office uses it: reports from several districts wait across campaigns; one
-jumps against its approved previous value and is flagged beside the expected value; three are approved in one
-click, one is returned with a reason, a report's history is read, and a locked period refuses a submission."""
+jumps against its approved previous value and is flagged beside the expected value; the list is exported to
+.xlsx; three are approved in one click, one is returned with a reason, a report's history is read, and a locked
+period refuses a submission."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
+import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -16,6 +20,10 @@ pytestmark = pytest.mark.timeout(600)
 
 CITY, BUREAU, ZHANGDIAN = bearer("demo-city-office"), bearer("demo-education-bureau"), bearer("demo-zhangdian")
 PERIOD = "2024-04"
+EXPORT_HEADER = (
+    "攻坚行动", "指标编号", "指标", "计量单位", "单位", "期间", "新值", "上期已审核值", "上期期间", "应达值", "变化",
+    "异常波动", "填报人", "报送时间",
+)  # fmt: skip
 
 
 def T002_1(org_unit: str, period: str, value: float) -> dict:  # noqa: N802 - the indicator's code
@@ -66,6 +74,22 @@ def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_loc
         )
         expect(table.locator('[data-test="jump"]')).to_have_count(1)
         screenshot(page, "review")
+
+        # 导出 Excel: the rows shown, as a workbook with Chinese headers and a dated Chinese name.
+        with page.expect_download() as caught:
+            page.locator('[data-test="export-xlsx"]').click()
+        download = caught.value
+        assert re.fullmatch(r"待审核报告_\d{4}-\d{2}-\d{2}\.xlsx", download.suggested_filename)
+        with download.path().open("rb") as workbook:  # the saved download has no .xlsx suffix
+            exported = list(openpyxl.load_workbook(workbook).active.iter_rows(values_only=True))
+        assert exported[0] == EXPORT_HEADER
+        by_unit = {row[4]: row for row in exported[1:]}
+        assert {unit: row[6] for unit, row in by_unit.items()} == {"淄川区": 3, "张店区": 16, "博山区": 4, "临淄区": 2}
+        assert by_unit["张店区"][1:4] == ("T002-1", "新改扩建公办幼儿园数量", "处")
+        assert by_unit["张店区"][5] == "2024年4月"
+        assert by_unit["张店区"][7:9] == (10, "2024年3月")
+        assert by_unit["张店区"][9] == pytest.approx(expected)
+        assert (by_unit["张店区"][11], by_unit["淄川区"][11]) == ("是", "否")
 
         zhangdian.locator('[data-test="history"]').click()
         drawer = page.locator(".el-drawer")
