@@ -1,11 +1,12 @@
 """审核 in a browser, as the city office uses it: reports from several districts wait across campaigns; one
 jumps against its approved previous value and is flagged beside the expected value; the list is exported to
-.xlsx; three are approved in one click, one is returned with a reason, a report's history is read, and a locked
-period refuses a submission."""
+.xlsx; three are approved in one click, one is returned with a reason, a report's history is read, an approved
+headline value reaches the city summary, and a locked period refuses a submission."""
 
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import openpyxl
@@ -36,6 +37,21 @@ def submit(service: httpx.Client, body: dict, headers) -> dict:
     return answer.json()
 
 
+def headline_value(page: Page, indicator: str) -> float | None:
+    answer = page.request.get("/api/v1/city/summary")
+    assert answer.ok, answer.text()
+    figures = {f["id"]: f for c in answer.json()["campaigns"] for f in c["headline"]}
+    return figures[indicator]["current_value"]
+
+
+def wait_for_headline(page: Page, indicator: str, value: float) -> None:
+    """The gateway folds the approval's event within moments; its city summary then shows the value."""
+    deadline = time.monotonic() + 20
+    while (shown := headline_value(page, indicator)) != value:
+        assert time.monotonic() < deadline, f"the city summary shows {indicator} = {shown}, never {value}"
+        time.sleep(0.3)
+
+
 def select_option(page: Page, select: str, label: str) -> None:
     page.locator(f'[data-test="{select}"]').click()
     page.locator(".el-select-dropdown__item:visible", has_text=label).first.click()
@@ -50,6 +66,8 @@ def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_loc
         submit(education, T002_1("370303", PERIOD, 16), ZHANGDIAN)  # revised: +60 % on March's approved 10
         for org_unit, value in (("370302", 3), ("370304", 4), ("370305", 2)):
             submit(education, T002_1(org_unit, PERIOD, value), BUREAU)
+        # A headline figure (行动总目标), which the city summary shows once approved.
+        submit(education, {"indicator": "H-EDU-1", "org_unit": "370300", "period": "2024", "value": 62.5}, CITY)
 
         page = new_context().new_page()
         sign_in(page, OFFICE)
@@ -125,6 +143,16 @@ def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_loc
             "370304": ("returned", "与上月台账不符，请核实后重报"),
             "370305": ("approved", None),
         }
+
+        # The year's headline figure, approved in the page, reaches GET /api/v1/city/summary.
+        assert headline_value(page, "H-EDU-1") is None
+        wait_until_pending(page, "2024", 1)
+        page.goto("/review?period=2024")
+        headline = table.locator("tr", has_text="H-EDU-1")
+        expect(headline.locator('[data-test="new-value"]')).to_have_text("62.5%")
+        headline.locator('[data-test="approve"]').click()
+        expect(page.get_by_text("已审核通过 1 份")).to_be_visible()
+        wait_for_headline(page, "H-EDU-1", 62.5)
 
         page.locator('[data-test="open-locks"]').click()
         locks = page.locator('[data-test="lock-dialog"]')
