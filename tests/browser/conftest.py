@@ -144,5 +144,7 @@ def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.wait_for_load_state("networkidle")
+    # A passing toast (已提交…) would cover the header; the page itself says the same below it.
+    page.locator(".el-message").last.wait_for(state="detached", timeout=6_000)
     page.screenshot(path=str(path))
     return path

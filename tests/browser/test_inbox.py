@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 
+import openpyxl
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
@@ -92,6 +93,21 @@ def test_the_clerk_sees_what_is_due_then_the_submitted_and_the_returned_report(p
     expect(first.locator('[data-test="inbox-reason"]')).to_have_text("退回原因：与月报台账不符，请核实开工数")
     expect(page.locator('[data-test="inbox-returned-count"]')).to_have_text("被退回 1 项")
     screenshot(page, "inbox")
+
+    # 导出 Excel: the rows shown, the returned one first with its reason.
+    with page.expect_download() as caught:
+        page.locator('[data-test="export-xlsx"]').click()
+    assert re.fullmatch(r"我的待办_\d{4}-\d{2}-\d{2}\.xlsx", caught.value.suggested_filename)
+    with caught.value.path().open("rb") as workbook:
+        exported = list(openpyxl.load_workbook(workbook).active.iter_rows(values_only=True))
+    assert exported[0] == (
+        "状态", "指标编号", "指标", "计量单位", "攻坚行动 · 任务", "单位", "期间", "截止日期", "已逾期", "填报值",
+        "退回原因",
+    )  # fmt: skip
+    assert len(exported) - 1 == table.locator("tbody tr").count()
+    assert exported[1][:3] == ("被退回", "T002-1", "新改扩建公办幼儿园数量")
+    assert exported[1][5:7] == ("淄博市", "2024年12月")
+    assert exported[1][9:] == (4, "与月报台账不符，请核实开工数")
 
     # The row opens 数据填报 with its campaign, period and org unit chosen.
     first.locator('[data-test="inbox-go"]').click()

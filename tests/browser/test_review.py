@@ -1,10 +1,15 @@
 """审核 in a browser, as the city office uses it: reports from several districts wait across campaigns; one
-jumps against its approved previous value and is flagged beside the expected value; three are approved in one
-click, one is returned with a reason, a report's history is read, and a locked period refuses a submission."""
+jumps against its approved previous value and is flagged beside the expected value; the list is exported to
+.xlsx; three are approved in one click, one is returned with a reason, a report's history is read, an approved
+headline value reaches the city summary, and a locked period refuses a submission."""
 
 from __future__ import annotations
 
+import re
+import time
+
 import httpx
+import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -16,6 +21,10 @@ pytestmark = pytest.mark.timeout(600)
 
 CITY, BUREAU, ZHANGDIAN = bearer("demo-city-office"), bearer("demo-education-bureau"), bearer("demo-zhangdian")
 PERIOD = "2024-04"
+EXPORT_HEADER = (
+    "攻坚行动", "指标编号", "指标", "计量单位", "单位", "期间", "新值", "上期已审核值", "上期期间", "应达值", "变化",
+    "异常波动", "填报人", "报送时间",
+)  # fmt: skip
 
 
 def T002_1(org_unit: str, period: str, value: float) -> dict:  # noqa: N802 - the indicator's code
@@ -26,6 +35,21 @@ def submit(service: httpx.Client, body: dict, headers) -> dict:
     answer = service.post("/api/v1/reports", json=body, headers=headers)
     assert answer.status_code == 201, answer.text
     return answer.json()
+
+
+def headline_value(page: Page, indicator: str) -> float | None:
+    answer = page.request.get("/api/v1/city/summary")
+    assert answer.ok, answer.text()
+    figures = {f["id"]: f for c in answer.json()["campaigns"] for f in c["headline"]}
+    return figures[indicator]["current_value"]
+
+
+def wait_for_headline(page: Page, indicator: str, value: float) -> None:
+    """The gateway folds the approval's event within moments; its city summary then shows the value."""
+    deadline = time.monotonic() + 20
+    while (shown := headline_value(page, indicator)) != value:
+        assert time.monotonic() < deadline, f"the city summary shows {indicator} = {shown}, never {value}"
+        time.sleep(0.3)
 
 
 def select_option(page: Page, select: str, label: str) -> None:
@@ -42,6 +66,8 @@ def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_loc
         submit(education, T002_1("370303", PERIOD, 16), ZHANGDIAN)  # revised: +60 % on March's approved 10
         for org_unit, value in (("370302", 3), ("370304", 4), ("370305", 2)):
             submit(education, T002_1(org_unit, PERIOD, value), BUREAU)
+        # A headline figure (行动总目标), which the city summary shows once approved.
+        submit(education, {"indicator": "H-EDU-1", "org_unit": "370300", "period": "2024", "value": 62.5}, CITY)
 
         page = new_context().new_page()
         sign_in(page, OFFICE)
@@ -66,6 +92,22 @@ def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_loc
         )
         expect(table.locator('[data-test="jump"]')).to_have_count(1)
         screenshot(page, "review")
+
+        # 导出 Excel: the rows shown, as a workbook with Chinese headers and a dated Chinese name.
+        with page.expect_download() as caught:
+            page.locator('[data-test="export-xlsx"]').click()
+        download = caught.value
+        assert re.fullmatch(r"待审核报告_\d{4}-\d{2}-\d{2}\.xlsx", download.suggested_filename)
+        with download.path().open("rb") as workbook:  # the saved download has no .xlsx suffix
+            exported = list(openpyxl.load_workbook(workbook).active.iter_rows(values_only=True))
+        assert exported[0] == EXPORT_HEADER
+        by_unit = {row[4]: row for row in exported[1:]}
+        assert {unit: row[6] for unit, row in by_unit.items()} == {"淄川区": 3, "张店区": 16, "博山区": 4, "临淄区": 2}
+        assert by_unit["张店区"][1:4] == ("T002-1", "新改扩建公办幼儿园数量", "处")
+        assert by_unit["张店区"][5] == "2024年4月"
+        assert by_unit["张店区"][7:9] == (10, "2024年3月")
+        assert by_unit["张店区"][9] == pytest.approx(expected)
+        assert (by_unit["张店区"][11], by_unit["淄川区"][11]) == ("是", "否")
 
         zhangdian.locator('[data-test="history"]').click()
         drawer = page.locator(".el-drawer")
@@ -101,6 +143,16 @@ def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_loc
             "370304": ("returned", "与上月台账不符，请核实后重报"),
             "370305": ("approved", None),
         }
+
+        # The year's headline figure, approved in the page, reaches GET /api/v1/city/summary.
+        assert headline_value(page, "H-EDU-1") is None
+        wait_until_pending(page, "2024", 1)
+        page.goto("/review?period=2024")
+        headline = table.locator("tr", has_text="H-EDU-1")
+        expect(headline.locator('[data-test="new-value"]')).to_have_text("62.5%")
+        headline.locator('[data-test="approve"]').click()
+        expect(page.get_by_text("已审核通过 1 份")).to_be_visible()
+        wait_for_headline(page, "H-EDU-1", 62.5)
 
         page.locator('[data-test="open-locks"]').click()
         locks = page.locator('[data-test="lock-dialog"]')

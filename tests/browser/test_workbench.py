@@ -118,6 +118,8 @@ def test_a_clerk_enters_a_bad_value_sees_it_beside_the_field_corrects_it_and_sub
     expect(menu).to_contain_text("数据填报")
     expect(menu).not_to_contain_text("审核")  # the city office's
     page.goto("/home")
+    expect(page.locator("canvas").first).to_be_visible()
+    page.wait_for_timeout(1500)  # the bars' grow-in animation, for the picture
     screenshot(page, "home")
 
     open_entry(page, "2024-06")

@@ -3,6 +3,8 @@ const numberFormat = new Intl.NumberFormat('zh-CN', { maximumFractionDigits: 4 }
 const dateTimeFormat = new Intl.DateTimeFormat('zh-CN', {
   timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
 })
+// en-CA writes dates as YYYY-MM-DD; the platform's day is Beijing time wherever the browser is.
+const isoDateFormat = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' })
 
 export function formatNumber(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : numberFormat.format(value)
@@ -10,6 +12,11 @@ export function formatNumber(value: number | null | undefined): string {
 
 export function formatDateTime(value: string | null | undefined): string {
   return value ? dateTimeFormat.format(new Date(value)) : '—'
+}
+
+/** An exported list's file name: 我的待办 → 我的待办_2026-12-03 (today in Beijing). */
+export function datedFilename(name: string): string {
+  return `${name}_${isoDateFormat.format(new Date())}`
 }
 
 /** 2022-06 → 2022年6月, 2022Q2 → 2022年第2季度, 2022 → 2022年. */
