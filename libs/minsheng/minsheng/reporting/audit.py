@@ -172,7 +172,8 @@ def audit_rows(*, session: Session, period: Period) -> list[list[str]]:
 def export_changes(
     *, session: Session, principal: Principal, campaign: str, period: str, format: AuditFormat
 ) -> XlsxFile:
-    """The change history of `period` as a file (its media type follows `format`)."""
+    """The change history of `period` as a file (its media type follows `format`; `XlsxFile` carries any
+    download's content and names, the CSV's too)."""
     require_city_office(principal, "导出修改记录（审计）")
     checked = parse_audit_period(period)
     rows = audit_rows(session=session, period=checked)
