@@ -1,6 +1,7 @@
 // 审核 (city office): the gateway's cross-campaign pending list, and the review actions of each campaign's
 // service through the proxy /api/v1/campaigns/{campaign}/….
-import { http } from './client'
+import { filenameOf, type SavedFile } from './excel'
+import { http, request } from './client'
 import type { Page, Report } from './types'
 
 const base = (campaign: string) => `/api/v1/campaigns/${encodeURIComponent(campaign)}`
@@ -92,3 +93,15 @@ export const lockPeriod = (campaign: string, period: string) =>
 
 export const unlockPeriod = (campaign: string, period: string) =>
   http.delete<void>(`${base(campaign)}/periods/${encodeURIComponent(period)}/lock`, { quiet: true })
+
+export type AuditFormat = 'xlsx' | 'csv'
+
+/** 审计导出: a campaign's change history for a period (the changes to reports, task status and locks of that
+ * period and of the months and quarters inside it), as the server names the file. */
+export async function exportAuditChanges(campaign: string, period: string, format: AuditFormat): Promise<SavedFile> {
+  const response = await request<Response>('GET', `${base(campaign)}/audit/changes`, {
+    query: { period, format },
+    raw: true,
+  })
+  return { blob: await response.blob(), filename: filenameOf(response, `修改记录_${campaign}_${period}.${format}`) }
+}

@@ -12,7 +12,7 @@ from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
 from minsheng.params import ReportId, TaskNumberQuery
 from minsheng.progress.model import Thresholds
-from minsheng.reporting import locks, official, review, submissions, task_status, workbook
+from minsheng.reporting import audit, locks, official, review, submissions, task_status, workbook
 from minsheng.reporting.files import XLSX_MEDIA_TYPE, parse_upload
 from minsheng.reporting.locks import PeriodLocksDep
 from minsheng.reporting.models import ReportStatus
@@ -355,6 +355,34 @@ def read_task_statuses(session: SessionDep, page: PageDep, task: TaskNumberQuery
 def read_official_values(session: SessionDep, page: PageDep, indicator: str | None = None):
     rows, count = official.official_values(session=session, page=page, indicator=indicator)
     return Page(data=rows, count=count)
+
+
+@router.get(
+    "/audit/changes",
+    response_class=Response,
+    responses={
+        **ERRORS,
+        200: {"content": {XLSX_MEDIA_TYPE: {}, audit.CSV_MEDIA_TYPE: {}}, "description": "Excel 工作簿或 CSV 文件"},
+    },
+    summary="审计导出（市民生办）：某期间的全部修改记录（时间、操作人、操作、对象、原值、新值、说明），.xlsx 或 CSV",
+)
+def export_audit_changes(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    period: Annotated[str, Query(description="对象期间：月 2024-05，季 2024Q2，年 2024（含其各季、各月）")],
+    format: Annotated[audit.AuditFormat, Query(description="xlsx 或 csv（UTF-8 带 BOM）")] = audit.AuditFormat.xlsx,
+):
+    file = audit.export_changes(
+        session=session, principal=principal, campaign=request.app.state.process, period=period, format=format
+    )
+    if format is audit.AuditFormat.xlsx:
+        return _xlsx(file)
+    return Response(
+        content=file.content,
+        media_type=audit.CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": file.content_disposition, "Cache-Control": "no-store"},
+    )
 
 
 def events_router(campaign: str) -> APIRouter:
