@@ -47,7 +47,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 PROXY = r"^/api/v1/campaigns/\{campaign\}/"
-REQUESTS: Counter[str] = Counter()  # requests sent, by process (printed with -s)
+ANSWERS: dict[str, Counter[str]] = {}  # requests by the status answered ("failed": contradicted), by process
 
 
 @dataclass
@@ -94,7 +94,8 @@ def process(request, make_database) -> Iterator[Process]:
     running = build(request.param, make_database(request.param))
     yield running
     shutdown_lifespans()  # schemathesis started the app's lifespan on its first request; end it before the drop
-    print(f"\nfuzz {running.name}: {REQUESTS[running.name]} requests")
+    answers = ANSWERS.get(running.name, Counter())
+    print(f"\nfuzz {running.name}: {answers.total()} requests, by status {dict(sorted(answers.items()))}")
 
 
 def fuzz(operation, process: Process, mode: GenerationMode) -> list[str]:
@@ -113,10 +114,11 @@ def fuzz(operation, process: Process, mode: GenerationMode) -> list[str]:
     )
     def send(case) -> None:
         for headers in ({}, dict(process.credentials)):
-            REQUESTS[process.name] += 1
             try:
-                case.call_and_validate(headers=headers, checks=CHECKS)
+                response = case.call_and_validate(headers=headers, checks=CHECKS)
+                ANSWERS.setdefault(process.name, Counter())[f"{response.status_code}{'+' if headers else ''}"] += 1
             except FailureGroup as failure:  # schemathesis' report of what contradicted the document
+                ANSWERS.setdefault(process.name, Counter())["failed"] += 1
                 failures.append(
                     f"{operation.label} ({mode}, {'with' if headers else 'without'} credentials): {failure}"
                 )

@@ -28,6 +28,7 @@ STATUS_DESCRIPTIONS = {
     429: "请求过于频繁，未处理；Retry-After 为需等待的秒数",
     503: "系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数",
 }
+FASTAPI_DESCRIPTIONS = {"Validation Error", "Additional Response"}  # its defaults, said in Chinese instead
 RETRY_AFTER = {"Retry-After": {"description": "多少秒后可以重试", "schema": {"type": "integer"}}}
 _ERROR_REF = {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
 # The processes' own answers outside the routes' code: every route can be shed when overloaded (503).
@@ -74,7 +75,10 @@ def _error_response(status: int, declared: dict[str, Any] | None) -> dict[str, A
     declared = declared or {}
     content = declared.get("content")
     schema = (content or {}).get("application/json", {}).get("schema")
-    answer: dict[str, Any] = {"description": declared.get("description") or STATUS_DESCRIPTIONS.get(status, "错误")}
+    description = declared.get("description")
+    if not description or description in FASTAPI_DESCRIPTIONS:
+        description = STATUS_DESCRIPTIONS.get(status, "错误")
+    answer: dict[str, Any] = {"description": description}
     if schema and status != 422:
         answer["content"] = content
     else:
