@@ -3,9 +3,10 @@
 and sends each without credentials and as the city office.  Any server error, any answer whose status
 the document does not list, or whose body, headers or content type contradict it, fails the test.
 
-Bounded for the suite (MINSHENG_FUZZ_EXAMPLES valid and as many invalid requests per operation, 8 by default); `make fuzz` runs
-more.  The processes run in-process (ASGI) on their own fresh PostgreSQL databases; the gateway's
-catch-all proxy is left out (it answers what the services answer, fuzzed here directly)."""
+Bounded for the suite: MINSHENG_FUZZ_EXAMPLES valid and as many invalid requests per operation, 8 by
+default; `make fuzz` runs more.  The processes run in-process (ASGI) on their own fresh PostgreSQL
+databases; the gateway's catch-all proxy is left out (it answers what the services answer, fuzzed here
+directly)."""
 
 from __future__ import annotations
 
