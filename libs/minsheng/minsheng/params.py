@@ -28,6 +28,9 @@ OrgUnitQuery = Annotated[str, Query(pattern=ORG_UNIT_CODE, description="单位�
 OrgUnitFilter = Annotated[str | None, Query(pattern=ORG_UNIT_CODE, description="单位代码（6 位数字），如 370303")]
 IndicatorPath = Annotated[str, Path(pattern=INDICATOR_CODE, description="指标编号，如 T002-1")]
 IndicatorFilter = Annotated[str | None, Query(pattern=INDICATOR_CODE, description="指标编号，如 T002-1")]
-PeriodPath = Annotated[str, Path(pattern=PERIOD_CODE, description="期间：月 2024-05，季 2024Q2，年 2024")]
-PeriodQuery = Annotated[str, Query(pattern=PERIOD_CODE, description="期间：月 2024-05，季 2024Q2，年 2024")]
-PeriodFilter = Annotated[str | None, Query(pattern=PERIOD_CODE, description="期间：月 2024-05，季 2024Q2，年 2024")]
+# A period is checked by the reporting calendar, which says what is wrong with it (「月份应为 01–12」): the
+# pattern is for the documents only.
+_PERIOD = {"description": "期间：月 2024-05，季 2024Q2，年 2024", "json_schema_extra": {"pattern": PERIOD_CODE}}
+PeriodPath = Annotated[str, Path(**_PERIOD)]
+PeriodQuery = Annotated[str, Query(**_PERIOD)]
+PeriodFilter = Annotated[str | None, Query(**_PERIOD)]
