@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: run test lint bootstrap bench web
+.PHONY: run test lint bootstrap bench web fuzz
 
 # The web app (web/, Node.js 20.19+): npm ci when node_modules is missing or older than the lock file,
 # a build when web/dist is missing or older than any source. `run` serves it; `test` drives it in a browser.
@@ -44,6 +44,13 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	@$(NODE_CHECK)
 	cd web && npm run --silent build
 	@touch $@
+
+# A longer fuzzing run than the suite's (tests/test_fuzz.py): FUZZ_EXAMPLES generated requests per operation,
+# valid and invalid, each sent without and with credentials to all six processes.
+FUZZ_EXAMPLES ?= 100
+
+fuzz: bootstrap
+	MINSHENG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(UV) run pytest tests/test_fuzz.py -q -s --timeout=0
 
 bench: bootstrap
 	$(UV) run python -m bench

@@ -20,7 +20,7 @@ from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.inbox.router import router as inbox_router
 from minsheng_gateway.proxy import proxy_client_lifecycle
 from minsheng_gateway.proxy import router as proxy_router
-from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits
+from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits, rate_limited
 from minsheng_gateway.review.router import router as review_router
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.views.consumer import consume_events
@@ -79,6 +79,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             export_review_backlog,
         ],
         middleware=[limits],
+        rate_limited=rate_limited,
     )
     gateway.state.catalogs_loaded = set()
     gateway.state.catalog_missing_since = {}  # campaign → when its catalog was first found unavailable

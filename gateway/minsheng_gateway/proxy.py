@@ -198,8 +198,15 @@ for _method in PROXY_METHODS:
             "并附上网关为该服务签发的短期令牌；查询参数、请求体（含文件上传）与 `Content-Type` 一并转发，"
             "服务的状态码与响应内容原样返回。"
         ),
+        # The service's own answers pass through as they are, errors included.
         responses={
-            404: {"description": "未知的攻坚行动"},
+            400: {"description": "请求内容无法解析（服务的回答）"},
+            401: {"description": "未登录、会话或密钥无效"},
+            403: {"description": "无权办理，或写操作缺少 CSRF 令牌"},
+            404: {"description": "未知的攻坚行动，或服务中不存在的地址或记录"},
+            409: {"description": "与当前状态冲突（服务的回答）"},
+            413: {"description": "请求内容过大"},
+            422: {"description": "参数或数据有误（服务的回答，逐项说明）"},
             502: {"description": "服务无法访问"},
             504: {"description": "服务响应超时"},
         },

@@ -23,6 +23,11 @@ SIGN_IN_PATH = "/api/v1/auth/login"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+def rate_limited(method: str, path: str) -> bool:
+    """Whether a request is counted against the limits (sign-in is a write too)."""
+    return method in WRITE_METHODS and path.startswith("/api/")
+
+
 @dataclass(frozen=True)
 class Rate:
     per_second: float
@@ -108,7 +113,7 @@ class RateLimits:
         return 0.0, ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http" or not rate_limited(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
         wait, what = self._wait(scope)

@@ -15,6 +15,7 @@ from minsheng.auth.models import Role
 from minsheng.auth.tokens import Unauthorized
 from minsheng.db import SessionDep
 from minsheng.errors import DomainError, Forbidden
+from minsheng.openapi import needs_principal
 from minsheng_gateway.identity.models import Account, SignInSession
 from minsheng_gateway.identity.service import api_key_account, session_account, utcnow
 from minsheng_gateway.identity.settings import IdentitySettings
@@ -58,6 +59,7 @@ def authenticate(request: Request, session: Session) -> Caller | None:
     return Caller(account, sign_in_session)
 
 
+@needs_principal
 def current_caller(request: Request, session: SessionDep) -> Caller:
     caller = authenticate(request, session)
     if caller is None:
@@ -65,6 +67,7 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
     return caller
 
 
+@needs_principal
 def city_office_caller(request: Request, session: SessionDep) -> Caller:
     caller = current_caller(request, session)
     if caller.account.role is not Role.city_office:

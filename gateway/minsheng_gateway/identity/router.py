@@ -68,7 +68,12 @@ def login(request: Request, response: Response, session: SessionDep, credentials
     return SignedIn(user=AccountPublic.model_validate(account), csrf_token=sign_in_session.csrf_token)
 
 
-@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="退出登录（会话在服务端作废）")
+@auth_router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="退出登录（会话在服务端作废）",
+    responses={403: {"description": "缺少或不符的 CSRF 令牌：请刷新页面后重试"}},
+)
 def logout(request: Request, session: SessionDep) -> Response:
     caller = None
     try:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 from minsheng.catalog.snapshot import CatalogDep
 from minsheng.db import SessionDep
 from minsheng.pagination import PageDep
+from minsheng.params import OrgUnitFilter, PeriodFilter
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.identity.deps import CurrentCaller
 from minsheng_gateway.review import service
@@ -29,8 +30,8 @@ def read_pending(
     page: PageDep,
     campaign: Annotated[str | None, Query(description="行动代码，如 education；默认全部")] = None,
     department: Annotated[str | None, Query(description="牵头部门，如 市教育局")] = None,
-    org_unit: Annotated[str | None, Query(description="单位代码，如 370303")] = None,
-    period: Annotated[str | None, Query(description="期间，如 2024-05、2024Q2、2024")] = None,
+    org_unit: OrgUnitFilter = None,
+    period: PeriodFilter = None,
 ):
     settings = request.app.state.settings
     return service.pending_reports(

@@ -10,10 +10,9 @@ from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.orgunits import CITY_CODE
-from minsheng.params import TaskNumber
+from minsheng.params import IndicatorPath, OrgUnitPath, OrgUnitQuery, PeriodQuery, TaskNumber
 from minsheng.progress import queries
 from minsheng.progress.model import Thresholds
-from minsheng.progress.router import OrgUnitQuery
 from minsheng.progress.schemas import IndicatorProgressPublic, TaskProgressPublic
 from minsheng_gateway.views import summaries
 from minsheng_gateway.views.entry import entry_values
@@ -41,7 +40,7 @@ def city_summary(request: Request, session: SessionDep, catalog: CatalogDep, tod
     response_model=Summary,
     summary="一个区县：同全市视图，按该区县自己的目标（有分解目标的）判断",
 )
-def district_summary(request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep, code: str):
+def district_summary(request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep, code: OrgUnitPath):
     return summaries.summary(session, catalog, code, today, _thresholds(request))
 
 
@@ -67,7 +66,7 @@ def indicator_progress(
     session: SessionDep,
     catalog: CatalogDep,
     today: TodayDep,
-    code: str,
+    code: IndicatorPath,
     org_unit: OrgUnitQuery = CITY_CODE,
     as_of: dt.date | None = None,
 ):
@@ -133,7 +132,7 @@ def org_unit_values(
     session: SessionDep,
     catalog: CatalogDep,
     code: OrgUnitCode,
-    period: Annotated[str, Query(description="期间：月 2024-05、季 2024Q2 或年 2024")],
+    period: PeriodQuery,
     campaign: Annotated[str | None, Query(description="只看某个行动，如 education")] = None,
 ):
     return entry_values(

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.middleware import Middleware
 
 from minsheng.apidocs import install_api_docs
@@ -20,6 +21,7 @@ from minsheng.db.metrics import DATABASE_METRICS
 from minsheng.db.migrations import MigrationPlan, upgrade_to_head
 from minsheng.errors import install_error_handlers
 from minsheng.observability import PROCESS_READY, MetricsMiddleware, configure_logging, metrics_endpoint
+from minsheng.openapi import RateLimited, install_error_contract
 from minsheng.protection import install_protection
 from minsheng.settings import ProcessSettings
 
@@ -27,6 +29,16 @@ log = logging.getLogger(__name__)
 
 StartupHook = Callable[[FastAPI], None]  # runs once, in order, before the process is ready
 BackgroundJob = Callable[[FastAPI], Awaitable[None]]  # runs until shutdown
+
+
+def _never_rate_limited(method: str, path: str) -> bool:
+    return False
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ready | starting")
+    process: str
+    waiting_for: list[str] = Field(default=[], description="还在等待的：启动、数据库、目录……")
 
 
 def create_app(
@@ -40,6 +52,7 @@ def create_app(
     startup: Sequence[StartupHook] = (),
     background: Sequence[BackgroundJob] = (),
     middleware: Sequence[Middleware] = (),
+    rate_limited: RateLimited = _never_rate_limited,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -85,12 +98,21 @@ def create_app(
     app.add_middleware(MetricsMiddleware, process=process)
     install_error_handlers(app)
     install_api_docs(app)
+    install_error_contract(app, rate_limited)
 
     @app.get("/healthz", tags=["运维 operations"], summary="进程存活")
     def healthz() -> dict:
         return {"status": "ok", "process": process}
 
-    @app.get("/readyz", tags=["运维 operations"], summary="可以接收请求（已迁移、已加载目录、数据库可达）")
+    @app.get(
+        "/readyz",
+        tags=["运维 operations"],
+        summary="可以接收请求（已迁移、已加载目录、数据库可达）",
+        responses={
+            200: {"model": Readiness},
+            503: {"model": Readiness, "description": "尚未就绪（waiting_for 说明还在等什么）"},
+        },
+    )
     def readyz():
         waiting = [] if app.state.ready else ["startup"]
         try:

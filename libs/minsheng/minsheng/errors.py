@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError as SQLAlchemyDataError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -54,6 +55,44 @@ class Overloaded(DomainError):
     status_code = 503
     code = "overloaded"
     retry_after_seconds = 2
+
+
+class ErrorItem(BaseModel):
+    """One thing wrong in a request: a field of a refused request (`loc`, `field`, `message`), or a row
+    of a bulk write or an upload (`row`, `field`, `code`, `message`, and for Excel `column`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str = Field(description="出错的字段，如 value、rows.3.period；整体有误时为空")
+    message: str = Field(description="给办事员看的说明")
+    loc: list[str] | None = Field(default=None, description="位置：query / path / body / header 及字段路径")
+    row: int | None = Field(default=None, description="批量填报：第几行数据（从 1 起）")
+    code: str | None = Field(default=None, description="批量填报：该行错误的代码")
+    column: str | None = Field(default=None, description="Excel 文件：列号，如 J")
+    column_name: str | None = Field(default=None, description="Excel 文件：列标题，如 数值")
+
+
+class RefusedItem(BaseModel):
+    """One report a batch approval could not approve, and why."""
+
+    id: int = Field(description="报告编号")
+    code: str
+    reason: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error any process answers: `detail` for people, `code` for machines, and what the error
+    says more (the rows of a bulk write, the refused reports, the size limit) in the optional fields."""
+
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"example": {"detail": "请求参数有误", "code": "invalid_request"}}
+    )
+
+    detail: str = Field(description="中文说明：出了什么问题、怎样改")
+    code: str = Field(description="稳定的错误代码，供程序判断，如 invalid_request、not_found、period_locked")
+    errors: list[ErrorItem] | None = Field(default=None, description="逐项（逐行）说明：参数校验与批量填报")
+    refused: list[RefusedItem] | None = Field(default=None, description="批量审核：不能通过的报告及原因")
+    max_bytes: int | None = Field(default=None, description="请求内容过大（413）：允许的字节数")
 
 
 OVERLOADED_MESSAGE = "系统繁忙，本次请求未处理（没有保存任何数据），请稍后重试"

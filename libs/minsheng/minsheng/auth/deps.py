@@ -4,6 +4,7 @@ from fastapi import Depends, Header, Request
 
 from minsheng.auth.principal import Principal
 from minsheng.auth.tokens import ServiceTokenVerifier, Unauthorized
+from minsheng.openapi import needs_principal
 
 
 def token_verifier(app) -> ServiceTokenVerifier:  # noqa: ANN001 - a FastAPI app
@@ -16,6 +17,7 @@ def token_verifier(app) -> ServiceTokenVerifier:  # noqa: ANN001 - a FastAPI app
     return verifier
 
 
+@needs_principal
 async def current_principal(
     request: Request,
     authorization: Annotated[str | None, Header(description="Bearer <网关签发的令牌>")] = None,

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from minsheng.catalog import service
 from minsheng.catalog.document import CAMPAIGN_CODES, CampaignDoc
@@ -17,14 +17,14 @@ from minsheng.catalog.models import (
 from minsheng.db import SessionDep
 from minsheng.errors import Unprocessable
 from minsheng.pagination import Page, PageDep
-from minsheng.params import TaskNumber
+from minsheng.params import IndicatorPath, OrgUnitPath, TaskNumber
 
 router = APIRouter(prefix="/api/v1", tags=["目录 catalog"])
 
 CampaignQuery = Annotated[
     str | None, Query(description="行动：education | health | eldercare | employment | livability")
 ]
-OrgUnitCode = Annotated[str, Path(description="单位代码，如 370303（张店区）")]
+OrgUnitCode = OrgUnitPath
 
 
 def _campaign(value: str | None) -> str | None:
@@ -79,7 +79,7 @@ def read_indicators(
 
 
 @router.get("/indicators/{code}", response_model=IndicatorPublic, summary="一个指标")
-def read_indicator(session: SessionDep, code: Annotated[str, Path(max_length=20)]):
+def read_indicator(session: SessionDep, code: IndicatorPath):
     return service.get_indicator(session=session, code=code)
 
 

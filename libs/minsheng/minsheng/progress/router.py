@@ -9,7 +9,7 @@ from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.orgunits import CITY_CODE
-from minsheng.params import TaskNumber
+from minsheng.params import IndicatorPath, OrgUnitQuery, TaskNumber
 from minsheng.progress import queries
 from minsheng.progress.model import Thresholds
 from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressPublic, TaskProgressPublic
@@ -17,7 +17,6 @@ from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressP
 router = APIRouter(prefix="/api/v1", tags=["进展 progress"])
 
 # The query parameters of every progress endpoint, the services' and the gateway's.
-OrgUnitQuery = Annotated[str, Query(max_length=6, description="单位代码，默认 370300（全市）")]
 AsOfQuery = Annotated[dt.date | None, Query(description="截至日期 YYYY-MM-DD，默认今天")]
 
 
@@ -31,7 +30,7 @@ def read_indicator_progress(
     session: SessionDep,
     catalog: CatalogDep,
     today: TodayDep,
-    code: str,
+    code: IndicatorPath,
     org_unit: OrgUnitQuery = CITY_CODE,
     as_of: AsOfQuery = None,
 ):

@@ -10,7 +10,16 @@ from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
-from minsheng.params import ReportId, TaskNumberQuery
+from minsheng.params import (
+    IndicatorFilter,
+    OrgUnitFilter,
+    OrgUnitQuery,
+    PeriodFilter,
+    PeriodPath,
+    PeriodQuery,
+    ReportId,
+    TaskNumberQuery,
+)
 from minsheng.progress.model import Thresholds
 from minsheng.reporting import audit, locks, official, review, submissions, task_status, workbook
 from minsheng.reporting.files import XLSX_MEDIA_TYPE, parse_upload
@@ -185,8 +194,8 @@ def download_template(
     catalog: CatalogDep,
     principal: PrincipalDep,
     today: TodayDep,
-    period: Annotated[str, Query(description="期间：月 2024-05，季 2024Q2，年 2024")],
-    org_unit: Annotated[str, Query(description="单位代码，如 370300（全市）、370302（淄川区）")],
+    period: PeriodQuery,
+    org_unit: OrgUnitQuery,
 ):
     return _xlsx(
         workbook.build_template(
@@ -200,9 +209,9 @@ def read_reports(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
-    indicator: str | None = None,
-    org_unit: str | None = None,
-    period: str | None = None,
+    indicator: IndicatorFilter = None,
+    org_unit: OrgUnitFilter = None,
+    period: PeriodFilter = None,
     status: ReportStatus | None = None,
     current_only: Annotated[bool, Query(description="false：包含被取代的旧版本")] = True,
 ):
@@ -303,14 +312,14 @@ def read_locks(session: SessionDep):
     responses=ERRORS,
     summary="锁定期间：已审核数据不再修改（市民生办）",
 )
-def lock(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, period: str):
+def lock(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, period: PeriodPath):
     return locks.lock_period(session=session, locks=period_locks, period_code=period, principal=principal)
 
 
 @router.delete(
     "/periods/{period}/lock", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS, summary="解锁期间（市民生办）"
 )
-def unlock(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, period: str):
+def unlock(session: SessionDep, period_locks: PeriodLocksDep, principal: PrincipalDep, period: PeriodPath):
     locks.unlock_period(session=session, locks=period_locks, period_code=period, principal=principal)
 
 
@@ -342,7 +351,9 @@ def create_task_status(
 
 
 @router.get("/task-status", response_model=Page[TaskStatusPublic], summary="任务进展（最新版本）")
-def read_task_statuses(session: SessionDep, page: PageDep, task: TaskNumberQuery = None, org_unit: str | None = None):
+def read_task_statuses(
+    session: SessionDep, page: PageDep, task: TaskNumberQuery = None, org_unit: OrgUnitFilter = None
+):
     rows, count = task_status.list_task_statuses(session=session, page=page, task=task, org_unit=org_unit)
     return Page(data=[TaskStatusPublic.model_validate(r) for r in rows], count=count)
 
@@ -352,7 +363,7 @@ def read_task_statuses(session: SessionDep, page: PageDep, task: TaskNumberQuery
     response_model=Page[OfficialValue],
     summary="已审核的正式数据（每个指标×单位×期间的最新审核版本），供一致性核对",
 )
-def read_official_values(session: SessionDep, page: PageDep, indicator: str | None = None):
+def read_official_values(session: SessionDep, page: PageDep, indicator: IndicatorFilter = None):
     rows, count = official.official_values(session=session, page=page, indicator=indicator)
     return Page(data=rows, count=count)
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, computed_field
 
-from minsheng.params import MAX_ROW_ID, RowIdField
+from minsheng.params import INDICATOR_CODE, MAX_ROW_ID, ORG_UNIT_CODE, PERIOD_CODE, RowIdField
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ReportBase, TaskState, TaskStatusBase
 
 # The API names of columns that carry a `_code`/`_number` suffix in the tables.
@@ -29,9 +29,26 @@ class ReportSeries(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    indicator: str = Field(max_length=20, description="指标编号，如 T002-1")
-    org_unit: str = Field(max_length=6, description="单位代码，如 370300（全市）、370303（张店区）")
-    period: str = Field(max_length=20, description="期间：月 2022-06，季 2022Q2，年 2022")
+    # The formats are checked by the service, which says per row (bulk, upload) what is wrong; the
+    # patterns tell generated clients the same.
+    indicator: str = Field(
+        max_length=20,
+        description="指标编号，如 T002-1",
+        examples=["T002-1"],
+        json_schema_extra={"pattern": INDICATOR_CODE},
+    )
+    org_unit: str = Field(
+        max_length=6,
+        description="单位代码，如 370300（全市）、370303（张店区）",
+        examples=["370303"],
+        json_schema_extra={"pattern": ORG_UNIT_CODE},
+    )
+    period: str = Field(
+        max_length=20,
+        description="期间：月 2022-06，季 2022Q2，年 2022",
+        examples=["2022-06"],
+        json_schema_extra={"pattern": PERIOD_CODE},
+    )
     note: str = Field(default="", max_length=1000, description="说明")
 
 
@@ -39,7 +56,7 @@ class ReportValues(BaseModel):
     # NaN and infinities are not figures a bureau reports (JSON has no such numbers; some parsers write them).
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    value: float | None = Field(default=None, description="本期数值；比率类指标可省略，由分子、分母计算")
+    value: float | None = Field(default=None, description="本期数值；比率类指标可省略，由分子、分母计算", examples=[2])
     numerator: float | None = Field(default=None, description="比率类指标的分子")
     denominator: float | None = Field(default=None, description="比率类指标的分母")
 
@@ -116,8 +133,8 @@ class TaskStatusCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: int = Field(ge=1, le=MAX_ROW_ID, description="任务编号")
-    org_unit: str = Field(max_length=6)
-    period: str = Field(max_length=20)
+    org_unit: str = Field(max_length=6, description="单位代码", json_schema_extra={"pattern": ORG_UNIT_CODE})
+    period: str = Field(max_length=20, description="期间", json_schema_extra={"pattern": PERIOD_CODE})
     state: TaskState = Field(description="not_started 未启动 | in_progress 推进中 | completed 已完成 | blocked 受阻")
     narrative: str = Field(default="", max_length=4000, description="进展情况")
     problems: str = Field(default="", max_length=4000, description="存在问题（问题账单）")
