@@ -13,8 +13,9 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.params import IndicatorPath, OrgUnitPath, OrgUnitQuery, PeriodQuery, TaskNumber
 from minsheng.progress import queries
 from minsheng.progress.model import Thresholds
-from minsheng.progress.schemas import IndicatorProgressPublic, TaskProgressPublic
-from minsheng_gateway.views import summaries
+from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressPublic, TaskProgressPublic
+from minsheng_gateway.views import drill, summaries
+from minsheng_gateway.views.drill_schemas import IndicatorDistricts, IndicatorTrajectory, TaskStatusEntry, ValueRevision
 from minsheng_gateway.views.entry import entry_values
 from minsheng_gateway.views.schemas import DistrictMatrix, EntryValues, Summary, Warning
 from minsheng_gateway.views.source import GatewaySource
@@ -143,3 +144,95 @@ def org_unit_values(
         campaign=campaign,
         thresholds=_thresholds(request),
     )
+
+
+# The drill-down campaign → work item → task → indicator (web: 攻坚行动).
+
+
+@router.get(
+    "/campaigns/{code}/progress",
+    response_model=CampaignProgressPublic,
+    summary="行动进展：各工作事项及其任务的状态、指标按状态统计、行动总目标（网关读模型）",
+)
+def campaign_progress(
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    today: TodayDep,
+    code: str,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: dt.date | None = None,
+):
+    return queries.get_campaign_progress(
+        session=session,
+        catalog=catalog,
+        source=GatewaySource(session),
+        campaign=code,
+        org_unit=org_unit,
+        as_of=as_of or today,
+        thresholds=_thresholds(request),
+    )
+
+
+@router.get(
+    "/indicators/{code}/districts",
+    response_model=IndicatorDistricts,
+    summary="指标分区县：各区县（功能区）自己的目标、完成值、完成率、应达值和状态",
+)
+def indicator_districts(
+    request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep, code: str, as_of: dt.date | None = None
+):
+    return drill.indicator_districts(
+        session=session, catalog=catalog, code=code, as_of=as_of or today, thresholds=_thresholds(request)
+    )
+
+
+@router.get(
+    "/indicators/{code}/trajectory",
+    response_model=IndicatorTrajectory,
+    summary="指标应达轨迹：按规划节点（里程碑）从基期到目标年末，逐月末的应达值",
+)
+def indicator_trajectory(
+    session: SessionDep,
+    catalog: CatalogDep,
+    today: TodayDep,
+    code: str,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: dt.date | None = None,
+):
+    return drill.indicator_trajectory(
+        session=session, catalog=catalog, code=code, org_unit=org_unit, as_of=as_of or today
+    )
+
+
+@router.get(
+    "/indicators/{code}/history",
+    response_model=list[ValueRevision],
+    summary="指标数值历史：每一次填报和修订，状态、填报人、时间；最近的期间在前",
+    description="给出 as_of 时只列出截至当天（北京时间）已报送或已处理的版本，「计入」按当天的情况判断。",
+)
+def indicator_history(
+    session: SessionDep,
+    catalog: CatalogDep,
+    code: str,
+    org_unit: Annotated[str | None, Query(max_length=6, description="只看某个单位，默认全部")] = None,
+    as_of: dt.date | None = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+):
+    return drill.indicator_history(
+        session=session, catalog=catalog, code=code, org_unit=org_unit, as_of=as_of, limit=limit
+    )
+
+
+@router.get(
+    "/tasks/{number}/statuses",
+    response_model=list[TaskStatusEntry],
+    summary="任务填报的进展情况（问题账单 → 履职清单），按期间，最近的在前",
+)
+def task_statuses(
+    session: SessionDep,
+    number: TaskNumber,
+    org_unit: Annotated[str | None, Query(max_length=6, description="只看某个单位，默认全部")] = None,
+    as_of: dt.date | None = None,
+):
+    return drill.task_statuses(session=session, number=number, org_unit=org_unit, as_of=as_of)

@@ -1,0 +1,196 @@
+"""The drill-down campaign → task → indicator: what the progress answers do not hold, read from the
+gateway's own tables and judged with the kernel's progress functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from minsheng.catalog.document import IndicatorKind
+from minsheng.catalog.models import OrgUnit
+from minsheng.catalog.service import get_org_unit
+from minsheng.catalog.snapshot import CatalogCache
+from minsheng.clock import CHINA
+from minsheng.errors import NotFound
+from minsheng.orgunits import CITY_CODE
+from minsheng.progress.assemble import IndicatorFacts, indicator_progress, progress_inputs, spec_for
+from minsheng.progress.model import Thresholds
+from minsheng.progress.queries import load_facts
+from minsheng.progress.status import PLAN_START, counted_observations, expected_value, horizon_end
+from minsheng.reporting.audit import TASK_STATE_LABELS
+from minsheng.reporting.models import REPORT_STATUS_LABELS, ReportStatus, TaskState
+from minsheng_gateway.views.drill_schemas import (
+    DistrictProgress,
+    IndicatorDistricts,
+    IndicatorTrajectory,
+    TaskStatusEntry,
+    TrajectoryPoint,
+    ValueRevision,
+)
+from minsheng_gateway.views.models import ReportView, TaskStatusView
+from minsheng_gateway.views.source import GatewaySource
+
+
+def _facts(session: Session, catalog: CatalogCache, code: str) -> IndicatorFacts:
+    facts = load_facts(session, catalog, codes=[code])
+    if not facts:
+        raise NotFound(f"指标 {code} 不存在：指标编号形如 T002-1 或 H-EDU-1", code="indicator_not_found")
+    return facts[code]
+
+
+def _unit_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(sa.select(OrgUnit.code, OrgUnit.name)).all())
+
+
+def _end_of_day(day: dt.date) -> dt.datetime:
+    """The end of `day` in Beijing (the day the city office means)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), CHINA)
+
+
+def indicator_districts(
+    *, session: Session, catalog: CatalogCache, code: str, as_of: dt.date, thresholds: Thresholds
+) -> IndicatorDistricts:
+    """Each district, county and functional zone against its own target (or the city's, for a rate)."""
+    facts = _facts(session, catalog, code)
+    source = GatewaySource(session)
+    official, pending = source.official([code]).get(code, []), source.pending([code]).get(code, [])
+    units = session.exec(select(OrgUnit).where(OrgUnit.code != CITY_CODE).order_by(OrgUnit.code)).all()
+    rows = []
+    for unit in units:
+        answer = indicator_progress(facts, unit.code, official, pending, as_of, thresholds)
+        rows.append(
+            DistrictProgress(
+                code=unit.code,
+                name=unit.name,
+                kind=unit.kind,
+                target_value=answer.target_value,
+                target_basis=answer.target_basis,
+                current_value=answer.current_value,
+                completion=answer.completion,
+                expected_value=answer.expected_value,
+                latest_period=answer.series[-1].period if answer.series else None,
+                status=answer.status,
+                status_label=answer.status_label,
+                reasons=answer.reasons,
+            )
+        )
+    return IndicatorDistricts(id=facts.code, name=facts.name, unit=facts.unit, as_of=as_of, districts=rows)
+
+
+def _month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
+    ends, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        following = dt.date(year + month // 12, month % 12 + 1, 1)
+        ends.append(following - dt.timedelta(days=1))
+        year, month = following.year, following.month
+    return ends
+
+
+def indicator_trajectory(
+    *, session: Session, catalog: CatalogCache, code: str, org_unit: str, as_of: dt.date
+) -> IndicatorTrajectory:
+    """The line the status is judged against (through the plan's milestones), sampled at each month end:
+    the same `expected_value` the status uses, so the chart and the status never disagree."""
+    get_org_unit(session=session, code=org_unit)
+    facts = _facts(session, catalog, code)
+    spec, _ = spec_for(facts, org_unit)
+    observations = progress_inputs(
+        facts, org_unit, GatewaySource(session).official([code]).get(code, []), []
+    ).observations
+    counted = counted_observations(spec.kind, observations, as_of=as_of, horizon=spec.horizon)
+    # A level without a baseline starts at its first observation: without one there is no line yet.
+    drawable = spec.target_value is not None and (
+        counted or spec.baseline_value is not None or spec.kind is not IndicatorKind.level
+    )
+    days = (PLAN_START, *_month_ends(PLAN_START, horizon_end(spec.horizon))) if drawable else ()
+    points = [TrajectoryPoint(date=day, value=expected_value(spec, counted, day)) for day in days]
+    return IndicatorTrajectory(
+        id=facts.code,
+        org_unit=org_unit,
+        as_of=as_of,
+        target_value=spec.target_value,
+        horizon=spec.horizon,
+        points=points,
+    )
+
+
+def indicator_history(
+    *,
+    session: Session,
+    catalog: CatalogCache,
+    code: str,
+    org_unit: str | None,
+    as_of: dt.date | None,
+    limit: int,
+) -> list[ValueRevision]:
+    """Every revision of the indicator's values (of one org unit, or all), latest period first; with
+    `as_of`, only what had been submitted or decided by the end of that day, judged as it stood then."""
+    _facts(session, catalog, code)
+    if org_unit is not None:
+        get_org_unit(session=session, code=org_unit)
+    query = select(ReportView).where(ReportView.indicator_code == code)
+    if org_unit is not None:
+        query = query.where(ReportView.org_unit_code == org_unit)
+    if as_of is not None:
+        query = query.where(ReportView.updated_at < _end_of_day(as_of))
+    rows = session.exec(
+        query.order_by(
+            ReportView.period_end.desc(), ReportView.period, ReportView.org_unit_code, ReportView.revision.desc()
+        ).limit(limit)
+    ).all()
+    official: dict[tuple[str, str], int] = {}
+    for row in rows:
+        if row.status == ReportStatus.approved.value:
+            key = (row.org_unit_code, row.period)
+            official[key] = max(official.get(key, row.revision), row.revision)
+    names = _unit_names(session)
+    return [
+        ValueRevision(
+            campaign=row.campaign,
+            report_id=row.report_id,
+            org_unit=row.org_unit_code,
+            org_unit_name=names.get(row.org_unit_code, row.org_unit_code),
+            period=row.period,
+            value=row.value,
+            numerator=row.numerator,
+            denominator=row.denominator,
+            revision=row.revision,
+            status=row.status,
+            status_label=REPORT_STATUS_LABELS.get(ReportStatus(row.status), row.status),
+            official=official.get((row.org_unit_code, row.period)) == row.revision
+            and row.status == ReportStatus.approved.value,
+            submitted_by=row.submitted_by,
+            updated_at=row.updated_at,
+            return_reason=row.return_reason,
+        )
+        for row in rows
+    ]
+
+
+def task_statuses(
+    *, session: Session, number: int, org_unit: str | None, as_of: dt.date | None
+) -> list[TaskStatusEntry]:
+    """A task's reported statuses (问题账单 → 履职清单) by period, latest first."""
+    query = select(TaskStatusView).where(TaskStatusView.task_number == number)
+    if org_unit is not None:
+        query = query.where(TaskStatusView.org_unit_code == org_unit)
+    if as_of is not None:
+        query = query.where(TaskStatusView.period_end <= as_of)
+    names = _unit_names(session)
+    return [
+        TaskStatusEntry(
+            org_unit=row.org_unit_code,
+            org_unit_name=names.get(row.org_unit_code, row.org_unit_code),
+            period=row.period,
+            state=row.state,
+            state_label=TASK_STATE_LABELS.get(TaskState(row.state), row.state),
+            narrative=row.narrative,
+            problems=row.problems,
+            revision=row.revision,
+            reported_by=row.reported_by,
+            reported_at=row.reported_at,
+        )
+        for row in session.exec(query.order_by(TaskStatusView.period_end.desc(), TaskStatusView.org_unit_code))
+    ]

@@ -1,0 +1,78 @@
+"""The drill-down's answers: an indicator's districts, its trajectory, the history of its values and
+a task's reported statuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+
+from minsheng.progress.model import Status
+
+
+class DistrictProgress(BaseModel):
+    code: str
+    name: str
+    kind: str  # district | county | zone
+    target_value: float | None
+    target_basis: str | None  # "district" (its own), "city" (a rate that applies as it does to the city), None
+    current_value: float | None
+    completion: float | None
+    expected_value: float | None
+    latest_period: str | None  # the last period counted
+    status: Status
+    status_label: str
+    reasons: list[str]
+
+
+class IndicatorDistricts(BaseModel):
+    id: str
+    name: str
+    unit: str
+    as_of: dt.date
+    districts: list[DistrictProgress]
+
+
+class TrajectoryPoint(BaseModel):
+    date: dt.date
+    value: float
+
+
+class IndicatorTrajectory(BaseModel):
+    id: str
+    org_unit: str
+    as_of: dt.date
+    target_value: float | None
+    horizon: int
+    points: list[TrajectoryPoint]  # the expected value at the plan's start and each month end to the horizon
+
+
+class ValueRevision(BaseModel):
+    campaign: str
+    report_id: int
+    org_unit: str
+    org_unit_name: str
+    period: str
+    value: float
+    numerator: float | None
+    denominator: float | None
+    revision: int
+    status: str  # submitted | approved | returned
+    status_label: str
+    official: bool  # the latest approved revision of its period: the figure that counts
+    submitted_by: str
+    updated_at: dt.datetime
+    return_reason: str | None
+
+
+class TaskStatusEntry(BaseModel):
+    org_unit: str
+    org_unit_name: str
+    period: str
+    state: str
+    state_label: str
+    narrative: str
+    problems: str
+    revision: int
+    reported_by: str
+    reported_at: dt.datetime
