@@ -161,16 +161,22 @@ def inbox_items(
     return rows
 
 
+def period_rows(rows: list[InboxItemPublic], *, period: Period | None) -> list[InboxItemPublic]:
+    """The rows of the period the share is of: the one asked for, else this period of each frequency."""
+    if period is not None:
+        return [r for r in rows if r.period == period.code]
+    return [r for r in rows if r.current]
+
+
 def select_items(
     rows: list[InboxItemPublic], *, period: Period | None, state: InboxState | None
 ) -> tuple[list[InboxItemPublic], InboxSummary]:
     """The rows asked for and the summary of their period(s).  Without a period: this period of each
     frequency, and whatever earlier is still owed (overdue or returned)."""
+    of_period = period_rows(rows, period=period)
     if period is not None:
-        shown = [r for r in rows if r.period == period.code]
-        of_period = shown
+        shown = of_period
     else:
-        of_period = [r for r in rows if r.current]
         shown = [r for r in rows if r.current or r.state not in DONE_STATES]
     if state is not None:
         shown = [r for r in shown if r.state is state]
