@@ -1,10 +1,10 @@
 // ECharts with only the modules the pages use (imported by the pages that chart, never by 登录).
-import { BarChart } from 'echarts/charts'
+import { BarChart, PieChart } from 'echarts/charts'
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components'
 import { use } from 'echarts/core'
 import { CanvasRenderer } from 'echarts/renderers'
 import VChart from 'vue-echarts'
 
-use([BarChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer])
+use([BarChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer])
 
 export default VChart
