@@ -20,7 +20,7 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period
 from minsheng.reporting.calendar import ReportingCalendar
 from minsheng_gateway.inbox.models import InboxItemPublic, InboxState
-from minsheng_gateway.inbox.service import Series, inbox_items, owed_series, period_rows
+from minsheng_gateway.inbox.service import Series, inbox_items, owed_series
 
 
 class CompletenessRow(BaseModel):
@@ -88,8 +88,8 @@ def completeness(
             Principal(account_id=0, name=district.name, role=Role.district, org_unit=district.code),
         )
 
-    rows = period_rows(
-        inbox_items(session=session, series=list(union.values()), calendar=calendar, today=today), period=period
+    rows = inbox_items(
+        session=session, series=list(union.values()), calendar=calendar, today=today, share_of=period, share_only=True
     )
     by_series: dict[tuple[str, str], list[InboxItemPublic]] = {}
     for row in rows:
