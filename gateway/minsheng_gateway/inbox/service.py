@@ -87,18 +87,22 @@ def owed_series(*, session: Session, principal: Principal) -> tuple[list[Series]
     return [], "只读身份无需填报"
 
 
-def _current_reports(session: Session, series: list[Series]) -> dict[tuple[str, str, str], ReportView]:
-    """The current revision of every report of these series, by indicator × org unit × period."""
+def _current_reports(
+    session: Session, series: list[Series], periods: set[str] | None = None
+) -> dict[tuple[str, str, str], ReportView]:
+    """The current revision of every report of these series (of these periods only, if given), by
+    indicator × org unit × period."""
     if not series:
         return {}
     wanted = {(i.code, org_unit) for i, org_unit in series}
-    rows = session.exec(
-        select(ReportView).where(
-            ReportView.is_current == True,  # noqa: E712
-            ReportView.indicator_code.in_(sorted({code for code, _ in wanted})),
-            ReportView.org_unit_code.in_(sorted({org_unit for _, org_unit in wanted})),
-        )
+    query = select(ReportView).where(
+        ReportView.is_current == True,  # noqa: E712
+        ReportView.indicator_code.in_(sorted({code for code, _ in wanted})),
+        ReportView.org_unit_code.in_(sorted({org_unit for _, org_unit in wanted})),
     )
+    if periods is not None:
+        query = query.where(ReportView.period.in_(sorted(periods)))
+    rows = session.exec(query)
     current: dict[tuple[str, str, str], ReportView] = {}
     for row in rows:
         key = (row.indicator_code, row.org_unit_code, row.period)
@@ -113,23 +117,41 @@ def _state(report: ReportView | None) -> InboxState:
     return InboxState.not_reported if report is None else InboxState(report.status)
 
 
+def _in_share(code: str, current: bool, period: Period | None) -> bool:
+    """Whether a row counts in a period's share: the period asked for, else this period of its frequency."""
+    return code == period.code if period is not None else current
+
+
 def inbox_items(
-    *, session: Session, series: list[Series], calendar: ReportingCalendar, today: dt.date
+    *,
+    session: Session,
+    series: list[Series],
+    calendar: ReportingCalendar,
+    today: dt.date,
+    share_of: Period | None = None,
+    share_only: bool = False,
 ) -> list[InboxItemPublic]:
     """Every period due of every series owed (periods that have ended, within the indicator's relevance),
-    in the inbox's order: returned first, then overdue, then by due date."""
+    in the inbox's order: returned first, then overdue, then by due date.  `share_only`: only the rows
+    of the share of `share_of` (see `period_rows`), read without the other periods' reports."""
     campaigns = {c.code: c for c in session.exec(select(Campaign))}
     tasks = {t.number: t for t in session.exec(select(Task))}
     items = {w.number: w for w in session.exec(select(WorkItem))}
     org_units = {o.code: o.name for o in session.exec(select(OrgUnit))}
-    reports = _current_reports(session, series)
     current_periods = {f: calendar.current(f, today) for f in {i.frequency for i, _ in series}}
+    shared = None
+    if share_only:
+        shared = {share_of.code} if share_of else {c.period.code for c in current_periods.values() if c}
+    reports = _current_reports(session, series, shared)
     rows: list[InboxItemPublic] = []
     for indicator, org_unit in series:
         task = tasks.get(indicator.task_number) if indicator.task_number is not None else None
         item = items.get(task.item_number) if task is not None else None
         current = current_periods[indicator.frequency]
         for due in calendar.due_periods(indicator.frequency, today, Relevance.of(indicator.kind, indicator.horizon)):
+            is_current = current is not None and due.period == current.period
+            if share_only and not _in_share(due.period.code, is_current, share_of):
+                continue
             report = reports.get((indicator.code, org_unit, due.period.code))
             state = _state(report)
             rows.append(
@@ -149,7 +171,7 @@ def inbox_items(
                     period=due.period.code,
                     due_date=due.due,
                     overdue=state not in DONE_STATES and due.overdue(today),
-                    current=current is not None and due.period == current.period,
+                    current=is_current,
                     state=state,
                     state_label=INBOX_STATE_LABELS[state],
                     return_reason=report.return_reason if state is InboxState.returned else None,
@@ -161,16 +183,20 @@ def inbox_items(
     return rows
 
 
+def period_rows(rows: list[InboxItemPublic], *, period: Period | None) -> list[InboxItemPublic]:
+    """The rows of the period the share is of: the one asked for, else this period of each frequency."""
+    return [r for r in rows if _in_share(r.period, r.current, period)]
+
+
 def select_items(
     rows: list[InboxItemPublic], *, period: Period | None, state: InboxState | None
 ) -> tuple[list[InboxItemPublic], InboxSummary]:
     """The rows asked for and the summary of their period(s).  Without a period: this period of each
     frequency, and whatever earlier is still owed (overdue or returned)."""
+    of_period = period_rows(rows, period=period)
     if period is not None:
-        shown = [r for r in rows if r.period == period.code]
-        of_period = shown
+        shown = of_period
     else:
-        of_period = [r for r in rows if r.current]
         shown = [r for r in rows if r.current or r.state not in DONE_STATES]
     if state is not None:
         shown = [r for r in shown if r.state is state]

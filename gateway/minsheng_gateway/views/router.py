@@ -9,12 +9,15 @@ from minsheng.catalog.router import OrgUnitCode
 from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
+from minsheng.errors import Unprocessable
 from minsheng.orgunits import CITY_CODE
 from minsheng.params import IndicatorPath, OrgUnitPath, OrgUnitQuery, PeriodQuery, TaskNumber
 from minsheng.progress import queries
 from minsheng.progress.model import Thresholds
+from minsheng.progress.periods import Period
 from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressPublic, TaskProgressPublic
 from minsheng_gateway.views import drill, summaries
+from minsheng_gateway.views.completeness import Completeness, completeness
 from minsheng_gateway.views.drill_schemas import IndicatorDistricts, IndicatorTrajectory, TaskStatusEntry, ValueRevision
 from minsheng_gateway.views.entry import entry_values
 from minsheng_gateway.views.schemas import DistrictMatrix, EntryValues, Summary, Warning
@@ -236,3 +239,30 @@ def task_statuses(
     as_of: dt.date | None = None,
 ):
     return drill.task_statuses(session=session, number=number, org_unit=org_unit, as_of=as_of)
+
+
+@router.get(
+    "/completeness",
+    response_model=Completeness,
+    summary="填报完成情况：某期各牵头部门、各区县的应报、已报送、已通过和报送率",
+    description="应报按「我的待办」的规则（部门：其牵头任务的指标，全市数；区县：非市级专属的指标，本区县数）"
+    "和报送日历计；默认各报送频次的本期（最近一个已结束的期间）。",
+)
+def read_completeness(
+    request: Request,
+    session: SessionDep,
+    today: TodayDep,
+    period: Annotated[str | None, Query(description="期间：月 2024-05、季 2024Q2 或年 2024；默认本期")] = None,
+):
+    wanted = None
+    if period:
+        try:
+            wanted = Period.parse(period)
+        except ValueError as exc:
+            raise Unprocessable(str(exc), code="invalid_period") from exc
+    return completeness(
+        session=session,
+        calendar=request.app.state.settings.reporting_calendar(),
+        today=today,
+        period=wanted,
+    )

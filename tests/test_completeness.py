@@ -1,0 +1,87 @@
+"""填报完成情况 (GET /api/v1/completeness): per lead department and per district, what is owed this period
+and how much is handed in and approved, counted the way each clerk's own inbox counts it."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+import minsheng_gateway.main as gateway_main
+from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN
+from tests.identity import gateway_settings, sign_in
+from tests.test_gateway_views import fold_all, outbox_events
+from tests.test_inbox import TODAY, inbox, report
+
+
+@pytest.fixture
+def gateway(make_database):
+    settings = gateway_settings(
+        make_database("gateway"), kafka_bootstrap_servers="127.0.0.1:1", catalog_retry_seconds=3600
+    )
+    with TestClient(gateway_main.build_app(settings)) as client:
+        client.app.state.clock = lambda: TODAY
+        yield client
+
+
+def completeness(client, **params) -> dict:
+    answer = client.get("/api/v1/completeness", params=params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_completeness_counts_what_each_department_and_district_owes_as_their_inbox_does(campaign_client, gateway):
+    education = campaign_client("education")
+    report(education, {"indicator": "T002-1", "org_unit": "370303", "period": "2023-03", "value": 2}, ZHANGDIAN)
+    returned = report(
+        education, {"indicator": "T002-1", "org_unit": "370303", "period": "2023-02", "value": 1}, ZHANGDIAN
+    )
+    assert (
+        education.post(f"/api/v1/reports/{returned}/return", json={"reason": "口径不符"}, headers=CITY).status_code
+        == 200
+    )
+    approved = report(
+        education, {"indicator": "T002-1", "org_unit": "370300", "period": "2023-03", "value": 9}, EDU_BUREAU
+    )
+    assert education.post(f"/api/v1/reports/{approved}/approve", headers=CITY).status_code == 200
+    fold_all(gateway, outbox_events(education))
+
+    answer = completeness(gateway)
+    assert answer["as_of"] == TODAY.isoformat() and answer["period"] is None
+    assert "2023-03" in answer["periods"] and "2022" in answer["periods"]  # this month and this year
+    districts = {d["code"]: d for d in answer["districts"]}
+    assert len(districts) == 11 and districts["370303"]["name"] == "张店区"
+    departments = {d["name"]: d for d in answer["departments"]}
+    assert departments["市教育局"]["code"] is None
+
+    # The same figures as the clerk's own inbox shows for this period.
+    sign_in(gateway, "demo-zhangdian")
+    mine = inbox(gateway)["summary"]
+    zhangdian = districts["370303"]
+    assert (zhangdian["owed"], zhangdian["submitted"], zhangdian["approved"]) == (mine["owed"], 1, 0)
+    assert zhangdian["share"] == mine["share_done"] == round(1 / mine["owed"], 4)
+    # February's return is last period's: not counted in this period's row.
+    assert zhangdian["returned"] == 0
+    zichuan = districts["370302"]
+    assert (zichuan["owed"], zichuan["submitted"], zichuan["share"]) == (zhangdian["owed"], 0, 0)
+
+    sign_in(gateway, "demo-education-bureau")
+    bureau = inbox(gateway)["summary"]
+    edu = departments["市教育局"]
+    assert (edu["owed"], edu["submitted"], edu["approved"]) == (bureau["owed"], 1, 1)
+    assert edu["share"] == bureau["share_done"]
+
+    # Another period: only what is owed for it.
+    february = completeness(gateway, period="2023-02")
+    assert february["period"] == "2023-02" and february["periods"] == ["2023-02"]
+    zhangdian_feb = next(d for d in february["districts"] if d["code"] == "370303")
+    assert (zhangdian_feb["submitted"], zhangdian_feb["returned"]) == (0, 1)
+    sign_in(gateway, "demo-zhangdian")
+    assert zhangdian_feb["owed"] == inbox(gateway, period="2023-02")["summary"]["owed"] > 0
+
+
+def test_completeness_explains_a_bad_period_and_owes_nothing_before_the_plan(gateway):
+    bad = gateway.get("/api/v1/completeness", params={"period": "2023-13"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_period" and "月份" in bad.json()["detail"]
+    future = completeness(gateway, period="2023-06")  # not ended yet on 2023-04-05: nothing is due
+    assert future["periods"] == []
+    assert all(row["owed"] == 0 and row["share"] is None for row in future["districts"] + future["departments"])

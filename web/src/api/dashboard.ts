@@ -1,0 +1,67 @@
+// 驾驶舱: the city summary with its headline figures, the newest warnings and the reporting completeness.
+import { http } from './client'
+import type { CampaignSummary, Summary } from './types'
+
+export type AsOfParams = { as_of?: string }
+
+export interface HeadlineFigure {
+  id: string
+  name: string
+  unit: string
+  current_value: number | null
+  target_value: number | null
+  completion: number | null
+  expected_value: number | null
+  status: string
+  status_label: string
+}
+
+export interface DashboardCampaign extends CampaignSummary {
+  headline: HeadlineFigure[]
+}
+
+export interface DashboardSummary extends Summary {
+  tasks_by_status: Record<string, number>
+  campaigns: DashboardCampaign[]
+}
+
+export interface WarningItem {
+  kind: 'indicator' | 'task'
+  id: string
+  name: string
+  campaign: string
+  task_number: number | null
+  org_unit: string
+  org_unit_name: string
+  status: string
+  status_label: string
+  since: string
+  lead_departments: string[]
+  reasons: string[]
+}
+
+export interface CompletenessRow {
+  code: string | null
+  name: string
+  owed: number
+  submitted: number
+  approved: number
+  returned: number
+  share: number | null
+}
+
+export interface Completeness {
+  as_of: string
+  period: string | null
+  periods: string[]
+  departments: CompletenessRow[]
+  districts: CompletenessRow[]
+}
+
+// A refresh in the background must not pop an error box every 10 s: the page shows its own notice.
+export const dashboardSummary = (params: AsOfParams) =>
+  http.get<DashboardSummary>('/api/v1/city/summary', { query: params, quiet: true })
+export const newestWarnings = (params: AsOfParams, limit = 8) =>
+  http.get<WarningItem[]>('/api/v1/warnings', { query: { ...params, limit }, quiet: true })
+export const reportingCompleteness = (params: AsOfParams) =>
+  http.get<Completeness>('/api/v1/completeness', { query: params, quiet: true })
