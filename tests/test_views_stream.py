@@ -13,7 +13,12 @@ import time
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
+from minsheng.observability import MetricsMiddleware
 from minsheng_gateway.views.stream import EVERYTHING, QUEUE_SIZE, ViewsBroadcaster, event_stream
 from tests.test_failures import Platform, group, platform  # noqa: F401 - fixtures
 
@@ -101,3 +106,28 @@ def test_an_approval_in_a_service_reaches_a_subscriber_within_seconds(platform: 
             if p.progress("T002-1", "370303")["current_value"] == 4:
                 break
     assert time.monotonic() - approved < 5
+
+
+def test_a_stream_is_counted_as_a_request_but_its_duration_is_no_latency():
+    app = FastAPI()
+    app.add_middleware(MetricsMiddleware, process="stream-test")
+
+    @app.get("/events")
+    def events() -> StreamingResponse:
+        return StreamingResponse(iter(["event: views-changed\ndata: {}\n\n"]), media_type="text/event-stream")
+
+    @app.get("/plain")
+    def plain() -> dict:
+        return {}
+
+    with TestClient(app) as client:
+        assert client.get("/events").text.startswith("event: views-changed")
+        client.get("/plain")
+
+    def sample(name: str, route: str, **extra: str) -> float | None:
+        labels = {"process": "stream-test", "method": "GET", "route": route, **extra}
+        return REGISTRY.get_sample_value(name, labels)
+
+    assert sample("minsheng_http_requests_total", "/events", status="200") == 1
+    assert sample("minsheng_http_request_duration_seconds_count", "/events") is None
+    assert sample("minsheng_http_request_duration_seconds_count", "/plain") == 1
