@@ -1,4 +1,4 @@
-"""`uv run python -m bench [reports|latency|summary|rebuild|costs|broker …] [--quick]` (`make bench` runs them all).
+"""`uv run python -m bench [reports|latency|summary|rebuild|costs|broker|web …] [--quick]` (`make bench` runs them all).
 
 Each benchmark prints its own table and writes `bench/results/<name>-<time>.json`; at the end a final
 table lists benchmark, figure, target and whether it was met, and `bench/results/run-<time>.json`
@@ -16,7 +16,7 @@ import traceback
 
 from sqlalchemy.engine import make_url
 
-from bench import bench_broker, bench_costs, bench_latency, bench_rebuild, bench_reports, bench_summary
+from bench import bench_broker, bench_costs, bench_latency, bench_rebuild, bench_reports, bench_summary, bench_web
 from bench.infra import (
     ADMIN_URL,
     MACHINE_SPEED,
@@ -37,6 +37,7 @@ BENCHMARKS = {
     "rebuild": bench_rebuild.run,  # (d) rebuild events/s
     "costs": bench_costs.run,  # CPU per batch of (b)'s write paths, each alone (reference rows)
     "broker": bench_broker.run,  # the local broker's CPU as its topic grows (reference rows)
+    "web": bench_web.run,  # the web app: time to first render in Chromium, gzipped bytes per route
 }
 
 

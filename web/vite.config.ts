@@ -17,16 +17,24 @@ export default defineConfig({
   },
   build: {
     target: 'es2022',
+    // .vite/manifest.json: which chunks and CSS each route loads (`python -m bench web` counts their bytes).
+    manifest: true,
     chunkSizeWarningLimit: 1200,
     rollupOptions: {
       output: {
         // Libraries every page shares get their own long-cached chunks; each view stays its own chunk.
-        manualChunks(id: string) {
-          if (id.includes('node_modules/echarts') || id.includes('node_modules/zrender') || id.includes('node_modules/vue-echarts')) return 'echarts'
-          if (id.includes('node_modules/element-plus') || id.includes('node_modules/@element-plus')) return 'element-plus'
-          // Loaded on demand only (export to .xlsx): never in the chunks the first page needs.
-          if (id.includes('node_modules/exceljs')) return 'exceljs'
-          if (id.includes('node_modules/')) return 'vendor'
+        // A group takes the modules its members import too, the higher priority first: Vue, its router
+        // and store go first, so that ECharts' group (vue-echarts imports Vue) cannot take them and make
+        // 登录 load ECharts.
+        codeSplitting: {
+          groups: [
+            { name: 'vendor', test: /node_modules[\\/](@vue|vue|vue-router|pinia)[\\/]/, priority: 40 },
+            { name: 'element-plus', test: /node_modules[\\/](element-plus|@element-plus)[\\/]/, priority: 30 },
+            { name: 'echarts', test: /node_modules[\\/](echarts|zrender|vue-echarts)[\\/]/, priority: 20 },
+            // Loaded on demand only (export to .xlsx): never in the chunks the first page needs.
+            { name: 'exceljs', test: /node_modules[\\/]exceljs[\\/]/, priority: 20 },
+            { name: 'vendor', test: /node_modules[\\/]/, priority: 10 },
+          ],
         },
       },
     },

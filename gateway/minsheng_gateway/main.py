@@ -28,6 +28,8 @@ from minsheng_gateway.views.metrics import export_review_backlog
 from minsheng_gateway.views.models import VIEW_TABLES
 from minsheng_gateway.views.refresher import refresh_stale_progress
 from minsheng_gateway.views.router import router as views_router
+from minsheng_gateway.views.stream import ViewsBroadcaster
+from minsheng_gateway.views.stream import router as stream_router
 from minsheng_gateway.webapp import router as webapp_router
 
 settings = GatewaySettings()
@@ -67,6 +69,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             *identity_routers,
             inbox_router,
             review_router,
+            stream_router,
             proxy_router,
             webapp_router,
         ],
@@ -85,6 +88,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
     gateway.state.catalog_missing_since = {}  # campaign → when its catalog was first found unavailable
     gateway.state.readiness_checks.append(missing_catalogs)
     gateway.state.rate_limiter = limiter
+    gateway.state.views_changes = ViewsBroadcaster()
     return gateway
 
 

@@ -11,7 +11,6 @@ from minsheng.messaging import EventConsumer, topic_for
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.views.fold import view_handlers
 from minsheng_gateway.views.generation import current_generation, group_id
-from minsheng_gateway.views.metrics import observe_freshness
 from minsheng_gateway.views.progress import refresh
 
 TOPICS = tuple(topic_for(c) for c in CAMPAIGN_CODES)
@@ -39,7 +38,8 @@ async def consume_events(app: FastAPI) -> None:
         # runs out (Kafka answers as soon as data arrives), and the views must follow
         # the services within a second.
         consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 20},
-        committed=observe_freshness,
+        # Measures freshness and tells the pages (the SSE stream) that the views changed.
+        committed=app.state.views_changes.committed,
     )
     app.state.event_consumer = consumer
     await consumer.run()

@@ -26,6 +26,11 @@ from minsheng_gateway.views.source import GatewaySource
 router = APIRouter(prefix="/api/v1", tags=["全市与区县视图 views"])
 
 
+# 时间回溯: every view answers for a chosen day as the plan stood then (approved values of periods ending
+# by that day); none: today.
+AsOf = Annotated[dt.date | None, Query(description="回溯：按哪一天的情况计算（截至该日已结束期间的审定值），默认今天")]
+
+
 def _thresholds(request: Request) -> Thresholds:
     return Thresholds.from_settings(request.app.state.settings)
 
@@ -35,8 +40,8 @@ def _thresholds(request: Request) -> Thresholds:
     response_model=Summary,
     summary="全市：各行动及总体的任务、指标按状态统计，行动总目标的完成值、目标、完成率、应达值和状态",
 )
-def city_summary(request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep):
-    return summaries.summary(session, catalog, CITY_CODE, today, _thresholds(request))
+def city_summary(request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep, as_of: AsOf = None):
+    return summaries.summary(session, catalog, CITY_CODE, as_of or today, _thresholds(request))
 
 
 @router.get(
@@ -44,8 +49,10 @@ def city_summary(request: Request, session: SessionDep, catalog: CatalogDep, tod
     response_model=Summary,
     summary="一个区县：同全市视图，按该区县自己的目标（有分解目标的）判断",
 )
-def district_summary(request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep, code: OrgUnitPath):
-    return summaries.summary(session, catalog, code, today, _thresholds(request))
+def district_summary(
+    request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep, code: OrgUnitPath, as_of: AsOf = None
+):
+    return summaries.summary(session, catalog, code, as_of or today, _thresholds(request))
 
 
 AsOfRoutines = Annotated[dt.date | None, Query(description="以哪一天为准推算上月末、上季末、上年末，默认今天")]
@@ -119,9 +126,14 @@ def task_progress(
     summary="预警：存在风险或进度滞后的指标和任务，附牵头部门和区县，最新的在前",
 )
 def read_warnings(
-    session: SessionDep, catalog: CatalogDep, today: TodayDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    today: TodayDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    as_of: AsOf = None,
 ):
-    return summaries.warnings(session, catalog, today, limit)
+    return summaries.warnings(session, catalog, today, limit, as_of=as_of, thresholds=_thresholds(request))
 
 
 @router.get(

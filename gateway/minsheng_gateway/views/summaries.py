@@ -255,23 +255,76 @@ def district_matrix(session: Session, catalog: CatalogCache, as_of: dt.date, thr
     return DistrictMatrix(scoring_rule=SCORING_RULE, rankings=rankings)
 
 
-def warnings(session: Session, catalog: CatalogCache, today: dt.date, limit: int) -> list[Warning]:
+WARNED = (Status.at_risk, Status.behind)
+
+
+def _warned_today(session: Session) -> list[tuple[IndicatorProgressView, list[str]]]:
+    """The rows at risk or behind as stored, with their reasons."""
+    rows = session.exec(select(IndicatorProgressView).where(IndicatorProgressView.status.in_(WARNED)))
+    return [(row, IndicatorProgressPublic.model_validate_json(row.payload).reasons) for row in rows]
+
+
+def _warned_on(
+    session: Session, facts: dict[str, IndicatorFacts], day: dt.date, thresholds: Thresholds
+) -> list[tuple[IndicatorProgressView, list[str]]]:
+    """The rows at risk or behind as the plan stood on `day` (时间回溯): each row judged again for that
+    day, from its stored inputs where they serve, else from the official values.  The rows are
+    detached copies carrying that day's status; since when is known only if it is the stored status
+    and began by then, otherwise the day itself is given."""
+    rows = [row for row in session.exec(select(IndicatorProgressView)) if row.indicator_code in facts]
+    answers: dict[tuple[str, str], IndicatorProgressPublic] = {}
+    in_full: list[IndicatorProgressView] = []
+    for row in rows:
+        inputs = usable_inputs(row.inputs, facts[row.indicator_code])
+        if inputs is None:
+            in_full.append(row)
+        else:
+            answers[(row.indicator_code, row.org_unit_code)] = progress_from_inputs(
+                facts[row.indicator_code], row.org_unit_code, inputs, day, thresholds
+            )
+    if in_full:
+        official = GatewaySource(session).official(sorted({row.indicator_code for row in in_full}))
+        for row in in_full:
+            answers[(row.indicator_code, row.org_unit_code)] = indicator_progress(
+                facts[row.indicator_code], row.org_unit_code, official.get(row.indicator_code, []), [], day, thresholds
+            )
+    day_start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    warned = []
+    for row in rows:
+        answer = answers[(row.indicator_code, row.org_unit_code)]
+        if answer.status not in WARNED:
+            continue
+        since = row.status_since if row.status == answer.status and row.status_since <= day_start else day_start
+        copy = IndicatorProgressView.model_validate(row.model_dump() | {"status": answer.status, "status_since": since})
+        warned.append((copy, answer.reasons))
+    return warned
+
+
+def warnings(
+    session: Session,
+    catalog: CatalogCache,
+    today: dt.date,
+    limit: int,
+    *,
+    as_of: dt.date | None = None,
+    thresholds: Thresholds | None = None,
+) -> list[Warning]:
+    """The warnings today (as stored), or as the plan stood on `as_of` (computed for that day)."""
     facts = load_facts(session, catalog)
     names = dict(session.exec(select(OrgUnit.code, OrgUnit.name)).all())
     tasks, leads = _tasks_and_leads(session)
     titles = {t.number: t.title for t in tasks}
-    rows = list(
-        session.exec(
-            select(IndicatorProgressView).where(IndicatorProgressView.status.in_([Status.at_risk, Status.behind]))
-        )
-    )
+    day = as_of or today
+    if day == today:
+        warned = _warned_today(session)
+    else:
+        warned = _warned_on(session, facts, day, thresholds or Thresholds())
     result: list[Warning] = []
     by_task: dict[tuple[int, str], list[IndicatorProgressView]] = defaultdict(list)
-    for row in rows:
+    for row, reasons in warned:
         f = facts.get(row.indicator_code)
         if f is None:
             continue
-        answer = IndicatorProgressPublic.model_validate_json(row.payload)
         result.append(
             Warning(
                 kind="indicator",
@@ -285,7 +338,7 @@ def warnings(session: Session, catalog: CatalogCache, today: dt.date, limit: int
                 status_label=STATUS_LABELS[row.status],
                 since=row.status_since,
                 lead_departments=leads.get(f.task_number, []),
-                reasons=answer.reasons,
+                reasons=reasons,
             )
         )
         if f.task_number is not None:
@@ -310,7 +363,9 @@ def warnings(session: Session, catalog: CatalogCache, today: dt.date, limit: int
                 ],
             )
         )
-    for row in session.exec(select(TaskStatusView).where(TaskStatusView.state.in_(["blocked"]))):
+    for row in session.exec(
+        select(TaskStatusView).where(TaskStatusView.state.in_(["blocked"]), TaskStatusView.period_end <= day)
+    ):
         result.append(
             Warning(
                 kind="task",

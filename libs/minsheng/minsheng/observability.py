@@ -48,11 +48,15 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = {"code": 500}
+        status = {"code": 500, "stream": False}
 
         async def send_wrapper(message):  # noqa: ANN001
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                status["stream"] = any(
+                    name.lower() == b"content-type" and value.startswith(b"text/event-stream")
+                    for name, value in message.get("headers", [])
+                )
             await send(message)
 
         try:
@@ -61,7 +65,9 @@ class MetricsMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             HTTP_REQUESTS.labels(self.process, scope["method"], template, str(status["code"])).inc()
-            HTTP_LATENCY.labels(self.process, scope["method"], template).observe(time.perf_counter() - started)
+            # An event stream lasts as long as the page stays open: its duration is no request latency.
+            if not status["stream"]:
+                HTTP_LATENCY.labels(self.process, scope["method"], template).observe(time.perf_counter() - started)
 
 
 async def metrics_endpoint(_: Request) -> Response:

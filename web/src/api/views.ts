@@ -2,4 +2,5 @@
 import { http } from './client'
 import type { Summary } from './types'
 
-export const citySummary = () => http.get<Summary>('/api/v1/city/summary')
+/** `query`: the as-of store's `params` (`{ as_of }` when a day is chosen). */
+export const citySummary = (query: { as_of?: string } = {}) => http.get<Summary>('/api/v1/city/summary', { query })
