@@ -112,13 +112,20 @@ async def live_consumer(url: str, bootstrap: str, expected: int, budget: float) 
     `processed_event`; the rate is the slope from the first commit seen, for at most `budget` s."""
     import psycopg
 
+    from minsheng.catalog.snapshot import CatalogCache
     from minsheng.db import Database
     from minsheng_gateway.settings import GatewaySettings
     from minsheng_gateway.views.consumer import consume_events
+    from minsheng_gateway.views.stream import ViewsBroadcaster
 
     settings = GatewaySettings().model_copy(update={"database_url": url, "kafka_bootstrap_servers": bootstrap})
-    # consume_events needs only app.state.database and app.state.settings.
-    app = SimpleNamespace(state=SimpleNamespace(database=Database(url), settings=settings))
+    # What consume_events reads of the app: its database, settings, catalog snapshot and the views-changed
+    # broadcaster (nobody subscribes here).
+    app = SimpleNamespace(
+        state=SimpleNamespace(
+            database=Database(url), settings=settings, catalog=CatalogCache(), views_changes=ViewsBroadcaster()
+        )
+    )
     job = asyncio.create_task(consume_events(app))
     samples: list[tuple[float, int]] = []
     started = time.perf_counter()
