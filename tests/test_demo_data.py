@@ -73,9 +73,9 @@ def test_some_districts_lag_behind_the_others(catalogs, rows):
             done[row["org_unit"]] += row["value"]
     reached = {code: done[code] / target for code, target in targets.items()}
     assert LAGGING_DISTRICTS == {"370304", "370322"}
-    for code in LAGGING_DISTRICTS:
-        assert reached[code] < 0.85 < reached["370303"]
-    assert max(reached.values()) >= 1.0  # some complete their share
+    others = [share for code, share in reached.items() if code not in LAGGING_DISTRICTS]
+    assert max(reached[code] for code in LAGGING_DISTRICTS) < min(others)
+    assert reached["370303"] >= 1.0  # 张店区 completes its own target
 
 
 def test_ratio_rows_carry_numerator_and_denominator(rows):

@@ -117,7 +117,7 @@ def split(total: float, weights: Sequence[float], *, integer: bool) -> list[floa
 def unit_factors(indicator: IndicatorDoc, rng: random.Random) -> dict[str, float]:
     """How far each unit gets of its share: its own performance, the indicator's, a little noise."""
     lagging = rng.random() < LAGGING_SHARE
-    indicator_factor = rng.uniform(0.68, 0.85) if lagging else rng.uniform(0.98, 1.08)
+    indicator_factor = rng.uniform(0.68, 0.85) if lagging else rng.uniform(1.03, 1.12)
     return {code: p * indicator_factor * rng.uniform(0.96, 1.04) for code, p in PERFORMANCE.items()}
 
 
@@ -229,6 +229,8 @@ def _rate_rows(indicator: IndicatorDoc, rng: random.Random) -> list[dict]:
     targets, factors = unit_targets(indicator), unit_factors(indicator, rng)
     own = {t.org_unit for t in indicator.district_targets}
     units = [CITY_CODE] if indicator.city_only else list(WEIGHTS)
+    if indicator.aggregation is Aggregation.none and not indicator.city_only:
+        units.append(CITY_CODE)  # no roll-up: the city reports its own figure too
     years = [y for y in YEARS if indicator.kind is not IndicatorKind.one_year or y == indicator.horizon]
     rows = []
     for org_unit in units:
