@@ -12,12 +12,14 @@ from minsheng.catalog.router import router as catalog_router
 from minsheng.db.migrations import MigrationPlan
 from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES
 from minsheng_gateway.asyncapi_router import router as asyncapi_router
+from minsheng_gateway.bulletin.router import router as bulletin_router
 from minsheng_gateway.catalog_sync import missing_catalogs, sync_catalogs
 from minsheng_gateway.consistency import router as consistency_router
 from minsheng_gateway.identity.models import IDENTITY_TABLES
 from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.inbox.router import router as inbox_router
+from minsheng_gateway.platform.router import router as platform_router
 from minsheng_gateway.proxy import proxy_client_lifecycle
 from minsheng_gateway.proxy import router as proxy_router
 from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits, rate_limited
@@ -70,6 +72,8 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             inbox_router,
             review_router,
             stream_router,
+            platform_router,
+            bulletin_router,
             proxy_router,
             webapp_router,
         ],

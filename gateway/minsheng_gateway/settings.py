@@ -48,6 +48,9 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     rate_writes_burst: float = 100
     rate_address_writes_per_second: float = 50
     rate_address_writes_burst: float = 300
+    # The platform holds the demo dataset (`make run`; minsheng.demo): the app marks every page 演示数据.
+    # Never in production.
+    demo_data: bool = False
 
     def reporting_calendar(self) -> ReportingCalendar:
         return ReportingCalendar(due_day=self.report_due_day, year_due_day=self.report_year_due_day)

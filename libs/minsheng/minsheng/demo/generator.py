@@ -1,0 +1,290 @@
+"""The demo dataset (`make run`): plausible reports for 2022–2024 by district, as plain functions.
+
+Deterministic (a seeded RNG per indicator), so two runs give the same figures. Some districts and
+some indicators lag on purpose, so that the warnings and the rankings have something to say. Where
+the city published a 2022 result (`results_2022.yaml`), the districts' 2022 figures add up to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from minsheng.catalog.document import (
+    PLAN_END_YEAR,
+    PLAN_START_YEAR,
+    Aggregation,
+    CampaignDoc,
+    Comparator,
+    IndicatorDoc,
+    IndicatorKind,
+)
+from minsheng.orgunits import CITY_CODE
+from minsheng.progress.scale import ratio_scale
+
+DEMO_NOTE = "演示数据"
+RESULTS_FILE = Path(__file__).with_name("results_2022.yaml")
+YEARS = tuple(range(PLAN_START_YEAR, PLAN_END_YEAR + 1))
+
+# Each reporting unit's share of a city total (roughly its population) and how well it performs
+# (1.0: on plan). 博山区 and 高青县 lag, 张店区 and 高新区 lead.
+WEIGHTS = {
+    "370302": 0.15,
+    "370303": 0.20,
+    "370304": 0.08,
+    "370305": 0.13,
+    "370306": 0.09,
+    "370321": 0.10,
+    "370322": 0.07,
+    "370323": 0.10,
+    "370390": 0.04,
+    "370391": 0.02,
+    "370392": 0.02,
+}
+PERFORMANCE = {
+    "370302": 0.98,
+    "370303": 1.08,
+    "370304": 0.80,
+    "370305": 1.04,
+    "370306": 0.96,
+    "370321": 1.01,
+    "370322": 0.76,
+    "370323": 0.92,
+    "370390": 1.05,
+    "370391": 0.95,
+    "370392": 0.88,
+}
+LAGGING_DISTRICTS = frozenset(code for code, p in PERFORMANCE.items() if p < 0.85)
+# About this share of the indicators lag everywhere (a bureau behind on its task).
+LAGGING_SHARE = 0.2
+# Units whose figures are amounts, lengths or areas (one decimal); everything else is counted.
+DECIMAL_UNITS = frozenset({"亿元", "万元", "公里", "公顷", "万平方米", "平方米", "岁", "百分点", "%"})
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    indicator: str
+    value: float
+    sentence: str
+
+
+def load_results(path: Path = RESULTS_FILE) -> dict[str, DemoResult]:
+    """The city's published 2022 results (indicator → value with its source sentence)."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {r["indicator"]: DemoResult(r["indicator"], float(r["value"]), r["sentence"]) for r in document["results"]}
+
+
+def months(year: int) -> list[str]:
+    return [f"{year}-{m:02d}" for m in range(1, 13)]
+
+
+def period_end(period: str) -> dt.date:
+    if "Q" in period:
+        year, quarter = int(period[:4]), int(period[-1])
+        return _month_end(year, 3 * quarter)
+    if "-" in period:
+        return _month_end(int(period[:4]), int(period[5:7]))
+    return dt.date(int(period), 12, 31)
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    first_next = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return first_next - dt.timedelta(days=1)
+
+
+def _counted(indicator: IndicatorDoc) -> bool:
+    return indicator.unit not in DECIMAL_UNITS and float(indicator.target_value).is_integer()
+
+
+def split(total: float, weights: Sequence[float], *, integer: bool) -> list[float]:
+    """`total` shared in proportion to `weights`; integers by largest remainder, so they add up exactly."""
+    whole = sum(weights) or 1.0
+    raw = [total * w / whole for w in weights]
+    if not integer:  # tenths, shared as whole numbers of tenths
+        return [t / 10 for t in split(total * 10, weights, integer=True)]
+    floors = [int(x) for x in raw]
+    left = int(round(total)) - sum(floors)
+    for i in sorted(range(len(raw)), key=lambda i: raw[i] - floors[i], reverse=True)[: max(left, 0)]:
+        floors[i] += 1
+    return [float(f) for f in floors]
+
+
+def unit_factors(indicator: IndicatorDoc, rng: random.Random) -> dict[str, float]:
+    """How far each unit gets of its share: its own performance, the indicator's, a little noise."""
+    lagging = rng.random() < LAGGING_SHARE
+    indicator_factor = rng.uniform(0.68, 0.85) if lagging else rng.uniform(1.03, 1.12)
+    return {code: p * indicator_factor * rng.uniform(0.96, 1.04) for code, p in PERFORMANCE.items()}
+
+
+def unit_targets(indicator: IndicatorDoc) -> dict[str, float]:
+    """Each unit's target: its own published share, else its weight of the city's total."""
+    own = {t.org_unit: t.target_value for t in indicator.district_targets}
+    return {code: own.get(code, indicator.target_value * w) for code, w in WEIGHTS.items()}
+
+
+def _year_shares(indicator: IndicatorDoc) -> dict[int, float]:
+    """A cumulative total's share per year, through the plan's milestones where it has them."""
+    years = [y for y in YEARS if y <= indicator.horizon]
+    milestones = {m.year: m.value / indicator.target_value for m in indicator.milestones if indicator.target_value}
+    shares, reached = {}, 0.0
+    for i, year in enumerate(years):
+        goal = milestones.get(year, reached + (1 - reached) / (len(years) - i))
+        shares[year] = max(goal - reached, 0.0)
+        reached = max(goal, reached)
+    return shares
+
+
+def _flows(indicator: IndicatorDoc, rng: random.Random) -> dict[str, dict[int, float]]:
+    """Per unit and year, what it achieves (sum indicators reported as flows)."""
+    targets, factors = unit_targets(indicator), unit_factors(indicator, rng)
+    if indicator.kind is IndicatorKind.cumulative:
+        shares = _year_shares(indicator)
+    elif indicator.kind is IndicatorKind.one_year:
+        shares = {indicator.horizon: 1.0}
+    else:  # yearly: the target every year
+        shares = dict.fromkeys(YEARS, 1.0)
+    return {code: {y: targets[code] * factors[code] * s for y, s in shares.items()} for code in WEIGHTS}
+
+
+def _monthly(total: float, rng: random.Random, *, integer: bool) -> list[float]:
+    # Work picks up through the year, with a push before the year-end review.
+    weights = [rng.uniform(0.7, 1.3) * (1 + m / 24) * (1.5 if m == 11 else 1.0) for m in range(12)]
+    return split(total, weights, integer=integer)
+
+
+def _row(indicator: IndicatorDoc, org_unit: str, period: str, **figures: float | None) -> dict:
+    row = {"indicator": indicator.code, "org_unit": org_unit, "period": period, "note": DEMO_NOTE}
+    row.update({k: v for k, v in figures.items() if v is not None})
+    return row
+
+
+def _flow_rows(indicator: IndicatorDoc, rng: random.Random, result: DemoResult | None) -> list[dict]:
+    integer = _counted(indicator)
+    flows = _flows(indicator, rng)
+    if indicator.city_only:
+        flows = {CITY_CODE: {y: sum(f[y] for f in flows.values()) for y in next(iter(flows.values()))}}
+    if result is not None and PLAN_START_YEAR in next(iter(flows.values())):
+        # The published 2022 total, shared among the units as the model would have it.
+        codes = list(flows)
+        shares = split(result.value, [flows[c][PLAN_START_YEAR] for c in codes], integer=integer)
+        for code, share in zip(codes, shares, strict=True):
+            flows[code][PLAN_START_YEAR] = share
+    rows = []
+    for org_unit, by_year in flows.items():
+        for year, total in by_year.items():
+            total = round(total) if integer else round(total, 1)
+            for period, value in zip(months(year), _monthly(total, rng, integer=integer), strict=True):
+                if value > 0:
+                    rows.append(_row(indicator, org_unit, period, value=value))
+    return rows
+
+
+def _stock_rows(indicator: IndicatorDoc, rng: random.Random) -> list[dict]:
+    """A level counted at each quarter's end, rising from the baseline towards the unit's target."""
+    integer = _counted(indicator)
+    targets, factors = unit_targets(indicator), unit_factors(indicator, rng)
+    start = indicator.baseline_value if indicator.baseline_value is not None else indicator.target_value * 0.7
+    units = {CITY_CODE: 1.0} if indicator.city_only else WEIGHTS
+    quarters = [f"{y}Q{q}" for y in YEARS for q in range(1, 5)]
+    rows = []
+    for org_unit in units:
+        if indicator.city_only:
+            end = indicator.target_value * sum(factors[c] * w for c, w in WEIGHTS.items())
+            begin = start
+        else:
+            end = targets[org_unit] * factors[org_unit]
+            begin = start * WEIGHTS[org_unit]
+        for i, period in enumerate(quarters, start=1):
+            value = (begin + (end - begin) * i / len(quarters)) * rng.uniform(0.99, 1.01)
+            rows.append(_row(indicator, org_unit, period, value=round(value) if integer else round(value, 1)))
+    return rows
+
+
+def _rate(indicator: IndicatorDoc, target: float, factor: float, year: int) -> float:
+    """A rate or per-capita level in a year: from a start below (or above, for a ceiling) to where the
+    unit's performance takes it by the plan's end."""
+    progress = (year - PLAN_START_YEAR + 1) / len(YEARS)
+    # Rates move less than totals; a life expectancy hardly at all.
+    factor = 1 + (factor - 1) * (0.1 if indicator.unit == "岁" else 0.5)
+    if indicator.kind is IndicatorKind.yearly:
+        value = target * factor
+    elif indicator.comparator is Comparator.at_most:
+        end = target * (2.0 - factor) * 0.97
+        value = target * 1.1 + (end - target * 1.1) * progress
+    elif indicator.comparator is Comparator.about:
+        end = target * (1 + (factor - 1) * 0.5)
+        value = target * 0.9 + (end - target * 0.9) * progress
+    else:
+        begin = target * (0.98 if indicator.unit == "岁" else 0.9)
+        value = begin + (target * factor - begin) * progress
+    return min(value, 100.0) if indicator.unit == "%" else value
+
+
+def _rate_rows(indicator: IndicatorDoc, rng: random.Random) -> list[dict]:
+    targets, factors = unit_targets(indicator), unit_factors(indicator, rng)
+    own = {t.org_unit for t in indicator.district_targets}
+    units = [CITY_CODE] if indicator.city_only else list(WEIGHTS)
+    if indicator.aggregation is Aggregation.none and not indicator.city_only:
+        units.append(CITY_CODE)  # no roll-up: the city reports its own figure too
+    years = [y for y in YEARS if indicator.kind is not IndicatorKind.one_year or y == indicator.horizon]
+    rows = []
+    for org_unit in units:
+        # A rate's target is the city's for every unit, unless the unit has its own share.
+        target = targets[org_unit] if org_unit in own else indicator.target_value
+        factor = 1.0 + (sum(factors.values()) / len(factors) - 1.0) if org_unit == CITY_CODE else factors[org_unit]
+        for year in years:
+            value = _rate(indicator, target, factor, year) * rng.uniform(0.995, 1.005)
+            if indicator.unit == "%":
+                value = min(value, 100.0)
+            if indicator.aggregation is Aggregation.ratio:
+                denominator = float(max(50, round(1000 * WEIGHTS.get(org_unit, 1.0) * len(WEIGHTS))))
+                numerator = round(value / ratio_scale(indicator.unit, indicator.name) * denominator, 4)
+                rows.append(_row(indicator, org_unit, str(year), numerator=numerator, denominator=denominator))
+            else:
+                rows.append(_row(indicator, org_unit, str(year), value=round(value, 2)))
+    return rows
+
+
+def _each_district_rows(indicator: IndicatorDoc, rng: random.Random) -> list[dict]:
+    """An indicator no roll-up can add (e.g. one per district): each unit that keeps up reports it once."""
+    rows = []
+    for org_unit in WEIGHTS:
+        if org_unit in LAGGING_DISTRICTS:
+            continue
+        year = rng.choice(YEARS[:2])
+        month = rng.randint(3, 11)
+        rows.append(_row(indicator, org_unit, f"{year}-{month:02d}", value=indicator.target_value))
+    return rows
+
+
+def indicator_rows(indicator: IndicatorDoc, result: DemoResult | None = None) -> list[dict]:
+    """Every demo report of one indicator, over the whole plan (2022–2024)."""
+    rng = random.Random(f"minsheng-demo:{indicator.code}")
+    if indicator.aggregation is Aggregation.none and indicator.kind is not IndicatorKind.level:
+        return _each_district_rows(indicator, rng)
+    if indicator.kind is IndicatorKind.level and indicator.aggregation is Aggregation.sum:
+        return _stock_rows(indicator, rng)
+    if indicator.aggregation is Aggregation.sum:
+        return _flow_rows(indicator, rng, result)
+    return _rate_rows(indicator, rng)
+
+
+def demo_rows(
+    catalogs: Iterable[CampaignDoc], *, today: dt.date, results: Mapping[str, DemoResult] | None = None
+) -> dict[str, list[dict]]:
+    """Per campaign, the rows to submit (`POST /reports/bulk`): the periods ended before `today`."""
+    results = load_results() if results is None else results
+    answer: dict[str, list[dict]] = {}
+    for catalog in catalogs:
+        rows = []
+        for indicator in catalog.all_indicators():
+            rows.extend(
+                r for r in indicator_rows(indicator, results.get(indicator.code)) if period_end(r["period"]) < today
+            )
+        answer[catalog.code] = rows
+    return answer

@@ -1,0 +1,103 @@
+"""The demo dataset of `make run` (minsheng.demo): its generator as plain functions, and one small load
+through a campaign service's own write paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.catalog.loader import read_catalog_file
+from minsheng.demo.generator import DEMO_NOTE, LAGGING_DISTRICTS, demo_rows, load_results, unit_targets
+from minsheng.demo.loader import load_demo_data
+from minsheng.orgunits import CITY_CODE
+from tests.conftest import CITY
+
+ROOT = Path(__file__).resolve().parents[1]
+TODAY = dt.date(2025, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def catalogs():
+    return [read_catalog_file(ROOT / f"services/{c}/minsheng_{c}/catalog.yaml") for c in CAMPAIGN_CODES]
+
+
+@pytest.fixture(scope="module")
+def rows(catalogs):
+    return demo_rows(catalogs, today=TODAY)
+
+
+def test_the_same_rows_every_time(catalogs, rows):
+    assert demo_rows(catalogs, today=TODAY) == rows
+    assert all(len(rows[c]) > 500 for c in CAMPAIGN_CODES)
+
+
+def test_every_row_is_marked_and_within_the_plan(rows):
+    for row in (r for campaign in rows.values() for r in campaign):
+        assert row["note"] == DEMO_NOTE
+        assert row["period"][:4] in ("2022", "2023", "2024")
+
+
+def test_nothing_for_periods_not_yet_over(catalogs):
+    early = demo_rows(catalogs, today=dt.date(2022, 7, 1))
+    periods = {r["period"] for campaign in early.values() for r in campaign}
+    assert "2022-06" in periods and "2022Q2" in periods
+    assert not {"2022-07", "2022Q3", "2022"} & periods
+
+
+def test_the_published_2022_results_add_up_from_the_districts(rows):
+    results = load_results()
+    assert results["T062-1"].value == 670 and "长者食堂670处" in results["T062-1"].sentence
+    totals: dict[str, float] = defaultdict(float)
+    units: dict[str, set[str]] = defaultdict(set)
+    for row in (r for campaign in rows.values() for r in campaign):
+        if row["indicator"] in results and row["period"].startswith("2022"):
+            totals[row["indicator"]] += row["value"]
+            units[row["indicator"]].add(row["org_unit"])
+    for code, result in results.items():
+        assert totals[code] == pytest.approx(result.value), code
+        assert CITY_CODE not in units[code] and len(units[code]) > 5  # reported by the districts, rolled up
+
+
+def test_some_districts_lag_behind_the_others(catalogs, rows):
+    """Against their share of the target (张店区's own where published), the lagging districts reach less."""
+    indicator = next(i for c in catalogs for i in c.all_indicators() if i.code == "T106-2")  # 改造老旧小区户数
+    targets = unit_targets(indicator)
+    assert targets["370303"] == next(t.target_value for t in indicator.district_targets)
+    done: dict[str, float] = defaultdict(float)
+    for row in rows["livability"]:
+        if row["indicator"] == "T106-2":
+            done[row["org_unit"]] += row["value"]
+    reached = {code: done[code] / target for code, target in targets.items()}
+    assert LAGGING_DISTRICTS == {"370304", "370322"}
+    others = [share for code, share in reached.items() if code not in LAGGING_DISTRICTS]
+    assert max(reached[code] for code in LAGGING_DISTRICTS) < min(others)
+    assert reached["370303"] >= 1.0  # 张店区 completes its own target
+
+
+def test_ratio_rows_carry_numerator_and_denominator(rows):
+    rate = [r for r in rows["employment"] if r["indicator"] == "H-EMP-2"]  # 城镇登记失业率 ≤ 4.5%
+    assert {r["period"] for r in rate} == {"2022", "2023", "2024"}
+    lagging = [r["numerator"] / r["denominator"] * 100 for r in rate if r["org_unit"] == "370322"]
+    leading = [r["numerator"] / r["denominator"] * 100 for r in rate if r["org_unit"] == "370303"]
+    assert lagging[-1] > 4.5 > leading[-1]  # a ceiling: the lagging county stays above it
+
+
+def test_a_small_load_through_the_service_and_not_twice(campaign_client):
+    client = campaign_client("eldercare")
+    today = dt.date(2022, 3, 1)  # January and February 2022 only: a small load
+    loaded = load_demo_data({"eldercare": client}, CITY, today=today, log=lambda _: None)
+    assert loaded["eldercare"] > 0
+    approved = client.get("/api/v1/reports", params={"status": "approved", "limit": 1}, headers=dict(CITY)).json()
+    assert approved["count"] == loaded["eldercare"]
+    one = client.get(
+        "/api/v1/reports", params={"indicator": "T062-1", "org_unit": "370303", "limit": 5}, headers=dict(CITY)
+    ).json()["data"]
+    assert one and all(r["note"] == "演示数据" and r["status"] == "approved" for r in one)
+    # A second run leaves a campaign that holds reports alone.
+    assert load_demo_data({"eldercare": client}, CITY, today=today, log=lambda _: None) == {"eldercare": 0}
+    again = client.get("/api/v1/reports", params={"limit": 1}, headers=dict(CITY)).json()["count"]
+    assert again == loaded["eldercare"]
