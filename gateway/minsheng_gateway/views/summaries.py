@@ -221,37 +221,74 @@ def routine_dates(as_of: dt.date) -> dict[str, dt.date]:
     }
 
 
+def previous_routine_date(routine: str, day: dt.date) -> dt.date | None:
+    """The routine's period before the one ending on `day` (None: `day` is the plan's first)."""
+    before = routine_dates(day)[routine]
+    return before if before < day else None
+
+
+def _district_scores(
+    facts: dict[str, IndicatorFacts],
+    official: dict,
+    districts: list[OrgUnit],
+    campaigns: list[str],
+    day: dt.date,
+    thresholds: Thresholds,
+) -> list[DistrictScore]:
+    """Every district's scores as of `day`, best first, ranked (see SCORING_RULE)."""
+    scores = []
+    for district in districts:
+        points: dict[str, list[int]] = defaultdict(list)
+        for code, f in facts.items():
+            answer = indicator_progress(f, district.code, official.get(code, []), [], day, thresholds)
+            if answer.status in POINTS:
+                points[f.campaign].append(POINTS[answer.status])
+        per_campaign = {c: (round(sum(points[c]) / len(points[c]), 1) if points[c] else None) for c in campaigns}
+        judged = [v for v in per_campaign.values() if v is not None]
+        scores.append(
+            DistrictScore(
+                code=district.code,
+                name=district.name,
+                campaigns=per_campaign,
+                score=round(sum(judged) / len(judged), 1) if judged else None,
+                rank=None,
+                judged_indicators=sum(len(v) for v in points.values()),
+            )
+        )
+    ordered = sorted(scores, key=lambda s: (s.score is None, -(s.score or 0), s.code))
+    for rank, score in enumerate(ordered, start=1):
+        score.rank = rank if score.score is not None else None
+    return ordered
+
+
 def district_matrix(session: Session, catalog: CatalogCache, as_of: dt.date, thresholds: Thresholds) -> DistrictMatrix:
     facts = load_facts(session, catalog)
     official = GatewaySource(session).official(list(facts))
     districts = list(session.exec(select(OrgUnit).where(OrgUnit.code != CITY_CODE).order_by(OrgUnit.code)))
     campaigns = [c.code for c in session.exec(select(Campaign).order_by(Campaign.number))]
+    by_day: dict[dt.date, list[DistrictScore]] = {}
+
+    def scores_on(day: dt.date) -> list[DistrictScore]:
+        if day not in by_day:
+            by_day[day] = _district_scores(facts, official, districts, campaigns, day, thresholds)
+        return [score.model_copy(deep=True) for score in by_day[day]]
+
     rankings = []
     for routine, label in ROUTINES:
         day = routine_dates(as_of)[routine]
-        scores = []
-        for district in districts:
-            points: dict[str, list[int]] = defaultdict(list)
-            for code, f in facts.items():
-                answer = indicator_progress(f, district.code, official.get(code, []), [], day, thresholds)
-                if answer.status in POINTS:
-                    points[f.campaign].append(POINTS[answer.status])
-            per_campaign = {c: (round(sum(points[c]) / len(points[c]), 1) if points[c] else None) for c in campaigns}
-            judged = [v for v in per_campaign.values() if v is not None]
-            scores.append(
-                DistrictScore(
-                    code=district.code,
-                    name=district.name,
-                    campaigns=per_campaign,
-                    score=round(sum(judged) / len(judged), 1) if judged else None,
-                    rank=None,
-                    judged_indicators=sum(len(v) for v in points.values()),
-                )
-            )
-        ordered = sorted(scores, key=lambda s: (s.score is None, -(s.score or 0), s.code))
-        for rank, score in enumerate(ordered, start=1):
-            score.rank = rank if score.score is not None else None
-        rankings.append(Ranking(routine=routine, label=label, as_of=day, districts=ordered))
+        ordered = scores_on(day)
+        # The change since the routine's previous period (月调度: the month before, and so on).
+        previous_day = previous_routine_date(routine, day)
+        if previous_day is not None:
+            before = {s.code: s for s in scores_on(previous_day)}
+            for score in ordered:
+                score.previous_score = before[score.code].score
+                score.previous_rank = before[score.code].rank
+                if score.rank is not None and score.previous_rank is not None:
+                    score.rank_change = score.previous_rank - score.rank
+        rankings.append(
+            Ranking(routine=routine, label=label, as_of=day, previous_as_of=previous_day, districts=ordered)
+        )
     return DistrictMatrix(scoring_rule=SCORING_RULE, rankings=rankings)
 
 
@@ -331,4 +368,12 @@ def warnings(session: Session, catalog: CatalogCache, today: dt.date, limit: int
     return result[:limit]
 
 
-__all__ = ["district_matrix", "routine_dates", "statuses_for_unit", "stored_answer", "summary", "warnings"]
+__all__ = [
+    "district_matrix",
+    "previous_routine_date",
+    "routine_dates",
+    "statuses_for_unit",
+    "stored_answer",
+    "summary",
+    "warnings",
+]
