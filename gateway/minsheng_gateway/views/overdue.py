@@ -6,7 +6,6 @@ into one warning."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 from sqlmodel import Session, select
 
@@ -14,9 +13,14 @@ from minsheng.catalog.models import OrgUnit
 from minsheng.clock import CHINA
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Status
-from minsheng.reporting.calendar import ReportingCalendar
-from minsheng_gateway.inbox.models import InboxItemPublic
-from minsheng_gateway.inbox.service import Series, _active_indicators, _lead_departments, inbox_items
+from minsheng.reporting.calendar import DuePeriod, Relevance, ReportingCalendar
+from minsheng_gateway.inbox.service import (
+    Series,
+    _active_indicators,
+    _current_reports,
+    _lead_departments,
+    is_overdue,
+)
 from minsheng_gateway.views.schemas import Warning
 
 OVERDUE_KIND = "overdue"
@@ -45,8 +49,12 @@ def overdue_warnings(
     org_unit: str | None = None,
     department: str | None = None,
 ) -> list[Warning]:
-    """One warning per indicator × org unit with overdue periods, newest missed due date first."""
+    """One warning per indicator × org unit with overdue periods, newest missed due date first.
+
+    The inbox's rows are not built (a city-wide list is some 50 000 of them): only the periods past due are
+    looked at, with the inbox's own rule (`is_overdue`)."""
     leads = _lead_departments(session)
+    names = dict(session.exec(select(OrgUnit.code, OrgUnit.name)).all())
     series = [
         (indicator, unit)
         for indicator, unit in city_wide_series(session)
@@ -54,30 +62,35 @@ def overdue_warnings(
         and (org_unit is None or unit == org_unit)
         and (department is None or (indicator.task_number is not None and department in leads[indicator.task_number]))
     ]
-    late: dict[tuple[str, str], list[InboxItemPublic]] = defaultdict(list)
-    for item in inbox_items(session=session, series=series, calendar=calendar, today=today):
-        if item.overdue:
-            late[(item.indicator_id, item.org_unit)].append(item)
+    reports = _current_reports(session, series)
+    past_due: dict[tuple[str, Relevance], list[DuePeriod]] = {}
     result = []
-    for items in late.values():
-        items.sort(key=lambda i: i.due_date)
-        last = items[-1]
-        shown = "、".join(i.period for i in items[-6:])
-        more = f"等{len(items)}期" if len(items) > 6 else f"共{len(items)}期"
+    for indicator, unit in series:
+        relevance = Relevance.of(indicator.kind, indicator.horizon)
+        key = (indicator.frequency, relevance)
+        if key not in past_due:
+            past_due[key] = [d for d in calendar.due_periods(indicator.frequency, today, relevance) if d.overdue(today)]
+        missed = [d for d in past_due[key] if is_overdue(reports.get((indicator.code, unit, d.period.code)), d, today)]
+        if not missed:
+            continue
+        last = missed[-1]
+        shown = "、".join(d.period.code for d in missed[-6:])
+        more = f"等{len(missed)}期" if len(missed) > 6 else f"共{len(missed)}期"
+        task = indicator.task_number
         result.append(
             Warning(
                 kind=OVERDUE_KIND,
-                id=last.indicator_id,
-                name=last.indicator_name,
-                campaign=last.campaign,
-                task_number=last.task,
-                org_unit=last.org_unit,
-                org_unit_name=last.org_unit_name,
+                id=indicator.code,
+                name=indicator.name,
+                campaign=indicator.campaign_code,
+                task_number=task,
+                org_unit=unit,
+                org_unit_name=names.get(unit, unit),
                 status=Status.behind,
                 status_label=OVERDUE_LABEL,
-                since=_due_moment(last.due_date),
-                lead_departments=sorted(leads.get(last.task, ())) if last.task is not None else [],
-                reasons=[f"{shown}{more}逾期未报（最近一期截止{last.due_date:%Y年%-m月%-d日}）"],
+                since=_due_moment(last.due),
+                lead_departments=sorted(leads[task]) if task is not None else [],
+                reasons=[f"{shown}{more}逾期未报（最近一期截止{last.due:%Y年%-m月%-d日}）"],
             )
         )
     result.sort(key=lambda w: (w.since, w.campaign, w.id, w.org_unit), reverse=True)
