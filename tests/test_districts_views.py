@@ -38,6 +38,29 @@ def test_each_league_table_gives_the_ranks_of_its_previous_period_and_the_change
     assert zhangdian["score"] > zhangdian["previous_score"]
 
 
+def test_a_district_is_scored_on_its_own_targets_and_the_rates_never_on_city_only_indicators(campaign_client, gateway):  # noqa: F811
+    education = campaign_client("education")
+    assert all(fold_all(gateway, outbox_events(education)))
+    indicators = gateway.get("/api/v1/indicators", params={"limit": 500}).json()["data"]
+
+    def own_targets(unit: str) -> set[str]:
+        return {t["indicator_id"] for t in gateway.get(f"/api/v1/org-units/{unit}/targets").json()["data"]}
+
+    assert any(i["city_only"] for i in indicators)
+
+    def judged(unit_targets: set[str]) -> int:
+        return sum(
+            1 for i in indicators if not i["city_only"] and (i["id"] in unit_targets or i["aggregation"] != "sum")
+        )
+
+    matrix = gateway.get("/api/v1/districts", params={"as_of": "2023-01-15"}).json()
+    assert "只统计全市数据的指标不计分" in matrix["scoring_rule"]
+    for ranking in matrix["rankings"]:
+        by_code = {d["code"]: d for d in ranking["districts"]}
+        for unit in ("370303", "370302", "370390"):
+            assert by_code[unit]["judged_indicators"] == judged(own_targets(unit)), unit
+
+
 def test_overdue_reports_are_warnings_per_series_with_the_missed_periods_newest_first(campaign_client, gateway):  # noqa: F811
     education = campaign_client("education")
     scenario(education)

@@ -9,7 +9,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from minsheng.catalog.models import Campaign, OrgUnit, Task, TaskLeadDepartment
+from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task, TaskLeadDepartment
 from minsheng.catalog.service import get_org_unit
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.orgunits import CITY_CODE
@@ -42,7 +42,7 @@ from minsheng_gateway.views.source import GatewaySource
 POINTS = {Status.completed: 100, Status.on_track: 90, Status.at_risk: 60, Status.behind: 30, Status.no_data: 0}
 SCORING_RULE = (
     "每个区县按其可考核的指标计分：已完成100分、进度正常90分、存在风险60分、进度滞后30分、暂无数据0分；"
-    "可考核指标为该区县有分解目标的指标，以及比率、人均类指标（全市目标同样适用于区县）；总量指标未分解到该区县的不计分。"
+    "可考核指标为该区县有分解目标的指标，以及比率、人均类指标（全市目标同样适用于区县）；总量指标未分解到该区县的、只统计全市数据的指标不计分。"
     "各行动得分为其指标得分的平均数，总分为各行动得分的平均数，按总分从高到低排名。"
     "月调度截至上月末，季考评截至上季度末，年评价截至上年末（不早于2022年末、不晚于2024年末）。"
 )
@@ -262,7 +262,9 @@ def _district_scores(
 
 
 def district_matrix(session: Session, catalog: CatalogCache, as_of: dt.date, thresholds: Thresholds) -> DistrictMatrix:
-    facts = load_facts(session, catalog)
+    # City-only indicators are never reported by a district: nothing of theirs to judge it on.
+    city_only = set(session.exec(select(Indicator.code).where(Indicator.city_only == True)))  # noqa: E712
+    facts = {code: f for code, f in load_facts(session, catalog).items() if code not in city_only}
     official = GatewaySource(session).official(list(facts))
     districts = list(session.exec(select(OrgUnit).where(OrgUnit.code != CITY_CODE).order_by(OrgUnit.code)))
     campaigns = [c.code for c in session.exec(select(Campaign).order_by(Campaign.number))]
