@@ -22,7 +22,7 @@ from minsheng.auth.principal import Principal
 from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task, TaskLeadDepartment, WorkItem
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period
-from minsheng.reporting.calendar import Relevance, ReportingCalendar
+from minsheng.reporting.calendar import DuePeriod, Relevance, ReportingCalendar
 from minsheng_gateway.identity.models import Account
 from minsheng_gateway.inbox.models import (
     DONE_STATES,
@@ -122,6 +122,11 @@ def _in_share(code: str, current: bool, period: Period | None) -> bool:
     return code == period.code if period is not None else current
 
 
+def is_overdue(report: ReportView | None, due: DuePeriod, today: dt.date) -> bool:
+    """Past its due date without a report that counts (submitted or approved; a returned one does not)."""
+    return _state(report) not in DONE_STATES and due.overdue(today)
+
+
 def inbox_items(
     *,
     session: Session,
@@ -170,7 +175,7 @@ def inbox_items(
                     org_unit_name=org_units.get(org_unit, org_unit),
                     period=due.period.code,
                     due_date=due.due,
-                    overdue=state not in DONE_STATES and due.overdue(today),
+                    overdue=is_overdue(report, due, today),
                     current=is_current,
                     state=state,
                     state_label=INBOX_STATE_LABELS[state],

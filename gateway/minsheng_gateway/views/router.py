@@ -16,7 +16,7 @@ from minsheng.progress import queries
 from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
 from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressPublic, TaskProgressPublic
-from minsheng_gateway.views import drill, summaries
+from minsheng_gateway.views import drill, overdue, summaries
 from minsheng_gateway.views.completeness import Completeness, completeness
 from minsheng_gateway.views.drill_schemas import IndicatorDistricts, IndicatorTrajectory, TaskStatusEntry, ValueRevision
 from minsheng_gateway.views.entry import entry_values
@@ -278,3 +278,30 @@ def read_completeness(
         today=today,
         period=wanted,
     )
+
+
+@router.get(
+    "/warnings/overdue",
+    response_model=list[Warning],
+    summary="预警·逾期未报：全市各单位应报未报且已过截止日期的指标（每个指标×单位一条，列出逾期期间），最近截止的在前",
+    description="应报范围与截止日期同「我的待办」：各指标的全市数，及各区县、功能区非市级专属指标的本单位数；"
+    "已提交（待审核）或已通过的不算逾期，被退回而未重报的算。",
+)
+def read_overdue_warnings(
+    request: Request,
+    session: SessionDep,
+    today: TodayDep,
+    as_of: Annotated[dt.date | None, Query(description="以哪一天为准判断是否逾期，默认今天")] = None,
+    campaign: Annotated[str | None, Query(description="只看某个行动，如 education")] = None,
+    org_unit: Annotated[str | None, Query(description="只看某个单位（区县代码，全市 370300）")] = None,
+    department: Annotated[str | None, Query(description="只看某牵头部门的任务指标，如 市教育局")] = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+):
+    return overdue.overdue_warnings(
+        session=session,
+        calendar=request.app.state.settings.reporting_calendar(),
+        today=as_of or today,
+        campaign=campaign,
+        org_unit=org_unit,
+        department=department,
+    )[:limit]

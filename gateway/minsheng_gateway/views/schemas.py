@@ -45,12 +45,17 @@ class DistrictScore(BaseModel):
     score: float | None
     rank: int | None
     judged_indicators: int
+    # The same routine's previous period (None: none before, or nothing to judge then).
+    previous_score: float | None = None
+    previous_rank: int | None = None
+    rank_change: int | None = None  # previous_rank − rank: positive moved up (↑), negative down (↓)
 
 
 class Ranking(BaseModel):
     routine: str  # monthly_dispatch | quarterly_assessment | yearly_evaluation
     label: str  # 月调度 | 季考评 | 年评价
     as_of: dt.date
+    previous_as_of: dt.date | None = None  # the previous period the changes are measured from
     districts: list[DistrictScore]
 
 
@@ -60,7 +65,7 @@ class DistrictMatrix(BaseModel):
 
 
 class Warning(BaseModel):
-    kind: str  # indicator | task
+    kind: str  # indicator | task | overdue (逾期未报, views/overdue.py)
     id: str  # indicator code or task number
     name: str
     campaign: str

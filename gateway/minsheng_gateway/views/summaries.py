@@ -9,7 +9,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from minsheng.catalog.models import Campaign, OrgUnit, Task, TaskLeadDepartment
+from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task, TaskLeadDepartment
 from minsheng.catalog.service import get_org_unit
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.orgunits import CITY_CODE
@@ -42,7 +42,7 @@ from minsheng_gateway.views.source import GatewaySource
 POINTS = {Status.completed: 100, Status.on_track: 90, Status.at_risk: 60, Status.behind: 30, Status.no_data: 0}
 SCORING_RULE = (
     "每个区县按其可考核的指标计分：已完成100分、进度正常90分、存在风险60分、进度滞后30分、暂无数据0分；"
-    "可考核指标为该区县有分解目标的指标，以及比率、人均类指标（全市目标同样适用于区县）；总量指标未分解到该区县的不计分。"
+    "可考核指标为该区县有分解目标的指标，以及比率、人均类指标（全市目标同样适用于区县）；总量指标未分解到该区县的、只统计全市数据的指标不计分。"
     "各行动得分为其指标得分的平均数，总分为各行动得分的平均数，按总分从高到低排名。"
     "月调度截至上月末，季考评截至上季度末，年评价截至上年末（不早于2022年末、不晚于2024年末）。"
 )
@@ -221,37 +221,76 @@ def routine_dates(as_of: dt.date) -> dict[str, dt.date]:
     }
 
 
+def previous_routine_date(routine: str, day: dt.date) -> dt.date | None:
+    """The routine's period before the one ending on `day` (None: `day` is the plan's first)."""
+    before = routine_dates(day)[routine]
+    return before if before < day else None
+
+
+def _district_scores(
+    facts: dict[str, IndicatorFacts],
+    official: dict,
+    districts: list[OrgUnit],
+    campaigns: list[str],
+    day: dt.date,
+    thresholds: Thresholds,
+) -> list[DistrictScore]:
+    """Every district's scores as of `day`, best first, ranked (see SCORING_RULE)."""
+    scores = []
+    for district in districts:
+        points: dict[str, list[int]] = defaultdict(list)
+        for code, f in facts.items():
+            answer = indicator_progress(f, district.code, official.get(code, []), [], day, thresholds)
+            if answer.status in POINTS:
+                points[f.campaign].append(POINTS[answer.status])
+        per_campaign = {c: (round(sum(points[c]) / len(points[c]), 1) if points[c] else None) for c in campaigns}
+        judged = [v for v in per_campaign.values() if v is not None]
+        scores.append(
+            DistrictScore(
+                code=district.code,
+                name=district.name,
+                campaigns=per_campaign,
+                score=round(sum(judged) / len(judged), 1) if judged else None,
+                rank=None,
+                judged_indicators=sum(len(v) for v in points.values()),
+            )
+        )
+    ordered = sorted(scores, key=lambda s: (s.score is None, -(s.score or 0), s.code))
+    for rank, score in enumerate(ordered, start=1):
+        score.rank = rank if score.score is not None else None
+    return ordered
+
+
 def district_matrix(session: Session, catalog: CatalogCache, as_of: dt.date, thresholds: Thresholds) -> DistrictMatrix:
-    facts = load_facts(session, catalog)
+    # City-only indicators are never reported by a district: nothing of theirs to judge it on.
+    city_only = set(session.exec(select(Indicator.code).where(Indicator.city_only == True)))  # noqa: E712
+    facts = {code: f for code, f in load_facts(session, catalog).items() if code not in city_only}
     official = GatewaySource(session).official(list(facts))
     districts = list(session.exec(select(OrgUnit).where(OrgUnit.code != CITY_CODE).order_by(OrgUnit.code)))
     campaigns = [c.code for c in session.exec(select(Campaign).order_by(Campaign.number))]
+    by_day: dict[dt.date, list[DistrictScore]] = {}
+
+    def scores_on(day: dt.date) -> list[DistrictScore]:
+        if day not in by_day:
+            by_day[day] = _district_scores(facts, official, districts, campaigns, day, thresholds)
+        return [score.model_copy(deep=True) for score in by_day[day]]
+
     rankings = []
     for routine, label in ROUTINES:
         day = routine_dates(as_of)[routine]
-        scores = []
-        for district in districts:
-            points: dict[str, list[int]] = defaultdict(list)
-            for code, f in facts.items():
-                answer = indicator_progress(f, district.code, official.get(code, []), [], day, thresholds)
-                if answer.status in POINTS:
-                    points[f.campaign].append(POINTS[answer.status])
-            per_campaign = {c: (round(sum(points[c]) / len(points[c]), 1) if points[c] else None) for c in campaigns}
-            judged = [v for v in per_campaign.values() if v is not None]
-            scores.append(
-                DistrictScore(
-                    code=district.code,
-                    name=district.name,
-                    campaigns=per_campaign,
-                    score=round(sum(judged) / len(judged), 1) if judged else None,
-                    rank=None,
-                    judged_indicators=sum(len(v) for v in points.values()),
-                )
-            )
-        ordered = sorted(scores, key=lambda s: (s.score is None, -(s.score or 0), s.code))
-        for rank, score in enumerate(ordered, start=1):
-            score.rank = rank if score.score is not None else None
-        rankings.append(Ranking(routine=routine, label=label, as_of=day, districts=ordered))
+        ordered = scores_on(day)
+        # The change since the routine's previous period (月调度: the month before, and so on).
+        previous_day = previous_routine_date(routine, day)
+        if previous_day is not None:
+            before = {s.code: s for s in scores_on(previous_day)}
+            for score in ordered:
+                score.previous_score = before[score.code].score
+                score.previous_rank = before[score.code].rank
+                if score.rank is not None and score.previous_rank is not None:
+                    score.rank_change = score.previous_rank - score.rank
+        rankings.append(
+            Ranking(routine=routine, label=label, as_of=day, previous_as_of=previous_day, districts=ordered)
+        )
     return DistrictMatrix(scoring_rule=SCORING_RULE, rankings=rankings)
 
 
@@ -386,4 +425,12 @@ def warnings(
     return result[:limit]
 
 
-__all__ = ["district_matrix", "routine_dates", "statuses_for_unit", "stored_answer", "summary", "warnings"]
+__all__ = [
+    "district_matrix",
+    "previous_routine_date",
+    "routine_dates",
+    "statuses_for_unit",
+    "stored_answer",
+    "summary",
+    "warnings",
+]

@@ -40,6 +40,12 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: '审核', permission: 'review', menu: true, icon: 'Stamp' } },
   { path: 'accounts', name: 'accounts', component: () => import('@/views/accounts/AccountsView.vue'),
     meta: { title: '账号管理', permission: 'manage', menu: true, icon: 'UserFilled' } },
+  { path: 'districts', name: 'districts', component: () => import('@/views/districts/DistrictsView.vue'),
+    meta: { title: '区县', permission: 'read', menu: true, icon: 'MapLocation' } },
+  { path: 'districts/:code', name: 'district', component: () => import('@/views/districts/DistrictView.vue'),
+    meta: { title: '区县详情', permission: 'read' } },
+  { path: 'warnings', name: 'warnings', component: () => import('@/views/warnings/WarningsView.vue'),
+    meta: { title: '预警', permission: 'read', menu: true, icon: 'WarnTriangleFilled' } },
   { path: 'profile', name: 'profile', component: () => import('@/views/profile/ProfileView.vue'),
     meta: { title: '个人中心', permission: 'read', menu: true, icon: 'User' } },
 ]

@@ -1,0 +1,100 @@
+"""预警 of the kind 逾期未报: the reports owed city-wide whose due date has passed without a report that
+counts (submitted or approved).  Who owes what and when it is due are the inbox's rules
+(`inbox/service.py`); this only takes the union of everyone's scope and groups each series' overdue periods
+into one warning."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from minsheng.catalog.models import OrgUnit
+from minsheng.clock import CHINA
+from minsheng.orgunits import CITY_CODE
+from minsheng.progress.model import Status
+from minsheng.reporting.calendar import DuePeriod, Relevance, ReportingCalendar
+from minsheng_gateway.inbox.service import (
+    Series,
+    _active_indicators,
+    _current_reports,
+    _lead_departments,
+    is_overdue,
+)
+from minsheng_gateway.views.schemas import Warning
+
+OVERDUE_KIND = "overdue"
+OVERDUE_LABEL = "逾期未报"
+
+
+def city_wide_series(session: Session) -> list[Series]:
+    """Everyone's scope at once: every indicator for the city (bureaus and the city office between them owe
+    them all), and every indicator that is not city-only for each district and zone."""
+    indicators = _active_indicators(session)
+    units = list(session.exec(select(OrgUnit.code).where(OrgUnit.code != CITY_CODE).order_by(OrgUnit.code)))
+    return [(i, CITY_CODE) for i in indicators] + [(i, unit) for unit in units for i in indicators if not i.city_only]
+
+
+def _due_moment(day: dt.date) -> dt.datetime:
+    """The moment a report became overdue: the end of its due day, Beijing time."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=CHINA)
+
+
+def overdue_warnings(
+    *,
+    session: Session,
+    calendar: ReportingCalendar,
+    today: dt.date,
+    campaign: str | None = None,
+    org_unit: str | None = None,
+    department: str | None = None,
+) -> list[Warning]:
+    """One warning per indicator × org unit with overdue periods, newest missed due date first.
+
+    The inbox's rows are not built (a city-wide list is some 50 000 of them): only the periods past due are
+    looked at, with the inbox's own rule (`is_overdue`)."""
+    leads = _lead_departments(session)
+    names = dict(session.exec(select(OrgUnit.code, OrgUnit.name)).all())
+    series = [
+        (indicator, unit)
+        for indicator, unit in city_wide_series(session)
+        if (campaign is None or indicator.campaign_code == campaign)
+        and (org_unit is None or unit == org_unit)
+        and (department is None or (indicator.task_number is not None and department in leads[indicator.task_number]))
+    ]
+    reports = _current_reports(session, series)
+    past_due: dict[tuple[str, Relevance], list[DuePeriod]] = {}
+    result = []
+    for indicator, unit in series:
+        relevance = Relevance.of(indicator.kind, indicator.horizon)
+        key = (indicator.frequency, relevance)
+        if key not in past_due:
+            past_due[key] = [d for d in calendar.due_periods(indicator.frequency, today, relevance) if d.overdue(today)]
+        missed = [d for d in past_due[key] if is_overdue(reports.get((indicator.code, unit, d.period.code)), d, today)]
+        if not missed:
+            continue
+        last = missed[-1]
+        shown = "、".join(d.period.code for d in missed[-6:])
+        more = f"等{len(missed)}期" if len(missed) > 6 else f"共{len(missed)}期"
+        task = indicator.task_number
+        result.append(
+            Warning(
+                kind=OVERDUE_KIND,
+                id=indicator.code,
+                name=indicator.name,
+                campaign=indicator.campaign_code,
+                task_number=task,
+                org_unit=unit,
+                org_unit_name=names.get(unit, unit),
+                status=Status.behind,
+                status_label=OVERDUE_LABEL,
+                since=_due_moment(last.due),
+                lead_departments=sorted(leads[task]) if task is not None else [],
+                reasons=[f"{shown}{more}逾期未报（最近一期截止{last.due:%Y年%-m月%-d日}）"],
+            )
+        )
+    result.sort(key=lambda w: (w.since, w.campaign, w.id, w.org_unit), reverse=True)
+    return result
+
+
+__all__ = ["OVERDUE_KIND", "city_wide_series", "overdue_warnings"]

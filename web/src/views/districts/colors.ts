@@ -1,0 +1,29 @@
+// How the 区县 pages colour a score or a status (the map, the league table, the district page).
+
+/** Score bands, best first: the lowest score of the band, its label and colour. */
+export const SCORE_BANDS: { min: number; label: string; color: string }[] = [
+  { min: 90, label: '90分及以上', color: '#2e7d32' },
+  { min: 80, label: '80–90分', color: '#67c23a' },
+  { min: 70, label: '70–80分', color: '#b5d96a' },
+  { min: 60, label: '60–70分', color: '#e6a23c' },
+  { min: 0, label: '60分以下', color: '#f56c6c' },
+]
+export const NO_SCORE = { label: '无可考核指标', color: '#dcdfe6' }
+
+export function scoreColor(score: number | null | undefined): string {
+  if (score === null || score === undefined) return NO_SCORE.color
+  return (SCORE_BANDS.find((band) => score >= band.min) ?? SCORE_BANDS[SCORE_BANDS.length - 1]).color
+}
+
+/** The gateway's statuses, worst last, in the colours a traffic light would give them. */
+export const STATUS_COLORS: Record<string, { label: string; color: string }> = {
+  completed: { label: '已完成', color: '#2e7d32' },
+  on_track: { label: '进度正常', color: '#67c23a' },
+  at_risk: { label: '存在风险', color: '#e6a23c' },
+  behind: { label: '进度滞后', color: '#f56c6c' },
+  no_data: { label: '暂无数据', color: '#c0c4cc' },
+}
+
+export function statusColor(status: string | null | undefined): string {
+  return (status && STATUS_COLORS[status]?.color) || NO_SCORE.color
+}
