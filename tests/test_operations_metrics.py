@@ -77,6 +77,12 @@ def test_an_operator_sees_sign_ins_freshness_lag_backlog_and_reviews(metrics_sta
     )
     for department in task["lead_departments"]:
         assert value(samples, "minsheng_reports_awaiting_review_by_department", department=department) == 2
+    # Overdue reports by the reporting calendar: the plan's periods are all past due on the test's date, and
+    # a campaign without its catalog yet owes nothing the gateway knows of.
+    overdue = value(samples, "minsheng_reports_overdue", campaign="education")
+    assert overdue > 0
+    zhangdian = value(samples, "minsheng_reports_overdue_by_org_unit", campaign="education", org_unit="370303")
+    assert 0 < zhangdian < overdue
     # Freshness is measured: the folds took well under the test's own wait, and a second at most here.
     assert value(samples, "minsheng_view_freshness_seconds_bucket", campaign="education", le="+Inf") >= 2
     assert value(samples, "minsheng_view_freshness_seconds_sum", campaign="education") < 60

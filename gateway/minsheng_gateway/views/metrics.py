@@ -1,10 +1,11 @@
 """The gateway's view metrics: how fresh the views are (the platform's main promise, its SLI) and the
-work waiting in them (reports awaiting review), for Prometheus."""
+work waiting in them (reports awaiting review, reports overdue), for Prometheus."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
 
 import sqlalchemy as sa
@@ -14,11 +15,14 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from minsheng.catalog.document import CAMPAIGN_CODES
-from minsheng.db import Database
+from minsheng.clock import today_in_china
 from minsheng.messaging.consumer import TypedEvent
 from minsheng.messaging.events import utc_now
+from minsheng_gateway.views.overdue import overdue_series
 
 log = logging.getLogger(__name__)
+
+OVERDUE_RECOUNT_SECONDS = 60.0
 
 # The SLO is "99 % of events folded within 1 s": 1 must be a bucket boundary.
 FRESHNESS = Histogram(
@@ -61,16 +65,18 @@ class ReviewBacklogCollector(Collector):
     by org unit (`..._by_org_unit{campaign,org_unit}`) and by lead department (`..._by_department`)."""
 
     def __init__(self) -> None:
-        self.databases: list[Database] = []
+        self.apps: list[FastAPI] = []
+        self._overdue: tuple[float, list[tuple[str, str, int]]] | None = None  # (when counted, rows)
 
     def describe(self) -> list:
         return []  # unchecked collector: its series depend on the database
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        if not self.databases:
+        if not self.apps:
             return
+        app = self.apps[-1]
         try:
-            with self.databases[-1].session() as session:
+            with app.state.database.session() as session:
                 connection = session.connection()
                 by_org_unit = connection.execute(_AWAITING_REVIEW).all()
                 by_department = connection.execute(_AWAITING_REVIEW_BY_DEPARTMENT).all()
@@ -103,6 +109,49 @@ class ReviewBacklogCollector(Collector):
         yield campaigns
         yield org_units
         yield departments
+        yield from self._overdue_families(app)
+
+    def _overdue_families(self, app: FastAPI) -> Iterator[GaugeMetricFamily]:
+        """Reports overdue by the reporting calendar (`overdue.overdue_series`), counted at most once a
+        minute: the calendar moves by days, and a count walks every series."""
+        now = time.monotonic()
+        if self._overdue is None or now - self._overdue[0] > OVERDUE_RECOUNT_SECONDS:
+            try:
+                with app.state.database.session() as session:
+                    rows = [
+                        (indicator.campaign_code, unit, len(missed))
+                        for indicator, unit, missed in overdue_series(
+                            session=session,
+                            calendar=app.state.settings.reporting_calendar(),
+                            today=getattr(app.state, "clock", today_in_china)(),
+                        )
+                    ]
+            except Exception:  # noqa: BLE001 - a scrape must not fail: the series is missing
+                log.warning("could not count the overdue reports", exc_info=True)
+                return
+            self._overdue = (now, rows)
+        rows = self._overdue[1]
+        per_campaign = dict.fromkeys(CAMPAIGN_CODES, 0)
+        by_org_unit = GaugeMetricFamily(
+            "minsheng_reports_overdue_by_org_unit",
+            "Reports past their due date (reporting calendar) and not submitted, per campaign and org unit",
+            labels=["campaign", "org_unit"],
+        )
+        totals: dict[tuple[str, str], int] = {}
+        for campaign, unit, count in rows:
+            per_campaign[campaign] = per_campaign.get(campaign, 0) + count
+            totals[campaign, unit] = totals.get((campaign, unit), 0) + count
+        for (campaign, unit), count in sorted(totals.items()):
+            by_org_unit.add_metric([campaign, unit], count)
+        campaigns = GaugeMetricFamily(
+            "minsheng_reports_overdue",
+            "Reports past their due date (reporting calendar) and not submitted (a returned one counts), per campaign",
+            labels=["campaign"],
+        )
+        for campaign in sorted(per_campaign):
+            campaigns.add_metric([campaign], per_campaign[campaign])
+        yield campaigns
+        yield by_org_unit
 
 
 REVIEW_BACKLOG = ReviewBacklogCollector()
@@ -111,8 +160,8 @@ REGISTRY.register(REVIEW_BACKLOG)
 
 async def export_review_backlog(app: FastAPI) -> None:
     """Background job of the gateway process: its database answers the scrapes while it runs."""
-    REVIEW_BACKLOG.databases.append(app.state.database)
+    REVIEW_BACKLOG.apps.append(app)
     try:
         await asyncio.Event().wait()
     finally:
-        REVIEW_BACKLOG.databases.remove(app.state.database)
+        REVIEW_BACKLOG.apps.remove(app)

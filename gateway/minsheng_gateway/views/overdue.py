@@ -40,6 +40,22 @@ def _due_moment(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=CHINA)
 
 
+def overdue_series(*, session: Session, calendar: ReportingCalendar, today: dt.date, series: list | None = None):
+    """Each indicator × org unit with periods past due and not reported (the inbox's rule, `is_overdue`),
+    with those periods in order: what the warnings list and the overdue metric both count."""
+    series = city_wide_series(session) if series is None else series
+    reports = _current_reports(session, series)
+    past_due: dict[tuple[str, Relevance], list[DuePeriod]] = {}
+    for indicator, unit in series:
+        relevance = Relevance.of(indicator.kind, indicator.horizon)
+        key = (indicator.frequency, relevance)
+        if key not in past_due:
+            past_due[key] = [d for d in calendar.due_periods(indicator.frequency, today, relevance) if d.overdue(today)]
+        missed = [d for d in past_due[key] if is_overdue(reports.get((indicator.code, unit, d.period.code)), d, today)]
+        if missed:
+            yield indicator, unit, missed
+
+
 def overdue_warnings(
     *,
     session: Session,
@@ -62,17 +78,8 @@ def overdue_warnings(
         and (org_unit is None or unit == org_unit)
         and (department is None or (indicator.task_number is not None and department in leads[indicator.task_number]))
     ]
-    reports = _current_reports(session, series)
-    past_due: dict[tuple[str, Relevance], list[DuePeriod]] = {}
     result = []
-    for indicator, unit in series:
-        relevance = Relevance.of(indicator.kind, indicator.horizon)
-        key = (indicator.frequency, relevance)
-        if key not in past_due:
-            past_due[key] = [d for d in calendar.due_periods(indicator.frequency, today, relevance) if d.overdue(today)]
-        missed = [d for d in past_due[key] if is_overdue(reports.get((indicator.code, unit, d.period.code)), d, today)]
-        if not missed:
-            continue
+    for indicator, unit, missed in overdue_series(session=session, calendar=calendar, today=today, series=series):
         last = missed[-1]
         shown = "、".join(d.period.code for d in missed[-6:])
         more = f"等{len(missed)}期" if len(missed) > 6 else f"共{len(missed)}期"
@@ -97,4 +104,4 @@ def overdue_warnings(
     return result
 
 
-__all__ = ["OVERDUE_KIND", "city_wide_series", "overdue_warnings"]
+__all__ = ["OVERDUE_KIND", "city_wide_series", "overdue_series", "overdue_warnings"]
