@@ -74,7 +74,7 @@ def test_home_follows_an_approval_live_and_the_as_of_picker_goes_back_to_a_day_b
     picker.press("Enter")
     expect(page).to_have_url(re.compile(r"as_of=2024-06-30"))
     expect(page.locator('[data-test="as-of-tag"]')).to_have_text("回溯中")
-    expect(page.get_by_text("截至 2024-06-30")).to_be_visible()
+    expect(page.get_by_text("截至 2024-06-30").first).to_be_visible()
     wait_for(page, lambda: seen[-1]["as_of"] == "2024-06-30", "首页 fetched the summary as of 2024-06-30")
     assert headline(seen[-1]) is None
     screenshot(page, "as-of")
@@ -82,7 +82,7 @@ def test_home_follows_an_approval_live_and_the_as_of_picker_goes_back_to_a_day_b
     # A link with the day opens the same view.
     page.reload()
     expect(page.locator('[data-test="as-of-tag"]')).to_be_visible()
-    expect(page.get_by_text("截至 2024-06-30")).to_be_visible()
+    expect(page.get_by_text("截至 2024-06-30").first).to_be_visible()
 
     # 回到今天: live figures again, the value back.
     page.locator('[data-test="as-of-today"]').click()
