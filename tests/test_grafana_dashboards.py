@@ -128,6 +128,12 @@ def loaded_stack(admin_engine, module_broker, tmp_path_factory) -> Iterator[Metr
                     ]
             client.post(f"/campaigns/education/reports/{ids[0]}/approve").raise_for_status()
             client.post(f"/campaigns/education/reports/{ids[1]}/return", json={"reason": "请核对"}).raise_for_status()
+        # The gateway's fold of that work is what its freshness and backlog series come from.
+        wait_until(
+            lambda: any(name == "minsheng_view_freshness_seconds_count" for name, _ in scrape(stack.gateway.url)),
+            timeout=30,
+            message="the gateway's fold of the reports",
+        )
         yield stack
 
 
