@@ -6,6 +6,7 @@ The app must be built first (`make test` does it: `make web`). Screenshots go to
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,11 +73,11 @@ def module_database(admin_engine) -> Iterator:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="module")
-def stack(module_database, module_broker, tmp_path_factory) -> Iterator[Stack]:
+@contextlib.contextmanager
+def running_stack(module_database, broker, log_dir, **gateway_settings) -> Iterator[Stack]:
+    """The education service and the gateway serving the built app, on the module's databases and broker;
+    `gateway_settings` are extra gateway settings (e.g. demo_data="true")."""
     _check_build()
-    broker = module_broker
-    log_dir = tmp_path_factory.mktemp("web-stack")
     group = ProcessGroup()
     try:
         education = group.add(
@@ -97,6 +98,7 @@ def stack(module_database, module_broker, tmp_path_factory) -> Iterator[Stack]:
                 log_dir=log_dir,
                 demo_users="true",
                 web_dist=str(DIST),
+                **gateway_settings,
             )
         )
         education.start()
@@ -106,6 +108,12 @@ def stack(module_database, module_broker, tmp_path_factory) -> Iterator[Stack]:
         yield Stack(gateway=gateway, education=education)
     finally:
         group.close()
+
+
+@pytest.fixture(scope="module")
+def stack(module_database, module_broker, tmp_path_factory) -> Iterator[Stack]:
+    with running_stack(module_database, module_broker, tmp_path_factory.mktemp("web-stack")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

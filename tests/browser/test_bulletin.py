@@ -15,11 +15,9 @@ from docx import Document
 from playwright.sync_api import expect
 
 from minsheng.demo.loader import load_demo_data
-from tests.browser.conftest import DIST, Stack, _check_build, screenshot
+from tests.browser.conftest import Stack, running_stack, screenshot
 from tests.browser.test_workbench import OFFICE, sign_in
-from tests.conftest import free_port
 from tests.identity import bearer
-from tests.processes import ProcessGroup, ServiceProcess
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -31,42 +29,13 @@ MONTH = "2024-12"  # the dialog's default: the last month of the plan, long over
 def stack(module_database, module_broker, tmp_path_factory) -> Iterator[Stack]:
     """The browser tests' stack with the gateway told it holds demo data, and the education campaign's
     demo dataset loaded and folded."""
-    _check_build()
     log_dir = tmp_path_factory.mktemp("web-stack")
-    group = ProcessGroup()
-    try:
-        education = group.add(
-            ServiceProcess.campaign(
-                "education",
-                port=free_port(),
-                database_url=module_database("education"),
-                bootstrap_servers=module_broker.bootstrap_servers,
-                log_dir=log_dir,
-            )
-        )
-        gateway = group.add(
-            ServiceProcess.gateway(
-                port=free_port(),
-                database_url=module_database("gateway"),
-                bootstrap_servers=module_broker.bootstrap_servers,
-                services={"education": education.url},
-                log_dir=log_dir,
-                demo_users="true",
-                demo_data="true",
-                web_dist=str(DIST),
-            )
-        )
-        education.start()
-        gateway.start()
-        education.wait_ready(90)
-        gateway.wait_catalog("education", 90)
-        with httpx.Client(base_url=education.url, timeout=120) as client:
+    with running_stack(module_database, module_broker, log_dir, demo_data="true") as running:
+        with httpx.Client(base_url=running.education.url, timeout=120) as client:
             loaded = load_demo_data({"education": client}, CITY, today=dt.date(2025, 1, 1), log=lambda _: None)
         assert loaded["education"] > 500
-        wait_folded(gateway.url)
-        yield Stack(gateway=gateway, education=education)
-    finally:
-        group.close()
+        wait_folded(running.gateway.url)
+        yield running
 
 
 def wait_folded(url: str) -> None:
