@@ -204,10 +204,24 @@ def seed_views(total_reports: int, seed: int = 3) -> SeededViews:
             next_id[info.campaign] += 1
             report_id = next_id[info.campaign]
             value = plausible_value(info, rng)
-            rv.write(
-                f"{info.campaign}\t{report_id}\t{info.code}\t{unit}\t{period.code}\t{period.end}\t{value}\t\\N\t"
-                f"\\N\t{status}\t{revision}\t{'t' if current else 'f'}\tbench\t{at}\n"
+            row = dict(
+                campaign=info.campaign,
+                report_id=report_id,
+                indicator_code=info.code,
+                org_unit_code=unit,
+                period=period.code,
+                period_end=period.end,
+                value=value,
+                status=status,
+                revision=revision,
+                is_current="t" if current else "f",
+                submitted_by="bench",
+                updated_at=at,
+                return_reason="请核对" if status == "returned" else None,
+                submitted_at=at,
+                reviewed_at=None if status == "submitted" else at,
             )
+            rv.write("\t".join(r"\N" if (v := row.get(c)) is None else str(v) for c in REPORT_VIEW_COLUMNS) + "\n")
             if status == "approved":
                 last_approved = (report_id, revision, value)
             pending += current and status == "submitted"
