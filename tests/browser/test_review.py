@@ -88,7 +88,7 @@ def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_loc
         expect(zhangdian.locator('[data-test="previous-value"]')).to_have_text("10处")
         expect(zhangdian).to_contain_text("第2版，原为 14处")
         expect(zhangdian.locator('[data-test="expected-value"]')).to_have_text(
-            f"{expected:.4f}".rstrip("0").rstrip(".") + "处"
+            f"{expected:.2f}".rstrip("0").rstrip(".") + "处"  # computed: two places at most
         )
         expect(table.locator('[data-test="jump"]')).to_have_count(1)
         screenshot(page, "review")

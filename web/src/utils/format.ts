@@ -10,6 +10,13 @@ export function formatNumber(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : numberFormat.format(value)
 }
 
+// A figure the platform computes (应达值 on the trajectory, a projection) is no more precise than two places.
+const computedFormat = new Intl.NumberFormat('zh-CN', { maximumFractionDigits: 2 })
+
+export function formatComputed(value: number | null | undefined): string {
+  return value === null || value === undefined ? '—' : computedFormat.format(value)
+}
+
 export function formatDateTime(value: string | null | undefined): string {
   return value ? dateTimeFormat.format(new Date(value)) : '—'
 }
