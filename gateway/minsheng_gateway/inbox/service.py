@@ -32,6 +32,7 @@ from minsheng_gateway.inbox.models import (
     InboxSummary,
 )
 from minsheng_gateway.views.models import ReportView
+from minsheng_gateway.views.report_history import current_as_of, known_by
 
 Series = tuple[Indicator, str]  # an indicator and the org unit it is owed for
 
@@ -88,23 +89,25 @@ def owed_series(*, session: Session, principal: Principal) -> tuple[list[Series]
 
 
 def _current_reports(
-    session: Session, series: list[Series], periods: set[str] | None = None
+    session: Session, series: list[Series], periods: set[str] | None = None, as_of: dt.date | None = None
 ) -> dict[tuple[str, str, str], ReportView]:
     """The current revision of every report of these series (of these periods only, if given), by
-    indicator × org unit × period."""
+    indicator × org unit × period; with `as_of`, the one that counted at the end of that day, as it
+    stood then (`report_history`)."""
     if not series:
         return {}
     wanted = {(i.code, org_unit) for i, org_unit in series}
     query = select(ReportView).where(
-        ReportView.is_current == True,  # noqa: E712
         ReportView.indicator_code.in_(sorted({code for code, _ in wanted})),
         ReportView.org_unit_code.in_(sorted({org_unit for _, org_unit in wanted})),
     )
     if periods is not None:
         query = query.where(ReportView.period.in_(sorted(periods)))
-    rows = session.exec(query)
+    if as_of is not None:
+        rows = [r for r in session.exec(query.where(known_by(as_of))) if (r.indicator_code, r.org_unit_code) in wanted]
+        return current_as_of(rows, as_of)
     current: dict[tuple[str, str, str], ReportView] = {}
-    for row in rows:
+    for row in session.exec(query.where(ReportView.is_current == True)):  # noqa: E712
         key = (row.indicator_code, row.org_unit_code, row.period)
         if (row.indicator_code, row.org_unit_code) in wanted and (
             key not in current or current[key].updated_at <= row.updated_at
@@ -135,10 +138,12 @@ def inbox_items(
     today: dt.date,
     share_of: Period | None = None,
     share_only: bool = False,
+    replay: bool = False,
 ) -> list[InboxItemPublic]:
     """Every period due of every series owed (periods that have ended, within the indicator's relevance),
     in the inbox's order: returned first, then overdue, then by due date.  `share_only`: only the rows
-    of the share of `share_of` (see `period_rows`), read without the other periods' reports."""
+    of the share of `share_of` (see `period_rows`), read without the other periods' reports.  `replay`:
+    `today` is a past day, and the reports are as they stood at its end."""
     campaigns = {c.code: c for c in session.exec(select(Campaign))}
     tasks = {t.number: t for t in session.exec(select(Task))}
     items = {w.number: w for w in session.exec(select(WorkItem))}
@@ -147,7 +152,7 @@ def inbox_items(
     shared = None
     if share_only:
         shared = {share_of.code} if share_of else {c.period.code for c in current_periods.values() if c}
-    reports = _current_reports(session, series, shared)
+    reports = _current_reports(session, series, shared, today if replay else None)
     rows: list[InboxItemPublic] = []
     for indicator, org_unit in series:
         task = tasks.get(indicator.task_number) if indicator.task_number is not None else None

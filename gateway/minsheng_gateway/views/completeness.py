@@ -67,8 +67,9 @@ def _lead_departments(session: Session) -> list[str]:
 
 
 def completeness(
-    *, session: Session, calendar: ReportingCalendar, today: dt.date, period: Period | None
+    *, session: Session, calendar: ReportingCalendar, today: dt.date, period: Period | None, replay: bool = False
 ) -> Completeness:
+    """`replay`: `today` is a past day, counted as the reports stood at its end."""
     owers: list[tuple[str | None, str, set[tuple[str, str]]]] = []
     union: dict[tuple[str, str], Series] = {}
 
@@ -89,7 +90,13 @@ def completeness(
         )
 
     rows = inbox_items(
-        session=session, series=list(union.values()), calendar=calendar, today=today, share_of=period, share_only=True
+        session=session,
+        series=list(union.values()),
+        calendar=calendar,
+        today=today,
+        share_of=period,
+        share_only=True,
+        replay=replay,
     )
     by_series: dict[tuple[str, str], list[InboxItemPublic]] = {}
     for row in rows:

@@ -12,7 +12,6 @@ from minsheng.catalog.document import IndicatorKind
 from minsheng.catalog.models import OrgUnit
 from minsheng.catalog.service import get_org_unit
 from minsheng.catalog.snapshot import CatalogCache
-from minsheng.clock import CHINA
 from minsheng.errors import NotFound
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import IndicatorFacts, indicator_progress, progress_inputs, spec_for
@@ -30,6 +29,7 @@ from minsheng_gateway.views.drill_schemas import (
     ValueRevision,
 )
 from minsheng_gateway.views.models import ReportView, TaskStatusView
+from minsheng_gateway.views.report_history import as_it_stood, known_by
 from minsheng_gateway.views.source import GatewaySource
 
 
@@ -42,11 +42,6 @@ def _facts(session: Session, catalog: CatalogCache, code: str) -> IndicatorFacts
 
 def _unit_names(session: Session) -> dict[str, str]:
     return dict(session.execute(sa.select(OrgUnit.code, OrgUnit.name)).all())
-
-
-def _end_of_day(day: dt.date) -> dt.datetime:
-    """The end of `day` in Beijing (the day the city office means)."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), CHINA)
 
 
 def indicator_districts(
@@ -126,7 +121,7 @@ def indicator_history(
     limit: int,
 ) -> list[ValueRevision]:
     """Every revision of the indicator's values (of one org unit, or all), latest period first; with
-    `as_of`, only what had been submitted or decided by the end of that day, judged as it stood then."""
+    `as_of`, only what had been handed in by the end of that day, as it stood then (`report_history`)."""
     _facts(session, catalog, code)
     if org_unit is not None:
         get_org_unit(session=session, code=org_unit)
@@ -134,12 +129,14 @@ def indicator_history(
     if org_unit is not None:
         query = query.where(ReportView.org_unit_code == org_unit)
     if as_of is not None:
-        query = query.where(ReportView.updated_at < _end_of_day(as_of))
+        query = query.where(known_by(as_of))
     rows = session.exec(
         query.order_by(
             ReportView.period_end.desc(), ReportView.period, ReportView.org_unit_code, ReportView.revision.desc()
         ).limit(limit)
     ).all()
+    if as_of is not None:
+        rows = [as_it_stood(row, as_of) for row in rows]
     official: dict[tuple[str, str], int] = {}
     for row in rows:
         if row.status == ReportStatus.approved.value:

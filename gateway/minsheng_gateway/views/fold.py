@@ -31,6 +31,7 @@ from minsheng.progress.periods import Period
 from minsheng.reporting.events import CatalogPublished, ReportChanged, ReportSnapshot, ReportState, TaskStatusReported
 from minsheng_gateway.views.models import OfficialValue, ReportView, TaskStatusView
 from minsheng_gateway.views.progress import StaleProgress
+from minsheng_gateway.views.report_history import SUBMITTED
 from minsheng_gateway.views.upsert import insert_rows, update_rows
 
 _REPORT_VALUES = (
@@ -48,9 +49,15 @@ _REPORT_VALUES = (
     "updated_at",
     "return_reason",
 )
+# When a revision was handed in is kept from the first state that says so; when it was decided, from the
+# state that decides it (`report_history` replays past days from them).
 NEWER_STATE_WINS = bulk.OnConflict(
     key=("campaign", "report_id"),
-    set_=tuple((c, f"excluded.{c}") for c in _REPORT_VALUES),
+    set_=tuple((c, f"excluded.{c}") for c in _REPORT_VALUES)
+    + (
+        ("submitted_at", "COALESCE(report_view.submitted_at, excluded.submitted_at)"),
+        ("reviewed_at", "COALESCE(excluded.reviewed_at, report_view.reviewed_at)"),
+    ),
     where="report_view.updated_at <= excluded.updated_at",
 )
 LATER_APPROVAL_STAYS = bulk.OnConflict(
@@ -76,11 +83,14 @@ def _write_states(session: Session, states: list[State], stale: StaleProgress) -
     """Report states into `report_view` and, the approved ones, `official_value`; in the statements'
     order, so within the list too, a later time (a later revision) wins."""
     latest: dict[tuple[str, int], State] = {}
+    submitted_at: dict[tuple[str, int], dt.datetime] = {}
     official: dict[tuple[str, str, str], tuple[str, ReportState]] = {}
     for campaign, state, at in states:
         key = (campaign, state.report_id)
         if key not in latest or latest[key][2] <= at:
             latest[key] = (campaign, state, at)
+        if state.status == SUBMITTED and (key not in submitted_at or at < submitted_at[key]):
+            submitted_at[key] = at
         if state.status == "approved":
             series = (state.indicator, state.org_unit, state.period)
             if series not in official or official[series][1].revision <= state.revision:
@@ -114,8 +124,10 @@ def _write_states(session: Session, states: list[State], stale: StaleProgress) -
                 submitted_by=s.submitted_by,
                 updated_at=at,
                 return_reason=s.return_reason,
+                submitted_at=submitted_at.get(key),
+                reviewed_at=None if s.status == SUBMITTED else at,
             )
-            for campaign, s, at in latest.values()
+            for key, (campaign, s, at) in latest.items()
         ],
         NEWER_STATE_WINS,
     )

@@ -35,8 +35,12 @@ class ReportView(SQLModel, table=True):
     revision: int
     is_current: bool
     submitted_by: str = Field(max_length=100)
-    updated_at: dt.datetime
+    updated_at: dt.datetime  # its last change
     return_reason: str | None = None  # why the city office returned it (the reporter's inbox shows it)
+    # When it was handed in and when it was approved or returned: what a replay of a past day
+    # (`report_history`) needs.  None where the fold never saw that event (a snapshot, an older fold).
+    submitted_at: dt.datetime | None = None
+    reviewed_at: dt.datetime | None = None
 
 
 class OfficialValue(SQLModel, table=True):

@@ -10,7 +10,6 @@ import datetime as dt
 from sqlmodel import Session, select
 
 from minsheng.catalog.models import OrgUnit
-from minsheng.clock import CHINA
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Status
 from minsheng.reporting.calendar import DuePeriod, Relevance, ReportingCalendar
@@ -21,6 +20,7 @@ from minsheng_gateway.inbox.service import (
     _lead_departments,
     is_overdue,
 )
+from minsheng_gateway.views.report_history import end_of_day
 from minsheng_gateway.views.schemas import Warning
 
 OVERDUE_KIND = "overdue"
@@ -35,16 +35,14 @@ def city_wide_series(session: Session) -> list[Series]:
     return [(i, CITY_CODE) for i in indicators] + [(i, unit) for unit in units for i in indicators if not i.city_only]
 
 
-def _due_moment(day: dt.date) -> dt.datetime:
-    """The moment a report became overdue: the end of its due day, Beijing time."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=CHINA)
-
-
-def overdue_series(*, session: Session, calendar: ReportingCalendar, today: dt.date, series: list | None = None):
+def overdue_series(
+    *, session: Session, calendar: ReportingCalendar, today: dt.date, series: list | None = None, replay: bool = False
+):
     """Each indicator × org unit with periods past due and not reported (the inbox's rule, `is_overdue`),
-    with those periods in order: what the warnings list and the overdue metric both count."""
+    with those periods in order: what the warnings list and the overdue metric both count.  `replay`:
+    `today` is a past day, and the reports are as they stood at its end."""
     series = city_wide_series(session) if series is None else series
-    reports = _current_reports(session, series)
+    reports = _current_reports(session, series, as_of=today if replay else None)
     past_due: dict[tuple[str, Relevance], list[DuePeriod]] = {}
     for indicator, unit in series:
         relevance = Relevance.of(indicator.kind, indicator.horizon)
@@ -64,6 +62,7 @@ def overdue_warnings(
     campaign: str | None = None,
     org_unit: str | None = None,
     department: str | None = None,
+    replay: bool = False,
 ) -> list[Warning]:
     """One warning per indicator × org unit with overdue periods, newest missed due date first.
 
@@ -79,7 +78,9 @@ def overdue_warnings(
         and (department is None or (indicator.task_number is not None and department in leads[indicator.task_number]))
     ]
     result = []
-    for indicator, unit, missed in overdue_series(session=session, calendar=calendar, today=today, series=series):
+    for indicator, unit, missed in overdue_series(
+        session=session, calendar=calendar, today=today, series=series, replay=replay
+    ):
         last = missed[-1]
         shown = "、".join(d.period.code for d in missed[-6:])
         more = f"等{len(missed)}期" if len(missed) > 6 else f"共{len(missed)}期"
@@ -95,7 +96,7 @@ def overdue_warnings(
                 org_unit_name=names.get(unit, unit),
                 status=Status.behind,
                 status_label=OVERDUE_LABEL,
-                since=_due_moment(last.due),
+                since=end_of_day(last.due),  # the moment it became overdue
                 lead_departments=sorted(leads[task]) if task is not None else [],
                 reasons=[f"{shown}{more}逾期未报（最近一期截止{last.due:%Y年%-m月%-d日}）"],
             )

@@ -26,9 +26,14 @@ from minsheng_gateway.views.source import GatewaySource
 router = APIRouter(prefix="/api/v1", tags=["全市与区县视图 views"])
 
 
-# 时间回溯: every view answers for a chosen day as the plan stood then (approved values of periods ending
-# by that day); none: today.
+# 时间回溯 (docs/decisions/0014): every view answers for a chosen day; none: today.  Figures as the plan stood
+# then (approved values of periods ending by that day):
 AsOf = Annotated[dt.date | None, Query(description="回溯：按哪一天的情况计算（截至该日已结束期间的审定值），默认今天")]
+# The views of reporting itself (who had reported, what was overdue) replay what was known at that day's end.
+AsOfReported = Annotated[
+    dt.date | None,
+    Query(description="回溯：按哪一天结束时的报送与审核情况（之后才报送、审核的按当时的状态计），默认今天"),
+]
 
 
 def _thresholds(request: Request) -> Thresholds:
@@ -224,14 +229,14 @@ def indicator_trajectory(
     "/indicators/{code}/history",
     response_model=list[ValueRevision],
     summary="指标数值历史：每一次填报和修订，状态、填报人、时间；最近的期间在前",
-    description="给出 as_of 时只列出截至当天（北京时间）已报送或已处理的版本，「计入」按当天的情况判断。",
+    description="给出 as_of 时只列出截至当天（北京时间）已报送的版本，状态与「计入」按当天结束时的情况。",
 )
 def indicator_history(
     session: SessionDep,
     catalog: CatalogDep,
     code: str,
     org_unit: Annotated[str | None, Query(max_length=6, description="只看某个单位，默认全部")] = None,
-    as_of: dt.date | None = None,
+    as_of: AsOfReported = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ):
     return drill.indicator_history(
@@ -265,6 +270,7 @@ def read_completeness(
     session: SessionDep,
     today: TodayDep,
     period: Annotated[str | None, Query(description="期间：月 2024-05、季 2024Q2 或年 2024；默认本期")] = None,
+    as_of: AsOfReported = None,
 ):
     wanted = None
     if period:
@@ -275,8 +281,9 @@ def read_completeness(
     return completeness(
         session=session,
         calendar=request.app.state.settings.reporting_calendar(),
-        today=today,
+        today=as_of or today,
         period=wanted,
+        replay=as_of is not None,
     )
 
 
@@ -291,7 +298,7 @@ def read_overdue_warnings(
     request: Request,
     session: SessionDep,
     today: TodayDep,
-    as_of: Annotated[dt.date | None, Query(description="以哪一天为准判断是否逾期，默认今天")] = None,
+    as_of: AsOfReported = None,
     campaign: Annotated[str | None, Query(description="只看某个行动，如 education")] = None,
     org_unit: Annotated[str | None, Query(description="只看某个单位（区县代码，全市 370300）")] = None,
     department: Annotated[str | None, Query(description="只看某牵头部门的任务指标，如 市教育局")] = None,
@@ -304,4 +311,5 @@ def read_overdue_warnings(
         campaign=campaign,
         org_unit=org_unit,
         department=department,
+        replay=as_of is not None,
     )[:limit]
