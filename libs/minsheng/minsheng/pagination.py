@@ -22,7 +22,7 @@ class PageParams(BaseModel):
     offset: int
 
 
-def _page_params(
+async def _page_params(  # async: no thread hand-off for two numbers
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数（1–500）")] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="跳过的条数")] = 0,
 ) -> PageParams:

@@ -92,7 +92,7 @@ def _read_snapshot(session: Session) -> CatalogSnapshot:
     )
 
 
-def _app_catalog(request: Request) -> CatalogCache:
+async def _app_catalog(request: Request) -> CatalogCache:  # async: no thread hand-off to read app state
     return request.app.state.catalog
 
 
