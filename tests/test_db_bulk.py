@@ -213,3 +213,12 @@ def test_ids_drawn_ahead_are_unique_across_threads_and_come_from_the_tables_sequ
     assert len(taken) == 4 * 4 * 19 and len(set(taken)) == len(taken)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT nextval(pg_get_serial_sequence('report', 'id'))")).scalar() > max(taken)
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(campaign_client):
+    """The rows are read as the table's own type: a VARCHAR(20)'s length check still refuses."""
+    from minsheng.reporting.models import ChangeRecord
+
+    database = campaign_client("education").app.state.database
+    with database.engine.connect() as connection, pytest.raises(Exception, match="too long"):
+        bulk.insert_together(connection, [(ChangeRecord.__table__, [{"entity": "x" * 21}])])

@@ -2,8 +2,8 @@
 
 What a write does with a key already taken is the caller's rule (an `OnConflict`, stated in `fold.py`);
 here only the transport is chosen, and both transports give the same rows:
-- a few rows (a live poll's) go as the parameters of one multi-row statement (`minsheng.db.bulk`: the
-  SQL text depends only on the number of rows, a plan the driver prepares once);
+- a few rows (a live poll's) go as one statement's JSON parameter (`minsheng.db.bulk`: the same SQL
+  text whatever the number of rows, a plan the driver prepares once);
 - many rows (a rebuild's thousands) are COPYed, in binary, into a temporary staging table, then
   written with one INSERT … SELECT (or UPDATE … FROM): one stream instead of a parameter per value.
 """

@@ -3,17 +3,21 @@ the gateway's live fold, whose upserts say what to do with a taken key in an `On
 
 SQLAlchemy's executemany path builds, per call, a statement of the batch's size and runs every value
 through its compiled form; for the submission writer that was a large part of a batch's CPU, spent
-while requests wait.  Here the SQL text depends only on the table, the columns and the number of rows
-(cached), the values reach the driver after each column's own bind conversion (an enum to its name),
-and the rows of several tables go in one statement — one round trip — as data-modifying CTEs.
+while requests wait.  Here the rows travel as one JSON parameter that PostgreSQL reads as rows of the
+table's own type (`INSERT … SELECT … FROM json_populate_recordset(NULL::<table>, %s)`, so each column's
+type and length check applies): the SQL text depends only on the table and the columns, whatever the number
+of rows, so the driver converts and prepares it once; the values are encoded after each column's own bind
+conversion (an enum to its name); and the rows of several tables go in one statement — one round trip —
+as data-modifying CTEs.
 
-A statement carries up to `MAX_ROWS` rows (the driver takes at most 65,535 parameters per
-statement): a larger write is several statements of at most that many rows each.
+A statement carries up to `MAX_ROWS` rows: a larger write is several statements.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-MAX_ROWS = 1000  # × the widest table's columns (report: 18) stays far below 65,535 parameters
+MAX_ROWS = 1000  # bounds one statement's parameter (and a failed batch's retry)
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,19 @@ class OnConflict:
 
 @functools.lru_cache(maxsize=2048)
 def _insert_sql(
-    table: str, columns: tuple[str, ...], count: int, returning: tuple[str, ...], on_conflict: OnConflict | None = None
+    table: str, columns: tuple[str, ...], returning: tuple[str, ...], on_conflict: OnConflict | None = None
 ) -> str:
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * count)}"
+    names = ", ".join(columns)
+    sql = f"INSERT INTO {table} ({names}) SELECT {names} FROM json_populate_recordset(NULL::{table}, %s)"
     if on_conflict is not None:
         sql += " " + on_conflict.sql()
     return sql + (f" RETURNING {', '.join(returning)}" if returning else "")
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, dt.date):  # datetimes too: ISO 8601 with the offset, as PostgreSQL reads it
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} has no JSON form for a bulk insert")
 
 
 def insert_sql(
@@ -70,16 +80,19 @@ def insert_sql(
     returning: Sequence[str] = (),
     on_conflict: OnConflict | None = None,
 ) -> tuple[str, list]:
-    """(SQL, parameters) of one multi-row INSERT of `rows`: e.g. a part of `insert_together`."""
+    """(SQL, parameters) of one INSERT of `rows` (one JSON parameter): e.g. a part of `insert_together`."""
     if not 0 < len(rows) <= MAX_ROWS:
         raise ValueError(f"{len(rows)} rows: driver-SQL inserts take 1 to {MAX_ROWS}")
     columns = tuple(rows[0])
-    processors = [table.c[column].type.bind_processor(connection.dialect) for column in columns]
-    params = []
-    for row in rows:
-        for column, process in zip(columns, processors, strict=True):
-            params.append(row[column] if process is None else process(row[column]))
-    return _insert_sql(table.name, columns, len(rows), tuple(returning), on_conflict), params
+    processors = [
+        (column, process)
+        for column in columns
+        if (process := table.c[column].type.bind_processor(connection.dialect)) is not None
+    ]
+    if processors:
+        rows = [row | {column: process(row[column]) for column, process in processors} for row in rows]
+    document = json.dumps(rows, default=_json_value, ensure_ascii=False, allow_nan=False)
+    return _insert_sql(table.name, columns, tuple(returning), on_conflict), [document]
 
 
 class IdBlocks:
