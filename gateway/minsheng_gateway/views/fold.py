@@ -29,9 +29,9 @@ from minsheng.messaging import EventHandlers
 from minsheng.messaging.consumer import TypedEvent
 from minsheng.progress.periods import Period
 from minsheng.reporting.events import CatalogPublished, ReportChanged, ReportSnapshot, ReportState, TaskStatusReported
+from minsheng.reporting.models import ReportStatus
 from minsheng_gateway.views.models import OfficialValue, ReportView, TaskStatusView
 from minsheng_gateway.views.progress import StaleProgress
-from minsheng_gateway.views.report_history import SUBMITTED
 from minsheng_gateway.views.upsert import insert_rows, update_rows
 
 _REPORT_VALUES = (
@@ -89,9 +89,9 @@ def _write_states(session: Session, states: list[State], stale: StaleProgress) -
         key = (campaign, state.report_id)
         if key not in latest or latest[key][2] <= at:
             latest[key] = (campaign, state, at)
-        if state.status == SUBMITTED and (key not in submitted_at or at < submitted_at[key]):
+        if state.status == ReportStatus.submitted.value and (key not in submitted_at or at < submitted_at[key]):
             submitted_at[key] = at
-        if state.status == "approved":
+        if state.status == ReportStatus.approved.value:
             series = (state.indicator, state.org_unit, state.period)
             if series not in official or official[series][1].revision <= state.revision:
                 official[series] = (campaign, state)
@@ -125,7 +125,7 @@ def _write_states(session: Session, states: list[State], stale: StaleProgress) -
                 updated_at=at,
                 return_reason=s.return_reason,
                 submitted_at=submitted_at.get(key),
-                reviewed_at=None if s.status == SUBMITTED else at,
+                reviewed_at=None if s.status == ReportStatus.submitted.value else at,
             )
             for key, (campaign, s, at) in latest.items()
         ],

@@ -17,9 +17,10 @@ import datetime as dt
 import sqlalchemy as sa
 
 from minsheng.clock import CHINA, as_utc
+from minsheng.reporting.models import ReportStatus
 from minsheng_gateway.views.models import ReportView
 
-SUBMITTED = "submitted"
+SUBMITTED = ReportStatus.submitted.value
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
