@@ -154,5 +154,8 @@ def screenshot(page: Page, name: str) -> Path:
     page.wait_for_load_state("networkidle")
     # A passing toast (已提交…) would cover the header; the page itself says the same below it.
     page.locator(".el-message").last.wait_for(state="detached", timeout=6_000)
+    # A chart animates a change for up to a second: the picture shows the figures it settles on.
+    if page.locator("canvas").count():
+        page.wait_for_timeout(1_200)
     page.screenshot(path=str(path))
     return path
