@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from minsheng.auth.models import Role
 from minsheng.auth.principal import Principal
+from minsheng.catalog.document import ReportingFrequency
 from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task, TaskLeadDepartment, WorkItem
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period
@@ -37,7 +39,7 @@ from minsheng_gateway.views.report_history import current_as_of, known_by
 Series = tuple[Indicator, str]  # an indicator and the org unit it is owed for
 
 
-def _active_indicators(session: Session) -> list[Indicator]:
+def active_indicators(session: Session) -> list[Indicator]:
     return list(
         session.exec(
             select(Indicator)
@@ -47,19 +49,45 @@ def _active_indicators(session: Session) -> list[Indicator]:
     )
 
 
-def _lead_departments(session: Session) -> dict[int, set[str]]:
+def lead_departments(session: Session) -> dict[int, set[str]]:
     leads: dict[int, set[str]] = defaultdict(set)
     for row in session.exec(select(TaskLeadDepartment)):
         leads[row.task_number].add(row.department)
     return leads
 
 
-def owed_series(*, session: Session, principal: Principal) -> tuple[list[Series], str]:
-    """The indicator × org unit pairs this person owes, and the rule in words (for the page)."""
-    indicators = _active_indicators(session)
+@dataclass(frozen=True)
+class OwingCatalog:
+    """What the rules of who owes what read: the indicators in the plan, each task's lead departments, and
+    the departments with a bureau account. Read once to count for many people at once (completeness)."""
+
+    indicators: list[Indicator]
+    leads: dict[int, set[str]]
+    bureau_departments: set[str]
+
+    @classmethod
+    def read(cls, session: Session) -> OwingCatalog:
+        bureaus = session.exec(
+            select(Account.department).where(
+                Account.role == Role.bureau,
+                Account.disabled == False,  # noqa: E712
+                Account.department.is_not(None),
+            )
+        )
+        return cls(
+            indicators=active_indicators(session), leads=lead_departments(session), bureau_departments=set(bureaus)
+        )
+
+
+def owed_series(
+    *, session: Session, principal: Principal, catalog: OwingCatalog | None = None
+) -> tuple[list[Series], str]:
+    """The indicator × org unit pairs this person owes, and the rule in words (for the page).
+    `catalog`: already read (see `OwingCatalog`)."""
+    catalog = catalog or OwingCatalog.read(session)
+    indicators, leads = catalog.indicators, catalog.leads
     role = principal.role
     if role is Role.bureau:
-        leads = _lead_departments(session)
         mine = [i for i in indicators if i.task_number is not None and principal.department in leads[i.task_number]]
         return [(i, CITY_CODE) for i in mine], f"{principal.department}牵头任务的指标（全市数）"
     if role is Role.district:
@@ -68,16 +96,7 @@ def owed_series(*, session: Session, principal: Principal) -> tuple[list[Series]
             "本单位的各项指标（市级专属指标除外）",
         )
     if role is Role.city_office:
-        leads = _lead_departments(session)
-        bureaus = set(
-            session.exec(
-                select(Account.department).where(
-                    Account.role == Role.bureau,
-                    Account.disabled == False,  # noqa: E712
-                    Account.department.is_not(None),
-                )
-            )
-        )
+        bureaus = catalog.bureau_departments
         unowned = [i for i in indicators if i.task_number is None or not (leads[i.task_number] & bureaus)]
         return [(i, CITY_CODE) for i in unowned], "行动总目标，以及牵头部门尚无账号的任务指标（全市数）"
     if role is Role.integration:
@@ -153,12 +172,17 @@ def inbox_items(
     if share_only:
         shared = {share_of.code} if share_of else {c.period.code for c in current_periods.values() if c}
     reports = _current_reports(session, series, shared, today if replay else None)
+    # Every series of one frequency and relevance has the same periods due: listed once.
+    due_periods: dict[tuple[ReportingFrequency, Relevance], list[DuePeriod]] = {}
     rows: list[InboxItemPublic] = []
     for indicator, org_unit in series:
         task = tasks.get(indicator.task_number) if indicator.task_number is not None else None
         item = items.get(task.item_number) if task is not None else None
         current = current_periods[indicator.frequency]
-        for due in calendar.due_periods(indicator.frequency, today, Relevance.of(indicator.kind, indicator.horizon)):
+        relevance = Relevance.of(indicator.kind, indicator.horizon)
+        if (indicator.frequency, relevance) not in due_periods:
+            due_periods[indicator.frequency, relevance] = calendar.due_periods(indicator.frequency, today, relevance)
+        for due in due_periods[indicator.frequency, relevance]:
             is_current = current is not None and due.period == current.period
             if share_only and not _in_share(due.period.code, is_current, share_of):
                 continue

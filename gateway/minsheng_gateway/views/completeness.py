@@ -20,7 +20,7 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period
 from minsheng.reporting.calendar import ReportingCalendar
 from minsheng_gateway.inbox.models import InboxItemPublic, InboxState
-from minsheng_gateway.inbox.service import Series, inbox_items, owed_series
+from minsheng_gateway.inbox.service import OwingCatalog, Series, inbox_items, owed_series
 
 
 class CompletenessRow(BaseModel):
@@ -72,9 +72,10 @@ def completeness(
     """`replay`: `today` is a past day, counted as the reports stood at its end."""
     owers: list[tuple[str | None, str, set[tuple[str, str]]]] = []
     union: dict[tuple[str, str], Series] = {}
+    catalog = OwingCatalog.read(session)
 
     def owes(code: str | None, name: str, principal: Principal) -> None:
-        series, _ = owed_series(session=session, principal=principal)
+        series, _ = owed_series(session=session, principal=principal, catalog=catalog)
         owers.append((code, name, {(i.code, org_unit) for i, org_unit in series}))
         union.update({(i.code, org_unit): (i, org_unit) for i, org_unit in series})
 

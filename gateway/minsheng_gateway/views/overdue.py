@@ -15,10 +15,10 @@ from minsheng.progress.model import Status
 from minsheng.reporting.calendar import DuePeriod, Relevance, ReportingCalendar
 from minsheng_gateway.inbox.service import (
     Series,
-    _active_indicators,
     _current_reports,
-    _lead_departments,
+    active_indicators,
     is_overdue,
+    lead_departments,
 )
 from minsheng_gateway.views.report_history import end_of_day
 from minsheng_gateway.views.schemas import Warning
@@ -30,7 +30,7 @@ OVERDUE_LABEL = "逾期未报"
 def city_wide_series(session: Session) -> list[Series]:
     """Everyone's scope at once: every indicator for the city (bureaus and the city office between them owe
     them all), and every indicator that is not city-only for each district and zone."""
-    indicators = _active_indicators(session)
+    indicators = active_indicators(session)
     units = list(session.exec(select(OrgUnit.code).where(OrgUnit.code != CITY_CODE).order_by(OrgUnit.code)))
     return [(i, CITY_CODE) for i in indicators] + [(i, unit) for unit in units for i in indicators if not i.city_only]
 
@@ -68,7 +68,7 @@ def overdue_warnings(
 
     The inbox's rows are not built (a city-wide list is some 50 000 of them): only the periods past due are
     looked at, with the inbox's own rule (`is_overdue`)."""
-    leads = _lead_departments(session)
+    leads = lead_departments(session)
     names = dict(session.exec(select(OrgUnit.code, OrgUnit.name)).all())
     series = [
         (indicator, unit)
