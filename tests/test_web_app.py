@@ -3,6 +3,7 @@ the app's own routes as index.html, and the API's and operations' paths untouche
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +65,27 @@ def test_the_builds_files_are_served_and_hashed_assets_cached_for_good(gateway):
     assert icon.status_code == 200 and icon.headers["cache-control"] == "no-cache"
     # An old page asking for a file of an earlier build gets a 404, not the app's HTML as JavaScript.
     assert gateway.get("/assets/index-old.js").status_code == 404
+
+
+def test_a_browser_that_accepts_gzip_gets_the_builds_gzipped_copy(gateway, built):
+    script = "console.log('工作台');" * 200
+    (built / "assets" / "HomeView-9c1d.js").write_text(script, encoding="utf-8")
+    (built / "assets" / "HomeView-9c1d.js.gz").write_bytes(gzip.compress(script.encode()))
+
+    packed = gateway.get("/assets/HomeView-9c1d.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.status_code == 200 and packed.text == script  # the client unpacks what it was sent
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(script.encode()) / 10
+    assert "javascript" in packed.headers["content-type"] and packed.headers["vary"] == "Accept-Encoding"
+    assert "immutable" in packed.headers["cache-control"]
+
+    for refused in ("identity", "gzip;q=0"):
+        plain = gateway.get("/assets/HomeView-9c1d.js", headers={"Accept-Encoding": refused})
+        assert "content-encoding" not in plain.headers, refused
+        assert plain.text == script and int(plain.headers["content-length"]) == len(script.encode())
+    # A file the build did not pack is sent as it is, whatever the browser accepts.
+    unpacked = gateway.get("/assets/index-3f2a.js", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in unpacked.headers and unpacked.text == "console.log('工作台')"
 
 
 def test_nothing_outside_the_build_is_served(gateway):

@@ -1,6 +1,7 @@
 """The web app (工作台, built from `web/` into `GatewaySettings.web_dist`) served at `/`, one origin with the API.
 
-A file of the build is served as it is; any other GET path is the single-page app's own route and gets
+A file of the build is served as it is, or as the gzipped copy the build made beside it (`<file>.gz`) to a
+browser that accepts gzip; any other GET path is the single-page app's own route and gets
 `index.html`, except the gateway's own namespaces (`/api/…`, `/docs`, `/metrics`, …), whose unknown paths
 stay JSON 404s. This router must be the app's last: it only sees what no other route matched.
 Without a build the gateway still runs and `/` says, in Chinese, how to build the app.
@@ -8,6 +9,7 @@ Without a build the gateway still runs and `/` says, in Chinese, how to build th
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -50,6 +52,16 @@ def _file_in(dist: Path, path: str) -> Path | None:
     return candidate
 
 
+def _accepts_gzip(request: Request) -> bool:
+    """Whether Accept-Encoding names gzip (or *) without refusing it (q=0)."""
+    for part in request.headers.get("accept-encoding", "").lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            refused = params.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+            return not refused
+    return False
+
+
 @router.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 async def web_app(path: str, request: Request) -> Response:
     if request.method not in ("GET", "HEAD") or path.split("/", 1)[0] in RESERVED_SEGMENTS:
@@ -60,8 +72,12 @@ async def web_app(path: str, request: Request) -> Response:
         return HTMLResponse(NOT_BUILT_PAGE, status_code=404 if path else 200, headers={"Cache-Control": REVALIDATE})
     asset = _file_in(dist, path)
     if asset is not None and asset != index.resolve():
-        cache = IMMUTABLE if path.startswith("assets/") else REVALIDATE
-        return FileResponse(asset, headers={"Cache-Control": cache})
+        headers = {"Cache-Control": IMMUTABLE if path.startswith("assets/") else REVALIDATE, "Vary": "Accept-Encoding"}
+        packed = asset.with_name(f"{asset.name}.gz")
+        if _accepts_gzip(request) and packed.is_file():
+            kind = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+            return FileResponse(packed, media_type=kind, headers={**headers, "Content-Encoding": "gzip"})
+        return FileResponse(asset, headers=headers)
     if path.startswith("assets/"):
         raise _not_found()  # a stale page asking for an old build's file: a 404, not the app's HTML
     return FileResponse(index, media_type="text/html", headers={"Cache-Control": REVALIDATE})
