@@ -11,7 +11,9 @@ are the views the router imports lazily; a view is inside the frame if web/src/r
 in `appRoutes`.
 
 Time to first render: a gateway (demo accounts, the build served at `/`) and the education service on
-throw-away PostgreSQL databases and a real broker, started as `make run` starts them; Chromium
+throw-away PostgreSQL databases and a real broker, started as `make run` starts them, or, with
+BENCH_WEB_URL set (`BENCH_WEB_URL=http://127.0.0.1:8000` beside `make run`), the platform running there
+with all five campaigns and its demo data; Chromium
 (/usr/bin/chromium, headless, 1366×768) in a fresh context each round (empty cache, no cookies).
 - 登录: navigation start → the sign-in form's user-name field visible (`performance.now()` in the page
   when it first is, polled every animation frame);
@@ -27,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import os
 import re
 import statistics
 import time
@@ -233,7 +236,8 @@ def run(quick: bool = False, client: str = "raw") -> BenchResult:  # noqa: ARG00
 
     rounds = 2 if quick else 9
     with contextlib.ExitStack() as stack:
-        base_url = _start_stack(stack)
+        base_url = os.environ.get("BENCH_WEB_URL") or _start_stack(stack)
+        print(f"platform measured: {base_url}" + (" (BENCH_WEB_URL)" if "BENCH_WEB_URL" in os.environ else ""))
         times = first_render(base_url, rounds)
     result.data["first_render_ms"] = times
     print(f"time to first render in Chromium, ms (median of {rounds} rounds, each a fresh context):")
