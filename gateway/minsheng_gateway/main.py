@@ -25,7 +25,7 @@ from minsheng_gateway.proxy import router as proxy_router
 from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits, rate_limited
 from minsheng_gateway.review.router import router as review_router
 from minsheng_gateway.settings import GatewaySettings
-from minsheng_gateway.views.consumer import consume_events
+from minsheng_gateway.views.consumer import consume_events, stalled_fold
 from minsheng_gateway.views.metrics import export_review_backlog
 from minsheng_gateway.views.models import VIEW_TABLES
 from minsheng_gateway.views.refresher import refresh_stale_progress
@@ -90,7 +90,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
     )
     gateway.state.catalogs_loaded = set()
     gateway.state.catalog_missing_since = {}  # campaign → when its catalog was first found unavailable
-    gateway.state.readiness_checks.append(missing_catalogs)
+    gateway.state.readiness_checks.extend([missing_catalogs, stalled_fold])
     gateway.state.rate_limiter = limiter
     gateway.state.views_changes = ViewsBroadcaster()
     return gateway

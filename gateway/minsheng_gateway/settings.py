@@ -31,6 +31,11 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     # How long before midnight (Beijing time) the refresher starts storing the next day's answers
     # beside today's, so that the new day's first summaries read them instead of computing them.
     progress_ahead_minutes: float = 60.0
+    # No silent stall (`minsheng.messaging.consumer`): a consumer that should be receiving and is not is
+    # replaced after this many seconds; a fold stalled this long makes /readyz answer 503 (a load balancer or
+    # an orchestrator then prefers a replica that follows).  A broker that cannot be reached is no stall.
+    consumer_stall_seconds: float = 20.0
+    consumer_unready_seconds: float = 60.0
     # The reporting calendar (我的待办): a month or quarter is due by this day of the month after it ends
     # (GATEWAY_REPORT_DUE_DAY); a year by its own day of the following January, as a year's rates and
     # shares need the whole year's statistics.

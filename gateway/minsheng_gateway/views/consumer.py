@@ -16,6 +16,15 @@ from minsheng_gateway.views.progress import refresh
 TOPICS = tuple(topic_for(c) for c in CAMPAIGN_CODES)
 
 
+def stalled_fold(app: FastAPI) -> list[str]:
+    """Readiness: a fold stalled beyond `consumer_unready_seconds` (the consumer was replaced and still does
+    not follow) makes the gateway unready, so traffic goes to a replica whose views follow."""
+    consumer: EventConsumer | None = getattr(app.state, "event_consumer", None)
+    if consumer is None or consumer.stalled_for() <= app.state.settings.consumer_unready_seconds:
+        return []
+    return [f"events: fold stalled for {consumer.stalled_for():.0f} s ({consumer.stall_reason})"]
+
+
 async def consume_events(app: FastAPI) -> None:
     """Background job of the gateway process."""
     with app.state.database.session() as session:
@@ -40,6 +49,7 @@ async def consume_events(app: FastAPI) -> None:
         consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 20},
         # Measures freshness and tells the pages (the SSE stream) that the views changed.
         committed=app.state.views_changes.committed,
+        stall_after=app.state.settings.consumer_stall_seconds,
     )
     app.state.event_consumer = consumer
     await consumer.run()

@@ -19,6 +19,13 @@ isolated: it is rolled back and retried (its partition waits, with backoff), the
 Nothing is lost and order within a partition holds.
 
 Handlers are synchronous (SQLModel sessions are), run in a worker thread and must not commit.
+
+No silent stall: beside the poll loop a watchdog asks the broker, every couple of seconds, whether
+this member should be receiving and is not: records wait beyond its positions and nothing came for a
+while, its group coordinator is lost, or a poll hangs outside the database work.  A stall that lasts
+`stall_after` seconds replaces the Kafka consumer with a new one in the same group (logged, counted
+in `minsheng_consumer_restarts_total{reason}`); `stalled_for()` lets the process turn unready.  A
+broker that cannot be reached at all is an outage, not a stall: the connect loop handles it.
 """
 
 from __future__ import annotations
@@ -28,12 +35,12 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, TypeAdapter, create_model, field_validator
 from pydantic import Field as PydanticField
@@ -55,6 +62,19 @@ CONSUMER_LAG = Gauge(
     "Records on the broker not yet consumed (high watermark minus position), per assigned partition",
     ["process", "topic", "partition"],
 )
+CONSUMER_RESTARTS = Counter(
+    "minsheng_consumer_restarts_total",
+    "Kafka consumers replaced by a new member of the same group because the old one had stalled, by reason "
+    "(no_progress: records waited and none came; coordinator_lost; poll_hung)",
+    ["process", "reason"],
+)
+CONSUMER_STALLED = Gauge(
+    "minsheng_consumer_stalled_seconds",
+    "How long the consumer has been stalled (records wait on a reachable broker and nothing arrives, or its "
+    "group coordinator is lost); 0 while it follows",
+    ["process"],
+)
+STALL_REASONS = ("no_progress", "coordinator_lost", "poll_hung")
 LAST_APPLIED = Gauge(
     "minsheng_consumer_last_applied_timestamp_seconds",
     "Unix time of the last commit of a transaction that applied events",
@@ -258,6 +278,9 @@ class EventConsumer:
     `bootstrap_servers` may be a callable, read at every (re)connection.  `consumer_options` go to
     `AIOKafkaConsumer` (e.g. `session_timeout_ms`).  `committed(events)` is called with the events a
     transaction applied, right after its commit (e.g. to measure how fresh the views are).
+    `stall_after`: seconds a stall may last before the consumer is replaced; `stall_grace`: how long
+    records may wait unfetched (or a poll run) before it counts as a stall; `watch_interval`: how
+    often the watchdog asks the broker.
     """
 
     def __init__(
@@ -275,6 +298,9 @@ class EventConsumer:
         retry_max: float = 30.0,
         consumer_options: Mapping[str, Any] | None = None,
         committed: Callable[[list[TypedEvent]], None] | None = None,
+        stall_after: float = 20.0,
+        stall_grace: float = 5.0,
+        watch_interval: float = 2.0,
     ):
         if not topics:
             raise ValueError("an EventConsumer needs at least one topic")
@@ -294,6 +320,18 @@ class EventConsumer:
             EVENTS_CONSUMED.labels(process, outcome)  # exported at 0 from the start: rate() works
         self._lag_reported: set[TopicPartition] = set()
         self._lag_due = 0.0
+        self.stall_after = stall_after
+        self.stall_grace = stall_grace
+        self.watch_interval = watch_interval
+        for reason in STALL_REASONS:
+            CONSUMER_RESTARTS.labels(process, reason)
+        CONSUMER_STALLED.labels(process).set(0)
+        self._last_received = time.monotonic()  # records came (or the member joined)
+        self._poll_began: float | None = None  # a poll is under way outside the database work
+        self._retrying = False  # the last poll had a failing record: its partition waits on purpose
+        self._stalled_since: float | None = None
+        self._stall_reason: str | None = None
+        self._replaced_at = float("-inf")  # when a stalled Kafka consumer was last replaced
 
     async def start(self) -> None:
         """Join the group. Raises when the broker cannot be reached."""
@@ -305,20 +343,25 @@ class EventConsumer:
             "metadata_max_age_ms": 30_000,  # notice topics created after start within 30 s
         }
         options.update(self.consumer_options)
-        consumer = AIOKafkaConsumer(*self.topics, bootstrap_servers=self._bootstrap(), **options)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap(), **options)
+        consumer.subscribe(self.topics, listener=_LagFollowsAssignment(self))
         try:
             await asyncio.wait_for(consumer.start(), timeout=60.0)
         except BaseException:
             await self._stop_consumer(consumer)
             raise
         self._consumer = consumer
+        self._last_received = time.monotonic()
         log.info("%s consumer joined group %s on %s", self.process, self.group_id, ", ".join(self.topics))
+
+    def _forget_lag(self, partitions: Iterable[TopicPartition]) -> None:
+        for tp in set(partitions) & self._lag_reported:
+            CONSUMER_LAG.remove(self.process, tp.topic, str(tp.partition))
+            self._lag_reported.discard(tp)
 
     async def stop(self) -> None:
         consumer, self._consumer = self._consumer, None
-        for tp in self._lag_reported:
-            CONSUMER_LAG.remove(self.process, tp.topic, str(tp.partition))
-        self._lag_reported = set()
+        self._forget_lag(self._lag_reported)
         if consumer is not None:
             await self._stop_consumer(consumer)
 
@@ -360,6 +403,13 @@ class EventConsumer:
         if self._consumer is None:
             raise RuntimeError("EventConsumer.poll_once before start()")
         consumer = self._consumer
+        self._poll_began = time.monotonic()
+        try:
+            return await self._poll(consumer, timeout_ms)
+        finally:
+            self._poll_began = None
+
+    async def _poll(self, consumer: AIOKafkaConsumer, timeout_ms: int | None) -> PollResult:
         batch = await consumer.getmany(
             timeout_ms=self.poll_timeout_ms if timeout_ms is None else timeout_ms, max_records=self.max_records
         )
@@ -372,9 +422,10 @@ class EventConsumer:
         }
         if not parsed:
             return result
+        self._last_received = time.monotonic()
         events = [event for records in parsed.values() for _, event in records if event is not None]
         try:
-            outcome = await asyncio.to_thread(self._apply, events) if events else Applied()
+            outcome = await self._in_database(self._apply, events) if events else Applied()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - fall back to one event per transaction
@@ -408,7 +459,7 @@ class EventConsumer:
                     offsets[tp] = record.offset + 1
                     continue
                 try:
-                    self._count(result, await asyncio.to_thread(self._apply, [event]))
+                    self._count(result, await self._in_database(self._apply, [event]))
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - handler or database: retry this record later
@@ -440,16 +491,11 @@ class EventConsumer:
             return
         self._lag_due = time.monotonic() + 1.0
         assigned = set(consumer.assignment())
-        for tp in self._lag_reported - assigned:
-            CONSUMER_LAG.remove(self.process, tp.topic, str(tp.partition))
-        self._lag_reported = set()
+        self._forget_lag(self._lag_reported - assigned)
         for tp in assigned:
             highwater = consumer.highwater(tp)
-            if highwater is None:  # nothing fetched from it yet
-                continue
-            try:
-                position = await consumer.position(tp)
-            except Exception:  # noqa: BLE001 - revoked meanwhile: its new owner reports it
+            position = known_position(consumer, tp)
+            if highwater is None or position is None:  # nothing fetched from it yet, or no position yet
                 continue
             CONSUMER_LAG.labels(self.process, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
             self._lag_reported.add(tp)
@@ -469,51 +515,182 @@ class EventConsumer:
                 exc,
             )
 
-    async def run(self) -> None:
-        """Consume until cancelled: reconnects with backoff, retries failed records with backoff, never raises."""
+    async def _in_database(self, apply: Callable[[Sequence[TypedEvent]], Applied], events) -> Applied:
+        """A transaction in a worker thread; the watchdog does not count its time as a hung poll (a slow
+        database is lag, which the lag alert covers, not a stall a new consumer would cure)."""
+        began, self._poll_began = self._poll_began, None
+        try:
+            return await asyncio.to_thread(apply, events)
+        finally:
+            self._poll_began = time.monotonic() if began is not None else None
+
+    def stalled_for(self) -> float:
+        """Seconds this consumer has been stalled (0 while it follows the broker or cannot reach it)."""
+        return 0.0 if self._stalled_since is None else time.monotonic() - self._stalled_since
+
+    @property
+    def stall_reason(self) -> str | None:
+        return self._stall_reason
+
+    async def _stall(self, consumer: AIOKafkaConsumer) -> str | None:
+        """Why this member is stalled right now, or None (it follows, or the broker cannot be reached)."""
+        now = time.monotonic()
+        if self._poll_began is not None and now - self._poll_began > self.stall_grace:
+            return "poll_hung"
+        assigned = list(consumer.assignment())
+        try:
+            # A metadata or offsets round trip: the broker answers, so this is not an outage.
+            if assigned:
+                ends = await asyncio.wait_for(consumer.end_offsets(assigned), timeout=self.watch_interval * 2)
+            else:
+                await asyncio.wait_for(consumer.topics(), timeout=self.watch_interval * 2)
+                ends = {}
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - broker unreachable or partitions moving: no conclusion this time
+            return None
+        if coordinator_lost(consumer):
+            return "coordinator_lost"
+        waiting = any(end > (known_position(consumer, tp) or 0) for tp, end in ends.items())
+        if waiting and not self._retrying and now - self._last_received > self.stall_grace:
+            return "no_progress"
+        return None
+
+    async def _watch(self) -> str:
+        """Returns the reason once a stall has lasted `stall_after` seconds."""
+        while True:
+            await asyncio.sleep(self.watch_interval)
+            consumer = self._consumer
+            if consumer is None:  # (re)connecting: the connect loop reports that
+                continue
+            reason = await self._stall(consumer)
+            now = time.monotonic()
+            if reason is None:
+                if self._stalled_since is not None:
+                    log.info("%s consumer follows the broker again", self.process)
+                self._stalled_since, self._stall_reason = None, None
+            else:
+                if self._stalled_since is None:
+                    self._stalled_since = now
+                    log.warning("%s consumer may be stalled (%s)", self.process, reason)
+                self._stall_reason = reason
+            CONSUMER_STALLED.labels(self.process).set(self.stalled_for())
+            if reason is not None and self._consumer is consumer and self._restart_due(now):
+                return reason
+
+    def _restart_due(self, now: float) -> bool:
+        # Kept across replacements: `_stalled_since` tells how long the views have not followed, so a new
+        # member gets `stall_after` seconds of its own before it is replaced in turn.
+        due = max(self._stalled_since or now, self._replaced_at) + self.stall_after
+        return now >= due
+
+    async def _consume(self) -> None:
+        """Poll until cancelled: reconnects with backoff, retries failed records with backoff, never raises."""
         connect = Backoff(0.5, 5.0)
         warned = False
-        try:
-            while True:
-                if self._consumer is None:
-                    try:
-                        await self.start()
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - broker unreachable: try again later
-                        delay = connect.next()
-                        (log.debug if warned else log.warning)(
-                            "%s consumer cannot reach the broker (%s: %s); retrying in %.1f s",
-                            self.process,
-                            type(exc).__name__,
-                            exc,
-                            delay,
-                        )
-                        warned = True
-                        await asyncio.sleep(delay)
-                        continue
-                    connect.reset()
-                    warned = False
+        while True:
+            if self._consumer is None:
                 try:
-                    result = await self.poll_once()
+                    await self.start()
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001 - never take the process down: rejoin
+                except Exception as exc:  # noqa: BLE001 - broker unreachable: try again later
                     delay = connect.next()
-                    log.exception("%s consumer failed; rejoining in %.1f s", self.process, delay)
-                    await self.stop()
+                    (log.debug if warned else log.warning)(
+                        "%s consumer cannot reach the broker (%s: %s); retrying in %.1f s",
+                        self.process,
+                        type(exc).__name__,
+                        exc,
+                        delay,
+                    )
+                    warned = True
                     await asyncio.sleep(delay)
                     continue
-                if result.failed:
-                    await asyncio.sleep(self._retry.next())
-                elif result.records:
-                    self._retry.reset()
+                connect.reset()
+                warned = False
+            try:
+                result = await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - never take the process down: rejoin
+                delay = connect.next()
+                log.exception("%s consumer failed; rejoining in %.1f s", self.process, delay)
+                await self.stop()
+                await asyncio.sleep(delay)
+                continue
+            self._retrying = bool(result.failed)
+            if result.failed:
+                await asyncio.sleep(self._retry.next())
+            elif result.records:
+                self._retry.reset()
+
+    async def run(self) -> None:
+        """Consume until cancelled, never raising; a stalled Kafka consumer is replaced by a new member of
+        the same group (what was applied but not committed comes again and is skipped as duplicates)."""
+        try:
+            while True:
+                consuming = asyncio.create_task(self._consume(), name=f"{self.process}-consume")
+                watching = asyncio.create_task(self._watch(), name=f"{self.process}-consumer-watchdog")
+                try:
+                    done, _ = await asyncio.wait({consuming, watching}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for task in (consuming, watching):
+                        task.cancel()
+                    await asyncio.gather(consuming, watching, return_exceptions=True)
+                if consuming in done:
+                    consuming.result()  # it only ends by raising: let that surface
+                reason = watching.result()
+                log.warning(
+                    "%s consumer stalled for %.0f s (%s): replacing it with a new member of group %s",
+                    self.process,
+                    self.stalled_for(),
+                    reason,
+                    self.group_id,
+                )
+                CONSUMER_RESTARTS.labels(self.process, reason).inc()
+                self._replaced_at = time.monotonic()
+                await self.stop()
         finally:
+            CONSUMER_STALLED.labels(self.process).set(0)
             await self.stop()
+
+
+class _LagFollowsAssignment(ConsumerRebalanceListener):
+    """A partition's lag is this member's to report only while it is assigned here: dropped the moment a
+    rebalance revokes it (the next owner reports it), and reported for new partitions at the next poll."""
+
+    def __init__(self, owner: EventConsumer):
+        self.owner = owner
+
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self.owner._forget_lag(revoked)  # noqa: SLF001 - the listener is the consumer's own
+
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:  # noqa: ARG002
+        self.owner._lag_due = 0.0  # noqa: SLF001
+
+
+def known_position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
+    """The consumer's position on `tp` without waiting: `AIOKafkaConsumer.position` waits (for good, while
+    the group coordinator is lost) until a partition has a position, and the poll loop must never block."""
+    try:
+        state = consumer._subscription.subscription.assignment.state_value(tp)  # noqa: SLF001 - see above
+    except AttributeError:  # no subscription or assignment (any more)
+        return None
+    if state is None or not state.has_valid_position:
+        return None
+    return state.position
+
+
+def coordinator_lost(consumer: AIOKafkaConsumer) -> bool:
+    """aiokafka marks the group coordinator dead (`coordinator_id` None) and looks it up again; a lookup
+    that never succeeds leaves the member fetching nothing, silently."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    return coordinator is not None and getattr(coordinator, "coordinator_id", 0) is None
 
 
 __all__ = [
     "CONSUMER_TABLES",
+    "STALL_REASONS",
     "Applied",
     "EventConsumer",
     "EventHandlers",
