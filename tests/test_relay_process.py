@@ -65,6 +65,7 @@ def education(make_database, tmp_path):
             log_dir=tmp_path,
         )
     )
+    service.set_env(relay_silent_seconds="3")  # a hung relay is replaced within seconds here
     service.start().wait_ready(timeout=90)
     yield service, database
     group.close()
@@ -136,3 +137,27 @@ def test_a_service_killed_with_sigkill_leaves_no_relay_behind(education):
     [relay] = wait_until(lambda: relay_children(service.process.pid), 30, message="a relay child of the service")
     service.kill()
     wait_until(lambda: not alive(relay), 10, message="the orphaned relay stopped")
+
+
+def test_a_relay_that_hangs_is_replaced_and_its_events_are_published(education):
+    """A child alive but frozen (SIGSTOP: as if stuck in the kernel) sends no status: the service notices
+    the silence, replaces it, says so, and what waited is published."""
+    service, database = education
+    [relay] = wait_until(lambda: relay_children(service.process.pid), 30, message="a relay child of the service")
+    wait_until(
+        lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 1,
+        30,
+        message="the relay reported connected",
+    )
+    os.kill(relay, signal.SIGSTOP)
+    submit(service, "2023-05")  # accepted while the relay is frozen: it waits in the outbox
+    [replacement] = wait_until(
+        lambda: [pid for pid in relay_children(service.process.pid) if pid != relay],
+        30,
+        message=lambda: f"a new relay child\n{service.tail(20)}",
+    )
+    assert replacement != relay
+    wait_until(lambda: not alive(relay), 10, message="the frozen relay was killed")
+    wait_until(lambda: backlog(database) == 0, 30, message=lambda: f"outbox drained\n{service.tail(20)}")
+    assert "sent no status for 3 s" in service.tail(200, noise=())
+    assert service.metric("minsheng_outbox_relay_restarts_total", process="education", reason="silent") == 1

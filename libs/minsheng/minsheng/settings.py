@@ -24,6 +24,10 @@ class ProcessSettings(BaseSettings):
     cors_origins: list[str] = []
     # Seed the demo users listed in the README (local run only; never in production).
     demo_users: bool = False
+    # The outbox relay child (minsheng.messaging.relay_process) is replaced when it sends no status line for
+    # this long (hung), or when events wait on a connected relay and none is published or fails for this long.
+    relay_silent_seconds: float = 15.0
+    relay_stall_seconds: float = 90.0
     # Status thresholds (see minsheng.progress.model.Thresholds).
     status_on_track_ratio: float = 0.95
     status_at_risk_ratio: float = 0.80

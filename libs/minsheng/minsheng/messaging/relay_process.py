@@ -15,6 +15,10 @@ docker-compose and the tests start exactly the processes they did.  Between the 
   age.  The service turns them into its own Prometheus series (`minsheng_outbox_*`), so operators
   scrape one endpoint per service as before.
 
+No silent stall: the service replaces a child that sends no status line for `silent_seconds` (hung),
+or that is connected with events waiting and neither publishes nor fails any for `stall_seconds`;
+each replacement is logged and counted in `minsheng_outbox_relay_restarts_total{reason}`.
+
 The child's logs go to the service's stderr, prefixed by the logger name `minsheng.messaging.relay`.
 Correctness does not depend on the child: rows it claimed when it died are published again by the
 next one (at least once; consumers deduplicate), and a transaction-scoped advisory lock keeps two
@@ -34,7 +38,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from prometheus_client import REGISTRY, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge
 
 from minsheng.db import Database
 from minsheng.messaging.backoff import Backoff
@@ -51,6 +55,7 @@ log = logging.getLogger("minsheng.messaging.relay")
 
 ENV_PREFIX = "MINSHENG_RELAY_"
 STATUS_INTERVAL = 1.0  # seconds between the child's status lines
+CHILD_START_SECONDS = 30.0  # a new child's imports, on a busy machine, before its first status line
 STOP_TIMEOUT = 5.0  # how long the service waits for the child to stop before killing it
 
 
@@ -85,14 +90,23 @@ OUTBOX_RELAY_CONNECTED = Gauge(
     "1 while the service's outbox relay process is running and connected to the broker",
     ["process"],
 )
+OUTBOX_RELAY_RESTARTS = Counter(
+    "minsheng_outbox_relay_restarts_total",
+    "Outbox relay child processes replaced, by reason (exited; silent: no status line; no_progress: events "
+    "waited on a connected relay and none was published or failed)",
+    ["process", "reason"],
+)
+RELAY_RESTART_REASONS = ("exited", "silent", "no_progress")
 
 
 class RelayProcess:
     """The service's handle on its relay child: starts it, wakes it, turns its status into metrics,
     and starts a new one (with backoff) if it dies."""
 
-    def __init__(self, config: RelayConfig):
+    def __init__(self, config: RelayConfig, *, silent_seconds: float = 15.0, stall_seconds: float = 90.0):
         self.config = config
+        self.silent_seconds = silent_seconds
+        self.stall_seconds = stall_seconds
         self.connected = False  # the child's producer is connected to the broker (see _set_connected)
         self.pid: int | None = None
         self._child: asyncio.subprocess.Process | None = None
@@ -100,6 +114,8 @@ class RelayProcess:
         self._totals = {"published": 0.0, "failed": 0.0}  # the current child's, as last reported
         for counter in (OUTBOX_PUBLISHED, OUTBOX_FAILURES):
             counter.labels(config.process)  # exported at 0 from the start: rate() works
+        for reason in RELAY_RESTART_REASONS:
+            OUTBOX_RELAY_RESTARTS.labels(config.process, reason)
 
     def wake(self) -> None:
         """Events were just committed: tell the child to look now (on the service's event loop)."""
@@ -116,24 +132,27 @@ class RelayProcess:
             while True:
                 started = time.monotonic()
                 try:
-                    returncode = await self._run_child()
+                    reason, detail = await self._run_child()
                 except OSError as exc:  # could not even start it (no such interpreter, no memory…)
-                    returncode = repr(exc)
+                    reason, detail = "exited", f"could not start: {exc!r}"
+                finally:
+                    await self._stop_child()
                 if time.monotonic() - started > 60.0:
                     self._restarts.reset()
                 delay = self._restarts.next()
+                OUTBOX_RELAY_RESTARTS.labels(self.config.process, reason).inc()
                 log.error(
-                    "outbox relay process of %s exited with code %s; starting a new one in %.1f s "
-                    "(events wait in the outbox meanwhile)",
+                    "outbox relay process of %s %s; starting a new one in %.1f s (events wait in the outbox meanwhile)",
                     self.config.process,
-                    returncode,
+                    detail,
                     delay,
                 )
                 await asyncio.sleep(delay)
         finally:
             await self._stop_child()
 
-    async def _run_child(self) -> int | None:
+    async def _run_child(self) -> tuple[str, str]:
+        """Run one child until it exits or stalls: (reason, what happened) for the log."""
         self._totals = {"published": 0.0, "failed": 0.0}
         self._child = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -145,32 +164,52 @@ class RelayProcess:
         )
         self.pid = self._child.pid
         log.info("outbox relay of %s runs in process %d", self.config.process, self.pid)
-        assert self._child.stdout is not None
-        async for line in self._child.stdout:
-            self._apply_status(line)
+        child = self._child
+        assert child.stdout is not None
+        following_since = time.monotonic()
+        patience = self.silent_seconds + CHILD_START_SECONDS  # its first line comes once it has imported
+        while True:
+            try:
+                line = await asyncio.wait_for(child.stdout.readline(), timeout=patience)
+            except TimeoutError:
+                return "silent", f"sent no status for {patience:.0f} s (hung?)"
+            if not line:
+                break
+            patience = self.silent_seconds
+            now = time.monotonic()
+            if self._apply_status(line):
+                following_since = now
+            elif now - following_since > self.stall_seconds:
+                return "no_progress", f"published nothing for {self.stall_seconds:.0f} s while events waited"
         self._set_connected(False)
-        return await self._child.wait()
+        return "exited", f"exited with code {await child.wait()}"
 
     def _set_connected(self, connected: bool) -> None:
         self.connected = connected
         OUTBOX_RELAY_CONNECTED.labels(self.config.process).set(1 if connected else 0)
 
-    def _apply_status(self, line: bytes) -> None:
+    def _apply_status(self, line: bytes) -> bool:
+        """Turns a status line into metrics.  True unless it shows a stall: connected, events waiting, and
+        nothing published or failed since the last line (a relay that cannot reach the broker is an outage,
+        which its own reconnecting handles)."""
         try:
             status = json.loads(line)
         except ValueError:
             log.warning("outbox relay of %s wrote an unreadable status line: %r", self.config.process, line[:200])
-            return
+            return True
         process = self.config.process
         self._set_connected(bool(status.get("connected")))
+        moved = False
         for name, counter in (("published", OUTBOX_PUBLISHED), ("failed", OUTBOX_FAILURES)):
             total = float(status.get(name, 0.0))
             if total > self._totals[name]:
                 counter.labels(process).inc(total - self._totals[name])
                 self._totals[name] = total
+                moved = True
         if "backlog" in status:
             OUTBOX_BACKLOG.labels(process).set(status["backlog"])
             OUTBOX_OLDEST_AGE.labels(process).set(status["oldest_age"])
+        return moved or not self.connected or not status.get("backlog", 0)
 
     async def _stop_child(self) -> None:
         child, self._child = self._child, None
@@ -206,7 +245,9 @@ async def run_relay_process(app) -> None:  # noqa: ANN001 - a FastAPI app (creat
             database_url=settings.database_url,
             bootstrap_servers=settings.kafka_bootstrap_servers,
             log_level=settings.log_level,
-        )
+        ),
+        silent_seconds=settings.relay_silent_seconds,
+        stall_seconds=settings.relay_stall_seconds,
     )
     app.state.outbox_relay = relay
     await relay.run()
