@@ -110,11 +110,14 @@ def test_a_member_that_fetches_nothing_while_records_wait_is_replaced(database, 
 def test_a_poll_that_never_returns_is_replaced(database, broker):
     async def hang_next_poll(consumer: EventConsumer) -> None:
         kafka = consumer._consumer
+        hanging = asyncio.Event()
 
         async def never(*args, **kwargs):  # noqa: ANN002, ANN003, ARG001
+            hanging.set()
             await asyncio.Event().wait()
 
         kafka.getmany = never
+        await asyncio.wait_for(hanging.wait(), 10)  # the poll under way has returned; the next one hangs
 
     outcome = _stall_and_recover(database, broker, hang_next_poll, "poll_hung")
     assert outcome["restarts"] == 1

@@ -59,7 +59,7 @@ EVENTS_CONSUMED = Counter(
 )
 CONSUMER_LAG = Gauge(
     "minsheng_consumer_lag",
-    "Records on the broker not yet consumed (high watermark minus position), per assigned partition",
+    "Records on the broker not yet consumed (end offset minus position, asked every 2 s), per assigned partition",
     ["process", "topic", "partition"],
 )
 CONSUMER_RESTARTS = Counter(
@@ -319,7 +319,6 @@ class EventConsumer:
         for outcome in ("applied", "skipped", "duplicate", "poison", "failed"):
             EVENTS_CONSUMED.labels(process, outcome)  # exported at 0 from the start: rate() works
         self._lag_reported: set[TopicPartition] = set()
-        self._lag_due = 0.0
         self.stall_after = stall_after
         self.stall_grace = stall_grace
         self.watch_interval = watch_interval
@@ -328,6 +327,7 @@ class EventConsumer:
         CONSUMER_STALLED.labels(process).set(0)
         self._last_received = time.monotonic()  # records came (or the member joined)
         self._poll_began: float | None = None  # a poll is under way outside the database work
+        self._applying = False  # a transaction of the poll's events is under way
         self._retrying = False  # the last poll had a failing record: its partition waits on purpose
         self._stalled_since: float | None = None
         self._stall_reason: str | None = None
@@ -413,7 +413,6 @@ class EventConsumer:
         batch = await consumer.getmany(
             timeout_ms=self.poll_timeout_ms if timeout_ms is None else timeout_ms, max_records=self.max_records
         )
-        await self._report_lag(consumer)
         result = PollResult()
         parsed = {
             tp: [(record, parse_record(record, self.handlers.parser)) for record in records]
@@ -483,21 +482,16 @@ class EventConsumer:
                 offsets[tp] = record.offset + 1
         return offsets
 
-    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
-        """The lag of each assigned partition, at most once a second: the broker's high watermark (as
-        of the last fetch) minus this consumer's position.  Partitions no longer assigned (another
-        group member took them) are no longer reported here."""
-        if time.monotonic() < self._lag_due:
-            return
-        self._lag_due = time.monotonic() + 1.0
-        assigned = set(consumer.assignment())
-        self._forget_lag(self._lag_reported - assigned)
-        for tp in assigned:
-            highwater = consumer.highwater(tp)
+    def _report_lag(self, consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int]) -> None:
+        """The lag of each assigned partition: its end offset on the broker (asked by the watchdog, so the
+        gauge tells the truth even while the poll loop waits on the database) minus this member's position.
+        Partitions no longer assigned (another group member took them) are no longer reported here."""
+        self._forget_lag(self._lag_reported - set(ends))
+        for tp, end in ends.items():
             position = known_position(consumer, tp)
-            if highwater is None or position is None:  # nothing fetched from it yet, or no position yet
+            if position is None:  # no position yet: reported once it has one
                 continue
-            CONSUMER_LAG.labels(self.process, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+            CONSUMER_LAG.labels(self.process, tp.topic, str(tp.partition)).set(max(end - position, 0))
             self._lag_reported.add(tp)
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
@@ -519,9 +513,11 @@ class EventConsumer:
         """A transaction in a worker thread; the watchdog does not count its time as a hung poll (a slow
         database is lag, which the lag alert covers, not a stall a new consumer would cure)."""
         began, self._poll_began = self._poll_began, None
+        self._applying = True
         try:
             return await asyncio.to_thread(apply, events)
         finally:
+            self._applying = False
             self._poll_began = time.monotonic() if began is not None else None
 
     def stalled_for(self) -> float:
@@ -548,6 +544,9 @@ class EventConsumer:
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - broker unreachable or partitions moving: no conclusion this time
+            return None
+        self._report_lag(consumer, ends)
+        if self._applying:  # a slow database is lag (the lag alerts), not a stall a new member would cure
             return None
         if coordinator_lost(consumer):
             return "coordinator_lost"
@@ -657,7 +656,7 @@ class EventConsumer:
 
 class _LagFollowsAssignment(ConsumerRebalanceListener):
     """A partition's lag is this member's to report only while it is assigned here: dropped the moment a
-    rebalance revokes it (the next owner reports it), and reported for new partitions at the next poll."""
+    rebalance revokes it (the next owner reports it)."""
 
     def __init__(self, owner: EventConsumer):
         self.owner = owner
@@ -665,8 +664,8 @@ class _LagFollowsAssignment(ConsumerRebalanceListener):
     def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         self.owner._forget_lag(revoked)  # noqa: SLF001 - the listener is the consumer's own
 
-    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:  # noqa: ARG002
-        self.owner._lag_due = 0.0  # noqa: SLF001
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        pass  # reported at the watchdog's next look
 
 
 def known_position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:

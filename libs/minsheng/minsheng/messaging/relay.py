@@ -18,6 +18,11 @@ One cycle (`publish_pending_events`):
 A crash between the broker's acknowledgement and the commit publishes those rows again on the next
 cycle: delivery is at least once, and consumers are idempotent (see `consumer.py`).
 
+A broker that lost its log (Tansu keeps nothing on disk; a Kafka topic deleted and made again) shows it
+in its acknowledgements: a partition's offsets go back.  The relay then marks every row the outbox still
+holds as pending again, so whatever the broker lost is published again, in id order, before what came
+after; consumers skip what they had (decision 0015).
+
 The broker (Tansu locally) has no idempotent producer and no transactions, so the producer is a
 plain `acks="all"` one; ordering comes from the producer's one request in flight per partition.
 """
@@ -29,7 +34,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -84,12 +89,16 @@ class Producer(Protocol):
     ) -> Any: ...
 
 
+Partition = tuple[str, int]  # (topic, partition)
+
+
 @dataclass(frozen=True)
 class BatchResult:
     claimed: int  # due rows taken for this cycle
     published: int  # acknowledged by the broker and marked published
     failed: int  # rows whose attempt failed (attempts, last_error and next_attempt_at recorded)
     error: str | None = None  # the first failure, for the log
+    offsets: Mapping[Partition, tuple[int, int]] = field(default_factory=dict)  # acknowledged (lowest, highest)
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,7 @@ def _record(connection: Connection, published: list[int], failures: list[tuple[_
 
 async def _send_in_order(
     producer: Producer, rows: list[_Row], timeout: float
-) -> tuple[list[int], list[tuple[_Row, str]]]:
+) -> tuple[list[int], list[tuple[_Row, str]], dict[Partition, tuple[int, int]]]:
     """Send the rows (in id order) and wait for their acknowledgements all together.
 
     Every row is handed to the producer first, then the acknowledgements are awaited at once: the
@@ -164,7 +173,8 @@ async def _send_in_order(
     whole cycle costs a couple of waits on the event loop instead of two per row (under load each
     wait is a turn of a busy loop).  A row counts as published only once it and every earlier row of
     its key were acknowledged; a key stops at its first failure (the rows after it are retried, and a
-    consumer that already got some of them skips the duplicates).  Returns (published ids, failures)."""
+    consumer that already got some of them skips the duplicates).  Returns (published ids, failures, the
+    lowest and highest offset acknowledged per partition)."""
     sent: list[tuple[_Row, asyncio.Future]] = []
     failed: dict[tuple[str, str], tuple[_Row, str]] = {}
     for row in rows:
@@ -186,6 +196,7 @@ async def _send_in_order(
         sent.append((row, future))
     done = (await asyncio.wait([future for _, future in sent], timeout=timeout))[0] if sent else set()
     acknowledged: list[int] = []
+    offsets: dict[Partition, tuple[int, int]] = {}
     for row, future in sent:
         key = (row.topic, row.key)
         if key in failed:
@@ -198,7 +209,12 @@ async def _send_in_order(
             failed[key] = (row, _describe(error))
         else:
             acknowledged.append(row.id)
-    return acknowledged, sorted(failed.values(), key=lambda failure: failure[0].id)
+            metadata = future.result()
+            if (offset := getattr(metadata, "offset", None)) is not None:
+                partition = (metadata.topic, metadata.partition)
+                low, high = offsets.get(partition, (offset, offset))
+                offsets[partition] = (min(low, offset), max(high, offset))
+    return acknowledged, sorted(failed.values(), key=lambda failure: failure[0].id), offsets
 
 
 async def publish_pending_events(
@@ -223,7 +239,7 @@ async def publish_pending_events(
         if not rows:
             await connection.rollback()  # ends the transaction and releases the advisory lock
             return BatchResult(claimed=0, published=0, failed=0)
-        published, failures = await _send_in_order(producer, rows, send_timeout)
+        published, failures, offsets = await _send_in_order(producer, rows, send_timeout)
         try:
             await connection.run_sync(_record, published, failures, utc_now())
             await connection.commit()
@@ -238,7 +254,11 @@ async def publish_pending_events(
     if failures:
         OUTBOX_FAILURES.labels(process).inc(len(failures))
     return BatchResult(
-        claimed=len(rows), published=len(published), failed=len(failures), error=failures[0][1] if failures else None
+        claimed=len(rows),
+        published=len(published),
+        failed=len(failures),
+        error=failures[0][1] if failures else None,
+        offsets=offsets,
     )
 
 
@@ -253,6 +273,17 @@ def record_broker_unavailable(database: Database, error: str) -> bool:
         _record(connection, [], [(rows[0], error[:MAX_ERROR_LENGTH])], utc_now())
         connection.commit()
         return True
+
+
+def publish_again(database: Database) -> int:
+    """Every row the outbox still holds becomes pending again (the broker lost them). Returns how many."""
+    with database.engine.begin() as connection:
+        result = connection.execute(
+            update(_OUTBOX)
+            .where(_OUTBOX.c.published_at.is_not(None))
+            .values(published_at=None, attempts=0, last_error=None, next_attempt_at=None)
+        )
+        return result.rowcount or 0
 
 
 def outbox_stats(database: Database) -> tuple[int, float]:
@@ -325,6 +356,32 @@ class OutboxRelay:
         self._next_purge = 0.0
         self.connected = False
         self._wakeup: asyncio.Event | None = None
+        self._acknowledged: dict[Partition, int] = {}  # the highest offset the broker acknowledged, per partition
+
+    async def _check_broker_log(self, offsets: Mapping[Partition, tuple[int, int]]) -> None:
+        """Offsets only grow in a broker's log: one that went back means the broker lost what it held."""
+        regressed = [
+            (partition, self._acknowledged[partition], low)
+            for partition, (low, _) in offsets.items()
+            if partition in self._acknowledged and low <= self._acknowledged[partition]
+        ]
+        if regressed:
+            self._acknowledged = {}
+            again = await asyncio.to_thread(publish_again, self.database)
+            (partition, before, now), *_ = regressed
+            log.warning(
+                "outbox relay of %s: the broker lost its log (%s[%d] acknowledged offset %d after %d); "
+                "publishing the %d events the outbox holds again",
+                self.process,
+                partition[0],
+                partition[1],
+                now,
+                before,
+                again,
+            )
+            return
+        for partition, (_, high) in offsets.items():
+            self._acknowledged[partition] = max(high, self._acknowledged.get(partition, high))
 
     def wake(self) -> None:
         """New rows were committed: look now instead of at the next poll. Call it on the relay's loop."""
@@ -445,6 +502,7 @@ class OutboxRelay:
         )
         self._broker_down_since = None
         self._last_down_warning = 0.0
+        await self._check_broker_log(result.offsets)
         if result.error is not None:
             log.warning(
                 "outbox relay of %s: %d of %d events not published (%s); retrying with backoff",
@@ -493,6 +551,7 @@ __all__ = [
     "BatchResult",
     "OutboxRelay",
     "outbox_stats",
+    "publish_again",
     "publish_pending_events",
     "purge_published_events",
     "record_broker_unavailable",
