@@ -107,13 +107,22 @@ def test_a_small_load_through_the_service_and_not_twice(campaign_client):
 def test_what_people_change_while_the_demo_data_loads_is_skipped_and_the_load_finishes(campaign_client, catalogs):
     """Between the loader's submission and its approval a district clerk submits a revision of one of its
     reports and the city office returns another: their changes stand, the rest is approved, and the load
-    ends normally, with the two skipped reports logged (it once raised, and `make run` stopped)."""
+    ends normally, with the two skipped reports logged (it once raised, and `make run` stopped).  A report
+    the clerk made earlier, before the loader reached its series, is named in the log."""
     client = campaign_client("eldercare")
     today = dt.date(2022, 3, 1)
     changed: dict[str, int] = {}
 
+    rows = demo_rows([c for c in catalogs if c.code == "eldercare"], today=today)["eldercare"]
+    early = [r for r in rows if r["org_unit"] == "370303"][-1]
+
     def people_act(response: httpx.Response) -> None:
-        if changed or not response.request.url.path.endswith("/reports/bulk"):
+        if response.request.url.path.endswith("/catalog") and "early" not in changed:
+            # After the loader found the campaign empty, before it reached this series: the clerk's comes first.
+            first = client.post("/api/v1/reports", json=early | {"note": "张店区先报"}, headers=dict(ZHANGDIAN))
+            assert first.status_code == 201, first.text
+            changed["early"] = first.json()["id"]
+        if "revised" in changed or not response.request.url.path.endswith("/reports/bulk"):
             return
         response.read()
         submitted = response.json()["data"]
@@ -137,7 +146,7 @@ def test_what_people_change_while_the_demo_data_loads_is_skipped_and_the_load_fi
     loaded = load_demo_data({"eldercare": client}, CITY, today=today, log=lines.append)
     client.event_hooks["response"].remove(people_act)
 
-    rows = len(demo_rows([c for c in catalogs if c.code == "eldercare"], today=today)["eldercare"])
+    rows = len(rows)
     assert loaded == {"eldercare": rows - 2}
     approved = client.get("/api/v1/reports", params={"status": "approved", "limit": 1}, headers=dict(CITY))
     assert approved.json()["count"] == rows - 2
@@ -148,6 +157,9 @@ def test_what_people_change_while_the_demo_data_loads_is_skipped_and_the_load_fi
     assert any(f"skipped report {changed['revised']}" in line and "(superseded)" in line for line in lines), lines
     assert any(f"skipped report {changed['returned']}" in line and "(not_pending)" in line for line in lines), lines
     assert f"{rows - 2} reports approved" in lines[-1] and "2 skipped" in lines[-1]
+    # A report a person made before the loader reached its series gets the demo revision on top, said so.
+    series = f"({early['indicator']} 370303 {early['period']})"
+    assert any(series in line and "newer revision of one a person submitted" in line for line in lines), lines
 
 
 def test_a_service_that_does_not_answer_is_logged_not_raised():
