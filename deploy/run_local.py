@@ -2,8 +2,11 @@
 
 Starts PostgreSQL (data kept in var/postgres between runs), the local Kafka-protocol broker,
 the five campaign services and the gateway, each in its own process; every process has its own
-database, migrates it and seeds its catalog on start-up.  Prints the URLs once all answer /readyz
-and every service's outbox relay is connected.  Ctrl-C stops everything it started.
+database, migrates it and seeds its catalog on start-up.  Loads the demo dataset into empty
+campaigns, then prints the URLs once the gateway's /readyz says ready: that waits for the demo data
+too (the runner's marker file), so the banner and /readyz agree.  A process that dies is restarted
+(at most RESTART_LIMIT times in RESTART_WINDOW, with a growing pause); past that, everything stops.
+Ctrl-C stops everything it started.
 
 A process whose <PREFIX>DATABASE_URL is set in the environment uses that database instead; when
 every one is set, no PostgreSQL is started.
@@ -13,13 +16,18 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -45,11 +53,10 @@ def die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def wait_ready(url: str, processes: list[subprocess.Popen], timeout: float) -> None:
+def wait_ready(url: str, timeout: float) -> None:
+    """Until `url`/readyz answers 200 (a process that dies meanwhile is the supervisor's to restart)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in processes):
-            raise RuntimeError("a process exited during start-up; see its log above")
         try:
             with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
                 if response.status == 200:
@@ -94,20 +101,194 @@ def print_monitoring() -> None:
         print(f"    {what:<21} {path}  ({note})", flush=True)
 
 
-def load_demo(private_key: Path, service_urls: dict[str, str]) -> None:
-    """The demo dataset, submitted and approved as the city office with a token signed by this run's key,
-    straight to the services (the gateway learns it from their events, as in real use)."""
-    print("demo data  loading into the empty campaigns (演示数据; --no-demo-data skips it)…", flush=True)
+def city_office_headers(private_key: Path) -> FreshBearer:
+    """Requests as the city office, with a token signed by this run's key (renewed as it expires)."""
     signer = ServiceTokenSigner.from_setting(str(private_key), lifetime=60)
-    headers = FreshBearer(signer, DEMO_BY_USERNAME["demo-city-office"].principal(), CAMPAIGN_CODES)
+    return FreshBearer(signer, DEMO_BY_USERNAME["demo-city-office"].principal(), CAMPAIGN_CODES)
+
+
+def load_demo(private_key: Path, service_urls: dict[str, str]) -> dict[str, int]:
+    """The demo dataset, submitted and approved as the city office, straight to the services (the gateway
+    learns it from their events, as in real use).  What people changed meanwhile is skipped and logged
+    by the loader (minsheng.demo.loader)."""
+    print("demo data  loading into the empty campaigns (演示数据; --no-demo-data skips it)…", flush=True)
+    headers = city_office_headers(private_key)
     clients = {c: httpx.Client(base_url=url, timeout=300) for c, url in service_urls.items()}
     try:
-        loaded = load_demo_data(clients, headers, today=today_in_china())
+        return load_demo_data(clients, headers, today=today_in_china(), log=lambda line: print(line, flush=True))
     finally:
         for client in clients.values():
             client.close()
-    if not any(loaded.values()):
-        print("demo data  already there (each campaign holds reports): nothing loaded", flush=True)
+
+
+def wait_consistent(gateway_url: str, timeout: float) -> bool:
+    """Until the gateway's official figures are the services' own (`/api/v1/consistency`): the demo data
+    approved has reached the views people look at.  False (and a note) if it takes longer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{gateway_url}/api/v1/consistency", timeout=60) as response:
+                if json.loads(response.read()).get("consistent"):
+                    return True
+        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError):
+            pass
+        time.sleep(3)
+    print(f"note: the gateway is still taking in the demo data (see {gateway_url}/api/v1/consistency)", flush=True)
+    return False
+
+
+def republish_all(private_key: Path, service_urls: dict[str, str]) -> None:
+    """After the broker came back (empty: Tansu keeps nothing), each service publishes its state again, so
+    that events the broker took but the gateway had not read yet are not missed (the gateway's consumers
+    are idempotent: what it had already read changes nothing)."""
+    headers = city_office_headers(private_key)
+    with httpx.Client(timeout=120) as client:
+        for campaign, url in service_urls.items():
+            try:
+                client.post(f"{url}/api/v1/events/republish", headers=dict(headers)).raise_for_status()
+            except httpx.HTTPError as error:
+                print(f"supervisor: {campaign} could not republish its state: {error}", file=sys.stderr, flush=True)
+                continue
+            print(f"supervisor: {campaign} republished its state for the gateway", flush=True)
+
+
+# A process that dies is started again, up to RESTART_LIMIT times within RESTART_WINDOW seconds, after a
+# pause that doubles each time (BACKOFF_FIRST … BACKOFF_MAX): a crash is survived, a process that cannot
+# run (a port taken, a broken setting) stops the platform within a minute instead of looping forever.
+RESTART_LIMIT = 5
+RESTART_WINDOW = 600.0
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 30.0
+
+
+class GiveUp(RuntimeError):
+    """A process died more often than the supervisor restarts it: the platform stops."""
+
+
+def how_it_ended(code: int) -> str:
+    if code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+@dataclass(eq=False)
+class Supervised:
+    """One process of the platform: how to start it (again) and to stop it."""
+
+    name: str
+    start: Callable[[], subprocess.Popen]
+    stop: Callable[[subprocess.Popen], None]
+    after_restart: Callable[[], None] | None = None  # in a thread, once started again
+    stop_early: bool = False  # asked to stop together with the others of its kind, before the rest
+    process: subprocess.Popen | None = None
+    restarts: deque[float] = field(default_factory=deque)  # when, within the window
+    due: float | None = None  # a restart is scheduled at this time
+
+
+def terminate(process: subprocess.Popen | None, timeout: float = 10) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class Supervisor:
+    """Starts the platform's processes and restarts one that dies (`check`, from the thread that started
+    them: a child's PR_SET_PDEATHSIG follows that thread), within the limit; says so on stderr."""
+
+    def __init__(
+        self,
+        *,
+        limit: int = RESTART_LIMIT,
+        window: float = RESTART_WINDOW,
+        backoff_first: float = BACKOFF_FIRST,
+        backoff_max: float = BACKOFF_MAX,
+        log: Callable[[str], None] | None = None,
+    ):
+        self.limit, self.window = limit, window
+        self.backoff_first, self.backoff_max = backoff_first, backoff_max
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.children: list[Supervised] = []
+
+    def add(self, child: Supervised) -> Supervised:
+        """Supervise `child`, started here unless it runs already (its `process` given)."""
+        if child.process is None:
+            child.process = child.start()
+        self.children.append(child)
+        return child
+
+    def check(self) -> None:
+        """One look at every process: schedule the restart of one that died, start those due.  Raises
+        GiveUp when one died again after `limit` restarts within `window` seconds."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.due is None:
+                code = child.process.poll() if child.process is not None else -signal.SIGKILL
+                if code is None:
+                    continue
+                while child.restarts and now - child.restarts[0] > self.window:
+                    child.restarts.popleft()
+                pid = f" (pid {child.process.pid})" if child.process is not None else ""
+                minutes = f"{self.window / 60:g} minutes"
+                if len(child.restarts) >= self.limit:
+                    raise GiveUp(
+                        f"supervisor: {child.name}{pid} ended ({how_it_ended(code)}) after {self.limit} restarts "
+                        f"within {minutes}; stopping the platform (see its log above)"
+                    )
+                delay = min(self.backoff_first * 2 ** len(child.restarts), self.backoff_max)
+                child.due = now + delay
+                self.log(
+                    f"supervisor: {child.name}{pid} ended ({how_it_ended(code)}); restarting it in {delay:g} s "
+                    f"(restart {len(child.restarts) + 1} of at most {self.limit} in {minutes})"
+                )
+            elif now >= child.due:
+                child.due = None
+                child.restarts.append(now)
+                try:
+                    child.process = child.start()
+                except Exception as error:  # noqa: BLE001 - counted as one more death; the limit ends it
+                    self.log(f"supervisor: {child.name} could not start again: {error}")
+                    continue
+                self.log(f"supervisor: {child.name} started again (pid {child.process.pid})")
+                if child.after_restart is not None:
+                    threading.Thread(target=child.after_restart, name=f"after-{child.name}", daemon=True).start()
+
+    def run(self, until: Callable[[], bool], interval: float = 0.5) -> None:
+        """Supervise until `until()` is true (or GiveUp)."""
+        while not until():
+            self.check()
+            time.sleep(interval)
+
+    def stop_all(self) -> None:
+        """Those marked `stop_early` asked to stop together first, then each in the reverse order of start
+        (the database last: the services may write while they shut down)."""
+        for child in self.children:
+            if child.stop_early and child.process is not None and child.process.poll() is None:
+                child.process.terminate()
+        for child in reversed(self.children):
+            child.stop(child.process)
+
+
+class Startup(threading.Thread):
+    """Waits for the platform to be ready, loads the demo data, then announces the platform: in a thread,
+    so that the supervisor (main thread) restarts a process that dies meanwhile."""
+
+    def __init__(self, work: Callable[[], None]):
+        super().__init__(name="startup", daemon=True)
+        self.work, self.error = work, None
+
+    def run(self) -> None:
+        try:
+            self.work()
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread, which stops the platform
+            self.error = error
 
 
 def main() -> int:
@@ -159,38 +340,77 @@ def main() -> int:
             f"database  PostgreSQL 127.0.0.1:{postgres.port}  data {postgres.data_dir}  log {postgres.log_path}",
             flush=True,
         )
-    broker = LocalBroker(args.broker_port, preexec_fn=die_with_parent).start()
-    print(f"broker    Kafka protocol (Tansu)  {broker.bootstrap_servers}", flush=True)
+    supervisor = Supervisor()
+    if postgres is not None:
+        # Restarted in place: the same data directory (crash recovery keeps every committed report); the
+        # services' pools reconnect (pre-ping) and their writes resume.
+        supervisor.add(
+            Supervised(
+                "postgresql",
+                start=lambda: postgres.start(preexec_fn=die_with_parent).process,
+                stop=lambda _: postgres.stop(),
+                process=postgres.process,
+            )
+        )
+    broker = LocalBroker(args.broker_port, preexec_fn=die_with_parent)
+    service_urls = {c: f"http://127.0.0.1:{ports[c]}" for c in CAMPAIGNS}
+    gateway_url = f"http://127.0.0.1:{ports['gateway']}"
+    private_key, public_key = ensure_key_pair(data_dir / "jwt")  # made on first start, kept under var/
 
     for process in ALL_PROCESSES:
         prefix = process.env_prefix
         env[f"{prefix}PORT"] = str(ports[process.name])
         env[f"{prefix}KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
         env.setdefault(f"{prefix}DEMO_USERS", "true")  # the README's demo accounts
-    # The gateway signs service tokens with this key pair, made on first start (kept under var/).
-    private_key, public_key = ensure_key_pair(data_dir / "jwt")
+    # The gateway signs service tokens with this run's key pair.
     env.setdefault("GATEWAY_JWT_PRIVATE_KEY", str(private_key))
     for campaign in CAMPAIGNS.values():
         env.setdefault(f"{campaign.env_prefix}JWT_PUBLIC_KEY", str(public_key))
     for campaign in CAMPAIGNS:
-        env[f"GATEWAY_{campaign.upper()}_URL"] = f"http://127.0.0.1:{ports[campaign]}"
+        env[f"GATEWAY_{campaign.upper()}_URL"] = service_urls[campaign]
+    # While this file exists the gateway's /readyz says it waits for the demo data: "ready" (and the
+    # banner below, printed once /readyz is 200) means ready for people, the demo figures included.
+    demo_loading = data_dir / "demo-data-loading"
     if args.demo_data:
         env.setdefault("GATEWAY_DEMO_DATA", "true")  # the app marks every page 演示数据
+        env["GATEWAY_DEMO_DATA_LOADING"] = str(demo_loading)
+        demo_loading.touch()
 
-    processes: list[subprocess.Popen] = []
+    def uvicorn(name: str, app: str) -> Callable[[], subprocess.Popen]:
+        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(ports[name])]
+        command += ["--log-level", "warning"]
+        return lambda: subprocess.Popen(command, env=env, cwd=ROOT, preexec_fn=die_with_parent)
 
-    def stop_all(*_: object) -> None:
-        for p in processes:
-            if p.poll() is None:
-                p.terminate()
-        for p in processes:
+    def start_up() -> None:
+        for process in CAMPAIGNS.values():
+            wait_ready(service_urls[process.name], timeout=120)
+        for process in CAMPAIGNS.values():
+            wait_relay_connected(service_urls[process.name], process.name, timeout=60)
+        if args.demo_data:
             try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        broker.stop()
-        if postgres is not None:
-            postgres.stop()  # last: the services may write while they shut down
+                if any(load_demo(private_key, service_urls).values()):
+                    wait_consistent(gateway_url, timeout=180)
+            except Exception as error:  # noqa: BLE001 - the platform runs on, with what was loaded
+                print(f"demo data  loading failed, the platform runs on without (all of) it: {error}", flush=True)
+            finally:
+                demo_loading.unlink(missing_ok=True)
+        wait_ready(gateway_url, timeout=120)
+        print("\n淄博市高品质民生平台 is running:", flush=True)
+        for process in (GATEWAY, *CAMPAIGNS.values()):
+            url = f"http://127.0.0.1:{ports[process.name]}"
+            print(f"  {process.name:<11} {url}/docs   ({url}/metrics)", flush=True)
+        print(f"\n  try: curl '{gateway_url}/api/v1/tasks?limit=500'", flush=True)
+        if env.get("GATEWAY_DEMO_USERS", "").lower() in ("true", "1", "yes"):
+            print(f"\n  demo accounts (sign in at the gateway; demo only), password {DEMO_PASSWORD}:", flush=True)
+            for account in DEMO_ACCOUNTS:
+                print(f"    {account.username:<26} {account.display_name}", flush=True)
+            print(f"  demo API key of demo-integration: {DEMO_API_KEY}", flush=True)
+        print_monitoring()
+        print(
+            f"  a process that dies is restarted (at most {RESTART_LIMIT} times in {RESTART_WINDOW / 60:.0f} minutes)",
+            flush=True,
+        )
+        print("Ctrl-C stops every process.", flush=True)
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
@@ -199,54 +419,38 @@ def main() -> int:
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
-        for process in (*CAMPAIGNS.values(), GATEWAY):
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        process.app,
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(ports[process.name]),
-                        "--log-level",
-                        "warning",
-                    ],
-                    env=env,
-                    cwd=ROOT,
-                    preexec_fn=die_with_parent,
-                )
+        # Restarted on the same address, empty (Tansu keeps nothing): relays and consumers reconnect, events
+        # not yet published wait in the outboxes, and the services republish their state for what was lost.
+        supervisor.add(
+            Supervised(
+                "broker",
+                start=lambda: broker.start().process,
+                stop=lambda _: broker.stop(),
+                after_restart=lambda: republish_all(private_key, service_urls),
             )
+        )
+        print(f"broker    Kafka protocol (Tansu)  {broker.bootstrap_servers}", flush=True)
         for process in (*CAMPAIGNS.values(), GATEWAY):
-            wait_ready(f"http://127.0.0.1:{ports[process.name]}", processes, timeout=120)
-        for process in CAMPAIGNS.values():
-            wait_relay_connected(f"http://127.0.0.1:{ports[process.name]}", process.name, timeout=60)
-        if args.demo_data:
-            load_demo(private_key, {c: f"http://127.0.0.1:{ports[c]}" for c in CAMPAIGNS})
-        print("\n淄博市高品质民生平台 is running:", flush=True)
-        for process in (GATEWAY, *CAMPAIGNS.values()):
-            url = f"http://127.0.0.1:{ports[process.name]}"
-            print(f"  {process.name:<11} {url}/docs   ({url}/metrics)", flush=True)
-        print(f"\n  try: curl 'http://127.0.0.1:{ports['gateway']}/api/v1/tasks?limit=500'", flush=True)
-        if env.get("GATEWAY_DEMO_USERS", "").lower() in ("true", "1", "yes"):
-            print(f"\n  demo accounts (sign in at the gateway; demo only), password {DEMO_PASSWORD}:", flush=True)
-            for account in DEMO_ACCOUNTS:
-                print(f"    {account.username:<26} {account.display_name}", flush=True)
-            print(f"  demo API key of demo-integration: {DEMO_API_KEY}", flush=True)
-        print_monitoring()
-        print("Ctrl-C stops every process.", flush=True)
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
-        print("a process exited; stopping the others", file=sys.stderr)
+            start = uvicorn(process.name, process.app)
+            supervisor.add(Supervised(process.name, start=start, stop=terminate, stop_early=True))
+        startup = Startup(start_up)
+        startup.start()
+        supervisor.run(until=lambda: startup.error is not None)
+        print(f"the platform did not come up: {startup.error}", file=sys.stderr, flush=True)
+        return 1
+    except GiveUp as error:
+        print(error, file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)
         return 0
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon the clean-up
-        stop_all()
+        # A second Ctrl-C (or SIGTERM, which `uv run` forwards as well) must not abandon the clean-up.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        supervisor.stop_all()
+        if postgres is not None:
+            postgres.stop()  # also when it was never handed to the supervisor
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ processes the tests start: with a short enough temporary folder it names the ser
 from __future__ import annotations
 
 import importlib.util
+import sys
 import shutil
 import socket
 import tempfile
@@ -29,6 +30,9 @@ MACHINE_PORT = 5432
 def load_deploy_module(name: str):  # deploy/ is a folder of scripts, not a package
     spec = importlib.util.spec_from_file_location(name, ROOT / "deploy" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    # Registered under its name: run_local imports local_postgres as its neighbour, and dataclasses look
+    # their module up.
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 

@@ -1,5 +1,5 @@
-"""The demo dataset of `make run` (minsheng.demo): its generator as plain functions, and one small load
-through a campaign service's own write paths."""
+"""The demo dataset of `make run` (minsheng.demo): its generator as plain functions, and small loads
+through a campaign service's own write paths, alone and with people changing reports meanwhile."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from pathlib import Path
 
+import httpx
 import pytest
 
 from minsheng.catalog.document import CAMPAIGN_CODES
@@ -14,7 +15,7 @@ from minsheng.catalog.loader import read_catalog_file
 from minsheng.demo.generator import DEMO_NOTE, LAGGING_DISTRICTS, demo_rows, load_results, unit_targets
 from minsheng.demo.loader import load_demo_data
 from minsheng.orgunits import CITY_CODE
-from tests.conftest import CITY
+from tests.conftest import CITY, ZHANGDIAN
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2025, 3, 1)
@@ -101,3 +102,70 @@ def test_a_small_load_through_the_service_and_not_twice(campaign_client):
     assert load_demo_data({"eldercare": client}, CITY, today=today, log=lambda _: None) == {"eldercare": 0}
     again = client.get("/api/v1/reports", params={"limit": 1}, headers=dict(CITY)).json()["count"]
     assert again == loaded["eldercare"]
+
+
+def test_what_people_change_while_the_demo_data_loads_is_skipped_and_the_load_finishes(campaign_client, catalogs):
+    """Between the loader's submission and its approval a district clerk submits a revision of one of its
+    reports and the city office returns another: their changes stand, the rest is approved, and the load
+    ends normally, with the two skipped reports logged (it once raised, and `make run` stopped).  A report
+    the clerk made earlier, before the loader reached its series, is named in the log."""
+    client = campaign_client("eldercare")
+    today = dt.date(2022, 3, 1)
+    changed: dict[str, int] = {}
+
+    rows = demo_rows([c for c in catalogs if c.code == "eldercare"], today=today)["eldercare"]
+    early = [r for r in rows if r["org_unit"] == "370303"][-1]
+
+    def people_act(response: httpx.Response) -> None:
+        if response.request.url.path.endswith("/catalog") and "early" not in changed:
+            # After the loader found the campaign empty, before it reached this series: the clerk's comes first.
+            first = client.post("/api/v1/reports", json=early | {"note": "张店区先报"}, headers=dict(ZHANGDIAN))
+            assert first.status_code == 201, first.text
+            changed["early"] = first.json()["id"]
+        if "revised" in changed or not response.request.url.path.endswith("/reports/bulk"):
+            return
+        response.read()
+        submitted = response.json()["data"]
+        theirs = next(r for r in submitted if r["org_unit"] == "370303")
+        changed["revised"] = theirs["id"]
+        revision = client.post(
+            "/api/v1/reports",
+            json={key: theirs[key] for key in ("indicator", "org_unit", "period")}
+            | {"value": theirs["value"] + 1, "note": "张店区更正"},
+            headers=dict(ZHANGDIAN),
+        )
+        assert revision.status_code == 201, revision.text
+        changed["revision"] = revision.json()["id"]
+        returned = next(r for r in submitted if r["id"] != theirs["id"])
+        changed["returned"] = returned["id"]
+        answer = client.post(f"/api/v1/reports/{returned['id']}/return", json={"reason": "请核实"}, headers=dict(CITY))
+        assert answer.status_code == 200, answer.text
+
+    client.event_hooks["response"].append(people_act)
+    lines: list[str] = []
+    loaded = load_demo_data({"eldercare": client}, CITY, today=today, log=lines.append)
+    client.event_hooks["response"].remove(people_act)
+
+    rows = len(rows)
+    assert loaded == {"eldercare": rows - 2}
+    approved = client.get("/api/v1/reports", params={"status": "approved", "limit": 1}, headers=dict(CITY))
+    assert approved.json()["count"] == rows - 2
+    revision = client.get(f"/api/v1/reports/{changed['revision']}", headers=dict(CITY)).json()
+    assert (revision["status"], revision["is_current"], revision["note"]) == ("submitted", True, "张店区更正")
+    returned = client.get(f"/api/v1/reports/{changed['returned']}", headers=dict(CITY)).json()
+    assert returned["status"] == "returned"
+    assert any(f"skipped report {changed['revised']}" in line and "(superseded)" in line for line in lines), lines
+    assert any(f"skipped report {changed['returned']}" in line and "(not_pending)" in line for line in lines), lines
+    assert f"{rows - 2} reports approved" in lines[-1] and "2 skipped" in lines[-1]
+    # A report a person made before the loader reached its series gets the demo revision on top, said so.
+    series = f"({early['indicator']} 370303 {early['period']})"
+    assert any(series in line and "newer revision of one a person submitted" in line for line in lines), lines
+
+
+def test_a_service_that_does_not_answer_is_logged_not_raised():
+    """The runner keeps the platform up whatever the load meets: the loader tells, it does not raise."""
+    lines: list[str] = []
+    with httpx.Client(base_url="http://127.0.0.1:1", timeout=5) as nowhere:
+        loaded = load_demo_data({"health": nowhere}, CITY, today=TODAY, log=lines.append)
+    assert loaded == {"health": 0}
+    assert len(lines) == 1 and lines[0].startswith("demo data  health") and "not loaded" in lines[0]

@@ -1,6 +1,6 @@
 """`make run`'s runner brings up PostgreSQL, the broker, five services and the gateway as real processes;
-the gateway serves the whole catalog it learned over HTTP; Ctrl-C stops every process; the database
-server keeps its data for the next run."""
+the gateway serves the whole catalog it learned over HTTP; a process that dies is restarted (within a
+limit); Ctrl-C stops every process; the database server keeps its data for the next run."""
 
 from __future__ import annotations
 
@@ -8,24 +8,33 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
 import httpx
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
+import minsheng_gateway.main as gateway_main
 from minsheng.auth.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
-from minsheng.topology import ALL_PROCESSES, GATEWAY
+from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY
 from tests.conftest import ROOT, free_port
-from tests.postgres import local_postgres
+from tests.identity import gateway_settings
+from tests.postgres import load_deploy_module, local_postgres
+from tests.processes import wait_until
 
 # Generous for a loaded machine: the first run of a data directory also runs initdb.
 START_TIMEOUT = 240
+
+
+run_local = load_deploy_module("run_local")
 
 
 def _start_runner(base: int, broker_port: int, postgres_port: int, data_dir) -> subprocess.Popen:
@@ -104,6 +113,23 @@ def _get(url: str):
         return json.loads(response.read())
 
 
+class Output:
+    """The runner's output, read on in a thread once it announced the platform (a pipe nobody reads
+    would stop the runner at its next line)."""
+
+    def __init__(self, runner: subprocess.Popen, lines: list[str]):
+        self.lines = lines
+        self._reader = threading.Thread(target=self._read, args=(runner,), daemon=True)
+        self._reader.start()
+
+    def _read(self, runner: subprocess.Popen) -> None:
+        for line in runner.stdout:
+            self.lines.append(line)
+
+    def __str__(self) -> str:
+        return "".join(self.lines)
+
+
 @pytest.fixture
 def platform(tmp_path):
     base = _free_base()
@@ -112,13 +138,14 @@ def platform(tmp_path):
     if not announced:
         runner.kill()
         pytest.fail("platform did not start:\n" + "".join(output[-60:]))
-    yield base, "".join(output)
+    text = "".join(output)
+    yield base, text, runner, Output(runner, output)
     runner.send_signal(signal.SIGINT)
     runner.wait(timeout=60)
 
 
 def test_six_processes_come_up_and_the_gateway_serves_the_whole_catalog(platform):
-    base, output = platform
+    base, output, _, _ = platform
     for process in ALL_PROCESSES:
         port = base + process.port - GATEWAY.port
         assert f"http://127.0.0.1:{port}/docs" in output
@@ -128,9 +155,8 @@ def test_six_processes_come_up_and_the_gateway_serves_the_whole_catalog(platform
     assert str(ROOT / "deploy/grafana/dashboards") in output
 
     gateway = f"http://127.0.0.1:{base}"
-    deadline = time.monotonic() + 60  # the gateway is ready once every service's catalog has arrived
-    while _get_status(f"{gateway}/readyz") != 200 and time.monotonic() < deadline:
-        time.sleep(0.5)
+    # Announced once the gateway says it is ready (every service's catalog arrived): the two agree.
+    assert _get_status(f"{gateway}/readyz") == 200
     tasks = _get(f"{gateway}/api/v1/tasks?limit=500")
     assert tasks["count"] == 113 and [t["number"] for t in tasks["data"]] == list(range(1, 114))
     for task in tasks["data"]:
@@ -176,7 +202,7 @@ def _signed_in(gateway: str, username: str) -> tuple[httpx.Client, dict[str, str
 
 
 def test_a_report_approved_in_a_service_reaches_the_city_and_district_views(platform):
-    base, output = platform
+    base, output, _, _ = platform
     gateway = f"http://127.0.0.1:{base}"
     assert DEMO_PASSWORD in output and all(account.username in output for account in DEMO_ACCOUNTS)
     district, csrf = _signed_in(gateway, "demo-zhangdian")
@@ -266,3 +292,164 @@ def test_a_port_already_taken_is_reported_not_mistaken_for_the_local_server(tmp_
         with pytest.raises(RuntimeError, match="could not create any TCP/IP sockets"):
             server.start(timeout=120)
     server.stop()
+
+
+# ---- the supervisor: a process that dies is restarted, within a limit -----------------------------------
+
+
+def _small_server(port: int, directory) -> subprocess.Popen:
+    """A real, small process of our own that answers HTTP on 127.0.0.1:`port`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=directory,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=run_local.die_with_parent,
+    )
+
+
+def _answers(port: int) -> bool:
+    return _get_status(f"http://127.0.0.1:{port}/") == 200
+
+
+def test_the_supervisor_restarts_a_process_killed_with_sigkill_and_says_so(tmp_path):
+    port, lines = free_port(), []
+    supervisor = run_local.Supervisor(backoff_first=0.2, log=lines.append)
+    child = supervisor.add(
+        run_local.Supervised("web", start=lambda: _small_server(port, tmp_path), stop=run_local.terminate)
+    )
+    try:
+        wait_until(lambda: _answers(port), 30, message="the small server answering")
+        first = child.process.pid
+        os.kill(first, signal.SIGKILL)
+
+        def answers_again() -> bool:
+            supervisor.check()
+            return child.process.pid != first and _answers(port)
+
+        wait_until(answers_again, 30, interval=0.1, message=lambda: f"the server restarted; log: {lines}")
+        assert lines[0] == (
+            f"supervisor: web (pid {first}) ended (SIGKILL); "
+            "restarting it in 0.2 s (restart 1 of at most 5 in 10 minutes)"
+        )
+        assert lines[1] == f"supervisor: web started again (pid {child.process.pid})"
+    finally:
+        supervisor.stop_all()
+    assert child.process.poll() is not None and not _listening(port)
+
+
+def test_a_process_that_keeps_dying_stops_everything_with_a_clear_message(tmp_path):
+    lines, starts = [], []
+
+    def start() -> subprocess.Popen:
+        starts.append(time.monotonic())
+        return subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"], preexec_fn=run_local.die_with_parent)
+
+    port = free_port()
+    supervisor = run_local.Supervisor(limit=3, backoff_first=0.05, log=lines.append)
+    healthy = supervisor.add(
+        run_local.Supervised("web", start=lambda: _small_server(port, tmp_path), stop=run_local.terminate)
+    )
+    supervisor.add(run_local.Supervised("flaky", start=start, stop=run_local.terminate))
+    try:
+        with pytest.raises(run_local.GiveUp) as gave_up:
+            supervisor.run(until=lambda: len(starts) > 10, interval=0.02)  # bounded, should it never give up
+    finally:
+        supervisor.stop_all()
+    assert re.fullmatch(
+        r"supervisor: flaky \(pid \d+\) ended \(exit code 3\) after 3 restarts within 10 minutes; "
+        r"stopping the platform \(see its log above\)",
+        str(gave_up.value),
+    )
+    assert len(starts) == 4  # the first start and three restarts
+    # Each restart announced, with a pause that doubles.
+    delays = [re.search(r"restarting it in (\S+) s", line).group(1) for line in lines if "restarting" in line]
+    assert delays == ["0.05", "0.1", "0.2"]
+    assert healthy.process.poll() is not None, "stop_all left the other process running"
+
+
+def test_restarts_older_than_the_window_are_forgotten(tmp_path):
+    """A process that dies now and then (each time after longer than the window) is restarted every time."""
+    lines, starts = [], []
+
+    def start() -> subprocess.Popen:
+        starts.append(time.monotonic())
+        return subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(0.5)"], preexec_fn=run_local.die_with_parent
+        )
+
+    supervisor = run_local.Supervisor(limit=1, window=0.3, backoff_first=0.05, log=lines.append)
+    supervisor.add(run_local.Supervised("sometimes", start=start, stop=run_local.terminate))
+    try:
+        supervisor.run(until=lambda: len(starts) >= 4, interval=0.02)
+    finally:
+        supervisor.stop_all()
+    assert [line.endswith("(restart 1 of at most 1 in 0.005 minutes)") for line in lines if "restarting" in line] == [
+        True
+    ] * 3
+
+
+def _child_serving(runner_pid: int, port: int) -> int:
+    """The runner's child process that was started to serve `port` (from its command line)."""
+    for task in os.listdir(f"/proc/{runner_pid}/task"):
+        for pid in open(f"/proc/{runner_pid}/task/{task}/children").read().split():
+            try:
+                command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            except FileNotFoundError:
+                continue
+            if (
+                b"uvicorn" in command
+                and b"--port" in command
+                and command[command.index(b"--port") + 1] == str(port).encode()
+            ):
+                return int(pid)
+    raise LookupError(f"no child of the runner serves port {port}")
+
+
+def test_a_process_killed_with_sigkill_is_restarted_and_the_platform_answers_again(platform):
+    base, _, runner, output = platform
+    gateway = f"http://127.0.0.1:{base}"
+    ports = {"gateway": base, "education": base + CAMPAIGNS["education"].port - GATEWAY.port}
+    killed = {name: _child_serving(runner.pid, port) for name, port in ports.items()}
+    for pid in killed.values():
+        os.kill(pid, signal.SIGKILL)
+    for name, pid in killed.items():
+        said = f"supervisor: {name} (pid {pid}) ended (SIGKILL); restarting it in 1 s (restart 1 of at most 5"
+        wait_until(lambda said=said: said in str(output), 30, message=lambda said=said: f"{said!r} in:\n{output}")
+    for name, port in ports.items():
+        wait_until(
+            lambda port=port: _get_status(f"http://127.0.0.1:{port}/readyz") == 200,
+            START_TIMEOUT,
+            interval=0.5,
+            message=lambda name=name: f"{name} ready again; the runner said:\n{output}",
+        )
+        assert _child_serving(runner.pid, port) != killed[name]
+    assert runner.poll() is None, "the runner stopped"
+    # The platform answers again: a district's report, through the restarted gateway to the restarted service.
+    district, csrf = _signed_in(gateway, "demo-zhangdian")
+    report = district.post(
+        "/api/v1/campaigns/education/reports",
+        headers=csrf,
+        json={"indicator": "T002-1", "org_unit": "370303", "period": "2022-07", "value": 2},
+    )
+    assert report.status_code == 201, report.text
+    assert report.json()["status"] == "submitted"
+
+
+def test_the_gateway_is_not_ready_while_the_demo_data_loads(make_database, tmp_path):
+    """`make run` marks the demo load with a file (GATEWAY_DEMO_DATA_LOADING): /readyz waits for it, so that
+    "ready" means ready for people, figures included, as the banner printed after it does."""
+    marker = tmp_path / "demo-data-loading"
+    marker.touch()
+    settings = gateway_settings(
+        make_database("gateway"),
+        kafka_bootstrap_servers="127.0.0.1:1",
+        catalog_retry_seconds=3600,
+        demo_data=True,
+        demo_data_loading=marker,
+    )
+    with TestClient(gateway_main.build_app(settings)) as gateway:
+        waiting = gateway.get("/readyz")
+        assert waiting.status_code == 503 and "demo_data" in waiting.json()["waiting_for"]
+        marker.unlink()
+        assert "demo_data" not in gateway.get("/readyz").json().get("waiting_for", [])

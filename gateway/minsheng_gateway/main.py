@@ -19,6 +19,7 @@ from minsheng_gateway.identity.models import IDENTITY_TABLES
 from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.inbox.router import router as inbox_router
+from minsheng_gateway.platform.router import demo_data_loading
 from minsheng_gateway.platform.router import router as platform_router
 from minsheng_gateway.proxy import proxy_client_lifecycle
 from minsheng_gateway.proxy import router as proxy_router
@@ -90,7 +91,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
     )
     gateway.state.catalogs_loaded = set()
     gateway.state.catalog_missing_since = {}  # campaign → when its catalog was first found unavailable
-    gateway.state.readiness_checks.extend([missing_catalogs, stalled_fold])
+    gateway.state.readiness_checks.extend([missing_catalogs, stalled_fold, demo_data_loading])
     gateway.state.rate_limiter = limiter
     gateway.state.views_changes = ViewsBroadcaster()
     return gateway

@@ -56,6 +56,9 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     # The platform holds the demo dataset (`make run`; minsheng.demo): the app marks every page 演示数据.
     # Never in production.
     demo_data: bool = False
+    # `make run` only: a file that exists while the runner loads the demo dataset; /readyz answers 503
+    # (waiting for "demo_data") until it is gone, so "ready" means ready for people, data included.
+    demo_data_loading: Path | None = None
 
     def reporting_calendar(self) -> ReportingCalendar:
         return ReportingCalendar(due_day=self.report_due_day, year_due_day=self.report_year_due_day)

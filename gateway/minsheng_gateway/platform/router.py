@@ -1,6 +1,6 @@
 """What the web app needs to know about the platform it talks to (open, no sign-in)."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/api/v1", tags=["平台 platform"])
@@ -18,3 +18,10 @@ def platform(request: Request) -> PlatformPublic:
     return PlatformPublic(
         name="淄博市高品质民生三年行动平台", demo_data=settings.demo_data, demo_users=settings.demo_users
     )
+
+
+def demo_data_loading(app: FastAPI) -> list[str]:
+    """Readiness: not ready while `make run` loads the demo dataset (its marker file exists), so that
+    nobody is told to start before the figures are in (and races the loader's approvals)."""
+    marker = app.state.settings.demo_data_loading
+    return ["demo_data"] if marker is not None and marker.exists() else []
