@@ -12,9 +12,9 @@ processes the tests start: with a short enough temporary folder it names the ser
 from __future__ import annotations
 
 import importlib.util
-import sys
 import shutil
 import socket
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable
