@@ -4,19 +4,21 @@ between them, every event is applied by exactly one, and the views count each re
 from __future__ import annotations
 
 import asyncio
-import uuid
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from minsheng.auth.demo import DEMO_PASSWORD
 from minsheng.broker import LocalBroker
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging import topic_for
-from tests.conftest import ADMIN_URL, free_port
+from tests.conftest import free_port
 from tests.metrics_stack import scrape, value
 from tests.processes import ProcessGroup, ServiceProcess, wait_until
 
@@ -68,22 +70,24 @@ def _folded_everything(service_db: str, read_db: str) -> bool:
     return not pending and published <= _event_ids(read_db, "SELECT event_id FROM processed_event")
 
 
-def test_two_gateways_share_the_partitions_and_apply_each_event_once(admin_engine, tmp_path):
-    names = []
+@dataclass
+class TwoGateways:
+    education: ServiceProcess
+    education_db: str
+    gateways: list[ServiceProcess]
+    read_database: str
 
-    def database(label: str) -> str:
-        name = f"minsheng_test_two_{label}_{uuid.uuid4().hex[:10]}"
-        with admin_engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        names.append(name)
-        return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
+@pytest.fixture
+def two_gateways(make_database, tmp_path) -> Iterator[TwoGateways]:
+    """A broker with the campaigns' topics in PARTITIONS partitions, the education service, and two gateways
+    on one read database in one consumer group, each assigned some of the partitions."""
     group = ProcessGroup()
     try:
         broker = group.add(LocalBroker(free_port()))
         broker.start()
         asyncio.run(_create_topics(broker.bootstrap_servers))
-        education_db = database("education")
+        education_db = make_database("education")
         education = group.add(
             ServiceProcess.campaign(
                 "education",
@@ -93,7 +97,7 @@ def test_two_gateways_share_the_partitions_and_apply_each_event_once(admin_engin
                 log_dir=tmp_path,
             )
         )
-        read_database = database("gateway")
+        read_database = make_database("gateway")
         for label in ("a", "b"):
             (tmp_path / label).mkdir()
         gateways = [
@@ -114,77 +118,142 @@ def test_two_gateways_share_the_partitions_and_apply_each_event_once(admin_engin
         # same consumer group).
         gateways[0].start().wait_catalog("education", 90)
         gateways[1].start().wait_catalog("education", 90)
-
-        # The group shares the partitions: each gateway folds some, none is folded by both.
-        def assigned() -> list[set] | None:
-            owned = [_partitions(scrape(g.url)) for g in gateways]
-            return owned if all(owned) and len(owned[0] | owned[1]) == PARTITIONS * len(CAMPAIGN_CODES) else None
-
-        owned = wait_until(assigned, timeout=60, message="both gateways assigned partitions")
-        assert not owned[0] & owned[1]
-        wait_until(lambda: _folded_everything(education_db, read_database), timeout=60, message="start-up folded")
-        # Each gateway counts an event right after the commit that put its id in `processed_event`.
-        published_before = len(_event_ids(education_db, "SELECT event_id FROM outbox_event"))
-        received_before = wait_until(
-            lambda: (r := sum(_received(g) for g in gateways)) >= published_before and r,
-            timeout=10,
-            message="the start-up events counted",
-        )
-
-        # A bureau reports through one gateway, the city office reviews through the other.
-        clients = []
-        for gateway, username in zip(gateways, ("demo-education-bureau", "demo-city-office"), strict=True):
-            client = httpx.Client(base_url=f"{gateway.url}/api/v1", timeout=30)
-            response = client.post("/auth/login", json={"username": username, "password": DEMO_PASSWORD})
-            assert response.status_code == 200, response.text
-            client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
-            clients.append(client)
-        bureau, office = clients
-        ids = []
-        for org_unit in ORG_UNITS:
-            response = bureau.post(
-                "/campaigns/education/reports",
-                json={"indicator": "T002-1", "org_unit": org_unit, "period": "2022-06", "value": 2},
-            )
-            assert response.status_code == 201, response.text
-            ids.append(response.json()["id"])
-        for report_id in ids[:5]:
-            assert office.post(f"/campaigns/education/reports/{report_id}/approve").status_code == 200
-        for client in clients:
-            client.close()
-
-        wait_until(lambda: _folded_everything(education_db, read_database), timeout=60, message="every event folded")
-        published = len(_event_ids(education_db, "SELECT event_id FROM outbox_event")) - published_before
-        assert published >= len(ids) + 5  # each report submitted, five approved (and what those changed)
-        received = wait_until(
-            lambda: (r := sum(_received(g) for g in gateways) - received_before) >= published and r,
-            timeout=10,
-            message="the gateways' counters reach what was folded",
-        )
-        # Each event taken as new by exactly one gateway: together, what the service published.
-        assert received == published
-
-        engine = create_engine(read_database)
-        try:
-            with engine.connect() as connection:
-                rows = connection.execute(
-                    text(
-                        "SELECT status, count(*) FROM report_view WHERE campaign = 'education' "
-                        "AND is_current GROUP BY status"
-                    )
-                ).all()
-                official = connection.execute(
-                    text("SELECT count(*), sum(value) FROM official_value WHERE indicator_code = 'T002-1'")
-                ).one()
-        finally:
-            engine.dispose()
-        assert dict(rows) == {"submitted": len(ids) - 5, "approved": 5}
-        assert tuple(official) == (5, 10)
-        # Both gateways answer from the one database: the same backlog on each.
-        for gateway in gateways:
-            assert value(scrape(gateway.url), "minsheng_reports_awaiting_review", campaign="education") == 4
+        yield TwoGateways(education, education_db, gateways, read_database)
     finally:
         group.close()
-        with admin_engine.connect() as connection:
-            for name in names:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _signed_in(gateway: ServiceProcess, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=f"{gateway.url}/api/v1", timeout=30)
+    response = client.post("/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return client
+
+
+def _report_statuses(read_database: str) -> dict[str, int]:
+    return dict(
+        _rows(
+            read_database,
+            "SELECT status, count(*) FROM report_view WHERE campaign = 'education' AND is_current GROUP BY status",
+        )
+    )
+
+
+def _rows(url: str, sql: str) -> list[tuple]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def test_two_gateways_share_the_partitions_and_apply_each_event_once(two_gateways: TwoGateways):
+    education_db = two_gateways.education_db
+    gateways, read_database = two_gateways.gateways, two_gateways.read_database
+
+    # The group shares the partitions: each gateway folds some, none is folded by both.
+    def assigned() -> list[set] | None:
+        owned = [_partitions(scrape(g.url)) for g in gateways]
+        return owned if all(owned) and len(owned[0] | owned[1]) == PARTITIONS * len(CAMPAIGN_CODES) else None
+
+    owned = wait_until(assigned, timeout=60, message="both gateways assigned partitions")
+    assert not owned[0] & owned[1]
+    wait_until(lambda: _folded_everything(education_db, read_database), timeout=60, message="start-up folded")
+    # Each gateway counts an event right after the commit that put its id in `processed_event`.
+    published_before = len(_event_ids(education_db, "SELECT event_id FROM outbox_event"))
+    received_before = wait_until(
+        lambda: (r := sum(_received(g) for g in gateways)) >= published_before and r,
+        timeout=10,
+        message="the start-up events counted",
+    )
+
+    # A bureau reports through one gateway, the city office reviews through the other.
+    bureau, office = (
+        _signed_in(gateway, username)
+        for gateway, username in zip(gateways, ("demo-education-bureau", "demo-city-office"), strict=True)
+    )
+    ids = []
+    for org_unit in ORG_UNITS:
+        response = bureau.post(
+            "/campaigns/education/reports",
+            json={"indicator": "T002-1", "org_unit": org_unit, "period": "2022-06", "value": 2},
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    for report_id in ids[:5]:
+        assert office.post(f"/campaigns/education/reports/{report_id}/approve").status_code == 200
+    bureau.close()
+    office.close()
+
+    wait_until(lambda: _folded_everything(education_db, read_database), timeout=60, message="every event folded")
+    published = len(_event_ids(education_db, "SELECT event_id FROM outbox_event")) - published_before
+    assert published >= len(ids) + 5  # each report submitted, five approved (and what those changed)
+    received = wait_until(
+        lambda: (r := sum(_received(g) for g in gateways) - received_before) >= published and r,
+        timeout=10,
+        message="the gateways' counters reach what was folded",
+    )
+    # Each event taken as new by exactly one gateway: together, what the service published.
+    assert received == published
+
+    assert _report_statuses(read_database) == {"submitted": len(ids) - 5, "approved": 5}
+    official = _rows(read_database, "SELECT count(*), sum(value) FROM official_value WHERE indicator_code = 'T002-1'")
+    assert official == [(5, 10)]
+    # Both gateways answer from the one database: the same backlog on each.
+    for gateway in gateways:
+        assert value(scrape(gateway.url), "minsheng_reports_awaiting_review", campaign="education") == 4
+
+
+@pytest.mark.chaos
+def test_a_gateway_replica_killed_leaves_its_partitions_to_the_survivor_which_folds_the_backlog(
+    two_gateways: TwoGateways,
+):
+    education_db = two_gateways.education_db
+    survivor, victim = two_gateways.gateways
+    read_database = two_gateways.read_database
+    every_partition = PARTITIONS * len(CAMPAIGN_CODES)
+    wait_until(
+        lambda: all(_partitions(scrape(g.url)) for g in (survivor, victim)),
+        timeout=60,
+        message="both gateways assigned partitions",
+    )
+    wait_until(lambda: _folded_everything(education_db, read_database), timeout=60, message="start-up folded")
+
+    # A backlog builds up while the victim dies: reports keep coming through the survivor.
+    bureau = _signed_in(survivor, "demo-education-bureau")
+    ids = []
+    killed_at = None
+    for index, org_unit in enumerate(ORG_UNITS * 3):
+        if index == 4:
+            victim.kill()
+            killed_at = time.monotonic()
+        response = bureau.post(
+            "/campaigns/education/reports",
+            json={"indicator": "T002-1", "org_unit": org_unit, "period": f"2023-{index // 9 + 1:02d}", "value": 1},
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    bureau.close()
+
+    owned = wait_until(
+        lambda: (mine := _partitions(scrape(survivor.url))) and len(mine) == every_partition and mine,
+        timeout=60,
+        message="the survivor assigned every partition",
+    )
+    took_over = time.monotonic() - killed_at
+    wait_until(lambda: _folded_everything(education_db, read_database), timeout=60, message="the backlog folded")
+    converged = time.monotonic() - killed_at
+    assert len(owned) == every_partition
+    assert _report_statuses(read_database) == {"submitted": len(ids)}
+    # Exactly once: one processed id per event the service wrote, whichever gateway applied it.
+    written = len(_event_ids(education_db, "SELECT event_id FROM outbox_event"))
+    assert _rows(read_database, "SELECT count(*) FROM processed_event")[0][0] >= written
+    assert _event_ids(education_db, "SELECT event_id FROM outbox_event") <= _event_ids(
+        read_database, "SELECT event_id FROM processed_event"
+    )
+    print(
+        f"\nchaos gateway replica: SIGKILL of one of two; the survivor took all {every_partition} partitions "
+        f"{took_over:.1f} s after, and had folded the {len(ids)} reports' backlog {converged:.1f} s after"
+    )

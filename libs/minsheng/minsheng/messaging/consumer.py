@@ -332,6 +332,7 @@ class EventConsumer:
         self._stalled_since: float | None = None
         self._stall_reason: str | None = None
         self._replaced_at = float("-inf")  # when a stalled Kafka consumer was last replaced
+        self._ends_seen: dict[TopicPartition, int] = {}  # the highest end offset seen per partition
 
     async def start(self) -> None:
         """Join the group. Raises when the broker cannot be reached."""
@@ -546,6 +547,7 @@ class EventConsumer:
         except Exception:  # noqa: BLE001 - broker unreachable or partitions moving: no conclusion this time
             return None
         self._report_lag(consumer, ends)
+        self._reread_lost_logs(consumer, ends)
         if self._applying:  # a slow database is lag (the lag alerts), not a stall a new member would cure
             return None
         if coordinator_lost(consumer):
@@ -554,6 +556,22 @@ class EventConsumer:
         if waiting and not self._retrying and now - self._last_received > self.stall_grace:
             return "no_progress"
         return None
+
+    def _reread_lost_logs(self, consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int]) -> None:
+        """A partition whose end offset went back lost its log (a broker that keeps nothing on disk restarted,
+        a topic made again): this member's position there may point past records it never read, and the
+        group's offsets went with the log.  It reads that partition from the beginning; what it had applied
+        comes again and is skipped as duplicates (decision 0015)."""
+        lost = [tp for tp, end in ends.items() if end < self._ends_seen.get(tp, 0)]
+        for tp, end in ends.items():
+            self._ends_seen[tp] = end if tp in lost else max(end, self._ends_seen.get(tp, 0))
+        if lost:
+            log.warning(
+                "%s consumer: the broker lost the log of %s; reading them from the beginning",
+                self.process,
+                ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(lost)),
+            )
+            consumer.seek_to_beginning(*lost)
 
     async def _watch(self) -> str:
         """Returns the reason once a stall has lasted `stall_after` seconds."""
