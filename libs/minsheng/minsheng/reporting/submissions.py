@@ -364,8 +364,9 @@ def resubmit_report(
     return new
 
 
-def get_report(*, session: Session, report_id: int) -> Report:
-    report = session.get(Report, report_id)
+def get_report(*, session: Session, report_id: int, for_update: bool = False) -> Report:
+    """`for_update`: locked and read as committed (a review's decision waits for a concurrent one)."""
+    report = session.get(Report, report_id, with_for_update=for_update or None, populate_existing=for_update)
     if report is None:
         raise NotFound(f"报告 {report_id} 不存在", code="report_not_found")
     return report
