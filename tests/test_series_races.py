@@ -249,3 +249,36 @@ def test_a_revision_number_taken_all_the_same_is_refused_with_409_not_500(educat
         assert answer.json()["code"] == "concurrent_submission" and "请稍后重试" in answer.json()["detail"]
     current = education.get("/api/v1/reports", params={"period": "2023-05", "org_unit": ORG_UNIT}, headers=CITY)
     assert [r["id"] for r in current.json()["data"]] == [first.json()["id"]]  # still the current revision
+
+
+def test_a_task_status_written_by_many_at_once_gets_one_revision_each(education):
+    """A task's qualitative status is a series too (task × org unit × period): eight at once, on a
+    series without a revision yet and then on one with, each becomes the next revision."""
+
+    async def rounds() -> list[dict]:
+        transport = httpx.ASGITransport(app=education.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=60) as client:
+            for n in range(2):
+                answers = await asyncio.gather(
+                    *(
+                        client.post(
+                            "/api/v1/task-status",
+                            json={
+                                "task": 1,
+                                "org_unit": "370300",
+                                "period": "2023Q1",
+                                "state": "in_progress",
+                                "narrative": f"第{n}轮第{i}次填报",
+                            },
+                            headers=CITY,
+                        )
+                        for i in range(8)
+                    )
+                )
+                assert [a.status_code for a in answers] == [201] * 8, [a.text for a in answers if a.status_code != 201]
+            listed = await client.get("/api/v1/task-status", params={"task": 1, "limit": 100}, headers=CITY)
+            return listed.json()["data"], [a.json() for a in answers]
+
+    current, last_round = asyncio.run(rounds())
+    assert len(current) == 1 and current[0]["revision"] == 16
+    assert sorted(a["revision"] for a in last_round) == list(range(9, 17))
