@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
@@ -20,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import CITY
+from tests.processes import wait_until
 
 INDICATOR, ORG_UNIT = "T002-1", "370305"
 OTHER_ORG_UNIT = "370303"  # a second series written by the bulk writers too, in varying row order
@@ -282,3 +284,33 @@ def test_a_task_status_written_by_many_at_once_gets_one_revision_each(education)
     current, last_round = asyncio.run(rounds())
     assert len(current) == 1 and current[0]["revision"] == 16
     assert sorted(a["revision"] for a in last_round) == list(range(9, 17))
+
+
+def test_a_write_that_races_one_outside_the_series_lock_answers_409_not_500(education):
+    """The last safety net (errors.py): a task status whose current revision is written meanwhile by
+    a transaction that took no series lock (here: by hand, as a data repair might) waits for it on the
+    unique index of current revisions, then fails on it: 409 in Chinese, with a code, nothing stored."""
+    body = {"task": 1, "org_unit": "370300", "period": "2023Q2", "state": "in_progress", "narrative": "按计划推进"}
+    engine = education.app.state.database.engine
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+
+    def a_write_waits() -> int:
+        with engine.connect() as probe:  # a fresh transaction: pg_stat_activity is read once per transaction
+            return probe.execute(sa.text(waiting)).scalar()
+
+    with ThreadPoolExecutor(1) as pool, engine.connect() as repair:
+        repair.execute(
+            sa.text(
+                "INSERT INTO task_status_report (task_number, org_unit_code, period, period_end, state, narrative, "
+                "problems, revision, is_current, reported_by, reported_at) "
+                "VALUES (1, '370300', '2023Q2', '2023-06-30', 'completed', '手工补录', '', 1, true, '数据修复', now())"
+            )
+        )
+        answer = pool.submit(education.post, "/api/v1/task-status", json=body, headers=CITY)
+        wait_until(a_write_waits, timeout=30, message="the task status waiting for the repair's row")
+        repair.commit()
+        response = answer.result(timeout=30)
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "concurrent_write" and "请稍后重试" in response.json()["detail"]
+    listed = education.get("/api/v1/task-status", params={"task": 1}, headers=CITY).json()["data"]
+    assert [(s["narrative"], s["revision"]) for s in listed if s["period"] == "2023Q2"] == [("手工补录", 1)]
