@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError as SQLAlchemyDataError
+from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -96,6 +97,7 @@ class ErrorResponse(BaseModel):
 
 
 OVERLOADED_MESSAGE = "系统繁忙，本次请求未处理（没有保存任何数据），请稍后重试"
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE unique_violation
 
 
 # Pydantic error types, said the way a clerk would understand them.
@@ -165,6 +167,18 @@ def install_error_handlers(app: FastAPI) -> None:
                 "code": "unstorable_value",
             },
             status_code=422,
+        )
+
+    @app.exception_handler(SQLAlchemyIntegrityError)
+    async def _raced(_: Request, exc: SQLAlchemyIntegrityError) -> JSONResponse:
+        # A key taken by a concurrent write that the writer's own locks and mappings did not foresee: the
+        # request's transaction is rolled back, nothing stored; trying again sees the other write.
+        if getattr(exc.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise exc  # another constraint failed: a fault of ours, answered 500 and logged
+        log.warning("write refused by a unique key taken concurrently: %s", exc.orig)
+        return JSONResponse(
+            {"detail": "同一数据正被另一请求同时修改，本次没有保存，请稍后重试", "code": "concurrent_write"},
+            status_code=409,
         )
 
     @app.exception_handler(RequestValidationError)

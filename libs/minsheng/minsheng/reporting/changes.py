@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -38,6 +40,29 @@ def series_key(indicator: str, org_unit: str, period: str) -> str:
 
 def report_series(report: Report | ReportRow) -> str:
     return series_key(report.indicator_code, report.org_unit_code, report.period)
+
+
+# pg_advisory_xact_lock(class, key) class of the series locks ("ser"), apart from the relay's one-key lock.
+SERIES_LOCK_CLASS = 0x736572
+_LOCK_SERIES_SQL = (
+    "SELECT pg_advisory_xact_lock(%s, series.key) FROM unnest(%s::int[]) WITH ORDINALITY AS series(key, n) ORDER BY n"
+)
+
+
+def lock_series(connection: Connection, keys: Iterable[str]) -> None:
+    """Serialise the writers of these series (`series_key`s, or a task status's) until the transaction
+    ends: whoever writes a new revision takes its series' lock first, then reads the current revision
+    (in a later statement, so it sees what the writer before it committed).  A row lock cannot do it: a
+    series without a revision yet has no row to lock.  Locks are taken in one order (of their keys) by
+    every writer, so writers of overlapping sets never deadlock; a hash collision only makes two series
+    wait for each other."""
+    locks = sorted({_signed_int32(zlib.crc32(key.encode())) for key in keys})
+    if locks:
+        connection.exec_driver_sql(_LOCK_SERIES_SQL, (SERIES_LOCK_CLASS, locks)).all()
+
+
+def _signed_int32(value: int) -> int:
+    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 def change_columns(

@@ -248,7 +248,8 @@ def return_report(
     *, session: Session, locks: PeriodLocks, campaign: str, report_id: int, reason: str, principal: Principal
 ) -> Report:
     require_city_office(principal, "退回报告")
-    report = get_report(session=session, report_id=report_id)
+    # Locked, as approvals lock: a return racing an approval or a new revision sees their outcome.
+    report = get_report(session=session, report_id=report_id, for_update=True)
     check_reviewable(locks.get(session), report)
     before = recorded_state(report)
     report.status, report.return_reason = ReportStatus.returned, reason

@@ -13,6 +13,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from minsheng.auth.principal import Principal
@@ -23,7 +24,16 @@ from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unproces
 from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
 from minsheng.pagination import PageParams
-from minsheng.reporting.changes import change_columns, commit, now, recorded_state, report_series
+from minsheng.reporting.changes import (
+    change_columns,
+    commit,
+    lock_series,
+    now,
+    recorded_state,
+    report_series,
+    series_key,
+    submission_conflict,
+)
 from minsheng.reporting.events import report_changed_event
 from minsheng.reporting.files import Column
 from minsheng.reporting.locks import PeriodLocks, lock_covering, locked_message
@@ -58,15 +68,17 @@ class RevisionWriter:
 
     def write(self, session: Session, submissions: Sequence[Submission]) -> list[ReportRow | DomainError]:
         """Write each submission as the new current revision of its series, with its change record and
-        its event, in the caller's transaction: two statements for a batch of up to `bulk.MAX_ROWS`.
+        its event, in the caller's transaction: three statements for a batch of up to `bulk.MAX_ROWS`.
 
         Returns, per submission, the new report or the Conflict that refused it (a period locked,
         checked here, at write time, so a lock taken after the request's own checks still holds).  A
-        later submission of the same series builds on an earlier one of the same batch.  The current
-        revisions are locked and retired by one statement (`_retire_current_revisions`), which
-        serializes concurrent writers of a series and keeps its events in order in the outbox; the
-        reports, their history records and their events are then written together (driver SQL,
-        `minsheng.db.bulk`, with ids drawn ahead).  Rows are plain `ReportRow`s: the ORM's execution
+        later submission of the same series builds on an earlier one of the same batch.  Every writer
+        of a series (this batch, an upload in a request's thread, another replica) first takes the
+        series' lock (`lock_series`), then reads and retires its current revision in one statement
+        (`_retire_current_revisions`): so each sees the revision the writer before it committed, and
+        the events of a series stay in order in the outbox; the reports, their history records and
+        their events are then written together (driver SQL, `minsheng.db.bulk`, with ids drawn
+        ahead).  Rows are plain `ReportRow`s: the ORM's execution
         machinery and its instances cost a writer more than the SQL itself."""
         at = now()
         locks = self.locks.get(session)
@@ -81,8 +93,10 @@ class RevisionWriter:
                 outcomes.append(None)  # the new revision, below
         if not accepted:
             return outcomes
-        current = _retire_current_revisions(session, {_key(s.checked) for s in accepted})
+        keys = {_key(s.checked) for s in accepted}
         connection = session.connection()
+        lock_series(connection, (series_key(*key) for key in keys))
+        current = _retire_current_revisions(session, keys)
         new_ids = iter(self.report_ids.take(connection, len(accepted)))
         written: list[tuple[ReportRow, ReportRow | None, Submission]] = []
         for submission in accepted:
@@ -166,7 +180,9 @@ def _retire_current_revisions(
 ) -> dict[tuple[str, str, str], ReportRow]:
     """The current revision of each series (indicator, org unit, period), as it was, now no longer
     current: locked (in id order, as approvals lock) and retired by one statement, so that the new
-    revisions may be inserted next (the partial unique index allows one current revision)."""
+    revisions may be inserted next (the partial unique index allows one current revision).  The
+    caller holds the series' locks (`lock_series`): the row locks alone would not stop two writers of
+    a series without a current revision, nor show a writer the revision its predecessor just wrote."""
     table = Report.__table__
     current = (
         sa.select(table.c.id)
@@ -236,6 +252,9 @@ def _write_all(session: Session, revisions: RevisionWriter, submissions: list[Su
     except DomainError:
         session.rollback()
         raise
+    except IntegrityError as exc:  # a constraint raced all the same (a writer that skipped the series lock): 409
+        session.rollback()
+        raise submission_conflict(exc) from exc
     commit(session)
     return outcomes
 
@@ -345,6 +364,10 @@ def resubmit_report(
 ) -> ReportRow:
     """A returned report corrected: a new revision of the same series, pending review again."""
     report = get_report(session=session, report_id=report_id)
+    # Checked under the series' lock, as it stands now: of two resubmissions at once (or one racing a
+    # new revision) the later finds the report no longer current and is refused, not stacked on it.
+    lock_series(session.connection(), [report_series(report)])
+    session.refresh(report)
     if not report.is_current or report.status is not ReportStatus.returned:
         label = REPORT_STATUS_LABELS[report.status]
         raise Conflict(
@@ -364,8 +387,9 @@ def resubmit_report(
     return new
 
 
-def get_report(*, session: Session, report_id: int) -> Report:
-    report = session.get(Report, report_id)
+def get_report(*, session: Session, report_id: int, for_update: bool = False) -> Report:
+    """`for_update`: locked and read as committed (a review's decision waits for a concurrent one)."""
+    report = session.get(Report, report_id, with_for_update=for_update or None, populate_existing=for_update)
     if report is None:
         raise NotFound(f"报告 {report_id} 不存在", code="report_not_found")
     return report

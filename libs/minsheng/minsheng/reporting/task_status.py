@@ -13,7 +13,7 @@ from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import Conflict, Unprocessable
 from minsheng.pagination import PageParams
 from minsheng.progress.periods import parse_plan_period
-from minsheng.reporting.changes import commit, now, record_change
+from minsheng.reporting.changes import commit, lock_series, now, record_change
 from minsheng.reporting.locks import PeriodLocks
 from minsheng.reporting.models import TaskStatusReport
 from minsheng.reporting.schemas import TaskStatusCreate
@@ -48,6 +48,9 @@ def report_task_status(
     authorize_task_status(principal, task.number, leads, status_in.org_unit)
     if (lock := ctx.lock_covering(period)) is not None:
         raise Conflict(f"{lock.period} 已锁定，不能再填报", code="period_locked")
+    series = f"task{task.number}/{status_in.org_unit}/{period.code}"
+    # As report revisions: under the series' lock, the current revision read is the latest committed.
+    lock_series(session.connection(), [series])
     previous = session.exec(
         select(TaskStatusReport).where(
             TaskStatusReport.task_number == task.number,
@@ -80,7 +83,7 @@ def report_task_status(
         row=row,
         action="revised" if previous else "submitted",
         actor=principal,
-        series_key=f"task{task.number}/{status_in.org_unit}/{period.code}",
+        series_key=series,
         previous={"state": previous.state.value, "narrative": previous.narrative} if previous else None,
         current={"state": row.state.value, "narrative": row.narrative, "problems": row.problems},
     )
