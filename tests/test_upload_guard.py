@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 
 from minsheng.reporting.files import XLSX_MEDIA_TYPE
 from minsheng.uploads import ContentTooLarge, UploadGuard, UploadLimits, check_archive
-from tests.conftest import VIEWER, ZHANGDIAN
+from tests.conftest import VIEWER, ZHANGDIAN, free_port
 from tests.identity import gateway_settings, identity_gateway, sign_in
+from tests.processes import ServiceProcess
 
 SHEET = "xl/worksheets/sheet1.xml"
 HEADER = ["指标编号", "单位代码", "期间", "数值"]
@@ -100,7 +101,7 @@ def zip_bomb() -> bytes:
     return workbook(blank_rows(800 * 1024 * 1024))
 
 
-def post(client: TestClient, content: bytes, path: str = UPLOAD, name: str = "张店区7月.xlsx", headers=ZHANGDIAN):
+def post(client: httpx.Client, content: bytes, path: str = UPLOAD, name: str = "张店区7月.xlsx", headers=ZHANGDIAN):
     return client.post(path, headers=headers, files={"file": (name, content, XLSX_MEDIA_TYPE)})
 
 
@@ -273,3 +274,34 @@ def test_a_parse_past_its_time_is_stopped_and_its_process_gone(education):
 def test_the_limits_are_the_settings(education):
     settings = education.app.state.settings
     assert education.app.state.upload_guard.limits == UploadLimits.from_settings(settings)
+
+
+# ---- as deployed: a uvicorn process, its parses in the forkserver's children ----------------------------
+
+
+def test_a_service_process_refuses_the_bomb_and_the_laughs_and_saves_the_next_workbook(
+    make_database, zip_bomb, tmp_path
+):
+    service = ServiceProcess.campaign(
+        "education",
+        port=free_port(),
+        database_url=make_database("education"),
+        bootstrap_servers="127.0.0.1:1",  # no broker: events stay in the outbox
+        log_dir=tmp_path,
+    )
+    try:
+        service.start().wait_ready(timeout=90)
+        with httpx.Client(base_url=service.url, timeout=60, trust_env=False) as client:
+            bomb = post(client, zip_bomb)
+            assert bomb.status_code == 413 and bomb.json()["code"] == "upload_too_large_unpacked"
+            laughs = LAUGHS + base_parts()[SHEET].replace(b"<t>T002-1</t>", b"<t>&lol9;</t>")
+            laughing = post(client, workbook(parts={SHEET: laughs}))
+            assert laughing.status_code == 422 and laughing.json()["code"] == "upload_xml_entities"
+            assert client.get("/api/v1/reports", headers=VIEWER).json()["count"] == 0
+            for _ in range(3):  # each parsed in a child of its own
+                normal = post(client, workbook())
+                assert normal.status_code == 201, normal.text
+            assert client.get("/api/v1/reports", headers=VIEWER).json()["count"] == 1  # revised twice
+            assert client.get("/healthz").status_code == 200
+    finally:
+        service.stop()
