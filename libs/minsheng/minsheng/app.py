@@ -24,6 +24,7 @@ from minsheng.observability import PROCESS_READY, MetricsMiddleware, configure_l
 from minsheng.openapi import RateLimited, install_error_contract
 from minsheng.protection import install_protection
 from minsheng.settings import ProcessSettings
+from minsheng.uploads import UploadGuard
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def create_app(
     app.state.settings = settings
     app.state.ready = False
     app.state.catalog = CatalogCache()
+    app.state.upload_guard = UploadGuard.from_settings(settings)
     app.state.readiness_checks = []  # callables returning a list of things still awaited
     for extra in reversed(middleware):  # the first listed sees a request first
         app.add_middleware(extra.cls, *extra.args, **extra.kwargs)

@@ -34,6 +34,7 @@ from minsheng.reporting.status_tracking import STATUS_TRACKING_TABLES
 from minsheng.reporting.submissions import RevisionWriter
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
+from minsheng.uploads import start_parser_server
 
 CAMPAIGN_TABLES = CATALOG_TABLES | REPORTING_TABLES | STATUS_TRACKING_TABLES | MESSAGING_TABLES
 # "auth" only drops the token table the services once had (callers are the gateway's business now).
@@ -58,6 +59,10 @@ def campaign_settings(campaign: str) -> CampaignSettings:
         },
     )
     return settings_class()
+
+
+def start_upload_parsers(app: FastAPI) -> None:
+    start_parser_server()  # the process that parses uploads (minsheng.uploads): ready before the first
 
 
 @dataclass
@@ -137,6 +142,6 @@ class CampaignService:
                 campaign_progress_router(self.campaign),
                 events_router(self.campaign),
             ],
-            startup=[self.seed, self.make_writers],
+            startup=[self.seed, self.make_writers, start_upload_parsers],
             background=[self.run_writers, run_relay_process],
         )

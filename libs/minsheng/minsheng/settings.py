@@ -20,6 +20,20 @@ class ProcessSettings(BaseSettings):
     log_level: str = "INFO"
     # Requests with a larger body are refused with 413 (minsheng.protection); uploads are the largest.
     max_body_bytes: int = 20 * 1024 * 1024
+    # Uploaded files (minsheng.uploads).  A workbook (.xlsx, a zip) is judged from its directory before
+    # anything in it is inflated: what all its parts inflate to, what one part does, how many parts, and
+    # how much more a part (of 1 MB or more) is inflated than compressed.  A filled template of 5000
+    # rows is a few MB inflated, compressed about 10 times.
+    upload_max_unpacked_bytes: int = 64 * 1024 * 1024
+    upload_max_entry_bytes: int = 32 * 1024 * 1024
+    upload_max_entries: int = 500
+    upload_max_compression_ratio: float = 100.0
+    # Reading is bounded too: rows (blank ones counted) and columns of a sheet or CSV, and seconds (the
+    # parse runs in a child process, killed past them: the gateway gives up at 30 s); parses at once.
+    upload_max_rows: int = 20_000
+    upload_max_columns: int = 200
+    upload_parse_seconds: float = 10.0
+    upload_parse_concurrency: int = 2
     # Origins allowed to call this process from a browser (CORS); none by default: one origin, the gateway's.
     cors_origins: list[str] = []
     # Seed the demo users listed in the README (local run only; never in production).

@@ -5,6 +5,9 @@ Columns, in English or Chinese: indicator/指标编号, org_unit/单位代码, p
 numerator/分子, denominator/分母, note/说明.  CSV and JSON rows are numbered from 1 (the CSV header is
 not counted); Excel rows by the sheet's own row numbers, as Excel shows them, and their errors also
 name the column (letter and header).
+
+Every parser here reads a file that `minsheng.uploads.UploadGuard.read` has let through, in the child
+process it bounds, with its limits (rows and columns are counted as they are read).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import ValidationError
 
-from minsheng.errors import Unprocessable, describe_validation_error
+from minsheng.errors import DomainError, Unprocessable, describe_validation_error
 from minsheng.reporting.schemas import ReportCreate, RowError
+from minsheng.uploads import UNREADABLE_WORKBOOK, UploadLimits, bounded_rows
 
 COLUMN_NAMES = {
     "indicator": "indicator",
@@ -110,8 +114,8 @@ def _row_from_mapping(number: int, raw: dict) -> tuple[ReportCreate | None, list
         return None, errors
 
 
-def parse_csv(content: bytes) -> tuple[list[tuple[int, ReportCreate]], list[RowError]]:
-    reader = csv.reader(io.StringIO(decode(content)))
+def parse_csv(content: bytes, limits: UploadLimits) -> tuple[list[tuple[int, ReportCreate]], list[RowError]]:
+    reader = bounded_rows(csv.reader(io.StringIO(decode(content))), limits, "CSV 文件")
     header = next(reader, None)
     if not header:
         raise Unprocessable("文件是空的", code="empty_file")
@@ -136,6 +140,8 @@ def parse_json(content: bytes) -> tuple[list[tuple[int, ReportCreate]], list[Row
         data = json.loads(decode(content))
     except json.JSONDecodeError as exc:
         raise Unprocessable(f"JSON 格式错误（第{exc.lineno}行）：{exc.msg}", code="invalid_json") from exc
+    except RecursionError as exc:  # [[[[…: deeper than the parser goes
+        raise Unprocessable('JSON 嵌套层数过多：应为报告数组，或 {"rows": [...]}', code="invalid_json") from exc
     if isinstance(data, dict):
         data = data.get("rows")
     if not isinstance(data, list) or not data:
@@ -158,14 +164,11 @@ def data_sheet(workbook: openpyxl.Workbook) -> Worksheet:
     return workbook[DATA_SHEET] if DATA_SHEET in workbook.sheetnames else workbook.worksheets[0]
 
 
-def load_workbook(content: bytes) -> openpyxl.Workbook:
+def load_workbook(content: bytes, *, read_only: bool = False) -> openpyxl.Workbook:
     try:
-        return openpyxl.load_workbook(io.BytesIO(content))
+        return openpyxl.load_workbook(io.BytesIO(content), read_only=read_only)
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file fails in many ways; all are the clerk's 422
-        raise Unprocessable(
-            "无法读取 Excel 文件：请上传用 Excel 或 WPS 保存的 .xlsx 工作簿（.xls 请另存为 .xlsx）",
-            code="unreadable_file",
-        ) from exc
+        raise Unprocessable(UNREADABLE_WORKBOOK, code="unreadable_file") from exc
 
 
 def _cell(field_name: str, value: object) -> object:
@@ -186,9 +189,24 @@ def _cell(field_name: str, value: object) -> object:
     return text
 
 
-def parse_xlsx(content: bytes) -> ParsedUpload:
-    sheet = data_sheet(load_workbook(content))
-    rows_iter = sheet.iter_rows(values_only=True)
+def parse_xlsx(content: bytes, limits: UploadLimits) -> ParsedUpload:
+    # Read-only: the sheet is streamed row by row (bounded as it comes) instead of built whole in memory.
+    workbook = load_workbook(content, read_only=True)
+    try:
+        sheet = data_sheet(workbook)
+        # The size the file states may be wrong (some writers say A1): read each row as far as it goes.
+        sheet.reset_dimensions()
+        return _parse_sheet(sheet, limits)
+    except DomainError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - streamed: a damaged part fails while its rows are read
+        raise Unprocessable(UNREADABLE_WORKBOOK, code="unreadable_file") from exc
+    finally:
+        workbook.close()
+
+
+def _parse_sheet(sheet: Worksheet, limits: UploadLimits) -> ParsedUpload:
+    rows_iter = bounded_rows(sheet.iter_rows(values_only=True), limits, f"工作表「{sheet.title}」")
     header = next(rows_iter, None)
     if not header or not any(h is not None for h in header):
         raise Unprocessable(f"工作表「{sheet.title}」是空的：第1行应为表头", code="empty_file")
@@ -223,12 +241,13 @@ def parse_xlsx(content: bytes) -> ParsedUpload:
     return ParsedUpload(rows=rows, errors=errors, columns=columns, sheet=sheet.title)
 
 
-def parse_upload(filename: str, content: bytes) -> ParsedUpload:
+def parse_upload(filename: str, content: bytes, limits: UploadLimits) -> ParsedUpload:
+    """Run it with `UploadGuard.read(filename, content, parse_upload)`, which checks and bounds it."""
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
-        return parse_xlsx(content)
+        return parse_xlsx(content, limits)
     if name.endswith(".csv"):
-        return ParsedUpload(*parse_csv(content))
+        return ParsedUpload(*parse_csv(content, limits))
     if name.endswith(".json"):
-        return ParsedUpload(*parse_json(content))
+        return ParsedUpload(*parse_json(content))  # its rows are counted at once: MAX_ROWS
     raise Unprocessable("只支持 .xlsx、.csv 和 .json 文件（.xls 请在 Excel 中另存为 .xlsx）", code="unsupported_file")

@@ -41,6 +41,7 @@ from minsheng.reporting.schemas import (
     TaskStatusPublic,
 )
 from minsheng.reporting.submissions import RevisionWriterDep, SubmissionWriterDep
+from minsheng.uploads import UploadGuardDep
 
 router = APIRouter(prefix="/api/v1", tags=["填报 reporting"])
 ERRORS = {
@@ -109,9 +110,11 @@ def upload_reports(
     revisions: RevisionWriterDep,
     principal: PrincipalDep,
     today: TodayDep,
+    guard: UploadGuardDep,
     file: Annotated[UploadFile, File(description="Excel 工作簿（.xlsx，如填好的模板）、CSV（UTF-8 或 GBK）或 JSON")],
 ):
-    parsed = parse_upload(file.filename or "", file.file.read())
+    # Sync route: the guard's checks and its wait on the parsing child take a worker thread, not the loop.
+    parsed = guard.read(file.filename or "", file.file.read(), parse_upload)
     reports = submissions.submit_reports(
         session=session,
         revisions=revisions,
@@ -167,6 +170,7 @@ def annotate_upload(
     period_locks: PeriodLocksDep,
     principal: PrincipalDep,
     today: TodayDep,
+    guard: UploadGuardDep,
     file: Annotated[UploadFile, File(description="上传时被拒绝的 Excel 工作簿（.xlsx）")],
 ):
     marked = workbook.annotate_upload(
@@ -175,6 +179,7 @@ def annotate_upload(
         principal=principal,
         today=today,
         locks=period_locks,
+        guard=guard,
         filename=file.filename or "",
         content=file.file.read(),
     )

@@ -36,6 +36,7 @@ from minsheng.reporting.official import latest_approved_before
 from minsheng.reporting.schemas import RowError
 from minsheng.reporting.submissions import check_reports
 from minsheng.reporting.validation import ReportContext, reportable_at
+from minsheng.uploads import UploadGuard, UploadLimits
 
 INSTRUCTIONS_SHEET = "填报说明"
 OPTIONS_SHEET = "选项"
@@ -284,11 +285,12 @@ def upload_errors(
     principal: Principal,
     today: dt.date,
     locks: PeriodLocks,
+    guard: UploadGuard,
     filename: str,
     content: bytes,
 ) -> list[RowError]:
     """What the upload of this file would refuse, decided as the upload decides it."""
-    parsed = parse_upload(filename, content)
+    parsed = guard.read(filename, content, parse_upload)
     _, errors, permission = check_reports(
         ctx=ReportContext(session, today, catalog.snapshot(session), locks=locks),
         rows=[row for _, row in parsed.rows],
@@ -307,6 +309,7 @@ def annotate_upload(
     principal: Principal,
     today: dt.date,
     locks: PeriodLocks,
+    guard: UploadGuard,
     filename: str,
     content: bytes,
 ) -> XlsxFile | None:
@@ -319,15 +322,23 @@ def annotate_upload(
         principal=principal,
         today=today,
         locks=locks,
+        guard=guard,
         filename=filename,
         content=content,
     )
     if not errors:
         return None
+    marked = guard.read(filename, content, marked_copy, errors)
+    stem = filename.rsplit(".", 1)[0].rsplit("/", 1)[-1]
+    return XlsxFile(content=marked, filename=f"{stem}_错误标注.xlsx", ascii_filename="minsheng-errors.xlsx")
+
+
+def marked_copy(filename: str, content: bytes, limits: UploadLimits, errors: list[RowError]) -> bytes:
+    """The workbook with `errors` marked, saved: run by `UploadGuard.read` (loading it whole is bounded
+    by the same limits and time as its parse was)."""
     workbook = load_workbook(content)
     mark_errors(workbook, errors)
-    stem = filename.rsplit(".", 1)[0].rsplit("/", 1)[-1]
-    return XlsxFile(content=_save(workbook), filename=f"{stem}_错误标注.xlsx", ascii_filename="minsheng-errors.xlsx")
+    return _save(workbook)
 
 
 def mark_errors(workbook: Workbook, errors: list[RowError]) -> None:
