@@ -26,14 +26,13 @@ from __future__ import annotations
 import io
 import logging
 import multiprocessing
-import os
 import re
 import struct
 import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn, util
+from multiprocessing import forkserver
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -53,8 +52,11 @@ _XML_DECLARATION = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\
 # How UTF-16 and UTF-32 XML starts (with or without a byte order mark): a byte scan would not see its DTD.
 _WIDE_XML_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<", b"\x00\x00\xfe\xff", b"\x00\x00\x00<")
 _END_OF_DIRECTORY = struct.Struct("<4s4H2LH")
-# The modules a parse needs, imported once in the forkserver so that each child starts at once.
-PARSER_MODULES = ["minsheng.uploads", "minsheng.reporting.files", "minsheng.reporting.workbook"]
+# The modules a parse needs, imported once in the forkserver so that each child starts at once; uvicorn's
+# too, since a child runs the parent's main script again (`uvicorn …` imports just uvicorn.main; `python -m
+# uvicorn` runs nothing again).
+PARSER_MODULES = ["minsheng.uploads", "minsheng.reporting.files", "minsheng.reporting.workbook", "uvicorn.main"]
+_FORKSERVER = multiprocessing.get_context("forkserver")
 
 UNREADABLE_WORKBOOK = "无法读取 Excel 文件：请上传用 Excel 或 WPS 保存的 .xlsx 工作簿（.xls 请另存为 .xlsx）"
 RESAVE = "本次未读取、未保存任何数据；请只保留填报所需的工作表和行，用 Excel 或 WPS 另存为 .xlsx 后重新上传"
@@ -216,36 +218,6 @@ def bounded_rows(rows: Iterable[Sequence[Any]], limits: UploadLimits, where: str
 # ---- the bounded parse ---------------------------------------------------------------------------
 
 
-class _ParsePopen(popen_forkserver.Popen):
-    """The forkserver's launch, less one thing: the child is not told to import the parent's main
-    module again (multiprocessing does, for spawn's sake).  A forked child has what it needs already;
-    re-running `uvicorn`'s script, or a test runner, took 0.1 to 1 s per upload."""
-
-    def _launch(self, process_obj: Any) -> None:  # as popen_forkserver.Popen._launch (3.11-3.13)
-        prep_data = spawn.get_preparation_data(process_obj._name)
-        prep_data.pop("init_main_from_name", None)
-        prep_data.pop("init_main_from_path", None)
-        buf = io.BytesIO()
-        context.set_spawning_popen(self)
-        try:
-            reduction.dump(prep_data, buf)
-            reduction.dump(process_obj, buf)
-        finally:
-            context.set_spawning_popen(None)
-        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
-        _parent_w = os.dup(w)
-        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))
-        with open(w, "wb", closefd=True) as f:
-            f.write(buf.getbuffer())
-        self.pid = forkserver.read_signed(self.sentinel)
-
-
-class _ParseProcess(context.ForkServerProcess):
-    @staticmethod
-    def _Popen(process_obj: Any) -> _ParsePopen:  # noqa: N802 - multiprocessing's name
-        return _ParsePopen(process_obj)
-
-
 def start_parser_server() -> None:
     """Starts the forkserver with the parsers imported (about a second, once per process): at start-up,
     so that the first upload does not wait for it."""
@@ -293,8 +265,8 @@ class UploadGuard:
 
     def _run(self, function: Callable[..., T], args: tuple) -> T:
         start_parser_server()  # at once when it runs; started again if it was stopped
-        receiver, sender = multiprocessing.Pipe(duplex=False)
-        child = _ParseProcess(target=_child, args=(sender, function, args), daemon=True, name="upload-parse")
+        receiver, sender = _FORKSERVER.Pipe(duplex=False)
+        child = _FORKSERVER.Process(target=_child, args=(sender, function, args), daemon=True, name="upload-parse")
         child.start()
         sender.close()  # the child holds its end: EOF here once it exits
         try:
