@@ -75,6 +75,7 @@ CONSUMER_STALLED = Gauge(
     ["process"],
 )
 STALL_REASONS = ("no_progress", "coordinator_lost", "poll_hung")
+COMMIT_TIMEOUT_SECONDS = 5.0
 LAST_APPLIED = Gauge(
     "minsheng_consumer_last_applied_timestamp_seconds",
     "Unix time of the last commit of a transaction that applied events",
@@ -499,7 +500,9 @@ class EventConsumer:
         if not offsets:
             return
         try:
-            await consumer.commit(offsets)
+            # Bounded: aiokafka retries a retriable refusal (a broker that forgot the topic) for good, and the
+            # commit only spares re-reading: what was applied is known by its ids.
+            await asyncio.wait_for(consumer.commit(offsets), timeout=COMMIT_TIMEOUT_SECONDS)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. a rebalance: the records come again and are deduplicated
@@ -554,8 +557,25 @@ class EventConsumer:
             return "coordinator_lost"
         waiting = any(end > (known_position(consumer, tp) or 0) for tp, end in ends.items())
         if waiting and not self._retrying and now - self._last_received > self.stall_grace:
+            self._read_from_the_beginning_without_position(consumer, ends)
             return "no_progress"
         return None
+
+    def _read_from_the_beginning_without_position(
+        self, consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int]
+    ) -> None:
+        """A partition with records but still no position: the broker does not give the group's committed
+        offset (one that lost its log answers that it does not know the topic, and aiokafka asks again for
+        good).  The committed offset only spares re-reading, so this member reads it from the beginning."""
+        stuck = sorted(tp for tp, end in ends.items() if end > 0 and known_position(consumer, tp) is None)
+        if stuck:
+            log.warning(
+                "%s consumer: no position on %s (the broker does not give the group's offsets); reading them "
+                "from the beginning",
+                self.process,
+                ", ".join(f"{tp.topic}[{tp.partition}]" for tp in stuck),
+            )
+            consumer.seek_to_beginning(*stuck)
 
     def _reread_lost_logs(self, consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int]) -> None:
         """A partition whose end offset went back lost its log (a broker that keeps nothing on disk restarted,
