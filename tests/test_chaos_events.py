@@ -148,10 +148,11 @@ def test_a_slow_fold_under_a_burst_lets_the_lag_grow_and_drops_nothing(platform:
             holder.execute(text("LOCK TABLE processed_event IN ACCESS EXCLUSIVE MODE"))
             held = time.monotonic()
             ids = [p.submit("T002-1", "370300", period, 1)["id"] for period in PERIODS[:burst]]
-            # The records wait: the gauge (end offsets asked by the watchdog) says how many.
+            # The records wait: the gauge (end offsets asked by the watchdog) says how many; the poll that
+            # is held took the burst's first few with it.
             lag_seen.append(
                 wait_until(
-                    lambda: (lag := p.gateway.metric("minsheng_consumer_lag")) >= burst - 1 and lag,
+                    lambda: (lag := p.gateway.metric("minsheng_consumer_lag")) >= burst // 2 and lag,
                     30,
                     message="the lag gauge shows the burst waiting",
                 )

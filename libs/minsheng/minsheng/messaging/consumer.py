@@ -326,7 +326,7 @@ class EventConsumer:
         for reason in STALL_REASONS:
             CONSUMER_RESTARTS.labels(process, reason)
         CONSUMER_STALLED.labels(process).set(0)
-        self._last_received = time.monotonic()  # records came (or the member joined)
+        self._last_received = time.monotonic()  # records came (or partitions were assigned)
         self._poll_began: float | None = None  # a poll is under way outside the database work
         self._applying = False  # a transaction of the poll's events is under way
         self._retrying = False  # the last poll had a failing record: its partition waits on purpose
@@ -694,7 +694,7 @@ class EventConsumer:
 
 class _LagFollowsAssignment(ConsumerRebalanceListener):
     """A partition's lag is this member's to report only while it is assigned here: dropped the moment a
-    rebalance revokes it (the next owner reports it)."""
+    rebalance revokes it (the next owner reports it).  An assignment restarts the stall clock."""
 
     def __init__(self, owner: EventConsumer):
         self.owner = owner
@@ -703,7 +703,8 @@ class _LagFollowsAssignment(ConsumerRebalanceListener):
         self.owner._forget_lag(revoked)  # noqa: SLF001 - the listener is the consumer's own
 
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        pass  # reported at the watchdog's next look
+        # New partitions get the grace to find their positions before the watchdog counts them as waiting.
+        self.owner._last_received = time.monotonic()  # noqa: SLF001
 
 
 def known_position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
