@@ -46,7 +46,7 @@ LOGS = RESULTS / "logs" / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}"
 # database would reach it: through the server's Unix socket when it has one.  Over loopback TCP every
 # statement also pays the kernel's TCP path at both ends, on the service's own core: measured in (a) on
 # 2026-11-27, median 43-53 % over TCP against 56-59 % through the socket.  MINSHENG_TEST_POSTGRES
-# overrides both (the README shows how to measure over TCP).
+# overrides both (docs/performance.md shows how to measure over TCP).
 PG_SOCKET = Path("/var/run/postgresql/.s.PGSQL.5432")
 ADMIN_URL = os.environ.get("MINSHENG_TEST_POSTGRES") or (
     f"postgresql+psycopg://postgres@/postgres?host={PG_SOCKET.parent}"

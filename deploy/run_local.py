@@ -361,7 +361,7 @@ def main() -> int:
         prefix = process.env_prefix
         env[f"{prefix}PORT"] = str(ports[process.name])
         env[f"{prefix}KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
-        env.setdefault(f"{prefix}DEMO_USERS", "true")  # the README's demo accounts
+        env.setdefault(f"{prefix}DEMO_USERS", "true")  # the demo accounts (docs/development.md)
     # The gateway signs service tokens with this run's key pair.
     env.setdefault("GATEWAY_JWT_PRIVATE_KEY", str(private_key))
     for campaign in CAMPAIGNS.values():

@@ -36,7 +36,7 @@ class ProcessSettings(BaseSettings):
     upload_parse_concurrency: int = 2
     # Origins allowed to call this process from a browser (CORS); none by default: one origin, the gateway's.
     cors_origins: list[str] = []
-    # Seed the demo users listed in the README (local run only; never in production).
+    # Seed the demo users listed in docs/development.md (local run only; never in production).
     demo_users: bool = False
     # The outbox relay child (minsheng.messaging.relay_process) is replaced when it sends no status line for
     # this long (hung), or when events wait on a connected relay and none is published or fails for this long.
