@@ -1,6 +1,6 @@
 """Demo accounts for the local run (`make run` sets GATEWAY_DEMO_USERS=true). Never enabled by default.
 
-The gateway seeds them (`minsheng_gateway.identity.service.seed_demo_accounts`); the README, `make run`'s
+The gateway seeds them (`minsheng_gateway.identity.service.seed_demo_accounts`); docs/development.md, `make run`'s
 banner and the web app's tests read them from here.
 """
 
