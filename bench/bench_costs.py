@@ -5,7 +5,7 @@ group-commit writers, the relay, the gateway's consumer): their shares barely mo
 change to one shows in (b) only as noise.  This benchmark runs each path alone, in one process, on
 PostgreSQL, and reports the process's CPU time per batch (reference rows: there is no target):
 
-- the gateway's live fold (`views/fold.py`'s handlers then `progress.refresh`, one transaction) for polls
+- the gateway's live fold (`projection/fold.py`'s handlers then `progress.refresh`, one transaction) for polls
   of 1, 8 and 32 report events, on a gateway that already folded 3,000 events;
 - the service's writers (`RevisionWriter.write` and `ApprovalWriter.write` in `reporting/`, each with its
   commit) for batches of 1 and 10 reports, through a sync session (the writers run the same function
@@ -32,8 +32,8 @@ def fold_costs(url: str, sizes: tuple[int, ...], polls: int) -> dict[int, float]
     from minsheng.catalog.snapshot import CatalogCache
     from minsheng.db import Database
     from minsheng.progress.model import Thresholds
-    from minsheng_gateway.views.fold import view_handlers
-    from minsheng_gateway.views.progress import refresh
+    from minsheng_gateway.projection.fold import view_handlers
+    from minsheng_gateway.projection.progress import refresh
 
     prepare_gateway_db(url)
     database, thresholds, catalog = Database(url), Thresholds(), CatalogCache()

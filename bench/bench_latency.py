@@ -2,7 +2,7 @@
 p99 ≤ 300 ms).
 
 The pipeline is the real one: education service (PostgreSQL) → its outbox → relay → Tansu → the
-gateway's consumer (`views/consumer.py`) → the gateway's read models (PostgreSQL) → gateway HTTP.
+gateway's consumer (`projection/consumer.py`) → the gateway's read models (PostgreSQL) → gateway HTTP.
 The other four campaigns are served by `bench/catalog_stub.py` (the gateway only needs their
 catalogs to be ready; no event of theirs is involved).
 

@@ -7,7 +7,8 @@ interleaved like live traffic), preceded by each service's catalog.published eve
 the five campaign topics of a fresh Tansu broker.  A fresh gateway database that already holds the
 catalog (as a running gateway's would) is then rebuilt by the product's own command:
 
-    python -m minsheng_gateway.rebuild --database-url <fresh db> --idle 2   (GATEWAY_KAFKA_BOOTSTRAP_SERVERS=…)
+    python -m minsheng_gateway.projection.rebuild --database-url <fresh db> --idle 2
+    (GATEWAY_KAFKA_BOOTSTRAP_SERVERS=…)
 
 Its own figure (events read ÷ folding time, excluding start-up and the final idle wait) is the
 headline; the wall time of the whole command is shown next to it.  The command is run three times
@@ -17,7 +18,7 @@ run: on these machines one run of a few seconds varies by a third with what else
 report revision must be in `report_view`.  Should the command still be folding after a bound (75 s;
 quick: 40 s) it is stopped, and the rate is the slope of its commits in `processed_event`.
 
-For comparison, the live path — the gateway process's own consumer job (`views/consumer.py:
+For comparison, the live path — the gateway process's own consumer job (`projection/consumer.py:
 consume_events`, run as is), reading the same topics from the beginning into another fresh database —
 is timed too, for a bounded time: it is what the gateway does when it catches up after downtime.
 """
@@ -85,7 +86,7 @@ def prepare_gateway_db(url: str) -> None:
     from minsheng.catalog.snapshot import CatalogCache
     from minsheng.db import Database
     from minsheng.db.migrations import upgrade_to_head
-    from minsheng_gateway.main import migration_plan
+    from minsheng_gateway.migration_plan import migration_plan
 
     upgrade_to_head(migration_plan, url)
     database = Database(url)
@@ -107,16 +108,16 @@ def count_rows(url: str) -> dict[str, int]:
 
 
 async def live_consumer(url: str, bootstrap: str, expected: int, budget: float) -> dict:
-    """The gateway's own background job (`views/consumer.py: consume_events`, however it is wired
+    """The gateway's own background job (`projection/consumer.py: consume_events`, however it is wired
     today) on a fresh database, reading the same topics from the beginning.  Progress is read from
     `processed_event`; the rate is the slope from the first commit seen, for at most `budget` s."""
     import psycopg
 
     from minsheng.catalog.snapshot import CatalogCache
     from minsheng.db import Database
+    from minsheng_gateway.projection.consumer import consume_events
     from minsheng_gateway.settings import GatewaySettings
-    from minsheng_gateway.views.consumer import consume_events
-    from minsheng_gateway.views.stream import ViewsBroadcaster
+    from minsheng_gateway.stream.service import ViewsBroadcaster
 
     settings = GatewaySettings().model_copy(update={"database_url": url, "kafka_bootstrap_servers": bootstrap})
     # What consume_events reads of the app: its database, settings, catalog snapshot and the views-changed
@@ -165,7 +166,7 @@ def run_rebuild(url: str, bootstrap: str, bound: float) -> dict:
     import psycopg
 
     env = process_env(GATEWAY_KAFKA_BOOTSTRAP_SERVERS=bootstrap, GATEWAY_LOG_LEVEL="WARNING", GATEWAY_DATABASE_URL=url)
-    command = [sys.executable, "-m", "minsheng_gateway.rebuild", "--database-url", url, "--idle", "2"]
+    command = [sys.executable, "-m", "minsheng_gateway.projection.rebuild", "--database-url", url, "--idle", "2"]
     LOGS.mkdir(parents=True, exist_ok=True)
     log_path = LOGS / "d-rebuild.log"
     commits: list[tuple[float, int]] = []
@@ -281,7 +282,7 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
     rate = rebuild["rate_per_s"]
     rows_out = [
         [
-            f"minsheng_gateway.rebuild, run {i + 1}" + (" (median)" if r is rebuild else ""),
+            f"minsheng_gateway.projection.rebuild, run {i + 1}" + (" (median)" if r is rebuild else ""),
             f"{r['read']:,}",
             f"{r['fold_s']:.2f}" if r["fold_s"] else f"{r['wall_s']:.2f}",
             f"{r['rate_per_s']:,.0f}",
@@ -292,7 +293,7 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
     ]
     rows_out += [
         [
-            "minsheng_gateway.rebuild",
+            "minsheng_gateway.projection.rebuild",
             f"{rebuild['read']:,}",
             f"{rebuild['fold_s']:.2f}" if rebuild["fold_s"] else f"{rebuild['wall_s']:.2f}",
             f"{rate:,.0f}",
@@ -304,7 +305,7 @@ def run(quick: bool, client: str = "raw") -> BenchResult:  # noqa: ARG001 - no l
     if rebuild["finished"]:
         rows_out.append(
             [
-                "minsheng_gateway.rebuild, whole command",
+                "minsheng_gateway.projection.rebuild, whole command",
                 f"{rebuild['read']:,}",
                 f"{rebuild['wall_s'] - 2:.2f}",
                 f"{rebuild['read'] / max(rebuild['wall_s'] - 2, 1e-9):,.0f}",

@@ -13,11 +13,11 @@ after the other but in turns, a quarter of the requests per turn, with only the 
 running (the other stopped with SIGSTOP); each figure is the percentile over all its rounds' requests.
 
 Three states are measured, because the summary uses a stored answer only if it is today's
-(`summaries.statuses_for_unit`):
+(`summaries/service.py: statuses_for_unit`):
 - warm: rows computed today — the summary reads the stored statuses and, from the headline
   indicators' stored answers, their headline figures.  Most of every day.
 - midnight: the city's rows were computed yesterday, and in the hour before midnight the refresher
-  stored each row's answer for today beside it (`refresher.store_answers_ahead`, run here untimed) —
+  stored each row's answer for today beside it (`projection/refresher.py: store_answers_ahead`, run here untimed) —
   a new day's first minute, before the refresher's first run of the day promotes those answers.  The
   summary reads the answers stored ahead as it reads today's.
 - cold: the city's rows were computed yesterday and nothing was stored ahead — the first minute
@@ -77,9 +77,9 @@ def seed(url: str, reports: int) -> dict:
     from minsheng.db import Database
     from minsheng.db.migrations import upgrade_to_head
     from minsheng.progress.model import Thresholds
-    from minsheng_gateway.main import migration_plan
+    from minsheng_gateway.migration_plan import migration_plan
+    from minsheng_gateway.projection.progress import StaleProgress, refresh
     from minsheng_gateway.settings import GatewaySettings
-    from minsheng_gateway.views.progress import StaleProgress, refresh
 
     timings = {}
     started = time.perf_counter()
@@ -166,8 +166,8 @@ class CityRows:
         from minsheng.catalog.snapshot import CatalogCache
         from minsheng.db import Database
         from minsheng.progress.model import Thresholds
+        from minsheng_gateway.projection.refresher import store_answers_ahead
         from minsheng_gateway.settings import GatewaySettings
-        from minsheng_gateway.views.refresher import store_answers_ahead
 
         database = Database(self.url)
         try:

@@ -20,7 +20,7 @@ from minsheng.catalog.loader import read_catalog_file
 from minsheng.orgunits import CITY_CODE, ORG_UNITS
 from minsheng.progress.periods import Period
 from minsheng.topology import CAMPAIGNS
-from minsheng_gateway.views.models import OfficialValue, ReportView
+from minsheng_gateway.projection.models import OfficialValue, ReportView
 
 ORG_UNIT_CODES = tuple(u.code for u in ORG_UNITS)  # the city and its 11 districts, counties and zones
 DISTRICT_CODES = tuple(c for c in ORG_UNIT_CODES if c != CITY_CODE)

@@ -25,7 +25,7 @@ from minsheng.errors import install_error_handlers
 from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.identity.tokens import FreshBearer, ServiceTokenSigner
-from minsheng_gateway.main import migration_plan
+from minsheng_gateway.migration_plan import migration_plan
 from minsheng_gateway.proxy import close_proxy_client
 from minsheng_gateway.proxy import router as proxy_router
 from minsheng_gateway.settings import GatewaySettings

@@ -19,8 +19,9 @@ from minsheng.messaging import IntegrationEvent, OutboxEvent
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.bulletin.chinese import amount, chinese_date, chinese_month, percent
 from minsheng_gateway.bulletin.service import rank_change
-from minsheng_gateway.views.fold import view_handlers
-from minsheng_gateway.views.progress import refresh
+from minsheng_gateway.projection.fold import view_handlers
+from minsheng_gateway.projection.progress import refresh
+from minsheng_gateway.settings import GatewaySettings
 from tests.conftest import CITY
 from tests.identity import PRIVATE_KEY_PEM, sign_in
 
@@ -47,7 +48,7 @@ def gateway(campaign_client, make_database):
     with eldercare.app.state.database.session() as session:
         events = [IntegrationEvent.from_json_bytes(r.payload) for r in session.exec(select(OutboxEvent))]
 
-    settings = gateway_main.settings.model_copy(
+    settings = GatewaySettings().model_copy(
         update={
             "database_url": make_database("gateway"),
             "kafka_bootstrap_servers": "127.0.0.1:1",

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import httpx
 
+from minsheng_gateway.migration_plan import migration_plan
 from minsheng_gateway.settings import GatewaySettings
 
 
@@ -44,7 +45,6 @@ def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_data
 
     import sqlalchemy as sa
 
-    import minsheng_gateway.main as gateway_main
     from minsheng.catalog.loader import apply_catalog, read_catalog_file
     from minsheng.catalog.snapshot import CatalogCache
     from minsheng.db import Database
@@ -54,7 +54,7 @@ def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_data
 
     doc = read_catalog_file(ROOT / "services" / "education" / "minsheng_education" / "catalog.yaml")
     url = make_database("catalog_race")
-    upgrade_to_head(gateway_main.migration_plan, url)
+    upgrade_to_head(migration_plan, url)
     database = Database(url)
     app = SimpleNamespace(
         state=SimpleNamespace(

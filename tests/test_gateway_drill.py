@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from minsheng.clock import today_in_china
+from minsheng_gateway.settings import GatewaySettings
 from tests.test_gateway_views import AS_OF, comparable, fold_all, outbox_events, scenario
 
 
@@ -20,7 +21,7 @@ def folded(campaign_client, make_database):
 
     education = campaign_client("education")
     scenario(education)
-    settings = gateway_main.settings.model_copy(
+    settings = GatewaySettings().model_copy(
         update={
             "database_url": make_database("gateway"),
             "kafka_bootstrap_servers": "127.0.0.1:1",

@@ -28,22 +28,21 @@ from minsheng.reporting.events import (
     ReportSnapshot,
     ReportState,
 )
-from minsheng_gateway.views import upsert
-from minsheng_gateway.views.fold import view_handlers
-from minsheng_gateway.views.models import OfficialValue, ReportView, TaskStatusView
-from minsheng_gateway.views.progress import StaleProgress
+from minsheng_gateway.migration_plan import migration_plan
+from minsheng_gateway.projection import upsert
+from minsheng_gateway.projection.fold import view_handlers
+from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskStatusView
+from minsheng_gateway.projection.progress import StaleProgress
 
 T0 = dt.datetime(2022, 7, 1, 8, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(params=["staged", "parameters"])
 def gateway_database(request, make_database, monkeypatch):
-    import minsheng_gateway.main as gateway_main
-
     if request.param == "staged":  # every batch staged, as a rebuild's thousands of rows are
         monkeypatch.setattr(upsert, "STAGE_FROM_ROWS", 1)
     url = make_database("fold")
-    upgrade_to_head(gateway_main.migration_plan, url)
+    upgrade_to_head(migration_plan, url)
     database = Database(url)
     yield database
     database.dispose()

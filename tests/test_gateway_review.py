@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
+from minsheng_gateway.settings import GatewaySettings
 from tests.conftest import EDU_BUREAU, ZHANGDIAN
 from tests.identity import PRIVATE_KEY_PEM, sign_in
 from tests.test_gateway_views import approve, fold_all, outbox_events
@@ -19,7 +20,7 @@ def gateway(make_database):
     """A gateway with the demo accounts, fed by folds only (broker and services out of reach)."""
     import minsheng_gateway.main as gateway_main
 
-    settings = gateway_main.settings.model_copy(
+    settings = GatewaySettings().model_copy(
         update={
             "database_url": make_database("gateway"),
             "kafka_bootstrap_servers": "127.0.0.1:1",

@@ -15,6 +15,8 @@ from minsheng.db import Database
 from minsheng.db.migrations import upgrade_to_head
 from minsheng.messaging import IntegrationEvent, OutboxEvent
 from minsheng.progress.model import Thresholds
+from minsheng_gateway.migration_plan import migration_plan
+from minsheng_gateway.settings import GatewaySettings
 from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN
 
 AS_OF = "2022-12-31"
@@ -39,7 +41,7 @@ def gateway(make_database):
     import minsheng_gateway.main as gateway_main
 
     url = make_database("gateway")
-    settings = gateway_main.settings.model_copy(
+    settings = GatewaySettings().model_copy(
         update={"database_url": url, "kafka_bootstrap_servers": "127.0.0.1:1", "catalog_retry_seconds": 3600}
     )
     client = TestClient(gateway_main.build_app(settings))
@@ -51,8 +53,8 @@ def gateway(make_database):
 
 def live_handlers(app):
     """The live consumer's handlers of `app`, refreshing the progress rows for 2022-12-31."""
-    from minsheng_gateway.views.fold import view_handlers
-    from minsheng_gateway.views.progress import refresh
+    from minsheng_gateway.projection.fold import view_handlers
+    from minsheng_gateway.projection.progress import refresh
 
     catalog = app.state.catalog
     return view_handlers(
@@ -173,7 +175,7 @@ def test_a_report_awaiting_review_is_listed_when_read_without_rewriting_the_stor
     """A submission changes neither figures nor status: the gateway does not recompute the series' rows
     for it, yet today's answers (served from those rows) list it, for the district and the city, and
     stop listing it once it is approved."""
-    from minsheng_gateway.views.models import IndicatorProgressView
+    from minsheng_gateway.projection.models import IndicatorProgressView
 
     education = campaign_client("education")
     approve(education, {"indicator": "T002-1", "org_unit": "370303", "period": "2022-06", "value": 3}, ZHANGDIAN)
@@ -255,7 +257,7 @@ def test_snapshots_rebuild_the_same_views_without_the_original_events(campaign_c
         "minsheng.report.snapshot.v1",
         "minsheng.task_status.reported.v1",
     }
-    settings = gateway_main.settings.model_copy(
+    settings = GatewaySettings().model_copy(
         update={
             "database_url": make_database("gateway2"),
             "kafka_bootstrap_servers": "127.0.0.1:1",
@@ -274,7 +276,7 @@ def test_rebuild_command_replays_the_topics_into_identical_views(campaign_client
 
     from minsheng.broker import LocalBroker
     from minsheng.messaging import publish_pending_events
-    from minsheng_gateway.rebuild import drop_read_models, fold_topics
+    from minsheng_gateway.projection.rebuild import drop_read_models, fold_topics
     from tests.conftest import free_port
 
     education = campaign_client("education")
@@ -302,13 +304,13 @@ def test_rebuild_command_replays_the_topics_into_identical_views(campaign_client
         database = Database(make_database("rebuilt"))
         import minsheng_gateway.main as gateway_main
 
-        upgrade_to_head(gateway_main.migration_plan, database.url)
+        upgrade_to_head(migration_plan, database.url)
         generation = drop_read_models(database)
         read, applied, _ = asyncio.run(
             fold_topics(database, broker.bootstrap_servers, generation, Thresholds(), idle=2.0)
         )
         assert read >= applied > 0
-        settings = gateway_main.settings.model_copy(
+        settings = GatewaySettings().model_copy(
             update={
                 "database_url": database.url,
                 "kafka_bootstrap_servers": "127.0.0.1:1",
@@ -338,7 +340,7 @@ def test_batch_fold_equals_event_by_event_fold_and_skips_repeats(campaign_client
     fold_all(gateway, events)
     expected = gateway.get("/api/v1/indicators/T002-1/progress", params={"org_unit": "370302", "as_of": AS_OF}).json()
 
-    settings = gateway_main.settings.model_copy(
+    settings = GatewaySettings().model_copy(
         update={
             "database_url": make_database("batch"),
             "kafka_bootstrap_servers": "127.0.0.1:1",
@@ -369,7 +371,7 @@ def test_a_new_days_summaries_from_stored_inputs_equal_those_computed_in_full(ca
     not from every official value; they must be exactly the answers a full recomputation gives."""
     from sqlalchemy import update
 
-    from minsheng_gateway.views.models import IndicatorProgressView
+    from minsheng_gateway.projection.models import IndicatorProgressView
 
     education = campaign_client("education")
     scenario(education)
@@ -392,9 +394,9 @@ def test_the_refresher_renews_stored_rows_to_the_answers_computed_in_full(campai
     from minsheng.clock import today_in_china
     from minsheng.progress.assemble import indicator_progress
     from minsheng.progress.queries import load_facts
-    from minsheng_gateway.views.models import IndicatorProgressView
-    from minsheng_gateway.views.refresher import refresh_stale_rows
-    from minsheng_gateway.views.source import GatewaySource
+    from minsheng_gateway.projection.models import IndicatorProgressView
+    from minsheng_gateway.projection.refresher import refresh_stale_rows
+    from minsheng_gateway.projection.source import GatewaySource
 
     education = campaign_client("education")
     scenario(education)
@@ -429,8 +431,8 @@ def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_pro
     day's first summaries read those, and its first run makes them the rows' answers."""
     from sqlalchemy import delete, update
 
-    from minsheng_gateway.views.models import IndicatorProgressView, OfficialValue
-    from minsheng_gateway.views.refresher import refresh_stale_rows, store_answers_ahead
+    from minsheng_gateway.projection.models import IndicatorProgressView, OfficialValue
+    from minsheng_gateway.projection.refresher import refresh_stale_rows, store_answers_ahead
 
     education = campaign_client("education")
     scenario(education)
@@ -462,8 +464,8 @@ def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_pro
 def test_a_row_that_changes_after_its_answer_was_stored_ahead_loses_it(campaign_client, gateway):
     """An answer ahead is the next day's answer to the row's inputs at the time: a report approved
     later must not be hidden by it at midnight."""
-    from minsheng_gateway.views.models import IndicatorProgressView
-    from minsheng_gateway.views.refresher import store_answers_ahead
+    from minsheng_gateway.projection.models import IndicatorProgressView
+    from minsheng_gateway.projection.refresher import store_answers_ahead
 
     education = campaign_client("education")
     scenario(education)
@@ -493,7 +495,7 @@ def test_a_row_that_changes_after_its_answer_was_stored_ahead_loses_it(campaign_
     ],
 )
 def test_answers_are_stored_ahead_in_the_last_hour_of_a_beijing_day(now, due):
-    from minsheng_gateway.views.refresher import next_day_due
+    from minsheng_gateway.projection.refresher import next_day_due
 
     assert next_day_due(dt.datetime.fromisoformat(now), dt.timedelta(minutes=60)) == due
 
@@ -505,8 +507,8 @@ def test_todays_indicator_progress_is_the_stored_answer_and_equals_the_one_compu
 
     from minsheng.progress.assemble import indicator_progress
     from minsheng.progress.queries import load_facts
-    from minsheng_gateway.views.models import IndicatorProgressView, OfficialValue
-    from minsheng_gateway.views.source import GatewaySource
+    from minsheng_gateway.projection.models import IndicatorProgressView, OfficialValue
+    from minsheng_gateway.projection.source import GatewaySource
 
     education = campaign_client("education")
     scenario(education)

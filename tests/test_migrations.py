@@ -6,13 +6,12 @@ from sqlalchemy import create_engine, inspect
 
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.db.migrations import alembic_config, schema_differences, upgrade_to_head
+from minsheng_gateway.migration_plan import migration_plan as gateway_plan
 from tests.conftest import campaign_module
 
 
 def plans():
-    import minsheng_gateway.main as gateway
-
-    return {**{c: campaign_module(c).migration_plan for c in CAMPAIGN_CODES}, "gateway": gateway.migration_plan}
+    return {**{c: campaign_module(c).migration_plan for c in CAMPAIGN_CODES}, "gateway": gateway_plan}
 
 
 @pytest.mark.parametrize("process", [*CAMPAIGN_CODES, "gateway"])

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from minsheng.observability import MetricsMiddleware
-from minsheng_gateway.views.stream import EVERYTHING, QUEUE_SIZE, ViewsBroadcaster, event_stream
+from minsheng_gateway.stream.service import EVERYTHING, QUEUE_SIZE, ViewsBroadcaster, event_stream
 from tests.test_failures import Platform, group, platform  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.timeout(150)

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import minsheng_gateway.main as gateway_main
+from minsheng_gateway.settings import GatewaySettings
 
 INDEX = (
     '<!doctype html><html lang="zh-CN"><head><title>民生平台 · 工作台</title></head>'
@@ -19,7 +20,7 @@ INDEX = (
 
 
 def gateway_with(make_database, dist: Path) -> TestClient:
-    settings = gateway_main.settings.model_copy(
+    settings = GatewaySettings().model_copy(
         update={
             "database_url": make_database("gateway"),
             "kafka_bootstrap_servers": "127.0.0.1:1",

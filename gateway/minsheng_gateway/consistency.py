@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from minsheng.catalog.document import CAMPAIGN_CODES
-from minsheng_gateway.views.models import OfficialValue
+from minsheng_gateway.projection.models import OfficialValue
 
 router = APIRouter(prefix="/api/v1", tags=["运维 operations"])
 

@@ -1,47 +1,35 @@
 """The gateway: city-wide and per-district views over the five campaign services.
 Run: uvicorn minsheng_gateway.main:app"""
 
-from pathlib import Path
-
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from minsheng.app import create_app
-from minsheng.catalog.models import CATALOG_TABLES
 from minsheng.catalog.router import router as catalog_router
-from minsheng.db.migrations import MigrationPlan
-from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES
 from minsheng_gateway.asyncapi_router import router as asyncapi_router
 from minsheng_gateway.bulletin.router import router as bulletin_router
 from minsheng_gateway.catalog_sync import missing_catalogs, sync_catalogs
 from minsheng_gateway.consistency import router as consistency_router
-from minsheng_gateway.identity.models import IDENTITY_TABLES
 from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.inbox.router import router as inbox_router
+from minsheng_gateway.metrics import export_review_backlog
+from minsheng_gateway.migration_plan import migration_plan
 from minsheng_gateway.platform.router import demo_data_loading
 from minsheng_gateway.platform.router import router as platform_router
+from minsheng_gateway.projection.consumer import consume_events, stalled_fold
+from minsheng_gateway.projection.refresher import refresh_stale_progress
 from minsheng_gateway.proxy import proxy_client_lifecycle
 from minsheng_gateway.proxy import router as proxy_router
 from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits, rate_limited
 from minsheng_gateway.review.router import router as review_router
 from minsheng_gateway.settings import GatewaySettings
-from minsheng_gateway.views.consumer import consume_events, stalled_fold
-from minsheng_gateway.views.metrics import export_review_backlog
-from minsheng_gateway.views.models import VIEW_TABLES
-from minsheng_gateway.views.refresher import refresh_stale_progress
-from minsheng_gateway.views.router import router as views_router
-from minsheng_gateway.views.stream import ViewsBroadcaster
-from minsheng_gateway.views.stream import router as stream_router
+from minsheng_gateway.stream.service import ViewsBroadcaster
+from minsheng_gateway.stream.service import router as stream_router
+from minsheng_gateway.summaries.router import router as summaries_router
 from minsheng_gateway.webapp import router as webapp_router
 
 settings = GatewaySettings()
-migration_plan = MigrationPlan(
-    process="gateway",
-    kernel_branches=("catalog", MESSAGING_BRANCH),
-    own_versions=Path(__file__).parent / "migrations" / "versions",
-    tables=CATALOG_TABLES | MESSAGING_TABLES | VIEW_TABLES | IDENTITY_TABLES,
-)
 
 
 def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
@@ -61,11 +49,11 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
         description="全市与各区县视图：五大攻坚行动的113项任务、指标与进展。",
         settings=gateway_settings,
         migration_plan=migration_plan,
-        # The views come first: their /indicators/{code}/progress and /tasks/{number}/progress are
-        # computed from the gateway's read models.
+        # The views come first: their /indicators/{code}/progress and /tasks/{number}/progress
+        # are computed from the gateway's read models.
         # The web app last: it answers only what no other route matched.
         routers=[
-            views_router,
+            summaries_router,
             catalog_router,
             consistency_router,
             asyncapi_router,

@@ -25,7 +25,7 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     # A service that is down is retried this often until its catalog arrives; then refreshed at the slower pace.
     catalog_retry_seconds: float = 2.0
     catalog_refresh_seconds: float = 300.0
-    # How often the gateway looks for progress rows computed on an earlier day (`views/refresher.py`): a
+    # How often the gateway looks for progress rows computed on an earlier day (`projection/refresher.py`): a
     # new day's rows are renewed within this long after midnight.
     progress_refresh_seconds: float = 60.0
     # How long before midnight (Beijing time) the refresher starts storing the next day's answers

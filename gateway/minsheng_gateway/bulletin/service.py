@@ -25,9 +25,9 @@ from minsheng.progress.model import STATUS_LABELS, Status, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng_gateway.bulletin.charts import cjk_font, score_chart, short_name, status_chart
 from minsheng_gateway.bulletin.chinese import amount, chinese_count, chinese_date, chinese_month, percent
-from minsheng_gateway.views.schemas import DistrictScore, Summary
-from minsheng_gateway.views.source import GatewaySource
-from minsheng_gateway.views.summaries import (
+from minsheng_gateway.projection.source import GatewaySource
+from minsheng_gateway.summaries.schemas import DistrictScore, Summary
+from minsheng_gateway.summaries.service import (
     SCORING_RULE,
     _tasks_and_leads,
     district_matrix,

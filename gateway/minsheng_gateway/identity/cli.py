@@ -18,7 +18,8 @@ from minsheng.db.migrations import upgrade_to_head
 from minsheng.errors import DomainError
 from minsheng_gateway.identity.models import AccountCreate
 from minsheng_gateway.identity.service import create_account, utcnow
-from minsheng_gateway.main import migration_plan, settings
+from minsheng_gateway.migration_plan import migration_plan
+from minsheng_gateway.settings import GatewaySettings
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"GATEWAY_JWT_PRIVATE_KEY={private}\n<CAMPAIGN>_JWT_PUBLIC_KEY={public}")
         return 0
 
+    settings = GatewaySettings()
     url = args.database_url or settings.database_url
     upgrade_to_head(migration_plan, url)
     database = Database(url)

@@ -33,8 +33,8 @@ from minsheng_gateway.inbox.models import (
     InboxState,
     InboxSummary,
 )
-from minsheng_gateway.views.models import ReportView
-from minsheng_gateway.views.report_history import current_as_of, known_by
+from minsheng_gateway.projection.models import ReportView
+from minsheng_gateway.reads import current_as_of, known_by
 
 Series = tuple[Indicator, str]  # an indicator and the org unit it is owed for
 
@@ -112,7 +112,7 @@ def _current_reports(
 ) -> dict[tuple[str, str, str], ReportView]:
     """The current revision of every report of these series (of these periods only, if given), by
     indicator × org unit × period; with `as_of`, the one that counted at the end of that day, as it
-    stood then (`report_history`)."""
+    stood then (`reads.py`)."""
     if not series:
         return {}
     wanted = {(i.code, org_unit) for i, org_unit in series}

@@ -17,8 +17,8 @@ from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
 from minsheng.progress.queries import load_facts
 from minsheng_gateway.identity.deps import Caller
+from minsheng_gateway.projection.source import GatewaySource
 from minsheng_gateway.review.schemas import PendingReportPublic, PendingReviewPage
-from minsheng_gateway.views.source import GatewaySource
 
 # Period codes of one type sort as their periods do (2024-04 < 2024-05, 2024Q1 < 2024Q2, 2023 < 2024),
 # and the types differ in length: the previous official value is the greatest shorter code of the same

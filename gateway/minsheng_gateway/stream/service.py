@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from minsheng.messaging.consumer import TypedEvent
-from minsheng_gateway.views.metrics import campaign_of, observe_freshness
+from minsheng_gateway.metrics import campaign_of, observe_freshness
 
 EVENT = "views-changed"
 KEEP_ALIVE_SECONDS = 15.0

@@ -16,7 +16,7 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Observation
 from minsheng.progress.periods import Period
 from minsheng.progress.schemas import PendingValue, TaskStatusSummary
-from minsheng_gateway.views.models import IndicatorProgressView, OfficialValue, ReportView, TaskStatusView
+from minsheng_gateway.projection.models import IndicatorProgressView, OfficialValue, ReportView, TaskStatusView
 
 
 class GatewaySource:

@@ -8,7 +8,7 @@ import uuid
 
 from sqlmodel import Session
 
-from minsheng_gateway.views.models import ViewGeneration
+from minsheng_gateway.projection.models import ViewGeneration
 
 
 def current_generation(session: Session) -> str:

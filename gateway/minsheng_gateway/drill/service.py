@@ -20,7 +20,7 @@ from minsheng.progress.queries import load_facts
 from minsheng.progress.status import PLAN_START, counted_observations, expected_value, horizon_end
 from minsheng.reporting.audit import TASK_STATE_LABELS
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ReportStatus, TaskState
-from minsheng_gateway.views.drill_schemas import (
+from minsheng_gateway.drill.schemas import (
     DistrictProgress,
     IndicatorDistricts,
     IndicatorTrajectory,
@@ -28,9 +28,9 @@ from minsheng_gateway.views.drill_schemas import (
     TrajectoryPoint,
     ValueRevision,
 )
-from minsheng_gateway.views.models import ReportView, TaskStatusView
-from minsheng_gateway.views.report_history import as_it_stood, known_by
-from minsheng_gateway.views.source import GatewaySource
+from minsheng_gateway.projection.models import ReportView, TaskStatusView
+from minsheng_gateway.projection.source import GatewaySource
+from minsheng_gateway.reads import as_it_stood, known_by
 
 
 def _facts(session: Session, catalog: CatalogCache, code: str) -> IndicatorFacts:
@@ -121,7 +121,7 @@ def indicator_history(
     limit: int,
 ) -> list[ValueRevision]:
     """Every revision of the indicator's values (of one org unit, or all), latest period first; with
-    `as_of`, only what had been handed in by the end of that day, as it stood then (`report_history`)."""
+    `as_of`, only what had been handed in by the end of that day, as it stood then (`reads.py`)."""
     _facts(session, catalog, code)
     if org_unit is not None:
         get_org_unit(session=session, code=org_unit)

@@ -2,7 +2,7 @@
 the refresher read.
 
 Stored answers hold no reports awaiting review: those change neither a row's figures nor its status,
-and are added when an answer is read (`summaries.stored_answer`).  So only official values (approvals,
+and are added when an answer is read (`reads.stored_answer`).  So only official values (approvals,
 snapshots, catalogs) make a progress row stale, and a submission rewrites no row."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from minsheng.progress.assemble import IndicatorFacts, ProgressInputs, progress_from_inputs, progress_inputs
 from minsheng.progress.model import Observation, Thresholds
 from minsheng.progress.schemas import IndicatorProgressPublic
-from minsheng_gateway.views.models import IndicatorProgressView
+from minsheng_gateway.projection.models import IndicatorProgressView
 
 Computed = tuple[IndicatorProgressPublic, ProgressInputs]  # an answer, and what it was computed from
 

@@ -16,12 +16,14 @@ from minsheng.progress import queries
 from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
 from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressPublic, TaskProgressPublic
-from minsheng_gateway.views import drill, overdue, summaries
-from minsheng_gateway.views.completeness import Completeness, completeness
-from minsheng_gateway.views.drill_schemas import IndicatorDistricts, IndicatorTrajectory, TaskStatusEntry, ValueRevision
-from minsheng_gateway.views.entry import entry_values
-from minsheng_gateway.views.schemas import DistrictMatrix, EntryValues, Summary, Warning
-from minsheng_gateway.views.source import GatewaySource
+from minsheng_gateway.completeness.service import Completeness, completeness
+from minsheng_gateway.drill import service as drill
+from minsheng_gateway.drill.schemas import IndicatorDistricts, IndicatorTrajectory, TaskStatusEntry, ValueRevision
+from minsheng_gateway.entry.service import entry_values
+from minsheng_gateway.projection.source import GatewaySource
+from minsheng_gateway.summaries import service as summaries
+from minsheng_gateway.summaries.schemas import DistrictMatrix, EntryValues, Summary, Warning
+from minsheng_gateway.warnings import overdue
 
 router = APIRouter(prefix="/api/v1", tags=["全市与区县视图 views"])
 

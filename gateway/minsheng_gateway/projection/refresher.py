@@ -9,7 +9,7 @@ The refresher keeps the stored answers current across midnight, so that summarie
   gateway was down at midnight, or the row changed in the last minute), are computed for the new day
   from their stored inputs, or in full where they have none.
 It runs every `progress_refresh_seconds`.  Between midnight and its first run, summaries read the
-answers stored ahead themselves (`summaries.statuses_for_unit`)."""
+answers stored ahead themselves (`summaries/service.py: statuses_for_unit`)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from minsheng.clock import CHINA, today_in_china
 from minsheng.db import Database
 from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
-from minsheng_gateway.views.answers import answers_for_new_day
-from minsheng_gateway.views.models import IndicatorProgressView
-from minsheng_gateway.views.progress import StaleProgress, refresh, store_progress_many
+from minsheng_gateway.projection.answers import answers_for_new_day
+from minsheng_gateway.projection.models import IndicatorProgressView
+from minsheng_gateway.projection.progress import StaleProgress, refresh, store_progress_many
 
 log = logging.getLogger(__name__)
 

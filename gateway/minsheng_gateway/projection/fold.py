@@ -30,9 +30,9 @@ from minsheng.messaging.consumer import TypedEvent
 from minsheng.progress.periods import Period
 from minsheng.reporting.events import CatalogPublished, ReportChanged, ReportSnapshot, ReportState, TaskStatusReported
 from minsheng.reporting.models import ReportStatus
-from minsheng_gateway.views.models import OfficialValue, ReportView, TaskStatusView
-from minsheng_gateway.views.progress import StaleProgress
-from minsheng_gateway.views.upsert import insert_rows, update_rows
+from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskStatusView
+from minsheng_gateway.projection.progress import StaleProgress
+from minsheng_gateway.projection.upsert import insert_rows, update_rows
 
 _REPORT_VALUES = (
     "indicator_code",
@@ -50,7 +50,7 @@ _REPORT_VALUES = (
     "return_reason",
 )
 # When a revision was handed in is kept from the first state that says so; when it was decided, from the
-# state that decides it (`report_history` replays past days from them).
+# state that decides it (`reads.py` replays past days from them).
 NEWER_STATE_WINS = bulk.OnConflict(
     key=("campaign", "report_id"),
     set_=tuple((c, f"excluded.{c}") for c in _REPORT_VALUES)

@@ -18,7 +18,7 @@ from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.clock import today_in_china
 from minsheng.messaging.consumer import TypedEvent
 from minsheng.messaging.events import utc_now
-from minsheng_gateway.views.overdue import overdue_series
+from minsheng_gateway.warnings.overdue import overdue_series
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class ReviewBacklogCollector(Collector):
         yield from self._overdue_families(app)
 
     def _overdue_families(self, app: FastAPI) -> Iterator[GaugeMetricFamily]:
-        """Reports overdue by the reporting calendar (`overdue.overdue_series`), counted at most once a
+        """Reports overdue by the reporting calendar (`warnings/overdue.py: overdue_series`), counted at most once a
         minute: the calendar moves by days, and a count walks every series."""
         now = time.monotonic()
         if self._overdue is None or now - self._overdue[0] > OVERDUE_RECOUNT_SECONDS:

@@ -25,9 +25,10 @@ from minsheng.progress.model import STATUS_LABELS, Status, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.rollup import summarize
 from minsheng.progress.schemas import IndicatorProgressPublic
-from minsheng_gateway.views.answers import usable_inputs
-from minsheng_gateway.views.models import IndicatorProgressView, TaskStatusView
-from minsheng_gateway.views.schemas import (
+from minsheng_gateway.projection.answers import usable_inputs
+from minsheng_gateway.projection.models import IndicatorProgressView, TaskStatusView
+from minsheng_gateway.projection.source import GatewaySource
+from minsheng_gateway.summaries.schemas import (
     CampaignSummary,
     DistrictMatrix,
     DistrictScore,
@@ -36,7 +37,6 @@ from minsheng_gateway.views.schemas import (
     Summary,
     Warning,
 )
-from minsheng_gateway.views.source import GatewaySource
 
 # The ranking's scoring rule, stated in the answer and the docs.
 POINTS = {Status.completed: 100, Status.on_track: 90, Status.at_risk: 60, Status.behind: 30, Status.no_data: 0}

@@ -38,7 +38,7 @@ class ReportView(SQLModel, table=True):
     updated_at: dt.datetime  # its last change
     return_reason: str | None = None  # why the city office returned it (the reporter's inbox shows it)
     # When it was handed in and when it was approved or returned: what a replay of a past day
-    # (`report_history`) needs.  None where the fold never saw that event (a snapshot, an older fold).
+    # (`reads.py`) needs.  None where the fold never saw that event (a snapshot, an older fold).
     submitted_at: dt.datetime | None = None
     reviewed_at: dt.datetime | None = None
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from minsheng.clock import CHINA, as_utc
 from minsheng.reporting.models import ReportStatus
-from minsheng_gateway.views.models import ReportView
+from minsheng_gateway.projection.models import ReportView
 
 SUBMITTED = ReportStatus.submitted.value
 

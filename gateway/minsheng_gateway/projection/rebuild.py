@@ -40,20 +40,19 @@ from minsheng.messaging.consumer import TypedEvent, parse_record
 from minsheng.observability import configure_logging
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.identity.tokens import ServiceTokenSigner
-from minsheng_gateway.main import migration_plan
-from minsheng_gateway.main import settings as default_settings
-from minsheng_gateway.settings import GatewaySettings
-from minsheng_gateway.views.consumer import TOPICS
-from minsheng_gateway.views.fold import view_handlers
-from minsheng_gateway.views.generation import current_generation, group_id
-from minsheng_gateway.views.models import (
+from minsheng_gateway.migration_plan import migration_plan
+from minsheng_gateway.projection.consumer import TOPICS
+from minsheng_gateway.projection.fold import view_handlers
+from minsheng_gateway.projection.generation import current_generation, group_id
+from minsheng_gateway.projection.models import (
     IndicatorProgressView,
     OfficialValue,
     ReportView,
     TaskStatusView,
     ViewGeneration,
 )
-from minsheng_gateway.views.progress import StaleProgress, refresh
+from minsheng_gateway.projection.progress import StaleProgress, refresh
+from minsheng_gateway.settings import GatewaySettings
 
 log = logging.getLogger("minsheng_gateway.rebuild")
 
@@ -214,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=3.0, help="stop after the topics were quiet this long (s)")
     parser.add_argument("--database-url", help="default: GATEWAY_DATABASE_URL")
     args = parser.parse_args(argv)
-    settings = default_settings
+    settings = GatewaySettings()
     if args.database_url:
         settings = settings.model_copy(update={"database_url": args.database_url})
     configure_logging(settings.log_level)

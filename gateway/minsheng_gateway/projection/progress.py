@@ -22,10 +22,10 @@ from minsheng.progress.assemble import (
 )
 from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
-from minsheng_gateway.views.answers import Computed, computed, usable_inputs
-from minsheng_gateway.views.models import IndicatorProgressView
-from minsheng_gateway.views.source import GatewaySource
-from minsheng_gateway.views.upsert import insert_rows
+from minsheng_gateway.projection.answers import Computed, computed, usable_inputs
+from minsheng_gateway.projection.models import IndicatorProgressView
+from minsheng_gateway.projection.source import GatewaySource
+from minsheng_gateway.projection.upsert import insert_rows
 
 
 @dataclass
@@ -68,7 +68,7 @@ def refresh(
     org unit's, except where `stale` says which periods changed (a live poll's approvals): then only
     those periods are rolled up again, on the inputs stored with the row (`city_inputs_rolled_up_again`),
     so a poll's cost does not grow with the districts' values stored.  Computed without values awaiting
-    review (`answers`' docstring)."""
+    review (`answers.py`' docstring)."""
     if not stale:
         return 0
     today = today or today_in_china()

@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging import EventConsumer, topic_for
 from minsheng.progress.model import Thresholds
-from minsheng_gateway.views.fold import view_handlers
-from minsheng_gateway.views.generation import current_generation, group_id
-from minsheng_gateway.views.progress import refresh
+from minsheng_gateway.projection.fold import view_handlers
+from minsheng_gateway.projection.generation import current_generation, group_id
+from minsheng_gateway.projection.progress import refresh
 
 TOPICS = tuple(topic_for(c) for c in CAMPAIGN_CODES)
 

@@ -20,8 +20,8 @@ from minsheng_gateway.inbox.service import (
     is_overdue,
     lead_departments,
 )
-from minsheng_gateway.views.report_history import end_of_day
-from minsheng_gateway.views.schemas import Warning
+from minsheng_gateway.reads import end_of_day
+from minsheng_gateway.summaries.schemas import Warning
 
 OVERDUE_KIND = "overdue"
 OVERDUE_LABEL = "逾期未报"
