@@ -9,7 +9,10 @@ from minsheng.catalog.router import router as catalog_router
 from minsheng_gateway.asyncapi_router import router as asyncapi_router
 from minsheng_gateway.bulletin.router import router as bulletin_router
 from minsheng_gateway.catalog_sync import missing_catalogs, sync_catalogs
+from minsheng_gateway.completeness.router import router as completeness_router
 from minsheng_gateway.consistency import router as consistency_router
+from minsheng_gateway.drill.router import router as drill_router
+from minsheng_gateway.entry.router import router as entry_router
 from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.inbox.router import router as inbox_router
@@ -24,9 +27,10 @@ from minsheng_gateway.proxy import router as proxy_router
 from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits, rate_limited
 from minsheng_gateway.review.router import router as review_router
 from minsheng_gateway.settings import GatewaySettings
+from minsheng_gateway.stream.router import router as stream_router
 from minsheng_gateway.stream.service import ViewsBroadcaster
-from minsheng_gateway.stream.service import router as stream_router
 from minsheng_gateway.summaries.router import router as summaries_router
+from minsheng_gateway.warnings.router import router as warnings_router
 from minsheng_gateway.webapp import router as webapp_router
 
 settings = GatewaySettings()
@@ -49,11 +53,15 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
         description="全市与各区县视图：五大攻坚行动的113项任务、指标与进展。",
         settings=gateway_settings,
         migration_plan=migration_plan,
-        # The views come first: their /indicators/{code}/progress and /tasks/{number}/progress
+        # The read side's screens come first: their /indicators/{code}/progress and /tasks/{number}/progress
         # are computed from the gateway's read models.
         # The web app last: it answers only what no other route matched.
         routers=[
             summaries_router,
+            drill_router,
+            warnings_router,
+            entry_router,
+            completeness_router,
             catalog_router,
             consistency_router,
             asyncapi_router,

@@ -1,7 +1,9 @@
-"""A report revision as it stood at the end of a past day (北京时间), for the views that replay the
-plan's past (`as_of`): who had reported, what awaited review, what was overdue, a value's history.
+"""What the read side's screens share: the as-of query parameters (时间回溯, docs/decisions/0014), the
+thresholds, the stored answers of the progress rows, and a report revision as it stood at the end of a
+past day (北京时间), for the views that replay the plan's past (`as_of`): who had reported, what awaited
+review, what was overdue, a value's history.
 
-The rule, stated once:
+The rule of the replay, stated once:
 - a revision is known from the moment it was handed in (`submitted_at`);
 - until it was approved or returned (`reviewed_at`) it was awaiting review (待审核), whatever became of it
   since;
@@ -13,12 +15,78 @@ is known from its last change (`updated_at`), and decided then if it is decided.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from typing import Annotated
 
 import sqlalchemy as sa
+from fastapi import Query, Request
+from sqlmodel import Session, select
 
+from minsheng.catalog.models import Task, TaskLeadDepartment
+from minsheng.catalog.snapshot import CatalogCache
 from minsheng.clock import CHINA, as_utc
+from minsheng.progress.assemble import pending_of, with_pending
+from minsheng.progress.model import Thresholds
+from minsheng.progress.queries import load_facts
+from minsheng.progress.schemas import IndicatorProgressPublic
 from minsheng.reporting.models import ReportStatus
-from minsheng_gateway.projection.models import ReportView
+from minsheng_gateway.projection.models import IndicatorProgressView, ReportView
+from minsheng_gateway.projection.source import GatewaySource
+
+VIEWS_TAG = "全市与区县视图 views"  # the OpenAPI tag of every read-side screen
+
+# 时间回溯 (docs/decisions/0014): every view answers for a chosen day; none: today.  Figures as the plan
+# stood then (approved values of periods ending by that day):
+AsOf = Annotated[dt.date | None, Query(description="回溯：按哪一天的情况计算（截至该日已结束期间的审定值），默认今天")]
+# The views of reporting itself (who had reported, what was overdue) replay what was known at that day's end.
+AsOfReported = Annotated[
+    dt.date | None,
+    Query(description="回溯：按哪一天结束时的报送与审核情况（之后才报送、审核的按当时的状态计），默认今天"),
+]
+AsOfRoutines = Annotated[dt.date | None, Query(description="以哪一天为准推算上月末、上季末、上年末，默认今天")]
+
+
+def thresholds(request: Request) -> Thresholds:
+    return Thresholds.from_settings(request.app.state.settings)
+
+
+def tasks_and_leads(session: Session) -> tuple[list[Task], dict[int, list[str]]]:
+    tasks = list(session.exec(select(Task).where(Task.retired == False).order_by(Task.number)))  # noqa: E712
+    leads: dict[int, list[str]] = defaultdict(list)
+    for row in session.exec(
+        select(TaskLeadDepartment).order_by(TaskLeadDepartment.task_number, TaskLeadDepartment.position)
+    ):
+        leads[row.task_number].append(row.department)
+    return tasks, leads
+
+
+def todays(today: dt.date, current: sa.ColumnElement, ahead: sa.ColumnElement) -> sa.ColumnElement:
+    """A progress row's `current` column if the row was computed `today`, its `ahead` column if the
+    answer stored ahead is for `today`, else NULL: the row holds no answer for today."""
+    view = IndicatorProgressView
+    return sa.case((view.computed_on == today, current), (view.next_on == today, ahead), else_=sa.null())
+
+
+def stored_answer(session: Session, catalog: CatalogCache, code: str, org_unit: str, today: dt.date) -> str | None:
+    """The answer stored for `today` (as JSON, an `IndicatorProgressPublic`), if the indicator is in
+    the catalog and its row is current: what the consumer computed when the row last changed, or the
+    answer the refresher stored ahead for a new day, with the reports awaiting review now (stored
+    answers hold none: `projection/answers.py`' docstring).  None: compute it."""
+    if not load_facts(session, catalog, codes=[code]):
+        return None
+    view = IndicatorProgressView
+    stored = session.execute(
+        sa.select(todays(today, view.payload, view.next_payload)).where(
+            view.indicator_code == code, view.org_unit_code == org_unit
+        )
+    ).scalar()
+    if stored is None:
+        return None
+    pending = pending_of(org_unit, GatewaySource(session).pending([code]).get(code, []))
+    if not pending and '"pending":[]' in stored:
+        return stored  # the usual case: served as stored, not parsed
+    return with_pending(IndicatorProgressPublic.model_validate_json(stored), pending).model_dump_json()
+
 
 SUBMITTED = ReportStatus.submitted.value
 
@@ -52,4 +120,17 @@ def current_as_of(rows: list[ReportView], day: dt.date) -> dict[tuple[str, str, 
     return {key: as_it_stood(row, day) for key, row in latest.items()}
 
 
-__all__ = ["as_it_stood", "current_as_of", "end_of_day", "known_by"]
+__all__ = [
+    "VIEWS_TAG",
+    "AsOf",
+    "AsOfReported",
+    "AsOfRoutines",
+    "as_it_stood",
+    "current_as_of",
+    "end_of_day",
+    "known_by",
+    "stored_answer",
+    "tasks_and_leads",
+    "thresholds",
+    "todays",
+]

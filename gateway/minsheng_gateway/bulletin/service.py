@@ -26,13 +26,9 @@ from minsheng.progress.queries import load_facts
 from minsheng_gateway.bulletin.charts import cjk_font, score_chart, short_name, status_chart
 from minsheng_gateway.bulletin.chinese import amount, chinese_count, chinese_date, chinese_month, percent
 from minsheng_gateway.projection.source import GatewaySource
+from minsheng_gateway.reads import tasks_and_leads
 from minsheng_gateway.summaries.schemas import DistrictScore, Summary
-from minsheng_gateway.summaries.service import (
-    SCORING_RULE,
-    _tasks_and_leads,
-    district_matrix,
-    summary,
-)
+from minsheng_gateway.summaries.service import SCORING_RULE, district_matrix, summary
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 ORDER = (Status.completed, Status.on_track, Status.at_risk, Status.behind, Status.no_data, Status.no_target)
@@ -88,7 +84,7 @@ def month_warnings(session: Session, catalog: CatalogCache, end: dt.date, thresh
     facts = load_facts(session, catalog)
     official = GatewaySource(session).official(list(facts))
     units = list(session.exec(select(OrgUnit).order_by(OrgUnit.code)))
-    _, leads = _tasks_and_leads(session)
+    _, leads = tasks_and_leads(session)
     found = []
     for unit in units:
         for code, f in facts.items():
@@ -114,13 +110,17 @@ def gather(
 ) -> MonthlyBulletin:
     end = month_end(month, today)
     # The 月调度 ranking is "to the end of last month": as of the next month's first day it is this month's.
-    this = district_matrix(session, catalog, end + dt.timedelta(days=1), thresholds).rankings[0]
-    before = district_matrix(session, catalog, end.replace(day=1), thresholds).rankings[0]
+    this = district_matrix(
+        session=session, catalog=catalog, as_of=end + dt.timedelta(days=1), thresholds=thresholds
+    ).rankings[0]
+    before = district_matrix(
+        session=session, catalog=catalog, as_of=end.replace(day=1), thresholds=thresholds
+    ).rankings[0]
     return MonthlyBulletin(
         year=end.year,
         month=end.month,
         end=end,
-        city=summary(session, catalog, CITY_CODE, end, thresholds),
+        city=summary(session=session, catalog=catalog, org_unit=CITY_CODE, today=end, thresholds=thresholds),
         ranking=this.districts,
         previous_ranks={d.code: d.rank for d in before.districts},
         warnings=month_warnings(session, catalog, end, thresholds),

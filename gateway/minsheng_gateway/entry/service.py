@@ -14,8 +14,8 @@ from minsheng.progress.assemble import progress_from_inputs, progress_inputs
 from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
 from minsheng.progress.queries import load_facts
+from minsheng_gateway.entry.schemas import EntryValue, EntryValues
 from minsheng_gateway.projection.source import GatewaySource
-from minsheng_gateway.summaries.schemas import EntryValue, EntryValues
 
 # What `current_value` of the progress model is, per kind, as the form labels it.
 TOTAL_LABELS = {

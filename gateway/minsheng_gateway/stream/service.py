@@ -14,9 +14,6 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
-
 from minsheng.messaging.consumer import TypedEvent
 from minsheng_gateway.metrics import campaign_of, observe_freshness
 
@@ -107,24 +104,4 @@ async def event_stream(broadcaster: ViewsBroadcaster, keep_alive: float = KEEP_A
             yield sse(campaigns)
 
 
-router = APIRouter(prefix="/api/v1", tags=["全市与区县视图 views"])
-
-
-@router.get(
-    "/stream/views",
-    summary="实时推送：网关视图更新后推送 views-changed 事件（Server-Sent Events），附涉及的行动",
-    description="text/event-stream。每次审核等事件写入网关视图后推送 `event: views-changed`，"
-    '`data: {"campaigns": ["education"]}`；campaigns 为空表示全部重新读取（连接过慢时合并的信号）。'
-    "每15秒发送一行注释保持连接。",
-    response_class=StreamingResponse,
-)
-async def stream_views(request: Request) -> StreamingResponse:
-    return StreamingResponse(
-        event_stream(request.app.state.views_changes),
-        media_type="text/event-stream",
-        # no-transform: proxies must not compress nor hold back the events; X-Accel-Buffering for nginx.
-        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
-    )
-
-
-__all__ = ["EVENT", "ViewsBroadcaster", "event_stream", "router", "sse"]
+__all__ = ["EVENT", "ViewsBroadcaster", "event_stream", "sse"]

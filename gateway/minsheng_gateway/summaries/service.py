@@ -1,4 +1,4 @@
-"""City-wide and district views, the district ranking and the warnings, read from the gateway's own
+"""City-wide and district summaries and the districts' ranking, read from the gateway's own
 tables and computed with the kernel's progress functions."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task, TaskLeadDepartment
+from minsheng.catalog.models import Campaign, Indicator, OrgUnit
 from minsheng.catalog.service import get_org_unit
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.orgunits import CITY_CODE
@@ -17,17 +17,16 @@ from minsheng.progress.assemble import (
     IndicatorFacts,
     indicator_progress,
     judge_task,
-    pending_of,
     progress_from_inputs,
-    with_pending,
 )
-from minsheng.progress.model import STATUS_LABELS, Status, Thresholds
+from minsheng.progress.model import Status, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.rollup import summarize
 from minsheng.progress.schemas import IndicatorProgressPublic
 from minsheng_gateway.projection.answers import usable_inputs
-from minsheng_gateway.projection.models import IndicatorProgressView, TaskStatusView
+from minsheng_gateway.projection.models import IndicatorProgressView
 from minsheng_gateway.projection.source import GatewaySource
+from minsheng_gateway.reads import tasks_and_leads, todays
 from minsheng_gateway.summaries.schemas import (
     CampaignSummary,
     DistrictMatrix,
@@ -35,7 +34,6 @@ from minsheng_gateway.summaries.schemas import (
     HeadlineFigure,
     Ranking,
     Summary,
-    Warning,
 )
 
 # The ranking's scoring rule, stated in the answer and the docs.
@@ -47,23 +45,6 @@ SCORING_RULE = (
     "月调度截至上月末，季考评截至上季度末，年评价截至上年末（不早于2022年末、不晚于2024年末）。"
 )
 ROUTINES = (("monthly_dispatch", "月调度"), ("quarterly_assessment", "季考评"), ("yearly_evaluation", "年评价"))
-
-
-def _tasks_and_leads(session: Session) -> tuple[list[Task], dict[int, list[str]]]:
-    tasks = list(session.exec(select(Task).where(Task.retired == False).order_by(Task.number)))  # noqa: E712
-    leads: dict[int, list[str]] = defaultdict(list)
-    for row in session.exec(
-        select(TaskLeadDepartment).order_by(TaskLeadDepartment.task_number, TaskLeadDepartment.position)
-    ):
-        leads[row.task_number].append(row.department)
-    return tasks, leads
-
-
-def todays(today: dt.date, current: sa.ColumnElement, ahead: sa.ColumnElement) -> sa.ColumnElement:
-    """A progress row's `current` column if the row was computed `today`, its `ahead` column if the
-    answer stored ahead is for `today`, else NULL: the row holds no answer for today."""
-    view = IndicatorProgressView
-    return sa.case((view.computed_on == today, current), (view.next_on == today, ahead), else_=sa.null())
 
 
 def statuses_for_unit(
@@ -85,7 +66,7 @@ def statuses_for_unit(
     - other rows computed for another day (the gateway was down at midnight, or the row changed in
       the last minute before it): computed from the inputs stored with them, without their pending values,
       which neither figures nor statuses depend on, and without their series.  Such answers are not
-      complete, so they are not stored: the refresher (`refresher.py`) stores whole ones within a minute;
+      complete, so they are not stored: the refresher (`projection/refresher.py`) stores whole ones within a minute;
     - rows without stored inputs, and indicators without a row (no data yet): computed in full."""
     statuses: dict[str, Status] = {}
     figures: dict[str, IndicatorProgressPublic | HeadlineFigure] = {}
@@ -129,27 +110,6 @@ def statuses_for_unit(
     return statuses, {code: _headline_figure(figures[code]) for code in whole if code in figures}
 
 
-def stored_answer(session: Session, catalog: CatalogCache, code: str, org_unit: str, today: dt.date) -> str | None:
-    """The answer stored for `today` (as JSON, an `IndicatorProgressPublic`), if the indicator is in
-    the catalog and its row is current: what the consumer computed when the row last changed, or the
-    answer the refresher stored ahead for a new day, with the reports awaiting review now (stored
-    answers hold none: `answers`' docstring).  None: compute it."""
-    if not load_facts(session, catalog, codes=[code]):
-        return None
-    view = IndicatorProgressView
-    stored = session.execute(
-        sa.select(todays(today, view.payload, view.next_payload)).where(
-            view.indicator_code == code, view.org_unit_code == org_unit
-        )
-    ).scalar()
-    if stored is None:
-        return None
-    pending = pending_of(org_unit, GatewaySource(session).pending([code]).get(code, []))
-    if not pending and '"pending":[]' in stored:
-        return stored  # the usual case: served as stored, not parsed
-    return with_pending(IndicatorProgressPublic.model_validate_json(stored), pending).model_dump_json()
-
-
 def _headline_figure(answer: IndicatorProgressPublic | HeadlineFigure) -> HeadlineFigure:
     if isinstance(answer, HeadlineFigure):
         return answer
@@ -166,12 +126,14 @@ def _headline_figure(answer: IndicatorProgressPublic | HeadlineFigure) -> Headli
     )
 
 
-def summary(session: Session, catalog: CatalogCache, org_unit: str, today: dt.date, thresholds: Thresholds) -> Summary:
+def summary(
+    *, session: Session, catalog: CatalogCache, org_unit: str, today: dt.date, thresholds: Thresholds
+) -> Summary:
     unit = get_org_unit(session=session, code=org_unit)
     facts = load_facts(session, catalog)
     headline_codes = {code for code, f in facts.items() if f.task_number is None}
     statuses, headline = statuses_for_unit(session, org_unit, facts, today, thresholds, whole=headline_codes)
-    tasks, leads = _tasks_and_leads(session)
+    tasks, leads = tasks_and_leads(session)
     reported = GatewaySource(session).task_statuses([t.number for t in tasks], org_unit, today)
     by_task: dict[int, list[tuple[str, Status]]] = defaultdict(list)
     for code, status in statuses.items():
@@ -261,7 +223,9 @@ def _district_scores(
     return ordered
 
 
-def district_matrix(session: Session, catalog: CatalogCache, as_of: dt.date, thresholds: Thresholds) -> DistrictMatrix:
+def district_matrix(
+    *, session: Session, catalog: CatalogCache, as_of: dt.date, thresholds: Thresholds
+) -> DistrictMatrix:
     # City-only indicators are never reported by a district: nothing of theirs to judge it on.
     city_only = set(session.exec(select(Indicator.code).where(Indicator.city_only == True)))  # noqa: E712
     facts = {code: f for code, f in load_facts(session, catalog).items() if code not in city_only}
@@ -294,143 +258,10 @@ def district_matrix(session: Session, catalog: CatalogCache, as_of: dt.date, thr
     return DistrictMatrix(scoring_rule=SCORING_RULE, rankings=rankings)
 
 
-WARNED = (Status.at_risk, Status.behind)
-
-
-def _warned_today(session: Session) -> list[tuple[IndicatorProgressView, list[str]]]:
-    """The rows at risk or behind as stored, with their reasons."""
-    rows = session.exec(select(IndicatorProgressView).where(IndicatorProgressView.status.in_(WARNED)))
-    return [(row, IndicatorProgressPublic.model_validate_json(row.payload).reasons) for row in rows]
-
-
-def _warned_on(
-    session: Session, facts: dict[str, IndicatorFacts], day: dt.date, thresholds: Thresholds
-) -> list[tuple[IndicatorProgressView, list[str]]]:
-    """The rows at risk or behind as the plan stood on `day` (时间回溯): each row judged again for that
-    day, from its stored inputs where they serve, else from the official values.  The rows are
-    detached copies carrying that day's status; since when is known only if it is the stored status
-    and began by then, otherwise the day itself is given."""
-    rows = [row for row in session.exec(select(IndicatorProgressView)) if row.indicator_code in facts]
-    answers: dict[tuple[str, str], IndicatorProgressPublic] = {}
-    in_full: list[IndicatorProgressView] = []
-    for row in rows:
-        inputs = usable_inputs(row.inputs, facts[row.indicator_code])
-        if inputs is None:
-            in_full.append(row)
-        else:
-            answers[(row.indicator_code, row.org_unit_code)] = progress_from_inputs(
-                facts[row.indicator_code], row.org_unit_code, inputs, day, thresholds
-            )
-    if in_full:
-        official = GatewaySource(session).official(sorted({row.indicator_code for row in in_full}))
-        for row in in_full:
-            answers[(row.indicator_code, row.org_unit_code)] = indicator_progress(
-                facts[row.indicator_code], row.org_unit_code, official.get(row.indicator_code, []), [], day, thresholds
-            )
-    day_start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    warned = []
-    for row in rows:
-        answer = answers[(row.indicator_code, row.org_unit_code)]
-        if answer.status not in WARNED:
-            continue
-        since = row.status_since if row.status == answer.status and row.status_since <= day_start else day_start
-        copy = IndicatorProgressView.model_validate(row.model_dump() | {"status": answer.status, "status_since": since})
-        warned.append((copy, answer.reasons))
-    return warned
-
-
-def warnings(
-    session: Session,
-    catalog: CatalogCache,
-    today: dt.date,
-    limit: int,
-    *,
-    as_of: dt.date | None = None,
-    thresholds: Thresholds | None = None,
-) -> list[Warning]:
-    """The warnings today (as stored), or as the plan stood on `as_of` (computed for that day)."""
-    facts = load_facts(session, catalog)
-    names = dict(session.exec(select(OrgUnit.code, OrgUnit.name)).all())
-    tasks, leads = _tasks_and_leads(session)
-    titles = {t.number: t.title for t in tasks}
-    day = as_of or today
-    if day == today:
-        warned = _warned_today(session)
-    else:
-        warned = _warned_on(session, facts, day, thresholds or Thresholds())
-    result: list[Warning] = []
-    by_task: dict[tuple[int, str], list[IndicatorProgressView]] = defaultdict(list)
-    for row, reasons in warned:
-        f = facts.get(row.indicator_code)
-        if f is None:
-            continue
-        result.append(
-            Warning(
-                kind="indicator",
-                id=row.indicator_code,
-                name=f.name,
-                campaign=f.campaign,
-                task_number=f.task_number,
-                org_unit=row.org_unit_code,
-                org_unit_name=names.get(row.org_unit_code, row.org_unit_code),
-                status=row.status,
-                status_label=STATUS_LABELS[row.status],
-                since=row.status_since,
-                lead_departments=leads.get(f.task_number, []),
-                reasons=reasons,
-            )
-        )
-        if f.task_number is not None:
-            by_task[(f.task_number, row.org_unit_code)].append(row)
-    for (number, org_unit), task_rows in by_task.items():
-        worst = max(task_rows, key=lambda r: (r.status == Status.behind, r.status_since))
-        result.append(
-            Warning(
-                kind="task",
-                id=str(number),
-                name=titles.get(number, ""),
-                campaign=worst.campaign,
-                task_number=number,
-                org_unit=org_unit,
-                org_unit_name=names.get(org_unit, org_unit),
-                status=worst.status,
-                status_label=STATUS_LABELS[worst.status],
-                since=max(r.status_since for r in task_rows),
-                lead_departments=leads.get(number, []),
-                reasons=[
-                    f"指标 {'、'.join(sorted(r.indicator_code for r in task_rows))} {STATUS_LABELS[worst.status]}"
-                ],
-            )
-        )
-    for row in session.exec(
-        select(TaskStatusView).where(TaskStatusView.state.in_(["blocked"]), TaskStatusView.period_end <= day)
-    ):
-        result.append(
-            Warning(
-                kind="task",
-                id=str(row.task_number),
-                name=titles.get(row.task_number, ""),
-                campaign=row.campaign,
-                task_number=row.task_number,
-                org_unit=row.org_unit_code,
-                org_unit_name=names.get(row.org_unit_code, row.org_unit_code),
-                status=Status.behind,
-                status_label=STATUS_LABELS[Status.behind],
-                since=row.reported_at,
-                lead_departments=leads.get(row.task_number, []),
-                reasons=[f"{row.period}填报受阻：{row.problems or row.narrative}"],
-            )
-        )
-    result.sort(key=lambda w: w.since, reverse=True)
-    return result[:limit]
-
-
 __all__ = [
     "district_matrix",
     "previous_routine_date",
     "routine_dates",
     "statuses_for_unit",
-    "stored_answer",
     "summary",
-    "warnings",
 ]

@@ -21,7 +21,7 @@ from minsheng_gateway.inbox.service import (
     lead_departments,
 )
 from minsheng_gateway.reads import end_of_day
-from minsheng_gateway.summaries.schemas import Warning
+from minsheng_gateway.warnings.schemas import Warning
 
 OVERDUE_KIND = "overdue"
 OVERDUE_LABEL = "逾期未报"

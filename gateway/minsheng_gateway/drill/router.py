@@ -1,0 +1,161 @@
+"""The drill-down campaign → work item → task → indicator (web: 攻坚行动): the progress answers of a
+campaign, a task and an indicator, and what they do not hold (districts, trajectory, history, statuses)."""
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from minsheng.catalog.snapshot import CatalogDep
+from minsheng.clock import TodayDep
+from minsheng.db import SessionDep
+from minsheng.orgunits import CITY_CODE
+from minsheng.params import IndicatorPath, OrgUnitQuery, TaskNumber
+from minsheng.progress import queries
+from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressPublic, TaskProgressPublic
+from minsheng_gateway import reads
+from minsheng_gateway.drill import service
+from minsheng_gateway.drill.schemas import IndicatorDistricts, IndicatorTrajectory, TaskStatusEntry, ValueRevision
+from minsheng_gateway.projection.source import GatewaySource
+from minsheng_gateway.reads import VIEWS_TAG, AsOfReported
+
+router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG])
+
+
+@router.get(
+    "/indicators/{code}/progress",
+    response_model=IndicatorProgressPublic,
+    summary="指标进展：序列、应达轨迹、趋势预测、状态（网关读模型）",
+)
+def indicator_progress(
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    today: TodayDep,
+    code: IndicatorPath,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: dt.date | None = None,
+):
+    # Today's answer is the one stored when the row last changed (dashboards poll this); another
+    # day's, or one for a series without data, is computed.
+    if as_of in (None, today) and (stored := reads.stored_answer(session, catalog, code, org_unit, today)) is not None:
+        return Response(stored, media_type="application/json")
+    return queries.get_indicator_progress(
+        session=session,
+        catalog=catalog,
+        source=GatewaySource(session),
+        code=code,
+        org_unit=org_unit,
+        as_of=as_of or today,
+        thresholds=reads.thresholds(request),
+    )
+
+
+@router.get("/tasks/{number}/progress", response_model=TaskProgressPublic, summary="任务进展（网关读模型）")
+def task_progress(
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    today: TodayDep,
+    number: TaskNumber,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: dt.date | None = None,
+):
+    return queries.get_task_progress(
+        session=session,
+        catalog=catalog,
+        source=GatewaySource(session),
+        number=number,
+        org_unit=org_unit,
+        as_of=as_of or today,
+        thresholds=reads.thresholds(request),
+    )
+
+
+@router.get(
+    "/campaigns/{code}/progress",
+    response_model=CampaignProgressPublic,
+    summary="行动进展：各工作事项及其任务的状态、指标按状态统计、行动总目标（网关读模型）",
+)
+def campaign_progress(
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    today: TodayDep,
+    code: str,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: dt.date | None = None,
+):
+    return queries.get_campaign_progress(
+        session=session,
+        catalog=catalog,
+        source=GatewaySource(session),
+        campaign=code,
+        org_unit=org_unit,
+        as_of=as_of or today,
+        thresholds=reads.thresholds(request),
+    )
+
+
+@router.get(
+    "/indicators/{code}/districts",
+    response_model=IndicatorDistricts,
+    summary="指标分区县：各区县（功能区）自己的目标、完成值、完成率、应达值和状态",
+)
+def indicator_districts(
+    request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep, code: str, as_of: dt.date | None = None
+):
+    return service.indicator_districts(
+        session=session, catalog=catalog, code=code, as_of=as_of or today, thresholds=reads.thresholds(request)
+    )
+
+
+@router.get(
+    "/indicators/{code}/trajectory",
+    response_model=IndicatorTrajectory,
+    summary="指标应达轨迹：按规划节点（里程碑）从基期到目标年末，逐月末的应达值",
+)
+def indicator_trajectory(
+    session: SessionDep,
+    catalog: CatalogDep,
+    today: TodayDep,
+    code: str,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: dt.date | None = None,
+):
+    return service.indicator_trajectory(
+        session=session, catalog=catalog, code=code, org_unit=org_unit, as_of=as_of or today
+    )
+
+
+@router.get(
+    "/indicators/{code}/history",
+    response_model=list[ValueRevision],
+    summary="指标数值历史：每一次填报和修订，状态、填报人、时间；最近的期间在前",
+    description="给出 as_of 时只列出截至当天（北京时间）已报送的版本，状态与「计入」按当天结束时的情况。",
+)
+def indicator_history(
+    session: SessionDep,
+    catalog: CatalogDep,
+    code: str,
+    org_unit: Annotated[str | None, Query(max_length=6, description="只看某个单位，默认全部")] = None,
+    as_of: AsOfReported = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+):
+    return service.indicator_history(
+        session=session, catalog=catalog, code=code, org_unit=org_unit, as_of=as_of, limit=limit
+    )
+
+
+@router.get(
+    "/tasks/{number}/statuses",
+    response_model=list[TaskStatusEntry],
+    summary="任务填报的进展情况（问题账单 → 履职清单），按期间，最近的在前",
+)
+def task_statuses(
+    session: SessionDep,
+    number: TaskNumber,
+    org_unit: Annotated[str | None, Query(max_length=6, description="只看某个单位，默认全部")] = None,
+    as_of: dt.date | None = None,
+):
+    return service.task_statuses(session=session, number=number, org_unit=org_unit, as_of=as_of)
