@@ -18,6 +18,11 @@ def axe_violations(page: Page) -> list[dict]:
     """axe's violations on the page as it is shown now (each with its rule id, impact and nodes)."""
     assert AXE.is_file(), f"{AXE} is missing: install the web app's dev dependencies (`cd web && npm ci`)"
     page.wait_for_load_state("networkidle")
+    # A tag or a dialog fading in would be judged at part opacity: wait until no finite animation is running.
+    page.wait_for_function(
+        "() => document.getAnimations().every(a => a.playState !== 'running'"
+        " || a.effect?.getComputedTiming().endTime === Infinity)"
+    )
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Evaluated through the DevTools protocol: the app's CSP (script-src 'self') refuses an inline <script>.
         page.evaluate(AXE.read_text(encoding="utf-8"))

@@ -85,7 +85,8 @@ def test_every_page_passes_axe_for_the_district_clerk_and_the_city_office(new_co
         for v in violations:
             if v["impact"] in BLOCKING:
                 targets = "; ".join(n["target"] for n in v["nodes"][:8])
-                failures.append(f"{name} [{v['impact']}] {v['id']} ×{len(v['nodes'])}: {targets}")
+                why = v["nodes"][0]["summary"].splitlines()[-1].strip()
+                failures.append(f"{name} [{v['impact']}] {v['id']} ×{len(v['nodes'])}: {targets} ({why})")
     assert not failures, "\n".join(failures)
 
 
