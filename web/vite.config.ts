@@ -8,6 +8,18 @@ import { compression } from 'vite-plugin-compression2'
 // dev server forwards the API to a gateway started by `make run`.
 const gateway = process.env.MINSHENG_GATEWAY ?? 'http://127.0.0.1:8000'
 
+// 大字模式 scales the root font size (src/utils/fontScale.ts); Element Plus sets its text sizes in px, so every
+// font size in the CSS (its own and ours) is turned into rem here: 14px → 0.875rem, the same at 100%.
+const PX = /^(\d+(?:\.\d+)?)px(\s*!important)?$/
+const fontSizesInRem = {
+  postcssPlugin: 'minsheng-font-sizes-in-rem',
+  Declaration(decl: { prop: string; value: string }) {
+    if (decl.prop !== 'font-size' && !/^--(el-.*)?font-size$/.test(decl.prop)) return
+    const px = PX.exec(decl.value.trim())
+    if (px) decl.value = `${Number(px[1]) / 16}rem${px[2] ?? ''}`
+  },
+}
+
 export default defineConfig({
   // Each asset also gzipped once at build time: the gateway sends the .gz to browsers that accept it
   // (a third of the bytes, and nothing compressed per request).
@@ -15,6 +27,7 @@ export default defineConfig({
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
   },
+  css: { postcss: { plugins: [fontSizesInRem] } },
   server: {
     proxy: { '/api': { target: gateway, changeOrigin: false } },
   },

@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_workbench import DEMO_PASSWORD, fill_sign_in, needs_sign_in, sign_in
 
@@ -71,6 +72,7 @@ def test_the_city_office_creates_a_district_account_resets_its_password_and_disa
     expect(actions(page, "zhangdian-li")).to_be_visible()
     expect(page.locator(".el-table__body")).to_contain_text("张店区（370303）")
     screenshot(page, "accounts")
+    assert_accessible(page, "accounts")
 
     clerk = signs_in(new_context, "zhangdian-li", first)
     expect(clerk).to_have_url(re.compile(r"/inbox$"))
@@ -117,6 +119,7 @@ def test_an_integration_key_is_shown_once_works_and_can_be_revoked(page, stack):
     expect(dialog.locator('[data-test="copy-key"]')).to_be_visible()
     expect(dialog.locator(".el-table__body")).to_contain_text("人社局业务系统")
     screenshot(page, "accounts-api-key")
+    assert_accessible(page, "accounts-api-key")
 
     me = page.context.request.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {key}"})
     assert me.ok and me.json()["user"]["username"] == "demo-integration"

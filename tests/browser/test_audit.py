@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_review import T002_1, select_option, submit
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
@@ -63,6 +64,7 @@ def test_the_city_office_exports_a_period_s_change_history_as_xlsx_and_csv(new_c
     assert changes[2]["原值"].startswith("9，待审核") and changes[2]["说明"] == "与台账不符，请核对"
     assert "张店区" in changes[0]["操作人"] and "市民生办" in changes[2]["操作人"]
     screenshot(page, "review-audit-export")
+    assert_accessible(page, "review-audit-export")
 
     download = export(page, "2023年5月", "CSV")
     assert download.suggested_filename.endswith("修改记录_2023-05.csv"), download.suggested_filename

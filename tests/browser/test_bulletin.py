@@ -15,6 +15,7 @@ from docx import Document
 from playwright.sync_api import expect
 
 from minsheng.demo.loader import load_demo_data
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Stack, running_stack, screenshot
 from tests.browser.test_workbench import OFFICE, sign_in
 from tests.identity import bearer
@@ -61,6 +62,7 @@ def test_every_page_says_demo_data_and_the_city_office_downloads_the_bulletin(pa
     expect(dialog.get_by_role("combobox", name="月份")).to_have_value("2024年12月")
     page.wait_for_timeout(400)  # the dialog's fade-in, for the picture
     screenshot(page, "bulletin")
+    assert_accessible(page, "bulletin")
 
     with page.expect_download() as caught:
         dialog.locator('[data-test="bulletin-download"]').click()

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_review import submit, wait_for_headline
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
@@ -82,6 +83,7 @@ def test_the_dashboard_fits_an_office_screen_and_the_wall_screen_shows_it_alone(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.wait_for_timeout(1200)  # the charts' grow-in animation, for the picture
     screenshot(page, "dashboard")
+    assert_accessible(page, "dashboard")
 
     # 全屏 from the button, 退出全屏 back.
     page.locator('[data-test="wall-enter"]').click()
@@ -107,6 +109,7 @@ def test_the_dashboard_fits_an_office_screen_and_the_wall_screen_shows_it_alone(
     assert size >= 16
     page.wait_for_timeout(1200)
     screenshot(page, "dashboard-wall")
+    assert_accessible(page, "dashboard-wall")
     page.keyboard.press("Escape")
     expect(page).not_to_have_url(re.compile(r"wall=1"))
     expect(page.locator(".el-menu")).to_be_visible()

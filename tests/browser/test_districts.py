@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_review import select_option, submit
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
@@ -128,6 +129,7 @@ def test_the_map_and_league_tables_show_the_apis_scores_and_warnings_filter_and_
         "" if d["rank_change"] is None else str(d["rank_change"]) for d in monthly["districts"]
     ]
     screenshot(page, "districts")
+    assert_accessible(page, "districts")
 
     yearly = next(r for r in matrix["rankings"] if r["routine"] == "yearly_evaluation")
     page.locator(".el-tabs__item", has_text="年评价").click()
@@ -153,6 +155,7 @@ def test_the_map_and_league_tables_show_the_apis_scores_and_warnings_filter_and_
     expect(own).to_contain_text("已完成")
     expect(page.locator('[data-test="place"][data-routine="monthly_dispatch"]')).to_contain_text("第")
     screenshot(page, "district")
+    assert_accessible(page, "district")
 
     # 预警: the warnings and the overdue reports, filtered, then exported as shown.
     page.goto("/warnings")
@@ -169,6 +172,7 @@ def test_the_map_and_league_tables_show_the_apis_scores_and_warnings_filter_and_
     overdue = page.request.get("/api/v1/warnings/overdue", params={"org_unit": "370303", "limit": 2000}).json()
     assert shown == len(overdue) > 0
     screenshot(page, "warnings")
+    assert_accessible(page, "warnings")
 
     with page.expect_download() as caught:
         page.locator('[data-test="export-xlsx"]').click()

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_review import T002_1, submit
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
@@ -83,6 +84,7 @@ def test_the_city_office_drills_from_the_campaign_to_an_indicator_and_sees_what_
     expect(task_link).to_be_visible()
     expect(page.locator('[data-test^="item-"]').first).to_contain_text("工作事项 1")
     screenshot(page, "drill-campaign")
+    assert_accessible(page, "drill-campaign")
 
     task_link.click()
     expect(page).to_have_url(re.compile(r"/drill/task/2$"))
@@ -92,6 +94,7 @@ def test_the_city_office_drills_from_the_campaign_to_an_indicator_and_sees_what_
     indicators = page.locator('[data-test="task-indicators"]')
     expect(indicators).to_contain_text("T002-1")
     screenshot(page, "drill-task")
+    assert_accessible(page, "drill-task")
 
     page.locator('[data-test="indicator-T002-1"]').click()
     expect(page).to_have_url(re.compile(r"/drill/indicator/T002-1$"))
@@ -108,6 +111,7 @@ def test_the_city_office_drills_from_the_campaign_to_an_indicator_and_sees_what_
     expect(history).to_contain_text("待审核")
     expect(history.locator("tr", has_text="淄川区")).to_have_count(2)  # the approved 3 and the revision of 6
     screenshot(page, "drill-indicator")
+    assert_accessible(page, "drill-indicator")
 
     # 张店区's own chart and history.
     zhangdian.click()

@@ -10,6 +10,7 @@ import time
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_workbench import CLERK, OFFICE, REPORTS, api_sign_in, needs_sign_in, open_entry, sign_in
 
@@ -104,6 +105,7 @@ def test_a_clerk_saves_the_status_of_a_task_without_numbers_and_sees_it_after_re
     expect(page.locator('tr[data-task="1"] textarea[data-field="narrative"]')).to_have_value("")
     page.locator('tr[data-task="1"]').scroll_into_view_if_needed()
     screenshot(page, "entry-task-status")
+    assert_accessible(page, "entry-task-status")
 
     # A later month shows it as the latest status, with its period.
     open_entry(page, "2024-06")

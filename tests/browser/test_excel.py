@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_workbench import api_sign_in, needs_sign_in, sign_in
 
@@ -56,6 +57,7 @@ def test_a_bureau_clerk_downloads_the_template_fills_it_uploads_it_and_a_bad_one
     upload(page, filled)
     expect(page.locator('[data-test="excel-outcome"]')).to_contain_text("已保存 1 项")
     screenshot(page, "excel")
+    assert_accessible(page, "excel")
 
     # a percentage above 100: the table names its row and column, nothing is saved
     bad_cell = input_cell(sheet, "T002-3", "数值")
@@ -71,6 +73,7 @@ def test_a_bureau_clerk_downloads_the_template_fills_it_uploads_it_and_a_bad_one
     expect(errors.locator("td").first).to_have_text(str(bad_cell.row))
     expect(page.locator(".el-message")).to_have_count(0)
     screenshot(page, "excel-errors")
+    assert_accessible(page, "excel-errors")
 
     context = page.context
     api_sign_in(context, CLERK)

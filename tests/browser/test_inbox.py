@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from minsheng.auth.demo import DEMO_PASSWORD
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.timeout(600)
@@ -93,6 +94,7 @@ def test_the_clerk_sees_what_is_due_then_the_submitted_and_the_returned_report(p
     expect(first.locator('[data-test="inbox-reason"]')).to_have_text("退回原因：与月报台账不符，请核实开工数")
     expect(page.locator('[data-test="inbox-returned-count"]')).to_have_text("被退回 1 项")
     screenshot(page, "inbox")
+    assert_accessible(page, "inbox")
 
     # 导出 Excel: the rows shown, the returned one first with its reason.
     with page.expect_download() as caught:
@@ -134,5 +136,6 @@ def test_the_clerk_sees_what_is_due_then_the_submitted_and_the_returned_report(p
         expect(phone_page.locator('[data-test="inbox-table"]')).to_have_count(0)
         assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(phone_page, "inbox-phone")
+        assert_accessible(phone_page, "inbox-phone")
     finally:
         phone.close()

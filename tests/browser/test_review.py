@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in, wait_until_pending
 from tests.identity import bearer
@@ -92,6 +93,7 @@ def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_loc
         )
         expect(table.locator('[data-test="jump"]')).to_have_count(1)
         screenshot(page, "review")
+        assert_accessible(page, "review")
 
         # 导出 Excel: the rows shown, as a workbook with Chinese headers and a dated Chinese name.
         with page.expect_download() as caught:
@@ -118,6 +120,7 @@ def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_loc
         expect(drawer.locator(".el-loading-mask")).to_have_count(0)
         page.wait_for_timeout(500)  # the drawer's slide-in, for the picture
         screenshot(page, "review-history")
+        assert_accessible(page, "review-history")
         drawer.locator(".el-drawer__close-btn").click()
         expect(drawer).to_be_hidden()
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Response, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
 from tests.identity import bearer
@@ -78,6 +79,7 @@ def test_home_follows_an_approval_live_and_the_as_of_picker_goes_back_to_a_day_b
     wait_for(page, lambda: seen[-1]["as_of"] == "2024-06-30", "首页 fetched the summary as of 2024-06-30")
     assert headline(seen[-1]) is None
     screenshot(page, "as-of")
+    assert_accessible(page, "as-of")
 
     # A link with the day opens the same view.
     page.reload()

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from minsheng.auth import demo
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.timeout(600)
@@ -76,6 +77,7 @@ def test_the_app_is_served_at_the_root_and_sign_in_is_in_chinese(page, stack):
     expect(page.get_by_placeholder("用户名")).to_be_visible()
     expect(page).to_have_title("登录 · 民生平台工作台")
     screenshot(page, "login")
+    assert_accessible(page, "login")
     # An empty form is refused in the page, in Chinese.
     page.get_by_role("button", name="登 录").click()
     expect(page.get_by_text("请输入用户名")).to_be_visible()
@@ -92,6 +94,7 @@ def test_a_wrong_password_is_refused_in_chinese(page, stack):
     expect(page).to_have_url(re.compile(r"/login"))
     expect(page.get_by_placeholder("密码")).to_have_value("")
     screenshot(page, "login-error")
+    assert_accessible(page, "login-error")
 
 
 @needs_sign_in
@@ -107,6 +110,7 @@ def test_five_wrong_passwords_lock_the_account_and_the_page_says_until_when(page
     expect(locked).to_contain_text(re.compile(r"请于 \d{2}:\d{2} 后再试"))
     expect(page).to_have_url(re.compile(r"/login"))
     screenshot(page, "login-locked")
+    assert_accessible(page, "login-locked")
 
 
 @needs_sign_in
@@ -121,6 +125,7 @@ def test_a_clerk_enters_a_bad_value_sees_it_beside_the_field_corrects_it_and_sub
     expect(page.locator("canvas").first).to_be_visible()
     page.wait_for_timeout(1500)  # the bars' grow-in animation, for the picture
     screenshot(page, "home")
+    assert_accessible(page, "home")
 
     open_entry(page, "2024-06")
     expect(page.locator('tr[data-indicator="T002-1"]')).to_contain_text("新改扩建公办幼儿园数量")
@@ -135,6 +140,7 @@ def test_a_clerk_enters_a_bad_value_sees_it_beside_the_field_corrects_it_and_sub
     assert reports(page.context, "2024-06") == {}  # all or none: the good row was not saved either
     expect(entry_input(page, "T002-2")).to_have_value("30")  # and nothing typed was lost
     screenshot(page, "entry-errors")
+    assert_accessible(page, "entry-errors")
 
     entry_input(page, "T002-1").fill("12")
     entry_input(page, "T002-1", "note").fill("6月新开工12处")
@@ -150,6 +156,7 @@ def test_a_clerk_enters_a_bad_value_sees_it_beside_the_field_corrects_it_and_sub
     expect(page.locator('tr[data-indicator="T002-1"]')).to_contain_text("待审核")
     expect(entry_input(page, "T002-1")).to_have_value("")  # saved: the form is ready for the next changes
     screenshot(page, "entry")
+    assert_accessible(page, "entry")
 
 
 @needs_sign_in
@@ -236,6 +243,7 @@ def test_the_profile_page_changes_the_password_and_signs_out(page, stack):
     page.goto("/profile")
     expect(page.get_by_text("只读 演示用户").first).to_be_visible()
     screenshot(page, "profile")
+    assert_accessible(page, "profile")
     form = page.locator("form")
     new_password = "Zibo-minsheng-2025-viewer"
     form.locator('input[name="current-password"]').fill("not-the-password-1")
@@ -281,6 +289,7 @@ def test_a_district_clerk_reports_from_a_phone(browser, stack):
         expect(page.locator('[data-test="entry-summary"]')).to_contain_text("已提交 1 项")
         page.evaluate("window.scrollTo(0, 0)")
         screenshot(page, "entry-phone")
+        assert_accessible(page, "entry-phone")
         answer = context.request.get(REPORTS, params={"period": "2024-06", "org_unit": "370303"})
         assert [(r["indicator"], r["value"]) for r in answer.json()["data"]] == [("T002-1", 2.0)]
     finally:

@@ -1,4 +1,5 @@
 import 'element-plus/dist/index.css'
+import './styles/theme.css'
 import './styles/main.css'
 
 import { ElMessage } from 'element-plus'
@@ -9,7 +10,9 @@ import { configureClient } from './api/client'
 import App from './App.vue'
 import { router } from './router'
 import { useSessionStore } from './stores/session'
+import { applyStoredFontScale } from './utils/fontScale'
 
+applyStoredFontScale()
 const app = createApp(App)
 app.use(createPinia())
 app.use(router)

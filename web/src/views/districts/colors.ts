@@ -15,15 +15,21 @@ export function scoreColor(score: number | null | undefined): string {
   return (SCORE_BANDS.find((band) => score >= band.min) ?? SCORE_BANDS[SCORE_BANDS.length - 1]).color
 }
 
-/** The gateway's statuses, worst last, in the colours a traffic light would give them. */
-export const STATUS_COLORS: Record<string, { label: string; color: string }> = {
-  completed: { label: '已完成', color: '#2e7d32' },
-  on_track: { label: '进度正常', color: '#67c23a' },
-  at_risk: { label: '存在风险', color: '#e6a23c' },
-  behind: { label: '进度滞后', color: '#f56c6c' },
-  no_data: { label: '暂无数据', color: '#c0c4cc' },
+/** The gateway's statuses, worst last, in the colours a traffic light would give them: `color` fills a bar or
+ *  a region, `text` writes the status (the same hue, dark enough to read: at least 4.5:1 on white). */
+export const STATUS_COLORS: Record<string, { label: string; color: string; text: string }> = {
+  completed: { label: '已完成', color: '#2e7d32', text: '#1b5e20' },
+  on_track: { label: '进度正常', color: '#67c23a', text: '#2e7d32' },
+  at_risk: { label: '存在风险', color: '#e6a23c', text: '#9a5b00' },
+  behind: { label: '进度滞后', color: '#f56c6c', text: '#c62828' },
+  no_data: { label: '暂无数据', color: '#c0c4cc', text: '#65686e' },
 }
 
 export function statusColor(status: string | null | undefined): string {
   return (status && STATUS_COLORS[status]?.color) || NO_SCORE.color
+}
+
+/** The colour to write a status in. */
+export function statusTextColor(status: string | null | undefined): string {
+  return (status && STATUS_COLORS[status]?.text) || 'var(--el-text-color-secondary)'
 }
