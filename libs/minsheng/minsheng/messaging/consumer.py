@@ -76,6 +76,8 @@ CONSUMER_STALLED = Gauge(
 )
 STALL_REASONS = ("no_progress", "coordinator_lost", "poll_hung")
 COMMIT_TIMEOUT_SECONDS = 5.0
+# Bounds are `asyncio.timeout`, never `asyncio.wait_for`: on Python 3.11 wait_for can swallow a cancellation
+# that arrives just as its awaitable finishes, and a job that misses its cancellation never stops.
 LAST_APPLIED = Gauge(
     "minsheng_consumer_last_applied_timestamp_seconds",
     "Unix time of the last commit of a transaction that applied events",
@@ -348,7 +350,8 @@ class EventConsumer:
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap(), **options)
         consumer.subscribe(self.topics, listener=_LagFollowsAssignment(self))
         try:
-            await asyncio.wait_for(consumer.start(), timeout=60.0)
+            async with asyncio.timeout(60.0):
+                await consumer.start()
         except BaseException:
             await self._stop_consumer(consumer)
             raise
@@ -370,7 +373,8 @@ class EventConsumer:
     @staticmethod
     async def _stop_consumer(consumer: AIOKafkaConsumer) -> None:
         try:
-            await asyncio.wait_for(consumer.stop(), timeout=10.0)
+            async with asyncio.timeout(10.0):
+                await consumer.stop()
         except Exception:  # noqa: BLE001 - leaving the group politely is best effort
             log.debug("consumer did not stop cleanly", exc_info=True)
 
@@ -502,7 +506,8 @@ class EventConsumer:
         try:
             # Bounded: aiokafka retries a retriable refusal (a broker that forgot the topic) for good, and the
             # commit only spares re-reading: what was applied is known by its ids.
-            await asyncio.wait_for(consumer.commit(offsets), timeout=COMMIT_TIMEOUT_SECONDS)
+            async with asyncio.timeout(COMMIT_TIMEOUT_SECONDS):
+                await consumer.commit(offsets)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. a rebalance: the records come again and are deduplicated
@@ -540,11 +545,12 @@ class EventConsumer:
         assigned = list(consumer.assignment())
         try:
             # A metadata or offsets round trip: the broker answers, so this is not an outage.
-            if assigned:
-                ends = await asyncio.wait_for(consumer.end_offsets(assigned), timeout=self.watch_interval * 2)
-            else:
-                await asyncio.wait_for(consumer.topics(), timeout=self.watch_interval * 2)
-                ends = {}
+            async with asyncio.timeout(self.watch_interval * 2):
+                if assigned:
+                    ends = await consumer.end_offsets(assigned)
+                else:
+                    await consumer.topics()
+                    ends = {}
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - broker unreachable or partitions moving: no conclusion this time

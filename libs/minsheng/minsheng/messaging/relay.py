@@ -396,7 +396,8 @@ class OutboxRelay:
             await asyncio.sleep(self.idle_interval)
             return
         try:
-            await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_interval)
+            async with asyncio.timeout(self.idle_interval):
+                await self._wakeup.wait()
         except TimeoutError:
             pass
         self._wakeup.clear()
@@ -418,7 +419,8 @@ class OutboxRelay:
         bootstrap_servers = self._bootstrap()
         producer = self._make_producer(bootstrap_servers)
         try:
-            await asyncio.wait_for(producer.start(), timeout=max(15.0, self.send_timeout))
+            async with asyncio.timeout(max(15.0, self.send_timeout)):
+                await producer.start()
         except asyncio.CancelledError:
             await self._stop_producer(producer)
             raise
@@ -464,7 +466,8 @@ class OutboxRelay:
     @staticmethod
     async def _stop_producer(producer: AIOKafkaProducer) -> None:
         try:
-            await asyncio.wait_for(producer.stop(), timeout=5.0)
+            async with asyncio.timeout(5.0):
+                await producer.stop()
         except Exception:  # noqa: BLE001 - a producer that cannot flush on stop is dropped
             log.debug("producer did not stop cleanly", exc_info=True)
 

@@ -170,7 +170,8 @@ class RelayProcess:
         patience = self.silent_seconds + CHILD_START_SECONDS  # its first line comes once it has imported
         while True:
             try:
-                line = await asyncio.wait_for(child.stdout.readline(), timeout=patience)
+                async with asyncio.timeout(patience):
+                    line = await child.stdout.readline()
             except TimeoutError:
                 return "silent", f"sent no status for {patience:.0f} s (hung?)"
             if not line:
@@ -223,7 +224,8 @@ class RelayProcess:
         with contextlib.suppress(ProcessLookupError):  # it may have exited meanwhile
             child.terminate()
         try:
-            await asyncio.wait_for(child.wait(), STOP_TIMEOUT)
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await child.wait()
         except TimeoutError:
             log.warning(
                 "outbox relay process %d of %s did not stop within %.0f s; killing it",
