@@ -101,14 +101,20 @@ def test_the_relay_publishes_from_its_own_process_and_reports_in_the_service_met
     assert service.metric("minsheng_outbox_relay_connected", process="education") == 1
 
 
-def test_a_relay_that_dies_is_replaced_and_its_events_are_published(education):
-    service, database = education
+def connected_relay(service: ServiceProcess) -> int:
+    """The pid of the service's relay child, once it has reported connected."""
     [relay] = wait_until(lambda: relay_children(service.process.pid), 30, message="a relay child of the service")
     wait_until(
         lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 1,
         30,
         message="the relay reported connected",
     )
+    return relay
+
+
+def test_a_relay_that_dies_is_replaced_and_its_events_are_published(education):
+    service, database = education
+    relay = connected_relay(service)
     os.kill(relay, signal.SIGKILL)
     # An operator sees the relay down on the service's /metrics until its replacement connects.
     wait_until(
@@ -143,12 +149,7 @@ def test_a_relay_that_hangs_is_replaced_and_its_events_are_published(education):
     """A child alive but frozen (SIGSTOP: as if stuck in the kernel) sends no status: the service notices
     the silence, replaces it, says so, and what waited is published."""
     service, database = education
-    [relay] = wait_until(lambda: relay_children(service.process.pid), 30, message="a relay child of the service")
-    wait_until(
-        lambda: service.metric("minsheng_outbox_relay_connected", process="education") == 1,
-        30,
-        message="the relay reported connected",
-    )
+    relay = connected_relay(service)
     os.kill(relay, signal.SIGSTOP)
     submit(service, "2023-05")  # accepted while the relay is frozen: it waits in the outbox
     [replacement] = wait_until(
