@@ -15,6 +15,7 @@ Select them with `-m chaos`; each prints what it injected and what it measured (
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -74,6 +75,26 @@ def scalar(url: str, sql: str, **params):
     return query(url, sql, **params)[0][0]
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                # /proc/<pid>/stat: pid (comm) state ppid …; comm may hold spaces, so from its closing ")".
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, and not a zombie waiting to be reaped."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 class Server:
     """One PostgreSQL server of the tests: stopped (fast shutdown) or crashed (SIGKILL of the postmaster
     and every backend at once), then started again on the same port and data directory."""
@@ -92,9 +113,18 @@ class Server:
         self.postgres.stop()
 
     def crash(self) -> None:
+        """SIGKILL to the postmaster and every backend at once, as a power cut would leave it (each backend
+        is a process group of its own, so not the group): frozen first, so that it forks no new one."""
         process, self.postgres.process = self.postgres.process, None
-        os.killpg(process.pid, signal.SIGKILL)  # its own process group: the postmaster and its backends
+        process.send_signal(signal.SIGSTOP)
+        backends = children(process.pid)
+        process.kill()
+        for pid in backends:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         process.wait()
+        # Until they are gone: a backend still attached to the shared memory would keep the server from starting.
+        wait_until(lambda: not any(alive(pid) for pid in backends), 30, 0.05, message="the backends gone")
 
 
 # ---- the stack ------------------------------------------------------------------------------------
