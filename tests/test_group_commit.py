@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,6 +19,7 @@ from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.db.migrations import MigrationPlan, upgrade_to_head
 from minsheng.errors import Conflict, Overloaded, Unprocessable, install_error_handlers
 from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, OutboxEvent, add_events
+from tests.conftest import free_port
 from tests.test_messaging_outbox import value_event
 
 
@@ -137,3 +139,42 @@ def test_an_exhausted_connection_pool_answers_503_with_retry_after():
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
     assert response.json()["code"] == "overloaded" and "没有保存任何数据" in response.json()["detail"]
+
+
+def test_a_database_that_cannot_be_reached_answers_503_with_retry_after_never_500():
+    # Nothing listens on this port: every connection attempt is refused, as while PostgreSQL restarts.
+    unreachable = Database(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere")
+
+    def write_batch(session, items):
+        session.connection()  # the writer's connection to the database: refused
+        return list(items)
+
+    writer = GroupCommitWriter(unreachable, write_batch, name="unreachable")
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/read")
+    def read():
+        unreachable.ping()
+
+    @app.post("/write")
+    async def write():
+        running = asyncio.create_task(writer.run())
+        try:
+            return await writer.write("a report")  # the writer's own failure, handed to the request
+        finally:
+            running.cancel()
+
+    @app.post("/duplicate")
+    def duplicate():
+        raise IntegrityError("INSERT INTO report ...", {}, psycopg.errors.UniqueViolation("duplicate key"))
+
+    client = TestClient(app, raise_server_exceptions=False)
+    for method, path in (("GET", "/read"), ("POST", "/write")):
+        response = client.request(method, path)
+        assert response.status_code == 503, (path, response.text)
+        assert response.headers["retry-after"] == "5"
+        assert response.json() == {"detail": "数据库暂时不可用，请稍后重试", "code": "database_unavailable"}
+    # Any other database error is not said to be an outage: still a 500 (a fault to fix, logged).
+    assert client.post("/duplicate").status_code == 500
+    unreachable.dispose()

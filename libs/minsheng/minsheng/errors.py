@@ -3,11 +3,13 @@
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError as SQLAlchemyDataError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -58,6 +60,15 @@ class Overloaded(DomainError):
     retry_after_seconds = 2
 
 
+class DatabaseUnavailable(DomainError):
+    """The process's database cannot be reached (stopped, restarting, the connection dropped): the
+    request is refused with 503 and Retry-After, never a 500; the client sends it again later."""
+
+    status_code = 503
+    code = "database_unavailable"
+    retry_after_seconds = 5  # a PostgreSQL restart or fail-over takes seconds, not milliseconds
+
+
 class ErrorItem(BaseModel):
     """One thing wrong in a request: a field of a refused request (`loc`, `field`, `message`), or a row
     of a bulk write or an upload (`row`, `field`, `code`, `message`, and for Excel `column`)."""
@@ -98,6 +109,24 @@ class ErrorResponse(BaseModel):
 
 OVERLOADED_MESSAGE = "系统繁忙，本次请求未处理（没有保存任何数据），请稍后重试"
 UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE unique_violation
+DATABASE_UNAVAILABLE_MESSAGE = "数据库暂时不可用，请稍后重试"
+
+# SQLSTATEs of a server going away: admin shutdown, crash shutdown, cannot connect now (starting up).
+_SERVER_GOING_AWAY = {"57P01", "57P02", "57P03"}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or dropped the connection (refused,
+    shut down, restarting, connection lost), rather than refusing what the request asked."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:  # SQLAlchemy recognised a disconnect
+            return True
+        exc = exc.orig
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    # No SQLSTATE: the client's own failure (connection refused or closed); class 08: connection exception.
+    sqlstate = exc.sqlstate
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SERVER_GOING_AWAY
 
 
 # Pydantic error types, said the way a clerk would understand them.
@@ -145,7 +174,8 @@ def describe_validation_error(error: dict[str, Any]) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Overloaded) else None
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         return JSONResponse(
             {"detail": exc.detail, "code": exc.code, **exc.extra}, status_code=exc.status_code, headers=headers
         )
@@ -154,6 +184,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _pool_exhausted(request: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
         # Every database connection stayed busy for the pool's whole timeout: shed the request.
         return await _domain_error(request, Overloaded(OVERLOADED_MESSAGE))
+
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        # Every process, every route, and the group-commit writers' failures (raised to each request):
+        # the database being away is a 503 to retry, not a 500.  Any other database error stays a 500.
+        if not database_unavailable(exc):
+            raise exc
+        log.warning("%s %s: database unavailable: %s", request.method, request.url.path, str(exc).strip()[:200])
+        return await _domain_error(request, DatabaseUnavailable(DATABASE_UNAVAILABLE_MESSAGE))
+
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(psycopg.Error, _database_error)
 
     @app.exception_handler(SQLAlchemyDataError)
     async def _unstorable(_: Request, exc: SQLAlchemyDataError) -> JSONResponse:

@@ -20,7 +20,8 @@ their order and never wait for each other's row locks.
 Failure isolation: `write_batch` returns, per item, its result or the `DomainError` that refused it
 (a refused item writes nothing).  If the batch as a whole fails (a constraint raced by another
 process, a lost connection), it is rolled back and every item is retried alone, so one item's
-trouble never fails another's request; an item that fails alone gets `on_error`'s answer.
+trouble never fails another's request; an item that fails alone gets `on_error`'s answer, or, when
+the database is away, `DatabaseUnavailable` (503 with Retry-After).
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession  # its run_sync hands out a sqlmodel Session
 
 from minsheng.db.engine import Database
-from minsheng.errors import OVERLOADED_MESSAGE, DomainError, Overloaded
+from minsheng.errors import (
+    DATABASE_UNAVAILABLE_MESSAGE,
+    OVERLOADED_MESSAGE,
+    DatabaseUnavailable,
+    DomainError,
+    Overloaded,
+    database_unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +178,10 @@ class GroupCommitWriter(Generic[Item, Result]):
             raise
         except Exception as exc:  # noqa: BLE001 - answered to the one request it belongs to
             mapped = self.on_error(exc)
+            if mapped is None and database_unavailable(exc):
+                # Each waiting request hears 503 + Retry-After; no traceback per item while the database is away.
+                log.warning("group commit %s: database unavailable (%s)", self.name, type(exc).__name__)
+                mapped = DatabaseUnavailable(DATABASE_UNAVAILABLE_MESSAGE)
             if mapped is None:
                 log.exception("group commit %s: a write failed", self.name)
             return mapped if mapped is not None else exc

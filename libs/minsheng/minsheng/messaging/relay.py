@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import select
 
 from minsheng.db import Database
+from minsheng.errors import database_unavailable
 from minsheng.messaging.backoff import Backoff, backoff_delay
 from minsheng.messaging.events import STRUCTURED_CONTENT_TYPE, utc_now
 from minsheng.messaging.outbox import OutboxEvent
@@ -530,9 +531,17 @@ class OutboxRelay:
                     errors.reset()
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001 - the relay must never take the process down
+                except Exception as exc:  # noqa: BLE001 - the relay must never take the process down
                     delay = errors.next()
-                    log.exception("outbox relay of %s failed; retrying in %.1f s", self.process, delay)
+                    if database_unavailable(exc):  # a restart or fail-over: expected, no traceback each retry
+                        log.warning(
+                            "outbox relay of %s: database unavailable (%s); retrying in %.1f s",
+                            self.process,
+                            str(exc).strip().splitlines()[0][:200],
+                            delay,
+                        )
+                    else:
+                        log.exception("outbox relay of %s failed; retrying in %.1f s", self.process, delay)
                     await asyncio.sleep(delay)
                     continue
                 if result is not None and result.error is None and result.claimed >= self.batch_size:
