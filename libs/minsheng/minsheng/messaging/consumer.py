@@ -336,6 +336,8 @@ class EventConsumer:
         self._stall_reason: str | None = None
         self._replaced_at = float("-inf")  # when a stalled Kafka consumer was last replaced
         self._ends_seen: dict[TopicPartition, int] = {}  # the highest end offset seen per partition
+        self._joined: tuple[int, str | None] | None = None  # (generation, member id) of the last join
+        self._rewinding: set[asyncio.Task] = set()
 
     async def start(self) -> None:
         """Join the group. Raises when the broker cannot be reached."""
@@ -348,7 +350,7 @@ class EventConsumer:
         }
         options.update(self.consumer_options)
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap(), **options)
-        consumer.subscribe(self.topics, listener=_LagFollowsAssignment(self))
+        consumer.subscribe(self.topics, listener=_FollowAssignment(self, consumer))
         try:
             async with asyncio.timeout(60.0):
                 await consumer.start()
@@ -581,7 +583,51 @@ class EventConsumer:
                 self.process,
                 ", ".join(f"{tp.topic}[{tp.partition}]" for tp in stuck),
             )
-            consumer.seek_to_beginning(*stuck)
+            self._rewind(consumer, stuck)
+
+    def _rewind(self, consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]) -> None:
+        """Read `partitions` from the beginning (what was applied comes again and is skipped).  aiokafka's seek
+        is a coroutine that waits for the broker; it runs on its own, so that neither a rebalance callback
+        nor the watchdog waits on it."""
+
+        async def seek() -> None:
+            try:
+                async with asyncio.timeout(30.0):
+                    await consumer.seek_to_beginning(*partitions)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - revoked or the broker gone: the next check sees it again
+                log.info("%s consumer: could not rewind %d partitions (%s)", self.process, len(partitions), exc)
+            finally:
+                self._rewinding.discard(task)
+
+        task = asyncio.get_running_loop().create_task(seek(), name=f"{self.process}-rewind")
+        self._rewinding.add(task)  # a reference, so the task is not collected while it runs
+
+    def _check_group_generation(self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]) -> None:
+        """A group's generation only grows while the broker keeps its state: one that came back at or below
+        the last this process joined means the broker lost the group, its offsets and most likely its log (a
+        Tansu restart), and an offset committed meanwhile from a stale position would skip what the new log
+        holds.  The assigned partitions are read from the beginning; duplicates are skipped (decision 0015)."""
+        generation = group_generation(consumer)
+        if generation is None:
+            return
+        joined = (generation, getattr(consumer._coordinator, "member_id", None))  # noqa: SLF001 - see above
+        if joined == self._joined:  # the same join told twice
+            return
+        previous = self._joined[0] if self._joined else None
+        self._joined = joined
+        if previous is not None and generation <= previous and assigned:
+            log.warning(
+                "%s consumer: group %s is at generation %d after %d (the broker lost its state); reading the "
+                "%d assigned partitions from the beginning",
+                self.process,
+                self.group_id,
+                generation,
+                previous,
+                len(assigned),
+            )
+            self._rewind(consumer, assigned)
 
     def _reread_lost_logs(self, consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int]) -> None:
         """A partition whose end offset went back lost its log (a broker that keeps nothing on disk restarted,
@@ -597,7 +643,7 @@ class EventConsumer:
                 self.process,
                 ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(lost)),
             )
-            consumer.seek_to_beginning(*lost)
+            self._rewind(consumer, lost)
 
     async def _watch(self) -> str:
         """Returns the reason once a stall has lasted `stall_after` seconds."""
@@ -698,12 +744,14 @@ class EventConsumer:
             await self.stop()
 
 
-class _LagFollowsAssignment(ConsumerRebalanceListener):
-    """A partition's lag is this member's to report only while it is assigned here: dropped the moment a
-    rebalance revokes it (the next owner reports it).  An assignment restarts the stall clock."""
+class _FollowAssignment(ConsumerRebalanceListener):
+    """What an assignment changes: a partition's lag is this member's to report only while it is assigned
+    here (dropped the moment a rebalance revokes it; the next owner reports it); an assignment restarts the
+    stall clock; and a group that starts its generations again lost its state with the broker."""
 
-    def __init__(self, owner: EventConsumer):
+    def __init__(self, owner: EventConsumer, consumer: AIOKafkaConsumer):
         self.owner = owner
+        self.consumer = consumer
 
     def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         self.owner._forget_lag(revoked)  # noqa: SLF001 - the listener is the consumer's own
@@ -711,6 +759,13 @@ class _LagFollowsAssignment(ConsumerRebalanceListener):
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         # New partitions get the grace to find their positions before the watchdog counts them as waiting.
         self.owner._last_received = time.monotonic()  # noqa: SLF001
+        self.owner._check_group_generation(self.consumer, list(assigned))  # noqa: SLF001
+
+
+def group_generation(consumer: AIOKafkaConsumer) -> int | None:
+    """The generation of the group this member joined (aiokafka keeps it on its coordinator object)."""
+    generation = getattr(getattr(consumer, "_coordinator", None), "generation", None)
+    return generation if isinstance(generation, int) and generation >= 0 else None
 
 
 def known_position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
