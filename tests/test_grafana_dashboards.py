@@ -134,6 +134,12 @@ def loaded_stack(admin_engine, module_broker, tmp_path_factory) -> Iterator[Metr
             timeout=30,
             message="the gateway's fold of the reports",
         )
+        # The lag per partition is the consumer's watchdog's: reported at its next look (every 2 s).
+        wait_until(
+            lambda: any(name == "minsheng_consumer_lag" for name, _ in scrape(stack.gateway.url)),
+            timeout=30,
+            message="the gateway's consumer lag reported",
+        )
         yield stack
 
 
