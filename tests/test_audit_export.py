@@ -56,7 +56,7 @@ def test_xlsx_lists_who_when_what_and_the_previous_value(campaign_client):
     # the revision shows the value it replaced, the return the state before it and its reason
     assert revision["原值"].startswith("12，待审核") and revision["新值"].startswith("14，待审核")
     assert returned["对象"] == f"报告 {revised['id']}"
-    assert returned["原值"].startswith("14，待审核") and returned["新值"].startswith("14，已退回")
+    assert returned["原值"].startswith("14，待审核") and returned["新值"].startswith("14，被退回")
     assert returned["说明"] == REASON  # text, not a formula
     assert submitted["时间"] <= revision["时间"] <= returned["时间"]
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)

@@ -99,7 +99,7 @@ def test_the_history_lists_every_revision_and_which_one_counts(folded):
     rows = answer.json()
     assert [(r["period"], r["revision"], r["value"], r["status_label"], r["official"]) for r in rows] == [
         ("2022-06", 2, 9, "待审核", False),
-        ("2022-06", 1, 2, "已审核", True),
+        ("2022-06", 1, 2, "已通过", True),
     ]
     assert rows[0]["org_unit_name"] == "淄川区" and rows[0]["submitted_by"]
 

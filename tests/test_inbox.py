@@ -135,3 +135,23 @@ def test_who_may_not_report_owes_nothing_and_bad_filters_are_explained(gateway):
     bad = gateway.get("/api/v1/inbox", params={"period": "2023-13"})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_period" and "月份" in bad.json()["detail"]
     assert gateway.get("/api/v1/inbox", params={"state": "lost"}).status_code == 422
+
+
+def test_the_vocabulary_gives_each_state_one_wording(gateway):
+    answer = gateway.get("/api/v1/vocabulary")
+    assert answer.status_code == 200, answer.text
+    labels = {kind: {term["key"]: term["label"] for term in terms} for kind, terms in answer.json().items()}
+    assert labels["report_status"] == {"submitted": "待审核", "approved": "已通过", "returned": "被退回"}
+    # The inbox names a report's states as the reporting pages do, and adds only what it alone knows.
+    assert labels["inbox_state"] == {"not_reported": "未填报", **labels["report_status"]}
+    assert [term["key"] for term in answer.json()["indicator_status"]] == [
+        "completed",
+        "on_track",
+        "at_risk",
+        "behind",
+        "no_data",
+        "no_target",
+    ]
+    assert labels["indicator_status"]["behind"] == "进度滞后" and labels["task_state"]["blocked"] == "受阻"
+    assert labels["role"]["city_office"] == "市民生办" and labels["frequency"]["quarter"] == "季度"
+    assert labels["change_action"]["approved"] == "审核通过"

@@ -205,7 +205,7 @@ def test_the_city_office_approves_several_at_once_and_returns_one_with_a_reason(
     returned = clerk_page.locator('tr[data-indicator="T003-3"]')
     expect(returned).to_contain_text("被退回")
     expect(returned).to_contain_text("退回原因：新增学位数与台账不符，请核实后重报")
-    expect(clerk_page.locator('tr[data-indicator="T003-1"]')).to_contain_text("已审核")
+    expect(clerk_page.locator('tr[data-indicator="T003-1"]')).to_contain_text("已通过")
 
 
 @needs_sign_in

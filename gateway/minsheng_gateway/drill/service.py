@@ -18,8 +18,7 @@ from minsheng.progress.assemble import IndicatorFacts, indicator_progress, progr
 from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.status import PLAN_START, counted_observations, expected_value, horizon_end
-from minsheng.reporting.audit import TASK_STATE_LABELS
-from minsheng.reporting.models import REPORT_STATUS_LABELS, ReportStatus, TaskState
+from minsheng.reporting.models import REPORT_STATUS_LABELS, TASK_STATE_LABELS, ReportStatus, TaskState
 from minsheng_gateway.drill.schemas import (
     DistrictProgress,
     IndicatorDistricts,

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from minsheng.catalog.document import ReportingFrequency
 from minsheng.pagination import Page
+from minsheng.reporting.models import REPORT_STATUS_LABELS
 
 
 class InboxState(str, enum.Enum):
@@ -18,11 +19,10 @@ class InboxState(str, enum.Enum):
     approved = "approved"
 
 
+# A report's own states say it as the reporting pages do (one wording per state).
 INBOX_STATE_LABELS = {
     InboxState.not_reported: "未填报",
-    InboxState.submitted: "待审核",
-    InboxState.returned: "被退回",
-    InboxState.approved: "已通过",
+    **{InboxState(status.value): label for status, label in REPORT_STATUS_LABELS.items()},
 }
 # What counts as done for the share of the period: the reporter's part is over once it is submitted.
 DONE_STATES = frozenset({InboxState.submitted, InboxState.approved})

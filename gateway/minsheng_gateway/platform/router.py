@@ -1,7 +1,15 @@
 """What the web app needs to know about the platform it talks to (open, no sign-in)."""
 
+import enum
+
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
+
+from minsheng.auth.models import ROLE_LABELS
+from minsheng.catalog.document import FREQUENCY_LABELS
+from minsheng.progress.model import STATUS_LABELS
+from minsheng.reporting.models import CHANGE_ACTION_LABELS, REPORT_STATUS_LABELS, TASK_STATE_LABELS
+from minsheng_gateway.inbox.models import INBOX_STATE_LABELS
 
 router = APIRouter(prefix="/api/v1", tags=["平台 platform"])
 
@@ -18,6 +26,44 @@ def platform(request: Request) -> PlatformPublic:
     return PlatformPublic(
         name="淄博市高品质民生三年行动平台", demo_data=settings.demo_data, demo_users=settings.demo_users
     )
+
+
+class Term(BaseModel):
+    key: str = Field(description="接口中的取值（英文）")
+    label: str = Field(description="页面上显示的中文")
+
+
+class Vocabulary(BaseModel):
+    """Every value a person reads, with its one Chinese wording, in the enum's order (statuses best first)."""
+
+    indicator_status: list[Term] = Field(description="指标/任务进展状态（由好到差）")
+    report_status: list[Term] = Field(description="报告状态")
+    inbox_state: list[Term] = Field(description="待办状态")
+    task_state: list[Term] = Field(description="任务推进状态")
+    role: list[Term] = Field(description="角色")
+    change_action: list[Term] = Field(description="操作记录中的操作")
+    frequency: list[Term] = Field(description="填报频次（月度、季度、年度）")
+
+
+def _terms(labels: dict[enum.Enum, str]) -> list[Term]:
+    return [Term(key=str(member.value), label=label) for member, label in labels.items()]
+
+
+# Built once: the wording is code, not data; the web app asks once per visit.
+VOCABULARY = Vocabulary(
+    indicator_status=_terms(STATUS_LABELS),
+    report_status=_terms(REPORT_STATUS_LABELS),
+    inbox_state=_terms(INBOX_STATE_LABELS),
+    task_state=_terms(TASK_STATE_LABELS),
+    role=_terms(ROLE_LABELS),
+    change_action=_terms(CHANGE_ACTION_LABELS),
+    frequency=_terms(FREQUENCY_LABELS),
+)
+
+
+@router.get("/vocabulary", response_model=Vocabulary, summary="词汇表：各类状态、角色、操作、频次的中文名称")
+def vocabulary() -> Vocabulary:
+    return VOCABULARY
 
 
 def demo_data_loading(app: FastAPI) -> list[str]:

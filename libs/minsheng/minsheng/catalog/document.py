@@ -63,6 +63,13 @@ class ReportingFrequency(str, enum.Enum):
     year = "year"  # rates, shares, per-capita levels and ratios: known once the year's statistics are
 
 
+FREQUENCY_LABELS = {
+    ReportingFrequency.month: "月度",
+    ReportingFrequency.quarter: "季度",
+    ReportingFrequency.year: "年度",
+}
+
+
 def default_frequency(kind: IndicatorKind, aggregation: Aggregation) -> ReportingFrequency:
     """The guide's rule, for documents published before the frequency was catalog data (a rebuild
     replays them); the catalog files state every indicator's frequency themselves."""

@@ -24,7 +24,14 @@ from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task
 from minsheng.clock import CHINA, as_utc
 from minsheng.errors import Unprocessable
 from minsheng.progress.periods import Period, PeriodType
-from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, ReportStatus, TaskState
+from minsheng.reporting.models import (
+    CHANGE_ACTION_LABELS,
+    REPORT_STATUS_LABELS,
+    TASK_STATE_LABELS,
+    ChangeRecord,
+    ReportStatus,
+    TaskState,
+)
 from minsheng.reporting.workbook import XlsxFile
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -47,21 +54,6 @@ COLUMNS = (
     ("新值", 28),
     ("说明", 30),
 )
-ACTION_LABELS = {
-    "submitted": "填报",
-    "revised": "修订",
-    "resubmitted": "重新提交",
-    "approved": "审核通过",
-    "returned": "退回",
-    "locked": "锁定期间",
-    "unlocked": "解锁期间",
-}
-TASK_STATE_LABELS = {
-    TaskState.not_started: "未启动",
-    TaskState.in_progress: "推进中",
-    TaskState.completed: "已完成",
-    TaskState.blocked: "受阻",
-}
 HEADER_FILL = PatternFill("solid", fgColor="FF1F2D3D")
 
 
@@ -156,7 +148,7 @@ def audit_rows(*, session: Session, period: Period) -> list[list[str]]:
             [
                 f"{as_utc(change.at).astimezone(CHINA):%Y-%m-%d %H:%M:%S}",
                 change.actor,
-                ACTION_LABELS.get(change.action, change.action),
+                CHANGE_ACTION_LABELS.get(change.action, change.action),  # type: ignore[call-overload]  # a str enum: its text finds it
                 subject,
                 indicator,
                 unit,

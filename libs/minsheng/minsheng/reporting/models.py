@@ -12,14 +12,16 @@ from minsheng.catalog.models import enum_column
 
 class ReportStatus(str, enum.Enum):
     submitted = "submitted"  # 待审核
-    approved = "approved"  # 已审核：counts in official figures
-    returned = "returned"  # 已退回：the reporter must resubmit
+    approved = "approved"  # 已通过：counts in official figures
+    returned = "returned"  # 被退回：the reporter must resubmit
 
 
+# One wording per state, everywhere (the inbox, the audit trail, the web app via /api/v1/vocabulary):
+# 已通过 rather than 已审核, which a returned report also is; 被退回 as the clerk's pages always said.
 REPORT_STATUS_LABELS = {
     ReportStatus.submitted: "待审核",
-    ReportStatus.approved: "已审核",
-    ReportStatus.returned: "已退回",
+    ReportStatus.approved: "已通过",
+    ReportStatus.returned: "被退回",
 }
 
 
@@ -28,6 +30,37 @@ class TaskState(str, enum.Enum):
     in_progress = "in_progress"  # 推进中
     completed = "completed"  # 已完成
     blocked = "blocked"  # 受阻
+
+
+TASK_STATE_LABELS = {
+    TaskState.not_started: "未启动",
+    TaskState.in_progress: "推进中",
+    TaskState.completed: "已完成",
+    TaskState.blocked: "受阻",
+}
+
+
+class ChangeAction(str, enum.Enum):
+    """What a `ChangeRecord` says happened (stored as plain text in `change_record.action`)."""
+
+    submitted = "submitted"
+    revised = "revised"
+    resubmitted = "resubmitted"
+    approved = "approved"
+    returned = "returned"
+    locked = "locked"
+    unlocked = "unlocked"
+
+
+CHANGE_ACTION_LABELS = {
+    ChangeAction.submitted: "填报",
+    ChangeAction.revised: "修订",
+    ChangeAction.resubmitted: "重新提交",
+    ChangeAction.approved: "审核通过",
+    ChangeAction.returned: "退回",
+    ChangeAction.locked: "锁定期间",
+    ChangeAction.unlocked: "解锁期间",
+}
 
 
 class ReportBase(SQLModel):
