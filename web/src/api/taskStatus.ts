@@ -4,13 +4,6 @@ import type { Page } from './types'
 
 export type TaskState = 'not_started' | 'in_progress' | 'completed' | 'blocked'
 
-export const TASK_STATE_LABELS: Record<TaskState, string> = {
-  not_started: '未启动',
-  in_progress: '推进中',
-  completed: '已完成',
-  blocked: '受阻',
-}
-
 export interface TaskStatus {
   id: number
   task: number

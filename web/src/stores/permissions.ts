@@ -12,14 +12,6 @@ const GRANTS: Record<Role, readonly Permission[]> = {
   integration: ['read'],
 }
 
-export const ROLE_LABELS: Record<Role, string> = {
-  city_office: '市民生办',
-  bureau: '市直部门',
-  district: '区县',
-  viewer: '只读用户',
-  integration: '对接系统',
-}
-
 export function roleCan(role: Role | undefined, permission: Permission): boolean {
   return role !== undefined && GRANTS[role].includes(permission)
 }

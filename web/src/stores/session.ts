@@ -5,9 +5,10 @@ import { computed, ref } from 'vue'
 import { currentSession, signIn, signOut } from '@/api/auth'
 import { ApiError } from '@/api/client'
 import type { Account, SessionAnswer } from '@/api/types'
+import { useVocabulary } from '@/composables/useVocabulary'
 import { clearAllDrafts } from '@/utils/draft'
 
-import { type Permission, ROLE_LABELS, roleCan } from './permissions'
+import { type Permission, roleCan } from './permissions'
 
 export const useSessionStore = defineStore('session', () => {
   const user = ref<Account | null>(null)
@@ -16,7 +17,8 @@ export const useSessionStore = defineStore('session', () => {
   const checked = ref(false)
 
   const signedIn = computed(() => user.value !== null)
-  const roleLabel = computed(() => (user.value ? ROLE_LABELS[user.value.role] : ''))
+  const vocabulary = useVocabulary()
+  const roleLabel = computed(() => (user.value ? vocabulary.label('role', user.value.role) : ''))
   /** What the person reports for: their department, their org unit, or the city office. */
   const scopeLabel = computed(() => {
     const account = user.value

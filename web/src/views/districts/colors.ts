@@ -1,4 +1,7 @@
 // How the 区县 pages colour a score or a status (the map, the league table, the district page).
+import { computed } from 'vue'
+
+import { useVocabulary } from '@/composables/useVocabulary'
 
 /** Score bands, best first: the lowest score of the band, its label and colour. */
 export const SCORE_BANDS: { min: number; label: string; color: string }[] = [
@@ -15,14 +18,25 @@ export function scoreColor(score: number | null | undefined): string {
   return (SCORE_BANDS.find((band) => score >= band.min) ?? SCORE_BANDS[SCORE_BANDS.length - 1]).color
 }
 
-/** The gateway's statuses, worst last, in the colours a traffic light would give them: `color` fills a bar or
- *  a region, `text` writes the status (the same hue, dark enough to read: at least 4.5:1 on white). */
-export const STATUS_COLORS: Record<string, { label: string; color: string; text: string }> = {
-  completed: { label: '已完成', color: '#2e7d32', text: '#1b5e20' },
-  on_track: { label: '进度正常', color: '#67c23a', text: '#2e7d32' },
-  at_risk: { label: '存在风险', color: '#e6a23c', text: '#9a5b00' },
-  behind: { label: '进度滞后', color: '#f56c6c', text: '#c62828' },
-  no_data: { label: '暂无数据', color: '#c0c4cc', text: '#65686e' },
+/** The gateway's statuses in the colours a traffic light would give them (purely visual; the wording is the
+ *  server's): `color` fills a bar or a region, `text` writes the status (the same hue, dark enough to read:
+ *  at least 4.5:1 on white). */
+export const STATUS_COLORS: Record<string, { color: string; text: string }> = {
+  completed: { color: '#2e7d32', text: '#1b5e20' },
+  on_track: { color: '#67c23a', text: '#2e7d32' },
+  at_risk: { color: '#e6a23c', text: '#9a5b00' },
+  behind: { color: '#f56c6c', text: '#c62828' },
+  no_data: { color: '#c0c4cc', text: '#65686e' },
+}
+
+/** The coloured statuses, best first, with the server's wording. */
+export function useStatusColors() {
+  const { terms } = useVocabulary()
+  return computed(() =>
+    terms('indicator_status')
+      .filter((t) => t.key in STATUS_COLORS)
+      .map((t) => ({ ...t, ...STATUS_COLORS[t.key] })),
+  )
 }
 
 export function statusColor(status: string | null | undefined): string {

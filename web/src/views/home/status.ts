@@ -1,13 +1,26 @@
-// The gateway's statuses in the order the dashboard lists them (best first), with a traffic light's colours.
-export const STATUSES: { key: string; label: string; color: string }[] = [
-  { key: 'completed', label: '已完成', color: '#2e7d32' },
-  { key: 'on_track', label: '进度正常', color: '#67c23a' },
-  { key: 'at_risk', label: '存在风险', color: '#e6a23c' },
-  { key: 'behind', label: '进度滞后', color: '#f56c6c' },
-  { key: 'no_data', label: '暂无数据', color: '#c0c4cc' },
-]
+// The dashboard's statuses: their colours are a traffic light's (purely visual, kept here); their order and
+// wording are the server's (composables/useVocabulary.ts). 未分解目标 is not a dashboard status: it has no colour.
+import { computed } from 'vue'
 
-export const STATUS_COLOR: Record<string, string> = Object.fromEntries(STATUSES.map((s) => [s.key, s.color]))
+import { useVocabulary } from '@/composables/useVocabulary'
+
+export const STATUS_COLOR: Record<string, string> = {
+  completed: '#2e7d32',
+  on_track: '#67c23a',
+  at_risk: '#e6a23c',
+  behind: '#f56c6c',
+  no_data: '#c0c4cc',
+}
+
+/** The dashboard's statuses, best first, each with its wording and colour. */
+export function useStatuses() {
+  const { terms } = useVocabulary()
+  return computed(() =>
+    terms('indicator_status')
+      .filter((t) => t.key in STATUS_COLOR)
+      .map((t) => ({ ...t, color: STATUS_COLOR[t.key] })),
+  )
+}
 
 /** A 0–1 share as a bar's percentage (kept within the bar) and as text (as it is, one decimal). */
 export function percent(share: number | null | undefined): number {
