@@ -1,29 +1,14 @@
 // 驾驶舱: the city summary with its headline figures, the newest warnings and the reporting completeness.
 import { http } from './client'
+import type { components } from './schema'
 import type { CampaignSummary, Summary } from './types'
 
 export type AsOfParams = { as_of?: string }
 
-export interface HeadlineFigure {
-  id: string
-  name: string
-  unit: string
-  current_value: number | null
-  target_value: number | null
-  completion: number | null
-  expected_value: number | null
-  status: string
-  status_label: string
-}
-
-export interface DashboardCampaign extends CampaignSummary {
-  headline: HeadlineFigure[]
-}
-
-export interface DashboardSummary extends Summary {
-  tasks_by_status: Record<string, number>
-  campaigns: DashboardCampaign[]
-}
+export type HeadlineFigure = components['schemas']['HeadlineFigure']
+// The gateway's summary already carries the headline figures and the tasks by status.
+export type DashboardCampaign = CampaignSummary
+export type DashboardSummary = Summary
 
 export interface WarningItem {
   kind: 'indicator' | 'task'

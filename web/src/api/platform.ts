@@ -1,10 +1,7 @@
 // What the app needs to know about the platform it talks to: whether it holds the demo dataset (演示数据).
 import { http } from './client'
+import type { components } from './schema'
 
-export interface PlatformInfo {
-  name: string
-  demo_data: boolean
-  demo_users: boolean
-}
+export type PlatformInfo = components['schemas']['PlatformPublic']
 
 export const getPlatform = () => http.get<PlatformInfo>('/api/v1/platform', { quiet: true })

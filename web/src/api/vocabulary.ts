@@ -1,20 +1,10 @@
 // The wording of every value a person reads (statuses, states, roles, actions, frequencies): the server owns it.
 import { http } from './client'
 
-export interface Term {
-  key: string
-  label: string
-}
+import type { components } from './schema'
 
-export interface Vocabulary {
-  indicator_status: Term[]
-  report_status: Term[]
-  inbox_state: Term[]
-  task_state: Term[]
-  role: Term[]
-  change_action: Term[]
-  frequency: Term[]
-}
+export type Term = components['schemas']['Term']
+export type Vocabulary = components['schemas']['Vocabulary']
 
 export type VocabularyKind = keyof Vocabulary
 
