@@ -29,7 +29,10 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 
 from minsheng.auth.demo import DEMO_PASSWORD
+from minsheng.auth.models import Role
+from minsheng.auth.principal import IndicatorScope, Principal, authorize_report, may_report
 from minsheng.auth.tokens import ALGORITHM, service_token_claims
+from minsheng.errors import Forbidden
 from minsheng.reporting.files import DATA_SHEET
 from minsheng.reporting.workbook import ERRORS_SHEET
 from minsheng_gateway.identity.deps import SESSION_COOKIE
@@ -297,6 +300,43 @@ def mismatch(response: httpx.Response, rule: tuple[int, str] | None) -> str | No
 
 
 # ---- the campaign service ---------------------------------------------------------------------------------
+
+
+def test_may_report_is_the_rule_authorize_report_enforces_and_the_inbox_asks():
+    """The inbox asks `may_report`; a write asks `authorize_report`: both must give the same answer for
+    every caller, indicator, org unit and kind of write (else the inbox would list what a write refuses)."""
+    callers = [
+        Principal(account_id=1, name="市民生办", role=Role.city_office),
+        Principal(account_id=2, name="人社局", role=Role.bureau, department="市人力资源社会保障局"),
+        Principal(account_id=3, name="张店区", role=Role.district, org_unit="370303"),
+        Principal(account_id=4, name="对接", role=Role.integration, indicators=frozenset({"T076-1"})),
+        Principal(account_id=5, name="只读", role=Role.viewer),
+    ]
+    scopes = [
+        IndicatorScope(code="T076-1", task_number=76, lead_departments=("市人力资源社会保障局",), city_only=False),
+        IndicatorScope(code="T081-1", task_number=81, lead_departments=("市发展改革委",), city_only=False),
+        IndicatorScope(code="H-EMP-1", task_number=None, lead_departments=(), city_only=True),
+    ]
+    allowed = set()
+    for caller in callers:
+        for scope in scopes:
+            for org_unit in ("370300", "370303", "370304"):
+                for bulk in (False, True):
+                    try:
+                        authorize_report(caller, scope, org_unit, bulk=bulk)
+                        refused = False
+                    except Forbidden:
+                        refused = True
+                    assert may_report(caller, scope, org_unit, bulk=bulk) is not refused, (caller.role, scope, org_unit)
+                    if not refused and org_unit == "370300":
+                        allowed.add((caller.role.value, scope.code, bulk))
+    # What a clerk would notice: each may report the city figures of its own scope, and no more.
+    assert allowed == {
+        *{("city_office", code, bulk) for code in ("T076-1", "T081-1", "H-EMP-1") for bulk in (False, True)},
+        ("bureau", "T076-1", False),
+        ("bureau", "T076-1", True),
+        ("integration", "T076-1", True),
+    }
 
 
 def test_every_write_endpoint_has_a_row_in_the_table(campaign_client):

@@ -130,6 +130,28 @@ def test_review_cycle_submit_return_resubmit_approve_with_history(education):
     assert history["changes"][3]["previous"]["status"] == "submitted"
 
 
+def test_official_values_are_the_latest_approved_revision_of_each_series(education):
+    def approve(body):
+        created = post(education, body).json()
+        assert education.post(f"/api/v1/reports/{created['id']}/approve", headers=CITY).status_code == 200
+        return created
+
+    approve(report(period="2022-06", value=4))
+    later = approve(report(period="2022-06", value=6))  # revision 2, approved: replaces revision 1
+    post(education, report(period="2022-06", value=9))  # revision 3, only submitted: not official
+    other = approve(report(period="2022-05", value=3))
+    assert post(education, report(indicator="T002-2", period="2022-06", value=1)).status_code == 201  # not approved
+
+    official = education.get("/api/v1/official-values", headers=VIEWER).json()
+    assert official["count"] == 2
+    assert [(v["period"], v["value"], v["revision"], v["report_id"]) for v in official["data"]] == [
+        ("2022-05", 3, 1, other["id"]),
+        ("2022-06", 6, 2, later["id"]),
+    ]
+    none = education.get("/api/v1/official-values", params={"indicator": "T002-2"}, headers=VIEWER).json()
+    assert (none["count"], none["data"]) == (0, [])
+
+
 def test_a_lock_refuses_later_writes_and_reviews_until_unlocked(education):
     pending = post(education, report(period="2022-05", value=3)).json()
     blocked = education.post("/api/v1/periods/2022Q2/lock", headers=CITY)

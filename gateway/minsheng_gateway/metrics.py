@@ -18,6 +18,7 @@ from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.clock import today_in_china
 from minsheng.messaging.consumer import TypedEvent
 from minsheng.messaging.events import utc_now
+from minsheng_gateway.projection.models import pending_condition
 from minsheng_gateway.warnings.overdue import overdue_series
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def observe_freshness(events: list[TypedEvent]) -> None:
 
 
 # The partial index ix_report_view_pending's own condition: the pending rows are few, whatever the total.
-_PENDING = "report_view.is_current AND report_view.status = 'submitted'"
+_PENDING = pending_condition("report_view")
 _AWAITING_REVIEW = sa.text(
     f"SELECT campaign, org_unit_code, count(*) FROM report_view WHERE {_PENDING} GROUP BY campaign, org_unit_code"
 )

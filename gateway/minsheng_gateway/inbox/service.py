@@ -1,7 +1,8 @@
 """What the signed-in person owes: the permission rules' scope × the reporting calendar × the reports the
 gateway has folded.  Reads the gateway's own tables only (catalog, report_view, accounts).
 
-Who owes what (the rules of `authorize_report`, narrowed to what each is expected to report):
+Who owes what: what the kernel's rules let each report (`may_report`, and `reportable_at` for the
+city-only indicators), narrowed to what each is expected to report:
 - a bureau: the indicators of the tasks its department leads, for the city (the districts report their
   own shares);
 - a district: every indicator that is not city-only, for itself;
@@ -19,12 +20,13 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from minsheng.auth.models import Role
-from minsheng.auth.principal import Principal
+from minsheng.auth.principal import IndicatorScope, Principal, may_report
 from minsheng.catalog.document import ReportingFrequency
 from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task, TaskLeadDepartment, WorkItem
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period
 from minsheng.reporting.calendar import DuePeriod, Relevance, ReportingCalendar
+from minsheng.reporting.validation import reportable_at
 from minsheng_gateway.identity.models import Account
 from minsheng_gateway.inbox.models import (
     DONE_STATES,
@@ -85,26 +87,34 @@ def owed_series(
     """The indicator × org unit pairs this person owes, and the rule in words (for the page).
     `catalog`: already read (see `OwingCatalog`)."""
     catalog = catalog or OwingCatalog.read(session)
-    indicators, leads = catalog.indicators, catalog.leads
-    role = principal.role
+    leads, role = catalog.leads, principal.role
+    # Each owes for one org unit: a district for itself; the others for the city (the districts report
+    # their own shares).
+    org_unit = principal.org_unit if role is Role.district else CITY_CODE
+    mine = []
+    for indicator in catalog.indicators:
+        scope = IndicatorScope(
+            code=indicator.code,
+            task_number=indicator.task_number,
+            lead_departments=tuple(leads[indicator.task_number]) if indicator.task_number is not None else (),
+            city_only=indicator.city_only,
+        )
+        if reportable_at(scope, org_unit) and may_report(principal, scope, org_unit, bulk=True):
+            mine.append(indicator)
     if role is Role.bureau:
-        mine = [i for i in indicators if i.task_number is not None and principal.department in leads[i.task_number]]
-        return [(i, CITY_CODE) for i in mine], f"{principal.department}牵头任务的指标（全市数）"
-    if role is Role.district:
-        return (
-            [(i, principal.org_unit) for i in indicators if not i.city_only],
-            "本单位的各项指标（市级专属指标除外）",
-        )
-    if role is Role.city_office:
+        rule = f"{principal.department}牵头任务的指标（全市数）"
+    elif role is Role.district:
+        rule = "本单位的各项指标（市级专属指标除外）"
+    elif role is Role.city_office:
+        # It may report anything; it owes what nobody else does.
         bureaus = catalog.bureau_departments
-        unowned = [i for i in indicators if i.task_number is None or not (leads[i.task_number] & bureaus)]
-        return [(i, CITY_CODE) for i in unowned], "行动总目标，以及牵头部门尚无账号的任务指标（全市数）"
-    if role is Role.integration:
-        return (
-            [(i, CITY_CODE) for i in indicators if i.code in principal.indicators],
-            "授权写入的指标（全市数）",
-        )
-    return [], "只读身份无需填报"
+        mine = [i for i in mine if i.task_number is None or not (leads[i.task_number] & bureaus)]
+        rule = "行动总目标，以及牵头部门尚无账号的任务指标（全市数）"
+    elif role is Role.integration:
+        rule = "授权写入的指标（全市数）"
+    else:
+        return [], "只读身份无需填报"
+    return [(i, org_unit) for i in mine], rule
 
 
 def _current_reports(

@@ -6,7 +6,8 @@ The rules, each stated once, in the statements that implement them:
 - never back in time: a report's older state arriving late (a retried publish) changes nothing
   (`NEWER_STATE_WINS`); the same for a task status's older revision (`NEWER_REVISION_WINS`);
 - the later approval wins: an official value is replaced only by the same or a later approved
-  revision of its series (`LATER_APPROVAL_STAYS`);
+  revision of its series (`LATER_APPROVAL_STAYS`): the kernel's rule of what is official
+  (`minsheng.reporting.official`: `OFFICIAL_STATUS`, `replaces_official`), kept as a projection;
 - a snapshot is the whole truth for its indicator × org unit: what we had is replaced;
 - a catalog may arrive after its reports: what its campaign already has is recomputed.
 Each handler notes in the transaction's `StaleProgress` which progress rows it made stale; `refresh`
@@ -30,6 +31,7 @@ from minsheng.messaging.consumer import TypedEvent
 from minsheng.progress.periods import Period
 from minsheng.reporting.events import CatalogPublished, ReportChanged, ReportSnapshot, ReportState, TaskStatusReported
 from minsheng.reporting.models import ReportStatus
+from minsheng.reporting.official import OFFICIAL_STATUS, replaces_official
 from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskStatusView
 from minsheng_gateway.projection.progress import StaleProgress
 from minsheng_gateway.projection.upsert import insert_rows, update_rows
@@ -60,6 +62,7 @@ NEWER_STATE_WINS = bulk.OnConflict(
     ),
     where="report_view.updated_at <= excluded.updated_at",
 )
+# `replaces_official` in SQL: the row held is replaced by the same or a later revision.
 LATER_APPROVAL_STAYS = bulk.OnConflict(
     key=("indicator_code", "org_unit_code", "period"),
     set_=tuple(
@@ -91,9 +94,10 @@ def _write_states(session: Session, states: list[State], stale: StaleProgress) -
             latest[key] = (campaign, state, at)
         if state.status == ReportStatus.submitted.value and (key not in submitted_at or at < submitted_at[key]):
             submitted_at[key] = at
-        if state.status == ReportStatus.approved.value:
+        if state.status == OFFICIAL_STATUS.value:
             series = (state.indicator, state.org_unit, state.period)
-            if series not in official or official[series][1].revision <= state.revision:
+            held = official.get(series)
+            if replaces_official(state.revision, None if held is None else held[1].revision):
                 official[series] = (campaign, state)
     if not latest:
         return

@@ -9,6 +9,15 @@ from sqlmodel import Field, SQLModel
 
 from minsheng.catalog.models import enum_column
 from minsheng.progress.model import Status
+from minsheng.reporting.models import ReportStatus
+
+
+def pending_condition(table: str | None = None) -> str:
+    """The partial index ix_report_view_pending's own condition, as SQL text (of `report_view` under the
+    name `table`): literals, not bound parameters, or a prepared statement's generic plan could not use
+    the index; written from `ReportStatus`, never by hand."""
+    of = f"{table}." if table else ""
+    return f"{of}is_current AND {of}status = '{ReportStatus.submitted.value}'"
 
 
 class ReportView(SQLModel, table=True):
@@ -17,9 +26,7 @@ class ReportView(SQLModel, table=True):
     __tablename__ = "report_view"
     # The pending values of a summary: the few current, not yet approved revisions among all reports.
     __table_args__ = (
-        sa.Index(
-            "ix_report_view_pending", "indicator_code", postgresql_where=sa.text("is_current AND status = 'submitted'")
-        ),
+        sa.Index("ix_report_view_pending", "indicator_code", postgresql_where=sa.text(pending_condition())),
     )
 
     campaign: str = Field(primary_key=True, max_length=20)

@@ -16,7 +16,13 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Observation
 from minsheng.progress.periods import Period
 from minsheng.progress.schemas import PendingValue, TaskStatusSummary
-from minsheng_gateway.projection.models import IndicatorProgressView, OfficialValue, ReportView, TaskStatusView
+from minsheng_gateway.projection.models import (
+    IndicatorProgressView,
+    OfficialValue,
+    ReportView,
+    TaskStatusView,
+    pending_condition,
+)
 
 
 class GatewaySource:
@@ -155,10 +161,9 @@ def _city_inputs() -> sa.Select:
 @functools.cache
 def _pending() -> sa.Select:
     table = ReportView.__table__
-    # The literals are the partial index's own condition (ix_report_view_pending): as bound
-    # parameters, a prepared statement's generic plan could not use the index.
+    # The partial index's own condition (ix_report_view_pending), so the index serves it.
     return (
         sa.select(table.c.indicator_code, table.c.report_id, table.c.org_unit_code, table.c.period, table.c.value)
-        .where(_among(table.c.indicator_code, "codes"), sa.text("is_current AND status = 'submitted'"))
+        .where(_among(table.c.indicator_code, "codes"), sa.text(pending_condition()))
         .order_by(table.c.period_end)
     )

@@ -17,6 +17,7 @@ from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
 from minsheng.progress.queries import load_facts
 from minsheng_gateway.identity.deps import Caller
+from minsheng_gateway.projection.models import pending_condition
 from minsheng_gateway.projection.source import GatewaySource
 from minsheng_gateway.review.schemas import PendingReportPublic, PendingReviewPage
 
@@ -44,7 +45,7 @@ LEFT JOIN LATERAL (
 LEFT JOIN report_view replaced
     ON replaced.campaign = r.campaign AND replaced.indicator_code = r.indicator_code
    AND replaced.org_unit_code = r.org_unit_code AND replaced.period = r.period AND replaced.revision = r.revision - 1
-WHERE r.is_current AND r.status = 'submitted' {filters}
+WHERE {pending} {filters}
 """
 _FILTERS = {
     "campaign": "r.campaign = :campaign",
@@ -86,7 +87,9 @@ def pending_reports(
     require_reviewer(caller)
     wanted = {"campaign": campaign, "department": department, "org_unit": org_unit, "period": period}
     params = {name: value for name, value in wanted.items() if value} | {"share": jump_share}
-    base = _PENDING_SQL.format(filters="".join(f" AND {_FILTERS[name]}" for name in params if name in _FILTERS))
+    base = _PENDING_SQL.format(
+        pending=pending_condition("r"), filters="".join(f" AND {_FILTERS[name]}" for name in params if name in _FILTERS)
+    )
     connection = session.connection()
     count, jumps = connection.execute(
         sa.text(f"SELECT count(*), count(*) FILTER (WHERE jump) FROM ({base}) pending"), params

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from minsheng.auth.models import ROLE_LABELS, Role
 from minsheng.errors import Forbidden
 
-CITY_CODE = "370300"
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -44,42 +42,51 @@ def require_city_office(principal: Principal, action: str) -> None:
         raise Forbidden(f"{action}只能由市民生办办理；您的身份是{principal.label}", code="city_office_only")
 
 
-def authorize_report(principal: Principal, indicator: IndicatorScope, org_unit: str, *, bulk: bool = False) -> None:
-    """May this caller write a value of `indicator` for `org_unit`? Raises Forbidden naming what is allowed."""
+def may_report(principal: Principal, indicator: IndicatorScope, org_unit: str, *, bulk: bool = False) -> bool:
+    """Who may report what, the rule itself: may this caller write a value of `indicator` for `org_unit`
+    (`bulk`: through the bulk interface)? `authorize_report` says why not; the gateway's inbox asks it too."""
     role = principal.role
     if role is Role.city_office:
+        return True
+    if role is Role.bureau:
+        return principal.department in indicator.lead_departments
+    if role is Role.district:
+        return org_unit == principal.org_unit
+    if role is Role.integration:
+        return bulk and indicator.code in principal.indicators
+    return False  # a viewer, or a role this rule does not know
+
+
+def authorize_report(principal: Principal, indicator: IndicatorScope, org_unit: str, *, bulk: bool = False) -> None:
+    """May this caller write a value of `indicator` for `org_unit`? Raises Forbidden naming what is allowed."""
+    if may_report(principal, indicator, org_unit, bulk=bulk):
         return
+    role = principal.role
     if role is Role.viewer:
         raise Forbidden(f"{principal.label}只有查看权限，不能填报", code="read_only")
     if role is Role.bureau:
-        if principal.department not in indicator.lead_departments:
-            owner = "、".join(indicator.lead_departments) or "市民生办"
-            where = f"任务{indicator.task_number}" if indicator.task_number else "行动总目标"
-            raise Forbidden(
-                f"{principal.department}只能填报本部门牵头任务的指标；指标 {indicator.code} 属于{where}，"
-                f"牵头部门为 {owner}",
-                code="not_lead_department",
-            )
-        return
+        owner = "、".join(indicator.lead_departments) or "市民生办"
+        where = f"任务{indicator.task_number}" if indicator.task_number else "行动总目标"
+        raise Forbidden(
+            f"{principal.department}只能填报本部门牵头任务的指标；指标 {indicator.code} 属于{where}，"
+            f"牵头部门为 {owner}",
+            code="not_lead_department",
+        )
     if role is Role.district:
-        if org_unit != principal.org_unit:
-            raise Forbidden(
-                f"{principal.label}只能填报本单位（{principal.org_unit}）的数据，不能填报 {org_unit}",
-                code="other_org_unit",
-            )
-        return
+        raise Forbidden(
+            f"{principal.label}只能填报本单位（{principal.org_unit}）的数据，不能填报 {org_unit}",
+            code="other_org_unit",
+        )
     if role is Role.integration:
         if not bulk:
             raise Forbidden(
                 f"{principal.label}只能通过批量接口（/api/v1/reports/bulk 或 /upload）写入",
                 code="integration_bulk_only",
             )
-        if indicator.code not in principal.indicators:
-            allowed = "、".join(sorted(principal.indicators)) or "无"
-            raise Forbidden(
-                f"{principal.label}只能写入指定指标（{allowed}），不含 {indicator.code}", code="indicator_not_granted"
-            )
-        return
+        allowed = "、".join(sorted(principal.indicators)) or "无"
+        raise Forbidden(
+            f"{principal.label}只能写入指定指标（{allowed}），不含 {indicator.code}", code="indicator_not_granted"
+        )
     raise Forbidden("未知身份", code="unknown_role")
 
 

@@ -11,7 +11,6 @@ import datetime as dt
 from collections import defaultdict
 from typing import Protocol
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from minsheng.catalog.models import (
@@ -39,6 +38,7 @@ from minsheng.progress.schemas import (
     TaskStatusSummary,
 )
 from minsheng.reporting.models import Report, ReportStatus, TaskStatusReport
+from minsheng.reporting.official import latest_approved
 
 
 class ProgressSource(Protocol):
@@ -50,29 +50,27 @@ class ProgressSource(Protocol):
 
 
 class ReportSource:
-    """A campaign service's own reports: the latest approved revision of each series is official."""
+    """A campaign service's own reports: the latest approved revision of each series is official
+    (`reporting/official.py`)."""
 
     def __init__(self, session: Session):
         self.session = session
 
     def official(self, codes: list[str]) -> dict[str, list[Observation]]:
         # Plain rows, not ORM objects: an approval re-reads its indicator's every approved value.
-        latest: dict[tuple[str, str, str], tuple] = {}
-        for row in self.session.execute(
-            sa.select(
-                Report.indicator_code,
-                Report.org_unit_code,
-                Report.period,
-                Report.value,
-                Report.numerator,
-                Report.denominator,
-            )
-            .where(Report.indicator_code.in_(codes), Report.status == ReportStatus.approved)
-            .order_by(Report.revision)
-        ):
-            latest[(row[0], row[1], row[2])] = row
+        table = Report.__table__
         result: dict[str, list[Observation]] = defaultdict(list)
-        for indicator, org_unit, period, value, numerator, denominator in latest.values():
+        for indicator, org_unit, period, value, numerator, denominator in self.session.execute(
+            latest_approved(
+                table.c.indicator_code,
+                table.c.org_unit_code,
+                table.c.period,
+                table.c.value,
+                table.c.numerator,
+                table.c.denominator,
+                where=[table.c.indicator_code.in_(codes)],
+            )
+        ):
             result[indicator].append(
                 Observation(
                     period=Period.parse(period),

@@ -26,7 +26,8 @@ from minsheng.progress.model import Observation, Status, Thresholds
 from minsheng.progress.periods import Period
 from minsheng.progress.queries import load_facts
 from minsheng.reporting.events import INDICATOR_STATUS_CHANGED, IndicatorStatusChanged, campaign_event
-from minsheng.reporting.models import Report, ReportRow, ReportStatus
+from minsheng.reporting.models import Report, ReportRow
+from minsheng.reporting.official import OFFICIAL_STATUS, latest_approved, replaces_official
 
 
 class IndicatorStatus(SQLModel, table=True):
@@ -81,8 +82,9 @@ def _remember_statuses(session: Session, series: list[_OfficialSeries]) -> None:
 
 @dataclass
 class _OfficialSeries:
-    """An indicator's official values: the latest approved revision of each org unit × period, and
-    how many approved revisions of the indicator they reflect.  The city's roll-up is kept too and
+    """An indicator's official values: the latest approved revision of each org unit × period (the rule
+    of `reporting/official.py`, kept up to date approval by approval), and how many approved revisions
+    of the indicator they reflect.  The city's roll-up is kept too and
     rolled up again only for the periods changed since (`city_inputs_rolled_up_again`): rolling up
     every value at each approval grew with the data."""
 
@@ -105,7 +107,7 @@ class _OfficialSeries:
     ) -> None:
         of_unit = self.latest.setdefault(org_unit, {})
         known = of_unit.get(period)
-        if known is None or known[0] < revision:
+        if replaces_official(revision, None if known is None else known[0]):
             of_unit[period] = (
                 revision,
                 Observation(
@@ -243,9 +245,7 @@ class StatusTracker:
                 code: (count, last_id)
                 for code, count, last_id in session.connection().execute(
                     sa.select(table.c.indicator_code, sa.func.count(), sa.func.max(table.c.id))
-                    .where(
-                        table.c.indicator_code.in_(sorted(by_indicator)), table.c.status == ReportStatus.approved.value
-                    )
+                    .where(table.c.indicator_code.in_(sorted(by_indicator)), table.c.status == OFFICIAL_STATUS.value)
                     .group_by(table.c.indicator_code)
                 )
             }
@@ -268,7 +268,7 @@ class StatusTracker:
         if stale:
             fresh = {code: _OfficialSeries(code, *versions.get(code, (0, 0))) for code in stale}
             for code, org_unit, period, revision, value, numerator, denominator in session.connection().execute(
-                sa.select(
+                latest_approved(
                     table.c.indicator_code,
                     table.c.org_unit_code,
                     table.c.period,
@@ -276,7 +276,8 @@ class StatusTracker:
                     table.c.value,
                     table.c.numerator,
                     table.c.denominator,
-                ).where(table.c.indicator_code.in_(stale), table.c.status == ReportStatus.approved.value)
+                    where=[table.c.indicator_code.in_(stale)],
+                )
             ):
                 fresh[code].add(org_unit, period, revision, value, numerator, denominator)
             self.kept.update(fresh)

@@ -67,7 +67,7 @@ class ReportContext:
         )
 
 
-def reportable_at(indicator: IndicatorFact, org_unit: str) -> bool:
+def reportable_at(indicator: IndicatorFact | IndicatorScope, org_unit: str) -> bool:
     """City-only indicators have no district figures."""
     return not indicator.city_only or org_unit == CITY_CODE
 
