@@ -169,12 +169,18 @@ def test_a_database_that_cannot_be_reached_answers_503_with_retry_after_never_50
     def duplicate():
         raise IntegrityError("INSERT INTO report ...", {}, psycopg.errors.UniqueViolation("duplicate key"))
 
+    @app.post("/violates-a-check")
+    def violates_a_check():
+        raise IntegrityError("INSERT INTO report ...", {}, psycopg.errors.CheckViolation("value out of range"))
+
     client = TestClient(app, raise_server_exceptions=False)
     for method, path in (("GET", "/read"), ("POST", "/write")):
         response = client.request(method, path)
         assert response.status_code == 503, (path, response.text)
         assert response.headers["retry-after"] == "5"
         assert response.json() == {"detail": "数据库暂时不可用，请稍后重试", "code": "database_unavailable"}
-    # Any other database error is not said to be an outage: still a 500 (a fault to fix, logged).
-    assert client.post("/duplicate").status_code == 500
+    # Any other database error is not said to be an outage: a key taken by a concurrent write is a 409
+    # (`concurrent_write`), anything else still a 500 (a fault to fix, logged).
+    assert client.post("/duplicate").json()["code"] == "concurrent_write"
+    assert client.post("/violates-a-check").status_code == 500
     unreachable.dispose()
