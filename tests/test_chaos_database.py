@@ -32,8 +32,6 @@ import httpx
 import openpyxl
 import psycopg
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from deploy.local_postgres import LocalPostgres
 from minsheng.auth.demo import DEMO_PASSWORD
@@ -41,6 +39,7 @@ from minsheng.broker import LocalBroker
 from minsheng.reporting.events import REPORT_EVENT_TYPES
 from tests.conftest import EDU_BUREAU, free_port
 from tests.processes import ProcessGroup, ServiceProcess, die_with_parent, wait_until
+from tests.test_failures import query, scalar
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(240)]
 
@@ -64,19 +63,6 @@ REPORT_TYPES = sorted(set(REPORT_EVENT_TYPES.values()))
 
 
 # ---- databases ------------------------------------------------------------------------------------
-
-
-def query(url: str, sql: str, **params) -> list[tuple]:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql), params)]
-    finally:
-        engine.dispose()
-
-
-def scalar(url: str, sql: str, **params):
-    return query(url, sql, **params)[0][0]
 
 
 def children(pid: int) -> list[int]:
