@@ -41,6 +41,7 @@ def spec(
         comparator=comparator,
         kind=kind,
         horizon=horizon,
+        first_year=2022,
         aggregation=aggregation,
         unit=unit,
         baseline_value=baseline,

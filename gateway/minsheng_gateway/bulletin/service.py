@@ -15,9 +15,9 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from sqlmodel import Session, select
 
-from minsheng.catalog.document import PLAN_END_YEAR, PLAN_START_YEAR
+from minsheng.catalog.document import PlanDoc
 from minsheng.catalog.models import OrgUnit
-from minsheng.catalog.snapshot import CatalogCache
+from minsheng.catalog.snapshot import CatalogCache, plan_of
 from minsheng.errors import Unprocessable
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import indicator_progress
@@ -53,21 +53,23 @@ class MonthlyBulletin:
     year: int
     month: int
     end: dt.date
+    plan: PlanDoc
     city: Summary
     ranking: list[DistrictScore]
     previous_ranks: dict[str, int | None]
     warnings: list[MonthWarning]
 
 
-def month_end(month: str, today: dt.date) -> dt.date:
+def month_end(month: str, today: dt.date, *, plan: PlanDoc) -> dt.date:
     """The last day of `month` (YYYY-MM) if it is a month of the plan that has ended."""
     match = MONTH.match(month)
     if not match or not 1 <= int(match[2]) <= 12:
-        raise Unprocessable(f"月份「{month}」格式不对，请写成 2024-05 这样的年-月", code="invalid_month")
+        raise Unprocessable(f"月份「{month}」格式不对，请写成 {plan.last_year}-05 这样的年-月", code="invalid_month")
     year, number = int(match[1]), int(match[2])
-    if not PLAN_START_YEAR <= year <= PLAN_END_YEAR:
+    if not plan.covers_year(year):
         raise Unprocessable(
-            f"月份「{month}」不在三年行动期内，请选择 {PLAN_START_YEAR}-01 至 {PLAN_END_YEAR}-12 之间的月份",
+            f"月份「{month}」不在《{plan.name}》的实施期内，"
+            f"请选择 {plan.first_year}-01 至 {plan.last_year}-12 之间的月份",
             code="month_outside_plan",
         )
     end = dt.date(year + number // 12, number % 12 + 1, 1) - dt.timedelta(days=1)
@@ -108,7 +110,8 @@ def month_warnings(session: Session, catalog: CatalogCache, end: dt.date, thresh
 def gather(
     session: Session, catalog: CatalogCache, month: str, today: dt.date, thresholds: Thresholds
 ) -> MonthlyBulletin:
-    end = month_end(month, today)
+    plan = plan_of(session)
+    end = month_end(month, today, plan=plan)
     # The 月调度 ranking is "to the end of last month": as of the next month's first day it is this month's.
     this = district_matrix(
         session=session, catalog=catalog, as_of=end + dt.timedelta(days=1), thresholds=thresholds
@@ -120,6 +123,7 @@ def gather(
         year=end.year,
         month=end.month,
         end=end,
+        plan=plan,
         city=summary(session=session, catalog=catalog, org_unit=CITY_CODE, today=end, thresholds=thresholds),
         ranking=this.districts,
         previous_ranks={d.code: d.rank for d in before.districts},
@@ -206,14 +210,14 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
         section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
         section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
     period = chinese_month(data.year, data.month)
-    _paragraph(document, "淄博市高品质民生三年行动", size=22, bold=True, center=True)
+    _paragraph(document, "淄博市高品质民生建设", size=22, bold=True, center=True)
     title = _paragraph(document, "月调度通报", size=22, bold=True, center=True)
     _set_font(title.runs[0], 22, bold=True, family=TITLE_FONT)
     _paragraph(document, f"（{period}）", size=16, center=True)
     _paragraph(document, f"淄博市高品质民生建设工作专班办公室　　{chinese_date(issued)}", size=12, center=True)
     _paragraph(
         document,
-        f"现将截至{chinese_date(data.end)}全市高品质民生三年行动（2022—2024年）各项任务、指标推进情况"
+        f"现将截至{chinese_date(data.end)}全市落实《{data.plan.name}》各项任务、指标推进情况"
         "和各区县月调度排名通报如下。数据取自平台已审核数据，按计划序时进度判定状态。",
     )
 

@@ -17,7 +17,7 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import IndicatorFacts, indicator_progress, progress_inputs, spec_for
 from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
-from minsheng.progress.status import PLAN_START, counted_observations, expected_value, horizon_end
+from minsheng.progress.status import counted_observations, expected_value, horizon_end, plan_start
 from minsheng.reporting.models import REPORT_STATUS_LABELS, TASK_STATE_LABELS, ReportStatus, TaskState
 from minsheng_gateway.drill.schemas import (
     DistrictProgress,
@@ -93,12 +93,15 @@ def indicator_trajectory(
     observations = progress_inputs(
         facts, org_unit, GatewaySource(session).official([code]).get(code, []), []
     ).observations
-    counted = counted_observations(spec.kind, observations, as_of=as_of, horizon=spec.horizon)
+    counted = counted_observations(
+        spec.kind, observations, as_of=as_of, horizon=spec.horizon, first_year=spec.first_year
+    )
     # A level without a baseline starts at its first observation: without one there is no line yet.
     drawable = spec.target_value is not None and (
         counted or spec.baseline_value is not None or spec.kind is not IndicatorKind.level
     )
-    days = (PLAN_START, *_month_ends(PLAN_START, horizon_end(spec.horizon))) if drawable else ()
+    start = plan_start(spec)
+    days = (start, *_month_ends(start, horizon_end(spec.horizon))) if drawable else ()
     points = [TrajectoryPoint(date=day, value=expected_value(spec, counted, day)) for day in days]
     return IndicatorTrajectory(
         id=facts.code,

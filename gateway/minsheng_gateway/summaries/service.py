@@ -9,9 +9,10 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from minsheng.catalog.document import PlanDoc
 from minsheng.catalog.models import Campaign, Indicator, OrgUnit
 from minsheng.catalog.service import get_org_unit
-from minsheng.catalog.snapshot import CatalogCache
+from minsheng.catalog.snapshot import CatalogCache, plan_of
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import (
     IndicatorFacts,
@@ -166,26 +167,28 @@ def summary(
     )
 
 
-def routine_dates(as_of: dt.date) -> dict[str, dt.date]:
+def routine_dates(as_of: dt.date, *, plan: PlanDoc) -> dict[str, dt.date]:
     """End of last month, last quarter, last year — kept within the plan's reporting years."""
     last_month = as_of.replace(day=1) - dt.timedelta(days=1)
     quarter_start_month = 3 * ((as_of.month - 1) // 3) + 1
     last_quarter = as_of.replace(month=quarter_start_month, day=1) - dt.timedelta(days=1)
     last_year = dt.date(as_of.year - 1, 12, 31)
 
-    def clamp(day: dt.date) -> dt.date:
-        return min(max(day, dt.date(2022, 1, 31)), dt.date(2024, 12, 31))
+    first_month_end = plan.start.replace(day=31)  # the first day anything of the plan has been reported for
+
+    def clamp(day: dt.date, first: dt.date) -> dt.date:
+        return min(max(day, first), plan.end)
 
     return {
-        "monthly_dispatch": clamp(last_month),
-        "quarterly_assessment": clamp(last_quarter),
-        "yearly_evaluation": min(max(last_year, dt.date(2022, 12, 31)), dt.date(2024, 12, 31)),
+        "monthly_dispatch": clamp(last_month, first_month_end),
+        "quarterly_assessment": clamp(last_quarter, first_month_end),
+        "yearly_evaluation": clamp(last_year, plan.start.replace(month=12, day=31)),
     }
 
 
-def previous_routine_date(routine: str, day: dt.date) -> dt.date | None:
+def previous_routine_date(routine: str, day: dt.date, *, plan: PlanDoc) -> dt.date | None:
     """The routine's period before the one ending on `day` (None: `day` is the plan's first)."""
-    before = routine_dates(day)[routine]
+    before = routine_dates(day, plan=plan)[routine]
     return before if before < day else None
 
 
@@ -239,12 +242,13 @@ def district_matrix(
             by_day[day] = _district_scores(facts, official, districts, campaigns, day, thresholds)
         return [score.model_copy(deep=True) for score in by_day[day]]
 
+    plan = plan_of(session)
     rankings = []
     for routine, label in ROUTINES:
-        day = routine_dates(as_of)[routine]
+        day = routine_dates(as_of, plan=plan)[routine]
         ordered = scores_on(day)
         # The change since the routine's previous period (月调度: the month before, and so on).
-        previous_day = previous_routine_date(routine, day)
+        previous_day = previous_routine_date(routine, day, plan=plan)
         if previous_day is not None:
             before = {s.code: s for s in scores_on(previous_day)}
             for score in ordered:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
+from pathlib import Path
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-PLAN_START_YEAR = 2022
-PLAN_END_YEAR = 2024
 
 CAMPAIGN_CODES = ("education", "health", "eldercare", "employment", "livability")
 
@@ -108,10 +108,110 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PlanState(str, enum.Enum):
+    """Where a plan is in its life; whether it is in force on a day also depends on its horizon (`PlanDoc.phase`)."""
+
+    draft = "draft"  # loaded from a 任务分解表, not yet published: nobody reports on it
+    published = "published"  # reported on within its horizon; after it, pending reviews may still finish
+    closed = "closed"  # closed by the city office after its horizon: read-only
+
+
+class PlanPhase(str, enum.Enum):
+    """A plan's state as its users see it on a given day."""
+
+    draft = "draft"
+    not_started = "not_started"
+    in_force = "in_force"
+    ended = "ended"
+    closed = "closed"
+
+
+PLAN_PHASE_LABELS = {
+    PlanPhase.draft: "草稿",
+    PlanPhase.not_started: "未开始",
+    PlanPhase.in_force: "执行中",
+    PlanPhase.ended: "已结束",
+    PlanPhase.closed: "已关闭",
+}
+
+
+class PlanDoc(_Doc):
+    """A plan the campaigns work to: its document, its horizon and its state.
+
+    Horizons are whole calendar years (every plan the city runs is: three-year plans, five-year plans, a year's
+    target list), so the plan's periods are its years' months, quarters and years."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9-]{2,39}$")
+    name: str = Field(min_length=2)
+    document_number: str | None = None  # 文号
+    start: dt.date
+    end: dt.date
+    state: PlanState = PlanState.published
+    legacy: bool = False  # catalog documents published before plans were data belong to this plan
+
+    @model_validator(mode="after")
+    def _whole_years(self) -> PlanDoc:
+        if (self.start.month, self.start.day) != (1, 1) or (self.end.month, self.end.day) != (12, 31):
+            raise ValueError(f"plan {self.code}: a horizon runs from 1 January to 31 December")
+        if self.end < self.start:
+            raise ValueError(f"plan {self.code}: the horizon ends before it starts")
+        return self
+
+    @property
+    def first_year(self) -> int:
+        return self.start.year
+
+    @property
+    def last_year(self) -> int:
+        return self.end.year
+
+    @property
+    def years(self) -> range:
+        return range(self.first_year, self.last_year + 1)
+
+    @property
+    def span_label(self) -> str:
+        return f"{self.first_year}—{self.last_year}年"
+
+    def covers_year(self, year: int) -> bool:
+        return self.first_year <= year <= self.last_year
+
+    def clamp(self, day: dt.date) -> dt.date:
+        """The day kept inside the horizon (a view of an ended plan shows its last day)."""
+        return min(max(day, self.start), self.end)
+
+    def phase(self, today: dt.date) -> PlanPhase:
+        if self.state is PlanState.draft:
+            return PlanPhase.draft
+        if self.state is PlanState.closed:
+            return PlanPhase.closed
+        if today < self.start:
+            return PlanPhase.not_started
+        return PlanPhase.in_force if today <= self.end else PlanPhase.ended
+
+
+@functools.cache
+def plans_from_documents() -> tuple[PlanDoc, ...]:
+    """The plans read from a document (`plans.yaml` beside this module)."""
+    with (Path(__file__).with_name("plans.yaml")).open(encoding="utf-8") as f:
+        return tuple(PlanDoc.model_validate(entry) for entry in yaml.safe_load(f))
+
+
+def plan_from_documents(code: str) -> PlanDoc:
+    for plan in plans_from_documents():
+        if plan.code == code:
+            return plan
+    raise ValueError(f"unknown plan {code!r} (plans.yaml lists the plans read from a document)")
+
+
+def legacy_plan() -> PlanDoc:
+    return next(plan for plan in plans_from_documents() if plan.legacy)
+
+
 class MilestoneDoc(_Doc):
     """A planned value for an intermediate year (the trajectory passes through it)."""
 
-    year: int = Field(ge=PLAN_START_YEAR, le=PLAN_END_YEAR)
+    year: int
     value: float
     source: str
     seed: str = "003"
@@ -145,7 +245,7 @@ class IndicatorDoc(_Doc):
     target_value: float
     comparator: Comparator
     kind: IndicatorKind
-    horizon: int = Field(ge=PLAN_START_YEAR, le=PLAN_END_YEAR)
+    horizon: int  # the year the target is for, inside the plan (CampaignDoc checks)
     aggregation: Aggregation
     frequency: ReportingFrequency
     baseline_value: float | None = None
@@ -183,7 +283,7 @@ class IndicatorDoc(_Doc):
 
 
 class TaskDoc(_Doc):
-    number: int = Field(ge=1, le=113)
+    number: int = Field(ge=1)
     title: str = Field(min_length=2, max_length=40)
     text: str = Field(min_length=10)
     lead_departments: tuple[str, ...] = Field(min_length=1)
@@ -206,7 +306,7 @@ class TaskDoc(_Doc):
 
 
 class WorkItemDoc(_Doc):
-    number: int = Field(ge=1, le=34)
+    number: int = Field(ge=1)
     title: str
     tasks: tuple[TaskDoc, ...] = Field(min_length=1)
 
@@ -218,8 +318,21 @@ class CampaignDoc(_Doc):
     number: int = Field(ge=1, le=5)
     name: str
     title: str
+    plan: PlanDoc
     indicators: tuple[IndicatorDoc, ...] = ()  # headline (campaign-level) indicators, no task
     items: tuple[WorkItemDoc, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plan_by_code(cls, data: object) -> object:
+        # A catalog.yaml names its plan by code; a document published before plans were data names none.
+        if isinstance(data, dict):
+            plan = data.get("plan")
+            if plan is None:
+                return {**data, "plan": legacy_plan()}
+            if isinstance(plan, str):
+                return {**data, "plan": plan_from_documents(plan)}
+        return data
 
     @field_validator("code")
     @classmethod
@@ -237,6 +350,15 @@ class CampaignDoc(_Doc):
         for indicator in self.indicators:
             if not indicator.code.startswith("H-"):
                 raise ValueError(f"headline indicator {indicator.code} must have an H- code")
+        return self
+
+    @model_validator(mode="after")
+    def _years_inside_plan(self) -> CampaignDoc:
+        for indicator in self.all_indicators():
+            years = [indicator.horizon, *(m.year for m in indicator.milestones)]
+            outside = sorted({y for y in years if not self.plan.covers_year(y)})
+            if outside:
+                raise ValueError(f"indicator {indicator.code}: years {outside} are outside plan {self.plan.code}")
         return self
 
     def tasks(self) -> list[TaskDoc]:

@@ -17,13 +17,14 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, SQLModel, select
 
-from minsheng.catalog.document import CampaignDoc, IndicatorDoc
+from minsheng.catalog.document import CampaignDoc, IndicatorDoc, PlanDoc, PlanState
 from minsheng.catalog.models import (
     Campaign,
     DistrictTarget,
     Indicator,
     IndicatorMilestone,
     OrgUnit,
+    Plan,
     Task,
     TaskLeadDepartment,
     WorkItem,
@@ -95,6 +96,27 @@ def apply_org_units(*, session: Session) -> CatalogChanges:
     return changes
 
 
+def apply_plan(*, session: Session, changes: CatalogChanges, plan: PlanDoc) -> None:
+    """The plan's row as `plan` says, except that a closed plan stays closed (closing is the city office's act,
+    and a service re-applying its catalog file at start-up must not reopen it)."""
+    stored = session.get(Plan, plan.code)
+    state = PlanState.closed if stored is not None and stored.state is PlanState.closed else plan.state
+    _upsert(
+        session,
+        changes,
+        Plan,
+        (plan.code,),
+        f"plan {plan.code}",
+        name=plan.name,
+        document_number=plan.document_number,
+        start_date=plan.start,
+        end_date=plan.end,
+        state=state,
+        legacy=plan.legacy,
+    )
+    session.flush()
+
+
 def catalog_digest(doc: CampaignDoc) -> str:
     """A fingerprint of the document as validated.  Two equal documents whose mappings were written in
     another order may differ: then the receiver applies (idempotently) instead of skipping."""
@@ -116,6 +138,7 @@ def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) 
     """Bring the database's rows for this campaign to exactly what `doc` says, and drop the process's
     `catalog` snapshot of them. Does not commit."""
     changes = apply_org_units(session=session)
+    apply_plan(session=session, changes=changes, plan=doc.plan)
     _upsert(
         session,
         changes,
@@ -125,6 +148,7 @@ def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) 
         number=doc.number,
         name=doc.name,
         title=doc.title,
+        plan_code=doc.plan.code,
     )
     session.flush()
 

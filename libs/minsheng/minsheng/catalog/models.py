@@ -13,7 +13,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind, ReportingFrequency
+from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind, PlanDoc, PlanState, ReportingFrequency
 
 
 def enum_column(enum_class: type) -> sa.Enum:
@@ -21,11 +21,35 @@ def enum_column(enum_class: type) -> sa.Enum:
     return sa.Enum(enum_class, native_enum=False, create_constraint=False, length=16)
 
 
+class Plan(SQLModel, table=True):
+    """A plan the campaigns work to (`PlanDoc`): its horizon bounds every period, trajectory and due date."""
+
+    code: str = Field(primary_key=True, max_length=40)
+    name: str
+    document_number: str | None = None
+    start_date: dt.date
+    end_date: dt.date
+    state: PlanState = Field(sa_type=enum_column(PlanState))
+    legacy: bool = False
+
+    def doc(self) -> PlanDoc:
+        return PlanDoc(
+            code=self.code,
+            name=self.name,
+            document_number=self.document_number,
+            start=self.start_date,
+            end=self.end_date,
+            state=self.state,
+            legacy=self.legacy,
+        )
+
+
 class Campaign(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=20)
     number: int
     name: str
     title: str
+    plan_code: str | None = Field(default=None, foreign_key="plan.code", max_length=40)
     # What `apply_catalog` last applied (`loader.catalog_digest`), so that a receiver of the same
     # document again can tell at once that there is nothing to apply.  Only `apply_catalog` writes
     # the catalog tables, and it sets this last; NULL: not known, compare in full.
@@ -114,7 +138,17 @@ class DistrictTarget(SQLModel, table=True):
 
 CATALOG_TABLES = frozenset(
     model.__tablename__
-    for model in (Campaign, WorkItem, Task, TaskLeadDepartment, Indicator, IndicatorMilestone, OrgUnit, DistrictTarget)
+    for model in (
+        Plan,
+        Campaign,
+        WorkItem,
+        Task,
+        TaskLeadDepartment,
+        Indicator,
+        IndicatorMilestone,
+        OrgUnit,
+        DistrictTarget,
+    )
 )
 
 

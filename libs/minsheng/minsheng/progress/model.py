@@ -55,6 +55,7 @@ class IndicatorSpec:
     comparator: Comparator
     kind: IndicatorKind
     horizon: int
+    first_year: int  # the plan's first year: its trajectories start on 1 January of it
     aggregation: Aggregation
     unit: str
     baseline_value: float | None = None

@@ -13,11 +13,13 @@ from typing import Protocol
 
 from sqlmodel import Session, select
 
+from minsheng.catalog.document import legacy_plan
 from minsheng.catalog.models import (
     Campaign,
     DistrictTarget,
     Indicator,
     IndicatorMilestone,
+    Plan,
     Task,
     TaskLeadDepartment,
     WorkItem,
@@ -142,6 +144,12 @@ def load_facts(
     }
 
 
+def _plan_first_years(session: Session) -> dict[str, int]:
+    """Each campaign's plan's first year (a campaign row stored before plans were data names none: the legacy plan)."""
+    rows = session.exec(select(Campaign.code, Plan.start_date).join(Plan, Campaign.plan_code == Plan.code))
+    return {code: start.year for code, start in rows}
+
+
 def _load_all_facts(
     session: Session,
     *,
@@ -166,6 +174,7 @@ def _load_all_facts(
     targets: dict[str, dict[str, float]] = defaultdict(dict)
     for t in session.exec(select(DistrictTarget).where(DistrictTarget.indicator_code.in_(found))):
         targets[t.indicator_code][t.org_unit_code] = t.target_value
+    first_years = _plan_first_years(session)
     return {
         r.code: IndicatorFacts(
             code=r.code,
@@ -177,6 +186,7 @@ def _load_all_facts(
             comparator=r.comparator,
             kind=r.kind,
             horizon=r.horizon,
+            first_year=first_years.get(r.campaign_code, legacy_plan().first_year),
             aggregation=r.aggregation,
             baseline_value=r.baseline_value,
             milestones=tuple(milestones[r.code]),

@@ -4,28 +4,28 @@
 observations are already rolled up, see `rollup.py`).  The rules, in the words of the plan office:
 
 Which observations count
-    Only periods ending on or before `as_of` — and on or before 31 Dec of the horizon year: the plan
-    says "by 2024", so a figure reported for 2025 does not count towards it (as_of after the horizon
-    judges the plan as it ended).
+    Only periods ending on or before `as_of` — and on or before 31 Dec of the horizon year: a plan
+    that says "by its last year" does not count a figure reported for the year after (as_of after the
+    horizon judges the plan as it ended).
     cumulative / yearly / one_year values are FLOWS (what was achieved in that period).  Flows before
-    2022 are outside the plan; one_year counts only flows inside its horizon year.  A bureau may
+    the plan's first year are outside it; one_year counts only flows inside its horizon year.  A bureau may
     report the same year monthly, quarterly and yearly; to avoid double counting, per calendar year
     we use the MONTHS if any month of that year was reported, else the QUARTERS, else the YEAR report.
-    level values are stock levels at the period end (a 2021 level is a legitimate starting point, so
-    it counts).  Several reports ending on the same day say the same thing: the finest one is kept.
+    level values are stock levels at the period end (a level of the year before the plan is a legitimate
+    starting point, so it counts).  Several reports ending on the same day say the same thing: the finest one is kept.
 
 What is judged (`current_value`)
-    cumulative: running total from 2022 up to as_of.    yearly: total of the year of as_of (after
+    cumulative: running total from the plan's start to as_of.    yearly: total of the year of as_of (after
     the horizon: the horizon year).    one_year: total of the horizon year.    level: latest value.
 
 Time
     Dates are placed on a "plan-year" axis: the end of a day d is d.year + (day of year)/(days in
-    year).  So 2022-12-31 is 2023.0, exactly one third of the way through a 2022–2024 plan, as a
-    planning office counts it ("by end 2022, a third of 103 = 34.33"), and 2023-09-30 is 273/365 of
-    2023.  Each calendar year weighs the same, leap or not.
+    year).  So the last day of a three-year plan's first year is one third of the way through it, as a
+    planning office counts it ("by the end of the first year, a third of 103 = 34.33"), and 30 September
+    of a common year is 273/365 of it.  Each calendar year weighs the same, leap or not.
 
 Trajectory (`expected_value` at as_of)
-    cumulative / level: a straight line from the baseline at 2022-01-01 to the target at 31 Dec of
+    cumulative / level: a straight line from the baseline at the plan's start to the target at 31 Dec of
     the horizon year, through the milestones (each due at 31 Dec of its year).  Flow kinds start at
     0 (a catalog baseline is a stock and is ignored for flows).  A level without a baseline starts at
     its first observed value, at that period's end.
@@ -33,7 +33,7 @@ Trajectory (`expected_value` at as_of)
     one_year: a line from 0 at 1 Jan to the target at 31 Dec of the horizon year.
     ≤ (a ceiling): the ceiling applies all the time, so the line is flat at the target — unless the
     catalog gives a baseline above the ceiling (a planned reduction), then it is the straight line.
-    After the horizon the expected value is the target; before 2022 nothing is expected (None).
+    After the horizon the expected value is the target; before the plan's start nothing is expected (None).
 
 Status
     no_target (the org unit has no target of its own) is decided first: a district with no
@@ -48,7 +48,7 @@ Status
     trajectory ratio if a baseline above the ceiling exists).  ≈ below the band: as ≥ against the
     lower edge of the band (the trajectory is re-aimed at that edge); ≈ above the band: as a
     ceiling at the upper edge.
-    yearly: completed only when the horizon has ended and every year 2022..horizon met the yearly
+    yearly: completed only when the horizon has ended and every year of the plan up to the horizon met the yearly
     target (a year without data did not meet it); after the horizon otherwise behind.  Before that,
     the current year is judged; a current year with nothing reported yet is no_data (the bureau is
     chased for its report rather than called behind); a current year that has closed short of its
@@ -57,7 +57,7 @@ Status
 
 Projection
     Least-squares line over (date → running total) for cumulative and (date → value) for level,
-    evaluated at the horizon end.  A single cumulative point: the line from 0 at 2022-01-01 through
+    evaluated at the horizon end.  A single cumulative point: the line from 0 at the plan's start through
     it; a single level point: the line from the baseline through it, or no projection without a
     baseline.  yearly / one_year: the current year's flow pro-rata to the year end (the line from 0
     at 1 Jan through the latest point).  On/after the horizon end the projection is the actual
@@ -75,7 +75,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from minsheng.catalog.document import PLAN_START_YEAR, Comparator, IndicatorKind
+from minsheng.catalog.document import Comparator, IndicatorKind
 from minsheng.progress.model import (
     STATUS_LABELS,
     IndicatorProgress,
@@ -87,8 +87,6 @@ from minsheng.progress.model import (
 )
 from minsheng.progress.periods import PeriodType
 
-PLAN_START = dt.date(PLAN_START_YEAR, 1, 1)
-_PLAN_START_TIME = float(PLAN_START_YEAR)  # the start (not the end) of 2022-01-01
 _EPS = 1e-9
 _FINENESS = {PeriodType.month: 0, PeriodType.quarter: 1, PeriodType.year: 2}  # lower = finer
 _FLOW_KINDS = (IndicatorKind.cumulative, IndicatorKind.yearly, IndicatorKind.one_year)
@@ -101,7 +99,7 @@ Point = tuple[float, float]  # (plan time, value)
 
 
 def plan_time(day: dt.date) -> float:
-    """The END of `day` on the plan-year axis: 2022-12-31 → 2023.0, 2023-09-30 → 2023 + 273/365."""
+    """The END of `day` on the plan-year axis: 31 Dec of year Y → Y + 1.0, 30 Sep of a common year Y → Y + 273/365."""
     days_in_year = 366 if calendar.isleap(day.year) else 365
     return day.year + day.timetuple().tm_yday / days_in_year
 
@@ -110,9 +108,18 @@ def horizon_end(horizon: int) -> dt.date:
     return dt.date(horizon, 12, 31)
 
 
-def _judged_year(as_of: dt.date, horizon: int) -> int:
+def plan_start(spec: IndicatorSpec) -> dt.date:
+    return dt.date(spec.first_year, 1, 1)
+
+
+def _start_time(spec: IndicatorSpec) -> float:
+    """The start (not the end) of the plan's first day on the plan-year axis."""
+    return float(spec.first_year)
+
+
+def _judged_year(as_of: dt.date, spec: IndicatorSpec) -> int:
     """The year a yearly indicator is judged on: as_of's year, kept inside the plan."""
-    return min(max(as_of.year, PLAN_START_YEAR), horizon)
+    return min(max(as_of.year, spec.first_year), spec.horizon)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,14 +127,14 @@ def _judged_year(as_of: dt.date, horizon: int) -> int:
 
 
 def counted_observations(
-    kind: IndicatorKind, observations: Sequence[Observation], *, as_of: dt.date, horizon: int
+    kind: IndicatorKind, observations: Sequence[Observation], *, as_of: dt.date, horizon: int, first_year: int
 ) -> tuple[Observation, ...]:
     """The observations the computation uses, in date order (see the module docstring)."""
     cutoff = min(as_of, horizon_end(horizon))
     due = [o for o in observations if o.period.end <= cutoff]
     if kind is IndicatorKind.level:
         return _one_per_end_date(due)
-    first_year = horizon if kind is IndicatorKind.one_year else PLAN_START_YEAR
+    first_year = horizon if kind is IndicatorKind.one_year else first_year
     return _finest_per_year([o for o in due if o.period.year >= first_year])
 
 
@@ -190,8 +197,8 @@ def _current_value(spec: IndicatorSpec, counted: Sequence[Observation], as_of: d
     if spec.kind is IndicatorKind.level:
         return counted[-1].value  # one per end date, sorted: the last is the latest
     if spec.kind is IndicatorKind.yearly:
-        return _year_totals(counted).get(_judged_year(as_of, spec.horizon), 0.0)
-    return sum(o.value for o in counted)  # cumulative since 2022; one_year within its year
+        return _year_totals(counted).get(_judged_year(as_of, spec), 0.0)
+    return sum(o.value for o in counted)  # cumulative since the plan's start; one_year within its year
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,13 +236,13 @@ def trajectory(spec: IndicatorSpec, counted: Sequence[Observation], as_of: dt.da
     target = spec.target_value
     end = float(spec.horizon + 1)  # 31 Dec of the horizon year, end of day
     if spec.kind is IndicatorKind.yearly:
-        year = _judged_year(as_of, spec.horizon)
+        year = _judged_year(as_of, spec)
         return Trajectory(((float(year), 0.0), (year + 1.0, target)))
     if spec.kind is IndicatorKind.one_year:
         return Trajectory(((float(spec.horizon), 0.0), (end, target)))
     if spec.comparator is Comparator.at_most and not _planned_reduction(spec):
         # A ceiling holds every day of the plan; there is nothing to ramp towards.
-        return Trajectory(((_PLAN_START_TIME, target), (end, target)))
+        return Trajectory(((_start_time(spec), target), (end, target)))
     start = _trajectory_start(spec, counted)
     milestones = tuple(
         (m.year + 1.0, m.value)
@@ -247,9 +254,9 @@ def trajectory(spec: IndicatorSpec, counted: Sequence[Observation], as_of: dt.da
 
 def _trajectory_start(spec: IndicatorSpec, counted: Sequence[Observation]) -> Point:
     if spec.kind in _FLOW_KINDS:
-        return _PLAN_START_TIME, 0.0
+        return _start_time(spec), 0.0
     if spec.baseline_value is not None:
-        return _PLAN_START_TIME, spec.baseline_value
+        return _start_time(spec), spec.baseline_value
     first = counted[0]
     return plan_time(first.period.end), first.value
 
@@ -265,7 +272,7 @@ def _planned_reduction(spec: IndicatorSpec) -> bool:
 
 
 def expected_value(spec: IndicatorSpec, counted: Sequence[Observation], as_of: dt.date) -> float | None:
-    if spec.target_value is None or as_of < PLAN_START:
+    if spec.target_value is None or as_of < plan_start(spec):
         return None
     if as_of >= horizon_end(spec.horizon):
         return spec.target_value
@@ -476,11 +483,11 @@ def projection(spec: IndicatorSpec, series: Sequence[SeriesPoint], *, current: f
         return current  # the plan is over: the actual figure is the answer
     end = float(spec.horizon + 1)
     if spec.kind is IndicatorKind.cumulative:
-        line = _trend([(plan_time(p.end), p.cumulative) for p in series], origin=(_PLAN_START_TIME, 0.0))
+        line = _trend([(plan_time(p.end), p.cumulative) for p in series], origin=(_start_time(spec), 0.0))
         # A running total of non-negative flows cannot fall below what is already achieved.
         return None if line is None else max(line(end), current)
     if spec.kind is IndicatorKind.level:
-        baseline = (_PLAN_START_TIME, spec.baseline_value) if spec.baseline_value is not None else None
+        baseline = (_start_time(spec), spec.baseline_value) if spec.baseline_value is not None else None
         line = _trend([(plan_time(p.end), p.value) for p in series], origin=baseline)
         return None if line is None else line(end)
     return _pro_rata(spec, series, as_of)
@@ -488,7 +495,7 @@ def projection(spec: IndicatorSpec, series: Sequence[SeriesPoint], *, current: f
 
 def _pro_rata(spec: IndicatorSpec, series: Sequence[SeriesPoint], as_of: dt.date) -> float | None:
     """This year's flow so far, stretched to the whole year (line from 0 on 1 Jan through it)."""
-    year = spec.horizon if spec.kind is IndicatorKind.one_year else _judged_year(as_of, spec.horizon)
+    year = spec.horizon if spec.kind is IndicatorKind.one_year else _judged_year(as_of, spec)
     this_year = [p for p in series if p.end.year == year]
     if not this_year:
         return None
@@ -525,7 +532,7 @@ def _target_phrase(spec: IndicatorSpec) -> str:
 def _headline(spec: IndicatorSpec, *, current: float, as_of: dt.date, counted: Sequence[Observation]) -> str:
     c, u = _num(current), spec.unit
     if spec.kind is IndicatorKind.yearly:
-        year = _judged_year(as_of, spec.horizon)
+        year = _judged_year(as_of, spec)
         return f"{year}年截至{as_of.isoformat()}完成{c}{u}，年度目标{_target_phrase(spec)}"
     if spec.kind is IndicatorKind.level:
         latest = counted[-1].period.code
@@ -536,7 +543,7 @@ def _headline(spec: IndicatorSpec, *, current: float, as_of: dt.date, counted: S
 def _projection_sentence(spec: IndicatorSpec, projected: float, reaches: bool, as_of: dt.date) -> str:
     p, u = _num(projected), spec.unit
     if spec.kind is IndicatorKind.yearly:
-        year = _judged_year(as_of, spec.horizon)
+        year = _judged_year(as_of, spec)
         return f"按当前进度{year}年全年预计完成{p}{u}，{'可以' if reaches else '难以'}完成年度目标"
     if spec.kind is IndicatorKind.one_year:
         return f"按当前进度{spec.horizon}年全年预计完成{p}{u}，{'可以' if reaches else '难以'}完成目标"
@@ -552,7 +559,7 @@ def _judge_yearly(
 ) -> tuple[Verdict, list[str]]:
     """The verdict and extra sentences about earlier years."""
     totals = _year_totals(counted)
-    years = range(PLAN_START_YEAR, spec.horizon + 1)
+    years = range(spec.first_year, spec.horizon + 1)
     missed = [y for y in years if y in totals and not meets(spec.comparator, totals[y], case.target, case.tolerance)]
     silent = [y for y in years if y not in totals]
     target = f"{_num(case.target)}{spec.unit}"
@@ -563,7 +570,7 @@ def _judge_yearly(
         gaps = [f"{y}年完成{_num(totals[y])}{spec.unit}" for y in missed] + [f"{y}年无数据" for y in silent]
         return (Status.behind, f"规划期已结束，未做到每年完成{target}（{'、'.join(gaps)}），进度滞后"), []
 
-    year = _judged_year(as_of, spec.horizon)
+    year = _judged_year(as_of, spec)
     earlier = [f"{y}年未完成年度目标（完成{_num(totals[y])}{spec.unit}，目标{target}）" for y in missed if y < year]
     if year not in totals:
         return (Status.no_data, f"{year}年截至{as_of.isoformat()}尚无上报数据"), earlier
@@ -583,7 +590,9 @@ def _judge_yearly(
 def compute_progress(
     spec: IndicatorSpec, observations: Sequence[Observation], as_of: dt.date, thresholds: Thresholds = Thresholds()
 ) -> IndicatorProgress:
-    counted = counted_observations(spec.kind, observations, as_of=as_of, horizon=spec.horizon)
+    counted = counted_observations(
+        spec.kind, observations, as_of=as_of, horizon=spec.horizon, first_year=spec.first_year
+    )
     series = build_series(spec.kind, counted)
     current = _current_value(spec, counted, as_of) if counted else None
 
@@ -616,7 +625,7 @@ def compute_progress(
         target=spec.target_value,
         unit=spec.unit,
         final=as_of >= horizon_end(spec.horizon),
-        time=plan_time(as_of) if as_of >= PLAN_START else None,
+        time=plan_time(as_of) if as_of >= plan_start(spec) else None,
         line=line,
         measure_from=0.0 if single_level else line.start[1],
         tolerance=tolerance,
