@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from minsheng.progress.model import Status
 
@@ -31,6 +31,7 @@ class Summary(BaseModel):
     org_unit: str
     org_unit_name: str
     as_of: dt.date
+    time_elapsed: float = Field(description="序时进度：截至 as_of 方案实施期已过去的比例 0–1")
     tasks_by_status: dict[str, int]
     indicators_by_status: dict[str, int]
     campaigns: list[CampaignSummary]

@@ -24,6 +24,7 @@ from minsheng.progress.model import Status, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.rollup import summarize
 from minsheng.progress.schemas import IndicatorProgressPublic
+from minsheng.progress.status import time_elapsed
 from minsheng_gateway.projection.answers import usable_inputs
 from minsheng_gateway.projection.models import IndicatorProgressView
 from minsheng_gateway.projection.source import GatewaySource
@@ -43,7 +44,7 @@ SCORING_RULE = (
     "每个区县按其可考核的指标计分：已完成100分、进度正常90分、存在风险60分、进度滞后30分、暂无数据0分；"
     "可考核指标为该区县有分解目标的指标，以及比率、人均类指标（全市目标同样适用于区县）；总量指标未分解到该区县的、只统计全市数据的指标不计分。"
     "各行动得分为其指标得分的平均数，总分为各行动得分的平均数，按总分从高到低排名。"
-    "月调度截至上月末，季考评截至上季度末，年评价截至上年末（不早于2022年末、不晚于2024年末）。"
+    "月调度截至上月末，季考评截至上季度末，年评价截至上年末（均限于方案实施期内）。"
 )
 ROUTINES = (("monthly_dispatch", "月调度"), ("quarterly_assessment", "季考评"), ("yearly_evaluation", "年评价"))
 
@@ -156,10 +157,12 @@ def summary(
             )
         )
     own = len(facts) if org_unit == CITY_CODE else sum(1 for f in facts.values() if org_unit in f.district_targets)
+    plan = catalog.snapshot(session).plan
     return Summary(
         org_unit=org_unit,
         org_unit_name=unit.name,
         as_of=today,
+        time_elapsed=time_elapsed(plan.first_year, plan.last_year, today),
         tasks_by_status=summarize(task_statuses.values()),
         indicators_by_status=summarize(statuses.values()),
         campaigns=campaigns,

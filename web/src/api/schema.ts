@@ -766,6 +766,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 方案：名称、文号、实施期、阶段、已开始的各期（供选择）、序时进度；current 为默认方案 */
+        get: operations["plans_api_v1_plans_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/bulletins/monthly": {
         parameters: {
             query?: never;
@@ -1597,6 +1614,89 @@ export interface components {
             /** Value */
             value: number;
         };
+        /** PeriodOption */
+        PeriodOption: {
+            /**
+             * Code
+             * @description 期间代码，如月 yyyy-mm、季 yyyyQn、年 yyyy
+             */
+            code: string;
+            /**
+             * Ended
+             * @description 是否已结束（已结束的期间才有月调度通报、才应报送）
+             */
+            ended: boolean;
+        };
+        /**
+         * PlanPeriods
+         * @description The plan's periods that have begun by today, newest first (the pickers' options).
+         */
+        PlanPeriods: {
+            /** Month */
+            month: components["schemas"]["PeriodOption"][];
+            /** Quarter */
+            quarter: components["schemas"]["PeriodOption"][];
+            /** Year */
+            year: components["schemas"]["PeriodOption"][];
+        };
+        /**
+         * PlanPhase
+         * @description A plan's state as its users see it on a given day.
+         * @enum {string}
+         */
+        PlanPhase: "draft" | "not_started" | "in_force" | "ended" | "closed";
+        /** PlanPublic */
+        PlanPublic: {
+            /** Code */
+            code: string;
+            /**
+             * Name
+             * @description 方案名称
+             */
+            name: string;
+            /**
+             * Document Number
+             * @description 文号
+             */
+            document_number: string | null;
+            /**
+             * Start
+             * Format: date
+             * @description 实施期开始
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             * @description 实施期结束
+             */
+            end: string;
+            /**
+             * Span Label
+             * @description 实施期，如「2022—2024年」
+             */
+            span_label: string;
+            state: components["schemas"]["PlanState"];
+            /** @description 今天所处阶段（词汇表 plan_phase） */
+            phase: components["schemas"]["PlanPhase"];
+            /**
+             * Current
+             * @description 是否为默认方案：今天正在执行的（没有则最近开始的）
+             */
+            current: boolean;
+            periods: components["schemas"]["PlanPeriods"];
+            /**
+             * Time Elapsed
+             * @description 序时进度：截至所问日期（默认今天）实施期已过去的比例 0–1
+             */
+            time_elapsed: number;
+        };
+        /**
+         * PlanState
+         * @description Where a plan is in its life; whether it is in force on a day also depends on its horizon (`PlanDoc.phase`).
+         * @enum {string}
+         */
+        PlanState: "draft" | "published" | "closed";
         /** PlatformPublic */
         PlatformPublic: {
             /**
@@ -1696,6 +1796,11 @@ export interface components {
              * Format: date
              */
             as_of: string;
+            /**
+             * Time Elapsed
+             * @description 序时进度：截至 as_of 方案实施期已过去的比例 0–1
+             */
+            time_elapsed: number;
             /** Tasks By Status */
             tasks_by_status: {
                 [key: string]: number;
@@ -1901,6 +2006,11 @@ export interface components {
              * @description 填报频次（月度、季度、年度）
              */
             frequency: components["schemas"]["Term"][];
+            /**
+             * Plan Phase
+             * @description 方案所处阶段（草稿、执行中、已结束……）
+             */
+            plan_phase: components["schemas"]["Term"][];
         };
         /** Warning */
         Warning: {
@@ -4799,6 +4909,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Vocabulary"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    plans_api_v1_plans_get: {
+        parameters: {
+            query?: {
+                /** @description 回溯：按哪一天的情况计算（截至该日已结束期间的审定值），默认今天 */
+                as_of?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanPublic"][];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */

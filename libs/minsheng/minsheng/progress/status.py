@@ -104,6 +104,13 @@ def plan_time(day: dt.date) -> float:
     return day.year + day.timetuple().tm_yday / days_in_year
 
 
+def time_elapsed(first_year: int, last_year: int, day: dt.date) -> float:
+    """序时进度: the share of the plan's time passed by the end of `day`, on the same plan-year axis as the
+    trajectories (so the grey bar beside a completion share means what the status means)."""
+    share = (plan_time(day) - first_year) / (last_year + 1 - first_year)
+    return min(max(share, 0.0), 1.0)
+
+
 def horizon_end(horizon: int) -> dt.date:
     return dt.date(horizon, 12, 31)
 
