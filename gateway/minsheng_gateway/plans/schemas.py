@@ -32,3 +32,15 @@ class PlanPublic(BaseModel):
     current: bool = Field(description="是否为默认方案：今天正在执行的（没有则最近开始的）")
     periods: PlanPeriods
     time_elapsed: float = Field(description="序时进度：截至所问日期（默认今天）实施期已过去的比例 0–1")
+
+
+class CampaignClosing(BaseModel):
+    campaign: str
+    status_code: int = Field(description="该行动服务的回答（200 已关闭）")
+    detail: str | None = Field(default=None, description="未关闭时的原因")
+
+
+class PlanClosing(BaseModel):
+    code: str
+    closed: bool = Field(description="五个行动都已关闭该方案")
+    campaigns: list[CampaignClosing]

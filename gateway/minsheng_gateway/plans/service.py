@@ -1,14 +1,19 @@
 """The plans the gateway knows (from the campaigns' catalog documents) and which one a view defaults to."""
 
 import datetime as dt
+from urllib.parse import quote
 
+import httpx
+from fastapi import Request
 from sqlmodel import Session, select
 
-from minsheng.catalog.document import PlanDoc, PlanPhase
+from minsheng.catalog.document import CAMPAIGN_CODES, PlanDoc, PlanPhase
 from minsheng.catalog.models import Plan
 from minsheng.progress.periods import PeriodType, plan_periods
 from minsheng.progress.status import time_elapsed
-from minsheng_gateway.plans.schemas import PeriodOption, PlanPeriods, PlanPublic
+from minsheng_gateway.identity.deps import Caller
+from minsheng_gateway.plans.schemas import CampaignClosing, PeriodOption, PlanClosing, PlanPeriods, PlanPublic
+from minsheng_gateway.proxy import proxy_client, service_label, service_token
 
 
 def default_plan(plans: list[PlanDoc], today: dt.date) -> PlanDoc | None:
@@ -51,3 +56,31 @@ def list_plans(*, session: Session, today: dt.date, as_of: dt.date | None = None
         )
         for plan in plans
     ]
+
+
+async def close_plan(*, request: Request, caller: Caller, code: str) -> PlanClosing:
+    """Each campaign service closes its part of the plan (it alone knows whether its reports are all reviewed); the
+    gateway learns the closed plan from their catalog events.  Closing is idempotent, so what failed can be retried."""
+    settings = request.app.state.settings
+    client = proxy_client(request.app)
+    answers = []
+    for campaign in CAMPAIGN_CODES:
+        url = f"{settings.service_url(campaign)}/api/v1/plans/{quote(code, safe='')}/close"
+        headers = {"authorization": f"Bearer {service_token(request, caller, campaign)}"}
+        try:
+            upstream = await client.post(url, headers=headers)
+        except httpx.HTTPError:
+            answers.append(
+                CampaignClosing(campaign=campaign, status_code=502, detail=f"{service_label(campaign)}暂时无法访问")
+            )
+            continue
+        detail = None if upstream.status_code == 200 else _detail(upstream)
+        answers.append(CampaignClosing(campaign=campaign, status_code=upstream.status_code, detail=detail))
+    return PlanClosing(code=code, closed=all(a.status_code == 200 for a in answers), campaigns=answers)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail"))
+    except ValueError:
+        return response.text[:200]

@@ -254,7 +254,7 @@ export interface paths {
         };
         /**
          * 填报参考：某单位截至某期间各指标的上期审定值、累计值和目标（网关读模型）
-         * @description 每个指标一行：截至该期间（含）最近一期已审核值及其期间；累计值按进展模型计算（累计类为2022年起合计，年度类为当年合计，水平类为最新水平）；该单位的目标（区县有分解目标的用区县目标）。
+         * @description 每个指标一行：截至该期间（含）最近一期已审核值及其期间；累计值按进展模型计算（累计类为方案首年起合计，年度类为当年合计，水平类为最新水平）；该单位的目标（区县有分解目标的用区县目标）。
          */
         get: operations["org_unit_values_api_v1_org_units__code__values_get"];
         put?: never;
@@ -783,6 +783,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plans/{code}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 关闭方案（市民生办）：五个行动服务各自关闭，之后该方案只读；未关闭的行动列明原因，可再次办理 */
+        post: operations["close_plan_api_v1_plans__code__close_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/bulletins/monthly": {
         parameters: {
             query?: never;
@@ -916,6 +933,21 @@ export interface components {
             created_at: string;
             /** Last Used At */
             last_used_at: string | null;
+        };
+        /** CampaignClosing */
+        CampaignClosing: {
+            /** Campaign */
+            campaign: string;
+            /**
+             * Status Code
+             * @description 该行动服务的回答（200 已关闭）
+             */
+            status_code: number;
+            /**
+             * Detail
+             * @description 未关闭时的原因
+             */
+            detail?: string | null;
         };
         /** CampaignProgressPublic */
         CampaignProgressPublic: {
@@ -1195,12 +1227,12 @@ export interface components {
             last_period: string | null;
             /**
              * Running Total
-             * @description 累计：累计类为2022年起至该期间的已审核值合计，年度类为当年合计，水平类为最新水平（同进展计算）
+             * @description 累计：累计类为方案首年起至该期间的已审核值合计，年度类为当年合计，水平类为最新水平（同进展计算）
              */
             running_total: number | null;
             /**
              * Running Total Label
-             * @description 累计值的含义，如「自2022年起累计」「本年累计」「最新水平」
+             * @description 累计值的含义，如「自方案首年起累计」「本年累计」「最新水平」
              */
             running_total_label: string;
             /** @description 截至该期间末的进展状态 */
@@ -1627,6 +1659,18 @@ export interface components {
              */
             ended: boolean;
         };
+        /** PlanClosing */
+        PlanClosing: {
+            /** Code */
+            code: string;
+            /**
+             * Closed
+             * @description 五个行动都已关闭该方案
+             */
+            closed: boolean;
+            /** Campaigns */
+            campaigns: components["schemas"]["CampaignClosing"][];
+        };
         /**
          * PlanPeriods
          * @description The plan's periods that have begun by today, newest first (the pickers' options).
@@ -1673,7 +1717,7 @@ export interface components {
             end: string;
             /**
              * Span Label
-             * @description 实施期，如「2022—2024年」
+             * @description 实施期的中文写法（起止年份）
              */
             span_label: string;
             state: components["schemas"]["PlanState"];
@@ -4957,6 +5001,96 @@ export interface operations {
             /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    close_plan_api_v1_plans__code__close_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 方案代码 */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanClosing"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理（说明允许的范围） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

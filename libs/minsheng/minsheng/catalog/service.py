@@ -7,7 +7,15 @@ from collections import defaultdict
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from minsheng.catalog.document import CampaignDoc, DistrictTargetDoc, IndicatorDoc, MilestoneDoc, TaskDoc, WorkItemDoc
+from minsheng.catalog.document import (
+    CampaignDoc,
+    DistrictTargetDoc,
+    IndicatorDoc,
+    MilestoneDoc,
+    TaskDoc,
+    WorkItemDoc,
+    legacy_plan,
+)
 from minsheng.catalog.models import (
     Campaign,
     DistrictTarget,
@@ -17,6 +25,7 @@ from minsheng.catalog.models import (
     IndicatorPublic,
     MilestonePublic,
     OrgUnit,
+    Plan,
     Task,
     TaskLeadDepartment,
     TaskPublic,
@@ -201,11 +210,13 @@ def export_catalog(*, session: Session, campaign: str) -> CampaignDoc:
                 ),
             )
         )
+    plan = session.get(Plan, row.plan_code) if row.plan_code else None
     return CampaignDoc(
         code=row.code,
         number=row.number,
         name=row.name,
         title=row.title,
+        plan=plan.doc() if plan is not None else legacy_plan(),
         indicators=tuple(docs[i.code] for i in indicators if i.task_number is None),
         items=tuple(items),
     )
