@@ -48,6 +48,7 @@ def add_plan(gateway, plan: PlanDoc) -> None:
                 start_date=plan.start,
                 end_date=plan.end,
                 state=plan.state,
+                scoring=[rule.model_dump(mode="json") for rule in plan.scoring],
             )
         )
         session.commit()

@@ -56,9 +56,10 @@ class Ranking(BaseModel):
     label: str  # 月调度 | 季考评 | 年评价
     as_of: dt.date
     previous_as_of: dt.date | None = None  # the previous period the changes are measured from
+    scoring_rule: str = Field(description="排出此排名的计分规则（方案数据，可按年度调整）")
     districts: list[DistrictScore]
 
 
 class DistrictMatrix(BaseModel):
-    scoring_rule: str
+    scoring_rule: str = Field(description="月调度排名的计分规则（各排名的规则见其 scoring_rule）")
     rankings: list[Ranking]

@@ -1107,7 +1107,10 @@ export interface components {
         };
         /** DistrictMatrix */
         DistrictMatrix: {
-            /** Scoring Rule */
+            /**
+             * Scoring Rule
+             * @description 月调度排名的计分规则（各排名的规则见其 scoring_rule）
+             */
             scoring_rule: string;
             /** Rankings */
             rankings: components["schemas"]["Ranking"][];
@@ -1772,6 +1775,11 @@ export interface components {
             as_of: string;
             /** Previous As Of */
             previous_as_of?: string | null;
+            /**
+             * Scoring Rule
+             * @description 排出此排名的计分规则（方案数据，可按年度调整）
+             */
+            scoring_rule: string;
             /** Districts */
             districts: components["schemas"]["DistrictScore"][];
         };

@@ -113,6 +113,7 @@ def apply_plan(*, session: Session, changes: CatalogChanges, plan: PlanDoc) -> N
         end_date=plan.end,
         state=state,
         legacy=plan.legacy,
+        scoring=[rule.model_dump(mode="json") for rule in plan.scoring],
     )
     session.flush()
 

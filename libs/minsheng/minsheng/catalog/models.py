@@ -11,9 +11,18 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind, PlanDoc, PlanState, ReportingFrequency
+from minsheng.catalog.document import (
+    Aggregation,
+    Comparator,
+    IndicatorKind,
+    PlanDoc,
+    PlanState,
+    ReportingFrequency,
+    ScoringRuleDoc,
+)
 
 
 def enum_column(enum_class: type) -> sa.Enum:
@@ -31,6 +40,7 @@ class Plan(SQLModel, table=True):
     end_date: dt.date
     state: PlanState = Field(sa_type=enum_column(PlanState))
     legacy: bool = False
+    scoring: list[dict] = Field(sa_type=JSONB)  # ScoringRuleDoc, oldest first
 
     def doc(self) -> PlanDoc:
         return PlanDoc(
@@ -41,6 +51,7 @@ class Plan(SQLModel, table=True):
             end=self.end_date,
             state=self.state,
             legacy=self.legacy,
+            scoring=tuple(ScoringRuleDoc.model_validate(rule) for rule in self.scoring),
         )
 
 
