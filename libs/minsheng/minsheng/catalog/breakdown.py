@@ -777,18 +777,21 @@ def _is_plan_sheet(rows: Iterable[Sequence[object]]) -> bool:
 # ---- parsing ----------------------------------------------------------------------------------------------
 
 
+CELL_CODES = ("merged_cell", "formula_in_cell", "cell_error_value")  # what a cell is, not what it lacks
+
+
 class _TooManyErrors(Exception):
     pass
 
 
 @dataclass
 class _Errors:
-    """Errors as they are found, each with its place; cells inside a reported merged range are not reported
-    again (the merge is the one thing to fix there)."""
+    """Errors as they are found, each with its place.  A cell already reported for what it is (inside a merged
+    range, a formula, an error value) is not reported again for what it lacks: that is the one thing to fix."""
 
     errors: list[BreakdownError] = field(default_factory=list)
     warnings: list[BreakdownError] = field(default_factory=list)
-    merged: set[tuple[str, int, int]] = field(default_factory=set)  # (sheet, row, column) inside a merge
+    covered: set[tuple[str, int, int]] = field(default_factory=set)  # (sheet, row, column) already reported
 
     def add(
         self,
@@ -801,9 +804,8 @@ class _Errors:
         header: str | None = None,
         warning: bool = False,
     ) -> None:
-        if sheet is not None and row is not None and column is not None and code != "merged_cell":
-            if (sheet, row, column) in self.merged:
-                return
+        if code not in CELL_CODES and (sheet, row, column) in self.covered:
+            return
         letter = get_column_letter(column) if column else None
         where = []
         if sheet:
@@ -1038,6 +1040,10 @@ class _Parser:
         header = self.headers.get(column) if column else None
         self.errors.add(code, message, sheet=self.sheet.title, row=row, column=column, header=header, **kw)
 
+    def covered(self, row: int, key: str) -> bool:
+        """Whether the cell of `key` in `row` was reported for what it is (merged, a formula, an error value)."""
+        return (self.sheet.title, row, self.columns.get(key)) in self.errors.covered
+
     def cell(self, row: int, column: int | None) -> object:
         """A cell's value, None when empty; a formula or an error value is reported and read as empty."""
         if column is None:
@@ -1051,9 +1057,11 @@ class _Parser:
                 row,
                 column=column,
             )
+            self.errors.covered.add((self.sheet.title, row, column))
             return None
         if cell.data_type == "e":
             self.error("cell_error_value", f"单元格是错误值 {value}，请改为应填的内容", row, column=column)
+            self.errors.covered.add((self.sheet.title, row, column))
             return None
         if isinstance(value, str):
             value = value.strip()
@@ -1247,7 +1255,7 @@ class _Parser:
             )
             for row in range(merged.min_row, merged.max_row + 1):
                 for column in range(merged.min_col, merged.max_col + 1):
-                    self.errors.merged.add((self.sheet.title, row, column))
+                    self.errors.covered.add((self.sheet.title, row, column))
 
     # -- the rows
 
@@ -1262,7 +1270,13 @@ class _Parser:
             if all(v is None for v in raw.values()) and all(v is None for v in shares.values()):
                 continue
             counted += 1
-            if raw.get("number") is not None:
+            # A formula in 序号 still starts a task (refused); a merged 序号 is read as the clerk meant it: the
+            # rows below belong to the task above (the merge itself is refused).
+            if (
+                raw.get("number") is not None
+                or self.covered(row, "number")
+                and ((self.sheet.title, row - 1, self.columns["number"]) not in self.errors.covered)
+            ):
                 current = self.task_row(row, raw, numbers)
                 tasks.append(current)
             elif current is None:
@@ -1503,6 +1517,9 @@ class _Parser:
             if value is None:
                 continue
             district = self.districts[code]
+            if target_value is None and self.covered(row, "target"):
+                ok = False  # the target cell is reported already: a formula, or merged
+                continue
             if target_value is None:
                 self.error(
                     "district_without_city_target",
