@@ -712,6 +712,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plans/breakdown-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载任务分解表模板（市民生办）：一行一个任务或指标，含填写说明、方案表，领域、部门和区县取自现行目录 */
+        get: operations["download_breakdown_template_api_v1_plans_breakdown_template_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/breakdown:dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 试运行任务分解表（市民生办）：列出发布后各行动将创建的内容和每一处错误（工作表、行、列），不保存任何数据 */
+        post: operations["dry_run_breakdown_api_v1_plans_breakdown_dry_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stream/views": {
         parameters: {
             query?: never;
@@ -933,6 +967,200 @@ export interface components {
             created_at: string;
             /** Last Used At */
             last_used_at: string | null;
+        };
+        /** Body_dry_run_breakdown_api_v1_plans_breakdown_dry_run_post */
+        Body_dry_run_breakdown_api_v1_plans_breakdown_dry_run_post: {
+            /**
+             * File
+             * @description 填好的任务分解表（.xlsx，平台下载的模板）
+             */
+            file: string;
+        };
+        /** BreakdownCampaign */
+        BreakdownCampaign: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /**
+             * Work Items
+             * @description 将创建的工作事项数
+             */
+            work_items: number;
+            /**
+             * Tasks
+             * @description 将创建的任务数
+             */
+            tasks: number;
+            /**
+             * Indicators
+             * @description 将创建的指标数
+             */
+            indicators: number;
+            /**
+             * District Targets
+             * @description 将创建的区县分解目标数
+             */
+            district_targets: number;
+            /**
+             * Annual Targets
+             * @description 分年度目标数（完成时限那一年的即目标值，不另计）
+             */
+            annual_targets: number;
+            /**
+             * Quarterly Targets
+             * @description 分季度目标数
+             */
+            quarterly_targets: number;
+            /**
+             * Continued
+             * @description 接续上一轮方案指标的指标数
+             */
+            continued: number;
+            /**
+             * Preview
+             * @description 前几项任务，供核对
+             */
+            preview: components["schemas"]["BreakdownTaskPreview"][];
+        };
+        /** BreakdownDryRun */
+        BreakdownDryRun: {
+            /**
+             * Ok
+             * @description 没有错误：可以发布
+             */
+            ok: boolean;
+            /**
+             * Summary
+             * @description 一句话结论
+             */
+            summary: string;
+            /** @description 「方案」表读出的方案；有误时为空 */
+            plan: components["schemas"]["BreakdownPlan"] | null;
+            /**
+             * Sheet
+             * @description 读取任务和指标的工作表
+             */
+            sheet: string | null;
+            /**
+             * Rows
+             * @description 读取的任务和指标行数（空行不计）
+             */
+            rows: number;
+            /** Campaigns */
+            campaigns: components["schemas"]["BreakdownCampaign"][];
+            /**
+             * Errors
+             * @description 每一处错误：工作表、行、列和原因
+             */
+            errors: components["schemas"]["BreakdownError"][];
+            /**
+             * Warnings
+             * @description 提醒（不妨碍发布），如工作表改了名、某行动没有任务
+             */
+            warnings: components["schemas"]["BreakdownError"][];
+        };
+        /**
+         * BreakdownError
+         * @description One thing wrong in a 任务分解表, where a clerk finds it.
+         */
+        BreakdownError: {
+            /**
+             * Sheet
+             * @description 工作表名称；整个文件有误时为空
+             */
+            sheet?: string | null;
+            /**
+             * Row
+             * @description 行号（与 Excel 左侧行号一致）
+             */
+            row?: number | null;
+            /**
+             * Column
+             * @description 列号，如 D
+             */
+            column?: string | null;
+            /**
+             * Column Name
+             * @description 列标题，如 具体任务
+             */
+            column_name?: string | null;
+            /**
+             * Field
+             * @description 同 column_name（与其他接口的错误项一致）；整体有误时为空
+             * @default
+             */
+            field: string;
+            /**
+             * Code
+             * @description 错误代码，如 unknown_department、duplicate_number
+             */
+            code: string;
+            /**
+             * Message
+             * @description 给办事员看的中文说明，含位置和改法
+             */
+            message: string;
+        };
+        /** BreakdownPlan */
+        BreakdownPlan: {
+            /**
+             * Code
+             * @description 方案代码
+             */
+            code: string;
+            /**
+             * Name
+             * @description 方案名称
+             */
+            name: string;
+            /**
+             * Document Number
+             * @description 文号
+             */
+            document_number: string | null;
+            /** Start Year */
+            start_year: number;
+            /** End Year */
+            end_year: number;
+            /**
+             * Span Label
+             * @description 方案期，如「起止年份」的中文写法
+             */
+            span_label: string;
+        };
+        /** BreakdownTaskPreview */
+        BreakdownTaskPreview: {
+            /**
+             * Number
+             * @description 任务序号（任务编号）
+             */
+            number: number;
+            /**
+             * Title
+             * @description 任务简称（具体任务的第一个分句）
+             */
+            title: string;
+            /**
+             * Work Item
+             * @description 所属工作事项
+             */
+            work_item: string;
+            /**
+             * Lead Departments
+             * @description 主办单位
+             */
+            lead_departments: string[];
+            /**
+             * Partner Departments
+             * @description 协办单位
+             */
+            partner_departments: string[];
+            /**
+             * Indicators
+             * @description 指标：编号、名称和目标，如 T001-1 新改扩建公办幼儿园数量 ≥ 60处
+             */
+            indicators: string[];
         };
         /** CampaignClosing */
         CampaignClosing: {
@@ -4866,6 +5094,164 @@ export interface operations {
             /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    download_breakdown_template_api_v1_plans_breakdown_template_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 任务分解表模板（Excel 工作簿） */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    dry_run_breakdown_api_v1_plans_breakdown_dry_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_dry_run_breakdown_api_v1_plans_breakdown_dry_run_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakdownDryRun"];
+                };
+            };
+            /** @description 请求内容无法解析（编码或 multipart 表单格式不正确） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求内容过大（max_bytes 为上限），未保存任何数据 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 工作簿整体无法使用（不是 .xlsx、找不到表头、超过行数上限等），errors 逐项说明 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
