@@ -650,14 +650,14 @@ def _due_targets(spec: IndicatorSpec, as_of: dt.date) -> list[Milestone]:
     return [m for m in pending if m.due == soonest]
 
 
-def _label(m: Milestone) -> tuple[str, str]:
+def milestone_label(m: Milestone) -> tuple[str, str]:
     """("2023年度目标", "年度目标") or ("2023年第2季度目标", "季度目标")."""
     if m.quarter is None:
         return f"{m.year}年度目标", "年度目标"
     return f"{m.year}年第{m.quarter}季度目标", "季度目标"
 
 
-def _milestone_phrase(spec: IndicatorSpec, m: Milestone) -> str:
+def milestone_phrase(spec: IndicatorSpec, m: Milestone) -> str:
     """ "2023年度目标：全年完成55000人", "2023年度目标：达到60%以上"."""
     comparator = m.comparator or spec.comparator
     amount = f"{_num(m.value)}{spec.unit}"
@@ -672,7 +672,7 @@ def _milestone_phrase(spec: IndicatorSpec, m: Milestone) -> str:
         goal = f"{span}{goal}" if comparator is Comparator.at_most else f"{span}完成{goal}"
     elif comparator is not Comparator.at_most:
         goal = f"达到{goal}"
-    return f"{_label(m)[0]}：{goal}"
+    return f"{milestone_label(m)[0]}：{goal}"
 
 
 def _figure_for(spec: IndicatorSpec, m: Milestone, counted: Sequence[Observation], day: dt.date) -> float | None:
@@ -690,7 +690,7 @@ def _judge_target(
     spec: IndicatorSpec, case: _Case, m: Milestone, counted: Sequence[Observation], as_of: dt.date
 ) -> Verdict:
     """One target of the period as_of falls in (see the module docstring)."""
-    phrase, goal = _milestone_phrase(spec, m), _label(m)[1]
+    phrase, goal = milestone_phrase(spec, m), milestone_label(m)[1]
     figure = _figure_for(spec, m, counted, as_of)
     if figure is None:
         return Status.no_data, f"{phrase}，{m.year}年截至{as_of.isoformat()}尚无上报数据"
@@ -730,7 +730,7 @@ def _ended_targets(
     for m in _own_targets(spec):
         if m.due > as_of or m in judged:
             continue
-        phrase, goal = _milestone_phrase(spec, m), _label(m)[1]
+        phrase, goal = milestone_phrase(spec, m), milestone_label(m)[1]
         figure = _figure_for(spec, m, counted, m.due)
         if figure is None:
             sentences.append(f"{phrase}，没有已审核数据，未完成{goal}")
