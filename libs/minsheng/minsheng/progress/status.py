@@ -275,6 +275,9 @@ def _anchors(spec: IndicatorSpec, start: Point, end: Point) -> tuple[Point, ...]
     adds two anchors: the planned total on 1 January and that total plus the flow at the target's due
     date (each of the year's quarterly flow targets likewise), so the line rises by the flow in the year."""
 
+    if not spec.milestones:
+        return start, end
+
     def inside(m: Milestone) -> bool:
         return start[0] < plan_time(m.due) < end[0]
 
@@ -645,6 +648,8 @@ def _own_targets(spec: IndicatorSpec) -> list[Milestone]:
 
 def _due_targets(spec: IndicatorSpec, as_of: dt.date) -> list[Milestone]:
     """The targets of the period as_of falls in: those of its year due soonest on or after it."""
+    if not spec.milestones:
+        return []
     pending = [m for m in _own_targets(spec) if m.year == as_of.year and m.due >= as_of]
     soonest = min((m.due for m in pending), default=None)
     return [m for m in pending if m.due == soonest]
@@ -726,8 +731,8 @@ def _ended_targets(
     spec: IndicatorSpec, counted: Sequence[Observation], as_of: dt.date, judged: Sequence[Milestone], tolerance: float
 ) -> list[str]:
     """A sentence for each target whose period has ended by as_of (other than those just judged)."""
-    sentences = []
-    for m in _own_targets(spec):
+    sentences: list[str] = []
+    for m in _own_targets(spec) if spec.milestones else ():
         if m.due > as_of or m in judged:
             continue
         phrase, goal = milestone_phrase(spec, m), milestone_label(m)[1]
@@ -833,7 +838,9 @@ def compute_progress(
     )
 
     due = [] if final else _due_targets(spec, as_of)
-    plan_spec, spec = spec, replace(spec, target_value=case.target)  # a yearly indicator: the judged year's target
+    plan_spec = spec
+    if case.target != spec.target_value:  # a yearly indicator's year with a target of its own
+        spec = replace(spec, target_value=case.target)
     headline = _headline(spec, current=current, as_of=as_of, counted=counted)
     extra: list[str] = []
     if spec.kind is IndicatorKind.yearly:
