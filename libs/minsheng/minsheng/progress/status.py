@@ -274,7 +274,6 @@ def _anchors(spec: IndicatorSpec, start: Point, end: Point) -> tuple[Point, ...]
     """Start, the milestones due between start and end, end.  A year's flow target (cumulative kind)
     adds two anchors: the planned total on 1 January and that total plus the flow at the target's due
     date (each of the year's quarterly flow targets likewise), so the line rises by the flow in the year."""
-
     if not spec.milestones:
         return start, end
 
