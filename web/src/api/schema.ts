@@ -161,7 +161,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 指标应达轨迹：按规划节点（里程碑）从基期到目标年末，逐月末的应达值 */
+        /** 指标应达轨迹：按规划节点（年度、季度目标）从基期到目标年末，逐月末的应达值，及各年度（季度）目标 */
         get: operations["indicator_trajectory_api_v1_indicators__code__trajectory_get"];
         put?: never;
         post?: never;
@@ -1700,8 +1700,25 @@ export interface components {
             target_value: number | null;
             /** Horizon */
             horizon: number;
+            /**
+             * Plan Start
+             * Format: date
+             */
+            plan_start: string;
+            /**
+             * Plan End
+             * Format: date
+             */
+            plan_end: string;
+            /**
+             * Projection End
+             * Format: date
+             */
+            projection_end: string;
             /** Points */
             points: components["schemas"]["TrajectoryPoint"][];
+            /** Milestones */
+            milestones: components["schemas"]["TrajectoryMilestone"][];
         };
         /** ItemProgressPublic */
         ItemProgressPublic: {
@@ -1719,12 +1736,23 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /**
+         * MilestoneBasis
+         * @description What a milestone's value counts (tools/CATALOG_GUIDE.md says how it is read from a plan's sentence).
+         * @enum {string}
+         */
+        MilestoneBasis: "reached" | "year_flow";
         /** MilestonePublic */
         MilestonePublic: {
             /** Year */
             year: number;
+            /** Quarter */
+            quarter?: number | null;
             /** Value */
             value: number;
+            /** @default reached */
+            basis: components["schemas"]["MilestoneBasis"];
+            comparator?: components["schemas"]["Comparator"] | null;
             /** Source */
             source: string;
         };
@@ -2199,6 +2227,29 @@ export interface components {
              * @description 页面上显示的中文
              */
             label: string;
+        };
+        /**
+         * TrajectoryMilestone
+         * @description An annual (quarterly) target of the plan, as the chart draws it.
+         */
+        TrajectoryMilestone: {
+            /** Period */
+            period: string;
+            /** Label */
+            label: string;
+            /** Description */
+            description: string;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Value */
+            value: number;
+            /** Plotted */
+            plotted: number;
+            /** Source */
+            source: string;
         };
         /** TrajectoryPoint */
         TrajectoryPoint: {

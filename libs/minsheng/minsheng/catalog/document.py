@@ -286,11 +286,25 @@ def legacy_plan() -> PlanDoc:
     return next(plan for plan in plans_from_documents() if plan.legacy)
 
 
+class MilestoneBasis(str, enum.Enum):
+    """What a milestone's value counts (tools/CATALOG_GUIDE.md says how it is read from a plan's sentence)."""
+
+    reached = "reached"  # the figure at the period's end: a cumulative total since the plan's start, or a level
+    year_flow = "year_flow"  # what the year adds, from 1 January to the period's end ("年内新增城镇就业5.5万人")
+
+
 class MilestoneDoc(_Doc):
-    """A planned value for an intermediate year (the trajectory passes through it)."""
+    """A planned value for a year, or a quarter of a year, inside the plan: an annual (quarterly) target.
+
+    Where one is set for the period being judged, status judges against it (完成/未完成年度目标,
+    `progress/status.py`).  A milestone written before annual targets (year, value, source, seed) reads
+    as it did: a value reached by the end of the year."""
 
     year: int
+    quarter: int | None = Field(default=None, ge=1, le=4)  # None: the whole year
     value: float
+    basis: MilestoneBasis = MilestoneBasis.reached
+    comparator: Comparator | None = None  # the target's own wording where it differs from the end target's
     source: str
     seed: str = "003"
 
@@ -299,6 +313,11 @@ class MilestoneDoc(_Doc):
         if not contains_number(self.source, self.value):
             raise ValueError(f"milestone {self.value} does not appear in its source sentence")
         return self
+
+    @property
+    def period_code(self) -> str:
+        """The period the target is for, as a reporting period's code: "2023" or "2023Q2"."""
+        return f"{self.year}" if self.quarter is None else f"{self.year}Q{self.quarter}"
 
 
 class DistrictTargetDoc(_Doc):
@@ -357,6 +376,27 @@ class IndicatorDoc(_Doc):
             )
         if self.city_only and self.district_targets:
             raise ValueError(f"indicator {self.code}: a city-only indicator cannot have district targets")
+        return self
+
+    @model_validator(mode="after")
+    def _milestones_fit_the_kind(self) -> IndicatorDoc:
+        seen: set[tuple[str, MilestoneBasis]] = set()
+        for m in self.milestones:
+            where = f"indicator {self.code}: milestone {m.period_code}"
+            if (m.period_code, m.basis) in seen:
+                raise ValueError(f"{where} is given twice")
+            seen.add((m.period_code, m.basis))
+            if m.year > self.horizon:
+                raise ValueError(f"{where} is after the indicator's horizon {self.horizon}")
+            if self.kind is IndicatorKind.level and m.basis is not MilestoneBasis.reached:
+                raise ValueError(f"{where}: a level has no flow, its milestones are levels to reach")
+            if self.kind in (IndicatorKind.yearly, IndicatorKind.one_year) and m.basis is not MilestoneBasis.year_flow:
+                raise ValueError(f"{where}: a {self.kind.value} indicator counts the year's flow (basis year_flow)")
+            if self.kind is IndicatorKind.one_year and m.year != self.horizon:
+                raise ValueError(f"{where}: a one-year target has milestones in its own year only")
+            whole_horizon_year = m.year == self.horizon and m.quarter is None
+            if whole_horizon_year and (m.basis is MilestoneBasis.reached or self.kind is IndicatorKind.one_year):
+                raise ValueError(f"{where} is the end target itself")
         return self
 
 
