@@ -8,15 +8,13 @@ import datetime as dt
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-import minsheng_gateway.main as gateway_main
 from minsheng.catalog.document import CAMPAIGN_CODES, PlanState
 from minsheng.catalog.loader import apply_catalog
 from minsheng.catalog.models import Plan
 from minsheng.topology import CAMPAIGNS
 from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN, campaign_module
-from tests.identity import gateway_settings, sign_in
+from tests.identity import sign_in, views_gateway
 from tests.test_gateway_views import fold_all, outbox_events
 
 PLAN = "zibo-gaopinzhi-minsheng"
@@ -85,15 +83,9 @@ def gateway(make_database, campaign_client):
         )
         return httpx.Response(answer.status_code, content=answer.content, headers=answer.headers)
 
-    settings = gateway_settings(
-        make_database("gateway"), kafka_bootstrap_servers="127.0.0.1:1", catalog_retry_seconds=3600
-    )
-    client = TestClient(gateway_main.build_app(settings))
-    client.__enter__()
-    client.app.state.clock = lambda: TODAY
-    client.app.state.service_transport = httpx.MockTransport(to_service)
-    yield client, services
-    client.__exit__(None, None, None)
+    with views_gateway(make_database("gateway"), today=TODAY) as client:
+        client.app.state.service_transport = httpx.MockTransport(to_service)
+        yield client, services
 
 
 def test_the_city_office_closes_the_plan_in_every_campaign_and_the_gateway_learns_it(gateway):

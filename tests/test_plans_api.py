@@ -7,14 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fastapi.testclient import TestClient
 
-import minsheng_gateway.main as gateway_main
 from minsheng.catalog.document import PlanDoc, PlanState
 from minsheng.catalog.models import Plan
 from minsheng.progress.status import plan_time
 from minsheng_gateway.plans.service import default_plan
-from tests.identity import gateway_settings
+from tests.identity import views_gateway
 from tests.test_gateway_views import fold_all, outbox_events
 
 TODAY = dt.date(2026, 12, 7)
@@ -28,14 +26,8 @@ NEXT = PlanDoc(
 
 @pytest.fixture
 def gateway(make_database):
-    settings = gateway_settings(
-        make_database("gateway"), kafka_bootstrap_servers="127.0.0.1:1", catalog_retry_seconds=3600
-    )
-    client = TestClient(gateway_main.build_app(settings))
-    client.__enter__()
-    client.app.state.clock = lambda: TODAY
-    yield client
-    client.__exit__(None, None, None)
+    with views_gateway(make_database("gateway"), today=TODAY) as client:
+        yield client
 
 
 def add_plan(gateway, plan: PlanDoc) -> None:

@@ -262,14 +262,24 @@ def _tasks_public(session: Session, tasks: list[Task]) -> list[TaskPublic]:
     ]
 
 
+def milestone_rows(session: Session, codes: list[str]) -> list[IndicatorMilestone]:
+    """The milestones and annual targets of these indicators, in the order a chart and the status read them:
+    by year, a year's quarters before the whole year, then by basis."""
+    if not codes:
+        return []
+    return list(
+        session.exec(
+            select(IndicatorMilestone)
+            .where(IndicatorMilestone.indicator_code.in_(codes))
+            .order_by(IndicatorMilestone.year, IndicatorMilestone.quarter.nulls_last(), IndicatorMilestone.basis)
+        )
+    )
+
+
 def _indicators_public(session: Session, rows: list[Indicator]) -> list[IndicatorPublic]:
     milestones: dict[str, list[MilestonePublic]] = defaultdict(list)
     if rows:
-        for m in session.exec(
-            select(IndicatorMilestone)
-            .where(IndicatorMilestone.indicator_code.in_([r.code for r in rows]))
-            .order_by(IndicatorMilestone.year, IndicatorMilestone.quarter.nulls_last(), IndicatorMilestone.basis)
-        ):
+        for m in milestone_rows(session, [r.code for r in rows]):
             milestones[m.indicator_code].append(
                 MilestonePublic(
                     year=m.year,

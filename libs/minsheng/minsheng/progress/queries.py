@@ -18,13 +18,12 @@ from minsheng.catalog.models import (
     Campaign,
     DistrictTarget,
     Indicator,
-    IndicatorMilestone,
     Plan,
     Task,
     TaskLeadDepartment,
     WorkItem,
 )
-from minsheng.catalog.service import get_org_unit
+from minsheng.catalog.service import get_org_unit, milestone_rows
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import NotFound
 from minsheng.progress.assemble import IndicatorFacts, indicator_progress, task_progress
@@ -167,11 +166,7 @@ def _load_all_facts(
     rows = list(session.exec(query.order_by(Indicator.task_number, Indicator.position)))
     found = [r.code for r in rows]
     milestones: dict[str, list[Milestone]] = defaultdict(list)
-    for m in session.exec(
-        select(IndicatorMilestone)
-        .where(IndicatorMilestone.indicator_code.in_(found))
-        .order_by(IndicatorMilestone.year, IndicatorMilestone.quarter.nulls_last(), IndicatorMilestone.basis)
-    ):
+    for m in milestone_rows(session, found):
         milestones[m.indicator_code].append(
             Milestone(
                 year=m.year,
