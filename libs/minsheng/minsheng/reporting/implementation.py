@@ -73,9 +73,9 @@ def refusal(decision: TaskImplementation | None) -> Unprocessable | None:
         return None
     label = IMPLEMENTATION_STATE_LABELS[decision.state]
     reason = f"（{decision.reason}）" if decision.reason else ""
+    day = as_utc(decision.changed_at).astimezone(CHINA)
     return Unprocessable(
-        f"任务{decision.task_number}{label}{reason}，市民生办于{as_utc(decision.changed_at).astimezone(CHINA):%Y-%m-%d}决定，"
-        "不再接受填报；如需恢复实施请联系市民生办",
+        f"任务{decision.task_number}{label}{reason}，市民生办于{day:%Y-%m-%d}决定，不再接受填报；如需恢复实施请联系市民生办",
         code=f"task_{decision.state.value}",
     )
 

@@ -81,8 +81,8 @@ class RevisionWriter:
 
         Returns, per submission, the new report or the error that refused it (a period locked, a task
         suspended or cancelled: checked here, at write time, so a lock or a decision taken after the
-        request's own checks still holds).  A
-        later submission of the same series builds on an earlier one of the same batch.  Every writer
+        request's own checks still holds).  A later submission of the same series builds on an earlier
+        one of the same batch.  Every writer
         of a series (this batch, an upload in a request's thread, another replica) first takes the
         series' lock (`lock_series`), then reads and retires its current revision in one statement
         (`_retire_current_revisions`): so each sees the revision the writer before it committed, and
