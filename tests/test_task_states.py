@@ -349,7 +349,7 @@ def test_a_task_set_apart_leaves_every_view_and_is_counted_apart(education, gate
     assert (
         zhangdian_score(after["matrix"])["judged_indicators"] < zhangdian_score(before["matrix"])["judged_indicators"]
     )
-    assert "暂缓实施、取消或待确定的任务" in after["matrix"]["scoring_rule"]
+    assert "暂缓实施、取消或待确定的任务，其指标也不计分" in after["matrix"]["scoring_rule"]
 
     # Warnings: none of either task, neither at risk nor blocked nor overdue.
     assert not [w for w in after["warnings"] if w["task_number"] in (2, 6)]

@@ -23,12 +23,13 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import indicator_progress
 from minsheng.progress.model import STATUS_LABELS, Status, Thresholds
 from minsheng.progress.queries import load_facts
+from minsheng.reporting.calendar import ReportingCalendar
 from minsheng_gateway.bulletin.charts import cjk_font, score_chart, short_name, status_chart
 from minsheng_gateway.bulletin.chinese import amount, chinese_count, chinese_date, chinese_month, percent
 from minsheng_gateway.projection.source import GatewaySource
 from minsheng_gateway.reads import counted_facts, tasks_and_leads, tasks_apart
-from minsheng_gateway.summaries.schemas import DistrictScore, Summary, TasksApart
-from minsheng_gateway.summaries.service import SCORING_RULE, district_matrix, summary
+from minsheng_gateway.summaries.schemas import DistrictScore, Ranking, Summary, TasksApart
+from minsheng_gateway.summaries.service import district_matrix, summary
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 ORDER = (Status.completed, Status.on_track, Status.at_risk, Status.behind, Status.no_data, Status.no_target)
@@ -54,6 +55,7 @@ class MonthlyBulletin:
     month: int
     end: dt.date
     plan: PlanDoc
+    scoring_rule: str
     city: Summary
     ranking: list[DistrictScore]
     previous_ranks: dict[str, int | None]
@@ -108,17 +110,25 @@ def month_warnings(session: Session, catalog: CatalogCache, end: dt.date, thresh
 
 
 def gather(
-    session: Session, catalog: CatalogCache, month: str, today: dt.date, thresholds: Thresholds
+    session: Session,
+    catalog: CatalogCache,
+    calendar: ReportingCalendar,
+    month: str,
+    today: dt.date,
+    thresholds: Thresholds,
 ) -> MonthlyBulletin:
     plan = plan_of(session)
     end = month_end(month, today, plan=plan)
+
+    def monthly_ranking(as_of: dt.date) -> Ranking:
+        matrix = district_matrix(
+            session=session, catalog=catalog, calendar=calendar, as_of=as_of, thresholds=thresholds
+        )
+        return matrix.rankings[0]
+
     # The 月调度 ranking is "to the end of last month": as of the next month's first day it is this month's.
-    this = district_matrix(
-        session=session, catalog=catalog, as_of=end + dt.timedelta(days=1), thresholds=thresholds
-    ).rankings[0]
-    before = district_matrix(
-        session=session, catalog=catalog, as_of=end.replace(day=1), thresholds=thresholds
-    ).rankings[0]
+    this = monthly_ranking(end + dt.timedelta(days=1))
+    before = monthly_ranking(end.replace(day=1))
     return MonthlyBulletin(
         year=end.year,
         month=end.month,
@@ -126,6 +136,7 @@ def gather(
         plan=plan,
         city=summary(session=session, catalog=catalog, org_unit=CITY_CODE, today=end, thresholds=thresholds),
         ranking=this.districts,
+        scoring_rule=this.scoring_rule,
         previous_ranks={d.code: d.rank for d in before.districts},
         warnings=month_warnings(session, catalog, end, thresholds),
     )
@@ -290,7 +301,7 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
     _picture(
         document, score_chart([(d.code, d.name, d.score) for d in data.ranking], font=font), "图2　各区县月调度得分"
     )
-    _paragraph(document, f"计分规则：{SCORING_RULE}", size=10.5)
+    _paragraph(document, f"计分规则：{data.scoring_rule}", size=10.5)
 
     _heading(document, "四、预警事项")
     behind = sum(1 for w in data.warnings if w.status is Status.behind)
@@ -327,9 +338,15 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
 
 
 def monthly_bulletin(
-    *, session: Session, catalog: CatalogCache, month: str, today: dt.date, thresholds: Thresholds
+    *,
+    session: Session,
+    catalog: CatalogCache,
+    month: str,
+    today: dt.date,
+    thresholds: Thresholds,
+    calendar: ReportingCalendar,
 ) -> tuple[str, bytes]:
     """(file name, .docx bytes) of the month's bulletin."""
-    data = gather(session, catalog, month, today, thresholds)
+    data = gather(session, catalog, calendar, month, today, thresholds)
     name = f"月调度通报{data.year}年{data.month}月.docx"
     return name, render(data, issued=today, font=cjk_font())

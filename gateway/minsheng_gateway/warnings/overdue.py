@@ -36,6 +36,15 @@ def city_wide_series(session: Session) -> list[Series]:
     return [(i, CITY_CODE) for i in indicators] + [(i, unit) for unit in units for i in indicators if not i.city_only]
 
 
+def overdue_by_unit(*, session: Session, calendar: ReportingCalendar, day: dt.date) -> dict[str, int]:
+    """How many periods each org unit owed and had let pass their due date at the end of `day`, as the reports stood
+    then (a league table's deduction)."""
+    counts: dict[str, int] = {}
+    for _indicator, unit, missed in overdue_series(session=session, calendar=calendar, today=day, replay=True):
+        counts[unit] = counts.get(unit, 0) + len(missed)
+    return counts
+
+
 def overdue_series(
     *, session: Session, calendar: ReportingCalendar, today: dt.date, series: list | None = None, replay: bool = False
 ):

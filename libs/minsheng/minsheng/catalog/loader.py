@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, SQLModel, select
 
-from minsheng.catalog.document import CampaignDoc, IndicatorDoc, PlanDoc, PlanState
+from minsheng.catalog.document import CampaignDoc, IndicatorDoc, MilestoneBasis, PlanDoc, PlanState
 from minsheng.catalog.models import (
     Campaign,
     DistrictTarget,
@@ -113,6 +113,7 @@ def apply_plan(*, session: Session, changes: CatalogChanges, plan: PlanDoc) -> N
         end_date=plan.end,
         state=state,
         legacy=plan.legacy,
+        scoring=[rule.model_dump(mode="json") for rule in plan.scoring],
     )
     session.flush()
 
@@ -257,23 +258,29 @@ def _apply_indicator(
     session.flush()
     # Milestones and district targets belong to the indicator: the file is their only source.
     milestones = {
-        m.year: m for m in session.exec(select(IndicatorMilestone).where(IndicatorMilestone.indicator_code == doc.code))
+        (m.year, m.quarter, m.basis): m
+        for m in session.exec(select(IndicatorMilestone).where(IndicatorMilestone.indicator_code == doc.code))
     }
-    wanted = {m.year: m for m in doc.milestones}
-    for year, row in milestones.items():
-        if year not in wanted:
+    wanted = {(m.year, m.quarter, m.basis): m for m in doc.milestones}
+    for key, row in milestones.items():
+        if key not in wanted:
             session.delete(row)
-            changes.updated.append(f"indicator {doc.code} milestone {year} removed")
-    for year, milestone in wanted.items():
-        row = milestones.get(year)
-        values = {"value": milestone.value, "source": milestone.source, "seed": milestone.seed}
+            changes.updated.append(f"indicator {doc.code} milestone {_milestone_label(*key)} removed")
+    for key, milestone in wanted.items():
+        values = {
+            "value": milestone.value,
+            "comparator": milestone.comparator,
+            "source": milestone.source,
+            "seed": milestone.seed,
+        }
+        year, quarter, basis = key
         _sync_child(
             session,
             changes,
-            row,
+            milestones.get(key),
             IndicatorMilestone,
-            f"indicator {doc.code} milestone {year}",
-            {"indicator_code": doc.code, "year": year},
+            f"indicator {doc.code} milestone {_milestone_label(*key)}",
+            {"indicator_code": doc.code, "year": year, "quarter": quarter, "basis": basis},
             values,
         )
 
@@ -297,6 +304,11 @@ def _apply_indicator(
             {"indicator_code": doc.code, "org_unit_code": org_unit},
             values,
         )
+
+
+def _milestone_label(year: int, quarter: int | None, basis: MilestoneBasis) -> str:
+    period = f"{year}" if quarter is None else f"{year}Q{quarter}"
+    return period if basis is MilestoneBasis.reached else f"{period} {basis.value}"
 
 
 def _sync_child(

@@ -11,9 +11,20 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind, PlanDoc, PlanState, ReportingFrequency
+from minsheng.catalog.document import (
+    Aggregation,
+    Comparator,
+    IndicatorKind,
+    MilestoneBasis,
+    MilestoneDoc,
+    PlanDoc,
+    PlanState,
+    ReportingFrequency,
+    ScoringRuleDoc,
+)
 
 
 def enum_column(enum_class: type) -> sa.Enum:
@@ -31,6 +42,7 @@ class Plan(SQLModel, table=True):
     end_date: dt.date
     state: PlanState = Field(sa_type=enum_column(PlanState))
     legacy: bool = False
+    scoring: list[dict] = Field(sa_type=JSONB)  # ScoringRuleDoc, oldest first
 
     def doc(self) -> PlanDoc:
         return PlanDoc(
@@ -41,6 +53,7 @@ class Plan(SQLModel, table=True):
             end=self.end_date,
             state=self.state,
             legacy=self.legacy,
+            scoring=tuple(ScoringRuleDoc.model_validate(rule) for rule in self.scoring),
         )
 
 
@@ -104,15 +117,32 @@ class Indicator(SQLModel, table=True):
 
 
 class IndicatorMilestone(SQLModel, table=True):
+    """A `MilestoneDoc`: an annual (quarterly) target.  The document refuses two for the same period and
+    basis; the constraint cannot (a year's row has no quarter, and NULLs differ)."""
+
     __tablename__ = "indicator_milestone"
-    __table_args__ = (UniqueConstraint("indicator_code", "year"),)
+    __table_args__ = (UniqueConstraint("indicator_code", "year", "quarter", "basis"),)
 
     id: int | None = Field(default=None, primary_key=True)
     indicator_code: str = Field(foreign_key="indicator.code", index=True, max_length=20)
     year: int
+    quarter: int | None = None
     value: float
+    basis: MilestoneBasis = Field(default=MilestoneBasis.reached, sa_type=enum_column(MilestoneBasis))
+    comparator: Comparator | None = Field(default=None, sa_type=enum_column(Comparator))
     source: str
     seed: str = Field(max_length=8)
+
+    def doc(self) -> MilestoneDoc:
+        return MilestoneDoc(
+            year=self.year,
+            quarter=self.quarter,
+            value=self.value,
+            basis=self.basis,
+            comparator=self.comparator,
+            source=self.source,
+            seed=self.seed,
+        )
 
 
 class OrgUnit(SQLModel, table=True):
@@ -171,7 +201,10 @@ class WorkItemPublic(SQLModel):
 
 class MilestonePublic(SQLModel):
     year: int
+    quarter: int | None = None  # None: the whole year
     value: float
+    basis: MilestoneBasis = MilestoneBasis.reached
+    comparator: Comparator | None = None  # None: the indicator's
     source: str
 
 

@@ -22,6 +22,7 @@ from minsheng.catalog.document import (
     Comparator,
     IndicatorDoc,
     IndicatorKind,
+    MilestoneBasis,
 )
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.scale import ratio_scale
@@ -127,12 +128,16 @@ def unit_targets(indicator: IndicatorDoc) -> dict[str, float]:
 
 
 def _year_shares(indicator: IndicatorDoc, plan_years: Years) -> dict[int, float]:
-    """A cumulative total's share per year, through the plan's milestones where it has them."""
+    """A cumulative total's share per year, through the plan's year-end milestones where it has them: a
+    total reached by the year's end, or a flow the year adds."""
     years = [y for y in plan_years if y <= indicator.horizon]
-    milestones = {m.year: m.value / indicator.target_value for m in indicator.milestones if indicator.target_value}
+    whole_years = [m for m in indicator.milestones if m.quarter is None and indicator.target_value]
+    totals = {m.year: m.value / indicator.target_value for m in whole_years if m.basis is MilestoneBasis.reached}
+    flows = {m.year: m.value / indicator.target_value for m in whole_years if m.basis is MilestoneBasis.year_flow}
     shares, reached = {}, 0.0
     for i, year in enumerate(years):
-        goal = milestones.get(year, reached + (1 - reached) / (len(years) - i))
+        straight = reached + (1 - reached) / (len(years) - i)
+        goal = totals.get(year, reached + flows[year] if year in flows else straight)
         shares[year] = max(goal - reached, 0.0)
         reached = max(goal, reached)
     return shares

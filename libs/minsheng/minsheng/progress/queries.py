@@ -168,9 +168,20 @@ def _load_all_facts(
     found = [r.code for r in rows]
     milestones: dict[str, list[Milestone]] = defaultdict(list)
     for m in session.exec(
-        select(IndicatorMilestone).where(IndicatorMilestone.indicator_code.in_(found)).order_by(IndicatorMilestone.year)
+        select(IndicatorMilestone)
+        .where(IndicatorMilestone.indicator_code.in_(found))
+        .order_by(IndicatorMilestone.year, IndicatorMilestone.quarter.nulls_last(), IndicatorMilestone.basis)
     ):
-        milestones[m.indicator_code].append(Milestone(year=m.year, value=m.value))
+        milestones[m.indicator_code].append(
+            Milestone(
+                year=m.year,
+                value=m.value,
+                quarter=m.quarter,
+                basis=m.basis,
+                comparator=m.comparator,
+                source=m.source,
+            )
+        )
     targets: dict[str, dict[str, float]] = defaultdict(dict)
     for t in session.exec(select(DistrictTarget).where(DistrictTarget.indicator_code.in_(found))):
         targets[t.indicator_code][t.org_unit_code] = t.target_value
