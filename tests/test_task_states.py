@@ -84,6 +84,24 @@ def test_bad_decisions_are_refused_in_chinese_and_nothing_is_written(education, 
     assert state_events(education) == []
 
 
+def test_a_closed_plan_keeps_its_tasks_as_they_ended(education):
+    from minsheng.catalog.document import PlanState
+    from minsheng.catalog.models import Plan
+
+    assert set_state(education, 2, SUSPEND).status_code == 200
+    with education.app.state.database.session() as session:
+        for plan in session.exec(select(Plan)):
+            plan.state = PlanState.closed
+            session.add(plan)
+        session.commit()
+    refused = set_state(education, 2, {"state": "in_progress", "reason": "恢复实施"})
+    assert refused.status_code == 422 and refused.json()["code"] == "plan_not_open", refused.text
+    assert "已关闭" in refused.json()["detail"]
+    answer = education.get("/api/v1/tasks/2/state").json()
+    assert (answer["state"], answer["revision"]) == ("suspended", 1)
+    assert len(state_events(education)) == 1
+
+
 def test_each_change_is_kept_with_who_when_from_to_and_why_and_announced_in_the_outbox(education):
     first = set_state(education, 2, SUSPEND)
     assert first.status_code == 200, first.text

@@ -14,7 +14,9 @@ from fastapi import Depends, Request
 from sqlmodel import Session, select
 
 from minsheng.auth.principal import Principal, require_city_office
+from minsheng.catalog.document import PlanState
 from minsheng.catalog.models import Task
+from minsheng.catalog.snapshot import plan_of
 from minsheng.clock import CHINA, as_utc
 from minsheng.errors import NotFound, Unprocessable
 from minsheng.reporting.changes import commit, lock_series, now, record_change
@@ -87,6 +89,8 @@ def set_task_state(
     The same state with the same reason again changes nothing (a repeated PUT)."""
     require_city_office(principal, "调整任务实施状态")
     task = _task(session, number)
+    if (plan := plan_of(session)).state is PlanState.closed:  # a closed plan stands as it ended
+        raise Unprocessable(f"《{plan.name}》已关闭，只能查看，不能再调整任务实施状态", code="plan_not_open")
     reason = (change.reason or "").strip() or None
     if change.state is not ImplementationState.in_progress and reason is None:
         label = IMPLEMENTATION_STATE_LABELS[change.state]
