@@ -271,6 +271,13 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Call]] = {
         "city office only",
         lambda c, s, h: c.post("/api/v1/events/republish", headers=h),
     ),
+    # 待确定 still takes reports: the other cells of the table are not changed by the city office's call
+    ("put", "/api/v1/tasks/{number}/state"): (
+        "city office only",
+        lambda c, s, h: c.put(
+            f"/api/v1/tasks/{s.task}/state", json={"state": "undecided", "reason": "待市政府研究"}, headers=h
+        ),
+    ),
 }
 
 
@@ -281,6 +288,7 @@ NO_SET_UP = (
     ("post", "/api/v1/reports/upload"),
     ("post", "/api/v1/periods/{period}/lock"),
     ("post", "/api/v1/task-status"),
+    ("put", "/api/v1/tasks/{number}/state"),
 )
 
 
@@ -399,6 +407,7 @@ def test_a_refused_write_leaves_no_trace(campaign_client):
     assert after == before
     assert client.get("/api/v1/task-status", headers=VIEWER).json()["count"] == 0
     assert client.get("/api/v1/periods/locks").json() == []
+    assert client.get(f"/api/v1/tasks/{IN_SCOPE.task}/state").json()["history"] == []
 
 
 def test_reading_reports_needs_a_token_of_any_role(campaign_client):

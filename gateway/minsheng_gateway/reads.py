@@ -1,7 +1,7 @@
 """What the read side's screens share: the as-of query parameters (时间回溯, docs/decisions/0014), the
-thresholds, the stored answers of the progress rows, and a report revision as it stood at the end of a
-past day (北京时间), for the views that replay the plan's past (`as_of`): who had reported, what awaited
-review, what was overdue, a value's history.
+thresholds, the stored answers of the progress rows, which tasks count (the city office's decisions,
+`task_states`), and a report revision as it stood at the end of a past day (北京时间), for the views that
+replay the plan's past (`as_of`): who had reported, what awaited review, what was overdue, a value's history.
 
 The rule of the replay, stated once:
 - a revision is known from the moment it was handed in (`submitted_at`);
@@ -25,12 +25,12 @@ from sqlmodel import Session, select
 from minsheng.catalog.models import Task, TaskLeadDepartment
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.clock import CHINA, as_utc
-from minsheng.progress.assemble import pending_of, with_pending
+from minsheng.progress.assemble import IndicatorFacts, pending_of, with_pending
 from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.schemas import IndicatorProgressPublic
-from minsheng.reporting.models import ReportStatus
-from minsheng_gateway.projection.models import IndicatorProgressView, ReportView
+from minsheng.reporting.models import ReportStatus, counts_in_progress
+from minsheng_gateway.projection.models import IndicatorProgressView, ReportView, TaskStateView
 from minsheng_gateway.projection.source import GatewaySource
 
 VIEWS_TAG = "全市与区县视图 views"  # the OpenAPI tag of every read-side screen
@@ -58,6 +58,30 @@ def tasks_and_leads(session: Session) -> tuple[list[Task], dict[int, list[str]]]
     ):
         leads[row.task_number].append(row.department)
     return tasks, leads
+
+
+def task_states(session: Session) -> dict[int, TaskStateView]:
+    """Each task's implementation state as the city office last set it (its highest revision); a task
+    without one is in progress.  As decided now, whatever day a view is for: like the catalog, a decision
+    applies to the plan's past figures too (the history says since when)."""
+    states: dict[int, TaskStateView] = {}
+    for row in session.exec(select(TaskStateView).order_by(TaskStateView.task_number, TaskStateView.revision)):
+        states[row.task_number] = row
+    return states
+
+
+def tasks_apart(session: Session) -> dict[int, TaskStateView]:
+    """The tasks counted apart (暂缓实施, 已取消, 待确定), with their state: the kernel's rule
+    (`counts_in_progress`) over the decisions folded here.  Every view leaves them and their indicators out of
+    its shares, rankings, warnings and what is owed, and counts them apart."""
+    return {number: row for number, row in task_states(session).items() if not counts_in_progress(row.state)}
+
+
+def counted_facts(
+    facts: dict[str, IndicatorFacts], apart: dict[int, TaskStateView] | set[int]
+) -> dict[str, IndicatorFacts]:
+    """`facts` without the indicators of the tasks `apart` (a campaign's headline indicators always count)."""
+    return {code: f for code, f in facts.items() if f.task_number is None or f.task_number not in apart}
 
 
 def todays(today: dt.date, current: sa.ColumnElement, ahead: sa.ColumnElement) -> sa.ColumnElement:
@@ -126,11 +150,14 @@ __all__ = [
     "AsOfReported",
     "AsOfRoutines",
     "as_it_stood",
+    "counted_facts",
     "current_as_of",
     "end_of_day",
     "known_by",
     "stored_answer",
+    "task_states",
     "tasks_and_leads",
+    "tasks_apart",
     "thresholds",
     "todays",
 ]

@@ -27,8 +27,8 @@ from minsheng.reporting.calendar import ReportingCalendar
 from minsheng_gateway.bulletin.charts import cjk_font, score_chart, short_name, status_chart
 from minsheng_gateway.bulletin.chinese import amount, chinese_count, chinese_date, chinese_month, percent
 from minsheng_gateway.projection.source import GatewaySource
-from minsheng_gateway.reads import tasks_and_leads
-from minsheng_gateway.summaries.schemas import DistrictScore, Ranking, Summary
+from minsheng_gateway.reads import counted_facts, tasks_and_leads, tasks_apart
+from minsheng_gateway.summaries.schemas import DistrictScore, Ranking, Summary, TasksApart
 from minsheng_gateway.summaries.service import district_matrix, summary
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -84,8 +84,8 @@ def month_end(month: str, today: dt.date, *, plan: PlanDoc) -> dt.date:
 
 def month_warnings(session: Session, catalog: CatalogCache, end: dt.date, thresholds: Thresholds) -> list[MonthWarning]:
     """Indicators at risk or behind at the month's end, for the city and each district: the city first,
-    then 进度滞后 before 存在风险."""
-    facts = load_facts(session, catalog)
+    then 进度滞后 before 存在风险 (none of a task counted apart)."""
+    facts = counted_facts(load_facts(session, catalog), tasks_apart(session))
     official = GatewaySource(session).official(list(facts))
     units = list(session.exec(select(OrgUnit).order_by(OrgUnit.code)))
     _, leads = tasks_and_leads(session)
@@ -162,6 +162,12 @@ def _counts_sentence(counts: dict[str, int], noun: str) -> str:
     return f"共{total}{noun}，其中" + "、".join(parts) if parts else f"共{total}{noun}"
 
 
+def _apart(tasks: TasksApart) -> str:
+    """The tasks counted apart, said after the counts they are not in:
+    另有2项因政策调整暂缓实施，1项待确定，不计入以上统计。"""
+    return f"{tasks.sentence}，不计入以上统计。" if tasks.sentence else ""
+
+
 def _set_font(run, size: float, *, bold: bool = False, family: str = FONT) -> None:
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -234,7 +240,7 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
 
     city = data.city
     _heading(document, "一、总体情况")
-    _paragraph(document, f"五大攻坚行动任务{_counts_sentence(city.tasks_by_status, '项')}。")
+    _paragraph(document, f"五大攻坚行动任务{_counts_sentence(city.tasks_by_status, '项')}。{_apart(city.tasks_apart)}")
     _paragraph(document, f"量化指标{_counts_sentence(city.indicators_by_status, '个')}。")
     chart = status_chart(
         [(c.campaign, c.name, c.indicators_by_status) for c in city.campaigns],
@@ -249,7 +255,7 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
         _paragraph(
             document,
             f"任务{_counts_sentence(campaign.tasks_by_status, '项')}；"
-            f"指标{_counts_sentence(campaign.indicators_by_status, '个')}。",
+            f"指标{_counts_sentence(campaign.indicators_by_status, '个')}。{_apart(campaign.tasks_apart)}",
         )
         rows = [
             [

@@ -13,6 +13,7 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.params import IndicatorPath, OrgUnitQuery, TaskNumber
 from minsheng.progress import queries
 from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressPublic, TaskProgressPublic
+from minsheng.reporting.schemas import TaskImplementationPublic
 from minsheng_gateway import reads
 from minsheng_gateway.drill import service
 from minsheng_gateway.drill.schemas import IndicatorDistricts, IndicatorTrajectory, TaskStatusEntry, ValueRevision
@@ -159,3 +160,14 @@ def task_statuses(
     as_of: dt.date | None = None,
 ):
     return service.task_statuses(session=session, number=number, org_unit=org_unit, as_of=as_of)
+
+
+@router.get(
+    "/tasks/{number}/state",
+    response_model=TaskImplementationPublic,
+    summary="任务实施状态（市民生办决定：执行中、暂缓实施、已取消、待确定）及其变更记录",
+    description="暂缓实施、已取消、待确定的任务不计入完成率、排名、预警和应报，在各汇总中另计。"
+    "调整实施状态：`PUT /api/v1/campaigns/{campaign}/tasks/{number}/state`（市民生办）。",
+)
+def task_state(session: SessionDep, number: TaskNumber):
+    return service.task_state(session=session, number=number)

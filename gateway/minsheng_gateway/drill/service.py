@@ -1,5 +1,6 @@
 """The drill-down campaign → task → indicator: what the progress answers do not hold, read from the
-gateway's own tables and judged with the kernel's progress functions."""
+gateway's own tables and judged with the kernel's progress functions; and a task's implementation state
+as the city office set it, with its history."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from minsheng.catalog.document import IndicatorKind
-from minsheng.catalog.models import OrgUnit
+from minsheng.catalog.models import OrgUnit, Task
 from minsheng.catalog.service import get_org_unit
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import NotFound
@@ -27,7 +28,15 @@ from minsheng.progress.status import (
     plan_start,
     projection_end,
 )
-from minsheng.reporting.models import REPORT_STATUS_LABELS, TASK_STATE_LABELS, ReportStatus, TaskState
+from minsheng.reporting.models import (
+    IMPLEMENTATION_STATE_LABELS,
+    REPORT_STATUS_LABELS,
+    TASK_STATE_LABELS,
+    ImplementationState,
+    ReportStatus,
+    TaskState,
+)
+from minsheng.reporting.schemas import TaskImplementationPublic, TaskStateChangePublic
 from minsheng_gateway.drill.schemas import (
     DistrictProgress,
     IndicatorDistricts,
@@ -37,7 +46,7 @@ from minsheng_gateway.drill.schemas import (
     TrajectoryPoint,
     ValueRevision,
 )
-from minsheng_gateway.projection.models import ReportView, TaskStatusView
+from minsheng_gateway.projection.models import ReportView, TaskStateView, TaskStatusView
 from minsheng_gateway.projection.source import GatewaySource
 from minsheng_gateway.reads import as_it_stood, known_by
 
@@ -222,3 +231,40 @@ def task_statuses(
         )
         for row in session.exec(query.order_by(TaskStatusView.period_end.desc(), TaskStatusView.org_unit_code))
     ]
+
+
+def task_state(*, session: Session, number: int) -> TaskImplementationPublic:
+    """A task's implementation state (its highest revision; 执行中 when none) and every change, oldest first:
+    the same answer as its service's `GET /api/v1/tasks/{number}/state`, from the folded events."""
+    task = session.get(Task, number)
+    if task is None or task.retired:
+        raise NotFound(f"任务编号 {number} 不存在", code="task_not_found")
+    rows = session.exec(
+        select(TaskStateView).where(TaskStateView.task_number == number).order_by(TaskStateView.revision)
+    ).all()
+    history = [
+        TaskStateChangePublic(
+            revision=row.revision,
+            previous_state=(before := ImplementationState(row.previous_state)),
+            previous_state_label=IMPLEMENTATION_STATE_LABELS[before],
+            state=(after := ImplementationState(row.state)),
+            state_label=IMPLEMENTATION_STATE_LABELS[after],
+            reason=row.reason,
+            changed_by=row.changed_by,
+            changed_at=row.changed_at,
+        )
+        for row in rows
+    ]
+    current = rows[-1] if rows else None
+    state = ImplementationState(current.state) if current else ImplementationState.in_progress
+    return TaskImplementationPublic(
+        task=task.number,
+        campaign=task.campaign_code,
+        state=state,
+        state_label=IMPLEMENTATION_STATE_LABELS[state],
+        reason=current.reason if current else None,
+        revision=current.revision if current else 0,
+        changed_by=current.changed_by if current else None,
+        changed_at=current.changed_at if current else None,
+        history=history,
+    )

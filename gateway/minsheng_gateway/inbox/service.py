@@ -8,7 +8,8 @@ city-only indicators), narrowed to what each is expected to report:
 - a district: every indicator that is not city-only, for itself;
 - the city office: what nobody else owes: the campaign-level indicators, and the indicators of tasks
   none of whose lead departments has a bureau account, for the city;
-- an integration account: the indicators granted to it, for the city; a viewer: nothing.
+- an integration account: the indicators granted to it, for the city; a viewer: nothing;
+- and nobody owes anything of a task the city office set apart (`active_indicators`).
 """
 
 from __future__ import annotations
@@ -37,19 +38,21 @@ from minsheng_gateway.inbox.models import (
     InboxSummary,
 )
 from minsheng_gateway.projection.models import ReportView
-from minsheng_gateway.reads import current_as_of, known_by
+from minsheng_gateway.reads import current_as_of, known_by, tasks_apart
 
 Series = tuple[Indicator, str]  # an indicator and the org unit it is owed for
 
 
 def active_indicators(session: Session) -> list[Indicator]:
-    return list(
-        session.exec(
-            select(Indicator)
-            .where(Indicator.retired == False)  # noqa: E712
-            .order_by(Indicator.campaign_code, Indicator.task_number.nulls_first(), Indicator.position)
-        )
+    """The indicators anyone may owe: in the plan, and not of a task counted apart (暂缓实施, 已取消, 待确定:
+    nothing is owed for it, so no inbox, completeness share or overdue warning counts it)."""
+    apart = tasks_apart(session)
+    indicators = session.exec(
+        select(Indicator)
+        .where(Indicator.retired == False)  # noqa: E712
+        .order_by(Indicator.campaign_code, Indicator.task_number.nulls_first(), Indicator.position)
     )
+    return [i for i in indicators if i.task_number is None or i.task_number not in apart]
 
 
 def lead_departments(session: Session) -> dict[int, set[str]]:

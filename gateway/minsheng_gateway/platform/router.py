@@ -8,7 +8,12 @@ from pydantic import BaseModel, Field
 from minsheng.auth.models import ROLE_LABELS
 from minsheng.catalog.document import FREQUENCY_LABELS, PLAN_PHASE_LABELS
 from minsheng.progress.model import STATUS_LABELS
-from minsheng.reporting.models import CHANGE_ACTION_LABELS, REPORT_STATUS_LABELS, TASK_STATE_LABELS
+from minsheng.reporting.models import (
+    CHANGE_ACTION_LABELS,
+    IMPLEMENTATION_STATE_LABELS,
+    REPORT_STATUS_LABELS,
+    TASK_STATE_LABELS,
+)
 from minsheng_gateway.inbox.models import INBOX_STATE_LABELS
 
 router = APIRouter(prefix="/api/v1", tags=["平台 platform"])
@@ -38,6 +43,9 @@ class Vocabulary(BaseModel):
     report_status: list[Term] = Field(description="报告状态")
     inbox_state: list[Term] = Field(description="待办状态")
     task_state: list[Term] = Field(description="任务推进状态")
+    implementation_state: list[Term] = Field(
+        description="任务实施状态（市民生办决定）：执行中、暂缓实施、已取消、待确定"
+    )
     role: list[Term] = Field(description="角色")
     change_action: list[Term] = Field(description="操作记录中的操作")
     frequency: list[Term] = Field(description="填报频次（月度、季度、年度）")
@@ -54,6 +62,7 @@ VOCABULARY = Vocabulary(
     report_status=_terms(REPORT_STATUS_LABELS),
     inbox_state=_terms(INBOX_STATE_LABELS),
     task_state=_terms(TASK_STATE_LABELS),
+    implementation_state=_terms(IMPLEMENTATION_STATE_LABELS),
     role=_terms(ROLE_LABELS),
     change_action=_terms(CHANGE_ACTION_LABELS),
     frequency=_terms(FREQUENCY_LABELS),

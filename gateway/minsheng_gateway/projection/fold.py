@@ -9,6 +9,7 @@ The rules, each stated once, in the statements that implement them:
   revision of its series (`LATER_APPROVAL_STAYS`): the kernel's rule of what is official
   (`minsheng.reporting.official`: `OFFICIAL_STATUS`, `replaces_official`), kept as a projection;
 - a snapshot is the whole truth for its indicator × org unit: what we had is replaced;
+- a task's state change is kept once per revision (`EACH_REVISION_ONCE`): its history, the highest its state;
 - a catalog may arrive after its reports: what its campaign already has is recomputed.
 Each handler notes in the transaction's `StaleProgress` which progress rows it made stale; `refresh`
 recomputes them before the commit (`progress.py`).
@@ -29,10 +30,17 @@ from minsheng.db import bulk
 from minsheng.messaging import EventHandlers
 from minsheng.messaging.consumer import TypedEvent
 from minsheng.progress.periods import Period
-from minsheng.reporting.events import CatalogPublished, ReportChanged, ReportSnapshot, ReportState, TaskStatusReported
+from minsheng.reporting.events import (
+    CatalogPublished,
+    ReportChanged,
+    ReportSnapshot,
+    ReportState,
+    TaskStateChanged,
+    TaskStatusReported,
+)
 from minsheng.reporting.models import ReportStatus
 from minsheng.reporting.official import OFFICIAL_STATUS, replaces_official
-from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskStatusView
+from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskStateView, TaskStatusView
 from minsheng_gateway.projection.progress import StaleProgress
 from minsheng_gateway.projection.upsert import insert_rows, update_rows
 
@@ -78,6 +86,8 @@ NEWER_REVISION_WINS = bulk.OnConflict(
     ),
     where="task_status_view.revision <= excluded.revision",
 )
+# A revision of a task's state never changes: the same one again (redelivered, republished) is kept as it was.
+EACH_REVISION_ONCE = bulk.OnConflict(key=("task_number", "revision"))
 
 State = tuple[str, ReportState, dt.datetime]  # campaign, the report's state, when it was so
 
@@ -227,6 +237,25 @@ def fold_task_statuses(session: Session, events: list[TypedEvent], stale: StaleP
     insert_rows(session, TaskStatusView.__table__, list(latest.values()), NEWER_REVISION_WINS)
 
 
+def fold_task_states(session: Session, events: list[TypedEvent], stale: StaleProgress) -> None:  # noqa: ARG001
+    """The city office's decisions on tasks, each revision once (they make no progress row stale: which tasks
+    count is decided when a view is read)."""
+    rows: dict[tuple[int, int], dict] = {}
+    for event in events:
+        data: TaskStateChanged = event.typed_data()
+        rows[(data.task, data.revision)] = dict(
+            task_number=data.task,
+            revision=data.revision,
+            campaign=data.campaign,
+            state=data.state,
+            previous_state=data.previous_state,
+            reason=data.reason,
+            changed_by=data.actor,
+            changed_at=data.occurred_at,
+        )
+    insert_rows(session, TaskStateView.__table__, list(rows.values()), EACH_REVISION_ONCE)
+
+
 def fold_catalogs(session: Session, events: list[TypedEvent], stale: StaleProgress, *, catalog: CatalogCache) -> None:
     """A campaign's catalog, stored unless it is the one held already (pulled from the service, or
     published before, and again at every rebuild: the digest of what was last applied says so)."""
@@ -257,17 +286,20 @@ def view_handlers(
     handlers.register(ReportChanged, fold_reports)
     handlers.register(ReportSnapshot, fold_snapshots)
     handlers.register(TaskStatusReported, fold_task_statuses)
+    handlers.register(TaskStateChanged, fold_task_states)
     handlers.register(CatalogPublished, functools.partial(fold_catalogs, catalog=catalog))
     return handlers
 
 
 __all__ = [
+    "EACH_REVISION_ONCE",
     "LATER_APPROVAL_STAYS",
     "NEWER_REVISION_WINS",
     "NEWER_STATE_WINS",
     "fold_catalogs",
     "fold_reports",
     "fold_snapshots",
+    "fold_task_states",
     "fold_task_statuses",
     "view_handlers",
 ]

@@ -83,6 +83,22 @@ class TaskStatusView(SQLModel, table=True):
     reported_at: dt.datetime
 
 
+class TaskStateView(SQLModel, table=True):
+    """Every change of a task's implementation state the gateway has heard of (minsheng.task.state_changed.v1):
+    a task's state is its highest revision's (`reads.task_states`); a task without a row is in progress."""
+
+    __tablename__ = "task_state_view"
+
+    task_number: int = Field(primary_key=True)
+    revision: int = Field(primary_key=True)
+    campaign: str = Field(max_length=20)
+    state: str = Field(max_length=16)
+    previous_state: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=500)
+    changed_by: str = Field(max_length=200)
+    changed_at: dt.datetime
+
+
 class IndicatorProgressView(SQLModel, table=True):
     """The computed progress of an indicator for an org unit, refreshed by every fold that touches it."""
 
@@ -118,5 +134,6 @@ class ViewGeneration(SQLModel, table=True):
 
 
 VIEW_TABLES = frozenset(
-    m.__tablename__ for m in (ReportView, OfficialValue, TaskStatusView, IndicatorProgressView, ViewGeneration)
+    m.__tablename__
+    for m in (ReportView, OfficialValue, TaskStatusView, TaskStateView, IndicatorProgressView, ViewGeneration)
 )

@@ -48,6 +48,7 @@ from minsheng_gateway.projection.models import (
     IndicatorProgressView,
     OfficialValue,
     ReportView,
+    TaskStateView,
     TaskStatusView,
     ViewGeneration,
 )
@@ -60,7 +61,15 @@ log = logging.getLogger("minsheng_gateway.rebuild")
 def drop_read_models(database: Database) -> str:
     """Empty the views and start a new generation; returns the new generation."""
     with database.session() as session:
-        for model in (IndicatorProgressView, OfficialValue, ReportView, TaskStatusView, ProcessedEvent, ViewGeneration):
+        for model in (
+            IndicatorProgressView,
+            OfficialValue,
+            ReportView,
+            TaskStatusView,
+            TaskStateView,
+            ProcessedEvent,
+            ViewGeneration,
+        ):
             session.exec(delete(model))
         session.commit()
         return current_generation(session)

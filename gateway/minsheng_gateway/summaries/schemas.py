@@ -5,6 +5,7 @@ import datetime as dt
 from pydantic import BaseModel, Field
 
 from minsheng.progress.model import Status
+from minsheng.reporting.models import ImplementationState
 
 
 class HeadlineFigure(BaseModel):
@@ -19,12 +20,32 @@ class HeadlineFigure(BaseModel):
     status_label: str
 
 
+class TaskApart(BaseModel):
+    number: int
+    title: str
+    campaign: str
+    state: ImplementationState
+    state_label: str
+    reason: str | None
+    since: dt.datetime = Field(description="市民生办作出该决定的时间")
+
+
+class TasksApart(BaseModel):
+    """The tasks the city office set apart (暂缓实施, 已取消, 待确定): in none of the other counts, counted here."""
+
+    count: int
+    by_state: dict[str, int] = Field(description="按实施状态：suspended、cancelled、undecided")
+    tasks: list[TaskApart]
+    sentence: str = Field(description="通报的说法，如「另有2项因政策调整暂缓实施，1项待确定」；没有时为空")
+
+
 class CampaignSummary(BaseModel):
     campaign: str
     name: str
     tasks_by_status: dict[str, int]
     indicators_by_status: dict[str, int]
     headline: list[HeadlineFigure]
+    tasks_apart: TasksApart = Field(description="另计的任务（暂缓实施、已取消、待确定），不在上述统计之内")
 
 
 class Summary(BaseModel):
@@ -36,6 +57,7 @@ class Summary(BaseModel):
     indicators_by_status: dict[str, int]
     campaigns: list[CampaignSummary]
     own_targets: int  # indicators with a target of this org unit's own (the city: all)
+    tasks_apart: TasksApart = Field(description="另计的任务（暂缓实施、已取消、待确定），不在上述统计之内")
 
 
 class DistrictScore(BaseModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from minsheng.catalog.document import SCORED_STATUSES, PlanDoc, ScoringRuleDoc
-from minsheng.catalog.models import Campaign, Indicator, OrgUnit
+from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task
 from minsheng.catalog.service import get_org_unit
 from minsheng.catalog.snapshot import CatalogCache, plan_of
 from minsheng.orgunits import CITY_CODE
@@ -26,10 +27,11 @@ from minsheng.progress.rollup import summarize
 from minsheng.progress.schemas import IndicatorProgressPublic
 from minsheng.progress.status import time_elapsed
 from minsheng.reporting.calendar import ReportingCalendar
+from minsheng.reporting.models import IMPLEMENTATION_STATE_LABELS, ImplementationState
 from minsheng_gateway.projection.answers import usable_inputs
-from minsheng_gateway.projection.models import IndicatorProgressView
+from minsheng_gateway.projection.models import IndicatorProgressView, TaskStateView
 from minsheng_gateway.projection.source import GatewaySource
-from minsheng_gateway.reads import tasks_and_leads, todays
+from minsheng_gateway.reads import counted_facts, tasks_and_leads, tasks_apart, todays
 from minsheng_gateway.summaries.schemas import (
     CampaignSummary,
     DistrictMatrix,
@@ -37,6 +39,8 @@ from minsheng_gateway.summaries.schemas import (
     HeadlineFigure,
     Ranking,
     Summary,
+    TaskApart,
+    TasksApart,
 )
 from minsheng_gateway.warnings.overdue import overdue_by_unit
 
@@ -124,14 +128,56 @@ def _headline_figure(answer: IndicatorProgressPublic | HeadlineFigure) -> Headli
     )
 
 
+def set_apart(tasks: Sequence[Task], apart: dict[int, TaskStateView]) -> TasksApart:
+    """`tasks` (all of them counted apart) as a summary counts them, with the sentence a bulletin says."""
+    listed = sorted(
+        (
+            TaskApart(
+                number=t.number,
+                title=t.title,
+                campaign=t.campaign_code,
+                state=(state := ImplementationState(apart[t.number].state)),
+                state_label=IMPLEMENTATION_STATE_LABELS[state],
+                reason=apart[t.number].reason,
+                since=apart[t.number].changed_at,
+            )
+            for t in tasks
+        ),
+        key=lambda t: (list(ImplementationState).index(t.state), t.number),
+    )
+    by_state: dict[str, int] = {}
+    for task in listed:
+        by_state[task.state.value] = by_state.get(task.state.value, 0) + 1
+    return TasksApart(count=len(listed), by_state=by_state, tasks=listed, sentence=apart_sentence(listed))
+
+
+def apart_sentence(tasks: Sequence[TaskApart]) -> str:
+    """How the bulletin says them: 另有2项因政策调整暂缓实施，1项待确定 (in the states' order; the suspended and
+    the cancelled by reason, the undecided together).  Empty when there are none."""
+    groups: dict[tuple[ImplementationState, str], int] = {}
+    for task in tasks:
+        reason = "" if task.state is ImplementationState.undecided else (task.reason or "").strip().rstrip("。；;，,. ")
+        groups[(task.state, reason)] = groups.get((task.state, reason), 0) + 1
+    parts = []
+    for (state, reason), count in groups.items():
+        label = IMPLEMENTATION_STATE_LABELS[state]
+        if reason.startswith("因"):
+            parts.append(f"{count}项{reason}{label}")
+        else:
+            parts.append(f"{count}项{label}" + (f"（{reason}）" if reason else ""))
+    return "另有" + "，".join(parts) if parts else ""
+
+
 def summary(
     *, session: Session, catalog: CatalogCache, org_unit: str, today: dt.date, thresholds: Thresholds
 ) -> Summary:
     unit = get_org_unit(session=session, code=org_unit)
-    facts = load_facts(session, catalog)
+    apart = tasks_apart(session)
+    facts = counted_facts(load_facts(session, catalog), apart)
     headline_codes = {code for code, f in facts.items() if f.task_number is None}
     statuses, headline = statuses_for_unit(session, org_unit, facts, today, thresholds, whole=headline_codes)
-    tasks, leads = tasks_and_leads(session)
+    every_task, leads = tasks_and_leads(session)
+    tasks = [t for t in every_task if t.number not in apart]
     reported = GatewaySource(session).task_statuses([t.number for t in tasks], org_unit, today)
     by_task: dict[int, list[tuple[str, Status]]] = defaultdict(list)
     for code, status in statuses.items():
@@ -150,6 +196,9 @@ def summary(
                 tasks_by_status=summarize(mine),
                 indicators_by_status=summarize(indicators),
                 headline=figures,
+                tasks_apart=set_apart(
+                    [t for t in every_task if t.number in apart and t.campaign_code == campaign.code], apart
+                ),
             )
         )
     own = len(facts) if org_unit == CITY_CODE else sum(1 for f in facts.values() if org_unit in f.district_targets)
@@ -163,6 +212,7 @@ def summary(
         indicators_by_status=summarize(statuses.values()),
         campaigns=campaigns,
         own_targets=own,
+        tasks_apart=set_apart([t for t in every_task if t.number in apart], apart),
     )
 
 
@@ -242,7 +292,8 @@ def district_matrix(
 ) -> DistrictMatrix:
     # City-only indicators are never reported by a district: nothing of theirs to judge it on.
     city_only = set(session.exec(select(Indicator.code).where(Indicator.city_only == True)))  # noqa: E712
-    facts = {code: f for code, f in load_facts(session, catalog).items() if code not in city_only}
+    counted = counted_facts(load_facts(session, catalog), tasks_apart(session))
+    facts = {code: f for code, f in counted.items() if code not in city_only}
     official = GatewaySource(session).official(list(facts))
     districts = list(session.exec(select(OrgUnit).where(OrgUnit.code != CITY_CODE).order_by(OrgUnit.code)))
     names = {c.code: c.name for c in session.exec(select(Campaign).order_by(Campaign.number))}
@@ -284,9 +335,11 @@ def district_matrix(
 
 
 __all__ = [
+    "apart_sentence",
     "district_matrix",
     "previous_routine_date",
     "routine_dates",
+    "set_apart",
     "statuses_for_unit",
     "summary",
 ]

@@ -1,5 +1,6 @@
 """预警: the indicators and tasks at risk or behind, and the tasks reported blocked, read from the
-gateway's own tables (as stored today, or judged again for a past day)."""
+gateway's own tables (as stored today, or judged again for a past day).  Tasks counted apart (暂缓实施,
+已取消, 待确定: `reads.tasks_apart`) and their indicators warn of nothing."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from minsheng.progress.schemas import IndicatorProgressPublic
 from minsheng_gateway.projection.answers import usable_inputs
 from minsheng_gateway.projection.models import IndicatorProgressView, TaskStatusView
 from minsheng_gateway.projection.source import GatewaySource
-from minsheng_gateway.reads import tasks_and_leads
+from minsheng_gateway.reads import counted_facts, tasks_and_leads, tasks_apart
 from minsheng_gateway.warnings.schemas import Warning
 
 WARNED = (Status.at_risk, Status.behind)
@@ -75,7 +76,8 @@ def warnings(
     thresholds: Thresholds | None = None,
 ) -> list[Warning]:
     """The warnings today (as stored), or as the plan stood on `as_of` (computed for that day)."""
-    facts = load_facts(session, catalog)
+    apart = tasks_apart(session)
+    facts = counted_facts(load_facts(session, catalog), apart)
     names = dict(session.exec(select(OrgUnit.code, OrgUnit.name)).all())
     tasks, leads = tasks_and_leads(session)
     titles = {t.number: t.title for t in tasks}
@@ -131,6 +133,8 @@ def warnings(
     for row in session.exec(
         select(TaskStatusView).where(TaskStatusView.state.in_(["blocked"]), TaskStatusView.period_end <= day)
     ):
+        if row.task_number in apart:
+            continue
         result.append(
             Warning(
                 kind="task",

@@ -24,6 +24,7 @@ from minsheng.messaging.relay_process import run_relay_process
 from minsheng.progress.router import campaign_progress_router
 from minsheng.progress.router import router as progress_router
 from minsheng.reporting.changes import review_conflict, submission_conflict
+from minsheng.reporting.implementation import TaskStates
 from minsheng.reporting.locks import PeriodLocks
 from minsheng.reporting.models import REPORTING_TABLES
 from minsheng.reporting.republish import publish_catalog
@@ -92,12 +93,14 @@ class CampaignService:
 
     def make_writers(self, app: FastAPI) -> None:
         """The writers of reports and what they keep between requests, one set per app: the period
-        locks (`PeriodLocks`), the revision writer with its report ids drawn ahead (`RevisionWriter`),
+        locks (`PeriodLocks`) and the tasks' states (`TaskStates`), the revision writer with its report
+        ids drawn ahead (`RevisionWriter`),
         the approval writer with its status tracker (`ApprovalWriter`), and the group-commit writers
         of submissions and approvals (`minsheng.db.group_commit`) that run them; each commit wakes
         the outbox relay."""
         app.state.period_locks = locks = PeriodLocks()
-        app.state.revisions = RevisionWriter(locks=locks, catalog=app.state.catalog)
+        app.state.task_states = task_states = TaskStates()
+        app.state.revisions = RevisionWriter(locks=locks, task_states=task_states, catalog=app.state.catalog)
         app.state.approvals = ApprovalWriter(locks=locks, catalog=app.state.catalog)
         # Two submission shards: while one batch waits for its commit (the WAL flush), the other is
         # being written; with one, the process idled whenever the flush was slow.  Submissions are

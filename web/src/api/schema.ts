@@ -208,6 +208,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tasks/{number}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 任务实施状态（市民生办决定：执行中、暂缓实施、已取消、待确定）及其变更记录
+         * @description 暂缓实施、已取消、待确定的任务不计入完成率、排名、预警和应报，在各汇总中另计。调整实施状态：`PUT /api/v1/campaigns/{campaign}/tasks/{number}/state`（市民生办）。
+         */
+        get: operations["task_state_api_v1_tasks__number__state_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/warnings": {
         parameters: {
             query?: never;
@@ -1231,6 +1251,8 @@ export interface components {
             };
             /** Headline */
             headline: components["schemas"]["HeadlineFigure"][];
+            /** @description 另计的任务（暂缓实施、已取消、待确定），不在上述统计之内 */
+            tasks_apart: components["schemas"]["TasksApart"];
         };
         /**
          * Comparator
@@ -1504,6 +1526,13 @@ export interface components {
             /** Status Label */
             status_label: string;
         };
+        /**
+         * ImplementationState
+         * @description What the city office decided about a task as a whole: carried out, suspended, cancelled or not yet
+         *     decided. Not its progress, which the lead department reports (`TaskState`).
+         * @enum {string}
+         */
+        ImplementationState: "in_progress" | "suspended" | "cancelled" | "undecided";
         /** InboxItemPublic */
         InboxItemPublic: {
             /** Campaign */
@@ -2121,6 +2150,57 @@ export interface components {
             campaigns: components["schemas"]["CampaignSummary"][];
             /** Own Targets */
             own_targets: number;
+            /** @description 另计的任务（暂缓实施、已取消、待确定），不在上述统计之内 */
+            tasks_apart: components["schemas"]["TasksApart"];
+        };
+        /** TaskApart */
+        TaskApart: {
+            /** Number */
+            number: number;
+            /** Title */
+            title: string;
+            /** Campaign */
+            campaign: string;
+            state: components["schemas"]["ImplementationState"];
+            /** State Label */
+            state_label: string;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Since
+             * Format: date-time
+             * @description 市民生办作出该决定的时间
+             */
+            since: string;
+        };
+        /**
+         * TaskImplementationPublic
+         * @description A task's implementation state as it stands (执行中 when never changed), and every change to it.
+         */
+        TaskImplementationPublic: {
+            /** Task */
+            task: number;
+            /** Campaign */
+            campaign: string;
+            state: components["schemas"]["ImplementationState"];
+            /** State Label */
+            state_label: string;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Revision
+             * @description 变更次数；0 为从未变更（执行中）
+             */
+            revision: number;
+            /** Changed By */
+            changed_by: string | null;
+            /** Changed At */
+            changed_at: string | null;
+            /**
+             * History
+             * @description 变更记录，最早的在前
+             */
+            history: components["schemas"]["TaskStateChangePublic"][];
         };
         /** TaskProgressPublic */
         TaskProgressPublic: {
@@ -2176,6 +2256,29 @@ export interface components {
             /** Indicators */
             indicators: components["schemas"]["IndicatorPublic"][];
         };
+        /**
+         * TaskStateChangePublic
+         * @description One change of a task's implementation state: who, when, from what, to what, why.
+         */
+        TaskStateChangePublic: {
+            /** Revision */
+            revision: number;
+            previous_state: components["schemas"]["ImplementationState"];
+            /** Previous State Label */
+            previous_state_label: string;
+            state: components["schemas"]["ImplementationState"];
+            /** State Label */
+            state_label: string;
+            /** Reason */
+            reason: string | null;
+            /** Changed By */
+            changed_by: string;
+            /**
+             * Changed At
+             * Format: date-time
+             */
+            changed_at: string;
+        };
         /** TaskStatusEntry */
         TaskStatusEntry: {
             /** Org Unit */
@@ -2214,6 +2317,28 @@ export interface components {
             problems: string;
             /** Reported By */
             reported_by: string;
+        };
+        /**
+         * TasksApart
+         * @description The tasks the city office set apart (暂缓实施, 已取消, 待确定): in none of the other counts, counted here.
+         */
+        TasksApart: {
+            /** Count */
+            count: number;
+            /**
+             * By State
+             * @description 按实施状态：suspended、cancelled、undecided
+             */
+            by_state: {
+                [key: string]: number;
+            };
+            /** Tasks */
+            tasks: components["schemas"]["TaskApart"][];
+            /**
+             * Sentence
+             * @description 通报的说法，如「另有2项因政策调整暂缓实施，1项待确定」；没有时为空
+             */
+            sentence: string;
         };
         /** Term */
         Term: {
@@ -2322,6 +2447,11 @@ export interface components {
              * @description 任务推进状态
              */
             task_state: components["schemas"]["Term"][];
+            /**
+             * Implementation State
+             * @description 任务实施状态（市民生办决定）：执行中、暂缓实施、已取消、待确定
+             */
+            implementation_state: components["schemas"]["Term"][];
             /**
              * Role
              * @description 角色
@@ -3075,6 +3205,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskStatusEntry"][];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    task_state_api_v1_tasks__number__state_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 任务编号（1–113） */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskImplementationPublic"];
                 };
             };
             /** @description 要找的内容不存在 */

@@ -179,7 +179,8 @@ class ScoringRuleDoc(_Doc):
         text = (
             f"每个区县按其可考核的指标计分：{points}；"
             "可考核指标为该区县有分解目标的指标，以及比率、人均类指标（全市目标同样适用于区县）；"
-            "总量指标未分解到该区县的、只统计全市数据的指标不计分。各行动得分为其指标得分的平均数，"
+            "总量指标未分解到该区县的、只统计全市数据的指标不计分，市民生办决定暂缓实施、取消或待确定的任务，"
+            "其指标也不计分。各行动得分为其指标得分的平均数，"
         )
         if self.campaign_weights:
             weights = "、".join(f"{campaign_names.get(c, c)}{_num(self.weight(c))}" for c in campaign_names)

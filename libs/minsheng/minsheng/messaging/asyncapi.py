@@ -70,7 +70,9 @@ _INDICATOR_KEY = {
 _TASK_KEY = {
     "type": "string",
     "pattern": "^task-[1-9][0-9]*$",
-    "description": "`task-<n>`, the task number: the status reports of one task stay in order on one partition.",
+    "description": (
+        "`task-<n>`, the task number: the status reports and state changes of one task stay in order on one partition."
+    ),
     "examples": ["task-1"],
 }
 _CAMPAIGN_KEY = {
@@ -89,6 +91,7 @@ PARTITION_KEYS: dict[str, tuple[dict[str, Any], str]] = {
     reporting_events.REPORT_SNAPSHOT: (_INDICATOR_KEY, "the indicator code"),
     reporting_events.INDICATOR_STATUS_CHANGED: (_INDICATOR_KEY, "the indicator code"),
     reporting_events.TASK_STATUS_REPORTED: (_TASK_KEY, "`task-<n>`"),
+    reporting_events.TASK_STATE_CHANGED: (_TASK_KEY, "`task-<n>`"),
     reporting_events.CATALOG_PUBLISHED: (_CAMPAIGN_KEY, "the campaign code"),
     reporting_events.PERIOD_LOCKED: (_CAMPAIGN_KEY, "the period, e.g. `2022-06`"),
     reporting_events.PERIOD_UNLOCKED: (_CAMPAIGN_KEY, "the period, e.g. `2022-06`"),
@@ -249,7 +252,7 @@ def build_asyncapi(event_types: Mapping[str, type[BaseModel]] | None = None) -> 
                 "Each event is a CloudEvents 1.0 event in structured JSON mode; its `data` follows the schema "
                 "of its versioned `type` (an incompatible change is a new type, `…v2`). Topic: one per "
                 "campaign, `minsheng.<campaign>.events`. Key: the indicator code for report and indicator "
-                "events, `task-<n>` for task status, the campaign code for catalog and period events.\n\n"
+                "events, `task-<n>` for task status and state, the campaign code for catalog and period events.\n\n"
                 f"Generated from the registered event models: `{REGENERATE_COMMAND}`."
             ),
         },

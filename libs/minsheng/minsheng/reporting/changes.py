@@ -15,7 +15,14 @@ from sqlmodel import Session
 from minsheng.auth.principal import Principal
 from minsheng.errors import Conflict, DomainError
 from minsheng.reporting.events import emit_change
-from minsheng.reporting.models import ChangeRecord, PeriodLock, Report, ReportRow, TaskStatusReport
+from minsheng.reporting.models import (
+    ChangeRecord,
+    PeriodLock,
+    Report,
+    ReportRow,
+    TaskImplementation,
+    TaskStatusReport,
+)
 
 
 def now() -> dt.datetime:
@@ -95,7 +102,7 @@ def record_change(
     session: Session,
     *,
     entity: str,
-    row: Report | TaskStatusReport | PeriodLock,
+    row: Report | TaskStatusReport | PeriodLock | TaskImplementation,
     action: str,
     actor: Principal,
     series_key: str,
@@ -104,7 +111,12 @@ def record_change(
     reason: str | None = None,
 ) -> ChangeRecord:
     """The history record and the integration event of a change, in the caller's transaction."""
-    entity_id = str(row.period if isinstance(row, PeriodLock) else row.id)
+    if isinstance(row, PeriodLock):
+        entity_id = row.period
+    elif isinstance(row, TaskImplementation):
+        entity_id = str(row.task_number)
+    else:
+        entity_id = str(row.id)
     change = ChangeRecord(
         **change_columns(
             entity=entity,

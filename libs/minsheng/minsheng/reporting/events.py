@@ -2,13 +2,14 @@
 in the same transaction as the change (`emit_change`).  The relay publishes them later.
 
 Topic: one per campaign (`minsheng.<campaign>.events`).  Key: the indicator code for report and
-status events, `task-<n>` for task status, the campaign code for catalog and period events, so all
-events of one indicator stay in order on one partition.
+status events, `task-<n>` for a task's status reports and state changes, the campaign code for catalog
+and period events, so all events of one indicator (or task) stay in order on one partition.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, select
@@ -16,7 +17,15 @@ from sqlmodel import Session, select
 from minsheng.catalog.models import Campaign, Indicator, Task
 from minsheng.catalog.snapshot import CatalogSnapshot
 from minsheng.messaging import IntegrationEvent, add_event, event_source, register_event, topic_for
-from minsheng.reporting.models import ChangeRecord, PeriodLock, Report, ReportRow, TaskStatusReport
+from minsheng.reporting.models import (
+    ChangeRecord,
+    ImplementationState,
+    PeriodLock,
+    Report,
+    ReportRow,
+    TaskImplementation,
+    TaskStatusReport,
+)
 
 
 class _EventData(BaseModel):
@@ -72,6 +81,23 @@ class TaskStatusReported(_EventData):
     occurred_at: dt.datetime
 
 
+class TaskStateChanged(_EventData):
+    """minsheng.task.state_changed.v1: the city office set a task's implementation state (in_progress 执行中,
+    suspended 暂缓实施, cancelled 已取消, undecided 待确定), with its reason.
+
+    `revision` counts the task's changes from 1: a consumer keeps each once and takes the highest as the
+    task's state; a task no event has named is in progress."""
+
+    campaign: str
+    task: int
+    state: str  # in_progress | suspended | cancelled | undecided
+    previous_state: str
+    reason: str | None = None
+    revision: int
+    actor: str
+    occurred_at: dt.datetime
+
+
 class IndicatorStatusChanged(_EventData):
     """minsheng.indicator.status_changed.v1: a computed status moved (on track → at risk → behind)."""
 
@@ -122,6 +148,7 @@ REPORT_EVENT_TYPES = {
     "returned": "minsheng.report.returned.v1",
 }
 TASK_STATUS_REPORTED = "minsheng.task_status.reported.v1"
+TASK_STATE_CHANGED = "minsheng.task.state_changed.v1"
 INDICATOR_STATUS_CHANGED = "minsheng.indicator.status_changed.v1"
 CATALOG_PUBLISHED = "minsheng.catalog.published.v1"
 PERIOD_LOCKED = "minsheng.period.locked.v1"
@@ -131,6 +158,7 @@ REPORT_SNAPSHOT = "minsheng.report.snapshot.v1"
 for _type in set(REPORT_EVENT_TYPES.values()):
     register_event(_type, ReportChanged)
 register_event(TASK_STATUS_REPORTED, TaskStatusReported)
+register_event(TASK_STATE_CHANGED, TaskStateChanged)
 register_event(INDICATOR_STATUS_CHANGED, IndicatorStatusChanged)
 register_event(CATALOG_PUBLISHED, CatalogPublished)
 register_event(PERIOD_LOCKED, PeriodLockChanged)
@@ -223,9 +251,36 @@ def task_status_reported(campaign: str, row: TaskStatusReport) -> tuple[str, str
     )
 
 
-def emit_change(session: Session, change: ChangeRecord, row: Report | TaskStatusReport | PeriodLock) -> None:
+def task_state_changed(campaign: str, task: int, record: ChangeRecord) -> tuple[str, str, IntegrationEvent]:
+    """(topic, key, event) announcing a task's state change, from its history record: when it is made, and
+    when the history is republished."""
+    previous, current = json.loads(record.previous or "{}"), json.loads(record.current)
+    return campaign_event(
+        campaign=campaign,
+        key=f"task-{task}",
+        event_type=TASK_STATE_CHANGED,
+        subject=f"task-{task}",
+        data=TaskStateChanged(
+            campaign=campaign,
+            task=task,
+            state=current["state"],
+            previous_state=previous.get("state", ImplementationState.in_progress.value),
+            reason=record.reason,
+            revision=current["revision"],
+            actor=record.actor,
+            occurred_at=record.at,
+        ),
+    )
+
+
+def emit_change(
+    session: Session, change: ChangeRecord, row: Report | TaskStatusReport | PeriodLock | TaskImplementation
+) -> None:
     """Write the integration event for a recorded change into the outbox (same transaction)."""
-    if isinstance(row, Report):
+    if isinstance(row, TaskImplementation):
+        campaign = session.get(Task, row.task_number).campaign_code
+        topic, key, event = task_state_changed(campaign, row.task_number, change)
+    elif isinstance(row, Report):
         topic, key, event = report_changed_event(
             campaign=campaign_of_indicator(session, None, row.indicator_code),
             action=change.action,

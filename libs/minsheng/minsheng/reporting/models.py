@@ -40,6 +40,35 @@ TASK_STATE_LABELS = {
 }
 
 
+class ImplementationState(str, enum.Enum):
+    """What the city office decided about a task as a whole: carried out, suspended, cancelled or not yet
+    decided. Not its progress, which the lead department reports (`TaskState`)."""
+
+    in_progress = "in_progress"  # 执行中: the normal course
+    suspended = "suspended"  # 暂缓实施 (e.g. 因政策调整)
+    cancelled = "cancelled"  # 已取消
+    undecided = "undecided"  # 待确定
+
+
+IMPLEMENTATION_STATE_LABELS = {
+    ImplementationState.in_progress: "执行中",
+    ImplementationState.suspended: "暂缓实施",
+    ImplementationState.cancelled: "已取消",
+    ImplementationState.undecided: "待确定",
+}
+
+
+# Which tasks count, the rule itself (every view asks these two, nothing else decides it): only a task being
+# carried out counts in completion shares, rankings, warnings and what is owed; the others are counted apart.
+# An undecided task still takes reports (it may go ahead); a suspended or cancelled one takes none.
+def counts_in_progress(state: ImplementationState | str) -> bool:
+    return ImplementationState(state) is ImplementationState.in_progress
+
+
+def takes_reports(state: ImplementationState | str) -> bool:
+    return ImplementationState(state) not in (ImplementationState.suspended, ImplementationState.cancelled)
+
+
 class ChangeAction(str, enum.Enum):
     """What a `ChangeRecord` says happened (stored as plain text in `change_record.action`)."""
 
@@ -50,6 +79,7 @@ class ChangeAction(str, enum.Enum):
     returned = "returned"
     locked = "locked"
     unlocked = "unlocked"
+    state_changed = "state_changed"  # a task's implementation state (`TaskImplementation`)
 
 
 CHANGE_ACTION_LABELS = {
@@ -60,6 +90,7 @@ CHANGE_ACTION_LABELS = {
     ChangeAction.returned: "退回",
     ChangeAction.locked: "锁定期间",
     ChangeAction.unlocked: "解锁期间",
+    ChangeAction.state_changed: "调整任务实施状态",
 }
 
 
@@ -181,13 +212,27 @@ class PeriodLock(SQLModel, table=True):
     locked_at: dt.datetime
 
 
+class TaskImplementation(SQLModel, table=True):
+    """The city office's decision on a task (`ImplementationState`), as it stands; a task without a row is
+    being carried out. Each change is a new `revision`, its history in `ChangeRecord` (entity task_state)."""
+
+    __tablename__ = "task_implementation"
+
+    task_number: int = Field(foreign_key="task.number", primary_key=True)
+    state: ImplementationState = Field(sa_type=enum_column(ImplementationState))
+    reason: str | None = Field(default=None, max_length=500)
+    revision: int
+    changed_by: str = Field(max_length=200)
+    changed_at: dt.datetime
+
+
 class ChangeRecord(SQLModel, table=True):
     """Who changed what, when, and the previous value: the audit trail behind /history."""
 
     __tablename__ = "change_record"
 
     id: int | None = Field(default=None, primary_key=True)
-    entity: str = Field(max_length=20, index=True)  # report | task_status | period_lock
+    entity: str = Field(max_length=20, index=True)  # report | task_status | period_lock | task_state
     entity_id: str = Field(max_length=40, index=True)
     series_key: str = Field(max_length=60, index=True)  # indicator/org unit/period: links revisions
     action: str = Field(max_length=20)  # submitted | revised | approved | returned | resubmitted | locked …
@@ -198,4 +243,6 @@ class ChangeRecord(SQLModel, table=True):
     reason: str | None = None
 
 
-REPORTING_TABLES = frozenset(m.__tablename__ for m in (Report, TaskStatusReport, PeriodLock, ChangeRecord))
+REPORTING_TABLES = frozenset(
+    m.__tablename__ for m in (Report, TaskStatusReport, PeriodLock, TaskImplementation, ChangeRecord)
+)

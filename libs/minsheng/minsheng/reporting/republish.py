@@ -16,10 +16,12 @@ from minsheng.reporting.events import (
     CatalogPublished,
     ReportSnapshot,
     report_state,
+    task_state_changed,
     task_status_reported,
     write_event,
 )
-from minsheng.reporting.models import Report, ReportStatus, TaskStatusReport
+from minsheng.reporting.implementation import ENTITY as TASK_STATE
+from minsheng.reporting.models import ChangeRecord, Report, ReportStatus, TaskStatusReport
 
 
 def publish_catalog(*, session: Session, campaign: str) -> None:
@@ -36,8 +38,9 @@ def publish_catalog(*, session: Session, campaign: str) -> None:
 
 
 def republish_state(*, session: Session, campaign: str) -> dict[str, int]:
-    """One snapshot event per indicator × org unit, the current task statuses, and the catalog.
-    Written to the outbox in one transaction, so a consumer sees a complete state or none of it."""
+    """One snapshot event per indicator × org unit, the current task statuses, every change of the tasks'
+    implementation states (their history is part of the views), and the catalog.  Written to the outbox in
+    one transaction, so a consumer sees a complete state or none of it."""
     publish_catalog(session=session, campaign=campaign)
     series: dict[tuple[str, str], list[Report]] = defaultdict(list)
     for report in session.exec(
@@ -64,5 +67,9 @@ def republish_state(*, session: Session, campaign: str) -> dict[str, int]:
         )
     statuses = list(session.exec(select(TaskStatusReport).where(TaskStatusReport.is_current == True)))  # noqa: E712
     add_events(session, [task_status_reported(campaign, row) for row in statuses])
+    changes = list(
+        session.exec(select(ChangeRecord).where(ChangeRecord.entity == TASK_STATE).order_by(ChangeRecord.id))
+    )
+    add_events(session, [task_state_changed(campaign, int(change.entity_id), change) for change in changes])
     session.commit()
-    return {"snapshots": len(series), "task_statuses": len(statuses), "catalog": 1}
+    return {"snapshots": len(series), "task_statuses": len(statuses), "task_states": len(changes), "catalog": 1}

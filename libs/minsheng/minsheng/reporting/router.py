@@ -19,11 +19,23 @@ from minsheng.params import (
     PeriodPath,
     PeriodQuery,
     ReportId,
+    TaskNumber,
     TaskNumberQuery,
 )
 from minsheng.progress.model import Thresholds
-from minsheng.reporting import audit, closing, locks, official, review, submissions, task_status, workbook
+from minsheng.reporting import (
+    audit,
+    closing,
+    implementation,
+    locks,
+    official,
+    review,
+    submissions,
+    task_status,
+    workbook,
+)
 from minsheng.reporting.files import XLSX_MEDIA_TYPE, parse_upload
+from minsheng.reporting.implementation import TaskStatesDep
 from minsheng.reporting.locks import PeriodLocksDep
 from minsheng.reporting.models import ReportStatus
 from minsheng.reporting.official import OfficialValue
@@ -38,6 +50,8 @@ from minsheng.reporting.schemas import (
     ReportPublic,
     ReportResubmit,
     ReturnRequest,
+    TaskImplementationPublic,
+    TaskStateChange,
     TaskStatusCreate,
     TaskStatusPublic,
 )
@@ -169,6 +183,7 @@ def annotate_upload(
     session: SessionDep,
     catalog: CatalogDep,
     period_locks: PeriodLocksDep,
+    task_states: TaskStatesDep,
     principal: PrincipalDep,
     today: TodayDep,
     guard: UploadGuardDep,
@@ -180,6 +195,7 @@ def annotate_upload(
         principal=principal,
         today=today,
         locks=period_locks,
+        task_states=task_states,
         guard=guard,
         filename=file.filename or "",
         content=file.file.read(),
@@ -198,6 +214,7 @@ def annotate_upload(
 def download_template(
     session: SessionDep,
     catalog: CatalogDep,
+    task_states: TaskStatesDep,
     principal: PrincipalDep,
     today: TodayDep,
     period: PeriodQuery,
@@ -205,7 +222,13 @@ def download_template(
 ):
     return _xlsx(
         workbook.build_template(
-            session=session, catalog=catalog, principal=principal, org_unit=org_unit, period=period, today=today
+            session=session,
+            catalog=catalog,
+            task_states=task_states,
+            principal=principal,
+            org_unit=org_unit,
+            period=period,
+            today=today,
         )
     )
 
@@ -386,6 +409,30 @@ def read_task_statuses(
 ):
     rows, count = task_status.list_task_statuses(session=session, page=page, task=task, org_unit=org_unit)
     return Page(data=[TaskStatusPublic.model_validate(r) for r in rows], count=count)
+
+
+@router.put(
+    "/tasks/{number}/state",
+    response_model=TaskImplementationPublic,
+    responses={**ERRORS, 404: {"description": "任务不属于本行动"}},
+    summary="调整任务实施状态（市民生办）：执行中、暂缓实施、已取消、待确定；后三者须说明原因，暂缓、取消的任务不再接受填报",
+)
+def set_task_state(
+    session: SessionDep, task_states: TaskStatesDep, principal: PrincipalDep, number: TaskNumber, body: TaskStateChange
+):
+    return implementation.set_task_state(
+        session=session, states=task_states, number=number, change=body, principal=principal
+    )
+
+
+@router.get(
+    "/tasks/{number}/state",
+    response_model=TaskImplementationPublic,
+    responses={404: {"description": "任务不属于本行动"}},
+    summary="任务实施状态及其变更记录（谁、何时、由何状态改为何状态、原因）",
+)
+def read_task_state(session: SessionDep, number: TaskNumber):
+    return implementation.task_state(session=session, number=number)
 
 
 @router.get(

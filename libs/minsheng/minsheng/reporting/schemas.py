@@ -7,7 +7,13 @@ import datetime as dt
 from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, computed_field
 
 from minsheng.params import INDICATOR_CODE, MAX_ROW_ID, ORG_UNIT_CODE, PERIOD_CODE, RowIdField
-from minsheng.reporting.models import REPORT_STATUS_LABELS, ReportBase, TaskState, TaskStatusBase
+from minsheng.reporting.models import (
+    REPORT_STATUS_LABELS,
+    ImplementationState,
+    ReportBase,
+    TaskState,
+    TaskStatusBase,
+)
 
 # The API names of columns that carry a `_code`/`_number` suffix in the tables.
 PUBLIC_NAMES = {"indicator_code": "indicator", "org_unit_code": "org_unit", "task_number": "task"}
@@ -144,3 +150,46 @@ class TaskStatusPublic(TaskStatusBase):
     model_config = PUBLIC_CONFIG
 
     id: int
+
+
+class TaskStateChange(BaseModel):
+    """The city office's decision on a task: PUT /api/v1/tasks/{number}/state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: ImplementationState = Field(
+        description="in_progress 执行中 | suspended 暂缓实施 | cancelled 已取消 | undecided 待确定"
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="原因，如「因政策调整」；暂缓实施、已取消、待确定须填写",
+        examples=["因政策调整"],
+    )
+
+
+class TaskStateChangePublic(BaseModel):
+    """One change of a task's implementation state: who, when, from what, to what, why."""
+
+    revision: int
+    previous_state: ImplementationState
+    previous_state_label: str
+    state: ImplementationState
+    state_label: str
+    reason: str | None
+    changed_by: str
+    changed_at: dt.datetime
+
+
+class TaskImplementationPublic(BaseModel):
+    """A task's implementation state as it stands (执行中 when never changed), and every change to it."""
+
+    task: int
+    campaign: str
+    state: ImplementationState
+    state_label: str
+    reason: str | None
+    revision: int = Field(description="变更次数；0 为从未变更（执行中）")
+    changed_by: str | None
+    changed_at: dt.datetime | None
+    history: list[TaskStateChangePublic] = Field(description="变更记录，最早的在前")

@@ -36,6 +36,7 @@ from minsheng.reporting.changes import (
 )
 from minsheng.reporting.events import report_changed_event
 from minsheng.reporting.files import Column
+from minsheng.reporting.implementation import TaskStates, refusal
 from minsheng.reporting.locks import PeriodLocks, lock_covering, locked_message
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, Report, ReportRow, ReportStatus
 from minsheng.reporting.schemas import ChangePublic, ReportCreate, ReportHistory, ReportPublic, ReportResubmit, RowError
@@ -59,20 +60,29 @@ class Submission:
 class RevisionWriter:
     """Writes submissions as new revisions (`write`): for the group-commit writer of submissions and
     for the requests that write many at once (uploads) or alone (resubmissions).  Holds the period
-    locks it checks at write time and the report ids it draws ahead; one per app."""
+    locks and the tasks' states it checks at write time and the report ids it draws ahead; one per app."""
 
-    def __init__(self, *, locks: PeriodLocks, catalog: CatalogCache):
+    def __init__(self, *, locks: PeriodLocks, task_states: TaskStates, catalog: CatalogCache):
         self.locks = locks
+        self.task_states = task_states
         self.catalog = catalog
         self.report_ids = bulk.IdBlocks(Report.__table__)
+
+    def context(self, session: Session, today: dt.date) -> ReportContext:
+        """The checks of a request that writes through this writer in its own transaction (an upload, a
+        resubmission): the catalog, the period locks and the tasks' states, all as this writer sees them."""
+        return ReportContext(
+            session, today, self.catalog.snapshot(session), locks=self.locks, task_states=self.task_states
+        )
 
     def write(self, session: Session, submissions: Sequence[Submission]) -> list[ReportRow | DomainError]:
         """Write each submission as the new current revision of its series, with its change record and
         its event, in the caller's transaction: three statements for a batch of up to `bulk.MAX_ROWS`.
 
-        Returns, per submission, the new report or the Conflict that refused it (a period locked,
-        checked here, at write time, so a lock taken after the request's own checks still holds).  A
-        later submission of the same series builds on an earlier one of the same batch.  Every writer
+        Returns, per submission, the new report or the error that refused it (a period locked, a task
+        suspended or cancelled: checked here, at write time, so a lock or a decision taken after the
+        request's own checks still holds).  A later submission of the same series builds on an earlier
+        one of the same batch.  Every writer
         of a series (this batch, an upload in a request's thread, another replica) first takes the
         series' lock (`lock_series`), then reads and retires its current revision in one statement
         (`_retire_current_revisions`): so each sees the revision the writer before it committed, and
@@ -81,13 +91,16 @@ class RevisionWriter:
         ahead).  Rows are plain `ReportRow`s: the ORM's execution
         machinery and its instances cost a writer more than the SQL itself."""
         at = now()
-        locks = self.locks.get(session)
+        locks, states = self.locks.get(session), self.task_states.get(session)
         accepted: list[Submission] = []
         outcomes: list[ReportRow | DomainError | None] = []
         for submission in submissions:
             lock = lock_covering(locks, submission.checked.period)
+            task = submission.checked.indicator.task_number
             if lock is not None:
                 outcomes.append(Conflict(locked_message(lock), code="period_locked"))
+            elif task is not None and (refused := refusal(states.get(task))) is not None:
+                outcomes.append(refused)
             else:
                 accepted.append(submission)
                 outcomes.append(None)  # the new revision, below
@@ -340,7 +353,7 @@ def submit_reports(
 ) -> list[ReportRow]:
     """All or nothing: every row is checked first (`check_reports`); one bad row and nothing is written."""
     checked_rows, errors, permission = check_reports(
-        ctx=ReportContext(session, today, revisions.catalog.snapshot(session), locks=revisions.locks),
+        ctx=revisions.context(session, today),
         rows=rows,
         principal=principal,
         row_numbers=row_numbers,
@@ -378,8 +391,7 @@ def resubmit_report(
     row = ReportCreate(
         indicator=report.indicator_code, org_unit=report.org_unit_code, period=report.period, **values.model_dump()
     )
-    ctx = ReportContext(session, today, revisions.catalog.snapshot(session), locks=revisions.locks)
-    checked, errors, permission = check_report(ctx, row, principal)
+    checked, errors, permission = check_report(revisions.context(session, today), row, principal)
     raise_row_errors(errors, permission, bulk=False)
     [new] = _write_all(
         session, revisions, [Submission(checked=checked, submitted_by=principal.label, resubmission=True)]

@@ -14,8 +14,9 @@ from minsheng.errors import Conflict, Unprocessable
 from minsheng.pagination import PageParams
 from minsheng.progress.periods import parse_plan_period
 from minsheng.reporting.changes import commit, lock_series, now, record_change
+from minsheng.reporting.implementation import refusal
 from minsheng.reporting.locks import PeriodLocks
-from minsheng.reporting.models import TaskStatusReport
+from minsheng.reporting.models import TaskImplementation, TaskStatusReport
 from minsheng.reporting.schemas import TaskStatusCreate
 from minsheng.reporting.validation import ReportContext
 
@@ -46,6 +47,8 @@ def report_task_status(
         )
     )
     authorize_task_status(principal, task.number, leads, status_in.org_unit)
+    if (refused := refusal(session.get(TaskImplementation, task.number))) is not None:
+        raise refused
     if (lock := ctx.lock_covering(period)) is not None:
         raise Conflict(f"{lock.period} 已锁定，不能再填报", code="period_locked")
     series = f"task{task.number}/{status_in.org_unit}/{period.code}"

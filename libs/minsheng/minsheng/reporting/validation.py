@@ -13,10 +13,11 @@ from sqlmodel import Session
 from minsheng.auth.principal import IndicatorScope, Principal, authorize_report
 from minsheng.catalog.document import Aggregation
 from minsheng.catalog.snapshot import CatalogSnapshot, IndicatorFact
-from minsheng.errors import Forbidden
+from minsheng.errors import Forbidden, Unprocessable
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period, parse_plan_period
 from minsheng.progress.scale import ratio_scale
+from minsheng.reporting.implementation import TaskStates, refusal
 from minsheng.reporting.locks import PeriodLocks, locked_message
 from minsheng.reporting.models import PeriodLock
 from minsheng.reporting.schemas import ReportCreate, RowError
@@ -38,13 +39,14 @@ class CheckedReport:
 
 @dataclass
 class ReportContext:
-    """Catalog lookups (the process's snapshot) and the period locks, for a request's rows."""
+    """Catalog lookups (the process's snapshot), the period locks and the tasks' states, for a request's rows."""
 
     session: Session
     today: dt.date
     catalog: CatalogSnapshot
-    # None where the write itself checks the locks in its transaction (group commit): no query here.
+    # None where the write itself checks the locks and states in its transaction (group commit): no query here.
     locks: PeriodLocks | None = None
+    task_states: TaskStates | None = None
 
     def indicator(self, code: str) -> IndicatorFact | None:
         return self.catalog.indicators.get(code)
@@ -57,6 +59,12 @@ class ReportContext:
 
     def lock_covering(self, period: Period) -> PeriodLock | None:
         return None if self.locks is None else self.locks.covering(self.session, period)
+
+    def task_refusal(self, indicator: IndicatorFact) -> Unprocessable | None:
+        """Why the indicator's task takes no reports now (suspended or cancelled), if it does not."""
+        if self.task_states is None or indicator.task_number is None:
+            return None
+        return refusal(self.task_states.get(self.session).get(indicator.task_number))
 
     def scope(self, indicator: IndicatorFact) -> IndicatorScope:
         return IndicatorScope(
@@ -102,6 +110,10 @@ def check_report(
         authorize_report(principal, ctx.scope(indicator), row.org_unit, bulk=bulk)
     except Forbidden as exc:
         return None, [], [RowError(row=number, field="indicator", code=exc.code, message=exc.detail)]
+
+    if (refused := ctx.task_refusal(indicator)) is not None:
+        fail("indicator", refused.code, refused.detail)
+        return None, errors, []
 
     if not reportable_at(indicator, row.org_unit):
         fail(

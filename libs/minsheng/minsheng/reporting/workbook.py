@@ -31,6 +31,7 @@ from minsheng.errors import Forbidden, NotFound, Unprocessable
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period, parse_plan_period, period_examples
 from minsheng.reporting.files import DATA_SHEET, data_sheet, load_workbook, parse_upload
+from minsheng.reporting.implementation import TaskStates
 from minsheng.reporting.locks import PeriodLocks
 from minsheng.reporting.official import latest_approved_before
 from minsheng.reporting.schemas import RowError
@@ -96,8 +97,8 @@ def scope_indicators(ctx: ReportContext, principal: Principal, org_unit: str) ->
     refusal is raised when none is allowed, so the answer says what is allowed)."""
     allowed, refusal = [], None
     for indicator in ctx.catalog.indicators.values():
-        if not reportable_at(indicator, org_unit):
-            continue
+        if not reportable_at(indicator, org_unit) or ctx.task_refusal(indicator) is not None:
+            continue  # nothing to report there (a city-only indicator; a task suspended or cancelled)
         try:
             authorize_report(principal, ctx.scope(indicator), org_unit, bulk=True)
         except Forbidden as exc:
@@ -126,7 +127,14 @@ def _target(indicator: Indicator, own: float | None) -> str:
 
 
 def build_template(
-    *, session: Session, catalog: CatalogCache, principal: Principal, org_unit: str, period: str, today: dt.date
+    *,
+    session: Session,
+    catalog: CatalogCache,
+    task_states: TaskStates,
+    principal: Principal,
+    org_unit: str,
+    period: str,
+    today: dt.date,
 ) -> XlsxFile:
     """The template for `principal`'s indicators of `org_unit` in `period`, pre-filled."""
     plan = catalog.snapshot(session).plan
@@ -138,7 +146,7 @@ def build_template(
         raise NotFound(
             f"单位代码「{org_unit}」不存在：全市 370300，各区县见 /api/v1/org-units", code="unknown_org_unit"
         )
-    ctx = ReportContext(session, today, catalog.snapshot(session))
+    ctx = ReportContext(session, today, catalog.snapshot(session), task_states=task_states)
     codes = scope_indicators(ctx, principal, org_unit)
     indicators = sorted(
         session.exec(select(Indicator).where(Indicator.code.in_(codes))),
@@ -287,6 +295,7 @@ def upload_errors(
     principal: Principal,
     today: dt.date,
     locks: PeriodLocks,
+    task_states: TaskStates,
     guard: UploadGuard,
     filename: str,
     content: bytes,
@@ -294,7 +303,7 @@ def upload_errors(
     """What the upload of this file would refuse, decided as the upload decides it."""
     parsed = guard.read(filename, content, parse_upload)
     _, errors, permission = check_reports(
-        ctx=ReportContext(session, today, catalog.snapshot(session), locks=locks),
+        ctx=ReportContext(session, today, catalog.snapshot(session), locks=locks, task_states=task_states),
         rows=[row for _, row in parsed.rows],
         principal=principal,
         row_numbers=[n for n, _ in parsed.rows],
@@ -311,6 +320,7 @@ def annotate_upload(
     principal: Principal,
     today: dt.date,
     locks: PeriodLocks,
+    task_states: TaskStates,
     guard: UploadGuard,
     filename: str,
     content: bytes,
@@ -324,6 +334,7 @@ def annotate_upload(
         principal=principal,
         today=today,
         locks=locks,
+        task_states=task_states,
         guard=guard,
         filename=filename,
         content=content,
