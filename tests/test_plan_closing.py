@@ -97,6 +97,7 @@ def test_the_city_office_closes_the_plan_in_every_campaign_and_the_gateway_learn
     answer = client.post(f"/api/v1/plans/{PLAN}/close", headers=csrf)
     assert answer.status_code == 200, answer.text
     assert answer.json()["closed"] and {c["status_code"] for c in answer.json()["campaigns"]} == {200}
+    assert [c["name"] for c in answer.json()["campaigns"]][:2] == ["教育", "医疗健康"]
 
     for service in services.values():
         fold_all(client, outbox_events(service))

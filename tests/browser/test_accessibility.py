@@ -38,10 +38,12 @@ CLERK_PAGES = [
     ("district", "/districts/370303", "main"),
     ("warnings", "/warnings", "main"),
     ("profile", "/profile", "main"),
+    ("plans-read-only", "/plans", '[data-test="plan-list"] .el-table__row'),
 ]
 OFFICE_PAGES = [
     ("review", "/review", ".el-table"),
     ("accounts", "/accounts", '[data-account="demo-zhangdian"]'),
+    ("plans", "/plans", '[data-test="plan-list"] .el-table__row'),
 ]
 
 

@@ -36,6 +36,7 @@ class PlanPublic(BaseModel):
 
 class CampaignClosing(BaseModel):
     campaign: str
+    name: str = Field(description="行动名称，如 教育（该服务的目录尚未同步时也能写出）")
     status_code: int = Field(description="该行动服务的回答（200 已关闭）")
     detail: str | None = Field(default=None, description="未关闭时的原因")
 

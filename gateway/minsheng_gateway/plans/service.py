@@ -13,7 +13,7 @@ from minsheng.progress.periods import PeriodType, plan_periods
 from minsheng.progress.status import time_elapsed
 from minsheng_gateway.identity.deps import Caller
 from minsheng_gateway.plans.schemas import CampaignClosing, PeriodOption, PlanClosing, PlanPeriods, PlanPublic
-from minsheng_gateway.proxy import proxy_client, service_label, service_token
+from minsheng_gateway.proxy import CAMPAIGN_NAMES, proxy_client, service_label, service_token
 
 
 def default_plan(plans: list[PlanDoc], today: dt.date) -> PlanDoc | None:
@@ -71,11 +71,20 @@ async def close_plan(*, request: Request, caller: Caller, code: str) -> PlanClos
             upstream = await client.post(url, headers=headers)
         except httpx.HTTPError:
             answers.append(
-                CampaignClosing(campaign=campaign, status_code=502, detail=f"{service_label(campaign)}暂时无法访问")
+                CampaignClosing(
+                    campaign=campaign,
+                    name=CAMPAIGN_NAMES[campaign],
+                    status_code=502,
+                    detail=f"{service_label(campaign)}暂时无法访问",
+                )
             )
             continue
         detail = None if upstream.status_code == 200 else _detail(upstream)
-        answers.append(CampaignClosing(campaign=campaign, status_code=upstream.status_code, detail=detail))
+        answers.append(
+            CampaignClosing(
+                campaign=campaign, name=CAMPAIGN_NAMES[campaign], status_code=upstream.status_code, detail=detail
+            )
+        )
     return PlanClosing(code=code, closed=all(a.status_code == 200 for a in answers), campaigns=answers)
 
 

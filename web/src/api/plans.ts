@@ -1,9 +1,33 @@
-// The plans (horizon, periods, 序时进度): the server owns every fact about a plan's time.
-import { http } from './client'
+// The plans (horizon, periods, 序时进度): the server owns every fact about a plan's time. Closing a plan and the
+// 任务分解表 (its template and the dry run of a filled copy) are the city office's.
+import { http, request } from './client'
+import { filenameOf, type SavedFile } from './excel'
 
 import type { components } from './schema'
 
 export type Plan = components['schemas']['PlanPublic']
 export type PeriodOption = components['schemas']['PeriodOption']
+export type PlanClosing = components['schemas']['PlanClosing']
+export type CampaignClosing = components['schemas']['CampaignClosing']
+export type BreakdownDryRun = components['schemas']['BreakdownDryRun']
+export type BreakdownCampaign = components['schemas']['BreakdownCampaign']
+export type BreakdownError = components['schemas']['BreakdownError']
 
 export const getPlans = () => http.get<Plan[]>('/api/v1/plans', { quiet: true })
+
+/** Each campaign service closes its part; the answer says, per campaign, which did and why the others did not. */
+export const closePlan = (code: string) =>
+  http.post<PlanClosing>(`/api/v1/plans/${encodeURIComponent(code)}/close`, undefined, { quiet: true })
+
+export async function downloadBreakdownTemplate(): Promise<SavedFile> {
+  const response = await request<Response>('GET', '/api/v1/plans/breakdown-template', { raw: true })
+  return { blob: await response.blob(), filename: filenameOf(response, '任务分解表模板.xlsx') }
+}
+
+/** Nothing is created: the answer lists what publishing would create and every error. A workbook unusable as a
+ * whole is a 4xx whose body carries `errors` in the same shape. */
+export function dryRunBreakdown(file: File): Promise<BreakdownDryRun> {
+  const data = new FormData()
+  data.append('file', file, file.name)
+  return http.post<BreakdownDryRun>('/api/v1/plans/breakdown:dry-run', data, { quiet: true })
+}

@@ -1187,6 +1187,11 @@ export interface components {
             /** Campaign */
             campaign: string;
             /**
+             * Name
+             * @description 行动名称，如 教育（该服务的目录尚未同步时也能写出）
+             */
+            name: string;
+            /**
              * Status Code
              * @description 该行动服务的回答（200 已关闭）
              */

@@ -18,9 +18,15 @@ export function loadPlans(): Promise<void> {
   return asked
 }
 
+/** Asks again after a plan changed here (closed on 方案管理): every page sharing the plans sees the new answer. */
+export function reloadPlans(): Promise<void> {
+  asked = null
+  return loadPlans()
+}
+
 const current = computed<Plan | null>(() => plans.value?.find((p) => p.current) ?? plans.value?.[0] ?? null)
 
 export function usePlan() {
   void loadPlans()
-  return { plans, current, loaded: loadPlans }
+  return { plans, current, loaded: loadPlans, reload: reloadPlans }
 }

@@ -15,6 +15,8 @@ declare module 'vue-router' {
     permission?: Permission
     /** Shown in the sidebar menu. */
     menu?: boolean
+    /** Shown in the menu only to those who may also do this (the page opens with `permission`, read-only). */
+    menuPermission?: Permission
     icon?: string
   }
 }
@@ -40,6 +42,8 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: '审核', permission: 'review', menu: true, icon: 'Stamp' } },
   { path: 'accounts', name: 'accounts', component: () => import('@/views/accounts/AccountsView.vue'),
     meta: { title: '账号管理', permission: 'manage', menu: true, icon: 'UserFilled' } },
+  { path: 'plans', name: 'plans', component: () => import('@/views/plans/PlansView.vue'),
+    meta: { title: '方案管理', permission: 'read', menu: true, menuPermission: 'manage', icon: 'Notebook' } },
   { path: 'districts', name: 'districts', component: () => import('@/views/districts/DistrictsView.vue'),
     meta: { title: '区县', permission: 'read', menu: true, icon: 'MapLocation' } },
   { path: 'districts/:code', name: 'district', component: () => import('@/views/districts/DistrictView.vue'),

@@ -1,0 +1,248 @@
+"""方案管理 in a browser, as the city office uses it: the plans with their 实施期, phase and 序时进度; the
+任务分解表's template downloads; the demonstration workbook dry-runs clean with each campaign's counts, a broken
+copy lists its errors by row and column (sortable, filterable); closing the ended plan while a report awaits review
+shows, campaign by campaign, why it did not close. A district clerk has no 方案管理 in the menu and sees the list
+read-only.
+
+The stack's processes run on the machine's clock (a subprocess has no test clock): the 2022–2024 plan ended before
+today, so it is 已结束 (ended, not closed) until the city office closes it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import openpyxl
+import pytest
+from aiokafka import AIOKafkaProducer
+from playwright.sync_api import Locator, Page, expect
+
+from minsheng.catalog.breakdown import BREAKDOWN_SHEET, PLAN_SHEET, campaign_counts, parse_breakdown
+from minsheng.catalog.document import CAMPAIGN_CODES, plans_from_documents
+from minsheng.catalog.loader import read_catalog_file
+from minsheng.demo.breakdown import DEMO_WORKBOOK, demo_data
+from minsheng.messaging import IntegrationEvent, event_source, topic_for
+from minsheng.messaging.events import STRUCTURED_CONTENT_TYPE
+from minsheng.reporting.events import CATALOG_PUBLISHED, CatalogPublished
+from tests.browser.axe import assert_accessible
+from tests.browser.conftest import Stack, running_stack, screenshot
+from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
+from tests.identity import bearer
+from tests.processes import ROOT
+from tests.test_plan_breakdown import CONTEXT, KNOWN
+
+pytestmark = [pytest.mark.timeout(900), needs_sign_in]
+
+PLAN = next(p for p in plans_from_documents() if p.code == "zibo-gaopinzhi-minsheng")
+DISTRICT_CLERK = "demo-zhangdian"
+OTHERS = [c for c in CAMPAIGN_CODES if c != "education"]
+# A dry run reads the workbook in a guarded child process: seconds on a busy machine, more than expect's default.
+DRY_RUN_SECONDS = 60
+
+
+def publish_catalogs(bootstrap_servers: str, campaigns: list[str]) -> None:
+    """Each campaign's catalog.published event, as its service's relay sends it at start-up."""
+    events = [
+        (
+            campaign,
+            IntegrationEvent(
+                source=event_source(campaign),
+                type=CATALOG_PUBLISHED,
+                subject=campaign,
+                data=CatalogPublished(
+                    campaign=campaign,
+                    catalog=read_catalog_file(
+                        ROOT / "services" / campaign / f"minsheng_{campaign}" / "catalog.yaml"
+                    ).model_dump(mode="json"),
+                ),
+            ),
+        )
+        for campaign in campaigns
+    ]
+
+    async def send() -> None:
+        async with asyncio.timeout(60):
+            producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+            await producer.start()
+            try:
+                for campaign, event in events:
+                    await producer.send_and_wait(
+                        topic_for(campaign),
+                        event.to_json_bytes(),
+                        key=campaign.encode(),
+                        headers=[("content-type", STRUCTURED_CONTENT_TYPE.encode())],
+                    )
+            finally:
+                await producer.stop()
+
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, send()).result()
+
+
+@pytest.fixture(scope="module")
+def stack(module_database, module_broker, tmp_path_factory) -> Iterator[Stack]:
+    """The browser stack (the education service and the gateway) whose gateway also learns the other four
+    campaigns' catalogs from their events: a 任务分解表 names the departments and fields of all five. Their
+    services do not run, so closing a plan finds them out of reach."""
+    with running_stack(module_database, module_broker, tmp_path_factory.mktemp("web-stack")) as running:
+        publish_catalogs(module_broker.bootstrap_servers, OTHERS)
+        for campaign in OTHERS:
+            running.gateway.wait_catalog(campaign, 60)
+        yield running
+
+
+def plan_row(page: Page) -> Locator:
+    return page.locator('[data-test="plan-list"] .el-table__body tr').filter(has_text=PLAN.name)
+
+
+def upload(page: Page, path) -> None:
+    page.locator('[data-test="breakdown-upload"] input[type="file"]').set_input_files(str(path))
+
+
+def issue_rows(page: Page) -> Locator:
+    return page.locator('[data-test="breakdown-issues"] .el-table__body tr')
+
+
+def header_letters(sheet) -> dict[str, str]:
+    return {cell.value: cell.column_letter for cell in sheet[1] if cell.value}
+
+
+def test_the_city_office_sees_the_plans_and_dry_runs_the_task_breakdown(page, stack, tmp_path):
+    assert dt.date.today() > PLAN.end  # the machine's clock, which the stack runs on (see the module's docstring)
+    sign_in(page, OFFICE)
+    expect(page).to_have_url(re.compile(r"/home"))
+    page.get_by_role("menuitem", name="方案管理").click()
+    expect(page).to_have_url(re.compile(r"/plans$"))
+
+    row = plan_row(page)
+    expect(row).to_have_count(1)
+    expect(row.locator('[data-test="plan-span"]')).to_have_text(PLAN.span_label)
+    expect(row.locator("td").nth(1)).to_have_text(PLAN.document_number or "—")  # the plan names no 文号
+    expect(row.locator("[data-status]").first).to_have_text("已结束")
+    expect(row.locator('[data-test="plan-current"]')).to_have_text("当前")  # the only plan: the pages' default
+    expect(row.locator('[data-test="plan-elapsed"]')).to_contain_text("100.0%")
+    expect(row.locator('[data-test="close-plan"]')).to_be_visible()
+    note = page.locator('[data-test="dry-run-note"]')
+    expect(note).to_contain_text("试运行只检查、不创建")
+    expect(note).to_contain_text("发布新方案将在多方案存储上线后提供")
+    expect(page.get_by_role("button", name="发布")).to_have_count(0)
+    screenshot(page, "plans")
+    assert_accessible(page, "plans")
+
+    # 下载模板: the 任务分解表 with its 方案 and 说明 sheets.
+    with page.expect_download() as info:
+        page.locator('[data-test="breakdown-template"]').click()
+    assert info.value.suggested_filename == "任务分解表模板.xlsx"
+    template = tmp_path / "template.xlsx"
+    info.value.save_as(template)
+    assert openpyxl.load_workbook(template).sheetnames[:3] == [BREAKDOWN_SHEET, PLAN_SHEET, "说明"]
+
+    # The demonstration workbook: no error, and per campaign what publishing would create.
+    upload(page, DEMO_WORKBOOK)
+    outcome = page.locator('[data-test="dry-run-outcome"]')
+    expect(outcome).to_contain_text("试运行通过", timeout=DRY_RUN_SECONDS * 1000)
+    expect(outcome).to_contain_text("本次没有创建任何数据")
+    expect(page.locator('[data-test="dry-run-plan"]')).to_contain_text(demo_data()["plan"]["name"])
+    expected = campaign_counts(parse_breakdown(DEMO_WORKBOOK.read_bytes(), known_indicators=KNOWN, **CONTEXT))
+    assert expected
+    counts = page.locator('[data-test="dry-run-counts"] .el-table__body tr')
+    for count in expected:
+        cells = counts.filter(has=page.locator(f'[data-campaign="{count.code}"]')).locator("td")
+        shown = [cells.nth(i).inner_text().strip() for i in range(1, 5)]
+        assert shown == [str(n) for n in (count.work_items, count.tasks, count.indicators, count.district_targets)]
+    expect(page.locator('[data-test="dry-run-clean"]')).to_have_text("没有错误，也没有提醒。")
+    expect(page.locator('[data-test="breakdown-issues"]')).to_have_count(0)
+    screenshot(page, "plans-dry-run")
+
+    # A broken copy: a task number used twice, a lead department the catalog does not know.
+    book = openpyxl.load_workbook(DEMO_WORKBOOK)
+    sheet = book[BREAKDOWN_SHEET]
+    letters = header_letters(sheet)
+    number_col, lead_col = letters["序号"], letters["主办单位"]
+    tasks = [r for r in range(2, sheet.max_row + 1) if sheet[f"{number_col}{r}"].value is not None]
+    first, second, third = tasks[:3]
+    sheet[f"{number_col}{second}"] = sheet[f"{number_col}{first}"].value
+    sheet[f"{lead_col}{third}"] = "市不存在局"
+    broken = tmp_path / "任务分解表_有误.xlsx"
+    book.save(broken)
+    upload(page, broken)
+    expect(page.locator('[data-test="dry-run-outcome"]')).to_contain_text("处错误", timeout=DRY_RUN_SECONDS * 1000)
+    for line, letter, header, wording in (
+        (second, number_col, "序号", "重复"),
+        (third, lead_col, "主办单位", "市不存在局"),
+    ):
+        found = issue_rows(page).filter(has_text=wording)
+        expect(found.first.locator('[data-test="issue-row"]')).to_have_text(str(line))
+        expect(found.first.locator('[data-test="issue-column"]')).to_have_text(f"{letter}列（{header}）")
+        expect(found.first).to_contain_text(BREAKDOWN_SHEET)
+    screenshot(page, "plans-dry-run-errors")
+    assert_accessible(page, "plans-dry-run-errors")
+
+    # Keyboard alone: the search box narrows the list; the 行 column's sort button orders it.
+    search = page.get_by_label("在说明、列标题中查找")
+    search.focus()
+    page.keyboard.type("市不存在局")
+    expect(issue_rows(page)).to_have_count(1)
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Backspace")
+    expect(issue_rows(page)).not_to_have_count(1)
+    sort = page.get_by_role("button", name="按 行 排序")
+    sort.focus()
+    page.keyboard.press("Enter")  # ascending
+    page.keyboard.press("Enter")  # descending
+    numbers = [int(t) for t in issue_rows(page).locator('[data-test="issue-row"]').all_inner_texts() if t.isdigit()]
+    assert numbers == sorted(numbers, reverse=True) and numbers[0] >= third
+
+
+def test_closing_the_plan_while_a_report_awaits_review_says_why_per_campaign(page, stack):
+    with httpx.Client(base_url=stack.education.url, timeout=30) as education:
+        body = {"indicator": "T002-1", "org_unit": "370302", "period": PLAN.end.strftime("%Y-%m"), "value": 3}
+        pending = education.post("/api/v1/reports", json=body, headers=bearer("demo-education-bureau"))
+        assert pending.status_code == 201, pending.text
+
+    sign_in(page, OFFICE)
+    expect(page).to_have_url(re.compile(r"/home"))
+    page.goto("/plans")
+    plan_row(page).locator('[data-test="close-plan"]').click()
+    confirm = page.locator(".el-message-box")
+    expect(confirm).to_contain_text(f"关闭方案「{PLAN.name}」")
+    confirm.get_by_role("button", name="关闭方案").click()
+
+    dialog = page.locator('[data-test="closing-dialog"]')
+    expect(dialog).to_contain_text(f"「{PLAN.name}」未能全部关闭")
+    expect(dialog.locator('[data-test="closing-summary"]')).to_contain_text("0 个攻坚行动已关闭该方案，5 个未关闭")
+    campaigns = dialog.locator(".el-table__body tr")
+    expect(campaigns).to_have_count(5)
+    education = campaigns.filter(has_text="教育")
+    expect(education.locator("[data-status]")).to_have_text("未关闭")
+    expect(education.locator('[data-test="closing-detail"]')).to_have_text(
+        f"《{PLAN.name}》仍有 1 份报告待审核，请先审核或退回再关闭方案"
+    )
+    expect(campaigns.filter(has_text="医疗健康").locator('[data-test="closing-detail"]')).to_contain_text(
+        "暂时无法访问"
+    )
+    screenshot(page, "plans-closing")
+    assert_accessible(page, "plans-closing")
+
+    dialog.get_by_role("button", name="知道了").click()
+    expect(dialog).to_be_hidden()
+    expect(plan_row(page).locator("[data-status]").first).to_have_text("已结束")
+    with httpx.Client(base_url=stack.education.url, timeout=30) as service:
+        assert service.get("/api/v1/catalog").json()["plan"]["state"] == "published"
+
+
+def test_a_district_clerk_has_no_plans_menu_and_reads_the_list_only(page, stack):
+    sign_in(page, DISTRICT_CLERK)
+    expect(page).to_have_url(re.compile(r"/inbox"))
+    expect(page.locator(".el-menu")).to_contain_text("我的待办")
+    expect(page.locator(".el-menu")).not_to_contain_text("方案管理")
+    page.goto("/plans")
+    expect(plan_row(page).locator("[data-status]").first).to_have_text("已结束")
+    expect(page.locator('[data-test="close-plan"]')).to_have_count(0)
+    expect(page.locator('[data-test="breakdown"]')).to_have_count(0)
+    assert_accessible(page, "plans-read-only")
