@@ -1,9 +1,8 @@
 // 攻坚行动 drill-down: campaign → work item → task → indicator, from the gateway's read models.
 // Every read takes the as-of parameters of stores/asOf.ts (`{}` for today).
 import { http } from './client'
-import type { Campaign, Summary, Task } from './types'
+import type { AsOfParams, Campaign, Summary, Task } from './types'
 
-export type AsOfParams = { as_of?: string }
 
 export type Status = 'completed' | 'on_track' | 'at_risk' | 'behind' | 'no_data' | 'no_target'
 
