@@ -2,7 +2,7 @@
 // build's own Vite configuration (the `@/` alias, the Vue plugin). The browser tests are Python: tests/browser/.
 import { defineConfig, mergeConfig } from 'vitest/config'
 
-import viteConfig from './vite.config'
+import viteConfig from './vite.config.ts'
 
 export default mergeConfig(
   viteConfig,
