@@ -315,7 +315,7 @@ def main() -> int:
         "--demo-data",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="load the demo dataset (2022–2024, marked 演示数据 in the app) into empty campaigns (default on)",
+        help="load the demo dataset (the plan's years, marked 演示数据 in the app) into empty campaigns (default on)",
     )
     args = parser.parse_args()
 

@@ -8,13 +8,16 @@ service directly as that account for as long as it runs.  Services started by th
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+import minsheng_gateway.main as gateway_main
 from minsheng.auth.demo import DEMO_API_KEY, DEMO_BY_USERNAME, DEMO_PASSWORD
 from minsheng.auth.keys import private_pem, public_pem
 from minsheng.auth.principal import Principal
@@ -74,6 +77,19 @@ def identity_gateway(settings: GatewaySettings, transport: httpx.AsyncBaseTransp
     if transport is not None:
         app.state.service_transport = transport
     return app
+
+
+@contextmanager
+def views_gateway(database_url: str, *, today: dt.date | None = None, **values) -> Iterator[TestClient]:
+    """A whole gateway on its own database with no broker and no service to pull catalogs from: a test folds the
+    services' events into it itself (`fold_all`); `today` fixes its clock."""
+    settings = gateway_settings(
+        database_url, kafka_bootstrap_servers="127.0.0.1:1", catalog_retry_seconds=3600, **values
+    )
+    with TestClient(gateway_main.build_app(settings)) as client:
+        if today is not None:
+            client.app.state.clock = lambda: today
+        yield client
 
 
 def sign_in(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:

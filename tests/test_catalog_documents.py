@@ -18,6 +18,7 @@ from minsheng.catalog.document import (
     Comparator,
     IndicatorDoc,
     IndicatorKind,
+    MilestoneBasis,
     ReportingFrequency,
     contains_number,
     default_frequency,
@@ -39,7 +40,7 @@ DOCS = {
 }
 TASKS = {t.number: t for doc in DOCS.values() for t in doc.tasks()}
 INDICATORS = {i.code: i for doc in DOCS.values() for i in doc.all_indicators()}
-PLAN_DOCUMENTS = ("000", "001", "003", "004")  # the seeds the catalogs cite
+PLAN_DOCUMENTS = ("000", "001", "002", "003", "004")  # the seeds the catalogs cite
 
 
 def squeeze(text: str) -> str:
@@ -129,8 +130,73 @@ def test_baselines_and_milestones_from_the_plan():
     assert (nurses.baseline_value, nurses.target_value) == (2000, 4000)
     jobs = INDICATORS["T076-1"]  # 2022年新增1.63万个, 到2024年不少于4万个
     assert [(m.year, m.value) for m in jobs.milestones] == [(2022, 16300)]
-    beds = INDICATORS["T059-1"]  # 2022年建设家庭养老床位3000张 (seed 001), 到2024年7000张
-    assert beds.target_value == 7000 and [(m.year, m.value) for m in beds.milestones] == [(2022, 3000)]
+    beds = INDICATORS["T059-1"]  # 2022年建设家庭养老床位3000张 (seed 001), 2023年2000张 (seed 002), 到2024年7000张
+    assert beds.target_value == 7000
+    assert [(m.year, m.value, m.basis) for m in beds.milestones] == [
+        (2022, 3000, MilestoneBasis.reached),
+        (2023, 2000, MilestoneBasis.year_flow),
+    ]
+
+
+# Seed 002: the 2023 政府工作报告's 年度指标, on the indicator each concerns: (indicator, value, basis, comparator).
+# "新改扩建幼儿园、中小学33所" is not among them: it counts kindergartens and schools together, and no
+# indicator does (T002-1 counts public kindergartens, T003-1 schools: 32 in three years).
+ANNUAL_2023 = [
+    ("H-EMP-1", 55000, MilestoneBasis.year_flow, None),  # 年内新增城镇就业5.5万人
+    ("T007-1", 20, MilestoneBasis.year_flow, None),  # 培育20个集团化办学样板
+    ("T035-2", 100, MilestoneBasis.reached, None),  # 名医专家(团队)工作室达到100家
+    ("T043-2", 60, MilestoneBasis.reached, Comparator.at_least),  # 报销比例提高到60%以上 (the end target: 65%左右)
+    ("T049-1", 3.8, MilestoneBasis.reached, None),  # 每千人口婴幼儿托位数达到3.8个
+    ("T059-1", 2000, MilestoneBasis.year_flow, None),  # 建设…家庭养老床位2000张
+]
+
+
+def test_seed_002s_2023_annual_targets_are_milestones_of_their_indicators():
+    cited = {
+        code: [(m.value, m.basis, m.comparator) for m in indicator.milestones if m.seed == "002"]
+        for code, indicator in INDICATORS.items()
+    }
+    assert {code: found for code, found in cited.items() if found} == {
+        code: [(value, basis, comparator)] for code, value, basis, comparator in ANNUAL_2023
+    }
+    for code, *_ in ANNUAL_2023:
+        (milestone,) = (m for m in INDICATORS[code].milestones if m.seed == "002")
+        assert milestone.year == 2023 and milestone.quarter is None
+        assert contains_number(milestone.source, milestone.value)
+
+
+def _milestone(**changes) -> dict:
+    return {"year": 2023, "value": 40, "source": "2023年新改扩建公办幼儿园40处", "seed": "002", **changes}
+
+
+@pytest.mark.parametrize(
+    ("indicator", "milestones", "problem"),
+    [
+        ({}, [_milestone(), _milestone(value=40.0)], "given twice"),
+        ({}, [_milestone(year=2024)], "is the end target itself"),
+        ({"horizon": 2023}, [_milestone(year=2024)], "after the indicator's horizon"),
+        ({"kind": "level"}, [_milestone(basis="year_flow")], "a level has no flow"),
+        ({"kind": "yearly"}, [_milestone()], "counts the year's flow"),
+        ({"kind": "one_year", "horizon": 2023}, [_milestone(basis="year_flow")], "is the end target itself"),
+        ({}, [_milestone(quarter=5)], "less than or equal to 4"),
+    ],
+)
+def test_a_milestone_that_does_not_fit_its_indicator_is_rejected(indicator, milestones, problem):
+    with pytest.raises(ValueError, match=problem):
+        IndicatorDoc.model_validate(_indicator(**indicator, milestones=milestones))
+
+
+def test_quarterly_and_year_flow_targets_are_accepted_beside_a_reached_one():
+    doc = IndicatorDoc.model_validate(
+        _indicator(
+            milestones=[
+                _milestone(value=34, source="2022年新改扩建公办幼儿园34处", year=2022),
+                _milestone(quarter=2, basis="year_flow", value=20, source="上半年新改扩建20处"),
+                _milestone(basis="year_flow"),
+            ]
+        )
+    )
+    assert [m.period_code for m in doc.milestones] == ["2022", "2023Q2", "2023"]
 
 
 # (campaign, name fragment, target, comparator) for the headline targets of seeds 000/001

@@ -3,9 +3,10 @@
 from sqlalchemy import func
 from sqlmodel import Session, create_engine, select
 
-from minsheng.catalog.document import CampaignDoc
+from minsheng.catalog.document import CampaignDoc, MilestoneBasis
 from minsheng.catalog.loader import apply_catalog
-from minsheng.catalog.models import DistrictTarget, Indicator, OrgUnit, Task, TaskLeadDepartment
+from minsheng.catalog.models import DistrictTarget, Indicator, IndicatorMilestone, OrgUnit, Task, TaskLeadDepartment
+from minsheng.catalog.service import export_catalog
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db.migrations import upgrade_to_head
 from tests.conftest import campaign_module
@@ -84,4 +85,37 @@ def test_a_corrected_file_updates_in_place_and_retires_what_was_removed(make_dat
         changes = apply_catalog(session=session, doc=doc, catalog=CatalogCache())
         session.commit()
         assert not session.get(Indicator, removed["code"]).retired
+    engine.dispose()
+
+
+def test_annual_and_quarterly_targets_are_stored_and_exported_as_the_file_says(make_database):
+    engine, doc = _database(make_database)
+    raw = doc.model_dump(mode="json")
+    groups = raw["items"][1]["tasks"][-1]["indicators"][0]
+    assert groups["code"] == "T007-1"
+    (annual,) = groups["milestones"]  # 培育20个集团化办学样板 (seed 002)
+    assert (annual["year"], annual["basis"]) == (2023, "year_flow")
+    quarter = {**annual, "quarter": 2, "value": 10, "source": "上半年培育10个集团化办学样板"}
+    groups["milestones"] = [quarter, annual]
+    with_quarter = CampaignDoc.model_validate(raw)
+
+    with Session(engine) as session:
+        apply_catalog(session=session, doc=with_quarter, catalog=CatalogCache())
+        session.commit()
+        rows = session.exec(
+            select(IndicatorMilestone)
+            .where(IndicatorMilestone.indicator_code == "T007-1")
+            .order_by(IndicatorMilestone.id)
+        ).all()
+        assert [(m.year, m.quarter, m.basis, m.value) for m in rows] == [
+            (2023, 2, MilestoneBasis.year_flow, 10),
+            (2023, None, MilestoneBasis.year_flow, 20),
+        ]
+        assert export_catalog(session=session, campaign="education") == with_quarter
+
+    with Session(engine) as session:  # the file without the quarter: the quarter's row goes
+        changes = apply_catalog(session=session, doc=doc, catalog=CatalogCache())
+        session.commit()
+        assert changes.updated == ["indicator T007-1 milestone 2023Q2 year_flow removed"]
+        assert export_catalog(session=session, campaign="education") == doc
     engine.dispose()

@@ -6,23 +6,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fastapi.testclient import TestClient
 
-import minsheng_gateway.main as gateway_main
 from minsheng.clock import CHINA
 from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN
-from tests.identity import gateway_settings, sign_in
+from tests.identity import sign_in, views_gateway
 from tests.test_gateway_views import fold_all, outbox_events
 from tests.test_inbox import TODAY, inbox, report
 
 
 @pytest.fixture
 def gateway(make_database):
-    settings = gateway_settings(
-        make_database("gateway"), kafka_bootstrap_servers="127.0.0.1:1", catalog_retry_seconds=3600
-    )
-    with TestClient(gateway_main.build_app(settings)) as client:
-        client.app.state.clock = lambda: TODAY
+    with views_gateway(make_database("gateway"), today=TODAY) as client:
         yield client
 
 

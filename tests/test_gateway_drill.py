@@ -92,6 +92,33 @@ def test_the_trajectory_is_the_line_the_status_is_judged_against(folded):
     assert none["target_value"] is None and none["points"] == []
 
 
+def test_the_trajectory_serves_the_plans_annual_targets_with_their_sentences(folded):
+    _, gateway = folded
+    body = gateway.get("/api/v1/indicators/T007-1/trajectory", params={"as_of": AS_OF}).json()
+    # 30 集团化办学典范 by 2024; 2023's 政府工作报告: 培育20个 that year, on top of the 10 planned for 2022.
+    assert body["milestones"] == [
+        {
+            "period": "2023",
+            "label": "2023年度目标",
+            "description": "2023年度目标：全年完成20个",
+            "date": "2023-12-31",
+            "value": 20,
+            "plotted": pytest.approx(30),
+            "source": "培育20个集团化办学样板",
+        }
+    ]
+    points = {p["date"]: p["value"] for p in body["points"]}
+    assert points["2022-12-31"] == pytest.approx(10) and points["2023-12-31"] == pytest.approx(30)
+    # The plan's horizon and the projection's day come with it: the chart knows no year of its own.
+    assert (body["plan_start"], body["plan_end"], body["projection_end"]) == ("2022-01-01", "2024-12-31", "2024-12-31")
+    assert gateway.get("/api/v1/indicators/T002-1/trajectory").json()["milestones"] == []
+    yearly = gateway.get("/api/v1/indicators/T002-2/trajectory", params={"as_of": AS_OF}).json()
+    assert yearly["projection_end"] == f"{AS_OF[:4]}-12-31"  # 每年招聘…: projected to the judged year's end
+    # The targets are the city's: a district's own chart has none.
+    district = gateway.get("/api/v1/indicators/T007-1/trajectory", params={"org_unit": "370303"}).json()
+    assert district["milestones"] == []
+
+
 def test_the_history_lists_every_revision_and_which_one_counts(folded):
     _, gateway = folded
     answer = gateway.get("/api/v1/indicators/T002-1/history", params={"org_unit": "370302"})

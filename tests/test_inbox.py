@@ -8,11 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fastapi.testclient import TestClient
 
-import minsheng_gateway.main as gateway_main
 from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN
-from tests.identity import gateway_settings, sign_in
+from tests.identity import sign_in, views_gateway
 from tests.test_gateway_views import fold_all, outbox_events
 
 TODAY = dt.date(2023, 4, 5)  # March is being reported (due 04-10); February was due 03-10
@@ -20,14 +18,8 @@ TODAY = dt.date(2023, 4, 5)  # March is being reported (due 04-10); February was
 
 @pytest.fixture
 def gateway(make_database):
-    settings = gateway_settings(
-        make_database("gateway"), kafka_bootstrap_servers="127.0.0.1:1", catalog_retry_seconds=3600
-    )
-    client = TestClient(gateway_main.build_app(settings))
-    client.__enter__()
-    client.app.state.clock = lambda: TODAY
-    yield client
-    client.__exit__(None, None, None)
+    with views_gateway(make_database("gateway"), today=TODAY) as client:
+        yield client
 
 
 def report(education, body, headers) -> int:

@@ -32,6 +32,8 @@ from minsheng.auth.demo import DEMO_PASSWORD
 from minsheng.auth.models import Role
 from minsheng.auth.principal import IndicatorScope, Principal, authorize_report, may_report
 from minsheng.auth.tokens import ALGORITHM, service_token_claims
+from minsheng.catalog.document import PlanState, legacy_plan
+from minsheng.catalog.models import Plan
 from minsheng.errors import Forbidden
 from minsheng.reporting.files import DATA_SHEET
 from minsheng.reporting.workbook import ERRORS_SHEET
@@ -42,6 +44,7 @@ from tests.identity import API_KEY, SIGNER, demo_principal, gateway_settings, id
 
 WRITES = ("post", "put", "patch", "delete")
 CAMPAIGN = "employment"
+PLAN = legacy_plan().code
 
 
 # ---- the rules ---------------------------------------------------------------------------------------------
@@ -190,6 +193,25 @@ def locked(client: TestClient, period: str) -> str:
     return period
 
 
+def close_closed_plan(client: TestClient, headers: dict) -> httpx.Response:
+    """Closes the service's plan while it is already closed (closing twice is closing once), then reopens it: the
+    permission is what is tested, and the table's other writes still find an open plan."""
+
+    def set_state(state: PlanState) -> None:
+        with client.app.state.database.session() as session:
+            plan = session.get(Plan, PLAN)
+            plan.state = state
+            session.add(plan)
+            session.commit()
+        client.app.state.catalog.drop()
+
+    set_state(PlanState.closed)
+    try:
+        return client.post(f"/api/v1/plans/{PLAN}/close", headers=headers)
+    finally:
+        set_state(PlanState.published)
+
+
 Call = Callable[[TestClient, Subject, dict], httpx.Response]
 ENDPOINTS: dict[tuple[str, str], tuple[str, Call]] = {
     ("post", "/api/v1/reports"): ("single write", lambda c, s, h: c.post("/api/v1/reports", json=row(s), headers=h)),
@@ -230,6 +252,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Call]] = {
         "city office only",
         lambda c, s, h: c.delete(f"/api/v1/periods/{locked(c, UNLOCK_PERIOD)}/lock", headers=h),
     ),
+    ("post", "/api/v1/plans/{code}/close"): ("city office only", lambda c, s, h: close_closed_plan(c, h)),
     ("post", "/api/v1/task-status"): (
         "task status",
         lambda c, s, h: c.post(

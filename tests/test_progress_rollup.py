@@ -141,6 +141,7 @@ def test_rolled_up_city_series_feeds_the_status():
         comparator=Comparator.at_least,
         kind=IndicatorKind.cumulative,
         horizon=2024,
+        first_year=2022,
         aggregation=Aggregation.sum,
         unit="处",
     )
@@ -207,6 +208,7 @@ def _facts(aggregation: Aggregation):
         comparator=Comparator.at_least,
         kind=IndicatorKind.level if aggregation is not Aggregation.sum else IndicatorKind.cumulative,
         horizon=2024,
+        first_year=2022,
         aggregation=aggregation,
     )
 

@@ -10,10 +10,10 @@ import datetime as dt
 
 import pytest
 
-from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind
+from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind, MilestoneBasis
 from minsheng.progress.model import IndicatorSpec, Milestone, Observation, Status, Thresholds
 from minsheng.progress.periods import Period
-from minsheng.progress.status import compute_progress, plan_time
+from minsheng.progress.status import compute_progress, milestone_on_chart, plan_time
 
 CITY = "370300"
 D = dt.date
@@ -41,6 +41,7 @@ def spec(
         comparator=comparator,
         kind=kind,
         horizon=horizon,
+        first_year=2022,
         aggregation=aggregation,
         unit=unit,
         baseline_value=baseline,
@@ -266,6 +267,141 @@ def test_milestone_value_is_due_at_its_year_end():
     # Mid-2022 (181 of 365 days): 16300 × 181/365.
     mid = compute_progress(JOBS, [obs("2022Q1", 4000), obs("2022Q2", 4100)], D(2022, 6, 30))
     assert mid.expected_value == pytest.approx(16300 * 181 / 365)
+
+
+# --- annual and quarterly targets (seed 002's 2023 年度指标) ------------------------------------
+
+FLOW = MilestoneBasis.year_flow
+# 城镇新增就业: 165000 over the plan (cumulative), "年内新增城镇就业5.5万人" for 2023.
+EMPLOYMENT = spec(target=165000, unit="人", milestones=(Milestone(2023, 55000, basis=FLOW),))
+EMPLOYED_2022 = obs("2022", 60000)
+
+
+def test_a_year_that_met_its_annual_flow_target_is_on_track_and_says_so():
+    p = compute_progress(EMPLOYMENT, [EMPLOYED_2022, obs("2023", 56000)], D(2023, 12, 31))
+    assert p.status is Status.on_track  # the end target (165000) is still to come
+    assert "2023年度目标：全年完成55000人，实际56000人，完成年度目标，进度正常" in p.reasons
+
+
+def test_a_year_that_ended_short_of_its_annual_target_is_behind_though_the_line_is_met():
+    # 60000 + 50000 = 110000 is exactly the straight line's 2/3 of 165000, but 2023 added 50000 < 55000.
+    p = compute_progress(EMPLOYMENT, [EMPLOYED_2022, obs("2023", 50000)], D(2023, 12, 31))
+    assert p.expected_value == pytest.approx(110000)
+    assert p.status is Status.behind
+    assert "2023年度目标：全年完成55000人，实际50000人，未完成年度目标，进度滞后" in p.reasons
+
+
+def test_during_the_year_the_years_flow_is_judged_against_its_annual_target_pro_rata():
+    # 2023-06-30: 55000 × 181/365 = 27274 due this year, 20000 done: 0.73 → behind, although the running
+    # total 80000 is 97 % of the line's 82274.
+    p = compute_progress(EMPLOYMENT, [EMPLOYED_2022, obs("2023Q1", 9000), obs("2023Q2", 11000)], D(2023, 6, 30))
+    assert p.expected_value == pytest.approx(55000 + 55000 * 181 / 365)
+    assert p.status is Status.behind
+    assert "2023年度目标：全年完成55000人；按进度应达到27274人，实际20000人，进度滞后" in p.reasons
+
+
+def test_where_the_year_has_no_target_the_line_judges_and_the_past_target_is_reported():
+    # 2024 has no annual target: the line, 110000 + 55000 × 91/366 at 2024-03-31; 124000 is on track.
+    history = [EMPLOYED_2022, obs("2023", 50000), obs("2024Q1", 14000)]
+    p = compute_progress(EMPLOYMENT, history, D(2024, 3, 31))
+    assert p.expected_value == pytest.approx(110000 + 55000 * 91 / 366)
+    assert p.status is Status.on_track
+    assert any(r.startswith("按进度应达到123675人，实际124000人") for r in p.reasons)
+    assert "2023年度目标：全年完成55000人，实际50000人，未完成年度目标" in p.reasons
+    # Before the target's year, the line too: 2022-12-31, 60000 of 55000 due.
+    assert compute_progress(EMPLOYMENT, [EMPLOYED_2022], D(2022, 12, 31)).status is Status.on_track
+
+
+# 家庭养老床位: 7000 by 2024, 3000 built in 2022 (seed 001), 2000 to build in 2023 (seed 002).
+BEDS = spec(target=7000, unit="张", milestones=(Milestone(2022, 3000), Milestone(2023, 2000, basis=FLOW)))
+
+
+def test_a_year_flow_target_bends_a_cumulative_line_from_the_planned_total():
+    # Line 0 (2022.0) → 3000 (2023.0) → 3000 + 2000 (2024.0) → 7000 (2025.0).
+    assert compute_progress(BEDS, [obs("2022", 3100)], D(2023, 6, 30)).expected_value == pytest.approx(
+        3000 + 2000 * 181 / 365
+    )
+    assert compute_progress(BEDS, [obs("2022", 3100)], D(2023, 12, 31)).expected_value == pytest.approx(5000)
+    assert milestone_on_chart(BEDS, BEDS.milestones[1]) == pytest.approx(5000)  # drawn at the planned total
+    assert milestone_on_chart(BEDS, BEDS.milestones[0]) == 3000
+
+
+def test_a_year_flow_target_with_nothing_reported_in_its_year_is_no_data():
+    p = compute_progress(BEDS, [obs("2022", 3100)], D(2023, 2, 28))
+    assert p.status is Status.no_data
+    assert "2023年度目标：全年完成2000张，2023年截至2023-02-28尚无上报数据" in p.reasons
+    assert "2022年度目标：达到3000张，实际3100张，完成年度目标" in p.reasons
+
+
+# 门诊慢特病报销比例: 65%左右 by 2024; "提高到60%以上" in 2023 (its own comparator).
+REIMBURSEMENT = spec(
+    target=65,
+    comparator=Comparator.about,
+    kind=IndicatorKind.level,
+    unit="%",
+    aggregation=Aggregation.ratio,
+    milestones=(Milestone(2023, 60, comparator=Comparator.at_least),),
+)
+
+
+def test_a_level_that_reached_its_annual_target_is_on_track_by_the_targets_own_comparator():
+    p = compute_progress(REIMBURSEMENT, [obs("2022", 55), obs("2023", 61)], D(2023, 12, 31))
+    assert p.status is Status.on_track  # 61 is below the end band 61.75–68.25, above the year's 60
+    assert "2023年度目标：达到60%以上，实际61%，完成年度目标，进度正常" in p.reasons
+
+
+def test_a_level_short_of_its_annual_target_when_the_year_ends_is_behind():
+    p = compute_progress(REIMBURSEMENT, [obs("2022", 55), obs("2023", 58)], D(2023, 12, 31))
+    assert p.status is Status.behind
+    assert "2023年度目标：达到60%以上，实际58%，未完成年度目标，进度滞后" in p.reasons
+    # After the horizon the end target judges; the year is still reported.
+    final = compute_progress(REIMBURSEMENT, [obs("2022", 55), obs("2023", 58), obs("2024", 65)], D(2024, 12, 31))
+    assert final.status is Status.completed
+    assert "2023年度目标：达到60%以上，实际58%，未完成年度目标" in final.reasons
+
+
+def test_an_annual_target_equal_to_the_end_target_met_early_is_completed():
+    places = spec(
+        target=3.8,
+        kind=IndicatorKind.level,
+        unit="个",
+        aggregation=Aggregation.ratio,
+        milestones=(Milestone(2023, 3.8),),
+    )
+    assert compute_progress(places, [obs("2022", 3.1), obs("2023", 3.9)], D(2023, 12, 31)).status is Status.completed
+
+
+QUARTERLY = spec(
+    target=165000,
+    unit="人",
+    milestones=(Milestone(2023, 12000, quarter=1, basis=FLOW), Milestone(2023, 55000, basis=FLOW)),
+)
+
+
+def test_a_quarterly_target_judges_its_quarter_then_the_year_takes_over():
+    history = [EMPLOYED_2022, obs("2023-01", 5000), obs("2023-02", 3000), obs("2023-03", 3000)]
+    p = compute_progress(QUARTERLY, history, D(2023, 3, 31))
+    assert p.status is Status.behind
+    assert "2023年第1季度目标：当年截至第1季度末完成12000人，实际11000人，未完成季度目标，进度滞后" in p.reasons
+    # In May the year's target judges, on the line from 0 through the first quarter's 12000.
+    later = compute_progress(QUARTERLY, [*history, obs("2023-04", 6000), obs("2023-05", 6000)], D(2023, 5, 31))
+    due = 12000 + (55000 - 12000) * (61 / 365) / (1 - 90 / 365)
+    assert any(
+        r.startswith(f"2023年度目标：全年完成55000人；按进度应达到{round(due)}人，实际23000人") for r in later.reasons
+    )
+    assert "2023年第1季度目标：当年截至第1季度末完成12000人，实际11000人，未完成季度目标" in later.reasons
+
+
+def test_a_yearly_indicators_year_specific_target_replaces_its_yearly_target_that_year():
+    teachers = spec(target=800, kind=IndicatorKind.yearly, unit="人", milestones=(Milestone(2023, 1000, basis=FLOW),))
+    p = compute_progress(teachers, [obs("2022", 850), obs("2023", 900)], D(2023, 12, 31))
+    assert p.status is Status.behind  # 900 ≥ 800, but 2023's target is 1000
+    assert p.target_value == 1000
+    assert "2023年截至2023-12-31完成900人，年度目标1000人" in p.reasons
+    assert compute_progress(teachers, [obs("2022", 850)], D(2022, 12, 31)).status is Status.on_track
+    final = compute_progress(teachers, [obs("2022", 850), obs("2023", 1000), obs("2024", 800)], D(2024, 12, 31))
+    assert final.status is Status.completed
+    assert final.target_value == 800
 
 
 # --- a level with a baseline: nurses 2000 → 4000 ---------------------------------------------

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-import minsheng_gateway.main as gateway_main
 from minsheng.auth.demo import DEMO_PASSWORD
 from minsheng_gateway.rate_limits import Rate, RateLimiter
 from tests.conftest import campaign_module
-from tests.identity import PUBLIC_KEY_PEM, bearer, gateway_settings
+from tests.identity import PUBLIC_KEY_PEM, bearer, views_gateway
 
 
 @pytest.fixture
@@ -21,11 +20,8 @@ def education(campaign_client) -> TestClient:
     return campaign_client("education")
 
 
-def full_gateway(make_database, **values) -> TestClient:
-    settings = gateway_settings(
-        make_database("gateway"), kafka_bootstrap_servers="127.0.0.1:1", catalog_retry_seconds=3600, **values
-    )
-    return TestClient(gateway_main.build_app(settings))
+def full_gateway(make_database, **values):
+    return views_gateway(make_database("gateway"), **values)
 
 
 @pytest.fixture

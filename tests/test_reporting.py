@@ -33,9 +33,9 @@ RULES = [
     (report(indicator="T043-1"), 422, "unknown_indicator", "不属于本行动"),  # a health indicator, sent to education
     (report(org_unit="379999"), 422, "unknown_org_unit", "单位代码「379999」不存在"),
     (report(period="2022-13"), 422, "invalid_period", "月份应为 01–12"),
-    (report(period="June 2022"), 422, "invalid_period", "月报写 2022-06"),
+    (report(period="June 2022"), 422, "invalid_period", "月报写“四位年份-两位月份”"),
     (report(period="2021-12"), 422, "period_outside_plan", "2022—2024"),
-    (report(period="2025"), 422, "period_outside_plan", "不在三年行动期"),
+    (report(period="2025"), 422, "period_outside_plan", "的实施期（2022—2024年）内"),
     (report(value=-3), 422, "negative_value", "不能为负数"),
     (report(indicator="T002-3", value=120), 422, "percentage_out_of_range", "0到100之间"),
     (

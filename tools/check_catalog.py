@@ -55,7 +55,7 @@ def source_problems(doc: CampaignDoc, seeds: Seeds) -> list[str]:
     sources = []
     for indicator in doc.all_indicators():
         sources.append((indicator.code, indicator.seed, indicator.source))
-        sources += [(f"{indicator.code} milestone {m.year}", m.seed, m.source) for m in indicator.milestones]
+        sources += [(f"{indicator.code} milestone {m.period_code}", m.seed, m.source) for m in indicator.milestones]
         sources += [(f"{indicator.code} district {t.org_unit}", t.seed, t.source) for t in indicator.district_targets]
     return [
         f"{label}: source is not a verbatim part of seed {seed}: {source}"

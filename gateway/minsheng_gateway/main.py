@@ -18,6 +18,8 @@ from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.inbox.router import router as inbox_router
 from minsheng_gateway.metrics import export_review_backlog
 from minsheng_gateway.migration_plan import migration_plan
+from minsheng_gateway.plans.breakdown_router import router as breakdown_router
+from minsheng_gateway.plans.router import router as plans_router
 from minsheng_gateway.platform.router import demo_data_loading
 from minsheng_gateway.platform.router import router as platform_router
 from minsheng_gateway.projection.consumer import consume_events, stalled_fold
@@ -68,8 +70,11 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             *identity_routers,
             inbox_router,
             review_router,
+            # Before /api/v1/plans/{code} (plans/router.py): breakdown-template is not a plan's code.
+            breakdown_router,
             stream_router,
             platform_router,
+            plans_router,
             bulletin_router,
             proxy_router,
             webapp_router,

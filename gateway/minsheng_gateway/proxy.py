@@ -68,7 +68,7 @@ class IdentityNotConfigured(DomainError):
     code = "identity_not_configured"
 
 
-def _service_label(campaign: str) -> str:
+def service_label(campaign: str) -> str:
     return f"{CAMPAIGN_NAMES.get(campaign, campaign)}服务（{campaign}）"
 
 
@@ -128,7 +128,7 @@ def _caller(request: Request) -> tuple[Caller | None, Unauthorized | None]:
             raise
 
 
-def _service_token(request: Request, caller: Caller, campaign: str) -> str:
+def service_token(request: Request, caller: Caller, campaign: str) -> str:
     signer = service_token_signer(request.app)
     if signer is None:
         log.error("no GATEWAY_JWT_PRIVATE_KEY configured: authenticated calls cannot be forwarded")
@@ -154,7 +154,7 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
     if "authorization" in request.headers or SESSION_COOKIE in request.cookies:  # else nothing to look up
         caller, refused = await run_in_threadpool(_caller, request)
     if caller is not None:
-        headers["authorization"] = f"Bearer {_service_token(request, caller, campaign)}"
+        headers["authorization"] = f"Bearer {service_token(request, caller, campaign)}"
     body = None
     if "content-length" in request.headers or "transfer-encoding" in request.headers:
         # Streamed as it arrives; a known length is kept so the service gets a plain (not chunked) body.
@@ -167,13 +167,13 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
     except httpx.TimeoutException as exc:
         log.warning("%s %s: %s did not answer in time: %r", request.method, url, campaign, exc)
         raise ServiceTimeout(
-            f"{_service_label(campaign)}响应超时（{PROXY_TIMEOUT_SECONDS:g} 秒），请稍后重试",
+            f"{service_label(campaign)}响应超时（{PROXY_TIMEOUT_SECONDS:g} 秒），请稍后重试",
             extra={"campaign": campaign},
         ) from None
     except httpx.TransportError as exc:
         log.warning("%s %s: %s unreachable: %r", request.method, url, campaign, exc)
         raise ServiceUnavailable(
-            f"{_service_label(campaign)}暂时无法访问，请稍后重试", extra={"campaign": campaign}
+            f"{service_label(campaign)}暂时无法访问，请稍后重试", extra={"campaign": campaign}
         ) from None
     if upstream.status_code == 401 and refused is not None:
         raise refused

@@ -120,3 +120,25 @@ def test_the_city_office_drills_from_the_campaign_to_an_indicator_and_sees_what_
     assert chart_points(page) == [["2024-03", 4, 4], ["2024-04", 5, 9]]
     expect(history.locator("tr", has_text="张店区")).to_have_count(2)
     expect(history.locator("tr", has_text="淄川区")).to_have_count(0)
+
+
+@needs_sign_in
+def test_an_indicator_page_draws_the_plans_annual_target_with_its_sentence(new_context, stack):
+    page = new_context().new_page()
+    sign_in(page, OFFICE)
+    expect(page).not_to_have_url(re.compile(r"/login"))
+    page.goto("/drill/indicator/T007-1")
+    # 30 集团化办学典范 by 2024; the 2023 政府工作报告 set 20 for that year, drawn at the planned total of 30.
+    targets = page.locator('[data-test="indicator-milestones"]')
+    expect(targets).to_contain_text("2023年度目标：全年完成20个")
+    expect(targets).to_contain_text("出自「培育20个集团化办学样板」")
+    chart = page.locator('[data-test="indicator-chart"]')
+    expect(chart.locator("canvas")).to_be_visible()
+    assert json.loads(chart.get_attribute("data-milestones") or "[]") == [["2023-12-31", pytest.approx(30)]]
+    screenshot(page, "drill-indicator-annual-target")
+    assert_accessible(page, "drill-indicator-annual-target")
+
+    # A district's own chart has no city targets on it.
+    page.goto("/drill/indicator/T007-1?org_unit=370303")
+    expect(page.locator('[data-test="indicator-chart"], .el-empty').first).to_be_visible()
+    expect(targets).to_have_count(0)

@@ -45,6 +45,7 @@ def read_monthly_bulletin(
         month=month,
         today=today,
         thresholds=Thresholds.from_settings(request.app.state.settings),
+        calendar=request.app.state.settings.reporting_calendar(),
     )
     ascii_name = f"bulletin-{month}.docx"
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"

@@ -15,20 +15,21 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from sqlmodel import Session, select
 
-from minsheng.catalog.document import PLAN_END_YEAR, PLAN_START_YEAR
+from minsheng.catalog.document import PlanDoc
 from minsheng.catalog.models import OrgUnit
-from minsheng.catalog.snapshot import CatalogCache
+from minsheng.catalog.snapshot import CatalogCache, plan_of
 from minsheng.errors import Unprocessable
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import indicator_progress
 from minsheng.progress.model import STATUS_LABELS, Status, Thresholds
 from minsheng.progress.queries import load_facts
+from minsheng.reporting.calendar import ReportingCalendar
 from minsheng_gateway.bulletin.charts import cjk_font, score_chart, short_name, status_chart
 from minsheng_gateway.bulletin.chinese import amount, chinese_count, chinese_date, chinese_month, percent
 from minsheng_gateway.projection.source import GatewaySource
 from minsheng_gateway.reads import tasks_and_leads
-from minsheng_gateway.summaries.schemas import DistrictScore, Summary
-from minsheng_gateway.summaries.service import SCORING_RULE, district_matrix, summary
+from minsheng_gateway.summaries.schemas import DistrictScore, Ranking, Summary
+from minsheng_gateway.summaries.service import district_matrix, summary
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 ORDER = (Status.completed, Status.on_track, Status.at_risk, Status.behind, Status.no_data, Status.no_target)
@@ -53,21 +54,24 @@ class MonthlyBulletin:
     year: int
     month: int
     end: dt.date
+    plan: PlanDoc
+    scoring_rule: str
     city: Summary
     ranking: list[DistrictScore]
     previous_ranks: dict[str, int | None]
     warnings: list[MonthWarning]
 
 
-def month_end(month: str, today: dt.date) -> dt.date:
+def month_end(month: str, today: dt.date, *, plan: PlanDoc) -> dt.date:
     """The last day of `month` (YYYY-MM) if it is a month of the plan that has ended."""
     match = MONTH.match(month)
     if not match or not 1 <= int(match[2]) <= 12:
-        raise Unprocessable(f"月份「{month}」格式不对，请写成 2024-05 这样的年-月", code="invalid_month")
+        raise Unprocessable(f"月份「{month}」格式不对，请写成 {plan.last_year}-05 这样的年-月", code="invalid_month")
     year, number = int(match[1]), int(match[2])
-    if not PLAN_START_YEAR <= year <= PLAN_END_YEAR:
+    if not plan.covers_year(year):
         raise Unprocessable(
-            f"月份「{month}」不在三年行动期内，请选择 {PLAN_START_YEAR}-01 至 {PLAN_END_YEAR}-12 之间的月份",
+            f"月份「{month}」不在《{plan.name}》的实施期内，"
+            f"请选择 {plan.first_year}-01 至 {plan.last_year}-12 之间的月份",
             code="month_outside_plan",
         )
     end = dt.date(year + number // 12, number % 12 + 1, 1) - dt.timedelta(days=1)
@@ -106,22 +110,33 @@ def month_warnings(session: Session, catalog: CatalogCache, end: dt.date, thresh
 
 
 def gather(
-    session: Session, catalog: CatalogCache, month: str, today: dt.date, thresholds: Thresholds
+    session: Session,
+    catalog: CatalogCache,
+    calendar: ReportingCalendar,
+    month: str,
+    today: dt.date,
+    thresholds: Thresholds,
 ) -> MonthlyBulletin:
-    end = month_end(month, today)
+    plan = plan_of(session)
+    end = month_end(month, today, plan=plan)
+
+    def monthly_ranking(as_of: dt.date) -> Ranking:
+        matrix = district_matrix(
+            session=session, catalog=catalog, calendar=calendar, as_of=as_of, thresholds=thresholds
+        )
+        return matrix.rankings[0]
+
     # The 月调度 ranking is "to the end of last month": as of the next month's first day it is this month's.
-    this = district_matrix(
-        session=session, catalog=catalog, as_of=end + dt.timedelta(days=1), thresholds=thresholds
-    ).rankings[0]
-    before = district_matrix(
-        session=session, catalog=catalog, as_of=end.replace(day=1), thresholds=thresholds
-    ).rankings[0]
+    this = monthly_ranking(end + dt.timedelta(days=1))
+    before = monthly_ranking(end.replace(day=1))
     return MonthlyBulletin(
         year=end.year,
         month=end.month,
         end=end,
+        plan=plan,
         city=summary(session=session, catalog=catalog, org_unit=CITY_CODE, today=end, thresholds=thresholds),
         ranking=this.districts,
+        scoring_rule=this.scoring_rule,
         previous_ranks={d.code: d.rank for d in before.districts},
         warnings=month_warnings(session, catalog, end, thresholds),
     )
@@ -206,14 +221,14 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
         section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
         section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
     period = chinese_month(data.year, data.month)
-    _paragraph(document, "淄博市高品质民生三年行动", size=22, bold=True, center=True)
+    _paragraph(document, "淄博市高品质民生建设", size=22, bold=True, center=True)
     title = _paragraph(document, "月调度通报", size=22, bold=True, center=True)
     _set_font(title.runs[0], 22, bold=True, family=TITLE_FONT)
     _paragraph(document, f"（{period}）", size=16, center=True)
     _paragraph(document, f"淄博市高品质民生建设工作专班办公室　　{chinese_date(issued)}", size=12, center=True)
     _paragraph(
         document,
-        f"现将截至{chinese_date(data.end)}全市高品质民生三年行动（2022—2024年）各项任务、指标推进情况"
+        f"现将截至{chinese_date(data.end)}全市落实《{data.plan.name}》各项任务、指标推进情况"
         "和各区县月调度排名通报如下。数据取自平台已审核数据，按计划序时进度判定状态。",
     )
 
@@ -280,7 +295,7 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
     _picture(
         document, score_chart([(d.code, d.name, d.score) for d in data.ranking], font=font), "图2　各区县月调度得分"
     )
-    _paragraph(document, f"计分规则：{SCORING_RULE}", size=10.5)
+    _paragraph(document, f"计分规则：{data.scoring_rule}", size=10.5)
 
     _heading(document, "四、预警事项")
     behind = sum(1 for w in data.warnings if w.status is Status.behind)
@@ -317,9 +332,15 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
 
 
 def monthly_bulletin(
-    *, session: Session, catalog: CatalogCache, month: str, today: dt.date, thresholds: Thresholds
+    *,
+    session: Session,
+    catalog: CatalogCache,
+    month: str,
+    today: dt.date,
+    thresholds: Thresholds,
+    calendar: ReportingCalendar,
 ) -> tuple[str, bytes]:
     """(file name, .docx bytes) of the month's bulletin."""
-    data = gather(session, catalog, month, today, thresholds)
+    data = gather(session, catalog, calendar, month, today, thresholds)
     name = f"月调度通报{data.year}年{data.month}月.docx"
     return name, render(data, issued=today, font=cjk_font())

@@ -113,7 +113,7 @@ def indicator_districts(
 @router.get(
     "/indicators/{code}/trajectory",
     response_model=IndicatorTrajectory,
-    summary="指标应达轨迹：按规划节点（里程碑）从基期到目标年末，逐月末的应达值",
+    summary="指标应达轨迹：按规划节点（年度、季度目标）从基期到目标年末，逐月末的应达值，及各年度（季度）目标",
 )
 def indicator_trajectory(
     session: SessionDep,

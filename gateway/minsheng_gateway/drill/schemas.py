@@ -38,13 +38,29 @@ class TrajectoryPoint(BaseModel):
     value: float
 
 
+class TrajectoryMilestone(BaseModel):
+    """An annual (quarterly) target of the plan, as the chart draws it."""
+
+    period: str  # "2023", "2023Q2"
+    label: str  # 2023年度目标, 2023年第2季度目标
+    description: str  # 2023年度目标：全年完成55000人
+    date: dt.date  # due at the end of its period
+    value: float  # the target as the plan words it
+    plotted: float  # where it sits on the chart: a year's flow on a cumulative indicator at the planned total
+    source: str  # the plan's sentence it was read from
+
+
 class IndicatorTrajectory(BaseModel):
     id: str
     org_unit: str
     as_of: dt.date
     target_value: float | None
     horizon: int
+    plan_start: dt.date  # the horizon of the plan the indicator belongs to
+    plan_end: dt.date
+    projection_end: dt.date  # the day the progress answer's projected value is for
     points: list[TrajectoryPoint]  # the expected value at the plan's start and each month end to the horizon
+    milestones: list[TrajectoryMilestone]  # the org unit's annual and quarterly targets (the city's only)
 
 
 class ValueRevision(BaseModel):

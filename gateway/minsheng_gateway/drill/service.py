@@ -17,13 +17,23 @@ from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import IndicatorFacts, indicator_progress, progress_inputs, spec_for
 from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
-from minsheng.progress.status import PLAN_START, counted_observations, expected_value, horizon_end
+from minsheng.progress.status import (
+    counted_observations,
+    expected_value,
+    horizon_end,
+    milestone_label,
+    milestone_on_chart,
+    milestone_phrase,
+    plan_start,
+    projection_end,
+)
 from minsheng.reporting.models import REPORT_STATUS_LABELS, TASK_STATE_LABELS, ReportStatus, TaskState
 from minsheng_gateway.drill.schemas import (
     DistrictProgress,
     IndicatorDistricts,
     IndicatorTrajectory,
     TaskStatusEntry,
+    TrajectoryMilestone,
     TrajectoryPoint,
     ValueRevision,
 )
@@ -86,27 +96,49 @@ def indicator_trajectory(
     *, session: Session, catalog: CatalogCache, code: str, org_unit: str, as_of: dt.date
 ) -> IndicatorTrajectory:
     """The line the status is judged against (through the plan's milestones), sampled at each month end:
-    the same `expected_value` the status uses, so the chart and the status never disagree."""
+    the same `expected_value` the status uses, so the chart and the status never disagree; and the
+    annual (quarterly) targets it passes through, where the chart draws them."""
     get_org_unit(session=session, code=org_unit)
     facts = _facts(session, catalog, code)
     spec, _ = spec_for(facts, org_unit)
     observations = progress_inputs(
         facts, org_unit, GatewaySource(session).official([code]).get(code, []), []
     ).observations
-    counted = counted_observations(spec.kind, observations, as_of=as_of, horizon=spec.horizon)
+    counted = counted_observations(
+        spec.kind, observations, as_of=as_of, horizon=spec.horizon, first_year=spec.first_year
+    )
     # A level without a baseline starts at its first observation: without one there is no line yet.
     drawable = spec.target_value is not None and (
         counted or spec.baseline_value is not None or spec.kind is not IndicatorKind.level
     )
-    days = (PLAN_START, *_month_ends(PLAN_START, horizon_end(spec.horizon))) if drawable else ()
+    start = plan_start(spec)
+    days = (start, *_month_ends(start, horizon_end(spec.horizon))) if drawable else ()
     points = [TrajectoryPoint(date=day, value=expected_value(spec, counted, day)) for day in days]
+    plan = catalog.snapshot(session).plan
     return IndicatorTrajectory(
         id=facts.code,
         org_unit=org_unit,
         as_of=as_of,
         target_value=spec.target_value,
         horizon=spec.horizon,
+        plan_start=plan.start,
+        plan_end=plan.end,
+        projection_end=projection_end(spec, as_of),
         points=points,
+        milestones=[
+            TrajectoryMilestone(
+                period=m.period.code,
+                label=milestone_label(m)[0],
+                description=milestone_phrase(spec, m),
+                date=m.due,
+                value=m.value,
+                plotted=milestone_on_chart(spec, m),
+                source=m.source,
+            )
+            for m in sorted(spec.milestones, key=lambda m: m.due)
+        ]
+        if spec.target_value is not None
+        else [],
     )
 
 

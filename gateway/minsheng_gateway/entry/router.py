@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG])
     response_model=EntryValues,
     summary="填报参考：某单位截至某期间各指标的上期审定值、累计值和目标（网关读模型）",
     description="每个指标一行：截至该期间（含）最近一期已审核值及其期间；累计值按进展模型计算"
-    "（累计类为2022年起合计，年度类为当年合计，水平类为最新水平）；该单位的目标（区县有分解目标的用区县目标）。",
+    "（累计类为方案首年起合计，年度类为当年合计，水平类为最新水平）；该单位的目标（区县有分解目标的用区县目标）。",
 )
 def org_unit_values(
     request: Request,

@@ -18,9 +18,9 @@ class EntryValue(BaseModel):
     last_value: float | None = Field(description="截至该期间（含）最近一期的已审核值，无则为空")
     last_period: str | None = Field(description="该已审核值所属期间")
     running_total: float | None = Field(
-        description="累计：累计类为2022年起至该期间的已审核值合计，年度类为当年合计，水平类为最新水平（同进展计算）"
+        description="累计：累计类为方案首年起至该期间的已审核值合计，年度类为当年合计，水平类为最新水平（同进展计算）"
     )
-    running_total_label: str = Field(description="累计值的含义，如「自2022年起累计」「本年累计」「最新水平」")
+    running_total_label: str = Field(description="累计值的含义，如「自方案首年起累计」「本年累计」「最新水平」")
     status: Status = Field(description="截至该期间末的进展状态")
     status_label: str
 

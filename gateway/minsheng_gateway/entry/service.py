@@ -19,11 +19,15 @@ from minsheng_gateway.projection.source import GatewaySource
 
 # What `current_value` of the progress model is, per kind, as the form labels it.
 TOTAL_LABELS = {
-    IndicatorKind.cumulative: "自2022年起累计",
+    IndicatorKind.cumulative: "自{first_year}年起累计",
     IndicatorKind.yearly: "本年累计",
     IndicatorKind.one_year: "目标年度累计",
     IndicatorKind.level: "最新水平",
 }
+
+
+def total_label(kind: IndicatorKind, *, first_year: int) -> str:
+    return TOTAL_LABELS[kind].format(first_year=first_year)
 
 
 def entry_values(
@@ -69,7 +73,7 @@ def entry_values(
                 last_value=last.value if last else None,
                 last_period=last.period.code if last else None,
                 running_total=answer.current_value,
-                running_total_label=TOTAL_LABELS[indicator.kind],
+                running_total_label=total_label(indicator.kind, first_year=indicator.first_year),
                 status=answer.status,
                 status_label=answer.status_label,
             )
@@ -77,4 +81,4 @@ def entry_values(
     return EntryValues(org_unit=unit.code, org_unit_name=unit.name, period=through.code, data=rows, count=len(rows))
 
 
-__all__ = ["TOTAL_LABELS", "entry_values"]
+__all__ = ["TOTAL_LABELS", "entry_values", "total_label"]

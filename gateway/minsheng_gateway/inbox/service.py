@@ -23,6 +23,7 @@ from minsheng.auth.models import Role
 from minsheng.auth.principal import IndicatorScope, Principal, may_report
 from minsheng.catalog.document import ReportingFrequency
 from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task, TaskLeadDepartment, WorkItem
+from minsheng.catalog.snapshot import plan_of
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period
 from minsheng.reporting.calendar import DuePeriod, Relevance, ReportingCalendar
@@ -177,7 +178,8 @@ def inbox_items(
     tasks = {t.number: t for t in session.exec(select(Task))}
     items = {w.number: w for w in session.exec(select(WorkItem))}
     org_units = {o.code: o.name for o in session.exec(select(OrgUnit))}
-    current_periods = {f: calendar.current(f, today) for f in {i.frequency for i, _ in series}}
+    plan = plan_of(session)
+    current_periods = {f: calendar.current(f, today, plan=plan) for f in {i.frequency for i, _ in series}}
     shared = None
     if share_only:
         shared = {share_of.code} if share_of else {c.period.code for c in current_periods.values() if c}
@@ -189,9 +191,11 @@ def inbox_items(
         task = tasks.get(indicator.task_number) if indicator.task_number is not None else None
         item = items.get(task.item_number) if task is not None else None
         current = current_periods[indicator.frequency]
-        relevance = Relevance.of(indicator.kind, indicator.horizon)
+        relevance = Relevance.of(indicator.kind, indicator.horizon, plan=plan)
         if (indicator.frequency, relevance) not in due_periods:
-            due_periods[indicator.frequency, relevance] = calendar.due_periods(indicator.frequency, today, relevance)
+            due_periods[indicator.frequency, relevance] = calendar.due_periods(
+                indicator.frequency, today, plan=plan, relevance=relevance
+            )
         for due in due_periods[indicator.frequency, relevance]:
             is_current = current is not None and due.period == current.period
             if share_only and not _in_share(due.period.code, is_current, share_of):

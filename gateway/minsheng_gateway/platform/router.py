@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
 
 from minsheng.auth.models import ROLE_LABELS
-from minsheng.catalog.document import FREQUENCY_LABELS
+from minsheng.catalog.document import FREQUENCY_LABELS, PLAN_PHASE_LABELS
 from minsheng.progress.model import STATUS_LABELS
 from minsheng.reporting.models import CHANGE_ACTION_LABELS, REPORT_STATUS_LABELS, TASK_STATE_LABELS
 from minsheng_gateway.inbox.models import INBOX_STATE_LABELS
@@ -23,9 +23,7 @@ class PlatformPublic(BaseModel):
 @router.get("/platform", response_model=PlatformPublic, summary="平台信息：是否为演示数据、演示账号")
 def platform(request: Request) -> PlatformPublic:
     settings = request.app.state.settings
-    return PlatformPublic(
-        name="淄博市高品质民生三年行动平台", demo_data=settings.demo_data, demo_users=settings.demo_users
-    )
+    return PlatformPublic(name="淄博市高品质民生建设平台", demo_data=settings.demo_data, demo_users=settings.demo_users)
 
 
 class Term(BaseModel):
@@ -43,6 +41,7 @@ class Vocabulary(BaseModel):
     role: list[Term] = Field(description="角色")
     change_action: list[Term] = Field(description="操作记录中的操作")
     frequency: list[Term] = Field(description="填报频次（月度、季度、年度）")
+    plan_phase: list[Term] = Field(description="方案所处阶段（草稿、执行中、已结束……）")
 
 
 def _terms(labels: dict[enum.Enum, str]) -> list[Term]:
@@ -58,6 +57,7 @@ VOCABULARY = Vocabulary(
     role=_terms(ROLE_LABELS),
     change_action=_terms(CHANGE_ACTION_LABELS),
     frequency=_terms(FREQUENCY_LABELS),
+    plan_phase=_terms(PLAN_PHASE_LABELS),
 )
 
 

@@ -50,5 +50,9 @@ def district_summary(
 )
 def districts(request: Request, session: SessionDep, catalog: CatalogDep, today: TodayDep, as_of: AsOfRoutines = None):
     return service.district_matrix(
-        session=session, catalog=catalog, as_of=as_of or today, thresholds=reads.thresholds(request)
+        session=session,
+        catalog=catalog,
+        calendar=request.app.state.settings.reporting_calendar(),
+        as_of=as_of or today,
+        thresholds=reads.thresholds(request),
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from minsheng.progress.model import Status
 
@@ -31,6 +31,7 @@ class Summary(BaseModel):
     org_unit: str
     org_unit_name: str
     as_of: dt.date
+    time_elapsed: float = Field(description="序时进度：截至 as_of 方案实施期已过去的比例 0–1")
     tasks_by_status: dict[str, int]
     indicators_by_status: dict[str, int]
     campaigns: list[CampaignSummary]
@@ -55,9 +56,10 @@ class Ranking(BaseModel):
     label: str  # 月调度 | 季考评 | 年评价
     as_of: dt.date
     previous_as_of: dt.date | None = None  # the previous period the changes are measured from
+    scoring_rule: str = Field(description="排出此排名的计分规则（方案数据，可按年度调整）")
     districts: list[DistrictScore]
 
 
 class DistrictMatrix(BaseModel):
-    scoring_rule: str
+    scoring_rule: str = Field(description="月调度排名的计分规则（各排名的规则见其 scoring_rule）")
     rankings: list[Ranking]

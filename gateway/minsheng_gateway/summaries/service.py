@@ -9,9 +9,10 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from minsheng.catalog.document import SCORED_STATUSES, PlanDoc, ScoringRuleDoc
 from minsheng.catalog.models import Campaign, Indicator, OrgUnit
 from minsheng.catalog.service import get_org_unit
-from minsheng.catalog.snapshot import CatalogCache
+from minsheng.catalog.snapshot import CatalogCache, plan_of
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import (
     IndicatorFacts,
@@ -23,6 +24,8 @@ from minsheng.progress.model import Status, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.rollup import summarize
 from minsheng.progress.schemas import IndicatorProgressPublic
+from minsheng.progress.status import time_elapsed
+from minsheng.reporting.calendar import ReportingCalendar
 from minsheng_gateway.projection.answers import usable_inputs
 from minsheng_gateway.projection.models import IndicatorProgressView
 from minsheng_gateway.projection.source import GatewaySource
@@ -35,15 +38,10 @@ from minsheng_gateway.summaries.schemas import (
     Ranking,
     Summary,
 )
+from minsheng_gateway.warnings.overdue import overdue_by_unit
 
-# The ranking's scoring rule, stated in the answer and the docs.
-POINTS = {Status.completed: 100, Status.on_track: 90, Status.at_risk: 60, Status.behind: 30, Status.no_data: 0}
-SCORING_RULE = (
-    "每个区县按其可考核的指标计分：已完成100分、进度正常90分、存在风险60分、进度滞后30分、暂无数据0分；"
-    "可考核指标为该区县有分解目标的指标，以及比率、人均类指标（全市目标同样适用于区县）；总量指标未分解到该区县的、只统计全市数据的指标不计分。"
-    "各行动得分为其指标得分的平均数，总分为各行动得分的平均数，按总分从高到低排名。"
-    "月调度截至上月末，季考评截至上季度末，年评价截至上年末（不早于2022年末、不晚于2024年末）。"
-)
+# The statuses a league table scores (the points themselves are plan data: `ScoringRuleDoc`).
+SCORED = {status for status in Status if status.value in SCORED_STATUSES}
 ROUTINES = (("monthly_dispatch", "月调度"), ("quarterly_assessment", "季考评"), ("yearly_evaluation", "年评价"))
 
 
@@ -155,10 +153,12 @@ def summary(
             )
         )
     own = len(facts) if org_unit == CITY_CODE else sum(1 for f in facts.values() if org_unit in f.district_targets)
+    plan = catalog.snapshot(session).plan
     return Summary(
         org_unit=org_unit,
         org_unit_name=unit.name,
         as_of=today,
+        time_elapsed=time_elapsed(plan.first_year, plan.last_year, today),
         tasks_by_status=summarize(task_statuses.values()),
         indicators_by_status=summarize(statuses.values()),
         campaigns=campaigns,
@@ -166,26 +166,28 @@ def summary(
     )
 
 
-def routine_dates(as_of: dt.date) -> dict[str, dt.date]:
+def routine_dates(as_of: dt.date, *, plan: PlanDoc) -> dict[str, dt.date]:
     """End of last month, last quarter, last year — kept within the plan's reporting years."""
     last_month = as_of.replace(day=1) - dt.timedelta(days=1)
     quarter_start_month = 3 * ((as_of.month - 1) // 3) + 1
     last_quarter = as_of.replace(month=quarter_start_month, day=1) - dt.timedelta(days=1)
     last_year = dt.date(as_of.year - 1, 12, 31)
 
-    def clamp(day: dt.date) -> dt.date:
-        return min(max(day, dt.date(2022, 1, 31)), dt.date(2024, 12, 31))
+    first_month_end = plan.start.replace(day=31)  # the first day anything of the plan has been reported for
+
+    def clamp(day: dt.date, first: dt.date) -> dt.date:
+        return min(max(day, first), plan.end)
 
     return {
-        "monthly_dispatch": clamp(last_month),
-        "quarterly_assessment": clamp(last_quarter),
-        "yearly_evaluation": min(max(last_year, dt.date(2022, 12, 31)), dt.date(2024, 12, 31)),
+        "monthly_dispatch": clamp(last_month, first_month_end),
+        "quarterly_assessment": clamp(last_quarter, first_month_end),
+        "yearly_evaluation": clamp(last_year, plan.start.replace(month=12, day=31)),
     }
 
 
-def previous_routine_date(routine: str, day: dt.date) -> dt.date | None:
+def previous_routine_date(routine: str, day: dt.date, *, plan: PlanDoc) -> dt.date | None:
     """The routine's period before the one ending on `day` (None: `day` is the plan's first)."""
-    before = routine_dates(day)[routine]
+    before = routine_dates(day, plan=plan)[routine]
     return before if before < day else None
 
 
@@ -196,23 +198,30 @@ def _district_scores(
     campaigns: list[str],
     day: dt.date,
     thresholds: Thresholds,
+    rule: ScoringRuleDoc,
+    overdue: dict[str, int],
 ) -> list[DistrictScore]:
-    """Every district's scores as of `day`, best first, ranked (see SCORING_RULE)."""
+    """Every district's scores as of `day` by the plan's `rule`, best first, ranked."""
     scores = []
     for district in districts:
-        points: dict[str, list[int]] = defaultdict(list)
+        points: dict[str, list[float]] = defaultdict(list)
         for code, f in facts.items():
             answer = indicator_progress(f, district.code, official.get(code, []), [], day, thresholds)
-            if answer.status in POINTS:
-                points[f.campaign].append(POINTS[answer.status])
+            if answer.status in SCORED and answer.status.value in rule.points:
+                points[f.campaign].append(rule.points[answer.status.value])
         per_campaign = {c: (round(sum(points[c]) / len(points[c]), 1) if points[c] else None) for c in campaigns}
-        judged = [v for v in per_campaign.values() if v is not None]
+        judged = {c: v for c, v in per_campaign.items() if v is not None}
+        score = None
+        if judged:
+            total = sum(v * rule.weight(c) for c, v in judged.items()) / sum(rule.weight(c) for c in judged)
+            deduction = min(overdue.get(district.code, 0) * rule.overdue_deduction, rule.deduction_cap)
+            score = round(total - deduction, 1)
         scores.append(
             DistrictScore(
                 code=district.code,
                 name=district.name,
                 campaigns=per_campaign,
-                score=round(sum(judged) / len(judged), 1) if judged else None,
+                score=score,
                 rank=None,
                 judged_indicators=sum(len(v) for v in points.values()),
             )
@@ -224,27 +233,36 @@ def _district_scores(
 
 
 def district_matrix(
-    *, session: Session, catalog: CatalogCache, as_of: dt.date, thresholds: Thresholds
+    *,
+    session: Session,
+    catalog: CatalogCache,
+    calendar: ReportingCalendar,
+    as_of: dt.date,
+    thresholds: Thresholds,
 ) -> DistrictMatrix:
     # City-only indicators are never reported by a district: nothing of theirs to judge it on.
     city_only = set(session.exec(select(Indicator.code).where(Indicator.city_only == True)))  # noqa: E712
     facts = {code: f for code, f in load_facts(session, catalog).items() if code not in city_only}
     official = GatewaySource(session).official(list(facts))
     districts = list(session.exec(select(OrgUnit).where(OrgUnit.code != CITY_CODE).order_by(OrgUnit.code)))
-    campaigns = [c.code for c in session.exec(select(Campaign).order_by(Campaign.number))]
+    names = {c.code: c.name for c in session.exec(select(Campaign).order_by(Campaign.number))}
+    campaigns = list(names)
+    plan = plan_of(session)
     by_day: dict[dt.date, list[DistrictScore]] = {}
 
     def scores_on(day: dt.date) -> list[DistrictScore]:
         if day not in by_day:
-            by_day[day] = _district_scores(facts, official, districts, campaigns, day, thresholds)
+            rule = plan.scoring_rule(day)
+            overdue = overdue_by_unit(session=session, calendar=calendar, day=day) if rule.overdue_deduction else {}
+            by_day[day] = _district_scores(facts, official, districts, campaigns, day, thresholds, rule, overdue)
         return [score.model_copy(deep=True) for score in by_day[day]]
 
     rankings = []
     for routine, label in ROUTINES:
-        day = routine_dates(as_of)[routine]
+        day = routine_dates(as_of, plan=plan)[routine]
         ordered = scores_on(day)
         # The change since the routine's previous period (月调度: the month before, and so on).
-        previous_day = previous_routine_date(routine, day)
+        previous_day = previous_routine_date(routine, day, plan=plan)
         if previous_day is not None:
             before = {s.code: s for s in scores_on(previous_day)}
             for score in ordered:
@@ -253,9 +271,16 @@ def district_matrix(
                 if score.rank is not None and score.previous_rank is not None:
                     score.rank_change = score.previous_rank - score.rank
         rankings.append(
-            Ranking(routine=routine, label=label, as_of=day, previous_as_of=previous_day, districts=ordered)
+            Ranking(
+                routine=routine,
+                label=label,
+                as_of=day,
+                previous_as_of=previous_day,
+                scoring_rule=plan.scoring_rule(day).describe(names),
+                districts=ordered,
+            )
         )
-    return DistrictMatrix(scoring_rule=SCORING_RULE, rankings=rankings)
+    return DistrictMatrix(scoring_rule=rankings[0].scoring_rule, rankings=rankings)
 
 
 __all__ = [

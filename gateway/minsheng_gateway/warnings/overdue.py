@@ -10,6 +10,7 @@ import datetime as dt
 from sqlmodel import Session, select
 
 from minsheng.catalog.models import OrgUnit
+from minsheng.catalog.snapshot import plan_of
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.model import Status
 from minsheng.reporting.calendar import DuePeriod, Relevance, ReportingCalendar
@@ -35,6 +36,15 @@ def city_wide_series(session: Session) -> list[Series]:
     return [(i, CITY_CODE) for i in indicators] + [(i, unit) for unit in units for i in indicators if not i.city_only]
 
 
+def overdue_by_unit(*, session: Session, calendar: ReportingCalendar, day: dt.date) -> dict[str, int]:
+    """How many periods each org unit owed and had let pass their due date at the end of `day`, as the reports stood
+    then (a league table's deduction)."""
+    counts: dict[str, int] = {}
+    for _indicator, unit, missed in overdue_series(session=session, calendar=calendar, today=day, replay=True):
+        counts[unit] = counts.get(unit, 0) + len(missed)
+    return counts
+
+
 def overdue_series(
     *, session: Session, calendar: ReportingCalendar, today: dt.date, series: list | None = None, replay: bool = False
 ):
@@ -43,12 +53,14 @@ def overdue_series(
     `today` is a past day, and the reports are as they stood at its end."""
     series = city_wide_series(session) if series is None else series
     reports = _current_reports(session, series, as_of=today if replay else None)
+    plan = plan_of(session)
     past_due: dict[tuple[str, Relevance], list[DuePeriod]] = {}
     for indicator, unit in series:
-        relevance = Relevance.of(indicator.kind, indicator.horizon)
+        relevance = Relevance.of(indicator.kind, indicator.horizon, plan=plan)
         key = (indicator.frequency, relevance)
         if key not in past_due:
-            past_due[key] = [d for d in calendar.due_periods(indicator.frequency, today, relevance) if d.overdue(today)]
+            due = calendar.due_periods(indicator.frequency, today, plan=plan, relevance=relevance)
+            past_due[key] = [d for d in due if d.overdue(today)]
         missed = [d for d in past_due[key] if is_overdue(reports.get((indicator.code, unit, d.period.code)), d, today)]
         if missed:
             yield indicator, unit, missed

@@ -131,7 +131,7 @@ class CampaignService:
         return create_app(
             process=self.campaign,
             title=f"{self.catalog.title} · {self.catalog.name}",
-            description=f"淄博市高品质民生三年行动（2022—2024）{self.catalog.name}：任务、指标与进展。",
+            description=f"《{self.catalog.plan.name}》{self.catalog.name}：任务、指标与进展。",
             settings=settings or self.settings,
             migration_plan=self.migration_plan,
             routers=[

@@ -55,7 +55,13 @@ _END_OF_DIRECTORY = struct.Struct("<4s4H2LH")
 # The modules a parse needs, imported once in the forkserver so that each child starts at once; uvicorn's
 # too, since a child runs the parent's main script again (`uvicorn …` imports just uvicorn.main; `python -m
 # uvicorn` runs nothing again).
-PARSER_MODULES = ["minsheng.uploads", "minsheng.reporting.files", "minsheng.reporting.workbook", "uvicorn.main"]
+PARSER_MODULES = [
+    "minsheng.uploads",
+    "minsheng.reporting.files",
+    "minsheng.reporting.workbook",
+    "minsheng.catalog.breakdown",
+    "uvicorn.main",
+]
 _FORKSERVER = multiprocessing.get_context("forkserver")
 
 UNREADABLE_WORKBOOK = "无法读取 Excel 文件：请上传用 Excel 或 WPS 保存的 .xlsx 工作簿（.xls 请另存为 .xlsx）"

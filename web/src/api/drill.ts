@@ -1,8 +1,8 @@
 // 攻坚行动 drill-down: campaign → work item → task → indicator, from the gateway's read models.
 // Every read takes the as-of parameters of stores/asOf.ts (`{}` for today).
 import { http } from './client'
+import type { components } from './schema'
 import type { AsOfParams, Campaign, Summary, Task } from './types'
-
 
 export type Status = 'completed' | 'on_track' | 'at_risk' | 'behind' | 'no_data' | 'no_target'
 
@@ -115,14 +115,9 @@ export interface IndicatorDistricts {
   districts: DistrictProgress[]
 }
 
-export interface IndicatorTrajectory {
-  id: string
-  org_unit: string
-  as_of: string
-  target_value: number | null
-  horizon: number
-  points: { date: string; value: number }[]
-}
+/** The line the status is judged against, the plan's annual (quarterly) targets on it, the plan's horizon. */
+export type IndicatorTrajectory = components['schemas']['IndicatorTrajectory']
+export type TrajectoryMilestone = components['schemas']['TrajectoryMilestone']
 
 export interface ValueRevision {
   campaign: string

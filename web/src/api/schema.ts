@@ -161,7 +161,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 指标应达轨迹：按规划节点（里程碑）从基期到目标年末，逐月末的应达值 */
+        /** 指标应达轨迹：按规划节点（年度、季度目标）从基期到目标年末，逐月末的应达值，及各年度（季度）目标 */
         get: operations["indicator_trajectory_api_v1_indicators__code__trajectory_get"];
         put?: never;
         post?: never;
@@ -254,7 +254,7 @@ export interface paths {
         };
         /**
          * 填报参考：某单位截至某期间各指标的上期审定值、累计值和目标（网关读模型）
-         * @description 每个指标一行：截至该期间（含）最近一期已审核值及其期间；累计值按进展模型计算（累计类为2022年起合计，年度类为当年合计，水平类为最新水平）；该单位的目标（区县有分解目标的用区县目标）。
+         * @description 每个指标一行：截至该期间（含）最近一期已审核值及其期间；累计值按进展模型计算（累计类为方案首年起合计，年度类为当年合计，水平类为最新水平）；该单位的目标（区县有分解目标的用区县目标）。
          */
         get: operations["org_unit_values_api_v1_org_units__code__values_get"];
         put?: never;
@@ -712,6 +712,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plans/breakdown-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载任务分解表模板（市民生办）：一行一个任务或指标，含填写说明、方案表，领域、部门和区县取自现行目录 */
+        get: operations["download_breakdown_template_api_v1_plans_breakdown_template_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/breakdown:dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 试运行任务分解表（市民生办）：列出发布后各行动将创建的内容和每一处错误（工作表、行、列），不保存任何数据 */
+        post: operations["dry_run_breakdown_api_v1_plans_breakdown_dry_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stream/views": {
         parameters: {
             query?: never;
@@ -760,6 +794,40 @@ export interface paths {
         get: operations["vocabulary_api_v1_vocabulary_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 方案：名称、文号、实施期、阶段、已开始的各期（供选择）、序时进度；current 为默认方案 */
+        get: operations["plans_api_v1_plans_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{code}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 关闭方案（市民生办）：五个行动服务各自关闭，之后该方案只读；未关闭的行动列明原因，可再次办理 */
+        post: operations["close_plan_api_v1_plans__code__close_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -899,6 +967,215 @@ export interface components {
             created_at: string;
             /** Last Used At */
             last_used_at: string | null;
+        };
+        /** Body_dry_run_breakdown_api_v1_plans_breakdown_dry_run_post */
+        Body_dry_run_breakdown_api_v1_plans_breakdown_dry_run_post: {
+            /**
+             * File
+             * @description 填好的任务分解表（.xlsx，平台下载的模板）
+             */
+            file: string;
+        };
+        /** BreakdownCampaign */
+        BreakdownCampaign: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /**
+             * Work Items
+             * @description 将创建的工作事项数
+             */
+            work_items: number;
+            /**
+             * Tasks
+             * @description 将创建的任务数
+             */
+            tasks: number;
+            /**
+             * Indicators
+             * @description 将创建的指标数
+             */
+            indicators: number;
+            /**
+             * District Targets
+             * @description 将创建的区县分解目标数
+             */
+            district_targets: number;
+            /**
+             * Annual Targets
+             * @description 分年度目标数（完成时限那一年的即目标值，不另计）
+             */
+            annual_targets: number;
+            /**
+             * Quarterly Targets
+             * @description 分季度目标数
+             */
+            quarterly_targets: number;
+            /**
+             * Continued
+             * @description 接续上一轮方案指标的指标数
+             */
+            continued: number;
+            /**
+             * Preview
+             * @description 前几项任务，供核对
+             */
+            preview: components["schemas"]["BreakdownTaskPreview"][];
+        };
+        /** BreakdownDryRun */
+        BreakdownDryRun: {
+            /**
+             * Ok
+             * @description 没有错误：可以发布
+             */
+            ok: boolean;
+            /**
+             * Summary
+             * @description 一句话结论
+             */
+            summary: string;
+            /** @description 「方案」表读出的方案；有误时为空 */
+            plan: components["schemas"]["BreakdownPlan"] | null;
+            /**
+             * Sheet
+             * @description 读取任务和指标的工作表
+             */
+            sheet: string | null;
+            /**
+             * Rows
+             * @description 读取的任务和指标行数（空行不计）
+             */
+            rows: number;
+            /** Campaigns */
+            campaigns: components["schemas"]["BreakdownCampaign"][];
+            /**
+             * Errors
+             * @description 每一处错误：工作表、行、列和原因
+             */
+            errors: components["schemas"]["BreakdownError"][];
+            /**
+             * Warnings
+             * @description 提醒（不妨碍发布），如工作表改了名、某行动没有任务
+             */
+            warnings: components["schemas"]["BreakdownError"][];
+        };
+        /**
+         * BreakdownError
+         * @description One thing wrong in a 任务分解表, where a clerk finds it.
+         */
+        BreakdownError: {
+            /**
+             * Sheet
+             * @description 工作表名称；整个文件有误时为空
+             */
+            sheet?: string | null;
+            /**
+             * Row
+             * @description 行号（与 Excel 左侧行号一致）
+             */
+            row?: number | null;
+            /**
+             * Column
+             * @description 列号，如 D
+             */
+            column?: string | null;
+            /**
+             * Column Name
+             * @description 列标题，如 具体任务
+             */
+            column_name?: string | null;
+            /**
+             * Field
+             * @description 同 column_name（与其他接口的错误项一致）；整体有误时为空
+             * @default
+             */
+            field: string;
+            /**
+             * Code
+             * @description 错误代码，如 unknown_department、duplicate_number
+             */
+            code: string;
+            /**
+             * Message
+             * @description 给办事员看的中文说明，含位置和改法
+             */
+            message: string;
+        };
+        /** BreakdownPlan */
+        BreakdownPlan: {
+            /**
+             * Code
+             * @description 方案代码
+             */
+            code: string;
+            /**
+             * Name
+             * @description 方案名称
+             */
+            name: string;
+            /**
+             * Document Number
+             * @description 文号
+             */
+            document_number: string | null;
+            /** Start Year */
+            start_year: number;
+            /** End Year */
+            end_year: number;
+            /**
+             * Span Label
+             * @description 方案期，如「起止年份」的中文写法
+             */
+            span_label: string;
+        };
+        /** BreakdownTaskPreview */
+        BreakdownTaskPreview: {
+            /**
+             * Number
+             * @description 任务序号（任务编号）
+             */
+            number: number;
+            /**
+             * Title
+             * @description 任务简称（具体任务的第一个分句）
+             */
+            title: string;
+            /**
+             * Work Item
+             * @description 所属工作事项
+             */
+            work_item: string;
+            /**
+             * Lead Departments
+             * @description 主办单位
+             */
+            lead_departments: string[];
+            /**
+             * Partner Departments
+             * @description 协办单位
+             */
+            partner_departments: string[];
+            /**
+             * Indicators
+             * @description 指标：编号、名称和目标，如 T001-1 新改扩建公办幼儿园数量 ≥ 60处
+             */
+            indicators: string[];
+        };
+        /** CampaignClosing */
+        CampaignClosing: {
+            /** Campaign */
+            campaign: string;
+            /**
+             * Status Code
+             * @description 该行动服务的回答（200 已关闭）
+             */
+            status_code: number;
+            /**
+             * Detail
+             * @description 未关闭时的原因
+             */
+            detail?: string | null;
         };
         /** CampaignProgressPublic */
         CampaignProgressPublic: {
@@ -1058,7 +1335,10 @@ export interface components {
         };
         /** DistrictMatrix */
         DistrictMatrix: {
-            /** Scoring Rule */
+            /**
+             * Scoring Rule
+             * @description 月调度排名的计分规则（各排名的规则见其 scoring_rule）
+             */
             scoring_rule: string;
             /** Rankings */
             rankings: components["schemas"]["Ranking"][];
@@ -1178,12 +1458,12 @@ export interface components {
             last_period: string | null;
             /**
              * Running Total
-             * @description 累计：累计类为2022年起至该期间的已审核值合计，年度类为当年合计，水平类为最新水平（同进展计算）
+             * @description 累计：累计类为方案首年起至该期间的已审核值合计，年度类为当年合计，水平类为最新水平（同进展计算）
              */
             running_total: number | null;
             /**
              * Running Total Label
-             * @description 累计值的含义，如「自2022年起累计」「本年累计」「最新水平」
+             * @description 累计值的含义，如「自方案首年起累计」「本年累计」「最新水平」
              */
             running_total_label: string;
             /** @description 截至该期间末的进展状态 */
@@ -1420,8 +1700,25 @@ export interface components {
             target_value: number | null;
             /** Horizon */
             horizon: number;
+            /**
+             * Plan Start
+             * Format: date
+             */
+            plan_start: string;
+            /**
+             * Plan End
+             * Format: date
+             */
+            plan_end: string;
+            /**
+             * Projection End
+             * Format: date
+             */
+            projection_end: string;
             /** Points */
             points: components["schemas"]["TrajectoryPoint"][];
+            /** Milestones */
+            milestones: components["schemas"]["TrajectoryMilestone"][];
         };
         /** ItemProgressPublic */
         ItemProgressPublic: {
@@ -1439,12 +1736,23 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /**
+         * MilestoneBasis
+         * @description What a milestone's value counts (tools/CATALOG_GUIDE.md says how it is read from a plan's sentence).
+         * @enum {string}
+         */
+        MilestoneBasis: "reached" | "year_flow";
         /** MilestonePublic */
         MilestonePublic: {
             /** Year */
             year: number;
+            /** Quarter */
+            quarter?: number | null;
             /** Value */
             value: number;
+            /** @default reached */
+            basis: components["schemas"]["MilestoneBasis"];
+            comparator?: components["schemas"]["Comparator"] | null;
             /** Source */
             source: string;
         };
@@ -1597,6 +1905,101 @@ export interface components {
             /** Value */
             value: number;
         };
+        /** PeriodOption */
+        PeriodOption: {
+            /**
+             * Code
+             * @description 期间代码，如月 yyyy-mm、季 yyyyQn、年 yyyy
+             */
+            code: string;
+            /**
+             * Ended
+             * @description 是否已结束（已结束的期间才有月调度通报、才应报送）
+             */
+            ended: boolean;
+        };
+        /** PlanClosing */
+        PlanClosing: {
+            /** Code */
+            code: string;
+            /**
+             * Closed
+             * @description 五个行动都已关闭该方案
+             */
+            closed: boolean;
+            /** Campaigns */
+            campaigns: components["schemas"]["CampaignClosing"][];
+        };
+        /**
+         * PlanPeriods
+         * @description The plan's periods that have begun by today, newest first (the pickers' options).
+         */
+        PlanPeriods: {
+            /** Month */
+            month: components["schemas"]["PeriodOption"][];
+            /** Quarter */
+            quarter: components["schemas"]["PeriodOption"][];
+            /** Year */
+            year: components["schemas"]["PeriodOption"][];
+        };
+        /**
+         * PlanPhase
+         * @description A plan's state as its users see it on a given day.
+         * @enum {string}
+         */
+        PlanPhase: "draft" | "not_started" | "in_force" | "ended" | "closed";
+        /** PlanPublic */
+        PlanPublic: {
+            /** Code */
+            code: string;
+            /**
+             * Name
+             * @description 方案名称
+             */
+            name: string;
+            /**
+             * Document Number
+             * @description 文号
+             */
+            document_number: string | null;
+            /**
+             * Start
+             * Format: date
+             * @description 实施期开始
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             * @description 实施期结束
+             */
+            end: string;
+            /**
+             * Span Label
+             * @description 实施期的中文写法（起止年份）
+             */
+            span_label: string;
+            state: components["schemas"]["PlanState"];
+            /** @description 今天所处阶段（词汇表 plan_phase） */
+            phase: components["schemas"]["PlanPhase"];
+            /**
+             * Current
+             * @description 是否为默认方案：今天正在执行的（没有则最近开始的）
+             */
+            current: boolean;
+            periods: components["schemas"]["PlanPeriods"];
+            /**
+             * Time Elapsed
+             * @description 序时进度：截至所问日期（默认今天）实施期已过去的比例 0–1
+             */
+            time_elapsed: number;
+        };
+        /**
+         * PlanState
+         * @description Where a plan is in its life; whether it is in force on a day also depends on its horizon (`PlanDoc.phase`).
+         * @enum {string}
+         */
+        PlanState: "draft" | "published" | "closed";
         /** PlatformPublic */
         PlatformPublic: {
             /**
@@ -1628,6 +2031,11 @@ export interface components {
             as_of: string;
             /** Previous As Of */
             previous_as_of?: string | null;
+            /**
+             * Scoring Rule
+             * @description 排出此排名的计分规则（方案数据，可按年度调整）
+             */
+            scoring_rule: string;
             /** Districts */
             districts: components["schemas"]["DistrictScore"][];
         };
@@ -1696,6 +2104,11 @@ export interface components {
              * Format: date
              */
             as_of: string;
+            /**
+             * Time Elapsed
+             * @description 序时进度：截至 as_of 方案实施期已过去的比例 0–1
+             */
+            time_elapsed: number;
             /** Tasks By Status */
             tasks_by_status: {
                 [key: string]: number;
@@ -1815,6 +2228,29 @@ export interface components {
              */
             label: string;
         };
+        /**
+         * TrajectoryMilestone
+         * @description An annual (quarterly) target of the plan, as the chart draws it.
+         */
+        TrajectoryMilestone: {
+            /** Period */
+            period: string;
+            /** Label */
+            label: string;
+            /** Description */
+            description: string;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Value */
+            value: number;
+            /** Plotted */
+            plotted: number;
+            /** Source */
+            source: string;
+        };
         /** TrajectoryPoint */
         TrajectoryPoint: {
             /**
@@ -1901,6 +2337,11 @@ export interface components {
              * @description 填报频次（月度、季度、年度）
              */
             frequency: components["schemas"]["Term"][];
+            /**
+             * Plan Phase
+             * @description 方案所处阶段（草稿、执行中、已结束……）
+             */
+            plan_phase: components["schemas"]["Term"][];
         };
         /** Warning */
         Warning: {
@@ -4723,6 +5164,164 @@ export interface operations {
             };
         };
     };
+    download_breakdown_template_api_v1_plans_breakdown_template_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 任务分解表模板（Excel 工作簿） */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    dry_run_breakdown_api_v1_plans_breakdown_dry_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_dry_run_breakdown_api_v1_plans_breakdown_dry_run_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakdownDryRun"];
+                };
+            };
+            /** @description 请求内容无法解析（编码或 multipart 表单格式不正确） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求内容过大（max_bytes 为上限），未保存任何数据 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 工作簿整体无法使用（不是 .xlsx、找不到表头、超过行数上限等），errors 逐项说明 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     stream_views_api_v1_stream_views_get: {
         parameters: {
             query?: never;
@@ -4799,6 +5398,148 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Vocabulary"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    plans_api_v1_plans_get: {
+        parameters: {
+            query?: {
+                /** @description 回溯：按哪一天的情况计算（截至该日已结束期间的审定值），默认今天 */
+                as_of?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanPublic"][];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    close_plan_api_v1_plans__code__close_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 方案代码 */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanClosing"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理（说明允许的范围） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */

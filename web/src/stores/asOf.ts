@@ -3,9 +3,6 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 
-export const PLAN_START = '2022-01-01'
-export const PLAN_END = '2024-12-31'
-
 export const useAsOfStore = defineStore('asOf', () => {
   /** YYYY-MM-DD, or null for today. */
   const asOf = ref<string | null>(null)

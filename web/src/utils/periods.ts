@@ -1,25 +1,12 @@
-// The plan's reporting periods: months, quarters and years of 2022–2024 that have begun.
+// Reporting periods: which exist comes from the plan the server serves (`usePlan`); here only how a period
+// code is written (month yyyy-mm, quarter yyyyQn, year yyyy), which is the same in every plan.
+import { usePlan } from '@/composables/usePlan'
+
 export type PeriodKind = 'month' | 'quarter' | 'year'
 
-export const PLAN_YEARS = [2022, 2023, 2024]
-
-function begun(year: number, month: number, today: Date): boolean {
-  return year < today.getFullYear() || (year === today.getFullYear() && month <= today.getMonth() + 1)
-}
-
-/** Newest first, as a clerk looks for the period just ended. */
-export function periodsOf(kind: PeriodKind, today: Date = new Date()): string[] {
-  const codes: string[] = []
-  for (const year of [...PLAN_YEARS].reverse()) {
-    if (kind === 'year' && begun(year, 1, today)) codes.push(String(year))
-    if (kind === 'quarter') {
-      for (let q = 4; q >= 1; q--) if (begun(year, q * 3 - 2, today)) codes.push(`${year}Q${q}`)
-    }
-    if (kind === 'month') {
-      for (let m = 12; m >= 1; m--) if (begun(year, m, today)) codes.push(`${year}-${String(m).padStart(2, '0')}`)
-    }
-  }
-  return codes
+/** The current plan's periods of a kind that have begun, newest first, as a clerk looks for the period just ended. */
+export function periodsOf(kind: PeriodKind): string[] {
+  return (usePlan().current.value?.periods[kind] ?? []).map((p) => p.code)
 }
 
 export function periodKind(code: string): PeriodKind {
@@ -28,7 +15,7 @@ export function periodKind(code: string): PeriodKind {
   return 'month'
 }
 
-/** The last month of a period as `YYYY-MM` (2022Q2 → 2022-06, 2022 → 2022-12): periods compare by their end. */
+/** The last month of a period as `yyyy-mm` (Q2 → its June, a year → its December): periods compare by their end. */
 export function periodEndMonth(code: string): string {
   const quarter = /^(\d{4})Q([1-4])$/.exec(code)
   if (quarter) return `${quarter[1]}-${String(Number(quarter[2]) * 3).padStart(2, '0')}`

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
+from pathlib import Path
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-PLAN_START_YEAR = 2022
-PLAN_END_YEAR = 2024
 
 CAMPAIGN_CODES = ("education", "health", "eldercare", "employment", "livability")
 
@@ -108,11 +108,203 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class MilestoneDoc(_Doc):
-    """A planned value for an intermediate year (the trajectory passes through it)."""
+class PlanState(str, enum.Enum):
+    """Where a plan is in its life; whether it is in force on a day also depends on its horizon (`PlanDoc.phase`)."""
 
-    year: int = Field(ge=PLAN_START_YEAR, le=PLAN_END_YEAR)
+    draft = "draft"  # loaded from a 任务分解表, not yet published: nobody reports on it
+    published = "published"  # reported on within its horizon; after it, pending reviews may still finish
+    closed = "closed"  # closed by the city office after its horizon: read-only
+
+
+class PlanPhase(str, enum.Enum):
+    """A plan's state as its users see it on a given day."""
+
+    draft = "draft"
+    not_started = "not_started"
+    in_force = "in_force"
+    ended = "ended"
+    closed = "closed"
+
+
+PLAN_PHASE_LABELS = {
+    PlanPhase.draft: "草稿",
+    PlanPhase.not_started: "未开始",
+    PlanPhase.in_force: "执行中",
+    PlanPhase.ended: "已结束",
+    PlanPhase.closed: "已关闭",
+}
+
+
+# The statuses a league table scores, in the order the rule is told (progress.model.Status, which the catalog
+# cannot import: progress builds on the catalog).
+SCORED_STATUSES = {
+    "completed": "已完成",
+    "on_track": "进度正常",
+    "at_risk": "存在风险",
+    "behind": "进度滞后",
+    "no_data": "暂无数据",
+}
+
+
+class ScoringRuleDoc(_Doc):
+    """How the league tables (月调度、季考评、年评价) score the districts, from `from_year` on (a plan may change its
+    rule by year; the rule of a ranking is the one in force in the year of its day)."""
+
+    from_year: int | None = None  # None: from the plan's first year
+    points: dict[str, float] = Field(
+        default_factory=lambda: {"completed": 100, "on_track": 90, "at_risk": 60, "behind": 30, "no_data": 0}
+    )
+    # A campaign's weight in the total; a campaign not named weighs 1 (all equal: the plain average).
+    campaign_weights: dict[str, float] = Field(default_factory=dict)
+    # Points off the total per report owed and overdue (逾期未报 or 被退回 not yet resubmitted) on the ranking's day.
+    overdue_deduction: float = Field(default=0, ge=0)
+    deduction_cap: float = Field(default=20, ge=0)
+
+    @model_validator(mode="after")
+    def _known_keys(self) -> ScoringRuleDoc:
+        unknown = sorted(set(self.points) - set(SCORED_STATUSES))
+        if unknown or not self.points:
+            raise ValueError(f"scoring points name unknown statuses {unknown} (known: {sorted(SCORED_STATUSES)})")
+        campaigns = sorted(set(self.campaign_weights) - set(CAMPAIGN_CODES))
+        if campaigns or any(w <= 0 for w in self.campaign_weights.values()):
+            raise ValueError(f"campaign weights must be positive and name campaigns (unknown: {campaigns})")
+        return self
+
+    def weight(self, campaign: str) -> float:
+        return self.campaign_weights.get(campaign, 1.0)
+
+    def describe(self, campaign_names: dict[str, str]) -> str:
+        """The rule in the words a bulletin prints beside the ranking it made."""
+        points = "、".join(f"{SCORED_STATUSES[s]}{_num(self.points[s])}分" for s in SCORED_STATUSES if s in self.points)
+        text = (
+            f"每个区县按其可考核的指标计分：{points}；"
+            "可考核指标为该区县有分解目标的指标，以及比率、人均类指标（全市目标同样适用于区县）；"
+            "总量指标未分解到该区县的、只统计全市数据的指标不计分。各行动得分为其指标得分的平均数，"
+        )
+        if self.campaign_weights:
+            weights = "、".join(f"{campaign_names.get(c, c)}{_num(self.weight(c))}" for c in campaign_names)
+            text += f"总分为各行动得分的加权平均数（权重：{weights}）"
+        else:
+            text += "总分为各行动得分的平均数"
+        if self.overdue_deduction:
+            text += (
+                f"，每有一期逾期未报（含被退回未重报）扣{_num(self.overdue_deduction)}分、"
+                f"最多扣{_num(self.deduction_cap)}分"
+            )
+        return (
+            text
+            + "，按总分从高到低排名。月调度截至上月末，季考评截至上季度末，年评价截至上年末（均限于方案实施期内）。"
+        )
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+class PlanDoc(_Doc):
+    """A plan the campaigns work to: its document, its horizon and its state.
+
+    Horizons are whole calendar years (every plan the city runs is: three-year plans, five-year plans, a year's
+    target list), so the plan's periods are its years' months, quarters and years."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9-]{2,39}$")
+    name: str = Field(min_length=2)
+    document_number: str | None = None  # 文号
+    start: dt.date
+    end: dt.date
+    state: PlanState = PlanState.published
+    legacy: bool = False  # catalog documents published before plans were data belong to this plan
+    # The league tables' rules, oldest first; the first applies from the plan's start.
+    scoring: tuple[ScoringRuleDoc, ...] = (ScoringRuleDoc(),)
+
+    @model_validator(mode="after")
+    def _whole_years(self) -> PlanDoc:
+        if (self.start.month, self.start.day) != (1, 1) or (self.end.month, self.end.day) != (12, 31):
+            raise ValueError(f"plan {self.code}: a horizon runs from 1 January to 31 December")
+        if self.end < self.start:
+            raise ValueError(f"plan {self.code}: the horizon ends before it starts")
+        years = [rule.from_year or self.first_year for rule in self.scoring]
+        if not self.scoring or years != sorted(set(years)) or years[0] != self.first_year:
+            raise ValueError(f"plan {self.code}: scoring rules start at the plan's first year, one per year, in order")
+        if any(not self.covers_year(year) for year in years):
+            raise ValueError(f"plan {self.code}: a scoring rule starts outside the horizon")
+        return self
+
+    def scoring_rule(self, day: dt.date) -> ScoringRuleDoc:
+        """The rule in force in the year of `day` (kept inside the horizon)."""
+        year = min(max(day.year, self.first_year), self.last_year)
+        return [rule for rule in self.scoring if (rule.from_year or self.first_year) <= year][-1]
+
+    @property
+    def first_year(self) -> int:
+        return self.start.year
+
+    @property
+    def last_year(self) -> int:
+        return self.end.year
+
+    @property
+    def years(self) -> range:
+        return range(self.first_year, self.last_year + 1)
+
+    @property
+    def span_label(self) -> str:
+        return f"{self.first_year}—{self.last_year}年"
+
+    def covers_year(self, year: int) -> bool:
+        return self.first_year <= year <= self.last_year
+
+    def clamp(self, day: dt.date) -> dt.date:
+        """The day kept inside the horizon (a view of an ended plan shows its last day)."""
+        return min(max(day, self.start), self.end)
+
+    def phase(self, today: dt.date) -> PlanPhase:
+        if self.state is PlanState.draft:
+            return PlanPhase.draft
+        if self.state is PlanState.closed:
+            return PlanPhase.closed
+        if today < self.start:
+            return PlanPhase.not_started
+        return PlanPhase.in_force if today <= self.end else PlanPhase.ended
+
+
+@functools.cache
+def plans_from_documents() -> tuple[PlanDoc, ...]:
+    """The plans read from a document (`plans.yaml` beside this module)."""
+    with (Path(__file__).with_name("plans.yaml")).open(encoding="utf-8") as f:
+        return tuple(PlanDoc.model_validate(entry) for entry in yaml.safe_load(f))
+
+
+def plan_from_documents(code: str) -> PlanDoc:
+    for plan in plans_from_documents():
+        if plan.code == code:
+            return plan
+    raise ValueError(f"unknown plan {code!r} (plans.yaml lists the plans read from a document)")
+
+
+def legacy_plan() -> PlanDoc:
+    return next(plan for plan in plans_from_documents() if plan.legacy)
+
+
+class MilestoneBasis(str, enum.Enum):
+    """What a milestone's value counts (tools/CATALOG_GUIDE.md says how it is read from a plan's sentence)."""
+
+    reached = "reached"  # the figure at the period's end: a cumulative total since the plan's start, or a level
+    year_flow = "year_flow"  # what the year adds, from 1 January to the period's end ("年内新增城镇就业5.5万人")
+
+
+class MilestoneDoc(_Doc):
+    """A planned value for a year, or a quarter of a year, inside the plan: an annual (quarterly) target.
+
+    Where one is set for the period being judged, status judges against it (完成/未完成年度目标,
+    `progress/status.py`).  A milestone written before annual targets (year, value, source, seed) reads
+    as it did: a value reached by the end of the year."""
+
+    year: int
+    quarter: int | None = Field(default=None, ge=1, le=4)  # None: the whole year
     value: float
+    basis: MilestoneBasis = MilestoneBasis.reached
+    comparator: Comparator | None = None  # the target's own wording where it differs from the end target's
     source: str
     seed: str = "003"
 
@@ -121,6 +313,11 @@ class MilestoneDoc(_Doc):
         if not contains_number(self.source, self.value):
             raise ValueError(f"milestone {self.value} does not appear in its source sentence")
         return self
+
+    @property
+    def period_code(self) -> str:
+        """The period the target is for, as a reporting period's code: "2023" or "2023Q2"."""
+        return f"{self.year}" if self.quarter is None else f"{self.year}Q{self.quarter}"
 
 
 class DistrictTargetDoc(_Doc):
@@ -145,7 +342,7 @@ class IndicatorDoc(_Doc):
     target_value: float
     comparator: Comparator
     kind: IndicatorKind
-    horizon: int = Field(ge=PLAN_START_YEAR, le=PLAN_END_YEAR)
+    horizon: int  # the year the target is for, inside the plan (CampaignDoc checks)
     aggregation: Aggregation
     frequency: ReportingFrequency
     baseline_value: float | None = None
@@ -181,9 +378,30 @@ class IndicatorDoc(_Doc):
             raise ValueError(f"indicator {self.code}: a city-only indicator cannot have district targets")
         return self
 
+    @model_validator(mode="after")
+    def _milestones_fit_the_kind(self) -> IndicatorDoc:
+        seen: set[tuple[str, MilestoneBasis]] = set()
+        for m in self.milestones:
+            where = f"indicator {self.code}: milestone {m.period_code}"
+            if (m.period_code, m.basis) in seen:
+                raise ValueError(f"{where} is given twice")
+            seen.add((m.period_code, m.basis))
+            if m.year > self.horizon:
+                raise ValueError(f"{where} is after the indicator's horizon {self.horizon}")
+            if self.kind is IndicatorKind.level and m.basis is not MilestoneBasis.reached:
+                raise ValueError(f"{where}: a level has no flow, its milestones are levels to reach")
+            if self.kind in (IndicatorKind.yearly, IndicatorKind.one_year) and m.basis is not MilestoneBasis.year_flow:
+                raise ValueError(f"{where}: a {self.kind.value} indicator counts the year's flow (basis year_flow)")
+            if self.kind is IndicatorKind.one_year and m.year != self.horizon:
+                raise ValueError(f"{where}: a one-year target has milestones in its own year only")
+            whole_horizon_year = m.year == self.horizon and m.quarter is None
+            if whole_horizon_year and (m.basis is MilestoneBasis.reached or self.kind is IndicatorKind.one_year):
+                raise ValueError(f"{where} is the end target itself")
+        return self
+
 
 class TaskDoc(_Doc):
-    number: int = Field(ge=1, le=113)
+    number: int = Field(ge=1)
     title: str = Field(min_length=2, max_length=40)
     text: str = Field(min_length=10)
     lead_departments: tuple[str, ...] = Field(min_length=1)
@@ -206,7 +424,7 @@ class TaskDoc(_Doc):
 
 
 class WorkItemDoc(_Doc):
-    number: int = Field(ge=1, le=34)
+    number: int = Field(ge=1)
     title: str
     tasks: tuple[TaskDoc, ...] = Field(min_length=1)
 
@@ -218,8 +436,21 @@ class CampaignDoc(_Doc):
     number: int = Field(ge=1, le=5)
     name: str
     title: str
+    plan: PlanDoc
     indicators: tuple[IndicatorDoc, ...] = ()  # headline (campaign-level) indicators, no task
     items: tuple[WorkItemDoc, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plan_by_code(cls, data: object) -> object:
+        # A catalog.yaml names its plan by code; a document published before plans were data names none.
+        if isinstance(data, dict):
+            plan = data.get("plan")
+            if plan is None:
+                return {**data, "plan": legacy_plan()}
+            if isinstance(plan, str):
+                return {**data, "plan": plan_from_documents(plan)}
+        return data
 
     @field_validator("code")
     @classmethod
@@ -237,6 +468,15 @@ class CampaignDoc(_Doc):
         for indicator in self.indicators:
             if not indicator.code.startswith("H-"):
                 raise ValueError(f"headline indicator {indicator.code} must have an H- code")
+        return self
+
+    @model_validator(mode="after")
+    def _years_inside_plan(self) -> CampaignDoc:
+        for indicator in self.all_indicators():
+            years = [indicator.horizon, *(m.year for m in indicator.milestones)]
+            outside = sorted({y for y in years if not self.plan.covers_year(y)})
+            if outside:
+                raise ValueError(f"indicator {indicator.code}: years {outside} are outside plan {self.plan.code}")
         return self
 
     def tasks(self) -> list[TaskDoc]:

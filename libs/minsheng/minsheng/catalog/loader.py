@@ -17,13 +17,14 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, SQLModel, select
 
-from minsheng.catalog.document import CampaignDoc, IndicatorDoc
+from minsheng.catalog.document import CampaignDoc, IndicatorDoc, MilestoneBasis, PlanDoc, PlanState
 from minsheng.catalog.models import (
     Campaign,
     DistrictTarget,
     Indicator,
     IndicatorMilestone,
     OrgUnit,
+    Plan,
     Task,
     TaskLeadDepartment,
     WorkItem,
@@ -95,6 +96,28 @@ def apply_org_units(*, session: Session) -> CatalogChanges:
     return changes
 
 
+def apply_plan(*, session: Session, changes: CatalogChanges, plan: PlanDoc) -> None:
+    """The plan's row as `plan` says, except that a closed plan stays closed (closing is the city office's act,
+    and a service re-applying its catalog file at start-up must not reopen it)."""
+    stored = session.get(Plan, plan.code)
+    state = PlanState.closed if stored is not None and stored.state is PlanState.closed else plan.state
+    _upsert(
+        session,
+        changes,
+        Plan,
+        (plan.code,),
+        f"plan {plan.code}",
+        name=plan.name,
+        document_number=plan.document_number,
+        start_date=plan.start,
+        end_date=plan.end,
+        state=state,
+        legacy=plan.legacy,
+        scoring=[rule.model_dump(mode="json") for rule in plan.scoring],
+    )
+    session.flush()
+
+
 def catalog_digest(doc: CampaignDoc) -> str:
     """A fingerprint of the document as validated.  Two equal documents whose mappings were written in
     another order may differ: then the receiver applies (idempotently) instead of skipping."""
@@ -116,6 +139,7 @@ def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) 
     """Bring the database's rows for this campaign to exactly what `doc` says, and drop the process's
     `catalog` snapshot of them. Does not commit."""
     changes = apply_org_units(session=session)
+    apply_plan(session=session, changes=changes, plan=doc.plan)
     _upsert(
         session,
         changes,
@@ -125,6 +149,7 @@ def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) 
         number=doc.number,
         name=doc.name,
         title=doc.title,
+        plan_code=doc.plan.code,
     )
     session.flush()
 
@@ -233,23 +258,29 @@ def _apply_indicator(
     session.flush()
     # Milestones and district targets belong to the indicator: the file is their only source.
     milestones = {
-        m.year: m for m in session.exec(select(IndicatorMilestone).where(IndicatorMilestone.indicator_code == doc.code))
+        (m.year, m.quarter, m.basis): m
+        for m in session.exec(select(IndicatorMilestone).where(IndicatorMilestone.indicator_code == doc.code))
     }
-    wanted = {m.year: m for m in doc.milestones}
-    for year, row in milestones.items():
-        if year not in wanted:
+    wanted = {(m.year, m.quarter, m.basis): m for m in doc.milestones}
+    for key, row in milestones.items():
+        if key not in wanted:
             session.delete(row)
-            changes.updated.append(f"indicator {doc.code} milestone {year} removed")
-    for year, milestone in wanted.items():
-        row = milestones.get(year)
-        values = {"value": milestone.value, "source": milestone.source, "seed": milestone.seed}
+            changes.updated.append(f"indicator {doc.code} milestone {_milestone_label(*key)} removed")
+    for key, milestone in wanted.items():
+        values = {
+            "value": milestone.value,
+            "comparator": milestone.comparator,
+            "source": milestone.source,
+            "seed": milestone.seed,
+        }
+        year, quarter, basis = key
         _sync_child(
             session,
             changes,
-            row,
+            milestones.get(key),
             IndicatorMilestone,
-            f"indicator {doc.code} milestone {year}",
-            {"indicator_code": doc.code, "year": year},
+            f"indicator {doc.code} milestone {_milestone_label(*key)}",
+            {"indicator_code": doc.code, "year": year, "quarter": quarter, "basis": basis},
             values,
         )
 
@@ -273,6 +304,11 @@ def _apply_indicator(
             {"indicator_code": doc.code, "org_unit_code": org_unit},
             values,
         )
+
+
+def _milestone_label(year: int, quarter: int | None, basis: MilestoneBasis) -> str:
+    period = f"{year}" if quarter is None else f"{year}Q{quarter}"
+    return period if basis is MilestoneBasis.reached else f"{period} {basis.value}"
 
 
 def _sync_child(

@@ -11,9 +11,20 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind, ReportingFrequency
+from minsheng.catalog.document import (
+    Aggregation,
+    Comparator,
+    IndicatorKind,
+    MilestoneBasis,
+    MilestoneDoc,
+    PlanDoc,
+    PlanState,
+    ReportingFrequency,
+    ScoringRuleDoc,
+)
 
 
 def enum_column(enum_class: type) -> sa.Enum:
@@ -21,11 +32,37 @@ def enum_column(enum_class: type) -> sa.Enum:
     return sa.Enum(enum_class, native_enum=False, create_constraint=False, length=16)
 
 
+class Plan(SQLModel, table=True):
+    """A plan the campaigns work to (`PlanDoc`): its horizon bounds every period, trajectory and due date."""
+
+    code: str = Field(primary_key=True, max_length=40)
+    name: str
+    document_number: str | None = None
+    start_date: dt.date
+    end_date: dt.date
+    state: PlanState = Field(sa_type=enum_column(PlanState))
+    legacy: bool = False
+    scoring: list[dict] = Field(sa_type=JSONB)  # ScoringRuleDoc, oldest first
+
+    def doc(self) -> PlanDoc:
+        return PlanDoc(
+            code=self.code,
+            name=self.name,
+            document_number=self.document_number,
+            start=self.start_date,
+            end=self.end_date,
+            state=self.state,
+            legacy=self.legacy,
+            scoring=tuple(ScoringRuleDoc.model_validate(rule) for rule in self.scoring),
+        )
+
+
 class Campaign(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=20)
     number: int
     name: str
     title: str
+    plan_code: str | None = Field(default=None, foreign_key="plan.code", max_length=40)
     # What `apply_catalog` last applied (`loader.catalog_digest`), so that a receiver of the same
     # document again can tell at once that there is nothing to apply.  Only `apply_catalog` writes
     # the catalog tables, and it sets this last; NULL: not known, compare in full.
@@ -80,15 +117,32 @@ class Indicator(SQLModel, table=True):
 
 
 class IndicatorMilestone(SQLModel, table=True):
+    """A `MilestoneDoc`: an annual (quarterly) target.  The document refuses two for the same period and
+    basis; the constraint cannot (a year's row has no quarter, and NULLs differ)."""
+
     __tablename__ = "indicator_milestone"
-    __table_args__ = (UniqueConstraint("indicator_code", "year"),)
+    __table_args__ = (UniqueConstraint("indicator_code", "year", "quarter", "basis"),)
 
     id: int | None = Field(default=None, primary_key=True)
     indicator_code: str = Field(foreign_key="indicator.code", index=True, max_length=20)
     year: int
+    quarter: int | None = None
     value: float
+    basis: MilestoneBasis = Field(default=MilestoneBasis.reached, sa_type=enum_column(MilestoneBasis))
+    comparator: Comparator | None = Field(default=None, sa_type=enum_column(Comparator))
     source: str
     seed: str = Field(max_length=8)
+
+    def doc(self) -> MilestoneDoc:
+        return MilestoneDoc(
+            year=self.year,
+            quarter=self.quarter,
+            value=self.value,
+            basis=self.basis,
+            comparator=self.comparator,
+            source=self.source,
+            seed=self.seed,
+        )
 
 
 class OrgUnit(SQLModel, table=True):
@@ -114,7 +168,17 @@ class DistrictTarget(SQLModel, table=True):
 
 CATALOG_TABLES = frozenset(
     model.__tablename__
-    for model in (Campaign, WorkItem, Task, TaskLeadDepartment, Indicator, IndicatorMilestone, OrgUnit, DistrictTarget)
+    for model in (
+        Plan,
+        Campaign,
+        WorkItem,
+        Task,
+        TaskLeadDepartment,
+        Indicator,
+        IndicatorMilestone,
+        OrgUnit,
+        DistrictTarget,
+    )
 )
 
 
@@ -137,7 +201,10 @@ class WorkItemPublic(SQLModel):
 
 class MilestonePublic(SQLModel):
     year: int
+    quarter: int | None = None  # None: the whole year
     value: float
+    basis: MilestoneBasis = MilestoneBasis.reached
+    comparator: Comparator | None = None  # None: the indicator's
     source: str
 
 

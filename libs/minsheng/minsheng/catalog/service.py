@@ -7,7 +7,7 @@ from collections import defaultdict
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from minsheng.catalog.document import CampaignDoc, DistrictTargetDoc, IndicatorDoc, MilestoneDoc, TaskDoc, WorkItemDoc
+from minsheng.catalog.document import CampaignDoc, DistrictTargetDoc, IndicatorDoc, TaskDoc, WorkItemDoc, legacy_plan
 from minsheng.catalog.models import (
     Campaign,
     DistrictTarget,
@@ -17,6 +17,7 @@ from minsheng.catalog.models import (
     IndicatorPublic,
     MilestonePublic,
     OrgUnit,
+    Plan,
     Task,
     TaskLeadDepartment,
     TaskPublic,
@@ -201,11 +202,13 @@ def export_catalog(*, session: Session, campaign: str) -> CampaignDoc:
                 ),
             )
         )
+    plan = session.get(Plan, row.plan_code) if row.plan_code else None
     return CampaignDoc(
         code=row.code,
         number=row.number,
         name=row.name,
         title=row.title,
+        plan=plan.doc() if plan is not None else legacy_plan(),
         indicators=tuple(docs[i.code] for i in indicators if i.task_number is None),
         items=tuple(items),
     )
@@ -259,15 +262,34 @@ def _tasks_public(session: Session, tasks: list[Task]) -> list[TaskPublic]:
     ]
 
 
+def milestone_rows(session: Session, codes: list[str]) -> list[IndicatorMilestone]:
+    """The milestones and annual targets of these indicators, in the order a chart and the status read them:
+    by year, a year's quarters before the whole year, then by basis."""
+    if not codes:
+        return []
+    return list(
+        session.exec(
+            select(IndicatorMilestone)
+            .where(IndicatorMilestone.indicator_code.in_(codes))
+            .order_by(IndicatorMilestone.year, IndicatorMilestone.quarter.nulls_last(), IndicatorMilestone.basis)
+        )
+    )
+
+
 def _indicators_public(session: Session, rows: list[Indicator]) -> list[IndicatorPublic]:
     milestones: dict[str, list[MilestonePublic]] = defaultdict(list)
     if rows:
-        for m in session.exec(
-            select(IndicatorMilestone)
-            .where(IndicatorMilestone.indicator_code.in_([r.code for r in rows]))
-            .order_by(IndicatorMilestone.year)
-        ):
-            milestones[m.indicator_code].append(MilestonePublic(year=m.year, value=m.value, source=m.source))
+        for m in milestone_rows(session, [r.code for r in rows]):
+            milestones[m.indicator_code].append(
+                MilestonePublic(
+                    year=m.year,
+                    quarter=m.quarter,
+                    value=m.value,
+                    basis=m.basis,
+                    comparator=m.comparator,
+                    source=m.source,
+                )
+            )
     return [
         IndicatorPublic(
             id=r.code,
@@ -296,7 +318,7 @@ def _indicator_doc(session: Session, row: Indicator) -> IndicatorDoc:
     milestones = session.exec(
         select(IndicatorMilestone)
         .where(IndicatorMilestone.indicator_code == row.code)
-        .order_by(IndicatorMilestone.year)
+        .order_by(IndicatorMilestone.year, IndicatorMilestone.quarter.nulls_last(), IndicatorMilestone.basis)
     )
     targets = session.exec(
         select(DistrictTarget).where(DistrictTarget.indicator_code == row.code).order_by(DistrictTarget.org_unit_code)
@@ -316,7 +338,7 @@ def _indicator_doc(session: Session, row: Indicator) -> IndicatorDoc:
         baseline_year=row.baseline_year,
         source=row.source,
         seed=row.seed,
-        milestones=tuple(MilestoneDoc(year=m.year, value=m.value, source=m.source, seed=m.seed) for m in milestones),
+        milestones=tuple(m.doc() for m in milestones),
         district_targets=tuple(
             DistrictTargetDoc(org_unit=t.org_unit_code, target_value=t.target_value, source=t.source, seed=t.seed)
             for t in targets

@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session, select
 
-from minsheng.catalog.document import Aggregation
-from minsheng.catalog.models import Indicator, OrgUnit, TaskLeadDepartment
+from minsheng.catalog.document import Aggregation, PlanDoc, legacy_plan
+from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Plan, TaskLeadDepartment
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class CatalogSnapshot:
     indicators: dict[str, IndicatorFact]  # active (not retired) indicators
     org_units: frozenset[str]
     lead_departments: dict[int, tuple[str, ...]]
+    plan: PlanDoc  # the plan the campaigns here work to
     derived: dict = field(default_factory=dict)  # other views of the same catalog, built on first use
 
     def extra(self, name: str, build):  # noqa: ANN001, ANN201
@@ -89,7 +90,15 @@ def _read_snapshot(session: Session) -> CatalogSnapshot:
         indicators=indicators,
         org_units=frozenset(session.exec(select(OrgUnit.code))),
         lead_departments={k: tuple(v) for k, v in leads.items()},
+        plan=plan_of(session),
     )
+
+
+def plan_of(session: Session) -> PlanDoc:
+    """The plan the campaigns of this database work to.  One per database for now (every catalog file names the same
+    plan; decision 0017 says how several will live side by side); before any catalog is applied, the legacy plan."""
+    row = session.exec(select(Plan).join(Campaign, Campaign.plan_code == Plan.code).limit(1)).first()
+    return row.doc() if row is not None else legacy_plan()
 
 
 async def _app_catalog(request: Request) -> CatalogCache:  # async: no thread hand-off to read app state

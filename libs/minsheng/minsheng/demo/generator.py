@@ -1,8 +1,9 @@
-"""The demo dataset (`make run`): plausible reports for 2022–2024 by district, as plain functions.
+"""The demo dataset (`make run`): plausible reports over a plan's years by district, as plain functions.
 
 Deterministic (a seeded RNG per indicator), so two runs give the same figures. Some districts and
 some indicators lag on purpose, so that the warnings and the rankings have something to say. Where
-the city published a 2022 result (`results_2022.yaml`), the districts' 2022 figures add up to it.
+the city published a result for the plan's first year (`results_2022.yaml`), the districts' figures of that
+year add up to it.
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ from pathlib import Path
 import yaml
 
 from minsheng.catalog.document import (
-    PLAN_END_YEAR,
-    PLAN_START_YEAR,
     Aggregation,
     CampaignDoc,
     Comparator,
     IndicatorDoc,
     IndicatorKind,
+    MilestoneBasis,
 )
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.scale import ratio_scale
 
 DEMO_NOTE = "演示数据"
 RESULTS_FILE = Path(__file__).with_name("results_2022.yaml")
-YEARS = tuple(range(PLAN_START_YEAR, PLAN_END_YEAR + 1))
+Years = tuple[int, ...]  # the plan's years, oldest first
 
 # Each reporting unit's share of a city total (roughly its population) and how well it performs
 # (1.0: on plan). 博山区 and 高青县 lag, 张店区 and 高新区 lead.
@@ -127,27 +127,31 @@ def unit_targets(indicator: IndicatorDoc) -> dict[str, float]:
     return {code: own.get(code, indicator.target_value * w) for code, w in WEIGHTS.items()}
 
 
-def _year_shares(indicator: IndicatorDoc) -> dict[int, float]:
-    """A cumulative total's share per year, through the plan's milestones where it has them."""
-    years = [y for y in YEARS if y <= indicator.horizon]
-    milestones = {m.year: m.value / indicator.target_value for m in indicator.milestones if indicator.target_value}
+def _year_shares(indicator: IndicatorDoc, plan_years: Years) -> dict[int, float]:
+    """A cumulative total's share per year, through the plan's year-end milestones where it has them: a
+    total reached by the year's end, or a flow the year adds."""
+    years = [y for y in plan_years if y <= indicator.horizon]
+    whole_years = [m for m in indicator.milestones if m.quarter is None and indicator.target_value]
+    totals = {m.year: m.value / indicator.target_value for m in whole_years if m.basis is MilestoneBasis.reached}
+    flows = {m.year: m.value / indicator.target_value for m in whole_years if m.basis is MilestoneBasis.year_flow}
     shares, reached = {}, 0.0
     for i, year in enumerate(years):
-        goal = milestones.get(year, reached + (1 - reached) / (len(years) - i))
+        straight = reached + (1 - reached) / (len(years) - i)
+        goal = totals.get(year, reached + flows[year] if year in flows else straight)
         shares[year] = max(goal - reached, 0.0)
         reached = max(goal, reached)
     return shares
 
 
-def _flows(indicator: IndicatorDoc, rng: random.Random) -> dict[str, dict[int, float]]:
+def _flows(indicator: IndicatorDoc, rng: random.Random, years: Years) -> dict[str, dict[int, float]]:
     """Per unit and year, what it achieves (sum indicators reported as flows)."""
     targets, factors = unit_targets(indicator), unit_factors(indicator, rng)
     if indicator.kind is IndicatorKind.cumulative:
-        shares = _year_shares(indicator)
+        shares = _year_shares(indicator, years)
     elif indicator.kind is IndicatorKind.one_year:
         shares = {indicator.horizon: 1.0}
     else:  # yearly: the target every year
-        shares = dict.fromkeys(YEARS, 1.0)
+        shares = dict.fromkeys(years, 1.0)
     return {code: {y: targets[code] * factors[code] * s for y, s in shares.items()} for code in WEIGHTS}
 
 
@@ -163,17 +167,18 @@ def _row(indicator: IndicatorDoc, org_unit: str, period: str, **figures: float |
     return row
 
 
-def _flow_rows(indicator: IndicatorDoc, rng: random.Random, result: DemoResult | None) -> list[dict]:
+def _flow_rows(indicator: IndicatorDoc, rng: random.Random, result: DemoResult | None, years: Years) -> list[dict]:
     integer = _counted(indicator)
-    flows = _flows(indicator, rng)
+    flows = _flows(indicator, rng, years)
+    first = years[0]
     if indicator.city_only:
         flows = {CITY_CODE: {y: sum(f[y] for f in flows.values()) for y in next(iter(flows.values()))}}
-    if result is not None and PLAN_START_YEAR in next(iter(flows.values())):
-        # The published 2022 total, shared among the units as the model would have it.
+    if result is not None and first in next(iter(flows.values())):
+        # The published first-year total, shared among the units as the model would have it.
         codes = list(flows)
-        shares = split(result.value, [flows[c][PLAN_START_YEAR] for c in codes], integer=integer)
+        shares = split(result.value, [flows[c][first] for c in codes], integer=integer)
         for code, share in zip(codes, shares, strict=True):
-            flows[code][PLAN_START_YEAR] = share
+            flows[code][first] = share
     rows = []
     for org_unit, by_year in flows.items():
         for year, total in by_year.items():
@@ -184,13 +189,13 @@ def _flow_rows(indicator: IndicatorDoc, rng: random.Random, result: DemoResult |
     return rows
 
 
-def _stock_rows(indicator: IndicatorDoc, rng: random.Random) -> list[dict]:
+def _stock_rows(indicator: IndicatorDoc, rng: random.Random, years: Years) -> list[dict]:
     """A level counted at each quarter's end, rising from the baseline towards the unit's target."""
     integer = _counted(indicator)
     targets, factors = unit_targets(indicator), unit_factors(indicator, rng)
     start = indicator.baseline_value if indicator.baseline_value is not None else indicator.target_value * 0.7
     units = {CITY_CODE: 1.0} if indicator.city_only else WEIGHTS
-    quarters = [f"{y}Q{q}" for y in YEARS for q in range(1, 5)]
+    quarters = [f"{y}Q{q}" for y in years for q in range(1, 5)]
     rows = []
     for org_unit in units:
         if indicator.city_only:
@@ -205,10 +210,10 @@ def _stock_rows(indicator: IndicatorDoc, rng: random.Random) -> list[dict]:
     return rows
 
 
-def _rate(indicator: IndicatorDoc, target: float, factor: float, year: int) -> float:
+def _rate(indicator: IndicatorDoc, target: float, factor: float, year: int, years: Years) -> float:
     """A rate or per-capita level in a year: from a start below (or above, for a ceiling) to where the
     unit's performance takes it by the plan's end."""
-    progress = (year - PLAN_START_YEAR + 1) / len(YEARS)
+    progress = (year - years[0] + 1) / len(years)
     # Rates move less than totals; a life expectancy hardly at all.
     factor = 1 + (factor - 1) * (0.1 if indicator.unit == "岁" else 0.5)
     if indicator.kind is IndicatorKind.yearly:
@@ -225,20 +230,20 @@ def _rate(indicator: IndicatorDoc, target: float, factor: float, year: int) -> f
     return min(value, 100.0) if indicator.unit == "%" else value
 
 
-def _rate_rows(indicator: IndicatorDoc, rng: random.Random) -> list[dict]:
+def _rate_rows(indicator: IndicatorDoc, rng: random.Random, plan_years: Years) -> list[dict]:
     targets, factors = unit_targets(indicator), unit_factors(indicator, rng)
     own = {t.org_unit for t in indicator.district_targets}
     units = [CITY_CODE] if indicator.city_only else list(WEIGHTS)
     if indicator.aggregation is Aggregation.none and not indicator.city_only:
         units.append(CITY_CODE)  # no roll-up: the city reports its own figure too
-    years = [y for y in YEARS if indicator.kind is not IndicatorKind.one_year or y == indicator.horizon]
+    years = [y for y in plan_years if indicator.kind is not IndicatorKind.one_year or y == indicator.horizon]
     rows = []
     for org_unit in units:
         # A rate's target is the city's for every unit, unless the unit has its own share.
         target = targets[org_unit] if org_unit in own else indicator.target_value
         factor = 1.0 + (sum(factors.values()) / len(factors) - 1.0) if org_unit == CITY_CODE else factors[org_unit]
         for year in years:
-            value = _rate(indicator, target, factor, year) * rng.uniform(0.995, 1.005)
+            value = _rate(indicator, target, factor, year, plan_years) * rng.uniform(0.995, 1.005)
             if indicator.unit == "%":
                 value = min(value, 100.0)
             if indicator.aggregation is Aggregation.ratio:
@@ -250,28 +255,28 @@ def _rate_rows(indicator: IndicatorDoc, rng: random.Random) -> list[dict]:
     return rows
 
 
-def _each_district_rows(indicator: IndicatorDoc, rng: random.Random) -> list[dict]:
+def _each_district_rows(indicator: IndicatorDoc, rng: random.Random, years: Years) -> list[dict]:
     """An indicator no roll-up can add (e.g. one per district): each unit that keeps up reports it once."""
     rows = []
     for org_unit in WEIGHTS:
         if org_unit in LAGGING_DISTRICTS:
             continue
-        year = rng.choice(YEARS[:2])
+        year = rng.choice(years[:2])
         month = rng.randint(3, 11)
         rows.append(_row(indicator, org_unit, f"{year}-{month:02d}", value=indicator.target_value))
     return rows
 
 
-def indicator_rows(indicator: IndicatorDoc, result: DemoResult | None = None) -> list[dict]:
-    """Every demo report of one indicator, over the whole plan (2022–2024)."""
+def indicator_rows(indicator: IndicatorDoc, result: DemoResult | None = None, *, years: Years) -> list[dict]:
+    """Every demo report of one indicator, over the plan's `years`."""
     rng = random.Random(f"minsheng-demo:{indicator.code}")
     if indicator.aggregation is Aggregation.none and indicator.kind is not IndicatorKind.level:
-        return _each_district_rows(indicator, rng)
+        return _each_district_rows(indicator, rng, years)
     if indicator.kind is IndicatorKind.level and indicator.aggregation is Aggregation.sum:
-        return _stock_rows(indicator, rng)
+        return _stock_rows(indicator, rng, years)
     if indicator.aggregation is Aggregation.sum:
-        return _flow_rows(indicator, rng, result)
-    return _rate_rows(indicator, rng)
+        return _flow_rows(indicator, rng, result, years)
+    return _rate_rows(indicator, rng, years)
 
 
 def demo_rows(
@@ -282,9 +287,12 @@ def demo_rows(
     answer: dict[str, list[dict]] = {}
     for catalog in catalogs:
         rows = []
+        years = tuple(catalog.plan.years)
         for indicator in catalog.all_indicators():
             rows.extend(
-                r for r in indicator_rows(indicator, results.get(indicator.code)) if period_end(r["period"]) < today
+                r
+                for r in indicator_rows(indicator, results.get(indicator.code), years=years)
+                if period_end(r["period"]) < today
             )
         answer[catalog.code] = rows
     return answer

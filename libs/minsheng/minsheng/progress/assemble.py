@@ -47,6 +47,7 @@ class IndicatorFacts:
     comparator: Comparator
     kind: IndicatorKind
     horizon: int
+    first_year: int  # the plan's
     aggregation: Aggregation
     baseline_value: float | None = None
     milestones: tuple[Milestone, ...] = ()
@@ -79,6 +80,7 @@ def spec_for(facts: IndicatorFacts, org_unit: str) -> tuple[IndicatorSpec, str |
         comparator=facts.comparator,
         kind=facts.kind,
         horizon=facts.horizon,
+        first_year=facts.first_year,
         aggregation=facts.aggregation,
         unit=facts.unit,
         baseline_value=baseline,

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
-from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind
+from minsheng.catalog.document import Aggregation, Comparator, IndicatorKind, MilestoneBasis
 from minsheng.progress.periods import Period
 
 
@@ -42,8 +42,22 @@ SEVERITY = {
 
 @dataclass(frozen=True)
 class Milestone:
+    """An annual (quarterly) target of the plan (`MilestoneDoc`): due at the end of its year or quarter."""
+
     year: int
     value: float
+    quarter: int | None = None  # None: the whole year
+    basis: MilestoneBasis = MilestoneBasis.reached
+    comparator: Comparator | None = None  # None: the indicator's
+    source: str = ""  # the plan's sentence, for whoever shows the target
+
+    @property
+    def period(self) -> Period:
+        return Period.parse(f"{self.year}" if self.quarter is None else f"{self.year}Q{self.quarter}")
+
+    @property
+    def due(self) -> dt.date:
+        return self.period.end
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,7 @@ class IndicatorSpec:
     comparator: Comparator
     kind: IndicatorKind
     horizon: int
+    first_year: int  # the plan's first year: its trajectories start on 1 January of it
     aggregation: Aggregation
     unit: str
     baseline_value: float | None = None

@@ -8,7 +8,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from minsheng.catalog.document import PLAN_END_YEAR, PLAN_START_YEAR
+from minsheng.catalog.document import PlanDoc, PlanPhase
 
 
 class PeriodType(str, enum.Enum):
@@ -70,17 +70,37 @@ class Period:
         if m := _YEAR.match(text):
             year = int(m.group(1))
             return cls(dt.date(year, 1, 1), dt.date(year, 12, 31), f"{year}", PeriodType.year)
-        raise ValueError(f"期间「{code}」格式不对：月报写 2022-06，季报写 2022Q2，年报写 2022")
+        raise ValueError(f"期间「{code}」格式不对：月报写“四位年份-两位月份”，季报写“四位年份Q季度”，年报只写四位年份")
 
 
-def parse_plan_period(code: str, today: dt.date) -> tuple[Period | None, str | None, str | None]:
-    """(period, error code, message): a period of the three-year plan that has begun by `today`."""
+def parse_plan_period(code: str, today: dt.date, *, plan: PlanDoc) -> tuple[Period | None, str | None, str | None]:
+    """(period, error code, message): a period of `plan` that has begun by `today`, of a plan that takes reports."""
     try:
         period = Period.parse(code)
     except ValueError as exc:
         return None, "invalid_period", str(exc)
-    if not PLAN_START_YEAR <= period.year <= PLAN_END_YEAR:
-        return None, "period_outside_plan", f"期间 {period.code} 不在三年行动期（2022—2024年）内"
+    if not plan.covers_year(period.year):
+        return None, "period_outside_plan", f"期间 {period.code} 不在《{plan.name}》的实施期（{plan.span_label}）内"
+    if plan.phase(today) in (PlanPhase.draft, PlanPhase.closed):
+        state = "尚未发布" if plan.phase(today) is PlanPhase.draft else "已关闭，只能查看"
+        return None, "plan_not_open", f"《{plan.name}》{state}，不能填报或修改"
     if period.start > today:
         return None, "period_in_future", f"期间 {period.code} 尚未开始（今天是 {today:%Y-%m-%d}），不能提前填报"
     return period, None, None
+
+
+def period_examples(plan: PlanDoc) -> str:
+    """How each type of period is written, with examples from the plan's own last year."""
+    year = plan.last_year
+    return f"月 {year}-05，季 {year}Q2，年 {year}"
+
+
+def plan_periods(plan: PlanDoc, period_type: PeriodType) -> tuple[Period, ...]:
+    """Every period of this type in the plan's horizon, oldest first."""
+    if period_type is PeriodType.month:
+        codes = [f"{y}-{m:02d}" for y in plan.years for m in range(1, 13)]
+    elif period_type is PeriodType.quarter:
+        codes = [f"{y}Q{q}" for y in plan.years for q in range(1, 5)]
+    else:
+        codes = [str(y) for y in plan.years]
+    return tuple(Period.parse(code) for code in codes)

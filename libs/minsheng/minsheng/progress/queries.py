@@ -13,16 +13,17 @@ from typing import Protocol
 
 from sqlmodel import Session, select
 
+from minsheng.catalog.document import legacy_plan
 from minsheng.catalog.models import (
     Campaign,
     DistrictTarget,
     Indicator,
-    IndicatorMilestone,
+    Plan,
     Task,
     TaskLeadDepartment,
     WorkItem,
 )
-from minsheng.catalog.service import get_org_unit
+from minsheng.catalog.service import get_org_unit, milestone_rows
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import NotFound
 from minsheng.progress.assemble import IndicatorFacts, indicator_progress, task_progress
@@ -142,6 +143,12 @@ def load_facts(
     }
 
 
+def _plan_first_years(session: Session) -> dict[str, int]:
+    """Each campaign's plan's first year (a campaign row stored before plans were data names none: the legacy plan)."""
+    rows = session.exec(select(Campaign.code, Plan.start_date).join(Plan, Campaign.plan_code == Plan.code))
+    return {code: start.year for code, start in rows}
+
+
 def _load_all_facts(
     session: Session,
     *,
@@ -159,13 +166,21 @@ def _load_all_facts(
     rows = list(session.exec(query.order_by(Indicator.task_number, Indicator.position)))
     found = [r.code for r in rows]
     milestones: dict[str, list[Milestone]] = defaultdict(list)
-    for m in session.exec(
-        select(IndicatorMilestone).where(IndicatorMilestone.indicator_code.in_(found)).order_by(IndicatorMilestone.year)
-    ):
-        milestones[m.indicator_code].append(Milestone(year=m.year, value=m.value))
+    for m in milestone_rows(session, found):
+        milestones[m.indicator_code].append(
+            Milestone(
+                year=m.year,
+                value=m.value,
+                quarter=m.quarter,
+                basis=m.basis,
+                comparator=m.comparator,
+                source=m.source,
+            )
+        )
     targets: dict[str, dict[str, float]] = defaultdict(dict)
     for t in session.exec(select(DistrictTarget).where(DistrictTarget.indicator_code.in_(found))):
         targets[t.indicator_code][t.org_unit_code] = t.target_value
+    first_years = _plan_first_years(session)
     return {
         r.code: IndicatorFacts(
             code=r.code,
@@ -177,6 +192,7 @@ def _load_all_facts(
             comparator=r.comparator,
             kind=r.kind,
             horizon=r.horizon,
+            first_year=first_years.get(r.campaign_code, legacy_plan().first_year),
             aggregation=r.aggregation,
             baseline_value=r.baseline_value,
             milestones=tuple(milestones[r.code]),

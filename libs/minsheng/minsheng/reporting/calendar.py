@@ -11,27 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from minsheng.catalog.document import PLAN_END_YEAR, PLAN_START_YEAR, IndicatorKind, ReportingFrequency
-from minsheng.progress.periods import Period, PeriodType
+from minsheng.catalog.document import IndicatorKind, PlanDoc, ReportingFrequency
+from minsheng.progress.periods import Period, PeriodType, plan_periods
 
 PERIOD_TYPES = {
     ReportingFrequency.month: PeriodType.month,
     ReportingFrequency.quarter: PeriodType.quarter,
     ReportingFrequency.year: PeriodType.year,
-}
-
-
-def _plan_period_codes(frequency: ReportingFrequency) -> list[str]:
-    years = range(PLAN_START_YEAR, PLAN_END_YEAR + 1)
-    if frequency is ReportingFrequency.month:
-        return [f"{y}-{m:02d}" for y in years for m in range(1, 13)]
-    if frequency is ReportingFrequency.quarter:
-        return [f"{y}Q{q}" for y in years for q in range(1, 5)]
-    return [str(y) for y in years]
-
-
-PLAN_PERIODS: dict[ReportingFrequency, tuple[Period, ...]] = {
-    frequency: tuple(Period.parse(code) for code in _plan_period_codes(frequency)) for frequency in ReportingFrequency
 }
 
 
@@ -44,16 +30,17 @@ class Relevance:
     last: dt.date
 
     @classmethod
-    def of(cls, kind: IndicatorKind, horizon: int) -> Relevance:
+    def of(cls, kind: IndicatorKind, horizon: int, *, plan: PlanDoc) -> Relevance:
         if kind is IndicatorKind.one_year:
             return cls(dt.date(horizon, 1, 1), dt.date(horizon, 12, 31))
-        return cls(dt.date(PLAN_START_YEAR, 1, 1), dt.date(PLAN_END_YEAR, 12, 31))
+        return cls.whole(plan)
+
+    @classmethod
+    def whole(cls, plan: PlanDoc) -> Relevance:
+        return cls(plan.start, plan.end)
 
     def covers(self, period: Period) -> bool:
         return self.first <= period.start and period.end <= self.last
-
-
-WHOLE_PLAN = Relevance(dt.date(PLAN_START_YEAR, 1, 1), dt.date(PLAN_END_YEAR, 12, 31))
 
 
 @dataclass(frozen=True)
@@ -80,16 +67,22 @@ class ReportingCalendar:
         return after.replace(day=day)
 
     def due_periods(
-        self, frequency: ReportingFrequency, today: dt.date, relevance: Relevance = WHOLE_PLAN
+        self,
+        frequency: ReportingFrequency,
+        today: dt.date,
+        *,
+        plan: PlanDoc,
+        relevance: Relevance | None = None,
     ) -> list[DuePeriod]:
         """The plan's periods of this frequency that have ended by `today` (so may be reported), oldest first."""
+        relevance = relevance or Relevance.whole(plan)
         return [
             DuePeriod(period, self.due_date(period))
-            for period in PLAN_PERIODS[frequency]
+            for period in plan_periods(plan, PERIOD_TYPES[frequency])
             if period.end < today and relevance.covers(period)
         ]
 
-    def current(self, frequency: ReportingFrequency, today: dt.date) -> DuePeriod | None:
+    def current(self, frequency: ReportingFrequency, today: dt.date, *, plan: PlanDoc) -> DuePeriod | None:
         """The period being reported now: the latest that has ended (after the plan, its last period)."""
-        due = self.due_periods(frequency, today)
+        due = self.due_periods(frequency, today, plan=plan)
         return due[-1] if due else None

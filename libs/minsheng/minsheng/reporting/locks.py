@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session, select
 
 from minsheng.auth.principal import Principal, require_city_office
+from minsheng.catalog.snapshot import plan_of
 from minsheng.errors import Conflict, NotFound, Unprocessable
 from minsheng.progress.periods import Period, parse_plan_period
 from minsheng.reporting.changes import commit, now, record_change
@@ -65,7 +66,7 @@ def locked_message(lock: PeriodLock) -> str:
 
 def lock_period(*, session: Session, locks: PeriodLocks, period_code: str, principal: Principal) -> PeriodLock:
     require_city_office(principal, "锁定期间")
-    period, code, message = parse_plan_period(period_code, dt.date.max)
+    period, code, message = parse_plan_period(period_code, dt.date.max, plan=plan_of(session))
     if code:
         raise Unprocessable(message, code=code)
     if session.get(PeriodLock, period.code):

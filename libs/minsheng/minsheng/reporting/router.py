@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile, status
 
 from minsheng.auth.deps import PrincipalDep
 from minsheng.auth.principal import require_city_office
+from minsheng.catalog.document import PlanDoc
 from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
@@ -21,7 +22,7 @@ from minsheng.params import (
     TaskNumberQuery,
 )
 from minsheng.progress.model import Thresholds
-from minsheng.reporting import audit, locks, official, review, submissions, task_status, workbook
+from minsheng.reporting import audit, closing, locks, official, review, submissions, task_status, workbook
 from minsheng.reporting.files import XLSX_MEDIA_TYPE, parse_upload
 from minsheng.reporting.locks import PeriodLocksDep
 from minsheng.reporting.models import ReportStatus
@@ -302,6 +303,30 @@ def resubmit(
         submissions.resubmit_report(
             session=session, revisions=revisions, report_id=report_id, values=values, principal=principal, today=today
         )
+    )
+
+
+@router.post(
+    "/plans/{code}/close",
+    response_model=PlanDoc,
+    responses=ERRORS,
+    summary="关闭方案：实施期结束、待审核的都已审核后，本行动该方案的数据只读（市民生办）",
+)
+def close_plan(
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+    code: Annotated[str, Path(description="方案代码", max_length=40)],
+):
+    return closing.close_plan(
+        session=session,
+        catalog=catalog,
+        campaign=request.app.state.process,
+        code=code,
+        principal=principal,
+        today=today,
     )
 
 

@@ -35,7 +35,7 @@ def report_task_status(
         raise Unprocessable(f"任务编号 {status_in.task} 不属于本行动", code="unknown_task")
     if not ctx.org_unit_exists(status_in.org_unit):
         raise Unprocessable(f"单位代码「{status_in.org_unit}」不存在", code="unknown_org_unit")
-    period, code, message = parse_plan_period(status_in.period, today)
+    period, code, message = parse_plan_period(status_in.period, today, plan=ctx.catalog.plan)
     if code:
         raise Unprocessable(message, code=code)
     leads = tuple(

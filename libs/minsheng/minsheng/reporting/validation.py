@@ -92,7 +92,7 @@ def check_report(
         fail(
             "org_unit", "unknown_org_unit", f"单位代码「{row.org_unit}」不存在：全市 370300，各区县见 /api/v1/org-units"
         )
-    period, code, message = parse_plan_period(row.period, ctx.today)
+    period, code, message = parse_plan_period(row.period, ctx.today, plan=ctx.catalog.plan)
     if code:
         fail("period", code, message)
     if indicator is None or errors:

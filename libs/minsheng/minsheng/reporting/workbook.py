@@ -24,12 +24,12 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlmodel import Session, select
 
 from minsheng.auth.principal import Principal, authorize_report
-from minsheng.catalog.document import Aggregation, IndicatorKind
+from minsheng.catalog.document import Aggregation, IndicatorKind, PlanDoc
 from minsheng.catalog.models import Campaign, DistrictTarget, Indicator, OrgUnit, Task
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import Forbidden, NotFound, Unprocessable
 from minsheng.orgunits import CITY_CODE
-from minsheng.progress.periods import PLAN_END_YEAR, PLAN_START_YEAR, Period, parse_plan_period
+from minsheng.progress.periods import Period, parse_plan_period, period_examples
 from minsheng.reporting.files import DATA_SHEET, data_sheet, load_workbook, parse_upload
 from minsheng.reporting.locks import PeriodLocks
 from minsheng.reporting.official import latest_approved_before
@@ -109,14 +109,14 @@ def scope_indicators(ctx: ReportContext, principal: Principal, org_unit: str) ->
     return allowed
 
 
-def plan_periods(today: dt.date) -> list[str]:
+def open_periods(plan: PlanDoc, today: dt.date) -> list[str]:
     """The plan's periods that have begun, newest first (the template's drop-down)."""
     codes = []
-    for year in range(PLAN_END_YEAR, PLAN_START_YEAR - 1, -1):
+    for year in reversed(plan.years):
         codes += [f"{year}-{month:02d}" for month in range(12, 0, -1)]
         codes += [f"{year}Q{quarter}" for quarter in range(4, 0, -1)]
         codes.append(str(year))
-    return [code for code in codes if parse_plan_period(code, today)[1] is None]
+    return [code for code in codes if parse_plan_period(code, today, plan=plan)[1] is None]
 
 
 def _target(indicator: Indicator, own: float | None) -> str:
@@ -129,7 +129,8 @@ def build_template(
     *, session: Session, catalog: CatalogCache, principal: Principal, org_unit: str, period: str, today: dt.date
 ) -> XlsxFile:
     """The template for `principal`'s indicators of `org_unit` in `period`, pre-filled."""
-    checked_period, code, message = parse_plan_period(period, today)
+    plan = catalog.snapshot(session).plan
+    checked_period, code, message = parse_plan_period(period, today, plan=plan)
     if code:
         raise Unprocessable(message, code=code)
     unit = session.get(OrgUnit, org_unit)
@@ -157,7 +158,7 @@ def build_template(
     last = latest_approved_before(session=session, org_unit=org_unit, before=checked_period.start, indicators=codes)
     units = session.exec(select(OrgUnit).order_by(OrgUnit.code)).all()
     unit_options = [f"{u.code} {u.name}" for u in units if _writes_for(ctx, principal, u.code)]
-    period_options = plan_periods(today)
+    period_options = open_periods(plan, today)
 
     workbook = Workbook()
     sheet = workbook.active
@@ -207,7 +208,7 @@ def build_template(
     options.sheet_state = "hidden"
     for header, column, count, title in (
         ("单位代码", "A", len(unit_options), "请从下拉列表中选择单位"),
-        ("期间", "B", len(period_options), "请从下拉列表中选择期间：月 2024-05，季 2024Q2，年 2024"),
+        ("期间", "B", len(period_options), f"请从下拉列表中选择期间：{period_examples(plan)}"),
     ):
         validation = DataValidation(
             type="list",
@@ -223,7 +224,7 @@ def build_template(
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False  # widths may be changed; cells stay locked
     sheet.protection.formatRows = False
-    _instructions(workbook, campaign_name, unit, checked_period, principal, today, len(indicators))
+    _instructions(workbook, campaign_name, plan, unit, checked_period, principal, today, len(indicators))
     workbook.active = 0
     workbook.security = WorkbookProtection(lockStructure=True)  # the option lists stay hidden and in place
 
@@ -242,6 +243,7 @@ def _writes_for(ctx: ReportContext, principal: Principal, org_unit: str) -> bool
 def _instructions(
     workbook: Workbook,
     campaign_name: str,
+    plan: PlanDoc,
     unit: OrgUnit,
     period: Period,
     principal: Principal,
@@ -258,7 +260,7 @@ def _instructions(
         "2. 不需要填报的指标整行留空即可：数值、分子、分母、说明都为空的行不上传。",
         "3. 累计类、年度类指标填本期（该月、季或年）完成数，平台自动累计；水平类指标填期末达到的水平。",
         "4. 比率类指标（分子、分母为白色）请填写分子和分母，数值可留空，由平台计算；百分比填 0–100 之间的数。",
-        "5. 单位代码和期间请从下拉列表中选择；期间格式：月 2024-05，季 2024Q2，年 2024。",
+        f"5. 单位代码和期间请从下拉列表中选择；期间格式：{period_examples(plan)}。",
         "6. 上传：工作台「Excel 导入」页面，或接口 POST /api/v1/campaigns/<行动>/reports/upload。"
         "全部正确才保存，有错误时一行也不保存。",
         "7. 有错误时可下载标注错误的工作簿：出错的单元格标红，批注写明原因；改正后可直接上传该工作簿。",

@@ -30,13 +30,3 @@ export function percent(share: number | null | undefined): number {
 export function percentText(share: number | null | undefined): string {
   return share === null || share === undefined ? '—' : `${(share * 100).toFixed(1)}%`
 }
-
-// 序时进度: the share of the plan's time (2022-01-01 to 2024-12-31) that has passed by `day`.
-const PLAN_START = Date.UTC(2022, 0, 1)
-const PLAN_END = Date.UTC(2024, 11, 31)
-
-export function elapsedShare(day: string): number {
-  const [y, m, d] = day.split('-').map(Number)
-  const at = Date.UTC(y, m - 1, d)
-  return Math.max(0, Math.min(1, (at - PLAN_START) / (PLAN_END - PLAN_START)))
-}

@@ -1,0 +1,207 @@
+"""The 任务分解表 on the gateway: the template from the current catalog (departments, districts, campaigns) and the
+dry run of a filled copy (`minsheng.catalog.breakdown`, read through the upload guard). Nothing is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from minsheng.auth.models import Role
+from minsheng.catalog.breakdown import (
+    COMPARATOR_LABELS,
+    BreakdownResult,
+    CampaignHeading,
+    build_breakdown_template,
+    campaign_counts,
+    figure,
+    parse_breakdown_upload,
+)
+from minsheng.catalog.document import CAMPAIGN_CODES, CampaignDoc, IndicatorDoc
+from minsheng.catalog.models import Campaign, Indicator, Task, TaskLeadDepartment
+from minsheng.errors import DomainError, Unprocessable
+from minsheng.orgunits import CITY_CODE, ORG_UNITS, OrgUnitSeed
+from minsheng.reporting.workbook import XlsxFile
+from minsheng.uploads import UploadGuard
+from minsheng_gateway.identity.models import Account
+from minsheng_gateway.plans.breakdown_schemas import (
+    BreakdownCampaign,
+    BreakdownDryRun,
+    BreakdownPlan,
+    BreakdownTaskPreview,
+)
+
+PREVIEW_TASKS = 5
+
+
+class CatalogsNotLoaded(DomainError):
+    """The gateway has not yet learnt every campaign's catalog: the template's lists would be short."""
+
+    status_code = 503
+    code = "catalog_not_loaded"
+    retry_after_seconds = 5
+
+
+@dataclass(frozen=True)
+class BreakdownContext:
+    departments: list[str]
+    districts: list[OrgUnitSeed]
+    campaigns: list[CampaignHeading]
+    known_indicators: set[str]
+
+
+def breakdown_context(session: Session) -> BreakdownContext:
+    """What a 任务分解表 may name: the departments leading a task of the current catalog (in the plan's order)
+    and those with a bureau account, the districts, the five campaigns, and the indicators a new one may continue."""
+    leads = session.exec(
+        select(TaskLeadDepartment.department)
+        .join(Task, Task.number == TaskLeadDepartment.task_number)
+        .where(Task.retired == False)  # noqa: E712
+        .order_by(TaskLeadDepartment.task_number, TaskLeadDepartment.position)
+    )
+    bureaus = session.exec(
+        select(Account.department)
+        .where(Account.role == Role.bureau, Account.disabled == False, Account.department.is_not(None))  # noqa: E712
+        .order_by(Account.department)
+    )
+    campaigns = [
+        CampaignHeading(code=c.code, number=c.number, name=c.name, title=c.title)
+        for c in session.exec(select(Campaign).order_by(Campaign.number))
+    ]
+    missing = [code for code in CAMPAIGN_CODES if code not in {c.code for c in campaigns}]
+    if missing:
+        raise CatalogsNotLoaded(f"网关尚未取得 {'、'.join(missing)} 的目录，任务分解表的领域和部门清单不全，请稍后重试")
+    return BreakdownContext(
+        departments=list(dict.fromkeys([*leads, *bureaus])),
+        districts=[unit for unit in ORG_UNITS if unit.code != CITY_CODE],
+        campaigns=campaigns,
+        known_indicators=set(session.exec(select(Indicator.code))),
+    )
+
+
+def breakdown_template(*, session: Session, today: dt.date) -> XlsxFile:
+    context = breakdown_context(session)
+    content = build_breakdown_template(
+        departments=context.departments, districts=context.districts, campaigns=context.campaigns, today=today
+    )
+    return XlsxFile(content=content, filename="任务分解表模板.xlsx", ascii_filename="minsheng-breakdown-template.xlsx")
+
+
+def dry_run(*, session: Session, guard: UploadGuard, filename: str, content: bytes) -> BreakdownDryRun:
+    """What publishing this workbook would create, and every error; nothing is created or stored. A workbook
+    unusable as a whole (not .xlsx, header lost, too many rows, refused by the upload guard) is a 4xx whose
+    `errors` list says so in the same shape."""
+    context = breakdown_context(session)
+    try:
+        result: BreakdownResult = guard.read(
+            filename,
+            content,
+            parse_breakdown_upload,
+            context.departments,
+            context.districts,
+            context.campaigns,
+            context.known_indicators,
+        )
+    except DomainError as exc:
+        if exc.status_code >= 500 or "errors" in exc.extra:
+            raise
+        # The guard's refusal (a zip bomb, a damaged archive) in the dry run's shape.
+        item = {"sheet": None, "row": None, "column": None, "column_name": None, "field": ""}
+        raise type(exc)(
+            exc.detail,
+            code=exc.code,
+            extra={**exc.extra, "errors": [{**item, "code": exc.code, "message": exc.detail}]},
+        ) from exc
+    if not result.usable:
+        first = result.errors[0]
+        raise Unprocessable(
+            f"{first.message}。本次没有创建任何数据",
+            code=first.code,
+            extra={"errors": [e.model_dump() for e in result.errors]},
+        )
+    return _answer(result, context)
+
+
+def _indicator_line(indicator: IndicatorDoc) -> str:
+    comparator = COMPARATOR_LABELS[indicator.comparator][0]
+    return f"{indicator.code} {indicator.name} {comparator} {figure(indicator.target_value)}{indicator.unit}"
+
+
+def _preview(doc: CampaignDoc, result: BreakdownResult) -> list[BreakdownTaskPreview]:
+    preview = []
+    for item in doc.items:
+        for task in item.tasks:
+            extras = result.tasks.get(task.number)
+            preview.append(
+                BreakdownTaskPreview(
+                    number=task.number,
+                    title=task.title,
+                    work_item=item.title,
+                    lead_departments=list(task.lead_departments),
+                    partner_departments=list(extras.partner_departments) if extras else [],
+                    indicators=[_indicator_line(i) for i in task.indicators],
+                )
+            )
+            if len(preview) == PREVIEW_TASKS:
+                return preview
+    return preview
+
+
+def _answer(result: BreakdownResult, context: BreakdownContext) -> BreakdownDryRun:
+    counts = {c.code: c for c in campaign_counts(result)}
+    campaigns = []
+    for heading in context.campaigns:
+        doc = result.campaigns.get(heading.code)
+        count = counts.get(heading.code)
+        numbers = {
+            key: getattr(count, key) if count else 0
+            for key in (
+                "work_items",
+                "tasks",
+                "indicators",
+                "district_targets",
+                "annual_targets",
+                "quarterly_targets",
+                "continued",
+            )
+        }
+        campaigns.append(
+            BreakdownCampaign(
+                code=heading.code,
+                name=heading.name,
+                **numbers,
+                preview=_preview(doc, result) if doc is not None else [],
+            )
+        )
+    plan = result.plan
+    ok = result.ok
+    if ok:
+        totals = {key: sum(getattr(c, key) for c in campaigns) for key in ("work_items", "tasks", "indicators")}
+        shares = sum(c.district_targets for c in campaigns)
+        summary = (
+            f"试运行通过：发布后将创建方案「{plan.name}」（{plan.span_label}），"
+            f"{sum(1 for c in campaigns if c.tasks)} 个行动共 {totals['work_items']} 个工作事项、"
+            f"{totals['tasks']} 项任务、{totals['indicators']} 个指标、{shares} 个区县分解目标。本次没有创建任何数据"
+        )
+    else:
+        summary = f"发现 {len(result.errors)} 处错误，请按行号和列号逐一改正后重新上传。本次没有创建任何数据"
+    return BreakdownDryRun(
+        ok=ok,
+        summary=summary,
+        plan=BreakdownPlan(
+            code=plan.code,
+            name=plan.name,
+            document_number=plan.document_number,
+            start_year=plan.first_year,
+            end_year=plan.last_year,
+            span_label=plan.span_label,
+        )
+        if plan
+        else None,
+        sheet=result.sheet,
+        rows=result.rows,
+        campaigns=campaigns,
+        errors=result.errors,
+        warnings=result.warnings,
+    )

@@ -1,0 +1,86 @@
+"""The plans the gateway knows (from the campaigns' catalog documents) and which one a view defaults to."""
+
+import datetime as dt
+from urllib.parse import quote
+
+import httpx
+from fastapi import Request
+from sqlmodel import Session, select
+
+from minsheng.catalog.document import CAMPAIGN_CODES, PlanDoc, PlanPhase
+from minsheng.catalog.models import Plan
+from minsheng.progress.periods import PeriodType, plan_periods
+from minsheng.progress.status import time_elapsed
+from minsheng_gateway.identity.deps import Caller
+from minsheng_gateway.plans.schemas import CampaignClosing, PeriodOption, PlanClosing, PlanPeriods, PlanPublic
+from minsheng_gateway.proxy import proxy_client, service_label, service_token
+
+
+def default_plan(plans: list[PlanDoc], today: dt.date) -> PlanDoc | None:
+    """The plan a view shows unless asked for another: the one in force today; else the latest that has begun;
+    else the earliest to come.  Drafts never."""
+    published = [p for p in plans if p.phase(today) is not PlanPhase.draft]
+    in_force = [p for p in published if p.phase(today) is PlanPhase.in_force]
+    begun = sorted((p for p in published if p.start <= today), key=lambda p: p.start)
+    to_come = sorted((p for p in published if p.start > today), key=lambda p: p.start)
+    return (in_force or begun[-1:] or to_come[:1] or [None])[0]
+
+
+def _begun(plan: PlanDoc, period_type: PeriodType, today: dt.date) -> list[PeriodOption]:
+    return [
+        PeriodOption(code=p.code, ended=p.end < today)
+        for p in reversed(plan_periods(plan, period_type))
+        if p.start <= today
+    ]
+
+
+def list_plans(*, session: Session, today: dt.date, as_of: dt.date | None = None) -> list[PlanPublic]:
+    # Drafts are the city office's work in progress, not yet anyone's plan.
+    plans = [row.doc() for row in session.exec(select(Plan).order_by(Plan.start_date.desc()))]
+    plans = [plan for plan in plans if plan.phase(today) is not PlanPhase.draft]
+    current = default_plan(plans, today)
+    day = as_of or today
+    return [
+        PlanPublic(
+            code=plan.code,
+            name=plan.name,
+            document_number=plan.document_number,
+            start=plan.start,
+            end=plan.end,
+            span_label=plan.span_label,
+            state=plan.state,
+            phase=plan.phase(today),
+            current=current is not None and plan.code == current.code,
+            periods=PlanPeriods(**{t.value: _begun(plan, t, today) for t in PeriodType}),
+            time_elapsed=time_elapsed(plan.first_year, plan.last_year, day),
+        )
+        for plan in plans
+    ]
+
+
+async def close_plan(*, request: Request, caller: Caller, code: str) -> PlanClosing:
+    """Each campaign service closes its part of the plan (it alone knows whether its reports are all reviewed); the
+    gateway learns the closed plan from their catalog events.  Closing is idempotent, so what failed can be retried."""
+    settings = request.app.state.settings
+    client = proxy_client(request.app)
+    answers = []
+    for campaign in CAMPAIGN_CODES:
+        url = f"{settings.service_url(campaign)}/api/v1/plans/{quote(code, safe='')}/close"
+        headers = {"authorization": f"Bearer {service_token(request, caller, campaign)}"}
+        try:
+            upstream = await client.post(url, headers=headers)
+        except httpx.HTTPError:
+            answers.append(
+                CampaignClosing(campaign=campaign, status_code=502, detail=f"{service_label(campaign)}暂时无法访问")
+            )
+            continue
+        detail = None if upstream.status_code == 200 else _detail(upstream)
+        answers.append(CampaignClosing(campaign=campaign, status_code=upstream.status_code, detail=detail))
+    return PlanClosing(code=code, closed=all(a.status_code == 200 for a in answers), campaigns=answers)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail"))
+    except ValueError:
+        return response.text[:200]
