@@ -12,6 +12,7 @@ import { type PeriodKind, periodKind, periodsOf } from '@/utils/periods'
 import { campaignsFor, defaultOrgUnit } from '@/utils/scope'
 
 import { useOrgUnitPicker } from './useOrgUnitPicker'
+import { loadPlans } from './usePlan'
 import { queryValue, withState } from './useQueryState'
 
 export interface ReportSelection {
@@ -68,12 +69,12 @@ export function useReportSelection() {
   }
   watch(() => [selection.campaign, selection.period, selection.orgUnit], () => checked.value && remember())
 
-  /** The catalog the pickers offer, and the choice checked against it: a choice the person may not report (an
-   * old link, another account's) falls back to the first one they may. */
+  /** The catalog and the plan's periods the pickers offer, and the choice checked against them: a choice the person
+   * may not report (an old link, another account's) falls back to the first one they may. */
   async function load(): Promise<void> {
     loading.value = true
     try {
-      const [campaignList] = await Promise.all([listCampaigns(), picker.load()])
+      const [campaignList] = await Promise.all([listCampaigns(), picker.load(), loadPlans()])
       campaigns.value = campaignList
       if (account.value.role === 'bureau' && account.value.department) {
         leadTasks.value = (await listTasks({ lead_department: account.value.department })).data

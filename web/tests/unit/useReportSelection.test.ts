@@ -1,7 +1,7 @@
 // composables/useReportSelection.ts and useOrgUnitPicker.ts: the choice 数据填报 and Excel 导入 share, within what
 // the signed-in person reports, from the catalog the server serves.
 import { flushPromises } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
 
 import { listCampaigns, listOrgUnits, listTasks } from '@/api/catalog'
@@ -14,6 +14,20 @@ import { UNITS, ZHANGDIAN, account, campaign, task } from './fixtures'
 import { memoryRouter, mountWith } from './mount'
 
 vi.mock('@/api/catalog', () => ({ listCampaigns: vi.fn(), listOrgUnits: vi.fn(), listTasks: vi.fn() }))
+// The plan in force, as the server serves it: the periods that have begun, newest first (mid-2024).
+vi.mock('@/api/plans', () => {
+  const periods = (codes: string[]) => codes.map((code) => ({ code, ended: code !== codes[0] }))
+  return {
+    getPlans: async () => [{
+      code: 'ms-2022', name: '民生三年行动', current: true,
+      periods: {
+        month: periods(['2024-07', '2024-06', '2024-05']),
+        quarter: periods(['2024Q3', '2024Q2', '2024Q1', '2023Q4']),
+        year: periods(['2024', '2023', '2022']),
+      },
+    }],
+  }
+})
 // The session store asks for the vocabulary; these tests need none of it.
 vi.mock('@/api/vocabulary', () => ({ getVocabulary: () => new Promise(() => {}) }))
 
@@ -26,11 +40,7 @@ beforeEach(() => {
   vi.mocked(listOrgUnits).mockResolvedValue({ data: UNITS, count: UNITS.length })
   vi.mocked(listTasks).mockImplementation(async (filter) =>
     filter.lead_department === '市卫生健康委' ? { data: HEALTH_TASKS, count: 1 } : { data: [...HEALTH_TASKS, task(1)], count: 2 })
-  // Periods begin as the plan's calendar runs: the middle of 2024 keeps the newest one known.
-  vi.useFakeTimers({ toFake: ['Date'] })
-  vi.setSystemTime(new Date('2024-07-15T08:00:00+08:00'))
 })
-afterEach(() => vi.useRealTimers())
 
 /** The page opened at `path` by `who`, its catalog read. */
 async function open(who: Account, path = '/entry', router = memoryRouter()) {
