@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: run test lint bootstrap bench web fuzz
+.PHONY: run test lint bootstrap bench web web-unit fuzz
 
 # The web app (web/): npm ci when node_modules is missing or older than the lock file, a build when web/dist is
 # missing or older than any source. `run` serves it; `test` drives it in a browser.
@@ -27,13 +27,20 @@ bootstrap:
 run: bootstrap web
 	$(UV) run python deploy/run_local.py
 
-# The suite runs only on code that passes the linter and is formatted (the ruff settings in pyproject.toml).
-test: lint web
+# The suite runs only on code that passes the linter and is formatted (the ruff settings in pyproject.toml), and
+# after the web app's own unit tests.
+test: lint web web-unit
 	$(UV) run pytest
 
-lint: bootstrap
+# Python: ruff (pyproject.toml); the web app: ESLint (web/eslint.config.js), on the locked node_modules.
+lint: bootstrap web/node_modules/.package-lock.json
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	cd web && $(WITH_NODE) npm run --silent lint
+
+# The web app's rules and composables, in Vitest (web/tests/unit/); the browser tests are in the suite (tests/browser/).
+web-unit: web/node_modules/.package-lock.json
+	cd web && $(WITH_NODE) npm run --silent test:unit
 
 web: web/dist/index.html
 

@@ -1,9 +1,8 @@
 // 驾驶舱: the city summary with its headline figures, the newest warnings and the reporting completeness.
 import { http } from './client'
 import type { components } from './schema'
-import type { CampaignSummary, Summary } from './types'
+import type { AsOfParams, CampaignSummary, Summary } from './types'
 
-export type AsOfParams = { as_of?: string }
 
 export type HeadlineFigure = components['schemas']['HeadlineFigure']
 // The gateway's summary already carries the headline figures and the tasks by status.

@@ -1,9 +1,8 @@
 // 区县 and 预警: the gateway's league tables, a district's summary, the warnings (open reads). Every call
 // takes the as-of store's `params` (`{ as_of }` or nothing).
 import { http } from './client'
-import type { Indicator, Page, Summary } from './types'
+import type { AsOfParams, Indicator, Page, Summary } from './types'
 
-export type AsOfParams = { as_of?: string }
 
 export type Routine = 'monthly_dispatch' | 'quarterly_assessment' | 'yearly_evaluation'
 

@@ -2,9 +2,7 @@
 // Every read takes the as-of parameters of stores/asOf.ts (`{}` for today).
 import { http } from './client'
 import type { components } from './schema'
-import type { Campaign, Summary, Task } from './types'
-
-export type AsOfParams = { as_of?: string }
+import type { AsOfParams, Campaign, Summary, Task } from './types'
 
 export type Status = 'completed' | 'on_track' | 'at_risk' | 'behind' | 'no_data' | 'no_target'
 

@@ -4,6 +4,9 @@ import type { components } from './schema'
 
 type Schemas = components['schemas']
 
+/** A view API's as-of parameters (stores/asOf.ts): `{ as_of }`, or nothing for today's figures. */
+export type AsOfParams = { as_of?: string }
+
 export type Role = Schemas['Role']
 export type Campaign = Schemas['CampaignPublic']
 export type OrgUnit = Schemas['OrgUnitPublic']

@@ -1,43 +1,16 @@
-// A drill-down page's reads: fetched with the as-of date, again when it changes, and again on each
-// "views changed" signal while the page shows today (stores/asOf.ts, stores/live.ts).
-import { onMounted, ref, watch, type Ref, type WatchSource } from 'vue'
+// The drill-down's first form of the read loop, now on composables/useViewData.ts, for IndicatorView (kept as it
+// is while the plans-as-data change rewrites it). Its loader stores its answers itself, so a slower earlier
+// answer can still land after a newer one: pages move to the composable, which keeps only the newest answer.
+import type { Ref, WatchSource } from 'vue'
 
-import { useAsOfStore } from '@/stores/asOf'
-import { useLiveStore } from '@/stores/live'
+import type { AsOfParams } from '@/api/types'
+import { useViewData as useData } from '@/composables/useViewData'
 
-export function useViewData(load: (params: { as_of?: string }) => Promise<void>, sources: WatchSource[] = []): {
-  loading: Ref<boolean>
-  failed: Ref<boolean>
-  refetch: () => Promise<void>
-} {
-  const asOf = useAsOfStore()
-  const live = useLiveStore()
-  const loading = ref(true)
-  const failed = ref(false)
-  let latest = 0
-
-  async function refetch(): Promise<void> {
-    const mine = ++latest
-    try {
-      await load(asOf.params)
-      if (mine === latest) failed.value = false
-    } catch {
-      if (mine === latest) failed.value = true
-    } finally {
-      if (mine === latest) loading.value = false
-    }
-  }
-
-  onMounted(refetch)
-  watch([() => asOf.asOf, ...sources], () => {
-    loading.value = true
-    void refetch()
-  })
-  watch(
-    () => live.version,
-    () => {
-      if (asOf.live) void refetch()
-    },
-  )
+/** @deprecated use `useViewData` from `@/composables/useViewData` (answers as its `data`). */
+export function useViewData(
+  load: (params: AsOfParams) => Promise<void>,
+  sources: WatchSource[] = [],
+): { loading: Ref<boolean>; failed: Ref<boolean>; refetch: () => Promise<void> } {
+  const { loading, failed, refetch } = useData(load, { sources })
   return { loading, failed, refetch }
 }

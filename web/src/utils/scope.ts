@@ -1,5 +1,6 @@
-// Which indicators a person reports, grouped work item → task, as the permission rules on the server
-// allow them (the server still checks every row).
+// What a person reports, as the app derives its pickers from the catalog the server serves: the org units, the
+// campaigns and the indicators (grouped work item → task) the permission rules on the server allow them. Only
+// what is offered: the server still checks every row.
 import type { Account, Campaign, Indicator, OrgUnit, Task } from '@/api/types'
 
 export const CITY_CODE = '370300'
@@ -24,6 +25,25 @@ export function orgUnitsFor(account: Account, units: OrgUnit[]): OrgUnit[] {
   if (account.role === 'district') return units.filter((u) => u.code === account.org_unit)
   return units
 }
+
+/** The org unit a report form starts on: a district's own, the city for everyone else. */
+export function defaultOrgUnit(account: Account): string {
+  return account.org_unit ?? CITY_CODE
+}
+
+/** The districts, counties and functional zones: every org unit but the city itself (the ones a district
+ * account can be given). */
+export function districtUnits(units: OrgUnit[]): OrgUnit[] {
+  return units.filter((u) => u.parent_code !== null)
+}
+
+/** The departments that lead a task (the ones a bureau account can be given), each once, in pinyin order. */
+export function leadDepartments(tasks: Task[]): string[] {
+  return [...new Set(tasks.flatMap((t) => t.lead_departments))].sort((a, b) => a.localeCompare(b, 'zh-CN'))
+}
+
+/** An org unit as a picker shows it: 张店区（370303）. */
+export const orgUnitLabel = (unit: OrgUnit): string => `${unit.name}（${unit.code}）`
 
 /** Tasks this person reports on: a bureau the ones its department leads, the city office and districts all. */
 export function tasksFor(account: Account, tasks: Task[]): Task[] {
