@@ -1,8 +1,8 @@
 """The integration events a campaign service emits, and where they are written: the outbox,
 in the same transaction as the change (`emit_change`).  The relay publishes them later.
 
-Topic: one per campaign (`minsheng.<campaign>.events`).  Key: the indicator code for report and
-status events, `task-<n>` for task status, the campaign code for catalog and period events, so all
+Topic: one per campaign (`minsheng.<campaign>.events`).  Key: the indicator code for report
+events, `task-<n>` for task status, the campaign code for catalog and period events, so all
 events of one indicator stay in order on one partition.
 """
 
@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from minsheng.catalog.models import Campaign, Indicator, Task
 from minsheng.catalog.snapshot import CatalogSnapshot
-from minsheng.messaging import IntegrationEvent, add_event, event_source, register_event, topic_for
+from minsheng.messaging import IntegrationEvent, add_event, event_source, register_event, retire_event, topic_for
 from minsheng.reporting.models import ChangeRecord, PeriodLock, Report, ReportRow, TaskStatusReport
 
 
@@ -72,21 +72,6 @@ class TaskStatusReported(_EventData):
     occurred_at: dt.datetime
 
 
-class IndicatorStatusChanged(_EventData):
-    """minsheng.indicator.status_changed.v1: a computed status moved (on track → at risk → behind)."""
-
-    campaign: str
-    indicator: str
-    org_unit: str
-    previous_status: str | None
-    status: str
-    as_of: dt.date
-    current_value: float | None
-    expected_value: float | None
-    target_value: float | None
-    reasons: list[str]
-
-
 class CatalogPublished(_EventData):
     """minsheng.catalog.published.v1: the campaign's whole catalog document."""
 
@@ -122,7 +107,6 @@ REPORT_EVENT_TYPES = {
     "returned": "minsheng.report.returned.v1",
 }
 TASK_STATUS_REPORTED = "minsheng.task_status.reported.v1"
-INDICATOR_STATUS_CHANGED = "minsheng.indicator.status_changed.v1"
 CATALOG_PUBLISHED = "minsheng.catalog.published.v1"
 PERIOD_LOCKED = "minsheng.period.locked.v1"
 PERIOD_UNLOCKED = "minsheng.period.unlocked.v1"
@@ -131,11 +115,12 @@ REPORT_SNAPSHOT = "minsheng.report.snapshot.v1"
 for _type in set(REPORT_EVENT_TYPES.values()):
     register_event(_type, ReportChanged)
 register_event(TASK_STATUS_REPORTED, TaskStatusReported)
-register_event(INDICATOR_STATUS_CHANGED, IndicatorStatusChanged)
 register_event(CATALOG_PUBLISHED, CatalogPublished)
 register_event(PERIOD_LOCKED, PeriodLockChanged)
 register_event(PERIOD_UNLOCKED, PeriodLockChanged)
 register_event(REPORT_SNAPSHOT, ReportSnapshot)
+# Sent by approvals until 2026-12; nothing consumed it (docs/decisions/0017).
+retire_event("minsheng.indicator.status_changed.v1")
 
 
 def report_state(report: Report | ReportRow) -> ReportState:
