@@ -462,13 +462,13 @@ def _clock(gateway, day: str) -> None:
     gateway.app.state.clock = lambda: dt.date.fromisoformat(day)
 
 
-def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_promoted(campaign_client, gateway):
-    """In the hour before midnight the refresher stores each row's answer for the next day; the new
-    day's first summaries read those, and its first run makes them the rows' answers."""
+def test_answers_stored_before_midnight_serve_the_new_days_summaries(campaign_client, gateway):
+    """In the hour before midnight each row gets its answer for the next day (`projection/ahead.py`);
+    the new day's first summaries read those."""
     from sqlalchemy import delete, update
 
+    from minsheng_gateway.projection.ahead import store_answers_ahead
     from minsheng_gateway.projection.models import IndicatorProgressView, OfficialValue
-    from minsheng_gateway.projection.refresher import refresh_stale_rows, store_answers_ahead
 
     education = campaign_client("education")
     scenario(education)
@@ -481,7 +481,6 @@ def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_pro
     with database.session() as session:
         rows = session.exec(select(IndicatorProgressView)).all()
         assert stored == len(rows) and all(row.next_on == day and row.computed_on < day for row in rows)
-        ahead = {(row.indicator_code, row.org_unit_code): (row.next_status, row.next_payload) for row in rows}
         # Leave the summaries nothing else to compute from: only the answers stored ahead can give them.
         session.exec(update(IndicatorProgressView).values(inputs=None))
         session.exec(delete(OfficialValue))
@@ -489,19 +488,40 @@ def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_pro
     assert {path: gateway.get(path).json() for path in SUMMARIES} == expected
     assert store_answers_ahead(database, gateway.app.state.catalog, day, Thresholds()) == 0  # nothing left to do
 
+
+def test_the_new_days_first_refresh_renews_each_row_to_its_answer_stored_ahead(campaign_client, gateway):
+    """After midnight the refresher answers every row for the new day: the answer stored ahead for it
+    (the same inputs, the same day), which then is the row's own and no longer stored beside it."""
+    from minsheng_gateway.projection.ahead import store_answers_ahead
+    from minsheng_gateway.projection.models import IndicatorProgressView
+    from minsheng_gateway.projection.refresher import refresh_stale_rows
+
+    education = campaign_client("education")
+    scenario(education)
+    fold_all(gateway, outbox_events(education))  # rows computed for 2022-12-31
+    database = gateway.app.state.database
+    day = dt.date(2023, 1, 1)
+    _clock(gateway, day.isoformat())
+    expected = {path: gateway.get(path).json() for path in SUMMARIES}
+    store_answers_ahead(database, gateway.app.state.catalog, day, Thresholds())
+    with database.session() as session:
+        ahead = {
+            (row.indicator_code, row.org_unit_code): (row.next_status, row.next_payload)
+            for row in session.exec(select(IndicatorProgressView))
+        }
     assert refresh_stale_rows(gateway.app, today=day) == len(ahead)
     with database.session() as session:
         for row in session.exec(select(IndicatorProgressView)):
             assert (row.status, row.payload) == ahead[row.indicator_code, row.org_unit_code]
-            assert row.computed_on == day and row.next_on is None and row.next_payload is None
+            assert row.computed_on == day and (row.next_on, row.next_status, row.next_payload) == (None,) * 3
     assert {path: gateway.get(path).json() for path in SUMMARIES} == expected
 
 
 def test_a_row_that_changes_after_its_answer_was_stored_ahead_loses_it(campaign_client, gateway):
     """An answer ahead is the next day's answer to the row's inputs at the time: a report approved
     later must not be hidden by it at midnight."""
+    from minsheng_gateway.projection.ahead import store_answers_ahead
     from minsheng_gateway.projection.models import IndicatorProgressView
-    from minsheng_gateway.projection.refresher import store_answers_ahead
 
     education = campaign_client("education")
     scenario(education)
@@ -531,7 +551,7 @@ def test_a_row_that_changes_after_its_answer_was_stored_ahead_loses_it(campaign_
     ],
 )
 def test_answers_are_stored_ahead_in_the_last_hour_of_a_beijing_day(now, due):
-    from minsheng_gateway.projection.refresher import next_day_due
+    from minsheng_gateway.projection.ahead import next_day_due
 
     assert next_day_due(dt.datetime.fromisoformat(now), dt.timedelta(minutes=60)) == due
 
