@@ -78,14 +78,13 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
     from bench.data import ReportStream
     from minsheng.auth.demo import DEMO_BY_USERNAME
     from minsheng.clock import today_in_china
-    from minsheng.progress.model import Thresholds
     from minsheng.reporting.review import Approval
     from minsheng.reporting.schemas import ReportCreate
     from minsheng.reporting.submissions import Submission
     from minsheng.reporting.validation import ReportContext, check_report
 
     with TestClient(education.app) as client:  # start-up: migrations, catalog
-        database, today, thresholds = client.app.state.database, today_in_china(), Thresholds()
+        database, today = client.app.state.database, today_in_china()
         revisions, approvals = client.app.state.revisions, client.app.state.approvals
         stream = ReportStream(seed=5)
         bureau = DEMO_BY_USERNAME["demo-education-bureau"].principal()
@@ -108,15 +107,12 @@ def writer_costs(url: str, bootstrap: str, sizes: tuple[int, ...], batches: int)
             with database.session() as session:
                 approvals.write(
                     session,
-                    [
-                        Approval(report_ids=(r.id,), reviewed_by=office.label, today=today, thresholds=thresholds)
-                        for r in reports
-                    ],
+                    [Approval(report_ids=(r.id,), reviewed_by=office.label) for r in reports],
                 )
                 session.commit()
             return submitted - started, time.process_time() - submitted
 
-        for _ in range(40):  # some history: the status check has values to roll up
+        for _ in range(40):  # some history
             batch(10)
         costs = {}
         for size in sizes:

@@ -2,7 +2,7 @@
 events/s).
 
 K report events of realistic shape (`data.report_events`: submitted / approved / returned /
-resubmitted / revised, some status_changed, over every campaign's indicators, org units and periods,
+resubmitted / revised, over every campaign's indicators, org units and periods,
 interleaved like live traffic), preceded by each service's catalog.published event, are produced to
 the five campaign topics of a fresh Tansu broker.  A fresh gateway database that already holds the
 catalog (as a running gateway's would) is then rebuilt by the product's own command:

@@ -83,7 +83,11 @@ def run(quick: bool, client: str = "raw") -> BenchResult:
             port,
         )
         references = start_uvicorn(
-            stack, "a-references", "bench.bare_app:app", process_env(BENCH_DATABASE_URL=databases.make("a_template"))
+            stack,
+            "a-references",
+            "bench.bare_app:app",
+            process_env(BENCH_DATABASE_URL=databases.make("a_template")),
+            entry="uvicorn",
         )
         wait_ready(education)
         wait_ready(references, "/healthz")

@@ -16,15 +16,16 @@ Three states are measured, because the summary uses a stored answer only if it i
 (`summaries/service.py: statuses_for_unit`):
 - warm: rows computed today — the summary reads the stored statuses and, from the headline
   indicators' stored answers, their headline figures.  Most of every day.
-- midnight: the city's rows were computed yesterday, and in the hour before midnight the refresher
-  stored each row's answer for today beside it (`projection/refresher.py: store_answers_ahead`, run here untimed) —
-  a new day's first minute, before the refresher's first run of the day promotes those answers.  The
-  summary reads the answers stored ahead as it reads today's.
+- midnight: the city's rows were computed yesterday, and in the hour before midnight each row's
+  answer for today was stored beside it (`projection/ahead.py: store_answers_ahead`, run here untimed) —
+  a new day's first minute, before the refresher's first run of the day.  The summary reads the
+  answers stored ahead as it reads today's.
 - cold: the city's rows were computed yesterday and nothing was stored ahead — the first minute
-  after a gateway that was down at midnight starts again.  The request computes all 138 indicators
-  for today from the inputs stored with each row (`ProgressInputs`: the rolled-up series and the
-  pending values), without reading `official_value` or `report_view`, and stores nothing.  Reported
-  beside the target, not judged by it: it lasts one refresher interval after such a restart.
+  after a gateway that was down at midnight starts again, and what every new day's first minute
+  would be without answers ahead.  The request computes all 138 indicators for today from the inputs
+  stored with each row (`ProgressInputs`: the rolled-up series), without reading `official_value` or
+  `report_view`, and stores nothing.  Reported beside the target, not judged by it: it lasts one
+  refresher interval after such a restart.
 The city's rows are marked "yesterday" before each cold and midnight request (untimed), and the
 gateways run with their refresher held off (`GATEWAY_PROGRESS_REFRESH_SECONDS`): it would otherwise
 renew those rows every minute, a once-a-day run landing in any state.
@@ -162,11 +163,11 @@ class CityRows:
         )
 
     def store_answers_ahead(self, day: dt.date) -> int:
-        """The refresher's own function, as it runs before midnight (only the city's rows are due)."""
+        """The product's own function, as the refresher runs it before midnight (only the city's rows are due)."""
         from minsheng.catalog.snapshot import CatalogCache
         from minsheng.db import Database
         from minsheng.progress.model import Thresholds
-        from minsheng_gateway.projection.refresher import store_answers_ahead
+        from minsheng_gateway.projection.ahead import store_answers_ahead
         from minsheng_gateway.settings import GatewaySettings
 
         database = Database(self.url)

@@ -252,18 +252,11 @@ def report_events(count: int, seed: int = 4) -> list[tuple[str, str, bytes]]:
     """`count` CloudEvents as the services' outboxes write them: (topic, key, value).
 
     Each series lives through submitted → approved (85 %) or returned → resubmitted → approved,
-    and some are revised later (revised → approved, `supersedes` the previous report id); about
-    one approval in twenty moves the indicator's status (status_changed, which the gateway does
-    not fold but still records as processed).  Series are interleaved as live traffic is, and the
-    events of one series keep their order (same key, same partition)."""
+    and some are revised later (revised → approved, `supersedes` the previous report id).  Series
+    are interleaved as live traffic is, and the events of one series keep their order (same key,
+    same partition)."""
     from minsheng.messaging import IntegrationEvent, event_source, topic_for
-    from minsheng.reporting.events import (
-        INDICATOR_STATUS_CHANGED,
-        REPORT_EVENT_TYPES,
-        IndicatorStatusChanged,
-        ReportChanged,
-        ReportState,
-    )
+    from minsheng.reporting.events import REPORT_EVENT_TYPES, ReportChanged, ReportState
 
     rng = random.Random(seed)
     space = series_space()
@@ -325,31 +318,6 @@ def report_events(count: int, seed: int = 4) -> list[tuple[str, str, bytes]]:
                 )
             else:
                 event("approved", info, ReportState(status="approved", reviewed_by="bench", **state), None, when)
-                if rng.random() < 0.05:
-                    timeline.append(
-                        (
-                            when,
-                            next(sequence),
-                            IntegrationEvent(
-                                source=event_source(info.campaign),
-                                type=INDICATOR_STATUS_CHANGED,
-                                subject=info.code,
-                                data=IndicatorStatusChanged(
-                                    campaign=info.campaign,
-                                    indicator=info.code,
-                                    org_unit=unit,
-                                    previous_status="on_track",
-                                    status="at_risk",
-                                    as_of=dt.date(2025, 1, 1),
-                                    current_value=1.0,
-                                    expected_value=2.0,
-                                    target_value=info.target,
-                                    reasons=["bench"],
-                                ),
-                            ),
-                            info.code,
-                        )
-                    )
             when += rng.expovariate(1 / 3600)
             previous, revision = report_id, revision + 1
     timeline.sort(key=lambda t: (t[0], t[1]))

@@ -1,7 +1,7 @@
 """What every benchmark needs: throw-away PostgreSQL databases, free ports, real processes (uvicorn,
 the Tansu broker), readiness waits, percentiles and the JSON results.
 
-Processes are started exactly as `deploy/run_local.py` starts them (`python -m uvicorn <app> --host
+Processes are started exactly as `deploy/run_local.py` starts them (`python -m minsheng.serve <app> --host
 127.0.0.1 --port P --log-level warning`, environment `<PREFIX>DATABASE_URL`, `<PREFIX>PORT`, …), so a
 figure measured here is a figure of `make run` on PostgreSQL.  Everything a benchmark starts is
 registered on a `contextlib.ExitStack` and stopped by its own pid; databases are dropped afterwards.
@@ -152,15 +152,17 @@ def start_uvicorn(
     app: str,
     env: dict[str, str],
     port: int | None = None,
+    entry: str = "minsheng.serve",
 ) -> Server:
-    """One uvicorn process with run_local.py's exact command line; its output goes to a log file."""
+    """One uvicorn process with run_local.py's exact command line; its output goes to a log file.
+    `entry="uvicorn"`: uvicorn's own, for the reference apps a user would write and run so."""
     port = port or free_port()
     LOGS.mkdir(parents=True, exist_ok=True)
     log_path = LOGS / f"{name}.log"
     log_file = log_path.open("w")
     stack.callback(log_file.close)
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", entry, app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         env=env,
         cwd=ROOT,
         stdout=log_file,

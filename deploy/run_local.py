@@ -377,7 +377,7 @@ def main() -> int:
         demo_loading.touch()
 
     def uvicorn(name: str, app: str) -> Callable[[], subprocess.Popen]:
-        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(ports[name])]
+        command = [sys.executable, "-m", "minsheng.serve", app, "--host", "127.0.0.1", "--port", str(ports[name])]
         command += ["--log-level", "warning"]
         return lambda: subprocess.Popen(command, env=env, cwd=ROOT, preexec_fn=die_with_parent)
 

@@ -157,7 +157,7 @@ class ServiceProcess:
                 [
                     sys.executable,
                     "-m",
-                    "uvicorn",
+                    "minsheng.serve",
                     self.app,
                     "--host",
                     "127.0.0.1",

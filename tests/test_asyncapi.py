@@ -40,7 +40,6 @@ register_event(TEST_EVENT_TYPE, NotAPlatformEvent)
 PLATFORM_TYPES = {
     *reporting_events.REPORT_EVENT_TYPES.values(),
     reporting_events.TASK_STATUS_REPORTED,
-    reporting_events.INDICATOR_STATUS_CHANGED,
     reporting_events.CATALOG_PUBLISHED,
     reporting_events.PERIOD_LOCKED,
     reporting_events.PERIOD_UNLOCKED,
@@ -311,7 +310,6 @@ KEY_EXAMPLES = {
     "minsheng.report.approved.v1": "H-EMP-1",
     "minsheng.report.returned.v1": "T002-1",
     "minsheng.report.snapshot.v1": "T002-1",
-    "minsheng.indicator.status_changed.v1": "T002-1",
     "minsheng.task_status.reported.v1": "task-12",
     "minsheng.catalog.published.v1": "education",
     "minsheng.period.locked.v1": "livability",

@@ -1,5 +1,5 @@
 """The submission and approval writers write a batch as driver SQL (`minsheng.db.bulk`): the reports,
-their history records, their events and the statuses that moved must be what a user sees — every
+their history records and their events must be what a user sees — every
 revision numbered in its series, each change recorded with what it replaced, each event naming its
 revision and the one it superseded — also when an upload is larger than one statement may carry
 (`MAX_ROWS` rows) and is written as several."""
@@ -57,9 +57,6 @@ def stored(client) -> dict:
             text("SELECT topic, key, type, payload FROM outbox_event ORDER BY id")
         ):
             data = json.loads(payload)["data"]
-            if type_ == "minsheng.indicator.status_changed.v1":
-                events.append((topic, key, type_, data))
-                continue
             if not type_.startswith("minsheng.report."):
                 continue
             data["report"]["report_id"] = revision_of[data["report"]["report_id"]]
@@ -67,13 +64,7 @@ def stored(client) -> dict:
                 data["supersedes"] = revision_of[data["supersedes"]]
             data.pop("occurred_at")
             events.append((topic, key, type_, data))
-        statuses = [
-            tuple(row)
-            for row in connection.execute(
-                text("SELECT indicator_code, org_unit_code, status, as_of FROM indicator_status ORDER BY 1, 2")
-            )
-        ]
-    return {"reports": reports, "changes": changes, "events": events, "statuses": statuses}
+    return {"reports": reports, "changes": changes, "events": events}
 
 
 def submit_all(client) -> None:
@@ -94,7 +85,7 @@ def approve_current(client) -> None:
         assert client.post(f"/api/v1/reports/{report_id}/approve", headers=CITY).status_code == 200
 
 
-def test_writers_store_reports_history_events_and_statuses(campaign_client):
+def test_writers_store_reports_history_and_events(campaign_client):
     client = campaign_client("education")
     submit_all(client)
     approve_current(client)
@@ -149,8 +140,6 @@ def test_writers_store_reports_history_events_and_statuses(campaign_client):
         for topic, key, kind, data in written["events"]
         if kind.startswith("minsheng.report.")
     )
-    moved = [data for _, _, kind, data in written["events"] if kind == "minsheng.indicator.status_changed.v1"]
-    assert moved and {(s[0], s[1]) for s in written["statuses"]} >= {(m["indicator"], m["org_unit"]) for m in moved}
 
 
 def test_an_upload_larger_than_one_statement_is_written_whole(campaign_client, monkeypatch):

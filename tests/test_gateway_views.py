@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import json
 
 import pytest
 from fastapi.testclient import TestClient
@@ -135,7 +136,6 @@ def test_gateway_folds_service_events_into_the_same_figures_the_service_computes
         "minsheng.report.approved.v1",
         "minsheng.report.revised.v1",
         "minsheng.task_status.reported.v1",
-        "minsheng.indicator.status_changed.v1",
     }
     assert all(fold_all(gateway, events))
 
@@ -352,14 +352,50 @@ def test_batch_fold_equals_event_by_event_fold_and_skips_repeats(campaign_client
         with database.session() as session:
             outcome = handlers.apply(session, [handlers.parser.parse(e.to_json_bytes()) for e in events + events[:3]])
             session.commit()
-        assert (outcome.applied + outcome.skipped, outcome.duplicates) == (len(events), 3)
-        assert outcome.skipped == sum(e.type == "minsheng.indicator.status_changed.v1" for e in events) > 0
+        assert (outcome.applied, outcome.skipped, outcome.duplicates) == (len(events), 0, 3)
         with database.session() as session:
             outcome = handlers.apply(session, [handlers.parser.parse(e.to_json_bytes()) for e in events])
         assert (outcome.applied, outcome.skipped, outcome.duplicates) == (0, 0, len(events))
         got = batched.get("/api/v1/indicators/T002-1/progress", params={"org_unit": "370302", "as_of": AS_OF}).json()
     assert got == expected
     assert got["current_value"] == 2 and [p["value"] for p in got["pending"]] == [9]
+
+
+def test_an_event_of_a_retired_type_still_in_a_topic_is_skipped_not_poison(gateway):
+    """Approvals sent `minsheng.indicator.status_changed.v1` until 2026-12 (decision 0017): a rebuild
+    replaying a topic that holds such events reads them and skips them, as events without a handler;
+    an unknown type would be poison and alert."""
+    handlers = live_handlers(gateway.app)
+    raw = json.dumps(
+        {
+            "specversion": "1.0",
+            "id": "retired-1",
+            "source": "/minsheng/education",
+            "type": "minsheng.indicator.status_changed.v1",
+            "subject": "T002-1",
+            "time": "2026-11-30T08:00:00Z",
+            "datacontenttype": "application/json",
+            "data": {
+                "campaign": "education",
+                "indicator": "T002-1",
+                "org_unit": "370300",
+                "previous_status": "on_track",
+                "status": "at_risk",
+                "as_of": "2026-11-30",
+                "current_value": 30.0,
+                "expected_value": 40.0,
+                "target_value": 103.0,
+                "reasons": ["进度滞后"],
+            },
+        },
+        ensure_ascii=False,
+    ).encode()
+    with gateway.app.state.database.session() as session:
+        outcome = handlers.apply(session, [handlers.parser.parse(raw)])
+        session.commit()
+    assert (outcome.applied, outcome.skipped, outcome.duplicates) == (0, 1, 0)
+    with pytest.raises(ValueError, match="does not match any of the expected tags"):  # poison
+        handlers.parser.parse(raw.replace(b"status_changed.v1", b"status_moved.v1"))
 
 
 SUMMARIES = ("/api/v1/city/summary", "/api/v1/districts/370303/summary", "/api/v1/districts/370302/summary")
@@ -426,13 +462,13 @@ def _clock(gateway, day: str) -> None:
     gateway.app.state.clock = lambda: dt.date.fromisoformat(day)
 
 
-def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_promoted(campaign_client, gateway):
-    """In the hour before midnight the refresher stores each row's answer for the next day; the new
-    day's first summaries read those, and its first run makes them the rows' answers."""
+def test_answers_stored_before_midnight_serve_the_new_days_summaries(campaign_client, gateway):
+    """In the hour before midnight each row gets its answer for the next day (`projection/ahead.py`);
+    the new day's first summaries read those."""
     from sqlalchemy import delete, update
 
+    from minsheng_gateway.projection.ahead import store_answers_ahead
     from minsheng_gateway.projection.models import IndicatorProgressView, OfficialValue
-    from minsheng_gateway.projection.refresher import refresh_stale_rows, store_answers_ahead
 
     education = campaign_client("education")
     scenario(education)
@@ -445,7 +481,6 @@ def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_pro
     with database.session() as session:
         rows = session.exec(select(IndicatorProgressView)).all()
         assert stored == len(rows) and all(row.next_on == day and row.computed_on < day for row in rows)
-        ahead = {(row.indicator_code, row.org_unit_code): (row.next_status, row.next_payload) for row in rows}
         # Leave the summaries nothing else to compute from: only the answers stored ahead can give them.
         session.exec(update(IndicatorProgressView).values(inputs=None))
         session.exec(delete(OfficialValue))
@@ -453,19 +488,40 @@ def test_answers_stored_before_midnight_serve_the_new_days_summaries_and_are_pro
     assert {path: gateway.get(path).json() for path in SUMMARIES} == expected
     assert store_answers_ahead(database, gateway.app.state.catalog, day, Thresholds()) == 0  # nothing left to do
 
+
+def test_the_new_days_first_refresh_renews_each_row_to_its_answer_stored_ahead(campaign_client, gateway):
+    """After midnight the refresher answers every row for the new day: the answer stored ahead for it
+    (the same inputs, the same day), which then is the row's own and no longer stored beside it."""
+    from minsheng_gateway.projection.ahead import store_answers_ahead
+    from minsheng_gateway.projection.models import IndicatorProgressView
+    from minsheng_gateway.projection.refresher import refresh_stale_rows
+
+    education = campaign_client("education")
+    scenario(education)
+    fold_all(gateway, outbox_events(education))  # rows computed for 2022-12-31
+    database = gateway.app.state.database
+    day = dt.date(2023, 1, 1)
+    _clock(gateway, day.isoformat())
+    expected = {path: gateway.get(path).json() for path in SUMMARIES}
+    store_answers_ahead(database, gateway.app.state.catalog, day, Thresholds())
+    with database.session() as session:
+        ahead = {
+            (row.indicator_code, row.org_unit_code): (row.next_status, row.next_payload)
+            for row in session.exec(select(IndicatorProgressView))
+        }
     assert refresh_stale_rows(gateway.app, today=day) == len(ahead)
     with database.session() as session:
         for row in session.exec(select(IndicatorProgressView)):
             assert (row.status, row.payload) == ahead[row.indicator_code, row.org_unit_code]
-            assert row.computed_on == day and row.next_on is None and row.next_payload is None
+            assert row.computed_on == day and (row.next_on, row.next_status, row.next_payload) == (None,) * 3
     assert {path: gateway.get(path).json() for path in SUMMARIES} == expected
 
 
 def test_a_row_that_changes_after_its_answer_was_stored_ahead_loses_it(campaign_client, gateway):
     """An answer ahead is the next day's answer to the row's inputs at the time: a report approved
     later must not be hidden by it at midnight."""
+    from minsheng_gateway.projection.ahead import store_answers_ahead
     from minsheng_gateway.projection.models import IndicatorProgressView
-    from minsheng_gateway.projection.refresher import store_answers_ahead
 
     education = campaign_client("education")
     scenario(education)
@@ -495,7 +551,7 @@ def test_a_row_that_changes_after_its_answer_was_stored_ahead_loses_it(campaign_
     ],
 )
 def test_answers_are_stored_ahead_in_the_last_hour_of_a_beijing_day(now, due):
-    from minsheng_gateway.projection.refresher import next_day_due
+    from minsheng_gateway.projection.ahead import next_day_due
 
     assert next_day_due(dt.datetime.fromisoformat(now), dt.timedelta(minutes=60)) == due
 

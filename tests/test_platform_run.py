@@ -398,7 +398,7 @@ def _child_serving(runner_pid: int, port: int) -> int:
             except FileNotFoundError:
                 continue
             if (
-                b"uvicorn" in command
+                b"minsheng.serve" in command
                 and b"--port" in command
                 and command[command.index(b"--port") + 1] == str(port).encode()
             ):

@@ -273,3 +273,39 @@ def test_city_inputs_stored_without_contributors_per_period_are_not_rolled_up_in
     assert old.contributors_by_period is None
     with pytest.raises(ValueError):
         city_inputs_rolled_up_again(_facts(Aggregation.sum), old, {"2022"}, [])
+
+
+# --- values awaiting review, added to an answer when it is read ------------------------------------
+
+
+@pytest.mark.parametrize("org_unit", [CITY, ZHANGDIAN])
+def test_an_answer_completed_with_values_awaiting_review_is_the_one_computed_with_them(org_unit):
+    """The gateway stores answers without the values awaiting review and lists the current ones when an
+    answer is read (`with_pending`): whatever the stored answer listed, the answer served must be the
+    one computed with the current values, its reasons included (one sentence counting them, last)."""
+    from minsheng.progress.assemble import indicator_progress, pending_of, with_pending
+    from minsheng.progress.model import Thresholds
+    from minsheng.progress.schemas import PendingValue
+
+    facts = _facts(Aggregation.sum)
+    official = [obs("2022-06", ZHANGDIAN, 10.0), obs("2022-06", ZICHUAN, 5.0)]
+    waiting = [
+        (),
+        (PendingValue(report_id=7, org_unit=ZHANGDIAN, period="2022-12", value=3.0),),
+        (
+            PendingValue(report_id=7, org_unit=ZHANGDIAN, period="2022-12", value=3.0),
+            PendingValue(report_id=8, org_unit=ZICHUAN, period="2022-12", value=4.0),
+        ),
+    ]
+
+    def answer(pending):
+        return indicator_progress(facts, org_unit, official, pending, dt.date(2022, 12, 31), Thresholds())
+
+    for stored in waiting:
+        for now in waiting:
+            expected = answer(now)
+            got = with_pending(answer(stored), pending_of(org_unit, now))
+            assert got == expected, (stored, now)
+    counted = answer(waiting[2]).reasons[-1]
+    assert counted == f"另有{2 if org_unit == CITY else 1}份报告待审核，审核通过前不计入"
+    assert not any("待审核" in reason for reason in answer(()).reasons)

@@ -1,5 +1,5 @@
 """The gateway: city-wide and per-district views over the five campaign services.
-Run: uvicorn minsheng_gateway.main:app"""
+Run: python -m minsheng.serve minsheng_gateway.main:app"""
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware

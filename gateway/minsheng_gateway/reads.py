@@ -30,6 +30,7 @@ from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.schemas import IndicatorProgressPublic
 from minsheng.reporting.models import ReportStatus, counts_in_progress
+from minsheng_gateway.projection.ahead import answer_for
 from minsheng_gateway.projection.models import IndicatorProgressView, ReportView, TaskStateView
 from minsheng_gateway.projection.source import GatewaySource
 
@@ -84,23 +85,15 @@ def counted_facts(
     return {code: f for code, f in facts.items() if f.task_number is None or f.task_number not in apart}
 
 
-def todays(today: dt.date, current: sa.ColumnElement, ahead: sa.ColumnElement) -> sa.ColumnElement:
-    """A progress row's `current` column if the row was computed `today`, its `ahead` column if the
-    answer stored ahead is for `today`, else NULL: the row holds no answer for today."""
-    view = IndicatorProgressView
-    return sa.case((view.computed_on == today, current), (view.next_on == today, ahead), else_=sa.null())
-
-
 def stored_answer(session: Session, catalog: CatalogCache, code: str, org_unit: str, today: dt.date) -> str | None:
-    """The answer stored for `today` (as JSON, an `IndicatorProgressPublic`), if the indicator is in
-    the catalog and its row is current: what the consumer computed when the row last changed, or the
-    answer the refresher stored ahead for a new day, with the reports awaiting review now (stored
-    answers hold none: `projection/answers.py`' docstring).  None: compute it."""
+    """The answer stored for `today` (as JSON, an `IndicatorProgressPublic`; `ahead.answer_for`), if
+    the indicator is in the catalog, with the reports awaiting review now (stored answers hold none:
+    `projection/answers.py`' docstring).  None: compute it."""
     if not load_facts(session, catalog, codes=[code]):
         return None
     view = IndicatorProgressView
     stored = session.execute(
-        sa.select(todays(today, view.payload, view.next_payload)).where(
+        sa.select(answer_for(today, view.payload, view.next_payload)).where(
             view.indicator_code == code, view.org_unit_code == org_unit
         )
     ).scalar()
@@ -159,5 +152,4 @@ __all__ = [
     "tasks_and_leads",
     "tasks_apart",
     "thresholds",
-    "todays",
 ]

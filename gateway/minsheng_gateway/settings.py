@@ -29,7 +29,8 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     # new day's rows are renewed within this long after midnight.
     progress_refresh_seconds: float = 60.0
     # How long before midnight (Beijing time) the refresher starts storing the next day's answers
-    # beside today's, so that the new day's first summaries read them instead of computing them.
+    # beside today's, so that the new day's first summaries read them instead of computing them
+    # (`projection/ahead.py`).
     progress_ahead_minutes: float = 60.0
     # No silent stall (`minsheng.messaging.consumer`): a consumer that should be receiving and is not is
     # replaced after this many seconds; a fold stalled this long makes /readyz answer 503 (a load balancer or

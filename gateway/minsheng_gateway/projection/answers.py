@@ -1,5 +1,5 @@
-"""A progress row's answer and the inputs stored with it: what the fold writes and the summaries and
-the refresher read.
+"""A progress row's answer and the inputs stored with it: what the fold writes and the summaries,
+the refresher and the answers ahead read.
 
 Stored answers hold no reports awaiting review: those change neither a row's figures nor its status,
 and are added when an answer is read (`reads.stored_answer`).  So only official values (approvals,

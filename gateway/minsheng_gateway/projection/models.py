@@ -114,9 +114,7 @@ class IndicatorProgressView(SQLModel, table=True):
     # ProgressInputs as JSON: what `payload` was computed from apart from the day (None: stored before
     # they were kept; such a row is recomputed in full on a new day)
     inputs: str | None = Field(default=None, sa_type=sa.Text)
-    # The answer for the next day, computed from `inputs` in the hour before midnight
-    # (`refresher.store_answers_ahead`), so that a new day's first summaries read stored answers too.
-    # Any new answer for today clears it: it is only ever the next day's answer to today's inputs.
+    # The answer for the next day, stored ahead before midnight: `projection/ahead.py` owns them.
     next_on: dt.date | None = None
     next_status: Status | None = Field(default=None, sa_type=enum_column(Status))
     next_payload: str | None = Field(default=None, sa_type=sa.Text)

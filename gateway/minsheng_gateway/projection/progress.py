@@ -22,6 +22,7 @@ from minsheng.progress.assemble import (
 )
 from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
+from minsheng_gateway.projection.ahead import CLEARED
 from minsheng_gateway.projection.answers import Computed, computed, usable_inputs
 from minsheng_gateway.projection.models import IndicatorProgressView
 from minsheng_gateway.projection.source import GatewaySource
@@ -112,8 +113,8 @@ def _city_inputs_to_roll_up_again(
     return stored
 
 
-# A stored row's status_since stays while its status does; a next day's answer stored ahead was
-# computed from the old inputs: cleared.
+# A stored row's status_since stays while its status does; its answer ahead, computed from the old
+# inputs, goes (`ahead.CLEARED`).
 KEEP_STATUS_SINCE = bulk.OnConflict(
     key=("indicator_code", "org_unit_code"),
     set_=(
@@ -123,7 +124,7 @@ KEEP_STATUS_SINCE = bulk.OnConflict(
             "CASE WHEN indicator_progress_view.status = excluded.status "
             "THEN indicator_progress_view.status_since ELSE excluded.status_since END",
         ),
-        *((column, "NULL") for column in ("next_on", "next_status", "next_payload")),
+        *CLEARED,
     ),
 )
 

@@ -28,10 +28,11 @@ from minsheng.progress.schemas import IndicatorProgressPublic
 from minsheng.progress.status import time_elapsed
 from minsheng.reporting.calendar import ReportingCalendar
 from minsheng.reporting.models import IMPLEMENTATION_STATE_LABELS, ImplementationState
+from minsheng_gateway.projection.ahead import answer_for
 from minsheng_gateway.projection.answers import usable_inputs
 from minsheng_gateway.projection.models import IndicatorProgressView, TaskStateView
 from minsheng_gateway.projection.source import GatewaySource
-from minsheng_gateway.reads import counted_facts, tasks_and_leads, tasks_apart, todays
+from minsheng_gateway.reads import counted_facts, tasks_and_leads, tasks_apart
 from minsheng_gateway.summaries.schemas import (
     CampaignSummary,
     DistrictMatrix,
@@ -61,23 +62,22 @@ def statuses_for_unit(
     """Each indicator's status for `org_unit`, and its figures for the codes in `whole` (the headline).
 
     A summary needs no more, so it reads neither the official values nor the report history:
-    - rows computed for `today`: the stored status; the stored answer is read for `whole` only, and
-      into its headline figures only (a stored answer grows with its series and its pending values);
-    - rows computed on an earlier day with an answer for `today` stored ahead (a new day's first
-      minute, before the refresher has promoted those answers): the same, from the answer ahead;
-    - other rows computed for another day (the gateway was down at midnight, or the row changed in
-      the last minute before it): computed from the inputs stored with them, without their pending values,
-      which neither figures nor statuses depend on, and without their series.  Such answers are not
-      complete, so they are not stored: the refresher (`projection/refresher.py`) stores whole ones within a minute;
+    - rows holding an answer for `today` (`ahead.answer_for`): the stored status; the stored answer is
+      read for `whole` only, and into its headline figures only (a stored answer grows with its series
+      and its pending values);
+    - rows without one (between midnight and the refresher's run, where no answer was stored ahead):
+      computed from the inputs stored with them, without their pending values, which neither figures
+      nor statuses depend on, and without their series.  Such answers are not complete, so they are not
+      stored: the refresher (`projection/refresher.py`) stores whole ones within a minute;
     - rows without stored inputs, and indicators without a row (no data yet): computed in full."""
     statuses: dict[str, Status] = {}
     figures: dict[str, IndicatorProgressPublic | HeadlineFigure] = {}
     fresh_whole, in_full = [], set(facts)
     view = IndicatorProgressView
-    answered_today = todays(today, view.status, view.next_status)
+    stored_status = answer_for(today, view.status, view.next_status)
     for code, status, inputs in session.execute(
         sa.select(
-            view.indicator_code, answered_today, sa.case((answered_today.is_(None), view.inputs), else_=sa.null())
+            view.indicator_code, stored_status, sa.case((stored_status.is_(None), view.inputs), else_=sa.null())
         ).where(view.org_unit_code == org_unit)
     ):
         if code not in facts:
@@ -94,7 +94,7 @@ def statuses_for_unit(
             in_full.discard(code)
     if fresh_whole:
         for code, payload in session.execute(
-            sa.select(view.indicator_code, todays(today, view.payload, view.next_payload)).where(
+            sa.select(view.indicator_code, answer_for(today, view.payload, view.next_payload)).where(
                 view.org_unit_code == org_unit, view.indicator_code.in_(fresh_whole)
             )
         ):

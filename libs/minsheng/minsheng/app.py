@@ -1,10 +1,10 @@
 """The app factory every process uses: lifespan (migrate, seed, background work), health,
-readiness, `/metrics`, error handling.  A process's entry point is a call to `create_app`."""
+readiness, `/metrics`, error handling.  A process's app is a call to `create_app`; what belongs to the
+process rather than to an app (the garbage collector's tuning) is set by its entry point, `minsheng.serve`."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -65,10 +65,6 @@ def create_app(
         for hook in startup:
             await asyncio.to_thread(hook, app)
         jobs = [asyncio.create_task(job(app), name=getattr(job, "__name__", "job")) for job in background]
-        # What start-up built (modules, the catalog) lives as long as the process: keep it out of the
-        # collector's full passes, and collect less often; the pauses showed in the p99 of requests.
-        gc.freeze()
-        gc.set_threshold(10_000, 20, 20)
         app.state.ready = True
         PROCESS_READY.labels(process).set(1)
         DATABASE_METRICS.watch(process, database)

@@ -31,13 +31,12 @@ from minsheng.reporting.republish import publish_catalog
 from minsheng.reporting.review import REPORTS_REVIEWED, ApprovalWriter
 from minsheng.reporting.router import events_router
 from minsheng.reporting.router import router as reporting_router
-from minsheng.reporting.status_tracking import STATUS_TRACKING_TABLES
 from minsheng.reporting.submissions import RevisionWriter
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
 from minsheng.uploads import start_parser_server
 
-CAMPAIGN_TABLES = CATALOG_TABLES | REPORTING_TABLES | STATUS_TRACKING_TABLES | MESSAGING_TABLES
+CAMPAIGN_TABLES = CATALOG_TABLES | REPORTING_TABLES | MESSAGING_TABLES
 # "auth" only drops the token table the services once had (callers are the gateway's business now).
 CAMPAIGN_BRANCHES = ("catalog", "auth", "reporting", MESSAGING_BRANCH)
 

@@ -1,4 +1,5 @@
-"""教育品质提升三年攻坚行动（优教之城）: the education campaign service. Run: uvicorn minsheng_education.main:app"""
+"""教育品质提升三年攻坚行动（优教之城）: the education campaign service.
+Run: python -m minsheng.serve minsheng_education.main:app"""
 
 from pathlib import Path
 

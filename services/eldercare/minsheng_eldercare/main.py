@@ -1,4 +1,5 @@
-"""养老服务品质提升三年攻坚行动（颐养之城）: the eldercare campaign service. Run: uvicorn minsheng_eldercare.main:app"""
+"""养老服务品质提升三年攻坚行动（颐养之城）: the eldercare campaign service.
+Run: python -m minsheng.serve minsheng_eldercare.main:app"""
 
 from pathlib import Path
 

@@ -1,6 +1,6 @@
 """就业增收品质提升三年攻坚行动（富民之城）: the employment campaign service.
 
-Run: uvicorn minsheng_employment.main:app"""
+Run: python -m minsheng.serve minsheng_employment.main:app"""
 
 from pathlib import Path
 

@@ -1,4 +1,5 @@
-"""医疗健康品质提升三年攻坚行动（健康之城）: the health campaign service. Run: uvicorn minsheng_health.main:app"""
+"""医疗健康品质提升三年攻坚行动（健康之城）: the health campaign service.
+Run: python -m minsheng.serve minsheng_health.main:app"""
 
 from pathlib import Path
 

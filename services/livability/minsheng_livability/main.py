@@ -1,6 +1,6 @@
 """文明宜居品质提升三年攻坚行动（宜居之城）: the livability campaign service.
 
-Run: uvicorn minsheng_livability.main:app"""
+Run: python -m minsheng.serve minsheng_livability.main:app"""
 
 from pathlib import Path
 

@@ -151,22 +151,17 @@ def insert_together(
     inserts: Sequence[tuple[sa.Table, Sequence[dict]]],
     *,
     before: Sequence[tuple[str, Sequence]] = (),
-    then: tuple[str, Sequence] | None = None,
-) -> list[tuple]:
+) -> None:
     """Insert each table's rows, all in one statement (one round trip): the statements `before`
     ((SQL, parameters), e.g. an UPDATE) and the inserts as data-modifying CTEs, in that order, of the
-    last insert or of the query `then`, whose rows are returned.  Every part sees the database as it
-    was before the statement (PostgreSQL's rule for data-modifying CTEs): `then` does not see the rows
-    written here."""
+    last insert.  Every part sees the database as it was before the statement (PostgreSQL's rule for
+    data-modifying CTEs)."""
     parts = [*before, *(insert_sql(connection, table, rows) for table, rows in inserts if rows)]
-    if then is not None:
-        parts.append(then)
     if not parts:
-        return []
+        return
     ctes = [f"write_{i} AS ({sql})" for i, (sql, _) in enumerate(parts[:-1])]
     sql = (f"WITH {', '.join(ctes)} " if ctes else "") + parts[-1][0]
-    result = connection.exec_driver_sql(sql, tuple(value for _, params in parts for value in params))
-    return [tuple(row) for row in result] if then is not None else []
+    connection.exec_driver_sql(sql, tuple(value for _, params in parts for value in params))
 
 
 __all__ = ["MAX_ROWS", "IdBlocks", "OnConflict", "insert_sql", "insert_together", "upsert"]

@@ -28,6 +28,7 @@ from minsheng.messaging.events import (
     event_source,
     register_event,
     registered_event_types,
+    retire_event,
     topic_for,
 )
 from minsheng.messaging.outbox import OUTBOX_TABLES, OutboxEvent, add_event, add_events
@@ -65,6 +66,7 @@ __all__ = [
     "publish_pending_events",
     "register_event",
     "registered_event_types",
+    "retire_event",
     "topic_for",
     "wake_relay",
 ]

@@ -9,7 +9,8 @@ service *sends* on its own channel; the gateway *receives* from all of them.
 
 Only the platform's own events are documented: types whose data model is defined in a platform package
 (`minsheng`, `minsheng_<campaign>`, `minsheng_gateway`).  Types registered by tests or scripts are left
-out, so the document does not depend on what else happens to be imported.  Every documented type must say
+out, so the document does not depend on what else happens to be imported, and so are retired types
+(still read, no longer sent).  Every documented type must say
 what its Kafka partition key is (`PARTITION_KEYS`): a new event type fails here until it does.
 
 The output is deterministic (messages and schemas sorted by name, channels in the plan's campaign order)
@@ -34,6 +35,7 @@ from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging.events import (
     STRUCTURED_CONTENT_TYPE,
     IntegrationEvent,
+    RetiredEventData,
     registered_event_types,
     topic_for,
 )
@@ -89,7 +91,6 @@ PARTITION_KEYS: dict[str, tuple[dict[str, Any], str]] = {
         for event_type in reporting_events.REPORT_EVENT_TYPES.values()
     },
     reporting_events.REPORT_SNAPSHOT: (_INDICATOR_KEY, "the indicator code"),
-    reporting_events.INDICATOR_STATUS_CHANGED: (_INDICATOR_KEY, "the indicator code"),
     reporting_events.TASK_STATUS_REPORTED: (_TASK_KEY, "`task-<n>`"),
     reporting_events.TASK_STATE_CHANGED: (_TASK_KEY, "`task-<n>`"),
     reporting_events.CATALOG_PUBLISHED: (_CAMPAIGN_KEY, "the campaign code"),
@@ -103,9 +104,14 @@ _TYPE_PREFIX = re.compile(r"^\s*minsheng\.[\w.{},]+(\s*/\s*minsheng\.[\w.{},]+)*
 
 
 def platform_event_types() -> dict[str, type[BaseModel]]:
-    """The registered event types whose data model belongs to a platform package, sorted by type."""
+    """The registered event types whose data model belongs to a platform package, sorted by type;
+    not the retired ones, which are no longer sent (`retire_event`)."""
     registry = registered_event_types()
-    return {t: registry[t] for t in sorted(registry) if _PLATFORM_PACKAGE.match(registry[t].__module__.split(".")[0])}
+    return {
+        t: registry[t]
+        for t in sorted(registry)
+        if _PLATFORM_PACKAGE.match(registry[t].__module__.split(".")[0]) and registry[t] is not RetiredEventData
+    }
 
 
 def _words(event_type: str) -> str:

@@ -68,6 +68,19 @@ def register_event(event_type: str, data_model: type[BaseModel]) -> type[BaseMod
     return data_model
 
 
+class RetiredEventData(BaseModel):
+    """The data of an event type no longer sent (`retire_event`): read whatever it holds, kept none of it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+def retire_event(event_type: str) -> None:
+    """Declare a type that is no longer sent.  Its events already in the topics stay readable: a
+    consumer skips them as events it has no handler for, where an unknown type would be poison (and
+    alert).  The AsyncAPI document no longer lists it (`messaging.asyncapi.platform_event_types`)."""
+    register_event(event_type, RetiredEventData)
+
+
 def data_model_for(event_type: str) -> type[BaseModel]:
     try:
         return _registry[event_type]
@@ -154,12 +167,14 @@ class IntegrationEvent(BaseModel):
 __all__ = [
     "EVENT_TYPE_PATTERN",
     "IntegrationEvent",
+    "RetiredEventData",
     "STRUCTURED_CONTENT_TYPE",
     "UnknownEventType",
     "data_model_for",
     "event_source",
     "register_event",
     "registered_event_types",
+    "retire_event",
     "topic_for",
     "utc_now",
 ]

@@ -172,21 +172,19 @@ def pending_of(org_unit: str, pending: Sequence[PendingValue]) -> tuple[PendingV
     return tuple(p for p in pending if org_unit == CITY_CODE or p.org_unit == org_unit)
 
 
-_PENDING_REASON = ("另有", "份报告待审核，审核通过前不计入")
-
-
-def pending_reason(count: int) -> str:
-    return f"{_PENDING_REASON[0]}{count}{_PENDING_REASON[1]}"
+def _reasons_listing(reasons: list[str], pending: Sequence[PendingValue]) -> list[str]:
+    """The rule of an answer's reasons, stated once: the judgement's, then, when the answer lists values
+    awaiting review, one sentence counting them, last."""
+    return [*reasons, f"另有{len(pending)}份报告待审核，审核通过前不计入"] if pending else reasons
 
 
 def with_pending(answer: IndicatorProgressPublic, pending: Sequence[PendingValue]) -> IndicatorProgressPublic:
-    """`answer` listing `pending` (already `pending_of` its org unit) instead of what it listed, with
-    the reason `progress_from_inputs` gives for them, last as there.  Values awaiting review change
-    neither figures nor status, so an answer stored without them is completed when it is read."""
-    reasons = [r for r in answer.reasons if not (r.startswith(_PENDING_REASON[0]) and r.endswith(_PENDING_REASON[1]))]
-    if pending:
-        reasons.append(pending_reason(len(pending)))
-    return answer.model_copy(update={"pending": list(pending), "reasons": reasons})
+    """`answer` listing `pending` (already `pending_of` its org unit) instead of what it listed.  Values
+    awaiting review change neither figures nor status, so an answer stored without them is completed
+    when it is read.  Which reason counted the values it listed is known from the count it listed
+    (`answer.pending`, last by `_reasons_listing`), never from the sentence's words."""
+    judged = answer.reasons[:-1] if answer.pending else answer.reasons
+    return answer.model_copy(update={"pending": list(pending), "reasons": _reasons_listing(judged, pending)})
 
 
 def progress_inputs(
@@ -297,8 +295,6 @@ def progress_from_inputs(
         reasons.append("区县未填报，采用全市直接填报的数据")
     if target_basis is None and org_unit != CITY_CODE:
         reasons.append("该区县没有分解此项总量目标，只显示完成数")
-    if inputs.pending:
-        reasons.append(pending_reason(len(inputs.pending)))
     return IndicatorProgressPublic(
         id=facts.code,
         name=facts.name,
@@ -334,7 +330,7 @@ def progress_from_inputs(
             for p in result.series
         ],
         pending=list(inputs.pending),
-        reasons=reasons,
+        reasons=_reasons_listing(reasons, inputs.pending),
     )
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from minsheng.catalog.models import Campaign, Indicator, Task
 from minsheng.catalog.snapshot import CatalogSnapshot
-from minsheng.messaging import IntegrationEvent, add_event, event_source, register_event, topic_for
+from minsheng.messaging import IntegrationEvent, add_event, event_source, register_event, retire_event, topic_for
 from minsheng.reporting.models import (
     ChangeRecord,
     ImplementationState,
@@ -98,21 +98,6 @@ class TaskStateChanged(_EventData):
     occurred_at: dt.datetime
 
 
-class IndicatorStatusChanged(_EventData):
-    """minsheng.indicator.status_changed.v1: a computed status moved (on track → at risk → behind)."""
-
-    campaign: str
-    indicator: str
-    org_unit: str
-    previous_status: str | None
-    status: str
-    as_of: dt.date
-    current_value: float | None
-    expected_value: float | None
-    target_value: float | None
-    reasons: list[str]
-
-
 class CatalogPublished(_EventData):
     """minsheng.catalog.published.v1: the campaign's whole catalog document."""
 
@@ -149,7 +134,6 @@ REPORT_EVENT_TYPES = {
 }
 TASK_STATUS_REPORTED = "minsheng.task_status.reported.v1"
 TASK_STATE_CHANGED = "minsheng.task.state_changed.v1"
-INDICATOR_STATUS_CHANGED = "minsheng.indicator.status_changed.v1"
 CATALOG_PUBLISHED = "minsheng.catalog.published.v1"
 PERIOD_LOCKED = "minsheng.period.locked.v1"
 PERIOD_UNLOCKED = "minsheng.period.unlocked.v1"
@@ -159,11 +143,12 @@ for _type in set(REPORT_EVENT_TYPES.values()):
     register_event(_type, ReportChanged)
 register_event(TASK_STATUS_REPORTED, TaskStatusReported)
 register_event(TASK_STATE_CHANGED, TaskStateChanged)
-register_event(INDICATOR_STATUS_CHANGED, IndicatorStatusChanged)
 register_event(CATALOG_PUBLISHED, CatalogPublished)
 register_event(PERIOD_LOCKED, PeriodLockChanged)
 register_event(PERIOD_UNLOCKED, PeriodLockChanged)
 register_event(REPORT_SNAPSHOT, ReportSnapshot)
+# Sent by approvals until 2026-12; nothing consumed it (docs/decisions/0017).
+retire_event("minsheng.indicator.status_changed.v1")
 
 
 def report_state(report: Report | ReportRow) -> ReportState:

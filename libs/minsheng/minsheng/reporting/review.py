@@ -3,7 +3,6 @@ commit), one or many at once and all or none, or returned with a reason for the 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
@@ -20,13 +19,11 @@ from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.errors import Conflict, DomainError, NotFound, Unprocessable
 from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
-from minsheng.progress.model import Thresholds
 from minsheng.progress.periods import Period
 from minsheng.reporting.changes import change_columns, commit, now, record_change, recorded_state, report_series
 from minsheng.reporting.events import campaign_of_indicator, report_changed_event
 from minsheng.reporting.locks import PeriodLocks, lock_covering
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, PeriodLock, Report, ReportRow, ReportStatus
-from minsheng.reporting.status_tracking import StatusTracker
 from minsheng.reporting.submissions import get_report
 
 REPORTS_REVIEWED = Counter(
@@ -56,27 +53,20 @@ class Approval:
 
     report_ids: tuple[int, ...]  # distinct
     reviewed_by: str  # the principal's label
-    today: dt.date
-    thresholds: Thresholds
 
 
 class ApprovalWriter:
     """Writes approvals (`write`) for the group-commit writer of approvals.  Holds the period locks
-    it checks at write time and the status tracker that re-checks the indicators approved; one per
-    app."""
+    it checks at write time; one per app."""
 
-    def __init__(self, *, locks: PeriodLocks, catalog: CatalogCache, tracker: StatusTracker | None = None):
+    def __init__(self, *, locks: PeriodLocks, catalog: CatalogCache):
         self.locks = locks
         self.catalog = catalog
-        self.tracker = tracker or StatusTracker(catalog=catalog)
 
     def write(self, session: Session, approvals: Sequence[Approval]) -> list[list[ReportRow] | DomainError]:
         """Approve each approval's reports, in the caller's transaction: their status, their change
-        records and their events, three statements for the whole batch (the reports read and locked;
-        the reports approved with their history records and events; the statuses that moved with
-        theirs).  Approval changes an official figure, so each indicator touched has its computed
-        status re-checked once for the batch (for the approved org units and the city), and a move
-        (on track → at risk → behind …) becomes a status_changed event.
+        records and their events, two statements for the whole batch (the reports read and locked;
+        the reports approved with their history records and events).
 
         Returns, per approval, its approved reports, or the error that refused it: an approval is all
         or none, so one report that cannot be approved (unknown, not the current revision, not
@@ -133,30 +123,12 @@ class ApprovalWriter:
             for report, _, approval in approved
         ]
         connection = session.connection()
-        # One statement: the reports approved, their history records and events, and how many
-        # reports of each indicator were approved before (the status check's version of its values).
+        # One statement: the reports approved, their history records and events.
         status = Report.__table__.c.status.type.bind_processor(connection.dialect)(ReportStatus.approved)
-        approved_before = {
-            code: (count, last_id)
-            for code, count, last_id in bulk.insert_together(
-                connection,
-                [(ChangeRecord.__table__, changes), (OutboxEvent.__table__, outbox_rows(events))],
-                before=[
-                    (
-                        _APPROVE_SQL,
-                        (status, at, [r.id for r, _, _ in approved], [r.reviewed_by for r, _, _ in approved]),
-                    )
-                ],
-                then=(_APPROVED_SO_FAR_SQL, (sorted({r.indicator_code for r, _, _ in approved}), status)),
-            )
-        }
-        first = approved[0][2]  # every approval of a batch is for the same day and thresholds
-        self.tracker.track(
-            session=session,
-            approved=[report for report, _, _ in approved],
-            as_of=first.today,
-            thresholds=first.thresholds,
-            approved_before=approved_before,
+        bulk.insert_together(
+            connection,
+            [(ChangeRecord.__table__, changes), (OutboxEvent.__table__, outbox_rows(events))],
+            before=[(_APPROVE_SQL, (status, at, [r.id for r, *_ in approved], [r.reviewed_by for r, *_ in approved]))],
         )
         return outcomes
 
@@ -180,10 +152,6 @@ _APPROVE_SQL = (
     "UPDATE report SET status = %s, reviewed_by = approval.reviewed_by, reviewed_at = %s "
     "FROM unnest(%s::int[], %s::text[]) AS approval(id, reviewed_by) WHERE report.id = approval.id"
 )
-_APPROVED_SO_FAR_SQL = (
-    "SELECT indicator_code, count(*), max(id) FROM report "
-    "WHERE indicator_code = ANY(%s::text[]) AND status = %s GROUP BY indicator_code"
-)
 
 
 def _reports_by_id(session: Session, ids: set[int]) -> dict[int, ReportRow]:
@@ -206,8 +174,6 @@ async def approve_reports(
     campaign: str,
     report_ids: Sequence[int],
     principal: Principal,
-    today: dt.date,
-    thresholds: Thresholds,
 ) -> list[ReportRow]:
     """Approval of one or many reports, all or none, written by the group-commit writer of approvals
     (`ApprovalWriter.write`); counted once committed."""
@@ -216,8 +182,6 @@ async def approve_reports(
         Approval(
             report_ids=tuple(dict.fromkeys(report_ids)),
             reviewed_by=principal.label,
-            today=today,
-            thresholds=thresholds,
         )
     )
     REPORTS_REVIEWED.labels(campaign, "approved").inc(len(reports))
@@ -230,17 +194,8 @@ async def approve_report(
     campaign: str,
     report_id: int,
     principal: Principal,
-    today: dt.date,
-    thresholds: Thresholds,
 ) -> ReportRow:
-    (report,) = await approve_reports(
-        writer=writer,
-        campaign=campaign,
-        report_ids=[report_id],
-        principal=principal,
-        today=today,
-        thresholds=thresholds,
-    )
+    (report,) = await approve_reports(writer=writer, campaign=campaign, report_ids=[report_id], principal=principal)
     return report
 
 

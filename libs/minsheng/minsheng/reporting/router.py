@@ -22,7 +22,6 @@ from minsheng.params import (
     TaskNumber,
     TaskNumberQuery,
 )
-from minsheng.progress.model import Thresholds
 from minsheng.reporting import (
     audit,
     closing,
@@ -149,16 +148,9 @@ def upload_reports(
     responses=ERRORS,
     summary="批量审核通过（市民生办）：全部通过或全部不通过，逐份说明不能通过的原因",
 )
-async def approve_many(
-    request: Request, writer: ApprovalWriterDep, principal: PrincipalDep, today: TodayDep, body: ApproveRequest
-):
+async def approve_many(request: Request, writer: ApprovalWriterDep, principal: PrincipalDep, body: ApproveRequest):
     reports = await review.approve_reports(
-        writer=writer,
-        campaign=request.app.state.process,
-        report_ids=body.ids,
-        principal=principal,
-        today=today,
-        thresholds=Thresholds.from_settings(request.app.state.settings),
+        writer=writer, campaign=request.app.state.process, report_ids=body.ids, principal=principal
     )
     return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
 
@@ -269,17 +261,10 @@ def read_report_history(session: SessionDep, principal: PrincipalDep, report_id:
 @router.post(
     "/reports/{report_id}/approve", response_model=ReportPublic, responses=ERRORS, summary="审核通过（市民生办）"
 )
-async def approve(
-    request: Request, writer: ApprovalWriterDep, principal: PrincipalDep, today: TodayDep, report_id: ReportId
-):
+async def approve(request: Request, writer: ApprovalWriterDep, principal: PrincipalDep, report_id: ReportId):
     return ReportPublic.model_validate(
         await review.approve_report(
-            writer=writer,
-            campaign=request.app.state.process,
-            report_id=report_id,
-            principal=principal,
-            today=today,
-            thresholds=Thresholds.from_settings(request.app.state.settings),
+            writer=writer, campaign=request.app.state.process, report_id=report_id, principal=principal
         )
     )
 
