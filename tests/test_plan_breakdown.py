@@ -490,6 +490,22 @@ def test_each_bad_cell_is_named_by_row_and_column(changes, at, code, column, say
     assert says in error.message and f"第 {row} 行" in error.message and f"{error.column} 列" in error.message
 
 
+@pytest.mark.parametrize(
+    ("changes", "at", "code", "column", "says"),
+    [
+        ({"indicator": None}, 2, "indicator_name_missing", "单位", "没有填写指标名称"),
+        ({"indicator": "园"}, 0, "indicator_name_too_short", "指标", "指标名称「园」太短"),
+        ({"unit": "处" * 21}, 0, "unit_too_long", "单位", "超过 20 个字"),
+        ({"frequency": "每周"}, 1, "unknown_frequency", "报送频次", "「每周」不是可选值"),
+    ],
+)
+def test_an_indicators_name_unit_and_frequency_are_checked_at_their_cells(changes, at, code, column, says):
+    result = bad(changes, at=at)
+    assert result.usable and not result.ok
+    assert [(e.code, e.row, e.column_name) for e in result.errors] == [(code, at + 2, column)]
+    assert says in result.errors[0].message
+
+
 def test_a_district_share_without_a_city_target_is_named_at_the_districts_cell():
     result = bad({"target": None})
     assert places(result) == {

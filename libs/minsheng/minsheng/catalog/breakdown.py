@@ -857,17 +857,7 @@ def _locate(content: bytes, limits: UploadLimits, max_rows: int, errors: _Errors
     try:
         sheets = workbook.worksheets
         named = next((s for s in sheets if s.title.strip() == BREAKDOWN_SHEET), None)
-        found: tuple[Any, int, int] | None = None
-        if named is not None:
-            named.reset_dimensions()
-            header_row, score = _find_header(named.iter_rows(values_only=True))
-            found = (named, header_row, score)
-        else:
-            for sheet in sheets:
-                sheet.reset_dimensions()
-                header_row, score = _find_header(sheet.iter_rows(values_only=True))
-                if score >= 4 and (found is None or score > found[2]):
-                    found = (sheet, header_row, score)
+        found = _header_of(named) if named is not None else _best_header(sheets)
         if found is None:
             names = "、".join(f"「{s.title}」" for s in sheets)
             return _fatal(
@@ -886,33 +876,65 @@ def _locate(content: bytes, limits: UploadLimits, max_rows: int, errors: _Errors
                 "（表头可能被删除或覆盖）。请从模板复制表头后重新上传",
                 sheet=sheet.title,
             )
-        counted = 0
-        where = f"工作表「{sheet.title}」"
-        for number, row in enumerate(bounded_rows(sheet.iter_rows(values_only=True), limits, where), start=1):
-            if number <= header_row or all(v is None or isinstance(v, str) and not v.strip() for v in row):
-                continue
-            counted += 1
-            if counted > max_rows:
-                return _fatal(
-                    errors,
-                    "too_many_rows",
-                    f"任务和指标超过 {max_rows} 行（上限 {max_rows} 行，空行不计），不予读取，未创建任何数据。"
-                    "请删除多余的行（如误填到表尾的内容）后重新上传",
-                    sheet=sheet.title,
-                    row=number,
-                )
-        plan_sheet = next((s.title for s in sheets if s.title.strip() == PLAN_SHEET), None)
-        if plan_sheet is None:
-            for candidate in sheets:
-                if candidate is sheet:
-                    continue
-                candidate.reset_dimensions()
-                if _is_plan_sheet(candidate.iter_rows(values_only=True)):
-                    plan_sheet = candidate.title
-                    break
-        return _Located(sheet.title, header_row, plan_sheet, renamed=named is None)
+        too_many = _check_row_count(sheet, header_row, limits, max_rows, errors)
+        if too_many is not None:
+            return too_many
+        return _Located(sheet.title, header_row, _plan_sheet_title(sheets, sheet), renamed=named is None)
     finally:
         workbook.close()
+
+
+def _header_of(sheet: Any) -> tuple[Any, int, int]:
+    """`sheet` with its header row and the header's score."""
+    sheet.reset_dimensions()
+    header_row, score = _find_header(sheet.iter_rows(values_only=True))
+    return sheet, header_row, score
+
+
+def _best_header(sheets: Sequence[Any]) -> tuple[Any, int, int] | None:
+    """Without a sheet named 任务分解表: the first sheet whose header scores highest, at least 4."""
+    found: tuple[Any, int, int] | None = None
+    for sheet in sheets:
+        candidate = _header_of(sheet)
+        if candidate[2] >= 4 and (found is None or candidate[2] > found[2]):
+            found = candidate
+    return found
+
+
+def _check_row_count(
+    sheet: Any, header_row: int, limits: UploadLimits, max_rows: int, errors: _Errors
+) -> BreakdownResult | None:
+    """The refusal when the rows below the header (blank rows not counted) are more than `max_rows`."""
+    counted = 0
+    where = f"工作表「{sheet.title}」"
+    for number, row in enumerate(bounded_rows(sheet.iter_rows(values_only=True), limits, where), start=1):
+        if number <= header_row or all(v is None or isinstance(v, str) and not v.strip() for v in row):
+            continue
+        counted += 1
+        if counted > max_rows:
+            return _fatal(
+                errors,
+                "too_many_rows",
+                f"任务和指标超过 {max_rows} 行（上限 {max_rows} 行，空行不计），不予读取，未创建任何数据。"
+                "请删除多余的行（如误填到表尾的内容）后重新上传",
+                sheet=sheet.title,
+                row=number,
+            )
+    return None
+
+
+def _plan_sheet_title(sheets: Sequence[Any], data_sheet: Any) -> str | None:
+    """The sheet named 方案, else the first other sheet that reads as one."""
+    title = next((s.title for s in sheets if s.title.strip() == PLAN_SHEET), None)
+    if title is not None:
+        return title
+    for candidate in sheets:
+        if candidate is data_sheet:
+            continue
+        candidate.reset_dimensions()
+        if _is_plan_sheet(candidate.iter_rows(values_only=True)):
+            return candidate.title
+    return None
 
 
 def parse_breakdown(
@@ -989,6 +1011,25 @@ class _IndicatorDraft:
     values: dict[str, Any]  # IndicatorDoc's fields but the code
     quarterly: tuple[tuple[str, float], ...]
     continues: str | None
+
+
+@dataclass
+class _Choices:
+    """An indicator row's drop-down columns as read; `ok` is False when one is not an option."""
+
+    comparator: Comparator | None
+    kind: IndicatorKind | None
+    aggregation: Aggregation | None
+    frequency: ReportingFrequency | None
+    city_only: bool | None
+    ok: bool
+
+
+def _default_aggregation(unit: str | None) -> Aggregation:
+    """汇总方式 left empty: a rate or a per-something unit rolls up as a ratio; any other unit is summed."""
+    if unit and (unit in RATIO_UNITS or unit.startswith("每") or "/" in unit):
+        return Aggregation.ratio
+    return Aggregation.sum
 
 
 @dataclass
@@ -1109,7 +1150,6 @@ class _Parser:
                 f"找不到「{PLAN_SHEET}」工作表：方案的名称、文号、开始年份和结束年份填在模板的「{PLAN_SHEET}」表中",
             )
             return None
-        sheet = self.workbook[title]
         if title != PLAN_SHEET:
             self.errors.add(
                 "sheet_renamed",
@@ -1117,6 +1157,28 @@ class _Parser:
                 sheet=title,
                 warning=True,
             )
+        cells = self.plan_cells(title)
+        name = self.plan_name(title, cells)
+        years = self.plan_years(title, cells)
+        if years is None or name is None:
+            return None
+        start_year, end_year = years
+        code = self.plan_code(title, cells, start_year, end_year)
+        if code is None:
+            return None
+        document_number = cells.get("document_number", (0, None))[1]
+        return PlanDoc(
+            code=code,
+            name=name,
+            document_number=str(document_number) if document_number else None,
+            start=dt.date(start_year, 1, 1),
+            end=dt.date(end_year, 12, 31),
+            state=PlanState.draft,
+        )
+
+    def plan_cells(self, title: str) -> dict[str, tuple[int, object]]:
+        """The plan sheet's fields by key: (row, value) of the first row labelled with each in the first 50."""
+        sheet = self.workbook[title]
         cells: dict[str, tuple[int, object]] = {}
         for row in range(1, min(sheet.max_row, 50) + 1):
             label = sheet.cell(row=row, column=1).value
@@ -1135,54 +1197,62 @@ class _Parser:
                     )
                     value = None
                 cells[key] = (row, value.strip() if isinstance(value, str) else value)
+        return cells
 
-        def fail(key: str, code: str, message: str) -> None:
-            row = cells[key][0] if key in cells else None
-            label = next(lbl for k, lbl, _ in PLAN_FIELDS if k == key)
-            self.errors.add(code, message, sheet=title, row=row, column=2 if row else None, header=label)
+    def plan_error(self, title: str, cells: dict[str, tuple[int, object]], key: str, code: str, message: str) -> None:
+        """An error on a plan field, at its value cell when the field's label is there."""
+        row = cells[key][0] if key in cells else None
+        label = next(lbl for k, lbl, _ in PLAN_FIELDS if k == key)
+        self.errors.add(code, message, sheet=title, row=row, column=2 if row else None, header=label)
 
+    def plan_name(self, title: str, cells: dict[str, tuple[int, object]]) -> str | None:
         name = cells.get("name", (0, None))[1]
         if not name or len(str(name)) < 2:
-            fail("name", "plan_name_missing", "请填写方案名称")
+            self.plan_error(title, cells, "name", "plan_name_missing", "请填写方案名称")
+            return None
+        return str(name)
+
+    def plan_years(self, title: str, cells: dict[str, tuple[int, object]]) -> tuple[int, int] | None:
+        """The start and end years: both four-digit years, the end not before the start."""
         years = {}
         for key in ("start_year", "end_year"):
             value = cells.get(key, (0, None))[1]
             label = "开始年份" if key == "start_year" else "结束年份"
             if value is None:
-                fail(key, "plan_year_missing", f"请填写{label}（四位数字）")
+                self.plan_error(title, cells, key, "plan_year_missing", f"请填写{label}（四位数字）")
                 continue
             try:
                 years[key] = _read_year(value)
             except _Bad as bad:
-                fail(key, bad.code, f"{label}{bad.reason}")
-        if len(years) == 2 and years["end_year"] < years["start_year"]:
-            fail(
+                self.plan_error(title, cells, key, bad.code, f"{label}{bad.reason}")
+        if len(years) < 2:
+            return None
+        if years["end_year"] < years["start_year"]:
+            self.plan_error(
+                title,
+                cells,
                 "end_year",
                 "plan_end_before_start",
                 f"结束年份 {years['end_year']} 早于开始年份 {years['start_year']}："
                 "方案至少一年，结束年份不能早于开始年份",
             )
             return None
+        return years["start_year"], years["end_year"]
+
+    def plan_code(self, title: str, cells: dict[str, tuple[int, object]], start_year: int, end_year: int) -> str | None:
+        """The 方案代码 as written, or plan-<start>-<end> when left empty."""
         code = cells.get("code", (0, None))[1]
-        document_number = cells.get("document_number", (0, None))[1]
-        if len(years) < 2 or not name or len(str(name)) < 2:
-            return None
-        code = str(code).strip() if code else f"plan-{years['start_year']}-{years['end_year']}"
+        code = str(code).strip() if code else f"plan-{start_year}-{end_year}"
         if not re.fullmatch(r"[a-z][a-z0-9-]{2,39}", code):
-            fail(
+            self.plan_error(
+                title,
+                cells,
                 "code",
                 "bad_plan_code",
                 f"方案代码「{code}」只能用小写字母、数字和 -，以字母开头，3–40 个字符；也可不填",
             )
             return None
-        return PlanDoc(
-            code=code,
-            name=str(name),
-            document_number=str(document_number) if document_number else None,
-            start=dt.date(years["start_year"], 1, 1),
-            end=dt.date(years["end_year"], 12, 31),
-            state=PlanState.draft,
-        )
+        return code
 
     # -- the header
 
@@ -1440,54 +1510,99 @@ class _Parser:
             )
 
     def indicator_row(self, row: int, raw: dict[str, object], shares: dict[str, object], task: _TaskDraft) -> None:
-        name = raw.get("indicator")
-        target_value = raw.get("target")
-        indicator_keys = [k for k in INDICATOR_KEYS if k != "indicator" and raw.get(k) is not None]
-        if name is None:
-            if indicator_keys or any(v is not None for v in shares.values()):
-                first = indicator_keys[0] if indicator_keys else None
-                self.error(
-                    "indicator_name_missing",
-                    "填写了目标值等指标内容，但没有填写指标名称",
-                    row,
-                    first or "indicator",
-                )
+        if raw.get("indicator") is None:
+            self.indicator_without_name(row, raw, shares)
             return
-        ok = True
-        name = str(name)
+        name = str(raw["indicator"])
+        ok = self.indicator_name(row, name)
+        unit, unit_ok = self.indicator_unit(row, raw)
+        target, target_ok = self.indicator_target(row, raw, name, unit)
+        baseline, baseline_ok = self.indicator_baseline(row, raw, unit)
+        choices = self.indicator_choices(row, raw, unit)
+        deadline, deadline_ok = self.indicator_deadline(row, raw, task)
+        horizon = deadline.year if deadline else None
+        milestones = self.annual(row, raw.get("annual"), target, horizon, name, unit, choices.comparator, choices.kind)
+        quarterly = self.quarterly(row, raw.get("quarterly"), horizon, unit)
+        district_targets, shares_ok = self.district_shares(row, raw, shares, unit, choices.city_only)
+        continues, continues_ok = self.indicator_continues(row, raw)
+        ok &= unit_ok and target_ok and baseline_ok and choices.ok and deadline_ok and shares_ok and continues_ok
+        ok &= milestones is not None and quarterly is not None
+        if not ok or target is None or choices.kind is None or horizon is None or unit is None:
+            task.valid = False
+            return
+        values = self.indicator_values(
+            name=name,
+            unit=unit,
+            target=target,
+            baseline=baseline,
+            choices=choices,
+            horizon=horizon,
+            milestones=milestones,
+            district_targets=district_targets,
+        )
+        task.indicators.append(_IndicatorDraft(row=row, values=values, quarterly=quarterly, continues=continues))
+
+    def indicator_without_name(self, row: int, raw: dict[str, object], shares: dict[str, object]) -> None:
+        """A row without 指标 may hold no indicator content: no other indicator column, no district share."""
+        indicator_keys = [k for k in INDICATOR_KEYS if k != "indicator" and raw.get(k) is not None]
+        if indicator_keys or any(v is not None for v in shares.values()):
+            first = indicator_keys[0] if indicator_keys else None
+            self.error(
+                "indicator_name_missing",
+                "填写了目标值等指标内容，但没有填写指标名称",
+                row,
+                first or "indicator",
+            )
+
+    def indicator_name(self, row: int, name: str) -> bool:
         if len(name) < 2:
             self.error("indicator_name_too_short", f"指标名称「{name}」太短", row, "indicator")
-            ok = False
+            return False
+        return True
+
+    def indicator_unit(self, row: int, raw: dict[str, object]) -> tuple[str | None, bool]:
         unit = raw.get("unit")
         unit = str(unit) if unit is not None else None
         if unit is not None and len(unit) > UNIT_MAX:
             self.error("unit_too_long", f"单位「{unit}」超过 {UNIT_MAX} 个字", row, "unit")
-            ok = False
-        target = None
+            return unit, False
+        return unit, True
+
+    def indicator_target(
+        self, row: int, raw: dict[str, object], name: str, unit: str | None
+    ) -> tuple[float | None, bool]:
+        """The 目标值: required, a number (a percentage when the unit is one), and with a unit."""
+        target_value = raw.get("target")
         if target_value is None:
             self.error("target_missing", f"指标「{name}」没有目标值：请填写数字", row, "target")
+            return None, False
+        target, ok = None, True
+        try:
+            target = read_number(target_value, percent=unit in RATIO_UNITS)
+        except _Bad as bad:
+            self.error(bad.code, f"目标值{bad.reason}", row, "target")
             ok = False
-        else:
-            try:
-                target = read_number(target_value, percent=unit in RATIO_UNITS)
-            except _Bad as bad:
-                self.error(bad.code, f"目标值{bad.reason}", row, "target")
-                ok = False
-            if unit is None:
-                self.error(
-                    "target_without_unit",
-                    f"目标值 {target_value} 没有单位：请在单位列填写（如 处、人、%）",
-                    row,
-                    "unit",
-                )
-                ok = False
-        baseline = None
-        if raw.get("baseline") is not None:
-            try:
-                baseline = read_number(raw["baseline"], percent=unit in RATIO_UNITS)
-            except _Bad as bad:
-                self.error(bad.code, f"基期值{bad.reason}", row, "baseline")
-                ok = False
+        if unit is None:
+            self.error(
+                "target_without_unit",
+                f"目标值 {target_value} 没有单位：请在单位列填写（如 处、人、%）",
+                row,
+                "unit",
+            )
+            ok = False
+        return target, ok
+
+    def indicator_baseline(self, row: int, raw: dict[str, object], unit: str | None) -> tuple[float | None, bool]:
+        if raw.get("baseline") is None:
+            return None, True
+        try:
+            return read_number(raw["baseline"], percent=unit in RATIO_UNITS), True
+        except _Bad as bad:
+            self.error(bad.code, f"基期值{bad.reason}", row, "baseline")
+            return None, False
+
+    def indicator_choices(self, row: int, raw: dict[str, object], unit: str | None) -> _Choices:
+        """The drop-down columns (比较、指标类型、汇总方式、报送频次、填报层级); 指标类型 has no default."""
         comparator = self.choice(row, "comparator", raw, _COMPARATORS, Comparator.at_least)
         kind = self.choice(row, "kind", raw, _KINDS, None)
         if kind is None and raw.get("kind") is None:
@@ -1497,27 +1612,32 @@ class _Parser:
                 row,
                 "kind",
             )
-        default_aggregation = (
-            Aggregation.ratio
-            if unit and (unit in RATIO_UNITS or unit.startswith("每") or "/" in unit)
-            else Aggregation.sum
-        )
-        aggregation = self.choice(row, "aggregation", raw, _AGGREGATIONS, default_aggregation)
+        aggregation = self.choice(row, "aggregation", raw, _AGGREGATIONS, _default_aggregation(unit))
         frequency = self.choice(row, "frequency", raw, _FREQUENCIES, None)
         city_only = self.choice(row, "level", raw, _LEVELS, False)
-        ok &= None not in (comparator, kind, aggregation, city_only) and (
+        ok = None not in (comparator, kind, aggregation, city_only) and (
             frequency is not None or raw.get("frequency") is None
         )
-        # The horizon: the row's own 完成时限 on an indicator row, else the task's.
-        deadline = task.deadline
+        return _Choices(comparator, kind, aggregation, frequency, city_only, ok)
+
+    def indicator_deadline(self, row: int, raw: dict[str, object], task: _TaskDraft) -> tuple[dt.date | None, bool]:
+        """The horizon: the row's own 完成时限 on an indicator row, else the task's."""
         if raw.get("deadline") is not None and task.row != row:
             deadline = self.deadline(row, raw["deadline"])
-            ok &= deadline is not None
-        horizon = deadline.year if deadline else None
-        milestones = self.annual(row, raw.get("annual"), target, horizon, name, unit, comparator, kind)
-        quarterly = self.quarterly(row, raw.get("quarterly"), horizon, unit)
-        ok &= milestones is not None and quarterly is not None
-        district_targets = []
+            return deadline, deadline is not None
+        return task.deadline, True
+
+    def district_shares(
+        self,
+        row: int,
+        raw: dict[str, object],
+        shares: dict[str, object],
+        unit: str | None,
+        city_only: bool | None,
+    ) -> tuple[list[tuple[str, float]], bool]:
+        """The district shares: each needs the city's 目标值, an indicator not 仅市级, and a number."""
+        district_targets, ok = [], True
+        target_value = raw.get("target")
         for column, code in self.district_columns.items():
             value = shares.get(code)
             if value is None:
@@ -1551,31 +1671,48 @@ class _Parser:
                 ok = False
                 continue
             district_targets.append((code, share))
-        continues = None
-        if raw.get("continues") is not None:
-            continues = _norm(raw["continues"]).upper()
-            if not re.fullmatch(r"T\d{3}-\d{1,2}|H-[A-Z]{3}-\d{1,2}", continues):
-                self.error(
-                    "bad_continues",
-                    f"接续指标「{raw['continues']}」不是指标编号：应如 T002-1 或 H-EDU-1",
-                    row,
-                    "continues",
-                )
-                ok = False
-            elif self.known_indicators is not None and continues not in self.known_indicators:
-                self.error(
-                    "unknown_continues",
-                    f"接续指标 {continues} 不是现有方案中的指标：请核对编号（见平台的指标页）",
-                    row,
-                    "continues",
-                )
-                ok = False
-        if not ok or target is None or kind is None or horizon is None or unit is None:
-            task.valid = False
-            return
-        frequency = frequency or default_frequency(kind, aggregation)
+        return district_targets, ok
+
+    def indicator_continues(self, row: int, raw: dict[str, object]) -> tuple[str | None, bool]:
+        """The 接续指标: an indicator code, and when the known codes are given, one of them."""
+        if raw.get("continues") is None:
+            return None, True
+        continues = _norm(raw["continues"]).upper()
+        if not re.fullmatch(r"T\d{3}-\d{1,2}|H-[A-Z]{3}-\d{1,2}", continues):
+            self.error(
+                "bad_continues",
+                f"接续指标「{raw['continues']}」不是指标编号：应如 T002-1 或 H-EDU-1",
+                row,
+                "continues",
+            )
+            return continues, False
+        if self.known_indicators is not None and continues not in self.known_indicators:
+            self.error(
+                "unknown_continues",
+                f"接续指标 {continues} 不是现有方案中的指标：请核对编号（见平台的指标页）",
+                row,
+                "continues",
+            )
+            return continues, False
+        return continues, True
+
+    def indicator_values(
+        self,
+        *,
+        name: str,
+        unit: str,
+        target: float,
+        baseline: float | None,
+        choices: _Choices,
+        horizon: int,
+        milestones: tuple[MilestoneDoc, ...],
+        district_targets: list[tuple[str, float]],
+    ) -> dict[str, Any]:
+        """The fields of the indicator's `IndicatorDoc`, from a row without errors."""
+        comparator, kind, aggregation = choices.comparator, choices.kind, choices.aggregation
+        frequency = choices.frequency or default_frequency(kind, aggregation)
         sentence = _sentence(name, target, unit, comparator, kind, horizon)
-        values = {
+        return {
             "name": name,
             "unit": unit,
             "target_value": target,
@@ -1586,7 +1723,7 @@ class _Parser:
             "frequency": frequency,
             "baseline_value": baseline,
             "baseline_year": self.plan.first_year - 1 if baseline is not None and self.plan else None,
-            "city_only": city_only,
+            "city_only": choices.city_only,
             "source": sentence + (f"（基期值{figure(baseline)}{unit}）" if baseline is not None else ""),
             "seed": SEED,
             "milestones": milestones,
@@ -1600,7 +1737,6 @@ class _Parser:
                 for code, share in district_targets
             ),
         }
-        task.indicators.append(_IndicatorDraft(row=row, values=values, quarterly=quarterly, continues=continues))
 
     def choice(self, row: int, key: str, raw: dict[str, object], options: dict[str, Any], default: Any) -> Any:
         value = raw.get(key)

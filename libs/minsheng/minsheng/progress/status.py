@@ -93,7 +93,7 @@ import calendar
 import datetime as dt
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from minsheng.catalog.document import Comparator, IndicatorKind, MilestoneBasis
@@ -764,20 +764,10 @@ def _judge_yearly(
     years = range(spec.first_year, spec.horizon + 1)
     targets = {y: year_target(spec, y) for y in years}
     missed = [y for y in years if y in totals and not meets(spec.comparator, totals[y], targets[y], case.tolerance)]
-    silent = [y for y in years if y not in totals]
-    u = spec.unit
     if as_of >= horizon_end(spec.horizon):
-        if len(set(targets.values())) == 1:
-            target = f"年度目标{_num(case.target)}{u}"
-            done = "、".join(f"{y}年{_num(totals.get(y, 0))}{u}" for y in years)
-        else:
-            target = "各年度目标"
-            done = "、".join(f"{y}年{_num(totals.get(y, 0))}{u}（目标{_num(targets[y])}{u}）" for y in years)
-        if not missed and not silent:
-            return (Status.completed, f"{years[0]}—{years[-1]}年每年均完成{target}（{done}），已完成"), []
-        gaps = [f"{y}年完成{_num(totals[y])}{u}" for y in missed] + [f"{y}年无数据" for y in silent]
-        return (Status.behind, f"规划期已结束，未做到每年完成{target}（{'、'.join(gaps)}），进度滞后"), []
+        return _judge_yearly_at_end(spec, case, years, totals, targets, missed), []
 
+    u = spec.unit
     year = _judged_year(as_of, spec)
     earlier = [
         f"{y}年未完成年度目标（完成{_num(totals[y])}{u}，目标{_num(targets[y])}{u}）" for y in missed if y < year
@@ -791,6 +781,29 @@ def _judge_yearly(
         # One year done, others to come: the indicator as a whole is only on track.
         return (Status.on_track, f"{year}年度目标已完成，进度正常"), earlier
     return _judge_due_targets(spec, case, due, counted, as_of) or (status, sentence), earlier
+
+
+def _judge_yearly_at_end(
+    spec: IndicatorSpec,
+    case: _Case,
+    years: range,
+    totals: Mapping[int, float],
+    targets: Mapping[int, float | None],
+    missed: Sequence[int],
+) -> Verdict:
+    """Once the plan has ended: completed only if every year met its own target, with a figure for each."""
+    u = spec.unit
+    silent = [y for y in years if y not in totals]
+    if len(set(targets.values())) == 1:
+        target = f"年度目标{_num(case.target)}{u}"
+        done = "、".join(f"{y}年{_num(totals.get(y, 0))}{u}" for y in years)
+    else:
+        target = "各年度目标"
+        done = "、".join(f"{y}年{_num(totals.get(y, 0))}{u}（目标{_num(targets[y])}{u}）" for y in years)
+    if not missed and not silent:
+        return Status.completed, f"{years[0]}—{years[-1]}年每年均完成{target}（{done}），已完成"
+    gaps = [f"{y}年完成{_num(totals[y])}{u}" for y in missed] + [f"{y}年无数据" for y in silent]
+    return Status.behind, f"规划期已结束，未做到每年完成{target}（{'、'.join(gaps)}），进度滞后"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -212,21 +212,12 @@ def _parse_sheet(sheet: Worksheet, limits: UploadLimits) -> ParsedUpload:
         raise Unprocessable(f"工作表「{sheet.title}」是空的：第1行应为表头", code="empty_file")
     names = [COLUMN_NAMES.get(str(h).strip()) if h is not None else None for h in header]
     check_header(names)
-    columns = {}
-    for index, name in enumerate(names, start=1):
-        if name and name not in columns:
-            columns[name] = Column(letter=get_column_letter(index), header=str(header[index - 1]).strip())
+    columns = _header_columns(header, names)
     rows, errors, counted = [], [], 0
     for number, values in enumerate(rows_iter, start=2):
-        raw: dict[str, object] = {}
-        for name, value in zip(names, values, strict=False):
-            if name and name not in raw:  # a repeated header: the first column counts, as `columns` says
-                raw[name] = _cell(name, value)
-        # The template lists every indicator of the scope: a row with nothing entered is not reported.
-        if all(raw.get(name) is None for name in INPUTS):
+        raw = _entered_row(names, values)
+        if raw is None:
             continue
-        for name in REQUIRED:  # an empty code is named by the rules, as a CSV's empty field is
-            raw[name] = raw.get(name) or ""
         counted += 1
         if counted > MAX_ROWS:
             raise Unprocessable(f"一次最多上传 {MAX_ROWS} 行", code="too_many_rows")
@@ -239,6 +230,29 @@ def _parse_sheet(sheet: Worksheet, limits: UploadLimits) -> ParsedUpload:
             f"工作表「{sheet.title}」没有填写任何指标：请在数值（或分子、分母）列填写后再上传", code="no_rows"
         )
     return ParsedUpload(rows=rows, errors=errors, columns=columns, sheet=sheet.title)
+
+
+def _header_columns(header: tuple[object, ...], names: list[str | None]) -> dict[str, Column]:
+    """Where each field is: the first column whose header names it."""
+    columns = {}
+    for index, name in enumerate(names, start=1):
+        if name and name not in columns:
+            columns[name] = Column(letter=get_column_letter(index), header=str(header[index - 1]).strip())
+    return columns
+
+
+def _entered_row(names: list[str | None], values: tuple[object, ...]) -> dict[str, object] | None:
+    """A row's fields as the report reads them; None when nothing is entered in it."""
+    raw: dict[str, object] = {}
+    for name, value in zip(names, values, strict=False):
+        if name and name not in raw:  # a repeated header: the first column counts, as `_header_columns` says
+            raw[name] = _cell(name, value)
+    # The template lists every indicator of the scope: a row with nothing entered is not reported.
+    if all(raw.get(name) is None for name in INPUTS):
+        return None
+    for name in REQUIRED:  # an empty code is named by the rules, as a CSV's empty field is
+        raw[name] = raw.get(name) or ""
+    return raw
 
 
 def parse_upload(filename: str, content: bytes, limits: UploadLimits) -> ParsedUpload:

@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session, select
 
 from minsheng.auth.principal import Principal, authorize_report
@@ -33,7 +34,7 @@ from minsheng.progress.periods import Period, parse_plan_period, period_examples
 from minsheng.reporting.files import DATA_SHEET, data_sheet, load_workbook, parse_upload
 from minsheng.reporting.implementation import TaskStates
 from minsheng.reporting.locks import PeriodLocks
-from minsheng.reporting.official import latest_approved_before
+from minsheng.reporting.official import OfficialValue, latest_approved_before
 from minsheng.reporting.schemas import RowError
 from minsheng.reporting.submissions import check_reports
 from minsheng.reporting.validation import ReportContext, reportable_at
@@ -155,14 +156,7 @@ def build_template(
     tasks = {t.number: t for t in session.exec(select(Task))}
     campaign = session.exec(select(Campaign)).first()
     campaign_name = campaign.name if campaign else ""
-    own_targets = (
-        {
-            t.indicator_code: t.target_value
-            for t in session.exec(select(DistrictTarget).where(DistrictTarget.org_unit_code == org_unit))
-        }
-        if org_unit != CITY_CODE
-        else {}
-    )
+    own_targets = _own_targets(session, org_unit)
     last = latest_approved_before(session=session, org_unit=org_unit, before=checked_period.start, indicators=codes)
     units = session.exec(select(OrgUnit).order_by(OrgUnit.code)).all()
     unit_options = [f"{u.code} {u.name}" for u in units if _writes_for(ctx, principal, u.code)]
@@ -171,6 +165,44 @@ def build_template(
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = DATA_SHEET
+    _write_header(sheet)
+    for row, indicator in enumerate(indicators, start=2):
+        task = tasks.get(indicator.task_number) if indicator.task_number else None
+        values = _row_values(
+            indicator,
+            task,
+            previous=last.get(indicator.code),
+            own_target=own_targets.get(indicator.code),
+            unit=unit,
+            period=checked_period,
+        )
+        _write_row(sheet, row, values, ratio=indicator.aggregation is Aggregation.ratio)
+    last_row = max(len(indicators) + 1, 2)
+    _add_drop_downs(workbook, sheet, unit_options, period_options, plan, last_row)
+
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False  # widths may be changed; cells stay locked
+    sheet.protection.formatRows = False
+    _instructions(workbook, campaign_name, plan, unit, checked_period, principal, today, len(indicators))
+    workbook.active = 0
+    workbook.security = WorkbookProtection(lockStructure=True)  # the option lists stay hidden and in place
+
+    name = f"{campaign_name}填报模板_{unit.name}_{checked_period.code}.xlsx"
+    ascii_name = f"minsheng-template-{campaign.code if campaign else 'campaign'}-{unit.code}-{checked_period.code}.xlsx"
+    return XlsxFile(content=_save(workbook), filename=name, ascii_filename=ascii_name)
+
+
+def _own_targets(session: Session, org_unit: str) -> dict[str, float]:
+    """A district's own targets by indicator; the city has none of its own (its target is the indicator's)."""
+    if org_unit == CITY_CODE:
+        return {}
+    return {
+        t.indicator_code: t.target_value
+        for t in session.exec(select(DistrictTarget).where(DistrictTarget.org_unit_code == org_unit))
+    }
+
+
+def _write_header(sheet: Worksheet) -> None:
     for index, (_, header, width) in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=1, column=index, value=header)
         cell.font = Font(bold=True, color="FFFFFFFF")
@@ -178,32 +210,53 @@ def build_template(
         cell.alignment = Alignment(horizontal="center", vertical="center")
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "B2"
-    for row, indicator in enumerate(indicators, start=2):
-        task = tasks.get(indicator.task_number) if indicator.task_number else None
-        where = f"任务{task.number} {task.title}" if task else "行动总体目标"
-        previous = last.get(indicator.code)
-        ratio = indicator.aggregation is Aggregation.ratio
-        values = {
-            "指标编号": indicator.code,
-            "任务": where,
-            "指标名称": f"{indicator.name}（{KIND_LABELS[indicator.kind]}）",
-            "计量单位": indicator.unit,
-            "目标": _target(indicator, own_targets.get(indicator.code)),
-            "上次审核通过值": previous.value if previous else None,
-            "上次审核期间": previous.period if previous else None,
-            "单位代码": f"{unit.code} {unit.name}",
-            "期间": checked_period.code,
-        }
-        for index, (field, header, _) in enumerate(COLUMNS, start=1):
-            cell = sheet.cell(row=row, column=index, value=values.get(header))
-            writable = field in WRITABLE or ratio and field in RATIO_FIELDS
-            if writable:
-                cell.protection = UNLOCKED
-                cell.number_format = "@" if field in ("org_unit", "period", "note") else "General"
-            else:
-                cell.fill = LOCKED_FILL
-    last_row = max(len(indicators) + 1, 2)
 
+
+def _row_values(
+    indicator: Indicator,
+    task: Task | None,
+    *,
+    previous: OfficialValue | None,
+    own_target: float | None,
+    unit: OrgUnit,
+    period: Period,
+) -> dict[str, object]:
+    """An indicator's row pre-filled, by header: what it is, its target, its last approved value, and the
+    org unit and period the template is for."""
+    return {
+        "指标编号": indicator.code,
+        "任务": f"任务{task.number} {task.title}" if task else "行动总体目标",
+        "指标名称": f"{indicator.name}（{KIND_LABELS[indicator.kind]}）",
+        "计量单位": indicator.unit,
+        "目标": _target(indicator, own_target),
+        "上次审核通过值": previous.value if previous else None,
+        "上次审核期间": previous.period if previous else None,
+        "单位代码": f"{unit.code} {unit.name}",
+        "期间": period.code,
+    }
+
+
+def _write_row(sheet: Worksheet, row: int, values: dict[str, object], *, ratio: bool) -> None:
+    """One indicator's row: the input cells unlocked, every other cell locked and grey."""
+    for index, (field, header, _) in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(row=row, column=index, value=values.get(header))
+        writable = field in WRITABLE or ratio and field in RATIO_FIELDS
+        if writable:
+            cell.protection = UNLOCKED
+            cell.number_format = "@" if field in ("org_unit", "period", "note") else "General"
+        else:
+            cell.fill = LOCKED_FILL
+
+
+def _add_drop_downs(
+    workbook: Workbook,
+    sheet: Worksheet,
+    unit_options: list[str],
+    period_options: list[str],
+    plan: PlanDoc,
+    last_row: int,
+) -> None:
+    """The drop-downs of 单位代码 and 期间, their lists on a hidden sheet of their own."""
     options = workbook.create_sheet(OPTIONS_SHEET)
     options.append(["单位", "期间"])
     for index in range(max(len(unit_options), len(period_options))):
@@ -228,17 +281,6 @@ def build_template(
         )
         sheet.add_data_validation(validation)
         validation.add(f"{LETTERS[header]}2:{LETTERS[header]}{last_row}")
-
-    sheet.protection.sheet = True
-    sheet.protection.formatColumns = False  # widths may be changed; cells stay locked
-    sheet.protection.formatRows = False
-    _instructions(workbook, campaign_name, plan, unit, checked_period, principal, today, len(indicators))
-    workbook.active = 0
-    workbook.security = WorkbookProtection(lockStructure=True)  # the option lists stay hidden and in place
-
-    name = f"{campaign_name}填报模板_{unit.name}_{checked_period.code}.xlsx"
-    ascii_name = f"minsheng-template-{campaign.code if campaign else 'campaign'}-{unit.code}-{checked_period.code}.xlsx"
-    return XlsxFile(content=_save(workbook), filename=name, ascii_filename=ascii_name)
 
 
 def _writes_for(ctx: ReportContext, principal: Principal, org_unit: str) -> bool:
