@@ -362,7 +362,7 @@ def test_batch_fold_equals_event_by_event_fold_and_skips_repeats(campaign_client
 
 
 def test_an_event_of_a_retired_type_still_in_a_topic_is_skipped_not_poison(gateway):
-    """Approvals sent `minsheng.indicator.status_changed.v1` until 2026-12 (decision 0017): a rebuild
+    """Approvals sent `minsheng.indicator.status_changed.v1` until 2026-12 (decision 0018): a rebuild
     replaying a topic that holds such events reads them and skips them, as events without a handler;
     an unknown type would be poison and alert."""
     handlers = live_handlers(gateway.app)

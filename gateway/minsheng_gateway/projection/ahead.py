@@ -11,7 +11,7 @@ the rows of an earlier day for the new one as it would without them, which clear
 Why it exists: the expected value moves with the date, so at midnight every stored answer is a day old.
 Without answers ahead, a new day's first summaries compute every row from its stored inputs, until the
 refresher has run: a p99 2.5–3.4× that at 10 k reports with 1 M stored, where benchmark (c) allows 1.5×
-(docs/decisions/0005 and 0017).  A gateway that was down at midnight answers from inputs all the
+(docs/decisions/0005 and 0018).  A gateway that was down at midnight answers from inputs all the
 same, for a minute.
 """
 

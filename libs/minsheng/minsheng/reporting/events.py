@@ -147,7 +147,7 @@ register_event(CATALOG_PUBLISHED, CatalogPublished)
 register_event(PERIOD_LOCKED, PeriodLockChanged)
 register_event(PERIOD_UNLOCKED, PeriodLockChanged)
 register_event(REPORT_SNAPSHOT, ReportSnapshot)
-# Sent by approvals until 2026-12; nothing consumed it (docs/decisions/0017).
+# Sent by approvals until 2026-12; nothing consumed it (docs/decisions/0018).
 retire_event("minsheng.indicator.status_changed.v1")
 
 

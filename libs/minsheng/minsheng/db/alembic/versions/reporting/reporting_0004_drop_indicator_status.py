@@ -1,7 +1,7 @@
 """drop indicator_status: approvals no longer announce status moves
 
 The table remembered each indicator's last computed status so that an approval could announce a move
-as `minsheng.indicator.status_changed.v1`; nothing consumed that event (decision 0017).  Statuses are
+as `minsheng.indicator.status_changed.v1`; nothing consumed that event (decision 0018).  Statuses are
 the gateway's to compute and show (its `indicator_progress_view`, with `status_since`).
 
 Revision ID: reporting_0004
