@@ -162,7 +162,8 @@ def test_the_city_office_reviews_flags_a_jump_approves_three_returns_one_and_loc
         expect(locks.locator('[data-test="lock-campaign"]')).to_contain_text("教育")
         select_option(page, "lock-period", "2024年4月")
         locks.locator('[data-test="lock"]').click()
-        expect(page.get_by_text("已锁定")).to_be_visible()
+        # The confirmation (the dialog's table header 已锁定期间 says the same words once a lock is listed).
+        expect(page.locator(".el-message").get_by_text("已锁定")).to_be_visible()
         expect(locks.locator('[data-test="locks"]')).to_contain_text("2024年4月")
 
         refused = education.post("/api/v1/reports", json=T002_1("370304", PERIOD, 5), headers=BUREAU)
