@@ -1,6 +1,7 @@
 """`make run`: the whole platform on this machine, on the embedded defaults.
 
-Starts PostgreSQL (data kept in var/postgres between runs), the local Kafka-protocol broker,
+Starts PostgreSQL (data kept in var/postgres between runs), the object store (SeaweedFS, data in
+var/objectstore; the services keep their 佐证材料 there over S3), the local Kafka-protocol broker,
 the five campaign services and the gateway, each in its own process; every process has its own
 database, migrates it and seeds its catalog on start-up.  Loads the demo dataset into empty
 campaigns, then prints the URLs once the gateway's /readyz says ready: that waits for the demo data
@@ -9,7 +10,8 @@ too (the runner's marker file), so the banner and /readyz agree.  A process that
 Ctrl-C stops everything it started.
 
 A process whose <PREFIX>DATABASE_URL is set in the environment uses that database instead; when
-every one is set, no PostgreSQL is started.
+every one is set, no PostgreSQL is started.  Likewise the object store: when every service's
+<PREFIX>OBJECT_STORE_URL is set, no SeaweedFS is started.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from local_objectstore import Credentials, LocalObjectStore  # deploy/local_objectstore.py, beside this script
 from local_postgres import LocalPostgres  # deploy/local_postgres.py, beside this script
 
 from minsheng.auth.demo import DEMO_ACCOUNTS, DEMO_API_KEY, DEMO_BY_USERNAME, DEMO_PASSWORD
@@ -39,7 +42,7 @@ from minsheng.broker import LocalBroker
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.clock import today_in_china
 from minsheng.demo.loader import load_demo_data
-from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, LOCAL_POSTGRES_PORT
+from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, LOCAL_OBJECT_STORE_PORT, LOCAL_POSTGRES_PORT
 from minsheng_gateway.identity.tokens import FreshBearer, ServiceTokenSigner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -307,9 +310,15 @@ def main() -> int:
         help=f"PostgreSQL's port on 127.0.0.1 (default {LOCAL_POSTGRES_PORT})",
     )
     parser.add_argument(
+        "--object-store-port",
+        type=int,
+        default=LOCAL_OBJECT_STORE_PORT,
+        help=f"the object store's S3 port on 127.0.0.1 (default {LOCAL_OBJECT_STORE_PORT})",
+    )
+    parser.add_argument(
         "--data-dir",
         default=str(ROOT / "var"),
-        help="where PostgreSQL keeps its data (postgres/) and its log (postgres.log)",
+        help="where PostgreSQL and the object store keep their data (postgres/, objectstore/) and logs",
     )
     parser.add_argument(
         "--demo-data",
@@ -340,6 +349,25 @@ def main() -> int:
             f"database  PostgreSQL 127.0.0.1:{postgres.port}  data {postgres.data_dir}  log {postgres.log_path}",
             flush=True,
         )
+    object_store: LocalObjectStore | None = None
+    if any(not env.get(f"{c.env_prefix}OBJECT_STORE_URL") for c in CAMPAIGNS.values()):
+        folder = data_dir / "objectstore"
+        # SeaweedFS's own components (master, volume, filer) on the ports after the S3 port's: fixed, so a
+        # restart finds its volumes where the master last saw them.
+        own_ports = {name: args.object_store_port + 1 + i for i, name in enumerate(LocalObjectStore.COMPONENTS)}
+        object_store = LocalObjectStore(folder, args.object_store_port, Credentials.kept_in(folder), ports=own_ports)
+        try:
+            object_store.start(preexec_fn=die_with_parent)
+        except Exception as error:  # noqa: BLE001 - told plainly, with the store's log, instead of a traceback
+            object_store.stop()
+            if postgres is not None:
+                postgres.stop()
+            print(f"the object store (SeaweedFS) could not start: {error}", file=sys.stderr, flush=True)
+            return 1
+        for campaign in CAMPAIGNS.values():
+            for name, value in object_store.environment(campaign.env_prefix).items():
+                env.setdefault(name, value)
+        print(f"files     SeaweedFS S3 {object_store.endpoint}  data {folder}  log {object_store.log_path}", flush=True)
     supervisor = Supervisor()
     if postgres is not None:
         # Restarted in place: the same data directory (crash recovery keeps every committed report); the
@@ -350,6 +378,16 @@ def main() -> int:
                 start=lambda: postgres.start(preexec_fn=die_with_parent).process,
                 stop=lambda _: postgres.stop(),
                 process=postgres.process,
+            )
+        )
+    if object_store is not None:
+        # Restarted in place, as the database is: an upload meanwhile answers 503, reports go on.
+        supervisor.add(
+            Supervised(
+                "objectstore",
+                start=lambda: object_store.start(preexec_fn=die_with_parent).process,
+                stop=lambda _: object_store.stop(),
+                process=object_store.process,
             )
         )
     broker = LocalBroker(args.broker_port, preexec_fn=die_with_parent)
@@ -449,6 +487,8 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         supervisor.stop_all()
+        if object_store is not None:
+            object_store.stop()
         if postgres is not None:
             postgres.stop()  # also when it was never handed to the supervisor
 

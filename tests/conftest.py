@@ -22,6 +22,7 @@ from minsheng.broker import LocalBroker
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging.relay import OutboxRelay
 from tests.identity import PUBLIC_KEY_PEM, bearer
+from tests.objectstore import LocalObjectStore, remove_store, start_store
 from tests.postgres import SuitePostgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +75,16 @@ def broker() -> Iterator[LocalBroker]:
         yield running
 
 
+@pytest.fixture(scope="session")
+def object_store() -> Iterator[LocalObjectStore]:
+    """The session's SeaweedFS (tests/objectstore.py): one S3 server for every test that stores files."""
+    store = start_store()
+    try:
+        yield store
+    finally:
+        remove_store(store)
+
+
 @pytest.fixture(scope="module")
 def module_broker() -> Iterator[LocalBroker]:
     """A broker of the module's own, for a module that runs a whole stack and counts what its gateway
@@ -91,7 +102,7 @@ def campaign_client(make_database) -> Callable[[str], TestClient]:
     """Starts a campaign service in-process on its own fresh PostgreSQL database (lifespan included)."""
     clients: list[TestClient] = []
 
-    def start(campaign: str) -> TestClient:
+    def start(campaign: str, **overrides) -> TestClient:
         service = campaign_module(campaign).service
         # It trusts the tests' signing key (tests/identity.py), so the headers below work for every role.
         # No broker: events stay in the outbox (tests that need publishing start their own broker).
@@ -100,6 +111,7 @@ def campaign_client(make_database) -> Callable[[str], TestClient]:
                 "database_url": make_database(campaign),
                 "jwt_public_key": PUBLIC_KEY_PEM,
                 "kafka_bootstrap_servers": "127.0.0.1:1",
+                **overrides,
             }
         )
         client = TestClient(service.create_app(settings))

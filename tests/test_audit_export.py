@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from tests.conftest import CITY, EDU_BUREAU, VIEWER, ZHANGDIAN
 
 REASON = '=HYPERLINK("http://x") 请附开工清单'
-HEADER = ["时间", "操作人", "操作", "对象", "指标", "单位", "期间", "原值", "新值", "说明"]
+HEADER = ["时间", "操作人", "操作", "对象", "指标", "单位", "期间", "原值", "新值", "说明", "佐证材料（SHA-256）"]
 
 
 def report(client, period, value, org_unit="370300"):

@@ -366,3 +366,25 @@ def test_process_image_is_built_from_the_shared_dockerfile(deployment: Deploymen
 def test_all_processes_share_one_dockerfile(deployment: Deployment):
     dockerfiles = {process.name: deployment.dockerfile(process.name) for process in ALL_PROCESSES}
     assert len(set(dockerfiles.values())) == 1, f"processes are built from different Dockerfiles: {dockerfiles}"
+
+
+@PER_CAMPAIGN
+def test_each_campaign_service_keeps_its_files_in_the_object_store_with_credentials_as_secrets(
+    deployment: Deployment, campaign: Process
+):
+    environment = deployment.environment(campaign.name)
+    prefix = campaign.env_prefix
+    url = urlsplit(environment[f"{prefix}OBJECT_STORE_URL"])
+    assert url.hostname == "objectstore" and url.port == 9000
+    assert "objectstore" in deployment.services
+    store = deployment.service("objectstore")
+    assert not store.get("ports"), "the object store is reached by the services only, never published"
+    store_environment = deployment.environment("objectstore")
+    for key, store_variable in (("access_key", "MINIO_ROOT_USER_FILE"), ("secret_key", "MINIO_ROOT_PASSWORD_FILE")):
+        secret = f"objectstore_{key}"
+        # A path to a secret, never the value itself, and the same secret the store is given.
+        assert environment[f"{prefix}OBJECT_STORE_{key.upper()}_FILE"] == f"/run/secrets/{secret}"
+        assert store_environment[store_variable] == f"/run/secrets/{secret}"
+        assert secret in deployment.service(campaign.name)["secrets"] and secret in store["secrets"]
+        assert f"{prefix}OBJECT_STORE_{key.upper()}" not in environment
+        assert deployment.compose["secrets"][secret]["file"].startswith("./var/")

@@ -39,6 +39,7 @@ from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.topology import CAMPAIGNS
 from tests.conftest import CITY, campaign_module
 from tests.identity import API_KEY, PUBLIC_KEY_PEM, gateway_settings
+from tests.objectstore import bucket_name
 
 EXAMPLES = int(os.environ.get("MINSHENG_FUZZ_EXAMPLES", "8"))
 CHECKS = [
@@ -65,7 +66,7 @@ def serve_catalogs(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=campaign_module(campaign).service.catalog.model_dump(mode="json"))
 
 
-def build(process: str, database_url: str) -> Process:
+def build(process: str, database_url: str, object_store=None) -> Process:  # noqa: ANN001 - tests/objectstore.py's
     if process == "gateway":
         # No services, no broker; rate limits off, so the fuzzer reaches the routes (tests/test_protection.py
         # holds the limits).
@@ -86,14 +87,19 @@ def build(process: str, database_url: str) -> Process:
             "database_url": database_url,
             "jwt_public_key": PUBLIC_KEY_PEM,
             "kafka_bootstrap_servers": "127.0.0.1:1",
+            # The session's SeaweedFS, a bucket of its own: uploads are judged, not refused for want of a store.
+            "object_store_url": object_store.endpoint,
+            "object_store_access_key": object_store.credentials.access_key,
+            "object_store_secret_key": object_store.credentials.secret_key,
+            "evidence_bucket": bucket_name(process),
         }
     )
     return Process(process, service.create_app(settings_), CITY)
 
 
 @pytest.fixture(params=[*CAMPAIGN_CODES, "gateway"])
-def process(request, make_database) -> Iterator[Process]:
-    running = build(request.param, make_database(request.param))
+def process(request, make_database, object_store) -> Iterator[Process]:
+    running = build(request.param, make_database(request.param), object_store)
     yield running
     shutdown_lifespans()  # schemathesis started the app's lifespan on its first request; end it before the drop
     answers = ANSWERS.get(running.name, Counter())

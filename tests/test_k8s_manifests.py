@@ -269,3 +269,35 @@ def test_each_process_has_its_own_postgresql_cluster():
         initdb = spec["bootstrap"]["initdb"]
         process = name.removeprefix("minsheng-").removesuffix("-pg")
         assert initdb["database"] == initdb["owner"] == f"minsheng_{process}"
+
+
+# ---- the object store of 佐证材料 ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("campaign", CAMPAIGNS.values(), ids=lambda p: p.name)
+def test_each_campaign_service_reaches_the_object_store_with_credentials_from_its_secret(campaign: Process):
+    _, container = _deployment(campaign)
+    env = _env(container)
+    prefix = campaign.env_prefix
+    assert env[f"{prefix}OBJECT_STORE_URL"]["value"] == "http://minsheng-objectstore:9000"
+    for variable, key in (("ACCESS_KEY", "access-key"), ("SECRET_KEY", "secret-key")):
+        assert env[f"{prefix}OBJECT_STORE_{variable}"]["valueFrom"]["secretKeyRef"] == {
+            "name": "minsheng-objectstore",
+            "key": key,
+        }
+    store = find("StatefulSet", "minsheng-objectstore")
+    (minio,) = store["spec"]["template"]["spec"]["containers"]
+    store_env = _env(minio)
+    assert store_env["MINIO_ROOT_USER"]["valueFrom"]["secretKeyRef"]["name"] == "minsheng-objectstore"
+    assert store_env["MINIO_ROOT_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "secret-key"
+    assert not any(o["kind"] == "Secret" for o in objects()), "credentials are made in the cluster, never committed"
+
+
+def test_only_the_campaign_services_reach_the_object_store():
+    store = find("StatefulSet", "minsheng-objectstore")["spec"]["template"]["metadata"]["labels"]
+    for campaign in CAMPAIGNS.values():
+        assert allowed(_pod_labels(campaign), "minsheng", store, 9000)
+    assert allowed({}, "monitoring", store, 9000)
+    assert not allowed(_pod_labels(GATEWAY), "minsheng", store, 9000)  # files leave through the services
+    assert not allowed({"app": "anything"}, "minsheng", store, 9000)
+    assert not allowed({}, "default", store, 9000)

@@ -39,8 +39,10 @@ from minsheng.reporting.files import DATA_SHEET
 from minsheng.reporting.workbook import ERRORS_SHEET
 from minsheng_gateway.identity.deps import SESSION_COOKIE
 from minsheng_gateway.identity.tokens import ServiceTokenSigner
+from tests import evidence_files
 from tests.conftest import CITY, EDU_BUREAU, HEALTH_BUREAU, HRSS, INTEGRATION, VIEWER, ZHANGDIAN
 from tests.identity import API_KEY, SIGNER, demo_principal, gateway_settings, identity_gateway, sign_in
+from tests.objectstore import bucket_name
 
 WRITES = ("post", "put", "patch", "delete")
 CAMPAIGN = "employment"
@@ -145,6 +147,20 @@ RULES: dict[str, dict[str, tuple[int, str] | None]] = {
         "city office": ALLOWED,
         **{c.name: (403, "city_office_only") for c in CALLERS[1:] if c.name not in TOKEN_RULES},
     },
+    # a file is about no subject yet (its report is checked when saved with it): every clerk may upload
+    "evidence upload": {
+        **{name: ALLOWED for name in SCOPED},
+        "viewer": (403, "evidence_not_allowed"),
+        "integration, its indicator": (403, "evidence_not_allowed"),
+        "integration, another indicator": (403, "evidence_not_allowed"),
+    },
+    # only the uploader takes a pending file back; anyone else is told there is no such file
+    "evidence delete": {
+        **{name: ALLOWED for name in SCOPED},
+        "viewer": (404, "evidence_not_found"),
+        "integration, its indicator": (404, "evidence_not_found"),
+        "integration, another indicator": (404, "evidence_not_found"),
+    },
 }
 
 # ---- the endpoints: each write's kind, and how to call it as a caller about a subject --------------------
@@ -212,6 +228,20 @@ def close_closed_plan(client: TestClient, headers: dict) -> httpx.Response:
         set_state(PlanState.published)
 
 
+def evidence_upload(client: TestClient, headers: dict) -> httpx.Response:
+    image = {"file": ("现场照片.png", evidence_files.png(), "application/octet-stream")}
+    return client.post("/api/v1/evidence", files=image, headers=headers)
+
+
+def own_upload(client: TestClient, headers: dict) -> str:
+    """A pending file the caller uploaded; the city office's for a caller who may not upload."""
+    answer = evidence_upload(client, headers)
+    if answer.status_code != 201:
+        answer = evidence_upload(client, CITY)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
 Call = Callable[[TestClient, Subject, dict], httpx.Response]
 ENDPOINTS: dict[tuple[str, str], tuple[str, Call]] = {
     ("post", "/api/v1/reports"): ("single write", lambda c, s, h: c.post("/api/v1/reports", json=row(s), headers=h)),
@@ -271,6 +301,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Call]] = {
         "city office only",
         lambda c, s, h: c.post("/api/v1/events/republish", headers=h),
     ),
+    ("post", "/api/v1/evidence"): ("evidence upload", lambda c, s, h: evidence_upload(c, h)),
+    ("delete", "/api/v1/evidence/{evidence_id}"): (
+        "evidence delete",
+        lambda c, s, h: c.delete(f"/api/v1/evidence/{own_upload(c, h)}", headers=h),
+    ),
     # 待确定 still takes reports: the other cells of the table are not changed by the city office's call
     ("put", "/api/v1/tasks/{number}/state"): (
         "city office only",
@@ -297,7 +332,10 @@ def write_endpoints(client: TestClient) -> set[tuple[str, str]]:
     return {(method, path) for path, operations in paths.items() for method in operations if method in WRITES}
 
 
-SCOPE_CODES = {code for rules in RULES.values() for rule in rules.values() if rule for code in rule[1:]}
+# A refusal names the allowed scope; a 404 (a file only its uploader sees) names none.
+SCOPE_CODES = {
+    code for rules in RULES.values() for rule in rules.values() if rule and rule[0] != 404 for code in rule[1:]
+}
 
 
 def expected(kind: str, caller: Caller) -> tuple[int, str] | None:
@@ -331,6 +369,18 @@ def mismatch(response: httpx.Response, rule: tuple[int, str] | None) -> str | No
 
 
 # ---- the campaign service ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def campaign_client(campaign_client, object_store) -> Callable[[str], TestClient]:
+    """The services of this module store 佐证材料 in the session's object store, so uploads are answered."""
+    return lambda campaign: campaign_client(
+        campaign,
+        object_store_url=object_store.endpoint,
+        object_store_access_key=object_store.credentials.access_key,
+        object_store_secret_key=object_store.credentials.secret_key,
+        evidence_bucket=bucket_name(campaign),
+    )
 
 
 def test_may_report_is_the_rule_authorize_report_enforces_and_the_inbox_asks():

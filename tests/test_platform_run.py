@@ -37,7 +37,9 @@ START_TIMEOUT = 240
 run_local = load_deploy_module("run_local")
 
 
-def _start_runner(base: int, broker_port: int, postgres_port: int, data_dir) -> subprocess.Popen:
+def _start_runner(
+    base: int, broker_port: int, postgres_port: int, data_dir, object_store_port: int | None = None
+) -> subprocess.Popen:
     """`make run`'s runner on its own embedded PostgreSQL (no DATABASE_URL inherited from the suite), without
     the demo dataset: these tests count the reports they make (the dataset has its own tests)."""
     env = {key: value for key, value in os.environ.items() if not key.endswith("_DATABASE_URL")}
@@ -51,6 +53,9 @@ def _start_runner(base: int, broker_port: int, postgres_port: int, data_dir) -> 
             str(broker_port),
             "--postgres-port",
             str(postgres_port),
+            # The object store's S3 port and the seven after it (SeaweedFS's own components).
+            "--object-store-port",
+            str(object_store_port or _free_base(8)),
             "--data-dir",
             str(data_dir),
             "--no-demo-data",
@@ -87,19 +92,19 @@ def _ports_free(base: int) -> bool:
     return True
 
 
-def _free_base() -> int:
-    """A base port for the platform's six processes, below the kernel's ephemeral range: a port in
-    that range can be taken at any moment as the local end of some connection (the suite opens
-    many), and a service that cannot bind its port makes the whole run exit."""
+def _free_base(count: int = len(ALL_PROCESSES)) -> int:
+    """A base port for `count` consecutive free ports (the platform's six processes), below the kernel's
+    ephemeral range: a port in that range can be taken at any moment as the local end of some connection
+    (the suite opens many), and a service that cannot bind its port makes the whole run exit."""
     try:
         ephemeral_low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
     except (OSError, ValueError, IndexError):
         ephemeral_low = 32768
     for _ in range(100):
-        base = random.randrange(20000, ephemeral_low - len(ALL_PROCESSES), 10)
+        base = random.randrange(20000, ephemeral_low - count, 10)
         try:
             with contextlib.ExitStack() as stack:
-                for offset in range(len(ALL_PROCESSES)):
+                for offset in range(count):
                     probe = stack.enter_context(socket.socket())
                     probe.bind(("127.0.0.1", base + offset))
             return base
@@ -249,8 +254,8 @@ def _listening(port: int) -> bool:
 
 
 def test_ctrl_c_stops_every_process(tmp_path):
-    base, broker_port, postgres_port = _free_base(), free_port(), free_port()
-    runner = _start_runner(base, broker_port, postgres_port, tmp_path / "var")
+    base, broker_port, postgres_port, object_store_port = _free_base(), free_port(), free_port(), _free_base(8)
+    runner = _start_runner(base, broker_port, postgres_port, tmp_path / "var", object_store_port)
     announced, output = _read_until_announced(runner)
     if not announced:
         runner.kill()
@@ -262,6 +267,7 @@ def test_ctrl_c_stops_every_process(tmp_path):
     assert _ports_free(base), "a process kept its port after Ctrl-C"
     assert not _listening(broker_port), "the broker outlived Ctrl-C"
     assert not _listening(postgres_port), "PostgreSQL outlived Ctrl-C"
+    assert not _listening(object_store_port), "the object store outlived Ctrl-C"
     assert not (tmp_path / "var" / "postgres" / "postmaster.pid").exists(), "PostgreSQL did not shut down cleanly"
 
 

@@ -8,7 +8,10 @@ reach a service.  A call without credentials goes without a token: the open read
 is the service's 401.  Forwarded besides: the method, the query string, the raw body (streamed, so CSV
 and JSON uploads pass through untouched), `Content-Type` and `X-Forwarded-For`.  The service's status,
 body and `Content-Type` come back unchanged (with the few response headers a client acts on:
-`WWW-Authenticate`, `Content-Disposition`, `Retry-After`, caching).  The service decides the rest
+`WWW-Authenticate`, `Content-Disposition`, `Retry-After`, caching, and the service's security headers, which are
+the gateway's own unless a route sets its own, as a 佐证材料 shown in a frame of the app does).  A JSON answer is
+read whole; any other (a file: an evidence file, an export) is streamed as it comes, never held whole in memory.
+The service decides the rest
 (permissions, validation, errors); the gateway only says when the service cannot be reached (502
 `service_unavailable`) or does not answer in time (504 `service_timeout`).
 
@@ -25,7 +28,8 @@ from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from minsheng.auth.tokens import Unauthorized
@@ -48,7 +52,18 @@ CAMPAIGN_NAMES = {
     "livability": "文明宜居",
 }
 # Response headers worth passing back besides Content-Type (hop-by-hop and framing headers never are).
-RESPONSE_HEADERS = ("www-authenticate", "content-disposition", "retry-after", "cache-control", "etag", "last-modified")
+RESPONSE_HEADERS = (
+    "www-authenticate",
+    "content-disposition",
+    "retry-after",
+    "cache-control",
+    "etag",
+    "last-modified",
+    "content-security-policy",
+    "x-frame-options",
+)
+# Kept on a streamed answer: the body passes as the service sent it.
+STREAMED_HEADERS = ("content-length", "content-encoding")
 # Characters kept as they are when the path is re-encoded for the service (RFC 3986 pchar and "/").
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
@@ -162,26 +177,52 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
         if "content-length" in request.headers:
             headers["content-length"] = request.headers["content-length"]
     client = proxy_client(request.app)
+    upstream: httpx.Response | None = None
     try:
-        upstream = await client.request(request.method, url, headers=headers, content=body)
+        upstream = await client.send(
+            client.build_request(request.method, url, headers=headers, content=body), stream=True
+        )
+        streamed = _is_file(upstream)
+        if not streamed:
+            await upstream.aread()
     except httpx.TimeoutException as exc:
+        if upstream is not None:
+            await upstream.aclose()
         log.warning("%s %s: %s did not answer in time: %r", request.method, url, campaign, exc)
         raise ServiceTimeout(
             f"{service_label(campaign)}响应超时（{PROXY_TIMEOUT_SECONDS:g} 秒），请稍后重试",
             extra={"campaign": campaign},
         ) from None
     except httpx.TransportError as exc:
+        if upstream is not None:
+            await upstream.aclose()
         log.warning("%s %s: %s unreachable: %r", request.method, url, campaign, exc)
         raise ServiceUnavailable(
             f"{service_label(campaign)}暂时无法访问，请稍后重试", extra={"campaign": campaign}
         ) from None
     if upstream.status_code == 401 and refused is not None:
+        await upstream.aclose()
         raise refused
     response_headers = {name: upstream.headers[name] for name in RESPONSE_HEADERS if name in upstream.headers}
-    response = Response(content=upstream.content, status_code=upstream.status_code, headers=response_headers)
+    if streamed:
+        response_headers |= {name: upstream.headers[name] for name in STREAMED_HEADERS if name in upstream.headers}
+        response: Response = StreamingResponse(
+            upstream.aiter_raw(),
+            status_code=upstream.status_code,
+            headers=response_headers,
+            background=BackgroundTask(upstream.aclose),
+        )
+    else:
+        response = Response(content=upstream.content, status_code=upstream.status_code, headers=response_headers)
     if "content-type" in upstream.headers:
         response.headers["content-type"] = upstream.headers["content-type"]
     return response
+
+
+def _is_file(upstream: httpx.Response) -> bool:
+    """A successful answer that is not JSON (nor an error): a file, streamed through."""
+    media_type = upstream.headers.get("content-type", "").split(";")[0].strip().lower()
+    return upstream.status_code == 200 and bool(media_type) and media_type != "application/json"
 
 
 # One route per method, each its own operation id (generated clients need them unique).

@@ -74,9 +74,11 @@ def module_database(admin_engine) -> Iterator:
 
 
 @contextlib.contextmanager
-def running_stack(module_database, broker, log_dir, **gateway_settings) -> Iterator[Stack]:
+def running_stack(
+    module_database, broker, log_dir, service_settings: dict[str, str] | None = None, **gateway_settings
+) -> Iterator[Stack]:
     """The education service and the gateway serving the built app, on the module's databases and broker;
-    `gateway_settings` are extra gateway settings (e.g. demo_data="true")."""
+    `service_settings` and `gateway_settings` are extra settings (e.g. the object store; demo_data="true")."""
     _check_build()
     group = ProcessGroup()
     try:
@@ -87,6 +89,7 @@ def running_stack(module_database, broker, log_dir, **gateway_settings) -> Itera
                 database_url=module_database("education"),
                 bootstrap_servers=broker.bootstrap_servers,
                 log_dir=log_dir,
+                **(service_settings or {}),
             )
         )
         gateway = group.add(

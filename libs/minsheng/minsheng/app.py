@@ -40,6 +40,9 @@ class Readiness(BaseModel):
     status: str = Field(description="ready | starting")
     process: str
     waiting_for: list[str] = Field(default=[], description="还在等待的：启动、数据库、目录……")
+    degraded: list[str] = Field(
+        default=[], description="可以接收请求，但部分功能暂不可用（如文件存储不可达时不能上传佐证材料）"
+    )
 
 
 def create_app(
@@ -89,6 +92,8 @@ def create_app(
     app.state.catalog = CatalogCache()
     app.state.upload_guard = UploadGuard.from_settings(settings)
     app.state.readiness_checks = []  # callables returning a list of things still awaited
+    # Callables returning what does not work now but leaves the process ready (said in /readyz, 200 all the same).
+    app.state.degraded_checks = []
     for extra in reversed(middleware):  # the first listed sees a request first
         app.add_middleware(extra.cls, *extra.args, **extra.kwargs)
     install_protection(app, settings)
@@ -119,9 +124,13 @@ def create_app(
             waiting.append(f"database: {exc.__class__.__name__}")
         for check in app.state.readiness_checks:
             waiting.extend(check(app))
+        degraded = [item for check in app.state.degraded_checks for item in check(app)]
         if waiting:
-            return JSONResponse({"status": "starting", "process": process, "waiting_for": waiting}, status_code=503)
-        return {"status": "ready", "process": process}
+            return JSONResponse(
+                {"status": "starting", "process": process, "waiting_for": waiting, "degraded": degraded},
+                status_code=503,
+            )
+        return {"status": "ready", "process": process, "degraded": degraded}
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for router in routers:

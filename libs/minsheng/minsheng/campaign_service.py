@@ -19,6 +19,13 @@ from minsheng.catalog.router import catalog_document_router
 from minsheng.catalog.router import router as catalog_router
 from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.db.migrations import MigrationPlan
+from minsheng.evidence import service as evidence
+from minsheng.evidence.models import EVIDENCE_TABLES
+from minsheng.evidence.router import router as evidence_router
+from minsheng.evidence.router import upload_router as evidence_upload_router
+from minsheng.evidence.service import EvidencePolicy
+from minsheng.evidence.settings import EvidenceSettings
+from minsheng.evidence.storage import ObjectStore
 from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, wake_relay
 from minsheng.messaging.relay_process import run_relay_process
 from minsheng.progress.router import campaign_progress_router
@@ -36,12 +43,12 @@ from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
 from minsheng.uploads import start_parser_server
 
-CAMPAIGN_TABLES = CATALOG_TABLES | REPORTING_TABLES | MESSAGING_TABLES
+CAMPAIGN_TABLES = CATALOG_TABLES | REPORTING_TABLES | MESSAGING_TABLES | EVIDENCE_TABLES
 # "auth" only drops the token table the services once had (callers are the gateway's business now).
 CAMPAIGN_BRANCHES = ("catalog", "auth", "reporting", MESSAGING_BRANCH)
 
 
-class CampaignSettings(TokenVerificationSettings, ProcessSettings):
+class CampaignSettings(EvidenceSettings, TokenVerificationSettings, ProcessSettings):
     """Read from the environment with the campaign's prefix, e.g. EDUCATION_DATABASE_URL."""
 
 
@@ -52,9 +59,11 @@ def campaign_settings(campaign: str) -> CampaignSettings:
         f"{campaign.capitalize()}Settings",
         (CampaignSettings,),
         {
-            "__annotations__": {"port": int, "database_url": str},
+            "__annotations__": {"port": int, "database_url": str, "evidence_bucket": str},
             "port": process.port,
             "database_url": process.default_database_url,
+            # The campaign's own bucket, as it has its own database.
+            "evidence_bucket": f"minsheng-{campaign}",
             "model_config": SettingsConfigDict(env_prefix=process.env_prefix, extra="ignore"),
         },
     )
@@ -63,6 +72,15 @@ def campaign_settings(campaign: str) -> CampaignSettings:
 
 def start_upload_parsers(app: FastAPI) -> None:
     start_parser_server()  # the process that parses uploads (minsheng.uploads): ready before the first
+
+
+def open_evidence_store(app: FastAPI) -> None:
+    """The campaign's bucket of the object store and the limits of its files.  Not contacted here: a store that is
+    away at start-up leaves the service ready for reports (uploads answer 503 until it is back)."""
+    settings = app.state.settings
+    app.state.evidence_store = ObjectStore.from_settings(settings)
+    app.state.evidence_policy = EvidencePolicy.from_settings(settings, app.state.upload_guard.limits)
+    app.state.degraded_checks.append(evidence.store_degraded)
 
 
 @dataclass
@@ -99,7 +117,9 @@ class CampaignService:
         the outbox relay."""
         app.state.period_locks = locks = PeriodLocks()
         app.state.task_states = task_states = TaskStates()
-        app.state.revisions = RevisionWriter(locks=locks, task_states=task_states, catalog=app.state.catalog)
+        app.state.revisions = RevisionWriter(
+            locks=locks, task_states=task_states, catalog=app.state.catalog, evidence=app.state.evidence_policy
+        )
         app.state.approvals = ApprovalWriter(locks=locks, catalog=app.state.catalog)
         # Two submission shards: while one batch waits for its commit (the WAL flush), the other is
         # being written; with one, the process idled whenever the flush was slow.  Submissions are
@@ -143,7 +163,9 @@ class CampaignService:
                 progress_router,
                 campaign_progress_router(self.campaign),
                 events_router(self.campaign),
+                evidence_upload_router,
+                evidence_router,
             ],
-            startup=[self.seed, self.make_writers, start_upload_parsers],
-            background=[self.run_writers, run_relay_process],
+            startup=[open_evidence_store, self.seed, self.make_writers, start_upload_parsers],
+            background=[self.run_writers, run_relay_process, evidence.upkeep],
         )

@@ -18,8 +18,9 @@ class ProcessSettings(BaseSettings):
     database_url: str
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     log_level: str = "INFO"
-    # Requests with a larger body are refused with 413 (minsheng.protection); uploads are the largest.
-    max_body_bytes: int = 20 * 1024 * 1024
+    # Requests with a larger body are refused with 413 (minsheng.protection); uploads are the largest: an
+    # evidence file of 20 MB (minsheng.evidence) in its multipart form.
+    max_body_bytes: int = 21 * 1024 * 1024
     # Uploaded files (minsheng.uploads).  A workbook (.xlsx, a zip) is judged from its directory before
     # anything in it is inflated: what all its parts inflate to, what one part does, how many parts, and
     # how much more a part (of 1 MB or more) is inflated than compressed.  A filled template of 5000

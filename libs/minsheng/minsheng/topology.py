@@ -10,6 +10,8 @@ from minsheng.catalog.document import CAMPAIGN_CODES
 
 # `make run`'s PostgreSQL: beside, not on, the usual 5432 (the tests' server, or a system one).
 LOCAL_POSTGRES_PORT = 5433
+# `make run`'s object store (SeaweedFS, deploy/local_objectstore.py): its S3 endpoint on 127.0.0.1.
+LOCAL_OBJECT_STORE_PORT = 8333
 
 
 @dataclass(frozen=True)

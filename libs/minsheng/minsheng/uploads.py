@@ -59,6 +59,7 @@ PARSER_MODULES = [
     "minsheng.uploads",
     "minsheng.reporting.files",
     "minsheng.reporting.workbook",
+    "minsheng.evidence.content",
     "minsheng.catalog.breakdown",
     "uvicorn.main",
 ]
@@ -66,6 +67,19 @@ _FORKSERVER = multiprocessing.get_context("forkserver")
 
 UNREADABLE_WORKBOOK = "无法读取 Excel 文件：请上传用 Excel 或 WPS 保存的 .xlsx 工作簿（.xls 请另存为 .xlsx）"
 RESAVE = "本次未读取、未保存任何数据；请只保留填报所需的工作表和行，用 Excel 或 WPS 另存为 .xlsx 后重新上传"
+
+
+@dataclass(frozen=True)
+class ArchiveWording:
+    """How the archive checks speak of the file: a workbook to report from (the default), or a Word or Excel
+    file kept as 佐证材料 (minsheng.evidence)."""
+
+    kind: str = "Excel 工作簿"
+    unreadable: str = UNREADABLE_WORKBOOK
+    advice: str = RESAVE
+
+
+WORKBOOK = ArchiveWording()
 
 
 class ContentTooLarge(DomainError):
@@ -106,71 +120,73 @@ def is_archive(filename: str, content: bytes) -> bool:
     return (filename or "").lower().endswith(".xlsx") or content[:4] == b"PK\x03\x04"
 
 
-def _declared_entries(content: bytes) -> tuple[int, int]:
+def _declared_entries(content: bytes, wording: ArchiveWording) -> tuple[int, int]:
     """(entries, bytes of the central directory) as the end record says, read before zipfile reads the
     directory itself (a directory of a million entries costs memory to read)."""
     at = content.rfind(b"PK\x05\x06", max(0, len(content) - _END_OF_DIRECTORY.size - 0xFFFF))
     if at < 0 or len(content) - at < _END_OF_DIRECTORY.size:
-        raise Unprocessable(UNREADABLE_WORKBOOK, code="unreadable_file")
+        raise Unprocessable(wording.unreadable, code="unreadable_file")
     _, _, _, _, entries, directory_size, _, _ = _END_OF_DIRECTORY.unpack_from(content, at)
     return entries, directory_size
 
 
-def check_archive(content: bytes, limits: UploadLimits) -> None:
+def check_archive(content: bytes, limits: UploadLimits, wording: ArchiveWording = WORKBOOK) -> list[str]:
     """Refuses an archive whose directory declares more than the limits, or a part with a DTD.  The
     directory is judged before any part is inflated: the time it takes does not depend on the sizes
-    it declares."""
-    entries, directory_size = _declared_entries(content)
+    it declares.  Returns the names of its parts."""
+    entries, directory_size = _declared_entries(content, wording)
     # A directory record is 46 bytes and a name; a workbook's names are short.  0xFFFF: a ZIP64 count.
     if entries > limits.max_entries or entries == 0xFFFF or directory_size > limits.max_entries * 1024:
-        raise _too_many_entries(entries, limits)
+        raise _too_many_entries(entries, limits, wording)
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise Unprocessable(UNREADABLE_WORKBOOK, code="unreadable_file") from exc
+        raise Unprocessable(wording.unreadable, code="unreadable_file") from exc
     with archive:
         parts = archive.infolist()
         if len(parts) > limits.max_entries:
-            raise _too_many_entries(len(parts), limits)
+            raise _too_many_entries(len(parts), limits, wording)
         total = 0
         for part in parts:
             if part.flag_bits & 0x1 or part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise Unprocessable(  # encrypted, or a compression Excel does not write
-                    f"{UNREADABLE_WORKBOOK}（文件中的「{part.filename}」已加密或压缩方式不受支持）",
+                    f"{wording.unreadable}（文件中的「{part.filename}」已加密或压缩方式不受支持）",
                     code="unreadable_file",
                 )
             if part.file_size > limits.max_entry_bytes:
                 raise ContentTooLarge(
                     f"文件中的「{part.filename}」解压后为 {_megabytes(part.file_size)} MB，"
-                    f"超过单个部分 {_megabytes(limits.max_entry_bytes)} MB 的上限。{RESAVE}",
+                    f"超过单个部分 {_megabytes(limits.max_entry_bytes)} MB 的上限。{wording.advice}",
                     extra={"max_bytes": limits.max_entry_bytes},
                 )
             ratio = part.file_size / max(part.compress_size, 1)
             if part.file_size >= RATIO_APPLIES_FROM and ratio > limits.max_compression_ratio:
                 raise ContentTooLarge(
                     f"文件中的「{part.filename}」压缩比异常：解压后是压缩时的 {ratio:.0f} 倍"
-                    f"（上限 {limits.max_compression_ratio:g} 倍），不像正常的 Excel 工作簿。{RESAVE}",
+                    f"（上限 {limits.max_compression_ratio:g} 倍），不像正常的{wording.kind}。{wording.advice}",
                     code="upload_compression_ratio",
                 )
             total += part.file_size
         if total > limits.max_unpacked_bytes:
             raise ContentTooLarge(
                 f"文件解压后合计 {_megabytes(total)} MB，超过 {_megabytes(limits.max_unpacked_bytes)} MB 的上限"
-                f"（上传的文件只有 {_megabytes(len(content))} MB，内容却被大量压缩）。{RESAVE}",
+                f"（上传的文件只有 {_megabytes(len(content))} MB，内容却被大量压缩）。{wording.advice}",
                 extra={"max_bytes": limits.max_unpacked_bytes},
             )
         for part in parts:
-            _check_part(archive, part)
+            _check_part(archive, part, wording)
+        return [part.filename for part in parts]
 
 
-def _too_many_entries(entries: int, limits: UploadLimits) -> ContentTooLarge:
+def _too_many_entries(entries: int, limits: UploadLimits, wording: ArchiveWording) -> ContentTooLarge:
     return ContentTooLarge(
-        f"文件内部包含 {entries} 个部分，超过 {limits.max_entries} 个的上限，不像正常的 Excel 工作簿。{RESAVE}",
+        f"文件内部包含 {entries} 个部分，超过 {limits.max_entries} 个的上限，不像正常的{wording.kind}。"
+        f"{wording.advice}",
         code="upload_too_many_entries",
     )
 
 
-def _check_part(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
+def _check_part(archive: zipfile.ZipFile, part: zipfile.ZipInfo, wording: ArchiveWording) -> None:
     """A part with a DTD is refused, and so is XML in an encoding the byte scan could not read."""
     tail = b""
     try:
@@ -178,26 +194,27 @@ def _check_part(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
             first = True
             while chunk := stream.read(SCAN_CHUNK):
                 if first:
-                    _check_encoding(part.filename, chunk)
+                    _check_encoding(part.filename, chunk, wording)
                     first = False
                 window = tail + chunk
                 if any(marker in window for marker in DTD_MARKERS):
                     raise Unprocessable(
                         f"文件中的「{part.filename}」含有 DTD 或实体声明（<!DOCTYPE、<!ENTITY>），"
-                        f"Excel 和 WPS 保存的工作簿不会有这些内容，为安全起见不予读取。{RESAVE}",
+                        f"Office 和 WPS 保存的{wording.kind}不会有这些内容，为安全起见不予读取。{wording.advice}",
                         code="upload_xml_entities",
                     )
                 tail = window[-(max(map(len, DTD_MARKERS)) - 1) :]
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:  # damaged data, bad CRC
-        raise Unprocessable(UNREADABLE_WORKBOOK, code="unreadable_file") from exc
+        raise Unprocessable(wording.unreadable, code="unreadable_file") from exc
 
 
-def _check_encoding(name: str, start: bytes) -> None:
+def _check_encoding(name: str, start: bytes, wording: ArchiveWording) -> None:
     declared = _XML_DECLARATION.match(start)
     wide = start.startswith(_WIDE_XML_STARTS)
-    if wide or declared and declared.group(1).lower().replace("_", "-") not in (b"utf-8", b"utf8"):
+    if wide or declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         raise Unprocessable(
-            f"文件中的「{name}」不是 UTF-8 编码的 XML，Excel 和 WPS 保存的工作簿不会这样，为安全起见不予读取。{RESAVE}",
+            f"文件中的「{name}」不是 UTF-8 编码的 XML，Office 和 WPS 保存的{wording.kind}不会这样，"
+            f"为安全起见不予读取。{wording.advice}",
             code="upload_xml_encoding",
         )
 
@@ -262,10 +279,15 @@ class UploadGuard:
         archive checks.  Call it from a worker thread (a sync route), never on the event loop."""
         if is_archive(filename, content):
             check_archive(content, self.limits)
+        return self.run(parse, filename, content, self.limits, *args)
+
+    def run(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` in a child process, bounded in time and memory like a parse, with the same slots
+        (e.g. an evidence file's checks and re-encoding, which run their own archive checks)."""
         if not self._slots.acquire(timeout=self.limits.parse_seconds):
             raise Overloaded("系统正在读取其他上传的文件，本次未读取、未保存任何数据，请稍后重新上传")
         try:
-            return self._run(parse, (filename, content, self.limits, *args))
+            return self._run(function, args)
         finally:
             self._slots.release()
 

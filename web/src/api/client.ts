@@ -46,6 +46,11 @@ export function configureClient(wiring: Hooks): void {
   hooks = wiring
 }
 
+/** The CSRF token writes carry, for the few requests not sent through `request` (an upload with progress). */
+export function csrfToken(): string | null {
+  return hooks.csrfToken()
+}
+
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | null | undefined>
   body?: unknown

@@ -2088,6 +2088,12 @@ export interface components {
              * @default []
              */
             waiting_for: string[];
+            /**
+             * Degraded
+             * @description 可以接收请求，但部分功能暂不可用（如文件存储不可达时不能上传佐证材料）
+             * @default []
+             */
+            degraded: string[];
         };
         /**
          * ReportingFrequency

@@ -1,5 +1,6 @@
 // Qualitative progress of tasks without numbers, kept by each campaign's service (through the gateway).
 import { http } from './client'
+import type { EvidenceFile, EvidenceRef } from './evidence'
 import type { Page } from './types'
 
 export type TaskState = 'not_started' | 'in_progress' | 'completed' | 'blocked'
@@ -15,6 +16,7 @@ export interface TaskStatus {
   revision: number
   reported_by: string
   reported_at: string
+  evidence?: EvidenceFile[] | null
 }
 
 export interface TaskStatusRow {
@@ -24,6 +26,7 @@ export interface TaskStatusRow {
   state: TaskState
   narrative: string
   problems: string
+  evidence?: EvidenceRef[]
 }
 
 const base = (campaign: string) => `/api/v1/campaigns/${encodeURIComponent(campaign)}/task-status`

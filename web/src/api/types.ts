@@ -1,5 +1,6 @@
 // The shapes the gateway answers with (see the OpenAPI at /docs and the identity contract). Those taken from
 // the generated schema.ts (`npm run gen:api`) follow the server; the rest are still written by hand.
+import type { EvidenceFile, EvidenceRef } from './evidence'
 import type { components } from './schema'
 
 type Schemas = components['schemas']
@@ -84,6 +85,8 @@ export interface Report {
   submitted_at: string
   reviewed_by: string | null
   reviewed_at: string | null
+  /** The files saved with this revision (null where an answer does not list them: a review's). */
+  evidence?: EvidenceFile[] | null
 }
 
 export interface ReportRow {
@@ -94,6 +97,7 @@ export interface ReportRow {
   numerator?: number | null
   denominator?: number | null
   note?: string
+  evidence?: EvidenceRef[]
 }
 
 /** One refused row of a bulk submission: `row` counts the rows sent, from 1 (an Excel file: the sheet's

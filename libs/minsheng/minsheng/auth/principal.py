@@ -57,6 +57,12 @@ def may_report(principal: Principal, indicator: IndicatorScope, org_unit: str, *
     return False  # a viewer, or a role this rule does not know
 
 
+def may_see_evidence(principal: Principal, indicator: IndicatorScope, org_unit: str) -> bool:
+    """Who may see the 佐证材料 of a value: who may report it (the city office, the lead bureau of its task, the
+    district for itself), except systems, which only write figures; a viewer sees none."""
+    return principal.role is not Role.integration and may_report(principal, indicator, org_unit)
+
+
 def authorize_report(principal: Principal, indicator: IndicatorScope, org_unit: str, *, bulk: bool = False) -> None:
     """May this caller write a value of `indicator` for `org_unit`? Raises Forbidden naming what is allowed."""
     if may_report(principal, indicator, org_unit, bulk=bulk):

@@ -53,6 +53,7 @@ COLUMNS = (
     ("原值", 28),
     ("新值", 28),
     ("说明", 30),
+    ("佐证材料（SHA-256）", 60),
 )
 HEADER_FILL = PatternFill("solid", fgColor="FF1F2D3D")
 
@@ -156,9 +157,16 @@ def audit_rows(*, session: Session, period: Period) -> list[list[str]]:
                 _state_text(change.entity, previous),
                 _state_text(change.entity, current),
                 change.reason or "",
+                _evidence_text(current),
             ]
         )
     return rows
+
+
+def _evidence_text(state: dict | None) -> str:
+    """The files saved with a revision, each with the SHA-256 of what is stored: a restored or handed-over file
+    can be checked against the record."""
+    return "\n".join(f"{item['name']}  SHA-256 {item['sha256']}" for item in (state or {}).get("evidence", []))
 
 
 def export_changes(
@@ -217,6 +225,7 @@ def _xlsx(rows: list[list[str]], *, title: str, count: int) -> bytes:
         f"共 {count} 条；导出时间 {dt.datetime.now(CHINA):%Y-%m-%d %H:%M:%S}（北京时间）",
         "期间：列出对象期间在所选期间之内的全部修改（所选为年时含其各季、各月），不论修改发生在哪一天。",
         "原值、新值：报告为数值（比率类附分子/分母）、状态和版本；任务进展为状态和进展说明。",
+        "佐证材料：随该版本提交的文件名及所存文件的 SHA-256，可据此核对文件是否被改动。",
     ):
         about.append([line])
     about["A1"].font = Font(bold=True, size=14)

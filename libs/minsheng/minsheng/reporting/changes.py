@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from minsheng.auth.principal import Principal
 from minsheng.errors import Conflict, DomainError
-from minsheng.reporting.events import emit_change
+from minsheng.reporting.events import EvidenceDigests, emit_change
 from minsheng.reporting.models import (
     ChangeRecord,
     PeriodLock,
@@ -29,9 +29,10 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def recorded_state(report: Report | ReportRow) -> dict:
-    """What a report revision's history record shows of it, before and after a change."""
-    return {
+def recorded_state(report: Report | ReportRow, evidence: list[dict] | None = None) -> dict:
+    """What a report revision's history record shows of it, before and after a change; with the files saved with
+    it (name, SHA-256, caption) when a submission had any."""
+    state = {
         "value": report.value,
         "numerator": report.numerator,
         "denominator": report.denominator,
@@ -39,6 +40,9 @@ def recorded_state(report: Report | ReportRow) -> dict:
         "status": report.status.value,
         "revision": report.revision,
     }
+    if evidence:
+        state["evidence"] = evidence
+    return state
 
 
 def series_key(indicator: str, org_unit: str, period: str) -> str:
@@ -109,8 +113,10 @@ def record_change(
     previous: dict | None,
     current: dict | None,
     reason: str | None = None,
+    evidence: EvidenceDigests | None = None,
 ) -> ChangeRecord:
-    """The history record and the integration event of a change, in the caller's transaction."""
+    """The history record and the integration event of a change (with the digests of the files saved with it),
+    in the caller's transaction."""
     if isinstance(row, PeriodLock):
         entity_id = row.period
     elif isinstance(row, TaskImplementation):
@@ -131,7 +137,7 @@ def record_change(
         )
     )
     session.add(change)
-    emit_change(session, change, row)
+    emit_change(session, change, row, evidence)
     return change
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
 from minsheng.catalog.models import Campaign, Indicator, Task
@@ -53,17 +53,33 @@ class ReportState(_EventData):
     return_reason: str | None = None
 
 
+class EvidenceDigests(_EventData):
+    """The 佐证材料 saved with a revision: how many, and the SHA-256 of each stored file (not their content,
+    nor their names)."""
+
+    count: int
+    sha256: list[str]
+
+
+def _evidence_field():  # noqa: ANN202 - a pydantic Field
+    # Added to v1 without a new version: absent (not null) from the JSON of a revision without files, so such
+    # events are what they always were; a consumer deployed before the producer reads them all.
+    return Field(default=None, exclude_if=lambda value: value is None)
+
+
 class ReportChanged(_EventData):
     """A report revision changed: submitted (or resubmitted), revised, approved or returned.
 
     Types minsheng.report.{submitted,revised,approved,returned}.v1; `supersedes` names the revision
-    it replaced, so a consumer can keep exactly one current revision per series."""
+    it replaced, so a consumer can keep exactly one current revision per series; `evidence`, the files
+    submitted with it (on a submission or revision only)."""
 
     campaign: str
     report: ReportState
     supersedes: int | None = None  # the report id of the revision this one replaced
     actor: str
     occurred_at: dt.datetime
+    evidence: EvidenceDigests | None = _evidence_field()
 
 
 class TaskStatusReported(_EventData):
@@ -79,6 +95,7 @@ class TaskStatusReported(_EventData):
     revision: int
     actor: str
     occurred_at: dt.datetime
+    evidence: EvidenceDigests | None = _evidence_field()
 
 
 class TaskStateChanged(_EventData):
@@ -194,6 +211,7 @@ def report_changed_event(
     at: dt.datetime,
     report: Report | ReportRow,
     supersedes: int | None = None,
+    evidence: EvidenceDigests | None = None,
 ) -> tuple[str, str, IntegrationEvent]:
     """(topic, key, event) announcing a report revision's change; `add_events` writes a batch of them."""
     event = IntegrationEvent(
@@ -201,7 +219,12 @@ def report_changed_event(
         type=REPORT_EVENT_TYPES[action],
         subject=report.indicator_code,
         data=ReportChanged(
-            campaign=campaign, report=report_state(report), supersedes=supersedes, actor=actor, occurred_at=at
+            campaign=campaign,
+            report=report_state(report),
+            supersedes=supersedes,
+            actor=actor,
+            occurred_at=at,
+            evidence=evidence,
         ),
     )
     return topic_for(campaign), report.indicator_code, event
@@ -214,7 +237,9 @@ def campaign_of_indicator(session: Session, catalog: CatalogSnapshot | None, cod
     return fact.campaign_code if fact else session.get(Indicator, code).campaign_code
 
 
-def task_status_reported(campaign: str, row: TaskStatusReport) -> tuple[str, str, IntegrationEvent]:
+def task_status_reported(
+    campaign: str, row: TaskStatusReport, evidence: EvidenceDigests | None = None
+) -> tuple[str, str, IntegrationEvent]:
     """(topic, key, event) announcing a task status revision: when reported, and when republished."""
     return campaign_event(
         campaign=campaign,
@@ -232,6 +257,7 @@ def task_status_reported(campaign: str, row: TaskStatusReport) -> tuple[str, str
             revision=row.revision,
             actor=row.reported_by,
             occurred_at=row.reported_at,
+            evidence=evidence,
         ),
     )
 
@@ -259,7 +285,10 @@ def task_state_changed(campaign: str, task: int, record: ChangeRecord) -> tuple[
 
 
 def emit_change(
-    session: Session, change: ChangeRecord, row: Report | TaskStatusReport | PeriodLock | TaskImplementation
+    session: Session,
+    change: ChangeRecord,
+    row: Report | TaskStatusReport | PeriodLock | TaskImplementation,
+    evidence: EvidenceDigests | None = None,
 ) -> None:
     """Write the integration event for a recorded change into the outbox (same transaction)."""
     if isinstance(row, TaskImplementation):
@@ -274,7 +303,7 @@ def emit_change(
             report=row,
         )
     elif isinstance(row, TaskStatusReport):
-        topic, key, event = task_status_reported(session.get(Task, row.task_number).campaign_code, row)
+        topic, key, event = task_status_reported(session.get(Task, row.task_number).campaign_code, row, evidence)
     else:
         campaign = session.exec(select(Campaign.code)).first()
         topic, key, event = campaign_event(

@@ -1,5 +1,6 @@
 """Reporting endpoints. Thin: parse, call one service function, shape the answer. Never commit here."""
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile, status
@@ -84,16 +85,19 @@ async def create_report(
     # Async: the checks are in memory and the write is queued for the group-commit writer, so a
     # submission never waits for a thread of its own.
     with request.app.state.database.session() as session:
-        return ReportPublic.model_validate(
-            await submissions.submit_report(
-                writer=writer,
-                session=session,
-                catalog=catalog,
-                report_in=report_in,
-                principal=principal,
-                today=today,
-            )
+        report = await submissions.submit_report(
+            writer=writer,
+            session=session,
+            catalog=catalog,
+            policy=request.app.state.evidence_policy,
+            report_in=report_in,
+            principal=principal,
+            today=today,
         )
+        if report_in.evidence:
+            [public] = await asyncio.to_thread(submissions.with_evidence, session, [report])
+            return public
+        return ReportPublic.model_validate(report).model_copy(update={"evidence": []})
 
 
 @router.post(
@@ -109,7 +113,7 @@ def create_reports(
     reports = submissions.submit_reports(
         session=session, revisions=revisions, rows=bulk.rows, principal=principal, today=today
     )
-    return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
+    return Page(data=submissions.with_evidence(session, reports), count=len(reports))
 
 
 @router.post(
@@ -139,7 +143,7 @@ def upload_reports(
         parse_errors=parsed.errors,
         columns=parsed.columns,
     )
-    return Page(data=[ReportPublic.model_validate(r) for r in reports], count=len(reports))
+    return Page(data=submissions.with_evidence(session, reports), count=len(reports))
 
 
 @router.post(
@@ -245,12 +249,13 @@ def read_reports(
         status=status,
         current_only=current_only,
     )
-    return Page(data=[ReportPublic.model_validate(r) for r in rows], count=count)
+    return Page(data=submissions.with_evidence(session, rows), count=count)
 
 
 @router.get("/reports/{report_id}", response_model=ReportPublic, summary="一份报告")
 def read_report(session: SessionDep, principal: PrincipalDep, report_id: ReportId):
-    return ReportPublic.model_validate(submissions.get_report(session=session, report_id=report_id))
+    [report] = submissions.with_evidence(session, [submissions.get_report(session=session, report_id=report_id)])
+    return report
 
 
 @router.get("/reports/{report_id}/history", response_model=ReportHistory, summary="修改记录：谁、何时、改了什么、原值")
@@ -307,11 +312,11 @@ def resubmit(
     report_id: ReportId,
     values: ReportResubmit,
 ):
-    return ReportPublic.model_validate(
-        submissions.resubmit_report(
-            session=session, revisions=revisions, report_id=report_id, values=values, principal=principal, today=today
-        )
+    new = submissions.resubmit_report(
+        session=session, revisions=revisions, report_id=report_id, values=values, principal=principal, today=today
     )
+    [report] = submissions.with_evidence(session, [new])
+    return report
 
 
 @router.post(
@@ -369,6 +374,7 @@ def unlock(session: SessionDep, period_locks: PeriodLocksDep, principal: Princip
     summary="填报任务进展（定性：未启动/推进中/已完成/受阻，进展与问题）",
 )
 def create_task_status(
+    request: Request,
     session: SessionDep,
     catalog: CatalogDep,
     period_locks: PeriodLocksDep,
@@ -376,16 +382,17 @@ def create_task_status(
     today: TodayDep,
     status_in: TaskStatusCreate,
 ):
-    return TaskStatusPublic.model_validate(
-        task_status.report_task_status(
-            session=session,
-            catalog=catalog,
-            locks=period_locks,
-            status_in=status_in,
-            principal=principal,
-            today=today,
-        )
+    row = task_status.report_task_status(
+        session=session,
+        catalog=catalog,
+        locks=period_locks,
+        policy=request.app.state.evidence_policy,
+        status_in=status_in,
+        principal=principal,
+        today=today,
     )
+    [public] = task_status.with_evidence(session, [row])
+    return public
 
 
 @router.get("/task-status", response_model=Page[TaskStatusPublic], summary="任务进展（最新版本）")
@@ -393,7 +400,7 @@ def read_task_statuses(
     session: SessionDep, page: PageDep, task: TaskNumberQuery = None, org_unit: OrgUnitFilter = None
 ):
     rows, count = task_status.list_task_statuses(session=session, page=page, task=task, org_unit=org_unit)
-    return Page(data=[TaskStatusPublic.model_validate(r) for r in rows], count=count)
+    return Page(data=task_status.with_evidence(session, rows), count=count)
 
 
 @router.put(

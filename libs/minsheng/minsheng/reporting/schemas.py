@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, computed_field
 
+from minsheng.evidence.schemas import EVIDENCE_DESCRIPTION, MAX_REFS, EvidencePublic, EvidenceRef
 from minsheng.params import INDICATOR_CODE, MAX_ROW_ID, ORG_UNIT_CODE, PERIOD_CODE, RowIdField
 from minsheng.reporting.models import (
     REPORT_STATUS_LABELS,
@@ -56,6 +57,7 @@ class ReportSeries(BaseModel):
         json_schema_extra={"pattern": PERIOD_CODE},
     )
     note: str = Field(default="", max_length=1000, description="说明")
+    evidence: list[EvidenceRef] = Field(default=[], max_length=MAX_REFS, description=EVIDENCE_DESCRIPTION)
 
 
 class ReportValues(BaseModel):
@@ -73,6 +75,7 @@ class ReportCreate(ReportSeries, ReportValues):
 
 class ReportResubmit(ReportValues):
     note: str = Field(default="", max_length=1000)
+    evidence: list[EvidenceRef] = Field(default=[], max_length=MAX_REFS, description=EVIDENCE_DESCRIPTION)
 
 
 class ReturnRequest(BaseModel):
@@ -95,6 +98,9 @@ class ReportPublic(ReportBase):
     model_config = PUBLIC_CONFIG
 
     id: int
+    evidence: list[EvidencePublic] | None = Field(
+        default=None, description="该版本的佐证材料（读取报告、修改记录和填报的答复中列出；审核的答复中为 null）"
+    )
 
     @computed_field
     @property
@@ -144,12 +150,14 @@ class TaskStatusCreate(BaseModel):
     state: TaskState = Field(description="not_started 未启动 | in_progress 推进中 | completed 已完成 | blocked 受阻")
     narrative: str = Field(default="", max_length=4000, description="进展情况")
     problems: str = Field(default="", max_length=4000, description="存在问题（问题账单）")
+    evidence: list[EvidenceRef] = Field(default=[], max_length=MAX_REFS, description=EVIDENCE_DESCRIPTION)
 
 
 class TaskStatusPublic(TaskStatusBase):
     model_config = PUBLIC_CONFIG
 
     id: int
+    evidence: list[EvidencePublic] | None = Field(default=None, description="该版本的佐证材料")
 
 
 class TaskStateChange(BaseModel):

@@ -4,6 +4,7 @@ reads of reports and their history."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,9 @@ from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import bulk
 from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from minsheng.evidence import service as evidence
+from minsheng.evidence.models import EvidenceAttachment
+from minsheng.evidence.service import EvidencePolicy
 from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
 from minsheng.pagination import PageParams
@@ -62,10 +66,11 @@ class RevisionWriter:
     for the requests that write many at once (uploads) or alone (resubmissions).  Holds the period
     locks and the tasks' states it checks at write time and the report ids it draws ahead; one per app."""
 
-    def __init__(self, *, locks: PeriodLocks, task_states: TaskStates, catalog: CatalogCache):
+    def __init__(self, *, locks: PeriodLocks, task_states: TaskStates, catalog: CatalogCache, evidence: EvidencePolicy):
         self.locks = locks
         self.task_states = task_states
         self.catalog = catalog
+        self.evidence = evidence
         self.report_ids = bulk.IdBlocks(Report.__table__)
 
     def context(self, session: Session, today: dt.date) -> ReportContext:
@@ -92,6 +97,10 @@ class RevisionWriter:
         machinery and its instances cost a writer more than the SQL itself."""
         at = now()
         locks, states = self.locks.get(session), self.task_states.get(session)
+        connection = session.connection()
+        # The files named, locked before the series (every writer in this order); one the clean-up took
+        # meanwhile refuses its submission, not the batch.
+        claimed = evidence.claim_files(connection, (ref.id for s in submissions for ref in s.checked.row.evidence))
         accepted: list[Submission] = []
         outcomes: list[ReportRow | DomainError | None] = []
         for submission in submissions:
@@ -101,13 +110,14 @@ class RevisionWriter:
                 outcomes.append(Conflict(locked_message(lock), code="period_locked"))
             elif task is not None and (refused := refusal(states.get(task))) is not None:
                 outcomes.append(refused)
+            elif not evidence.usable(submission.checked.row.evidence, claimed):
+                outcomes.append(evidence.gone(self.evidence))
             else:
                 accepted.append(submission)
                 outcomes.append(None)  # the new revision, below
         if not accepted:
             return outcomes
         keys = {_key(s.checked) for s in accepted}
-        connection = session.connection()
         lock_series(connection, (series_key(*key) for key in keys))
         current = _retire_current_revisions(session, keys)
         new_ids = iter(self.report_ids.take(connection, len(accepted)))
@@ -139,7 +149,7 @@ class RevisionWriter:
                 previous.is_current = False
             current[_key(checked)] = report
             written.append((report, previous, submission))
-        changes, events = [], []
+        changes, events, attachments = [], [], []
         for report, previous, submission in written:
             if previous is None:
                 action = "submitted"
@@ -147,6 +157,7 @@ class RevisionWriter:
                 action = "resubmitted"
             else:
                 action = "revised"
+            refs = submission.checked.row.evidence
             changes.append(
                 change_columns(
                     entity="report",
@@ -156,7 +167,7 @@ class RevisionWriter:
                     at=at,
                     series_key=report_series(report),
                     previous=recorded_state(previous) if previous else None,
-                    current=recorded_state(report),
+                    current=recorded_state(report, evidence.recorded(refs, claimed)),
                 )
             )
             events.append(
@@ -167,8 +178,10 @@ class RevisionWriter:
                     at=at,
                     report=report,
                     supersedes=previous.id if previous else None,
+                    evidence=evidence.digests(refs, claimed),
                 )
             )
+            attachments += evidence.attachment_rows(refs, report_id=report.id)
         reports = [report for report, _, _ in written]
         for start in range(0, len(reports), bulk.MAX_ROWS):
             end = start + bulk.MAX_ROWS
@@ -180,6 +193,12 @@ class RevisionWriter:
                     (OutboxEvent.__table__, outbox_rows(events[start:end])),
                 ],
             )
+        # The files with their revisions, in the same transaction: saved together or not at all.
+        for start in range(0, len(attachments), bulk.MAX_ROWS):
+            bulk.insert_together(
+                connection, [(EvidenceAttachment.__table__, attachments[start : start + bulk.MAX_ROWS])]
+            )
+        evidence.mark_attached(connection, (row["evidence_id"] for row in attachments), at)
         new_revisions = iter(reports)
         return [outcome if outcome is not None else next(new_revisions) for outcome in outcomes]
 
@@ -277,15 +296,21 @@ async def submit_report(
     writer: GroupCommitWriter[Submission, ReportRow],
     session: Session,
     catalog: CatalogCache,
+    policy: EvidencePolicy,
     report_in: ReportCreate,
     principal: Principal,
     today: dt.date,
 ) -> ReportRow:
-    """One report: checked here (in memory: the catalog snapshot), written by the group-commit writer
-    together with the other requests' reports of the moment (`RevisionWriter.write`)."""
+    """One report: checked here (in memory: the catalog snapshot; the files it names, if any, in the
+    database), written by the group-commit writer together with the other requests' reports of the
+    moment (`RevisionWriter.write`)."""
     ctx = ReportContext(session, today, catalog.snapshot(session))
     checked, errors, permission = check_report(ctx, report_in, principal)
     raise_row_errors(errors, permission, bulk=False)
+    if report_in.evidence:
+        item = evidence.Submitted(1, series_key(*_key(checked)), report_in.evidence)
+        errors = await asyncio.to_thread(evidence.check_refs, session, policy, principal, [item])
+        raise_row_errors(errors, [], bulk=False)
     return await writer.write(
         Submission(checked=checked, submitted_by=principal.label), shard_key=checked.indicator.code
     )
@@ -360,6 +385,16 @@ def submit_reports(
         parse_errors=parse_errors,
         columns=columns,
     )
+    numbers = {id(row): number for number, row in zip(row_numbers or range(1, len(rows) + 1), rows, strict=True)}
+    items = [
+        evidence.Submitted(numbers[id(checked.row)], series_key(*_key(checked)), checked.row.evidence)
+        for checked in checked_rows
+        if checked.row.evidence
+    ]
+    if items and not permission:
+        errors = sorted(
+            errors + evidence.check_refs(session, revisions.evidence, principal, items), key=lambda e: e.row
+        )
     raise_row_errors(errors, permission, bulk=True)
     return _write_all(
         session, revisions, [Submission(checked=checked, submitted_by=principal.label) for checked in checked_rows]
@@ -393,6 +428,8 @@ def resubmit_report(
     )
     checked, errors, permission = check_report(revisions.context(session, today), row, principal)
     raise_row_errors(errors, permission, bulk=False)
+    item = evidence.Submitted(1, report_series(report), row.evidence)
+    raise_row_errors(evidence.check_refs(session, revisions.evidence, principal, [item]), [], bulk=False)
     [new] = _write_all(
         session, revisions, [Submission(checked=checked, submitted_by=principal.label, resubmission=True)]
     )
@@ -433,6 +470,15 @@ def list_reports(
     return list(rows), count
 
 
+def with_evidence(session: Session, reports: Sequence[Report | ReportRow]) -> list[ReportPublic]:
+    """The reports as the API shows them, each with its files (one query for all)."""
+    files = evidence.files_of(session, report_ids=[report.id for report in reports])
+    return [
+        ReportPublic.model_validate(report).model_copy(update={"evidence": files.get(("report", report.id), [])})
+        for report in reports
+    ]
+
+
 def report_history(*, session: Session, report_id: int) -> ReportHistory:
     report = get_report(session=session, report_id=report_id)
     revisions = session.exec(
@@ -449,9 +495,10 @@ def report_history(*, session: Session, report_id: int) -> ReportHistory:
         .where(ChangeRecord.entity == "report", ChangeRecord.series_key == report_series(report))
         .order_by(ChangeRecord.at, ChangeRecord.id)
     )
+    revisions = with_evidence(session, list(revisions))
     return ReportHistory(
-        report=ReportPublic.model_validate(report),
-        revisions=[ReportPublic.model_validate(r) for r in revisions],
+        report=next(r for r in revisions if r.id == report.id),
+        revisions=revisions,
         changes=[
             ChangePublic(
                 id=c.id,

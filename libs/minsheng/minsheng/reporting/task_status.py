@@ -11,13 +11,17 @@ from minsheng.auth.principal import Principal, authorize_task_status
 from minsheng.catalog.models import Task, TaskLeadDepartment
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import Conflict, Unprocessable
+from minsheng.evidence import service as evidence
+from minsheng.evidence.models import EvidenceAttachment
+from minsheng.evidence.service import EvidencePolicy
 from minsheng.pagination import PageParams
 from minsheng.progress.periods import parse_plan_period
 from minsheng.reporting.changes import commit, lock_series, now, record_change
 from minsheng.reporting.implementation import refusal
 from minsheng.reporting.locks import PeriodLocks
 from minsheng.reporting.models import TaskImplementation, TaskStatusReport
-from minsheng.reporting.schemas import TaskStatusCreate
+from minsheng.reporting.schemas import TaskStatusCreate, TaskStatusPublic
+from minsheng.reporting.submissions import raise_row_errors
 from minsheng.reporting.validation import ReportContext
 
 
@@ -26,6 +30,7 @@ def report_task_status(
     session: Session,
     catalog: CatalogCache,
     locks: PeriodLocks,
+    policy: EvidencePolicy,
     status_in: TaskStatusCreate,
     principal: Principal,
     today: dt.date,
@@ -52,6 +57,14 @@ def report_task_status(
     if (lock := ctx.lock_covering(period)) is not None:
         raise Conflict(f"{lock.period} 已锁定，不能再填报", code="period_locked")
     series = f"task{task.number}/{status_in.org_unit}/{period.code}"
+    refs = status_in.evidence
+    raise_row_errors(
+        evidence.check_refs(session, policy, principal, [evidence.Submitted(1, series, refs)]), [], bulk=False
+    )
+    # The files first, then the series (every writer in this order); one the clean-up took meanwhile refuses it.
+    claimed = evidence.claim_files(session.connection(), (ref.id for ref in refs))
+    if not evidence.usable(refs, claimed):
+        raise evidence.gone(policy)
     # As report revisions: under the series' lock, the current revision read is the latest committed.
     lock_series(session.connection(), [series])
     previous = session.exec(
@@ -80,6 +93,9 @@ def report_task_status(
         session.flush()
     session.add(row)
     session.flush()
+    current = {"state": row.state.value, "narrative": row.narrative, "problems": row.problems}
+    if refs:
+        current["evidence"] = evidence.recorded(refs, claimed)
     record_change(
         session,
         entity="task_status",
@@ -88,10 +104,25 @@ def report_task_status(
         actor=principal,
         series_key=series,
         previous={"state": previous.state.value, "narrative": previous.narrative} if previous else None,
-        current={"state": row.state.value, "narrative": row.narrative, "problems": row.problems},
+        current=current,
+        evidence=evidence.digests(refs, claimed),
     )
+    # The files with the status, in its transaction.
+    for attachment in evidence.attachment_rows(refs, task_status_id=row.id):
+        session.add(EvidenceAttachment(**attachment))
+    session.flush()
+    evidence.mark_attached(session.connection(), (ref.id for ref in refs), row.reported_at)
     commit(session)
     return row
+
+
+def with_evidence(session: Session, rows: list[TaskStatusReport]) -> list[TaskStatusPublic]:
+    """The task statuses as the API shows them, each with its files (one query for all)."""
+    files = evidence.files_of(session, task_status_ids=[row.id for row in rows])
+    return [
+        TaskStatusPublic.model_validate(row).model_copy(update={"evidence": files.get(("task_status", row.id), [])})
+        for row in rows
+    ]
 
 
 def list_task_statuses(

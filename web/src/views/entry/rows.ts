@@ -4,7 +4,7 @@ import type { TaskState, TaskStatusRow } from '@/api/taskStatus'
 import type { Indicator, ReportRow, RowError } from '@/api/types'
 
 type NumberField = 'value' | 'numerator' | 'denominator'
-export type InputField = NumberField | 'note'
+export type InputField = NumberField | 'note' | 'evidence'
 
 export interface RowInput {
   value: string
@@ -60,7 +60,9 @@ export function buildRows(indicators: Indicator[], inputs: Record<string, RowInp
   return built
 }
 
-const FIELD_OF: Record<string, InputField> = { value: 'value', numerator: 'numerator', denominator: 'denominator', note: 'note' }
+const FIELD_OF: Record<string, InputField> = {
+  value: 'value', numerator: 'numerator', denominator: 'denominator', note: 'note', evidence: 'evidence',
+}
 
 /** The server's `errors` (bulk_rejected, bulk_forbidden) placed beside the fields they concern. */
 export function placeRowErrors(errors: RowError[], sent: string[]): RowErrors {
