@@ -53,12 +53,12 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES) | bootst
 	cd web && $(WITH_NODE) npm run --silent build
 	@touch $@
 
-# A longer fuzzing run than the suite's (tests/test_fuzz.py): FUZZ_EXAMPLES generated requests per operation,
+# A longer fuzzing run than the suite's (tests/platform/test_fuzz.py): FUZZ_EXAMPLES generated requests per operation,
 # valid and invalid, each sent without and with credentials to all six processes.
 FUZZ_EXAMPLES ?= 100
 
 fuzz: bootstrap
-	MINSHENG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(UV) run pytest tests/test_fuzz.py -q -s --timeout=0
+	MINSHENG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(UV) run pytest tests/platform/test_fuzz.py -q -s --timeout=0
 
 bench: bootstrap web
 	$(UV) run python -m bench

@@ -1,6 +1,6 @@
 """Shared fixtures: real PostgreSQL databases (one fresh database per use) and a real broker.
 
-PostgreSQL (tests/postgres.py): MINSHENG_TEST_POSTGRES, else the server on 127.0.0.1:5432, else `make run`'s
+PostgreSQL (tests/support/postgres.py): MINSHENG_TEST_POSTGRES, else the server on 127.0.0.1:5432, else `make run`'s
 embedded server started for the session; ADMIN_URL is its admin connection, used to create and drop throw-away
 databases once `admin_engine` is set up (which starts the embedded server when the suite uses it).
 """
@@ -21,9 +21,9 @@ from sqlalchemy.engine import make_url
 from minsheng.broker import LocalBroker
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging.relay import OutboxRelay
-from tests.identity import PUBLIC_KEY_PEM, bearer
-from tests.objectstore import LocalObjectStore, remove_store, start_store
-from tests.postgres import SuitePostgres
+from tests.support.identity import PUBLIC_KEY_PEM, bearer
+from tests.support.objectstore import LocalObjectStore, remove_store, start_store
+from tests.support.postgres import SuitePostgres
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,7 @@ def broker() -> Iterator[LocalBroker]:
 
 @pytest.fixture(scope="session")
 def object_store() -> Iterator[LocalObjectStore]:
-    """The session's SeaweedFS (tests/objectstore.py): one S3 server for every test that stores files."""
+    """The session's SeaweedFS (tests/support/objectstore.py): one S3 server for every test that stores files."""
     store = start_store()
     try:
         yield store
@@ -104,7 +104,7 @@ def campaign_client(make_database) -> Callable[[str], TestClient]:
 
     def start(campaign: str, **overrides) -> TestClient:
         service = campaign_module(campaign).service
-        # It trusts the tests' signing key (tests/identity.py), so the headers below work for every role.
+        # It trusts the tests' signing key (tests/support/identity.py), so the headers below work for every role.
         # No broker: events stay in the outbox (tests that need publishing start their own broker).
         settings = service.settings.model_copy(
             update={

@@ -7,7 +7,7 @@ document schema, and every sentence it cites must be a verbatim part of the seed
 indicator's, milestone's and district target's `source`, and each task's text and lead departments
 (seed 003).  Prints every problem found; exit code 1 if any.
 
-The test suite checks what needs no seed (the catalogs' own consistency, tests/test_catalog_documents.py);
+The test suite checks what needs no seed (the catalogs' own consistency, tests/kernel/test_catalog_documents.py);
 this tool is for whoever edits a catalog with the source documents at hand.
 """
 

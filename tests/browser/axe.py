@@ -7,7 +7,7 @@ from collections import Counter
 
 from playwright.sync_api import Page
 
-from tests.processes import ROOT
+from tests.support.processes import ROOT
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa"]

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import ADMIN_URL, free_port
-from tests.processes import ROOT, ProcessGroup, ServiceProcess
+from tests.support.processes import ROOT, ProcessGroup, ServiceProcess
 
 DIST = ROOT / "web" / "dist"
 SCREENSHOTS = ROOT / "docs" / "screenshots"

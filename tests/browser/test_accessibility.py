@@ -19,7 +19,7 @@ from tests.browser.axe import BLOCKING, axe_violations, impact_counts
 from tests.browser.conftest import Stack, running_stack, screenshot
 from tests.browser.test_bulletin import wait_folded
 from tests.browser.test_workbench import sign_in
-from tests.identity import bearer
+from tests.support.identity import bearer
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -18,7 +18,7 @@ from minsheng.demo.loader import load_demo_data
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Stack, running_stack, screenshot
 from tests.browser.test_workbench import OFFICE, sign_in
-from tests.identity import bearer
+from tests.support.identity import bearer
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -17,7 +17,7 @@ from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_review import select_option, submit
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
-from tests.identity import bearer
+from tests.support.identity import bearer
 
 pytestmark = [pytest.mark.timeout(600), needs_sign_in]
 

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests import evidence_files as files
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import SCREENSHOTS, Stack, running_stack, screenshot
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
-from tests.objectstore import bucket_name
+from tests.support import evidence_files as files
+from tests.support.objectstore import bucket_name
 
 pytestmark = pytest.mark.timeout(600)
 

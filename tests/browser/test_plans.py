@@ -31,9 +31,9 @@ from minsheng.reporting.events import CATALOG_PUBLISHED, CatalogPublished
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Stack, running_stack, screenshot
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
-from tests.identity import bearer
-from tests.processes import ROOT
-from tests.test_plan_breakdown import CONTEXT, KNOWN
+from tests.kernel.test_plan_breakdown import CONTEXT, KNOWN
+from tests.support.identity import bearer
+from tests.support.processes import ROOT
 
 pytestmark = [pytest.mark.timeout(900), needs_sign_in]
 

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in, wait_until_pending
-from tests.identity import bearer
+from tests.support.identity import bearer
 
 pytestmark = pytest.mark.timeout(600)
 

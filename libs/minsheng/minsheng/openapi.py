@@ -1,7 +1,7 @@
 """The error side of every process's OpenAPI document, decided once for all routes: each operation lists
 the statuses it can answer (from its dependencies, parameters, body and method) with the one error model
 every handler sends (`ErrorResponse`), in place of FastAPI's `HTTPValidationError`.  Generated clients
-then know every answer; the fuzzing tests (tests/test_fuzz.py) hold the documents to it."""
+then know every answer; the fuzzing tests (tests/platform/test_fuzz.py) hold the documents to it."""
 
 from __future__ import annotations
 

@@ -1,0 +1,175 @@
+"""The 任务分解表 on the gateway (city office only): the template from the gateway's own catalog, and the dry run of
+a filled copy through the upload guard: what each campaign would get and every error by sheet, row and column;
+a workbook unusable as a whole is a 4xx with the same error list; nothing is written to any database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from urllib.parse import unquote
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from minsheng.catalog.breakdown import BREAKDOWN_SHEET, campaign_counts, parse_breakdown
+from minsheng.catalog.loader import apply_catalog
+from minsheng.demo.breakdown import DEMO_WORKBOOK
+from minsheng.reporting.files import XLSX_MEDIA_TYPE
+from minsheng_gateway.settings import GatewaySettings
+from tests.kernel.test_plan_breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
+from tests.support.identity import API_KEY, PRIVATE_KEY_PEM, sign_in
+
+TEMPLATE = "/api/v1/plans/breakdown-template"
+DRY_RUN = "/api/v1/plans/breakdown:dry-run"
+
+
+@pytest.fixture
+def gateway(make_database):
+    """A gateway with the demo accounts and the five campaigns' catalogs (as it learns them from the services)."""
+    import minsheng_gateway.main as gateway_main
+
+    settings = GatewaySettings().model_copy(
+        update={
+            "database_url": make_database("gateway"),
+            "kafka_bootstrap_servers": "127.0.0.1:1",
+            "catalog_retry_seconds": 3600,
+            "demo_users": True,
+            "jwt_private_key": PRIVATE_KEY_PEM,
+        }
+    )
+    client = TestClient(gateway_main.build_app(settings))
+    client.__enter__()
+    client.app.state.clock = lambda: dt.date(2026, 12, 7)
+    with client.app.state.database.session() as session:
+        for doc in DOCS:
+            apply_catalog(session=session, doc=doc, catalog=client.app.state.catalog)
+        session.commit()
+    yield client
+    client.__exit__(None, None, None)
+
+
+def upload(client: TestClient, content: bytes, csrf: dict, name: str = "任务分解表.xlsx"):
+    return client.post(DRY_RUN, headers=csrf, files={"file": (name, content, XLSX_MEDIA_TYPE)})
+
+
+def row_counts(client: TestClient) -> dict[str, int]:
+    engine = client.app.state.database.engine
+    with engine.connect() as connection:
+        tables = sa.inspect(connection).get_table_names()
+        return {t: connection.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in tables}
+
+
+def test_the_city_office_downloads_the_template_with_the_gateways_departments_and_districts(gateway):
+    sign_in(gateway, "demo-city-office")
+    response = gateway.get(TEMPLATE)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == XLSX_MEDIA_TYPE
+    disposition = response.headers["content-disposition"]
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "任务分解表模板.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames[:3] == [BREAKDOWN_SHEET, "方案", "说明"]
+    header = [c.value for c in book[BREAKDOWN_SHEET][1]]
+    assert "370303 张店区" in header and "接续指标" in header
+    options = [row for row in book["选项"].iter_rows(values_only=True)]
+    leads = [row[1] for row in options[1:] if row[1]]
+    assert leads == CONTEXT["departments"]  # the gateway's catalog: every department leading a task, in order
+
+
+def test_the_demonstration_workbook_dry_runs_clean_and_nothing_is_written(gateway):
+    csrf = sign_in(gateway, "demo-city-office")
+    before = row_counts(gateway)
+    response = upload(gateway, DEMO_WORKBOOK.read_bytes(), csrf)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ok"] is True and body["errors"] == [] and body["warnings"] == []
+    assert (
+        body["plan"]["name"].startswith("【演示】") and body["plan"]["start_year"] <= 2026 <= body["plan"]["end_year"]
+    )
+    assert "试运行通过" in body["summary"] and "本次没有创建任何数据" in body["summary"]
+    expected = {
+        c.code: c
+        for c in campaign_counts(parse_breakdown(DEMO_WORKBOOK.read_bytes(), known_indicators=KNOWN, **CONTEXT))
+    }
+    assert [c["code"] for c in body["campaigns"]] == ["education", "health", "eldercare", "employment", "livability"]
+    for campaign in body["campaigns"]:
+        counts = expected[campaign["code"]]
+        assert (campaign["tasks"], campaign["indicators"], campaign["district_targets"]) == (
+            counts.tasks,
+            counts.indicators,
+            counts.district_targets,
+        )
+        assert 1 <= len(campaign["preview"]) <= 5
+    first = body["campaigns"][0]["preview"][0]
+    assert first["number"] == 1 and first["indicators"][0].startswith("T001-1 ")
+    assert row_counts(gateway) == before  # a dry run stores nothing
+    with gateway.app.state.database.session() as session:
+        plans = session.exec(sa.text("SELECT code FROM plan")).all()
+    assert [p[0] for p in plans] == ["zibo-gaopinzhi-minsheng"]
+
+
+def test_every_error_is_answered_by_sheet_row_and_column_in_chinese(gateway):
+    csrf = sign_in(gateway, "demo-city-office")
+    rows = [dict(r) for r in GOOD_ROWS]
+    rows[0] |= {"lead": "市教育厅"}
+    rows[4] |= {"number": 1}
+    response = upload(gateway, filled(rows), csrf)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ok"] is False and "发现 2 处错误" in body["summary"]
+    assert [(e["code"], e["sheet"], e["row"], e["column"], e["column_name"]) for e in body["errors"]] == [
+        ("unknown_department", BREAKDOWN_SHEET, 2, "E", "主办单位"),
+        ("duplicate_number", BREAKDOWN_SHEET, 6, "B", "序号"),
+    ]
+    assert "「市教育厅」不在部门名单中" in body["errors"][0]["message"]
+
+
+def rename_header(book):
+    book[BREAKDOWN_SHEET]["D1"] = "具体工作"
+
+
+def zeros_archive() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", bytes(40 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "status", "code"),
+    [
+        (b"indicator,org_unit\n", "任务分解表.csv", 422, "not_xlsx"),
+        (filled(edit=rename_header), "任务分解表.xlsx", 422, "bad_header"),
+        (b"PK\x03\x04" + bytes(100), "任务分解表.xlsx", 422, "unreadable_file"),  # refused by the upload guard
+        (zeros_archive(), "任务分解表.xlsx", 413, "upload_too_large_unpacked"),  # the guard's zip-bomb limits
+    ],
+)
+def test_a_workbook_unusable_as_a_whole_is_a_4xx_with_the_same_error_list(gateway, content, name, status, code):
+    csrf = sign_in(gateway, "demo-city-office")
+    before = row_counts(gateway)
+    response = upload(gateway, content, csrf, name=name)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code and body["errors"][0]["code"] == code
+    assert body["errors"][0]["message"] and not body["detail"].isascii()
+    assert row_counts(gateway) == before
+
+
+@pytest.mark.parametrize("username", ["demo-education-bureau", "demo-zhangdian", "demo-viewer"])
+def test_only_the_city_office_may_download_or_dry_run(gateway, username):
+    csrf = sign_in(gateway, username)
+    for response in (gateway.get(TEMPLATE), upload(gateway, DEMO_WORKBOOK.read_bytes(), csrf)):
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "city_office_only" and "市民生办" in response.json()["detail"]
+
+
+def test_a_system_key_and_an_anonymous_caller_are_refused(gateway):
+    assert gateway.get(TEMPLATE, headers=API_KEY).status_code == 403
+    refused = gateway.post(
+        DRY_RUN, headers=API_KEY, files={"file": ("a.xlsx", DEMO_WORKBOOK.read_bytes(), XLSX_MEDIA_TYPE)}
+    )
+    assert refused.status_code == 403
+    assert gateway.get(TEMPLATE).status_code == 401
+    assert gateway.post(DRY_RUN, files={"file": ("a.xlsx", b"x", XLSX_MEDIA_TYPE)}).status_code == 401

@@ -1,0 +1,171 @@
+"""The demo dataset of `make run` (minsheng.demo): its generator as plain functions, and small loads
+through a campaign service's own write paths, alone and with people changing reports meanwhile."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import pytest
+
+from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.catalog.loader import read_catalog_file
+from minsheng.demo.generator import DEMO_NOTE, LAGGING_DISTRICTS, demo_rows, load_results, unit_targets
+from minsheng.demo.loader import load_demo_data
+from minsheng.orgunits import CITY_CODE
+from tests.conftest import CITY, ZHANGDIAN
+
+ROOT = Path(__file__).resolve().parents[2]
+TODAY = dt.date(2025, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def catalogs():
+    return [read_catalog_file(ROOT / f"services/{c}/minsheng_{c}/catalog.yaml") for c in CAMPAIGN_CODES]
+
+
+@pytest.fixture(scope="module")
+def rows(catalogs):
+    return demo_rows(catalogs, today=TODAY)
+
+
+def test_the_same_rows_every_time(catalogs, rows):
+    assert demo_rows(catalogs, today=TODAY) == rows
+    assert all(len(rows[c]) > 500 for c in CAMPAIGN_CODES)
+
+
+def test_every_row_is_marked_and_within_the_plan(rows):
+    for row in (r for campaign in rows.values() for r in campaign):
+        assert row["note"] == DEMO_NOTE
+        assert row["period"][:4] in ("2022", "2023", "2024")
+
+
+def test_nothing_for_periods_not_yet_over(catalogs):
+    early = demo_rows(catalogs, today=dt.date(2022, 7, 1))
+    periods = {r["period"] for campaign in early.values() for r in campaign}
+    assert "2022-06" in periods and "2022Q2" in periods
+    assert not {"2022-07", "2022Q3", "2022"} & periods
+
+
+def test_the_published_2022_results_add_up_from_the_districts(rows):
+    results = load_results()
+    assert results["T062-1"].value == 670 and "长者食堂670处" in results["T062-1"].sentence
+    totals: dict[str, float] = defaultdict(float)
+    units: dict[str, set[str]] = defaultdict(set)
+    for row in (r for campaign in rows.values() for r in campaign):
+        if row["indicator"] in results and row["period"].startswith("2022"):
+            totals[row["indicator"]] += row["value"]
+            units[row["indicator"]].add(row["org_unit"])
+    for code, result in results.items():
+        assert totals[code] == pytest.approx(result.value), code
+        assert CITY_CODE not in units[code] and len(units[code]) > 5  # reported by the districts, rolled up
+
+
+def test_some_districts_lag_behind_the_others(catalogs, rows):
+    """Against their share of the target (张店区's own where published), the lagging districts reach less."""
+    indicator = next(i for c in catalogs for i in c.all_indicators() if i.code == "T106-2")  # 改造老旧小区户数
+    targets = unit_targets(indicator)
+    assert targets["370303"] == next(t.target_value for t in indicator.district_targets)
+    done: dict[str, float] = defaultdict(float)
+    for row in rows["livability"]:
+        if row["indicator"] == "T106-2":
+            done[row["org_unit"]] += row["value"]
+    reached = {code: done[code] / target for code, target in targets.items()}
+    assert LAGGING_DISTRICTS == {"370304", "370322"}
+    others = [share for code, share in reached.items() if code not in LAGGING_DISTRICTS]
+    assert max(reached[code] for code in LAGGING_DISTRICTS) < min(others)
+    assert reached["370303"] >= 1.0  # 张店区 completes its own target
+
+
+def test_ratio_rows_carry_numerator_and_denominator(rows):
+    rate = [r for r in rows["employment"] if r["indicator"] == "H-EMP-2"]  # 城镇登记失业率 ≤ 4.5%
+    assert {r["period"] for r in rate} == {"2022", "2023", "2024"}
+    lagging = [r["numerator"] / r["denominator"] * 100 for r in rate if r["org_unit"] == "370322"]
+    leading = [r["numerator"] / r["denominator"] * 100 for r in rate if r["org_unit"] == "370303"]
+    assert lagging[-1] > 4.5 > leading[-1]  # a ceiling: the lagging county stays above it
+
+
+def test_a_small_load_through_the_service_and_not_twice(campaign_client):
+    client = campaign_client("eldercare")
+    today = dt.date(2022, 3, 1)  # January and February 2022 only: a small load
+    loaded = load_demo_data({"eldercare": client}, CITY, today=today, log=lambda _: None)
+    assert loaded["eldercare"] > 0
+    approved = client.get("/api/v1/reports", params={"status": "approved", "limit": 1}, headers=dict(CITY)).json()
+    assert approved["count"] == loaded["eldercare"]
+    one = client.get(
+        "/api/v1/reports", params={"indicator": "T062-1", "org_unit": "370303", "limit": 5}, headers=dict(CITY)
+    ).json()["data"]
+    assert one and all(r["note"] == "演示数据" and r["status"] == "approved" for r in one)
+    # A second run leaves a campaign that holds reports alone.
+    assert load_demo_data({"eldercare": client}, CITY, today=today, log=lambda _: None) == {"eldercare": 0}
+    again = client.get("/api/v1/reports", params={"limit": 1}, headers=dict(CITY)).json()["count"]
+    assert again == loaded["eldercare"]
+
+
+def test_what_people_change_while_the_demo_data_loads_is_skipped_and_the_load_finishes(campaign_client, catalogs):
+    """Between the loader's submission and its approval a district clerk submits a revision of one of its
+    reports and the city office returns another: their changes stand, the rest is approved, and the load
+    ends normally, with the two skipped reports logged (it once raised, and `make run` stopped).  A report
+    the clerk made earlier, before the loader reached its series, is named in the log."""
+    client = campaign_client("eldercare")
+    today = dt.date(2022, 3, 1)
+    changed: dict[str, int] = {}
+
+    rows = demo_rows([c for c in catalogs if c.code == "eldercare"], today=today)["eldercare"]
+    early = [r for r in rows if r["org_unit"] == "370303"][-1]
+
+    def people_act(response: httpx.Response) -> None:
+        if response.request.url.path.endswith("/catalog") and "early" not in changed:
+            # After the loader found the campaign empty, before it reached this series: the clerk's comes first.
+            first = client.post("/api/v1/reports", json=early | {"note": "张店区先报"}, headers=dict(ZHANGDIAN))
+            assert first.status_code == 201, first.text
+            changed["early"] = first.json()["id"]
+        if "revised" in changed or not response.request.url.path.endswith("/reports/bulk"):
+            return
+        response.read()
+        submitted = response.json()["data"]
+        theirs = next(r for r in submitted if r["org_unit"] == "370303")
+        changed["revised"] = theirs["id"]
+        revision = client.post(
+            "/api/v1/reports",
+            json={key: theirs[key] for key in ("indicator", "org_unit", "period")}
+            | {"value": theirs["value"] + 1, "note": "张店区更正"},
+            headers=dict(ZHANGDIAN),
+        )
+        assert revision.status_code == 201, revision.text
+        changed["revision"] = revision.json()["id"]
+        returned = next(r for r in submitted if r["id"] != theirs["id"])
+        changed["returned"] = returned["id"]
+        answer = client.post(f"/api/v1/reports/{returned['id']}/return", json={"reason": "请核实"}, headers=dict(CITY))
+        assert answer.status_code == 200, answer.text
+
+    client.event_hooks["response"].append(people_act)
+    lines: list[str] = []
+    loaded = load_demo_data({"eldercare": client}, CITY, today=today, log=lines.append)
+    client.event_hooks["response"].remove(people_act)
+
+    rows = len(rows)
+    assert loaded == {"eldercare": rows - 2}
+    approved = client.get("/api/v1/reports", params={"status": "approved", "limit": 1}, headers=dict(CITY))
+    assert approved.json()["count"] == rows - 2
+    revision = client.get(f"/api/v1/reports/{changed['revision']}", headers=dict(CITY)).json()
+    assert (revision["status"], revision["is_current"], revision["note"]) == ("submitted", True, "张店区更正")
+    returned = client.get(f"/api/v1/reports/{changed['returned']}", headers=dict(CITY)).json()
+    assert returned["status"] == "returned"
+    assert any(f"skipped report {changed['revised']}" in line and "(superseded)" in line for line in lines), lines
+    assert any(f"skipped report {changed['returned']}" in line and "(not_pending)" in line for line in lines), lines
+    assert f"{rows - 2} reports approved" in lines[-1] and "2 skipped" in lines[-1]
+    # A report a person made before the loader reached its series gets the demo revision on top, said so.
+    series = f"({early['indicator']} 370303 {early['period']})"
+    assert any(series in line and "newer revision of one a person submitted" in line for line in lines), lines
+
+
+def test_a_service_that_does_not_answer_is_logged_not_raised():
+    """The runner keeps the platform up whatever the load meets: the loader tells, it does not raise."""
+    lines: list[str] = []
+    with httpx.Client(base_url="http://127.0.0.1:1", timeout=5) as nowhere:
+        loaded = load_demo_data({"health": nowhere}, CITY, today=TODAY, log=lines.append)
+    assert loaded == {"health": 0}
+    assert len(lines) == 1 and lines[0].startswith("demo data  health") and "not loaded" in lines[0]

@@ -1,0 +1,1 @@
+"""What the tests share: processes, databases, the object store, identities, sample files."""

@@ -1,0 +1,87 @@
+"""A running platform for the operations tests: the education service and the gateway as real processes
+on the suite's broker and PostgreSQL, and what their `/metrics` say."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import ADMIN_URL, free_port
+from tests.support.processes import ProcessGroup, ServiceProcess
+
+Samples = dict[tuple[str, frozenset], float]
+
+
+def scrape(url: str) -> Samples:
+    """Every sample of a process's /metrics: (name, labels) → value."""
+    response = httpx.get(f"{url}/metrics", timeout=10)
+    response.raise_for_status()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` whose labels include `labels` (0 when there is none)."""
+    wanted = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
+
+
+@dataclass
+class MetricsStack:
+    gateway: ServiceProcess
+    education: ServiceProcess
+
+
+@contextlib.contextmanager
+def running_stack(admin_engine, broker, log_dir) -> Iterator[MetricsStack]:  # noqa: ANN001 - the suite's fixtures
+    """For a module's fixture: `with running_stack(admin_engine, broker, tmp_path) as stack: yield stack`."""
+    created: list[str] = []
+
+    def database(label: str) -> str:
+        name = f"minsheng_test_ops_{label}_{uuid.uuid4().hex[:10]}"
+        with admin_engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    group = ProcessGroup()
+    try:
+        education = group.add(
+            ServiceProcess.campaign(
+                "education",
+                port=free_port(),
+                database_url=database("education"),
+                bootstrap_servers=broker.bootstrap_servers,
+                log_dir=log_dir,
+            )
+        )
+        gateway = group.add(
+            ServiceProcess.gateway(
+                port=free_port(),
+                database_url=database("gateway"),
+                bootstrap_servers=broker.bootstrap_servers,
+                services={"education": education.url},
+                log_dir=log_dir,
+                demo_users="true",
+            )
+        )
+        education.start()
+        gateway.start()
+        education.wait_ready(90)
+        gateway.wait_catalog("education", 90)
+        yield MetricsStack(gateway=gateway, education=education)
+    finally:
+        group.close()
+        with admin_engine.connect() as connection:
+            for name in created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
