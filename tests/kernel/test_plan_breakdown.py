@@ -496,6 +496,8 @@ def test_each_bad_cell_is_named_by_row_and_column(changes, at, code, column, say
         ({"indicator": None}, 2, "indicator_name_missing", "单位", "没有填写指标名称"),
         ({"indicator": "园"}, 0, "indicator_name_too_short", "指标", "指标名称「园」太短"),
         ({"unit": "处" * 21}, 0, "unit_too_long", "单位", "超过 20 个字"),
+        ({"unit": "万人3"}, 0, "unit_with_digits", "单位", "含有数字"),
+        ({"unit": 3}, 0, "unit_with_digits", "单位", "含有数字"),
         ({"frequency": "每周"}, 1, "unknown_frequency", "报送频次", "「每周」不是可选值"),
     ],
 )

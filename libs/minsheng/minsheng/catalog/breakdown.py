@@ -1521,9 +1521,12 @@ class _Parser:
         choices = self.indicator_choices(row, raw, unit)
         deadline, deadline_ok = self.indicator_deadline(row, raw, task)
         horizon = deadline.year if deadline else None
-        milestones = self.annual(row, raw.get("annual"), target, horizon, name, unit, choices.comparator, choices.kind)
-        quarterly = self.quarterly(row, raw.get("quarterly"), horizon, unit)
-        district_targets, shares_ok = self.district_shares(row, raw, shares, unit, choices.city_only)
+        usable_unit = unit if unit_ok else None  # a refused unit is not written into the targets' sentences
+        milestones = self.annual(
+            row, raw.get("annual"), target, horizon, name, usable_unit, choices.comparator, choices.kind
+        )
+        quarterly = self.quarterly(row, raw.get("quarterly"), horizon, usable_unit)
+        district_targets, shares_ok = self.district_shares(row, raw, shares, usable_unit, choices.city_only)
         continues, continues_ok = self.indicator_continues(row, raw)
         ok &= unit_ok and target_ok and baseline_ok and choices.ok and deadline_ok and shares_ok and continues_ok
         ok &= milestones is not None and quarterly is not None
@@ -1565,6 +1568,15 @@ class _Parser:
         unit = str(unit) if unit is not None else None
         if unit is not None and len(unit) > UNIT_MAX:
             self.error("unit_too_long", f"单位「{unit}」超过 {UNIT_MAX} 个字", row, "unit")
+            return unit, False
+        if unit is not None and any(character.isdecimal() for character in unit):
+            # A digit in the unit ("3", "万人3") would be read into every target's sentence as part of its number.
+            self.error(
+                "unit_with_digits",
+                f"单位「{unit}」含有数字：单位只写文字（如 处、张、%、万人、平方米），数量写在目标值里",
+                row,
+                "unit",
+            )
             return unit, False
         return unit, True
 
