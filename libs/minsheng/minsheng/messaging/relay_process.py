@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import logging
 import os
@@ -57,6 +56,20 @@ ENV_PREFIX = "MINSHENG_RELAY_"
 STATUS_INTERVAL = 1.0  # seconds between the child's status lines
 CHILD_START_SECONDS = 30.0  # a new child's imports, on a busy machine, before its first status line
 STOP_TIMEOUT = 5.0  # how long the service waits for the child to stop before killing it
+PARENT_PID_VARIABLE = "MINSHENG_SERVICE_PID"  # the service that started the child (outside ENV_PREFIX: not config)
+# The child dies with the service (SIGTERM when it goes) from its first instruction, before the imports, which take
+# many seconds on a busy machine; a service gone even sooner left an orphan whose parent is no longer the one that
+# started it (init or a subreaper): it stops at once.
+CHILD_LAUNCHER = f"""
+import os, sys
+if sys.platform.startswith("linux"):
+    import ctypes, signal
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+if str(os.getppid()) != os.environ.get("{PARENT_PID_VARIABLE}", str(os.getppid())):
+    sys.exit(0)
+import runpy
+runpy.run_module("minsheng.messaging.relay_process", run_name="__main__", alter_sys=True)
+"""
 
 
 @dataclass(frozen=True)
@@ -156,11 +169,11 @@ class RelayProcess:
         self._totals = {"published": 0.0, "failed": 0.0}
         self._child = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "minsheng.messaging.relay_process",
+            "-c",
+            CHILD_LAUNCHER,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, **self.config.to_env()},
+            env={**os.environ, **self.config.to_env(), PARENT_PID_VARIABLE: str(os.getpid())},
         )
         self.pid = self._child.pid
         log.info("outbox relay of %s runs in process %d", self.config.process, self.pid)
@@ -258,12 +271,6 @@ async def run_relay_process(app) -> None:  # noqa: ANN001 - a FastAPI app (creat
 # ---- the child's side ---------------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 async def _child_main(config: RelayConfig) -> None:
     # SIGTERM (the service died, or an operator): stop like at end of file, producer closed.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
@@ -312,9 +319,6 @@ async def _report_status(relay, process: str) -> None:  # noqa: ANN001 - an Outb
 def main() -> None:
     config = RelayConfig.from_env()
     configure_logging(config.log_level)
-    _die_with_parent()
-    if os.getppid() == 1:  # the service died before the line above took effect
-        return
     try:
         asyncio.run(_child_main(config))
     except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C of `make run` reaches the child too
