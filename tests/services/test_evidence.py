@@ -19,7 +19,7 @@ from PIL import Image
 
 from minsheng.auth.models import Role
 from minsheng.auth.principal import Principal
-from minsheng.catalog.document import CAMPAIGN_CODES, CampaignDoc
+from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.catalog.loader import seed_catalog
 from minsheng.evidence import service as evidence_service
 from minsheng.evidence.storage import ObjectStore
@@ -28,6 +28,7 @@ from minsheng_education.main import service as education_service
 from minsheng_gateway.identity.tokens import FreshBearer
 from tests.conftest import CITY, EDU_BUREAU, HEALTH_BUREAU, INTEGRATION, VIEWER, ZHANGDIAN, free_port
 from tests.support import evidence_files as files
+from tests.support.catalogs import requiring_evidence
 from tests.support.identity import PUBLIC_KEY_PEM, SIGNER
 from tests.support.objectstore import bucket_name
 
@@ -205,17 +206,6 @@ def test_bulk_and_task_status_take_files_too(education):
 
 
 # ---- 须附佐证: what the catalog requires ---------------------------------------------------------------------
-
-
-def requiring_evidence(doc: CampaignDoc, indicators: set[str], tasks: set[int]) -> CampaignDoc:
-    """The campaign's catalog with 须附佐证 set where named (the 2022–2024 catalog.yaml sets it nowhere)."""
-
-    def task_of(task):  # noqa: ANN001, ANN202
-        marked = tuple(i.model_copy(update={"evidence_required": i.code in indicators}) for i in task.indicators)
-        return task.model_copy(update={"evidence_required": task.number in tasks, "indicators": marked})
-
-    items = tuple(item.model_copy(update={"tasks": tuple(task_of(t) for t in item.tasks)}) for item in doc.items)
-    return doc.model_copy(update={"items": items})
 
 
 @pytest.fixture
