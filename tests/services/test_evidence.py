@@ -26,7 +26,16 @@ from minsheng.evidence.storage import ObjectStore
 from minsheng.messaging import IntegrationEvent
 from minsheng_education.main import service as education_service
 from minsheng_gateway.identity.tokens import FreshBearer
-from tests.conftest import CITY, EDU_BUREAU, HEALTH_BUREAU, INTEGRATION, VIEWER, ZHANGDIAN, free_port
+from tests.conftest import (
+    CITY,
+    EDU_BUREAU,
+    HEALTH_BUREAU,
+    INTEGRATION,
+    VIEWER,
+    ZHANGDIAN,
+    campaign_module,
+    free_port,
+)
 from tests.support import evidence_files as files
 from tests.support.catalogs import requiring_evidence
 from tests.support.identity import PUBLIC_KEY_PEM, SIGNER
@@ -298,6 +307,18 @@ def test_a_value_requiring_evidence_is_accepted_with_it(strict):
     assert status.status_code == 201, status.text
     # A task that requires none takes a status without files.
     assert strict.post("/api/v1/task-status", json=task_status(task=6), headers=EDU_BUREAU).status_code == 201
+
+
+def test_an_integrations_value_requiring_evidence_is_refused_per_row(campaign_client):
+    """A system account (an API key) writes in bulk and uploads no files: a value requiring evidence is refused."""
+    employment = campaign_client("employment")
+    doc = requiring_evidence(campaign_module("employment").service.catalog, {"T076-1"}, set())
+    with employment.app.state.database.session() as session:
+        seed_catalog(session=session, doc=doc, catalog=employment.app.state.catalog)
+    row = report(org_unit="370300", indicator="T076-1", value=1200)
+    answer = employment.post("/api/v1/reports/bulk", json={"rows": [row]}, headers=INTEGRATION)
+    assert answer.status_code == 422, answer.text
+    assert [(e["row"], e["code"]) for e in answer.json()["errors"]] == [(1, "evidence_required")]
 
 
 # ---- who sees what ------------------------------------------------------------------------------------------
