@@ -285,6 +285,12 @@ def test_a_value_requiring_evidence_is_refused_without_it_on_every_path(strict):
     where = (error["row"], error["column"], error["column_name"])
     assert where == (3, "A", "指标编号") and error["code"] == "evidence_required"
     assert "数据填报" in error["message"]
+    # The template says so beside the indicator.
+    params = {"period": "2022-06", "org_unit": "370300"}
+    template = strict.get("/api/v1/reports/template", params=params, headers=EDU_BUREAU)
+    sheet = openpyxl.load_workbook(io.BytesIO(template.content)).worksheets[0]
+    names = {code: name for code, _, name, *_ in sheet.iter_rows(min_row=2, values_only=True)}
+    assert "须附佐证" in names["T002-1"] and "须附佐证" not in names["T002-2"]
     # A task's status.
     body = refused(strict.post("/api/v1/task-status", json=task_status(), headers=EDU_BUREAU))
     assert body["code"] == "evidence_required" and "任务 1" in body["detail"]
