@@ -11,10 +11,17 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from minsheng.catalog.loader import seed_catalog
+from minsheng.catalog.snapshot import CatalogCache
+from minsheng.db.engine import Database
+from minsheng.reporting.republish import publish_catalog
+from minsheng.topology import CAMPAIGNS
+from minsheng_education.main import service as education_service
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import SCREENSHOTS, Stack, running_stack, screenshot
 from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
 from tests.support import evidence_files as files
+from tests.support.catalogs import requiring_evidence
 from tests.support.objectstore import bucket_name
 
 pytestmark = pytest.mark.timeout(600)
@@ -145,3 +152,38 @@ def test_a_district_clerk_attaches_a_photo_and_a_pdf_and_the_city_office_preview
     clerk.goto(f"/entry?campaign=education&period={PERIOD}&org_unit=370303")
     expect(row(clerk)).to_contain_text("已通过")
     expect(row(clerk).locator('[data-test="evidence-file"]')).to_have_count(2)
+
+
+@needs_sign_in
+def test_the_entry_page_marks_what_requires_evidence_as_the_catalog_says(new_context, stack):
+    """须附佐证 as served: the service's catalog, applied and announced as at its start-up (here with T002-2 and
+    task 1 requiring evidence), reaches the gateway as an event; 数据填报 tags those rows and marks their upload
+    required.  (The running service keeps its own catalog snapshot until it restarts: the refusal itself is
+    tests/services/test_evidence.py's.)"""
+    database = Database(stack.education.env[f"{CAMPAIGNS['education'].env_prefix}DATABASE_URL"])
+    with database.session() as session:
+        seed_catalog(
+            session=session, doc=requiring_evidence(education_service.catalog, {"T002-2"}, {1}), catalog=CatalogCache()
+        )
+        publish_catalog(session=session, campaign="education")
+        session.commit()
+    database.engine.dispose()
+
+    clerk = new_context().new_page()
+    sign_in(clerk, CLERK)
+    expect(clerk).to_have_url(re.compile(r"/inbox$"))
+    deadline = time.monotonic() + 90  # the event's way through the broker to the gateway
+    while not clerk.request.get("/api/v1/indicators/T002-2").json()["evidence_required"]:
+        assert time.monotonic() < deadline, "the catalog with 须附佐证 never reached the gateway"
+        time.sleep(0.5)
+    clerk.goto(f"/entry?campaign=education&period={PERIOD}&org_unit=370303")
+    expect(row(clerk, "T002-2").locator('[data-test="evidence-required"]')).to_have_text("须附佐证")
+    expect(row(clerk).locator('[data-test="evidence-required"]')).to_have_count(0)
+    expect(clerk.locator("tr.task-row", has_text="任务 1").locator('[data-test="evidence-required"]')).to_be_visible()
+    toggle = row(clerk, "T002-2").locator('[data-test="evidence-toggle"]')
+    expect(toggle).to_contain_text("佐证材料（必传）")
+    toggle.click()
+    area = clerk.locator('tr[data-evidence-for="T002-2"]')
+    expect(area.locator('[data-test="evidence-required-note"]')).to_contain_text("须至少上传一个文件")
+    screenshot(clerk, "evidence-required")
+    assert_accessible(clerk, "数据填报 with 须附佐证")

@@ -104,6 +104,9 @@ def test_the_demonstration_workbook_dry_runs_clean_and_nothing_is_written(gatewa
         assert 1 <= len(campaign["preview"]) <= 5
     first = body["campaigns"][0]["preview"][0]
     assert first["number"] == 1 and first["indicators"][0].startswith("T001-1 ")
+    eldercare = {task["number"]: task for task in body["campaigns"][2]["preview"]}
+    assert eldercare[14]["indicators"][1].endswith("（须附佐证）")  # the 须附佐证 column's 是
+    assert not eldercare[14]["indicators"][0].endswith("（须附佐证）")
     assert row_counts(gateway) == before  # a dry run stores nothing
     with gateway.app.state.database.session() as session:
         plans = session.exec(sa.text("SELECT code FROM plan")).all()

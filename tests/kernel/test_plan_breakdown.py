@@ -76,6 +76,7 @@ KINDERGARTENS = {
     "annual": "2031:20;2032:40",
     "quarterly": "2031Q2:6;2031Q4:20",
     "continues": "T002-1",
+    "evidence": "是",
     "districts": {"370303": 8, "370302": 6},
 }
 SHARE = {
@@ -107,6 +108,7 @@ SCHOOLS = {
     "text": "实施强镇筑基和乡村薄弱学校改造提升行动，改善农村学校办学条件。",
     "lead": "市教育局",
     "deadline": "长期",
+    "evidence": "是",  # a task without indicators: its progress reports need evidence
 }
 UNEMPLOYMENT = {
     "campaign": "就业增收品质提升",  # the short name is accepted beside the drop-down's whole name
@@ -162,7 +164,7 @@ def test_the_template_has_its_sheets_columns_drop_downs_and_an_explained_example
     assert book.sheetnames[:3] == [BREAKDOWN_SHEET, PLAN_SHEET, "说明"]
     sheet = book[BREAKDOWN_SHEET]
     header = [c.value for c in sheet[1]]
-    assert header[:19] == [
+    assert header[:20] == [
         "所属领域",
         "序号",
         "工作事项",
@@ -182,8 +184,9 @@ def test_the_template_has_its_sheets_columns_drop_downs_and_an_explained_example
         "分年度目标",
         "分季度目标",
         "接续指标",
+        "须附佐证",
     ]
-    assert header[19:] == [f"{u.code} {u.name}" for u in CONTEXT["districts"]]  # one column per district, code first
+    assert header[20:] == [f"{u.code} {u.name}" for u in CONTEXT["districts"]]  # one column per district, code first
     assert sheet.freeze_panes == "C2"
     # drop-downs: the five campaigns' names and every current lead department, from the hidden option sheet
     options = book["选项"]
@@ -201,6 +204,7 @@ def test_the_template_has_its_sheets_columns_drop_downs_and_an_explained_example
     assert validated["A2"].type == "list" and validated["A2"].errorStyle == "stop"
     assert validated["E2"].errorStyle == "warning"  # two departments in one cell stay possible
     assert str(validated["A2"].sqref) == f"A2:A{MAX_ROWS + 1}"
+    assert listed("须附佐证") == ["是", "否"] and validated[f"{LETTER['evidence']}2"].errorStyle == "stop"
     # the plan's fields, pre-filled with the years given
     plan_rows = {row[0]: row[1] for row in book[PLAN_SHEET].iter_rows(min_row=2, values_only=True)}
     assert (
@@ -209,7 +213,7 @@ def test_the_template_has_its_sheets_columns_drop_downs_and_an_explained_example
     # every column is explained, in Chinese, with the plan's years in the examples
     guide = [row for row in book["说明"].iter_rows(values_only=True)]
     explained = {row[1]: row[3] for row in guide if row[0] and len(row) > 3 and row[3]}
-    assert set(header[:19]) <= set(explained)
+    assert set(header[:20]) <= set(explained)
     assert "2031:20;2032:40" in explained["分年度目标"] and "2033-12-31" in explained["完成时限"]
     assert any(f"最多 {MAX_ROWS} 行" in str(row[0]) for row in guide)
 
@@ -277,6 +281,10 @@ def test_a_filled_template_reads_back_into_the_plan_and_one_draft_per_campaign()
     assert (share.baseline_value, share.baseline_year) == (65, 2030)
     assert share.source == "公办园在园幼儿占比：到2033年不低于70%（基期值65%）"
     assert contains_number(share.source, 65)
+    # 须附佐证: the indicator's on its row, the task's own on a task row without indicators; 否 by default
+    assert (kindergartens.evidence_required, share.evidence_required, task.evidence_required) == (True, False, False)
+    assert education.items[0].tasks[1].evidence_required is True
+    assert not any(i.evidence_required for i in result.campaigns["eldercare"].all_indicators())
     # what the catalog document has no place for yet, kept beside it
     assert result.tasks[1].partner_departments == ("市住房城乡建设局", "各区县（功能区）")
     assert result.indicators["T001-1"].quarterly_targets == (("2031Q2", 6), ("2031Q4", 20))
@@ -478,6 +486,8 @@ def bad(row_changes: dict, rows=GOOD_ROWS, at: int = 0) -> BreakdownResult:
         ({"level": "仅市级"}, 0, "city_only_with_districts", "370302 淄川区", "仅市级"),
         ({"item": None}, 0, "item_missing", "工作事项", "工作事项"),
         ({"text": "另一项任务的具体表述，与上一行不同"}, 1, "row_without_number", "具体任务", "填写序号"),
+        ({"evidence": "要"}, 0, "unknown_evidence", "须附佐证", "「要」不是可选值"),
+        ({"evidence": "必须"}, 3, "unknown_evidence", "须附佐证", "是、否"),  # a task row without indicators
     ],
 )
 def test_each_bad_cell_is_named_by_row_and_column(changes, at, code, column, says):

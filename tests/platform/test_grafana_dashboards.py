@@ -19,7 +19,9 @@ import yaml
 
 from minsheng.auth.demo import DEMO_PASSWORD
 from tests.conftest import free_port
+from tests.support import evidence_files as files
 from tests.support.metrics_stack import MetricsStack, running_stack, scrape
+from tests.support.objectstore import bucket_name
 from tests.support.processes import die_with_parent, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,9 +111,18 @@ def test_the_name_parser_reads_promql():
 
 
 @pytest.fixture(scope="module")
-def loaded_stack(admin_engine, module_broker, tmp_path_factory) -> Iterator[MetricsStack]:
-    """The gateway and the education service after a little work: sign-ins (one failed), reports, a review."""
-    with running_stack(admin_engine, module_broker, tmp_path_factory.mktemp("grafana-stack")) as stack:
+def loaded_stack(admin_engine, module_broker, object_store, tmp_path_factory) -> Iterator[MetricsStack]:
+    """The gateway and the education service after a little work: sign-ins (one failed), reports, a review, 佐证材料
+    uploaded (one refused) and, never saved with a report, cleaned up (after seconds here, not hours)."""
+    evidence = {
+        "object_store_url": object_store.endpoint,
+        "object_store_access_key": object_store.credentials.access_key,
+        "object_store_secret_key": object_store.credentials.secret_key,
+        "evidence_bucket": bucket_name("grafana"),
+        "evidence_pending_hours": "0.0005",
+        "evidence_sweep_seconds": "1",
+    }
+    with running_stack(admin_engine, module_broker, tmp_path_factory.mktemp("grafana-stack"), evidence) as stack:
         api = f"{stack.gateway.url}/api/v1"
         httpx.post(f"{api}/auth/login", json={"username": "demo-viewer", "password": "wrong-password"}, timeout=20)
         with httpx.Client(base_url=api, timeout=20) as client:
@@ -128,6 +139,16 @@ def loaded_stack(admin_engine, module_broker, tmp_path_factory) -> Iterator[Metr
                     ]
             client.post(f"/campaigns/education/reports/{ids[0]}/approve").raise_for_status()
             client.post(f"/campaigns/education/reports/{ids[1]}/return", json={"reason": "请核对"}).raise_for_status()
+            uploads = [
+                client.post("/campaigns/education/evidence", files={"file": (name, content)}).status_code
+                for name, content in (("现场.jpg", files.jpeg()), ("程序.pdf", files.EXE))
+            ]
+            assert uploads[0] == 201 and 400 <= uploads[1] < 500, uploads
+        wait_until(
+            lambda: any(name == "minsheng_evidence_swept_total" for name, _ in scrape(stack.education.url)),
+            timeout=60,
+            message="the photo never saved with a report cleaned up",
+        )
         # The gateway's fold of that work is what its freshness and backlog series come from.
         wait_until(
             lambda: any(name == "minsheng_view_freshness_seconds_count" for name, _ in scrape(stack.gateway.url)),

@@ -11,6 +11,7 @@ import io
 import json
 
 import httpx
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -19,13 +20,24 @@ from PIL import Image
 from minsheng.auth.models import Role
 from minsheng.auth.principal import Principal
 from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.catalog.loader import seed_catalog
 from minsheng.evidence import service as evidence_service
 from minsheng.evidence.storage import ObjectStore
 from minsheng.messaging import IntegrationEvent
 from minsheng_education.main import service as education_service
 from minsheng_gateway.identity.tokens import FreshBearer
-from tests.conftest import CITY, EDU_BUREAU, HEALTH_BUREAU, INTEGRATION, VIEWER, ZHANGDIAN, free_port
+from tests.conftest import (
+    CITY,
+    EDU_BUREAU,
+    HEALTH_BUREAU,
+    INTEGRATION,
+    VIEWER,
+    ZHANGDIAN,
+    campaign_module,
+    free_port,
+)
 from tests.support import evidence_files as files
+from tests.support.catalogs import requiring_evidence
 from tests.support.identity import PUBLIC_KEY_PEM, SIGNER
 from tests.support.objectstore import bucket_name
 
@@ -200,6 +212,119 @@ def test_bulk_and_task_status_take_files_too(education):
     payloads = [IntegrationEvent.from_json_bytes(p) for (p,) in rows(education, "SELECT payload FROM outbox_event")]
     [reported] = [e.data for e in payloads if e.type == "minsheng.task_status.reported.v1"]
     assert reported["evidence"] == {"count": 1, "sha256": [sheet["sha256"]]}
+
+
+# ---- 须附佐证: what the catalog requires ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def strict(education):
+    """The education service with T002-1 and task 1 requiring evidence, applied as the service applies its catalog."""
+    with education.app.state.database.session() as session:
+        doc = requiring_evidence(education_service.catalog, {"T002-1"}, {1})
+        seed_catalog(session=session, doc=doc, catalog=education.app.state.catalog)
+    return education
+
+
+def task_status(task=1, evidence=()):
+    return {
+        "task": task,
+        "org_unit": "370300",
+        "period": "2022-06",
+        "state": "in_progress",
+        "narrative": "推进中",
+        "evidence": [{"id": i, "caption": c} for i, c in evidence],
+    }
+
+
+def sheet_of(rows_: list[dict]) -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(["指标编号", "单位代码", "期间", "数值"])
+    for r in rows_:
+        book.active.append([r["indicator"], r["org_unit"], r["period"], r["value"]])
+    content = io.BytesIO()
+    book.save(content)
+    return content.getvalue()
+
+
+def test_the_catalog_serves_what_requires_evidence(strict):
+    assert strict.get("/api/v1/indicators/T002-1").json()["evidence_required"] is True
+    assert strict.get("/api/v1/indicators/T002-2").json()["evidence_required"] is False
+    tasks = {t["number"]: t for t in strict.get("/api/v1/tasks", params={"limit": 500}).json()["data"]}
+    assert (tasks[1]["evidence_required"], tasks[2]["evidence_required"]) == (True, False)
+    assert strict.get("/api/v1/catalog").json()["items"][0]["tasks"][0]["evidence_required"] is True
+
+
+def test_the_legacy_catalog_requires_no_evidence(education):
+    indicators = education.get("/api/v1/indicators", params={"limit": 500}).json()["data"]
+    assert indicators and not any(i["evidence_required"] for i in indicators)
+
+
+def test_a_value_requiring_evidence_is_refused_without_it_on_every_path(strict):
+    def refused(answer: httpx.Response) -> dict:
+        assert answer.status_code == 422, answer.text
+        return answer.json()
+
+    # The form (one report): the reason, and the code a client acts on.
+    body = refused(strict.post("/api/v1/reports", json=report(), headers=ZHANGDIAN))
+    assert body["code"] == "evidence_required"
+    assert "T002-1" in body["detail"] and "须附佐证材料" in body["detail"] and "上传" in body["detail"]
+    # Bulk: per row, the others (T002-2 requires none) not saved either.
+    rows_ = [report(org_unit="370300", indicator="T002-2"), report(org_unit="370300")]
+    body = refused(strict.post("/api/v1/reports/bulk", json={"rows": rows_}, headers=EDU_BUREAU))
+    assert body["code"] == "bulk_rejected" and "第2行" in body["detail"]
+    assert [(e["row"], e["field"], e["code"]) for e in body["errors"]] == [(2, "evidence", "evidence_required")]
+    # An Excel upload (rows carry no files): per row, at the row's indicator cell.
+    upload_ = strict.post(
+        "/api/v1/reports/upload",
+        files={"file": ("六月.xlsx", sheet_of(rows_), "application/octet-stream")},
+        headers=EDU_BUREAU,
+    )
+    body = refused(upload_)
+    [error] = body["errors"]
+    where = (error["row"], error["column"], error["column_name"])
+    assert where == (3, "A", "指标编号") and error["code"] == "evidence_required"
+    assert "数据填报" in error["message"]
+    # The template says so beside the indicator.
+    params = {"period": "2022-06", "org_unit": "370300"}
+    template = strict.get("/api/v1/reports/template", params=params, headers=EDU_BUREAU)
+    sheet = openpyxl.load_workbook(io.BytesIO(template.content)).worksheets[0]
+    names = {code: name for code, _, name, *_ in sheet.iter_rows(min_row=2, values_only=True)}
+    assert "须附佐证" in names["T002-1"] and "须附佐证" not in names["T002-2"]
+    # A task's status.
+    body = refused(strict.post("/api/v1/task-status", json=task_status(), headers=EDU_BUREAU))
+    assert body["code"] == "evidence_required" and "任务 1" in body["detail"]
+    # Nothing was written by any of them.
+    assert strict.get("/api/v1/reports", params={"period": "2022-06"}, headers=CITY).json()["count"] == 0
+    assert strict.get("/api/v1/task-status", params={"task": 1}, headers=CITY).json()["count"] == 0
+
+
+def test_a_value_requiring_evidence_is_accepted_with_it(strict):
+    photo = upload(strict, "幼儿园.jpg", files.jpeg()).json()
+    saved = strict.post("/api/v1/reports", json=report(evidence=[(photo["id"], "竣工照片")]), headers=ZHANGDIAN)
+    assert saved.status_code == 201, saved.text
+    assert [f["id"] for f in saved.json()["evidence"]] == [photo["id"]]
+    pdf = upload(strict, "名单.pdf", files.pdf(), headers=EDU_BUREAU).json()
+    rows_ = [report(org_unit="370300", indicator="T002-2"), report(org_unit="370300", evidence=[(pdf["id"], "")])]
+    bulk = strict.post("/api/v1/reports/bulk", json={"rows": rows_}, headers=EDU_BUREAU)
+    assert bulk.status_code == 201, bulk.text
+    sheet = upload(strict, "台账.xlsx", files.xlsx(), headers=EDU_BUREAU).json()
+    status = strict.post("/api/v1/task-status", json=task_status(evidence=[(sheet["id"], "台账")]), headers=EDU_BUREAU)
+    assert status.status_code == 201, status.text
+    # A task that requires none takes a status without files.
+    assert strict.post("/api/v1/task-status", json=task_status(task=6), headers=EDU_BUREAU).status_code == 201
+
+
+def test_an_integrations_value_requiring_evidence_is_refused_per_row(campaign_client):
+    """A system account (an API key) writes in bulk and uploads no files: a value requiring evidence is refused."""
+    employment = campaign_client("employment")
+    doc = requiring_evidence(campaign_module("employment").service.catalog, {"T076-1"}, set())
+    with employment.app.state.database.session() as session:
+        seed_catalog(session=session, doc=doc, catalog=employment.app.state.catalog)
+    row = report(org_unit="370300", indicator="T076-1", value=1200)
+    answer = employment.post("/api/v1/reports/bulk", json={"rows": [row]}, headers=INTEGRATION)
+    assert answer.status_code == 422, answer.text
+    assert [(e["row"], e["code"]) for e in answer.json()["errors"]] == [(1, "evidence_required")]
 
 
 # ---- who sees what ------------------------------------------------------------------------------------------

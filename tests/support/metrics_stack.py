@@ -43,8 +43,11 @@ class MetricsStack:
 
 
 @contextlib.contextmanager
-def running_stack(admin_engine, broker, log_dir) -> Iterator[MetricsStack]:  # noqa: ANN001 - the suite's fixtures
-    """For a module's fixture: `with running_stack(admin_engine, broker, tmp_path) as stack: yield stack`."""
+def running_stack(  # noqa: ANN001 - the suite's fixtures
+    admin_engine, broker, log_dir, service_settings: dict[str, str] | None = None
+) -> Iterator[MetricsStack]:
+    """For a module's fixture: `with running_stack(admin_engine, broker, tmp_path) as stack: yield stack`;
+    `service_settings` are the education service's extra settings (e.g. the object store)."""
     created: list[str] = []
 
     def database(label: str) -> str:
@@ -63,6 +66,7 @@ def running_stack(admin_engine, broker, log_dir) -> Iterator[MetricsStack]:  # n
                 database_url=database("education"),
                 bootstrap_servers=broker.bootstrap_servers,
                 log_dir=log_dir,
+                **(service_settings or {}),
             )
         )
         gateway = group.add(

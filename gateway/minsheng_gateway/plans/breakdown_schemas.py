@@ -23,7 +23,9 @@ class BreakdownTaskPreview(BaseModel):
     work_item: str = Field(description="所属工作事项")
     lead_departments: list[str] = Field(description="主办单位")
     partner_departments: list[str] = Field(description="协办单位")
-    indicators: list[str] = Field(description="指标：编号、名称和目标，如 T001-1 新改扩建公办幼儿园数量 ≥ 60处")
+    indicators: list[str] = Field(
+        description="指标：编号、名称和目标，如 T001-1 新改扩建公办幼儿园数量 ≥ 60处；须附佐证的注明（须附佐证）"
+    )
 
 
 class BreakdownCampaign(BaseModel):

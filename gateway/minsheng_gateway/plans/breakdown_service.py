@@ -125,7 +125,8 @@ def dry_run(*, session: Session, guard: UploadGuard, filename: str, content: byt
 
 def _indicator_line(indicator: IndicatorDoc) -> str:
     comparator = COMPARATOR_LABELS[indicator.comparator][0]
-    return f"{indicator.code} {indicator.name} {comparator} {figure(indicator.target_value)}{indicator.unit}"
+    line = f"{indicator.code} {indicator.name} {comparator} {figure(indicator.target_value)}{indicator.unit}"
+    return line + ("（须附佐证）" if indicator.evidence_required else "")
 
 
 def _preview(doc: CampaignDoc, result: BreakdownResult) -> list[BreakdownTaskPreview]:

@@ -1178,7 +1178,7 @@ export interface components {
             partner_departments: string[];
             /**
              * Indicators
-             * @description 指标：编号、名称和目标，如 T001-1 新改扩建公办幼儿园数量 ≥ 60处
+             * @description 指标：编号、名称和目标，如 T001-1 新改扩建公办幼儿园数量 ≥ 60处；须附佐证的注明（须附佐证）
              */
             indicators: string[];
         };
@@ -1704,6 +1704,11 @@ export interface components {
             frequency: components["schemas"]["ReportingFrequency"];
             /** City Only */
             city_only: boolean;
+            /**
+             * Evidence Required
+             * @description 须附佐证：填报数值须同时附佐证材料
+             */
+            evidence_required: boolean;
             /** Baseline Value */
             baseline_value: number | null;
             /** Baseline Year */
@@ -2264,6 +2269,11 @@ export interface components {
              * Format: date
              */
             deadline: string;
+            /**
+             * Evidence Required
+             * @description 须附佐证：填报任务进展须同时附佐证材料
+             */
+            evidence_required: boolean;
             /** Indicators */
             indicators: components["schemas"]["IndicatorPublic"][];
         };

@@ -51,6 +51,8 @@ export interface Indicator {
   aggregation: Aggregation
   frequency: 'month' | 'quarter' | 'year'
   city_only: boolean
+  /** 须附佐证: a value is accepted only with evidence attached (catalog data). */
+  evidence_required: boolean
   campaign: string
   task_number: number | null
 }
@@ -62,6 +64,8 @@ export interface Task {
   item_title: string
   title: string
   lead_departments: string[]
+  /** 须附佐证: a status report is accepted only with evidence attached (catalog data). */
+  evidence_required: boolean
   indicators: Indicator[]
 }
 

@@ -12,6 +12,8 @@ export interface TaskGroup {
   indicators: Indicator[]
   /** A task the plan gives no numbers (catalog `indicators: []`): reported by state, progress and problems. */
   statusOnly?: boolean
+  /** 须附佐证 on the task itself (its status reports), as the catalog serves it. */
+  evidenceRequired?: boolean
 }
 
 export interface ItemGroup {
@@ -68,7 +70,10 @@ export function groupForEntry(tasks: Task[], headline: Indicator[], orgUnit: str
       item = { number: task.item, title: task.item_title, tasks: [] }
       items.set(task.item, item)
     }
-    item.tasks.push({ number: task.number, title: task.title, leads: task.lead_departments, indicators, statusOnly })
+    item.tasks.push({
+      number: task.number, title: task.title, leads: task.lead_departments, indicators, statusOnly,
+      evidenceRequired: task.evidence_required,
+    })
   }
   const groups = [...items.values()].sort((a, b) => (a.number ?? 0) - (b.number ?? 0))
   const headlineRows = headline.filter(reportable)

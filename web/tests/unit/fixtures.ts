@@ -17,14 +17,15 @@ export const UNITS = [CITY, ZICHUAN, ZHANGDIAN, HIGH_TECH]
 export function indicator(id: string, overrides: Partial<Indicator> = {}): Indicator {
   return {
     id, name: `指标 ${id}`, unit: '所', target_value: 10, comparator: '≥', kind: 'cumulative', horizon: 2024,
-    aggregation: 'sum', frequency: 'month', city_only: false, campaign: 'education', task_number: null, ...overrides,
+    aggregation: 'sum', frequency: 'month', city_only: false, evidence_required: false, campaign: 'education', task_number: null,
+    ...overrides,
   }
 }
 
 export function task(number: number, overrides: Partial<Task> = {}): Task {
   return {
     number, campaign: 'education', item: 1, item_title: '学前教育', title: `任务 ${number}`,
-    lead_departments: ['市教育局'], indicators: [], ...overrides,
+    lead_departments: ['市教育局'], evidence_required: false, indicators: [], ...overrides,
   }
 }
 

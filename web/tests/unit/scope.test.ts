@@ -111,6 +111,11 @@ describe('the entry form grouped work item → task', () => {
     expect(groups[0].tasks.find((t) => t.number === 1)?.statusOnly).toBe(false)
   })
 
+  it('carries the task\'s own 须附佐证 as the catalog serves it', () => {
+    const groups = groupForEntry([task(5, { evidence_required: true })], [], CITY_CODE)
+    expect(groups[0].tasks[0]).toMatchObject({ statusOnly: true, evidenceRequired: true })
+  })
+
   it('has no headline group when no headline target is reportable', () => {
     expect(groupForEntry(tasks, [indicator('H-2', { city_only: true })], ZHANGDIAN.code)[0].number).toBe(1)
   })

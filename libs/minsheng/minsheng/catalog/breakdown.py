@@ -226,6 +226,15 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "本指标接续的上一轮方案指标的编号（如 T002-1），没有则留空；历史数据将跨方案连续显示。",
         ("接续指标编号",),
     ),
+    ColumnSpec(
+        "evidence",
+        "须附佐证",
+        10,
+        False,
+        "是或否（默认否）。指标行填「是」：填报该指标的数值时须同时上传佐证材料（照片、验收证明、名单等）；"
+        "没有指标的任务行填「是」：填报该任务的进展时须附佐证材料。",
+        ("需附佐证", "是否须附佐证"),
+    ),
 )
 FIXED = {spec.key: spec for spec in COLUMNS}
 REQUIRED_KEYS = tuple(spec.key for spec in COLUMNS if spec.required)
@@ -264,6 +273,7 @@ KIND_LABELS = {
 }
 AGGREGATION_LABELS = {Aggregation.sum: "求和", Aggregation.ratio: "比率", Aggregation.none: "不汇总"}
 LEVEL_LABELS = {False: "市和区县", True: "仅市级"}
+EVIDENCE_LABELS = {True: "是", False: "否"}
 RATIO_UNITS = ("%", "‰", "％")
 OPEN_ENDED = ("长期", "长期坚持", "持续", "持续推进", "持续开展", "长期推进")
 
@@ -395,6 +405,7 @@ def _example_rows(
         "annual": ";".join(f"{year}:{20 * (i + 1)}" for i, year in enumerate(years[:-1])),
         "quarterly": f"{first}Q2:8;{first}Q4:20",
         "continues": "T002-1",
+        "evidence": EVIDENCE_LABELS[True],
     }
     second_row = {
         "indicator": "公办园在园幼儿占比",
@@ -429,6 +440,7 @@ def _options(campaigns: Sequence[CampaignHeading], departments: Sequence[str], d
         "汇总方式": list(AGGREGATION_LABELS.values()),
         "报送频次": list(FREQUENCY_LABELS.values()),
         "填报层级": list(LEVEL_LABELS.values()),
+        "须附佐证": list(EVIDENCE_LABELS.values()),
     }
 
 
@@ -564,7 +576,7 @@ def _guide_sheet(
         "若已改名，平台按表头找到它。",
         "6. 上传后平台先试运行：逐行逐列列出错误（工作表、行号、列号和原因），不创建任何数据；"
         "改正后重新上传，没有错误时方可发布方案。",
-        "7. 所属领域、主办单位、协办单位、比较方式、指标类型、汇总方式、报送频次、填报层级都有下拉列表；"
+        "7. 所属领域、主办单位、协办单位、比较方式、指标类型、汇总方式、报送频次、填报层级、须附佐证都有下拉列表；"
         "主办、协办单位有多个时用「、」分隔。",
         "",
         "各列说明",
@@ -1022,6 +1034,7 @@ class _Choices:
     aggregation: Aggregation | None
     frequency: ReportingFrequency | None
     city_only: bool | None
+    evidence_required: bool | None
     ok: bool
 
 
@@ -1044,6 +1057,7 @@ class _TaskDraft:
     deadline: dt.date | None
     raw: dict[str, object]  # the task columns as written, to compare the rows below with
     valid: bool = True
+    evidence_required: bool = False  # 须附佐证 on a task row without an indicator: the task's own
     indicators: list[_IndicatorDraft] = field(default_factory=list)
 
 
@@ -1453,6 +1467,10 @@ class _Parser:
         else:
             task.deadline = self.deadline(row, deadline)
             task.valid &= task.deadline is not None
+        if raw.get("indicator") is None:  # on a row with an indicator, 须附佐证 is the indicator's (indicator_row)
+            required = self.choice(row, "evidence", raw, _EVIDENCE, False)
+            task.evidence_required = bool(required)
+            task.valid &= required is not None
         return task
 
     def names(self, row: int, key: str, value: object, known: dict[str, str]) -> tuple[tuple[str, ...], bool]:
@@ -1627,10 +1645,11 @@ class _Parser:
         aggregation = self.choice(row, "aggregation", raw, _AGGREGATIONS, _default_aggregation(unit))
         frequency = self.choice(row, "frequency", raw, _FREQUENCIES, None)
         city_only = self.choice(row, "level", raw, _LEVELS, False)
-        ok = None not in (comparator, kind, aggregation, city_only) and (
+        evidence_required = self.choice(row, "evidence", raw, _EVIDENCE, False)
+        ok = None not in (comparator, kind, aggregation, city_only, evidence_required) and (
             frequency is not None or raw.get("frequency") is None
         )
-        return _Choices(comparator, kind, aggregation, frequency, city_only, ok)
+        return _Choices(comparator, kind, aggregation, frequency, city_only, evidence_required, ok)
 
     def indicator_deadline(self, row: int, raw: dict[str, object], task: _TaskDraft) -> tuple[dt.date | None, bool]:
         """The horizon: the row's own 完成时限 on an indicator row, else the task's."""
@@ -1736,6 +1755,7 @@ class _Parser:
             "baseline_value": baseline,
             "baseline_year": self.plan.first_year - 1 if baseline is not None and self.plan else None,
             "city_only": choices.city_only,
+            "evidence_required": choices.evidence_required,
             "source": sentence + (f"（基期值{figure(baseline)}{unit}）" if baseline is not None else ""),
             "seed": SEED,
             "milestones": milestones,
@@ -1762,6 +1782,7 @@ class _Parser:
                 "aggregation": AGGREGATION_LABELS.values(),
                 "frequency": FREQUENCY_LABELS.values(),
                 "level": LEVEL_LABELS.values(),
+                "evidence": EVIDENCE_LABELS.values(),
             }[key]
             self.error(
                 f"unknown_{key}",
@@ -1914,6 +1935,7 @@ class _Parser:
                     text=task.text or "",
                     lead_departments=task.leads,
                     deadline=task.deadline,
+                    evidence_required=task.evidence_required,
                     indicators=tuple(indicators),
                 )
             except ValidationError as exc:
@@ -2028,6 +2050,7 @@ _FREQUENCIES = _choices(
     FREQUENCY_LABELS, {"月": ReportingFrequency.month, "季": ReportingFrequency.quarter, "年": ReportingFrequency.year}
 )
 _LEVELS = _choices(LEVEL_LABELS, {"市级": True, "全市": True, "区县": False})
+_EVIDENCE = _choices(EVIDENCE_LABELS, {"需要": True, "须附": True, "不需要": False, "无": False})
 
 
 # ---- what a dry run would create ----------------------------------------------------------------------------

@@ -349,6 +349,8 @@ class IndicatorDoc(_Doc):
     baseline_value: float | None = None
     baseline_year: int | None = None
     city_only: bool = False
+    # 须附佐证: a value is accepted only with evidence attached (reporting/validation.py refuses it without).
+    evidence_required: bool = False
     source: str = Field(min_length=4)
     seed: str = "003"
     milestones: tuple[MilestoneDoc, ...] = ()
@@ -407,6 +409,8 @@ class TaskDoc(_Doc):
     text: str = Field(min_length=10)
     lead_departments: tuple[str, ...] = Field(min_length=1)
     deadline: dt.date
+    # 须附佐证: a task-status report is accepted only with evidence attached.
+    evidence_required: bool = False
     indicators: tuple[IndicatorDoc, ...] = ()
 
     @field_validator("lead_departments")

@@ -176,6 +176,7 @@ def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) 
                 title=task.title,
                 text=task.text,
                 deadline=task.deadline,
+                evidence_required=task.evidence_required,
                 retired=False,
             )
             session.flush()
@@ -249,6 +250,7 @@ def _apply_indicator(
         aggregation=doc.aggregation,
         frequency=doc.frequency,
         city_only=doc.city_only,
+        evidence_required=doc.evidence_required,
         baseline_value=doc.baseline_value,
         baseline_year=doc.baseline_year,
         source=doc.source,

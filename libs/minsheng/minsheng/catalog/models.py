@@ -84,6 +84,7 @@ class Task(SQLModel, table=True):
     title: str
     text: str
     deadline: dt.date
+    evidence_required: bool = False  # 须附佐证 (TaskDoc)
     retired: bool = False
 
 
@@ -109,6 +110,7 @@ class Indicator(SQLModel, table=True):
     aggregation: Aggregation = Field(sa_type=enum_column(Aggregation))
     frequency: ReportingFrequency = Field(sa_type=enum_column(ReportingFrequency))
     city_only: bool = False
+    evidence_required: bool = False  # 须附佐证 (IndicatorDoc)
     baseline_value: float | None = None
     baseline_year: int | None = None
     source: str
@@ -219,6 +221,7 @@ class IndicatorPublic(SQLModel):
     aggregation: Aggregation
     frequency: ReportingFrequency
     city_only: bool
+    evidence_required: bool = Field(description="须附佐证：填报数值须同时附佐证材料")
     baseline_value: float | None
     baseline_year: int | None
     campaign: str
@@ -237,6 +240,7 @@ class TaskPublic(SQLModel):
     text: str
     lead_departments: list[str]
     deadline: dt.date
+    evidence_required: bool = Field(description="须附佐证：填报任务进展须同时附佐证材料")
     indicators: list[IndicatorPublic]
 
 

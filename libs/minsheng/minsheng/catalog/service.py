@@ -195,6 +195,7 @@ def export_catalog(*, session: Session, campaign: str) -> CampaignDoc:
                         text=t.text,
                         lead_departments=tuple(t.lead_departments),
                         deadline=t.deadline,
+                        evidence_required=t.evidence_required,
                         indicators=tuple(docs[i.id] for i in t.indicators),
                     )
                     for t in tasks
@@ -256,6 +257,7 @@ def _tasks_public(session: Session, tasks: list[Task]) -> list[TaskPublic]:
             text=t.text,
             lead_departments=departments[t.number],
             deadline=t.deadline,
+            evidence_required=t.evidence_required,
             indicators=indicators[t.number],
         )
         for t in tasks
@@ -302,6 +304,7 @@ def _indicators_public(session: Session, rows: list[Indicator]) -> list[Indicato
             aggregation=r.aggregation,
             frequency=r.frequency,
             city_only=r.city_only,
+            evidence_required=r.evidence_required,
             baseline_value=r.baseline_value,
             baseline_year=r.baseline_year,
             campaign=r.campaign_code,
@@ -334,6 +337,7 @@ def _indicator_doc(session: Session, row: Indicator) -> IndicatorDoc:
         aggregation=row.aggregation,
         frequency=row.frequency,
         city_only=row.city_only,
+        evidence_required=row.evidence_required,
         baseline_value=row.baseline_value,
         baseline_year=row.baseline_year,
         source=row.source,

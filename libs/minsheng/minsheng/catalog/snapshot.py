@@ -27,6 +27,7 @@ class IndicatorFact:
     city_only: bool
     task_number: int | None
     campaign_code: str
+    evidence_required: bool = False  # 须附佐证
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def _read_snapshot(session: Session) -> CatalogSnapshot:
             city_only=i.city_only,
             task_number=i.task_number,
             campaign_code=i.campaign_code,
+            evidence_required=i.evidence_required,
         )
         for i in session.exec(select(Indicator).where(Indicator.retired == False))
     }  # noqa: E712

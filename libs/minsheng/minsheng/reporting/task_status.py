@@ -22,7 +22,7 @@ from minsheng.reporting.locks import PeriodLocks
 from minsheng.reporting.models import TaskImplementation, TaskStatusReport
 from minsheng.reporting.schemas import TaskStatusCreate, TaskStatusPublic
 from minsheng.reporting.submissions import raise_row_errors
-from minsheng.reporting.validation import ReportContext
+from minsheng.reporting.validation import ReportContext, refuse_without_evidence
 
 
 def report_task_status(
@@ -58,6 +58,7 @@ def report_task_status(
         raise Conflict(f"{lock.period} 已锁定，不能再填报", code="period_locked")
     series = f"task{task.number}/{status_in.org_unit}/{period.code}"
     refs = status_in.evidence
+    refuse_without_evidence(task.evidence_required, refs, f"任务 {task.number}（{task.title}）的进展")
     raise_row_errors(
         evidence.check_refs(session, policy, principal, [evidence.Submitted(1, series, refs)]), [], bulk=False
     )

@@ -27,6 +27,24 @@ SIGNED_UNITS = {"百分点"}
 PERCENT = "%"
 
 
+EVIDENCE_REQUIRED = "evidence_required"
+
+
+def evidence_required_message(subject: str) -> str:
+    """The refusal of a submission without the evidence its catalog entry requires (须附佐证): a report's value, a
+    task's status.  A workbook row carries no files, hence the way to do it."""
+    return (
+        f"{subject}须附佐证材料：请上传照片、验收证明、名单等佐证文件后再提交"
+        "（Excel 文件不能附文件，此类指标请在「数据填报」页面填报并上传佐证）"
+    )
+
+
+def refuse_without_evidence(required: bool, evidence: list, subject: str) -> None:
+    """须附佐证 for a request of its own (a task status): 422 `evidence_required`."""
+    if required and not evidence:
+        raise Unprocessable(evidence_required_message(subject), code=EVIDENCE_REQUIRED)
+
+
 @dataclass(frozen=True)
 class CheckedReport:
     """A row that passed every rule, with the value computed from numerator/denominator if omitted."""
@@ -155,6 +173,8 @@ def check_report(
             fail("value", "percentage_out_of_range", f"百分比应在0到100之间，填写的是 {value:g}")
         elif value < 0 and indicator.unit not in SIGNED_UNITS:
             fail("value", "negative_value", f"{indicator.name}不能为负数（填写的是 {value:g}{indicator.unit}）")
+    if indicator.evidence_required and not row.evidence:
+        fail("evidence", EVIDENCE_REQUIRED, evidence_required_message(f"指标 {indicator.code}（{indicator.name}）"))
     if errors:
         return None, errors, []
 

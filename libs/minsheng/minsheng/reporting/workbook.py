@@ -226,7 +226,9 @@ def _row_values(
     return {
         "指标编号": indicator.code,
         "任务": f"任务{task.number} {task.title}" if task else "行动总体目标",
-        "指标名称": f"{indicator.name}（{KIND_LABELS[indicator.kind]}）",
+        # A workbook row carries no files: a value requiring evidence is entered in 数据填报 (validation.py refuses it).
+        "指标名称": f"{indicator.name}（{KIND_LABELS[indicator.kind]}"
+        + ("；须附佐证，请在「数据填报」页面填报并上传）" if indicator.evidence_required else "）"),
         "计量单位": indicator.unit,
         "目标": _target(indicator, own_target),
         "上次审核通过值": previous.value if previous else None,
