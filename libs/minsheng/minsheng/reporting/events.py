@@ -31,6 +31,15 @@ from minsheng.reporting.models import (
 class _EventData(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # Decision 0017: the plan the event belongs to, when not the legacy plan (absent then, so the legacy plan's
+    # events are what they always were).  Written by the outbox (`messaging.outbox.for_plan`), not by emitters.
+    plan: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="方案代码；缺省为原三年行动方案（legacy）",
+        max_length=40,
+    )
+
 
 # Declared here, not derived from `models.ReportBase`: a published event type keeps its shape (a new
 # shape is a new version), whatever becomes of the table.
