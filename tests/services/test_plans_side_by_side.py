@@ -151,3 +151,46 @@ def test_a_plan_without_tasks_of_the_campaign_still_exists_there_and_survives_a_
     again.app.state.clock = lambda: TODAY
     assert [p["code"] for p in again.get("/api/v1/plans").json()] == [LEGACY, NEW]
     assert again.get(f"/api/v1/tasks?plan={NEW}").json()["count"] == filled.json()["tasks"]
+
+
+def test_evidence_task_states_and_closing_go_by_plan(make_database, object_store):
+    from tests.services.test_evidence import start
+    from tests.support import evidence_files as files
+
+    education = start(make_database, object_store)
+    try:
+        education.app.state.clock = lambda: TODAY
+        assert education.post("/api/v1/plans", json=publication("education"), headers=CITY).status_code == 201
+        uploaded = education.post(
+            f"/api/v1/evidence?plan={NEW}", files={"file": ("现场.pdf", files.pdf())}, headers=EDU_BUREAU
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        body = {"indicator": "T002-1", "org_unit": "370302", "period": "2026-11", "value": 4.0}
+        evidence = [{"id": uploaded.json()["id"], "caption": "现场照片"}]
+        # The file is the new plan's: the legacy plan does not know it.
+        legacy = education.post(
+            f"/api/v1/reports?plan={LEGACY}",
+            json=body | {"period": "2024-11", "evidence": evidence},
+            headers=EDU_BUREAU,
+        )
+        assert legacy.status_code == 422, legacy.text
+        new = education.post(f"/api/v1/reports?plan={NEW}", json=body | {"evidence": evidence}, headers=EDU_BUREAU)
+        assert new.status_code == 201 and [e["caption"] for e in new.json()["evidence"]] == ["现场照片"], new.text
+        assert count(education, f"{SCHEMA}.evidence_attachment") == 1 and count(education, "evidence_file") == 0
+
+        # A task's state is the plan's: suspending task 1 of the new plan leaves the legacy task 1 in progress.
+        change = {"state": "suspended", "reason": "因政策调整暂缓"}
+        assert education.put(f"/api/v1/tasks/1/state?plan={NEW}", json=change, headers=CITY).status_code == 200
+        assert education.get(f"/api/v1/tasks/1/state?plan={NEW}").json()["state"] == "suspended"
+        assert education.get(f"/api/v1/tasks/1/state?plan={LEGACY}").json()["state"] == "in_progress"
+        [event] = [e for e in outbox_events(education) if e.type == "minsheng.task.state_changed.v1"]
+        assert event.data["plan"] == NEW
+
+        # The new plan is in force: it cannot be closed; the legacy plan, ended, can, and its closing is its own.
+        early = education.post(f"/api/v1/plans/{NEW}/close", headers=CITY)
+        assert early.status_code == 409 and early.json()["code"] == "plan_not_ended"
+        assert education.post(f"/api/v1/plans/{LEGACY}/close", headers=CITY).status_code == 200
+        assert report(education, plan=LEGACY, period="2024-10").json()["code"] == "plan_not_open"
+        assert report(education, plan=NEW, period="2026-10").status_code == 201
+    finally:
+        education.__exit__(None, None, None)
