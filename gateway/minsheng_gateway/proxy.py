@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import httpx
@@ -155,13 +156,7 @@ router = APIRouter(tags=["统一入口 gateway"])
 
 
 async def forward(campaign: str, path: str, request: Request) -> Response:
-    if campaign not in CAMPAIGN_CODES:
-        valid = "、".join(f"{code}（{CAMPAIGN_NAMES[code]}）" for code in CAMPAIGN_CODES)
-        raise NotFound(
-            f"攻坚行动「{campaign}」不存在，可选：{valid}",
-            code="unknown_campaign",
-            extra={"campaigns": list(CAMPAIGN_CODES)},
-        )
+    _known_campaign(campaign)
     settings: GatewaySettings = request.app.state.settings
     url = _target_url(settings, campaign, path, request.url.query)
     headers = _forwarded_headers(request)
@@ -170,12 +165,38 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
         caller, refused = await run_in_threadpool(_caller, request)
     if caller is not None:
         headers["authorization"] = f"Bearer {service_token(request, caller, campaign)}"
-    body = None
-    if "content-length" in request.headers or "transfer-encoding" in request.headers:
-        # Streamed as it arrives; a known length is kept so the service gets a plain (not chunked) body.
-        body = request.stream()
-        if "content-length" in request.headers:
-            headers["content-length"] = request.headers["content-length"]
+    body = _request_body(request, headers)
+    upstream, streamed = await _send(request, campaign, url, headers, body)
+    if upstream.status_code == 401 and refused is not None:
+        await upstream.aclose()
+        raise refused
+    return _answer(upstream, streamed)
+
+
+def _known_campaign(campaign: str) -> None:
+    if campaign not in CAMPAIGN_CODES:
+        valid = "、".join(f"{code}（{CAMPAIGN_NAMES[code]}）" for code in CAMPAIGN_CODES)
+        raise NotFound(
+            f"攻坚行动「{campaign}」不存在，可选：{valid}",
+            code="unknown_campaign",
+            extra={"campaigns": list(CAMPAIGN_CODES)},
+        )
+
+
+def _request_body(request: Request, headers: dict[str, str]) -> AsyncIterator[bytes] | None:
+    """The body, streamed as it arrives; a known length is kept so the service gets a plain (not chunked) body."""
+    if "content-length" not in request.headers and "transfer-encoding" not in request.headers:
+        return None
+    if "content-length" in request.headers:
+        headers["content-length"] = request.headers["content-length"]
+    return request.stream()
+
+
+async def _send(
+    request: Request, campaign: str, url: str, headers: dict[str, str], body: AsyncIterator[bytes] | None
+) -> tuple[httpx.Response, bool]:
+    """The service's answer and whether it is a file to stream (a JSON answer is read whole); the service
+    unreachable or too slow is the gateway's own 502 or 504."""
     client = proxy_client(request.app)
     upstream: httpx.Response | None = None
     try:
@@ -185,6 +206,7 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
         streamed = _is_file(upstream)
         if not streamed:
             await upstream.aread()
+        return upstream, streamed
     except httpx.TimeoutException as exc:
         if upstream is not None:
             await upstream.aclose()
@@ -200,9 +222,10 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
         raise ServiceUnavailable(
             f"{service_label(campaign)}暂时无法访问，请稍后重试", extra={"campaign": campaign}
         ) from None
-    if upstream.status_code == 401 and refused is not None:
-        await upstream.aclose()
-        raise refused
+
+
+def _answer(upstream: httpx.Response, streamed: bool) -> Response:
+    """The service's status, body and the headers a client acts on, passed back."""
     response_headers = {name: upstream.headers[name] for name in RESPONSE_HEADERS if name in upstream.headers}
     if streamed:
         response_headers |= {name: upstream.headers[name] for name in STREAMED_HEADERS if name in upstream.headers}

@@ -226,6 +226,20 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
     for section in document.sections:
         section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
         section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
+    _masthead(document, data, issued)
+    _overall(document, data.city, font)
+    _campaigns(document, data.city)
+    _ranking(document, data, font)
+    _warnings(document, data)
+    if font is None:
+        _paragraph(document, "注：服务器未安装中文字体，图表中以代码代替中文名称。", size=10.5)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _masthead(document, data: MonthlyBulletin, issued: dt.date) -> None:
+    """The title block and the opening paragraph."""
     period = chinese_month(data.year, data.month)
     _paragraph(document, "淄博市高品质民生建设", size=22, bold=True, center=True)
     title = _paragraph(document, "月调度通报", size=22, bold=True, center=True)
@@ -238,7 +252,9 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
         "和各区县月调度排名通报如下。数据取自平台已审核数据，按计划序时进度判定状态。",
     )
 
-    city = data.city
+
+def _overall(document, city: Summary, font: str | None) -> None:
+    """一、总体情况: the city's counts and the chart of each campaign's indicator statuses."""
     _heading(document, "一、总体情况")
     _paragraph(document, f"五大攻坚行动任务{_counts_sentence(city.tasks_by_status, '项')}。{_apart(city.tasks_apart)}")
     _paragraph(document, f"量化指标{_counts_sentence(city.indicators_by_status, '个')}。")
@@ -249,6 +265,9 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
     )
     _picture(document, chart, "图1　各攻坚行动指标状态分布")
 
+
+def _campaigns(document, city: Summary) -> None:
+    """二、各攻坚行动推进情况: each campaign's counts and its headline figures."""
     _heading(document, "二、各攻坚行动推进情况")
     for number, campaign in enumerate(city.campaigns, start=1):
         _paragraph(document, f"（{chinese_count(number)}）{campaign.name}", size=14, bold=True, indent=False)
@@ -277,13 +296,20 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
                 [5.0, 1.4, 1.8, 1.8, 1.6, 1.8, 1.8],
             )
 
+
+def _score(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "—"
+
+
+def _ranking(document, data: MonthlyBulletin, font: str | None) -> None:
+    """三、区县月调度排名: the red and black lists, the table with the change since last month, the chart."""
     _heading(document, "三、区县月调度排名")
     ranked = [d for d in data.ranking if d.rank is not None]
     if ranked:
         top = "、".join(d.name for d in ranked[:3])
         bottom = "、".join(d.name for d in ranked[-3:][::-1])
         _paragraph(document, f"红榜（前三名）：{top}。黑榜（后三名）：{bottom}。")
-    campaigns = [(c.campaign, c.name) for c in city.campaigns]
+    campaigns = [(c.campaign, c.name) for c in data.city.campaigns]
     _table(
         document,
         ["排名", "区县", "总分", *[short_name(name) for _, name in campaigns], "较上月"],
@@ -291,8 +317,8 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
             [
                 str(d.rank) if d.rank is not None else "—",
                 d.name,
-                f"{d.score:.1f}" if d.score is not None else "—",
-                *[f"{d.campaigns[c]:.1f}" if d.campaigns.get(c) is not None else "—" for c, _ in campaigns],
+                _score(d.score),
+                *[_score(d.campaigns.get(c)) for c, _ in campaigns],
                 rank_change(d.rank, data.previous_ranks.get(d.code)),
             ]
             for d in data.ranking
@@ -303,6 +329,9 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
     )
     _paragraph(document, f"计分规则：{data.scoring_rule}", size=10.5)
 
+
+def _warnings(document, data: MonthlyBulletin) -> None:
+    """四、预警事项: how many at risk or behind, and the first `WARNING_ROWS` of them."""
     _heading(document, "四、预警事项")
     behind = sum(1 for w in data.warnings if w.status is Status.behind)
     _paragraph(
@@ -310,31 +339,26 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
         f"截至{chinese_date(data.end)}，存在风险或进度滞后的指标共{len(data.warnings)}项次"
         f"（进度滞后{behind}项次、存在风险{len(data.warnings) - behind}项次），请牵头部门和相关区县抓紧推进。",
     )
-    if data.warnings:
-        _table(
-            document,
-            ["序号", "指标", "单位", "状态", "牵头部门", "原因"],
+    if not data.warnings:
+        return
+    _table(
+        document,
+        ["序号", "指标", "单位", "状态", "牵头部门", "原因"],
+        [
             [
-                [
-                    str(i),
-                    f"{w.indicator} {w.name}",
-                    w.org_unit_name,
-                    STATUS_LABELS[w.status],
-                    "、".join(w.lead_departments),
-                    "；".join(w.reasons),
-                ]
-                for i, w in enumerate(data.warnings[:WARNING_ROWS], start=1)
-            ],
-            [1.0, 4.2, 1.6, 1.6, 2.6, 4.4],
-        )
-        if len(data.warnings) > WARNING_ROWS:
-            _paragraph(document, f"另有{len(data.warnings) - WARNING_ROWS}项次，详见平台“预警”页面。", size=10.5)
-    if font is None:
-        _paragraph(document, "注：服务器未安装中文字体，图表中以代码代替中文名称。", size=10.5)
-
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+                str(i),
+                f"{w.indicator} {w.name}",
+                w.org_unit_name,
+                STATUS_LABELS[w.status],
+                "、".join(w.lead_departments),
+                "；".join(w.reasons),
+            ]
+            for i, w in enumerate(data.warnings[:WARNING_ROWS], start=1)
+        ],
+        [1.0, 4.2, 1.6, 1.6, 2.6, 4.4],
+    )
+    if len(data.warnings) > WARNING_ROWS:
+        _paragraph(document, f"另有{len(data.warnings) - WARNING_ROWS}项次，详见平台“预警”页面。", size=10.5)
 
 
 def monthly_bulletin(

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Query, Request
 
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
-from minsheng.errors import Unprocessable
-from minsheng.progress.periods import Period
+from minsheng.progress.periods import requested_period
 from minsheng_gateway.completeness.service import Completeness, completeness
 from minsheng_gateway.reads import VIEWS_TAG, AsOfReported
 
@@ -28,12 +27,7 @@ def read_completeness(
     period: Annotated[str | None, Query(description="期间：月 2024-05、季 2024Q2 或年 2024；默认本期")] = None,
     as_of: AsOfReported = None,
 ):
-    wanted = None
-    if period:
-        try:
-            wanted = Period.parse(period)
-        except ValueError as exc:
-            raise Unprocessable(str(exc), code="invalid_period") from exc
+    wanted = requested_period(period) if period else None
     return completeness(
         session=session,
         calendar=request.app.state.settings.reporting_calendar(),

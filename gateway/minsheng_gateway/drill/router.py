@@ -4,7 +4,7 @@ campaign, a task and an indicator, and what they do not hold (districts, traject
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
@@ -23,54 +23,41 @@ from minsheng_gateway.reads import VIEWS_TAG, AsOfReported
 router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG])
 
 
+def _progress_read(
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    today: TodayDep,
+    org_unit: OrgUnitQuery = CITY_CODE,
+    as_of: dt.date | None = None,
+) -> queries.ProgressRead:
+    """The gateway reads its read models, with its own thresholds."""
+    return queries.ProgressRead(
+        session, catalog, GatewaySource(session), org_unit, as_of or today, reads.thresholds(request)
+    )
+
+
+ProgressReadDep = Annotated[queries.ProgressRead, Depends(_progress_read)]
+
+
 @router.get(
     "/indicators/{code}/progress",
     response_model=IndicatorProgressPublic,
     summary="指标进展：序列、应达轨迹、趋势预测、状态（网关读模型）",
 )
-def indicator_progress(
-    request: Request,
-    session: SessionDep,
-    catalog: CatalogDep,
-    today: TodayDep,
-    code: IndicatorPath,
-    org_unit: OrgUnitQuery = CITY_CODE,
-    as_of: dt.date | None = None,
-):
+def indicator_progress(code: IndicatorPath, today: TodayDep, read: ProgressReadDep):
     # Today's answer is the one stored when the row last changed (dashboards poll this); another
     # day's, or one for a series without data, is computed.
-    if as_of in (None, today) and (stored := reads.stored_answer(session, catalog, code, org_unit, today)) is not None:
-        return Response(stored, media_type="application/json")
-    return queries.get_indicator_progress(
-        session=session,
-        catalog=catalog,
-        source=GatewaySource(session),
-        code=code,
-        org_unit=org_unit,
-        as_of=as_of or today,
-        thresholds=reads.thresholds(request),
-    )
+    if read.as_of == today:
+        stored = reads.stored_answer(read.session, read.catalog, code, read.org_unit, today)
+        if stored is not None:
+            return Response(stored, media_type="application/json")
+    return read.indicator(code)
 
 
 @router.get("/tasks/{number}/progress", response_model=TaskProgressPublic, summary="任务进展（网关读模型）")
-def task_progress(
-    request: Request,
-    session: SessionDep,
-    catalog: CatalogDep,
-    today: TodayDep,
-    number: TaskNumber,
-    org_unit: OrgUnitQuery = CITY_CODE,
-    as_of: dt.date | None = None,
-):
-    return queries.get_task_progress(
-        session=session,
-        catalog=catalog,
-        source=GatewaySource(session),
-        number=number,
-        org_unit=org_unit,
-        as_of=as_of or today,
-        thresholds=reads.thresholds(request),
-    )
+def task_progress(number: TaskNumber, read: ProgressReadDep):
+    return read.task(number)
 
 
 @router.get(
@@ -78,24 +65,8 @@ def task_progress(
     response_model=CampaignProgressPublic,
     summary="行动进展：各工作事项及其任务的状态、指标按状态统计、行动总目标（网关读模型）",
 )
-def campaign_progress(
-    request: Request,
-    session: SessionDep,
-    catalog: CatalogDep,
-    today: TodayDep,
-    code: str,
-    org_unit: OrgUnitQuery = CITY_CODE,
-    as_of: dt.date | None = None,
-):
-    return queries.get_campaign_progress(
-        session=session,
-        catalog=catalog,
-        source=GatewaySource(session),
-        campaign=code,
-        org_unit=org_unit,
-        as_of=as_of or today,
-        thresholds=reads.thresholds(request),
-    )
+def campaign_progress(code: str, read: ProgressReadDep):
+    return read.campaign(code)
 
 
 @router.get(

@@ -12,7 +12,7 @@ from minsheng.errors import Unprocessable
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import progress_from_inputs, progress_inputs
 from minsheng.progress.model import Thresholds
-from minsheng.progress.periods import Period
+from minsheng.progress.periods import requested_period
 from minsheng.progress.queries import load_facts
 from minsheng_gateway.entry.schemas import EntryValue, EntryValues
 from minsheng_gateway.projection.source import GatewaySource
@@ -42,10 +42,7 @@ def entry_values(
     unit = catalog_service.get_org_unit(session=session, code=org_unit)
     if campaign is not None and campaign not in CAMPAIGN_CODES:
         raise Unprocessable(f"行动「{campaign}」不存在，可选值：{'、'.join(CAMPAIGN_CODES)}", code="unknown_campaign")
-    try:
-        through = Period.parse(period)
-    except ValueError as exc:
-        raise Unprocessable(str(exc), code="invalid_period") from exc
+    through = requested_period(period)
     facts = load_facts(session, catalog, campaign=campaign)
     codes = sorted(facts)
     source = GatewaySource(session)

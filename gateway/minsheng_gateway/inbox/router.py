@@ -6,9 +6,8 @@ from fastapi import APIRouter, Query, Request
 
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
-from minsheng.errors import Unprocessable
 from minsheng.pagination import PageDep
-from minsheng.progress.periods import Period
+from minsheng.progress.periods import requested_period
 from minsheng_gateway.identity.deps import CurrentCaller
 from minsheng_gateway.inbox import service
 from minsheng_gateway.inbox.models import InboxPage, InboxState
@@ -38,12 +37,7 @@ def inbox(
     period: PeriodQuery = None,
     state: StateQuery = None,
 ):
-    wanted = None
-    if period:
-        try:
-            wanted = Period.parse(period)
-        except ValueError as exc:
-            raise Unprocessable(str(exc), code="invalid_period") from exc
+    wanted = requested_period(period) if period else None
     series, scope = service.owed_series(session=session, principal=caller.account.principal())
     rows = service.inbox_items(
         session=session, series=series, calendar=request.app.state.settings.reporting_calendar(), today=today

@@ -15,6 +15,7 @@ city-only indicators), narrowed to what each is expected to report:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -163,6 +164,67 @@ def is_overdue(report: ReportView | None, due: DuePeriod, today: dt.date) -> boo
     return _state(report) not in DONE_STATES and due.overdue(today)
 
 
+@dataclass(frozen=True)
+class _Names:
+    """What an inbox row says of where its indicator stands: the campaign, work item and task, the org unit."""
+
+    campaigns: dict[str, Campaign]
+    tasks: dict[int, Task]
+    items: dict[int, WorkItem]
+    org_units: dict[str, str]
+
+    @classmethod
+    def read(cls, session: Session) -> _Names:
+        return cls(
+            campaigns={c.code: c for c in session.exec(select(Campaign))},
+            tasks={t.number: t for t in session.exec(select(Task))},
+            items={w.number: w for w in session.exec(select(WorkItem))},
+            org_units={o.code: o.name for o in session.exec(select(OrgUnit))},
+        )
+
+    def item(
+        self,
+        indicator: Indicator,
+        org_unit: str,
+        due: DuePeriod,
+        *,
+        current: bool,
+        report: ReportView | None,
+        today: dt.date,
+    ) -> InboxItemPublic:
+        task = self.tasks.get(indicator.task_number) if indicator.task_number is not None else None
+        item = self.items.get(task.item_number) if task is not None else None
+        state = _state(report)
+        return InboxItemPublic(
+            campaign=indicator.campaign_code,
+            campaign_name=self.campaigns[indicator.campaign_code].name,
+            item=item.number if item else None,
+            item_title=item.title if item else None,
+            task=task.number if task else None,
+            task_title=task.title if task else None,
+            indicator_id=indicator.code,
+            indicator_name=indicator.name,
+            unit=indicator.unit,
+            frequency=indicator.frequency,
+            org_unit=org_unit,
+            org_unit_name=self.org_units.get(org_unit, org_unit),
+            period=due.period.code,
+            due_date=due.due,
+            overdue=is_overdue(report, due, today),
+            current=current,
+            state=state,
+            state_label=INBOX_STATE_LABELS[state],
+            return_reason=report.return_reason if state is InboxState.returned else None,
+            report_id=report.report_id if report else None,
+            value=report.value if report else None,
+        )
+
+
+def _inbox_order(row: InboxItemPublic) -> tuple:
+    """Returned first, then overdue, then by due date."""
+    return row.state is not InboxState.returned, not row.overdue, row.due_date, row.campaign, row.indicator_id
+
+
 def inbox_items(
     *,
     session: Session,
@@ -177,60 +239,29 @@ def inbox_items(
     in the inbox's order: returned first, then overdue, then by due date.  `share_only`: only the rows
     of the share of `share_of` (see `period_rows`), read without the other periods' reports.  `replay`:
     `today` is a past day, and the reports are as they stood at its end."""
-    campaigns = {c.code: c for c in session.exec(select(Campaign))}
-    tasks = {t.number: t for t in session.exec(select(Task))}
-    items = {w.number: w for w in session.exec(select(WorkItem))}
-    org_units = {o.code: o.name for o in session.exec(select(OrgUnit))}
+    names = _Names.read(session)
     plan = plan_of(session)
     current_periods = {f: calendar.current(f, today, plan=plan) for f in {i.frequency for i, _ in series}}
     shared = None
     if share_only:
         shared = {share_of.code} if share_of else {c.period.code for c in current_periods.values() if c}
     reports = _current_reports(session, series, shared, today if replay else None)
+
     # Every series of one frequency and relevance has the same periods due: listed once.
-    due_periods: dict[tuple[ReportingFrequency, Relevance], list[DuePeriod]] = {}
+    @functools.cache
+    def due_periods(frequency: ReportingFrequency, relevance: Relevance) -> list[DuePeriod]:
+        return calendar.due_periods(frequency, today, plan=plan, relevance=relevance)
+
     rows: list[InboxItemPublic] = []
     for indicator, org_unit in series:
-        task = tasks.get(indicator.task_number) if indicator.task_number is not None else None
-        item = items.get(task.item_number) if task is not None else None
         current = current_periods[indicator.frequency]
-        relevance = Relevance.of(indicator.kind, indicator.horizon, plan=plan)
-        if (indicator.frequency, relevance) not in due_periods:
-            due_periods[indicator.frequency, relevance] = calendar.due_periods(
-                indicator.frequency, today, plan=plan, relevance=relevance
-            )
-        for due in due_periods[indicator.frequency, relevance]:
+        for due in due_periods(indicator.frequency, Relevance.of(indicator.kind, indicator.horizon, plan=plan)):
             is_current = current is not None and due.period == current.period
             if share_only and not _in_share(due.period.code, is_current, share_of):
                 continue
             report = reports.get((indicator.code, org_unit, due.period.code))
-            state = _state(report)
-            rows.append(
-                InboxItemPublic(
-                    campaign=indicator.campaign_code,
-                    campaign_name=campaigns[indicator.campaign_code].name,
-                    item=item.number if item else None,
-                    item_title=item.title if item else None,
-                    task=task.number if task else None,
-                    task_title=task.title if task else None,
-                    indicator_id=indicator.code,
-                    indicator_name=indicator.name,
-                    unit=indicator.unit,
-                    frequency=indicator.frequency,
-                    org_unit=org_unit,
-                    org_unit_name=org_units.get(org_unit, org_unit),
-                    period=due.period.code,
-                    due_date=due.due,
-                    overdue=is_overdue(report, due, today),
-                    current=is_current,
-                    state=state,
-                    state_label=INBOX_STATE_LABELS[state],
-                    return_reason=report.return_reason if state is InboxState.returned else None,
-                    report_id=report.report_id if report else None,
-                    value=report.value if report else None,
-                )
-            )
-    rows.sort(key=lambda r: (r.state is not InboxState.returned, not r.overdue, r.due_date, r.campaign, r.indicator_id))
+            rows.append(names.item(indicator, org_unit, due, current=is_current, report=report, today=today))
+    rows.sort(key=_inbox_order)
     return rows
 
 

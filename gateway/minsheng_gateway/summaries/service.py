@@ -176,32 +176,22 @@ def summary(
     facts = counted_facts(load_facts(session, catalog), apart)
     headline_codes = {code for code, f in facts.items() if f.task_number is None}
     statuses, headline = statuses_for_unit(session, org_unit, facts, today, thresholds, whole=headline_codes)
-    every_task, leads = tasks_and_leads(session)
+    every_task, _ = tasks_and_leads(session)
     tasks = [t for t in every_task if t.number not in apart]
-    reported = GatewaySource(session).task_statuses([t.number for t in tasks], org_unit, today)
-    by_task: dict[int, list[tuple[str, Status]]] = defaultdict(list)
-    for code, status in statuses.items():
-        if facts[code].task_number is not None:
-            by_task[facts[code].task_number].append((code, status))
-    task_statuses = {t.number: judge_task(by_task[t.number], reported.get(t.number))[0] for t in tasks}
-    campaigns = []
-    for campaign in session.exec(select(Campaign).order_by(Campaign.number)):
-        mine = [task_statuses[t.number] for t in tasks if t.campaign_code == campaign.code]
-        indicators = [status for code, status in statuses.items() if facts[code].campaign == campaign.code]
-        figures = [headline[code] for code in facts if code in headline and facts[code].campaign == campaign.code]
-        campaigns.append(
-            CampaignSummary(
-                campaign=campaign.code,
-                name=campaign.name,
-                tasks_by_status=summarize(mine),
-                indicators_by_status=summarize(indicators),
-                headline=figures,
-                tasks_apart=set_apart(
-                    [t for t in every_task if t.number in apart and t.campaign_code == campaign.code], apart
-                ),
-            )
+    task_statuses = _task_statuses(session, tasks, facts, statuses, org_unit, today)
+    campaigns = [
+        CampaignSummary(
+            campaign=campaign.code,
+            name=campaign.name,
+            tasks_by_status=summarize(task_statuses[t.number] for t in tasks if t.campaign_code == campaign.code),
+            indicators_by_status=summarize(s for code, s in statuses.items() if facts[code].campaign == campaign.code),
+            headline=[headline[code] for code in facts if code in headline and facts[code].campaign == campaign.code],
+            tasks_apart=set_apart(
+                [t for t in every_task if t.number in apart and t.campaign_code == campaign.code], apart
+            ),
         )
-    own = len(facts) if org_unit == CITY_CODE else sum(1 for f in facts.values() if org_unit in f.district_targets)
+        for campaign in session.exec(select(Campaign).order_by(Campaign.number))
+    ]
     plan = catalog.snapshot(session).plan
     return Summary(
         org_unit=org_unit,
@@ -211,9 +201,33 @@ def summary(
         tasks_by_status=summarize(task_statuses.values()),
         indicators_by_status=summarize(statuses.values()),
         campaigns=campaigns,
-        own_targets=own,
+        own_targets=_own_targets(facts, org_unit),
         tasks_apart=set_apart([t for t in every_task if t.number in apart], apart),
     )
+
+
+def _task_statuses(
+    session: Session,
+    tasks: Sequence[Task],
+    facts: dict[str, IndicatorFacts],
+    statuses: dict[str, Status],
+    org_unit: str,
+    today: dt.date,
+) -> dict[int, Status]:
+    """Each task's status, judged from its indicators' statuses and the implementation status reported."""
+    reported = GatewaySource(session).task_statuses([t.number for t in tasks], org_unit, today)
+    by_task: dict[int, list[tuple[str, Status]]] = defaultdict(list)
+    for code, status in statuses.items():
+        if facts[code].task_number is not None:
+            by_task[facts[code].task_number].append((code, status))
+    return {t.number: judge_task(by_task[t.number], reported.get(t.number))[0] for t in tasks}
+
+
+def _own_targets(facts: dict[str, IndicatorFacts], org_unit: str) -> int:
+    """The indicators with a target of the org unit's own: every one for the city, a district's share else."""
+    if org_unit == CITY_CODE:
+        return len(facts)
+    return sum(1 for f in facts.values() if org_unit in f.district_targets)
 
 
 def routine_dates(as_of: dt.date, *, plan: PlanDoc) -> dict[str, dt.date]:

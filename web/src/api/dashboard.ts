@@ -1,5 +1,6 @@
 // 驾驶舱: the city summary with its headline figures, the newest warnings and the reporting completeness.
 import { http } from './client'
+import type { WarningItem } from './districts'
 import type { components } from './schema'
 import type { AsOfParams, CampaignSummary, Summary } from './types'
 
@@ -9,20 +10,8 @@ export type HeadlineFigure = components['schemas']['HeadlineFigure']
 export type DashboardCampaign = CampaignSummary
 export type DashboardSummary = Summary
 
-export interface WarningItem {
-  kind: 'indicator' | 'task'
-  id: string
-  name: string
-  campaign: string
-  task_number: number | null
-  org_unit: string
-  org_unit_name: string
-  status: string
-  status_label: string
-  since: string
-  lead_departments: string[]
-  reasons: string[]
-}
+// The warnings are the 预警 page's own (api/districts.ts), the newest few.
+export type { WarningItem }
 
 export interface CompletenessRow {
   code: string | null

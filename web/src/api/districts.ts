@@ -1,6 +1,7 @@
 // 区县 and 预警: the gateway's league tables, a district's summary, the warnings (open reads). Every call
 // takes the as-of store's `params` (`{ as_of }` or nothing).
 import { http } from './client'
+import type { components } from './schema'
 import type { AsOfParams, Indicator, Page, Summary } from './types'
 
 
@@ -35,32 +36,9 @@ export interface DistrictMatrix {
 
 export type WarningKind = 'indicator' | 'task' | 'overdue'
 
-export interface WarningItem {
-  kind: WarningKind
-  id: string
-  name: string
-  campaign: string
-  task_number: number | null
-  org_unit: string
-  org_unit_name: string
-  status: string
-  status_label: string
-  since: string
-  lead_departments: string[]
-  reasons: string[]
-}
-
-export interface HeadlineFigure {
-  id: string
-  name: string
-  unit: string
-  current_value: number | null
-  target_value: number | null
-  completion: number | null
-  expected_value: number | null
-  status: string
-  status_label: string
-}
+/** A warning as the gateway serves it (`kind` narrowed to the kinds it has). */
+export type WarningItem = Omit<components['schemas']['Warning'], 'kind'> & { kind: WarningKind }
+export type HeadlineFigure = components['schemas']['HeadlineFigure']
 
 export interface DistrictSummary extends Summary {
   tasks_by_status: Record<string, number>

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from minsheng.catalog.document import PlanDoc, PlanPhase
+from minsheng.errors import Unprocessable
 
 
 class PeriodType(str, enum.Enum):
@@ -71,6 +72,14 @@ class Period:
             year = int(m.group(1))
             return cls(dt.date(year, 1, 1), dt.date(year, 12, 31), f"{year}", PeriodType.year)
         raise ValueError(f"期间「{code}」格式不对：月报写“四位年份-两位月份”，季报写“四位年份Q季度”，年报只写四位年份")
+
+
+def requested_period(code: str) -> Period:
+    """A period named in a request; not one: a 422 `invalid_period` saying how to write it."""
+    try:
+        return Period.parse(code)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), code="invalid_period") from exc
 
 
 def parse_plan_period(code: str, today: dt.date, *, plan: PlanDoc) -> tuple[Period | None, str | None, str | None]:

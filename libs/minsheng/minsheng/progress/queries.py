@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlmodel import Session, select
@@ -348,3 +349,50 @@ def get_campaign_progress(
         items=items,
         headline=headline,
     )
+
+
+@dataclass(frozen=True)
+class ProgressRead:
+    """A progress request's database, catalog and source of values, its org unit, its day and the thresholds:
+    what every progress endpoint (a service's, the gateway's) reads with. Each process builds it in a
+    dependency of its own (its source, its settings)."""
+
+    session: Session
+    catalog: CatalogCache
+    source: ProgressSource
+    org_unit: str
+    as_of: dt.date
+    thresholds: Thresholds
+
+    def indicator(self, code: str) -> IndicatorProgressPublic:
+        return get_indicator_progress(
+            session=self.session,
+            catalog=self.catalog,
+            source=self.source,
+            code=code,
+            org_unit=self.org_unit,
+            as_of=self.as_of,
+            thresholds=self.thresholds,
+        )
+
+    def task(self, number: int) -> TaskProgressPublic:
+        return get_task_progress(
+            session=self.session,
+            catalog=self.catalog,
+            source=self.source,
+            number=number,
+            org_unit=self.org_unit,
+            as_of=self.as_of,
+            thresholds=self.thresholds,
+        )
+
+    def campaign(self, campaign: str) -> CampaignProgressPublic:
+        return get_campaign_progress(
+            session=self.session,
+            catalog=self.catalog,
+            source=self.source,
+            campaign=campaign,
+            org_unit=self.org_unit,
+            as_of=self.as_of,
+            thresholds=self.thresholds,
+        )

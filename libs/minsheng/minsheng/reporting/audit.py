@@ -22,8 +22,7 @@ from sqlmodel import Session, select
 from minsheng.auth.principal import Principal, require_city_office
 from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task
 from minsheng.clock import CHINA, as_utc
-from minsheng.errors import Unprocessable
-from minsheng.progress.periods import Period, PeriodType
+from minsheng.progress.periods import Period, PeriodType, requested_period
 from minsheng.reporting.models import (
     CHANGE_ACTION_LABELS,
     REPORT_STATUS_LABELS,
@@ -67,13 +66,6 @@ def contained_periods(period: Period) -> list[str]:
     if period.type is PeriodType.year:
         codes += [f"{period.year}Q{q}" for q in range(1, 5)]
     return codes
-
-
-def parse_audit_period(code: str) -> Period:
-    try:
-        return Period.parse(code)
-    except ValueError as exc:
-        raise Unprocessable(str(exc), code="invalid_period") from exc
 
 
 # A change's subject period: the last part of a report's or task status's series key
@@ -175,7 +167,7 @@ def export_changes(
     """The change history of `period` as a file (its media type follows `format`; `XlsxFile` carries any
     download's content and names, the CSV's too)."""
     require_city_office(principal, "导出修改记录（审计）")
-    checked = parse_audit_period(period)
+    checked = requested_period(period)
     rows = audit_rows(session=session, period=checked)
     campaign_row = session.get(Campaign, campaign)
     name = campaign_row.name if campaign_row else campaign

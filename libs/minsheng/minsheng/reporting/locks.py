@@ -14,7 +14,7 @@ from minsheng.auth.principal import Principal, require_city_office
 from minsheng.catalog.snapshot import plan_of
 from minsheng.db import request_plan
 from minsheng.errors import Conflict, NotFound, Unprocessable
-from minsheng.progress.periods import Period, parse_plan_period
+from minsheng.progress.periods import Period, parse_plan_period, requested_period
 from minsheng.reporting.changes import commit, now, record_change
 from minsheng.reporting.models import PeriodLock, Report, ReportStatus
 
@@ -109,10 +109,7 @@ def lock_period(*, session: Session, locks: PeriodLocks, period_code: str, princ
 
 def unlock_period(*, session: Session, locks: PeriodLocks, period_code: str, principal: Principal) -> None:
     require_city_office(principal, "解锁期间")
-    try:
-        code = Period.parse(period_code).code
-    except ValueError as exc:
-        raise Unprocessable(str(exc), code="invalid_period") from exc
+    code = requested_period(period_code).code
     lock = session.get(PeriodLock, code)
     if lock is None:
         raise NotFound(f"{code} 没有锁定", code="not_locked")

@@ -66,19 +66,7 @@ def official_values(
         .offset(page.offset)
         .limit(page.limit)
     )
-    return [
-        OfficialValue(
-            indicator=r.indicator_code,
-            org_unit=r.org_unit_code,
-            period=r.period,
-            value=r.value,
-            numerator=r.numerator,
-            denominator=r.denominator,
-            report_id=r.id,
-            revision=r.revision,
-        )
-        for r in rows
-    ], count
+    return [_official(r) for r in rows], count
 
 
 def latest_approved_before(
@@ -100,16 +88,18 @@ def latest_approved_before(
         .order_by(Report.indicator_code, Report.period_end.desc(), Report.period_start.desc(), Report.revision.desc())
         .ext(distinct_on(Report.indicator_code))
     )
-    return {
-        r.indicator_code: OfficialValue(
-            indicator=r.indicator_code,
-            org_unit=r.org_unit_code,
-            period=r.period,
-            value=r.value,
-            numerator=r.numerator,
-            denominator=r.denominator,
-            report_id=r.id,
-            revision=r.revision,
-        )
-        for r in session.exec(latest)
-    }
+    return {r.indicator_code: _official(r) for r in session.exec(latest)}
+
+
+def _official(report: Report) -> OfficialValue:
+    """An approved revision as the official value it is."""
+    return OfficialValue(
+        indicator=report.indicator_code,
+        org_unit=report.org_unit_code,
+        period=report.period,
+        value=report.value,
+        numerator=report.numerator,
+        denominator=report.denominator,
+        report_id=report.id,
+        revision=report.revision,
+    )

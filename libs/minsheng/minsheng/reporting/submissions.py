@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -96,13 +96,30 @@ class RevisionWriter:
         ahead).  Rows are plain `ReportRow`s: the ORM's execution
         machinery and its instances cost a writer more than the SQL itself."""
         at = now()
-        locks, states = self.locks.get(session), self.task_states.get(session)
         connection = session.connection()
         # The files named, locked before the series (every writer in this order); one the clean-up took
         # meanwhile refuses its submission, not the batch.
         claimed = evidence.claim_files(connection, (ref.id for s in submissions for ref in s.checked.row.evidence))
-        accepted: list[Submission] = []
-        outcomes: list[ReportRow | DomainError | None] = []
+        outcomes = self._write_time_refusals(session, submissions, claimed)
+        accepted = [s for s, outcome in zip(submissions, outcomes, strict=True) if outcome is None]
+        if not accepted:
+            return outcomes
+        keys = {_key(s.checked) for s in accepted}
+        lock_series(connection, (series_key(*key) for key in keys))
+        current = _retire_current_revisions(session, keys)
+        new_ids = self.report_ids.take(connection, len(accepted))
+        written = _new_revisions(accepted, current, new_ids, at)
+        _insert_revisions(connection, written, claimed, at, plan=session_plan(session))
+        new_revisions = iter(report for report, _, _ in written)
+        return [outcome if outcome is not None else next(new_revisions) for outcome in outcomes]
+
+    def _write_time_refusals(
+        self, session: Session, submissions: Sequence[Submission], claimed: dict[str, evidence.ClaimedFile]
+    ) -> list[DomainError | None]:
+        """Per submission, what refuses it at write time (its period locked, its task suspended or
+        cancelled, a file of its gone), or None: it is written."""
+        locks, states = self.locks.get(session), self.task_states.get(session)
+        outcomes: list[DomainError | None] = []
         for submission in submissions:
             lock = lock_covering(locks, submission.checked.period)
             task = submission.checked.indicator.task_number
@@ -113,94 +130,111 @@ class RevisionWriter:
             elif not evidence.usable(submission.checked.row.evidence, claimed):
                 outcomes.append(evidence.gone(self.evidence))
             else:
-                accepted.append(submission)
-                outcomes.append(None)  # the new revision, below
-        if not accepted:
-            return outcomes
-        keys = {_key(s.checked) for s in accepted}
-        lock_series(connection, (series_key(*key) for key in keys))
-        current = _retire_current_revisions(session, keys)
-        new_ids = iter(self.report_ids.take(connection, len(accepted)))
-        written: list[tuple[ReportRow, ReportRow | None, Submission]] = []
-        for submission in accepted:
-            checked, row = submission.checked, submission.checked.row
-            previous = current.get(_key(checked))
-            report = ReportRow(
-                id=next(new_ids),
-                indicator_code=checked.indicator.code,
-                org_unit_code=row.org_unit,
-                period=checked.period.code,
-                period_start=checked.period.start,
-                period_end=checked.period.end,
-                value=checked.value,
-                numerator=row.numerator,
-                denominator=row.denominator,
-                note=row.note,
-                status=ReportStatus.submitted,
-                revision=(previous.revision + 1) if previous else 1,
-                is_current=True,
-                return_reason=None,
-                submitted_by=submission.submitted_by,
-                submitted_at=at,
-                reviewed_by=None,
-                reviewed_at=None,
+                outcomes.append(None)
+        return outcomes
+
+
+Written = list[tuple[ReportRow, ReportRow | None, Submission]]  # (new revision, the one it replaced, its submission)
+
+
+def _new_revisions(
+    accepted: Sequence[Submission], current: dict[tuple[str, str, str], ReportRow], ids: Iterable[int], at: dt.datetime
+) -> Written:
+    """Each accepted submission as the next revision of its series: a later one of the same series in the
+    batch builds on the earlier one."""
+    new_ids = iter(ids)
+    written: Written = []
+    for submission in accepted:
+        checked, row = submission.checked, submission.checked.row
+        previous = current.get(_key(checked))
+        report = ReportRow(
+            id=next(new_ids),
+            indicator_code=checked.indicator.code,
+            org_unit_code=row.org_unit,
+            period=checked.period.code,
+            period_start=checked.period.start,
+            period_end=checked.period.end,
+            value=checked.value,
+            numerator=row.numerator,
+            denominator=row.denominator,
+            note=row.note,
+            status=ReportStatus.submitted,
+            revision=(previous.revision + 1) if previous else 1,
+            is_current=True,
+            return_reason=None,
+            submitted_by=submission.submitted_by,
+            submitted_at=at,
+            reviewed_by=None,
+            reviewed_at=None,
+        )
+        if previous is not None:
+            previous.is_current = False
+        current[_key(checked)] = report
+        written.append((report, previous, submission))
+    return written
+
+
+def _change_action(previous: ReportRow | None, submission: Submission) -> str:
+    """submitted (a series' first), resubmitted (a returned one corrected), or revised."""
+    if previous is None:
+        return "submitted"
+    if previous.status is ReportStatus.returned or submission.resubmission:
+        return "resubmitted"
+    return "revised"
+
+
+def _insert_revisions(
+    connection: sa.Connection,
+    written: Written,
+    claimed: dict[str, evidence.ClaimedFile],
+    at: dt.datetime,
+    *,
+    plan: str | None,
+) -> None:
+    """The new revisions with their change records, their events and their files' attachments."""
+    changes, events, attachments = [], [], []
+    for report, previous, submission in written:
+        action = _change_action(previous, submission)
+        refs = submission.checked.row.evidence
+        changes.append(
+            change_columns(
+                entity="report",
+                entity_id=str(report.id),
+                action=action,
+                actor=submission.submitted_by,
+                at=at,
+                series_key=report_series(report),
+                previous=recorded_state(previous) if previous else None,
+                current=recorded_state(report, evidence.recorded(refs, claimed)),
             )
-            if previous is not None:
-                previous.is_current = False
-            current[_key(checked)] = report
-            written.append((report, previous, submission))
-        changes, events, attachments = [], [], []
-        for report, previous, submission in written:
-            if previous is None:
-                action = "submitted"
-            elif previous.status is ReportStatus.returned or submission.resubmission:
-                action = "resubmitted"
-            else:
-                action = "revised"
-            refs = submission.checked.row.evidence
-            changes.append(
-                change_columns(
-                    entity="report",
-                    entity_id=str(report.id),
-                    action=action,
-                    actor=submission.submitted_by,
-                    at=at,
-                    series_key=report_series(report),
-                    previous=recorded_state(previous) if previous else None,
-                    current=recorded_state(report, evidence.recorded(refs, claimed)),
-                )
+        )
+        events.append(
+            report_changed_event(
+                campaign=submission.checked.indicator.campaign_code,
+                action=action,
+                actor=submission.submitted_by,
+                at=at,
+                report=report,
+                supersedes=previous.id if previous else None,
+                evidence=evidence.digests(refs, claimed),
             )
-            events.append(
-                report_changed_event(
-                    campaign=submission.checked.indicator.campaign_code,
-                    action=action,
-                    actor=submission.submitted_by,
-                    at=at,
-                    report=report,
-                    supersedes=previous.id if previous else None,
-                    evidence=evidence.digests(refs, claimed),
-                )
-            )
-            attachments += evidence.attachment_rows(refs, report_id=report.id)
-        reports = [report for report, _, _ in written]
-        for start in range(0, len(reports), bulk.MAX_ROWS):
-            end = start + bulk.MAX_ROWS
-            bulk.insert_together(
-                connection,
-                [
-                    (Report.__table__, [report.columns() for report in reports[start:end]]),
-                    (ChangeRecord.__table__, changes[start:end]),
-                    (OutboxEvent.__table__, outbox_rows(events[start:end], plan=session_plan(session))),
-                ],
-            )
-        # The files with their revisions, in the same transaction: saved together or not at all.
-        for start in range(0, len(attachments), bulk.MAX_ROWS):
-            bulk.insert_together(
-                connection, [(EvidenceAttachment.__table__, attachments[start : start + bulk.MAX_ROWS])]
-            )
-        evidence.mark_attached(connection, (row["evidence_id"] for row in attachments), at)
-        new_revisions = iter(reports)
-        return [outcome if outcome is not None else next(new_revisions) for outcome in outcomes]
+        )
+        attachments += evidence.attachment_rows(refs, report_id=report.id)
+    reports = [report for report, _, _ in written]
+    for start in range(0, len(reports), bulk.MAX_ROWS):
+        end = start + bulk.MAX_ROWS
+        bulk.insert_together(
+            connection,
+            [
+                (Report.__table__, [report.columns() for report in reports[start:end]]),
+                (ChangeRecord.__table__, changes[start:end]),
+                (OutboxEvent.__table__, outbox_rows(events[start:end], plan=plan)),
+            ],
+        )
+    # The files with their revisions, in the same transaction: saved together or not at all.
+    for start in range(0, len(attachments), bulk.MAX_ROWS):
+        bulk.insert_together(connection, [(EvidenceAttachment.__table__, attachments[start : start + bulk.MAX_ROWS])])
+    evidence.mark_attached(connection, (row["evidence_id"] for row in attachments), at)
 
 
 def _key(checked: CheckedReport) -> tuple[str, str, str]:

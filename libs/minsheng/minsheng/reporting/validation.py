@@ -98,31 +98,25 @@ def reportable_at(indicator: IndicatorFact | IndicatorScope, org_unit: str) -> b
     return not indicator.city_only or org_unit == CITY_CODE
 
 
+class _Problems(list[RowError]):
+    """A row's validation errors, in the order the rules find them."""
+
+    def __init__(self, number: int):
+        super().__init__()
+        self.number = number
+
+    def add(self, field: str, code: str, message: str) -> None:
+        self.append(RowError(row=self.number, field=field, code=code, message=message))
+
+
 def check_report(
     ctx: ReportContext, row: ReportCreate, principal: Principal, *, number: int = 1, bulk: bool = False
 ) -> tuple[CheckedReport | None, list[RowError], list[RowError]]:
     """(checked row, validation errors, permission errors)."""
-    errors: list[RowError] = []
-
-    def fail(field: str, code: str, message: str) -> None:
-        errors.append(RowError(row=number, field=field, code=code, message=message))
-
-    indicator = ctx.indicator(row.indicator)
-    if indicator is None:
-        fail(
-            "indicator",
-            "unknown_indicator",
-            f"指标「{row.indicator}」不存在或不属于本行动：指标编号形如 T002-1，见 /api/v1/indicators",
-        )
-    if not ctx.org_unit_exists(row.org_unit):
-        fail(
-            "org_unit", "unknown_org_unit", f"单位代码「{row.org_unit}」不存在：全市 370300，各区县见 /api/v1/org-units"
-        )
-    period, code, message = parse_plan_period(row.period, ctx.today, plan=ctx.catalog.plan)
-    if code:
-        fail("period", code, message)
-    if indicator is None or errors:
-        return None, errors, []
+    problems = _Problems(number)
+    indicator, period = _known_references(ctx, row, problems)
+    if indicator is None or period is None or problems:
+        return None, list(problems), []
 
     try:
         authorize_report(principal, ctx.scope(indicator), row.org_unit, bulk=bulk)
@@ -130,56 +124,94 @@ def check_report(
         return None, [], [RowError(row=number, field="indicator", code=exc.code, message=exc.detail)]
 
     if (refused := ctx.task_refusal(indicator)) is not None:
-        fail("indicator", refused.code, refused.detail)
-        return None, errors, []
+        problems.add("indicator", refused.code, refused.detail)
+        return None, list(problems), []
 
-    if not reportable_at(indicator, row.org_unit):
-        fail(
+    _check_reportable_here(indicator, row.org_unit, problems)
+    value = _value_from_ratio(indicator, row, problems)
+    if value is None and not problems:
+        problems.add("value", "missing_value", "请填写数值（比率类指标也可填写分子和分母）")
+    if value is not None:
+        _check_value_range(indicator, value, problems)
+    if indicator.evidence_required and not row.evidence:
+        subject = f"指标 {indicator.code}（{indicator.name}）"
+        problems.add("evidence", EVIDENCE_REQUIRED, evidence_required_message(subject))
+    if problems or value is None:
+        return None, list(problems), []
+
+    lock = ctx.lock_covering(period)
+    if lock is not None:
+        problems.add("period", "period_locked", locked_message(lock))
+        return None, list(problems), []
+    return CheckedReport(row=row, indicator=indicator, period=period, value=value), [], []
+
+
+def _known_references(
+    ctx: ReportContext, row: ReportCreate, problems: _Problems
+) -> tuple[IndicatorFact | None, Period | None]:
+    """The row's indicator, org unit and period exist (and the period may be reported now)."""
+    indicator = ctx.indicator(row.indicator)
+    if indicator is None:
+        problems.add(
+            "indicator",
+            "unknown_indicator",
+            f"指标「{row.indicator}」不存在或不属于本行动：指标编号形如 T002-1，见 /api/v1/indicators",
+        )
+    if not ctx.org_unit_exists(row.org_unit):
+        problems.add(
+            "org_unit", "unknown_org_unit", f"单位代码「{row.org_unit}」不存在：全市 370300，各区县见 /api/v1/org-units"
+        )
+    period, code, message = parse_plan_period(row.period, ctx.today, plan=ctx.catalog.plan)
+    if code:
+        problems.add("period", code, message)
+    return indicator, period
+
+
+def _check_reportable_here(indicator: IndicatorFact, org_unit: str, problems: _Problems) -> None:
+    if not reportable_at(indicator, org_unit):
+        problems.add(
             "org_unit",
             "city_only_indicator",
             f"指标 {indicator.code}（{indicator.name}）只统计全市数据，请以 370300（淄博市）填报，区县不单独填报",
         )
 
-    value = row.value
-    if row.numerator is not None or row.denominator is not None:
-        if indicator.aggregation is not Aggregation.ratio:
-            fail("numerator", "not_a_ratio", f"指标 {indicator.code} 不是比率类指标，不需要分子、分母，请只填数值")
-        elif row.numerator is None or row.denominator is None:
-            fail(
-                "denominator" if row.denominator is None else "numerator",
-                "ratio_incomplete",
-                "比率类指标的分子和分母要同时填写",
-            )
-        elif row.denominator <= 0:
-            fail("denominator", "invalid_denominator", "分母必须大于0")
-        elif row.numerator < 0:
-            fail("numerator", "negative_value", "分子不能为负数")
-        elif indicator.unit == PERCENT and row.numerator > row.denominator:
-            fail(
-                "numerator",
-                "numerator_above_denominator",
-                f"分子（{row.numerator:g}）大于分母（{row.denominator:g}），比例不能超过100%，请核对",
-            )
-        else:
-            computed = row.numerator / row.denominator * ratio_scale(indicator.unit, indicator.name)
-            if value is None:
-                value = round(computed, 6)
-            elif abs(value - computed) > max(0.05, abs(computed) * 0.005):
-                fail("value", "ratio_mismatch", f"数值 {value:g} 与分子/分母计算结果 {computed:.2f} 不一致，请核对")
-    if value is None and not errors:
-        fail("value", "missing_value", "请填写数值（比率类指标也可填写分子和分母）")
-    if value is not None:
-        if indicator.unit == PERCENT and not 0 <= value <= 100:
-            fail("value", "percentage_out_of_range", f"百分比应在0到100之间，填写的是 {value:g}")
-        elif value < 0 and indicator.unit not in SIGNED_UNITS:
-            fail("value", "negative_value", f"{indicator.name}不能为负数（填写的是 {value:g}{indicator.unit}）")
-    if indicator.evidence_required and not row.evidence:
-        fail("evidence", EVIDENCE_REQUIRED, evidence_required_message(f"指标 {indicator.code}（{indicator.name}）"))
-    if errors:
-        return None, errors, []
 
-    lock = ctx.lock_covering(period)
-    if lock is not None:
-        fail("period", "period_locked", locked_message(lock))
-        return None, errors, []
-    return CheckedReport(row=row, indicator=indicator, period=period, value=value), [], []
+def _value_from_ratio(indicator: IndicatorFact, row: ReportCreate, problems: _Problems) -> float | None:
+    """The row's value: as given, or computed from numerator/denominator (which, when given, must agree
+    with it within rounding)."""
+    value = row.value
+    if row.numerator is None and row.denominator is None:
+        return value
+    if indicator.aggregation is not Aggregation.ratio:
+        problems.add("numerator", "not_a_ratio", f"指标 {indicator.code} 不是比率类指标，不需要分子、分母，请只填数值")
+    elif row.numerator is None or row.denominator is None:
+        problems.add(
+            "denominator" if row.denominator is None else "numerator",
+            "ratio_incomplete",
+            "比率类指标的分子和分母要同时填写",
+        )
+    elif row.denominator <= 0:
+        problems.add("denominator", "invalid_denominator", "分母必须大于0")
+    elif row.numerator < 0:
+        problems.add("numerator", "negative_value", "分子不能为负数")
+    elif indicator.unit == PERCENT and row.numerator > row.denominator:
+        problems.add(
+            "numerator",
+            "numerator_above_denominator",
+            f"分子（{row.numerator:g}）大于分母（{row.denominator:g}），比例不能超过100%，请核对",
+        )
+    else:
+        computed = row.numerator / row.denominator * ratio_scale(indicator.unit, indicator.name)
+        if value is None:
+            return round(computed, 6)
+        if abs(value - computed) > max(0.05, abs(computed) * 0.005):
+            problems.add("value", "ratio_mismatch", f"数值 {value:g} 与分子/分母计算结果 {computed:.2f} 不一致，请核对")
+    return value
+
+
+def _check_value_range(indicator: IndicatorFact, value: float, problems: _Problems) -> None:
+    """A percentage within 0–100; no value below zero but in a signed unit (百分点)."""
+    if indicator.unit == PERCENT and not 0 <= value <= 100:
+        problems.add("value", "percentage_out_of_range", f"百分比应在0到100之间，填写的是 {value:g}")
+    elif value < 0 and indicator.unit not in SIGNED_UNITS:
+        problems.add("value", "negative_value", f"{indicator.name}不能为负数（填写的是 {value:g}{indicator.unit}）")
