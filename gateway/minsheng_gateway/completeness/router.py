@@ -9,9 +9,10 @@ from minsheng.db import SessionDep
 from minsheng.errors import Unprocessable
 from minsheng.progress.periods import Period
 from minsheng_gateway.completeness.service import Completeness, completeness
+from minsheng_gateway.plans.scope import PLAN_SELECTED
 from minsheng_gateway.reads import VIEWS_TAG, AsOfReported
 
-router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG])
+router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG], dependencies=PLAN_SELECTED)  # ?plan= (decision 0017)
 
 
 @router.get(

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from minsheng.catalog.document import Aggregation, PlanDoc, legacy_plan
 from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Plan, TaskLeadDepartment
+from minsheng.db.engine import request_plan
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class CatalogCache:
                 self._snapshot = snapshot
         return snapshot
 
+    @property
+    def cached(self) -> bool:
+        return self._snapshot is not None
+
     def drop(self) -> None:
         with self._lock:
             self._snapshot = None
@@ -95,14 +100,15 @@ def _read_snapshot(session: Session) -> CatalogSnapshot:
 
 
 def plan_of(session: Session) -> PlanDoc:
-    """The plan the campaigns of this database work to.  One per database for now (every catalog file names the same
-    plan; decision 0017 says how several will live side by side); before any catalog is applied, the legacy plan."""
+    """The plan of the session's catalog: one per schema (decision 0017: the legacy plan in public, each further
+    plan in its own, where it may have no campaign of this service); before any catalog is applied, the legacy plan."""
     row = session.exec(select(Plan).join(Campaign, Campaign.plan_code == Plan.code).limit(1)).first()
+    row = row or session.exec(select(Plan).limit(1)).first()
     return row.doc() if row is not None else legacy_plan()
 
 
 async def _app_catalog(request: Request) -> CatalogCache:  # async: no thread hand-off to read app state
-    return request.app.state.catalog
+    return request_plan(request).catalog
 
 
 CatalogDep = Annotated[CatalogCache, Depends(_app_catalog)]

@@ -1,5 +1,5 @@
 """Database access: one engine per process, sessions per request, migrations on start-up."""
 
-from minsheng.db.engine import Database, SessionDep, get_session
+from minsheng.db.engine import Database, SessionDep, get_session, request_plan, session_plan
 
-__all__ = ["Database", "SessionDep", "get_session"]
+__all__ = ["Database", "SessionDep", "get_session", "request_plan", "session_plan"]

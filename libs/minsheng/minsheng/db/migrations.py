@@ -14,6 +14,7 @@ Create a revision for a process with `uv run minsheng-migrate <process> revision
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +36,22 @@ class MigrationPlan:
     kernel_branches: tuple[str, ...]  # e.g. ("catalog",)
     own_versions: Path  # the process's own versions folder (may be empty)
     tables: frozenset[str] = field(default_factory=frozenset)  # tables this process's database holds
+    # A plan's schema (decision 0017): only the kernel branches named, run with `search_path = <schema>, public`,
+    # their version table inside the schema.  None: the process's database as a whole (public).
+    schema: str | None = None
+    # The process's own revisions of what each plan has (the gateway's views): run in public (the legacy plan) and
+    # in every plan's schema, while `own_versions` (the gateway's identity) runs in public only.
+    plan_versions: Path | None = None
 
     @property
     def version_dirs(self) -> list[Path]:
-        return [KERNEL_BRANCHES / branch for branch in self.kernel_branches] + [self.own_versions]
+        own = [] if self.schema else [self.own_versions]
+        per_plan = [self.plan_versions] if self.plan_versions else []
+        return [KERNEL_BRANCHES / branch for branch in self.kernel_branches] + own + per_plan
+
+    def for_schema(self, schema: str, branches: tuple[str, ...], tables: frozenset[str]) -> MigrationPlan:
+        """The same process's migrations of a plan's schema: `branches` (catalog, reporting) and their `tables`."""
+        return dataclasses.replace(self, kernel_branches=branches, tables=tables, schema=schema)
 
     def target_metadata(self) -> MetaData:
         """Only this process's tables: other processes' models may be imported in the same interpreter."""
@@ -61,7 +74,18 @@ def alembic_config(plan: MigrationPlan, database_url: str) -> Config:
 
 def upgrade_to_head(plan: MigrationPlan, database_url: str) -> None:
     plan.own_versions.mkdir(parents=True, exist_ok=True)
+    if plan.schema:
+        _create_schema(plan.schema, database_url)
     command.upgrade(alembic_config(plan, database_url), "heads")
+
+
+def _create_schema(schema: str, database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        engine.dispose()
 
 
 def schema_differences(plan: MigrationPlan, database_url: str) -> list:

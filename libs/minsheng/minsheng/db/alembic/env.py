@@ -1,7 +1,7 @@
 """Generic Alembic env: the process's MigrationPlan arrives in config.attributes."""
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
 from minsheng.db.migrations import include_object_for
 
@@ -10,15 +10,22 @@ plan = config.attributes["plan"]
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    # A plan's schema: every unqualified name of the revisions lands in it (decision 0017), and so does the version
+    # table; the advisory lock keeps two replicas from creating the same plan at once.
+    schema = plan.schema
+    connect_args = {"options": f"-csearch_path={schema},public"} if schema else {}
+    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool, connect_args=connect_args)
     with engine.connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=plan.target_metadata(),
             include_object=include_object_for(plan),
             compare_type=True,
+            version_table_schema=schema,
         )
         with context.begin_transaction():
+            if schema:
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:schema))"), {"schema": schema})
             context.run_migrations()
     engine.dispose()
 
