@@ -48,7 +48,10 @@ def catalogs() -> tuple[CampaignDoc, CampaignDoc]:
     # The next plan reuses the indicator codes (T002-1 …): its own tables keep them apart.  Horizons and milestones
     # are the legacy plan's years: the next plan's indicators end with it.
     raw = legacy.model_dump(mode="json")
-    indicators = [*raw["indicators"], *(i for item in raw["items"] for task in item["tasks"] for i in task["indicators"])]
+    indicators = [
+        *raw["indicators"],
+        *(i for item in raw["items"] for task in item["tasks"] for i in task["indicators"]),
+    ]
     for indicator in indicators:
         indicator["milestones"] = []
         indicator["horizon"] = NEXT.last_year
@@ -222,7 +225,9 @@ def test_the_rebuilds_batches_reproduce_each_plans_views(gateway, make_database)
         plans = GatewayPlans(rebuilt, CatalogCache())
         stale: dict = {}
         handlers = rebuild_handlers(stale, plans)
-        fold_batch(rebuilt, handlers, [handlers.parser.parse(e.to_json_bytes()) for e in next_events() + legacy_events()])
+        fold_batch(
+            rebuilt, handlers, [handlers.parser.parse(e.to_json_bytes()) for e in next_events() + legacy_events()]
+        )
         refresh_all(plans, stale, Thresholds())
         for schema in ("public", NEXT_SCHEMA):
             for table in ("official_value", "report_view", "indicator_progress_view"):
