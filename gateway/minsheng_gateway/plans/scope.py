@@ -210,10 +210,8 @@ def select_plan(request: Request, today: TodayDep, plan: PlanQuery = None) -> Pl
     plans: GatewayPlans = request.app.state.plans
     with plans.legacy.database.session() as session:
         doc = chosen_plan(known_plans(session), plan, today)
-    slot = plans.slot(doc.code)
-    if slot.code is not None:
-        plans.ensure_schema(slot.code)
-    request.state.plan = slot
+    # A plan is registered once its schema is made (the fold, the catalog pull), so the schema is there.
+    request.state.plan = plans.slot(doc.code)
     return doc
 
 
