@@ -9,18 +9,21 @@ import io
 import zipfile
 from urllib.parse import unquote
 
+import httpx
 import openpyxl
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from minsheng.catalog.breakdown import BREAKDOWN_SHEET, campaign_counts, parse_breakdown
+from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.catalog.loader import apply_catalog
 from minsheng.demo.breakdown import DEMO_WORKBOOK
 from minsheng.reporting.files import XLSX_MEDIA_TYPE
+from minsheng.topology import CAMPAIGNS
 from minsheng_gateway.settings import GatewaySettings
 from tests.kernel.test_plan_breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
-from tests.support.identity import API_KEY, PRIVATE_KEY_PEM, sign_in
+from tests.support.identity import API_KEY, PRIVATE_KEY_PEM, sign_in, views_gateway
 
 TEMPLATE = "/api/v1/plans/breakdown-template"
 DRY_RUN = "/api/v1/plans/breakdown:dry-run"
@@ -173,3 +176,87 @@ def test_a_system_key_and_an_anonymous_caller_are_refused(gateway):
     assert refused.status_code == 403
     assert gateway.get(TEMPLATE).status_code == 401
     assert gateway.post(DRY_RUN, files={"file": ("a.xlsx", b"x", XLSX_MEDIA_TYPE)}).status_code == 401
+
+
+PUBLISH = "/api/v1/plans/breakdown:publish"
+DEMO_PLAN = "demo-minsheng-2025-2027"
+
+
+@pytest.fixture
+def publishing(make_database, campaign_client):
+    """The gateway (with the five catalogs) and the five campaign services it publishes to, in-process."""
+    services = {campaign: campaign_client(campaign) for campaign in CAMPAIGN_CODES}
+    for service in services.values():
+        service.app.state.clock = lambda: dt.date(2026, 12, 7)
+    down: set[str] = set()
+
+    def to_service(request: httpx.Request) -> httpx.Response:
+        campaign = next(code for code in CAMPAIGN_CODES if CAMPAIGNS[code].port == request.url.port)
+        if campaign in down:
+            raise httpx.ConnectError("refused", request=request)
+        answer = services[campaign].request(
+            request.method, request.url.path, headers=dict(request.headers), content=request.content
+        )
+        return httpx.Response(answer.status_code, content=answer.content, headers=answer.headers)
+
+    with views_gateway(make_database("gateway"), today=dt.date(2026, 12, 7)) as client:
+        client.app.state.service_transport = httpx.MockTransport(to_service)
+        with client.app.state.database.session() as session:
+            for doc in DOCS:
+                apply_catalog(session=session, doc=doc, catalog=client.app.state.catalog)
+            session.commit()
+        yield client, services, down
+
+
+def publish(client: TestClient, content: bytes, csrf: dict):
+    return client.post(PUBLISH, headers=csrf, files={"file": ("任务分解表.xlsx", content, XLSX_MEDIA_TYPE)})
+
+
+def test_publishing_the_workbook_creates_the_plan_in_all_five_services_once(publishing):
+    client, services, down = publishing
+    csrf = sign_in(client, "demo-city-office")
+    expected = {
+        c.code: c
+        for c in campaign_counts(parse_breakdown(DEMO_WORKBOOK.read_bytes(), known_indicators=KNOWN, **CONTEXT))
+    }
+    down.add("livability")
+    partly = publish(client, DEMO_WORKBOOK.read_bytes(), csrf)
+    assert partly.status_code == 201, partly.text
+    assert partly.json()["published"] is False and "文明宜居" in partly.json()["summary"]
+    assert [c["status_code"] for c in partly.json()["campaigns"]] == [201, 201, 201, 201, 502]
+
+    down.clear()  # publishing again completes it; what was created stays as it was
+    answer = publish(client, DEMO_WORKBOOK.read_bytes(), csrf)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["code"] == DEMO_PLAN and body["published"] is True and body["name"].startswith("【演示】")
+    assert [(c["campaign"], c["status_code"], c["changed"]) for c in body["campaigns"]] == [
+        ("education", 200, False),
+        ("health", 200, False),
+        ("eldercare", 200, False),
+        ("employment", 200, False),
+        ("livability", 201, True),
+    ]
+    assert {c["campaign"]: (c["tasks"], c["indicators"]) for c in body["campaigns"]} == {
+        code: (counts.tasks, counts.indicators) for code, counts in expected.items()
+    }
+    for campaign, service in services.items():
+        plans = service.get("/api/v1/plans").json()
+        assert [p["code"] for p in plans] == ["zibo-gaopinzhi-minsheng", DEMO_PLAN], campaign
+        assert plans[1]["state"] == "published"
+        tasks = service.get(f"/api/v1/tasks?plan={DEMO_PLAN}").json()["count"]
+        assert tasks == expected[campaign].tasks, campaign
+
+
+def test_a_workbook_with_errors_is_refused_and_nothing_is_published(publishing):
+    client, services, _ = publishing
+    csrf = sign_in(client, "demo-city-office")
+    rows = [dict(r) for r in GOOD_ROWS]
+    rows[0] |= {"lead": "市教育厅"}
+    refused = publish(client, filled(rows), csrf)
+    assert refused.status_code == 422 and refused.json()["code"] == "breakdown_invalid", refused.text
+    assert refused.json()["errors"][0]["code"] == "unknown_department" and "未发布" in refused.json()["detail"]
+    for service in services.values():
+        assert [p["code"] for p in service.get("/api/v1/plans").json()] == ["zibo-gaopinzhi-minsheng"]
+    bureau = sign_in(client, "demo-education-bureau")
+    assert publish(client, DEMO_WORKBOOK.read_bytes(), bureau).json()["code"] == "city_office_only"

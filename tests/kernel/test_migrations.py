@@ -46,3 +46,22 @@ def test_every_history_goes_down_to_nothing_and_up_again(make_database):
         engine.dispose()
         upgrade_to_head(plan, url)
         assert schema_differences(plan, url) == []
+
+
+def test_a_plan_schema_gets_the_catalog_and_reporting_tables_and_leaves_public_alone(make_database):
+    """Decision 0017: a further plan's tables in `plan_<code>`, made by the same branches, versioned inside it."""
+    from minsheng.plans import PLAN_BRANCHES, PLAN_TABLES
+
+    plan = plans()["education"]
+    url = make_database("plan_schema")
+    upgrade_to_head(plan, url)
+    engine = create_engine(url)
+    public = set(inspect(engine).get_table_names())
+    schema_plan = plan.for_schema("plan_demo_2031", PLAN_BRANCHES, PLAN_TABLES)
+    upgrade_to_head(schema_plan, url)
+    upgrade_to_head(schema_plan, url)  # every start-up runs it again
+    assert set(inspect(engine).get_table_names(schema="plan_demo_2031")) == PLAN_TABLES | {"alembic_version"}
+    assert set(inspect(engine).get_table_names()) == public  # the outbox stays shared, nothing else moves in
+    assert not {"outbox_event", "processed_event"} & set(inspect(engine).get_table_names(schema="plan_demo_2031"))
+    engine.dispose()
+    assert schema_differences(schema_plan, url) == []

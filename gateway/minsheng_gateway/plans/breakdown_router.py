@@ -1,9 +1,9 @@
-"""任务分解表 endpoints (city office): the template, and the dry run of a filled copy. Thin: check the role, call
-one service function. Nothing is stored by either."""
+"""任务分解表 endpoints (city office): the template, the dry run of a filled copy, and its publication to the five
+campaign services. Thin: check the role, call one service function. The gateway itself stores nothing here."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
 
 from minsheng.auth.models import Role
 from minsheng.clock import TodayDep
@@ -13,7 +13,7 @@ from minsheng.reporting.files import XLSX_MEDIA_TYPE
 from minsheng.uploads import UploadGuardDep
 from minsheng_gateway.identity.deps import Caller, CurrentCaller
 from minsheng_gateway.plans import breakdown_service as service
-from minsheng_gateway.plans.breakdown_schemas import BreakdownDryRun
+from minsheng_gateway.plans.breakdown_schemas import BreakdownDryRun, BreakdownPublication
 
 router = APIRouter(prefix="/api/v1", tags=["方案 plans"])
 CITY_OFFICE_ONLY = {403: {"description": "只对市民生办开放"}}
@@ -21,7 +21,7 @@ CITY_OFFICE_ONLY = {403: {"description": "只对市民生办开放"}}
 
 def _require_city_office(caller: Caller) -> None:
     if caller.account.role is not Role.city_office:
-        raise Forbidden("任务分解表只能由市民生办下载和试运行，请用市民生办账号登录", code="city_office_only")
+        raise Forbidden("任务分解表只能由市民生办下载、试运行和发布，请用市民生办账号登录", code="city_office_only")
 
 
 @router.get(
@@ -61,3 +61,31 @@ def dry_run_breakdown(
     _require_city_office(caller)
     # Sync route: the guard's checks and its wait on the parsing child take a worker thread, not the loop.
     return service.dry_run(session=session, guard=guard, filename=file.filename or "", content=file.file.read())
+
+
+@router.post(
+    "/plans/breakdown:publish",
+    response_model=BreakdownPublication,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **CITY_OFFICE_ONLY,
+        422: {"description": "任务分解表有错误（breakdown_invalid，errors 与试运行相同），没有发布任何内容"},
+    },
+    summary="发布任务分解表（市民生办）：再次试运行，无误则在五个行动中创建（或修订）该方案；未成功的行动列明原因，再次发布即补齐",
+)
+async def publish_breakdown(
+    request: Request,
+    session: SessionDep,
+    caller: CurrentCaller,
+    guard: UploadGuardDep,
+    file: Annotated[UploadFile, File(description="填好的任务分解表（.xlsx，与试运行的同一份）")],
+):
+    _require_city_office(caller)
+    return await service.publish(
+        request=request,
+        caller=caller,
+        session=session,
+        guard=guard,
+        filename=file.filename or "",
+        content=await file.read(),
+    )

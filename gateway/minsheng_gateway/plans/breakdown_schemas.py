@@ -48,3 +48,22 @@ class BreakdownDryRun(BaseModel):
     campaigns: list[BreakdownCampaign]
     errors: list[BreakdownError] = Field(description="每一处错误：工作表、行、列和原因")
     warnings: list[BreakdownError] = Field(description="提醒（不妨碍发布），如工作表改了名、某行动没有任务")
+
+
+class CampaignPublication(BaseModel):
+    campaign: str
+    name: str = Field(description="行动名称")
+    status_code: int = Field(description="该行动服务的回答（201 新建，200 已存在）")
+    created: bool = Field(default=False, description="该方案在该行动中首次创建")
+    changed: bool = Field(default=False, description="目录有变化（同一份表再次发布时为 false）")
+    tasks: int = Field(default=0, description="该行动在该方案中的任务数")
+    indicators: int = Field(default=0, description="该行动在该方案中的指标数")
+    detail: str | None = Field(default=None, description="未发布成功时的原因")
+
+
+class BreakdownPublication(BaseModel):
+    code: str = Field(description="方案代码")
+    name: str = Field(description="方案名称")
+    published: bool = Field(description="五个行动都已发布；否则用同一份表再次发布即可补齐")
+    summary: str = Field(description="一句话结论")
+    campaigns: list[CampaignPublication]

@@ -3,9 +3,11 @@ dry run of a filled copy (`minsheng.catalog.breakdown`, read through the upload 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
+from fastapi import Request
 from sqlmodel import Session, select
 
 from minsheng.auth.models import Role
@@ -18,19 +20,23 @@ from minsheng.catalog.breakdown import (
     figure,
     parse_breakdown_upload,
 )
-from minsheng.catalog.document import CAMPAIGN_CODES, CampaignDoc, IndicatorDoc
+from minsheng.catalog.document import CAMPAIGN_CODES, CampaignDoc, IndicatorDoc, PlanState
 from minsheng.catalog.models import Campaign, Indicator, Task, TaskLeadDepartment
 from minsheng.errors import DomainError, Unprocessable
 from minsheng.orgunits import CITY_CODE, ORG_UNITS, OrgUnitSeed
 from minsheng.reporting.workbook import XlsxFile
 from minsheng.uploads import UploadGuard
+from minsheng_gateway.identity.deps import Caller
 from minsheng_gateway.identity.models import Account
 from minsheng_gateway.plans.breakdown_schemas import (
     BreakdownCampaign,
     BreakdownDryRun,
     BreakdownPlan,
+    BreakdownPublication,
     BreakdownTaskPreview,
+    CampaignPublication,
 )
+from minsheng_gateway.plans.service import detail_of, post_to_campaigns, unreachable
 
 PREVIEW_TASKS = 5
 
@@ -92,6 +98,13 @@ def dry_run(*, session: Session, guard: UploadGuard, filename: str, content: byt
     """What publishing this workbook would create, and every error; nothing is created or stored. A workbook
     unusable as a whole (not .xlsx, header lost, too many rows, refused by the upload guard) is a 4xx whose
     `errors` list says so in the same shape."""
+    return _answer(*read_breakdown(session=session, guard=guard, filename=filename, content=content))
+
+
+def read_breakdown(
+    *, session: Session, guard: UploadGuard, filename: str, content: bytes
+) -> tuple[BreakdownResult, BreakdownContext]:
+    """The workbook read against the gateway's catalog (the dry run's reading, and publishing's)."""
     context = breakdown_context(session)
     try:
         result: BreakdownResult = guard.read(
@@ -120,7 +133,74 @@ def dry_run(*, session: Session, guard: UploadGuard, filename: str, content: byt
             code=first.code,
             extra={"errors": [e.model_dump() for e in result.errors]},
         )
-    return _answer(result, context)
+    return result, context
+
+
+async def publish(
+    *, request: Request, caller: Caller, session: Session, guard: UploadGuard, filename: str, content: bytes
+) -> BreakdownPublication:
+    """Publish the workbook's plan: the dry run again (refused with its errors, nothing sent), then each campaign
+    service gets its catalog of the plan (`POST /api/v1/plans`; a campaign without tasks gets the plan alone, so the
+    plan exists in all five).  The services create it idempotently: a campaign that failed is completed by
+    publishing the same workbook again; the gateway learns the plan from their `catalog.published` events."""
+    result, context = await asyncio.to_thread(
+        read_breakdown, session=session, guard=guard, filename=filename, content=content
+    )
+    if not result.ok:
+        dry = _answer(result, context)
+        raise Unprocessable(
+            f"任务分解表有 {len(dry.errors)} 处错误，未发布：{dry.errors[0].message}。请按试运行列出的错误修改后再发布",
+            code="breakdown_invalid",
+            extra={"errors": [e.model_dump() for e in dry.errors]},
+        )
+    plan = result.plan.model_copy(update={"state": PlanState.published})
+    bodies = {
+        campaign: {
+            "plan": plan.model_dump(mode="json"),
+            "campaign": doc.model_dump(mode="json") if (doc := result.campaigns.get(campaign)) else None,
+        }
+        for campaign in CAMPAIGN_CODES
+    }
+    answers = await post_to_campaigns(request, caller, "/api/v1/plans", bodies)
+    campaigns = []
+    for heading in context.campaigns:
+        upstream = answers[heading.code]
+        if upstream is not None and upstream.status_code in (200, 201):
+            done = upstream.json()
+            campaigns.append(
+                CampaignPublication(
+                    campaign=heading.code,
+                    name=heading.name,
+                    status_code=upstream.status_code,
+                    created=done["created"],
+                    changed=done["changed"],
+                    tasks=done["tasks"],
+                    indicators=done["indicators"],
+                )
+            )
+        else:
+            campaigns.append(
+                CampaignPublication(
+                    campaign=heading.code,
+                    name=heading.name,
+                    status_code=502 if upstream is None else upstream.status_code,
+                    detail=unreachable(heading.code) if upstream is None else detail_of(upstream),
+                )
+            )
+    published = all(c.detail is None for c in campaigns)
+    return BreakdownPublication(
+        code=plan.code,
+        name=plan.name,
+        published=published,
+        summary=(
+            f"已发布方案「{plan.name}」（{plan.span_label}）：五个行动共 {sum(c.tasks for c in campaigns)} 项任务、"
+            f"{sum(c.indicators for c in campaigns)} 个指标"
+            if published
+            else f"方案「{plan.name}」尚未在 {'、'.join(c.name for c in campaigns if c.detail)} 发布成功，"
+            "请稍后用同一份任务分解表再次发布（已发布的不会重复创建）"
+        ),
+        campaigns=campaigns,
+    )
 
 
 def _indicator_line(indicator: IndicatorDoc) -> str:

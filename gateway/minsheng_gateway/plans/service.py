@@ -57,28 +57,43 @@ def list_plans(*, session: Session, today: dt.date, as_of: dt.date | None = None
     ]
 
 
+async def post_to_campaigns(
+    request: Request, caller: Caller, path: str, bodies: dict[str, dict] | None = None
+) -> dict[str, httpx.Response | None]:
+    """POST `path` to each of the five campaign services in the caller's name (with `bodies[campaign]` as JSON if
+    given); None for a service that could not be reached.  The plans' fan-outs (closing, publishing) go this way."""
+    settings = request.app.state.settings
+    client = proxy_client(request.app)
+    answers: dict[str, httpx.Response | None] = {}
+    for campaign in CAMPAIGN_CODES:
+        headers = {"authorization": f"Bearer {service_token(request, caller, campaign)}"}
+        json = bodies[campaign] if bodies is not None else None
+        try:
+            answers[campaign] = await client.post(f"{settings.service_url(campaign)}{path}", headers=headers, json=json)
+        except httpx.HTTPError:
+            answers[campaign] = None
+    return answers
+
+
+def unreachable(campaign: str) -> str:
+    return f"{service_label(campaign)}暂时无法访问"
+
+
 async def close_plan(*, request: Request, caller: Caller, code: str) -> PlanClosing:
     """Each campaign service closes its part of the plan (it alone knows whether its reports are all reviewed); the
     gateway learns the closed plan from their catalog events.  Closing is idempotent, so what failed can be retried."""
-    settings = request.app.state.settings
-    client = proxy_client(request.app)
     answers = []
-    for campaign in CAMPAIGN_CODES:
-        url = f"{settings.service_url(campaign)}/api/v1/plans/{quote(code, safe='')}/close"
-        headers = {"authorization": f"Bearer {service_token(request, caller, campaign)}"}
-        try:
-            upstream = await client.post(url, headers=headers)
-        except httpx.HTTPError:
+    for campaign, upstream in (
+        await post_to_campaigns(request, caller, f"/api/v1/plans/{quote(code, safe='')}/close")
+    ).items():
+        if upstream is None:
             answers.append(
                 CampaignClosing(
-                    campaign=campaign,
-                    name=CAMPAIGN_NAMES[campaign],
-                    status_code=502,
-                    detail=f"{service_label(campaign)}暂时无法访问",
+                    campaign=campaign, name=CAMPAIGN_NAMES[campaign], status_code=502, detail=unreachable(campaign)
                 )
             )
             continue
-        detail = None if upstream.status_code == 200 else _detail(upstream)
+        detail = None if upstream.status_code == 200 else detail_of(upstream)
         answers.append(
             CampaignClosing(
                 campaign=campaign, name=CAMPAIGN_NAMES[campaign], status_code=upstream.status_code, detail=detail
@@ -87,7 +102,7 @@ async def close_plan(*, request: Request, caller: Caller, code: str) -> PlanClos
     return PlanClosing(code=code, closed=all(a.status_code == 200 for a in answers), campaigns=answers)
 
 
-def _detail(response: httpx.Response) -> str:
+def detail_of(response: httpx.Response) -> str:
     try:
         return str(response.json().get("detail"))
     except ValueError:

@@ -88,6 +88,7 @@ def create_app(
     )
     app.state.process = process
     app.state.settings = settings
+    app.state.migration_plan = migration_plan
     app.state.ready = False
     app.state.catalog = CatalogCache()
     app.state.upload_guard = UploadGuard.from_settings(settings)

@@ -3,7 +3,6 @@ its migration plan, and the kernel's routers.  Each service's `main.py` is one c
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from minsheng.catalog.loader import read_catalog_file, seed_catalog
 from minsheng.catalog.models import CATALOG_TABLES
 from minsheng.catalog.router import catalog_document_router
 from minsheng.catalog.router import router as catalog_router
-from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.db.migrations import MigrationPlan
 from minsheng.evidence import service as evidence
 from minsheng.evidence.models import EVIDENCE_TABLES
@@ -26,19 +24,16 @@ from minsheng.evidence.router import upload_router as evidence_upload_router
 from minsheng.evidence.service import EvidencePolicy
 from minsheng.evidence.settings import EvidenceSettings
 from minsheng.evidence.storage import ObjectStore
-from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, wake_relay
+from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES
 from minsheng.messaging.relay_process import run_relay_process
+from minsheng.plans import CampaignPlans, make_slot, open_plans, plan_router, plans_router
 from minsheng.progress.router import campaign_progress_router
 from minsheng.progress.router import router as progress_router
-from minsheng.reporting.changes import review_conflict, submission_conflict
-from minsheng.reporting.implementation import TaskStates
-from minsheng.reporting.locks import PeriodLocks
 from minsheng.reporting.models import REPORTING_TABLES
 from minsheng.reporting.republish import publish_catalog
-from minsheng.reporting.review import REPORTS_REVIEWED, ApprovalWriter
+from minsheng.reporting.review import REPORTS_REVIEWED
 from minsheng.reporting.router import events_router
 from minsheng.reporting.router import router as reporting_router
-from minsheng.reporting.submissions import RevisionWriter
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
 from minsheng.uploads import start_parser_server
@@ -109,45 +104,20 @@ class CampaignService:
             app.state.catalog.snapshot(session)  # loaded now, so no request ever waits for it
 
     def make_writers(self, app: FastAPI) -> None:
-        """The writers of reports and what they keep between requests, one set per app: the period
-        locks (`PeriodLocks`) and the tasks' states (`TaskStates`), the revision writer with its report
-        ids drawn ahead (`RevisionWriter`),
-        the approval writer with its status tracker (`ApprovalWriter`), and the group-commit writers
-        of submissions and approvals (`minsheng.db.group_commit`) that run them; each commit wakes
-        the outbox relay."""
-        app.state.period_locks = locks = PeriodLocks()
-        app.state.task_states = task_states = TaskStates()
-        app.state.revisions = RevisionWriter(
-            locks=locks, task_states=task_states, catalog=app.state.catalog, evidence=app.state.evidence_policy
-        )
-        app.state.approvals = ApprovalWriter(locks=locks, catalog=app.state.catalog)
-        # Two submission shards: while one batch waits for its commit (the WAL flush), the other is
-        # being written; with one, the process idled whenever the flush was slow.  Submissions are
-        # keyed by indicator, so one indicator's revisions stay in one shard, in order.
-        # Approvals stay in one: their key (the report's indicator) is only known inside the batch.
-        app.state.submission_writer = GroupCommitWriter(
-            app.state.database,
-            app.state.revisions.write,
-            name="report-submissions",
-            process=self.campaign,
-            shards=2,
-            on_error=submission_conflict,
-        )
-        app.state.approval_writer = GroupCommitWriter(
-            app.state.database,
-            app.state.approvals.write,
-            name="report-approvals",
-            process=self.campaign,
-            on_error=review_conflict,
-        )
-        for writer in (app.state.submission_writer, app.state.approval_writer):
-            writer.after_commit.append(lambda: wake_relay(app))
+        """The plans of the service (`minsheng.plans`): the legacy plan's writers, what they keep between requests
+        (period locks, task states, report ids drawn ahead), and the plans published beside it, each in its schema.
+        The legacy plan's are also the app's own (`app.state.submission_writer` …), as before plans were data."""
+        legacy = make_slot(app, self.catalog.plan.code, app.state.database, app.state.catalog)
+        for name in ("period_locks", "task_states", "revisions", "approvals", "submission_writer", "approval_writer"):
+            setattr(app.state, name, getattr(legacy, name))
+        app.state.plans = CampaignPlans(legacy)
+        open_plans(app)
         for decision in ("approved", "returned"):
             REPORTS_REVIEWED.labels(self.campaign, decision)  # exported at 0 from the start: rate() works
 
     @staticmethod
     async def run_writers(app: FastAPI) -> None:
-        await asyncio.gather(app.state.submission_writer.run(), app.state.approval_writer.run())
+        await app.state.plans.run()
 
     def create_app(self, settings: CampaignSettings | None = None) -> FastAPI:
         return create_app(
@@ -157,14 +127,18 @@ class CampaignService:
             settings=settings or self.settings,
             migration_plan=self.migration_plan,
             routers=[
-                catalog_router,
-                catalog_document_router(self.campaign),
-                reporting_router,
-                progress_router,
-                campaign_progress_router(self.campaign),
-                events_router(self.campaign),
-                evidence_upload_router,
-                evidence_router,
+                # Every plan-dependent route takes ?plan= (decision 0017); the plans themselves are not of a plan.
+                plan_router(
+                    catalog_router,
+                    catalog_document_router(self.campaign),
+                    reporting_router,
+                    progress_router,
+                    campaign_progress_router(self.campaign),
+                    events_router(self.campaign),
+                    evidence_upload_router,
+                    evidence_router,
+                ),
+                plans_router(self.campaign),
             ],
             startup=[open_evidence_store, self.seed, self.make_writers, start_upload_parsers],
             background=[self.run_writers, run_relay_process, evidence.upkeep],

@@ -766,6 +766,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plans/breakdown:publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 发布任务分解表（市民生办）：再次试运行，无误则在五个行动中创建（或修订）该方案；未成功的行动列明原因，再次发布即补齐 */
+        post: operations["publish_breakdown_api_v1_plans_breakdown_publish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stream/views": {
         parameters: {
             query?: never;
@@ -996,6 +1013,14 @@ export interface components {
              */
             file: string;
         };
+        /** Body_publish_breakdown_api_v1_plans_breakdown_publish_post */
+        Body_publish_breakdown_api_v1_plans_breakdown_publish_post: {
+            /**
+             * File
+             * @description 填好的任务分解表（.xlsx，与试运行的同一份）
+             */
+            file: string;
+        };
         /** BreakdownCampaign */
         BreakdownCampaign: {
             /** Code */
@@ -1149,6 +1174,31 @@ export interface components {
              */
             span_label: string;
         };
+        /** BreakdownPublication */
+        BreakdownPublication: {
+            /**
+             * Code
+             * @description 方案代码
+             */
+            code: string;
+            /**
+             * Name
+             * @description 方案名称
+             */
+            name: string;
+            /**
+             * Published
+             * @description 五个行动都已发布；否则用同一份表再次发布即可补齐
+             */
+            published: boolean;
+            /**
+             * Summary
+             * @description 一句话结论
+             */
+            summary: string;
+            /** Campaigns */
+            campaigns: components["schemas"]["CampaignPublication"][];
+        };
         /** BreakdownTaskPreview */
         BreakdownTaskPreview: {
             /**
@@ -1239,6 +1289,50 @@ export interface components {
             name: string;
             /** Title */
             title: string;
+        };
+        /** CampaignPublication */
+        CampaignPublication: {
+            /** Campaign */
+            campaign: string;
+            /**
+             * Name
+             * @description 行动名称
+             */
+            name: string;
+            /**
+             * Status Code
+             * @description 该行动服务的回答（201 新建，200 已存在）
+             */
+            status_code: number;
+            /**
+             * Created
+             * @description 该方案在该行动中首次创建
+             * @default false
+             */
+            created: boolean;
+            /**
+             * Changed
+             * @description 目录有变化（同一份表再次发布时为 false）
+             * @default false
+             */
+            changed: boolean;
+            /**
+             * Tasks
+             * @description 该行动在该方案中的任务数
+             * @default 0
+             */
+            tasks: number;
+            /**
+             * Indicators
+             * @description 该行动在该方案中的指标数
+             * @default 0
+             */
+            indicators: number;
+            /**
+             * Detail
+             * @description 未发布成功时的原因
+             */
+            detail?: string | null;
         };
         /** CampaignSummary */
         CampaignSummary: {
@@ -5558,6 +5652,115 @@ export interface operations {
                 };
             };
             /** @description 工作簿整体无法使用（不是 .xlsx、找不到表头、超过行数上限等），errors 逐项说明 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    publish_breakdown_api_v1_plans_breakdown_publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_publish_breakdown_api_v1_plans_breakdown_publish_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakdownPublication"];
+                };
+            };
+            /** @description 请求内容无法解析（编码或 multipart 表单格式不正确） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求内容过大（max_bytes 为上限），未保存任何数据 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 任务分解表有错误（breakdown_invalid，errors 与试运行相同），没有发布任何内容 */
             422: {
                 headers: {
                     [name: string]: unknown;

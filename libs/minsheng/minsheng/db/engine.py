@@ -10,6 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session, create_engine
 
 
+def search_path_args(schema: str | None) -> dict:
+    """The connection arguments of a plan's schema: its tables first, the shared ones (`public`) after."""
+    return {"options": f"-csearch_path={schema},public"} if schema else {}
+
+
 class Database:
     """The process's own PostgreSQL database, or one plan's part of it (decision 0017): `plan`/`schema` given, every
     connection's `search_path` is `<schema>, public`, so every query, ORM or text, sees that plan's catalog and
@@ -22,7 +27,7 @@ class Database:
         self.url = url
         self.plan = plan  # None: the legacy plan, in public
         self.schema = schema
-        self._connect_args = {"options": f"-csearch_path={schema},public"} if schema else {}
+        self._connect_args = search_path_args(schema)
         self._async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
             weakref.WeakKeyDictionary()
         )

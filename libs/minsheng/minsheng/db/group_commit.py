@@ -158,7 +158,9 @@ class GroupCommitWriter(Generic[Item, Result]):
 
     async def _write(self, batch: list[_Waiting]) -> list:
         started = time.perf_counter()
-        async with AsyncSession(self.database.async_engine, expire_on_commit=False) as session:
+        async with AsyncSession(
+            self.database.async_engine, expire_on_commit=False, info=self.database.session_info
+        ) as session:
             try:
                 outcomes = await session.run_sync(self.write_batch, [waiting.item for waiting in batch])
                 await session.commit()

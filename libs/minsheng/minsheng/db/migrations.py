@@ -26,6 +26,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine
 from sqlmodel import SQLModel
 
+from minsheng.db.engine import search_path_args
+
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
 KERNEL_BRANCHES = ALEMBIC_DIR / "versions"
 
@@ -39,6 +41,7 @@ class MigrationPlan:
     # A plan's schema (decision 0017): only the kernel branches named, run with `search_path = <schema>, public`,
     # their version table inside the schema.  None: the process's database as a whole (public).
     schema: str | None = None
+
     # The process's own revisions of what each plan has (the gateway's views): run in public (the legacy plan) and
     # in every plan's schema, while `own_versions` (the gateway's identity) runs in public only.
     plan_versions: Path | None = None
@@ -89,8 +92,8 @@ def _create_schema(schema: str, database_url: str) -> None:
 
 
 def schema_differences(plan: MigrationPlan, database_url: str) -> list:
-    """What autogenerate would write for this database: empty when migrations match the models."""
-    engine = create_engine(database_url)
+    """What autogenerate would write for this database (or plan schema): empty when migrations match the models."""
+    engine = create_engine(database_url, connect_args=search_path_args(plan.schema))
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(

@@ -674,7 +674,10 @@ def upkeep_once(app, *, at: dt.datetime | None = None) -> int:  # noqa: ANN001 -
     up = store.ping()
     app.state.evidence_store_up = up
     OBJECT_STORE_UP.labels(process).set(1 if up else 0)
-    removed = sweep(app.state.database, store, app.state.evidence_policy, at=at) if up else 0
+    # Each plan keeps its files' rows in its own schema (decision 0017): each is swept.
+    plans = getattr(app.state, "plans", None)
+    databases = [slot.database for slot in plans.slots()] if plans is not None else [app.state.database]
+    removed = sum(sweep(database, store, app.state.evidence_policy, at=at) for database in databases) if up else 0
     if removed:
         EVIDENCE_SWEPT.labels(process).inc(removed)
         log.info("evidence clean-up of %s removed %d files never saved with a report", process, removed)

@@ -69,6 +69,7 @@ def add_event(session: Session, *, topic: str, key: str, event: IntegrationEvent
         raise ValueError("an outbox event needs a topic")
     if not key:
         raise ValueError("an outbox event needs a partition key (e.g. the indicator code)")
+    event = for_plan(event, session.info.get("plan"))
     row = OutboxEvent(
         event_id=event.id, topic=topic, key=key, type=event.type, payload=event.to_json_bytes().decode("utf-8")
     )
@@ -81,12 +82,22 @@ def add_events(session: Session, events: Sequence[tuple[str, str, IntegrationEve
     set-based writes of group commit).  Ids follow the order given, which is the publish order."""
     if not events:
         return
-    session.connection().execute(sa.insert(OutboxEvent.__table__), outbox_rows(events))
+    session.connection().execute(sa.insert(OutboxEvent.__table__), outbox_rows(events, plan=session.info.get("plan")))
 
 
-def outbox_rows(events: Sequence[tuple[str, str, IntegrationEvent]]) -> list[dict]:
-    """The outbox rows of `(topic, key, event)`s, for a caller that inserts them itself."""
+def for_plan(event: IntegrationEvent, plan: str | None) -> IntegrationEvent:
+    """The event as written by a session of a plan other than the legacy one: its data names the plan (decision
+    0017: additive, absent = the legacy plan).  Stamped here, where every event is written, so no emitter forgets."""
+    if plan is None or event.data.get("plan") == plan:
+        return event
+    return event.model_copy(update={"data": {**event.data, "plan": plan}})
+
+
+def outbox_rows(events: Sequence[tuple[str, str, IntegrationEvent]], *, plan: str | None = None) -> list[dict]:
+    """The outbox rows of `(topic, key, event)`s, for a caller that inserts them itself (`plan`: the session's,
+    `minsheng.db.session_plan`)."""
     now = utc_now()
+    events = [(topic, key, for_plan(event, plan)) for topic, key, event in events]
     return [
         {
             "event_id": event.id,
@@ -101,4 +112,4 @@ def outbox_rows(events: Sequence[tuple[str, str, IntegrationEvent]]) -> list[dic
     ]
 
 
-__all__ = ["OUTBOX_TABLES", "OutboxEvent", "add_event", "add_events", "outbox_rows"]
+__all__ = ["OUTBOX_TABLES", "OutboxEvent", "add_event", "add_events", "for_plan", "outbox_rows"]

@@ -24,7 +24,8 @@ def close_plan(
     require_city_office(principal, "关闭方案")
     row = session.get(Plan, code)
     owner = session.get(Campaign, campaign)
-    if row is None or owner is None or owner.plan_code != code:
+    # A plan published without tasks of this campaign has no campaign row in its schema: it closes all the same.
+    if row is None or (owner is not None and owner.plan_code != code):
         raise NotFound(f"方案「{code}」不存在或不属于本行动", code="unknown_plan")
     plan = row.doc()
     if plan.phase(today) is PlanPhase.closed:
@@ -39,7 +40,8 @@ def close_plan(
     row.state = PlanState.closed
     session.add(row)
     session.flush()
-    publish_catalog(session=session, campaign=campaign)
+    if owner is not None:
+        publish_catalog(session=session, campaign=campaign)
     commit(session)
     catalog.drop()
     return row.doc()

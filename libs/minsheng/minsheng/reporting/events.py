@@ -32,6 +32,19 @@ class _EventData(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class _PlanEventData(_EventData):
+    """An event's whole `data` (not its parts)."""
+
+    # Decision 0017: the plan the event belongs to, when not the legacy plan (absent then, so the legacy plan's
+    # events are what they always were).  Written by the outbox (`messaging.outbox.for_plan`), not by emitters.
+    plan: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="方案代码；缺省为原三年行动方案（legacy）",
+        max_length=40,
+    )
+
+
 # Declared here, not derived from `models.ReportBase`: a published event type keeps its shape (a new
 # shape is a new version), whatever becomes of the table.
 class ReportState(_EventData):
@@ -67,7 +80,7 @@ def _evidence_field():  # noqa: ANN202 - a pydantic Field
     return Field(default=None, exclude_if=lambda value: value is None)
 
 
-class ReportChanged(_EventData):
+class ReportChanged(_PlanEventData):
     """A report revision changed: submitted (or resubmitted), revised, approved or returned.
 
     Types minsheng.report.{submitted,revised,approved,returned}.v1; `supersedes` names the revision
@@ -82,7 +95,7 @@ class ReportChanged(_EventData):
     evidence: EvidenceDigests | None = _evidence_field()
 
 
-class TaskStatusReported(_EventData):
+class TaskStatusReported(_PlanEventData):
     """Qualitative progress of a task for an org unit and a period (minsheng.task_status.reported.v1)."""
 
     campaign: str
@@ -98,7 +111,7 @@ class TaskStatusReported(_EventData):
     evidence: EvidenceDigests | None = _evidence_field()
 
 
-class TaskStateChanged(_EventData):
+class TaskStateChanged(_PlanEventData):
     """minsheng.task.state_changed.v1: the city office set a task's implementation state (in_progress 执行中,
     suspended 暂缓实施, cancelled 已取消, undecided 待确定), with its reason.
 
@@ -115,14 +128,14 @@ class TaskStateChanged(_EventData):
     occurred_at: dt.datetime
 
 
-class CatalogPublished(_EventData):
+class CatalogPublished(_PlanEventData):
     """minsheng.catalog.published.v1: the campaign's whole catalog document."""
 
     campaign: str
     catalog: dict
 
 
-class PeriodLockChanged(_EventData):
+class PeriodLockChanged(_PlanEventData):
     """The city office locked or unlocked a period (minsheng.period.locked.v1 / minsheng.period.unlocked.v1)."""
 
     campaign: str
@@ -131,7 +144,7 @@ class PeriodLockChanged(_EventData):
     occurred_at: dt.datetime
 
 
-class ReportSnapshot(_EventData):
+class ReportSnapshot(_PlanEventData):
     """minsheng.report.snapshot.v1: everything a consumer needs for one indicator × org unit,
     republished on request so views can be rebuilt after the broker lost its data."""
 

@@ -18,6 +18,7 @@ from minsheng.catalog.document import PlanState
 from minsheng.catalog.models import Task
 from minsheng.catalog.snapshot import plan_of
 from minsheng.clock import CHINA, as_utc
+from minsheng.db import request_plan
 from minsheng.errors import NotFound, Unprocessable
 from minsheng.reporting.changes import commit, lock_series, now, record_change
 from minsheng.reporting.models import (
@@ -63,7 +64,7 @@ class TaskStates:
 
 
 async def _task_states(request: Request) -> TaskStates:
-    return request.app.state.task_states
+    return request_plan(request).task_states
 
 
 TaskStatesDep = Annotated[TaskStates, Depends(_task_states)]

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from minsheng.auth.principal import Principal, require_city_office
 from minsheng.catalog.snapshot import plan_of
+from minsheng.db import request_plan
 from minsheng.errors import Conflict, NotFound, Unprocessable
 from minsheng.progress.periods import Period, parse_plan_period
 from minsheng.reporting.changes import commit, now, record_change
@@ -47,7 +48,7 @@ class PeriodLocks:
 
 
 async def _period_locks(request: Request) -> PeriodLocks:
-    return request.app.state.period_locks
+    return request_plan(request).period_locks
 
 
 PeriodLocksDep = Annotated[PeriodLocks, Depends(_period_locks)]

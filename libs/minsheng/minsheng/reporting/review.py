@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from minsheng.auth.principal import Principal, require_city_office
 from minsheng.catalog.snapshot import CatalogCache
-from minsheng.db import bulk
+from minsheng.db import bulk, request_plan, session_plan
 from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.errors import Conflict, DomainError, NotFound, Unprocessable
 from minsheng.messaging import OutboxEvent
@@ -127,7 +127,10 @@ class ApprovalWriter:
         status = Report.__table__.c.status.type.bind_processor(connection.dialect)(ReportStatus.approved)
         bulk.insert_together(
             connection,
-            [(ChangeRecord.__table__, changes), (OutboxEvent.__table__, outbox_rows(events))],
+            [
+                (ChangeRecord.__table__, changes),
+                (OutboxEvent.__table__, outbox_rows(events, plan=session_plan(session))),
+            ],
             before=[(_APPROVE_SQL, (status, at, [r.id for r, *_ in approved], [r.reviewed_by for r, *_ in approved]))],
         )
         return outcomes
@@ -162,7 +165,7 @@ def _reports_by_id(session: Session, ids: set[int]) -> dict[int, ReportRow]:
 
 
 async def _approval_writer(request: Request) -> GroupCommitWriter[Approval, list[ReportRow]]:
-    return request.app.state.approval_writer
+    return request_plan(request).approval_writer
 
 
 ApprovalWriterDep = Annotated[GroupCommitWriter[Approval, list[ReportRow]], Depends(_approval_writer)]

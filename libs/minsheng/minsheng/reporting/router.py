@@ -3,14 +3,13 @@
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
 from minsheng.auth.deps import PrincipalDep
 from minsheng.auth.principal import require_city_office
-from minsheng.catalog.document import PlanDoc
 from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
-from minsheng.db import SessionDep
+from minsheng.db import SessionDep, request_plan
 from minsheng.pagination import Page, PageDep
 from minsheng.params import (
     IndicatorFilter,
@@ -25,7 +24,6 @@ from minsheng.params import (
 )
 from minsheng.reporting import (
     audit,
-    closing,
     implementation,
     locks,
     official,
@@ -84,7 +82,7 @@ async def create_report(
 ):
     # Async: the checks are in memory and the write is queued for the group-commit writer, so a
     # submission never waits for a thread of its own.
-    with request.app.state.database.session() as session:
+    with request_plan(request).database.session() as session:
         report = await submissions.submit_report(
             writer=writer,
             session=session,
@@ -317,30 +315,6 @@ def resubmit(
     )
     [report] = submissions.with_evidence(session, [new])
     return report
-
-
-@router.post(
-    "/plans/{code}/close",
-    response_model=PlanDoc,
-    responses=ERRORS,
-    summary="关闭方案：实施期结束、待审核的都已审核后，本行动该方案的数据只读（市民生办）",
-)
-def close_plan(
-    request: Request,
-    session: SessionDep,
-    catalog: CatalogDep,
-    principal: PrincipalDep,
-    today: TodayDep,
-    code: Annotated[str, Path(description="方案代码", max_length=40)],
-):
-    return closing.close_plan(
-        session=session,
-        catalog=catalog,
-        campaign=request.app.state.process,
-        code=code,
-        principal=principal,
-        today=today,
-    )
 
 
 @router.get("/periods/locks", response_model=list[PeriodLockPublic], summary="已锁定的期间")

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from minsheng.auth.principal import Principal
 from minsheng.catalog.snapshot import CatalogCache
-from minsheng.db import bulk
+from minsheng.db import bulk, request_plan, session_plan
 from minsheng.db.group_commit import GroupCommitWriter
 from minsheng.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from minsheng.evidence import service as evidence
@@ -190,7 +190,7 @@ class RevisionWriter:
                 [
                     (Report.__table__, [report.columns() for report in reports[start:end]]),
                     (ChangeRecord.__table__, changes[start:end]),
-                    (OutboxEvent.__table__, outbox_rows(events[start:end])),
+                    (OutboxEvent.__table__, outbox_rows(events[start:end], plan=session_plan(session))),
                 ],
             )
         # The files with their revisions, in the same transaction: saved together or not at all.
@@ -235,11 +235,11 @@ def _retire_current_revisions(
 
 
 async def _revisions(request: Request) -> RevisionWriter:
-    return request.app.state.revisions
+    return request_plan(request).revisions
 
 
 async def _submission_writer(request: Request) -> GroupCommitWriter[Submission, ReportRow]:
-    return request.app.state.submission_writer
+    return request_plan(request).submission_writer
 
 
 RevisionWriterDep = Annotated[RevisionWriter, Depends(_revisions)]

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
+from minsheng.db.engine import search_path_args
 from minsheng.db.migrations import include_object_for
 
 config = context.config
@@ -13,8 +14,9 @@ def run_migrations_online() -> None:
     # A plan's schema: every unqualified name of the revisions lands in it (decision 0017), and so does the version
     # table; the advisory lock keeps two replicas from creating the same plan at once.
     schema = plan.schema
-    connect_args = {"options": f"-csearch_path={schema},public"} if schema else {}
-    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool, connect_args=connect_args)
+    engine = create_engine(
+        config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool, connect_args=search_path_args(schema)
+    )
     with engine.connect() as connection:
         context.configure(
             connection=connection,
