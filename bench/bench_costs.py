@@ -32,12 +32,14 @@ def fold_costs(url: str, sizes: tuple[int, ...], polls: int) -> dict[int, float]
     from minsheng.catalog.snapshot import CatalogCache
     from minsheng.db import Database
     from minsheng.progress.model import Thresholds
+    from minsheng_gateway.plans.scope import GatewayPlans
     from minsheng_gateway.projection.fold import view_handlers
     from minsheng_gateway.projection.progress import refresh
 
     prepare_gateway_db(url)
     database, thresholds, catalog = Database(url), Thresholds(), CatalogCache()
-    handlers = view_handlers(lambda session, stale: refresh(session, stale, thresholds, catalog), catalog)
+    plans = GatewayPlans(database, catalog)
+    handlers = view_handlers(lambda session, stale, slot: refresh(session, stale, thresholds, slot.catalog), plans)
     events = [handlers.parser.parse(value) for _, _, value in report_events(3000 + sum(sizes) * (polls + 20), seed=11)]
 
     def poll(batch: list) -> None:

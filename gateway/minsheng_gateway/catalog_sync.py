@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from minsheng.catalog.document import CAMPAIGN_CODES, CampaignDoc
 from minsheng.catalog.loader import holds_catalog, seed_catalog
+from minsheng_gateway.plans.scope import GatewayPlans, legacy_code, register_plan
 from minsheng_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -26,16 +27,17 @@ def missing_catalogs(app: FastAPI) -> list[str]:
     return [f"catalog:{code}" for code in CAMPAIGN_CODES if code not in app.state.catalogs_loaded]
 
 
-async def fetch_catalog(client: httpx.AsyncClient, base_url: str) -> CampaignDoc:
-    response = await client.get(f"{base_url}/api/v1/catalog")
+async def fetch_catalog(client: httpx.AsyncClient, base_url: str, plan: str | None = None) -> CampaignDoc:
+    response = await client.get(f"{base_url}/api/v1/catalog", params={"plan": plan} if plan else None)
     response.raise_for_status()
     return CampaignDoc.model_validate(response.json())
 
 
-async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> bool:
+async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str, plan: str | None = None) -> bool:
+    """The campaign's catalog of `plan` (None: the one the service serves by default) stored in that plan's tables."""
     settings: GatewaySettings = app.state.settings
     try:
-        doc = await fetch_catalog(client, settings.service_url(campaign))
+        doc = await fetch_catalog(client, settings.service_url(campaign), plan)
     except (httpx.HTTPError, ValidationError, ValueError) as exc:
         # Services and the gateway start together: a service still starting is expected, not a fault.
         waited = max(0.0, time.monotonic() - app.state.catalog_missing_since.setdefault(campaign, time.monotonic()))
@@ -50,9 +52,17 @@ async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> b
         return False
 
     def apply() -> None:
-        with app.state.database.session() as session:
+        # Into the tables of the plan the document names (decision 0017), listed in the registry in public.
+        plans: GatewayPlans = app.state.plans
+        slot = plans.slot(doc.plan.code)
+        plans.ensure_schema(slot.code)
+        with slot.database.session() as session:
             if not holds_catalog(session, doc):
-                seed_catalog(session=session, doc=doc, catalog=app.state.catalog)
+                seed_catalog(session=session, doc=doc, catalog=slot.catalog)
+        if slot.code is not None:
+            with plans.legacy.database.session() as session:
+                register_plan(session, doc.plan)
+                session.commit()
 
     try:
         await asyncio.to_thread(apply)
@@ -68,9 +78,14 @@ async def sync_once(app: FastAPI, client: httpx.AsyncClient, campaign: str) -> b
     except Exception:
         log.exception("could not store the catalog of %s; will retry", campaign)
         return False
-    app.state.catalogs_loaded.add(campaign)
-    app.state.catalog_missing_since.pop(campaign, None)
+    if plan is None:
+        app.state.catalogs_loaded.add(campaign)
+        app.state.catalog_missing_since.pop(campaign, None)
     return True
+
+
+def known_plan_codes(app: FastAPI) -> list[str]:
+    return [slot.code or legacy_code() for slot in app.state.plans.slots()]
 
 
 async def sync_catalogs(app: FastAPI) -> None:
@@ -84,5 +99,9 @@ async def sync_catalogs(app: FastAPI) -> None:
             # One at a time: the catalogs share the org-unit rows.
             for campaign in targets:
                 await sync_once(app, client, campaign)
+            if not pending:  # every plan the gateway knows, refreshed too (the default one is pulled above)
+                for plan in await asyncio.to_thread(known_plan_codes, app):
+                    for campaign in CAMPAIGN_CODES:
+                        await sync_once(app, client, campaign, plan)
             still_missing = [c for c in CAMPAIGN_CODES if c not in app.state.catalogs_loaded]
             await asyncio.sleep(settings.catalog_retry_seconds if still_missing else settings.catalog_refresh_seconds)

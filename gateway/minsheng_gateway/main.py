@@ -1,7 +1,7 @@
 """The gateway: city-wide and per-district views over the five campaign services.
 Run: python -m minsheng.serve minsheng_gateway.main:app"""
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
 from minsheng.app import create_app
@@ -20,6 +20,7 @@ from minsheng_gateway.metrics import export_review_backlog
 from minsheng_gateway.migration_plan import migration_plan
 from minsheng_gateway.plans.breakdown_router import router as breakdown_router
 from minsheng_gateway.plans.router import router as plans_router
+from minsheng_gateway.plans.scope import PLAN_SELECTED, open_plans, plans_lifecycle
 from minsheng_gateway.platform.router import demo_data_loading
 from minsheng_gateway.platform.router import router as platform_router
 from minsheng_gateway.projection.consumer import consume_events, stalled_fold
@@ -36,6 +37,10 @@ from minsheng_gateway.warnings.router import router as warnings_router
 from minsheng_gateway.webapp import router as webapp_router
 
 settings = GatewaySettings()
+
+# The kernel's catalog routes, of the plan a request names (`?plan=`, decision 0017).
+plan_catalog_router = APIRouter(dependencies=PLAN_SELECTED)
+plan_catalog_router.include_router(catalog_router)
 
 
 def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
@@ -64,7 +69,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             warnings_router,
             entry_router,
             completeness_router,
-            catalog_router,
+            plan_catalog_router,
             consistency_router,
             asyncapi_router,
             *identity_routers,
@@ -79,8 +84,9 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             proxy_router,
             webapp_router,
         ],
-        startup=[seed_identity],
+        startup=[open_plans, seed_identity],
         background=[
+            plans_lifecycle,
             sync_catalogs,
             consume_events,
             refresh_stale_progress,

@@ -6,7 +6,6 @@ are folded into a gateway, whose tables alone the bulletin is drawn from."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 
 import pytest
@@ -63,7 +62,7 @@ def gateway(campaign_client, make_database):
     client.app.state.clock = lambda: TODAY
     app = client.app
     handlers = view_handlers(
-        functools.partial(refresh, thresholds=Thresholds(), catalog=app.state.catalog, today=TODAY), app.state.catalog
+        lambda session, stale, slot: refresh(session, stale, Thresholds(), slot.catalog, TODAY), app.state.plans
     )
     for start in range(0, len(events), 500):
         with app.state.database.session() as session:

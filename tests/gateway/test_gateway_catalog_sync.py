@@ -50,19 +50,22 @@ def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_data
     from minsheng.db import Database
     from minsheng.db.migrations import upgrade_to_head
     from minsheng_gateway import catalog_sync
+    from minsheng_gateway.plans.scope import GatewayPlans
     from tests.conftest import ROOT
 
     doc = read_catalog_file(ROOT / "services" / "education" / "minsheng_education" / "catalog.yaml")
     url = make_database("catalog_race")
     upgrade_to_head(migration_plan, url)
     database = Database(url)
+    catalog = CatalogCache()
     app = SimpleNamespace(
         state=SimpleNamespace(
             settings=GatewaySettings(),
             catalogs_loaded=set(),
             catalog_missing_since={},
             database=database,
-            catalog=CatalogCache(),
+            catalog=catalog,
+            plans=GatewayPlans(database, catalog),
         )
     )
 

@@ -29,6 +29,7 @@ from minsheng.reporting.events import (
     ReportState,
 )
 from minsheng_gateway.migration_plan import migration_plan
+from minsheng_gateway.plans.scope import GatewayPlans
 from minsheng_gateway.projection import upsert
 from minsheng_gateway.projection.fold import view_handlers
 from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskStatusView
@@ -134,7 +135,9 @@ def snapshot_event(*reports: ReportState) -> IntegrationEvent:
 def fold(database: Database, events: list[IntegrationEvent]) -> tuple[int, int]:
     """One transaction, as a poll or a rebuild's batch: (new events, duplicates)."""
     stale = StaleProgress()
-    handlers = view_handlers(lambda session, work: stale.series.update(work.series), CatalogCache())
+    handlers = view_handlers(
+        lambda session, work, slot: stale.series.update(work.series), GatewayPlans(database, CatalogCache())
+    )
     with database.session() as session:
         outcome = handlers.apply(session, [handlers.parser.parse(e.to_json_bytes()) for e in events])
         session.commit()

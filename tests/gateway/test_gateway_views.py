@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import json
 
 import pytest
@@ -57,9 +56,9 @@ def live_handlers(app):
     from minsheng_gateway.projection.fold import view_handlers
     from minsheng_gateway.projection.progress import refresh
 
-    catalog = app.state.catalog
     return view_handlers(
-        functools.partial(refresh, thresholds=Thresholds(), catalog=catalog, today=dt.date(2022, 12, 31)), catalog
+        lambda session, stale, slot: refresh(session, stale, Thresholds(), slot.catalog, dt.date(2022, 12, 31)),
+        app.state.plans,
     )
 
 

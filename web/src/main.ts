@@ -8,6 +8,7 @@ import { createApp } from 'vue'
 
 import { configureClient } from './api/client'
 import App from './App.vue'
+import { chosenPlan } from './composables/usePlan'
 import { router } from './router'
 import { useSessionStore } from './stores/session'
 import { applyStoredFontScale } from './utils/fontScale'
@@ -20,6 +21,7 @@ app.use(router)
 const session = useSessionStore()
 configureClient({
   csrfToken: () => session.csrfToken,
+  plan: chosenPlan,
   renewCsrf: () => session.refresh(),
   onSessionLost(error) {
     session.forget()

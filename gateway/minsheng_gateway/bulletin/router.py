@@ -13,8 +13,9 @@ from minsheng.errors import Forbidden
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.bulletin.service import monthly_bulletin
 from minsheng_gateway.identity.deps import CurrentCaller
+from minsheng_gateway.plans.scope import PLAN_SELECTED
 
-router = APIRouter(prefix="/api/v1", tags=["月调度通报 bulletin"])
+router = APIRouter(prefix="/api/v1", tags=["月调度通报 bulletin"], dependencies=PLAN_SELECTED)  # ?plan= (decision 0017)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 

@@ -8,9 +8,10 @@ from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.progress.periods import requested_period
 from minsheng_gateway.completeness.service import Completeness, completeness
+from minsheng_gateway.plans.scope import PLAN_SELECTED
 from minsheng_gateway.reads import VIEWS_TAG, AsOfReported
 
-router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG])
+router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG], dependencies=PLAN_SELECTED)  # ?plan= (decision 0017)
 
 
 @router.get(

@@ -17,10 +17,11 @@ from minsheng.reporting.schemas import TaskImplementationPublic
 from minsheng_gateway import reads
 from minsheng_gateway.drill import service
 from minsheng_gateway.drill.schemas import IndicatorDistricts, IndicatorTrajectory, TaskStatusEntry, ValueRevision
+from minsheng_gateway.plans.scope import PLAN_SELECTED
 from minsheng_gateway.projection.source import GatewaySource
 from minsheng_gateway.reads import VIEWS_TAG, AsOfReported
 
-router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG])
+router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG], dependencies=PLAN_SELECTED)  # ?plan= (decision 0017)
 
 
 def _progress_read(

@@ -11,9 +11,10 @@ from minsheng.params import PeriodQuery
 from minsheng_gateway import reads
 from minsheng_gateway.entry.schemas import EntryValues
 from minsheng_gateway.entry.service import entry_values
+from minsheng_gateway.plans.scope import PLAN_SELECTED
 from minsheng_gateway.reads import VIEWS_TAG
 
-router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG])
+router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG], dependencies=PLAN_SELECTED)  # ?plan= (decision 0017)
 
 
 @router.get(

@@ -11,8 +11,9 @@ from minsheng.progress.periods import requested_period
 from minsheng_gateway.identity.deps import CurrentCaller
 from minsheng_gateway.inbox import service
 from minsheng_gateway.inbox.models import InboxPage, InboxState
+from minsheng_gateway.plans.scope import PLAN_SELECTED
 
-router = APIRouter(prefix="/api/v1", tags=["我的待办 inbox"])
+router = APIRouter(prefix="/api/v1", tags=["我的待办 inbox"], dependencies=PLAN_SELECTED)  # ?plan= (decision 0017)
 
 PeriodQuery = Annotated[
     str | None, Query(description="只看这一期（2022-06、2022Q2、2022）；默认：本期及以前仍欠的（逾期未报、被退回）")

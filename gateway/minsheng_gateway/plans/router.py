@@ -11,6 +11,7 @@ from minsheng.errors import Forbidden
 from minsheng_gateway.identity.deps import CurrentCaller
 from minsheng_gateway.plans import service
 from minsheng_gateway.plans.schemas import PlanClosing, PlanPublic
+from minsheng_gateway.plans.scope import PlanQuery, chosen_plan, known_plans
 from minsheng_gateway.reads import AsOf
 
 router = APIRouter(prefix="/api/v1", tags=["方案 plans"])
@@ -21,7 +22,9 @@ router = APIRouter(prefix="/api/v1", tags=["方案 plans"])
     response_model=list[PlanPublic],
     summary="方案：名称、文号、实施期、阶段、已开始的各期（供选择）、序时进度；current 为默认方案",
 )
-def plans(session: SessionDep, today: TodayDep, as_of: AsOf = None) -> list[PlanPublic]:
+def plans(session: SessionDep, today: TodayDep, as_of: AsOf = None, plan: PlanQuery = None) -> list[PlanPublic]:
+    if plan is not None:  # a link's plan the gateway does not know is said at once (404 plan_not_found)
+        chosen_plan(known_plans(session), plan, today)
     return service.list_plans(session=session, today=today, as_of=as_of)
 
 

@@ -5,14 +5,14 @@ from urllib.parse import quote
 
 import httpx
 from fastapi import Request
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from minsheng.catalog.document import CAMPAIGN_CODES, PlanDoc, PlanPhase
-from minsheng.catalog.models import Plan
 from minsheng.progress.periods import PeriodType, plan_periods
 from minsheng.progress.status import time_elapsed
 from minsheng_gateway.identity.deps import Caller
 from minsheng_gateway.plans.schemas import CampaignClosing, PeriodOption, PlanClosing, PlanPeriods, PlanPublic
+from minsheng_gateway.plans.scope import known_plans
 from minsheng_gateway.proxy import CAMPAIGN_NAMES, proxy_client, service_label, service_token
 
 
@@ -35,9 +35,8 @@ def _begun(plan: PlanDoc, period_type: PeriodType, today: dt.date) -> list[Perio
 
 
 def list_plans(*, session: Session, today: dt.date, as_of: dt.date | None = None) -> list[PlanPublic]:
-    # Drafts are the city office's work in progress, not yet anyone's plan.
-    plans = [row.doc() for row in session.exec(select(Plan).order_by(Plan.start_date.desc()))]
-    plans = [plan for plan in plans if plan.phase(today) is not PlanPhase.draft]
+    # Every plan of the registry (public.plan, `plans/scope.py`) but drafts: the city office's work in progress.
+    plans = known_plans(session)
     current = default_plan(plans, today)
     day = as_of or today
     return [

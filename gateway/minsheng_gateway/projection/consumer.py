@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from fastapi import FastAPI
 
 from minsheng.catalog.document import CAMPAIGN_CODES
@@ -38,7 +36,7 @@ async def consume_events(app: FastAPI) -> None:
         topics=TOPICS,
         group_id=group_id(generation),
         handlers=view_handlers(
-            functools.partial(refresh, thresholds=thresholds, catalog=app.state.catalog), app.state.catalog
+            lambda session, stale, slot: refresh(session, stale, thresholds, slot.catalog), app.state.plans
         ),
         process="gateway",
         max_records=500,

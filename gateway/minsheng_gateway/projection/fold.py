@@ -10,7 +10,9 @@ The rules, each stated once, in the statements that implement them:
   (`minsheng.reporting.official`: `OFFICIAL_STATUS`, `replaces_official`), kept as a projection;
 - a snapshot is the whole truth for its indicator × org unit: what we had is replaced;
 - a task's state change is kept once per revision (`EACH_REVISION_ONCE`): its history, the highest its state;
-- a catalog may arrive after its reports: what its campaign already has is recomputed.
+- a catalog may arrive after its reports: what its campaign already has is recomputed;
+- an event is its plan's (decision 0017): `data.plan`, absent for the legacy plan; each handler writes a run of
+  one plan's events into that plan's tables (`routed`, `GatewayPlans.folding`).
 Each handler notes in the transaction's `StaleProgress` which progress rows it made stale; `refresh`
 recomputes them before the commit (`progress.py`).
 """
@@ -18,7 +20,6 @@ recomputes them before the commit (`progress.py`).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable
 
 from sqlmodel import Session, select
@@ -40,6 +41,7 @@ from minsheng.reporting.events import (
 )
 from minsheng.reporting.models import ReportStatus
 from minsheng.reporting.official import OFFICIAL_STATUS, replaces_official
+from minsheng_gateway.plans.scope import GatewayPlans, PlanSlot, register_plan, schema_of
 from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskStateView, TaskStatusView
 from minsheng_gateway.projection.progress import StaleProgress
 from minsheng_gateway.projection.upsert import insert_rows, update_rows
@@ -275,19 +277,58 @@ def fold_catalogs(session: Session, events: list[TypedEvent], stale: StaleProgre
         stale.anything_changed(series)  # aggregation or scale may have changed: no partial roll-up
 
 
-def view_handlers(
-    finish: Callable[[Session, StaleProgress], None], catalog: CatalogCache
-) -> EventHandlers[StaleProgress]:
-    """The gateway's handlers; `finish` completes a transaction's `StaleProgress` (the live consumer
-    refreshes the progress rows; a rebuild collects them for the end); a catalog applied drops the
-    process's `catalog` snapshot.  Status-changed and period
-    events have no handler: the gateway computes statuses itself from the values."""
-    handlers = EventHandlers(start=StaleProgress, finish=finish)
-    handlers.register(ReportChanged, fold_reports)
-    handlers.register(ReportSnapshot, fold_snapshots)
-    handlers.register(TaskStatusReported, fold_task_statuses)
-    handlers.register(TaskStateChanged, fold_task_states)
-    handlers.register(CatalogPublished, functools.partial(fold_catalogs, catalog=catalog))
+def event_plan(event: TypedEvent) -> str | None:
+    """The plan an event belongs to: `data.plan` (absent: the legacy plan); a catalog's, the plan its document
+    carries (the record itself, whoever published it)."""
+    data = event.typed_data()
+    if isinstance(data, CatalogPublished):
+        plan = data.catalog.get("plan")
+        return plan.get("code") if isinstance(plan, dict) else None
+    return getattr(data, "plan", None)
+
+
+PlanWork = dict[str | None, StaleProgress]  # a transaction's stale progress rows, per plan (None: the legacy plan)
+Finish = Callable[[Session, StaleProgress, PlanSlot], None]
+
+
+def routed(handler: Callable, plans: GatewayPlans, *, with_catalog: bool = False) -> Callable:
+    """`handler` over a run of events, one plan's at a time (each plan's in their order), in that plan's tables."""
+
+    def run(session: Session, events: list[TypedEvent], work: PlanWork) -> None:
+        by_plan: dict[str | None, list[TypedEvent]] = {}
+        for event in events:
+            code = event_plan(event)
+            by_plan.setdefault(None if schema_of(code) is None else code, []).append(event)
+        for code, run_ in by_plan.items():
+            with plans.folding(session, code) as slot:
+                extra = {"catalog": slot.catalog} if with_catalog else {}
+                handler(session, run_, work.setdefault(code, StaleProgress()), **extra)
+            if with_catalog and code is not None:
+                # The registry in public lists the plan as its catalog says (published, closed).
+                for event in run_:
+                    register_plan(session, CampaignDoc.model_validate(event.typed_data().catalog).plan)
+                session.flush()
+
+    return run
+
+
+def view_handlers(finish: Finish, plans: GatewayPlans) -> EventHandlers[PlanWork]:
+    """The gateway's handlers; `finish(session, stale, slot)` completes a transaction's stale progress, plan by
+    plan in each plan's tables (the live consumer refreshes the progress rows; a rebuild collects them for the end);
+    a catalog applied drops its plan's catalog snapshot.  Status-changed and period events have no handler: the
+    gateway computes statuses itself from the values."""
+
+    def finish_plans(session: Session, work: PlanWork) -> None:
+        for code, stale in work.items():
+            with plans.folding(session, code) as slot:
+                finish(session, stale, slot)
+
+    handlers = EventHandlers(start=dict, finish=finish_plans)
+    handlers.register(ReportChanged, routed(fold_reports, plans))
+    handlers.register(ReportSnapshot, routed(fold_snapshots, plans))
+    handlers.register(TaskStatusReported, routed(fold_task_statuses, plans))
+    handlers.register(TaskStateChanged, routed(fold_task_states, plans))
+    handlers.register(CatalogPublished, routed(fold_catalogs, plans, with_catalog=True))
     return handlers
 
 
@@ -296,6 +337,8 @@ __all__ = [
     "LATER_APPROVAL_STAYS",
     "NEWER_REVISION_WINS",
     "NEWER_STATE_WINS",
+    "PlanWork",
+    "event_plan",
     "fold_catalogs",
     "fold_reports",
     "fold_snapshots",

@@ -131,7 +131,9 @@ class ViewGeneration(SQLModel, table=True):
     created_at: dt.datetime
 
 
-VIEW_TABLES = frozenset(
-    m.__tablename__
-    for m in (ReportView, OfficialValue, TaskStatusView, TaskStateView, IndicatorProgressView, ViewGeneration)
+# Each plan's (decision 0017: in public for the legacy plan, in `plan_<code>` for another); the generation is the
+# gateway's own, in public.
+PLAN_VIEW_TABLES = frozenset(
+    m.__tablename__ for m in (ReportView, OfficialValue, TaskStatusView, TaskStateView, IndicatorProgressView)
 )
+VIEW_TABLES = PLAN_VIEW_TABLES | {ViewGeneration.__tablename__}

@@ -24,6 +24,7 @@ import sys
 import time
 
 import httpx
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
@@ -41,6 +42,7 @@ from minsheng.observability import configure_logging
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.identity.tokens import ServiceTokenSigner
 from minsheng_gateway.migration_plan import migration_plan
+from minsheng_gateway.plans.scope import GatewayPlans, PlanSlot, plan_schemas
 from minsheng_gateway.projection.consumer import TOPICS
 from minsheng_gateway.projection.fold import view_handlers
 from minsheng_gateway.projection.generation import current_generation, group_id
@@ -58,18 +60,17 @@ from minsheng_gateway.settings import GatewaySettings
 log = logging.getLogger("minsheng_gateway.rebuild")
 
 
+PLAN_VIEWS = (IndicatorProgressView, OfficialValue, ReportView, TaskStatusView, TaskStateView)
+
+
 def drop_read_models(database: Database) -> str:
-    """Empty the views and start a new generation; returns the new generation."""
+    """Empty the views of every plan and start a new generation; returns the new generation.  The plans' catalogs
+    stay (the catalog events replayed find them as they are, or correct them)."""
     with database.session() as session:
-        for model in (
-            IndicatorProgressView,
-            OfficialValue,
-            ReportView,
-            TaskStatusView,
-            TaskStateView,
-            ProcessedEvent,
-            ViewGeneration,
-        ):
+        for schema in plan_schemas(session):
+            for model in PLAN_VIEWS:
+                session.execute(sa.text(f"DELETE FROM {schema}.{model.__tablename__}"))
+        for model in (*PLAN_VIEWS, ProcessedEvent, ViewGeneration):
             session.exec(delete(model))
         session.commit()
         return current_generation(session)
@@ -94,10 +95,14 @@ async def request_republish(settings: GatewaySettings) -> dict[str, dict]:
         return answers
 
 
-def rebuild_handlers(stale: StaleProgress, catalog: CatalogCache) -> EventHandlers[StaleProgress]:
-    """The live consumer's handlers, with the progress each batch made stale collected into `stale`
+def rebuild_handlers(stale: dict[str | None, StaleProgress], plans: GatewayPlans) -> EventHandlers:
+    """The live consumer's handlers, with the progress each batch made stale collected into `stale` (per plan)
     and recomputed once, in full, at the end of the rebuild rather than per batch."""
-    return view_handlers(lambda session, batch: stale.series.update(batch.series), catalog)
+
+    def collect(session, batch: StaleProgress, slot: PlanSlot) -> None:  # noqa: ANN001, ARG001
+        stale.setdefault(slot.code, StaleProgress()).series.update(batch.series)
+
+    return view_handlers(collect, plans)
 
 
 def fold_batch(database: Database, handlers: EventHandlers, events: list[TypedEvent]) -> int:
@@ -109,10 +114,13 @@ def fold_batch(database: Database, handlers: EventHandlers, events: list[TypedEv
     return outcome.applied + outcome.skipped
 
 
-def refresh_all(database: Database, catalog: CatalogCache, stale: StaleProgress, thresholds: Thresholds) -> int:
-    with database.session() as session:
-        count = refresh(session, stale, thresholds, catalog)
-        session.commit()
+def refresh_all(plans: GatewayPlans, stale: dict[str | None, StaleProgress], thresholds: Thresholds) -> int:
+    count = 0
+    for code, series in stale.items():
+        slot = plans.slot(code)
+        with slot.database.session() as session:
+            count += refresh(session, series, thresholds, slot.catalog)
+            session.commit()
     return count
 
 
@@ -161,9 +169,9 @@ async def fold_topics(
     read = applied = 0
     started = time.perf_counter()
     positions: dict[TopicPartition, int] = {}
-    stale = StaleProgress()
-    catalog = CatalogCache()  # this process's own: the rebuilt database's catalog
-    handlers = rebuild_handlers(stale, catalog)
+    stale: dict[str | None, StaleProgress] = {}
+    plans = GatewayPlans(database, CatalogCache())  # this process's own: the rebuilt database's catalogs
+    handlers = rebuild_handlers(stale, plans)
     folding: asyncio.Future | None = None  # the previous batch, still being folded
     busy_until = started  # when the last batch arrived or was folded: the final quiet wait starts there
 
@@ -196,7 +204,7 @@ async def fold_topics(
             await folded()
             folding = asyncio.ensure_future(asyncio.to_thread(fold_timed, events))
         quiet = time.perf_counter() - busy_until  # the final wait (at least `idle`) is not folding time
-        await asyncio.to_thread(refresh_all, database, catalog, stale, thresholds)
+        await asyncio.to_thread(refresh_all, plans, stale, thresholds)
         elapsed = time.perf_counter() - started - quiet
         if positions:
             try:  # hand the reached offsets to the new generation's group
@@ -207,6 +215,7 @@ async def fold_topics(
         if folding is not None:
             await asyncio.gather(folding, return_exceptions=True)  # never leave a transaction half-way
         await consumer.stop()
+        plans.dispose()
     return read, applied, max(elapsed, 1e-9)
 
 
@@ -233,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.set_threshold(100_000, 50, 1000)
     upgrade_to_head(migration_plan, settings.database_url)
     database = Database(settings.database_url)
+    GatewayPlans(database, CatalogCache()).upgrade_all()
     generation = drop_read_models(database)
     log.info("read models dropped; new view generation %s", generation)
     if args.republish:

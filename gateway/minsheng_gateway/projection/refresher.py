@@ -17,6 +17,7 @@ from sqlmodel import select
 from minsheng.clock import today_in_china
 from minsheng.progress.model import Thresholds
 from minsheng.progress.queries import load_facts
+from minsheng_gateway.plans.scope import PlanSlot
 from minsheng_gateway.projection.ahead import next_day_due, store_answers_ahead
 from minsheng_gateway.projection.answers import answers_for_new_day
 from minsheng_gateway.projection.models import IndicatorProgressView
@@ -26,20 +27,24 @@ log = logging.getLogger(__name__)
 
 
 def refresh_stale_rows(app: FastAPI, today: dt.date | None = None) -> int:
-    """Answer every row computed on an earlier day for today: from its stored inputs where it has them
-    (`answers_for_new_day`, no official value read), in full otherwise.  Returns how many rows."""
+    """Answer every row computed on an earlier day for today, in every plan: from its stored inputs where it has
+    them (`answers_for_new_day`, no official value read), in full otherwise.  Returns how many rows."""
     today = today or today_in_china()
     thresholds = Thresholds.from_settings(app.state.settings)
+    return sum(refresh_plan(slot, today, thresholds) for slot in app.state.plans.slots())
+
+
+def refresh_plan(slot: PlanSlot, today: dt.date, thresholds: Thresholds) -> int:
     now = dt.datetime.now(dt.UTC)
-    with app.state.database.session() as session:
+    with slot.database.session() as session:
         stale = list(session.exec(select(IndicatorProgressView).where(IndicatorProgressView.computed_on < today)))
         count = 0
         if stale:
-            facts = load_facts(session, app.state.catalog, codes=sorted({row.indicator_code for row in stale}))
+            facts = load_facts(session, slot.catalog, codes=sorted({row.indicator_code for row in stale}))
             renewed, in_full = answers_for_new_day(stale, facts, today, thresholds)
             store_progress_many(session, renewed, now)
             in_full = StaleProgress(series={(row.indicator_code, row.org_unit_code) for row in in_full})
-            count = len(renewed) + refresh(session, in_full, thresholds, app.state.catalog, today)
+            count = len(renewed) + refresh(session, in_full, thresholds, slot.catalog, today)
         session.commit()
     return count
 
@@ -54,9 +59,11 @@ async def refresh_stale_progress(app: FastAPI) -> None:
                 log.info("renewed %d progress rows for a new day", count)
             day = next_day_due(dt.datetime.now(dt.UTC), dt.timedelta(minutes=settings.progress_ahead_minutes))
             if day is not None:
-                stored = await asyncio.to_thread(
-                    store_answers_ahead, app.state.database, app.state.catalog, day, Thresholds.from_settings(settings)
-                )
+                stored = 0
+                for slot in await asyncio.to_thread(app.state.plans.slots):
+                    stored += await asyncio.to_thread(
+                        store_answers_ahead, slot.database, slot.catalog, day, Thresholds.from_settings(settings)
+                    )
                 if stored:
                     log.info("stored %d progress answers ahead for %s", stored, day)
         except asyncio.CancelledError:

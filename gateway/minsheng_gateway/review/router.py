@@ -10,10 +10,11 @@ from minsheng.pagination import PageDep
 from minsheng.params import OrgUnitFilter, PeriodFilter
 from minsheng.progress.model import Thresholds
 from minsheng_gateway.identity.deps import CurrentCaller
+from minsheng_gateway.plans.scope import PLAN_SELECTED
 from minsheng_gateway.review import service
 from minsheng_gateway.review.schemas import PendingReviewPage
 
-router = APIRouter(prefix="/api/v1", tags=["审核 review"])
+router = APIRouter(prefix="/api/v1", tags=["审核 review"], dependencies=PLAN_SELECTED)  # ?plan= (decision 0017)
 
 
 @router.get(

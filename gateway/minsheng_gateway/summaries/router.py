@@ -8,11 +8,12 @@ from minsheng.db import SessionDep
 from minsheng.orgunits import CITY_CODE
 from minsheng.params import OrgUnitPath
 from minsheng_gateway import reads
+from minsheng_gateway.plans.scope import PLAN_SELECTED
 from minsheng_gateway.reads import VIEWS_TAG, AsOf, AsOfRoutines
 from minsheng_gateway.summaries import service
 from minsheng_gateway.summaries.schemas import DistrictMatrix, Summary
 
-router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG])
+router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG], dependencies=PLAN_SELECTED)  # ?plan= (decision 0017)
 
 
 @router.get(

@@ -8,11 +8,12 @@ from minsheng.catalog.snapshot import CatalogDep
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng_gateway import reads
+from minsheng_gateway.plans.scope import PLAN_SELECTED
 from minsheng_gateway.reads import VIEWS_TAG, AsOf, AsOfReported
 from minsheng_gateway.warnings import overdue, service
 from minsheng_gateway.warnings.schemas import Warning
 
-router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG])
+router = APIRouter(prefix="/api/v1", tags=[VIEWS_TAG], dependencies=PLAN_SELECTED)  # ?plan= (decision 0017)
 
 
 @router.get(

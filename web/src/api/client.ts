@@ -30,6 +30,8 @@ export class ApiError extends Error {
 
 type Hooks = {
   csrfToken: () => string | null
+  /** The plan the page shows (its URL's `?plan=`), named in every call; null: the server's default. */
+  plan: () => string | null
   /** Asked once when a write is refused with `csrf_failed`: a fresh token, or null. */
   renewCsrf: () => Promise<string | null>
   onSessionLost: (error: ApiError) => void
@@ -37,6 +39,7 @@ type Hooks = {
 
 let hooks: Hooks = {
   csrfToken: () => null,
+  plan: () => null,
   renewCsrf: async () => null,
   onSessionLost: () => {},
 }
@@ -52,6 +55,7 @@ export function csrfToken(): string | null {
 }
 
 export interface RequestOptions {
+  /** `plan` is added from the page's URL unless given here (null: none, e.g. the list of every plan). */
   query?: Record<string, string | number | boolean | null | undefined>
   body?: unknown
   /** The caller shows the error itself (e.g. beside a field): no message box. */
@@ -99,7 +103,9 @@ async function toError(response: Response): Promise<ApiError> {
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const url = withQuery(path, options.query)
+  // Every read and write is the plan's the page shows (decision 0017): one place, so no page forgets it.
+  const plan = options.query && 'plan' in options.query ? options.query.plan : hooks.plan()
+  const url = withQuery(path, { ...options.query, plan })
   let response: Response
   try {
     response = await send(method, url, options.body, hooks.csrfToken())

@@ -13,7 +13,8 @@ export type BreakdownDryRun = components['schemas']['BreakdownDryRun']
 export type BreakdownCampaign = components['schemas']['BreakdownCampaign']
 export type BreakdownError = components['schemas']['BreakdownError']
 
-export const getPlans = () => http.get<Plan[]>('/api/v1/plans', { quiet: true })
+/** Every plan, whichever the page shows. */
+export const getPlans = () => http.get<Plan[]>('/api/v1/plans', { quiet: true, query: { plan: null } })
 
 /** Each campaign service closes its part; the answer says, per campaign, which did and why the others did not. */
 export const closePlan = (code: string) =>

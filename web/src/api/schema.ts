@@ -2811,6 +2811,8 @@ export interface operations {
             query?: {
                 /** @description 回溯：按哪一天的情况计算（截至该日已结束期间的审定值），默认今天 */
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path?: never;
@@ -2863,6 +2865,8 @@ export interface operations {
             query?: {
                 /** @description 回溯：按哪一天的情况计算（截至该日已结束期间的审定值），默认今天 */
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path: {
@@ -2918,6 +2922,8 @@ export interface operations {
             query?: {
                 /** @description 以哪一天为准推算上月末、上季末、上年末，默认今天 */
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path?: never;
@@ -2971,6 +2977,8 @@ export interface operations {
                 /** @description 单位代码（6 位数字），如 370300（全市） */
                 org_unit?: string;
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path: {
@@ -3027,6 +3035,8 @@ export interface operations {
                 /** @description 单位代码（6 位数字），如 370300（全市） */
                 org_unit?: string;
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path: {
@@ -3083,6 +3093,8 @@ export interface operations {
                 /** @description 单位代码（6 位数字），如 370300（全市） */
                 org_unit?: string;
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path: {
@@ -3136,6 +3148,8 @@ export interface operations {
         parameters: {
             query?: {
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path: {
@@ -3191,6 +3205,8 @@ export interface operations {
                 /** @description 单位代码（6 位数字），如 370300（全市） */
                 org_unit?: string;
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path: {
@@ -3248,6 +3264,8 @@ export interface operations {
                 /** @description 回溯：按哪一天结束时的报送与审核情况（之后才报送、审核的按当时的状态计），默认今天 */
                 as_of?: string | null;
                 limit?: number;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path: {
@@ -3303,6 +3321,8 @@ export interface operations {
                 /** @description 只看某个单位，默认全部 */
                 org_unit?: string | null;
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path: {
@@ -3355,7 +3375,10 @@ export interface operations {
     };
     task_state_api_v1_tasks__number__state_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
             header?: never;
             path: {
                 /** @description 任务编号（1–113） */
@@ -3411,6 +3434,8 @@ export interface operations {
                 limit?: number;
                 /** @description 回溯：按哪一天的情况计算（截至该日已结束期间的审定值），默认今天 */
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path?: never;
@@ -3470,6 +3495,8 @@ export interface operations {
                 /** @description 只看某牵头部门的任务指标，如 市教育局 */
                 department?: string | null;
                 limit?: number;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path?: never;
@@ -3524,6 +3551,8 @@ export interface operations {
                 period: string;
                 /** @description 只看某个行动，如 education */
                 campaign?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path: {
@@ -3581,6 +3610,8 @@ export interface operations {
                 period?: string | null;
                 /** @description 回溯：按哪一天结束时的报送与审核情况（之后才报送、审核的按当时的状态计），默认今天 */
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path?: never;
@@ -3630,7 +3661,10 @@ export interface operations {
     };
     read_campaigns_api_v1_campaigns_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3644,6 +3678,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignPublic"][];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
@@ -3664,6 +3716,8 @@ export interface operations {
             query?: {
                 /** @description 行动：education | health | eldercare | employment | livability */
                 campaign?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 每页条数（1–500） */
                 limit?: number;
                 /** @description 跳过的条数 */
@@ -3726,6 +3780,8 @@ export interface operations {
                 lead_department?: string | null;
                 /** @description 在任务原文和标题中查找 */
                 text?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 每页条数（1–500） */
                 limit?: number;
                 /** @description 跳过的条数 */
@@ -3779,7 +3835,10 @@ export interface operations {
     };
     read_task_api_v1_tasks__number__get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
             header?: never;
             path: {
                 /** @description 任务编号（1–113） */
@@ -3838,6 +3897,8 @@ export interface operations {
                 task?: number | null;
                 /** @description true：只看行动总目标；false：只看任务指标 */
                 headline?: boolean | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 每页条数（1–500） */
                 limit?: number;
                 /** @description 跳过的条数 */
@@ -3891,7 +3952,10 @@ export interface operations {
     };
     read_indicator_api_v1_indicators__code__get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
             header?: never;
             path: {
                 /** @description 指标编号，如 T002-1 */
@@ -3944,6 +4008,8 @@ export interface operations {
     read_org_units_api_v1_org_units_get: {
         parameters: {
             query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 每页条数（1–500） */
                 limit?: number;
                 /** @description 跳过的条数 */
@@ -3997,7 +4063,10 @@ export interface operations {
     };
     read_org_unit_api_v1_org_units__code__get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
             header?: never;
             path: {
                 /** @description 单位代码（6 位数字），如 370303（张店区） */
@@ -4050,6 +4119,8 @@ export interface operations {
     read_district_targets_api_v1_org_units__code__targets_get: {
         parameters: {
             query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 每页条数（1–500） */
                 limit?: number;
                 /** @description 跳过的条数 */
@@ -5312,6 +5383,8 @@ export interface operations {
                 period?: string | null;
                 /** @description 按状态筛选：not_reported 未填报、submitted 待审核、returned 被退回、approved 已通过 */
                 state?: components["schemas"]["InboxState"] | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 每页条数（1–500） */
                 limit?: number;
                 /** @description 跳过的条数 */
@@ -5392,6 +5465,8 @@ export interface operations {
                 org_unit?: string | null;
                 /** @description 期间：月 2024-05，季 2024Q2，年 2024 */
                 period?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 每页条数（1–500） */
                 limit?: number;
                 /** @description 跳过的条数 */
@@ -5824,6 +5899,8 @@ export interface operations {
             query?: {
                 /** @description 回溯：按哪一天的情况计算（截至该日已结束期间的审定值），默认今天 */
                 as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path?: never;
@@ -5966,6 +6043,8 @@ export interface operations {
             query: {
                 /** @description 月份，如 2024-05 */
                 month: string;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
             };
             header?: never;
             path?: never;

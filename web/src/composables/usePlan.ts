@@ -1,5 +1,7 @@
-// The plan the app shows (the server's default: the one in force today), asked once per visit and shared by
-// every page, like the vocabulary. Until the answer is in, there is no plan: pickers are empty, not guessed.
+// The plans (the server's list, names and phases), asked once per visit and shared by every page, like the
+// vocabulary; and the plan the app shows: the one in the page's URL (`?plan=`, kept by the router from page to page),
+// else the server's default (the one in force today). Until the answer is in, there is no plan: pickers are empty,
+// not guessed.
 import { computed, ref } from 'vue'
 
 import { getPlans, type Plan } from '@/api/plans'
@@ -24,9 +26,25 @@ export function reloadPlans(): Promise<void> {
   return loadPlans()
 }
 
-const current = computed<Plan | null>(() => plans.value?.find((p) => p.current) ?? plans.value?.[0] ?? null)
+// The URL's `plan` (null: none named, the server's default). Set by the router after every navigation.
+const chosen = ref<string | null>(null)
+
+export function setChosenPlan(code: string | null): void {
+  chosen.value = code
+}
+
+/** The plan every API call names (api/client.ts): the URL's, or none (the server's default). */
+export function chosenPlan(): string | null {
+  return chosen.value
+}
+
+const inForce = computed<Plan | null>(() => plans.value?.find((p) => p.current) ?? plans.value?.[0] ?? null)
+const current = computed<Plan | null>(
+  () => (chosen.value ? plans.value?.find((p) => p.code === chosen.value) : undefined) ?? inForce.value,
+)
 
 export function usePlan() {
   void loadPlans()
-  return { plans, current, loaded: loadPlans, reload: reloadPlans }
+  // `current`: the plan the pages show (its horizon, periods, 序时进度); `inForce`: the server's default.
+  return { plans, current, inForce, chosen, loaded: loadPlans, reload: reloadPlans }
 }

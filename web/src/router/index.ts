@@ -1,7 +1,14 @@
 // Routes, each page its own lazily loaded chunk, so 登录 loads only what 登录 needs.
 import { ElMessage } from 'element-plus'
-import { createRouter, createWebHistory, type RouteLocationNormalized, type RouteRecordRaw } from 'vue-router'
+import {
+  createRouter,
+  createWebHistory,
+  type RouteLocationNormalized,
+  type RouteLocationRaw,
+  type RouteRecordRaw,
+} from 'vue-router'
 
+import { setChosenPlan } from '@/composables/usePlan'
 import { useSessionStore } from '@/stores/session'
 import type { Role } from '@/api/types'
 import type { Permission } from '@/stores/permissions'
@@ -82,7 +89,17 @@ function prefetchPage(to: RouteLocationNormalized): void {
   }
 }
 
-router.beforeEach(async (to) => {
+/** The plan a page shows is in its URL (`?plan=`; none: the plan in force). Going to another page keeps it, so every
+ * link, menu entry and redirect shows the same plan; on the same page the query is the page's own (the switcher). */
+export function carryPlan(to: RouteLocationNormalized, from: RouteLocationNormalized): RouteLocationRaw | null {
+  const plan = from.query.plan
+  if (to.meta.public || to.query.plan !== undefined || typeof plan !== 'string' || to.path === from.path) return null
+  return { path: to.path, query: { ...to.query, plan }, hash: to.hash, replace: true }
+}
+
+router.beforeEach(async (to, from) => {
+  const carried = carryPlan(to, from)
+  if (carried) return carried
   const session = useSessionStore()
   // On the first page of a visit, its code loads while the server is asked who is signed in.
   if (!session.checked) prefetchPage(to)
@@ -110,5 +127,6 @@ router.beforeEach(async (to) => {
 })
 
 router.afterEach((to) => {
+  setChosenPlan(typeof to.query.plan === 'string' && to.query.plan ? to.query.plan : null)
   document.title = to.meta.title ? `${to.meta.title} · 民生平台工作台` : '民生平台工作台'
 })

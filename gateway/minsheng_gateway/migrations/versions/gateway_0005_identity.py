@@ -3,6 +3,10 @@
 People sign in at the gateway and systems use API keys there; the services trust the gateway's
 signed tokens instead of each keeping a token table.
 
+The root of the gateway's shared branch (decision 0017: identity is not a plan's; the views' branch `gateway_views`
+runs in every plan's schema, this one in public only).  Until the split it followed gateway_0004 on one line: a
+database made then has these tables already, and this revision only records them.
+
 Revision ID: gateway_0005
 Revises: gateway_0004
 Create Date: 2026-12-02 20:00:00
@@ -15,12 +19,14 @@ import sqlmodel
 from alembic import op
 
 revision: str = "gateway_0005"
-down_revision: str | Sequence[str] | None = "gateway_0004"
-branch_labels: str | Sequence[str] | None = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = ("gateway",)
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    if sa.inspect(op.get_bind()).has_table("account", schema="public"):
+        return  # made before the split, on the one line of gateway_0001..0008
     op.create_table(
         "account",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -42,10 +42,15 @@ class MigrationPlan:
     # their version table inside the schema.  None: the process's database as a whole (public).
     schema: str | None = None
 
+    # The process's own revisions of what each plan has (the gateway's views): run in public (the legacy plan) and
+    # in every plan's schema, while `own_versions` (the gateway's identity) runs in public only.
+    plan_versions: Path | None = None
+
     @property
     def version_dirs(self) -> list[Path]:
         own = [] if self.schema else [self.own_versions]
-        return [KERNEL_BRANCHES / branch for branch in self.kernel_branches] + own
+        per_plan = [self.plan_versions] if self.plan_versions else []
+        return [KERNEL_BRANCHES / branch for branch in self.kernel_branches] + own + per_plan
 
     def for_schema(self, schema: str, branches: tuple[str, ...], tables: frozenset[str]) -> MigrationPlan:
         """The same process's migrations of a plan's schema: `branches` (catalog, reporting) and their `tables`."""

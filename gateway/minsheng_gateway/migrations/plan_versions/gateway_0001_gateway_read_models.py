@@ -2,6 +2,9 @@
 
 report_view, official_value, task_status_view, indicator_progress_view, view_generation.
 
+The root of the per-plan branch (decision 0017): run in public (the legacy plan's views) and in each plan's schema.
+view_generation is the gateway's, not a plan's: made in public only (it was made here before the branch was split).
+
 Revision ID: gateway_0001
 Revises:
 Create Date: 2026-11-22 06:40:40.333927
@@ -15,7 +18,7 @@ from alembic import op
 
 revision: str = "gateway_0001"
 down_revision: str | Sequence[str] | None = None  # its own branch: the read models reference no kernel table
-branch_labels: str | Sequence[str] | None = ("gateway",)
+branch_labels: str | Sequence[str] | None = ("gateway_views",)
 depends_on: str | Sequence[str] | None = None
 
 
@@ -94,6 +97,8 @@ def upgrade() -> None:
         sa.Column("reported_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("task_number", "org_unit_code", "period"),
     )
+    if op.get_context().version_table_schema is not None:
+        return  # a plan's schema
     op.create_table(
         "view_generation",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -104,7 +109,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("view_generation")
+    if op.get_context().version_table_schema is None:
+        op.drop_table("view_generation")
     op.drop_table("task_status_view")
     op.drop_index(op.f("ix_report_view_indicator_code"), table_name="report_view")
     op.drop_table("report_view")

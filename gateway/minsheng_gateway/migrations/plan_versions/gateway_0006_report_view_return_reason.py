@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "gateway_0006"
-down_revision: str | Sequence[str] | None = "gateway_0005"
+down_revision: str | Sequence[str] | None = "gateway_0004"  # 0005 (identity) is shared: branch `gateway`
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
