@@ -2974,11 +2974,11 @@ export interface operations {
     indicator_progress_api_v1_indicators__code__progress_get: {
         parameters: {
             query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 单位代码（6 位数字），如 370300（全市） */
                 org_unit?: string;
                 as_of?: string | null;
-                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
-                plan?: string | null;
             };
             header?: never;
             path: {
@@ -3032,11 +3032,11 @@ export interface operations {
     task_progress_api_v1_tasks__number__progress_get: {
         parameters: {
             query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 单位代码（6 位数字），如 370300（全市） */
                 org_unit?: string;
                 as_of?: string | null;
-                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
-                plan?: string | null;
             };
             header?: never;
             path: {
@@ -3090,11 +3090,11 @@ export interface operations {
     campaign_progress_api_v1_campaigns__code__progress_get: {
         parameters: {
             query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 单位代码（6 位数字），如 370300（全市） */
                 org_unit?: string;
                 as_of?: string | null;
-                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
-                plan?: string | null;
             };
             header?: never;
             path: {
