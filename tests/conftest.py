@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,10 +21,17 @@ from sqlalchemy.engine import make_url
 
 from minsheng.broker import LocalBroker
 from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.db import Database
+from minsheng.db.migrations import upgrade_to_head
 from minsheng.messaging.relay import OutboxRelay
+from minsheng_gateway.migration_plan import migration_plan
 from tests.support.identity import PUBLIC_KEY_PEM, bearer
 from tests.support.objectstore import LocalObjectStore, remove_store, start_store
 from tests.support.postgres import SuitePostgres
+from tests.support.processes import ProcessGroup
+
+if TYPE_CHECKING:
+    from tests.support.platform import Platform
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,6 +77,21 @@ def make_database(admin_engine) -> Iterator[Callable[[str], str]]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(params=["staged", "parameters"])
+def gateway_database(request, make_database, monkeypatch):
+    """A migrated gateway database for folding events into (`tests.support.views.fold`), once with every batch
+    staged as a rebuild's thousands of rows are, once with statement parameters as a live poll's few."""
+    from minsheng_gateway.projection import upsert
+
+    if request.param == "staged":
+        monkeypatch.setattr(upsert, "STAGE_FROM_ROWS", 1)
+    url = make_database("fold")
+    upgrade_to_head(migration_plan, url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
 @pytest.fixture(scope="session")
 def broker() -> Iterator[LocalBroker]:
     with LocalBroker(free_port()) as running:
@@ -83,6 +106,26 @@ def object_store() -> Iterator[LocalObjectStore]:
         yield store
     finally:
         remove_store(store)
+
+
+@pytest.fixture
+def group(make_database) -> Iterator[ProcessGroup]:
+    """The processes a test starts, stopped when it ends (before its databases are dropped: it depends on
+    make_database)."""
+    processes = ProcessGroup()
+    yield processes
+    processes.close()
+
+
+@pytest.fixture
+def platform(make_database, group, tmp_path) -> Iterator[Platform]:
+    """The failure scenarios' platform (tests/support/platform.py): a broker, the education service and the
+    gateway as processes of the test's own."""
+    from tests.support.platform import start_platform  # it imports this module's tokens and free_port
+
+    running = start_platform(make_database, group, tmp_path)
+    yield running
+    running.http.close()
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +192,4 @@ HOUSING = bearer("demo-housing-bureau")
 ZHANGDIAN = bearer("demo-zhangdian")
 VIEWER = bearer("demo-viewer")
 INTEGRATION = bearer("demo-integration")
+

@@ -19,7 +19,7 @@ from minsheng.catalog.loader import apply_catalog
 from minsheng.demo.breakdown import DEMO_WORKBOOK
 from minsheng.reporting.files import XLSX_MEDIA_TYPE
 from minsheng_gateway.settings import GatewaySettings
-from tests.kernel.test_plan_breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
+from tests.support.breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
 from tests.support.identity import API_KEY, PRIVATE_KEY_PEM, sign_in
 
 TEMPLATE = "/api/v1/plans/breakdown-template"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import json
 
 import pytest
@@ -19,111 +18,7 @@ from minsheng.progress.model import Thresholds
 from minsheng_gateway.migration_plan import migration_plan
 from minsheng_gateway.settings import GatewaySettings
 from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN
-
-AS_OF = "2022-12-31"
-
-
-def outbox_events(service_client) -> list[IntegrationEvent]:
-    with service_client.app.state.database.session() as session:
-        rows = session.exec(select(OutboxEvent).order_by(OutboxEvent.id)).all()
-    return [IntegrationEvent.from_json_bytes(r.payload) for r in rows]
-
-
-def approve(client, body, headers=EDU_BUREAU):
-    created = client.post("/api/v1/reports", json=body, headers=headers)
-    assert created.status_code == 201, created.text
-    assert client.post(f"/api/v1/reports/{created.json()['id']}/approve", headers=CITY).status_code == 200
-    return created.json()
-
-
-@pytest.fixture
-def gateway(make_database):
-    """A gateway app on a fresh database, with the broker and services out of reach: only folds feed it."""
-    import minsheng_gateway.main as gateway_main
-
-    url = make_database("gateway")
-    settings = GatewaySettings().model_copy(
-        update={"database_url": url, "kafka_bootstrap_servers": "127.0.0.1:1", "catalog_retry_seconds": 3600}
-    )
-    client = TestClient(gateway_main.build_app(settings))
-    client.__enter__()
-    client.app.state.clock = lambda: dt.date(2022, 12, 31)
-    yield client
-    client.__exit__(None, None, None)
-
-
-def live_handlers(app):
-    """The live consumer's handlers of `app`, refreshing the progress rows for 2022-12-31."""
-    from minsheng_gateway.projection.fold import view_handlers
-    from minsheng_gateway.projection.progress import refresh
-
-    catalog = app.state.catalog
-    return view_handlers(
-        functools.partial(refresh, thresholds=Thresholds(), catalog=catalog, today=dt.date(2022, 12, 31)), catalog
-    )
-
-
-def fold_all(gateway_client, events) -> list[bool]:
-    """Each event in its own transaction (a poll of one): whether it was new."""
-    handlers, database = live_handlers(gateway_client.app), gateway_client.app.state.database
-    new = []
-    for event in events:
-        with database.session() as session:
-            outcome = handlers.apply(session, [handlers.parser.parse(event.to_json_bytes())])
-            session.commit()
-        new.append(outcome.duplicates == 0)
-    return new
-
-
-def scenario(education):
-    approve(education, {"indicator": "T002-1", "org_unit": "370303", "period": "2022-06", "value": 3}, ZHANGDIAN)
-    approve(education, {"indicator": "T002-1", "org_unit": "370302", "period": "2022-06", "value": 2})
-    approve(education, {"indicator": "T002-1", "org_unit": "370300", "period": "2023-03", "value": 20})
-    approve(
-        education,
-        {
-            "indicator": "T002-3",
-            "org_unit": "370303",
-            "period": "2022",
-            "numerator": 65,
-            "denominator": 100,
-            "value": None,
-        },
-        ZHANGDIAN,
-    )
-    approve(
-        education,
-        {
-            "indicator": "T002-3",
-            "org_unit": "370302",
-            "period": "2022",
-            "numerator": 90,
-            "denominator": 200,
-            "value": None,
-        },
-    )
-    # a revision that is still pending: shown as pending, never counted
-    education.post(
-        "/api/v1/reports",
-        headers=EDU_BUREAU,
-        json={"indicator": "T002-1", "org_unit": "370302", "period": "2022-06", "value": 9},
-    )
-    education.post(
-        "/api/v1/task-status",
-        headers=EDU_BUREAU,
-        json={
-            "task": 6,
-            "org_unit": "370300",
-            "period": "2022Q4",
-            "state": "blocked",
-            "narrative": "协议未签",
-            "problems": "经费未落实",
-        },
-    )
-
-
-def comparable(answer: dict) -> dict:
-    return {k: v for k, v in answer.items() if k not in ("reasons",)}
+from tests.support.views import AS_OF, approve, comparable, fold_all, live_handlers, outbox_events, scenario
 
 
 def test_gateway_folds_service_events_into_the_same_figures_the_service_computes(campaign_client, gateway):

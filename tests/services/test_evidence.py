@@ -13,7 +13,6 @@ import json
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from minsheng.auth.models import Role
@@ -22,12 +21,11 @@ from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.evidence import service as evidence_service
 from minsheng.evidence.storage import ObjectStore
 from minsheng.messaging import IntegrationEvent
-from minsheng_education.main import service as education_service
 from minsheng_gateway.identity.tokens import FreshBearer
 from tests.conftest import CITY, EDU_BUREAU, HEALTH_BUREAU, INTEGRATION, VIEWER, ZHANGDIAN, free_port
 from tests.support import evidence_files as files
-from tests.support.identity import PUBLIC_KEY_PEM, SIGNER
-from tests.support.objectstore import bucket_name
+from tests.support.evidence_service import report, start
+from tests.support.identity import SIGNER
 
 ZICHUAN = FreshBearer(
     SIGNER, Principal(account_id=90, name="淄川区 测试用户", role=Role.district, org_unit="370302"), CAMPAIGN_CODES
@@ -35,23 +33,6 @@ ZICHUAN = FreshBearer(
 ZHANGDIAN_TOO = FreshBearer(  # another account of the same district
     SIGNER, Principal(account_id=91, name="张店区 另一用户", role=Role.district, org_unit="370303"), CAMPAIGN_CODES
 )
-
-
-def start(make_database, object_store, **settings) -> TestClient:
-    values = {
-        "database_url": make_database("education"),
-        "jwt_public_key": PUBLIC_KEY_PEM,
-        "kafka_bootstrap_servers": "127.0.0.1:1",
-        "object_store_url": object_store.endpoint,
-        "object_store_access_key": object_store.credentials.access_key,
-        "object_store_secret_key": object_store.credentials.secret_key,
-        "evidence_bucket": bucket_name("education"),
-        "object_store_timeout_seconds": 2.0,
-        **settings,
-    }
-    client = TestClient(education_service.create_app(education_service.settings.model_copy(update=values)))
-    client.__enter__()
-    return client
 
 
 @pytest.fixture
@@ -63,16 +44,6 @@ def education(make_database, object_store):
 
 def upload(client, name: str, content: bytes, headers=ZHANGDIAN) -> httpx.Response:
     return client.post("/api/v1/evidence", files={"file": (name, content)}, headers=headers)
-
-
-def report(period="2022-06", value=2.0, evidence=(), org_unit="370303", indicator="T002-1"):
-    return {
-        "indicator": indicator,
-        "org_unit": org_unit,
-        "period": period,
-        "value": value,
-        "evidence": [{"id": i, "caption": c} for i, c in evidence],
-    }
 
 
 def store_of(client) -> ObjectStore:
