@@ -6,34 +6,20 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import SCREENSHOTS, Stack, running_stack, screenshot
-from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
 from tests.support import evidence_files as files
-from tests.support.objectstore import bucket_name
+from tests.support.browser import OFFICE, needs_sign_in, sign_in
+from tests.support.web_stack import SCREENSHOTS, screenshot
 
 pytestmark = pytest.mark.timeout(600)
 
 CLERK = "demo-zhangdian"
 PERIOD = "2024-05"
 INDICATOR = "T002-1"
-
-
-@pytest.fixture(scope="module")
-def stack(module_database, module_broker, object_store, tmp_path_factory) -> Iterator[Stack]:
-    settings = {
-        "object_store_url": object_store.endpoint,
-        "object_store_access_key": object_store.credentials.access_key,
-        "object_store_secret_key": object_store.credentials.secret_key,
-        "evidence_bucket": bucket_name("browser"),
-    }
-    with running_stack(module_database, module_broker, tmp_path_factory.mktemp("evidence"), settings) as running:
-        yield running
 
 
 def wait_for_pending(page: Page) -> None:
