@@ -29,6 +29,7 @@ from tests.support.identity import PUBLIC_KEY_PEM, bearer
 from tests.support.objectstore import LocalObjectStore, remove_store, start_store
 from tests.support.postgres import SuitePostgres
 from tests.support.processes import ProcessGroup
+from tests.support.suite_lock import SuiteLock
 
 if TYPE_CHECKING:
     from tests.support.platform import Platform
@@ -193,3 +194,48 @@ ZHANGDIAN = bearer("demo-zhangdian")
 VIEWER = bearer("demo-viewer")
 INTEGRATION = bearer("demo-integration")
 
+
+# ---- several xdist workers (`make test` runs `pytest -n 2`) ---------------------------------
+
+RUNS_ALONE = ROOT / "tests" / "chaos"
+SUITE_LOCK: SuiteLock | None = None  # on an xdist worker
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global SUITE_LOCK
+    if hasattr(config, "workerinput"):  # its temporary directory is in the run's, which every worker shares
+        SUITE_LOCK = SuiteLock(Path(config.option.basetemp).parent)
+
+
+def runs_alone(item: pytest.Item) -> bool:
+    """The chaos and failure scenarios: while one runs, no other test runs on another worker."""
+    return item.get_closest_marker("chaos") is not None or item.path.is_relative_to(RUNS_ALONE)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN001, ANN201 - xdist's types
+    """Under xdist, a module's tests run on one worker (its module-scoped processes start once), and so do the
+    browser modules of one shared stack (tests/support/web_stack.py); the units go out in the suite's order, the
+    browser stacks first (xdist's loadgroup cannot be used: it renames items, which pytest 9 ignores)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    from tests.support.web_stack import shared_stack_of
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            shared = shared_stack_of(Path(module).stem) if module.startswith("tests/browser/") else None
+            return f"browser stack {shared}" if shared else module
+
+    config.option.loadscopereorder = False
+    return ByModule(config, log)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Outside the test's own timeout: a test waiting for the machine is not yet running."""
+    if SUITE_LOCK is None:
+        yield
+        return
+    with SUITE_LOCK.exclusive() if runs_alone(item) else SUITE_LOCK.shared():
+        yield

@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+STARTUP_SECONDS = 180
 # A common office screen.
 VIEWPORT = {"width": 1366, "height": 768}
 
@@ -108,8 +109,9 @@ def running_stack(
         )
         education.start()
         gateway.start()
-        education.wait_ready(90)
-        gateway.wait_catalog("education", 90)
+        # Generous: two processes importing and migrating on a machine whose two cores other suites share.
+        education.wait_ready(STARTUP_SECONDS)
+        gateway.wait_catalog("education", STARTUP_SECONDS)
         yield Stack(gateway=gateway, education=education)
     finally:
         group.close()
