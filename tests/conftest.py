@@ -224,7 +224,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN001, AN
     class ByModule(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            shared = shared_stack_of(Path(module).stem) if module.startswith("tests/browser/") else None
+            shared = shared_stack_of(Path(module))
             return f"browser stack {shared}" if shared else module
 
     config.option.loadscopereorder = False

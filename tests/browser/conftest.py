@@ -143,7 +143,7 @@ _shared: SharedStacks | None = None
 
 
 def shared_stack_name(node: pytest.Item | pytest.Module | None) -> str | None:
-    return shared_stack_of(node.path.stem) if node is not None else None
+    return shared_stack_of(node.path) if node is not None else None
 
 
 @pytest.fixture(scope="session")

@@ -61,9 +61,11 @@ SHARED_STACKS: dict[str, tuple[str, ...]] = {
 }
 
 
-def shared_stack_of(module: str) -> str | None:
-    """The name of the shared stack a browser module (its file's stem) runs on, if any."""
-    return next((name for name, modules in SHARED_STACKS.items() if module in modules), None)
+def shared_stack_of(module: Path) -> str | None:
+    """The name of the shared stack a test module (its path) runs on, if any."""
+    if module.parent.name != "browser":
+        return None
+    return next((name for name, modules in SHARED_STACKS.items() if module.stem in modules), None)
 
 
 @dataclass
