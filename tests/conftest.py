@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,10 +21,18 @@ from sqlalchemy.engine import make_url
 
 from minsheng.broker import LocalBroker
 from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.db import Database
+from minsheng.db.migrations import upgrade_to_head
 from minsheng.messaging.relay import OutboxRelay
+from minsheng_gateway.migration_plan import migration_plan
 from tests.support.identity import PUBLIC_KEY_PEM, bearer
 from tests.support.objectstore import LocalObjectStore, remove_store, start_store
 from tests.support.postgres import SuitePostgres
+from tests.support.processes import ProcessGroup
+from tests.support.suite_lock import SuiteLock
+
+if TYPE_CHECKING:
+    from tests.support.platform import Platform
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,6 +78,21 @@ def make_database(admin_engine) -> Iterator[Callable[[str], str]]:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(params=["staged", "parameters"])
+def gateway_database(request, make_database, monkeypatch):
+    """A migrated gateway database for folding events into (`tests.support.views.fold`), once with every batch
+    staged as a rebuild's thousands of rows are, once with statement parameters as a live poll's few."""
+    from minsheng_gateway.projection import upsert
+
+    if request.param == "staged":
+        monkeypatch.setattr(upsert, "STAGE_FROM_ROWS", 1)
+    url = make_database("fold")
+    upgrade_to_head(migration_plan, url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
 @pytest.fixture(scope="session")
 def broker() -> Iterator[LocalBroker]:
     with LocalBroker(free_port()) as running:
@@ -83,6 +107,26 @@ def object_store() -> Iterator[LocalObjectStore]:
         yield store
     finally:
         remove_store(store)
+
+
+@pytest.fixture
+def group(make_database) -> Iterator[ProcessGroup]:
+    """The processes a test starts, stopped when it ends (before its databases are dropped: it depends on
+    make_database)."""
+    processes = ProcessGroup()
+    yield processes
+    processes.close()
+
+
+@pytest.fixture
+def platform(make_database, group, tmp_path) -> Iterator[Platform]:
+    """The failure scenarios' platform (tests/support/platform.py): a broker, the education service and the
+    gateway as processes of the test's own."""
+    from tests.support.platform import start_platform  # it imports this module's tokens and free_port
+
+    running = start_platform(make_database, group, tmp_path)
+    yield running
+    running.http.close()
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +193,49 @@ HOUSING = bearer("demo-housing-bureau")
 ZHANGDIAN = bearer("demo-zhangdian")
 VIEWER = bearer("demo-viewer")
 INTEGRATION = bearer("demo-integration")
+
+
+# ---- several xdist workers (`make test` runs `pytest -n 2`) ---------------------------------
+
+RUNS_ALONE = ROOT / "tests" / "chaos"
+SUITE_LOCK: SuiteLock | None = None  # on an xdist worker
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global SUITE_LOCK
+    if hasattr(config, "workerinput"):  # its temporary directory is in the run's, which every worker shares
+        SUITE_LOCK = SuiteLock(Path(config.option.basetemp).parent)
+
+
+def runs_alone(item: pytest.Item) -> bool:
+    """The chaos and failure scenarios: while one runs, no other test runs on another worker."""
+    return item.get_closest_marker("chaos") is not None or item.path.is_relative_to(RUNS_ALONE)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN001, ANN201 - xdist's types
+    """Under xdist, a module's tests run on one worker (its module-scoped processes start once), and so do the
+    browser modules of one shared stack (tests/support/web_stack.py); the units go out in the suite's order, the
+    browser stacks first (xdist's loadgroup cannot be used: it renames items, which pytest 9 ignores)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    from tests.support.web_stack import shared_stack_of
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            shared = shared_stack_of(Path(module))
+            return f"browser stack {shared}" if shared else module
+
+    config.option.loadscopereorder = False
+    return ByModule(config, log)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Outside the test's own timeout: a test waiting for the machine is not yet running."""
+    if SUITE_LOCK is None:
+        yield
+        return
+    with SUITE_LOCK.exclusive() if runs_alone(item) else SUITE_LOCK.shared():
+        yield

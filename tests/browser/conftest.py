@@ -1,5 +1,10 @@
-"""Browser tests of the web app (工作台): Debian's Chromium driven by Playwright against the real stack,
-started once per module: PostgreSQL, the broker, the education service and the gateway serving `web/dist`.
+"""Browser tests of the web app (工作台): Debian's Chromium driven by Playwright against the real stack
+(tests/support/web_stack.py: PostgreSQL, a broker, the education service and the gateway serving `web/dist`).
+
+A stack costs a broker and two processes started and migrated, so modules whose data cannot meet share one:
+SHARED_STACKS (tests/support/web_stack.py) names them and says why; any other module starts its own. Modules
+sharing a stack run one after another (and on one worker under xdist), and the stack stops after the last of
+them. Chromium is launched once per session (per worker).
 
 The app must be built first (`make test` does it: `make web`). Screenshots go to docs/screenshots/.
 """
@@ -7,59 +12,35 @@ The app must be built first (`make test` does it: `make web`). Screenshots go to
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from minsheng.broker import LocalBroker
+from minsheng.demo.loader import load_demo_data
 from tests.conftest import ADMIN_URL, free_port
-from tests.support.processes import ROOT, ProcessGroup, ServiceProcess
-
-DIST = ROOT / "web" / "dist"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# A common office screen.
-VIEWPORT = {"width": 1366, "height": 768}
+from tests.support.identity import bearer
+from tests.support.objectstore import bucket_name
+from tests.support.web_stack import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SHARED_STACKS,
+    VIEWPORT,
+    Stack,
+    running_stack,
+    shared_stack_of,
+    wait_folded,
+)
 
 
-def _check_build() -> None:
-    index = DIST / "index.html"
-    if not index.is_file():
-        pytest.fail("web/dist is missing: build the web app first (`make web`, which `make test` runs)")
-    sources = [p for p in (ROOT / "web" / "src").rglob("*") if p.is_file()]
-    newest = max(sources, key=lambda p: p.stat().st_mtime)
-    if newest.stat().st_mtime > index.stat().st_mtime:
-        pytest.fail(f"web/dist is older than {newest.relative_to(ROOT)}: rebuild it (`make web`)")
-
-
-@dataclass
-class Stack:
-    gateway: ServiceProcess
-    education: ServiceProcess
-
-    @property
-    def url(self) -> str:
-        return self.gateway.url
-
-
-@pytest.fixture(scope="module")
-def module_database(admin_engine) -> Iterator:
-    created: list[str] = []
-
+def _database_maker(admin_engine, created: list[str]) -> Callable[[str], str]:
     def make(label: str) -> str:
         name = f"minsheng_test_web_{label}_{uuid.uuid4().hex[:10]}"
         with admin_engine.connect() as connection:
@@ -67,59 +48,147 @@ def module_database(admin_engine) -> Iterator:
         created.append(name)
         return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
-    yield make
-    with admin_engine.connect() as connection:
-        for name in created:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return make
 
 
 @contextlib.contextmanager
-def running_stack(
-    module_database, broker, log_dir, service_settings: dict[str, str] | None = None, **gateway_settings
-) -> Iterator[Stack]:
-    """The education service and the gateway serving the built app, on the module's databases and broker;
-    `service_settings` and `gateway_settings` are extra settings (e.g. the object store; demo_data="true")."""
-    _check_build()
-    group = ProcessGroup()
+def _databases(admin_engine) -> Iterator[Callable[[str], str]]:
+    created: list[str] = []
     try:
-        education = group.add(
-            ServiceProcess.campaign(
-                "education",
-                port=free_port(),
-                database_url=module_database("education"),
-                bootstrap_servers=broker.bootstrap_servers,
-                log_dir=log_dir,
-                **(service_settings or {}),
-            )
-        )
-        gateway = group.add(
-            ServiceProcess.gateway(
-                port=free_port(),
-                database_url=module_database("gateway"),
-                bootstrap_servers=broker.bootstrap_servers,
-                services={"education": education.url},
-                log_dir=log_dir,
-                demo_users="true",
-                web_dist=str(DIST),
-                **gateway_settings,
-            )
-        )
-        education.start()
-        gateway.start()
-        education.wait_ready(90)
-        gateway.wait_catalog("education", 90)
-        yield Stack(gateway=gateway, education=education)
+        yield _database_maker(admin_engine, created)
     finally:
-        group.close()
+        with admin_engine.connect() as connection:
+            for name in created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")
-def stack(module_database, module_broker, tmp_path_factory) -> Iterator[Stack]:
-    with running_stack(module_database, module_broker, tmp_path_factory.mktemp("web-stack")) as running:
+def module_database(admin_engine) -> Iterator[Callable[[str], str]]:
+    with _databases(admin_engine) as make:
+        yield make
+
+
+def _load_education_demo(stack: Stack) -> None:
+    """The education campaign's demo dataset through the service's own write paths, folded by the gateway."""
+    with httpx.Client(base_url=stack.education.url, timeout=120) as client:
+        loaded = load_demo_data(
+            {"education": client}, bearer("demo-city-office"), today=dt.date(2025, 1, 1), log=lambda _: None
+        )
+    assert loaded["education"] > 500
+    wait_folded(stack.gateway.url)
+
+
+def _object_store_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    object_store = request.getfixturevalue("object_store")
+    return {
+        "object_store_url": object_store.endpoint,
+        "object_store_access_key": object_store.credentials.access_key,
+        "object_store_secret_key": object_store.credentials.secret_key,
+        "evidence_bucket": bucket_name("browser"),
+    }
+
+
+class StartedWith(NamedTuple):
+    service_settings: Callable[[pytest.FixtureRequest], dict[str, str]] | None = None
+    gateway_settings: dict[str, str] = {}
+    once_running: Callable[[Stack], None] | None = None
+
+
+# How each shared stack of SHARED_STACKS (tests/support/web_stack.py, which says whose it is and why) starts.
+STARTED_WITH = {
+    "demo": StartedWith(None, {"demo_data": "true"}, _load_education_demo),
+    "accounts": StartedWith(),
+    "files": StartedWith(_object_store_settings),
+}
+assert STARTED_WITH.keys() == SHARED_STACKS.keys()
+
+
+class SharedStacks:
+    """At most one shared stack runs: the one the current module asked for; it stops when a module asks for
+    another, when the last module that shares it is done (`pytest_runtest_teardown`), or at the session's end."""
+
+    def __init__(self, admin_engine, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.admin_engine, self.tmp_path_factory = admin_engine, tmp_path_factory
+        self.name: str | None = None
+        self.stack: Stack | None = None
+        self.exits = contextlib.ExitStack()
+
+    def get(self, name: str, request: pytest.FixtureRequest) -> Stack:
+        if self.name != name:
+            self.close()
+            recipe = STARTED_WITH[name]
+            try:
+                databases = self.exits.enter_context(_databases(self.admin_engine))
+                broker = self.exits.enter_context(LocalBroker(free_port()))
+                log_dir = self.tmp_path_factory.mktemp(f"web-stack-{name}")
+                settings = recipe.service_settings(request) if recipe.service_settings else None
+                stack = self.exits.enter_context(
+                    running_stack(databases, broker, log_dir, settings, **recipe.gateway_settings)
+                )
+                if recipe.once_running is not None:
+                    recipe.once_running(stack)
+            except BaseException:
+                self.close()
+                raise
+            self.name, self.stack = name, stack
+        return self.stack
+
+    def close(self) -> None:
+        self.name, self.stack = None, None
+        self.exits.close()
+        self.exits = contextlib.ExitStack()
+
+
+_shared: SharedStacks | None = None
+
+
+def shared_stack_name(node: pytest.Item | pytest.Module | None) -> str | None:
+    return shared_stack_of(node.path) if node is not None else None
+
+
+@pytest.fixture(scope="session")
+def shared_stacks(admin_engine, tmp_path_factory) -> Iterator[SharedStacks]:
+    global _shared
+    _shared = SharedStacks(admin_engine, tmp_path_factory)
+    try:
+        yield _shared
+    finally:
+        _shared.close()
+        _shared = None
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """After the last test of a shared stack's modules, the stack stops (the next module does not share it)."""
+    name = shared_stack_name(item)
+    if name is not None and _shared is not None and shared_stack_name(nextitem) != name:
+        _shared.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules of one shared stack one after another, where the first of them was."""
+    first: dict[str, int] = {}
+    keys = []
+    for index, item in enumerate(items):
+        name = shared_stack_name(item)
+        keys.append(index if name is None else first.setdefault(name, index))
+    items[:] = [item for _, item in sorted(zip(keys, items, strict=True), key=lambda pair: pair[0])]
+
+
+@pytest.fixture(scope="module")
+def stack(request: pytest.FixtureRequest, shared_stacks: SharedStacks, tmp_path_factory) -> Iterator[Stack]:
+    name = shared_stack_name(request.node)
+    if name is not None:
+        yield shared_stacks.get(name, request)
+        return
+    shared_stacks.close()
+    database = request.getfixturevalue("module_database")
+    broker = request.getfixturevalue("module_broker")
+    with running_stack(database, broker, tmp_path_factory.mktemp("web-stack")) as running:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -148,17 +217,3 @@ def new_context(browser: Browser, stack: Stack) -> Iterator:
 @pytest.fixture
 def page(new_context) -> Page:
     return new_context().new_page()
-
-
-def screenshot(page: Page, name: str) -> Path:
-    """A picture of the page as a person sees it, for docs/screenshots/ (and the README)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.wait_for_load_state("networkidle")
-    # A passing toast (已提交…) would cover the header; the page itself says the same below it.
-    page.locator(".el-message").last.wait_for(state="detached", timeout=6_000)
-    # A chart animates a change for up to a second: the picture shows the figures it settles on.
-    if page.locator("canvas").count():
-        page.wait_for_timeout(1_200)
-    page.screenshot(path=str(path))
-    return path

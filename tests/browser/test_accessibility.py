@@ -5,21 +5,16 @@ menu and the form by the keyboard alone."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from minsheng.auth.demo import DEMO_PASSWORD
-from minsheng.demo.loader import load_demo_data
 from tests.browser.axe import BLOCKING, axe_violations, impact_counts
-from tests.browser.conftest import Stack, running_stack, screenshot
-from tests.browser.test_bulletin import wait_folded
-from tests.browser.test_workbench import sign_in
+from tests.support.browser import sign_in
 from tests.support.identity import bearer
+from tests.support.web_stack import screenshot
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -45,17 +40,6 @@ OFFICE_PAGES = [
     ("accounts", "/accounts", '[data-account="demo-zhangdian"]'),
     ("plans", "/plans", '[data-test="plan-list"] .el-table__row'),
 ]
-
-
-@pytest.fixture(scope="module")
-def stack(module_database, module_broker, tmp_path_factory) -> Iterator[Stack]:
-    """The browser tests' stack holding the education campaign's demo dataset (the pages full, as in use)."""
-    log_dir = tmp_path_factory.mktemp("web-stack")
-    with running_stack(module_database, module_broker, log_dir, demo_data="true") as running:
-        with httpx.Client(base_url=running.education.url, timeout=120) as client:
-            load_demo_data({"education": client}, CITY, today=dt.date(2025, 1, 1), log=lambda _: None)
-        wait_folded(running.gateway.url)
-        yield running
 
 
 def survey(page: Page, pages: list[tuple[str, str, str]]) -> dict[str, list[dict]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_workbench import sign_in
+from tests.support.browser import sign_in
+from tests.support.web_stack import screenshot
 
 
 def _offline(context, stack) -> list[str]:

@@ -4,51 +4,21 @@ the city office opens 审核 → 下载月调度通报 and gets the Word file, r
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-import time
-from collections.abc import Iterator
 
-import httpx
 import pytest
 from docx import Document
 from playwright.sync_api import expect
 
-from minsheng.demo.loader import load_demo_data
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import Stack, running_stack, screenshot
-from tests.browser.test_workbench import OFFICE, sign_in
+from tests.support.browser import OFFICE, sign_in
 from tests.support.identity import bearer
+from tests.support.web_stack import screenshot
 
 pytestmark = pytest.mark.timeout(600)
 
 CITY = bearer("demo-city-office")
 MONTH = "2024-12"  # the dialog's default: the last month of the plan, long over
-
-
-@pytest.fixture(scope="module")
-def stack(module_database, module_broker, tmp_path_factory) -> Iterator[Stack]:
-    """The browser tests' stack with the gateway told it holds demo data, and the education campaign's
-    demo dataset loaded and folded."""
-    log_dir = tmp_path_factory.mktemp("web-stack")
-    with running_stack(module_database, module_broker, log_dir, demo_data="true") as running:
-        with httpx.Client(base_url=running.education.url, timeout=120) as client:
-            loaded = load_demo_data({"education": client}, CITY, today=dt.date(2025, 1, 1), log=lambda _: None)
-        assert loaded["education"] > 500
-        wait_folded(running.gateway.url)
-        yield running
-
-
-def wait_folded(url: str) -> None:
-    """The demo's last rows are the education campaign's last indicator's; once the gateway shows its
-    2024 figure, everything before it is folded too (one topic, in order)."""
-    deadline = time.monotonic() + 120
-    while True:
-        answer = httpx.get(f"{url}/api/v1/indicators/T023-1/progress", params={"as_of": "2024-12-31"}).json()
-        if any(point["period"] == "2024" for point in answer.get("series", [])):
-            return
-        assert time.monotonic() < deadline, "the gateway never folded the demo data"
-        time.sleep(0.5)
 
 
 def test_every_page_says_demo_data_and_the_city_office_downloads_the_bulletin(page, stack):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -18,29 +17,16 @@ from minsheng.reporting.republish import publish_catalog
 from minsheng.topology import CAMPAIGNS
 from minsheng_education.main import service as education_service
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import SCREENSHOTS, Stack, running_stack, screenshot
-from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
 from tests.support import evidence_files as files
+from tests.support.browser import OFFICE, needs_sign_in, sign_in
 from tests.support.catalogs import requiring_evidence
-from tests.support.objectstore import bucket_name
+from tests.support.web_stack import SCREENSHOTS, screenshot
 
 pytestmark = pytest.mark.timeout(600)
 
 CLERK = "demo-zhangdian"
 PERIOD = "2024-05"
 INDICATOR = "T002-1"
-
-
-@pytest.fixture(scope="module")
-def stack(module_database, module_broker, object_store, tmp_path_factory) -> Iterator[Stack]:
-    settings = {
-        "object_store_url": object_store.endpoint,
-        "object_store_access_key": object_store.credentials.access_key,
-        "object_store_secret_key": object_store.credentials.secret_key,
-        "evidence_bucket": bucket_name("browser"),
-    }
-    with running_stack(module_database, module_broker, tmp_path_factory.mktemp("evidence"), settings) as running:
-        yield running
 
 
 def wait_for_pending(page: Page) -> None:
@@ -160,15 +146,25 @@ def test_the_entry_page_marks_what_requires_evidence_as_the_catalog_says(new_con
     task 1 requiring evidence), reaches the gateway as an event; 数据填报 tags those rows and marks their upload
     required.  (The running service keeps its own catalog snapshot until it restarts: the refusal itself is
     tests/services/test_evidence.py's.)"""
-    database = Database(stack.education.env[f"{CAMPAIGNS['education'].env_prefix}DATABASE_URL"])
-    with database.session() as session:
-        seed_catalog(
-            session=session, doc=requiring_evidence(education_service.catalog, {"T002-2"}, {1}), catalog=CatalogCache()
-        )
-        publish_catalog(session=session, campaign="education")
-        session.commit()
-    database.engine.dispose()
+    _apply_catalog(stack, requiring_evidence(education_service.catalog, {"T002-2"}, {1}))
+    try:
+        _entry_page_marks_what_requires_evidence(new_context)
+    finally:  # the stack is shared with other modules: its catalog as it was
+        _apply_catalog(stack, education_service.catalog)
 
+
+def _apply_catalog(stack, doc) -> None:  # noqa: ANN001 - a Stack and a CampaignDoc
+    database = Database(stack.education.env[f"{CAMPAIGNS['education'].env_prefix}DATABASE_URL"])
+    try:
+        with database.session() as session:
+            seed_catalog(session=session, doc=doc, catalog=CatalogCache())
+            publish_catalog(session=session, campaign="education")
+            session.commit()
+    finally:
+        database.engine.dispose()
+
+
+def _entry_page_marks_what_requires_evidence(new_context) -> None:  # noqa: ANN001 - the fixture
     clerk = new_context().new_page()
     sign_in(clerk, CLERK)
     expect(clerk).to_have_url(re.compile(r"/inbox$"))

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import screenshot
-from tests.browser.test_workbench import api_sign_in, needs_sign_in, sign_in
+from tests.support.browser import api_sign_in, needs_sign_in, sign_in
+from tests.support.web_stack import screenshot
 
 pytestmark = [pytest.mark.timeout(600), needs_sign_in]
 

@@ -13,7 +13,7 @@ from playwright.sync_api import BrowserContext, expect
 
 from minsheng.auth.demo import DEMO_PASSWORD
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import screenshot
+from tests.support.web_stack import screenshot
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -20,9 +20,9 @@ from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import Database
 from minsheng_gateway.plans.scope import GatewayPlans, register_plan
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import running_stack, screenshot
-from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
+from tests.support.browser import OFFICE, needs_sign_in, sign_in
 from tests.support.processes import ROOT
+from tests.support.web_stack import running_stack, screenshot
 
 pytestmark = pytest.mark.timeout(600)
 

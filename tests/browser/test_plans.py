@@ -29,11 +29,11 @@ from minsheng.messaging import IntegrationEvent, event_source, topic_for
 from minsheng.messaging.events import STRUCTURED_CONTENT_TYPE
 from minsheng.reporting.events import CATALOG_PUBLISHED, CatalogPublished
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import Stack, running_stack, screenshot
-from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
-from tests.kernel.test_plan_breakdown import CONTEXT, KNOWN
+from tests.support.breakdown import CONTEXT, KNOWN
+from tests.support.browser import OFFICE, needs_sign_in, sign_in
 from tests.support.identity import bearer
 from tests.support.processes import ROOT
+from tests.support.web_stack import Stack, running_stack, screenshot
 
 pytestmark = [pytest.mark.timeout(900), needs_sign_in]
 

@@ -6,17 +6,26 @@ headline value reaches the city summary, and a locked period refuses a submissio
 from __future__ import annotations
 
 import re
-import time
 
 import httpx
 import openpyxl
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import screenshot
-from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in, wait_until_pending
+from tests.support.browser import (
+    OFFICE,
+    T002_1,
+    headline_value,
+    needs_sign_in,
+    select_option,
+    sign_in,
+    submit,
+    wait_for_headline,
+    wait_until_pending,
+)
 from tests.support.identity import bearer
+from tests.support.web_stack import screenshot
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -26,36 +35,6 @@ EXPORT_HEADER = (
     "攻坚行动", "指标编号", "指标", "计量单位", "单位", "期间", "新值", "上期已审核值", "上期期间", "应达值", "变化",
     "异常波动", "填报人", "报送时间",
 )  # fmt: skip
-
-
-def T002_1(org_unit: str, period: str, value: float) -> dict:  # noqa: N802 - the indicator's code
-    return {"indicator": "T002-1", "org_unit": org_unit, "period": period, "value": value}
-
-
-def submit(service: httpx.Client, body: dict, headers) -> dict:
-    answer = service.post("/api/v1/reports", json=body, headers=headers)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-def headline_value(page: Page, indicator: str) -> float | None:
-    answer = page.request.get("/api/v1/city/summary")
-    assert answer.ok, answer.text()
-    figures = {f["id"]: f for c in answer.json()["campaigns"] for f in c["headline"]}
-    return figures[indicator]["current_value"]
-
-
-def wait_for_headline(page: Page, indicator: str, value: float) -> None:
-    """The gateway folds the approval's event within moments; its city summary then shows the value."""
-    deadline = time.monotonic() + 20
-    while (shown := headline_value(page, indicator)) != value:
-        assert time.monotonic() < deadline, f"the city summary shows {indicator} = {shown}, never {value}"
-        time.sleep(0.3)
-
-
-def select_option(page: Page, select: str, label: str) -> None:
-    page.locator(f'[data-test="{select}"]').click()
-    page.locator(".el-select-dropdown__item:visible", has_text=label).first.click()
 
 
 @needs_sign_in

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
+from tests.support.browser import OFFICE, needs_sign_in, sign_in
+from tests.support.web_stack import screenshot
 
 pytestmark = pytest.mark.timeout(600)
 

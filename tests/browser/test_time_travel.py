@@ -13,9 +13,9 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import screenshot
-from tests.browser.test_workbench import OFFICE, needs_sign_in, sign_in
+from tests.support.browser import OFFICE, needs_sign_in, sign_in
 from tests.support.identity import bearer
+from tests.support.web_stack import screenshot
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -4,69 +4,33 @@ its field and nothing is saved), the city office approves and returns, a lost se
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
-from minsheng.auth import demo
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import screenshot
+from tests.support.browser import (
+    CLERK,
+    DEMO_PASSWORD,
+    OFFICE,
+    REPORTS,
+    api_sign_in,
+    entry_input,
+    fill_sign_in,
+    needs_sign_in,
+    open_entry,
+    sign_in,
+    wait_until_pending,
+)
+from tests.support.web_stack import screenshot
 
 pytestmark = pytest.mark.timeout(600)
-
-# Sign-in comes from the identity work (accounts, sessions, demo accounts with one known password);
-# until it is in the tree the tests that sign in cannot run.
-DEMO_PASSWORD: str | None = getattr(demo, "DEMO_PASSWORD", None)
-needs_sign_in = pytest.mark.skipif(DEMO_PASSWORD is None, reason="sign-in (identity) is not in this tree yet")
-
-CLERK = "demo-education-bureau"
-OFFICE = "demo-city-office"
-REPORTS = "/api/v1/campaigns/education/reports"
-
-
-def sign_in(page: Page, username: str, password: str | None = None) -> None:
-    page.goto("/login")
-    fill_sign_in(page, username, password or DEMO_PASSWORD)
-
-
-def fill_sign_in(page: Page, username: str, password: str) -> None:
-    page.get_by_placeholder("用户名").fill(username)
-    page.get_by_placeholder("密码").fill(password)
-    page.get_by_role("button", name="登 录").click()
-
-
-def api_sign_in(context: BrowserContext, username: str) -> str:
-    """Signs the context in through the API (its cookie jar is the browser's); returns the CSRF token."""
-    answer = context.request.post("/api/v1/auth/login", data={"username": username, "password": DEMO_PASSWORD})
-    assert answer.ok, answer.text()
-    return answer.json()["csrf_token"]
 
 
 def reports(context: BrowserContext, period: str) -> dict[str, dict]:
     answer = context.request.get(REPORTS, params={"period": period, "org_unit": "370300", "limit": 500})
     assert answer.ok, answer.text()
     return {r["indicator"]: r for r in answer.json()["data"]}
-
-
-def wait_until_pending(page: Page, period: str, count: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        answer = page.request.get("/api/v1/review/pending", params={"period": period})
-        assert answer.ok, answer.text()
-        if answer.json()["count"] == count:
-            return
-        time.sleep(0.2)
-    pytest.fail(f"the gateway's pending list for {period} never held {count} reports")
-
-
-def entry_input(page: Page, indicator: str, field: str = "value"):
-    return page.locator(f'tr[data-indicator="{indicator}"] input[data-field="{field}"]')
-
-
-def open_entry(page: Page, period: str) -> None:
-    page.goto(f"/entry?campaign=education&period={period}&org_unit=370300")
-    expect(entry_input(page, "T002-1")).to_be_visible()
 
 
 def test_the_app_is_served_at_the_root_and_sign_in_is_in_chinese(page, stack):

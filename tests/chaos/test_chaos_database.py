@@ -37,8 +37,8 @@ from deploy.local_postgres import LocalPostgres
 from minsheng.auth.demo import DEMO_PASSWORD
 from minsheng.broker import LocalBroker
 from minsheng.reporting.events import REPORT_EVENT_TYPES
-from tests.chaos.test_failures import query, scalar
 from tests.conftest import EDU_BUREAU, free_port
+from tests.support.platform import query, scalar
 from tests.support.processes import ProcessGroup, ServiceProcess, die_with_parent, wait_until
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(240)]

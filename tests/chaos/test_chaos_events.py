@@ -23,10 +23,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from minsheng.broker import LocalBroker
-from tests.chaos.test_failures import AS_OF, Platform, outbox_backlog, processed_ids, query, scalar
-from tests.chaos.test_failures import group as group  # noqa: PLC0414 - the fixtures of the failure scenarios
-from tests.chaos.test_failures import platform as platform  # noqa: PLC0414
 from tests.conftest import CITY, EDU_BUREAU
+from tests.support.platform import AS_OF, Platform, outbox_backlog, processed_ids, query, scalar
 from tests.support.processes import die_with_parent, wait_until
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.chaos]

@@ -13,7 +13,7 @@ import pytest
 
 from minsheng.messaging import EventConsumer
 from minsheng.messaging.consumer import CONSUMER_RESTARTS
-from tests.kernel.test_messaging_consumer import (
+from tests.support.consumer import (
     FAST_GROUP_JOIN,
     handlers_of,
     migrated,

@@ -9,9 +9,9 @@ import pytest
 
 from minsheng.clock import CHINA
 from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN
-from tests.gateway.test_gateway_views import fold_all, outbox_events
-from tests.gateway.test_inbox import TODAY, inbox, report
 from tests.support.identity import sign_in, views_gateway
+from tests.support.inbox import TODAY, inbox, report
+from tests.support.views import fold_all, outbox_events
 
 
 @pytest.fixture

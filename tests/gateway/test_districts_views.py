@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.conftest import ZHANGDIAN
-from tests.gateway.test_gateway_views import approve, fold_all, gateway, outbox_events, scenario  # noqa: F401
+from tests.support.views import approve, fold_all, outbox_events, scenario
 
 
-def test_each_league_table_gives_the_ranks_of_its_previous_period_and_the_change(campaign_client, gateway):  # noqa: F811
+def test_each_league_table_gives_the_ranks_of_its_previous_period_and_the_change(campaign_client, gateway):
     education = campaign_client("education")
     scenario(education)
     # Zhangdian's kindergartens reach their own target in December: the monthly table moves.
@@ -38,7 +38,7 @@ def test_each_league_table_gives_the_ranks_of_its_previous_period_and_the_change
     assert zhangdian["score"] > zhangdian["previous_score"]
 
 
-def test_a_district_is_scored_on_its_own_targets_and_the_rates_never_on_city_only_indicators(campaign_client, gateway):  # noqa: F811
+def test_a_district_is_scored_on_its_own_targets_and_the_rates_never_on_city_only_indicators(campaign_client, gateway):
     education = campaign_client("education")
     assert all(fold_all(gateway, outbox_events(education)))
     indicators = gateway.get("/api/v1/indicators", params={"limit": 500}).json()["data"]
@@ -61,7 +61,7 @@ def test_a_district_is_scored_on_its_own_targets_and_the_rates_never_on_city_onl
             assert by_code[unit]["judged_indicators"] == judged(own_targets(unit)), unit
 
 
-def test_overdue_reports_are_warnings_per_series_with_the_missed_periods_newest_first(campaign_client, gateway):  # noqa: F811
+def test_overdue_reports_are_warnings_per_series_with_the_missed_periods_newest_first(campaign_client, gateway):
     education = campaign_client("education")
     scenario(education)
     assert all(fold_all(gateway, outbox_events(education)))

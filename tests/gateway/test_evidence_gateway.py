@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import free_port
-from tests.services.test_evidence import report, start
 from tests.support import evidence_files as files
+from tests.support.evidence_service import report, start
 from tests.support.identity import gateway_settings, identity_gateway, sign_in
 
 

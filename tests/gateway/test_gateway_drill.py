@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from minsheng.clock import today_in_china
 from minsheng_gateway.settings import GatewaySettings
-from tests.gateway.test_gateway_views import AS_OF, comparable, fold_all, outbox_events, scenario
+from tests.support.views import AS_OF, comparable, fold_all, outbox_events, scenario
 
 
 @pytest.fixture

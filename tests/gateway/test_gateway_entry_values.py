@@ -4,9 +4,7 @@ gateway's own tables (events from a real service folded into real PostgreSQL).""
 from __future__ import annotations
 
 from tests.conftest import ZHANGDIAN
-from tests.gateway import test_gateway_views as views
-
-gateway = views.gateway  # the same fixture: a gateway fed only by folds
+from tests.support import views
 
 
 def values(gateway, org_unit: str, period: str, **params) -> dict[str, dict]:

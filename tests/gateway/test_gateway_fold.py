@@ -8,15 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from minsheng.catalog.loader import read_catalog_file
 from minsheng.catalog.models import Campaign, Indicator
 from minsheng.catalog.service import export_catalog
-from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db import Database
-from minsheng.db.migrations import upgrade_to_head
 from minsheng.messaging import IntegrationEvent, ProcessedEvent, event_source
 from minsheng.reporting.events import (
     CATALOG_PUBLISHED,
@@ -28,25 +25,10 @@ from minsheng.reporting.events import (
     ReportSnapshot,
     ReportState,
 )
-from minsheng_gateway.migration_plan import migration_plan
-from minsheng_gateway.plans.scope import GatewayPlans
-from minsheng_gateway.projection import upsert
-from minsheng_gateway.projection.fold import view_handlers
 from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskStatusView
-from minsheng_gateway.projection.progress import StaleProgress
+from tests.support.views import fold
 
 T0 = dt.datetime(2022, 7, 1, 8, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(params=["staged", "parameters"])
-def gateway_database(request, make_database, monkeypatch):
-    if request.param == "staged":  # every batch staged, as a rebuild's thousands of rows are
-        monkeypatch.setattr(upsert, "STAGE_FROM_ROWS", 1)
-    url = make_database("fold")
-    upgrade_to_head(migration_plan, url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 def state(
@@ -130,18 +112,6 @@ def snapshot_event(*reports: ReportState) -> IntegrationEvent:
             taken_at=T0 + dt.timedelta(days=1),
         ),
     )
-
-
-def fold(database: Database, events: list[IntegrationEvent]) -> tuple[int, int]:
-    """One transaction, as a poll or a rebuild's batch: (new events, duplicates)."""
-    stale = StaleProgress()
-    handlers = view_handlers(
-        lambda session, work, slot: stale.series.update(work.series), GatewayPlans(database, CatalogCache())
-    )
-    with database.session() as session:
-        outcome = handlers.apply(session, [handlers.parser.parse(e.to_json_bytes()) for e in events])
-        session.commit()
-    return outcome.applied + outcome.skipped, outcome.duplicates
 
 
 def views(database: Database) -> tuple[dict, dict]:

@@ -22,7 +22,7 @@ from minsheng.demo.breakdown import DEMO_WORKBOOK
 from minsheng.reporting.files import XLSX_MEDIA_TYPE
 from minsheng.topology import CAMPAIGNS
 from minsheng_gateway.settings import GatewaySettings
-from tests.kernel.test_plan_breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
+from tests.support.breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
 from tests.support.identity import API_KEY, PRIVATE_KEY_PEM, sign_in, views_gateway
 
 TEMPLATE = "/api/v1/plans/breakdown-template"

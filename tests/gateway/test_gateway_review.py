@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from minsheng_gateway.settings import GatewaySettings
 from tests.conftest import EDU_BUREAU, ZHANGDIAN
-from tests.gateway.test_gateway_views import approve, fold_all, outbox_events
 from tests.support.identity import PRIVATE_KEY_PEM, sign_in
+from tests.support.views import approve, fold_all, outbox_events
 
 
 @pytest.fixture

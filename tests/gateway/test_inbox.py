@@ -5,33 +5,18 @@ A real education service makes the reports; its events are folded into a gateway
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN
-from tests.gateway.test_gateway_views import fold_all, outbox_events
 from tests.support.identity import sign_in, views_gateway
-
-TODAY = dt.date(2023, 4, 5)  # March is being reported (due 04-10); February was due 03-10
+from tests.support.inbox import TODAY, inbox, report
+from tests.support.views import fold_all, outbox_events
 
 
 @pytest.fixture
 def gateway(make_database):
     with views_gateway(make_database("gateway"), today=TODAY) as client:
         yield client
-
-
-def report(education, body, headers) -> int:
-    created = education.post("/api/v1/reports", json=body, headers=headers)
-    assert created.status_code == 201, created.text
-    return created.json()["id"]
-
-
-def inbox(gateway, **params) -> dict:
-    answer = gateway.get("/api/v1/inbox", params={"limit": 500, **params})
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 def row(answer: dict, indicator: str, period: str) -> dict:

@@ -12,8 +12,8 @@ from minsheng.catalog.document import PlanDoc, PlanState
 from minsheng.catalog.models import Plan
 from minsheng.progress.status import plan_time
 from minsheng_gateway.plans.service import default_plan
-from tests.gateway.test_gateway_views import fold_all, outbox_events
 from tests.support.identity import views_gateway
+from tests.support.views import fold_all, outbox_events
 
 TODAY = dt.date(2026, 12, 7)
 NEXT = PlanDoc(

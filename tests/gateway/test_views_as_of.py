@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.gateway.test_gateway_views import fold_all, gateway, outbox_events, scenario  # noqa: F401 - fixture
+from tests.support.views import fold_all, outbox_events, scenario
 
 TODAY = "2022-12-31"  # the gateway fixture's clock
 
@@ -16,7 +16,7 @@ def judged(summary: dict) -> int:
     return sum(n for status, n in summary["indicators_by_status"].items() if status != "no_data")
 
 
-def test_summaries_and_warnings_answer_for_the_day_asked(campaign_client, gateway):  # noqa: F811
+def test_summaries_and_warnings_answer_for_the_day_asked(campaign_client, gateway):
     service = campaign_client("education")
     scenario(service)
     assert all(fold_all(gateway, outbox_events(service)))
@@ -43,7 +43,7 @@ def test_summaries_and_warnings_answer_for_the_day_asked(campaign_client, gatewa
     assert get("/api/v1/warnings", as_of="2022-05-31") == []
 
 
-def test_a_day_that_is_not_a_date_is_refused_in_chinese(gateway):  # noqa: F811
+def test_a_day_that_is_not_a_date_is_refused_in_chinese(gateway):
     response = gateway.get("/api/v1/city/summary", params={"as_of": "2022-13-01"})
     assert response.status_code == 422
     assert "detail" in response.json()

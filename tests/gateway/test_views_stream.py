@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 
 from minsheng.observability import MetricsMiddleware
 from minsheng_gateway.stream.service import EVERYTHING, QUEUE_SIZE, ViewsBroadcaster, event_stream
-from tests.chaos.test_failures import Platform, group, platform  # noqa: F401 - fixtures
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -81,7 +81,7 @@ def read_events(url: str, events: queue.Queue, opened: threading.Event) -> None:
         pass  # the gateway stopped at the end of the test
 
 
-def test_an_approval_in_a_service_reaches_a_subscriber_within_seconds(platform: Platform):  # noqa: F811
+def test_an_approval_in_a_service_reaches_a_subscriber_within_seconds(platform: Platform):
     p = platform
     events: queue.Queue = queue.Queue()
     opened = threading.Event()

@@ -20,7 +20,7 @@ from minsheng.db.migrations import MigrationPlan, upgrade_to_head
 from minsheng.errors import Conflict, Overloaded, Unprocessable, install_error_handlers
 from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES, OutboxEvent, add_events
 from tests.conftest import free_port
-from tests.kernel.test_messaging_outbox import value_event
+from tests.support.consumer import value_event
 
 
 @pytest.fixture

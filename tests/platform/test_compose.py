@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, Process
 from minsheng_gateway.settings import GatewaySettings
-from tests.conftest import campaign_module
+from tests.support.settings import settings_class
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"  # read at fixture time, so a test can point it elsewhere
@@ -32,12 +32,6 @@ PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
 
 PER_PROCESS = pytest.mark.parametrize("process", ALL_PROCESSES, ids=lambda p: p.name)
 PER_CAMPAIGN = pytest.mark.parametrize("campaign", CAMPAIGNS.values(), ids=lambda p: p.name)
-
-
-def settings_class(process: Process) -> type:
-    if process == GATEWAY:
-        return GatewaySettings
-    return type(campaign_module(process.name).service.settings)
 
 
 def bind_mount_source(compose_dir: Path, service_name: str, service: dict, target: str) -> Path:

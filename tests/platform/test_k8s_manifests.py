@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, Process
-from tests.platform.test_compose import settings_class
+from tests.support.settings import settings_class
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"

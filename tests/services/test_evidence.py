@@ -14,7 +14,6 @@ import httpx
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from minsheng.auth.models import Role
@@ -38,8 +37,8 @@ from tests.conftest import (
 )
 from tests.support import evidence_files as files
 from tests.support.catalogs import requiring_evidence
-from tests.support.identity import PUBLIC_KEY_PEM, SIGNER
-from tests.support.objectstore import bucket_name
+from tests.support.evidence_service import report, start
+from tests.support.identity import SIGNER
 
 ZICHUAN = FreshBearer(
     SIGNER, Principal(account_id=90, name="淄川区 测试用户", role=Role.district, org_unit="370302"), CAMPAIGN_CODES
@@ -47,23 +46,6 @@ ZICHUAN = FreshBearer(
 ZHANGDIAN_TOO = FreshBearer(  # another account of the same district
     SIGNER, Principal(account_id=91, name="张店区 另一用户", role=Role.district, org_unit="370303"), CAMPAIGN_CODES
 )
-
-
-def start(make_database, object_store, **settings) -> TestClient:
-    values = {
-        "database_url": make_database("education"),
-        "jwt_public_key": PUBLIC_KEY_PEM,
-        "kafka_bootstrap_servers": "127.0.0.1:1",
-        "object_store_url": object_store.endpoint,
-        "object_store_access_key": object_store.credentials.access_key,
-        "object_store_secret_key": object_store.credentials.secret_key,
-        "evidence_bucket": bucket_name("education"),
-        "object_store_timeout_seconds": 2.0,
-        **settings,
-    }
-    client = TestClient(education_service.create_app(education_service.settings.model_copy(update=values)))
-    client.__enter__()
-    return client
 
 
 @pytest.fixture
@@ -75,16 +57,6 @@ def education(make_database, object_store):
 
 def upload(client, name: str, content: bytes, headers=ZHANGDIAN) -> httpx.Response:
     return client.post("/api/v1/evidence", files={"file": (name, content)}, headers=headers)
-
-
-def report(period="2022-06", value=2.0, evidence=(), org_unit="370303", indicator="T002-1"):
-    return {
-        "indicator": indicator,
-        "org_unit": org_unit,
-        "period": period,
-        "value": value,
-        "evidence": [{"id": i, "caption": c} for i, c in evidence],
-    }
 
 
 def store_of(client) -> ObjectStore:

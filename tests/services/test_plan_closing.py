@@ -14,8 +14,8 @@ from minsheng.catalog.loader import apply_catalog
 from minsheng.catalog.models import Plan
 from minsheng.topology import CAMPAIGNS
 from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN, campaign_module
-from tests.gateway.test_gateway_views import fold_all, outbox_events
 from tests.support.identity import sign_in, views_gateway
+from tests.support.views import fold_all, outbox_events
 
 PLAN = "zibo-gaopinzhi-minsheng"
 TODAY = dt.date(2026, 12, 7)

@@ -13,8 +13,8 @@ from minsheng.catalog.breakdown import parse_breakdown
 from minsheng.catalog.document import PlanState
 from minsheng.demo.breakdown import DEMO_WORKBOOK
 from tests.conftest import CITY, EDU_BUREAU
-from tests.gateway.test_gateway_views import outbox_events
-from tests.kernel.test_plan_breakdown import CONTEXT, KNOWN
+from tests.support.breakdown import CONTEXT, KNOWN
+from tests.support.views import outbox_events
 
 LEGACY = "zibo-gaopinzhi-minsheng"
 TODAY = dt.date(2026, 12, 7)
@@ -154,8 +154,8 @@ def test_a_plan_without_tasks_of_the_campaign_still_exists_there_and_survives_a_
 
 
 def test_evidence_task_states_and_closing_go_by_plan(make_database, object_store):
-    from tests.services.test_evidence import start
     from tests.support import evidence_files as files
+    from tests.support.evidence_service import start
 
     education = start(make_database, object_store)
     try:

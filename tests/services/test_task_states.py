@@ -20,9 +20,8 @@ from minsheng.messaging import IntegrationEvent, OutboxEvent, event_source
 from minsheng.reporting.events import TASK_STATE_CHANGED, TaskStateChanged
 from minsheng.reporting.models import ChangeRecord
 from tests.conftest import CITY, EDU_BUREAU, VIEWER, ZHANGDIAN
-from tests.gateway.test_gateway_fold import fold, gateway_database  # noqa: F401 - a fixture
-from tests.gateway.test_gateway_views import approve, fold_all, outbox_events
 from tests.support.identity import gateway_settings, identity_gateway, sign_in
+from tests.support.views import approve, fold, fold_all, outbox_events
 
 SUSPEND = {"state": "suspended", "reason": "因政策调整"}
 
@@ -234,7 +233,7 @@ def state_event(revision: int, state: str, previous: str, reason: str | None = "
     )
 
 
-def test_the_fold_keeps_each_revision_once_and_the_highest_is_the_state(gateway_database):  # noqa: F811
+def test_the_fold_keeps_each_revision_once_and_the_highest_is_the_state(gateway_database):
     from minsheng_gateway.projection.models import TaskStateView
     from minsheng_gateway.reads import task_states, tasks_apart
 

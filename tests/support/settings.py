@@ -1,0 +1,13 @@
+"""The settings class each process of the topology really reads: what the deployment files are checked against."""
+
+from __future__ import annotations
+
+from minsheng.topology import GATEWAY, Process
+from minsheng_gateway.settings import GatewaySettings
+from tests.conftest import campaign_module
+
+
+def settings_class(process: Process) -> type:
+    if process == GATEWAY:
+        return GatewaySettings
+    return type(campaign_module(process.name).service.settings)
