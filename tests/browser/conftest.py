@@ -188,8 +188,10 @@ def stack(request: pytest.FixtureRequest, shared_stacks: SharedStacks, tmp_path_
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module, not per session: Playwright's sync API runs an event loop in the main thread while it lives, and
+    # every later test calling asyncio.run() would fail ("cannot be called from a running event loop").
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
