@@ -15,6 +15,7 @@ The employment service is the subject: 市人力资源社会保障局 leads task
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 from collections.abc import Callable, Iterator
@@ -32,8 +33,10 @@ from minsheng.auth.demo import DEMO_PASSWORD
 from minsheng.auth.models import Role
 from minsheng.auth.principal import IndicatorScope, Principal, authorize_report, may_report
 from minsheng.auth.tokens import ALGORITHM, service_token_claims
+from minsheng.catalog.breakdown import parse_breakdown
 from minsheng.catalog.document import PlanState, legacy_plan
 from minsheng.catalog.models import Plan
+from minsheng.demo.breakdown import DEMO_WORKBOOK
 from minsheng.errors import Forbidden
 from minsheng.reporting.files import DATA_SHEET
 from minsheng.reporting.workbook import ERRORS_SHEET
@@ -41,6 +44,7 @@ from minsheng_gateway.identity.deps import SESSION_COOKIE
 from minsheng_gateway.identity.tokens import ServiceTokenSigner
 from tests.conftest import CITY, EDU_BUREAU, HEALTH_BUREAU, HRSS, INTEGRATION, VIEWER, ZHANGDIAN
 from tests.support import evidence_files
+from tests.support.breakdown import CONTEXT, KNOWN
 from tests.support.identity import API_KEY, SIGNER, demo_principal, gateway_settings, identity_gateway, sign_in
 from tests.support.objectstore import bucket_name
 
@@ -228,6 +232,14 @@ def close_closed_plan(client: TestClient, headers: dict) -> httpx.Response:
         set_state(PlanState.published)
 
 
+@functools.cache
+def plan_part() -> dict:
+    """The demonstration 任务分解表's plan, published, with this campaign's part of it."""
+    demo = parse_breakdown(DEMO_WORKBOOK.read_bytes(), known_indicators=KNOWN, **CONTEXT)
+    plan = demo.plan.model_copy(update={"state": PlanState.published})
+    return {"plan": plan.model_dump(mode="json"), "campaign": demo.campaigns[CAMPAIGN].model_dump(mode="json")}
+
+
 def evidence_upload(client: TestClient, headers: dict) -> httpx.Response:
     image = {"file": ("现场照片.png", evidence_files.png(), "application/octet-stream")}
     return client.post("/api/v1/evidence", files=image, headers=headers)
@@ -312,6 +324,12 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Call]] = {
         lambda c, s, h: c.put(
             f"/api/v1/tasks/{s.task}/state", json={"state": "undecided", "reason": "待市政府研究"}, headers=h
         ),
+    ),
+    # publishing a plan (the gateway's breakdown:publish sends each service its part); last: the plan it creates is
+    # in force today, and would be every later call's default plan
+    ("post", "/api/v1/plans"): (
+        "city office only",
+        lambda c, s, h: c.post("/api/v1/plans", json=plan_part(), headers=h),
     ),
 }
 
