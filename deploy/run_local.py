@@ -39,9 +39,10 @@ from local_postgres import LocalPostgres  # deploy/local_postgres.py, beside thi
 from minsheng.auth.demo import DEMO_ACCOUNTS, DEMO_API_KEY, DEMO_BY_USERNAME, DEMO_PASSWORD
 from minsheng.auth.keys import ensure_key_pair
 from minsheng.broker import LocalBroker
-from minsheng.catalog.document import CAMPAIGN_CODES
+from minsheng.catalog.document import CAMPAIGN_CODES, legacy_plan
 from minsheng.clock import today_in_china
 from minsheng.demo.loader import load_demo_data
+from minsheng.demo.publication import close_ended_plan, publish_demo_plan
 from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, LOCAL_OBJECT_STORE_PORT, LOCAL_POSTGRES_PORT
 from minsheng_gateway.identity.tokens import FreshBearer, ServiceTokenSigner
 
@@ -56,18 +57,19 @@ def die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def wait_ready(url: str, timeout: float) -> None:
-    """Until `url`/readyz answers 200 (a process that dies meanwhile is the supervisor's to restart)."""
+def wait_ready(url: str, timeout: float, probe: str = "/readyz") -> None:
+    """Until `url`/readyz answers 200 (a process that dies meanwhile is the supervisor's to restart); with
+    probe="/healthz", until it serves requests at all (ready for people or not)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}{probe}", timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError, http.client.HTTPException):
             pass
         time.sleep(0.3)
-    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+    raise TimeoutError(f"{url}{probe} not 200 after {timeout:.0f}s")
 
 
 def wait_relay_connected(url: str, process: str, timeout: float) -> bool:
@@ -110,18 +112,37 @@ def city_office_headers(private_key: Path) -> FreshBearer:
     return FreshBearer(signer, DEMO_BY_USERNAME["demo-city-office"].principal(), CAMPAIGN_CODES)
 
 
-def load_demo(private_key: Path, service_urls: dict[str, str]) -> dict[str, int]:
-    """The demo dataset, submitted and approved as the city office, straight to the services (the gateway
-    learns it from their events, as in real use).  What people changed meanwhile is skipped and logged
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def load_demo(private_key: Path, service_urls: dict[str, str], plan: str) -> dict[str, int]:
+    """The demo dataset of one plan, submitted and approved as the city office, straight to the services (the
+    gateway learns it from their events, as in real use).  What people changed meanwhile is skipped and logged
     by the loader (minsheng.demo.loader)."""
-    print("demo data  loading into the empty campaigns (演示数据; --no-demo-data skips it)…", flush=True)
+    say(f"demo data  loading plan {plan} into the campaigns that hold none of it (演示数据; --no-demo-data skips it)…")
     headers = city_office_headers(private_key)
     clients = {c: httpx.Client(base_url=url, timeout=300) for c, url in service_urls.items()}
     try:
-        return load_demo_data(clients, headers, today=today_in_china(), log=lambda line: print(line, flush=True))
+        return load_demo_data(clients, headers, today=today_in_china(), plan=plan, log=say)
     finally:
         for client in clients.values():
             client.close()
+
+
+def load_demo_plans(private_key: Path, service_urls: dict[str, str], gateway_url: str) -> bool:
+    """The 2022–2024 plan's demo data, that plan closed (it ended in 2024), then the demonstration plan in force
+    (2025–2027) published from its 任务分解表 through the gateway's upload path and given demo reports up to what
+    fell due: a newcomer signing in today sees this month's work.  True if any report was loaded."""
+    legacy = legacy_plan().code
+    loaded = any(load_demo(private_key, service_urls, legacy).values())
+    wait_ready(gateway_url, timeout=120, probe="/healthz")
+    with httpx.Client(base_url=gateway_url, timeout=300) as gateway:
+        close_ended_plan(gateway, legacy, log=say)
+        current = publish_demo_plan(gateway, log=say)
+    if current is not None:
+        loaded = any(load_demo(private_key, service_urls, current).values()) or loaded
+    return loaded
 
 
 def wait_consistent(gateway_url: str, timeout: float) -> bool:
@@ -426,7 +447,7 @@ def main() -> int:
             wait_relay_connected(service_urls[process.name], process.name, timeout=60)
         if args.demo_data:
             try:
-                if any(load_demo(private_key, service_urls).values()):
+                if load_demo_plans(private_key, service_urls, gateway_url):
                     wait_consistent(gateway_url, timeout=180)
             except Exception as error:  # noqa: BLE001 - the platform runs on, with what was loaded
                 print(f"demo data  loading failed, the platform runs on without (all of) it: {error}", flush=True)

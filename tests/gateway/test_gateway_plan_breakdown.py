@@ -19,11 +19,15 @@ from minsheng.catalog.breakdown import BREAKDOWN_SHEET, campaign_counts, parse_b
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.catalog.loader import apply_catalog
 from minsheng.demo.breakdown import DEMO_WORKBOOK
+from minsheng.demo.loader import load_demo_data
+from minsheng.demo.publication import close_ended_plan, publish_demo_plan
 from minsheng.reporting.files import XLSX_MEDIA_TYPE
 from minsheng.topology import CAMPAIGNS
 from minsheng_gateway.settings import GatewaySettings
+from tests.conftest import CITY
 from tests.support.breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
 from tests.support.identity import API_KEY, PRIVATE_KEY_PEM, sign_in, views_gateway
+from tests.support.views import live_handlers, outbox_events
 
 TEMPLATE = "/api/v1/plans/breakdown-template"
 DRY_RUN = "/api/v1/plans/breakdown:dry-run"
@@ -183,6 +187,7 @@ def test_a_system_key_and_an_anonymous_caller_are_refused(gateway):
 
 PUBLISH = "/api/v1/plans/breakdown:publish"
 DEMO_PLAN = "demo-minsheng-2025-2027"
+LEGACY_PLAN = "zibo-gaopinzhi-minsheng"
 
 
 @pytest.fixture
@@ -198,7 +203,7 @@ def publishing(make_database, campaign_client):
         if campaign in down:
             raise httpx.ConnectError("refused", request=request)
         answer = services[campaign].request(
-            request.method, request.url.path, headers=dict(request.headers), content=request.content
+            request.method, request.url.raw_path.decode(), headers=dict(request.headers), content=request.content
         )
         return httpx.Response(answer.status_code, content=answer.content, headers=answer.headers)
 
@@ -263,3 +268,51 @@ def test_a_workbook_with_errors_is_refused_and_nothing_is_published(publishing):
         assert [p["code"] for p in service.get("/api/v1/plans").json()] == ["zibo-gaopinzhi-minsheng"]
     bureau = sign_in(client, "demo-education-bureau")
     assert publish(client, DEMO_WORKBOOK.read_bytes(), bureau).json()["code"] == "city_office_only"
+
+
+def test_make_run_publishes_the_demonstration_plan_and_zhangdian_sees_this_months_work(publishing):
+    """What `make run` does after the 2022–2024 plan's demo data (deploy/run_local.py `load_demo_plans`): the ended
+    plan closed, the 【演示】 2025–2027 plan published from its workbook through the gateway, demo reports up to what
+    fell due.  张店区's clerk on 2026-12-07 then sees, by default, the plan in force: November owed this month (due
+    12-10), a few series late in red, and the old plan one `?plan=` away, closed."""
+    client, services, _ = publishing
+    lines: list[str] = []
+    assert close_ended_plan(client, LEGACY_PLAN, log=lines.append) is True
+    assert publish_demo_plan(client, log=lines.append) == DEMO_PLAN
+    loaded = load_demo_data(services, CITY, today=dt.date(2026, 12, 7), plan=DEMO_PLAN, log=lines.append)
+    assert all(loaded[c] > 0 for c in CAMPAIGN_CODES), lines
+    # Again, as a second `make run` would: nothing changes, nothing is loaded twice.
+    assert publish_demo_plan(client, log=lines.append) == DEMO_PLAN
+    assert load_demo_data(
+        services, CITY, today=dt.date(2026, 12, 7), plan=DEMO_PLAN, log=lambda _: None
+    ) == dict.fromkeys(services, 0)
+
+    handlers = live_handlers(client.app)
+    events = [e for service in services.values() for e in outbox_events(service)]
+    for start in range(0, len(events), 500):
+        with client.app.state.database.session() as session:
+            batch = events[start : start + 500]
+            handlers.apply(session, [handlers.parser.parse(e.to_json_bytes()) for e in batch])
+            session.commit()
+
+    plans = {p["code"]: p for p in client.get("/api/v1/plans").json()}
+    assert plans[DEMO_PLAN]["current"] is True and plans[DEMO_PLAN]["phase"] == "in_force"
+    assert plans[LEGACY_PLAN]["phase"] == "closed"
+
+    sign_in(client, "demo-zhangdian")
+    inbox = client.get("/api/v1/inbox", params={"limit": 500})
+    assert inbox.status_code == 200, inbox.text
+    page = inbox.json()
+    assert "2026-11" in page["summary"]["periods"] and page["summary"]["owed"] > 0
+    owed_now = [r for r in page["data"] if r["period"] == "2026-11"]
+    assert owed_now and all(r["state"] == "not_reported" and not r["overdue"] for r in owed_now)
+    assert str(owed_now[0]["due_date"]) == "2026-12-10"
+    late = [r for r in page["data"] if r["overdue"]]
+    assert 0 < page["summary"]["overdue"] < page["summary"]["owed"] * 2 and late
+    assert all(r["org_unit"] == "370303" for r in page["data"])
+    old = client.get("/api/v1/inbox", params={"plan": LEGACY_PLAN, "limit": 1}).json()
+    assert old["summary"]["periods"] != page["summary"]["periods"]
+    # The gateway's figures are the services' own, plan by plan (both plans compared).
+    consistency = client.get("/api/v1/consistency").json()
+    assert consistency["plans"] == [DEMO_PLAN, LEGACY_PLAN] and consistency["differences"] == []
+    assert consistency["consistent"] is True and sum(consistency["compared"].values()) > 1000

@@ -10,12 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from minsheng.catalog.breakdown import parse_breakdown
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.catalog.loader import read_catalog_file
+from minsheng.demo.breakdown import DEMO_WORKBOOK
 from minsheng.demo.generator import DEMO_NOTE, LAGGING_DISTRICTS, demo_rows, load_results, unit_targets
 from minsheng.demo.loader import load_demo_data
 from minsheng.orgunits import CITY_CODE
 from tests.conftest import CITY, ZHANGDIAN
+from tests.support.breakdown import CONTEXT, KNOWN
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2025, 3, 1)
@@ -43,10 +46,38 @@ def test_every_row_is_marked_and_within_the_plan(rows):
 
 
 def test_nothing_for_periods_not_yet_over(catalogs):
-    early = demo_rows(catalogs, today=dt.date(2022, 7, 1))
-    periods = {r["period"] for campaign in early.values() for r in campaign}
-    assert "2022-06" in periods and "2022Q2" in periods
-    assert not {"2022-07", "2022Q3", "2022"} & periods
+    """Once a plan has ended, every period before today is reported; none after."""
+    ended = demo_rows(catalogs, today=dt.date(2025, 1, 5))
+    periods = {r["period"] for campaign in ended.values() for r in campaign}
+    assert {"2024-12", "2024Q4", "2024"} <= periods
+
+
+def test_in_a_plan_in_force_what_is_owed_now_is_left_for_people_and_a_few_series_are_late(catalogs):
+    """On 2022-07-01 June is owed (due 07-10): nobody has reported it.  May fell due on 06-10: most series
+    reported it, about one in five did not (the inbox's overdue items); April, due earlier, every series."""
+    rows = [r for campaign in demo_rows(catalogs, today=dt.date(2022, 7, 1)).values() for r in campaign]
+    periods = {r["period"] for r in rows}
+    assert "2022-05" in periods and "2022Q1" in periods
+    assert not {"2022-06", "2022Q2", "2022-07", "2022Q3", "2022"} & periods
+    reported = defaultdict(set)
+    for row in rows:
+        reported[(row["indicator"], row["org_unit"])].add(row["period"])
+    monthly = [periods for periods in reported.values() if {"2022-03", "2022-04"} <= periods]
+    late = [periods for periods in monthly if "2022-05" not in periods]
+    assert 0.1 < len(late) / len(monthly) < 0.3
+
+
+def test_the_demonstration_plan_in_force_gets_reports_up_to_what_fell_due():
+    """The 2025–2027 demonstration plan (its 任务分解表, as `make run` publishes it): on 2026-12-07 the reports
+    run to October 2026 (due 11-10) and 2026Q3; November is this month's work; 2025's year figures are in."""
+    result = parse_breakdown(DEMO_WORKBOOK.read_bytes(), known_indicators=KNOWN, **CONTEXT)
+    assert result.ok, result.errors
+    rows = demo_rows(result.campaigns.values(), today=dt.date(2026, 12, 7))
+    periods = {r["period"] for campaign in rows.values() for r in campaign}
+    assert {"2026-10", "2026Q3", "2025"} <= periods
+    assert not {"2026-11", "2026Q4", "2026"} & periods
+    assert all(r["period"] >= "2025" for campaign in rows.values() for r in campaign)
+    assert set(rows) == set(CAMPAIGN_CODES) and all(rows[c] for c in CAMPAIGN_CODES)
 
 
 def test_the_published_2022_results_add_up_from_the_districts(rows):

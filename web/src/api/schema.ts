@@ -465,7 +465,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 核对网关的正式数据与各服务自己的数据，列出每一处差异 */
+        /** 核对网关的正式数据与各服务自己的数据（逐个方案），列出差异 */
         get: operations["consistency_api_v1_consistency_get"];
         put?: never;
         post?: never;
@@ -1427,6 +1427,8 @@ export interface components {
             compared: {
                 [key: string]: number;
             };
+            /** Plans */
+            plans: string[];
             /** Unreachable */
             unreachable: string[];
             /** Differences */
@@ -1441,6 +1443,8 @@ export interface components {
         };
         /** Difference */
         Difference: {
+            /** Plan */
+            plan: string;
             /** Campaign */
             campaign: string;
             /** Indicator */

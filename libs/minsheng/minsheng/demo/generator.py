@@ -25,7 +25,9 @@ from minsheng.catalog.document import (
     MilestoneBasis,
 )
 from minsheng.orgunits import CITY_CODE
+from minsheng.progress.periods import Period
 from minsheng.progress.scale import ratio_scale
+from minsheng.reporting.calendar import ReportingCalendar
 
 DEMO_NOTE = "演示数据"
 RESULTS_FILE = Path(__file__).with_name("results_2022.yaml")
@@ -62,6 +64,9 @@ PERFORMANCE = {
 LAGGING_DISTRICTS = frozenset(code for code, p in PERFORMANCE.items() if p < 0.85)
 # About this share of the indicators lag everywhere (a bureau behind on its task).
 LAGGING_SHARE = 0.2
+# In a plan in force, this share of the series (indicator × org unit) has not reported what fell due last, so the
+# inbox and the warnings show overdue items in red.
+LATE_SHARE = 0.2
 # Units whose figures are amounts, lengths or areas (one decimal); everything else is counted.
 DECIMAL_UNITS = frozenset({"亿元", "万元", "公里", "公顷", "万平方米", "平方米", "岁", "百分点", "%"})
 
@@ -81,20 +86,6 @@ def load_results(path: Path = RESULTS_FILE) -> dict[str, DemoResult]:
 
 def months(year: int) -> list[str]:
     return [f"{year}-{m:02d}" for m in range(1, 13)]
-
-
-def period_end(period: str) -> dt.date:
-    if "Q" in period:
-        year, quarter = int(period[:4]), int(period[-1])
-        return _month_end(year, 3 * quarter)
-    if "-" in period:
-        return _month_end(int(period[:4]), int(period[5:7]))
-    return dt.date(int(period), 12, 31)
-
-
-def _month_end(year: int, month: int) -> dt.date:
-    first_next = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return first_next - dt.timedelta(days=1)
 
 
 def _counted(indicator: IndicatorDoc) -> bool:
@@ -184,8 +175,7 @@ def _flow_rows(indicator: IndicatorDoc, rng: random.Random, result: DemoResult |
         for year, total in by_year.items():
             total = round(total) if integer else round(total, 1)
             for period, value in zip(months(year), _monthly(total, rng, integer=integer), strict=True):
-                if value > 0:
-                    rows.append(_row(indicator, org_unit, period, value=value))
+                rows.append(_row(indicator, org_unit, period, value=value))  # a month with nothing done is a 0
     return rows
 
 
@@ -282,17 +272,39 @@ def indicator_rows(indicator: IndicatorDoc, result: DemoResult | None = None, *,
 def demo_rows(
     catalogs: Iterable[CampaignDoc], *, today: dt.date, results: Mapping[str, DemoResult] | None = None
 ) -> dict[str, list[dict]]:
-    """Per campaign, the rows to submit (`POST /reports/bulk`): the periods ended before `today`."""
+    """Per campaign, the rows to submit (`POST /reports/bulk`).  A plan that has ended: every period ended before
+    `today`.  A plan in force: what has fallen due (the default reporting calendar), less the latest of it for a
+    few series (LATE_SHARE) — what is owed now and what is late are left for people, as are the indicators whose
+    figures need 佐证材料 (须附佐证).  The city's published
+    2022 results belong to the 2022–2024 plan alone (the legacy plan)."""
     results = load_results() if results is None else results
     answer: dict[str, list[dict]] = {}
     for catalog in catalogs:
         rows = []
         years = tuple(catalog.plan.years)
+        in_force = catalog.plan.end >= today
         for indicator in catalog.all_indicators():
-            rows.extend(
-                r
-                for r in indicator_rows(indicator, results.get(indicator.code), years=years)
-                if period_end(r["period"]) < today
-            )
+            if indicator.evidence_required:
+                continue  # its figures need 佐证材料: the demo does not make up proof, they are left for people
+            result = results.get(indicator.code) if catalog.plan.legacy else None
+            generated = indicator_rows(indicator, result, years=years)
+            rows.extend(_fallen_due(generated, today) if in_force else _ended(generated, today))
         answer[catalog.code] = rows
     return answer
+
+
+def _ended(rows: list[dict], today: dt.date) -> list[dict]:
+    # The 2022–2024 plan's dataset as it always was: months with nothing done were not reported.
+    return [r for r in rows if Period.parse(r["period"]).end < today and r.get("value") != 0]
+
+
+def _fallen_due(rows: list[dict], today: dt.date) -> list[dict]:
+    calendar = ReportingCalendar()
+    due = [r for r in rows if calendar.due_date(Period.parse(r["period"])) < today]
+    latest: dict[tuple[str, str], dict] = {}
+    for row in due:
+        key = (row["indicator"], row["org_unit"])
+        if key not in latest or Period.parse(row["period"]).end > Period.parse(latest[key]["period"]).end:
+            latest[key] = row
+    late = {id(row) for key, row in latest.items() if random.Random(f"minsheng-demo-late:{key}").random() < LATE_SHARE}
+    return [r for r in due if id(r) not in late]

@@ -56,14 +56,21 @@ def _refused(response: httpx.Response, ids: list[int]) -> dict[int, str] | None:
 
 
 def approve_submitted(
-    client: httpx.Client, headers: Mapping[str, str], ids: list[int], *, log: Callable[[str], None]
+    client: httpx.Client,
+    headers: Mapping[str, str],
+    ids: list[int],
+    *,
+    of_plan: Mapping[str, str] | None = None,
+    log: Callable[[str], None],
 ) -> tuple[int, dict[int, str]]:
     """Approve the reports `ids` (the loader's own), skipping those a person changed meanwhile: each
     refused round is retried without the reports it names, so this ends (every round approves all
     that is left or removes at least one).  Returns how many were approved and the skipped (id → code)."""
     remaining, skipped = list(ids), {}
     while remaining:
-        response = client.post("/api/v1/reports/approve", json={"ids": remaining}, headers=dict(headers))
+        response = client.post(
+            "/api/v1/reports/approve", params=of_plan or {}, json={"ids": remaining}, headers=dict(headers)
+        )
         if not response.is_error:
             return len(remaining), skipped
         refused = _refused(response, remaining)
@@ -81,16 +88,19 @@ def load_demo_data(
     headers: Mapping[str, str],
     *,
     today: dt.date,
+    plan: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, int]:
     """Per campaign (a client of its service each), how many reports were loaded and approved (0: it had
     some already, or its load failed at once; a failure is logged).  `headers` is read at each request, so
-    a FreshBearer's short-lived token is renewed during a long load."""
+    a FreshBearer's short-lived token is renewed during a long load.  `plan`: the plan's code (every request
+    names it); None, the services' default plan (the one in force today)."""
     loaded: dict[str, int] = dict.fromkeys(clients, 0)
     empty, held = [], []
+    of_plan = {"plan": plan} if plan is not None else {}
     for campaign, client in clients.items():
         try:
-            existing = client.get("/api/v1/reports", params={"limit": 1}, headers=dict(headers))
+            existing = client.get("/api/v1/reports", params={"limit": 1, **of_plan}, headers=dict(headers))
             _check(existing)
         except (DemoLoadError, httpx.HTTPError) as error:
             log(f"demo data  {campaign:<11} not loaded: {error}")
@@ -100,7 +110,7 @@ def load_demo_data(
         log(f"demo data  already there (holding reports), left alone: {', '.join(held)}")
     for campaign in empty:
         try:
-            _load_campaign(campaign, clients[campaign], headers, loaded, today=today, log=log)
+            _load_campaign(campaign, clients[campaign], headers, loaded, today=today, of_plan=of_plan, log=log)
         except (DemoLoadError, httpx.HTTPError) as error:
             log(f"demo data  {campaign:<11} stopped after {loaded[campaign]} reports approved: {error}")
     return loaded
@@ -113,17 +123,18 @@ def _load_campaign(
     loaded: dict[str, int],
     *,
     today: dt.date,
+    of_plan: dict[str, str],
     log: Callable[[str], None],
 ) -> None:
     """Submit and approve one campaign's rows a batch at a time, counting in `loaded` what is approved."""
-    catalog = client.get("/api/v1/catalog", headers=dict(headers))
+    catalog = client.get("/api/v1/catalog", params=of_plan, headers=dict(headers))
     _check(catalog)
     rows = demo_rows([CampaignDoc.model_validate(catalog.json())], today=today)[campaign]
     started = time.monotonic()
     skipped = 0
     for start in range(0, len(rows), BATCH):
         submitted = client.post(
-            "/api/v1/reports/bulk", json={"rows": rows[start : start + BATCH]}, headers=dict(headers)
+            "/api/v1/reports/bulk", params=of_plan, json={"rows": rows[start : start + BATCH]}, headers=dict(headers)
         )
         _check(submitted)
         reports = submitted.json()["data"]
@@ -133,7 +144,7 @@ def _load_campaign(
                     f"demo data  report {report['id']} ({report['indicator']} {report['org_unit']} "
                     f"{report['period']}) is a newer revision of one a person submitted meanwhile"
                 )
-        done, refused = approve_submitted(client, headers, [r["id"] for r in reports], log=log)
+        done, refused = approve_submitted(client, headers, [r["id"] for r in reports], of_plan=of_plan, log=log)
         loaded[campaign] += done
         skipped += len(refused)
     note = f", {skipped} skipped (changed by a person meanwhile)" if skipped else ""
