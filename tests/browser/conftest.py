@@ -1,5 +1,6 @@
 """Browser tests of the web app (工作台): Debian's Chromium driven by Playwright against the real stack
-(tests/support/web_stack.py: PostgreSQL, a broker, the education service and the gateway serving `web/dist`).
+(tests/support/web_stack.py: PostgreSQL, a broker, the education service, or all five where a module asks, and the
+gateway serving `web/dist`).
 
 A stack costs a broker and two processes started and migrated, so modules whose data cannot meet share one:
 SHARED_STACKS (tests/support/web_stack.py) names them and says why; any other module starts its own. Modules
@@ -32,8 +33,8 @@ from tests.support.web_stack import (
     CHROMIUM,
     CHROMIUM_ARGS,
     SHARED_STACKS,
-    VIEWPORT,
     Stack,
+    browser_context,
     running_stack,
     shared_stack_of,
     wait_folded,
@@ -204,10 +205,7 @@ def new_context(browser: Browser, stack: Stack) -> Iterator:
     contexts: list[BrowserContext] = []
 
     def open_context() -> BrowserContext:
-        context = browser.new_context(
-            base_url=stack.url, viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"
-        )
-        context.set_default_timeout(15_000)
+        context = browser_context(browser, stack.url)
         contexts.append(context)
         return context
 

@@ -2,10 +2,18 @@
 任务分解表's template downloads; the demonstration workbook dry-runs clean with each campaign's counts, a broken
 copy lists its errors by row and column (sortable, filterable); closing the ended plan while a report awaits review
 shows, campaign by campaign, why it did not close. A district clerk has no 方案管理 in the menu and sees the list
-read-only.
+read-only. Publishing the demonstration workbook creates its plan in the five campaign services; the plan list, the
+header's plan switcher and the home page show it without a reload; publishing it again changes nothing, and a
+campaign whose service is down is named with its reason.
 
 The stack's processes run on the machine's clock (a subprocess has no test clock): the 2022–2024 plan ended before
-today, so it is 已结束 (ended, not closed) until the city office closes it."""
+today, so it is 已结束 (ended, not closed) until the city office closes it; the demonstration plan (2025–2027) is in
+force today, so once published it is every page's default plan.
+
+Publishing runs on a stack of its own (`five_services`): all five campaign services, which it fans out to, as the
+real processes, on a broker and databases of their own. The module's stack keeps the other four campaigns out of
+reach (closing shows why a campaign did not close), and the plan published becomes the default of every page, which
+the other tests here do not expect; no shared stack (SHARED_STACKS) may see it either."""
 
 from __future__ import annotations
 
@@ -19,8 +27,9 @@ import httpx
 import openpyxl
 import pytest
 from aiokafka import AIOKafkaProducer
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
+from minsheng.broker import LocalBroker
 from minsheng.catalog.breakdown import BREAKDOWN_SHEET, PLAN_SHEET, campaign_counts, parse_breakdown
 from minsheng.catalog.document import CAMPAIGN_CODES, plans_from_documents
 from minsheng.catalog.loader import read_catalog_file
@@ -29,11 +38,12 @@ from minsheng.messaging import IntegrationEvent, event_source, topic_for
 from minsheng.messaging.events import STRUCTURED_CONTENT_TYPE
 from minsheng.reporting.events import CATALOG_PUBLISHED, CatalogPublished
 from tests.browser.axe import assert_accessible
+from tests.conftest import free_port
 from tests.support.breakdown import CONTEXT, KNOWN
 from tests.support.browser import OFFICE, needs_sign_in, sign_in
 from tests.support.identity import bearer
 from tests.support.processes import ROOT
-from tests.support.web_stack import Stack, running_stack, screenshot
+from tests.support.web_stack import STARTUP_SECONDS, Stack, browser_context, running_stack, screenshot
 
 pytestmark = [pytest.mark.timeout(900), needs_sign_in]
 
@@ -42,6 +52,13 @@ DISTRICT_CLERK = "demo-zhangdian"
 OTHERS = [c for c in CAMPAIGN_CODES if c != "education"]
 # A dry run reads the workbook in a guarded child process: seconds on a busy machine, more than expect's default.
 DRY_RUN_SECONDS = 60
+# Publishing dry-runs again, then each of the five services creates the plan's schema, migrates it and applies its
+# catalog: seconds each, on two cores other suites share.
+PUBLISH_SECONDS = 120
+# The gateway lists the new plan once it has folded a service's catalog event: within seconds of the answer.
+LISTED_SECONDS = 20
+DEMO = demo_data()["plan"]
+DEMO_SPAN = f"{DEMO['start_year']}—{DEMO['end_year']}年"
 
 
 def publish_catalogs(bootstrap_servers: str, campaigns: list[str]) -> None:
@@ -112,6 +129,21 @@ def header_letters(sheet) -> dict[str, str]:
     return {cell.value: cell.column_letter for cell in sheet[1] if cell.value}
 
 
+def download_template(page: Page, tmp_path) -> None:
+    """下载模板: the 任务分解表 with its 方案 and 说明 sheets."""
+    with page.expect_download() as info:
+        page.locator('[data-test="breakdown-template"]').click()
+    assert info.value.suggested_filename == "任务分解表模板.xlsx"
+    template = tmp_path / "template.xlsx"
+    info.value.save_as(template)
+    assert openpyxl.load_workbook(template).sheetnames[:3] == [BREAKDOWN_SHEET, PLAN_SHEET, "说明"]
+
+
+def dry_run_passes(page: Page) -> None:
+    upload(page, DEMO_WORKBOOK)
+    expect(page.locator('[data-test="dry-run-outcome"]')).to_contain_text("试运行通过", timeout=DRY_RUN_SECONDS * 1000)
+
+
 def test_the_city_office_sees_the_plans_and_dry_runs_the_task_breakdown(page, stack, tmp_path):
     assert dt.date.today() > PLAN.end  # the machine's clock, which the stack runs on (see the module's docstring)
     sign_in(page, OFFICE)
@@ -128,24 +160,17 @@ def test_the_city_office_sees_the_plans_and_dry_runs_the_task_breakdown(page, st
     expect(row.locator('[data-test="plan-elapsed"]')).to_contain_text("100.0%")
     expect(row.locator('[data-test="close-plan"]')).to_be_visible()
     note = page.locator('[data-test="dry-run-note"]')
-    expect(note).to_contain_text("试运行只检查、不创建")
-    expect(note).to_contain_text("发布新方案将在多方案存储上线后提供")
-    expect(page.get_by_role("button", name="发布")).to_have_count(0)
+    expect(note).to_contain_text("试运行只检查、不创建任何数据")
+    expect(note).to_contain_text("试运行通过后可发布方案")
+    expect(page.get_by_role("button", name="发布方案")).to_have_count(0)  # nothing dry-run yet
     screenshot(page, "plans")
     assert_accessible(page, "plans")
 
-    # 下载模板: the 任务分解表 with its 方案 and 说明 sheets.
-    with page.expect_download() as info:
-        page.locator('[data-test="breakdown-template"]').click()
-    assert info.value.suggested_filename == "任务分解表模板.xlsx"
-    template = tmp_path / "template.xlsx"
-    info.value.save_as(template)
-    assert openpyxl.load_workbook(template).sheetnames[:3] == [BREAKDOWN_SHEET, PLAN_SHEET, "说明"]
+    download_template(page, tmp_path)
 
     # The demonstration workbook: no error, and per campaign what publishing would create.
-    upload(page, DEMO_WORKBOOK)
+    dry_run_passes(page)
     outcome = page.locator('[data-test="dry-run-outcome"]')
-    expect(outcome).to_contain_text("试运行通过", timeout=DRY_RUN_SECONDS * 1000)
     expect(outcome).to_contain_text("本次没有创建任何数据")
     expect(page.locator('[data-test="dry-run-plan"]')).to_contain_text(demo_data()["plan"]["name"])
     expected = campaign_counts(parse_breakdown(DEMO_WORKBOOK.read_bytes(), known_indicators=KNOWN, **CONTEXT))
@@ -157,6 +182,7 @@ def test_the_city_office_sees_the_plans_and_dry_runs_the_task_breakdown(page, st
         assert shown == [str(n) for n in (count.work_items, count.tasks, count.indicators, count.district_targets)]
     expect(page.locator('[data-test="dry-run-clean"]')).to_have_text("没有错误，也没有提醒。")
     expect(page.locator('[data-test="breakdown-issues"]')).to_have_count(0)
+    expect(page.get_by_role("button", name="发布方案")).to_be_visible()  # pressed on a stack of five, below
     screenshot(page, "plans-dry-run")
 
     # A broken copy: a task number used twice, a lead department the catalog does not know.
@@ -172,6 +198,7 @@ def test_the_city_office_sees_the_plans_and_dry_runs_the_task_breakdown(page, st
     book.save(broken)
     upload(page, broken)
     expect(page.locator('[data-test="dry-run-outcome"]')).to_contain_text("处错误", timeout=DRY_RUN_SECONDS * 1000)
+    expect(page.get_by_role("button", name="发布方案")).to_have_count(0)  # a workbook with errors is not offered
     for line, letter, header, wording in (
         (second, number_col, "序号", "重复"),
         (third, lead_col, "主办单位", "市不存在局"),
@@ -246,3 +273,148 @@ def test_a_district_clerk_has_no_plans_menu_and_reads_the_list_only(page, stack)
     expect(page.locator('[data-test="close-plan"]')).to_have_count(0)
     expect(page.locator('[data-test="breakdown"]')).to_have_count(0)
     assert_accessible(page, "plans-read-only")
+
+
+# ---- publishing: a stack of its own with the five services (see the module's docstring) -----------------------------
+
+
+@pytest.fixture(scope="module")
+def five_services(module_database, tmp_path_factory) -> Iterator[Stack]:
+    with (
+        LocalBroker(free_port()) as broker,
+        running_stack(
+            module_database, broker, tmp_path_factory.mktemp("web-stack-five"), campaigns=CAMPAIGN_CODES
+        ) as running,
+    ):
+        yield running
+
+
+@pytest.fixture
+def clerk_page(browser: Browser, five_services: Stack) -> Iterator[Page]:
+    context = browser_context(browser, five_services.url)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def publish(page: Page, button: str, picture: str | None = None) -> None:
+    """Presses the button by keyboard and confirms; the box names the plan and its 方案期."""
+    page.get_by_role("button", name=button).focus()
+    page.keyboard.press("Enter")
+    confirm = page.locator(".el-message-box")
+    expect(confirm).to_contain_text(f"发布方案「{DEMO['name']}」")
+    expect(confirm).to_contain_text(f"（{DEMO_SPAN}）")
+    if picture:
+        assert_accessible(page, picture)  # also waits for the box to have faded in
+        screenshot(page, picture)
+    confirm.get_by_role("button", name="发布方案").click()
+
+
+def outcomes(page: Page) -> dict[str, str]:
+    """Each campaign's outcome as its tag shows it: created, changed, unchanged or failed."""
+    rows = page.locator('[data-test="publication-campaigns"] .el-table__body tr')
+    expect(rows).to_have_count(len(CAMPAIGN_CODES))
+    return {
+        row.locator("[data-campaign]").get_attribute("data-campaign"): row.locator("[data-outcome]").get_attribute(
+            "data-outcome"
+        )
+        for row in rows.all()
+    }
+
+
+def expect_switcher(page: Page, options: list) -> None:
+    """The header's 方案 list, opened and closed by keyboard."""
+    page.get_by_role("combobox", name="方案").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".el-select-dropdown__item:visible")).to_have_text(options)
+    page.keyboard.press("Escape")
+
+
+def test_the_city_office_publishes_the_plan_to_all_five_campaigns_and_the_pages_show_it(
+    clerk_page, five_services, tmp_path
+):
+    page = clerk_page
+    expected = {
+        c.code: c
+        for c in campaign_counts(parse_breakdown(DEMO_WORKBOOK.read_bytes(), known_indicators=KNOWN, **CONTEXT))
+    }
+    assert set(expected) == set(CAMPAIGN_CODES)
+    assert DEMO["start_year"] <= dt.date.today().year <= DEMO["end_year"]  # in force on the stack's clock
+    sign_in(page, OFFICE)
+    expect(page).to_have_url(re.compile(r"/home"))
+    expect_switcher(page, ["当前方案", re.compile(PLAN.name)])
+    page.get_by_role("menuitem", name="方案管理").click()
+    expect(plan_row(page).locator('[data-test="plan-current"]')).to_have_text("当前")
+
+    download_template(page, tmp_path)
+    dry_run_passes(page)
+    publish(page, "发布方案", picture="plans-publish")
+
+    # Every campaign created the plan, with the tasks and indicators the dry run counted.
+    outcome = page.locator('[data-test="publication-outcome"]')
+    expect(outcome).to_contain_text(f"已发布方案「{DEMO['name']}」", timeout=PUBLISH_SECONDS * 1000)
+    assert outcomes(page) == dict.fromkeys(CAMPAIGN_CODES, "created")
+    rows = page.locator('[data-test="publication-campaigns"] .el-table__body tr')
+    for code, counts in expected.items():
+        cells = rows.filter(has=page.locator(f'[data-campaign="{code}"]')).locator("td")
+        assert [cells.nth(i).inner_text().strip() for i in (2, 3)] == [str(counts.tasks), str(counts.indicators)]
+    expect(page.locator('[data-test="publication-retry"]')).to_have_count(0)
+    expect(page.get_by_role("button", name="已发布")).to_be_disabled()
+    for campaign, service in five_services.services.items():
+        plans = httpx.get(f"{service.url}/api/v1/plans", timeout=30).json()
+        assert DEMO["code"] in [p["code"] for p in plans], campaign
+
+    # Within seconds, without a reload: the plan list and the header show the plan, in force today.
+    expect(page.locator('[data-test="publication-listing"]')).to_have_text(
+        f"页头的「方案」已列出「{DEMO['name']}」，各页面可切换查看。", timeout=LISTED_SECONDS * 1000
+    )
+    demo_row = page.locator('[data-test="plan-list"] .el-table__body tr').filter(has_text=DEMO["name"])
+    expect(demo_row.locator('[data-test="plan-current"]')).to_have_text("当前")
+    expect(demo_row.locator('[data-test="plan-span"]')).to_have_text(DEMO_SPAN)
+    expect(plan_row(page).locator('[data-test="plan-current"]')).to_have_count(0)
+    expect(page.locator('[data-test="plan"]')).to_contain_text(DEMO_SPAN)
+    screenshot(page, "plans-published")
+    assert_accessible(page, "plans-published")
+    expect_switcher(page, ["当前方案", re.compile(re.escape(DEMO["name"])), "往期方案", re.compile(PLAN.name)])
+
+    # The home page, under the plan in force (none named in the URL): each campaign's tasks are the new plan's.
+    page.get_by_role("menuitem", name="首页").click()
+    expect(page).to_have_url(re.compile(r"/home$"))
+    for code, counts in expected.items():
+        card = page.locator(f'[data-test="campaign-card"][data-campaign="{code}"] .line-head').first
+        expect(card).to_contain_text(f"任务 {counts.tasks} 项", timeout=15_000)
+
+
+def test_publishing_again_changes_nothing_and_a_campaign_out_of_reach_is_named(clerk_page, five_services):
+    """After the test above: the plan is in all five services, so the same workbook again finds it unchanged
+    wherever it reaches (tests/gateway/test_gateway_plan_breakdown.py completes a campaign that failed)."""
+    page = clerk_page
+    sign_in(page, OFFICE)
+    expect(page).to_have_url(re.compile(r"/home"))
+    page.goto("/plans")
+    livability = five_services.services["livability"]
+    livability.stop()
+    dry_run_passes(page)
+    publish(page, "发布方案")
+    outcome = page.locator('[data-test="publication-outcome"]')
+    expect(outcome).to_contain_text("发布成功，请稍后用同一份任务分解表再次发布", timeout=PUBLISH_SECONDS * 1000)
+    assert outcomes(page) == {**dict.fromkeys(CAMPAIGN_CODES, "unchanged"), "livability": "failed"}
+    failed = page.locator('[data-test="publication-campaigns"] .el-table__body tr').filter(
+        has=page.locator('[data-campaign="livability"]')
+    )
+    name = failed.locator("[data-campaign]").inner_text().strip()  # as the gateway's catalog names it
+    expect(outcome).to_contain_text(f"尚未在 {name} 发布成功")
+    expect(failed.locator('[data-test="publication-detail"]')).to_contain_text("暂时无法访问")
+    expect(page.locator('[data-test="publication-retry"]')).to_have_text(
+        f"{name}未发布：用同一份表再次发布即可补齐，已发布的行动不会重复创建。"
+    )
+    screenshot(page, "plans-publish-partly")
+    assert_accessible(page, "plans-publish-partly")
+
+    livability.start().wait_ready(STARTUP_SECONDS)
+    publish(page, "再次发布")
+    expect(outcome).to_contain_text(f"已发布方案「{DEMO['name']}」", timeout=PUBLISH_SECONDS * 1000)
+    assert outcomes(page) == dict.fromkeys(CAMPAIGN_CODES, "unchanged")
+    expect(page.locator('[data-test="publication-retry"]')).to_have_count(0)
+    expect(page.get_by_role("button", name="已发布")).to_be_disabled()

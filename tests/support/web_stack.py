@@ -1,6 +1,7 @@
 """The stack the browser tests drive (tests/browser/conftest.py starts it): PostgreSQL databases, a broker, the
-education service and the gateway serving the built app (`web/dist`), as subprocesses on free ports; and the
-pictures of its pages for docs/screenshots/.
+education service (or, for a test that needs them, all five campaign services) and the gateway serving the built app
+(`web/dist`), as subprocesses on free ports; browser contexts on it; and the pictures of its pages for
+docs/screenshots/.
 
 The app must be built first (`make test` does it: `make web`)."""
 
@@ -8,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.conftest import free_port
 from tests.support.processes import ROOT, ProcessGroup, ServiceProcess
@@ -71,52 +72,76 @@ def shared_stack_of(module: Path) -> str | None:
 @dataclass
 class Stack:
     gateway: ServiceProcess
-    education: ServiceProcess
+    services: dict[str, ServiceProcess]  # campaign → its service: the campaigns the stack runs
 
     @property
     def url(self) -> str:
         return self.gateway.url
 
+    @property
+    def education(self) -> ServiceProcess:
+        return self.services["education"]
+
 
 @contextlib.contextmanager
 def running_stack(
-    module_database, broker, log_dir, service_settings: dict[str, str] | None = None, **gateway_settings
+    module_database,
+    broker,
+    log_dir,
+    service_settings: dict[str, str] | None = None,
+    *,
+    campaigns: Sequence[str] = ("education",),
+    **gateway_settings,
 ) -> Iterator[Stack]:
-    """The education service and the gateway serving the built app, on the module's databases and broker;
-    `service_settings` and `gateway_settings` are extra settings (e.g. the object store; demo_data="true")."""
+    """The campaigns' services (the education one unless `campaigns` says) and the gateway serving the built app,
+    on the module's databases and broker; the gateway finds no service for any other campaign. `service_settings`
+    (each service's) and `gateway_settings` are extra settings (e.g. the object store; demo_data="true")."""
     check_build()
     group = ProcessGroup()
     try:
-        education = group.add(
-            ServiceProcess.campaign(
-                "education",
-                port=free_port(),
-                database_url=module_database("education"),
-                bootstrap_servers=broker.bootstrap_servers,
-                log_dir=log_dir,
-                **(service_settings or {}),
+        services = {
+            campaign: group.add(
+                ServiceProcess.campaign(
+                    campaign,
+                    port=free_port(),
+                    database_url=module_database(campaign),
+                    bootstrap_servers=broker.bootstrap_servers,
+                    log_dir=log_dir,
+                    **(service_settings or {}),
+                )
             )
-        )
+            for campaign in campaigns
+        }
         gateway = group.add(
             ServiceProcess.gateway(
                 port=free_port(),
                 database_url=module_database("gateway"),
                 bootstrap_servers=broker.bootstrap_servers,
-                services={"education": education.url},
+                services={campaign: service.url for campaign, service in services.items()},
                 log_dir=log_dir,
                 demo_users="true",
                 web_dist=str(DIST),
                 **gateway_settings,
             )
         )
-        education.start()
+        for service in services.values():
+            service.start()
         gateway.start()
-        # Generous: two processes importing and migrating on a machine whose two cores other suites share.
-        education.wait_ready(STARTUP_SECONDS)
-        gateway.wait_catalog("education", STARTUP_SECONDS)
-        yield Stack(gateway=gateway, education=education)
+        # Generous: the processes import and migrate at once on a machine whose two cores other suites share.
+        for service in services.values():
+            service.wait_ready(STARTUP_SECONDS)
+        for campaign in services:
+            gateway.wait_catalog(campaign, STARTUP_SECONDS)
+        yield Stack(gateway=gateway, services=services)
     finally:
         group.close()
+
+
+def browser_context(browser: Browser, url: str) -> BrowserContext:
+    """One person's browser on the stack at `url`: an office screen, Chinese, Zibo's time."""
+    context = browser.new_context(base_url=url, viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    return context
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -1,5 +1,5 @@
 // The plans (horizon, periods, 序时进度): the server owns every fact about a plan's time. Closing a plan and the
-// 任务分解表 (its template and the dry run of a filled copy) are the city office's.
+// 任务分解表 (its template, the dry run of a filled copy and its publication) are the city office's.
 import { http, request } from './client'
 import { filenameOf, type SavedFile } from './excel'
 
@@ -12,6 +12,8 @@ export type CampaignClosing = components['schemas']['CampaignClosing']
 export type BreakdownDryRun = components['schemas']['BreakdownDryRun']
 export type BreakdownCampaign = components['schemas']['BreakdownCampaign']
 export type BreakdownError = components['schemas']['BreakdownError']
+export type BreakdownPublication = components['schemas']['BreakdownPublication']
+export type CampaignPublication = components['schemas']['CampaignPublication']
 
 /** Every plan, whichever the page shows. */
 export const getPlans = () => http.get<Plan[]>('/api/v1/plans', { quiet: true, query: { plan: null } })
@@ -31,4 +33,12 @@ export function dryRunBreakdown(file: File): Promise<BreakdownDryRun> {
   const data = new FormData()
   data.append('file', file, file.name)
   return http.post<BreakdownDryRun>('/api/v1/plans/breakdown:dry-run', data, { quiet: true })
+}
+
+/** The same workbook as the dry run: the gateway checks it again (422 `breakdown_invalid` with `errors`, nothing
+ * published) and creates the plan in the five campaign services; the answer says, per campaign, what each did. */
+export function publishBreakdown(file: File): Promise<BreakdownPublication> {
+  const data = new FormData()
+  data.append('file', file, file.name)
+  return http.post<BreakdownPublication>('/api/v1/plans/breakdown:publish', data, { quiet: true })
 }

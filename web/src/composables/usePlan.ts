@@ -26,6 +26,29 @@ export function reloadPlans(): Promise<void> {
   return loadPlans()
 }
 
+export interface Retries {
+  /** Answers asked for at most, the first at once. */
+  attempts?: number
+  /** Milliseconds between two answers. */
+  pause?: number
+  /** Still worth asking (the page is open). */
+  wanted?: () => boolean
+}
+
+/** Asks again until the answer shows what a change here made (a plan closed or published): the gateway learns it
+ * from the campaign services' events within moments, not with the services' answer. Whether it showed in time. */
+export async function reloadPlansUntil(
+  shows: (plans: Plan[]) => boolean,
+  { attempts = 10, pause = 1000, wanted = () => true }: Retries = {},
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    await reloadPlans()
+    if (plans.value && shows(plans.value)) return true
+    if (attempt >= attempts || !wanted()) return false
+    await new Promise((resolve) => setTimeout(resolve, pause))
+  }
+}
+
 // The URL's `plan` (null: none named, the server's default). Set by the router after every navigation.
 const chosen = ref<string | null>(null)
 
@@ -46,5 +69,5 @@ const current = computed<Plan | null>(
 export function usePlan() {
   void loadPlans()
   // `current`: the plan the pages show (its horizon, periods, 序时进度); `inForce`: the server's default.
-  return { plans, current, inForce, chosen, loaded: loadPlans, reload: reloadPlans }
+  return { plans, current, inForce, chosen, loaded: loadPlans, reload: reloadPlans, reloadUntil: reloadPlansUntil }
 }
