@@ -35,11 +35,12 @@ def test_a_service_still_starting_is_logged_as_info_and_one_that_stays_away_as_a
     assert "education" in app.state.catalog_missing_since and not app.state.catalogs_loaded
 
 
-def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_database, caplog):
-    """At start-up the gateway pulls a catalog while its consumer folds the same catalog's event: both
-    insert the same rows, and the second to commit meets the first's.  That is logged as INFO and the
-    pull tries again (finding the catalog there), not as an ERROR with a traceback.  The race is
-    played for real: the consumer's transaction holds its rows until the pull waits on them."""
+def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_waited_for_not_inserted_twice(make_database, caplog):
+    """At start-up the gateway pulls a catalog while its consumer folds the same catalog's event.  Both once
+    inserted the same rows and the second to commit met the first's (a UniqueViolation, logged, retried).  Now
+    the pull waits for the consumer's transaction (`lock_catalog`) and then finds the rows there: it succeeds at
+    once, with nothing logged but the catalog applied.  The race is played for real: the consumer's
+    transaction is open until the pull waits on it."""
     import threading
     import time
 
@@ -97,12 +98,13 @@ def test_the_same_catalog_stored_by_the_consumer_meanwhile_is_no_error(make_data
                 pull.start()
                 deadline = time.monotonic() + 20
                 while not pull_is_waiting_on_a_lock():
-                    assert time.monotonic() < deadline, "the pull never reached the consumer's rows"
+                    assert time.monotonic() < deadline, "the pull never waited for the consumer"
                     time.sleep(0.05)
                 consumer.commit()
             pull.join(timeout=20)
-        assert outcome == [False]
-        assert [r.levelno for r in caplog.records if "catalog of education" in r.message] == [logging.INFO]
-        assert asyncio.run(attempt()) is True and app.state.catalogs_loaded == {"education"}
+        assert outcome == [True] and app.state.catalogs_loaded == {"education"}
+        assert not [r for r in caplog.records if "at the same time" in r.message or r.levelno >= logging.WARNING]
+        with database.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM campaign")).scalar() == 1
     finally:
         database.dispose()

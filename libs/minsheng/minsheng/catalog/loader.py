@@ -54,6 +54,18 @@ class CatalogChanges:
         return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.retired)} retired"
 
 
+# pg_advisory_xact_lock(class, key): "one catalog writer at a time in this database" ("cat"), apart from the series
+# locks ("ser") and the relay's one-key lock.
+CATALOG_LOCK = (0x636174, 0)
+
+
+def lock_catalog(session: Session) -> None:
+    """Until the transaction ends.  Writers of the same catalog rows (the gateway's catalog pull and its consumer
+    folding catalog.published; the campaigns sharing the org units and the plan) then take turns, and the second
+    reads what the first committed: an upsert, never a duplicate key.  Taken again in one transaction, it stacks."""
+    session.connection().exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", CATALOG_LOCK)
+
+
 def _upsert(
     session: Session, changes: CatalogChanges, model: type[SQLModel], key: tuple, label: str, **values
 ) -> SQLModel:
@@ -79,6 +91,7 @@ def _pk_names(model: type[SQLModel]) -> list[str]:
 
 
 def apply_org_units(*, session: Session) -> CatalogChanges:
+    lock_catalog(session)
     changes = CatalogChanges()
     for unit in ORG_UNITS:
         parent = None if unit.code == CITY_CODE else CITY_CODE
@@ -99,6 +112,7 @@ def apply_org_units(*, session: Session) -> CatalogChanges:
 def apply_plan(*, session: Session, changes: CatalogChanges, plan: PlanDoc) -> None:
     """The plan's row as `plan` says, except that a closed plan stays closed (closing is the city office's act,
     and a service re-applying its catalog file at start-up must not reopen it)."""
+    lock_catalog(session)
     stored = session.get(Plan, plan.code)
     state = PlanState.closed if stored is not None and stored.state is PlanState.closed else plan.state
     _upsert(
@@ -137,7 +151,7 @@ def holds_catalog(session: Session, doc: CampaignDoc) -> bool:
 
 def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) -> CatalogChanges:
     """Bring the database's rows for this campaign to exactly what `doc` says, and drop the process's
-    `catalog` snapshot of them. Does not commit."""
+    `catalog` snapshot of them. Does not commit.  One writer at a time (`lock_catalog`, taken by apply_org_units)."""
     changes = apply_org_units(session=session)
     apply_plan(session=session, changes=changes, plan=doc.plan)
     _upsert(
