@@ -43,6 +43,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# In-process gateways reach the campaign services at closed loopback ports, never at 8001–8005 where a developer's
+# `make run` may be answering (its catalogs and plans would leak into the tests).  A test that wants a service there
+# routes these ports to an in-process app (`campaign_at`); process-started gateways get their URLs explicitly.
+SERVICE_PORTS = {campaign: 2 + i for i, campaign in enumerate(CAMPAIGN_CODES)}
+for _campaign, _port in SERVICE_PORTS.items():
+    os.environ[f"GATEWAY_{_campaign.upper()}_URL"] = f"http://127.0.0.1:{_port}"
+
+
+def campaign_at(url) -> str:  # noqa: ANN001 - an httpx.URL
+    """The campaign whose service an in-process gateway's request is for."""
+    return next(campaign for campaign, port in SERVICE_PORTS.items() if port == url.port)
+
+
 POSTGRES = SuitePostgres.resolve(os.environ.get("MINSHENG_TEST_POSTGRES"), free_port=free_port)
 ADMIN_URL = POSTGRES.admin_url
 

@@ -22,9 +22,8 @@ from minsheng.demo.breakdown import DEMO_WORKBOOK
 from minsheng.demo.loader import load_demo_data
 from minsheng.demo.publication import close_ended_plan, publish_demo_plan
 from minsheng.reporting.files import XLSX_MEDIA_TYPE
-from minsheng.topology import CAMPAIGNS
 from minsheng_gateway.settings import GatewaySettings
-from tests.conftest import CITY
+from tests.conftest import CITY, campaign_at
 from tests.support.breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
 from tests.support.identity import API_KEY, PRIVATE_KEY_PEM, sign_in, views_gateway
 from tests.support.views import live_handlers, outbox_events
@@ -199,7 +198,7 @@ def publishing(make_database, campaign_client):
     down: set[str] = set()
 
     def to_service(request: httpx.Request) -> httpx.Response:
-        campaign = next(code for code in CAMPAIGN_CODES if CAMPAIGNS[code].port == request.url.port)
+        campaign = campaign_at(request.url)
         if campaign in down:
             raise httpx.ConnectError("refused", request=request)
         answer = services[campaign].request(

@@ -36,8 +36,7 @@ from schemathesis.python.asgi import get_client, shutdown_lifespans
 
 import minsheng_gateway.main as gateway_main
 from minsheng.catalog.document import CAMPAIGN_CODES
-from minsheng.topology import CAMPAIGNS
-from tests.conftest import CITY, campaign_module
+from tests.conftest import CITY, campaign_at, campaign_module
 from tests.support.identity import API_KEY, PUBLIC_KEY_PEM, gateway_settings
 from tests.support.objectstore import bucket_name
 
@@ -62,7 +61,7 @@ class Process:
 
 def serve_catalogs(request: httpx.Request) -> httpx.Response:
     """The services' `GET /api/v1/catalog`: each campaign's own catalog file, as its service exports it."""
-    campaign = next(code for code in CAMPAIGN_CODES if CAMPAIGNS[code].port == request.url.port)
+    campaign = campaign_at(request.url)
     return httpx.Response(200, json=campaign_module(campaign).service.catalog.model_dump(mode="json"))
 
 

@@ -12,8 +12,7 @@ import pytest
 from minsheng.catalog.document import CAMPAIGN_CODES, PlanState
 from minsheng.catalog.loader import apply_catalog
 from minsheng.catalog.models import Plan
-from minsheng.topology import CAMPAIGNS
-from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN, campaign_module
+from tests.conftest import CITY, EDU_BUREAU, ZHANGDIAN, campaign_at, campaign_module
 from tests.support.identity import sign_in, views_gateway
 from tests.support.views import fold_all, outbox_events
 
@@ -77,7 +76,7 @@ def gateway(make_database, campaign_client):
 
     def to_service(request: httpx.Request) -> httpx.Response:
         # The gateway's calls reach the in-process services (each known by its port, as in `make run`).
-        campaign = next(code for code in CAMPAIGN_CODES if CAMPAIGNS[code].port == request.url.port)
+        campaign = campaign_at(request.url)
         answer = services[campaign].request(
             request.method, request.url.path, headers=dict(request.headers), content=request.content
         )

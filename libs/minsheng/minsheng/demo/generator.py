@@ -25,7 +25,7 @@ from minsheng.catalog.document import (
     MilestoneBasis,
 )
 from minsheng.orgunits import CITY_CODE
-from minsheng.progress.periods import Period
+from minsheng.progress.periods import Period, PeriodType
 from minsheng.progress.scale import ratio_scale
 from minsheng.reporting.calendar import ReportingCalendar
 
@@ -64,8 +64,8 @@ PERFORMANCE = {
 LAGGING_DISTRICTS = frozenset(code for code, p in PERFORMANCE.items() if p < 0.85)
 # About this share of the indicators lag everywhere (a bureau behind on its task).
 LAGGING_SHARE = 0.2
-# In a plan in force, this share of the series (indicator × org unit) has not reported what fell due last, so the
-# inbox and the warnings show overdue items in red.
+# In a plan in force, this share of the monthly series (indicator × org unit) has not reported the month that fell
+# due last, so the inbox and the warnings show overdue items in red.
 LATE_SHARE = 0.2
 # Units whose figures are amounts, lengths or areas (one decimal); everything else is counted.
 DECIMAL_UNITS = frozenset({"亿元", "万元", "公里", "公顷", "万平方米", "平方米", "岁", "百分点", "%"})
@@ -306,5 +306,11 @@ def _fallen_due(rows: list[dict], today: dt.date) -> list[dict]:
         key = (row["indicator"], row["org_unit"])
         if key not in latest or Period.parse(row["period"]).end > Period.parse(latest[key]["period"]).end:
             latest[key] = row
-    late = {id(row) for key, row in latest.items() if random.Random(f"minsheng-demo-late:{key}").random() < LATE_SHARE}
+    # Late with a month's figure only: a quarter's or a year's level missing would pull the city's sums down.
+    late = {
+        id(row)
+        for key, row in latest.items()
+        if Period.parse(row["period"]).type is PeriodType.month
+        and random.Random(f"minsheng-demo-late:{key}").random() < LATE_SHARE
+    }
     return [r for r in due if id(r) not in late]
