@@ -12,7 +12,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from minsheng.catalog.breakdown import CampaignHeading, campaign_counts, departments_of, parse_breakdown
+from minsheng.catalog.breakdown import (
+    CampaignHeading,
+    KnownIndicators,
+    campaign_counts,
+    departments_of,
+    parse_breakdown,
+)
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.catalog.loader import read_catalog_file
 from minsheng.demo.breakdown import DEMO_WORKBOOK, demo_workbook
@@ -29,7 +35,7 @@ def main() -> int:
         "campaigns": [CampaignHeading.of(doc) for doc in docs],
     }
     content = demo_workbook(**context)
-    known = {indicator.code for doc in docs for indicator in doc.all_indicators()}
+    known = KnownIndicators.of(docs[0].plan, (indicator.code for doc in docs for indicator in doc.all_indicators()))
     result = parse_breakdown(content, known_indicators=known, **context)
     for problem in result.errors:
         print(problem.message, file=sys.stderr)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ from minsheng.catalog.breakdown import BREAKDOWN_SHEET, PLAN_SHEET, campaign_cou
 from minsheng.catalog.document import CAMPAIGN_CODES, plans_from_documents
 from minsheng.catalog.loader import read_catalog_file
 from minsheng.demo.breakdown import DEMO_WORKBOOK, demo_data
+from minsheng.demo.publication import publish_demo_plan
 from minsheng.messaging import IntegrationEvent, event_source, topic_for
 from minsheng.messaging.events import STRUCTURED_CONTENT_TYPE
 from minsheng.reporting.events import CATALOG_PUBLISHED, CatalogPublished
@@ -418,3 +420,49 @@ def test_publishing_again_changes_nothing_and_a_campaign_out_of_reach_is_named(c
     assert outcomes(page) == dict.fromkeys(CAMPAIGN_CODES, "unchanged")
     expect(page.locator('[data-test="publication-retry"]')).to_have_count(0)
     expect(page.get_by_role("button", name="已发布")).to_be_disabled()
+
+
+def test_an_indicator_of_the_new_plan_continues_the_old_plans_series_in_its_own_span(clerk_page, five_services):
+    """接续指标 (issue 26, point 6): the demonstration plan's T001-1 continues the 2022–2024 plan's T002-1 (its
+    workbook says so).  张店区's chart of T001-1 draws the old plan's figures in that plan's shaded span, each plan's
+    target within its span, and lists every figure with its plan below the chart."""
+    with httpx.Client(base_url=five_services.url, timeout=PUBLISH_SECONDS) as gateway:
+        assert publish_demo_plan(gateway, log=lambda _: None) == DEMO["code"]  # done above already: changes nothing
+    figures = [(PLAN.code, "T002-1", f"{PLAN.first_year + 1}-06", 3), (PLAN.code, "T002-1", f"{PLAN.last_year}-03", 2)]
+    figures += [
+        (DEMO["code"], "T001-1", f"{DEMO['start_year']}-06", 2),
+        (DEMO["code"], "T001-1", f"{DEMO['start_year']}-09", 4),
+    ]
+    with httpx.Client(base_url=five_services.services["education"].url, timeout=30) as education:
+        for plan, indicator, period, value in figures:
+            body = {"indicator": indicator, "org_unit": "370303", "period": period, "value": value}
+            created = education.post(
+                "/api/v1/reports", params={"plan": plan}, json=body, headers=bearer(DISTRICT_CLERK)
+            )
+            assert created.status_code == 201, created.text
+            approved = education.post(
+                f"/api/v1/reports/{created.json()['id']}/approve", params={"plan": plan}, headers=bearer(OFFICE)
+            )
+            assert approved.status_code == 200, approved.text
+
+    page = clerk_page
+    sign_in(page, DISTRICT_CLERK)
+    expect(page).to_have_url(re.compile(r"/inbox"))
+    page.goto("/drill/indicator/T001-1?org_unit=370303")  # the plan in force: the demonstration plan's T001-1
+    spans = page.locator('[data-test="indicator-spans"]')
+    old_span = f"{PLAN.span_label}方案 T002-1"
+    expect(spans).to_contain_text(f"{old_span} 新改扩建公办幼儿园数量：{PLAN.span_label}目标 ≥10处", timeout=30_000)
+    expect(spans).to_contain_text(f"{DEMO_SPAN}方案 T001-1 新改扩建公办幼儿园数量：{DEMO_SPAN}目标 ≥8处")
+    rows = spans.locator(".el-table__body tr")
+    expect(rows).to_have_count(4, timeout=30_000)  # the new plan's two figures folded too
+    expect(rows.first).to_contain_text(PLAN.span_label)
+    expect(rows.last).to_contain_text(DEMO_SPAN)
+    chart = page.locator('[data-test="indicator-chart"]')
+    expect(chart.locator("canvas")).to_be_visible()
+    drawn = json.loads(chart.get_attribute("data-spans") or "[]")
+    assert [(plan, indicator, [p for p, _ in points]) for plan, indicator, points in drawn] == [
+        (PLAN.code, "T002-1", [f"{PLAN.first_year + 1}-06", f"{PLAN.last_year}-03"]),
+        (DEMO["code"], "T001-1", [f"{DEMO['start_year']}-06", f"{DEMO['start_year']}-09"]),
+    ]
+    screenshot(page, "drill-indicator-continued")
+    assert_accessible(page, "drill-indicator-continued")

@@ -23,7 +23,7 @@ from minsheng.demo.loader import load_demo_data
 from minsheng.demo.publication import close_ended_plan, publish_demo_plan
 from minsheng.reporting.files import XLSX_MEDIA_TYPE
 from minsheng_gateway.settings import GatewaySettings
-from tests.conftest import CITY, campaign_at
+from tests.conftest import CITY, ZHANGDIAN, campaign_at
 from tests.support.breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
 from tests.support.identity import API_KEY, PRIVATE_KEY_PEM, sign_in, views_gateway
 from tests.support.views import live_handlers, outbox_events
@@ -315,3 +315,69 @@ def test_make_run_publishes_the_demonstration_plan_and_zhangdian_sees_this_month
     consistency = client.get("/api/v1/consistency").json()
     assert consistency["plans"] == [DEMO_PLAN, LEGACY_PLAN] and consistency["differences"] == []
     assert consistency["consistent"] is True and sum(consistency["compared"].values()) > 1000
+
+
+def approved(service: TestClient, plan: str, indicator: str, period: str, value: float) -> None:
+    """张店区's figure, submitted by its clerk and approved by the city office, in `plan`."""
+    body = {"indicator": indicator, "org_unit": "370303", "period": period, "value": value}
+    created = service.post("/api/v1/reports", params={"plan": plan}, json=body, headers=ZHANGDIAN)
+    assert created.status_code == 201, created.text
+    report = created.json()["id"]
+    assert service.post(f"/api/v1/reports/{report}/approve", params={"plan": plan}, headers=CITY).status_code == 200
+
+
+def test_the_demonstration_plans_indicator_continues_its_2022_2024_series_for_a_district(publishing):
+    """接续指标 (issue 26, point 6): the demonstration plan's T001-1 (新改扩建公办幼儿园数量) continues the 2022–2024
+    plan's T002-1, as its workbook says.  Once both plans' events are folded, 张店区's T001-1 page shows the old
+    plan's approved figures, then its own, each plan's stretch with its span and its own target for 张店区."""
+    client, services, _ = publishing
+    education = services["education"]
+    approved(education, LEGACY_PLAN, "T002-1", "2023-06", 3)
+    approved(education, LEGACY_PLAN, "T002-1", "2024-03", 2)
+    assert publish_demo_plan(client, log=lambda _: None) == DEMO_PLAN
+    approved(education, DEMO_PLAN, "T001-1", "2025-06", 2)
+    approved(education, DEMO_PLAN, "T001-1", "2026-03", 4)
+    # The service stores the link with the plan it resolved to, and publishes it in the catalog document.
+    catalog = education.get("/api/v1/catalog", params={"plan": DEMO_PLAN}).json()
+    first = catalog["items"][0]["tasks"][0]["indicators"][0]
+    assert (first["code"], first["continues"]) == ("T001-1", {"plan": LEGACY_PLAN, "indicator": "T002-1"})
+
+    handlers = live_handlers(client.app)
+    events = [e for service in services.values() for e in outbox_events(service)]
+    assert any(e.data.get("plan") == DEMO_PLAN for e in events) and any("plan" not in e.data for e in events)
+    with client.app.state.database.session() as session:
+        handlers.apply(session, [handlers.parser.parse(e.to_json_bytes()) for e in events])
+        session.commit()
+
+    sign_in(client, "demo-zhangdian")
+    answer = client.get("/api/v1/indicators/T001-1/trajectory", params={"plan": DEMO_PLAN, "org_unit": "370303"})
+    assert answer.status_code == 200, answer.text
+    spans = answer.json()["spans"]
+    assert [(s["plan"], s["indicator"], s["span_label"], s["current"]) for s in spans] == [
+        (LEGACY_PLAN, "T002-1", "2022—2024年", False),
+        (DEMO_PLAN, "T001-1", "2025—2027年", True),
+    ]
+    # The old plan's figures, then the new plan's: each a running total within its own plan.
+    assert [(p["period"], p["value"], p["plotted"]) for s in spans for p in s["points"]] == [
+        ("2023-06", 3, 3),
+        ("2024-03", 2, 5),
+        ("2025-06", 2, 2),
+        ("2026-03", 4, 6),
+    ]
+    # Each plan's own target for 张店区 (its district share in that plan), in words for the chart and its table.
+    assert [(s["target_value"], s["target_label"]) for s in spans] == [
+        (10, "2022—2024年目标 ≥10处（2024年）"),
+        (8, "2025—2027年目标 ≥8处（2027年）"),
+    ]
+    assert spans[0]["label"] == "2022—2024年方案 T002-1 新改扩建公办幼儿园数量"
+    assert (spans[0]["start"], spans[0]["end"]) == ("2022-01-01", "2024-12-31")
+
+    # `?plan=` still chooses the plan the page is about: the old plan's T002-1 continues nothing; the new plan's
+    # T002-1 is another indicator (新改扩建中小学数量), continuing the old plan's T003-1.
+    old = client.get("/api/v1/indicators/T002-1/trajectory", params={"plan": LEGACY_PLAN, "org_unit": "370303"})
+    assert old.status_code == 200 and old.json()["spans"] == [], old.text
+    schools = client.get("/api/v1/indicators/T002-1/trajectory", params={"plan": DEMO_PLAN, "org_unit": "370303"})
+    assert [(s["plan"], s["indicator"]) for s in schools.json()["spans"]] == [
+        (LEGACY_PLAN, "T003-1"),
+        (DEMO_PLAN, "T002-1"),
+    ]

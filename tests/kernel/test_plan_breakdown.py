@@ -19,6 +19,7 @@ from minsheng.catalog.breakdown import (
     MAX_ROWS,
     PLAN_SHEET,
     BreakdownResult,
+    KnownIndicators,
     campaign_counts,
     parse_breakdown,
     read_number,
@@ -27,7 +28,9 @@ from minsheng.catalog.document import (
     CAMPAIGN_CODES,
     Aggregation,
     Comparator,
+    ContinuesDoc,
     IndicatorKind,
+    PlanDoc,
     PlanState,
     ReportingFrequency,
     contains_number,
@@ -194,10 +197,12 @@ def test_a_filled_template_reads_back_into_the_plan_and_one_draft_per_campaign()
     assert (kindergartens.evidence_required, share.evidence_required, task.evidence_required) == (True, False, False)
     assert education.items[0].tasks[1].evidence_required is True
     assert not any(i.evidence_required for i in result.campaigns["eldercare"].all_indicators())
+    # 接续指标: the code the clerk wrote, linked to the earlier plan holding it (the 2022–2024 plan)
+    assert kindergartens.continues == ContinuesDoc(plan=DOCS[0].plan.code, indicator="T002-1")
+    assert share.continues is None
     # what the catalog document has no place for yet, kept beside it
     assert result.tasks[1].partner_departments == ("市住房城乡建设局", "各区县（功能区）")
     assert result.indicators["T001-1"].quarterly_targets == (("2031Q2", 6), ("2031Q4", 20))
-    assert result.indicators["T001-1"].continues == "T002-1" and result.indicators["T001-2"].continues is None
 
     beds = result.campaigns["eldercare"].items[0].tasks[0]
     assert beds.deadline == dt.date(2032, 12, 31)  # 2032年底
@@ -407,6 +412,35 @@ def test_each_bad_cell_is_named_by_row_and_column(changes, at, code, column, say
     assert (error.code, error.sheet, error.row, error.column_name) == (code, BREAKDOWN_SHEET, row, column)
     assert error.column == HEADER_LETTER[column] and error.field == column
     assert says in error.message and f"第 {row} 行" in error.message and f"{error.column} 列" in error.message
+
+
+def test_a_continued_code_is_linked_to_the_latest_plan_before_this_one_that_holds_it():
+    """The column holds an indicator code; codes repeat from plan to plan, so the link names the plan: the latest
+    begun before the workbook's plan that has the code, never the workbook's own plan nor a later one."""
+    legacy = DOCS[0].plan
+    between = PlanDoc(code="plan-between", name="中间方案", start=dt.date(2028, 1, 1), end=dt.date(2030, 12, 31))
+    later = PlanDoc(code="plan-later", name="以后的方案", start=dt.date(2034, 1, 1), end=dt.date(2036, 12, 31))
+    own = PlanDoc(code="plan-2031-2033", name=PLAN["name"], start=dt.date(2031, 1, 1), end=dt.date(2033, 12, 31))
+    known = KnownIndicators(
+        plans=(
+            (legacy, frozenset({"T002-1", "T003-1"})),
+            (between, frozenset({"T002-1"})),
+            (later, frozenset({"T002-1", "T009-9"})),
+            (own, frozenset({"T009-9"})),  # the plan itself, published once before (an amendment)
+        )
+    )
+
+    def linked(code: str):
+        rows = [dict(r) for r in GOOD_ROWS]
+        rows[0] |= {"continues": code}
+        result = parse_breakdown(filled(rows), known_indicators=known, **CONTEXT)
+        return result, result.campaigns["education"].items[0].tasks[0].indicators[0].continues if result.ok else None
+
+    assert linked("T002-1")[1] == ContinuesDoc(plan="plan-between", indicator="T002-1")
+    assert linked("t003-1")[1] == ContinuesDoc(plan=legacy.code, indicator="T003-1")
+    refused, _ = linked("T009-9")  # only in a later plan and in the workbook's own
+    assert [(e.code, e.column_name) for e in refused.errors] == [("unknown_continues", "接续指标")]
+    assert "不是本方案之前的方案中的指标" in refused.errors[0].message
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,13 @@ import io
 
 import openpyxl
 
-from minsheng.catalog.breakdown import CampaignHeading, build_breakdown_template, departments_of, fill_breakdown
+from minsheng.catalog.breakdown import (
+    CampaignHeading,
+    KnownIndicators,
+    build_breakdown_template,
+    departments_of,
+    fill_breakdown,
+)
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.catalog.loader import read_catalog_file
 from minsheng.orgunits import CITY_CODE, ORG_UNITS
@@ -21,7 +27,8 @@ CONTEXT = {
     "districts": [unit for unit in ORG_UNITS if unit.code != CITY_CODE],
     "campaigns": [CampaignHeading.of(doc) for doc in DOCS],
 }
-KNOWN = {indicator.code for doc in DOCS for indicator in doc.all_indicators()}
+# The 2022–2024 plan's indicators: what a 接续指标 may name before any other plan is published.
+KNOWN = KnownIndicators.of(DOCS[0].plan, (indicator.code for doc in DOCS for indicator in doc.all_indicators()))
 NAMES = {doc.code: doc.name for doc in DOCS}
 PLAN = {
     "name": "【演示】测试用民生行动方案",

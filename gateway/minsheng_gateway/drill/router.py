@@ -86,9 +86,11 @@ def indicator_districts(
 @router.get(
     "/indicators/{code}/trajectory",
     response_model=IndicatorTrajectory,
-    summary="指标应达轨迹：按规划节点（年度、季度目标）从基期到目标年末，逐月末的应达值，及各年度（季度）目标",
+    summary="指标应达轨迹：按规划节点（年度、季度目标）从基期到目标年末，逐月末的应达值，及各年度（季度）目标；"
+    "接续往期方案指标的，另列各方案的区间、目标和已审核数据",
 )
 def indicator_trajectory(
+    request: Request,
     session: SessionDep,
     catalog: CatalogDep,
     today: TodayDep,
@@ -97,7 +99,13 @@ def indicator_trajectory(
     as_of: dt.date | None = None,
 ):
     return service.indicator_trajectory(
-        session=session, catalog=catalog, code=code, org_unit=org_unit, as_of=as_of or today
+        session=session,
+        catalog=catalog,
+        plans=request.app.state.plans,
+        code=code,
+        org_unit=org_unit,
+        as_of=as_of or today,
+        thresholds=reads.thresholds(request),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from minsheng.progress.model import Status
 
@@ -50,6 +50,32 @@ class TrajectoryMilestone(BaseModel):
     source: str  # the plan's sentence it was read from
 
 
+class SpanPoint(BaseModel):
+    period: str
+    end: dt.date
+    value: float
+    plotted: float  # where the chart draws it: the running total within its plan for a flow, the value for a level
+
+
+class PlanSpan(BaseModel):
+    """One plan's stretch of an indicator's series across plans (接续指标): the plan, its indicator there (codes
+    repeat from plan to plan), the org unit's target in that plan and its official values."""
+
+    plan: str
+    plan_name: str
+    span_label: str = Field(description="方案实施期（PlanDoc.span_label），如「起始年—结束年」")
+    start: dt.date
+    end: dt.date
+    current: bool = Field(description="是否为本页所属方案（其余为所接续的往期方案）")
+    indicator: str
+    indicator_name: str
+    unit: str
+    label: str = Field(description="图例和文字说明用：方案实施期、该方案中的指标编号和名称")
+    target_value: float | None  # the org unit's target in that plan; None: a total not split to the district
+    target_label: str = Field(description="该方案中该单位的目标（比较方式、数值、单位、目标年），文字")
+    points: list[SpanPoint] = Field(description="该单位在该方案中的已审核数据，按期间先后")
+
+
 class IndicatorTrajectory(BaseModel):
     id: str
     org_unit: str
@@ -61,6 +87,10 @@ class IndicatorTrajectory(BaseModel):
     projection_end: dt.date  # the day the progress answer's projected value is for
     points: list[TrajectoryPoint]  # the expected value at the plan's start and each month end to the horizon
     milestones: list[TrajectoryMilestone]  # the org unit's annual and quarterly targets (the city's only)
+    spans: list[PlanSpan] = Field(
+        description="接续指标：本指标接续往期方案的指标时，各方案的区间、目标和已审核数据，最早的在前、本方案在最后；"
+        "不接续时为空",
+    )
 
 
 class ValueRevision(BaseModel):

@@ -9,14 +9,15 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from minsheng.catalog.document import IndicatorKind
-from minsheng.catalog.models import OrgUnit, Task
+from minsheng.catalog.breakdown import figure
+from minsheng.catalog.document import IndicatorKind, PlanDoc
+from minsheng.catalog.models import Indicator, OrgUnit, Task
 from minsheng.catalog.service import get_org_unit
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import NotFound
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.assemble import IndicatorFacts, indicator_progress, progress_inputs, spec_for
-from minsheng.progress.model import Thresholds
+from minsheng.progress.model import Observation, Thresholds
 from minsheng.progress.queries import load_facts
 from minsheng.progress.status import (
     counted_observations,
@@ -41,11 +42,14 @@ from minsheng_gateway.drill.schemas import (
     DistrictProgress,
     IndicatorDistricts,
     IndicatorTrajectory,
+    PlanSpan,
+    SpanPoint,
     TaskStatusEntry,
     TrajectoryMilestone,
     TrajectoryPoint,
     ValueRevision,
 )
+from minsheng_gateway.plans.scope import GatewayPlans, known_plans
 from minsheng_gateway.projection.models import ReportView, TaskStateView, TaskStatusView
 from minsheng_gateway.projection.source import GatewaySource
 from minsheng_gateway.reads import as_it_stood, known_by
@@ -102,17 +106,24 @@ def _month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 def indicator_trajectory(
-    *, session: Session, catalog: CatalogCache, code: str, org_unit: str, as_of: dt.date
+    *,
+    session: Session,
+    catalog: CatalogCache,
+    plans: GatewayPlans,
+    code: str,
+    org_unit: str,
+    as_of: dt.date,
+    thresholds: Thresholds,
 ) -> IndicatorTrajectory:
     """The line the status is judged against (through the plan's milestones), sampled at each month end:
-    the same `expected_value` the status uses, so the chart and the status never disagree; and the
-    annual (quarterly) targets it passes through, where the chart draws them."""
+    the same `expected_value` the status uses, so the chart and the status never disagree; the
+    annual (quarterly) targets it passes through, where the chart draws them; and, for an indicator that
+    continues one of an older plan, each plan's stretch of the series (`series_across_plans`)."""
     get_org_unit(session=session, code=org_unit)
     facts = _facts(session, catalog, code)
     spec, _ = spec_for(facts, org_unit)
-    observations = progress_inputs(
-        facts, org_unit, GatewaySource(session).official([code]).get(code, []), []
-    ).observations
+    official = GatewaySource(session).official([code]).get(code, [])
+    observations = progress_inputs(facts, org_unit, official, []).observations
     counted = counted_observations(
         spec.kind, observations, as_of=as_of, horizon=spec.horizon, first_year=spec.first_year
     )
@@ -148,6 +159,94 @@ def indicator_trajectory(
         ]
         if spec.target_value is not None
         else [],
+        spans=series_across_plans(
+            session=session,
+            plans=plans,
+            plan=plan,
+            facts=facts,
+            official=official,
+            org_unit=org_unit,
+            as_of=as_of,
+            thresholds=thresholds,
+        ),
+    )
+
+
+MAX_PLANS_BACK = 10  # a chain of plans, each continuing the one before: far more than a city runs in a lifetime
+
+
+def series_across_plans(
+    *,
+    session: Session,
+    plans: GatewayPlans,
+    plan: PlanDoc,
+    facts: IndicatorFacts,
+    official: list[Observation],
+    org_unit: str,
+    as_of: dt.date,
+    thresholds: Thresholds,
+) -> list[PlanSpan]:
+    """An indicator's series across plans (接续指标, issue 26 point 6): the older plans' stretches it continues,
+    oldest first, each its own indicator, target and official values for `org_unit`, then the page's own plan.
+    Empty when the indicator continues none.  The link is catalog data (`IndicatorDoc.continues`); each older plan
+    is read in its own tables (`GatewayPlans.reading`), and only a plan the gateway has learnt is followed."""
+    link = session.get(Indicator, facts.code).continues()
+    if link is None:
+        return []
+    with plans.legacy.database.session() as registry:
+        known = {p.code: p for p in known_plans(registry)}
+    spans = [_span(plan, facts, official, org_unit, as_of, thresholds, current=True)]
+    while link is not None and link.plan in known and len(spans) <= MAX_PLANS_BACK:
+        older = known[link.plan]
+        with plans.reading(older.code) as (other, other_catalog):
+            found = load_facts(other, other_catalog, codes=[link.indicator])
+            if link.indicator not in found:
+                break  # retired there since, or not yet folded
+            values = GatewaySource(other).official([link.indicator]).get(link.indicator, [])
+            spans.insert(0, _span(older, found[link.indicator], values, org_unit, as_of, thresholds, current=False))
+            row = other.get(Indicator, link.indicator)
+            link = row.continues() if row is not None else None
+    return spans if len(spans) > 1 else []
+
+
+def _span(
+    plan: PlanDoc,
+    facts: IndicatorFacts,
+    official: list[Observation],
+    org_unit: str,
+    as_of: dt.date,
+    thresholds: Thresholds,
+    *,
+    current: bool,
+) -> PlanSpan:
+    """One plan's stretch: the same kernel progress as the plan's own pages (an ended plan as of its last day)."""
+    answer = indicator_progress(facts, org_unit, official, [], as_of if current else plan.clamp(as_of), thresholds)
+    level = facts.kind is IndicatorKind.level
+    target = answer.target_value
+    return PlanSpan(
+        plan=plan.code,
+        plan_name=plan.name,
+        span_label=plan.span_label,
+        start=plan.start,
+        end=plan.end,
+        current=current,
+        indicator=facts.code,
+        indicator_name=facts.name,
+        unit=facts.unit,
+        label=f"{plan.span_label}方案 {facts.code} {facts.name}",
+        target_value=target,
+        target_label=f"{plan.span_label}目标 {facts.comparator.value}{figure(target)}{facts.unit}（{facts.horizon}年）"
+        if target is not None
+        else f"{plan.span_label}：该单位没有分解此项总量目标",
+        points=[
+            SpanPoint(
+                period=p.period,
+                end=p.end,
+                value=p.value,
+                plotted=p.value if level or p.cumulative is None else p.cumulative,
+            )
+            for p in answer.series
+        ],
     )
 
 

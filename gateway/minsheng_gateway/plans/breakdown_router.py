@@ -53,6 +53,7 @@ def download_breakdown_template(session: SessionDep, caller: CurrentCaller, toda
     summary="试运行任务分解表（市民生办）：列出发布后各行动将创建的内容和每一处错误（工作表、行、列），不保存任何数据",
 )
 def dry_run_breakdown(
+    request: Request,
     session: SessionDep,
     caller: CurrentCaller,
     guard: UploadGuardDep,
@@ -60,7 +61,13 @@ def dry_run_breakdown(
 ):
     _require_city_office(caller)
     # Sync route: the guard's checks and its wait on the parsing child take a worker thread, not the loop.
-    return service.dry_run(session=session, guard=guard, filename=file.filename or "", content=file.file.read())
+    return service.dry_run(
+        session=session,
+        plans=request.app.state.plans,
+        guard=guard,
+        filename=file.filename or "",
+        content=file.file.read(),
+    )
 
 
 @router.post(

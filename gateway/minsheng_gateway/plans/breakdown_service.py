@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi import Request
 from sqlmodel import Session, select
@@ -15,6 +15,7 @@ from minsheng.catalog.breakdown import (
     COMPARATOR_LABELS,
     BreakdownResult,
     CampaignHeading,
+    KnownIndicators,
     build_breakdown_template,
     campaign_counts,
     figure,
@@ -36,6 +37,7 @@ from minsheng_gateway.plans.breakdown_schemas import (
     BreakdownTaskPreview,
     CampaignPublication,
 )
+from minsheng_gateway.plans.scope import GatewayPlans, known_plans
 from minsheng_gateway.plans.service import detail_of, post_to_campaigns, unreachable
 
 PREVIEW_TASKS = 5
@@ -54,12 +56,12 @@ class BreakdownContext:
     departments: list[str]
     districts: list[OrgUnitSeed]
     campaigns: list[CampaignHeading]
-    known_indicators: set[str]
+    known_indicators: KnownIndicators | None = None  # read for a dry run, not for the template
 
 
 def breakdown_context(session: Session) -> BreakdownContext:
     """What a 任务分解表 may name: the departments leading a task of the current catalog (in the plan's order)
-    and those with a bureau account, the districts, the five campaigns, and the indicators a new one may continue."""
+    and those with a bureau account, the districts and the five campaigns."""
     leads = session.exec(
         select(TaskLeadDepartment.department)
         .join(Task, Task.number == TaskLeadDepartment.task_number)
@@ -82,8 +84,17 @@ def breakdown_context(session: Session) -> BreakdownContext:
         departments=list(dict.fromkeys([*leads, *bureaus])),
         districts=[unit for unit in ORG_UNITS if unit.code != CITY_CODE],
         campaigns=campaigns,
-        known_indicators=set(session.exec(select(Indicator.code))),
     )
+
+
+def known_indicators(session: Session, plans: GatewayPlans) -> KnownIndicators:
+    """The indicators a 接续指标 may name: every plan's in the registry (drafts aside), each read from its own
+    tables, since codes repeat from plan to plan."""
+    known = []
+    for plan in known_plans(session):
+        with plans.reading(plan.code) as (own, _):
+            known.append((plan, frozenset(own.exec(select(Indicator.code)))))
+    return KnownIndicators(plans=tuple(known))
 
 
 def breakdown_template(*, session: Session, today: dt.date) -> XlsxFile:
@@ -94,18 +105,21 @@ def breakdown_template(*, session: Session, today: dt.date) -> XlsxFile:
     return XlsxFile(content=content, filename="任务分解表模板.xlsx", ascii_filename="minsheng-breakdown-template.xlsx")
 
 
-def dry_run(*, session: Session, guard: UploadGuard, filename: str, content: bytes) -> BreakdownDryRun:
+def dry_run(
+    *, session: Session, plans: GatewayPlans, guard: UploadGuard, filename: str, content: bytes
+) -> BreakdownDryRun:
     """What publishing this workbook would create, and every error; nothing is created or stored. A workbook
     unusable as a whole (not .xlsx, header lost, too many rows, refused by the upload guard) is a 4xx whose
     `errors` list says so in the same shape."""
-    return _answer(*read_breakdown(session=session, guard=guard, filename=filename, content=content))
+    return _answer(*read_breakdown(session=session, plans=plans, guard=guard, filename=filename, content=content))
 
 
 def read_breakdown(
-    *, session: Session, guard: UploadGuard, filename: str, content: bytes
+    *, session: Session, plans: GatewayPlans, guard: UploadGuard, filename: str, content: bytes
 ) -> tuple[BreakdownResult, BreakdownContext]:
-    """The workbook read against the gateway's catalog (the dry run's reading, and publishing's)."""
+    """The workbook read against the gateway's catalogs (the dry run's reading, and publishing's)."""
     context = breakdown_context(session)
+    context = replace(context, known_indicators=known_indicators(session, plans))
     try:
         result: BreakdownResult = guard.read(
             filename,
@@ -144,7 +158,12 @@ async def publish(
     plan exists in all five).  The services create it idempotently: a campaign that failed is completed by
     publishing the same workbook again; the gateway learns the plan from their `catalog.published` events."""
     result, context = await asyncio.to_thread(
-        read_breakdown, session=session, guard=guard, filename=filename, content=content
+        read_breakdown,
+        session=session,
+        plans=request.app.state.plans,
+        guard=guard,
+        filename=filename,
+        content=content,
     )
     if not result.ok:
         dry = _answer(result, context)

@@ -78,6 +78,15 @@ class GatewayPlans:
     def catalog(self, code: str | None) -> CatalogCache:
         return self.slot(code).catalog
 
+    @contextmanager
+    def reading(self, code: str) -> Iterator[tuple[Session, CatalogCache]]:
+        """The one way a read crosses plans (a series continued across plans, the 接续指标 a workbook may name):
+        a session of plan `code`'s own tables and its catalog, beside the request's.  `code` must be a plan of the
+        registry (`known_plans`): an unmade schema would leave the search path on public, the legacy plan's."""
+        slot = self.slot(code)
+        with slot.database.session() as session:
+            yield session, slot.catalog
+
     def ensure_schema(self, code: str | None) -> None:
         """The plan's schema at its head revision (idempotent; the migration takes an advisory lock per schema, so
         two replicas making the same plan at once make it once)."""

@@ -118,6 +118,8 @@ export interface IndicatorDistricts {
 /** The line the status is judged against, the plan's annual (quarterly) targets on it, the plan's horizon. */
 export type IndicatorTrajectory = components['schemas']['IndicatorTrajectory']
 export type TrajectoryMilestone = components['schemas']['TrajectoryMilestone']
+/** One plan's stretch of a series continued across plans (接续指标): its span, its indicator there, the unit's target and values. */
+export type PlanSpan = components['schemas']['PlanSpan']
 
 export interface ValueRevision {
   campaign: string

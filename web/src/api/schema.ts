@@ -161,7 +161,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 指标应达轨迹：按规划节点（年度、季度目标）从基期到目标年末，逐月末的应达值，及各年度（季度）目标 */
+        /** 指标应达轨迹：按规划节点（年度、季度目标）从基期到目标年末，逐月末的应达值，及各年度（季度）目标；接续往期方案指标的，另列各方案的区间、目标和已审核数据 */
         get: operations["indicator_trajectory_api_v1_indicators__code__trajectory_get"];
         put?: never;
         post?: never;
@@ -1856,6 +1856,11 @@ export interface components {
             points: components["schemas"]["TrajectoryPoint"][];
             /** Milestones */
             milestones: components["schemas"]["TrajectoryMilestone"][];
+            /**
+             * Spans
+             * @description 接续指标：本指标接续往期方案的指标时，各方案的区间、目标和已审核数据，最早的在前、本方案在最后；不接续时为空
+             */
+            spans: components["schemas"]["PlanSpan"][];
         };
         /** ItemProgressPublic */
         ItemProgressPublic: {
@@ -2132,6 +2137,60 @@ export interface components {
             time_elapsed: number;
         };
         /**
+         * PlanSpan
+         * @description One plan's stretch of an indicator's series across plans (接续指标): the plan, its indicator there (codes
+         *     repeat from plan to plan), the org unit's target in that plan and its official values.
+         */
+        PlanSpan: {
+            /** Plan */
+            plan: string;
+            /** Plan Name */
+            plan_name: string;
+            /**
+             * Span Label
+             * @description 方案实施期（PlanDoc.span_label），如「起始年—结束年」
+             */
+            span_label: string;
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            /**
+             * Current
+             * @description 是否为本页所属方案（其余为所接续的往期方案）
+             */
+            current: boolean;
+            /** Indicator */
+            indicator: string;
+            /** Indicator Name */
+            indicator_name: string;
+            /** Unit */
+            unit: string;
+            /**
+             * Label
+             * @description 图例和文字说明用：方案实施期、该方案中的指标编号和名称
+             */
+            label: string;
+            /** Target Value */
+            target_value: number | null;
+            /**
+             * Target Label
+             * @description 该方案中该单位的目标（比较方式、数值、单位、目标年），文字
+             */
+            target_label: string;
+            /**
+             * Points
+             * @description 该单位在该方案中的已审核数据，按期间先后
+             */
+            points: components["schemas"]["SpanPoint"][];
+        };
+        /**
          * PlanState
          * @description Where a plan is in its life; whether it is in force on a day also depends on its horizon (`PlanDoc.phase`).
          * @enum {string}
@@ -2230,6 +2289,20 @@ export interface components {
             user: components["schemas"]["AccountPublic"];
             /** Csrf Token */
             csrf_token: string;
+        };
+        /** SpanPoint */
+        SpanPoint: {
+            /** Period */
+            period: string;
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            /** Value */
+            value: number;
+            /** Plotted */
+            plotted: number;
         };
         /**
          * Status

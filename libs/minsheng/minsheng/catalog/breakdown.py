@@ -48,6 +48,7 @@ from minsheng.catalog.document import (
     Aggregation,
     CampaignDoc,
     Comparator,
+    ContinuesDoc,
     DistrictTargetDoc,
     IndicatorDoc,
     IndicatorKind,
@@ -337,11 +338,34 @@ class TaskExtras:
 
 @dataclass(frozen=True)
 class IndicatorExtras:
-    """What an indicator row says beyond `IndicatorDoc` (quarterly targets, the series it continues)."""
+    """What an indicator row says beyond `IndicatorDoc` (quarterly targets)."""
 
     row: int
     quarterly_targets: tuple[tuple[str, float], ...] = ()  # (period code such as 2026Q2, value)
-    continues: str | None = None  # 接续指标: an older plan's indicator code
+
+
+@dataclass(frozen=True)
+class KnownIndicators:
+    """The indicators a 接续指标 may name: each plan the platform holds, with its indicators' codes.  The column
+    holds an indicator code only, and codes repeat from plan to plan (T001-1), so the code is looked up in the
+    plans begun before the workbook's, the latest holding it first: that plan is stored with the link."""
+
+    plans: tuple[tuple[PlanDoc, frozenset[str]], ...]
+
+    @classmethod
+    def of(cls, plan: PlanDoc, codes: Iterable[str]) -> KnownIndicators:
+        return cls(plans=((plan, frozenset(codes)),))
+
+    def continued(self, code: str, plan: PlanDoc | None) -> ContinuesDoc | None:
+        """The indicator `code` of the latest plan begun before `plan` (of any plan, when the plan sheet could not
+        be read) that holds it; None: no such plan."""
+        holding = [
+            known
+            for known, codes in self.plans
+            if code in codes and (plan is None or (known.start < plan.start and known.code != plan.code))
+        ]
+        latest = max(holding, key=lambda known: known.start, default=None)
+        return None if latest is None else ContinuesDoc(plan=latest.code, indicator=code)
 
 
 @dataclass
@@ -955,13 +979,13 @@ def parse_breakdown(
     departments: Collection[str],
     districts: Sequence[OrgUnitSeed],
     campaigns: Sequence[CampaignHeading],
-    known_indicators: Collection[str] | None = None,
+    known_indicators: KnownIndicators | None = None,
     limits: UploadLimits | None = None,
     max_rows: int = MAX_ROWS,
 ) -> BreakdownResult:
     """A filled 任务分解表 read into the plan and one campaign draft per campaign, with every error; nothing is
     created. `departments`: the departments a task may name; `districts`: the units shares are for;
-    `known_indicators`: the indicator codes a 接续指标 may name (None: not checked)."""
+    `known_indicators`: the plans' indicators a 接续指标 may name (None: not checked, and nothing linked)."""
     errors = _Errors()
     if not content.startswith(XLSX_MAGIC):
         return _fatal(
@@ -1004,7 +1028,7 @@ def parse_breakdown_upload(
     departments: Collection[str],
     districts: Sequence[OrgUnitSeed],
     campaigns: Sequence[CampaignHeading],
-    known_indicators: Collection[str] | None = None,
+    known_indicators: KnownIndicators | None = None,
 ) -> BreakdownResult:
     """`parse_breakdown` as `UploadGuard.read` runs it, in its bounded child process."""
     return parse_breakdown(
@@ -1022,7 +1046,7 @@ class _IndicatorDraft:
     row: int
     values: dict[str, Any]  # IndicatorDoc's fields but the code
     quarterly: tuple[tuple[str, float], ...]
-    continues: str | None
+    continues: ContinuesDoc | None
 
 
 @dataclass
@@ -1071,7 +1095,7 @@ class _Parser:
         departments: Collection[str],
         districts: Sequence[OrgUnitSeed],
         campaigns: Sequence[CampaignHeading],
-        known_indicators: Collection[str] | None,
+        known_indicators: KnownIndicators | None,
     ):
         self.workbook = workbook
         self.located = located
@@ -1088,7 +1112,7 @@ class _Parser:
         for c in campaigns:
             for name in (c.code, c.name, c.short_name, c.title):
                 self.campaign_names[_norm(name)] = c.code
-        self.known_indicators = set(known_indicators) if known_indicators is not None else None
+        self.known_indicators = known_indicators
         self.plan: PlanDoc | None = None
         self.columns: dict[str, int] = {}  # key → column index
         self.district_columns: dict[int, str] = {}  # column index → district code
@@ -1704,8 +1728,9 @@ class _Parser:
             district_targets.append((code, share))
         return district_targets, ok
 
-    def indicator_continues(self, row: int, raw: dict[str, object]) -> tuple[str | None, bool]:
-        """The 接续指标: an indicator code, and when the known codes are given, one of them."""
+    def indicator_continues(self, row: int, raw: dict[str, object]) -> tuple[ContinuesDoc | None, bool]:
+        """The 接续指标: an indicator code, and when the known indicators are given, one of an earlier plan's, linked
+        to that plan (`KnownIndicators.continued`)."""
         if raw.get("continues") is None:
             return None, True
         continues = _norm(raw["continues"]).upper()
@@ -1716,16 +1741,19 @@ class _Parser:
                 row,
                 "continues",
             )
-            return continues, False
-        if self.known_indicators is not None and continues not in self.known_indicators:
+            return None, False
+        if self.known_indicators is None:
+            return None, True
+        link = self.known_indicators.continued(continues, self.plan)
+        if link is None:
             self.error(
                 "unknown_continues",
-                f"接续指标 {continues} 不是现有方案中的指标：请核对编号（见平台的指标页）",
+                f"接续指标 {continues} 不是本方案之前的方案中的指标：请核对编号（见平台往期方案的指标页）",
                 row,
                 "continues",
             )
-            return continues, False
-        return continues, True
+            return None, False
+        return link, True
 
     def indicator_values(
         self,
@@ -1921,13 +1949,11 @@ class _Parser:
             for n, draft in enumerate(task.indicators, start=1):
                 code = f"T{task.number:03d}-{n}"
                 try:
-                    indicators.append(IndicatorDoc(code=code, **draft.values))
+                    indicators.append(IndicatorDoc(code=code, continues=draft.continues, **draft.values))
                 except ValidationError as exc:
                     self.error("invalid_indicator", _first_message(exc), draft.row, "indicator")
                     continue
-                result.indicators[code] = IndicatorExtras(
-                    row=draft.row, quarterly_targets=draft.quarterly, continues=draft.continues
-                )
+                result.indicators[code] = IndicatorExtras(row=draft.row, quarterly_targets=draft.quarterly)
             try:
                 doc = TaskDoc(
                     number=task.number,
@@ -2084,7 +2110,7 @@ def campaign_counts(result: BreakdownResult) -> list[CampaignCounts]:
                 district_targets=sum(len(i.district_targets) for i in indicators),
                 annual_targets=sum(len(i.milestones) for i in indicators),
                 quarterly_targets=sum(len(e.quarterly_targets) for e in extras),
-                continued=sum(1 for e in extras if e.continues),
+                continued=sum(1 for i in indicators if i.continues),
             )
         )
     return counts

@@ -18,6 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CAMPAIGN_CODES = ("education", "health", "eldercare", "employment", "livability")
+INDICATOR_CODE_PATTERN = r"^(T\d{3}-\d{1,2}|H-[A-Z]{3}-\d{1,2})$"
+PLAN_CODE_PATTERN = r"^[a-z][a-z0-9-]{2,39}$"
 
 
 class Comparator(str, enum.Enum):
@@ -208,7 +210,7 @@ class PlanDoc(_Doc):
     Horizons are whole calendar years (every plan the city runs is: three-year plans, five-year plans, a year's
     target list), so the plan's periods are its years' months, quarters and years."""
 
-    code: str = Field(pattern=r"^[a-z][a-z0-9-]{2,39}$")
+    code: str = Field(pattern=PLAN_CODE_PATTERN)
     name: str = Field(min_length=2)
     document_number: str | None = None  # 文号
     start: dt.date
@@ -336,8 +338,16 @@ class DistrictTargetDoc(_Doc):
         return self
 
 
+class ContinuesDoc(_Doc):
+    """接续指标: the indicator of an older plan that this one continues (the same measure, e.g. 城镇新增就业), so a
+    series runs on across plans. It names the plan as well: indicator codes repeat from plan to plan (T001-1)."""
+
+    plan: str = Field(pattern=PLAN_CODE_PATTERN)
+    indicator: str = Field(pattern=INDICATOR_CODE_PATTERN)
+
+
 class IndicatorDoc(_Doc):
-    code: str = Field(pattern=r"^(T\d{3}-\d{1,2}|H-[A-Z]{3}-\d{1,2})$")
+    code: str = Field(pattern=INDICATOR_CODE_PATTERN)
     name: str = Field(min_length=2)
     unit: str = Field(min_length=1)
     target_value: float
@@ -355,6 +365,9 @@ class IndicatorDoc(_Doc):
     seed: str = "003"
     milestones: tuple[MilestoneDoc, ...] = ()
     district_targets: tuple[DistrictTargetDoc, ...] = ()
+    # Left out of the document when absent, so a document without links is written (and fingerprinted) as before
+    # and a consumer written before the field reads it.
+    continues: ContinuesDoc | None = Field(default=None, exclude_if=lambda link: link is None)
 
     @model_validator(mode="before")
     @classmethod
@@ -482,6 +495,8 @@ class CampaignDoc(_Doc):
             outside = sorted({y for y in years if not self.plan.covers_year(y)})
             if outside:
                 raise ValueError(f"indicator {indicator.code}: years {outside} are outside plan {self.plan.code}")
+            if indicator.continues is not None and indicator.continues.plan == self.plan.code:
+                raise ValueError(f"indicator {indicator.code} continues an indicator of its own plan")
         return self
 
     def tasks(self) -> list[TaskDoc]:

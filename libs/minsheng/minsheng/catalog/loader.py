@@ -270,6 +270,8 @@ def _apply_indicator(
         source=doc.source,
         seed=doc.seed,
         retired=False,
+        continues_plan=doc.continues.plan if doc.continues else None,
+        continues_indicator=doc.continues.indicator if doc.continues else None,
     )
     session.flush()
     # Milestones and district targets belong to the indicator: the file is their only source.

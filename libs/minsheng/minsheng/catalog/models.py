@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel, UniqueConstraint
 from minsheng.catalog.document import (
     Aggregation,
     Comparator,
+    ContinuesDoc,
     IndicatorKind,
     MilestoneBasis,
     MilestoneDoc,
@@ -116,6 +117,14 @@ class Indicator(SQLModel, table=True):
     source: str
     seed: str = Field(max_length=8)
     retired: bool = False
+    # 接续指标 (`ContinuesDoc`): the older plan's indicator this one continues, in that plan's tables.
+    continues_plan: str | None = Field(default=None, max_length=40)
+    continues_indicator: str | None = Field(default=None, max_length=20)
+
+    def continues(self) -> ContinuesDoc | None:
+        if self.continues_plan is None or self.continues_indicator is None:
+            return None
+        return ContinuesDoc(plan=self.continues_plan, indicator=self.continues_indicator)
 
 
 class IndicatorMilestone(SQLModel, table=True):

@@ -347,4 +347,5 @@ def _indicator_doc(session: Session, row: Indicator) -> IndicatorDoc:
             DistrictTargetDoc(org_unit=t.org_unit_code, target_value=t.target_value, source=t.source, seed=t.seed)
             for t in targets
         ),
+        continues=row.continues(),
     )
