@@ -36,26 +36,38 @@ def _retrying(send: Callable[[], httpx.Response], *, timeout: float) -> httpx.Re
         time.sleep(float(response.headers.get("Retry-After", "2")))
 
 
-def publish_demo_plan(gateway: httpx.Client, *, log: Callable[[str], None], timeout: float = 120) -> str | None:
-    """The demonstration plan published in all five campaigns; its code, or None (logged) if it was not."""
+def _as_city_office(
+    gateway: httpx.Client, send: Callable[[dict[str, str]], httpx.Response], failed: str, *, log: Callable[[str], None]
+) -> dict | None:
+    """`send` (given the CSRF header) as the city office, again while the gateway says "not yet"; its answer's
+    body, or None with `failed` and the reason logged."""
     try:
         csrf = _sign_in(gateway)
-        content = DEMO_WORKBOOK.read_bytes()
-        answer = _retrying(
-            lambda: gateway.post(
-                "/api/v1/plans/breakdown:publish",
-                files={"file": (DEMO_WORKBOOK.name, content, XLSX_MEDIA_TYPE)},
-                headers=csrf,
-            ),
-            timeout=timeout,
-        )
+        answer = _retrying(lambda: send(csrf), timeout=120)
     except httpx.HTTPError as error:
-        log(f"demo plan  not published: {error}")
+        log(f"demo plan  {failed}: {error}")
         return None
     if answer.is_error:
-        log(f"demo plan  not published: {answer.status_code} {answer.text[:300]}")
+        log(f"demo plan  {failed}: {answer.status_code} {answer.text[:300]}")
         return None
-    body = answer.json()
+    return answer.json()
+
+
+def publish_demo_plan(gateway: httpx.Client, *, log: Callable[[str], None]) -> str | None:
+    """The demonstration plan published in all five campaigns; its code, or None (logged) if it was not."""
+    content = DEMO_WORKBOOK.read_bytes()
+    body = _as_city_office(
+        gateway,
+        lambda csrf: gateway.post(
+            "/api/v1/plans/breakdown:publish",
+            files={"file": (DEMO_WORKBOOK.name, content, XLSX_MEDIA_TYPE)},
+            headers=csrf,
+        ),
+        "not published",
+        log=log,
+    )
+    if body is None:
+        return None
     log(f"demo plan  {body['name']}: {body['summary']}")
     return body["code"] if body["published"] else None
 
@@ -63,16 +75,11 @@ def publish_demo_plan(gateway: httpx.Client, *, log: Callable[[str], None], time
 def close_ended_plan(gateway: httpx.Client, code: str, *, log: Callable[[str], None]) -> bool:
     """An ended plan closed in every campaign (read-only from then on); False (logged) where it could not be,
     e.g. a report a person submitted meanwhile still awaits review."""
-    try:
-        csrf = _sign_in(gateway)
-        answer = _retrying(lambda: gateway.post(f"/api/v1/plans/{code}/close", headers=csrf), timeout=60)
-    except httpx.HTTPError as error:
-        log(f"demo plan  {code} not closed: {error}")
+    body = _as_city_office(
+        gateway, lambda csrf: gateway.post(f"/api/v1/plans/{code}/close", headers=csrf), f"{code} not closed", log=log
+    )
+    if body is None:
         return False
-    if answer.is_error:
-        log(f"demo plan  {code} not closed: {answer.status_code} {answer.text[:300]}")
-        return False
-    body = answer.json()
     refused = [f"{c['name']}（{c['detail']}）" for c in body["campaigns"] if c["status_code"] != 200]
     if refused:
         log(f"demo plan  {code} not closed in: {'；'.join(refused)}")
