@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from minsheng.catalog.document import CampaignDoc, PlanDoc, legacy_plan
 from minsheng.catalog.loader import read_catalog_file
@@ -26,7 +25,7 @@ from minsheng_gateway.projection.progress import refresh
 from minsheng_gateway.projection.rebuild import drop_read_models, fold_batch, rebuild_handlers, refresh_all
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.warnings.overdue import overdue_series
-from tests.support.metrics_stack import value
+from tests.support.metrics_stack import scrape_client, value
 
 needs_event_plans = pytest.mark.skipif(
     "plan" not in ReportChanged.model_fields,
@@ -208,17 +207,6 @@ def test_each_plan_reads_its_own_figures_and_the_legacy_plans_are_unchanged(gate
         assert sum(education["tasks_by_status"].values()) == 27, plan
 
 
-def scraped(gateway) -> dict:
-    """The gateway's /metrics as (name, labels) → value (`tests.support.metrics_stack.value` reads it)."""
-    response = gateway.get("/metrics")
-    assert response.status_code == 200
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
 @needs_event_plans
 def test_the_operators_backlog_counts_the_reports_of_every_plan(gateway):
     """Reports awaiting review in two plans, with the same report ids and org units: the backlog is their sum, per
@@ -232,7 +220,7 @@ def test_the_operators_backlog_counts_the_reports_of_every_plan(gateway):
             report_event("submitted", 4, f"{NEXT.first_year}-08", 6, NEXT.code, org_unit="370303"),
         ],
     )
-    samples = scraped(gateway)
+    samples = scrape_client(gateway)
     assert value(samples, "minsheng_reports_awaiting_review", campaign="education") == 3
     by_unit = "minsheng_reports_awaiting_review_by_org_unit"
     assert value(samples, by_unit, campaign="education", org_unit="370302") == 2  # one series per org unit
