@@ -60,14 +60,21 @@ _AWAITING_REVIEW_BY_DEPARTMENT = sa.text(
 )
 
 
+def plan_slots(app: FastAPI) -> list:
+    """Every plan the gateway knows (`GatewayPlans.slots`), or the app's own database before the plans are open."""
+    plans = getattr(app.state, "plans", None)
+    return plans.slots() if plans is not None else [app.state]
+
+
 class ReviewBacklogCollector(Collector):
-    """Reports awaiting review, counted from `report_view` at scrape time in the database of the gateway app
-    running in this process (none: nothing is exported): `minsheng_reports_awaiting_review{campaign}`, and
+    """Reports awaiting review, counted from every plan's `report_view` at scrape time in the database of the
+    gateway app running in this process (none: nothing is exported): `minsheng_reports_awaiting_review{campaign}`, and
     by org unit (`..._by_org_unit{campaign,org_unit}`) and by lead department (`..._by_department`)."""
 
     def __init__(self) -> None:
         self.apps: list[FastAPI] = []
-        self._overdue: tuple[float, list[tuple[str, str, int]]] | None = None  # (when counted, rows)
+        # (the app counted, when, rows): another app (a test's) counts its own
+        self._overdue: tuple[FastAPI, float, list[tuple[str, str, int]]] | None = None
 
     def describe(self) -> list:
         return []  # unchecked collector: its series depend on the database
@@ -76,11 +83,15 @@ class ReviewBacklogCollector(Collector):
         if not self.apps:
             return
         app = self.apps[-1]
+        by_org_unit: list = []
+        by_department: list = []
         try:
-            with app.state.database.session() as session:
-                connection = session.connection()
-                by_org_unit = connection.execute(_AWAITING_REVIEW).all()
-                by_department = connection.execute(_AWAITING_REVIEW_BY_DEPARTMENT).all()
+            # Every plan's reports await the same reviewers (decision 0017): each plan's tables, summed.
+            for slot in plan_slots(app):
+                with slot.database.session() as session:
+                    connection = session.connection()
+                    by_org_unit += connection.execute(_AWAITING_REVIEW).all()
+                    by_department += connection.execute(_AWAITING_REVIEW_BY_DEPARTMENT).all()
         except Exception:  # noqa: BLE001 - a scrape must not fail: the series is missing, `minsheng_ready` says why
             log.warning("could not count the reports awaiting review", exc_info=True)
             return
@@ -90,8 +101,11 @@ class ReviewBacklogCollector(Collector):
             "Reports awaiting review per campaign and org unit (city, district or county); none: no series",
             labels=["campaign", "org_unit"],
         )
+        per_org_unit: dict[tuple[str, str], int] = {}
         for campaign, org_unit, count in by_org_unit:
             per_campaign[campaign] = per_campaign.get(campaign, 0) + count
+            per_org_unit[campaign, org_unit] = per_org_unit.get((campaign, org_unit), 0) + count
+        for (campaign, org_unit), count in sorted(per_org_unit.items()):
             org_units.add_metric([campaign, org_unit], count)
         campaigns = GaugeMetricFamily(
             "minsheng_reports_awaiting_review",
@@ -105,7 +119,10 @@ class ReviewBacklogCollector(Collector):
             "Reports awaiting review per lead department of their task (a report counts for each lead department)",
             labels=["department"],
         )
+        per_department: dict[str, int] = {}
         for department, count in by_department:
+            per_department[department] = per_department.get(department, 0) + count
+        for department, count in sorted(per_department.items()):
             departments.add_metric([department], count)
         yield campaigns
         yield org_units
@@ -116,22 +133,25 @@ class ReviewBacklogCollector(Collector):
         """Reports overdue by the reporting calendar (`warnings/overdue.py: overdue_series`), counted at most once a
         minute: the calendar moves by days, and a count walks every series."""
         now = time.monotonic()
-        if self._overdue is None or now - self._overdue[0] > OVERDUE_RECOUNT_SECONDS:
+        if self._overdue is None or self._overdue[0] is not app or now - self._overdue[1] > OVERDUE_RECOUNT_SECONDS:
+            calendar = app.state.settings.reporting_calendar()
+            today = getattr(app.state, "clock", today_in_china)()
+            rows = []
             try:
-                with app.state.database.session() as session:
-                    rows = [
-                        (indicator.campaign_code, unit, len(missed))
-                        for indicator, unit, missed in overdue_series(
-                            session=session,
-                            calendar=app.state.settings.reporting_calendar(),
-                            today=getattr(app.state, "clock", today_in_china)(),
-                        )
-                    ]
+                # Each plan's reports are owed on its own calendar (decision 0017): every plan's, summed.
+                for slot in plan_slots(app):
+                    with slot.database.session() as session:
+                        rows += [
+                            (indicator.campaign_code, unit, len(missed))
+                            for indicator, unit, missed in overdue_series(
+                                session=session, calendar=calendar, today=today
+                            )
+                        ]
             except Exception:  # noqa: BLE001 - a scrape must not fail: the series is missing
                 log.warning("could not count the overdue reports", exc_info=True)
                 return
-            self._overdue = (now, rows)
-        rows = self._overdue[1]
+            self._overdue = (app, now, rows)
+        rows = self._overdue[2]
         per_campaign = dict.fromkeys(CAMPAIGN_CODES, 0)
         by_org_unit = GaugeMetricFamily(
             "minsheng_reports_overdue_by_org_unit",

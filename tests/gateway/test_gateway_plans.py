@@ -24,6 +24,8 @@ from minsheng_gateway.projection.fold import view_handlers
 from minsheng_gateway.projection.progress import refresh
 from minsheng_gateway.projection.rebuild import drop_read_models, fold_batch, rebuild_handlers, refresh_all
 from minsheng_gateway.settings import GatewaySettings
+from minsheng_gateway.warnings.overdue import overdue_series
+from tests.support.metrics_stack import scrape_client, value
 
 needs_event_plans = pytest.mark.skipif(
     "plan" not in ReportChanged.model_fields,
@@ -71,6 +73,12 @@ def catalog_event(doc: CampaignDoc, plan: str | None) -> IntegrationEvent:
 
 
 def approved(report_id: int, period: str, value: float, plan: str | None, *, org_unit: str = "370302"):
+    return report_event("approved", report_id, period, value, plan, org_unit=org_unit)
+
+
+def report_event(
+    status: str, report_id: int, period: str, value: float, plan: str | None, *, org_unit: str = "370302"
+) -> IntegrationEvent:
     data = {
         "campaign": "education",
         "report": {
@@ -79,7 +87,7 @@ def approved(report_id: int, period: str, value: float, plan: str | None, *, org
             "org_unit": org_unit,
             "period": period,
             "value": value,
-            "status": "approved",
+            "status": status,
             "revision": 1,
             "is_current": True,
             "submitted_by": "edu",
@@ -89,7 +97,7 @@ def approved(report_id: int, period: str, value: float, plan: str | None, *, org
     }
     return IntegrationEvent(
         source=event_source("education"),
-        type=REPORT_EVENT_TYPES["approved"],
+        type=REPORT_EVENT_TYPES[status],
         subject="T002-1",
         time=T0 + dt.timedelta(minutes=report_id),
         data=data if plan is None else {**data, "plan": plan},
@@ -197,6 +205,42 @@ def test_each_plan_reads_its_own_figures_and_the_legacy_plans_are_unchanged(gate
         summary = gateway.get("/api/v1/city/summary", params={"plan": plan}).json()
         education = next(c for c in summary["campaigns"] if c["campaign"] == "education")
         assert sum(education["tasks_by_status"].values()) == 27, plan
+
+
+@needs_event_plans
+def test_the_operators_backlog_counts_the_reports_of_every_plan(gateway):
+    """Reports awaiting review in two plans, with the same report ids and org units: the backlog is their sum, per
+    campaign, org unit and lead department; the overdue count is each plan's calendar's, summed."""
+    fold(gateway.app, legacy_events() + next_events())
+    fold(
+        gateway.app,
+        [
+            report_event("submitted", 3, f"{LEGACY.first_year}-07", 4, None),
+            report_event("submitted", 3, f"{NEXT.first_year}-07", 5, NEXT.code),
+            report_event("submitted", 4, f"{NEXT.first_year}-08", 6, NEXT.code, org_unit="370303"),
+        ],
+    )
+    samples = scrape_client(gateway)
+    assert value(samples, "minsheng_reports_awaiting_review", campaign="education") == 3
+    by_unit = "minsheng_reports_awaiting_review_by_org_unit"
+    assert value(samples, by_unit, campaign="education", org_unit="370302") == 2  # one series per org unit
+    assert value(samples, by_unit, campaign="education", org_unit="370303") == 1
+    assert len([key for key in samples if key[0] == by_unit]) == 2
+    departments = [v for (name, _), v in samples.items() if name == "minsheng_reports_awaiting_review_by_department"]
+    assert departments and all(v == 3 for v in departments)  # T002-1's lead departments, each once
+
+    plans = gateway.app.state.plans
+    owed = {}
+    for slot in plans.slots():
+        with slot.database.session() as session:
+            owed[slot.code] = sum(
+                len(missed)
+                for _, _, missed in overdue_series(
+                    session=session, calendar=gateway.app.state.settings.reporting_calendar(), today=TODAY
+                )
+            )
+    assert set(owed) == {None, NEXT.code} and all(owed.values())  # the next plan's periods past due count too
+    assert value(samples, "minsheng_reports_overdue", campaign="education") == sum(owed.values())
 
 
 def test_an_unknown_plan_is_refused_with_a_chinese_message(gateway):

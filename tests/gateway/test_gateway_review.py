@@ -9,8 +9,13 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
+from minsheng.catalog.loader import seed_catalog
+from minsheng.catalog.snapshot import CatalogCache
+from minsheng.reporting.republish import publish_catalog
+from minsheng_education.main import service as education_service
 from minsheng_gateway.settings import GatewaySettings
 from tests.conftest import EDU_BUREAU, ZHANGDIAN
+from tests.support.catalogs import requiring_evidence
 from tests.support.identity import PRIVATE_KEY_PEM, sign_in
 from tests.support.views import approve, fold_all, outbox_events
 
@@ -70,6 +75,26 @@ def listed(gateway, **params) -> dict:
     response = gateway.get("/api/v1/review/pending", params=params)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def test_a_report_of_an_indicator_requiring_evidence_says_so_in_the_list(campaign_client, gateway):
+    """须附佐证 as the catalog (announced by the service, folded by the gateway) sets it: the reviewer sees which
+    reports had to come with evidence."""
+    education = campaign_client("education")
+    submit(education, T002_1("370302", "2022-06", 2))
+    submit(education, {"indicator": "T002-2", "org_unit": "370302", "period": "2022-06", "value": 1})
+    with education.app.state.database.session() as session:
+        seed_catalog(
+            session=session,
+            doc=requiring_evidence(education_service.catalog, {"T002-2"}, set()),
+            catalog=CatalogCache(),
+        )
+        publish_catalog(session=session, campaign="education")
+        session.commit()
+    fold_all(gateway, outbox_events(education))
+    sign_in(gateway, "demo-city-office")
+    required = {row["indicator"]: row["evidence_required"] for row in listed(gateway)["data"]}
+    assert required == {"T002-1": False, "T002-2": True}
 
 
 def test_the_pending_list_shows_each_report_beside_its_previous_value_and_flags_the_jump(gateway, pending):

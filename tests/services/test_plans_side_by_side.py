@@ -194,3 +194,57 @@ def test_evidence_task_states_and_closing_go_by_plan(make_database, object_store
         assert report(education, plan=NEW, period="2026-10").status_code == 201
     finally:
         education.__exit__(None, None, None)
+
+
+def test_the_evidence_upkeep_counts_and_sweeps_every_plans_files(make_database, object_store):
+    """The files of a plan in its own schema are in the campaign's one bucket: the gauges count them with the
+    legacy plan's, and the clean-up removes those never saved with a report."""
+    from minsheng.evidence import service as evidence_service
+    from tests.support import evidence_files as files
+    from tests.support.evidence_service import start
+    from tests.support.metrics_stack import scrape_client, value
+
+    def gauges() -> dict:
+        evidence_service.upkeep_once(education.app)
+        samples = scrape_client(education)
+        return {
+            (name, state): value(samples, name, process="education", state=state)
+            for name in ("minsheng_evidence_objects", "minsheng_evidence_bytes")
+            for state in ("pending", "attached")
+        }
+
+    education = start(make_database, object_store)
+    try:
+        education.app.state.clock = lambda: TODAY
+        assert education.post("/api/v1/plans", json=publication("education"), headers=CITY).status_code == 201
+        before = gauges()
+
+        def upload(plan: str) -> dict:
+            answer = education.post(
+                f"/api/v1/evidence?plan={plan}", files={"file": ("现场.pdf", files.pdf())}, headers=EDU_BUREAU
+            )
+            assert answer.status_code == 201, answer.text
+            return answer.json()
+
+        kept, forgotten, legacy = upload(NEW), upload(NEW), upload(LEGACY)
+        body = {"indicator": "T002-1", "org_unit": "370302", "period": "2026-11", "value": 4.0}
+        saved = education.post(
+            f"/api/v1/reports?plan={NEW}", json=body | {"evidence": [{"id": kept["id"]}]}, headers=EDU_BUREAU
+        )
+        assert saved.status_code == 201, saved.text
+
+        after = gauges()
+        assert after["minsheng_evidence_objects", "attached"] == before["minsheng_evidence_objects", "attached"] + 1
+        assert after["minsheng_evidence_objects", "pending"] == before["minsheng_evidence_objects", "pending"] + 2
+        assert after["minsheng_evidence_bytes", "pending"] == (
+            before["minsheng_evidence_bytes", "pending"] + forgotten["size_bytes"] + legacy["size_bytes"]
+        )
+
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=7)
+        assert evidence_service.upkeep_once(education.app, at=later) == 2  # the new plan's and the legacy plan's
+        assert count(education, f"{SCHEMA}.evidence_file") == 1 and count(education, "evidence_file") == 0
+        gone = education.get(f"/api/v1/evidence/{forgotten['id']}?plan={NEW}", headers=EDU_BUREAU)
+        assert gone.status_code == 404
+        assert gauges()["minsheng_evidence_objects", "pending"] == before["minsheng_evidence_objects", "pending"]
+    finally:
+        education.__exit__(None, None, None)

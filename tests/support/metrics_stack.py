@@ -30,6 +30,17 @@ def scrape(url: str) -> Samples:
     }
 
 
+def scrape_client(client: httpx.Client) -> Samples:
+    """The same, of an in-process app's client (a TestClient)."""
+    response = client.get("/metrics")
+    response.raise_for_status()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
 def value(samples: Samples, name: str, **labels: str) -> float:
     """The sum of the samples of `name` whose labels include `labels` (0 when there is none)."""
     wanted = set(labels.items())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from minsheng.catalog.document import IndicatorKind
 from minsheng.pagination import Page
@@ -17,6 +17,7 @@ class PendingReportPublic(BaseModel):
     indicator_name: str
     unit: str
     kind: IndicatorKind
+    evidence_required: bool = Field(description="须附佐证：该指标的数值须同时附佐证材料（目录数据）")
     task_number: int | None
     lead_departments: list[str]
     org_unit: str

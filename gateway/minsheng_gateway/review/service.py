@@ -26,6 +26,7 @@ from minsheng_gateway.review.schemas import PendingReportPublic, PendingReviewPa
 # length.  The jump rule is here and nowhere else: the change against it, as a share of it.
 _PENDING_SQL = """
 SELECT r.campaign, r.report_id, r.indicator_code AS indicator, i.name AS indicator_name, i.unit, i.kind,
+       i.evidence_required,
        i.task_number, r.org_unit_code AS org_unit, coalesce(o.name, r.org_unit_code) AS org_unit_name,
        r.period, r.value, r.numerator, r.denominator, r.submitted_by, r.updated_at AS submitted_at, r.revision,
        previous.period AS previous_period, previous.value AS previous_value,

@@ -13,6 +13,8 @@ export interface PendingReport {
   indicator_name: string
   unit: string
   kind: 'cumulative' | 'yearly' | 'level' | 'one_year'
+  /** 须附佐证: the indicator's values are accepted only with evidence attached (catalog data). */
+  evidence_required: boolean
   task_number: number | null
   lead_departments: string[]
   org_unit: string

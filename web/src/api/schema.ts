@@ -1983,6 +1983,11 @@ export interface components {
             /** Unit */
             unit: string;
             kind: components["schemas"]["IndicatorKind"];
+            /**
+             * Evidence Required
+             * @description 须附佐证：该指标的数值须同时附佐证材料（目录数据）
+             */
+            evidence_required: boolean;
             /** Task Number */
             task_number: number | null;
             /** Lead Departments */

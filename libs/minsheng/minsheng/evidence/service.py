@@ -630,22 +630,25 @@ def sweep(
             return removed
 
 
-def export_metrics(database: Database, process: str) -> None:
-    """Objects and bytes kept, by state (from the database, which names every object: no listing of the store)."""
-    with database.session() as session:
-        rows = (
-            session.connection()
-            .execute(
-                sa.text(
-                    "SELECT state, count(*) + count(thumbnail_key), sum(size_bytes + thumbnail_bytes) "
-                    "FROM evidence_file GROUP BY state"
-                )
-            )
-            .all()
-        )
+def export_metrics(databases: Iterable[Database], process: str) -> None:
+    """Objects and bytes kept, by state (from the database, which names every object: no listing of the store), of
+    every plan's schema (`databases`, one per plan): the campaign's one bucket holds them all."""
     seen = {state.name: (0, 0) for state in EvidenceState}
-    for state, objects, size in rows:
-        seen[state] = (objects, size or 0)
+    for database in databases:
+        with database.session() as session:
+            rows = (
+                session.connection()
+                .execute(
+                    sa.text(
+                        "SELECT state, count(*) + count(thumbnail_key), sum(size_bytes + thumbnail_bytes) "
+                        "FROM evidence_file GROUP BY state"
+                    )
+                )
+                .all()
+            )
+        for state, objects, size in rows:
+            kept_objects, kept_size = seen.get(state, (0, 0))
+            seen[state] = (kept_objects + objects, kept_size + (size or 0))
     for state, (objects, size) in seen.items():
         EVIDENCE_OBJECTS.labels(process, state).set(objects)
         EVIDENCE_BYTES.labels(process, state).set(size)
@@ -681,7 +684,7 @@ def upkeep_once(app, *, at: dt.datetime | None = None) -> int:  # noqa: ANN001 -
     if removed:
         EVIDENCE_SWEPT.labels(process).inc(removed)
         log.info("evidence clean-up of %s removed %d files never saved with a report", process, removed)
-    export_metrics(app.state.database, process)
+    export_metrics(databases, process)
     return removed
 
 
