@@ -75,6 +75,7 @@ CONSUMER_STALLED = Gauge(
     ["process"],
 )
 STALL_REASONS = ("no_progress", "coordinator_lost", "poll_hung")
+UNDECIDED = "undecided"  # the watchdog's check got no answer from the broker: no conclusion either way
 COMMIT_TIMEOUT_SECONDS = 5.0
 # Bounds are `asyncio.timeout`, never `asyncio.wait_for`: on Python 3.11 wait_for can swallow a cancellation
 # that arrives just as its awaitable finishes, and a job that misses its cancellation never stops.
@@ -540,7 +541,8 @@ class EventConsumer:
         return self._stall_reason
 
     async def _stall(self, consumer: AIOKafkaConsumer) -> str | None:
-        """Why this member is stalled right now, or None (it follows, or the broker cannot be reached)."""
+        """Why this member is stalled right now; None when it follows; UNDECIDED when the broker did not answer
+        the check (unreachable, or partitions moving)."""
         now = time.monotonic()
         if self._poll_began is not None and now - self._poll_began > self.stall_grace:
             return "poll_hung"
@@ -556,7 +558,7 @@ class EventConsumer:
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - broker unreachable or partitions moving: no conclusion this time
-            return None
+            return UNDECIDED
         self._report_lag(consumer, ends)
         self._reread_lost_logs(consumer, ends)
         if self._applying:  # a slow database is lag (the lag alerts), not a stall a new member would cure
@@ -654,6 +656,11 @@ class EventConsumer:
                 continue
             reason = await self._stall(consumer)
             now = time.monotonic()
+            if reason == UNDECIDED:
+                # Neither ends a stall nor starts one: a check that failed now and then during a stall once
+                # reset its clock each time, and the member stuck after a broker restart was replaced late.
+                CONSUMER_STALLED.labels(self.process).set(self.stalled_for())
+                continue
             if reason is None:
                 if self._stalled_since is not None:
                     log.info("%s consumer follows the broker again", self.process)
