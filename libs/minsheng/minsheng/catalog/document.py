@@ -17,6 +17,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from minsheng.orgunits import ALL_DISTRICTS
+
 CAMPAIGN_CODES = ("education", "health", "eldercare", "employment", "livability")
 
 
@@ -407,18 +409,32 @@ class TaskDoc(_Doc):
     number: int = Field(ge=1)
     title: str = Field(min_length=2, max_length=40)
     text: str = Field(min_length=10)
-    lead_departments: tuple[str, ...] = Field(min_length=1)
+    lead_departments: tuple[str, ...] = Field(min_length=1)  # 主办 (牵头): answer for the whole task
+    # 协办 (配合): each reports its own part (decision 0020): departments, districts by name, or ALL_DISTRICTS.
+    # Left out of the document when there are none, so a catalog without partners reads as it always did.
+    partner_departments: tuple[str, ...] = Field(default=(), exclude_if=lambda value: not value)
     deadline: dt.date
     # 须附佐证: a task-status report is accepted only with evidence attached.
     evidence_required: bool = False
     indicators: tuple[IndicatorDoc, ...] = ()
 
-    @field_validator("lead_departments")
+    @field_validator("lead_departments", "partner_departments")
     @classmethod
     def _no_blank_department(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if any(not d.strip() for d in value):
-            raise ValueError("a lead department is blank")
+            raise ValueError("a lead or partner department is blank")
+        if len(set(value)) != len(value):
+            raise ValueError("a department is named twice")
         return value
+
+    @model_validator(mode="after")
+    def _lead_or_partner(self) -> TaskDoc:
+        both = sorted(set(self.lead_departments) & set(self.partner_departments))
+        if both:
+            raise ValueError(f"task {self.number}: {both} both lead and partner the task")
+        if ALL_DISTRICTS in self.lead_departments:
+            raise ValueError(f"task {self.number}: the districts are partners of a task, not its lead")
+        return self
 
     @model_validator(mode="after")
     def _codes_match_task(self) -> TaskDoc:
