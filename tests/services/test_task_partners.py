@@ -93,10 +93,10 @@ def test_a_partner_reports_neither_the_figures_nor_the_task_as_a_whole(education
 
 
 def test_a_bureau_that_does_not_partner_the_task_and_other_roles_are_refused(education):
-    not_partner = ("不是任务 1 的协办单位", "市自然资源和规划局、市住房城乡建设局")
+    not_partner = ("只能填报本部门协办任务的协办进展", "任务 1 的协办单位为 市自然资源和规划局、市住房城乡建设局")
     refused(education, part(partner="市人力资源社会保障局"), HRSS, 403, "not_partner_department", *not_partner)
     refused(education, part(), HRSS, 403, "not_partner_department", *not_partner)
-    refused(education, part(partner=None), HRSS, 403, "not_lead_department", "不是任务 1 的主办或协办单位")
+    refused(education, part(partner=None), HRSS, 403, "not_lead_department", "只能填报本部门主办或协办的任务")
     refused(education, part(), ZHANGDIAN, 403, "district_part_is_own_unit", "本单位（370303）")
     refused(education, part(), VIEWER, 403, "read_only", "只有查看权限")
     # The city office may file a partner's part on its behalf, but only a partner's and for the city.

@@ -20,15 +20,21 @@ DEMO_PLAN = DEMO.plan.code
 PUBLISHED = DEMO.plan.model_copy(update={"state": PlanState.published})
 
 
-def publication(campaign: str) -> dict:
-    """The body of `POST /api/v1/plans` that publishes the demonstration plan's catalog of `campaign`."""
+def publication(campaign: str, partners: dict[int, tuple[str, ...]] | None = None) -> dict:
+    """The body of `POST /api/v1/plans` that publishes the demonstration plan's catalog of `campaign`; `partners`:
+    other 协办单位 for some of its tasks (task number → partners)."""
     doc = DEMO.campaigns.get(campaign)
-    return {"plan": PUBLISHED.model_dump(mode="json"), "campaign": doc.model_dump(mode="json") if doc else None}
+    body = {"plan": PUBLISHED.model_dump(mode="json"), "campaign": doc.model_dump(mode="json") if doc else None}
+    for item in body["campaign"]["items"] if doc and partners else ():
+        for task in item["tasks"]:
+            if task["number"] in partners:
+                task["partner_departments"] = list(partners[task["number"]])
+    return body
 
 
-def publish_demo(service: TestClient, campaign: str) -> None:
+def publish_demo(service: TestClient, campaign: str, partners: dict[int, tuple[str, ...]] | None = None) -> None:
     service.app.state.clock = lambda: TODAY
-    answer = service.post("/api/v1/plans", json=publication(campaign), headers=CITY)
+    answer = service.post("/api/v1/plans", json=publication(campaign, partners), headers=CITY)
     assert answer.status_code == 201, answer.text
 
 

@@ -77,8 +77,8 @@ def authorize_report(principal: Principal, indicator: IndicatorScope, org_unit: 
         where = f"任务{indicator.task_number}" if indicator.task_number else "行动总目标"
         if principal.department in indicator.partner_departments:
             raise Forbidden(
-                f"{principal.department}是任务{indicator.task_number}的协办单位：指标 {indicator.code} 的数据由主办单位"
-                f" {owner} 填报，协办单位填报本部门承担部分的进展（协办进展）",
+                f"{principal.department}是任务{indicator.task_number}的协办单位，只能填报本部门承担部分的进展"
+                f"（协办进展）；指标 {indicator.code} 的数据由主办单位 {owner} 填报",
                 code=PARTNER_NOT_LEAD,
             )
         raise Forbidden(
@@ -166,13 +166,13 @@ def authorize_task_status(
     if principal.role is Role.bureau and principal.department not in task.lead_departments:
         if principal.department in task.partner_departments:
             raise Forbidden(
-                f"{principal.department}是任务 {task.number} 的协办单位：请填报本部门承担部分的进展（协办进展），"
+                f"{principal.department}是任务 {task.number} 的协办单位，只能填报本部门承担部分的进展（协办进展）；"
                 f"任务整体进展由主办单位 {leads} 填报",
                 code=PARTNER_NOT_LEAD,
             )
         raise Forbidden(
-            f"{principal.department}不是任务 {task.number} 的主办或协办单位，不能填报其进展；"
-            f"任务 {task.number} 的主办单位为 {leads}",
+            f"{principal.department}只能填报本部门主办或协办的任务；任务 {task.number} 的主办单位为 {leads}"
+            + (f"，协办单位为 {'、'.join(task.partner_departments)}" if task.partner_departments else ""),
             code="not_lead_department",
         )
     authorize_report(principal, task.indicator_scope(), org_unit)
@@ -183,14 +183,13 @@ def _authorize_part(principal: Principal, task: TaskScope, org_unit: str, depart
     role = principal.role
     if role is Role.district:
         raise Forbidden(
-            f"区县的协办进展就是本单位的任务进展：请按本单位（{principal.org_unit}）填报，不填协办部门",
+            f"区县只能按本单位（{principal.org_unit}）填报任务进展，不填协办部门：区县的协办进展就是本单位的任务进展",
             code="district_part_is_own_unit",
         )
     if role is Role.bureau and principal.department != department:
         if principal.department not in task.partner_departments:
             raise Forbidden(
-                f"{principal.department}不是任务 {task.number} 的协办单位，不能填报协办进展；"
-                f"任务 {task.number} 的协办单位为 {partners}",
+                f"{principal.department}只能填报本部门协办任务的协办进展；任务 {task.number} 的协办单位为 {partners}",
                 code="not_partner_department",
             )
         raise Forbidden(
@@ -200,8 +199,7 @@ def _authorize_part(principal: Principal, task: TaskScope, org_unit: str, depart
     if department not in task.partner_departments or a_district:
         if role is Role.bureau:
             raise Forbidden(
-                f"{principal.department}不是任务 {task.number} 的协办单位，不能填报协办进展；"
-                f"任务 {task.number} 的协办单位为 {partners}",
+                f"{principal.department}只能填报本部门协办任务的协办进展；任务 {task.number} 的协办单位为 {partners}",
                 code="not_partner_department",
             )
         raise Unprocessable(

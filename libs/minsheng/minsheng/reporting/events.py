@@ -96,8 +96,10 @@ class ReportChanged(_PlanEventData):
 
 
 class TaskStatusReported(_PlanEventData):
-    """Qualitative progress of a task for an org unit and a period (minsheng.task_status.reported.v1); with
-    `partner_department`, that partner department's own part of the task (协办进展, decision 0020), not the task's."""
+    """Qualitative progress of a task for an org unit and a period (minsheng.task_status.reported.v1).
+
+    With `partner_department`: that partner department's own part of the task (协办进展, decision 0020), not the
+    task's status."""
 
     campaign: str
     task: int
