@@ -38,6 +38,9 @@ def parts_of(answer: dict) -> list[dict]:
 
 def test_the_gateways_catalog_names_the_partners(stack):
     _, gateway = stack
+    task2 = gateway.get("/api/v1/tasks/2", params=PLAN).json()
+    assert task2["partner_departments"] == ["市自然资源和规划局", "张店区"]
+    assert task2["partner_bureaus"] == ["市自然资源和规划局"]  # the departments among them: a bureau reports each
     task = gateway.get("/api/v1/tasks/1", params=PLAN).json()
     assert (task["lead_departments"], task["partner_departments"]) == (
         ["市教育局"],

@@ -2527,6 +2527,12 @@ export interface components {
              */
             partner_departments: string[];
             /**
+             * Partner Bureaus
+             * @description 协办单位中的部门（区县除外）：由部门账号按全市填报本部门承担部分的进展
+             * @default []
+             */
+            partner_bureaus: string[];
+            /**
              * Deadline
              * Format: date
              */

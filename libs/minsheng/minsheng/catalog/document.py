@@ -405,6 +405,9 @@ class IndicatorDoc(_Doc):
         return self
 
 
+PARTNER_NAME_MAX = 30
+
+
 class TaskDoc(_Doc):
     number: int = Field(ge=1)
     title: str = Field(min_length=2, max_length=40)
@@ -425,6 +428,15 @@ class TaskDoc(_Doc):
             raise ValueError("a lead or partner department is blank")
         if len(set(value)) != len(value):
             raise ValueError("a department is named twice")
+        return value
+
+    @field_validator("partner_departments")
+    @classmethod
+    def _partner_names_fit(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # A partner's part is keyed by its name (task_status.task_series, in a 60-character history key).
+        long = [name for name in value if len(name) > PARTNER_NAME_MAX]
+        if long:
+            raise ValueError(f"partner names longer than {PARTNER_NAME_MAX} characters: {long}")
         return value
 
     @model_validator(mode="after")

@@ -254,6 +254,9 @@ class TaskPublic(SQLModel):
         default=[],
         description="协办（配合）单位：各自填报本单位承担部分的进展；可为部门、区县名称或「各区县（功能区）」（即每个区县）",
     )
+    partner_bureaus: list[str] = Field(
+        default=[], description="协办单位中的部门（区县除外）：由部门账号按全市填报本部门承担部分的进展"
+    )
     deadline: dt.date
     evidence_required: bool = Field(description="须附佐证：填报任务进展须同时附佐证材料")
     indicators: list[IndicatorPublic]

@@ -26,6 +26,7 @@ from minsheng.catalog.models import (
     WorkItemPublic,
 )
 from minsheng.errors import NotFound
+from minsheng.orgunits import districts_named
 from minsheng.pagination import PageParams
 
 
@@ -266,6 +267,7 @@ def _tasks_public(session: Session, tasks: list[Task]) -> list[TaskPublic]:
             text=t.text,
             lead_departments=departments[t.number],
             partner_departments=partners[t.number],
+            partner_bureaus=[name for name in partners[t.number] if not districts_named((name,))],
             deadline=t.deadline,
             evidence_required=t.evidence_required,
             indicators=indicators[t.number],
