@@ -6,7 +6,7 @@ task_status_view.  Empty until the first such event.
 
 Revision ID: gateway_0009_task_parts
 Revises: gateway_0008
-Create Date: 2026-12-14 10:00:00
+Create Date: 2026-12-07 18:00:00
 """
 
 from collections.abc import Sequence

@@ -6,7 +6,7 @@ tasks stored before it (the 2022–2024 plan names lead departments only); the n
 
 Revision ID: catalog_0008_task_partners
 Revises: catalog_0007_evidence_rules
-Create Date: 2026-12-14 10:00:00
+Create Date: 2026-12-07 18:00:00
 """
 
 from collections.abc import Sequence

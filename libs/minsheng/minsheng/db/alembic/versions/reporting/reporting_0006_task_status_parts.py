@@ -7,7 +7,7 @@ task × org unit × period × partner department.
 
 Revision ID: reporting_0006_task_status_parts
 Revises: reporting_0005
-Create Date: 2026-12-14 10:00:00
+Create Date: 2026-12-07 18:00:00
 """
 
 from collections.abc import Sequence
