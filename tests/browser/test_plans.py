@@ -466,3 +466,70 @@ def test_an_indicator_of_the_new_plan_continues_the_old_plans_series_in_its_own_
     ]
     screenshot(page, "drill-indicator-continued")
     assert_accessible(page, "drill-indicator-continued")
+
+
+def last_ended_quarter(day: dt.date) -> str:
+    quarter = (day.month - 1) // 3
+    return f"{day.year - 1}Q4" if quarter == 0 else f"{day.year}Q{quarter}"
+
+
+def test_a_partner_bureau_reports_its_part_from_its_inbox_and_the_lead_reads_it(clerk_page, browser, five_services):
+    """After the tests above (the demonstration plan published): 市住房城乡建设局 partners education task 1, led by
+    市教育局 (decision 0020). Its 我的待办 lists the quarter's 协办进展; 去填报 opens the task's page with the form on
+    that quarter; once reported, the page lists it under 协办单位进展 and the inbox says 已报送. The lead reads it."""
+    page = clerk_page
+    task = parse_breakdown(DEMO_WORKBOOK.read_bytes(), known_indicators=KNOWN, **CONTEXT).campaigns["education"]
+    title = task.items[0].tasks[0].title
+    quarter = last_ended_quarter(dt.date.today())
+    label = f"{quarter[:4]}年第{quarter[-1]}季度"
+    sign_in(page, "demo-housing-bureau")
+    expect(page).to_have_url(re.compile(r"/inbox"))
+    page.goto(f"/inbox?period={quarter}")
+    row = page.locator('[data-test="inbox-table"] .el-table__body tr').filter(has_text=f"任务1 {title}")
+    expect(row).to_have_count(1, timeout=15_000)
+    expect(row.locator('[data-test="inbox-kind"]')).to_have_text("协办进展")
+    expect(row).to_contain_text("本单位承担部分（市住房城乡建设局）")
+    expect(row.locator('[data-test="inbox-state-tag"]')).to_have_text("未填报")
+    expect(page.locator('[data-test="inbox-summary"]')).to_contain_text("协办任务中本单位承担部分的进展（每季度）")
+    screenshot(page, "inbox-partner")
+    row.locator('[data-test="inbox-go"]').click()
+
+    expect(page).to_have_url(re.compile(rf"/drill/task/1\?.*part={quarter}"))
+    dialog = page.locator('[data-test="part-dialog"]')
+    expect(dialog).to_be_visible(timeout=15_000)
+    expect(dialog.locator('[data-test="part-period"]')).to_contain_text(label)
+    dialog.locator('[data-test="part-state"]').click()
+    page.locator(".el-select-dropdown__item:visible").filter(has_text="推进中").click()
+    dialog.get_by_role("textbox", name="工作进展").fill("配套幼儿园规划条件已随土地出让落实 3 处")
+    assert_accessible(page, "task-part-dialog")
+    dialog.locator('[data-test="part-save"]').click()
+    expect(dialog).to_be_hidden(timeout=15_000)
+
+    # The gateway folds the part within moments; the page follows its views-changed signal.
+    partners = page.locator('[data-test="task-partners"] .el-table__body tr')
+    mine = partners.filter(has_text="市住房城乡建设局")
+    expect(mine).to_contain_text("配套幼儿园规划条件已随土地出让落实 3 处", timeout=LISTED_SECONDS * 1000)
+    expect(mine).to_contain_text(f"{label}　推进中")
+    expect(mine).to_contain_text("1 / 1")
+    expect(partners.filter(has_text="市自然资源和规划局")).to_contain_text("尚未报送")
+    expect(page.locator('[data-test="lead-departments"]')).to_have_text("市教育局")
+    expect(page.locator('[data-test="partner-departments"]')).to_have_text("市自然资源和规划局、市住房城乡建设局")
+    screenshot(page, "task-partners")
+    assert_accessible(page, "task-partners")
+
+    page.goto(f"/inbox?period={quarter}")
+    expect(row.locator('[data-test="inbox-state-tag"]')).to_have_text("已报送")
+
+    # The lead answers for the whole: it reads the partners' parts and has no form of its own for them.
+    lead = browser_context(browser, five_services.url)
+    try:
+        lead_page = lead.new_page()
+        sign_in(lead_page, "demo-education-bureau")
+        expect(lead_page).to_have_url(re.compile(r"/inbox"))
+        lead_page.goto("/drill/task/1")
+        lead_rows = lead_page.locator('[data-test="task-partners"] .el-table__body tr')
+        lead_mine = lead_rows.filter(has_text="市住房城乡建设局")
+        expect(lead_mine).to_contain_text("配套幼儿园规划条件已随土地出让落实 3 处")
+        expect(lead_page.locator('[data-test="part-open"]')).to_have_count(0)
+    finally:
+        lead.close()

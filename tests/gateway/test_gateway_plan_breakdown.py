@@ -21,12 +21,13 @@ from minsheng.catalog.loader import apply_catalog
 from minsheng.demo.breakdown import DEMO_WORKBOOK
 from minsheng.demo.loader import load_demo_data
 from minsheng.demo.publication import close_ended_plan, publish_demo_plan
+from minsheng.reporting.events import CATALOG_PUBLISHED
 from minsheng.reporting.files import XLSX_MEDIA_TYPE
 from minsheng_gateway.settings import GatewaySettings
 from tests.conftest import CITY, ZHANGDIAN, campaign_at
 from tests.support.breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
 from tests.support.identity import API_KEY, PRIVATE_KEY_PEM, sign_in, views_gateway
-from tests.support.views import live_handlers, outbox_events
+from tests.support.views import fold_all, live_handlers, outbox_events
 
 TEMPLATE = "/api/v1/plans/breakdown-template"
 DRY_RUN = "/api/v1/plans/breakdown:dry-run"
@@ -253,6 +254,15 @@ def test_publishing_the_workbook_creates_the_plan_in_all_five_services_once(publ
         assert plans[1]["state"] == "published"
         tasks = service.get(f"/api/v1/tasks?plan={DEMO_PLAN}").json()["count"]
         assert tasks == expected[campaign].tasks, campaign
+    # 协办单位 travel with the catalog: each service keeps its tasks', the gateway learns them from the catalog events.
+    task = services["education"].get(f"/api/v1/tasks/1?plan={DEMO_PLAN}").json()
+    assert task["lead_departments"] == ["市教育局"]
+    assert task["partner_departments"] == ["市自然资源和规划局", "市住房城乡建设局"]
+    catalogs = [e for service in services.values() for e in outbox_events(service) if e.type == CATALOG_PUBLISHED]
+    fold_all(client, catalogs)
+    for number, partners in ((1, ["市自然资源和规划局", "市住房城乡建设局"]), (27, ["各区县（功能区）"]), (7, [])):
+        learnt = client.get(f"/api/v1/tasks/{number}", params={"plan": DEMO_PLAN}).json()
+        assert learnt["partner_departments"] == partners, learnt
 
 
 def test_a_workbook_with_errors_is_refused_and_nothing_is_published(publishing):
@@ -309,6 +319,10 @@ def test_make_run_publishes_the_demonstration_plan_and_zhangdian_sees_this_month
     late = [r for r in page["data"] if r["overdue"]]
     assert 0 < page["summary"]["overdue"] < page["summary"]["owed"] * 2 and late
     assert all(r["org_unit"] == "370303" for r in page["data"])
+    # 张店区 partners two tasks as one of 各区县（功能区）: their parts are in, a late one here and there at most.
+    parts = [r for r in page["data"] if r["kind"] == "partner_part"]
+    assert {r["task"] for r in parts if r["current"]} == {8, 27}
+    assert sum(1 for r in parts if r["overdue"]) <= 2
     old = client.get("/api/v1/inbox", params={"plan": LEGACY_PLAN, "limit": 1}).json()
     assert old["summary"]["periods"] != page["summary"]["periods"]
     # The gateway's figures are the services' own, plan by plan (both plans compared).

@@ -1,11 +1,21 @@
 """Seeding is idempotent and a corrected catalog updates rows in place (PostgreSQL)."""
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, create_engine, select
 
 from minsheng.catalog.document import CampaignDoc, MilestoneBasis
 from minsheng.catalog.loader import apply_catalog
-from minsheng.catalog.models import DistrictTarget, Indicator, IndicatorMilestone, OrgUnit, Task, TaskLeadDepartment
+from minsheng.catalog.models import (
+    DistrictTarget,
+    Indicator,
+    IndicatorMilestone,
+    OrgUnit,
+    Task,
+    TaskLeadDepartment,
+    TaskPartnerDepartment,
+)
 from minsheng.catalog.service import export_catalog
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.db.migrations import upgrade_to_head
@@ -119,3 +129,44 @@ def test_annual_and_quarterly_targets_are_stored_and_exported_as_the_file_says(m
         assert changes.updated == ["indicator T007-1 milestone 2023Q2 year_flow removed"]
         assert export_catalog(session=session, campaign="education") == doc
     engine.dispose()
+
+
+def test_partner_departments_are_stored_exported_and_left_out_of_a_document_without_them(make_database):
+    engine, doc = _database(make_database)
+    assert "partner_departments" not in doc.model_dump_json()  # the 2022–2024 plan names lead departments only
+    raw = doc.model_dump(mode="json")
+    task2 = raw["items"][0]["tasks"][1]
+    task2["partner_departments"] = ["市住房城乡建设局", "张店区", "各区县（功能区）"]
+    with_partners = CampaignDoc.model_validate(raw)
+
+    with Session(engine) as session:
+        apply_catalog(session=session, doc=doc, catalog=CatalogCache())
+        changes = apply_catalog(session=session, doc=with_partners, catalog=CatalogCache())
+        session.commit()
+        assert changes.created == [f"task 2 partner department {name}" for name in task2["partner_departments"]]
+        partners = session.exec(
+            select(TaskPartnerDepartment.department)
+            .where(TaskPartnerDepartment.task_number == 2)
+            .order_by(TaskPartnerDepartment.position)
+        ).all()
+        assert partners == ["市住房城乡建设局", "张店区", "各区县（功能区）"]
+        exported = export_catalog(session=session, campaign="education")
+        assert exported == with_partners and exported.items[0].tasks[1].partner_departments[0] == "市住房城乡建设局"
+        assert '"partner_departments"' in exported.model_dump_json()
+
+    with Session(engine) as session:  # the file without them: they go, the leads stay
+        changes = apply_catalog(session=session, doc=doc, catalog=CatalogCache())
+        session.commit()
+        assert sorted(changes.updated) == [
+            f"task 2 partner department {name} removed"
+            for name in sorted(["市住房城乡建设局", "张店区", "各区县（功能区）"])
+        ]
+        assert export_catalog(session=session, campaign="education") == doc
+    engine.dispose()
+
+
+def test_a_department_cannot_both_lead_and_partner_a_task():
+    raw = campaign_module("education").service.catalog.model_dump(mode="json")
+    raw["items"][0]["tasks"][1]["partner_departments"] = ["市教育局"]
+    with pytest.raises(ValidationError, match="both lead and partner"):
+        CampaignDoc.model_validate(raw)

@@ -14,9 +14,9 @@ from minsheng.catalog.breakdown import parse_breakdown
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.catalog.loader import read_catalog_file
 from minsheng.demo.breakdown import DEMO_WORKBOOK
-from minsheng.demo.generator import DEMO_NOTE, LAGGING_DISTRICTS, demo_rows, load_results, unit_targets
+from minsheng.demo.generator import DEMO_NOTE, LAGGING_DISTRICTS, demo_rows, load_results, part_rows, unit_targets
 from minsheng.demo.loader import load_demo_data
-from minsheng.orgunits import CITY_CODE
+from minsheng.orgunits import CITY_CODE, ORG_UNITS
 from tests.conftest import CITY, ZHANGDIAN
 from tests.support.breakdown import CONTEXT, KNOWN
 
@@ -200,3 +200,24 @@ def test_a_service_that_does_not_answer_is_logged_not_raised():
         loaded = load_demo_data({"health": nowhere}, CITY, today=TODAY, log=lines.append)
     assert loaded == {"health": 0}
     assert len(lines) == 1 and lines[0].startswith("demo data  health") and "not loaded" in lines[0]
+
+
+def test_the_partners_parts_of_a_plan_in_force_fell_due_and_leave_a_few_late(catalogs):
+    demo = parse_breakdown(DEMO_WORKBOOK.read_bytes(), known_indicators=KNOWN, **CONTEXT)
+    today = dt.date(2026, 12, 7)
+    parts = {code: part_rows(doc, today=today) for code, doc in demo.campaigns.items()}
+    assert all(part_rows(doc, today=TODAY) == [] for doc in catalogs)  # the 2022–2024 plan names no partner
+    health = parts["health"]  # task 8: every district a partner, each for itself
+    assert {r["org_unit"] for r in health} == {u.code for u in ORG_UNITS} - {CITY_CODE}
+    assert not any("partner_department" in r for r in health)
+    education = parts["education"]
+    assert {(r["task"], r["org_unit"], r["partner_department"]) for r in education if r["task"] == 1} == {
+        (1, CITY_CODE, "市自然资源和规划局"),
+        (1, CITY_CODE, "市住房城乡建设局"),
+    }
+    every = [r for rows in parts.values() for r in rows]
+    assert {r["period"] for r in every} <= {"2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3"}
+    assert DEMO_NOTE in every[0]["narrative"] and {r["state"] for r in every} == {"in_progress"}
+    latest = [r for r in every if r["period"] == "2026Q3"]
+    series = {(r["task"], r["org_unit"], r.get("partner_department")) for r in every}
+    assert 0 < len(series) - len(latest) < len(series) / 2  # a few have not reported the quarter just due

@@ -200,8 +200,10 @@ def test_a_filled_template_reads_back_into_the_plan_and_one_draft_per_campaign()
     # 接续指标: the code the clerk wrote, linked to the earlier plan holding it (the 2022–2024 plan)
     assert kindergartens.continues == ContinuesDoc(plan=DOCS[0].plan.code, indicator="T002-1")
     assert share.continues is None
+    # 协办单位 are the task's partners (各区县（功能区）: every district); a task without any names none
+    assert task.partner_departments == ("市住房城乡建设局", "各区县（功能区）")
+    assert result.campaigns["eldercare"].items[0].tasks[0].partner_departments == ()
     # what the catalog document has no place for yet, kept beside it
-    assert result.tasks[1].partner_departments == ("市住房城乡建设局", "各区县（功能区）")
     assert result.indicators["T001-1"].quarterly_targets == (("2031Q2", 6), ("2031Q4", 20))
 
     beds = result.campaigns["eldercare"].items[0].tasks[0]
@@ -377,6 +379,7 @@ def bad(row_changes: dict, rows=GOOD_ROWS, at: int = 0) -> BreakdownResult:
     [
         ({"lead": "市教育局、市教育厅"}, 0, "unknown_department", "主办单位", "「市教育厅」"),
         ({"partners": "市财政厅"}, 0, "unknown_department", "协办单位", "「市财政厅」"),
+        ({"partners": "市教育局、各区县"}, 0, "lead_and_partner", "协办单位", "「市教育局」既是主办单位又是协办单位"),
         ({"unit": None}, 0, "target_without_unit", "单位", "没有单位"),
         ({"target": None}, 2, "target_missing", "目标值", "没有目标值"),
         ({"target": "60以上"}, 0, "not_a_number", "目标值", "比较方式"),

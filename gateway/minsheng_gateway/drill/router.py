@@ -15,8 +15,15 @@ from minsheng.progress import queries
 from minsheng.progress.schemas import CampaignProgressPublic, IndicatorProgressPublic, TaskProgressPublic
 from minsheng.reporting.schemas import TaskImplementationPublic
 from minsheng_gateway import reads
-from minsheng_gateway.drill import service
-from minsheng_gateway.drill.schemas import IndicatorDistricts, IndicatorTrajectory, TaskStatusEntry, ValueRevision
+from minsheng_gateway.drill import parts, service
+from minsheng_gateway.drill.schemas import (
+    IndicatorDistricts,
+    IndicatorTrajectory,
+    TaskParts,
+    TaskStatusEntry,
+    ValueRevision,
+)
+from minsheng_gateway.identity.deps import CurrentCaller
 from minsheng_gateway.plans.scope import PLAN_SELECTED
 from minsheng_gateway.projection.source import GatewaySource
 from minsheng_gateway.reads import VIEWS_TAG, AsOfReported
@@ -140,6 +147,30 @@ def task_statuses(
     as_of: dt.date | None = None,
 ):
     return service.task_statuses(session=session, number=number, org_unit=org_unit, as_of=as_of)
+
+
+@router.get(
+    "/tasks/{number}/parts",
+    response_model=TaskParts,
+    summary="任务的主办、协办单位及各协办单位承担部分的进展（协办进展）；当前登录者作为协办单位应填报的部分",
+    description="协办部门的协办进展按季度、按全市填报（POST /api/v1/campaigns/{campaign}/task-status，带 "
+    "partner_department）；区县的协办进展即其本单位的任务进展。给出 as_of 时只列出截至当天已结束期间的。",
+)
+def task_parts(
+    request: Request,
+    session: SessionDep,
+    caller: CurrentCaller,
+    today: TodayDep,
+    number: TaskNumber,
+    as_of: dt.date | None = None,
+):
+    return parts.task_parts(
+        session=session,
+        number=number,
+        principal=caller.account.principal(),
+        calendar=request.app.state.settings.reporting_calendar(),
+        today=as_of or today,
+    )
 
 
 @router.get(

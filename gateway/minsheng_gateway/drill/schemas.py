@@ -122,3 +122,49 @@ class TaskStatusEntry(BaseModel):
     revision: int
     reported_by: str
     reported_at: dt.datetime
+
+
+class TaskPartEntry(BaseModel):
+    """A partner's own part of a task for a period (协办进展): a department's, or a district's own task status."""
+
+    partner: str = Field(description="协办单位：部门或区县名称")
+    org_unit: str
+    org_unit_name: str
+    period: str
+    state: str
+    state_label: str
+    narrative: str
+    problems: str
+    revision: int
+    reported_by: str
+    reported_at: dt.datetime
+
+
+class PartnerProgress(BaseModel):
+    """One 协办单位 of a task, as the catalog names it, and where its part stands."""
+
+    partner: str = Field(description="协办单位，如 市住房城乡建设局、张店区、各区县（功能区）")
+    units: int = Field(description="承担的单位数：部门、单个区县为 1，「各区县（功能区）」为区县数")
+    reported_units: int = Field(description="其中已报送本季度（period）协办进展的单位数")
+    latest: TaskPartEntry | None = Field(description="最近一期的协办进展（区县为本单位的任务进展）；尚未报送为空")
+
+
+class OwnPart(BaseModel):
+    """What the signed-in person reports of the task as its partner: where and for which periods."""
+
+    org_unit: str = Field(description="填报单位：部门按全市 370300，区县按本单位")
+    partner_department: str | None = Field(description="提交时的 partner_department；区县为空（按本单位填报）")
+    periods: list[str] = Field(description="可填报的季度（已结束的，最近的在前）")
+
+
+class TaskParts(BaseModel):
+    """A task's 主办 and 协办 departments and each partner's own part (decision 0020)."""
+
+    task: int
+    campaign: str
+    lead_departments: list[str] = Field(description="主办单位：填报指标数据和任务整体进展")
+    partner_departments: list[str] = Field(description="协办单位：各自填报本单位承担部分的进展（每季度）")
+    period: str | None = Field(description="本季度：reported_units 统计的季度（最近结束的季度）")
+    partners: list[PartnerProgress]
+    parts: list[TaskPartEntry] = Field(description="各协办部门填报的协办进展，最近的期间在前")
+    own_part: OwnPart | None = Field(description="当前登录者作为协办单位应填报的部分；不是协办单位为空")

@@ -1,11 +1,12 @@
-"""The inbox's public schemas: what the signed-in person owes, one row per indicator × org unit × period."""
+"""The inbox's public schemas: what the signed-in person owes, one row per indicator × org unit × period, and per
+task × period for a partner's own part of a task (协办进展, decision 0020)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from minsheng.catalog.document import ReportingFrequency
 from minsheng.pagination import Page
@@ -17,27 +18,48 @@ class InboxState(str, enum.Enum):
     submitted = "submitted"
     returned = "returned"
     approved = "approved"
+    reported = "reported"  # a partner's part of a task: reported, nobody reviews it
 
 
 # A report's own states say it as the reporting pages do (one wording per state).
 INBOX_STATE_LABELS = {
     InboxState.not_reported: "未填报",
     **{InboxState(status.value): label for status, label in REPORT_STATUS_LABELS.items()},
+    InboxState.reported: "已报送",
 }
 # What counts as done for the share of the period: the reporter's part is over once it is submitted.
-DONE_STATES = frozenset({InboxState.submitted, InboxState.approved})
+DONE_STATES = frozenset({InboxState.submitted, InboxState.approved, InboxState.reported})
+
+
+class InboxItemKind(str, enum.Enum):
+    indicator = "indicator"  # a figure of an indicator, for an org unit and a period
+    partner_part = "partner_part"  # a partner's own part of a task, for a period (decision 0020)
+
+
+INBOX_KIND_LABELS = {
+    InboxItemKind.indicator: "指标数据",
+    InboxItemKind.partner_part: "协办进展",
+}
 
 
 class InboxItemPublic(BaseModel):
+    kind: InboxItemKind = Field(
+        default=InboxItemKind.indicator,
+        description="indicator 指标数据（填报数值）；partner_part 协办进展（协办单位填报本单位承担部分的任务进展）",
+    )
+    kind_label: str = INBOX_KIND_LABELS[InboxItemKind.indicator]
     campaign: str
     campaign_name: str
     item: int | None  # None: a campaign-level (headline) indicator
     item_title: str | None
     task: int | None
     task_title: str | None
-    indicator_id: str
-    indicator_name: str
-    unit: str
+    indicator_id: str | None = Field(description="指标编号；协办进展为空")
+    indicator_name: str | None
+    unit: str | None
+    partner_department: str | None = Field(
+        default=None, description="协办进展：填报的协办部门（区县的协办进展为空：按本单位填报）"
+    )
     frequency: ReportingFrequency
     org_unit: str
     org_unit_name: str

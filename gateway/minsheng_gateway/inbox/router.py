@@ -20,14 +20,18 @@ PeriodQuery = Annotated[
 ]
 StateQuery = Annotated[
     InboxState | None,
-    Query(description="按状态筛选：not_reported 未填报、submitted 待审核、returned 被退回、approved 已通过"),
+    Query(
+        description="按状态筛选：not_reported 未填报、submitted 待审核、returned 被退回、approved 已通过、"
+        "reported 已报送（协办进展）"
+    ),
 ]
 
 
 @router.get(
     "/inbox",
     response_model=InboxPage,
-    summary="我的待办：本人应报的指标×单位×期间，截止日期、是否逾期、状态（被退回的在前，附退回原因）和本期完成率",
+    summary="我的待办：本人应报的指标×单位×期间（及协办任务每季度的协办进展），截止日期、是否逾期、状态"
+    "（被退回的在前，附退回原因）和本期完成率",
 )
 def inbox(
     request: Request,
@@ -39,9 +43,17 @@ def inbox(
     state: StateQuery = None,
 ):
     wanted = requested_period(period) if period else None
-    series, scope = service.owed_series(session=session, principal=caller.account.principal())
+    principal, catalog = caller.account.principal(), service.OwingCatalog.read(session)
+    series, scope = service.owed_series(session=session, principal=principal, catalog=catalog)
+    parts = service.owed_parts(principal=principal, catalog=catalog)
     rows = service.inbox_items(
-        session=session, series=series, calendar=request.app.state.settings.reporting_calendar(), today=today
+        session=session,
+        series=series,
+        calendar=request.app.state.settings.reporting_calendar(),
+        today=today,
+        parts=parts,
     )
+    if parts:
+        scope += service.PARTS_RULE
     shown, summary = service.select_items(rows, period=wanted, state=state)
     return InboxPage(data=shown[page.offset : page.offset + page.limit], count=len(shown), summary=summary, scope=scope)

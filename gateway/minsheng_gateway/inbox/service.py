@@ -10,6 +10,9 @@ city-only indicators), narrowed to what each is expected to report:
   none of whose lead departments has a bureau account, for the city;
 - an integration account: the indicators granted to it, for the city; a viewer: nothing;
 - and nobody owes anything of a task the city office set apart (`active_indicators`).
+
+Besides the figures, a task's partners (协办单位, decision 0020) owe their own part of it once a quarter
+(`owed_parts`, the kernel's `own_part`): a partner bureau for the city, a partner district for itself.
 """
 
 from __future__ import annotations
@@ -17,14 +20,22 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
 from minsheng.auth.models import Role
-from minsheng.auth.principal import IndicatorScope, Principal, may_report
-from minsheng.catalog.document import ReportingFrequency
-from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Task, TaskLeadDepartment, WorkItem
+from minsheng.auth.principal import IndicatorScope, Principal, TaskPart, TaskScope, may_report, own_part
+from minsheng.catalog.document import PlanDoc, ReportingFrequency
+from minsheng.catalog.models import (
+    Campaign,
+    Indicator,
+    OrgUnit,
+    Task,
+    TaskLeadDepartment,
+    TaskPartnerDepartment,
+    WorkItem,
+)
 from minsheng.catalog.snapshot import plan_of
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period
@@ -33,15 +44,21 @@ from minsheng.reporting.validation import reportable_at
 from minsheng_gateway.identity.models import Account
 from minsheng_gateway.inbox.models import (
     DONE_STATES,
+    INBOX_KIND_LABELS,
     INBOX_STATE_LABELS,
+    InboxItemKind,
     InboxItemPublic,
     InboxState,
     InboxSummary,
 )
-from minsheng_gateway.projection.models import ReportView
+from minsheng_gateway.projection.models import ReportView, TaskPartView, TaskStatusView
 from minsheng_gateway.reads import current_as_of, known_by, tasks_apart
 
 Series = tuple[Indicator, str]  # an indicator and the org unit it is owed for
+PartOwed = tuple[int, TaskPart]  # a task and the part of it a partner owes
+# How often a partner reports its part: a quarter, as the city's 季考评 reviews the tasks (decision 0020).
+PART_FREQUENCY = ReportingFrequency.quarter
+PARTS_RULE = "；协办任务中本单位承担部分的进展（每季度）"
 
 
 def active_indicators(session: Session) -> list[Indicator]:
@@ -63,6 +80,21 @@ def lead_departments(session: Session) -> dict[int, set[str]]:
     return leads
 
 
+def task_partners(session: Session) -> dict[int, tuple[str, ...]]:
+    """The partners of the tasks in the plan that have any, but of no task set apart (nothing is owed for it)."""
+    apart = tasks_apart(session)
+    partners: dict[int, list[str]] = defaultdict(list)
+    for number, department in session.exec(
+        select(TaskPartnerDepartment.task_number, TaskPartnerDepartment.department)
+        .join(Task, Task.number == TaskPartnerDepartment.task_number)
+        .where(Task.retired == False)  # noqa: E712
+        .order_by(TaskPartnerDepartment.task_number, TaskPartnerDepartment.position)
+    ):
+        if number not in apart:
+            partners[number].append(department)
+    return {number: tuple(names) for number, names in partners.items()}
+
+
 @dataclass(frozen=True)
 class OwingCatalog:
     """What the rules of who owes what read: the indicators in the plan, each task's lead departments, and
@@ -71,6 +103,7 @@ class OwingCatalog:
     indicators: list[Indicator]
     leads: dict[int, set[str]]
     bureau_departments: set[str]
+    partners: dict[int, tuple[str, ...]] = field(default_factory=dict)  # `task_partners`
 
     @classmethod
     def read(cls, session: Session) -> OwingCatalog:
@@ -82,7 +115,10 @@ class OwingCatalog:
             )
         )
         return cls(
-            indicators=active_indicators(session), leads=lead_departments(session), bureau_departments=set(bureaus)
+            indicators=active_indicators(session),
+            leads=lead_departments(session),
+            bureau_departments=set(bureaus),
+            partners=task_partners(session),
         )
 
 
@@ -120,6 +156,16 @@ def owed_series(
     else:
         return [], "只读身份无需填报"
     return [(i, org_unit) for i in mine], rule
+
+
+def owed_parts(*, principal: Principal, catalog: OwingCatalog) -> list[PartOwed]:
+    """The tasks this person partners and the part of each it reports (the kernel's `own_part`), in task order."""
+    owed = []
+    for number, partners in sorted(catalog.partners.items()):
+        part = own_part(principal, TaskScope(number, tuple(sorted(catalog.leads[number])), partners))
+        if part is not None:
+            owed.append((number, part))
+    return owed
 
 
 def _current_reports(
@@ -219,10 +265,102 @@ class _Names:
             value=report.value if report else None,
         )
 
+    def part(
+        self, number: int, part: TaskPart, due: DuePeriod, *, current: bool, reported: bool, today: dt.date
+    ) -> InboxItemPublic:
+        task = self.tasks[number]
+        item = self.items.get(task.item_number)
+        state = InboxState.reported if reported else InboxState.not_reported
+        return InboxItemPublic(
+            kind=InboxItemKind.partner_part,
+            kind_label=INBOX_KIND_LABELS[InboxItemKind.partner_part],
+            campaign=task.campaign_code,
+            campaign_name=self.campaigns[task.campaign_code].name,
+            item=item.number if item else None,
+            item_title=item.title if item else None,
+            task=task.number,
+            task_title=task.title,
+            indicator_id=None,
+            indicator_name=None,
+            unit=None,
+            partner_department=part.department,
+            frequency=PART_FREQUENCY,
+            org_unit=part.org_unit,
+            org_unit_name=self.org_units.get(part.org_unit, part.org_unit),
+            period=due.period.code,
+            due_date=due.due,
+            overdue=not reported and due.overdue(today),
+            current=current,
+            state=state,
+            state_label=INBOX_STATE_LABELS[state],
+        )
+
 
 def _inbox_order(row: InboxItemPublic) -> tuple:
     """Returned first, then overdue, then by due date."""
-    return row.state is not InboxState.returned, not row.overdue, row.due_date, row.campaign, row.indicator_id
+    return (
+        row.state is not InboxState.returned,
+        not row.overdue,
+        row.due_date,
+        row.campaign,
+        row.indicator_id or "",
+        row.task or 0,
+    )
+
+
+def _reported_parts(session: Session, parts: list[PartOwed]) -> set[tuple[int, str, str]]:
+    """(task, department or org unit, period) of the parts reported: a department's in `task_part_view`, a
+    district's as its own task status."""
+    numbers = sorted({number for number, _ in parts})
+    units = sorted({part.org_unit for _, part in parts if part.department is None})
+    found = set(
+        session.exec(
+            select(TaskPartView.task_number, TaskPartView.department, TaskPartView.period).where(
+                TaskPartView.task_number.in_(numbers)
+            )
+        ).all()
+    )
+    if units:
+        found |= set(
+            session.exec(
+                select(TaskStatusView.task_number, TaskStatusView.org_unit_code, TaskStatusView.period).where(
+                    TaskStatusView.task_number.in_(numbers), TaskStatusView.org_unit_code.in_(units)
+                )
+            ).all()
+        )
+    return {tuple(row) for row in found}
+
+
+def part_relevance(deadline: dt.date, plan: PlanDoc) -> Relevance:
+    """A part is owed over the plan up to the quarter of the task's deadline."""
+    last = Period.parse(f"{deadline.year}Q{(deadline.month - 1) // 3 + 1}").end
+    return Relevance(plan.start, min(plan.end, last))
+
+
+def _part_items(
+    session: Session, names: _Names, parts: list[PartOwed], calendar: ReportingCalendar, today: dt.date, plan: PlanDoc
+) -> list[InboxItemPublic]:
+    """Every quarter due of every part owed (as it stands now), reported or not."""
+    if not parts:
+        return []
+    current = calendar.current(PART_FREQUENCY, today, plan=plan)
+    reported = _reported_parts(session, parts)
+    rows = []
+    for number, part in parts:
+        relevance = part_relevance(names.tasks[number].deadline, plan)
+        for due in calendar.due_periods(PART_FREQUENCY, today, plan=plan, relevance=relevance):
+            who = part.department or part.org_unit
+            rows.append(
+                names.part(
+                    number,
+                    part,
+                    due,
+                    current=current is not None and due.period == current.period,
+                    reported=(number, who, due.period.code) in reported,
+                    today=today,
+                )
+            )
+    return rows
 
 
 def inbox_items(
@@ -234,11 +372,13 @@ def inbox_items(
     share_of: Period | None = None,
     share_only: bool = False,
     replay: bool = False,
+    parts: list[PartOwed] = (),
 ) -> list[InboxItemPublic]:
     """Every period due of every series owed (periods that have ended, within the indicator's relevance),
     in the inbox's order: returned first, then overdue, then by due date.  `share_only`: only the rows
     of the share of `share_of` (see `period_rows`), read without the other periods' reports.  `replay`:
-    `today` is a past day, and the reports are as they stood at its end."""
+    `today` is a past day, and the reports are as they stood at its end.  `parts`: the partners' parts owed
+    too (`owed_parts`; the inbox's, read as they stand now)."""
     names = _Names.read(session)
     plan = plan_of(session)
     current_periods = {f: calendar.current(f, today, plan=plan) for f in {i.frequency for i, _ in series}}
@@ -261,6 +401,7 @@ def inbox_items(
                 continue
             report = reports.get((indicator.code, org_unit, due.period.code))
             rows.append(names.item(indicator, org_unit, due, current=is_current, report=report, today=today))
+    rows.extend(_part_items(session, names, list(parts), calendar, today, plan))
     rows.sort(key=_inbox_order)
     return rows
 

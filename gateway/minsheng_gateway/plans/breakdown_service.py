@@ -228,18 +228,17 @@ def _indicator_line(indicator: IndicatorDoc) -> str:
     return line + ("（须附佐证）" if indicator.evidence_required else "")
 
 
-def _preview(doc: CampaignDoc, result: BreakdownResult) -> list[BreakdownTaskPreview]:
+def _preview(doc: CampaignDoc) -> list[BreakdownTaskPreview]:
     preview = []
     for item in doc.items:
         for task in item.tasks:
-            extras = result.tasks.get(task.number)
             preview.append(
                 BreakdownTaskPreview(
                     number=task.number,
                     title=task.title,
                     work_item=item.title,
                     lead_departments=list(task.lead_departments),
-                    partner_departments=list(extras.partner_departments) if extras else [],
+                    partner_departments=list(task.partner_departments),
                     indicators=[_indicator_line(i) for i in task.indicators],
                 )
             )
@@ -271,7 +270,7 @@ def _answer(result: BreakdownResult, context: BreakdownContext) -> BreakdownDryR
                 code=heading.code,
                 name=heading.name,
                 **numbers,
-                preview=_preview(doc, result) if doc is not None else [],
+                preview=_preview(doc) if doc is not None else [],
             )
         )
     plan = result.plan

@@ -14,7 +14,7 @@ from minsheng.reporting.models import (
     REPORT_STATUS_LABELS,
     TASK_STATE_LABELS,
 )
-from minsheng_gateway.inbox.models import INBOX_STATE_LABELS
+from minsheng_gateway.inbox.models import INBOX_KIND_LABELS, INBOX_STATE_LABELS
 
 router = APIRouter(prefix="/api/v1", tags=["平台 platform"])
 
@@ -42,6 +42,7 @@ class Vocabulary(BaseModel):
     indicator_status: list[Term] = Field(description="指标/任务进展状态（由好到差）")
     report_status: list[Term] = Field(description="报告状态")
     inbox_state: list[Term] = Field(description="待办状态")
+    inbox_kind: list[Term] = Field(description="待办类别：指标数据、协办进展")
     task_state: list[Term] = Field(description="任务推进状态")
     implementation_state: list[Term] = Field(
         description="任务实施状态（市民生办决定）：执行中、暂缓实施、已取消、待确定"
@@ -61,6 +62,7 @@ VOCABULARY = Vocabulary(
     indicator_status=_terms(STATUS_LABELS),
     report_status=_terms(REPORT_STATUS_LABELS),
     inbox_state=_terms(INBOX_STATE_LABELS),
+    inbox_kind=_terms(INBOX_KIND_LABELS),
     task_state=_terms(TASK_STATE_LABELS),
     implementation_state=_terms(IMPLEMENTATION_STATE_LABELS),
     role=_terms(ROLE_LABELS),

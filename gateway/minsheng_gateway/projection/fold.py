@@ -42,7 +42,7 @@ from minsheng.reporting.events import (
 from minsheng.reporting.models import ReportStatus
 from minsheng.reporting.official import OFFICIAL_STATUS, replaces_official
 from minsheng_gateway.plans.scope import GatewayPlans, PlanSlot, register_plan, schema_of
-from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskStateView, TaskStatusView
+from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskPartView, TaskStateView, TaskStatusView
 from minsheng_gateway.projection.progress import StaleProgress
 from minsheng_gateway.projection.upsert import insert_rows, update_rows
 
@@ -87,6 +87,24 @@ NEWER_REVISION_WINS = bulk.OnConflict(
         for c in ("campaign", "period_end", "state", "narrative", "problems", "revision", "reported_by", "reported_at")
     ),
     where="task_status_view.revision <= excluded.revision",
+)
+PART_NEWER_REVISION_WINS = bulk.OnConflict(
+    key=("task_number", "department", "period"),
+    set_=tuple(
+        (c, f"excluded.{c}")
+        for c in (
+            "campaign",
+            "org_unit_code",
+            "period_end",
+            "state",
+            "narrative",
+            "problems",
+            "revision",
+            "reported_by",
+            "reported_at",
+        )
+    ),
+    where="task_part_view.revision <= excluded.revision",
 )
 # A revision of a task's state never changes: the same one again (redelivered, republished) is kept as it was.
 EACH_REVISION_ONCE = bulk.OnConflict(key=("task_number", "revision"))
@@ -216,27 +234,37 @@ def fold_snapshots(session: Session, events: list[TypedEvent], stale: StaleProgr
 
 
 def fold_task_statuses(session: Session, events: list[TypedEvent], stale: StaleProgress) -> None:  # noqa: ARG001
-    """Task statuses as reported (they make no progress row stale: a task's status is judged when read)."""
+    """Task statuses as reported (they make no progress row stale: a task's status is judged when read); a partner
+    department's part of a task (`partner_department`) into its own table, never taken for the task's status."""
     latest: dict[tuple[int, str, str], dict] = {}
+    parts: dict[tuple[int, str, str], dict] = {}
     for event in events:
         data: TaskStatusReported = event.typed_data()
         period = Period.parse(data.period)
-        key = (data.task, data.org_unit, period.code)
-        if key not in latest or latest[key]["revision"] <= data.revision:
-            latest[key] = dict(
-                task_number=data.task,
-                org_unit_code=data.org_unit,
-                period=period.code,
-                campaign=data.campaign,
-                period_end=period.end,
-                state=data.state,
-                narrative=data.narrative,
-                problems=data.problems,
-                revision=data.revision,
-                reported_by=data.actor,
-                reported_at=data.occurred_at,
-            )
-    insert_rows(session, TaskStatusView.__table__, list(latest.values()), NEWER_REVISION_WINS)
+        row = dict(
+            task_number=data.task,
+            org_unit_code=data.org_unit,
+            period=period.code,
+            campaign=data.campaign,
+            period_end=period.end,
+            state=data.state,
+            narrative=data.narrative,
+            problems=data.problems,
+            revision=data.revision,
+            reported_by=data.actor,
+            reported_at=data.occurred_at,
+        )
+        if data.partner_department is not None:
+            rows, key = parts, (data.task, data.partner_department, period.code)
+            row["department"] = data.partner_department
+        else:
+            rows, key = latest, (data.task, data.org_unit, period.code)
+        if key not in rows or rows[key]["revision"] <= data.revision:
+            rows[key] = row
+    if latest:
+        insert_rows(session, TaskStatusView.__table__, list(latest.values()), NEWER_REVISION_WINS)
+    if parts:
+        insert_rows(session, TaskPartView.__table__, list(parts.values()), PART_NEWER_REVISION_WINS)
 
 
 def fold_task_states(session: Session, events: list[TypedEvent], stale: StaleProgress) -> None:  # noqa: ARG001

@@ -83,6 +83,26 @@ class TaskStatusView(SQLModel, table=True):
     reported_at: dt.datetime
 
 
+class TaskPartView(SQLModel, table=True):
+    """A partner department's own part of a task (协办进展, decision 0020), per period: its latest revision.  Apart
+    from `task_status_view`, which holds the tasks' own statuses (the lead's, and each district's for itself)."""
+
+    __tablename__ = "task_part_view"
+
+    task_number: int = Field(primary_key=True)
+    department: str = Field(primary_key=True, max_length=100)
+    period: str = Field(primary_key=True, max_length=7)
+    campaign: str = Field(max_length=20)
+    org_unit_code: str = Field(max_length=6)
+    period_end: dt.date
+    state: str = Field(max_length=16)
+    narrative: str = ""
+    problems: str = ""
+    revision: int
+    reported_by: str = Field(max_length=100)
+    reported_at: dt.datetime
+
+
 class TaskStateView(SQLModel, table=True):
     """Every change of a task's implementation state the gateway has heard of (minsheng.task.state_changed.v1):
     a task's state is its highest revision's (`reads.task_states`); a task without a row is in progress."""
@@ -134,6 +154,7 @@ class ViewGeneration(SQLModel, table=True):
 # Each plan's (decision 0017: in public for the legacy plan, in `plan_<code>` for another); the generation is the
 # gateway's own, in public.
 PLAN_VIEW_TABLES = frozenset(
-    m.__tablename__ for m in (ReportView, OfficialValue, TaskStatusView, TaskStateView, IndicatorProgressView)
+    m.__tablename__
+    for m in (ReportView, OfficialValue, TaskStatusView, TaskPartView, TaskStateView, IndicatorProgressView)
 )
 VIEW_TABLES = PLAN_VIEW_TABLES | {ViewGeneration.__tablename__}

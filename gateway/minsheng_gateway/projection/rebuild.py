@@ -50,6 +50,7 @@ from minsheng_gateway.projection.models import (
     IndicatorProgressView,
     OfficialValue,
     ReportView,
+    TaskPartView,
     TaskStateView,
     TaskStatusView,
     ViewGeneration,
@@ -60,7 +61,7 @@ from minsheng_gateway.settings import GatewaySettings
 log = logging.getLogger("minsheng_gateway.rebuild")
 
 
-PLAN_VIEWS = (IndicatorProgressView, OfficialValue, ReportView, TaskStatusView, TaskStateView)
+PLAN_VIEWS = (IndicatorProgressView, OfficialValue, ReportView, TaskStatusView, TaskPartView, TaskStateView)
 
 
 def drop_read_models(database: Database) -> str:

@@ -31,3 +31,14 @@ ORG_UNITS: tuple[OrgUnitSeed, ...] = (
     OrgUnitSeed("370391", "经开区", "zone"),
     OrgUnitSeed("370392", "文昌湖区", "zone"),
 )
+
+# A 协办单位 that names no district: every district, county and functional zone is a partner (decision 0020).
+ALL_DISTRICTS = "各区县（功能区）"
+
+
+def districts_named(names: tuple[str, ...] | list[str]) -> frozenset[str]:
+    """The codes of the districts (counties, zones) a list of partners names: each by its name, or all of them
+    through `ALL_DISTRICTS`; the departments in the list name none."""
+    if ALL_DISTRICTS in names:
+        return frozenset(unit.code for unit in ORG_UNITS if unit.code != CITY_CODE)
+    return frozenset(unit.code for unit in ORG_UNITS if unit.code != CITY_CODE and unit.name in names)

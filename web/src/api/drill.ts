@@ -163,6 +163,13 @@ export const taskProgress = (number: number, params: AsOfParams) =>
 /** The catalog's task (its full text). */
 export const catalogTask = (number: number) => http.get<Task & { text: string; deadline: string }>(`/api/v1/tasks/${number}`)
 
+/** Who leads the task, who partners it, each partner's latest part (协办进展) and what the signed-in person
+ * reports of it as a partner. */
+export type TaskParts = components['schemas']['TaskParts']
+
+export const taskParts = (number: number, params: AsOfParams) =>
+  http.get<TaskParts>(`/api/v1/tasks/${number}/parts`, { query: params })
+
 export const taskStatuses = (number: number, params: AsOfParams) =>
   http.get<TaskStatusEntry[]>(`/api/v1/tasks/${number}/statuses`, { query: params })
 

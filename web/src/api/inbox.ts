@@ -1,33 +1,15 @@
 // 我的待办: what the signed-in person owes, from the gateway (GET /api/v1/inbox).
 import { http } from './client'
+import type { components } from './schema'
 import type { Page } from './types'
 
-export type InboxState = 'not_reported' | 'submitted' | 'returned' | 'approved'
+export type InboxState = components['schemas']['InboxState']
+export type InboxItemKind = components['schemas']['InboxItemKind']
 export type Frequency = 'month' | 'quarter' | 'year'
 
-export interface InboxItem {
-  campaign: string
-  campaign_name: string
-  item: number | null
-  item_title: string | null
-  task: number | null
-  task_title: string | null
-  indicator_id: string
-  indicator_name: string
-  unit: string
-  frequency: Frequency
-  org_unit: string
-  org_unit_name: string
-  period: string
-  due_date: string
-  overdue: boolean
-  current: boolean
-  state: InboxState
-  state_label: string
-  return_reason: string | null
-  report_id: number | null
-  value: number | null
-}
+/** A figure owed (`kind` indicator), or a partner's own part of a task (`kind` partner_part, 协办进展: no
+ * indicator, filled on the task's page). */
+export type InboxItem = components['schemas']['InboxItemPublic']
 
 export interface InboxSummary {
   periods: string[]

@@ -208,6 +208,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tasks/{number}/parts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 任务的主办、协办单位及各协办单位承担部分的进展（协办进展）；当前登录者作为协办单位应填报的部分
+         * @description 协办部门的协办进展按季度、按全市填报（POST /api/v1/campaigns/{campaign}/task-status，带 partner_department）；区县的协办进展即其本单位的任务进展。给出 as_of 时只列出截至当天已结束期间的。
+         */
+        get: operations["task_parts_api_v1_tasks__number__parts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tasks/{number}/state": {
         parameters: {
             query?: never;
@@ -705,7 +725,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 我的待办：本人应报的指标×单位×期间，截止日期、是否逾期、状态（被退回的在前，附退回原因）和本期完成率 */
+        /** 我的待办：本人应报的指标×单位×期间（及协办任务每季度的协办进展），截止日期、是否逾期、状态（被退回的在前，附退回原因）和本期完成率 */
         get: operations["inbox_api_v1_inbox_get"];
         put?: never;
         post?: never;
@@ -1636,8 +1656,23 @@ export interface components {
          * @enum {string}
          */
         ImplementationState: "in_progress" | "suspended" | "cancelled" | "undecided";
+        /**
+         * InboxItemKind
+         * @enum {string}
+         */
+        InboxItemKind: "indicator" | "partner_part";
         /** InboxItemPublic */
         InboxItemPublic: {
+            /**
+             * @description indicator 指标数据（填报数值）；partner_part 协办进展（协办单位填报本单位承担部分的任务进展）
+             * @default indicator
+             */
+            kind: components["schemas"]["InboxItemKind"];
+            /**
+             * Kind Label
+             * @default 指标数据
+             */
+            kind_label: string;
             /** Campaign */
             campaign: string;
             /** Campaign Name */
@@ -1650,12 +1685,20 @@ export interface components {
             task: number | null;
             /** Task Title */
             task_title: string | null;
-            /** Indicator Id */
-            indicator_id: string;
+            /**
+             * Indicator Id
+             * @description 指标编号；协办进展为空
+             */
+            indicator_id: string | null;
             /** Indicator Name */
-            indicator_name: string;
+            indicator_name: string | null;
             /** Unit */
-            unit: string;
+            unit: string | null;
+            /**
+             * Partner Department
+             * @description 协办进展：填报的协办部门（区县的协办进展为空：按本单位填报）
+             */
+            partner_department?: string | null;
             frequency: components["schemas"]["ReportingFrequency"];
             /** Org Unit */
             org_unit: string;
@@ -1696,7 +1739,7 @@ export interface components {
          * InboxState
          * @enum {string}
          */
-        InboxState: "not_reported" | "submitted" | "returned" | "approved";
+        InboxState: "not_reported" | "submitted" | "returned" | "approved" | "reported";
         /** InboxSummary */
         InboxSummary: {
             /** Periods */
@@ -1909,6 +1952,27 @@ export interface components {
             /** Parent Code */
             parent_code: string | null;
         };
+        /**
+         * OwnPart
+         * @description What the signed-in person reports of the task as its partner: where and for which periods.
+         */
+        OwnPart: {
+            /**
+             * Org Unit
+             * @description 填报单位：部门按全市 370300，区县按本单位
+             */
+            org_unit: string;
+            /**
+             * Partner Department
+             * @description 提交时的 partner_department；区县为空（按本单位填报）
+             */
+            partner_department: string | null;
+            /**
+             * Periods
+             * @description 可填报的季度（已结束的，最近的在前）
+             */
+            periods: string[];
+        };
         /** Page[AccountPublic] */
         Page_AccountPublic_: {
             /** Data */
@@ -1957,6 +2021,29 @@ export interface components {
             data: components["schemas"]["WorkItemPublic"][];
             /** Count */
             count: number;
+        };
+        /**
+         * PartnerProgress
+         * @description One 协办单位 of a task, as the catalog names it, and where its part stands.
+         */
+        PartnerProgress: {
+            /**
+             * Partner
+             * @description 协办单位，如 市住房城乡建设局、张店区、各区县（功能区）
+             */
+            partner: string;
+            /**
+             * Units
+             * @description 承担的单位数：部门、单个区县为 1，「各区县（功能区）」为区县数
+             */
+            units: number;
+            /**
+             * Reported Units
+             * @description 其中已报送本季度（period）协办进展的单位数
+             */
+            reported_units: number;
+            /** @description 最近一期的协办进展（区县为本单位的任务进展）；尚未报送为空 */
+            latest: components["schemas"]["TaskPartEntry"] | null;
         };
         /** PasswordChange */
         PasswordChange: {
@@ -2394,6 +2481,74 @@ export interface components {
              */
             history: components["schemas"]["TaskStateChangePublic"][];
         };
+        /**
+         * TaskPartEntry
+         * @description A partner's own part of a task for a period (协办进展): a department's, or a district's own task status.
+         */
+        TaskPartEntry: {
+            /**
+             * Partner
+             * @description 协办单位：部门或区县名称
+             */
+            partner: string;
+            /** Org Unit */
+            org_unit: string;
+            /** Org Unit Name */
+            org_unit_name: string;
+            /** Period */
+            period: string;
+            /** State */
+            state: string;
+            /** State Label */
+            state_label: string;
+            /** Narrative */
+            narrative: string;
+            /** Problems */
+            problems: string;
+            /** Revision */
+            revision: number;
+            /** Reported By */
+            reported_by: string;
+            /**
+             * Reported At
+             * Format: date-time
+             */
+            reported_at: string;
+        };
+        /**
+         * TaskParts
+         * @description A task's 主办 and 协办 departments and each partner's own part (decision 0020).
+         */
+        TaskParts: {
+            /** Task */
+            task: number;
+            /** Campaign */
+            campaign: string;
+            /**
+             * Lead Departments
+             * @description 主办单位：填报指标数据和任务整体进展
+             */
+            lead_departments: string[];
+            /**
+             * Partner Departments
+             * @description 协办单位：各自填报本单位承担部分的进展（每季度）
+             */
+            partner_departments: string[];
+            /**
+             * Period
+             * @description 本季度：reported_units 统计的季度（最近结束的季度）
+             */
+            period: string | null;
+            /** Partners */
+            partners: components["schemas"]["PartnerProgress"][];
+            /**
+             * Parts
+             * @description 各协办部门填报的协办进展，最近的期间在前
+             */
+            parts: components["schemas"]["TaskPartEntry"][];
+            /** @description 当前登录者作为协办单位应填报的部分；不是协办单位为空 */
+            own_part: components["schemas"]["OwnPart"] | null;
+        };
         /** TaskProgressPublic */
         TaskProgressPublic: {
             /** Number */
@@ -2438,8 +2593,23 @@ export interface components {
             title: string;
             /** Text */
             text: string;
-            /** Lead Departments */
+            /**
+             * Lead Departments
+             * @description 主办（牵头）单位：填报指标数据和任务整体进展
+             */
             lead_departments: string[];
+            /**
+             * Partner Departments
+             * @description 协办（配合）单位：各自填报本单位承担部分的进展；可为部门、区县名称或「各区县（功能区）」（即每个区县）
+             * @default []
+             */
+            partner_departments: string[];
+            /**
+             * Partner Bureaus
+             * @description 协办单位中的部门（区县除外）：由部门账号按全市填报本部门承担部分的进展
+             * @default []
+             */
+            partner_bureaus: string[];
             /**
              * Deadline
              * Format: date
@@ -2639,6 +2809,11 @@ export interface components {
              * @description 待办状态
              */
             inbox_state: components["schemas"]["Term"][];
+            /**
+             * Inbox Kind
+             * @description 待办类别：指标数据、协办进展
+             */
+            inbox_kind: components["schemas"]["Term"][];
             /**
              * Task State
              * @description 任务推进状态
@@ -3422,6 +3597,80 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskStatusEntry"][];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    task_parts_api_v1_tasks__number__parts_get: {
+        parameters: {
+            query?: {
+                as_of?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description 任务编号（1–113） */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskParts"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理（说明允许的范围） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description 要找的内容不存在 */
@@ -5463,7 +5712,7 @@ export interface operations {
             query?: {
                 /** @description 只看这一期（2022-06、2022Q2、2022）；默认：本期及以前仍欠的（逾期未报、被退回） */
                 period?: string | null;
-                /** @description 按状态筛选：not_reported 未填报、submitted 待审核、returned 被退回、approved 已通过 */
+                /** @description 按状态筛选：not_reported 未填报、submitted 待审核、returned 被退回、approved 已通过、reported 已报送（协办进展） */
                 state?: components["schemas"]["InboxState"] | null;
                 /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
                 plan?: string | null;

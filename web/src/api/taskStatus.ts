@@ -10,6 +10,8 @@ export interface TaskStatus {
   task: number
   org_unit: string
   period: string
+  /** 协办进展: the partner department whose own part this is; null: the task as a whole (or a district's own). */
+  partner_department: string | null
   state: TaskState
   narrative: string
   problems: string
@@ -23,6 +25,7 @@ export interface TaskStatusRow {
   task: number
   org_unit: string
   period: string
+  partner_department?: string | null
   state: TaskState
   narrative: string
   problems: string
@@ -31,9 +34,10 @@ export interface TaskStatusRow {
 
 const base = (campaign: string) => `/api/v1/campaigns/${encodeURIComponent(campaign)}/task-status`
 
-/** The current revision of each task × period for an org unit, newest period first. */
+/** The current revision of each task × period for an org unit, newest period first: the tasks' own, not the
+ * partners' parts of them. */
 export const listTaskStatuses = (campaign: string, orgUnit: string) =>
-  http.get<Page<TaskStatus>>(base(campaign), { query: { org_unit: orgUnit, limit: 500 } })
+  http.get<Page<TaskStatus>>(base(campaign), { query: { org_unit: orgUnit, parts: false, limit: 500 } })
 
 export const reportTaskStatus = (campaign: string, row: TaskStatusRow) =>
   http.post<TaskStatus>(base(campaign), row, { quiet: true })

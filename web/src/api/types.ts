@@ -64,6 +64,10 @@ export interface Task {
   item_title: string
   title: string
   lead_departments: string[]
+  /** 协办单位: departments, districts by name, or 各区县（功能区） (every district). */
+  partner_departments: string[]
+  /** The departments among them (the server's reading): a bureau account reports each one's part. */
+  partner_bureaus: string[]
   /** 须附佐证: a status report is accepted only with evidence attached (catalog data). */
   evidence_required: boolean
   indicators: Indicator[]

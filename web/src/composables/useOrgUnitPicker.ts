@@ -9,8 +9,9 @@ import { useSessionStore } from '@/stores/session'
 import { districtUnits, leadDepartments, orgUnitLabel, orgUnitsFor } from '@/utils/scope'
 
 export interface OrgUnitPickerOptions {
-  /** Also the departments that lead a task (one more catalog read: every task). */
-  departments?: boolean
+  /** Also the departments that lead a task (one more catalog read: every task); `with-partners`: and those that
+   * only partner one (账号管理: a partner department reports its own part). */
+  departments?: boolean | 'with-partners'
 }
 
 export function useOrgUnitPicker(options: OrgUnitPickerOptions = {}) {
@@ -27,7 +28,7 @@ export function useOrgUnitPicker(options: OrgUnitPickerOptions = {}) {
   async function load(): Promise<void> {
     const [answer, tasks] = await Promise.all([listOrgUnits(), options.departments ? listTasks({}) : null])
     units.value = answer.data
-    if (tasks) departments.value = leadDepartments(tasks.data)
+    if (tasks) departments.value = leadDepartments(tasks.data, options.departments === 'with-partners')
   }
 
   return { units, reportable, districts, departments, unitName, unitLabel: orgUnitLabel, load }

@@ -39,9 +39,11 @@ export function districtUnits(units: OrgUnit[]): OrgUnit[] {
   return units.filter((u) => u.parent_code !== null)
 }
 
-/** The departments that lead a task (the ones a bureau account can be given), each once, in pinyin order. */
-export function leadDepartments(tasks: Task[]): string[] {
-  return [...new Set(tasks.flatMap((t) => t.lead_departments))].sort((a, b) => a.localeCompare(b, 'zh-CN'))
+/** The departments that lead a task, each once, in pinyin order; `partners`: also those that only partner one
+ * (the ones a bureau account can be given: a partner reports its part). */
+export function leadDepartments(tasks: Task[], partners = false): string[] {
+  const named = tasks.flatMap((t) => (partners ? [...t.lead_departments, ...t.partner_bureaus] : t.lead_departments))
+  return [...new Set(named)].sort((a, b) => a.localeCompare(b, 'zh-CN'))
 }
 
 /** An org unit as a picker shows it: 张店区（370303）. */

@@ -25,7 +25,7 @@ export function indicator(id: string, overrides: Partial<Indicator> = {}): Indic
 export function task(number: number, overrides: Partial<Task> = {}): Task {
   return {
     number, campaign: 'education', item: 1, item_title: '学前教育', title: `任务 ${number}`,
-    lead_departments: ['市教育局'], evidence_required: false, indicators: [], ...overrides,
+    lead_departments: ['市教育局'], partner_departments: [], partner_bureaus: [], evidence_required: false, indicators: [], ...overrides,
   }
 }
 

@@ -73,6 +73,14 @@ describe('the tasks and campaigns a person reports in', () => {
   it('offers each leading department once, in pinyin order', () => {
     expect(leadDepartments(tasks)).toEqual(['市教育局', '市卫生健康委', '市住房城乡建设局'])
   })
+
+  it('offers the departments that only partner a task when asked, not the districts partnering one', () => {
+    const partnered = [
+      task(9, { partner_departments: ['市体育局', '张店区', '各区县（功能区）'], partner_bureaus: ['市体育局'] }),
+    ]
+    expect(leadDepartments(partnered)).toEqual(['市教育局'])
+    expect(leadDepartments(partnered, true)).toEqual(['市教育局', '市体育局'])
+  })
 })
 
 describe('the entry form grouped work item → task', () => {

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minsheng.auth.models import ROLE_LABELS, Role
-from minsheng.errors import Forbidden
+from minsheng.errors import Forbidden, Unprocessable
+from minsheng.orgunits import CITY_CODE, districts_named
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class IndicatorScope:
     task_number: int | None
     lead_departments: tuple[str, ...]
     city_only: bool
+    partner_departments: tuple[str, ...] = ()  # only to say why a partner may not report the figures
 
 
 def require_city_office(principal: Principal, action: str) -> None:
@@ -73,6 +75,12 @@ def authorize_report(principal: Principal, indicator: IndicatorScope, org_unit: 
     if role is Role.bureau:
         owner = "、".join(indicator.lead_departments) or "市民生办"
         where = f"任务{indicator.task_number}" if indicator.task_number else "行动总目标"
+        if principal.department in indicator.partner_departments:
+            raise Forbidden(
+                f"{principal.department}是任务{indicator.task_number}的协办单位，只能填报本部门承担部分的进展"
+                f"（协办进展）；指标 {indicator.code} 的数据由主办单位 {owner} 填报",
+                code=PARTNER_NOT_LEAD,
+            )
         raise Forbidden(
             f"{principal.department}只能填报本部门牵头任务的指标；指标 {indicator.code} 属于{where}，"
             f"牵头部门为 {owner}",
@@ -96,19 +104,110 @@ def authorize_report(principal: Principal, indicator: IndicatorScope, org_unit: 
     raise Forbidden("未知身份", code="unknown_role")
 
 
+PARTNER_NOT_LEAD = "partner_not_lead"
+
+
+@dataclass(frozen=True)
+class TaskScope:
+    """What the permission rules need to know about a task: its 主办 (lead) and 协办 (partner) departments."""
+
+    number: int
+    lead_departments: tuple[str, ...]
+    partner_departments: tuple[str, ...] = ()
+
+    @property
+    def partner_districts(self) -> frozenset[str]:
+        """The districts that partner the task (by name, or all through 各区县（功能区）)."""
+        return districts_named(self.partner_departments)
+
+    def indicator_scope(self) -> IndicatorScope:
+        return IndicatorScope(
+            code=f"任务{self.number}",
+            task_number=self.number,
+            lead_departments=self.lead_departments,
+            city_only=False,
+            partner_departments=self.partner_departments,
+        )
+
+
+@dataclass(frozen=True)
+class TaskPart:
+    """A partner's own part of a task (decision 0020): a partner department's for the city (`department` set), a
+    partner district's for itself (its own task status, `department` None)."""
+
+    org_unit: str
+    department: str | None
+
+
+def own_part(principal: Principal, task: TaskScope) -> TaskPart | None:
+    """The part of `task` this person reports as its partner, or None when it partners it not: a bureau whose
+    department partners it, for the city; a district the task names (or all of them), for itself."""
+    if principal.role is Role.bureau and principal.department in task.partner_departments:
+        return TaskPart(CITY_CODE, principal.department)
+    if principal.role is Role.district and principal.org_unit in task.partner_districts:
+        return TaskPart(principal.org_unit, None)
+    return None
+
+
 def authorize_task_status(
-    principal: Principal, task_number: int, lead_departments: tuple[str, ...], org_unit: str
+    principal: Principal, task: TaskScope, org_unit: str, partner_department: str | None = None
 ) -> None:
-    """Qualitative progress: the lead bureau for the city and districts, a district for itself."""
-    scope = IndicatorScope(
-        code=f"任务{task_number}", task_number=task_number, lead_departments=lead_departments, city_only=False
-    )
+    """Qualitative progress.  The task as a whole: its lead bureau for the city and the districts, a district for
+    itself (a district's report is always its own part).  A partner department's own part (`partner_department`):
+    that department's bureau, for the city; the city office may file either."""
     if principal.role is Role.integration:
         raise Forbidden(f"{principal.label}只能批量写入指定指标的数值，不能填报任务进展", code="integration_bulk_only")
-    if principal.role is Role.bureau and principal.department not in lead_departments:
+    if principal.role is Role.viewer:
+        raise Forbidden(f"{principal.label}只有查看权限，不能填报", code="read_only")
+    leads = "、".join(task.lead_departments)
+    if partner_department is not None:
+        _authorize_part(principal, task, org_unit, partner_department)
+        return
+    if principal.role is Role.bureau and principal.department not in task.lead_departments:
+        if principal.department in task.partner_departments:
+            raise Forbidden(
+                f"{principal.department}是任务 {task.number} 的协办单位，只能填报本部门承担部分的进展（协办进展）；"
+                f"任务整体进展由主办单位 {leads} 填报",
+                code=PARTNER_NOT_LEAD,
+            )
         raise Forbidden(
-            f"{principal.department}只能填报本部门牵头的任务；任务 {task_number} 的牵头部门为 "
-            f"{'、'.join(lead_departments)}",
+            f"{principal.department}只能填报本部门主办或协办的任务；任务 {task.number} 的主办单位为 {leads}"
+            + (f"，协办单位为 {'、'.join(task.partner_departments)}" if task.partner_departments else ""),
             code="not_lead_department",
         )
-    authorize_report(principal, scope, org_unit)
+    authorize_report(principal, task.indicator_scope(), org_unit)
+
+
+def _authorize_part(principal: Principal, task: TaskScope, org_unit: str, department: str) -> None:
+    partners = "、".join(task.partner_departments) or "无"
+    role = principal.role
+    if role is Role.district:
+        raise Forbidden(
+            f"区县只能按本单位（{principal.org_unit}）填报任务进展，不填协办部门：区县的协办进展就是本单位的任务进展",
+            code="district_part_is_own_unit",
+        )
+    if role is Role.bureau and principal.department != department:
+        if principal.department not in task.partner_departments:
+            raise Forbidden(
+                f"{principal.department}只能填报本部门协办任务的协办进展；任务 {task.number} 的协办单位为 {partners}",
+                code="not_partner_department",
+            )
+        raise Forbidden(
+            f"{principal.department}只能填报本部门承担部分的进展，不能代{department}填报", code="other_department"
+        )
+    a_district = bool(districts_named((department,)))  # districts report their part as their own unit's
+    if department not in task.partner_departments or a_district:
+        if role is Role.bureau:
+            raise Forbidden(
+                f"{principal.department}只能填报本部门协办任务的协办进展；任务 {task.number} 的协办单位为 {partners}",
+                code="not_partner_department",
+            )
+        raise Unprocessable(
+            f"「{department}」不是任务 {task.number} 的协办部门（协办单位：{partners}；区县的协办进展按本单位填报）",
+            code="not_a_partner",
+        )
+    if org_unit != CITY_CODE:
+        raise Unprocessable(
+            f"部门承担部分的进展按全市填报：单位代码应为 {CITY_CODE}（淄博市），不是 {org_unit}",
+            code="partner_part_for_city",
+        )

@@ -61,7 +61,7 @@ from minsheng.catalog.document import (
     default_frequency,
 )
 from minsheng.errors import DomainError
-from minsheng.orgunits import OrgUnitSeed
+from minsheng.orgunits import ALL_DISTRICTS, OrgUnitSeed
 from minsheng.reporting.files import load_workbook
 from minsheng.settings import ProcessSettings
 from minsheng.uploads import UNREADABLE_WORKBOOK, UploadLimits, bounded_rows
@@ -76,7 +76,6 @@ HEADER_SCAN_ROWS = 10  # the header is looked for in a sheet's first rows (a tit
 SEED = "分解表"  # the `seed` of what a 任务分解表 says: the row is its own source
 TITLE_MAX = 40  # `TaskDoc.title`
 UNIT_MAX = 20  # the catalog's column
-ALL_DISTRICTS = "各区县（功能区）"  # a partner the districts' lists cannot name one by one
 XLSX_MAGIC = b"PK\x03\x04"
 
 log = logging.getLogger(__name__)
@@ -329,11 +328,10 @@ class BreakdownError(BaseModel):
 
 @dataclass(frozen=True)
 class TaskExtras:
-    """What a task row says that the catalog document has no place for yet (issue 26, point 4)."""
+    """Where a task came from: its campaign and its row (its 协办单位 are the document's `partner_departments`)."""
 
     campaign: str
     row: int
-    partner_departments: tuple[str, ...] = ()  # 协办单位
 
 
 @dataclass(frozen=True)
@@ -1483,6 +1481,15 @@ class _Parser:
         if raw.get("partners") is not None:
             task.partners, ok = self.names(row, "partners", raw["partners"], self.partners)
             task.valid &= ok
+            both = [name for name in task.partners if name in task.leads]
+            if both:
+                self.error(
+                    "lead_and_partner",
+                    f"「{'、'.join(both)}」既是主办单位又是协办单位：主办单位对整个任务负责，不再列为协办单位",
+                    row,
+                    "partners",
+                )
+                task.valid = False
         deadline = raw.get("deadline")
         if deadline is None:
             year = self.plan.last_year if self.plan else "结束年份"
@@ -1960,6 +1967,7 @@ class _Parser:
                     title=task_title(task.text or ""),
                     text=task.text or "",
                     lead_departments=task.leads,
+                    partner_departments=task.partners,
                     deadline=task.deadline,
                     evidence_required=task.evidence_required,
                     indicators=tuple(indicators),
@@ -1968,9 +1976,7 @@ class _Parser:
                 self.error("invalid_task", _first_message(exc), task.row, "text")
                 continue
             by_item.setdefault(number, []).append(doc)
-            result.tasks[task.number] = TaskExtras(
-                campaign=task.campaign, row=task.row, partner_departments=task.partners
-            )
+            result.tasks[task.number] = TaskExtras(campaign=task.campaign, row=task.row)
         if self.plan is None:
             return result
         for code, heading in self.campaigns.items():

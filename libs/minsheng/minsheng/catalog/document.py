@@ -17,6 +17,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from minsheng.orgunits import ALL_DISTRICTS
+
 CAMPAIGN_CODES = ("education", "health", "eldercare", "employment", "livability")
 INDICATOR_CODE_PATTERN = r"^(T\d{3}-\d{1,2}|H-[A-Z]{3}-\d{1,2})$"
 PLAN_CODE_PATTERN = r"^[a-z][a-z0-9-]{2,39}$"
@@ -416,22 +418,48 @@ class IndicatorDoc(_Doc):
         return self
 
 
+PARTNER_NAME_MAX = 30
+
+
 class TaskDoc(_Doc):
     number: int = Field(ge=1)
     title: str = Field(min_length=2, max_length=40)
     text: str = Field(min_length=10)
-    lead_departments: tuple[str, ...] = Field(min_length=1)
+    lead_departments: tuple[str, ...] = Field(min_length=1)  # 主办 (牵头): answer for the whole task
+    # 协办 (配合): each reports its own part (decision 0020): departments, districts by name, or ALL_DISTRICTS.
+    # Left out of the document when there are none, so a catalog without partners reads as it always did.
+    partner_departments: tuple[str, ...] = Field(default=(), exclude_if=lambda value: not value)
     deadline: dt.date
     # 须附佐证: a task-status report is accepted only with evidence attached.
     evidence_required: bool = False
     indicators: tuple[IndicatorDoc, ...] = ()
 
-    @field_validator("lead_departments")
+    @field_validator("lead_departments", "partner_departments")
     @classmethod
     def _no_blank_department(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if any(not d.strip() for d in value):
-            raise ValueError("a lead department is blank")
+            raise ValueError("a lead or partner department is blank")
+        if len(set(value)) != len(value):
+            raise ValueError("a department is named twice")
         return value
+
+    @field_validator("partner_departments")
+    @classmethod
+    def _partner_names_fit(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # A partner's part is keyed by its name (task_status.task_series, in a 60-character history key).
+        long = [name for name in value if len(name) > PARTNER_NAME_MAX]
+        if long:
+            raise ValueError(f"partner names longer than {PARTNER_NAME_MAX} characters: {long}")
+        return value
+
+    @model_validator(mode="after")
+    def _lead_or_partner(self) -> TaskDoc:
+        both = sorted(set(self.lead_departments) & set(self.partner_departments))
+        if both:
+            raise ValueError(f"task {self.number}: {both} both lead and partner the task")
+        if ALL_DISTRICTS in self.lead_departments:
+            raise ValueError(f"task {self.number}: the districts are partners of a task, not its lead")
+        return self
 
     @model_validator(mode="after")
     def _codes_match_task(self) -> TaskDoc:

@@ -27,6 +27,7 @@ from minsheng.catalog.models import (
     Plan,
     Task,
     TaskLeadDepartment,
+    TaskPartnerDepartment,
     WorkItem,
 )
 from minsheng.catalog.snapshot import CatalogCache
@@ -194,7 +195,10 @@ def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) 
                 retired=False,
             )
             session.flush()
-            _apply_lead_departments(session, changes, task.number, list(task.lead_departments))
+            _apply_departments(session, changes, TaskLeadDepartment, "lead", task.number, task.lead_departments)
+            _apply_departments(
+                session, changes, TaskPartnerDepartment, "partner", task.number, task.partner_departments
+            )
             for position, indicator in enumerate(task.indicators):
                 _apply_indicator(session, changes, doc.code, task.number, position, indicator)
                 seen_indicators.add(indicator.code)
@@ -221,24 +225,27 @@ def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) 
     return changes
 
 
-def _apply_lead_departments(
-    session: Session, changes: CatalogChanges, task_number: int, departments: list[str]
+def _apply_departments(
+    session: Session,
+    changes: CatalogChanges,
+    model: type[TaskLeadDepartment] | type[TaskPartnerDepartment],
+    role: str,
+    task_number: int,
+    departments: tuple[str, ...],
 ) -> None:
-    existing = {
-        row.department: row
-        for row in session.exec(select(TaskLeadDepartment).where(TaskLeadDepartment.task_number == task_number))
-    }
+    """A task's lead (or partner) departments, in the document's order: the file is their only source."""
+    existing = {row.department: row for row in session.exec(select(model).where(model.task_number == task_number))}
     for name, row in existing.items():
         if name not in departments:
             session.delete(row)
-            changes.updated.append(f"task {task_number} lead department {name} removed")
+            changes.updated.append(f"task {task_number} {role} department {name} removed")
     for position, name in enumerate(departments):
         _upsert(
             session,
             changes,
-            TaskLeadDepartment,
+            model,
             (task_number, name),
-            f"task {task_number} lead department {name}",
+            f"task {task_number} {role} department {name}",
             position=position,
         )
 

@@ -97,6 +97,16 @@ class TaskLeadDepartment(SQLModel, table=True):
     position: int = 0
 
 
+class TaskPartnerDepartment(SQLModel, table=True):
+    """A task's 协办单位 (`TaskDoc.partner_departments`): a department, a district by name, or ALL_DISTRICTS."""
+
+    __tablename__ = "task_partner_department"
+
+    task_number: int = Field(foreign_key="task.number", primary_key=True)
+    department: str = Field(primary_key=True, max_length=100)
+    position: int = 0
+
+
 class Indicator(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=20)
     campaign_code: str = Field(foreign_key="campaign.code", index=True, max_length=20)
@@ -185,6 +195,7 @@ CATALOG_TABLES = frozenset(
         WorkItem,
         Task,
         TaskLeadDepartment,
+        TaskPartnerDepartment,
         Indicator,
         IndicatorMilestone,
         OrgUnit,
@@ -247,7 +258,14 @@ class TaskPublic(SQLModel):
     item_title: str
     title: str
     text: str
-    lead_departments: list[str]
+    lead_departments: list[str] = Field(description="主办（牵头）单位：填报指标数据和任务整体进展")
+    partner_departments: list[str] = Field(
+        default=[],
+        description="协办（配合）单位：各自填报本单位承担部分的进展；可为部门、区县名称或「各区县（功能区）」（即每个区县）",
+    )
+    partner_bureaus: list[str] = Field(
+        default=[], description="协办单位中的部门（区县除外）：由部门账号按全市填报本部门承担部分的进展"
+    )
     deadline: dt.date
     evidence_required: bool = Field(description="须附佐证：填报任务进展须同时附佐证材料")
     indicators: list[IndicatorPublic]

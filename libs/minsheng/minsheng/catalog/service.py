@@ -20,11 +20,13 @@ from minsheng.catalog.models import (
     Plan,
     Task,
     TaskLeadDepartment,
+    TaskPartnerDepartment,
     TaskPublic,
     WorkItem,
     WorkItemPublic,
 )
 from minsheng.errors import NotFound
+from minsheng.orgunits import districts_named
 from minsheng.pagination import PageParams
 
 
@@ -194,6 +196,7 @@ def export_catalog(*, session: Session, campaign: str) -> CampaignDoc:
                         title=t.title,
                         text=t.text,
                         lead_departments=tuple(t.lead_departments),
+                        partner_departments=tuple(t.partner_departments),
                         deadline=t.deadline,
                         evidence_required=t.evidence_required,
                         indicators=tuple(docs[i.id] for i in t.indicators),
@@ -234,6 +237,13 @@ def _tasks_public(session: Session, tasks: list[Task]) -> list[TaskPublic]:
         .order_by(TaskLeadDepartment.task_number, TaskLeadDepartment.position)
     ):
         departments[row.task_number].append(row.department)
+    partners: dict[int, list[str]] = defaultdict(list)
+    for row in session.exec(
+        select(TaskPartnerDepartment)
+        .where(TaskPartnerDepartment.task_number.in_(numbers))
+        .order_by(TaskPartnerDepartment.task_number, TaskPartnerDepartment.position)
+    ):
+        partners[row.task_number].append(row.department)
     indicators: dict[int, list[IndicatorPublic]] = defaultdict(list)
     rows = list(
         session.exec(
@@ -256,6 +266,8 @@ def _tasks_public(session: Session, tasks: list[Task]) -> list[TaskPublic]:
             title=t.title,
             text=t.text,
             lead_departments=departments[t.number],
+            partner_departments=partners[t.number],
+            partner_bureaus=[name for name in partners[t.number] if not districts_named((name,))],
             deadline=t.deadline,
             evidence_required=t.evidence_required,
             indicators=indicators[t.number],

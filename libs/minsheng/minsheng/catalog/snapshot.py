@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session, select
 
 from minsheng.catalog.document import Aggregation, PlanDoc, legacy_plan
-from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Plan, TaskLeadDepartment
+from minsheng.catalog.models import Campaign, Indicator, OrgUnit, Plan, TaskLeadDepartment, TaskPartnerDepartment
 from minsheng.db.engine import request_plan
 
 
@@ -37,6 +37,7 @@ class CatalogSnapshot:
     org_units: frozenset[str]
     lead_departments: dict[int, tuple[str, ...]]
     plan: PlanDoc  # the plan the campaigns here work to
+    partner_departments: dict[int, tuple[str, ...]] = field(default_factory=dict)  # 协办单位, where a task has any
     derived: dict = field(default_factory=dict)  # other views of the same catalog, built on first use
 
     def extra(self, name: str, build):  # noqa: ANN001, ANN201
@@ -93,11 +94,15 @@ def _read_snapshot(session: Session) -> CatalogSnapshot:
     leads: dict[int, list[str]] = {}
     for row in session.exec(select(TaskLeadDepartment).order_by(TaskLeadDepartment.position)):
         leads.setdefault(row.task_number, []).append(row.department)
+    partners: dict[int, list[str]] = {}
+    for row in session.exec(select(TaskPartnerDepartment).order_by(TaskPartnerDepartment.position)):
+        partners.setdefault(row.task_number, []).append(row.department)
     return CatalogSnapshot(
         indicators=indicators,
         org_units=frozenset(session.exec(select(OrgUnit.code))),
         lead_departments={k: tuple(v) for k, v in leads.items()},
         plan=plan_of(session),
+        partner_departments={k: tuple(v) for k, v in partners.items()},
     )
 
 

@@ -24,8 +24,8 @@ from minsheng.catalog.document import (
     IndicatorKind,
     MilestoneBasis,
 )
-from minsheng.orgunits import CITY_CODE
-from minsheng.progress.periods import Period, PeriodType
+from minsheng.orgunits import CITY_CODE, districts_named
+from minsheng.progress.periods import Period, PeriodType, plan_periods
 from minsheng.progress.scale import ratio_scale
 from minsheng.reporting.calendar import ReportingCalendar
 
@@ -314,3 +314,36 @@ def _fallen_due(rows: list[dict], today: dt.date) -> list[dict]:
         and random.Random(f"minsheng-demo-late:{key}").random() < LATE_SHARE
     }
     return [r for r in due if id(r) not in late]
+
+
+def part_rows(catalog: CampaignDoc, *, today: dt.date) -> list[dict]:
+    """The partners' own parts of the tasks (协办进展, decision 0020) of a plan in force, as task-status bodies
+    (`POST /task-status`): each partner's quarters up to its task's deadline once they have fallen due, less the
+    latest for a few partners (LATE_SHARE), so 我的待办 shows one late here and there; a department's part for the
+    city, a district's as its own task status.  None of a task whose progress needs 佐证材料 (left for people)."""
+    if catalog.plan.end < today:
+        return []
+    calendar = ReportingCalendar()
+    quarters = [q for q in plan_periods(catalog.plan, PeriodType.quarter) if calendar.due_date(q) < today]
+    rows = []
+    for task in catalog.tasks():
+        if task.evidence_required:
+            continue
+        last = Period.parse(f"{task.deadline.year}Q{(task.deadline.month - 1) // 3 + 1}").end
+        for partner in task.partner_departments:
+            units = sorted(districts_named((partner,)))
+            for org_unit, department in [(unit, None) for unit in units] or [(CITY_CODE, partner)]:
+                due = [q for q in quarters if q.end <= last]
+                late = random.Random(f"minsheng-demo-late-part:{task.number}:{org_unit}:{department}")
+                if due and late.random() < LATE_SHARE:
+                    due = due[:-1]
+                for quarter in due:
+                    row = {
+                        "task": task.number,
+                        "org_unit": org_unit,
+                        "period": quarter.code,
+                        "state": "in_progress",
+                        "narrative": f"本单位承担部分按计划推进（{DEMO_NOTE}）",
+                    }
+                    rows.append(row | ({"partner_department": department} if department else {}))
+    return rows

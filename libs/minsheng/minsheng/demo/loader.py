@@ -1,5 +1,6 @@
 """Loads the demo dataset into running campaign services through their own write paths: bulk submit,
-then batch approval as the city office, so the events reach the gateway as in real use.
+then batch approval as the city office, so the events reach the gateway as in real use; then, for a plan in
+force, the partners' parts of the tasks (协办进展, `generator.part_rows`).
 
 Idempotent: a campaign that already holds any report when the load begins is left alone (a second
 `make run` loads nothing, and real data is never mixed with demo figures).  Which campaigns to load is
@@ -21,7 +22,7 @@ from collections.abc import Callable, Mapping
 import httpx
 
 from minsheng.catalog.document import CampaignDoc
-from minsheng.demo.generator import demo_rows
+from minsheng.demo.generator import demo_rows, part_rows
 
 BATCH = 500  # rows per request: the approval endpoint takes at most 500 ids
 # Why an approval may refuse a report the loader submitted when a person acted on it in between
@@ -129,7 +130,8 @@ def _load_campaign(
     """Submit and approve one campaign's rows a batch at a time, counting in `loaded` what is approved."""
     catalog = client.get("/api/v1/catalog", params=of_plan, headers=dict(headers))
     _check(catalog)
-    rows = demo_rows([CampaignDoc.model_validate(catalog.json())], today=today)[campaign]
+    doc = CampaignDoc.model_validate(catalog.json())
+    rows = demo_rows([doc], today=today)[campaign]
     started = time.monotonic()
     skipped = 0
     for start in range(0, len(rows), BATCH):
@@ -147,5 +149,10 @@ def _load_campaign(
         done, refused = approve_submitted(client, headers, [r["id"] for r in reports], of_plan=of_plan, log=log)
         loaded[campaign] += done
         skipped += len(refused)
+    # The partners' parts of the tasks (协办进展), filed for them by the city office: nobody reviews them.
+    parts = part_rows(doc, today=today)
+    for body in parts:
+        _check(client.post("/api/v1/task-status", params=of_plan, json=body, headers=dict(headers)))
     note = f", {skipped} skipped (changed by a person meanwhile)" if skipped else ""
+    note += f", {len(parts)} partners' parts of tasks" if parts else ""
     log(f"demo data  {campaign:<11} {loaded[campaign]} reports approved in {time.monotonic() - started:.1f}s{note}")

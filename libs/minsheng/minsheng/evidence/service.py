@@ -262,7 +262,9 @@ class Submitted:
 _KNOWN_SQL = """
 SELECT f.id, f.state, f.uploader_account, f.size_bytes, f.thumbnail_bytes, f.filename,
        array_remove(array_agg(DISTINCT r.indicator_code || '/' || r.org_unit_code || '/' || r.period), NULL),
-       array_remove(array_agg(DISTINCT 'task' || t.task_number || '/' || t.org_unit_code || '/' || t.period), NULL)
+       array_remove(array_agg(DISTINCT 'task' || t.task_number || '/' || t.org_unit_code || '/' || t.period
+                              || CASE WHEN t.partner_department = '' THEN '' ELSE '/' || t.partner_department END),
+                    NULL)
 FROM evidence_file f
 LEFT JOIN evidence_attachment a ON a.evidence_id = f.id
 LEFT JOIN report r ON r.id = a.report_id
@@ -469,18 +471,24 @@ def public(row: EvidenceFile, caption: str = "") -> EvidencePublic:
 
 
 _SUBJECTS_SQL = """
-SELECT r.indicator_code, r.org_unit_code, NULL::int AS task_number
+SELECT r.indicator_code, r.org_unit_code, NULL::int AS task_number, '' AS partner_department
 FROM evidence_attachment a JOIN report r ON r.id = a.report_id WHERE a.evidence_id = :id
 UNION
-SELECT NULL, t.org_unit_code, t.task_number
+SELECT NULL, t.org_unit_code, t.task_number, t.partner_department
 FROM evidence_attachment a JOIN task_status_report t ON t.id = a.task_status_id WHERE a.evidence_id = :id
 """
 
 
 def subject_visible(
-    principal: Principal, catalog: CatalogSnapshot, indicator: str | None, org_unit: str, task_number: int | None
+    principal: Principal,
+    catalog: CatalogSnapshot,
+    indicator: str | None,
+    org_unit: str,
+    task_number: int | None,
+    partner_department: str = "",
 ) -> bool:
-    """May `principal` see the files of this report (indicator × org unit) or task status (task × org unit)?"""
+    """May `principal` see the files of this report (indicator × org unit) or task status (task × org unit; a
+    partner's part: its department's too, beside the task's lead)?"""
     if indicator is not None:
         fact = catalog.indicators.get(indicator)
         if fact is None:  # retired from the catalog: the city office keeps the record
@@ -495,7 +503,8 @@ def subject_visible(
         scope = IndicatorScope(
             code=f"任务{task_number}",
             task_number=task_number,
-            lead_departments=catalog.lead_departments.get(task_number, ()),
+            lead_departments=catalog.lead_departments.get(task_number, ())
+            + ((partner_department,) if partner_department else ()),
             city_only=False,
         )
     return may_see_evidence(principal, scope, org_unit)
@@ -512,7 +521,7 @@ def readable_file(*, session: Session, catalog: CatalogSnapshot, principal: Prin
     if row.state is EvidenceState.pending:
         raise _not_found(file_id)  # someone's upload, not saved with anything yet: theirs alone
     subjects = session.connection().execute(sa.text(_SUBJECTS_SQL), {"id": file_id}).all()
-    if any(subject_visible(principal, catalog, indicator, unit, task) for indicator, unit, task in subjects):
+    if any(subject_visible(principal, catalog, *subject) for subject in subjects):
         return row
     raise Forbidden(
         f"{principal.label}无权查看该佐证材料：区县只能查看本单位报告的材料，牵头部门查看其牵头任务的材料，"
@@ -522,10 +531,11 @@ def readable_file(*, session: Session, catalog: CatalogSnapshot, principal: Prin
 
 
 _ATTACHED_SUBJECTS_SQL = """
-SELECT a.report_id, NULL::int AS task_status_id, r.indicator_code, r.org_unit_code, NULL::int AS task_number
+SELECT a.report_id, NULL::int AS task_status_id, r.indicator_code, r.org_unit_code, NULL::int AS task_number,
+       '' AS partner_department
 FROM evidence_attachment a JOIN report r ON r.id = a.report_id WHERE a.report_id = ANY(:reports)
 UNION
-SELECT NULL, a.task_status_id, NULL, t.org_unit_code, t.task_number
+SELECT NULL, a.task_status_id, NULL, t.org_unit_code, t.task_number, t.partner_department
 FROM evidence_attachment a JOIN task_status_report t ON t.id = a.task_status_id WHERE a.task_status_id = ANY(:statuses)
 """
 
@@ -543,8 +553,8 @@ def visible_attachments(
         sa.text(_ATTACHED_SUBJECTS_SQL), {"reports": list(report_ids), "statuses": list(task_status_ids)}
     )
     reports, statuses = set(), set()
-    for report_id, task_status_id, indicator, unit, task in subjects:
-        if not subject_visible(principal, catalog, indicator, unit, task):
+    for report_id, task_status_id, *subject in subjects:
+        if not subject_visible(principal, catalog, *subject):
             continue
         if report_id is not None:
             reports.add(report_id)

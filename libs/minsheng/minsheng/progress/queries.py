@@ -111,6 +111,7 @@ class ReportSource:
                 TaskStatusReport.org_unit_code == org_unit,
                 TaskStatusReport.is_current == True,
                 TaskStatusReport.period_end <= as_of,
+                TaskStatusReport.partner_department == "",  # the task's own, not a partner's part of it
             )  # noqa: E712
             .order_by(TaskStatusReport.period_end)
         ):

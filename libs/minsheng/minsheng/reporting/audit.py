@@ -68,8 +68,8 @@ def contained_periods(period: Period) -> list[str]:
     return codes
 
 
-# A change's subject period: the last part of a report's or task status's series key
-# (indicator/org unit/period, task<n>/org unit/period), the whole key of a period lock.
+# A change's subject period: the third part of a report's or task status's series key
+# (indicator/org unit/period, task<n>/org unit/period[/partner department]), the whole key of a period lock.
 _SUBJECT_PERIOD = sa.case(
     (ChangeRecord.entity == "period_lock", ChangeRecord.series_key),
     else_=sa.func.split_part(ChangeRecord.series_key, "/", 3),
@@ -126,14 +126,15 @@ def audit_rows(*, session: Session, period: Period) -> list[list[str]]:
         if change.entity == "period_lock":
             subject, subject_period = "期间锁定", change.series_key
         else:
-            first, unit_code, subject_period = change.series_key.split("/", 2)
+            # task_status.task_series: a partner's part names its department after the period.
+            first, unit_code, subject_period, *part = change.series_key.split("/")
             unit = f"{unit_code} {units.get(unit_code, '')}".strip()
             if change.entity == "report":
                 subject = f"报告 {change.entity_id}"
                 indicator = f"{first} {indicators.get(first, '')}".strip()
             else:
                 number = int(first.removeprefix("task"))
-                subject = f"任务{number}进展"
+                subject = f"任务{number}协办进展（{part[0]}）" if part else f"任务{number}进展"
                 indicator = tasks.get(number, "")
         previous = json.loads(change.previous) if change.previous else None
         current = json.loads(change.current) if change.current else None

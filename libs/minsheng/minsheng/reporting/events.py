@@ -96,12 +96,22 @@ class ReportChanged(_PlanEventData):
 
 
 class TaskStatusReported(_PlanEventData):
-    """Qualitative progress of a task for an org unit and a period (minsheng.task_status.reported.v1)."""
+    """Qualitative progress of a task for an org unit and a period (minsheng.task_status.reported.v1).
+
+    With `partner_department`: that partner department's own part of the task (协办进展, decision 0020), not the
+    task's status."""
 
     campaign: str
     task: int
     org_unit: str
     period: str
+    # Added to v1 without a new version: absent from the task's own statuses, so they are what they always were.
+    partner_department: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="协办部门：该部门承担部分的进展；缺省为任务整体（或区县本单位）的进展",
+        max_length=100,
+    )
     state: str
     narrative: str
     problems: str
@@ -264,6 +274,7 @@ def task_status_reported(
             task=row.task_number,
             org_unit=row.org_unit_code,
             period=row.period,
+            partner_department=row.partner_department or None,
             state=row.state.value,
             narrative=row.narrative,
             problems=row.problems,

@@ -173,6 +173,9 @@ class TaskStatusBase(SQLModel):
     task_number: int = Field(foreign_key="task.number", index=True)
     org_unit_code: str = Field(foreign_key="org_unit.code", max_length=6)
     period: str = Field(max_length=7)
+    # 协办进展 (decision 0020): the partner department whose own part this is, for the city; "" is the task as a
+    # whole (its lead department's report, or a district's for itself).
+    partner_department: str = Field(default="", max_length=100)
     state: TaskState = Field(sa_type=enum_column(TaskState))
     narrative: str = ""
     problems: str = ""
@@ -183,7 +186,8 @@ class TaskStatusBase(SQLModel):
 
 
 class TaskStatusReport(TaskStatusBase, table=True):
-    """Qualitative progress of a task for an org unit and a period (问题账单 → 履职清单)."""
+    """Qualitative progress of a task for an org unit and a period (问题账单 → 履职清单), as a whole or, for a
+    partner department, its own part."""
 
     __tablename__ = "task_status_report"
     __table_args__ = (
@@ -192,6 +196,7 @@ class TaskStatusReport(TaskStatusBase, table=True):
             "task_number",
             "org_unit_code",
             "period",
+            "partner_department",
             unique=True,
             postgresql_where=sa.text("is_current"),
         ),

@@ -345,7 +345,7 @@ def unlock(session: SessionDep, period_locks: PeriodLocksDep, principal: Princip
     response_model=TaskStatusPublic,
     status_code=status.HTTP_201_CREATED,
     responses=ERRORS,
-    summary="填报任务进展（定性：未启动/推进中/已完成/受阻，进展与问题）",
+    summary="填报任务进展（定性：未启动/推进中/已完成/受阻，进展与问题）；协办单位填报本部门承担部分（协办进展）",
 )
 def create_task_status(
     request: Request,
@@ -371,9 +371,15 @@ def create_task_status(
 
 @router.get("/task-status", response_model=Page[TaskStatusPublic], summary="任务进展（最新版本）")
 def read_task_statuses(
-    session: SessionDep, page: PageDep, task: TaskNumberQuery = None, org_unit: OrgUnitFilter = None
+    session: SessionDep,
+    page: PageDep,
+    task: TaskNumberQuery = None,
+    org_unit: OrgUnitFilter = None,
+    parts: Annotated[
+        bool | None, Query(description="true：只看协办单位填报的协办进展；false：只看任务整体和区县本单位的进展")
+    ] = None,
 ):
-    rows, count = task_status.list_task_statuses(session=session, page=page, task=task, org_unit=org_unit)
+    rows, count = task_status.list_task_statuses(session=session, page=page, task=task, org_unit=org_unit, parts=parts)
     return Page(data=task_status.with_evidence(session, rows), count=count)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from minsheng.evidence.schemas import EVIDENCE_DESCRIPTION, MAX_REFS, EvidencePublic, EvidenceRef
 from minsheng.params import INDICATOR_CODE, MAX_ROW_ID, ORG_UNIT_CODE, PERIOD_CODE, RowIdField
@@ -141,12 +141,25 @@ class PeriodLockPublic(BaseModel):
     locked_at: dt.datetime
 
 
+PARTNER_DEPARTMENT_DESCRIPTION = (
+    "协办部门：填该部门承担部分的进展（协办进展，按全市 370300 填报）；不填则为任务整体进展（主办单位填报）"
+    "或区县本单位的进展"
+)
+
+
 class TaskStatusCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: int = Field(ge=1, le=MAX_ROW_ID, description="任务编号")
     org_unit: str = Field(max_length=6, description="单位代码", json_schema_extra={"pattern": ORG_UNIT_CODE})
     period: str = Field(max_length=20, description="期间", json_schema_extra={"pattern": PERIOD_CODE})
+    partner_department: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description=PARTNER_DEPARTMENT_DESCRIPTION,
+        examples=["市住房城乡建设局"],
+    )
     state: TaskState = Field(description="not_started 未启动 | in_progress 推进中 | completed 已完成 | blocked 受阻")
     narrative: str = Field(default="", max_length=4000, description="进展情况")
     problems: str = Field(default="", max_length=4000, description="存在问题（问题账单）")
@@ -157,6 +170,13 @@ class TaskStatusPublic(TaskStatusBase):
     model_config = PUBLIC_CONFIG
 
     id: int
+    partner_department: str | None = Field(default=None, description=PARTNER_DEPARTMENT_DESCRIPTION)
+
+    @field_validator("partner_department", mode="before")
+    @classmethod
+    def _whole_task(cls, value: str | None) -> str | None:
+        return value or None  # stored as "" (the task as a whole)
+
     evidence: list[EvidencePublic] | None = Field(default=None, description="该版本的佐证材料")
 
 

@@ -1,5 +1,6 @@
 """Qualitative task status: for tasks without numbers, a state per period (not started, in
-progress, completed, blocked) with what was done and the problems met."""
+progress, completed, blocked) with what was done and the problems met; and a partner department's own part of a
+task (协办进展, decision 0020), a status of its own beside the task's."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import datetime as dt
 
 from sqlmodel import Session, func, select
 
-from minsheng.auth.principal import Principal, authorize_task_status
-from minsheng.catalog.models import Task, TaskLeadDepartment
+from minsheng.auth.principal import Principal, TaskScope, authorize_task_status
+from minsheng.catalog.models import Task, TaskLeadDepartment, TaskPartnerDepartment
 from minsheng.catalog.snapshot import CatalogCache
 from minsheng.errors import Conflict, Unprocessable
 from minsheng.evidence import service as evidence
@@ -44,19 +45,13 @@ def report_task_status(
     period, code, message = parse_plan_period(status_in.period, today, plan=ctx.catalog.plan)
     if code:
         raise Unprocessable(message, code=code)
-    leads = tuple(
-        session.exec(
-            select(TaskLeadDepartment.department)
-            .where(TaskLeadDepartment.task_number == task.number)
-            .order_by(TaskLeadDepartment.position)
-        )
-    )
-    authorize_task_status(principal, task.number, leads, status_in.org_unit)
+    authorize_task_status(principal, task_scope(session, task.number), status_in.org_unit, status_in.partner_department)
+    part = status_in.partner_department or ""
     if (refused := refusal(session.get(TaskImplementation, task.number))) is not None:
         raise refused
     if (lock := ctx.lock_covering(period)) is not None:
         raise Conflict(f"{lock.period} 已锁定，不能再填报", code="period_locked")
-    series = f"task{task.number}/{status_in.org_unit}/{period.code}"
+    series = task_series(task.number, status_in.org_unit, period.code, part)
     refs = status_in.evidence
     refuse_without_evidence(task.evidence_required, refs, f"任务 {task.number}（{task.title}）的进展")
     raise_row_errors(
@@ -73,6 +68,7 @@ def report_task_status(
             TaskStatusReport.task_number == task.number,
             TaskStatusReport.org_unit_code == status_in.org_unit,
             TaskStatusReport.period == period.code,
+            TaskStatusReport.partner_department == part,
             TaskStatusReport.is_current == True,
         )
     ).first()  # noqa: E712
@@ -80,6 +76,7 @@ def report_task_status(
         task_number=task.number,
         org_unit_code=status_in.org_unit,
         period=period.code,
+        partner_department=part,
         period_end=period.end,
         state=status_in.state,
         narrative=status_in.narrative,
@@ -117,6 +114,22 @@ def report_task_status(
     return row
 
 
+def task_scope(session: Session, number: int) -> TaskScope:
+    """The task's lead and partner departments, as the permission rules read them."""
+
+    def departments(model: type[TaskLeadDepartment] | type[TaskPartnerDepartment]) -> tuple[str, ...]:
+        return tuple(session.exec(select(model.department).where(model.task_number == number).order_by(model.position)))
+
+    return TaskScope(number, departments(TaskLeadDepartment), departments(TaskPartnerDepartment))
+
+
+def task_series(number: int, org_unit: str, period: str, partner_department: str = "") -> str:
+    """A task status's series key (`ChangeRecord.series_key`, the series lock, the evidence check): the period third,
+    as the audit export reads it; a partner's part names its department last."""
+    key = f"task{number}/{org_unit}/{period}"
+    return f"{key}/{partner_department}" if partner_department else key
+
+
 def with_evidence(session: Session, rows: list[TaskStatusReport]) -> list[TaskStatusPublic]:
     """The task statuses as the API shows them, each with its files (one query for all)."""
     files = evidence.files_of(session, task_status_ids=[row.id for row in rows])
@@ -127,13 +140,21 @@ def with_evidence(session: Session, rows: list[TaskStatusReport]) -> list[TaskSt
 
 
 def list_task_statuses(
-    *, session: Session, page: PageParams, task: int | None = None, org_unit: str | None = None
+    *,
+    session: Session,
+    page: PageParams,
+    task: int | None = None,
+    org_unit: str | None = None,
+    parts: bool | None = None,
 ) -> tuple[list[TaskStatusReport], int]:
+    """The current revisions; `parts`: True only the partners' parts, False only the tasks' own, None both."""
     query = select(TaskStatusReport).where(TaskStatusReport.is_current == True)  # noqa: E712
     if task is not None:
         query = query.where(TaskStatusReport.task_number == task)
     if org_unit:
         query = query.where(TaskStatusReport.org_unit_code == org_unit)
+    if parts is not None:
+        query = query.where((TaskStatusReport.partner_department != "") == parts)
     count = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
         query.order_by(TaskStatusReport.period_end.desc(), TaskStatusReport.id.desc())

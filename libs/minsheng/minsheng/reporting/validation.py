@@ -90,6 +90,9 @@ class ReportContext:
             task_number=indicator.task_number,
             lead_departments=self.lead_departments(indicator.task_number),
             city_only=indicator.city_only,
+            partner_departments=self.catalog.partner_departments.get(indicator.task_number, ())
+            if indicator.task_number
+            else (),
         )
 
 

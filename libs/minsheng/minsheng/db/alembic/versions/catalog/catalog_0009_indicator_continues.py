@@ -5,7 +5,7 @@ named by that plan's code and the indicator's code there (codes repeat from plan
 revision; rows stored before it continue nothing, and the next catalog applied sets what its document says.
 
 Revision ID: catalog_0009_indicator_continues
-Revises: catalog_0007_evidence_rules
+Revises: catalog_0008_task_partners
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "catalog_0009_indicator_continues"
-# Chained after catalog_0008_task_partners when both branches are merged.
-down_revision: str | Sequence[str] | None = "catalog_0007_evidence_rules"
+# After catalog_0008_task_partners (the two were written side by side).
+down_revision: str | Sequence[str] | None = "catalog_0008_task_partners"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
