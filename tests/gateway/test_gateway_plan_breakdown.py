@@ -25,7 +25,7 @@ from minsheng.reporting.events import CATALOG_PUBLISHED
 from minsheng.reporting.files import XLSX_MEDIA_TYPE
 from minsheng_gateway.settings import GatewaySettings
 from tests.conftest import CITY, ZHANGDIAN, campaign_at
-from tests.support.breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, filled
+from tests.support.breakdown import CONTEXT, DOCS, GOOD_ROWS, KNOWN, edited, filled
 from tests.support.identity import API_KEY, PRIVATE_KEY_PEM, sign_in, views_gateway
 from tests.support.views import fold_all, live_handlers, outbox_events
 
@@ -395,3 +395,81 @@ def test_the_demonstration_plans_indicator_continues_its_2022_2024_series_for_a_
         (LEGACY_PLAN, "T003-1"),
         (DEMO_PLAN, "T002-1"),
     ]
+
+
+def fold_outboxes(client: TestClient, services: dict, since: dict[str, int] | None = None) -> dict[str, int]:
+    """The services' events (after `since`'s counts) folded into the gateway, as its consumer would; the counts."""
+    handlers = live_handlers(client.app)
+    seen = {}
+    for campaign, service in services.items():
+        events = outbox_events(service)
+        seen[campaign] = len(events)
+        with client.app.state.database.session() as session:
+            fresh = events[(since or {}).get(campaign, 0) :]
+            handlers.apply(session, [handlers.parser.parse(e.to_json_bytes()) for e in fresh])
+            session.commit()
+    return seen
+
+
+def amended_demo(book) -> None:
+    """新增优质学位数量 (T002-2) raised to 32000; 公办园在园幼儿占比 (T001-2, the row under T001-1) taken out."""
+    sheet = book[BREAKDOWN_SHEET]
+    assert sheet["G5"].value == "新增优质学位数量" and sheet["G3"].value == "公办园在园幼儿占比"
+    sheet["J5"] = 32000
+    sheet.delete_rows(3)
+
+
+def test_an_amendment_is_dry_run_against_the_published_catalog_then_published_as_a_new_version(publishing):
+    """Issue 26, point 5: the published demonstration plan amended with its own workbook, changed.  The dry run says
+    per campaign what would be added, changed and retired against the plan as published, warns that the retired
+    indicator holds a report, and changes nothing; publishing makes version 2 in education alone."""
+    client, services, _ = publishing
+    csrf = sign_in(client, "demo-city-office")
+    assert publish(client, DEMO_WORKBOOK.read_bytes(), csrf).status_code == 201
+    approved(services["education"], DEMO_PLAN, "T001-2", "2025", 66)
+    folded = fold_outboxes(client, services)
+    content = edited(DEMO_WORKBOOK.read_bytes(), amended_demo)
+
+    dry = upload(client, content, csrf)
+    assert dry.status_code == 200, dry.text
+    body = dry.json()
+    assert body["ok"] is True and body["amends"] is True, body
+    assert "发布即修订" in body["summary"] and "停用 1 项" in body["summary"] and "1 份报送" in body["summary"]
+    campaigns = {c["code"]: c for c in body["campaigns"]}
+    education = campaigns["education"]["amendment"]
+    assert education["retired_labels"] == ["指标 T001-2"] and "指标 T002-2" in education["updated_labels"]
+    assert education["created"] == 0 and campaigns["education"]["retired_reports"] == 1
+    assert "1 份报送" in campaigns["education"]["warning"]
+    for code in ("health", "eldercare", "employment", "livability"):
+        assert campaigns[code]["amendment"] == {
+            "created": 0,
+            "updated": 0,
+            "retired": 0,
+            "created_labels": [],
+            "updated_labels": [],
+            "retired_labels": [],
+        }, code
+        assert campaigns[code]["warning"] is None
+    assert services["education"].get(f"/api/v1/indicators/T001-2?plan={DEMO_PLAN}").status_code == 200  # unchanged
+
+    answer = publish(client, content, csrf)
+    assert answer.status_code == 201 and answer.json()["published"] is True, answer.text
+    published = {c["campaign"]: c for c in answer.json()["campaigns"]}
+    assert published["education"]["version"] == 2 and published["education"]["changed"] is True
+    assert published["education"]["diff"]["retired_labels"] == ["指标 T001-2"]
+    assert all(published[c]["version"] is None and not published[c]["changed"] for c in CAMPAIGN_CODES[1:])
+    assert services["education"].get(f"/api/v1/indicators/T001-2?plan={DEMO_PLAN}").status_code == 404
+
+    fold_outboxes(client, services, since=folded)
+    again = upload(client, content, csrf).json()  # the gateway learnt the amendment: nothing more to change
+    assert again["amends"] is True and "发布不会形成新版本" in again["summary"], again["summary"]
+
+    versions = client.get(f"/api/v1/plans/{DEMO_PLAN}/versions")
+    assert versions.status_code == 200, versions.text
+    history = {c["campaign"]: c["versions"] for c in versions.json()["campaigns"]}
+    assert [v["version"] for v in history["education"]] == [2, 1]
+    assert history["education"][0]["changes"]["retired_labels"] == ["指标 T001-2"]
+    assert "市民生办" in history["education"][0]["published_by"]
+    assert all([v["version"] for v in history[c]] == [1] for c in CAMPAIGN_CODES[1:])
+    sign_in(client, "demo-education-bureau")
+    assert client.get(f"/api/v1/plans/{DEMO_PLAN}/versions").json()["code"] == "city_office_only"

@@ -6,7 +6,7 @@ from sqlalchemy import func
 from sqlmodel import Session, create_engine, select
 
 from minsheng.catalog.document import CampaignDoc, MilestoneBasis
-from minsheng.catalog.loader import apply_catalog
+from minsheng.catalog.loader import apply_catalog, diff_catalogs
 from minsheng.catalog.models import (
     DistrictTarget,
     Indicator,
@@ -170,3 +170,39 @@ def test_a_department_cannot_both_lead_and_partner_a_task():
     raw["items"][0]["tasks"][1]["partner_departments"] = ["市教育局"]
     with pytest.raises(ValidationError, match="both lead and partner"):
         CampaignDoc.model_validate(raw)
+
+
+def test_the_diff_of_two_documents_is_what_applying_the_second_over_the_first_reports(make_database):
+    """`diff_catalogs` is pure (the gateway's dry run of an amendment asks it without writing) and is what
+    `apply_catalog` reports: the same labels, created, updated and retired."""
+    engine, doc = _database(make_database)
+    raw = doc.model_dump(mode="json")
+    task2 = raw["items"][0]["tasks"][1]
+    task2["lead_departments"] = ["市教育局"]
+    task2["indicators"][0]["name"] = "新改扩建公办幼儿园（处）"
+    removed = task2["indicators"].pop()
+    quarter = raw["items"][1]["tasks"][-1]["indicators"][0]["milestones"][0]
+    raw["items"][1]["tasks"][-1]["indicators"][0]["milestones"].insert(
+        0, {**quarter, "quarter": 2, "value": 10, "source": "上半年培育10个集团化办学样板"}
+    )
+    corrected = CampaignDoc.model_validate(raw)
+
+    diff = diff_catalogs(doc, corrected)
+    assert diff.created == ["indicator T007-1 milestone 2023Q2 year_flow"]
+    assert diff.updated == ["task 2 lead department 市自然资源和规划局 removed", "indicator T002-1"]
+    assert diff.retired == [f"indicator {removed['code']}"]
+    assert not diff_catalogs(corrected, corrected).changed
+    everything = diff_catalogs(None, doc)
+    assert not everything.updated and not everything.retired
+    assert {"campaign education", "task 2", "indicator T002-1", "indicator T002-1 target 370303"} <= set(
+        everything.created
+    )
+
+    with Session(engine) as session:
+        first = apply_catalog(session=session, doc=doc, catalog=CatalogCache())
+        assert [label for label in first.created if not label.startswith("org_unit")] == everything.created
+        session.commit()
+        applied = apply_catalog(session=session, doc=corrected, catalog=CatalogCache())
+        assert (applied.created, applied.updated, applied.retired) == (diff.created, diff.updated, diff.retired)
+        session.commit()
+    engine.dispose()

@@ -56,13 +56,15 @@ def test_a_published_plan_lives_beside_the_legacy_one_and_its_reports_name_it(ed
 
     created = education.post("/api/v1/plans", json=publication("education"), headers=CITY)
     assert created.status_code == 201, created.text
-    assert created.json() | {"tasks": 0, "indicators": 0} == {
+    assert created.json() | {"tasks": 0, "indicators": 0, "diff": None} == {
         "plan": NEW,
         "campaign": "education",
         "created": True,
         "changed": True,
         "tasks": 0,
         "indicators": 0,
+        "version": 1,
+        "diff": None,
     }
     assert created.json()["tasks"] == len(DEMO.campaigns["education"].tasks())
     assert [p["code"] for p in education.get("/api/v1/plans").json()] == [LEGACY, NEW]

@@ -110,8 +110,11 @@ def template(**kwargs) -> bytes:
 def filled(rows=GOOD_ROWS, plan=PLAN, edit=None) -> bytes:
     """The template filled with `rows`; `edit(workbook)` then does what a clerk's Excel might."""
     content = fill_breakdown(template(plan_years=range(2031, 2034)), plan=plan, rows=rows)
-    if edit is None:
-        return content
+    return content if edit is None else edited(content, edit)
+
+
+def edited(content: bytes, edit) -> bytes:  # noqa: ANN001 - edit(workbook)
+    """The workbook `content` after `edit(workbook)` (openpyxl), as a clerk's Excel might change it."""
     workbook = openpyxl.load_workbook(io.BytesIO(content))
     edit(workbook)
     buffer = io.BytesIO()

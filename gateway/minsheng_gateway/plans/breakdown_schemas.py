@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from minsheng.catalog.breakdown import BreakdownError
+from minsheng.catalog.versions import CatalogDiff
 
 
 class BreakdownPlan(BaseModel):
@@ -39,10 +40,16 @@ class BreakdownCampaign(BaseModel):
     quarterly_targets: int = Field(description="分季度目标数")
     continued: int = Field(description="接续上一轮方案指标的指标数")
     preview: list[BreakdownTaskPreview] = Field(description="前几项任务，供核对")
+    amendment: CatalogDiff | None = Field(
+        default=None, description="修订已发布的方案时：与该行动现行目录相比将新增、修改、停用的条目；新方案为空"
+    )
+    retired_reports: int = Field(default=0, description="将停用的指标已有的报送数（停用后保留，但不再显示）")
+    warning: str | None = Field(default=None, description="修订的提醒，如停用的指标已有报送")
 
 
 class BreakdownDryRun(BaseModel):
     ok: bool = Field(description="没有错误：可以发布")
+    amends: bool = Field(default=False, description="该方案已发布：发布即修订（各行动的 amendment 列出变化）")
     summary: str = Field(description="一句话结论")
     plan: BreakdownPlan | None = Field(description="「方案」表读出的方案；有误时为空")
     sheet: str | None = Field(description="读取任务和指标的工作表")
@@ -60,6 +67,8 @@ class CampaignPublication(BaseModel):
     changed: bool = Field(default=False, description="目录有变化（同一份表再次发布时为 false）")
     tasks: int = Field(default=0, description="该行动在该方案中的任务数")
     indicators: int = Field(default=0, description="该行动在该方案中的指标数")
+    version: int | None = Field(default=None, description="本次发布形成的目录版本号；没有变化时为空")
+    diff: CatalogDiff | None = Field(default=None, description="与上一版相比的变化（各类列出前若干条）")
     detail: str | None = Field(default=None, description="未发布成功时的原因")
 
 

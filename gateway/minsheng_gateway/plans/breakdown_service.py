@@ -1,5 +1,7 @@
 """The 任务分解表 on the gateway: the template from the current catalog (departments, districts, campaigns) and the
-dry run of a filled copy (`minsheng.catalog.breakdown`, read through the upload guard). Nothing is written."""
+dry run of a filled copy (`minsheng.catalog.breakdown`, read through the upload guard). Nothing is written.  A workbook
+of a plan already published is an amendment: its dry run compares each campaign's document with the gateway's copy of
+that plan's catalog (`minsheng.catalog.loader.diff_catalogs`, what the services will report on applying it)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from fastapi import Request
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from minsheng.auth.models import Role
@@ -22,7 +25,9 @@ from minsheng.catalog.breakdown import (
     parse_breakdown_upload,
 )
 from minsheng.catalog.document import CAMPAIGN_CODES, CampaignDoc, IndicatorDoc, PlanState
+from minsheng.catalog.loader import diff_catalogs, stored_catalog
 from minsheng.catalog.models import Campaign, Indicator, Task, TaskLeadDepartment
+from minsheng.catalog.versions import CatalogDiff
 from minsheng.errors import DomainError, Unprocessable
 from minsheng.orgunits import CITY_CODE, ORG_UNITS, OrgUnitSeed
 from minsheng.reporting.workbook import XlsxFile
@@ -38,7 +43,8 @@ from minsheng_gateway.plans.breakdown_schemas import (
     CampaignPublication,
 )
 from minsheng_gateway.plans.scope import GatewayPlans, known_plans
-from minsheng_gateway.plans.service import detail_of, post_to_campaigns, unreachable
+from minsheng_gateway.plans.service import call_campaigns, detail_of, unreachable
+from minsheng_gateway.projection.models import ReportView
 
 PREVIEW_TASKS = 5
 
@@ -111,7 +117,51 @@ def dry_run(
     """What publishing this workbook would create, and every error; nothing is created or stored. A workbook
     unusable as a whole (not .xlsx, header lost, too many rows, refused by the upload guard) is a 4xx whose
     `errors` list says so in the same shape."""
-    return _answer(*read_breakdown(session=session, plans=plans, guard=guard, filename=filename, content=content))
+    result, context = read_breakdown(session=session, plans=plans, guard=guard, filename=filename, content=content)
+    return _answer(result, context, amendments(session=session, plans=plans, result=result))
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """What publishing would change in one campaign of a published plan."""
+
+    diff: CatalogDiff
+    retired_reports: int  # reports of the indicators it would retire
+
+
+def amendments(*, session: Session, plans: GatewayPlans, result: BreakdownResult) -> dict[str, Amendment] | None:
+    """Per campaign, what the workbook changes in the plan as published (None: the plan is new).  The gateway's copy
+    of each campaign's catalog in that plan is what the services last announced; a campaign given no tasks keeps its
+    catalog (the services publish the plan alone to it)."""
+    if not result.ok or result.plan is None:
+        return None
+    if result.plan.code not in {plan.code for plan in known_plans(session)}:
+        return None
+    plan = result.plan.model_copy(update={"state": PlanState.published})  # as `publish` sends it
+    answers = {}
+    with plans.reading(plan.code) as (own, _):
+        for campaign in CAMPAIGN_CODES:
+            new = result.campaigns.get(campaign)
+            if new is None:
+                answers[campaign] = Amendment(CatalogDiff.of([], [], []), 0)
+                continue
+            changes = diff_catalogs(stored_catalog(own, campaign), new.model_copy(update={"plan": plan}))
+            retired = [label.removeprefix("indicator ") for label in changes.retired if label.startswith("indicator ")]
+            reports = (
+                own.exec(
+                    select(func.count())
+                    .select_from(ReportView)
+                    .where(
+                        ReportView.campaign == campaign,
+                        ReportView.indicator_code.in_(retired),
+                        ReportView.is_current == True,  # noqa: E712
+                    )
+                ).one()
+                if retired
+                else 0
+            )
+            answers[campaign] = Amendment(CatalogDiff.of_changes(changes), reports)
+    return answers
 
 
 def read_breakdown(
@@ -180,7 +230,7 @@ async def publish(
         }
         for campaign in CAMPAIGN_CODES
     }
-    answers = await post_to_campaigns(request, caller, "/api/v1/plans", bodies)
+    answers = await call_campaigns(request, caller, "POST", "/api/v1/plans", bodies)
     campaigns = []
     for heading in context.campaigns:
         upstream = answers[heading.code]
@@ -195,6 +245,8 @@ async def publish(
                     changed=done["changed"],
                     tasks=done["tasks"],
                     indicators=done["indicators"],
+                    version=done.get("version"),
+                    diff=done.get("diff"),
                 )
             )
         else:
@@ -247,7 +299,9 @@ def _preview(doc: CampaignDoc) -> list[BreakdownTaskPreview]:
     return preview
 
 
-def _answer(result: BreakdownResult, context: BreakdownContext) -> BreakdownDryRun:
+def _answer(
+    result: BreakdownResult, context: BreakdownContext, amended: dict[str, Amendment] | None = None
+) -> BreakdownDryRun:
     counts = {c.code: c for c in campaign_counts(result)}
     campaigns = []
     for heading in context.campaigns:
@@ -265,17 +319,36 @@ def _answer(result: BreakdownResult, context: BreakdownContext) -> BreakdownDryR
                 "continued",
             )
         }
+        amendment = amended.get(heading.code) if amended else None
         campaigns.append(
             BreakdownCampaign(
                 code=heading.code,
                 name=heading.name,
                 **numbers,
                 preview=_preview(doc) if doc is not None else [],
+                amendment=amendment.diff if amendment else None,
+                retired_reports=amendment.retired_reports if amendment else 0,
+                warning=(
+                    f"将停用的 {amendment.diff.retired} 项中，指标已有 {amendment.retired_reports} 份报送："
+                    "停用后报送保留，但不再出现在清单、汇总和通报中"
+                    if amendment and amendment.retired_reports
+                    else None
+                ),
             )
         )
     plan = result.plan
     ok = result.ok
-    if ok:
+    if ok and amended is not None:
+        amounts = {key: sum(getattr(c.amendment, key) for c in campaigns) for key in ("created", "updated", "retired")}
+        warned = sum(c.retired_reports for c in campaigns)
+        summary = (
+            f"试运行通过：方案「{plan.name}」已发布，发布即修订：新增 {amounts['created']} 项、"
+            f"修改 {amounts['updated']} 项、停用 {amounts['retired']} 项"
+            + (f"（停用的指标已有 {warned} 份报送）" if warned else "")
+            + ("。" if any(amounts.values()) else "，与现行目录相同，发布不会形成新版本。")
+            + "本次没有修改任何数据"
+        )
+    elif ok:
         totals = {key: sum(getattr(c, key) for c in campaigns) for key in ("work_items", "tasks", "indicators")}
         shares = sum(c.district_targets for c in campaigns)
         summary = (
@@ -287,6 +360,7 @@ def _answer(result: BreakdownResult, context: BreakdownContext) -> BreakdownDryR
         summary = f"发现 {len(result.errors)} 处错误，请按行号和列号逐一改正后重新上传。本次没有创建任何数据"
     return BreakdownDryRun(
         ok=ok,
+        amends=amended is not None,
         summary=summary,
         plan=BreakdownPlan(
             code=plan.code,

@@ -10,7 +10,7 @@ from minsheng.db import SessionDep
 from minsheng.errors import Forbidden
 from minsheng_gateway.identity.deps import CurrentCaller
 from minsheng_gateway.plans import service
-from minsheng_gateway.plans.schemas import PlanClosing, PlanPublic
+from minsheng_gateway.plans.schemas import PlanClosing, PlanPublic, PlanVersions
 from minsheng_gateway.plans.scope import PlanQuery, chosen_plan, known_plans
 from minsheng_gateway.reads import AsOf
 
@@ -26,6 +26,19 @@ def plans(session: SessionDep, today: TodayDep, as_of: AsOf = None, plan: PlanQu
     if plan is not None:  # a link's plan the gateway does not know is said at once (404 plan_not_found)
         chosen_plan(known_plans(session), plan, today)
     return service.list_plans(session=session, today=today, as_of=as_of)
+
+
+@router.get(
+    "/plans/{code}/versions",
+    response_model=PlanVersions,
+    summary="方案的修订记录（市民生办）：五个行动各自的目录版本，最新在前，每版新增、修改、停用的条目",
+)
+async def plan_versions(
+    request: Request, caller: CurrentCaller, code: Annotated[str, Path(description="方案代码", max_length=40)]
+) -> PlanVersions:
+    if caller.account.role is not Role.city_office:
+        raise Forbidden("方案的修订记录只对市民生办开放", code="city_office_only")
+    return await service.plan_versions(request=request, caller=caller, code=code)
 
 
 @router.post(

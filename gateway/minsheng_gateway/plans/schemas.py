@@ -5,6 +5,7 @@ import datetime as dt
 from pydantic import BaseModel, Field
 
 from minsheng.catalog.document import PlanPhase, PlanState
+from minsheng.catalog.versions import CatalogVersionPublic
 
 
 class PeriodOption(BaseModel):
@@ -39,6 +40,19 @@ class CampaignClosing(BaseModel):
     name: str = Field(description="行动名称，如 教育（该服务的目录尚未同步时也能写出）")
     status_code: int = Field(description="该行动服务的回答（200 已关闭）")
     detail: str | None = Field(default=None, description="未关闭时的原因")
+
+
+class CampaignVersions(BaseModel):
+    campaign: str
+    name: str = Field(description="行动名称")
+    status_code: int = Field(description="该行动服务的回答（200 已读到）")
+    versions: list[CatalogVersionPublic] = Field(default=[], description="该行动在该方案中的目录版本，最新在前")
+    detail: str | None = Field(default=None, description="未读到时的原因")
+
+
+class PlanVersions(BaseModel):
+    code: str = Field(description="方案代码")
+    campaigns: list[CampaignVersions] = Field(description="五个行动各自的修订记录")
 
 
 class PlanClosing(BaseModel):

@@ -8,10 +8,19 @@ from fastapi import Request
 from sqlmodel import Session
 
 from minsheng.catalog.document import CAMPAIGN_CODES, PlanDoc, PlanPhase
+from minsheng.catalog.versions import CatalogVersionPublic
 from minsheng.progress.periods import PeriodType, plan_periods
 from minsheng.progress.status import time_elapsed
 from minsheng_gateway.identity.deps import Caller
-from minsheng_gateway.plans.schemas import CampaignClosing, PeriodOption, PlanClosing, PlanPeriods, PlanPublic
+from minsheng_gateway.plans.schemas import (
+    CampaignClosing,
+    CampaignVersions,
+    PeriodOption,
+    PlanClosing,
+    PlanPeriods,
+    PlanPublic,
+    PlanVersions,
+)
 from minsheng_gateway.plans.scope import known_plans
 from minsheng_gateway.proxy import CAMPAIGN_NAMES, proxy_client, service_label, service_token
 
@@ -57,11 +66,12 @@ def list_plans(*, session: Session, today: dt.date, as_of: dt.date | None = None
     ]
 
 
-async def post_to_campaigns(
-    request: Request, caller: Caller, path: str, bodies: dict[str, dict] | None = None
+async def call_campaigns(
+    request: Request, caller: Caller, method: str, path: str, bodies: dict[str, dict] | None = None
 ) -> dict[str, httpx.Response | None]:
-    """POST `path` to each of the five campaign services in the caller's name (with `bodies[campaign]` as JSON if
-    given); None for a service that could not be reached.  The plans' fan-outs (closing, publishing) go this way."""
+    """`method` `path` on each of the five campaign services in the caller's name (with `bodies[campaign]` as JSON
+    if given); None for a service that could not be reached.  The plans' fan-outs (closing, publishing, the
+    versions) go this way."""
     settings = request.app.state.settings
     client = proxy_client(request.app)
     answers: dict[str, httpx.Response | None] = {}
@@ -69,7 +79,9 @@ async def post_to_campaigns(
         headers = {"authorization": f"Bearer {service_token(request, caller, campaign)}"}
         json = bodies[campaign] if bodies is not None else None
         try:
-            answers[campaign] = await client.post(f"{settings.service_url(campaign)}{path}", headers=headers, json=json)
+            answers[campaign] = await client.request(
+                method, f"{settings.service_url(campaign)}{path}", headers=headers, json=json
+            )
         except httpx.HTTPError:
             answers[campaign] = None
     return answers
@@ -84,7 +96,7 @@ async def close_plan(*, request: Request, caller: Caller, code: str) -> PlanClos
     gateway learns the closed plan from their catalog events.  Closing is idempotent, so what failed can be retried."""
     answers = []
     for campaign, upstream in (
-        await post_to_campaigns(request, caller, f"/api/v1/plans/{quote(code, safe='')}/close")
+        await call_campaigns(request, caller, "POST", f"/api/v1/plans/{quote(code, safe='')}/close")
     ).items():
         if upstream is None:
             answers.append(
@@ -100,6 +112,29 @@ async def close_plan(*, request: Request, caller: Caller, code: str) -> PlanClos
             )
         )
     return PlanClosing(code=code, closed=all(a.status_code == 200 for a in answers), campaigns=answers)
+
+
+async def plan_versions(*, request: Request, caller: Caller, code: str) -> PlanVersions:
+    """修订记录: each campaign service's versions of its catalog in the plan (it alone keeps them), gathered."""
+    campaigns = []
+    for campaign, upstream in (
+        await call_campaigns(request, caller, "GET", f"/api/v1/plans/{quote(code, safe='')}/versions")
+    ).items():
+        name = CAMPAIGN_NAMES[campaign]
+        if upstream is None:
+            campaigns.append(
+                CampaignVersions(campaign=campaign, name=name, status_code=502, detail=unreachable(campaign))
+            )
+        elif upstream.status_code != 200:
+            campaigns.append(
+                CampaignVersions(
+                    campaign=campaign, name=name, status_code=upstream.status_code, detail=detail_of(upstream)
+                )
+            )
+        else:
+            versions = [CatalogVersionPublic.model_validate(v) for v in upstream.json()]
+            campaigns.append(CampaignVersions(campaign=campaign, name=name, status_code=200, versions=versions))
+    return PlanVersions(code=code, campaigns=campaigns)
 
 
 def detail_of(response: httpx.Response) -> str:

@@ -16,6 +16,7 @@ from minsheng.catalog.loader import read_catalog_file, seed_catalog
 from minsheng.catalog.models import CATALOG_TABLES
 from minsheng.catalog.router import catalog_document_router
 from minsheng.catalog.router import router as catalog_router
+from minsheng.catalog.versions import CATALOG_FILE, record_version
 from minsheng.db.migrations import MigrationPlan
 from minsheng.evidence import service as evidence
 from minsheng.evidence.models import EVIDENCE_TABLES
@@ -97,7 +98,9 @@ class CampaignService:
 
     def seed(self, app: FastAPI) -> None:
         with app.state.database.session() as session:
-            seed_catalog(session=session, doc=self.catalog, catalog=app.state.catalog)
+            changes = seed_catalog(session=session, doc=self.catalog, catalog=app.state.catalog)
+            if changes.changed:  # the catalog file changed since the last start: a version of the legacy plan's
+                record_version(session, doc=self.catalog, changes=changes, by=CATALOG_FILE)
             # Announce the catalog at every start: consumers apply it idempotently.
             publish_catalog(session=session, campaign=self.campaign)
             session.commit()

@@ -24,11 +24,12 @@ from sqlalchemy import text
 from sqlmodel import func, select
 
 from minsheng.auth.deps import PrincipalDep
-from minsheng.auth.principal import require_city_office
+from minsheng.auth.principal import Principal, require_city_office
 from minsheng.catalog.document import CampaignDoc, PlanDoc, PlanPhase
 from minsheng.catalog.loader import apply_catalog, apply_org_units, apply_plan, holds_catalog
 from minsheng.catalog.models import CATALOG_TABLES, Indicator, Task
 from minsheng.catalog.snapshot import CatalogCache
+from minsheng.catalog.versions import CatalogDiff, CatalogVersionPublic, list_versions, record_version
 from minsheng.clock import TodayDep, get_today
 from minsheng.db import Database
 from minsheng.db.group_commit import GroupCommitWriter
@@ -210,11 +211,16 @@ class PlanPublished(BaseModel):
     changed: bool = Field(description="目录有变化（新版本已发布）；同一份文件再次发布时为 false")
     tasks: int = Field(description="本行动在该方案中的任务数")
     indicators: int = Field(description="本行动在该方案中的指标数")
+    version: int | None = Field(
+        default=None, description="本次发布形成的目录版本号；没有变化（或本行动在该方案中没有任务）时为空"
+    )
+    diff: CatalogDiff | None = Field(default=None, description="与上一版目录相比的变化；没有新版本时为空")
 
 
-def publish_plan(app: FastAPI, body: PlanPublication) -> tuple[PlanPublished, bool]:
+def publish_plan(app: FastAPI, body: PlanPublication, principal: Principal) -> tuple[PlanPublished, bool]:
     """Create the plan's schema if it is new, and bring its catalog to `body` (idempotent); returns the answer and
-    whether the plan was created here."""
+    whether the plan was created here.  A catalog that changed is recorded as the campaign's next version in the plan
+    (`minsheng.catalog.versions`), in the same transaction."""
     campaign, plan = app.state.process, body.plan
     plans: CampaignPlans = app.state.plans
     if plan.legacy or plan.code == plans.legacy.code:
@@ -231,6 +237,7 @@ def publish_plan(app: FastAPI, body: PlanPublication) -> tuple[PlanPublished, bo
             raise Unprocessable(
                 f"目录与方案《{plan.name}》不符：{exc.errors()[0]['msg']}", code="catalog_invalid"
             ) from exc
+    version = None
     with plans.creating:
         slot = plans.get(plan.code)
         created = slot is None
@@ -247,7 +254,10 @@ def publish_plan(app: FastAPI, body: PlanPublication) -> tuple[PlanPublished, bo
             else:
                 # An amendment: the rows become what the document says (upserted, retired, never deleted) and the
                 # campaign's catalog is published again, as a new version of the plan's catalog.
-                changed = apply_catalog(session=session, doc=doc, catalog=slot.catalog).changed or created
+                changes = apply_catalog(session=session, doc=doc, catalog=slot.catalog)
+                changed = changes.changed or created
+                if changes.changed:  # rows equal to the document already (e.g. keys written in another order): none
+                    version = record_version(session, doc=doc, changes=changes, by=principal.label)
                 publish_catalog(session=session, campaign=campaign)
             session.commit()
             tasks = session.exec(select(func.count()).select_from(Task).where(Task.retired == False)).one()  # noqa: E712
@@ -266,6 +276,8 @@ def publish_plan(app: FastAPI, body: PlanPublication) -> tuple[PlanPublished, bo
         changed=changed or created,
         tasks=tasks,
         indicators=indicators,
+        version=version.version if version is not None else None,
+        diff=CatalogDiff.of(version.created, version.updated, version.retired) if version is not None else None,
     )
     return answer, created
 
@@ -330,11 +342,24 @@ def plans_router(campaign: str) -> APIRouter:
     )
     async def create_plan(request: Request, response: Response, principal: PrincipalDep, body: PlanPublication):
         require_city_office(principal, "发布方案")
-        answer, created = await asyncio.to_thread(publish_plan, request.app, body)
+        answer, created = await asyncio.to_thread(publish_plan, request.app, body, principal)
         if answer.changed:
             wake_relay(request.app)
         response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return answer
+
+    @router.get(
+        "/plans/{code}/versions",
+        response_model=list[CatalogVersionPublic],
+        responses={404: {"description": "方案不存在"}},
+        summary="本行动在该方案中的目录版本（修订记录，最新在前）：每版的发布人、时间和新增、修改、停用的条目",
+    )
+    def read_versions(request: Request, code: Annotated[str, Path(description="方案代码", max_length=40)]):
+        slot = request.app.state.plans.get(code)
+        if slot is None:
+            raise plan_not_found(code)
+        with slot.database.session() as session:
+            return list_versions(session, plan=code, campaign=campaign)
 
     @router.post(
         "/plans/{code}/close",

@@ -14,6 +14,10 @@ export type BreakdownCampaign = components['schemas']['BreakdownCampaign']
 export type BreakdownError = components['schemas']['BreakdownError']
 export type BreakdownPublication = components['schemas']['BreakdownPublication']
 export type CampaignPublication = components['schemas']['CampaignPublication']
+export type CatalogDiff = components['schemas']['CatalogDiff']
+export type PlanVersions = components['schemas']['PlanVersions']
+export type CampaignVersions = components['schemas']['CampaignVersions']
+export type CatalogVersion = components['schemas']['CatalogVersionPublic']
 
 /** Every plan, whichever the page shows. */
 export const getPlans = () => http.get<Plan[]>('/api/v1/plans', { quiet: true, query: { plan: null } })
@@ -21,6 +25,10 @@ export const getPlans = () => http.get<Plan[]>('/api/v1/plans', { quiet: true, q
 /** Each campaign service closes its part; the answer says, per campaign, which did and why the others did not. */
 export const closePlan = (code: string) =>
   http.post<PlanClosing>(`/api/v1/plans/${encodeURIComponent(code)}/close`, undefined, { quiet: true })
+
+/** 修订记录: each campaign service's versions of its catalog in the plan, newest first (city office). */
+export const getPlanVersions = (code: string) =>
+  http.get<PlanVersions>(`/api/v1/plans/${encodeURIComponent(code)}/versions`, { quiet: true, query: { plan: null } })
 
 export async function downloadBreakdownTemplate(): Promise<SavedFile> {
   const response = await request<Response>('GET', '/api/v1/plans/breakdown-template', { raw: true })

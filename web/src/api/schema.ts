@@ -874,6 +874,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plans/{code}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 方案的修订记录（市民生办）：五个行动各自的目录版本，最新在前，每版新增、修改、停用的条目 */
+        get: operations["plan_versions_api_v1_plans__code__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plans/{code}/close": {
         parameters: {
             query?: never;
@@ -1087,6 +1104,19 @@ export interface components {
              * @description 前几项任务，供核对
              */
             preview: components["schemas"]["BreakdownTaskPreview"][];
+            /** @description 修订已发布的方案时：与该行动现行目录相比将新增、修改、停用的条目；新方案为空 */
+            amendment?: components["schemas"]["CatalogDiff"] | null;
+            /**
+             * Retired Reports
+             * @description 将停用的指标已有的报送数（停用后保留，但不再显示）
+             * @default 0
+             */
+            retired_reports: number;
+            /**
+             * Warning
+             * @description 修订的提醒，如停用的指标已有报送
+             */
+            warning?: string | null;
         };
         /** BreakdownDryRun */
         BreakdownDryRun: {
@@ -1095,6 +1125,12 @@ export interface components {
              * @description 没有错误：可以发布
              */
             ok: boolean;
+            /**
+             * Amends
+             * @description 该方案已发布：发布即修订（各行动的 amendment 列出变化）
+             * @default false
+             */
+            amends: boolean;
             /**
              * Summary
              * @description 一句话结论
@@ -1349,6 +1385,13 @@ export interface components {
              */
             indicators: number;
             /**
+             * Version
+             * @description 本次发布形成的目录版本号；没有变化时为空
+             */
+            version?: number | null;
+            /** @description 与上一版相比的变化（各类列出前若干条） */
+            diff?: components["schemas"]["CatalogDiff"] | null;
+            /**
              * Detail
              * @description 未发布成功时的原因
              */
@@ -1372,6 +1415,110 @@ export interface components {
             headline: components["schemas"]["HeadlineFigure"][];
             /** @description 另计的任务（暂缓实施、已取消、待确定），不在上述统计之内 */
             tasks_apart: components["schemas"]["TasksApart"];
+        };
+        /** CampaignVersions */
+        CampaignVersions: {
+            /** Campaign */
+            campaign: string;
+            /**
+             * Name
+             * @description 行动名称
+             */
+            name: string;
+            /**
+             * Status Code
+             * @description 该行动服务的回答（200 已读到）
+             */
+            status_code: number;
+            /**
+             * Versions
+             * @description 该行动在该方案中的目录版本，最新在前
+             * @default []
+             */
+            versions: components["schemas"]["CatalogVersionPublic"][];
+            /**
+             * Detail
+             * @description 未读到时的原因
+             */
+            detail?: string | null;
+        };
+        /**
+         * CatalogDiff
+         * @description What a catalog version changes (or an amendment would), counted, with the first labels of each kind.
+         */
+        CatalogDiff: {
+            /**
+             * Created
+             * @description 新增的条目数（任务、指标、阶段目标、区县目标等）
+             */
+            created: number;
+            /**
+             * Updated
+             * @description 修改的条目数
+             */
+            updated: number;
+            /**
+             * Retired
+             * @description 停用的任务和指标数（保留历史，不再出现在清单中）
+             */
+            retired: number;
+            /**
+             * Created Labels
+             * @description 新增的条目（最多列出若干条）
+             */
+            created_labels: string[];
+            /**
+             * Updated Labels
+             * @description 修改的条目（最多列出若干条）
+             */
+            updated_labels: string[];
+            /**
+             * Retired Labels
+             * @description 停用的条目（最多列出若干条）
+             */
+            retired_labels: string[];
+        };
+        /** CatalogVersionPublic */
+        CatalogVersionPublic: {
+            /**
+             * Plan
+             * @description 方案代码
+             */
+            plan: string;
+            /** Campaign */
+            campaign: string;
+            /**
+             * Version
+             * @description 版本号：该方案在本行动中的第几版目录（创建时为 1）
+             */
+            version: number;
+            /**
+             * Digest
+             * @description 目录文件的指纹（SHA-256）
+             */
+            digest: string;
+            /**
+             * Published At
+             * Format: date-time
+             */
+            published_at: string;
+            /**
+             * Published By
+             * @description 发布人（市民生办账号），或「目录文件」（服务启动时按目录文件更新）
+             */
+            published_by: string;
+            /**
+             * Tasks
+             * @description 该版本的任务数
+             */
+            tasks: number;
+            /**
+             * Indicators
+             * @description 该版本的指标数
+             */
+            indicators: number;
+            /** @description 与上一版相比的变化（全部列出） */
+            changes: components["schemas"]["CatalogDiff"];
         };
         /**
          * Comparator
@@ -2288,6 +2435,19 @@ export interface components {
          * @enum {string}
          */
         PlanState: "draft" | "published" | "closed";
+        /** PlanVersions */
+        PlanVersions: {
+            /**
+             * Code
+             * @description 方案代码
+             */
+            code: string;
+            /**
+             * Campaigns
+             * @description 五个行动各自的修订记录
+             */
+            campaigns: components["schemas"]["CampaignVersions"][];
+        };
         /** PlatformPublic */
         PlatformPublic: {
             /**
@@ -6246,6 +6406,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PlanPublic"][];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    plan_versions_api_v1_plans__code__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 方案代码 */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanVersions"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理（说明允许的范围） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description 要找的内容不存在 */

@@ -4,7 +4,9 @@
 nothing, a corrected file updates rows in place (reports attached to an
 indicator stay attached), and rows that left the file are retired, not deleted.
 Services apply their own `catalog.yaml` on start-up; the gateway applies the
-same documents it receives from the services.
+same documents it receives from the services.  What a new document changes is
+`diff_catalogs`, a pure comparison of two documents: `apply_catalog` reports it,
+and the gateway's dry run of an amendment asks it before anything is sent.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 from sqlmodel import Session, SQLModel, select
 
 from minsheng.catalog.document import CampaignDoc, IndicatorDoc, MilestoneBasis, PlanDoc, PlanState
@@ -150,14 +153,135 @@ def holds_catalog(session: Session, doc: CampaignDoc) -> bool:
     return applied_digest(session, doc.code) == catalog_digest(doc)
 
 
+def stored_catalog(session: Session, campaign: str) -> CampaignDoc | None:
+    """The campaign's catalog as the session's tables hold it (what `diff_catalogs` compares a new document with);
+    None if none was applied, or if the rows no longer make a valid document (then all counts as new)."""
+    from minsheng.catalog.service import export_catalog
+
+    if session.get(Campaign, campaign) is None:
+        return None
+    try:
+        return export_catalog(session=session, campaign=campaign)
+    except ValidationError:
+        log.warning("catalog %s: the stored rows are no valid document; compared as if empty", campaign)
+        return None
+
+
+def diff_catalogs(old: CampaignDoc | None, new: CampaignDoc) -> CatalogChanges:
+    """What bringing a campaign's catalog from `old` (None: none yet) to `new` changes, in `apply_catalog`'s labels
+    (`plan X`, `campaign X`, `item N`, `task N`, `task N lead department D`, `indicator C`, `indicator C milestone
+    2025Q2 year_flow`, `indicator C target 370303`; a child that goes is an update of its parent, `… removed`).
+    Pure: the gateway's dry run of an amendment asks it of its own copy.  Work items are never retired, and a closed
+    plan stays closed (as `apply_plan` keeps it)."""
+    changes = CatalogChanges()
+
+    def compare(label: str, before: object, after: object) -> None:
+        if before is None:
+            changes.created.append(label)
+        elif before != after:
+            changes.updated.append(label)
+
+    plan = new.plan
+    if old is not None and old.plan.state is PlanState.closed:
+        plan = plan.model_copy(update={"state": PlanState.closed})
+    compare(f"plan {plan.code}", old.plan if old else None, plan)
+    compare(f"campaign {new.code}", _campaign_fields(old) if old else None, _campaign_fields(new))
+
+    before_items = {item.number: item.title for item in old.items} if old else {}
+    before_tasks = {task.number: (item.number, task) for item in old.items for task in item.tasks} if old else {}
+    before_indicators = {
+        indicator.code: (task_number, position, indicator) for task_number, position, indicator in _placed(old)
+    }
+    after_indicators: set[str] = set()
+
+    def indicator(task_number: int | None, position: int, doc: IndicatorDoc) -> None:
+        after_indicators.add(doc.code)
+        known = before_indicators.get(doc.code)
+        compare(
+            f"indicator {doc.code}",
+            _indicator_fields(*known) if known else None,
+            _indicator_fields(task_number, position, doc),
+        )
+        label = f"indicator {doc.code}"
+        before = known[2] if known else None
+        milestones = {(m.year, m.quarter, m.basis): m for m in before.milestones} if before else {}
+        wanted = {(m.year, m.quarter, m.basis): m for m in doc.milestones}
+        changes.updated.extend(
+            f"{label} milestone {_milestone_label(*key)} removed" for key in milestones if key not in wanted
+        )
+        for key, milestone in wanted.items():
+            compare(f"{label} milestone {_milestone_label(*key)}", milestones.get(key), milestone)
+        targets = {t.org_unit: t for t in before.district_targets} if before else {}
+        wanted_targets = {t.org_unit: t for t in doc.district_targets}
+        changes.updated.extend(f"{label} target {unit} removed" for unit in targets if unit not in wanted_targets)
+        for unit, target in wanted_targets.items():
+            compare(f"{label} target {unit}", targets.get(unit), target)
+
+    for position, headline in enumerate(new.indicators):
+        indicator(None, position, headline)
+    after_tasks: set[int] = set()
+    for item in new.items:
+        compare(f"item {item.number}", before_items.get(item.number), item.title)
+        for task in item.tasks:
+            after_tasks.add(task.number)
+            known = before_tasks.get(task.number)
+            compare(f"task {task.number}", _task_fields(*known) if known else None, _task_fields(item.number, task))
+            leads = list(known[1].lead_departments) if known else []
+            changes.updated.extend(
+                f"task {task.number} lead department {name} removed"
+                for name in leads
+                if name not in task.lead_departments
+            )
+            for position, name in enumerate(task.lead_departments):
+                compare(
+                    f"task {task.number} lead department {name}",
+                    leads.index(name) if name in leads else None,
+                    position,
+                )
+            for position, child in enumerate(task.indicators):
+                indicator(task.number, position, child)
+    changes.retired.extend(f"task {number}" for number in before_tasks if number not in after_tasks)
+    changes.retired.extend(f"indicator {code}" for code in before_indicators if code not in after_indicators)
+    return changes
+
+
+def _campaign_fields(doc: CampaignDoc) -> tuple:
+    return (doc.number, doc.name, doc.title, doc.plan.code)
+
+
+def _task_fields(item_number: int, task) -> dict:  # noqa: ANN001 - a TaskDoc
+    return {"item": item_number, **task.model_dump(exclude={"indicators", "lead_departments"})}
+
+
+def _indicator_fields(task_number: int | None, position: int, doc: IndicatorDoc) -> dict:
+    return {"task": task_number, "position": position, **doc.model_dump(exclude={"milestones", "district_targets"})}
+
+
+def _placed(doc: CampaignDoc | None) -> list[tuple[int | None, int, IndicatorDoc]]:
+    """Every indicator of the document with where it stands: its task (None: a headline one) and position there."""
+    if doc is None:
+        return []
+    placed = [(None, position, indicator) for position, indicator in enumerate(doc.indicators)]
+    for item in doc.items:
+        for task in item.tasks:
+            placed += [(task.number, position, indicator) for position, indicator in enumerate(task.indicators)]
+    return placed
+
+
 def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) -> CatalogChanges:
     """Bring the database's rows for this campaign to exactly what `doc` says, and drop the process's
     `catalog` snapshot of them. Does not commit.  One writer at a time (`lock_catalog`, taken by apply_org_units)."""
     changes = apply_org_units(session=session)
-    apply_plan(session=session, changes=changes, plan=doc.plan)
+    # What changes is said by comparing documents (`diff_catalogs`, the dry run's comparison too); the writes below
+    # only bring the rows there, their own bookkeeping (`written`) discarded.
+    diff = diff_catalogs(stored_catalog(session, doc.code), doc)
+    for name in ("created", "updated", "retired"):
+        getattr(changes, name).extend(getattr(diff, name))
+    written = CatalogChanges()
+    apply_plan(session=session, changes=written, plan=doc.plan)
     _upsert(
         session,
-        changes,
+        written,
         Campaign,
         (doc.code,),
         f"campaign {doc.code}",
@@ -171,18 +295,18 @@ def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) 
     seen_tasks: set[int] = set()
     seen_indicators: set[str] = set()
     for position, headline in enumerate(doc.indicators):
-        _apply_indicator(session, changes, doc.code, None, position, headline)
+        _apply_indicator(session, written, doc.code, None, position, headline)
         seen_indicators.add(headline.code)
     for item in doc.items:
         _upsert(
-            session, changes, WorkItem, (item.number,), f"item {item.number}", campaign_code=doc.code, title=item.title
+            session, written, WorkItem, (item.number,), f"item {item.number}", campaign_code=doc.code, title=item.title
         )
         session.flush()
         for task in item.tasks:
             seen_tasks.add(task.number)
             _upsert(
                 session,
-                changes,
+                written,
                 Task,
                 (task.number,),
                 f"task {task.number}",
@@ -195,29 +319,29 @@ def apply_catalog(*, session: Session, doc: CampaignDoc, catalog: CatalogCache) 
                 retired=False,
             )
             session.flush()
-            _apply_departments(session, changes, TaskLeadDepartment, "lead", task.number, task.lead_departments)
+            _apply_departments(session, written, TaskLeadDepartment, "lead", task.number, task.lead_departments)
             _apply_departments(
-                session, changes, TaskPartnerDepartment, "partner", task.number, task.partner_departments
+                session, written, TaskPartnerDepartment, "partner", task.number, task.partner_departments
             )
             for position, indicator in enumerate(task.indicators):
-                _apply_indicator(session, changes, doc.code, task.number, position, indicator)
+                _apply_indicator(session, written, doc.code, task.number, position, indicator)
                 seen_indicators.add(indicator.code)
 
     for task in session.exec(select(Task).where(Task.campaign_code == doc.code, Task.retired == False)):  # noqa: E712
         if task.number not in seen_tasks:
             task.retired = True
             session.add(task)
-            changes.retired.append(f"task {task.number}")
+            written.retired.append(f"task {task.number}")
     for indicator in session.exec(
         select(Indicator).where(Indicator.campaign_code == doc.code, Indicator.retired == False)  # noqa: E712
     ):
         if indicator.code not in seen_indicators:
             indicator.retired = True
             session.add(indicator)
-            changes.retired.append(f"indicator {indicator.code}")
+            written.retired.append(f"indicator {indicator.code}")
     session.flush()
     catalog.drop()
-    # Last, once the rows say what `doc` says (not a change of its own in `changes`).
+    # Last, once the rows say what `doc` says (not a change of its own).
     campaign = session.get(Campaign, doc.code)
     campaign.catalog_digest = catalog_digest(doc)
     session.add(campaign)

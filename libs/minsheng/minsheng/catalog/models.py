@@ -187,6 +187,28 @@ class DistrictTarget(SQLModel, table=True):
     seed: str = Field(max_length=8)
 
 
+class CatalogVersion(SQLModel, table=True):
+    """A version of a campaign's catalog in a plan: one per publication (or start-up re-application of the legacy
+    plan's catalog file) that changed something, with what it changed (`loader.diff_catalogs`'s labels).  Written by
+    the campaign service only; nothing is overwritten silently."""
+
+    __tablename__ = "catalog_version"
+    __table_args__ = (UniqueConstraint("plan_code", "campaign_code", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_code: str = Field(max_length=40)
+    campaign_code: str = Field(max_length=20)
+    version: int
+    digest: str = Field(max_length=64)
+    published_at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
+    published_by: str
+    tasks: int
+    indicators: int
+    created: list[str] = Field(sa_type=JSONB)
+    updated: list[str] = Field(sa_type=JSONB)
+    retired: list[str] = Field(sa_type=JSONB)
+
+
 CATALOG_TABLES = frozenset(
     model.__tablename__
     for model in (
@@ -200,6 +222,7 @@ CATALOG_TABLES = frozenset(
         IndicatorMilestone,
         OrgUnit,
         DistrictTarget,
+        CatalogVersion,
     )
 )
 
