@@ -226,18 +226,17 @@ def diff_catalogs(old: CampaignDoc | None, new: CampaignDoc) -> CatalogChanges:
             after_tasks.add(task.number)
             known = before_tasks.get(task.number)
             compare(f"task {task.number}", _task_fields(*known) if known else None, _task_fields(item.number, task))
-            leads = list(known[1].lead_departments) if known else []
-            changes.updated.extend(
-                f"task {task.number} lead department {name} removed"
-                for name in leads
-                if name not in task.lead_departments
-            )
-            for position, name in enumerate(task.lead_departments):
-                compare(
-                    f"task {task.number} lead department {name}",
-                    leads.index(name) if name in leads else None,
-                    position,
+            for role, attribute in (("lead", "lead_departments"), ("partner", "partner_departments")):
+                before, after = list(getattr(known[1], attribute)) if known else [], getattr(task, attribute)
+                changes.updated.extend(
+                    f"task {task.number} {role} department {name} removed" for name in before if name not in after
                 )
+                for position, name in enumerate(after):
+                    compare(
+                        f"task {task.number} {role} department {name}",
+                        before.index(name) if name in before else None,
+                        position,
+                    )
             for position, child in enumerate(task.indicators):
                 indicator(task.number, position, child)
     changes.retired.extend(f"task {number}" for number in before_tasks if number not in after_tasks)
@@ -250,7 +249,7 @@ def _campaign_fields(doc: CampaignDoc) -> tuple:
 
 
 def _task_fields(item_number: int, task) -> dict:  # noqa: ANN001 - a TaskDoc
-    return {"item": item_number, **task.model_dump(exclude={"indicators", "lead_departments"})}
+    return {"item": item_number, **task.model_dump(exclude={"indicators", "lead_departments", "partner_departments"})}
 
 
 def _indicator_fields(task_number: int | None, position: int, doc: IndicatorDoc) -> dict:

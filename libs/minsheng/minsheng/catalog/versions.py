@@ -31,6 +31,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^task (\d+)$"), "任务 {0}"),
     (re.compile(r"^task (\d+) lead department (.+?) removed$"), "任务 {0} 主办单位 {1}（删除）"),
     (re.compile(r"^task (\d+) lead department (.+)$"), "任务 {0} 主办单位 {1}"),
+    (re.compile(r"^task (\d+) partner department (.+?) removed$"), "任务 {0} 协办单位 {1}（删除）"),
+    (re.compile(r"^task (\d+) partner department (.+)$"), "任务 {0} 协办单位 {1}"),
     (re.compile(r"^indicator (\S+)$"), "指标 {0}"),
     (re.compile(r"^indicator (\S+) milestone (\S+)(?: (year_flow))?( removed)?$"), "指标 {0} 阶段目标 {1}{2}{3}"),
     (re.compile(r"^indicator (\S+) target (\S+?)( removed)?$"), "指标 {0} 区县目标 {1}{2}"),
