@@ -103,13 +103,13 @@ def test_the_clerk_sees_what_is_due_then_the_submitted_and_the_returned_report(p
     with caught.value.path().open("rb") as workbook:
         exported = list(openpyxl.load_workbook(workbook).active.iter_rows(values_only=True))
     assert exported[0] == (
-        "状态", "指标编号", "指标", "计量单位", "攻坚行动 · 任务", "单位", "期间", "截止日期", "已逾期", "填报值",
-        "退回原因",
+        "状态", "类别", "指标编号", "指标（协办进展为任务）", "计量单位", "攻坚行动 · 任务", "单位", "期间", "截止日期",
+        "已逾期", "填报值", "退回原因",
     )  # fmt: skip
     assert len(exported) - 1 == table.locator("tbody tr").count()
-    assert exported[1][:3] == ("被退回", "T002-1", "新改扩建公办幼儿园数量")
-    assert exported[1][5:7] == ("淄博市", "2024年12月")
-    assert exported[1][9:] == (4, "与月报台账不符，请核实开工数")
+    assert exported[1][:4] == ("被退回", "指标数据", "T002-1", "新改扩建公办幼儿园数量")
+    assert exported[1][6:8] == ("淄博市", "2024年12月")
+    assert exported[1][10:] == (4, "与月报台账不符，请核实开工数")
 
     # The row opens 数据填报 with its campaign, period and org unit chosen.
     first.locator('[data-test="inbox-go"]').click()
