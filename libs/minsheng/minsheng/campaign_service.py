@@ -131,10 +131,12 @@ class CampaignService:
             migration_plan=self.migration_plan,
             routers=[
                 # Every plan-dependent route takes ?plan= (decision 0017); the plans themselves are not of a plan.
+                # Reporting first: FastAPI matches a request against the routes in order, a few µs each, and a
+                # submission is the busiest request a service answers (benchmark (a), docs/performance.md).
                 plan_router(
+                    reporting_router,
                     catalog_router,
                     catalog_document_router(self.campaign),
-                    reporting_router,
                     progress_router,
                     campaign_progress_router(self.campaign),
                     events_router(self.campaign),
