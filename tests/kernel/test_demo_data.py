@@ -17,6 +17,7 @@ from minsheng.demo.breakdown import DEMO_WORKBOOK
 from minsheng.demo.generator import DEMO_NOTE, LAGGING_DISTRICTS, demo_rows, load_results, part_rows, unit_targets
 from minsheng.demo.loader import load_demo_data
 from minsheng.orgunits import CITY_CODE, ORG_UNITS
+from minsheng.progress.periods import Period
 from tests.conftest import CITY, ZHANGDIAN
 from tests.support.breakdown import CONTEXT, KNOWN
 
@@ -78,6 +79,17 @@ def test_the_demonstration_plan_in_force_gets_reports_up_to_what_fell_due():
     assert not {"2026-11", "2026Q4", "2026"} & periods
     assert all(r["period"] >= "2025" for campaign in rows.values() for r in campaign)
     assert set(rows) == set(CAMPAIGN_CODES) and all(rows[c] for c in CAMPAIGN_CODES)
+
+
+def test_each_demo_figure_is_for_a_period_its_indicator_is_reported_by():
+    """An indicator reported by the year gets year figures, one by the quarter quarter figures: a figure for a month
+    of a yearly indicator (学生总体近视率年降幅, not summed) left every district owing every year in 我的待办."""
+    result = parse_breakdown(DEMO_WORKBOOK.read_bytes(), known_indicators=KNOWN, **CONTEXT)
+    frequency = {i.code: i.frequency.value for doc in result.campaigns.values() for i in doc.all_indicators()}
+    rows = demo_rows(result.campaigns.values(), today=dt.date(2026, 12, 7))
+    kinds = {(r["indicator"], Period.parse(r["period"]).type.value) for campaign in rows.values() for r in campaign}
+    assert {(code, kind) for code, kind in kinds if kind != frequency[code]} == set()
+    assert {kind for _, kind in kinds} == {"month", "quarter", "year"}
 
 
 def test_the_published_2022_results_add_up_from_the_districts(rows):

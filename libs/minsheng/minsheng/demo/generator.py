@@ -23,6 +23,7 @@ from minsheng.catalog.document import (
     IndicatorDoc,
     IndicatorKind,
     MilestoneBasis,
+    ReportingFrequency,
 )
 from minsheng.orgunits import CITY_CODE, districts_named
 from minsheng.progress.periods import Period, PeriodType, plan_periods
@@ -246,7 +247,8 @@ def _rate_rows(indicator: IndicatorDoc, rng: random.Random, plan_years: Years) -
 
 
 def _each_district_rows(indicator: IndicatorDoc, rng: random.Random, years: Years) -> list[dict]:
-    """An indicator no roll-up can add (e.g. one per district): each unit that keeps up reports it once."""
+    """An indicator no roll-up can add, reported by the month (e.g. one per district): each unit that keeps up
+    reports it once.  One reported by the quarter or the year is owed every period: rate rows."""
     rows = []
     for org_unit in WEIGHTS:
         if org_unit in LAGGING_DISTRICTS:
@@ -260,7 +262,11 @@ def _each_district_rows(indicator: IndicatorDoc, rng: random.Random, years: Year
 def indicator_rows(indicator: IndicatorDoc, result: DemoResult | None = None, *, years: Years) -> list[dict]:
     """Every demo report of one indicator, over the plan's `years`."""
     rng = random.Random(f"minsheng-demo:{indicator.code}")
-    if indicator.aggregation is Aggregation.none and indicator.kind is not IndicatorKind.level:
+    if (
+        indicator.aggregation is Aggregation.none
+        and indicator.kind is not IndicatorKind.level
+        and indicator.frequency is ReportingFrequency.month
+    ):
         return _each_district_rows(indicator, rng, years)
     if indicator.kind is IndicatorKind.level and indicator.aggregation is Aggregation.sum:
         return _stock_rows(indicator, rng, years)
