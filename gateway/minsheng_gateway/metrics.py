@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -95,25 +95,12 @@ class ReviewBacklogCollector(Collector):
         except Exception:  # noqa: BLE001 - a scrape must not fail: the series is missing, `minsheng_ready` says why
             log.warning("could not count the reports awaiting review", exc_info=True)
             return
-        per_campaign = dict.fromkeys(CAMPAIGN_CODES, 0)
-        org_units = GaugeMetricFamily(
-            "minsheng_reports_awaiting_review_by_org_unit",
-            "Reports awaiting review per campaign and org unit (city, district or county); none: no series",
-            labels=["campaign", "org_unit"],
-        )
-        per_org_unit: dict[tuple[str, str], int] = {}
-        for campaign, org_unit, count in by_org_unit:
-            per_campaign[campaign] = per_campaign.get(campaign, 0) + count
-            per_org_unit[campaign, org_unit] = per_org_unit.get((campaign, org_unit), 0) + count
-        for (campaign, org_unit), count in sorted(per_org_unit.items()):
-            org_units.add_metric([campaign, org_unit], count)
-        campaigns = GaugeMetricFamily(
+        campaigns, org_units = _per_campaign_and_org_unit(
+            by_org_unit,
             "minsheng_reports_awaiting_review",
             "Current report revisions submitted and not yet approved or returned, per campaign",
-            labels=["campaign"],
+            "Reports awaiting review per campaign and org unit (city, district or county); none: no series",
         )
-        for campaign in sorted(per_campaign):
-            campaigns.add_metric([campaign], per_campaign[campaign])
         departments = GaugeMetricFamily(
             "minsheng_reports_awaiting_review_by_department",
             "Reports awaiting review per lead department of their task (a report counts for each lead department)",
@@ -151,28 +138,33 @@ class ReviewBacklogCollector(Collector):
                 log.warning("could not count the overdue reports", exc_info=True)
                 return
             self._overdue = (app, now, rows)
-        rows = self._overdue[2]
-        per_campaign = dict.fromkeys(CAMPAIGN_CODES, 0)
-        by_org_unit = GaugeMetricFamily(
-            "minsheng_reports_overdue_by_org_unit",
-            "Reports past their due date (reporting calendar) and not submitted, per campaign and org unit",
-            labels=["campaign", "org_unit"],
-        )
-        totals: dict[tuple[str, str], int] = {}
-        for campaign, unit, count in rows:
-            per_campaign[campaign] = per_campaign.get(campaign, 0) + count
-            totals[campaign, unit] = totals.get((campaign, unit), 0) + count
-        for (campaign, unit), count in sorted(totals.items()):
-            by_org_unit.add_metric([campaign, unit], count)
-        campaigns = GaugeMetricFamily(
+        campaigns, by_org_unit = _per_campaign_and_org_unit(
+            self._overdue[2],
             "minsheng_reports_overdue",
             "Reports past their due date (reporting calendar) and not submitted (a returned one counts), per campaign",
-            labels=["campaign"],
+            "Reports past their due date (reporting calendar) and not submitted, per campaign and org unit",
         )
-        for campaign in sorted(per_campaign):
-            campaigns.add_metric([campaign], per_campaign[campaign])
         yield campaigns
         yield by_org_unit
+
+
+def _per_campaign_and_org_unit(
+    rows: Iterable[tuple[str, str, int]], name: str, campaign_help: str, org_unit_help: str
+) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    """`name` per campaign (every campaign, 0 when none) and `name_by_org_unit`, from (campaign, org unit, count)
+    rows (a plan's rows beside another's: summed)."""
+    per_campaign = dict.fromkeys(CAMPAIGN_CODES, 0)
+    per_org_unit: dict[tuple[str, str], int] = {}
+    for campaign, org_unit, count in rows:
+        per_campaign[campaign] = per_campaign.get(campaign, 0) + count
+        per_org_unit[campaign, org_unit] = per_org_unit.get((campaign, org_unit), 0) + count
+    campaigns = GaugeMetricFamily(name, campaign_help, labels=["campaign"])
+    for campaign in sorted(per_campaign):
+        campaigns.add_metric([campaign], per_campaign[campaign])
+    org_units = GaugeMetricFamily(f"{name}_by_org_unit", org_unit_help, labels=["campaign", "org_unit"])
+    for (campaign, org_unit), count in sorted(per_org_unit.items()):
+        org_units.add_metric([campaign, org_unit], count)
+    return campaigns, org_units
 
 
 REVIEW_BACKLOG = ReviewBacklogCollector()
