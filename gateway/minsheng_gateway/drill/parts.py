@@ -13,7 +13,6 @@ from minsheng.catalog.snapshot import plan_of
 from minsheng.errors import NotFound
 from minsheng.orgunits import districts_named
 from minsheng.reporting.calendar import ReportingCalendar
-from minsheng.reporting.models import TASK_STATE_LABELS, TaskState
 from minsheng_gateway.drill.schemas import OwnPart, PartnerProgress, TaskPartEntry, TaskParts
 from minsheng_gateway.inbox.service import PART_FREQUENCY, part_relevance
 from minsheng_gateway.projection.models import TaskPartView, TaskStatusView
@@ -38,19 +37,7 @@ def task_parts(
     names = dict(session.exec(select(OrgUnit.code, OrgUnit.name)).all())
 
     def entry(partner: str, row: TaskPartView | TaskStatusView) -> TaskPartEntry:
-        return TaskPartEntry(
-            partner=partner,
-            org_unit=row.org_unit_code,
-            org_unit_name=names.get(row.org_unit_code, row.org_unit_code),
-            period=row.period,
-            state=row.state,
-            state_label=TASK_STATE_LABELS.get(TaskState(row.state), row.state),
-            narrative=row.narrative,
-            problems=row.problems,
-            revision=row.revision,
-            reported_by=row.reported_by,
-            reported_at=row.reported_at,
-        )
+        return TaskPartEntry.of(row, names, partner=partner)
 
     parts = [
         entry(row.department, row)

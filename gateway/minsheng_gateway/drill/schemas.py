@@ -4,10 +4,16 @@ a task's reported statuses."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, Field
 
 from minsheng.progress.model import Status
+from minsheng.reporting.models import TASK_STATE_LABELS, TaskState
+
+if TYPE_CHECKING:
+    from minsheng_gateway.projection.models import TaskPartView, TaskStatusView
 
 
 class DistrictProgress(BaseModel):
@@ -123,21 +129,28 @@ class TaskStatusEntry(BaseModel):
     reported_by: str
     reported_at: dt.datetime
 
+    @classmethod
+    def of(cls, row: TaskStatusView | TaskPartView, names: Mapping[str, str], **extra: str) -> Self:
+        """A stored task status or part as answered, its org unit and state named."""
+        return cls(
+            org_unit=row.org_unit_code,
+            org_unit_name=names.get(row.org_unit_code, row.org_unit_code),
+            period=row.period,
+            state=row.state,
+            state_label=TASK_STATE_LABELS.get(TaskState(row.state), row.state),
+            narrative=row.narrative,
+            problems=row.problems,
+            revision=row.revision,
+            reported_by=row.reported_by,
+            reported_at=row.reported_at,
+            **extra,
+        )
 
-class TaskPartEntry(BaseModel):
+
+class TaskPartEntry(TaskStatusEntry):
     """A partner's own part of a task for a period (协办进展): a department's, or a district's own task status."""
 
     partner: str = Field(description="协办单位：部门或区县名称")
-    org_unit: str
-    org_unit_name: str
-    period: str
-    state: str
-    state_label: str
-    narrative: str
-    problems: str
-    revision: int
-    reported_by: str
-    reported_at: dt.datetime
 
 
 class PartnerProgress(BaseModel):

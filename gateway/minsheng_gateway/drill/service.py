@@ -32,10 +32,8 @@ from minsheng.progress.status import (
 from minsheng.reporting.models import (
     IMPLEMENTATION_STATE_LABELS,
     REPORT_STATUS_LABELS,
-    TASK_STATE_LABELS,
     ImplementationState,
     ReportStatus,
-    TaskState,
 )
 from minsheng.reporting.schemas import TaskImplementationPublic, TaskStateChangePublic
 from minsheng_gateway.drill.schemas import (
@@ -316,18 +314,7 @@ def task_statuses(
         query = query.where(TaskStatusView.period_end <= as_of)
     names = _unit_names(session)
     return [
-        TaskStatusEntry(
-            org_unit=row.org_unit_code,
-            org_unit_name=names.get(row.org_unit_code, row.org_unit_code),
-            period=row.period,
-            state=row.state,
-            state_label=TASK_STATE_LABELS.get(TaskState(row.state), row.state),
-            narrative=row.narrative,
-            problems=row.problems,
-            revision=row.revision,
-            reported_by=row.reported_by,
-            reported_at=row.reported_at,
-        )
+        TaskStatusEntry.of(row, names)
         for row in session.exec(query.order_by(TaskStatusView.period_end.desc(), TaskStatusView.org_unit_code))
     ]
 

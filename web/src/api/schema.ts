@@ -2646,11 +2646,6 @@ export interface components {
          * @description A partner's own part of a task for a period (协办进展): a department's, or a district's own task status.
          */
         TaskPartEntry: {
-            /**
-             * Partner
-             * @description 协办单位：部门或区县名称
-             */
-            partner: string;
             /** Org Unit */
             org_unit: string;
             /** Org Unit Name */
@@ -2674,6 +2669,11 @@ export interface components {
              * Format: date-time
              */
             reported_at: string;
+            /**
+             * Partner
+             * @description 协办单位：部门或区县名称
+             */
+            partner: string;
         };
         /**
          * TaskParts
