@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -557,22 +558,37 @@ def export_xlsx(*, orders: list[OrderPublic]) -> bytes:
 # ---- the month's figures (the bulletin's 督办事项) ----------------------------------------------------------
 
 
-def month_figures(session: Session, *, start: dt.date, end: dt.date) -> dict:
+@dataclass
+class UnitFigures:
+    opened: int = 0  # opened in the month
+    closed: int = 0  # closed in the month
+    open: int = 0  # not closed at the month's end
+    overdue: int = 0  # of those, past their deadline at the month's end
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    totals: UnitFigures
+    units: dict[str, UnitFigures] = field(default_factory=dict)  # by lead unit's name
+
+
+def month_figures(session: Session, *, start: dt.date, end: dt.date) -> MonthFigures:
     """The 督办事项 of a month (Beijing days `start`..`end`): how many were opened and closed in it, how many stood
-    overdue at its end, and the same by lead unit."""
+    open and overdue at its end; the same by lead unit (the units with none of these left out)."""
     begin = dt.datetime.combine(start, dt.time(), CHINA)
     finish = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), CHINA)
-    orders = list(session.exec(select(SupervisionOrder).where(SupervisionOrder.opened_at < finish)))
-    by_unit: dict[str, dict[str, int]] = {}
-    totals = {"opened": 0, "closed": 0, "overdue": 0, "open": 0}
-    for order in orders:
-        row = by_unit.setdefault(order.lead_name, {"opened": 0, "closed": 0, "overdue": 0, "open": 0})
-        opened = order.opened_at >= begin
-        closed = order.closed_at is not None and begin <= order.closed_at < finish
+    totals, units = UnitFigures(), {}
+    for order in session.exec(select(SupervisionOrder).where(SupervisionOrder.opened_at < finish)):
+        row = units.setdefault(order.lead_name, UnitFigures())
         still_open = order.closed_at is None or order.closed_at >= finish
-        late = still_open and order.deadline < end
-        for key, hit in (("opened", opened), ("closed", closed), ("overdue", late), ("open", still_open)):
-            row[key] += hit
-            totals[key] += hit
-    units = {name: row for name, row in sorted(by_unit.items()) if any(row.values())}
-    return {"totals": totals, "units": units}
+        hits = {
+            "opened": order.opened_at >= begin,
+            "closed": order.closed_at is not None and begin <= order.closed_at < finish,
+            "open": still_open,
+            "overdue": still_open and order.deadline < end,
+        }
+        for name, hit in hits.items():
+            setattr(row, name, getattr(row, name) + hit)
+            setattr(totals, name, getattr(totals, name) + hit)
+    kept = {name: row for name, row in sorted(units.items()) if row.opened or row.closed or row.open}
+    return MonthFigures(totals=totals, units=kept)
