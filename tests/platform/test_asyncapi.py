@@ -15,7 +15,7 @@ import pytest
 import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 import minsheng.reporting.events as reporting_events
 from minsheng.catalog.document import CAMPAIGN_CODES
@@ -197,7 +197,15 @@ def validate(instance: Any, schema: dict[str, Any], root: dict[str, Any], path: 
 # ---- sample data: a valid instance of any event data model ---------------------------------------------
 
 SAMPLE_TIME = dt.datetime(2023, 6, 30, 8, 0, tzinfo=dt.UTC)
-SCALARS = {str: "T002-1", int: 1, float: 2.5, bool: True, dt.datetime: SAMPLE_TIME, dt.date: SAMPLE_TIME.date()}
+SCALARS = {
+    str: "T002-1",
+    int: 1,
+    float: 2.5,
+    bool: True,
+    dt.datetime: SAMPLE_TIME,
+    AwareDatetime: SAMPLE_TIME,
+    dt.date: SAMPLE_TIME.date(),
+}
 
 
 def sample_value(annotation: Any, full: bool) -> Any:

@@ -69,7 +69,7 @@ class SupervisionOrderEvent(_Frozen):
     instruction: str = Field(max_length=4000, description="批示")
     state: str = Field(min_length=1, max_length=40, description="状态代码")
     state_label: str = Field(min_length=1, max_length=40, description="状态（中文）")
-    lead_unit: SupervisionUnit = Field(description="主办单位")
+    lead_unit: SupervisionUnit  # 主办单位 (a $ref in the AsyncAPI document may carry no description beside it)
     partner_units: list[SupervisionUnit] = Field(default_factory=list, description="协办单位")
     deadline: dt.date = Field(description="办理时限")
     subject: SupervisionSubject
