@@ -106,3 +106,25 @@ def test_an_order_from_a_warning_is_signed_answered_and_closed(new_context, stac
     office.goto("/warnings")
     link = office.locator('[data-test="warning-order"]')
     expect(link.first).to_have_text("已办结", timeout=15_000)
+
+
+def test_a_district_page_opens_an_order_about_the_district_and_then_shows_it(new_context, stack):
+    office = new_context().new_page()
+    sign_in(office, OFFICE)
+    expect(office).not_to_have_url(re.compile("/login"))
+    office.goto("/districts/370303")
+    expect(office.locator('[data-test="district-title"]')).to_have_text("张店区", timeout=30_000)
+    office.locator('[data-test="supervise"]').click()
+    expect(office.get_by_role("dialog", name="交办督办单")).to_be_visible()
+    # prefilled: the district is the responsible unit
+    expect(office.locator('[data-test="supervise-lead"]')).to_contain_text("张店区")
+    office.locator("#supervise-instruction").fill("请张店区对照排名找差距，制定赶超方案。")
+    office.locator('[data-test="supervise-save"]').click()
+    expect(office).to_have_url(re.compile(r"/supervision/DB-\d{4}-\d{4}$"), timeout=15_000)
+    order = office.url.rsplit("/", 1)[1]
+
+    office.goto("/districts/370303")
+    about = office.locator('[data-test="orders-about"]')
+    expect(about.locator('[data-test="order-link"]')).to_have_text(order, timeout=15_000)
+    expect(about.locator('[data-test="order-state"]')).to_have_text("已交办")
+    assert_accessible(office, "district-with-orders")
