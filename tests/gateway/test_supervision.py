@@ -219,6 +219,7 @@ def test_who_opens_orders_and_what_an_order_may_name(gateway):
         "deadline_in_past": order_body(deadline="2026-12-01"),
         "unknown_unit": order_body(lead_unit={"kind": "department", "code": "市不存在局"}),
         "partner_is_lead": order_body(partner_units=[{"kind": "department", "code": DEPARTMENT}]),
+        "unknown_plan": order_body(plan="no-such-plan"),
     }
     for code, body in cases.items():
         answer = office.post("/api/v1/supervision/orders", json=body, headers=office_csrf)

@@ -37,6 +37,7 @@ from minsheng.supervision_events import (
     SupervisionSubject,
     SupervisionUnit,
 )
+from minsheng_gateway.plans.scope import known_plans
 from minsheng_gateway.supervision.models import (
     ORDER_ACTION_LABELS,
     ORDER_STATE_LABELS,
@@ -395,6 +396,8 @@ def open_order(
             f"办理时限 {body.deadline.isoformat()} 已经过去，请选择今天（{today.isoformat()}）或以后的日期",
             code="deadline_in_past",
         )
+    if body.plan is not None and body.plan not in {plan.code for plan in known_plans(session)}:
+        raise Unprocessable(f"方案「{body.plan}」不存在或尚未发布", code="unknown_plan")
     lead = resolve_unit(session, body.lead_unit)
     partners: list[UnitPublic] = []
     for unit in body.partner_units:
