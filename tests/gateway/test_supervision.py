@@ -7,8 +7,12 @@ the responsible department; 张店区 partners the orders."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +26,7 @@ from minsheng.supervision_events import SUPERVISION_TOPIC, SupervisionOrderEvent
 from minsheng_gateway.projection.fold import view_handlers
 from minsheng_gateway.projection.progress import refresh
 from tests.support.identity import gateway_settings, sign_in
+from tests.support.topics import read_topic
 
 TODAY = dt.date(2026, 12, 7)
 NOW = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)  # 10:00 in Zibo
@@ -31,6 +36,12 @@ ZHANGDIAN = "370303"
 
 @pytest.fixture
 def gateway(campaign_client, make_database):
+    with running_gateway(campaign_client, make_database, "127.0.0.1:1") as client:
+        yield client
+
+
+@contextmanager
+def running_gateway(campaign_client, make_database, bootstrap_servers: str) -> Iterator[TestClient]:
     import minsheng_gateway.main as gateway_main
 
     eldercare = campaign_client("eldercare")
@@ -40,7 +51,7 @@ def gateway(campaign_client, make_database):
             for r in session.exec(select(OutboxEvent).where(OutboxEvent.type == CATALOG_PUBLISHED))
         ]
     settings = gateway_settings(
-        make_database("gateway"), kafka_bootstrap_servers="127.0.0.1:1", catalog_retry_seconds=3600
+        make_database("gateway"), kafka_bootstrap_servers=bootstrap_servers, catalog_retry_seconds=3600
     )
     with TestClient(gateway_main.build_app(settings)) as client:
         app = client.app
@@ -265,3 +276,26 @@ def test_the_list_filters_by_state_unit_subject_and_overdue_and_exports_what_it_
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:3] == ("督办单号", "督办事项", "督办对象")
     assert len(rows) == 2 and rows[1][0] == soon["id"] and rows[1][7] == "已交办" and rows[1][8] == "是"
+
+
+def test_the_gateways_relay_publishes_the_steps_to_the_supervision_topic(campaign_client, make_database, broker):
+    """The events reach the broker through the gateway's own relay child, keyed by the order's number, in order."""
+    with running_gateway(campaign_client, make_database, broker.bootstrap_servers) as gateway:
+        office, office_csrf = person(gateway, "demo-city-office")
+        bureau, bureau_csrf = person(gateway, "demo-civil-affairs-bureau")
+        number = office.post("/api/v1/supervision/orders", json=order_body(), headers=office_csrf).json()["id"]
+        assert bureau.post(f"/api/v1/supervision/orders/{number}/acknowledge", headers=bureau_csrf).status_code == 200
+        deadline = time.monotonic() + 60
+        with gateway.app.state.database.session() as session:
+            while session.exec(select(OutboxEvent).where(OutboxEvent.published_at.is_(None))).first() is not None:
+                assert time.monotonic() < deadline, "the gateway's relay never published its outbox"
+                time.sleep(0.3)
+                session.expire_all()
+    records = asyncio.run(read_topic(broker.bootstrap_servers, SUPERVISION_TOPIC, expected=2))
+    assert [r.key.decode() for r in records] == [number, number]
+    events = [IntegrationEvent.from_json_bytes(r.value) for r in records]
+    assert [e.type for e in events] == [
+        "minsheng.supervision.order_assigned.v1",
+        "minsheng.supervision.order_acknowledged.v1",
+    ]
+    assert events[1].data["state_label"] == "已签收" and events[1].data["actor"] == "市民政局 演示用户"
