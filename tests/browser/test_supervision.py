@@ -128,3 +128,16 @@ def test_a_district_page_opens_an_order_about_the_district_and_then_shows_it(new
     expect(about.locator('[data-test="order-link"]')).to_have_text(order, timeout=15_000)
     expect(about.locator('[data-test="order-state"]')).to_have_text("已交办")
     assert_accessible(office, "district-with-orders")
+
+    # 区县's league table: a row's 督办 opens an order about that ranking and district; the row then links to it.
+    office.goto("/districts")
+    row = office.locator('[data-test="league-table"] .el-table__body tr').first
+    expect(row).to_be_visible(timeout=30_000)
+    row.locator('[data-test="supervise"]').click()
+    expect(office.get_by_role("dialog", name="交办督办单")).to_be_visible()
+    expect(office.locator('[data-test="supervise-subject"]')).to_contain_text("第")
+    office.locator("#supervise-instruction").fill("请对照红黑榜排名，分析原因并提出改进措施。")
+    office.locator('[data-test="supervise-save"]').click()
+    expect(office).to_have_url(re.compile(r"/supervision/DB-\d{4}-\d{4}$"), timeout=15_000)
+    office.goto("/districts")
+    expect(office.locator('[data-test="ranking-order"]').first).to_have_text("已交办", timeout=15_000)

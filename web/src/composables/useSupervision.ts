@@ -2,7 +2,13 @@
 // shared by the 督办 page, the order's page and every 督办 button.
 import { computed, ref } from 'vue'
 
-import { getSupervisionDictionary, type SupervisionDictionary } from '@/api/supervision'
+import {
+  getSupervisionDictionary,
+  listOrders,
+  type SubjectKind,
+  type SupervisionDictionary,
+  type SupervisionOrder,
+} from '@/api/supervision'
 import { useSessionStore } from '@/stores/session'
 
 const dictionary = ref<SupervisionDictionary | null>(null)
@@ -30,4 +36,20 @@ export function useSupervision() {
     return role !== undefined && (dictionary.value?.open_roles ?? []).includes(role)
   })
   return { dictionary, loaded: ensureLoaded, stateLabel, actionLabel, mayOpen }
+}
+
+/** The latest 督办单 of each subject of a kind (a warning, a league-table row), by the subject's ref: a list page
+ * shows a row's order instead of a second 督办 button. */
+export function useOrdersBySubject(kind: SubjectKind) {
+  const byRef = ref<Record<string, SupervisionOrder>>({})
+  async function load(): Promise<void> {
+    try {
+      const answer = await listOrders({ subject_kind: kind, limit: 500 })
+      byRef.value = Object.fromEntries([...answer.data].reverse().map((o) => [o.subject.ref, o]))
+    } catch {
+      byRef.value = {} // the client has shown why
+    }
+  }
+  void load()
+  return { byRef, reload: load }
 }
