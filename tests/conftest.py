@@ -206,6 +206,7 @@ HOUSING = bearer("demo-housing-bureau")
 ZHANGDIAN = bearer("demo-zhangdian")
 VIEWER = bearer("demo-viewer")
 INTEGRATION = bearer("demo-integration")
+LEADER = bearer("demo-leader")
 
 
 # ---- several xdist workers (`make test` runs `pytest -n 2`) ---------------------------------

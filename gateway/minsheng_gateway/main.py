@@ -6,6 +6,7 @@ from starlette.middleware import Middleware
 
 from minsheng.app import create_app
 from minsheng.catalog.router import router as catalog_router
+from minsheng.messaging.relay_process import run_relay_process
 from minsheng_gateway.asyncapi_router import router as asyncapi_router
 from minsheng_gateway.bulletin.router import router as bulletin_router
 from minsheng_gateway.catalog_sync import missing_catalogs, sync_catalogs
@@ -33,6 +34,7 @@ from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.stream.router import router as stream_router
 from minsheng_gateway.stream.service import ViewsBroadcaster
 from minsheng_gateway.summaries.router import router as summaries_router
+from minsheng_gateway.supervision.router import router as supervision_router
 from minsheng_gateway.warnings.router import router as warnings_router
 from minsheng_gateway.webapp import router as webapp_router
 
@@ -81,6 +83,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             platform_router,
             plans_router,
             bulletin_router,
+            supervision_router,
             proxy_router,
             webapp_router,
         ],
@@ -92,6 +95,8 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             refresh_stale_progress,
             proxy_client_lifecycle,
             export_review_backlog,
+            # The gateway's own events (督办单, decision 0022): published from its outbox like a service's.
+            run_relay_process,
         ],
         middleware=[limits],
         rate_limited=rate_limited,

@@ -12,13 +12,14 @@ from minsheng.db.migrations import MigrationPlan
 from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES
 from minsheng_gateway.identity.models import IDENTITY_TABLES
 from minsheng_gateway.projection.models import PLAN_VIEW_TABLES, VIEW_TABLES
+from minsheng_gateway.supervision.models import SUPERVISION_TABLES
 
 migration_plan = MigrationPlan(
     process="gateway",
     kernel_branches=("catalog", MESSAGING_BRANCH),
     own_versions=Path(__file__).parent / "migrations" / "versions",
     plan_versions=Path(__file__).parent / "migrations" / "plan_versions",
-    tables=CATALOG_TABLES | MESSAGING_TABLES | VIEW_TABLES | IDENTITY_TABLES,
+    tables=CATALOG_TABLES | MESSAGING_TABLES | VIEW_TABLES | IDENTITY_TABLES | SUPERVISION_TABLES,
 )
 
 PLAN_TABLES = CATALOG_TABLES | PLAN_VIEW_TABLES  # what a plan's schema holds

@@ -32,6 +32,7 @@ CLERK_PAGES = [
     ("districts", "/districts", "canvas"),
     ("district", "/districts/370303", "main"),
     ("warnings", "/warnings", "main"),
+    ("supervision", "/supervision", '[data-test="orders-table"]'),
     ("profile", "/profile", "main"),
     ("plans-read-only", "/plans", '[data-test="plan-list"] .el-table__row'),
 ]

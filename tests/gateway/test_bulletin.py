@@ -127,3 +127,54 @@ def test_only_the_city_office_and_only_ended_months_of_the_plan(gateway):
     for month, code in (("2022/06", "invalid_month"), ("2021-12", "month_outside_plan"), ("2023-02", "month_not_over")):
         answer = gateway.get("/api/v1/bulletins/monthly", params={"month": month})
         assert answer.status_code == 422 and answer.json()["code"] == code, answer.text
+
+
+def test_the_bulletin_counts_the_months_supervision_orders_by_unit(gateway):
+    """五、督办事项: opened and closed in December, open and overdue at its end, by lead unit."""
+    office, department = TestClient(gateway.app), TestClient(gateway.app)
+    csrf, department_csrf = sign_in(office, "demo-city-office"), sign_in(department, "demo-civil-affairs-bureau")
+    app = gateway.app
+    app.state.clock = lambda: dt.date(2022, 12, 5)
+    app.state.utc_clock = lambda: dt.datetime(2022, 12, 5, 2, tzinfo=dt.UTC)
+
+    def order(lead: dict, deadline: str) -> str:
+        body = {
+            "title": "督办事项",
+            "instruction": "请抓紧推进",
+            "subject": {"kind": "task", "ref": "task-39", "label": "任务39"},
+            "lead_unit": lead,
+            "deadline": deadline,
+        }
+        answer = office.post("/api/v1/supervision/orders", json=body, headers=csrf)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
+    civil = {"kind": "department", "code": "市民政局"}
+    closed = order(civil, "2022-12-15")
+    order(civil, "2022-12-20")  # not done by the month's end: overdue
+    order({"kind": "org_unit", "code": "370304"}, "2023-01-31")  # 博山区: open, not yet due
+    path = f"/api/v1/supervision/orders/{closed}"
+    assert department.post(f"{path}/acknowledge", headers=department_csrf).status_code == 200
+    answer = {"measures": "已完成", "expected_result": "达标", "expected_by": "2022-12-31"}
+    assert department.post(f"{path}/answer", json=answer, headers=department_csrf).status_code == 200
+    assert office.post(f"{path}/close", headers=csrf).status_code == 200
+    app.state.clock = lambda: TODAY
+
+    document = Document(io.BytesIO(office.get("/api/v1/bulletins/monthly", params={"month": "2022-12"}).content))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "五、督办事项" in text
+    assert "本月新交办督办事项3件、办结1件" in text and "尚未办结2件，其中超期1件" in text
+    units = tables_by_header(document)["主办单位"]
+    assert units == [
+        ["主办单位", "本月交办", "本月办结", "未办结", "其中超期"],
+        ["博山区", "1", "0", "1", "0"],
+        ["市民政局", "2", "1", "1", "1"],
+    ]
+    # a month before any order: the section says none
+    november = Document(io.BytesIO(office.get("/api/v1/bulletins/monthly", params={"month": "2022-11"}).content))
+    assert "本月新交办督办事项0件、办结0件" in "\n".join(p.text for p in november.paragraphs)
+
+
+def test_a_city_leader_reads_the_bulletin(gateway):
+    sign_in(gateway, "demo-leader")
+    assert gateway.get("/api/v1/bulletins/monthly", params={"month": "2022-12"}).status_code == 200

@@ -222,7 +222,7 @@ def test_the_city_office_creates_an_account_that_can_sign_in(gateway):
     missing = gateway.post("/api/v1/accounts", headers=csrf, json={**body, "username": "li.si", "department": None})
     assert missing.status_code == 422 and missing.json()["code"] == "missing_scope"
     listed = gateway.get("/api/v1/accounts").json()
-    assert listed["count"] == 10 and "zhang.san" in {a["username"] for a in listed["data"]}
+    assert listed["count"] == 11 and "zhang.san" in {a["username"] for a in listed["data"]}
     person = fresh(gateway)
     assert login(person, "zhang.san", NEW_PASSWORD).json()["user"]["display_name"] == "市教育局 张三"
 

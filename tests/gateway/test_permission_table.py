@@ -42,7 +42,7 @@ from minsheng.reporting.files import DATA_SHEET
 from minsheng.reporting.workbook import ERRORS_SHEET
 from minsheng_gateway.identity.deps import SESSION_COOKIE
 from minsheng_gateway.identity.tokens import ServiceTokenSigner
-from tests.conftest import CITY, EDU_BUREAU, HEALTH_BUREAU, HRSS, INTEGRATION, VIEWER, ZHANGDIAN
+from tests.conftest import CITY, EDU_BUREAU, HEALTH_BUREAU, HRSS, INTEGRATION, LEADER, VIEWER, ZHANGDIAN
 from tests.support import evidence_files
 from tests.support.breakdown import CONTEXT, KNOWN
 from tests.support.identity import API_KEY, SIGNER, demo_principal, gateway_settings, identity_gateway, sign_in
@@ -92,6 +92,7 @@ CALLERS = (
     Caller("district, its unit", lambda: dict(ZHANGDIAN), Subject("T076-1", 76, "370303")),
     Caller("district, another unit", lambda: dict(ZHANGDIAN), Subject("T076-1", 76, "370302")),
     Caller("viewer", lambda: dict(VIEWER)),
+    Caller("leader", lambda: dict(LEADER)),  # 市领导: reads everything, writes only 批示 and 督办单 (at the gateway)
     Caller("integration, its indicator", lambda: dict(INTEGRATION)),
     Caller("integration, another indicator", lambda: dict(INTEGRATION), OTHER_TASK),
     Caller("no token", dict),
@@ -123,6 +124,7 @@ SCOPED = {
     "district, its unit": ALLOWED,
     "district, another unit": (403, "other_org_unit"),
     "viewer": (403, "read_only"),
+    "leader": (403, "leader_read_only"),
 }
 RULES: dict[str, dict[str, tuple[int, str] | None]] = {
     # one value at a time: integration systems write in bulk only
@@ -155,6 +157,7 @@ RULES: dict[str, dict[str, tuple[int, str] | None]] = {
     "evidence upload": {
         **{name: ALLOWED for name in SCOPED},
         "viewer": (403, "evidence_not_allowed"),
+        "leader": (403, "evidence_not_allowed"),
         "integration, its indicator": (403, "evidence_not_allowed"),
         "integration, another indicator": (403, "evidence_not_allowed"),
     },
@@ -162,6 +165,7 @@ RULES: dict[str, dict[str, tuple[int, str] | None]] = {
     "evidence delete": {
         **{name: ALLOWED for name in SCOPED},
         "viewer": (404, "evidence_not_found"),
+        "leader": (404, "evidence_not_found"),
         "integration, its indicator": (404, "evidence_not_found"),
         "integration, another indicator": (404, "evidence_not_found"),
     },
@@ -410,6 +414,7 @@ def test_may_report_is_the_rule_authorize_report_enforces_and_the_inbox_asks():
         Principal(account_id=3, name="张店区", role=Role.district, org_unit="370303"),
         Principal(account_id=4, name="对接", role=Role.integration, indicators=frozenset({"T076-1"})),
         Principal(account_id=5, name="只读", role=Role.viewer),
+        Principal(account_id=6, name="市领导", role=Role.leader),
     ]
     scopes = [
         IndicatorScope(code="T076-1", task_number=76, lead_departments=("市人力资源社会保障局",), city_only=False),
@@ -480,7 +485,7 @@ def test_a_refused_write_leaves_no_trace(campaign_client):
 
 def test_reading_reports_needs_a_token_of_any_role(campaign_client):
     client = campaign_client(CAMPAIGN)
-    for headers in (CITY, HRSS, ZHANGDIAN, VIEWER, INTEGRATION):
+    for headers in (CITY, HRSS, ZHANGDIAN, VIEWER, LEADER, INTEGRATION):
         assert client.get("/api/v1/reports", headers=headers).status_code == 200
     assert client.get("/api/v1/reports").json()["code"] == "not_signed_in"
 
@@ -580,6 +585,7 @@ GATEWAY_CALLERS: dict[str, Callable[[TestClient], tuple[TestClient, dict]]] = {
     "bureau": lambda g: person(g, "demo-education-bureau"),
     "district": lambda g: person(g, "demo-zhangdian"),
     "viewer": lambda g: person(g, "demo-viewer"),
+    "leader": lambda g: person(g, "demo-leader"),
     "integration (API key)": lambda g: (TestClient(g.app), dict(API_KEY)),
     "no credentials": lambda g: (TestClient(g.app), {}),
     "session without its CSRF token": lambda g: (person(g, "demo-city-office")[0], {}),
@@ -595,7 +601,10 @@ REVOKED = {  # the gateway refuses these before any rule (identity deps)
 GATEWAY_RULES = {
     "city office only": {
         "city office": ALLOWED,
-        **{name: (403, "city_office_only") for name in ("bureau", "district", "viewer", "integration (API key)")},
+        **{
+            name: (403, "city_office_only")
+            for name in ("bureau", "district", "viewer", "leader", "integration (API key)")
+        },
         **REVOKED,
     },
     # open: signing in asks for a password, not for a caller (refusals by password: tests/gateway/test_identity.py)
@@ -605,7 +614,9 @@ GATEWAY_RULES = {
         **dict.fromkeys(GATEWAY_CALLERS, ALLOWED),
         "session without its CSRF token": REVOKED["session without its CSRF token"],
     },
-    "signed in": {name: ALLOWED for name in ("city office", "bureau", "district", "viewer", "integration (API key)")}
+    "signed in": {
+        name: ALLOWED for name in ("city office", "bureau", "district", "viewer", "leader", "integration (API key)")
+    }
     | REVOKED,
 }
 serial = count(1)

@@ -12,7 +12,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 from sqlmodel import select
@@ -32,6 +32,7 @@ from minsheng.messaging import (
     register_event,
 )
 from tests.conftest import free_port, run_relay
+from tests.support.topics import read_topic
 
 EVENT_TYPE = "minsheng.test.outbox.value_reported.v1"
 
@@ -88,30 +89,6 @@ def commit_events(database: Database, topic: str, events: list[IntegrationEvent]
 def outbox_rows(database: Database) -> list[OutboxEvent]:
     with database.session() as session:
         return list(session.exec(select(OutboxEvent).order_by(OutboxEvent.id)))
-
-
-async def read_topic(bootstrap_servers: str, topic: str, expected: int, timeout: float = 10.0) -> list:
-    """Every record of `topic` (a group-less reader from the beginning), waiting for `expected` of them
-    and then a little longer to catch any record too many."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    records = []
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
-            for batch in (await consumer.getmany(timeout_ms=200)).values():
-                records += batch
-        for batch in (await consumer.getmany(timeout_ms=300)).values():
-            records += batch
-    finally:
-        await consumer.stop()
-    return records
 
 
 async def eventually(predicate, timeout: float, message: str):

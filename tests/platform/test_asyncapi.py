@@ -15,12 +15,13 @@ import pytest
 import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 import minsheng.reporting.events as reporting_events
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging import IntegrationEvent, event_source, register_event, registered_event_types, topic_for
 from minsheng.messaging.asyncapi import REGENERATE_COMMAND, asyncapi_yaml, build_asyncapi, platform_event_types
+from minsheng.supervision_events import SUPERVISION_EVENT_TYPES, SUPERVISION_TOPIC
 from minsheng_gateway.asyncapi_router import router as asyncapi_router
 from tests.conftest import ROOT
 
@@ -44,6 +45,7 @@ PLATFORM_TYPES = {
     reporting_events.PERIOD_LOCKED,
     reporting_events.PERIOD_UNLOCKED,
     reporting_events.REPORT_SNAPSHOT,
+    *SUPERVISION_EVENT_TYPES,
 }
 
 
@@ -195,7 +197,15 @@ def validate(instance: Any, schema: dict[str, Any], root: dict[str, Any], path: 
 # ---- sample data: a valid instance of any event data model ---------------------------------------------
 
 SAMPLE_TIME = dt.datetime(2023, 6, 30, 8, 0, tzinfo=dt.UTC)
-SCALARS = {str: "T002-1", int: 1, float: 2.5, bool: True, dt.datetime: SAMPLE_TIME, dt.date: SAMPLE_TIME.date()}
+SCALARS = {
+    str: "T002-1",
+    int: 1,
+    float: 2.5,
+    bool: True,
+    dt.datetime: SAMPLE_TIME,
+    AwareDatetime: SAMPLE_TIME,
+    dt.date: SAMPLE_TIME.date(),
+}
 
 
 def sample_value(annotation: Any, full: bool) -> Any:
@@ -314,6 +324,7 @@ KEY_EXAMPLES = {
     "minsheng.catalog.published.v1": "education",
     "minsheng.period.locked.v1": "livability",
     "minsheng.period.unlocked.v1": "health",
+    **dict.fromkeys(SUPERVISION_EVENT_TYPES, "DB-2026-0007"),
 }
 
 
@@ -357,12 +368,27 @@ def test_the_validator_follows_nested_references(document):
 # ---- channels and operations ---------------------------------------------------------------------------
 
 
-def test_every_campaign_topic_is_a_channel_carrying_every_message(document):
+def campaign_messages(document) -> set[str]:
+    return set(document["components"]["messages"]) - set(SUPERVISION_EVENT_TYPES)
+
+
+def test_every_campaign_topic_is_a_channel_carrying_every_campaign_message(document):
     channels = document["channels"]
-    assert {channel["address"] for channel in channels.values()} == {topic_for(c) for c in CAMPAIGN_CODES}
+    addresses = {channel["address"] for channel in channels.values()}
+    assert addresses == {topic_for(c) for c in CAMPAIGN_CODES} | {SUPERVISION_TOPIC}
     for campaign in CAMPAIGN_CODES:
         assert channels[campaign]["address"] == topic_for(campaign)
-        assert set(channels[campaign]["messages"]) == set(document["components"]["messages"])
+        assert set(channels[campaign]["messages"]) == campaign_messages(document)
+
+
+def test_the_supervision_topic_carries_the_six_steps_of_an_order(document):
+    """督办单 (decision 0022): the gateway sends them on a topic of their own, the notifier receives them."""
+    channel = document["channels"]["supervision"]
+    assert channel["address"] == SUPERVISION_TOPIC
+    assert set(channel["messages"]) == set(SUPERVISION_EVENT_TYPES)
+    assert not campaign_messages(document) & set(SUPERVISION_EVENT_TYPES)
+    key = document["components"]["messages"][SUPERVISION_EVENT_TYPES[0]]["bindings"]["kafka"]["key"]
+    assert re.match(key["pattern"], "DB-2026-0007")
 
 
 def test_each_service_sends_on_its_channel_and_the_gateway_receives_from_all(document):
@@ -373,8 +399,9 @@ def test_each_service_sends_on_its_channel_and_the_gateway_receives_from_all(doc
         # AsyncAPI 3: an operation's messages are the messages of its own channel
         for message in operation["messages"]:
             assert message["$ref"].startswith(f"{channel_ref}/messages/")
-        assert len(operation["messages"]) == len(document["components"]["messages"])
-    assert by_channel == {f"#/channels/{c}": ["send", "receive"] for c in CAMPAIGN_CODES}
+        channel = document["channels"][channel_ref.rsplit("/", 1)[1]]
+        assert len(operation["messages"]) == len(channel["messages"])
+    assert by_channel == {f"#/channels/{c}": ["send", "receive"] for c in (*CAMPAIGN_CODES, "supervision")}
 
 
 # ---- the gateway serves it -----------------------------------------------------------------------------

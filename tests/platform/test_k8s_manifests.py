@@ -17,6 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from minsheng.supervision_events import SUPERVISION_TOPIC
 from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, Process
 from tests.support.settings import settings_class
 
@@ -255,7 +256,8 @@ def test_kafka_runs_three_kraft_brokers_replicating_every_write_to_two():
     for pool in pools:
         assert pool["spec"]["storage"]["type"] in ("jbod", "persistent-claim")
     topics = {o["metadata"]["name"]: o["spec"] for o in objects() if o["kind"] == "KafkaTopic"}
-    assert set(topics) == {f"minsheng.{campaign}.events" for campaign in CAMPAIGNS}
+    # the campaigns' topics, and the gateway's 督办单 (decision 0022)
+    assert set(topics) == {f"minsheng.{campaign}.events" for campaign in CAMPAIGNS} | {SUPERVISION_TOPIC}
     for spec in topics.values():
         assert spec["replicas"] == 3 and spec["config"]["min.insync.replicas"] == 2 and spec["partitions"] >= 2
 

@@ -25,10 +25,10 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     responses={
         200: {"content": {DOCX: {}}, "description": "月调度通报（Word 文档）"},
         401: {"description": "未登录"},
-        403: {"description": "只对市民生办开放"},
+        403: {"description": "只对市民生办、市领导开放"},
         422: {"description": "月份格式不对、不在行动期内或尚未结束"},
     },
-    summary="月调度通报（市民生办）：某月末的总体情况、各行动进展、区县排名及升降、预警事项和图表，Word 文档",
+    summary="月调度通报（市民生办）：某月末的总体情况、各行动进展、区县排名及升降、预警事项、督办事项和图表，Word 文档",
 )
 def read_monthly_bulletin(
     request: Request,
@@ -38,8 +38,8 @@ def read_monthly_bulletin(
     today: TodayDep,
     month: Annotated[str, Query(description="月份，如 2024-05", examples=["2024-05"])],
 ):
-    if caller.account.role is not Role.city_office:
-        raise Forbidden("月调度通报只能由市民生办下载，请用市民生办账号登录", code="city_office_only")
+    if caller.account.role not in (Role.city_office, Role.leader):  # 市领导 read everything (decision 0022)
+        raise Forbidden("月调度通报只能由市民生办或市领导下载，请用市民生办账号登录", code="city_office_only")
     name, content = monthly_bulletin(
         session=session,
         catalog=catalog,

@@ -30,6 +30,7 @@ from minsheng_gateway.projection.source import GatewaySource
 from minsheng_gateway.reads import counted_facts, tasks_and_leads, tasks_apart
 from minsheng_gateway.summaries.schemas import DistrictScore, Ranking, Summary, TasksApart
 from minsheng_gateway.summaries.service import district_matrix, summary
+from minsheng_gateway.supervision.service import MonthFigures, month_figures
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 ORDER = (Status.completed, Status.on_track, Status.at_risk, Status.behind, Status.no_data, Status.no_target)
@@ -60,6 +61,7 @@ class MonthlyBulletin:
     ranking: list[DistrictScore]
     previous_ranks: dict[str, int | None]
     warnings: list[MonthWarning]
+    supervision: MonthFigures
 
 
 def month_end(month: str, today: dt.date, *, plan: PlanDoc) -> dt.date:
@@ -139,6 +141,7 @@ def gather(
         scoring_rule=this.scoring_rule,
         previous_ranks={d.code: d.rank for d in before.districts},
         warnings=month_warnings(session, catalog, end, thresholds),
+        supervision=month_figures(session, start=end.replace(day=1), end=end),
     )
 
 
@@ -231,6 +234,7 @@ def render(data: MonthlyBulletin, *, issued: dt.date, font: str | None) -> bytes
     _campaigns(document, data.city)
     _ranking(document, data, font)
     _warnings(document, data)
+    _supervision(document, data)
     if font is None:
         _paragraph(document, "注：服务器未安装中文字体，图表中以代码代替中文名称。", size=10.5)
     buffer = io.BytesIO()
@@ -359,6 +363,29 @@ def _warnings(document, data: MonthlyBulletin) -> None:
     )
     if len(data.warnings) > WARNING_ROWS:
         _paragraph(document, f"另有{len(data.warnings) - WARNING_ROWS}项次，详见平台“预警”页面。", size=10.5)
+
+
+def _supervision(document, data: MonthlyBulletin) -> None:
+    """五、督办事项: the 督办单 opened and closed in the month, those overdue at its end, by lead unit."""
+    _heading(document, "五、督办事项")
+    totals = data.supervision.totals
+    _paragraph(
+        document,
+        f"本月新交办督办事项{totals.opened}件、办结{totals.closed}件；截至{chinese_date(data.end)}，"
+        f"尚未办结{totals.open}件，其中超期{totals.overdue}件。"
+        + ("请有关单位对照批示要求抓紧办理、按时反馈。" if totals.overdue else ""),
+    )
+    if not data.supervision.units:
+        return
+    _table(
+        document,
+        ["主办单位", "本月交办", "本月办结", "未办结", "其中超期"],
+        [
+            [unit, str(row.opened), str(row.closed), str(row.open), str(row.overdue)]
+            for unit, row in data.supervision.units.items()
+        ],
+        [5.0, 2.2, 2.2, 2.2, 2.2],
+    )
 
 
 def monthly_bulletin(

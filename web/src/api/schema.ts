@@ -915,10 +915,164 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 月调度通报（市民生办）：某月末的总体情况、各行动进展、区县排名及升降、预警事项和图表，Word 文档 */
+        /** 月调度通报（市民生办）：某月末的总体情况、各行动进展、区县排名及升降、预警事项、督办事项和图表，Word 文档 */
         get: operations["read_monthly_bulletin_api_v1_bulletins_monthly_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/dictionary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 督办单的词表：状态、操作、督办对象类别、可选单位 */
+        get: operations["read_dictionary_api_v1_supervision_dictionary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 督办单列表：可按状态、单位、是否超期、督办对象筛选 */
+        get: operations["list_orders_api_v1_supervision_orders_get"];
+        put?: never;
+        /** 交办督办单（市民生办、市领导）：督办事项、批示、主办与协办单位、办理时限 */
+        post: operations["open_order_api_v1_supervision_orders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/orders.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出督办单台账（与列表相同的筛选条件） */
+        get: operations["export_orders_api_v1_supervision_orders_xlsx_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 一张督办单及其办理过程 */
+        get: operations["read_order_api_v1_supervision_orders__order_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/orders/{order_id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 签收（主办单位） */
+        post: operations["acknowledge_api_v1_supervision_orders__order_id__acknowledge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/orders/{order_id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 开始办理（主办单位） */
+        post: operations["start_api_v1_supervision_orders__order_id__start_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/orders/{order_id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 反馈办理情况（主办单位）：措施、预期数值与时间 */
+        post: operations["answer_api_v1_supervision_orders__order_id__answer_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/orders/{order_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 办结（市民生办） */
+        post: operations["close_api_v1_supervision_orders__order_id__close_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/orders/{order_id}/return": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 退回重办（市民生办），写明理由 */
+        post: operations["send_back_api_v1_supervision_orders__order_id__return_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1520,6 +1674,13 @@ export interface components {
             /** @description 与上一版相比的变化（全部列出） */
             changes: components["schemas"]["CatalogDiff"];
         };
+        /** Choice */
+        Choice: {
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+        };
         /**
          * Comparator
          * @description How an observed value is compared with its target (the plan's own wording in comments).
@@ -2088,6 +2249,198 @@ export interface components {
             /** Source */
             source: string;
         };
+        /**
+         * OrderAction
+         * @enum {string}
+         */
+        OrderAction: "open" | "acknowledge" | "start" | "answer" | "close" | "return";
+        /** OrderAnswer */
+        OrderAnswer: {
+            /**
+             * Measures
+             * @description 采取的措施
+             */
+            measures: string;
+            /**
+             * Expected Result
+             * @description 预期达到的数值或效果
+             */
+            expected_result: string;
+            /**
+             * Expected By
+             * Format: date
+             * @description 预期何时达到
+             */
+            expected_by: string;
+        };
+        /** OrderCreate */
+        OrderCreate: {
+            /**
+             * Title
+             * @description 督办事项
+             */
+            title: string;
+            /**
+             * Instruction
+             * @description 批示内容
+             */
+            instruction: string;
+            subject: components["schemas"]["SubjectRef"];
+            /** @description 主办单位 */
+            lead_unit: components["schemas"]["UnitRef"];
+            /**
+             * Partner Units
+             * @description 协办单位
+             */
+            partner_units?: components["schemas"]["UnitRef"][];
+            /**
+             * Deadline
+             * Format: date
+             * @description 办理时限
+             */
+            deadline: string;
+            /**
+             * Plan
+             * @description 方案代码；缺省为原三年行动方案
+             */
+            plan?: string | null;
+        };
+        /** OrderDetail */
+        OrderDetail: {
+            /** Id */
+            id: string;
+            /** Plan */
+            plan: string | null;
+            /** Title */
+            title: string;
+            /** Instruction */
+            instruction: string;
+            subject: components["schemas"]["SubjectPublic"];
+            lead_unit: components["schemas"]["UnitPublic"];
+            /** Partner Units */
+            partner_units: components["schemas"]["UnitPublic"][];
+            /**
+             * Deadline
+             * Format: date
+             */
+            deadline: string;
+            state: components["schemas"]["OrderState"];
+            /** State Label */
+            state_label: string;
+            /**
+             * Overdue
+             * @description 已过办理时限且未办结（按北京时间的今天计）
+             */
+            overdue: boolean;
+            /**
+             * Days Overdue
+             * @description 超期天数；未超期为 0
+             */
+            days_overdue: number;
+            /** Opened By */
+            opened_by: string;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Closed At */
+            closed_at: string | null;
+            /** Measures */
+            measures: string | null;
+            /** Expected Result */
+            expected_result: string | null;
+            /** Expected By */
+            expected_by: string | null;
+            /** Link */
+            link: string;
+            /** Actions */
+            actions: components["schemas"]["OrderAction"][];
+            /** History */
+            history: components["schemas"]["StepPublic"][];
+        };
+        /** OrderPage */
+        OrderPage: {
+            /** Data */
+            data: components["schemas"]["OrderPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** OrderPublic */
+        OrderPublic: {
+            /** Id */
+            id: string;
+            /** Plan */
+            plan: string | null;
+            /** Title */
+            title: string;
+            /** Instruction */
+            instruction: string;
+            subject: components["schemas"]["SubjectPublic"];
+            lead_unit: components["schemas"]["UnitPublic"];
+            /** Partner Units */
+            partner_units: components["schemas"]["UnitPublic"][];
+            /**
+             * Deadline
+             * Format: date
+             */
+            deadline: string;
+            state: components["schemas"]["OrderState"];
+            /** State Label */
+            state_label: string;
+            /**
+             * Overdue
+             * @description 已过办理时限且未办结（按北京时间的今天计）
+             */
+            overdue: boolean;
+            /**
+             * Days Overdue
+             * @description 超期天数；未超期为 0
+             */
+            days_overdue: number;
+            /** Opened By */
+            opened_by: string;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Closed At */
+            closed_at: string | null;
+            /** Measures */
+            measures: string | null;
+            /** Expected Result */
+            expected_result: string | null;
+            /** Expected By */
+            expected_by: string | null;
+            /** Link */
+            link: string;
+            /** Actions */
+            actions: components["schemas"]["OrderAction"][];
+        };
+        /** OrderReturn */
+        OrderReturn: {
+            /**
+             * Reason
+             * @description 退回理由
+             */
+            reason: string;
+        };
+        /**
+         * OrderState
+         * @enum {string}
+         */
+        OrderState: "assigned" | "acknowledged" | "in_progress" | "answered" | "closed" | "returned";
         /** OrgUnitPublic */
         OrgUnitPublic: {
             /** Code */
@@ -2519,7 +2872,7 @@ export interface components {
          * Role
          * @enum {string}
          */
-        Role: "city_office" | "bureau" | "district" | "viewer" | "integration";
+        Role: "city_office" | "bureau" | "district" | "viewer" | "integration" | "leader";
         /** SeriesPointPublic */
         SeriesPointPublic: {
             /** Period */
@@ -2561,6 +2914,58 @@ export interface components {
          * @enum {string}
          */
         Status: "completed" | "on_track" | "at_risk" | "behind" | "no_data" | "no_target";
+        /** StepPublic */
+        StepPublic: {
+            action: components["schemas"]["OrderAction"];
+            /** Action Label */
+            action_label: string;
+            from_state: components["schemas"]["OrderState"] | null;
+            to_state: components["schemas"]["OrderState"];
+            /** To State Label */
+            to_state_label: string;
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Note */
+            note: string | null;
+            /** Detail */
+            detail: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * SubjectKind
+         * @enum {string}
+         */
+        SubjectKind: "indicator" | "task" | "district" | "warning" | "ranking";
+        /** SubjectPublic */
+        SubjectPublic: {
+            kind: components["schemas"]["SubjectKind"];
+            /** Kind Label */
+            kind_label: string;
+            /** Ref */
+            ref: string;
+            /** Label */
+            label: string;
+        };
+        /** SubjectRef */
+        SubjectRef: {
+            kind: components["schemas"]["SubjectKind"];
+            /**
+             * Ref
+             * @description 指标编号、task-<n>、区县代码、预警或榜单行的标识
+             */
+            ref: string;
+            /**
+             * Label
+             * @description 督办对象的名称，如「T002-1 新建幼儿园数（张店区）」
+             */
+            label: string;
+        };
         /** Summary */
         Summary: {
             /** Org Unit */
@@ -2591,6 +2996,27 @@ export interface components {
             own_targets: number;
             /** @description 另计的任务（暂缓实施、已取消、待确定），不在上述统计之内 */
             tasks_apart: components["schemas"]["TasksApart"];
+        };
+        /** SupervisionDictionary */
+        SupervisionDictionary: {
+            /** States */
+            states: components["schemas"]["Choice"][];
+            /** Actions */
+            actions: components["schemas"]["Choice"][];
+            /** Subject Kinds */
+            subject_kinds: components["schemas"]["Choice"][];
+            /** Unit Kinds */
+            unit_kinds: components["schemas"]["Choice"][];
+            /**
+             * Units
+             * @description 可选的主办、协办单位：市直部门（目录中的牵头、协办部门）与区县
+             */
+            units: components["schemas"]["UnitPublic"][];
+            /**
+             * Open Roles
+             * @description 可以交办督办单的身份
+             */
+            open_roles: string[];
         };
         /** TaskApart */
         TaskApart: {
@@ -2912,6 +3338,30 @@ export interface components {
             date: string;
             /** Value */
             value: number;
+        };
+        /**
+         * UnitKind
+         * @enum {string}
+         */
+        UnitKind: "department" | "org_unit";
+        /** UnitPublic */
+        UnitPublic: {
+            kind: components["schemas"]["UnitKind"];
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+        };
+        /** UnitRef */
+        UnitRef: {
+            /** @description department：市直部门（code 为部门名称）；org_unit：区县（code 为单位代码） */
+            kind: components["schemas"]["UnitKind"];
+            /**
+             * Code
+             * @example 市教育局
+             * @example 370303
+             */
+            code: string;
         };
         /** ValueRevision */
         ValueRevision: {
@@ -6631,7 +7081,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description 只对市民生办开放 */
+            /** @description 只对市民生办、市领导开放 */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6652,6 +7102,906 @@ export interface operations {
             /** @description 月份格式不对、不在行动期内或尚未结束 */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    read_dictionary_api_v1_supervision_dictionary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupervisionDictionary"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理（说明允许的范围） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_orders_api_v1_supervision_orders_get: {
+        parameters: {
+            query?: {
+                /** @description 按状态筛选 */
+                state?: components["schemas"]["OrderState"] | null;
+                /** @description 按主办或协办单位筛选（部门名称或区县代码） */
+                unit?: string | null;
+                /** @description true：只看超期未办结的；false：只看未超期的 */
+                overdue?: boolean | null;
+                /** @description 督办对象的类别 */
+                subject_kind?: components["schemas"]["SubjectKind"] | null;
+                /** @description 督办对象（指标编号、task-<n>、区县代码…） */
+                subject_ref?: string | null;
+                /** @description 每页条数（1–500） */
+                limit?: number;
+                /** @description 跳过的条数 */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理这一步（如非主办单位签收、非市民生办办结） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单不存在或不可见 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单当前状态不允许这一步 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    open_order_api_v1_supervision_orders_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderDetail"];
+                };
+            };
+            /** @description 请求内容无法解析（编码或 multipart 表单格式不正确） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理这一步（如非主办单位签收、非市民生办办结） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单不存在或不可见 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单当前状态不允许这一步 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求内容过大（max_bytes 为上限），未保存任何数据 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 单位不存在、时限已过等 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_orders_api_v1_supervision_orders_xlsx_get: {
+        parameters: {
+            query?: {
+                /** @description 按状态筛选 */
+                state?: components["schemas"]["OrderState"] | null;
+                /** @description 按主办或协办单位筛选（部门名称或区县代码） */
+                unit?: string | null;
+                /** @description true：只看超期未办结的；false：只看未超期的 */
+                overdue?: boolean | null;
+                /** @description 督办对象的类别 */
+                subject_kind?: components["schemas"]["SubjectKind"] | null;
+                /** @description 督办对象（指标编号、task-<n>、区县代码…） */
+                subject_ref?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 督办单台账（Excel） */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理（说明允许的范围） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    read_order_api_v1_supervision_orders__order_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 督办单号，如 DB-2026-0007 */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderDetail"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理这一步（如非主办单位签收、非市民生办办结） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单不存在或不可见 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单当前状态不允许这一步 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    acknowledge_api_v1_supervision_orders__order_id__acknowledge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 督办单号，如 DB-2026-0007 */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderDetail"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理这一步（如非主办单位签收、非市民生办办结） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单不存在或不可见 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单当前状态不允许这一步 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    start_api_v1_supervision_orders__order_id__start_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 督办单号，如 DB-2026-0007 */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderDetail"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理这一步（如非主办单位签收、非市民生办办结） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单不存在或不可见 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单当前状态不允许这一步 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    answer_api_v1_supervision_orders__order_id__answer_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 督办单号，如 DB-2026-0007 */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderAnswer"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderDetail"];
+                };
+            };
+            /** @description 请求内容无法解析（编码或 multipart 表单格式不正确） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理这一步（如非主办单位签收、非市民生办办结） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单不存在或不可见 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单当前状态不允许这一步 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求内容过大（max_bytes 为上限），未保存任何数据 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    close_api_v1_supervision_orders__order_id__close_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 督办单号，如 DB-2026-0007 */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderDetail"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理这一步（如非主办单位签收、非市民生办办结） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单不存在或不可见 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单当前状态不允许这一步 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    send_back_api_v1_supervision_orders__order_id__return_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 督办单号，如 DB-2026-0007 */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderReturn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderDetail"];
+                };
+            };
+            /** @description 请求内容无法解析（编码或 multipart 表单格式不正确） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理这一步（如非主办单位签收、非市民生办办结） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单不存在或不可见 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 督办单当前状态不允许这一步 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求内容过大（max_bytes 为上限），未保存任何数据 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -57,6 +57,11 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: '区县详情', permission: 'read' } },
   { path: 'warnings', name: 'warnings', component: () => import('@/views/warnings/WarningsView.vue'),
     meta: { title: '预警', permission: 'read', menu: true, icon: 'WarnTriangleFilled' } },
+  { path: 'supervision', name: 'supervision', component: () => import('@/views/supervision/SupervisionView.vue'),
+    meta: { title: '督办', permission: 'read', menu: true, icon: 'Flag' } },
+  { path: 'supervision/:id', name: 'supervision-order',
+    component: () => import('@/views/supervision/SupervisionOrderView.vue'),
+    meta: { title: '督办单', permission: 'read' } },
   { path: 'profile', name: 'profile', component: () => import('@/views/profile/ProfileView.vue'),
     meta: { title: '个人中心', permission: 'read', menu: true, icon: 'User' } },
 ]

@@ -10,6 +10,8 @@ const GRANTS: Record<Role, readonly Permission[]> = {
   district: ['read', 'report'],
   viewer: ['read'],
   integration: ['read'],
+  // 市领导: reads everything; writes 批示 and 督办单 only, which the 督办 pages offer by the server's dictionary.
+  leader: ['read'],
 }
 
 export function roleCan(role: Role | undefined, permission: Permission): boolean {

@@ -52,5 +52,7 @@ DEMO_ACCOUNTS = (
     DemoAccount(
         "demo-integration", "就业监测系统 演示对接", Role.integration, indicators=("T076-1", "H-EMP-1", "H-EMP-2")
     ),
+    # Last: the accounts before it keep their ids (`DemoAccount.principal`).
+    DemoAccount("demo-leader", "市领导 演示用户", Role.leader),
 )
 DEMO_BY_USERNAME = {account.username: account for account in DEMO_ACCOUNTS}

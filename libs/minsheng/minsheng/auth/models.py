@@ -9,6 +9,7 @@ class Role(enum.StrEnum):
     district = "district"  # 区县: reports for its own org unit
     viewer = "viewer"  # 只读
     integration = "integration"  # 对接系统: bulk writes for named indicators
+    leader = "leader"  # 市领导: reads everything, writes 批示 and 督办单 only (docs/decisions/0022)
 
 
 ROLE_LABELS = {
@@ -17,4 +18,5 @@ ROLE_LABELS = {
     Role.district: "区县",
     Role.viewer: "只读用户",
     Role.integration: "对接系统",
+    Role.leader: "市领导",
 }

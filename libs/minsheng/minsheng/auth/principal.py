@@ -72,6 +72,8 @@ def authorize_report(principal: Principal, indicator: IndicatorScope, org_unit: 
     role = principal.role
     if role is Role.viewer:
         raise Forbidden(f"{principal.label}只有查看权限，不能填报", code="read_only")
+    if role is Role.leader:
+        raise Forbidden(LEADER_ONLY.format(label=principal.label), code="leader_read_only")
     if role is Role.bureau:
         owner = "、".join(indicator.lead_departments) or "市民生办"
         where = f"任务{indicator.task_number}" if indicator.task_number else "行动总目标"
@@ -105,6 +107,8 @@ def authorize_report(principal: Principal, indicator: IndicatorScope, org_unit: 
 
 
 PARTNER_NOT_LEAD = "partner_not_lead"
+# 市领导 read everything and write only 批示 and 督办单 (the gateway's supervision package).
+LEADER_ONLY = "{label}只能查看，以及作出批示、交办督办单；不能填报或审核"
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,8 @@ def authorize_task_status(
         raise Forbidden(f"{principal.label}只能批量写入指定指标的数值，不能填报任务进展", code="integration_bulk_only")
     if principal.role is Role.viewer:
         raise Forbidden(f"{principal.label}只有查看权限，不能填报", code="read_only")
+    if principal.role is Role.leader:
+        raise Forbidden(LEADER_ONLY.format(label=principal.label), code="leader_read_only")
     leads = "、".join(task.lead_departments)
     if partner_department is not None:
         _authorize_part(principal, task, org_unit, partner_department)

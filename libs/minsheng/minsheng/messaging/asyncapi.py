@@ -31,6 +31,7 @@ import yaml
 from pydantic import BaseModel
 
 import minsheng.reporting.events as reporting_events  # registers the platform's event types
+import minsheng.supervision_events as supervision_events  # and the gateway's (督办单, decision 0022)
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.messaging.events import (
     STRUCTURED_CONTENT_TYPE,
@@ -84,6 +85,13 @@ _CAMPAIGN_KEY = {
     "examples": ["education"],
 }
 
+_ORDER_KEY = {
+    "type": "string",
+    "pattern": "^DB-[0-9]{4}-[0-9]{4,}$",
+    "description": "The 督办单's number: every step of one order stays in order on one partition.",
+    "examples": ["DB-2026-0007"],
+}
+
 # event type -> (Kafka record key, what the CloudEvents `subject` holds)
 PARTITION_KEYS: dict[str, tuple[dict[str, Any], str]] = {
     **{
@@ -96,6 +104,7 @@ PARTITION_KEYS: dict[str, tuple[dict[str, Any], str]] = {
     reporting_events.CATALOG_PUBLISHED: (_CAMPAIGN_KEY, "the campaign code"),
     reporting_events.PERIOD_LOCKED: (_CAMPAIGN_KEY, "the period, e.g. `2022-06`"),
     reporting_events.PERIOD_UNLOCKED: (_CAMPAIGN_KEY, "the period, e.g. `2022-06`"),
+    **{event_type: (_ORDER_KEY, "the order's number") for event_type in supervision_events.SUPERVISION_EVENT_TYPES},
 }
 
 _PLATFORM_PACKAGE = re.compile(r"^minsheng(_[a-z]+)?$")
@@ -155,7 +164,7 @@ def _envelope(event_type: str, data_ref: dict[str, Any]) -> dict[str, Any]:
         "title": "Type",
         "description": "The CloudEvents type: which schema `data` follows.",
     }
-    properties["source"]["description"] = "The producing process, `/minsheng/<campaign>`."
+    properties["source"]["description"] = "The producing process, `/minsheng/<campaign>` (`/minsheng/gateway`)."
     properties["source"]["examples"] = ["/minsheng/education"]
     properties["subject"]["description"] = "What the event is about (see the message description)."
     properties["time"]["description"] = "When the event was created, RFC 3339 in UTC."
@@ -217,14 +226,17 @@ def build_asyncapi(event_types: Mapping[str, type[BaseModel]] | None = None) -> 
 
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
+    # The campaign services' events go to their campaign's topic; the gateway's 督办单 events to a topic of their own.
+    gateway_types = [t for t in messages if t in supervision_events.SUPERVISION_EVENT_TYPES]
+    campaign_types = [t for t in messages if t not in gateway_types]
     for campaign in CAMPAIGN_CODES:
         channels[campaign] = {
             "address": topic_for(campaign),
             "title": f"{campaign} events",
             "description": f"Every integration event of the {campaign} campaign service, one topic per campaign.",
-            "messages": {t: {"$ref": f"#/components/messages/{t}"} for t in messages},
+            "messages": {t: {"$ref": f"#/components/messages/{t}"} for t in campaign_types},
         }
-        channel_messages = [{"$ref": f"#/channels/{campaign}/messages/{t}"} for t in messages]
+        channel_messages = [{"$ref": f"#/channels/{campaign}/messages/{t}"} for t in campaign_types]
         service = campaign.capitalize()
         operations[f"send{service}Events"] = {
             "action": "send",
@@ -247,6 +259,8 @@ def build_asyncapi(event_types: Mapping[str, type[BaseModel]] | None = None) -> 
             ),
             "messages": copy.deepcopy(channel_messages),
         }
+    if gateway_types:
+        _supervision_channel(channels, operations, gateway_types)
 
     return {
         "asyncapi": ASYNCAPI_VERSION,
@@ -270,6 +284,40 @@ def build_asyncapi(event_types: Mapping[str, type[BaseModel]] | None = None) -> 
             "messages": messages,
             "schemas": dict(sorted(schemas.items())),
         },
+    }
+
+
+def _supervision_channel(channels: dict[str, Any], operations: dict[str, Any], types: list[str]) -> None:
+    channels["supervision"] = {
+        "address": supervision_events.SUPERVISION_TOPIC,
+        "title": "supervision events",
+        "description": (
+            "Every step of a 督办单 (supervision order): opened, acknowledged, in progress, answered, closed or "
+            "returned. "
+            "The gateway owns the orders (decision 0022); its own consumer does not read this topic."
+        ),
+        "messages": {t: {"$ref": f"#/components/messages/{t}"} for t in types},
+    }
+    channel_messages = [{"$ref": f"#/channels/supervision/messages/{t}"} for t in types]
+    operations["sendSupervisionEvents"] = {
+        "action": "send",
+        "channel": {"$ref": "#/channels/supervision"},
+        "title": "The gateway publishes the steps of 督办单",
+        "description": (
+            "Written to the gateway's outbox in the same transaction as the step; its relay publishes them keyed by "
+            "the order's number. Delivery is at least once."
+        ),
+        "messages": channel_messages,
+    }
+    operations["receiveSupervisionEvents"] = {
+        "action": "receive",
+        "channel": {"$ref": "#/channels/supervision"},
+        "title": "The notifier consumes the steps of 督办单",
+        "description": (
+            "The notifier tells the responsible units of a new or returned order and escalates one left "
+            "unacknowledged or unfinished after its deadline; its consumer is idempotent."
+        ),
+        "messages": copy.deepcopy(channel_messages),
     }
 
 
