@@ -335,7 +335,9 @@ def create_topics_before_producing(producer: AIOKafkaProducer) -> None:
     client = producer.client
 
     async def create_topics(conn) -> None:  # noqa: ANN001 - aiokafka's AIOKafkaConnection
-        topics = sorted(client._topics)  # noqa: SLF001 - the topics this producer sends to
+        # The topics it asked for and those it knows from the broker before (a producer that started on a broker
+        # which had its topics asks for all topics and tracks none by name).
+        topics = sorted(set(client._topics) | client.cluster.topics())  # noqa: SLF001
         if not topics:  # a new producer asks for a topic's metadata (which creates it) before its first send
             return
         try:
