@@ -330,7 +330,7 @@ def create_topics_before_producing(producer: AIOKafkaProducer) -> None:
     wait (the broker test of tests/chaos/test_chaos_events.py, 1 run in 20).  A restarted broker is reached
     by the producer's retry on a new connection with the metadata it had from the one before, so the topic
     must be created on that connection before the retried records go out.  aiokafka has no hook for this:
-    its client's `_get_conn` is wrapped (checked by the chaos tests).  With Kafka this only costs one
+    its client's `_get_conn` is wrapped (tests/kernel/test_messaging_outbox.py checks it).  With Kafka this costs one
     metadata round trip per new connection."""
     client = producer.client
 
