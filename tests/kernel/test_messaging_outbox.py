@@ -294,3 +294,51 @@ def test_add_event_only_adds_to_the_callers_session(database):
     assert outbox_rows(database) == []
     with pytest.raises(ValueError), database.session() as session:
         add_event(session, topic="t", key="", event=event)
+
+
+def test_a_broker_restarted_empty_gets_the_topic_before_the_relay_publishes_into_it(database):
+    """The broker restarts empty while the relay keeps its producer (which learnt the topic from the broker
+    before, as the services' relays do: the gateway's subscription made the topics).  The relay publishes again
+    into the new broker; a reader that subscribes afterwards (its metadata request would make a missing topic,
+    and Tansu then resets the partitions' high watermark while their records stay) reads every event."""
+    topic = new_topic()
+    before, after = [value_event("T001-1", n) for n in (1, 2, 3)], [value_event("T001-1", n) for n in (4, 5, 6)]
+    settings = SimpleNamespace(kafka_bootstrap_servers="")
+    app = SimpleNamespace(state=SimpleNamespace(database=database, settings=settings, process="outbox-restart-test"))
+
+    def published() -> float:
+        return REGISTRY.get_sample_value("minsheng_outbox_published_total", {"process": "outbox-restart-test"}) or 0
+
+    async def make_topic(bootstrap_servers: str) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)  # a metadata request for the topic makes it
+        await producer.start()
+        try:
+            await producer.client._wait_on_metadata(topic)  # noqa: SLF001
+        finally:
+            await producer.stop()
+
+    async def scenario(port: int) -> list:
+        broker = LocalBroker(port).start()
+        settings.kafka_bootstrap_servers = broker.bootstrap_servers
+        relay = None
+        try:
+            await make_topic(broker.bootstrap_servers)
+            commit_events(database, topic, before)
+            relay = asyncio.create_task(run_relay(app))
+            await eventually(lambda: published() >= 3, timeout=15, message="the first events were not published")
+            broker.process.kill()  # SIGKILL: Tansu keeps nothing
+            broker.process.wait()
+            commit_events(database, topic, after)  # the producer sends them while the broker is away…
+            await asyncio.sleep(0.5)
+            broker = LocalBroker(port).start()  # …and again to the new one once it answers
+            # 3 new events, which show the relay the log was lost, then all 6 again.
+            await eventually(lambda: published() >= 12, timeout=30, message="the outbox was not published again")
+            return await read_topic(broker.bootstrap_servers, topic, expected=9)
+        finally:
+            if relay is not None:
+                relay.cancel()
+                await asyncio.gather(relay, return_exceptions=True)
+            broker.stop()
+
+    records = run(scenario(free_port()), timeout=90)
+    assert {IntegrationEvent.from_json_bytes(r.value).id for r in records} == {e.id for e in before + after}

