@@ -50,7 +50,7 @@ async def consume_events(app: FastAPI) -> None:
 async def plan_messages(app: FastAPI) -> None:
     """The day's digests and escalations every `plan_seconds`, the events' notices as soon as they come."""
     waiting: asyncio.Event = app.state.notices_waiting
-    last_plan = 0.0
+    last_plan, warned = 0.0, False
     loop = asyncio.get_running_loop()
     while True:
         try:
@@ -58,8 +58,12 @@ async def plan_messages(app: FastAPI) -> None:
             if loop.time() - last_plan >= app.state.settings.plan_seconds:
                 await plan_day(app, now_of(app))
                 last_plan = loop.time()
+            warned = False
         except Exception as exc:  # noqa: BLE001 - the gateway unreachable, the database down: next round
-            log.warning("planning failed (%s: %s); trying again", exc.__class__.__name__, exc)
+            (log.debug if warned else log.warning)(
+                "planning failed (%s: %s); trying again", exc.__class__.__name__, exc
+            )
+            warned = True
         waiting.clear()
         try:
             async with asyncio.timeout(app.state.settings.send_seconds):
