@@ -53,6 +53,7 @@ class Account(AccountBase, table=True):
 
 
 MUTABLE_CHANNELS = ("email", "wecom", "dingtalk", "sms")  # 站内消息 (inapp) is always on
+MUTABLE_CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信群", "dingtalk": "钉钉群", "sms": "短信"}
 
 
 class AccountContacts(SQLModel):
@@ -63,6 +64,18 @@ class AccountContacts(SQLModel):
     robots: list[str] = Field(default_factory=list, description="所在工作群的机器人代码（企业微信、钉钉）")
     muted: list[str] = Field(
         default_factory=list, description="关闭的提醒渠道：email 电子邮件、wecom 企业微信群、dingtalk 钉钉群、sms 短信"
+    )
+
+
+class ChannelChoice(SQLModel):
+    code: str
+    label: str
+
+
+class AccountContactsPublic(AccountContacts):
+    channels: list[ChannelChoice] = Field(
+        default_factory=lambda: [ChannelChoice(code=c, label=MUTABLE_CHANNEL_LABELS[c]) for c in MUTABLE_CHANNELS],
+        description="可关闭的提醒渠道（站内消息始终开启）",
     )
 
 

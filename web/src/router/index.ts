@@ -57,6 +57,10 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: '区县详情', permission: 'read' } },
   { path: 'warnings', name: 'warnings', component: () => import('@/views/warnings/WarningsView.vue'),
     meta: { title: '预警', permission: 'read', menu: true, icon: 'WarnTriangleFilled' } },
+  { path: 'messages', name: 'messages', component: () => import('@/views/messages/MessagesView.vue'),
+    meta: { title: '消息中心', permission: 'read', menu: true, icon: 'Message' } },
+  { path: 'reminders', name: 'reminders', component: () => import('@/views/messages/RemindersView.vue'),
+    meta: { title: '催办记录', permission: 'read', menu: true, menuPermission: 'manage', icon: 'Tickets' } },
   { path: 'profile', name: 'profile', component: () => import('@/views/profile/ProfileView.vue'),
     meta: { title: '个人中心', permission: 'read', menu: true, icon: 'User' } },
 ]
