@@ -162,3 +162,27 @@ def test_a_restart_mid_send_sends_nothing_twice(stack, make_database):
 
         rows = session.exec(select(Message).where(Message.channel == "email")).all()
     assert {r.status.value for r in rows} == {"sent"} and len(rows) == len(ids)
+
+
+def test_the_city_office_edits_the_rules_and_the_next_digest_follows_them(stack):
+    set_contacts(stack, "demo-zhangdian", email=CLERK_MAIL)
+    csrf = sign_in(stack.gateway, "demo-zhangdian")
+    refused = stack.gateway.put("/api/v1/notifier/rules/*", json={"remind_days_before": 5}, headers=csrf)
+    assert refused.status_code == 403 and "市民生办" in refused.json()["detail"]
+
+    csrf = sign_in(stack.gateway, "demo-city-office")
+    bad = stack.gateway.put("/api/v1/notifier/rules/*", json={"quiet_start": "25:00"}, headers=csrf)
+    assert bad.status_code == 422
+    rules = {"remind_days_before": 5, "overdue_digest": False, "quiet_start": "21:00", "quiet_end": "08:00"}
+    saved = stack.gateway.put("/api/v1/notifier/rules/*", json=rules, headers=csrf).json()
+    assert (saved["remind_days_before"], saved["updated_by"]) == (5, "市民生办 演示用户")
+    assert stack.gateway.get("/api/v1/notifier/rules").json()["data"][0]["quiet_end"] == "08:00"
+
+    # Five days before 04-10, no overdue digest: the clerk's digest lists March only, sent after 08:00.
+    morning = beijing("2023-04-05", "07:45")
+    stack.plan(morning)
+    stack.send(morning)
+    assert stack.smtp.to(CLERK_MAIL) == []
+    stack.send(beijing("2023-04-05", "08:00"))
+    (mail,) = stack.smtp.to(CLERK_MAIL)
+    assert "还剩 5 天" in body_of(mail) and "已逾期" not in body_of(mail)

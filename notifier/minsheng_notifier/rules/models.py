@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-DEFAULT_PLAN = "*"  # the row every plan without its own rules follows
+DEFAULT_PLAN = "*"
+HOUR = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # the row every plan without its own rules follows
 
 
 class RulesBase(SQLModel):
@@ -18,8 +19,16 @@ class RulesBase(SQLModel):
     escalate_after_days: int = SQLField(
         default=5, ge=1, le=90, description="逾期几天后升级提醒牵头部门负责人和市民生办"
     )
-    quiet_start: dt.time = SQLField(default=dt.time(22, 0), description="免打扰开始（北京时间）")
-    quiet_end: dt.time = SQLField(default=dt.time(7, 30), description="免打扰结束（北京时间），其间的消息留到此时发送")
+    # "HH:MM" rather than a time: JSON Schema's `time` wants a zone, and these are Beijing's hours by definition.
+    quiet_start: str = SQLField(
+        default="22:00", max_length=5, schema_extra={"pattern": HOUR}, description="免打扰开始（北京时间，时:分）"
+    )
+    quiet_end: str = SQLField(
+        default="07:30",
+        max_length=5,
+        schema_extra={"pattern": HOUR},
+        description="免打扰结束（北京时间，时:分），其间的消息留到此时发送",
+    )
     notify_on_return: bool = SQLField(default=True, description="被退回时立即通知（附退回原因）")
     notify_on_order: bool = SQLField(default=True, description="新督办单、督办单退回重办时立即通知")
 

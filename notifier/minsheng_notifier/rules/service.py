@@ -32,7 +32,7 @@ def set_rules(*, session: Session, plan: str, rules: RulesUpdate, by: str, now: 
 def release_time(now: dt.datetime, rules: RulesPublic) -> dt.datetime:
     """`now`, or the end of the quiet hours (Beijing time) when `now` falls inside them."""
     local = now.astimezone(CHINA)
-    start, end, t = rules.quiet_start, rules.quiet_end, local.time()
+    start, end, t = dt.time.fromisoformat(rules.quiet_start), dt.time.fromisoformat(rules.quiet_end), local.time()
     if start > end:  # across midnight, e.g. 22:00–07:30
         if t >= start:
             day = local.date() + dt.timedelta(days=1)
