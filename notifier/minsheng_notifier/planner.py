@@ -113,7 +113,12 @@ def _line(item: dict, day: dt.date) -> str:
 
 
 def digest(person: dict, items: list[dict], day: dt.date) -> Outgoing:
-    overdue = [i for i in items if dt.date.fromisoformat(i["due_date"]) < day]
+    # The latest overdue first: a backlog of years is cut to its most recent lines.
+    overdue = sorted(
+        (i for i in items if dt.date.fromisoformat(i["due_date"]) < day),
+        key=lambda i: (i["due_date"], i["indicator_id"]),
+        reverse=True,
+    )
     today = [i for i in items if dt.date.fromisoformat(i["due_date"]) == day]
     soon = [i for i in items if dt.date.fromisoformat(i["due_date"]) > day]
     parts = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from minsheng.clock import CHINA
 from minsheng_notifier.rules.models import DEFAULT_PLAN, NotifyRules, RulesPublic, RulesUpdate
@@ -25,8 +25,22 @@ def set_rules(*, session: Session, plan: str, rules: RulesUpdate, by: str, now: 
         setattr(row, name, value)
     row.updated_by, row.updated_at = by, now
     session.add(row)
+    session.flush()
+    _rehold(session, plan=plan, now=now)
     session.commit()
     return rules_for(session=session, plan=plan)
+
+
+def _rehold(session: Session, *, plan: str, now: dt.datetime) -> None:
+    """Messages held for the quiet hours (not yet tried) follow the new ones: released now, or at their new end."""
+    from minsheng_notifier.messages.models import Delivery, Message
+
+    query = select(Message).where(Message.status == Delivery.pending, Message.attempts == 0, Message.not_before > now)
+    if plan != DEFAULT_PLAN:
+        query = query.where(Message.plan == plan)
+    for message in session.exec(query):
+        message.not_before = release_time(now, rules_for(session=session, plan=message.plan))
+        session.add(message)
 
 
 def release_time(now: dt.datetime, rules: RulesPublic) -> dt.datetime:
