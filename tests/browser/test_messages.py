@@ -99,6 +99,12 @@ def test_the_clerk_gets_one_digest_sees_it_under_the_bell_and_a_return_within_se
     }
     saved = office.request.put("/api/v1/notifier/rules/*", data=rules, headers=csrf)
     assert saved.ok, saved.text()
+    # The city office's page of the rules shows them as saved.
+    rules_page = office.new_page()
+    rules_page.goto("/notify-rules")
+    expect(rules_page.get_by_label("截止前几天提醒")).to_have_value("3")
+    expect(rules_page.locator(".page-card")).to_contain_text("上次由 市民生办 演示用户")
+    assert_accessible(rules_page, "提醒规则")
 
     clerk = new_context()
     page = clerk.new_page()

@@ -70,3 +70,25 @@ export const myContacts = () => http.get<AccountContactsPublic>('/api/v1/auth/me
 
 export const saveContacts = (contacts: AccountContacts) =>
   http.put<AccountContactsPublic>('/api/v1/auth/me/contacts', contacts, { ...noPlan, quiet: true })
+
+export interface NotifyRules {
+  plan: string
+  inherited: boolean
+  remind_days_before: number
+  remind_on_due_day: boolean
+  overdue_digest: boolean
+  escalate_after_days: number
+  quiet_start: string
+  quiet_end: string
+  notify_on_return: boolean
+  notify_on_order: boolean
+  updated_by: string | null
+  updated_at: string | null
+}
+
+export type RulesChange = Omit<NotifyRules, 'plan' | 'inherited' | 'updated_by' | 'updated_at'>
+
+export const listRules = () => http.get<{ data: NotifyRules[] }>(`${base}/rules`, noPlan)
+
+export const saveRules = (plan: string, rules: RulesChange) =>
+  http.put<NotifyRules>(`${base}/rules/${encodeURIComponent(plan)}`, rules, { ...noPlan, quiet: true })

@@ -32,7 +32,7 @@ class AdvisoryLease:
             try:
                 self._connection.exec_driver_sql("SELECT 1")
                 return True
-            except sa.exc.DBAPIError:
+            except sa.exc.SQLAlchemyError:  # the connection is gone (or was invalidated): so is the lock
                 log.warning("advisory lease %s lost with its connection", self.name)
                 self._drop()
         try:
@@ -62,6 +62,6 @@ class AdvisoryLease:
         try:
             self._connection.invalidate()  # never back to the pool still holding the lock
             self._connection.close()
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:
             pass
         self._connection = None
