@@ -35,6 +35,9 @@ MESSAGES_SENT = Counter(
 )
 SENDER_HOLDS_LEASE = Gauge("minsheng_notifier_sender_leader", "1 while this replica holds the sender's lock")
 PENDING = Gauge("minsheng_notifier_pending_messages", "Messages recorded and due, not yet sent")
+for _channel in Channel:  # exported at 0 from the start: rate() and the dashboards work before the first message
+    for _outcome in ("sent", "retry", "failed"):
+        MESSAGES_SENT.labels(_channel.value, _outcome)
 BATCH = 200
 LEASE_NAME = "minsheng-notifier-sender"
 

@@ -17,10 +17,8 @@ from playwright.sync_api import BrowserContext, expect
 
 from minsheng.auth.demo import DEMO_PASSWORD
 from minsheng.clock import CHINA
-from minsheng.topology import NOTIFIER
 from tests.browser.axe import assert_accessible
 from tests.conftest import CITY, ZHANGDIAN, free_port
-from tests.support.identity import PUBLIC_KEY_PEM
 from tests.support.processes import ServiceProcess
 from tests.support.receivers import SmtpServer
 from tests.support.web_stack import running_stack, screenshot
@@ -44,25 +42,18 @@ def stack(module_database, module_broker, smtp, tmp_path_factory):
     with running_stack(
         module_database, module_broker, log_dir, notifier_url=f"http://127.0.0.1:{port}", notifier_key=KEY
     ) as running:
-        prefix = NOTIFIER.env_prefix
-        env = {
-            f"{prefix}{name.upper()}": value
-            for name, value in {
-                "database_url": module_database("notifier"),
-                "port": str(port),
-                "kafka_bootstrap_servers": module_broker.bootstrap_servers,
-                "jwt_public_key": PUBLIC_KEY_PEM,
-                "gateway_url": running.url,
-                "gateway_key": KEY,
-                "app_url": running.url,
-                "smtp_host": "127.0.0.1",
-                "smtp_port": str(smtp.port),
-                "plan_seconds": "1",
-                "send_seconds": "0.5",
-                "log_level": "INFO",
-            }.items()
-        }
-        notifier = ServiceProcess("notifier", NOTIFIER.app, port, env, log_dir)
+        notifier = ServiceProcess.notifier(
+            port=port,
+            database_url=module_database("notifier"),
+            bootstrap_servers=module_broker.bootstrap_servers,
+            gateway_url=running.url,
+            gateway_key=KEY,
+            log_dir=log_dir,
+            smtp_host="127.0.0.1",
+            smtp_port=str(smtp.port),
+            plan_seconds="1",
+            send_seconds="0.5",
+        )
         notifier.start()
         try:
             notifier.wait_ready(180)
