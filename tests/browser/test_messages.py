@@ -147,3 +147,13 @@ def test_the_clerk_gets_one_digest_sees_it_under_the_bell_and_a_return_within_se
     assert "与台账不符" in notice[0].get_body(preferencelist=("plain",)).get_content()
     expect(bell).to_have_attribute("aria-label", re.compile("1 条未读"), timeout=30_000)
     assert len([m for m in smtp.to(CLERK_MAIL) if "填报提醒" in m["Subject"]]) == 1  # still one digest today
+
+    # The 催办记录 of that report, as the city office reads it: who was told, when, how, delivered or not.
+    rules_page.goto(f"/reminders?indicator=T002-1&org_unit=370303&period={PERIOD}")
+    log = rules_page.locator('[data-test="reminder-log"]')
+    expect(log).to_contain_text("张店区 演示用户")
+    expect(log).to_contain_text("退回通知")
+    expect(log).to_contain_text("电子邮件")
+    expect(log).to_contain_text("已送达")
+    assert_accessible(rules_page, "催办记录")
+    screenshot(rules_page, "reminders")
