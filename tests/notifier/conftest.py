@@ -104,4 +104,4 @@ def stack(make_database, campaign_client) -> Iterator[Stack]:
         try:
             yield running
         finally:
-            notifier.__exit__(None, None, None)
+            running.notifier.__exit__(None, None, None)  # a test may have replaced it ("restarted" it)

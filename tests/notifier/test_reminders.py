@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from minsheng_notifier.messages.models import Message
 from tests.conftest import CITY, ZHANGDIAN
-from tests.notifier.conftest import beijing
+from tests.notifier.conftest import beijing, notifier_settings, start_notifier
 from tests.support.identity import sign_in
 from tests.support.inbox import report
 
@@ -186,3 +186,25 @@ def test_the_city_office_edits_the_rules_and_the_next_digest_follows_them(stack)
     stack.send(beijing("2023-04-05", "08:00"))
     (mail,) = stack.smtp.to(CLERK_MAIL)
     assert "还剩 5 天" in body_of(mail) and "已逾期" not in body_of(mail)
+
+
+def test_a_restart_across_midnight_sends_each_days_digest_once(stack, make_database):
+    set_contacts(stack, "demo-zhangdian", email=CLERK_MAIL)
+    stack.plan(beijing("2023-04-07", "21:50"))
+    stack.send(beijing("2023-04-07", "21:50"))
+    assert len(stack.smtp.to(CLERK_MAIL)) == 1
+
+    # "Restarted" after midnight: a new notifier on the same database, its clock a day on, planning twice.
+
+    settings = stack.notifier.app.state.settings
+    stack.notifier.__exit__(None, None, None)
+    stack.notifier = start_notifier(
+        stack.gateway, notifier_settings(settings.database_url, stack.smtp, stack.receivers)
+    )
+    for when in (beijing("2023-04-08", "00:05"), beijing("2023-04-08", "09:00"), beijing("2023-04-08", "09:01")):
+        stack.plan(when)
+    stack.send(beijing("2023-04-08", "07:29"))
+    assert len(stack.smtp.to(CLERK_MAIL)) == 1  # the 04-08 digest waits out the night
+    stack.send(beijing("2023-04-08", "09:02"))
+    mails = stack.smtp.to(CLERK_MAIL)
+    assert len(mails) == 2 and "4月8日" in mails[1]["Subject"]
