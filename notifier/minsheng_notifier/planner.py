@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 from sqlmodel import Session, select
 
+from minsheng.catalog.document import legacy_plan
 from minsheng.clock import CHINA
 from minsheng_notifier import gateway
 from minsheng_notifier.channels.sms import render
@@ -20,7 +21,7 @@ from minsheng_notifier.facts.models import Notice, OrderState, ReportIn
 from minsheng_notifier.messages import service as messages
 from minsheng_notifier.messages.models import Channel, Message, MessageRef, Reason, order_ref, report_ref
 from minsheng_notifier.robots.models import Robot
-from minsheng_notifier.rules.models import RulesPublic
+from minsheng_notifier.rules.models import NotifyRules, RulesPublic
 from minsheng_notifier.rules.service import release_time, rules_for
 
 INBOX_LINK = "/inbox"
@@ -181,7 +182,9 @@ async def plan_day(app: FastAPI, now: dt.datetime) -> int:
     """The day's digests and escalations, from what the gateway says is owed.  Returns new messages."""
     database, day = app.state.database, beijing_day(now)
     with database.session() as session:
-        horizon = rules_for(session=session, plan=None).remind_days_before
+        # Far enough ahead for every plan's rules (the feed says which plan is in force only once asked).
+        own = session.exec(select(NotifyRules.remind_days_before)).all()
+        horizon = max([rules_for(session=session, plan=None).remind_days_before, *own])
     feed = await gateway.owed(app, on=day, horizon=max(horizon, 0))
     plan = feed["plan"]
     people = {p["account_id"]: p for p in feed["people"]}
@@ -299,7 +302,9 @@ async def expand_notices(app: FastAPI, now: dt.datetime) -> int:
     for notice in notices:
         if notice.kind == Reason.returned.value:
             d = notice.data
-            feed = await gateway.owers(app, indicator=d["indicator"], org_unit=d["org_unit"], plan=notice.plan)
+            # An event without a plan is the legacy plan's (decision 0017), not the one in force.
+            plan = notice.plan or legacy_plan().code
+            feed = await gateway.owers(app, indicator=d["indicator"], org_unit=d["org_unit"], plan=plan)
             targets = feed["people"]
             d = {**d, "indicator_name": feed.get("indicator_name") or d["indicator"]}
             d["org_unit_name"] = feed.get("org_unit_name") or d["org_unit"]

@@ -22,7 +22,7 @@ from minsheng_gateway import proxy
 from minsheng_gateway.identity.deps import SESSION_COOKIE
 from minsheng_gateway.notifications import service
 from minsheng_gateway.notifications.models import OwedFeed, OwersFeed
-from minsheng_gateway.plans.scope import select_plan
+from minsheng_gateway.plans.scope import PLAN_SELECTED, select_plan
 
 
 def notifier_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
@@ -32,7 +32,10 @@ def notifier_key(request: Request, authorization: Annotated[str | None, Header()
         raise Unauthorized("仅供提醒服务调用", code="invalid_token")
 
 
-internal_router = APIRouter(prefix="/internal/notifier", include_in_schema=False, dependencies=[Depends(notifier_key)])
+# The plan chosen first (router dependencies run before the route's own): the session is then that plan's.
+internal_router = APIRouter(
+    prefix="/internal/notifier", include_in_schema=False, dependencies=[Depends(notifier_key), *PLAN_SELECTED]
+)
 PlanDep = Annotated[PlanDoc, Depends(select_plan)]
 
 
