@@ -1,4 +1,4 @@
-"""`uv run python -m bench [reports|latency|summary|rebuild|costs|broker|web|evidence …] [--quick]`
+"""`uv run python -m bench [reports|latency|summary|rebuild|costs|broker|web|evidence|notifier …] [--quick]`
 (`make bench` runs them all).
 
 Each benchmark prints its own table and writes `bench/results/<name>-<time>.json`; at the end a final
@@ -22,6 +22,7 @@ from bench import (
     bench_costs,
     bench_evidence,
     bench_latency,
+    bench_notifier,
     bench_rebuild,
     bench_reports,
     bench_summary,
@@ -49,6 +50,7 @@ BENCHMARKS = {
     "broker": bench_broker.run,  # the local broker's CPU as its topic grows (reference rows)
     "web": bench_web.run,  # the web app: time to first render in Chromium, gzipped bytes per route
     "evidence": bench_evidence.run,  # 佐证材料: 1 MB uploads through the platform vs a direct PUT to the store
+    "notifier": bench_notifier.run,  # month-end digests of the whole city, and the notifier's work per event
 }
 
 

@@ -20,6 +20,7 @@ import argparse
 import http.client
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -43,7 +44,14 @@ from minsheng.catalog.document import CAMPAIGN_CODES, legacy_plan
 from minsheng.clock import today_in_china
 from minsheng.demo.loader import load_demo_data
 from minsheng.demo.publication import close_ended_plan, publish_demo_plan
-from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, LOCAL_OBJECT_STORE_PORT, LOCAL_POSTGRES_PORT
+from minsheng.topology import (
+    ALL_PROCESSES,
+    CAMPAIGNS,
+    GATEWAY,
+    LOCAL_OBJECT_STORE_PORT,
+    LOCAL_POSTGRES_PORT,
+    NOTIFIER,
+)
 from minsheng_gateway.identity.tokens import FreshBearer, ServiceTokenSigner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,6 +100,32 @@ def wait_relay_connected(url: str, process: str, timeout: float) -> bool:
         flush=True,
     )
     return False
+
+
+class LocalMailbox:
+    """`make run`'s SMTP server (aiosmtpd on 127.0.0.1): the notifier's e-mails are kept as .eml files under
+    var/mail and announced on the console, so a developer sees what the city's mail relay would carry."""
+
+    def __init__(self, folder: Path, port: int):
+        from aiosmtpd.controller import Controller
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.port = folder, port
+
+        class Keep:
+            async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 - aiosmtpd's hook
+                name = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}.eml"
+                name.write_bytes(envelope.content)
+                print(f"mail      to {', '.join(envelope.rcpt_tos)} kept in {name}", flush=True)
+                return "250 OK"
+
+        self.controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
 
 
 def print_monitoring() -> None:
@@ -337,6 +371,13 @@ def main() -> int:
         help=f"the object store's S3 port on 127.0.0.1 (default {LOCAL_OBJECT_STORE_PORT})",
     )
     parser.add_argument(
+        "--smtp-port",
+        type=int,
+        default=None,
+        help="the local SMTP server's port on 127.0.0.1, where the notifier's e-mails go (kept in <data-dir>/mail); "
+        "default: the gateway's port + 25 (8025)",
+    )
+    parser.add_argument(
         "--data-dir",
         default=str(ROOT / "var"),
         help="where PostgreSQL and the object store keep their data (postgres/, objectstore/) and logs",
@@ -427,6 +468,24 @@ def main() -> int:
         env.setdefault(f"{campaign.env_prefix}JWT_PUBLIC_KEY", str(public_key))
     for campaign in CAMPAIGNS:
         env[f"GATEWAY_{campaign.upper()}_URL"] = service_urls[campaign]
+    # The notifier (decision 0021): the gateway's public key for the 消息中心's tokens, a key of this run's own to
+    # read who owes what at the gateway, and the local SMTP server.  Its clock is the machine's: to see a
+    # reminder, give your account an e-mail address (个人设置) and set the rules' days so today is N days before a
+    # due date (提醒规则), or read the tests (tests/notifier), which travel in time.
+    smtp_port = args.smtp_port or args.base_port + 25
+    notifier_key_file = data_dir / "notifier-key"
+    if not notifier_key_file.exists():
+        notifier_key_file.write_text(secrets.token_hex(32))
+    notifier_key = notifier_key_file.read_text().strip()
+    env.setdefault("NOTIFIER_JWT_PUBLIC_KEY", str(public_key))
+    env.setdefault("GATEWAY_NOTIFIER_KEY", notifier_key)
+    env.setdefault("NOTIFIER_GATEWAY_KEY", notifier_key)
+    env["GATEWAY_NOTIFIER_URL"] = f"http://127.0.0.1:{ports[NOTIFIER.name]}"
+    env["NOTIFIER_GATEWAY_URL"] = gateway_url
+    env.setdefault("NOTIFIER_APP_URL", gateway_url)
+    env.setdefault("NOTIFIER_SMTP_HOST", "127.0.0.1")
+    env.setdefault("NOTIFIER_SMTP_PORT", str(smtp_port))
+    mailbox = LocalMailbox(data_dir / "mail", smtp_port)
     # While this file exists the gateway's /readyz says it waits for the demo data: "ready" (and the
     # banner below, printed once /readyz is 200) means ready for people, the demo figures included.
     demo_loading = data_dir / "demo-data-loading"
@@ -455,7 +514,7 @@ def main() -> int:
                 demo_loading.unlink(missing_ok=True)
         wait_ready(gateway_url, timeout=120)
         print("\n淄博市高品质民生平台 is running:", flush=True)
-        for process in (GATEWAY, *CAMPAIGNS.values()):
+        for process in (GATEWAY, *CAMPAIGNS.values(), NOTIFIER):
             url = f"http://127.0.0.1:{ports[process.name]}"
             print(f"  {process.name:<11} {url}/docs   ({url}/metrics)", flush=True)
         print(f"\n  try: curl '{gateway_url}/api/v1/tasks?limit=500'", flush=True)
@@ -489,7 +548,9 @@ def main() -> int:
             )
         )
         print(f"broker    Kafka protocol (Tansu)  {broker.bootstrap_servers}", flush=True)
-        for process in (*CAMPAIGNS.values(), GATEWAY):
+        mailbox.start()
+        print(f"mail      SMTP 127.0.0.1:{smtp_port}  kept in {mailbox.folder}", flush=True)
+        for process in (*CAMPAIGNS.values(), GATEWAY, NOTIFIER):
             start = uvicorn(process.name, process.app)
             supervisor.add(Supervised(process.name, start=start, stop=terminate, stop_early=True))
         startup = Startup(start_up)
@@ -508,6 +569,10 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         supervisor.stop_all()
+        try:
+            mailbox.stop()
+        except (AssertionError, RuntimeError):  # never started
+            pass
         if object_store is not None:
             object_store.stop()
         if postgres is not None:

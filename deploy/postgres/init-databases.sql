@@ -6,3 +6,4 @@ CREATE DATABASE minsheng_health OWNER minsheng;
 CREATE DATABASE minsheng_eldercare OWNER minsheng;
 CREATE DATABASE minsheng_employment OWNER minsheng;
 CREATE DATABASE minsheng_livability OWNER minsheng;
+CREATE DATABASE minsheng_notifier OWNER minsheng;

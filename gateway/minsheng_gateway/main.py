@@ -19,6 +19,8 @@ from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.inbox.router import router as inbox_router
 from minsheng_gateway.metrics import export_review_backlog
 from minsheng_gateway.migration_plan import migration_plan
+from minsheng_gateway.notifications.router import internal_router as notifier_feed_router
+from minsheng_gateway.notifications.router import router as notifier_router
 from minsheng_gateway.plans.breakdown_router import router as breakdown_router
 from minsheng_gateway.plans.router import router as plans_router
 from minsheng_gateway.plans.scope import PLAN_SELECTED, open_plans, plans_lifecycle
@@ -84,6 +86,8 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             plans_router,
             bulletin_router,
             supervision_router,
+            notifier_feed_router,
+            notifier_router,
             proxy_router,
             webapp_router,
         ],

@@ -51,6 +51,7 @@ CAMPAIGN_NAMES = {
     "eldercare": "养老服务",
     "employment": "就业增收",
     "livability": "文明宜居",
+    "notifier": "提醒",  # not a campaign: the notifier, proxied the same way (notifications/router.py)
 }
 # Response headers worth passing back besides Content-Type (hop-by-hop and framing headers never are).
 RESPONSE_HEADERS = (

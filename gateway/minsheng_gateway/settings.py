@@ -5,7 +5,7 @@ from pydantic_settings import SettingsConfigDict
 
 from minsheng.reporting.calendar import ReportingCalendar
 from minsheng.settings import ProcessSettings
-from minsheng.topology import CAMPAIGNS, GATEWAY
+from minsheng.topology import CAMPAIGNS, GATEWAY, NOTIFIER
 from minsheng_gateway.identity.settings import IdentitySettings
 
 
@@ -22,6 +22,10 @@ class GatewaySettings(IdentitySettings, ProcessSettings):
     eldercare_url: str = f"http://127.0.0.1:{CAMPAIGNS['eldercare'].port}"
     employment_url: str = f"http://127.0.0.1:{CAMPAIGNS['employment'].port}"
     livability_url: str = f"http://127.0.0.1:{CAMPAIGNS['livability'].port}"
+    # The notifier (decision 0021): its 消息中心 and 催办记录 are proxied at /api/v1/notifier/…; it reads who owes
+    # what from /internal/notifier/… with this key (its NOTIFIER_GATEWAY_KEY).  Empty: those routes refuse.
+    notifier_url: str = f"http://127.0.0.1:{NOTIFIER.port}"
+    notifier_key: str = ""
     # A service that is down is retried this often until its catalog arrives; then refreshed at the slower pace.
     catalog_retry_seconds: float = 2.0
     catalog_refresh_seconds: float = 300.0

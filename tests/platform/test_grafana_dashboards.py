@@ -166,8 +166,8 @@ def loaded_stack(admin_engine, module_broker, object_store, tmp_path_factory) ->
 
 def test_every_panel_reads_only_metrics_the_processes_expose(loaded_stack: MetricsStack):
     exposed = PROMETHEUS_OWN | recorded_names()
-    for url in (loaded_stack.gateway.url, loaded_stack.education.url):
-        exposed |= {name for name, _ in scrape(url)}
+    for process in loaded_stack.processes:
+        exposed |= {name for name, _ in scrape(process.url)}
     for where, expr in queries():
         unknown = metric_names(expr) - exposed
         assert not unknown, f"{where}: {sorted(unknown)} exposed by no process ({expr})"
@@ -181,7 +181,7 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(loaded_stack: Met
         "rule_files": ["alerts.yml"],
         "scrape_configs": [
             {"job_name": process.name, "static_configs": [{"targets": [process.url.removeprefix("http://")]}]}
-            for process in (loaded_stack.gateway, loaded_stack.education)
+            for process in loaded_stack.processes
         ],
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")

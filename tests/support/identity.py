@@ -44,7 +44,8 @@ def demo_principal(username: str) -> Principal:
 
 
 def bearer(username: str) -> FreshBearer:
-    return FreshBearer(SIGNER, demo_principal(username), audience=CAMPAIGN_CODES)
+    """Valid for every campaign service and the notifier (whose 消息中心 the gateway forwards to as well)."""
+    return FreshBearer(SIGNER, demo_principal(username), audience=(*CAMPAIGN_CODES, "notifier"))
 
 
 # ---- a gateway with identity, for tests ------------------------------------------------------------------

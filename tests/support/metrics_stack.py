@@ -47,10 +47,18 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
 
 
+NOTIFIER_KEY = "metrics-notifier-key"
+
+
 @dataclass
 class MetricsStack:
     gateway: ServiceProcess
     education: ServiceProcess
+    notifier: ServiceProcess
+
+    @property
+    def processes(self) -> tuple[ServiceProcess, ...]:
+        return (self.gateway, self.education, self.notifier)
 
 
 @contextlib.contextmanager
@@ -80,6 +88,7 @@ def running_stack(  # noqa: ANN001 - the suite's fixtures
                 **(service_settings or {}),
             )
         )
+        notifier_port = free_port()
         gateway = group.add(
             ServiceProcess.gateway(
                 port=free_port(),
@@ -88,13 +97,27 @@ def running_stack(  # noqa: ANN001 - the suite's fixtures
                 services={"education": education.url},
                 log_dir=log_dir,
                 demo_users="true",
+                notifier_url=f"http://127.0.0.1:{notifier_port}",
+                notifier_key=NOTIFIER_KEY,
+            )
+        )
+        notifier = group.add(
+            ServiceProcess.notifier(
+                port=notifier_port,
+                database_url=database("notifier"),
+                bootstrap_servers=broker.bootstrap_servers,
+                gateway_url=gateway.url,
+                gateway_key=NOTIFIER_KEY,
+                log_dir=log_dir,
             )
         )
         education.start()
         gateway.start()
+        notifier.start()
         education.wait_ready(90)
         gateway.wait_catalog("education", 90)
-        yield MetricsStack(gateway=gateway, education=education)
+        notifier.wait_ready(90)
+        yield MetricsStack(gateway=gateway, education=education, notifier=notifier)
     finally:
         group.close()
         with admin_engine.connect() as connection:

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY
+from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, NOTIFIER
 from tests.support.identity import PRIVATE_KEY_PEM, PUBLIC_KEY_PEM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,6 +125,34 @@ class ServiceProcess:
             **{f"{prefix}{k.upper()}": v for k, v in extra.items()},
         }
         return cls("gateway", GATEWAY.app, port, env, log_dir)
+
+    @classmethod
+    def notifier(
+        cls,
+        *,
+        port: int,
+        database_url: str,
+        bootstrap_servers: str,
+        gateway_url: str,
+        gateway_key: str,
+        log_dir: Path,
+        **extra: str,
+    ) -> ServiceProcess:
+        """The notifier, reading who owes what from the gateway at `gateway_url` with `gateway_key` (the gateway's
+        GATEWAY_NOTIFIER_KEY)."""
+        prefix = NOTIFIER.env_prefix
+        env = {
+            f"{prefix}DATABASE_URL": database_url,
+            f"{prefix}PORT": str(port),
+            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+            f"{prefix}LOG_LEVEL": "INFO",
+            f"{prefix}JWT_PUBLIC_KEY": PUBLIC_KEY_PEM,
+            f"{prefix}GATEWAY_URL": gateway_url,
+            f"{prefix}GATEWAY_KEY": gateway_key,
+            f"{prefix}APP_URL": gateway_url,
+            **{f"{prefix}{k.upper()}": v for k, v in extra.items()},
+        }
+        return cls("notifier", NOTIFIER.app, port, env, log_dir)
 
     @property
     def prefix(self) -> str:

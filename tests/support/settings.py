@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from minsheng.topology import GATEWAY, Process
+from minsheng.topology import GATEWAY, NOTIFIER, Process
 from minsheng_gateway.settings import GatewaySettings
+from minsheng_notifier.settings import NotifierSettings
 from tests.conftest import campaign_module
 
 
 def settings_class(process: Process) -> type:
     if process == GATEWAY:
         return GatewaySettings
+    if process == NOTIFIER:
+        return NotifierSettings
     return type(campaign_module(process.name).service.settings)

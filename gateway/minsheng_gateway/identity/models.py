@@ -35,6 +35,11 @@ class Account(AccountBase, table=True):
     last_login_at: dt.datetime | None = None
     created_at: dt.datetime
     created_by: str | None = Field(default=None, max_length=100)
+    # Where the notifier reaches the person (decision 0021); the 消息中心 needs none of them.
+    email: str | None = Field(default=None, max_length=254)
+    mobile: str | None = Field(default=None, max_length=20)
+    robots: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # codes of the group robots it belongs to
+    muted: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # channels the person switched off
 
     def principal(self) -> Principal:
         return Principal(
@@ -45,6 +50,33 @@ class Account(AccountBase, table=True):
             org_unit=self.org_unit,
             indicators=frozenset(self.indicators),
         )
+
+
+MUTABLE_CHANNELS = ("email", "wecom", "dingtalk", "sms")  # 站内消息 (inapp) is always on
+MUTABLE_CHANNEL_LABELS = {"email": "电子邮件", "wecom": "企业微信群", "dingtalk": "钉钉群", "sms": "短信"}
+
+
+class AccountContacts(SQLModel):
+    """A person's contact settings: where reminders reach them, and the channels they muted."""
+
+    email: str | None = Field(default=None, max_length=254, description="电子邮箱；留空则不发邮件")
+    mobile: str | None = Field(default=None, max_length=20, description="手机号（11 位）；留空则不发短信")
+    robots: list[str] = Field(default_factory=list, description="所在工作群的机器人代码（企业微信、钉钉）")
+    muted: list[str] = Field(
+        default_factory=list, description="关闭的提醒渠道：email 电子邮件、wecom 企业微信群、dingtalk 钉钉群、sms 短信"
+    )
+
+
+class ChannelChoice(SQLModel):
+    code: str
+    label: str
+
+
+class AccountContactsPublic(AccountContacts):
+    channels: list[ChannelChoice] = Field(
+        default_factory=lambda: [ChannelChoice(code=c, label=MUTABLE_CHANNEL_LABELS[c]) for c in MUTABLE_CHANNELS],
+        description="可关闭的提醒渠道（站内消息始终开启）",
+    )
 
 
 class AccountPublic(AccountBase):

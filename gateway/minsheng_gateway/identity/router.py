@@ -11,6 +11,9 @@ from minsheng.params import AccountId, ApiKeyId
 from minsheng_gateway.identity import service
 from minsheng_gateway.identity.deps import SESSION_COOKIE, CityOfficeCaller, CurrentCaller, authenticate, now
 from minsheng_gateway.identity.models import (
+    Account,
+    AccountContacts,
+    AccountContactsPublic,
     AccountCreate,
     AccountPublic,
     ApiKeyCreate,
@@ -92,6 +95,24 @@ def me(caller: CurrentCaller):
     return SignedIn(
         user=AccountPublic.model_validate(caller.account),
         csrf_token=caller.session.csrf_token if caller.session else "",
+    )
+
+
+@auth_router.get("/me/contacts", response_model=AccountContactsPublic, summary="我的联系方式与提醒设置")
+def my_contacts(caller: CurrentCaller):
+    return AccountContactsPublic.model_validate(caller.account, from_attributes=True)
+
+
+@auth_router.put(
+    "/me/contacts",
+    response_model=AccountContactsPublic,
+    summary="修改我的联系方式与提醒设置（邮箱、手机号、所在工作群、关闭的渠道）",
+    responses={422: {"description": "邮箱或手机号格式不正确，或渠道无法关闭"}},
+)
+def set_my_contacts(session: SessionDep, caller: CurrentCaller, body: AccountContacts):
+    account = session.get(Account, caller.account.id)
+    return AccountContactsPublic.model_validate(
+        service.set_contacts(session=session, account=account, contacts=body), from_attributes=True
     )
 
 

@@ -23,7 +23,14 @@ from minsheng.auth.models import Role
 from minsheng.auth.tokens import Unauthorized
 from minsheng.clock import CHINA, as_utc
 from minsheng.errors import Conflict, DomainError, NotFound, Unprocessable
-from minsheng_gateway.identity.models import Account, AccountCreate, ApiKey, SignInSession
+from minsheng_gateway.identity.models import (
+    MUTABLE_CHANNELS,
+    Account,
+    AccountContacts,
+    AccountCreate,
+    ApiKey,
+    SignInSession,
+)
 from minsheng_gateway.identity.passwords import check_policy, hash_password, needs_rehash, verify_password
 from minsheng_gateway.identity.settings import IdentitySettings
 
@@ -103,6 +110,44 @@ def create_account(
     session.commit()
     session.refresh(account)
     log.info("account %s (%s) created by %s", account.username, account.role.value, created_by or "the command line")
+    return account
+
+
+# Deliberately plain: one @, no spaces, a dotted domain. What a mail server accepts beyond that is its to say.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")  # a mainland mobile number, 11 digits
+_ROBOT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def set_contacts(*, session: Session, account: Account, contacts: AccountContacts) -> Account:
+    """Save a person's contact settings; a malformed address is refused (nothing is saved)."""
+    email = (contacts.email or "").strip() or None
+    mobile = (contacts.mobile or "").strip().replace(" ", "").replace("-", "") or None
+    if email is not None and not _EMAIL.match(email):
+        raise Unprocessable(f"电子邮箱「{email}」格式不正确，例如 zhangsan@zibo.gov.cn", code="invalid_email")
+    if mobile is not None and not _MOBILE.match(mobile):
+        raise Unprocessable(
+            f"手机号「{mobile}」格式不正确，应为 11 位手机号码，例如 13805331234", code="invalid_mobile"
+        )
+    robots = sorted({code.strip() for code in contacts.robots if code.strip()})
+    bad = [code for code in robots if not _ROBOT.match(code)]
+    if bad:
+        raise Unprocessable(
+            f"机器人代码「{'、'.join(bad)}」格式不正确：只能由小写字母、数字、- 和 _ 组成", code="invalid_robot"
+        )
+    unknown = sorted(set(contacts.muted) - set(MUTABLE_CHANNELS))
+    if unknown:
+        raise Unprocessable(
+            f"不能关闭的提醒渠道：{'、'.join(unknown)}（站内消息始终开启；可关闭 email、wecom、dingtalk、sms）",
+            code="invalid_channel",
+        )
+    account.email, account.mobile, account.robots = email, mobile, robots
+    account.muted = sorted(set(contacts.muted))
+    session.add(account)
+    session.commit()
+    session.refresh(account)
     return account
 
 

@@ -16,7 +16,7 @@ LOCAL_OBJECT_STORE_PORT = 8333
 
 @dataclass(frozen=True)
 class Process:
-    name: str  # "education" … "livability", or "gateway"
+    name: str  # "education" … "livability", "gateway" or "notifier"
     port: int
     app: str  # uvicorn import path
 
@@ -40,4 +40,6 @@ GATEWAY = Process("gateway", 8000, "minsheng_gateway.main:app")
 CAMPAIGNS = {
     code: Process(code, 8001 + index, f"minsheng_{code}.main:app") for index, code in enumerate(CAMPAIGN_CODES)
 }
-ALL_PROCESSES = (GATEWAY, *CAMPAIGNS.values())
+# Beside the gateway: who is told what and when (催办, 退回, 督办单; docs/decisions/0021-notifier.md).
+NOTIFIER = Process("notifier", 8006, "minsheng_notifier.main:app")
+ALL_PROCESSES = (GATEWAY, *CAMPAIGNS.values(), NOTIFIER)

@@ -580,6 +580,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/me/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 我的联系方式与提醒设置 */
+        get: operations["my_contacts_api_v1_auth_me_contacts_get"];
+        /** 修改我的联系方式与提醒设置（邮箱、手机号、所在工作群、关闭的渠道） */
+        put: operations["set_my_contacts_api_v1_auth_me_contacts_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password": {
         parameters: {
             query?: never;
@@ -1079,6 +1097,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifier/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 转发到提醒服务（消息中心、提醒规则、催办记录）
+         * @description 把 `/api/v1/notifier/{path}` 转发到提醒服务的 `/api/v1/{path}`，附上网关为其签发的短期令牌。
+         */
+        get: operations["notifier_get"];
+        /**
+         * 转发到提醒服务（消息中心、提醒规则、催办记录）
+         * @description 把 `/api/v1/notifier/{path}` 转发到提醒服务的 `/api/v1/{path}`，附上网关为其签发的短期令牌。
+         */
+        put: operations["notifier_put"];
+        /**
+         * 转发到提醒服务（消息中心、提醒规则、催办记录）
+         * @description 把 `/api/v1/notifier/{path}` 转发到提醒服务的 `/api/v1/{path}`，附上网关为其签发的短期令牌。
+         */
+        post: operations["notifier_post"];
+        /**
+         * 转发到提醒服务（消息中心、提醒规则、催办记录）
+         * @description 把 `/api/v1/notifier/{path}` 转发到提醒服务的 `/api/v1/{path}`，附上网关为其签发的短期令牌。
+         */
+        delete: operations["notifier_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/campaigns/{campaign}/{path}": {
         parameters: {
             query?: never;
@@ -1119,6 +1169,60 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountContacts
+         * @description A person's contact settings: where reminders reach them, and the channels they muted.
+         */
+        AccountContacts: {
+            /**
+             * Email
+             * @description 电子邮箱；留空则不发邮件
+             */
+            email?: string | null;
+            /**
+             * Mobile
+             * @description 手机号（11 位）；留空则不发短信
+             */
+            mobile?: string | null;
+            /**
+             * Robots
+             * @description 所在工作群的机器人代码（企业微信、钉钉）
+             */
+            robots?: string[];
+            /**
+             * Muted
+             * @description 关闭的提醒渠道：email 电子邮件、wecom 企业微信群、dingtalk 钉钉群、sms 短信
+             */
+            muted?: string[];
+        };
+        /** AccountContactsPublic */
+        AccountContactsPublic: {
+            /**
+             * Email
+             * @description 电子邮箱；留空则不发邮件
+             */
+            email?: string | null;
+            /**
+             * Mobile
+             * @description 手机号（11 位）；留空则不发短信
+             */
+            mobile?: string | null;
+            /**
+             * Robots
+             * @description 所在工作群的机器人代码（企业微信、钉钉）
+             */
+            robots?: string[];
+            /**
+             * Muted
+             * @description 关闭的提醒渠道：email 电子邮件、wecom 企业微信群、dingtalk 钉钉群、sms 短信
+             */
+            muted?: string[];
+            /**
+             * Channels
+             * @description 可关闭的提醒渠道（站内消息始终开启）
+             */
+            channels?: components["schemas"]["ChannelChoice"][];
+        };
         /** AccountCreate */
         AccountCreate: {
             /** Username */
@@ -1673,6 +1777,13 @@ export interface components {
             indicators: number;
             /** @description 与上一版相比的变化（全部列出） */
             changes: components["schemas"]["CatalogDiff"];
+        };
+        /** ChannelChoice */
+        ChannelChoice: {
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
         };
         /** Choice */
         Choice: {
@@ -5434,6 +5545,164 @@ export interface operations {
             };
         };
     };
+    my_contacts_api_v1_auth_me_contacts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountContactsPublic"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理（说明允许的范围） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    set_my_contacts_api_v1_auth_me_contacts_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountContacts"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountContactsPublic"];
+                };
+            };
+            /** @description 请求内容无法解析（编码或 multipart 表单格式不正确） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理（说明允许的范围） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求内容过大（max_bytes 为上限），未保存任何数据 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 邮箱或手机号格式不正确，或渠道无法关闭 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     change_password_api_v1_auth_password_post: {
         parameters: {
             query?: never;
@@ -8002,6 +8271,342 @@ export interface operations {
                 headers: {
                     /** @description 多少秒后可以重试 */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    notifier_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 提醒服务无法访问 */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    notifier_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 提醒服务无法访问 */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    notifier_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 提醒服务无法访问 */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    notifier_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 提醒服务无法访问 */
+            502: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -62,6 +62,12 @@ export const appRoutes: RouteRecordRaw[] = [
   { path: 'supervision/:id', name: 'supervision-order',
     component: () => import('@/views/supervision/SupervisionOrderView.vue'),
     meta: { title: '督办单', permission: 'read' } },
+  { path: 'messages', name: 'messages', component: () => import('@/views/messages/MessagesView.vue'),
+    meta: { title: '消息中心', permission: 'read', menu: true, icon: 'Message' } },
+  { path: 'reminders', name: 'reminders', component: () => import('@/views/messages/RemindersView.vue'),
+    meta: { title: '催办记录', permission: 'read', menu: true, menuPermission: 'manage', icon: 'Tickets' } },
+  { path: 'notify-rules', name: 'notify-rules', component: () => import('@/views/messages/RulesView.vue'),
+    meta: { title: '提醒规则', permission: 'manage', menu: true, icon: 'AlarmClock' } },
   { path: 'profile', name: 'profile', component: () => import('@/views/profile/ProfileView.vue'),
     meta: { title: '个人中心', permission: 'read', menu: true, icon: 'User' } },
 ]
