@@ -10,11 +10,11 @@ from fastapi.responses import StreamingResponse
 
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
+from minsheng.evidence import router as evidence_router
 from minsheng.evidence import service as evidence_service
-from minsheng.evidence.content import IMAGES, EvidenceKind
 from minsheng.evidence.router import ERRORS as EVIDENCE_ERRORS
-from minsheng.evidence.router import FILE_RESPONSE, BoundedUpload, stream_file
-from minsheng.evidence.schemas import EVIDENCE_ID, EvidencePublic, EvidenceRules
+from minsheng.evidence.router import FILE_RESPONSE, BoundedUpload, EvidenceId
+from minsheng.evidence.schemas import EvidencePublic, EvidenceRules
 from minsheng.evidence.service import EvidencePolicyDep, ObjectStoreDep
 from minsheng.messaging.relay import wake_relay
 from minsheng.pagination import PageDep
@@ -198,7 +198,6 @@ def send_back(
 # ---- 佐证材料 of answers: uploaded first (the pending area), attached by the answer ---------------------------
 
 upload_router = APIRouter(prefix="/api/v1/supervision", tags=["督办单 supervision"], route_class=BoundedUpload)
-EvidenceId = Annotated[str, Path(max_length=32, pattern=EVIDENCE_ID, description="佐证材料编号（上传时得到）")]
 
 
 @upload_router.post(
@@ -217,19 +216,7 @@ def upload_evidence(
     caller: CurrentCaller,
     file: Annotated[UploadFile, File(description="一个文件，至多 20 MB（按文件内容判断类型，与文件名无关）")],
 ):
-    if file.size is not None and file.size > policy.max_file_bytes:
-        raise evidence_service.too_large(file.size, policy)
-    row = evidence_service.upload(
-        session=session,
-        store=store,
-        guard=guard,
-        policy=policy,
-        principal=caller.account.principal(),
-        filename=file.filename or "",
-        content=file.file.read(policy.max_file_bytes + 1),
-        process=request.app.state.process,
-    )
-    return evidence_service.public(row)
+    return evidence_router.receive(request, session, store, policy, guard, caller.account.principal(), file)
 
 
 @router.get("/evidence/rules", summary="督办反馈可上传的文件类型和大小上限（上传区的提示）")
@@ -251,8 +238,7 @@ def read_evidence_content(
     download: Annotated[bool, Query(description="true：作为附件下载")] = False,
 ):
     row = service.readable_file(session=session, principal=caller.account.principal(), file_id=evidence_id)
-    inline = not download and (row.kind is EvidenceKind.pdf or row.kind in IMAGES)
-    return stream_file(store, row, row.object_key, row.media_type, filename=row.filename, inline=inline)
+    return evidence_router.content_response(store, row, download=download)
 
 
 @router.get(
@@ -263,10 +249,7 @@ def read_evidence_content(
 )
 def read_evidence_thumbnail(session: SessionDep, store: ObjectStoreDep, caller: CurrentCaller, evidence_id: EvidenceId):
     row = service.readable_file(session=session, principal=caller.account.principal(), file_id=evidence_id)
-    if row.thumbnail_key is None:
-        raise evidence_service.no_thumbnail(row)
-    name = row.filename.rsplit(".", 1)[0] + "_缩略图.jpg"
-    return stream_file(store, row, row.thumbnail_key, "image/jpeg", filename=name, inline=True)
+    return evidence_router.thumbnail_response(store, row)
 
 
 @router.delete(

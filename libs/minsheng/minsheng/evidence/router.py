@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
+from sqlmodel import Session
 
 from minsheng.auth.deps import PrincipalDep
+from minsheng.auth.principal import Principal
 from minsheng.catalog.snapshot import CatalogDep
 from minsheng.db import SessionDep
 from minsheng.evidence import service
@@ -26,7 +28,7 @@ from minsheng.evidence.schemas import (
 from minsheng.evidence.service import EvidencePolicyDep, ObjectStoreDep
 from minsheng.evidence.storage import ObjectStore, content_disposition
 from minsheng.params import MAX_ROW_ID
-from minsheng.uploads import UploadGuardDep
+from minsheng.uploads import UploadGuard, UploadGuardDep
 
 # What a multipart body adds to the file it carries (boundaries, headers of the part): generous.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -91,9 +93,21 @@ def upload_evidence(
     file: Annotated[UploadFile, File(description="一个文件，至多 20 MB（按文件内容判断类型，与文件名无关）")],
 ):
     # Sync: the checks run in the guard's child process, the store is called over HTTP; a worker thread waits.
+    return receive(request, session, store, policy, guard, principal, file)
+
+
+def receive(
+    request: Request,
+    session: Session,
+    store: ObjectStore,
+    policy: service.EvidencePolicy,
+    guard: UploadGuard,
+    principal: Principal,
+    file: UploadFile,
+) -> EvidencePublic:
+    """An upload route's body, whatever the files are for: bounded, checked, stored, kept `pending`."""
     if file.size is not None and file.size > policy.max_file_bytes:
         raise service.too_large(file.size, policy)
-    content = file.file.read(policy.max_file_bytes + 1)
     row = service.upload(
         session=session,
         store=store,
@@ -101,7 +115,7 @@ def upload_evidence(
         policy=policy,
         principal=principal,
         filename=file.filename or "",
-        content=content,
+        content=file.file.read(policy.max_file_bytes + 1),
         process=request.app.state.process,
     )
     return service.public(row)
@@ -181,6 +195,11 @@ def read_evidence_content(
     row = service.readable_file(
         session=session, catalog=catalog.snapshot(session), principal=principal, file_id=evidence_id
     )
+    return content_response(store, row, download=download)
+
+
+def content_response(store: ObjectStore, row: EvidenceFile, *, download: bool) -> StreamingResponse:
+    """A file read by someone allowed: PDFs and images shown in the page unless asked as a download."""
     inline = not download and (row.kind is EvidenceKind.pdf or row.kind in IMAGES)
     return stream_file(store, row, row.object_key, row.media_type, filename=row.filename, inline=inline)
 
@@ -197,6 +216,10 @@ def read_evidence_thumbnail(
     row = service.readable_file(
         session=session, catalog=catalog.snapshot(session), principal=principal, file_id=evidence_id
     )
+    return thumbnail_response(store, row)
+
+
+def thumbnail_response(store: ObjectStore, row: EvidenceFile) -> StreamingResponse:
     if row.thumbnail_key is None:
         raise service.no_thumbnail(row)
     name = row.filename.rsplit(".", 1)[0] + "_缩略图.jpg"
