@@ -75,6 +75,7 @@ def test_an_order_from_a_warning_is_signed_answered_and_closed(new_context, stac
     )
     expect(area.locator('[data-test="evidence-item"][data-status="done"]')).to_have_count(1, timeout=60_000)
     area.locator('input[data-test="evidence-caption"]').fill("选址现场")
+    assert_accessible(bureau, "supervision-answer-form")
     bureau.locator('[data-test="step-answer"]').click()
     expect(state_of(bureau)).to_have_text("已反馈")
     expect(bureau.locator('[data-test="order-measures"]')).to_contain_text("增建3所幼儿园")
