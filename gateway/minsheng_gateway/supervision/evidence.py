@@ -6,7 +6,8 @@ Calls block (database, object store, the upload guard's child): call them from s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -31,7 +32,13 @@ GROUP BY f.id
 """
 
 
-def check(session: Session, policy: evidence.EvidencePolicy, principal: Principal, order_id: str, refs) -> None:  # noqa: ANN001
+def check(
+    session: Session,
+    policy: evidence.EvidencePolicy,
+    principal: Principal,
+    order_id: str,
+    refs: Sequence[EvidenceRef],
+) -> None:
     """Refuses (422, in Chinese) an answer naming files it may not: the kernel's rules, with "the same series"
     being the same order (an answer given again after 退回重办 may keep the files of the earlier one)."""
     if not refs:
@@ -57,7 +64,7 @@ def claim(session: Session, policy: evidence.EvidencePolicy, refs: Sequence[Evid
     return evidence.digests(refs, claimed)
 
 
-def attach(session: Session, *, order_id: str, step_id: int, refs: Sequence[EvidenceRef], at) -> None:  # noqa: ANN001
+def attach(session: Session, *, order_id: str, step_id: int, refs: Sequence[EvidenceRef], at: dt.datetime) -> None:
     """The attachment rows of the step, and its files `attached` for good: in the step's own transaction."""
     for position, ref in enumerate(refs):
         session.add(
@@ -82,7 +89,9 @@ def files_of_steps(session: Session, order_id: str) -> dict[int, list[EvidencePu
     return found
 
 
-def readable_file(*, session: Session, principal: Principal, file_id: str, may_see) -> EvidenceFile:  # noqa: ANN001
+def readable_file(
+    *, session: Session, principal: Principal, file_id: str, may_see: Callable[[Principal, SupervisionOrder], bool]
+) -> EvidenceFile:
     """The file, if `principal` may read it: its uploader, or (once attached) whoever may see an order it is attached
     to (`may_see`).  Anyone else is answered 404, as for the order itself: an order one may not see is not shown
     to exist."""
