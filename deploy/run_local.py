@@ -10,8 +10,8 @@ too (the runner's marker file), so the banner and /readyz agree.  A process that
 Ctrl-C stops everything it started.
 
 A process whose <PREFIX>DATABASE_URL is set in the environment uses that database instead; when
-every one is set, no PostgreSQL is started.  Likewise the object store: when every service's
-<PREFIX>OBJECT_STORE_URL is set, no SeaweedFS is started.
+every one is set, no PostgreSQL is started.  Likewise the object store: when every service's (and the gateway's,
+for the 督办单's files) <PREFIX>OBJECT_STORE_URL is set, no SeaweedFS is started.
 """
 
 from __future__ import annotations
@@ -412,7 +412,9 @@ def main() -> int:
             flush=True,
         )
     object_store: LocalObjectStore | None = None
-    if any(not env.get(f"{c.env_prefix}OBJECT_STORE_URL") for c in CAMPAIGNS.values()):
+    # The campaign services keep their 佐证材料 there, and the gateway those of 督办单 answers (its own bucket).
+    stores_files = [*CAMPAIGNS.values(), GATEWAY]
+    if any(not env.get(f"{p.env_prefix}OBJECT_STORE_URL") for p in stores_files):
         folder = data_dir / "objectstore"
         # SeaweedFS's own components (master, volume, filer) on the ports after the S3 port's: fixed, so a
         # restart finds its volumes where the master last saw them.
@@ -426,8 +428,8 @@ def main() -> int:
                 postgres.stop()
             print(f"the object store (SeaweedFS) could not start: {error}", file=sys.stderr, flush=True)
             return 1
-        for campaign in CAMPAIGNS.values():
-            for name, value in object_store.environment(campaign.env_prefix).items():
+        for process in stores_files:
+            for name, value in object_store.environment(process.env_prefix).items():
                 env.setdefault(name, value)
         print(f"files     SeaweedFS S3 {object_store.endpoint}  data {folder}  log {object_store.log_path}", flush=True)
     supervisor = Supervisor()

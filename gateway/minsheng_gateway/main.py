@@ -6,6 +6,7 @@ from starlette.middleware import Middleware
 
 from minsheng.app import create_app
 from minsheng.catalog.router import router as catalog_router
+from minsheng.evidence import service as evidence
 from minsheng.messaging.relay_process import run_relay_process
 from minsheng_gateway.asyncapi_router import router as asyncapi_router
 from minsheng_gateway.bulletin.router import router as bulletin_router
@@ -36,7 +37,9 @@ from minsheng_gateway.settings import GatewaySettings
 from minsheng_gateway.stream.router import router as stream_router
 from minsheng_gateway.stream.service import ViewsBroadcaster
 from minsheng_gateway.summaries.router import router as summaries_router
+from minsheng_gateway.supervision.evidence import SAVED_WITH
 from minsheng_gateway.supervision.router import router as supervision_router
+from minsheng_gateway.supervision.router import upload_router as supervision_upload_router
 from minsheng_gateway.warnings.router import router as warnings_router
 from minsheng_gateway.webapp import router as webapp_router
 
@@ -85,13 +88,15 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             platform_router,
             plans_router,
             bulletin_router,
+            supervision_upload_router,
             supervision_router,
             notifier_feed_router,
             notifier_router,
             proxy_router,
             webapp_router,
         ],
-        startup=[open_plans, seed_identity],
+        # The 督办单's 佐证材料 (decision 0022): the gateway's own bucket; their rows in its public schema only.
+        startup=[open_plans, seed_identity, evidence.store_opener(saved_with=SAVED_WITH, per_plan=False)],
         background=[
             plans_lifecycle,
             sync_catalogs,
@@ -101,6 +106,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             export_review_backlog,
             # The gateway's own events (督办单, decision 0022): published from its outbox like a service's.
             run_relay_process,
+            evidence.upkeep,
         ],
         middleware=[limits],
         rate_limited=rate_limited,

@@ -3,18 +3,22 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from minsheng.evidence.settings import EvidenceSettings
 from minsheng.reporting.calendar import ReportingCalendar
 from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS, GATEWAY, NOTIFIER
 from minsheng_gateway.identity.settings import IdentitySettings
 
 
-class GatewaySettings(IdentitySettings, ProcessSettings):
+class GatewaySettings(EvidenceSettings, IdentitySettings, ProcessSettings):
     """Read from GATEWAY_* variables, e.g. GATEWAY_EDUCATION_URL."""
 
     model_config = SettingsConfigDict(env_prefix=GATEWAY.env_prefix, extra="ignore")
 
     port: int = GATEWAY.port
+    # The 佐证材料 of 督办单 answers: the gateway's own bucket (GATEWAY_OBJECT_STORE_URL …, GATEWAY_EVIDENCE_BUCKET),
+    # as each campaign service has its own (decision 0019).
+    evidence_bucket: str = "minsheng-gateway"
     database_url: str = GATEWAY.default_database_url
     # Where each campaign service answers (its catalog is pulled from there).
     education_url: str = f"http://127.0.0.1:{CAMPAIGNS['education'].port}"

@@ -185,7 +185,9 @@ def stack(request: pytest.FixtureRequest, shared_stacks: SharedStacks, tmp_path_
     shared_stacks.close()
     database = request.getfixturevalue("module_database")
     broker = request.getfixturevalue("module_broker")
-    with running_stack(database, broker, tmp_path_factory.mktemp("web-stack")) as running:
+    # A module whose pages store files in the gateway's own bucket (督办单 answers) says so: the session's SeaweedFS.
+    gateway_files = _object_store_settings(request) if getattr(request.module, "GATEWAY_STORES_FILES", False) else {}
+    with running_stack(database, broker, tmp_path_factory.mktemp("web-stack"), **gateway_files) as running:
         yield running
 
 

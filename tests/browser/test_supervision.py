@@ -1,5 +1,6 @@
 """督办单 in a browser: the city office opens one from a warning (the 督办 button of its row, the form prefilled),
-the responsible department signs it and answers with its measures, and the city office closes it; the 督办 page
+the responsible department signs it and answers with its measures and a photo (佐证材料, kept in the gateway's
+bucket), and the city office sees the photo in the history and closes it; the 督办 page
 lists it, filters and exports it, and the warning's row then links to it. Screenshots: docs/screenshots/
 supervision-*.png; axe on each page."""
 
@@ -13,10 +14,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.axe import assert_accessible
+from tests.support import evidence_files as files
 from tests.support.browser import CLERK, OFFICE, needs_sign_in, select_option, sign_in
 from tests.support.web_stack import screenshot
 
 pytestmark = [pytest.mark.timeout(600), needs_sign_in]
+GATEWAY_STORES_FILES = True  # the answers' 佐证材料 (tests/browser/conftest.py: the stack's gateway gets a bucket)
 
 
 def state_of(page: Page):
@@ -64,15 +67,34 @@ def test_an_order_from_a_warning_is_signed_answered_and_closed(new_context, stac
     bureau.locator("#answer-expected").fill("新增学位 1080 个")
     bureau.locator('[data-test="answer-expected-by"] input').fill("2027-03-31")
     bureau.keyboard.press("Enter")
+    # 佐证材料: a photo of the new site, checked and stored by the gateway before the answer names it.
+    area = bureau.locator('[data-test="answer-form"] [data-test="evidence-upload"]')
+    expect(area.locator('[data-test="evidence-drop"]')).to_contain_text("每份督办反馈至多")  # the gateway's rules
+    area.locator('[data-test="evidence-input"]').set_input_files(
+        [{"name": "新建幼儿园选址.jpg", "mimeType": "image/jpeg", "buffer": files.jpeg(640, 480, gps=True)}]
+    )
+    expect(area.locator('[data-test="evidence-item"][data-status="done"]')).to_have_count(1, timeout=60_000)
+    area.locator('input[data-test="evidence-caption"]').fill("选址现场")
+    assert_accessible(bureau, "supervision-answer-form")
     bureau.locator('[data-test="step-answer"]').click()
     expect(state_of(bureau)).to_have_text("已反馈")
     expect(bureau.locator('[data-test="order-measures"]')).to_contain_text("增建3所幼儿园")
     screenshot(bureau, "supervision-answer")
     assert_accessible(bureau, "supervision-answer")
 
-    # The city office checks the answer and closes the order: every step in the history, attributed.
+    # The city office checks the answer, its photo among it (from the gateway, after its permission check), and
+    # closes the order: every step in the history, attributed.
     office.reload()
     expect(state_of(office)).to_have_text("已反馈")
+    photo = office.locator('[data-test="step-evidence"] [data-test="evidence-file"]')
+    expect(photo).to_have_count(1)
+    expect(photo).to_have_attribute("aria-label", "预览 选址现场（新建幼儿园选址.jpg）")
+    photo.click()
+    preview = office.locator('[data-test="evidence-preview-image"]')
+    expect(preview).to_have_attribute("src", re.compile(r"^/api/v1/supervision/evidence/[0-9a-f]{32}/content$"))
+    expect(preview).to_have_js_property("complete", True)
+    assert preview.evaluate("image => image.naturalWidth") == 640  # the photo itself, not an error page
+    office.keyboard.press("Escape")
     office.locator('[data-test="step-close"]').click()
     expect(state_of(office)).to_have_text("已办结")
     history = office.locator('[data-test="order-history"] .el-timeline-item')

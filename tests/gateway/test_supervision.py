@@ -41,7 +41,7 @@ def gateway(campaign_client, make_database):
 
 
 @contextmanager
-def running_gateway(campaign_client, make_database, bootstrap_servers: str) -> Iterator[TestClient]:
+def running_gateway(campaign_client, make_database, bootstrap_servers: str, **values) -> Iterator[TestClient]:
     import minsheng_gateway.main as gateway_main
 
     eldercare = campaign_client("eldercare")
@@ -51,7 +51,7 @@ def running_gateway(campaign_client, make_database, bootstrap_servers: str) -> I
             for r in session.exec(select(OutboxEvent).where(OutboxEvent.type == CATALOG_PUBLISHED))
         ]
     settings = gateway_settings(
-        make_database("gateway"), kafka_bootstrap_servers=bootstrap_servers, catalog_retry_seconds=3600
+        make_database("gateway"), kafka_bootstrap_servers=bootstrap_servers, catalog_retry_seconds=3600, **values
     )
     with TestClient(gateway_main.build_app(settings)) as client:
         app = client.app

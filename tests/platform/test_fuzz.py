@@ -68,6 +68,13 @@ def serve_catalogs(request: httpx.Request) -> httpx.Response:
 
 
 def build(process: str, database_url: str, object_store=None) -> Process:  # noqa: ANN001 - tests/support/objectstore.py's
+    # The session's SeaweedFS, a bucket of the process's own: uploads are judged, not refused for want of a store.
+    store = {
+        "object_store_url": object_store.endpoint,
+        "object_store_access_key": object_store.credentials.access_key,
+        "object_store_secret_key": object_store.credentials.secret_key,
+        "evidence_bucket": bucket_name(process),
+    }
     if process == "gateway":
         # No services, no broker; rate limits off, so the fuzzer reaches the routes (tests/platform/test_protection.py
         # holds the limits).
@@ -78,6 +85,7 @@ def build(process: str, database_url: str, object_store=None) -> Process:  # noq
             rate_sign_in_per_minute=0,
             rate_writes_per_second=0,
             rate_address_writes_per_second=0,
+            **store,  # 督办单 answers' 佐证材料
         )
         gateway = gateway_main.build_app(settings_)
         gateway.state.service_transport = httpx.MockTransport(serve_catalogs)
@@ -93,11 +101,7 @@ def build(process: str, database_url: str, object_store=None) -> Process:  # noq
             "database_url": database_url,
             "jwt_public_key": PUBLIC_KEY_PEM,
             "kafka_bootstrap_servers": "127.0.0.1:1",
-            # The session's SeaweedFS, a bucket of its own: uploads are judged, not refused for want of a store.
-            "object_store_url": object_store.endpoint,
-            "object_store_access_key": object_store.credentials.access_key,
-            "object_store_secret_key": object_store.credentials.secret_key,
-            "evidence_bucket": bucket_name(process),
+            **store,
         }
     )
     return Process(process, service.create_app(settings_), CITY)

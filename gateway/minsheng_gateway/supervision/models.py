@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from minsheng.catalog.models import enum_column
+from minsheng.evidence.models import EvidenceFile
 
 
 class OrderState(enum.StrEnum):
@@ -146,4 +147,25 @@ class SupervisionStep(SQLModel, table=True):
     detail: dict = Field(default_factory=dict, sa_type=sa.JSON)
 
 
-SUPERVISION_TABLES = frozenset({SupervisionOrder.__tablename__, SupervisionStep.__tablename__})
+class SupervisionEvidence(SQLModel, table=True):
+    """A 佐证材料 attached to an answer (反馈) of an order: the step it came with, its file (the kernel's
+    `evidence_file`, in the gateway's database) and its caption.  Written with the step, never removed."""
+
+    __tablename__ = "supervision_evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    step_id: int = Field(foreign_key="supervision_step.id", index=True)
+    order_id: str = Field(foreign_key="supervision_order.id", index=True, max_length=40)
+    evidence_id: str = Field(foreign_key="evidence_file.id", index=True, max_length=32)
+    caption: str = Field(default="", max_length=200)
+    position: int = 0
+
+
+SUPERVISION_TABLES = frozenset(
+    {
+        SupervisionOrder.__tablename__,
+        SupervisionStep.__tablename__,
+        SupervisionEvidence.__tablename__,
+        EvidenceFile.__tablename__,  # the kernel's table, the gateway's own rows (its files only)
+    }
+)

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
 
 from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
+from minsheng.evidence import router as evidence_router
+from minsheng.evidence import service as evidence_service
+from minsheng.evidence.router import ERRORS as EVIDENCE_ERRORS
+from minsheng.evidence.router import FILE_RESPONSE, BoundedUpload, EvidenceId
+from minsheng.evidence.schemas import EvidencePublic, EvidenceRules
+from minsheng.evidence.service import EvidencePolicyDep, ObjectStoreDep
 from minsheng.messaging.relay import wake_relay
 from minsheng.pagination import PageDep
+from minsheng.uploads import UploadGuardDep
 from minsheng_gateway.identity.deps import CurrentCaller, now
 from minsheng_gateway.supervision import service
 from minsheng_gateway.supervision.models import OrderAction, OrderState, SubjectKind
@@ -125,6 +133,7 @@ def open_order(
 
 def _step(request: Request, session, caller, today, order_id: str, action: OrderAction, **body) -> OrderDetail:  # noqa: ANN001
     order = service.act(
+        policy=getattr(request.app.state, "evidence_policy", None),
         session=session,
         principal=caller.account.principal(),
         order_id=order_id,
@@ -151,7 +160,11 @@ def start(
     return _step(request, session, caller, today, order_id, OrderAction.start)
 
 
-@router.post("/orders/{order_id}/answer", summary="反馈办理情况（主办单位）：措施、预期数值与时间", responses=REFUSALS)
+@router.post(
+    "/orders/{order_id}/answer",
+    summary="反馈办理情况（主办单位）：措施、预期数值与时间，可附佐证材料",
+    responses={**REFUSALS, 422: {"description": "佐证材料不存在、已过期或不是本人上传等"}},
+)
 def answer(
     request: Request,
     order_id: OrderId,
@@ -180,3 +193,72 @@ def send_back(
     today: TodayDep,
 ) -> OrderDetail:
     return _step(request, session, caller, today, order_id, OrderAction.send_back, returned=body)
+
+
+# ---- 佐证材料 of answers: uploaded first (the pending area), attached by the answer ---------------------------
+
+upload_router = APIRouter(prefix="/api/v1/supervision", tags=["督办单 supervision"], route_class=BoundedUpload)
+
+
+@upload_router.post(
+    "/evidence",
+    response_model=EvidencePublic,
+    status_code=201,
+    responses=EVIDENCE_ERRORS,
+    summary="上传督办反馈的佐证材料（PDF、JPG、PNG、DOCX、XLSX）：得到编号，反馈时附上；未附上的数小时后清除",
+)
+def upload_evidence(
+    request: Request,
+    session: SessionDep,
+    store: ObjectStoreDep,
+    policy: EvidencePolicyDep,
+    guard: UploadGuardDep,
+    caller: CurrentCaller,
+    file: Annotated[UploadFile, File(description="一个文件，至多 20 MB（按文件内容判断类型，与文件名无关）")],
+):
+    return evidence_router.receive(request, session, store, policy, guard, caller.account.principal(), file)
+
+
+@router.get("/evidence/rules", summary="督办反馈可上传的文件类型和大小上限（上传区的提示）")
+def read_evidence_rules(policy: EvidencePolicyDep, caller: CurrentCaller) -> EvidenceRules:
+    return evidence_service.rules(policy)
+
+
+@router.get(
+    "/evidence/{evidence_id}/content",
+    response_class=StreamingResponse,
+    responses={**EVIDENCE_ERRORS, **FILE_RESPONSE},
+    summary="督办反馈佐证材料的内容（能查看该督办单的人；PDF 与图片在页面中预览，Word/Excel 下载）",
+)
+def read_evidence_content(
+    session: SessionDep,
+    store: ObjectStoreDep,
+    caller: CurrentCaller,
+    evidence_id: EvidenceId,
+    download: Annotated[bool, Query(description="true：作为附件下载")] = False,
+):
+    row = service.readable_file(session=session, principal=caller.account.principal(), file_id=evidence_id)
+    return evidence_router.content_response(store, row, download=download)
+
+
+@router.get(
+    "/evidence/{evidence_id}/thumbnail",
+    response_class=StreamingResponse,
+    responses={**EVIDENCE_ERRORS, 200: {"content": {"image/jpeg": {}}, "description": "缩略图（JPEG）"}},
+    summary="督办反馈中图片佐证材料的缩略图",
+)
+def read_evidence_thumbnail(session: SessionDep, store: ObjectStoreDep, caller: CurrentCaller, evidence_id: EvidenceId):
+    row = service.readable_file(session=session, principal=caller.account.principal(), file_id=evidence_id)
+    return evidence_router.thumbnail_response(store, row)
+
+
+@router.delete(
+    "/evidence/{evidence_id}",
+    status_code=204,
+    responses=EVIDENCE_ERRORS,
+    summary="删除本人上传、尚未随反馈保存的佐证材料（已保存的不能删除）",
+)
+def delete_evidence(session: SessionDep, store: ObjectStoreDep, caller: CurrentCaller, evidence_id: EvidenceId):
+    evidence_service.delete_pending(
+        session=session, store=store, principal=caller.account.principal(), file_id=evidence_id
+    )

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from minsheng.evidence.schemas import MAX_REFS, EvidencePublic, EvidenceRef
 from minsheng.pagination import Page
 from minsheng_gateway.supervision.models import OrderAction, OrderState, SubjectKind, UnitKind
 
@@ -39,6 +40,11 @@ class OrderAnswer(_Body):
     measures: str = Field(min_length=2, max_length=4000, description="采取的措施")
     expected_result: str = Field(min_length=1, max_length=1000, description="预期达到的数值或效果")
     expected_by: dt.date = Field(description="预期何时达到")
+    evidence: list[EvidenceRef] = Field(
+        default_factory=list,
+        max_length=MAX_REFS,
+        description="佐证材料：先上传文件（POST /api/v1/supervision/evidence）得到编号，反馈时附上",
+    )
 
 
 class OrderReturn(_Body):
@@ -68,6 +74,10 @@ class StepPublic(BaseModel):
     at: dt.datetime
     note: str | None
     detail: dict
+    evidence: list[EvidencePublic] = Field(
+        default_factory=list,
+        description="随这一步（反馈）保存的佐证材料；内容见 /api/v1/supervision/evidence/{id}/content",
+    )
 
 
 class OrderPublic(BaseModel):

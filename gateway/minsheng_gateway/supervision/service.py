@@ -21,9 +21,12 @@ from minsheng.auth.principal import Principal
 from minsheng.catalog.models import TaskLeadDepartment, TaskPartnerDepartment
 from minsheng.clock import CHINA
 from minsheng.errors import Conflict, Forbidden, NotFound, Unprocessable
+from minsheng.evidence.models import EvidenceFile
+from minsheng.evidence.service import EvidencePolicy
 from minsheng.messaging import IntegrationEvent, add_event
 from minsheng.orgunits import ALL_DISTRICTS, CITY_CODE, ORG_UNITS
 from minsheng.pagination import PageParams
+from minsheng.reporting.events import EvidenceDigests
 from minsheng.supervision_events import (
     ORDER_ACKNOWLEDGED,
     ORDER_ANSWERED,
@@ -38,6 +41,7 @@ from minsheng.supervision_events import (
     SupervisionUnit,
 )
 from minsheng_gateway.plans.scope import known_plans
+from minsheng_gateway.supervision import evidence
 from minsheng_gateway.supervision.models import (
     ORDER_ACTION_LABELS,
     ORDER_STATE_LABELS,
@@ -309,6 +313,7 @@ def history(session: Session, order_id: str) -> list[StepPublic]:
     steps = session.exec(
         select(SupervisionStep).where(SupervisionStep.order_id == order_id).order_by(SupervisionStep.id)
     )
+    files = evidence.files_of_steps(session, order_id)
     return [
         StepPublic(
             action=step.action,
@@ -320,9 +325,15 @@ def history(session: Session, order_id: str) -> list[StepPublic]:
             at=step.at,
             note=step.note,
             detail=step.detail,
+            evidence=files.get(step.id, []),
         )
         for step in steps
     ]
+
+
+def readable_file(*, session: Session, principal: Principal, file_id: str) -> EvidenceFile:
+    """A file of an answer, if `principal` may see an order it is attached to (or uploaded it)."""
+    return evidence.readable_file(session=session, principal=principal, file_id=file_id, may_see=may_see)
 
 
 def get_order(*, session: Session, principal: Principal, order_id: str, today: dt.date) -> OrderDetail:
@@ -335,7 +346,14 @@ def get_order(*, session: Session, principal: Principal, order_id: str, today: d
 # ---- writing --------------------------------------------------------------------------------------------------
 
 
-def _event(order: SupervisionOrder, action: OrderAction, principal: Principal, at: dt.datetime, reason: str | None):
+def _event(
+    order: SupervisionOrder,
+    action: OrderAction,
+    principal: Principal,
+    at: dt.datetime,
+    reason: str | None,
+    files: EvidenceDigests | None = None,
+):
     data = SupervisionOrderEvent(
         order_id=order.id,
         plan=order.plan,
@@ -351,6 +369,7 @@ def _event(order: SupervisionOrder, action: OrderAction, principal: Principal, a
         at=at,
         link=link_of(order.id),
         reason=reason,
+        evidence=files,
     )
     return IntegrationEvent(source=SUPERVISION_SOURCE, type=EVENT_OF_ACTION[action], subject=order.id, data=data)
 
@@ -366,22 +385,23 @@ def _record(
     note: str | None = None,
     detail: dict | None = None,
     reason: str | None = None,
-) -> None:
-    session.add(
-        SupervisionStep(
-            order_id=order.id,
-            action=action,
-            from_state=from_state,
-            to_state=order.state,
-            actor=principal.label,
-            actor_name=principal.name,
-            account_id=principal.account_id,
-            at=at,
-            note=note,
-            detail=detail or {},
-        )
+    files: EvidenceDigests | None = None,
+) -> SupervisionStep:
+    step = SupervisionStep(
+        order_id=order.id,
+        action=action,
+        from_state=from_state,
+        to_state=order.state,
+        actor=principal.label,
+        actor_name=principal.name,
+        account_id=principal.account_id,
+        at=at,
+        note=note,
+        detail=detail or {},
     )
-    add_event(session, topic=SUPERVISION_TOPIC, key=order.id, event=_event(order, action, principal, at, reason))
+    session.add(step)
+    add_event(session, topic=SUPERVISION_TOPIC, key=order.id, event=_event(order, action, principal, at, reason, files))
+    return step
 
 
 def open_order(
@@ -454,15 +474,23 @@ def act(
     today: dt.date,
     answer: OrderAnswer | None = None,
     returned: OrderReturn | None = None,
+    policy: EvidencePolicy | None = None,
 ) -> OrderDetail:
-    """Take one step of the order's life (签收, 开始办理, 反馈, 办结, 退回重办)."""
+    """Take one step of the order's life (签收, 开始办理, 反馈, 办结, 退回重办).  An answer's 佐证材料 are attached in
+    the step's transaction: the step, its files' rows and its event commit together, or none of them."""
     order = _order(session, principal, order_id, lock=True)
     authorize(principal, order, action)
     from_state = order.state
-    note, detail, reason = None, {}, None
+    note, detail, reason, refs, files = None, {}, None, [], None
     if action is OrderAction.answer:
         if answer is None:
             raise Unprocessable("反馈需要填写采取的措施、预期数值和预期时间", code="answer_required")
+        refs = answer.evidence
+        if refs:
+            if policy is None:  # a caller without the gateway's store (none in the app): no files, said plainly
+                raise Unprocessable("本次反馈不能附佐证材料：文件存储未配置", code="evidence_not_configured")
+            evidence.check(session, policy, principal, order.id, refs)
+            files = evidence.claim(session, policy, refs)
         order.measures, order.expected_result, order.expected_by = (
             answer.measures,
             answer.expected_result,
@@ -479,7 +507,7 @@ def act(
     if action is OrderAction.close:
         order.closed_at = now
     session.add(order)
-    _record(
+    step = _record(
         session,
         order,
         action,
@@ -489,7 +517,11 @@ def act(
         note=note,
         detail=detail,
         reason=reason,
+        files=files,
     )
+    if refs:
+        session.flush()  # the step's id, for its files' rows
+        evidence.attach(session, order_id=order.id, step_id=step.id, refs=refs, at=now)
     session.commit()
     return get_order(session=session, principal=principal, order_id=order.id, today=today)
 

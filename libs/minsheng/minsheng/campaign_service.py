@@ -22,9 +22,7 @@ from minsheng.evidence import service as evidence
 from minsheng.evidence.models import EVIDENCE_TABLES
 from minsheng.evidence.router import router as evidence_router
 from minsheng.evidence.router import upload_router as evidence_upload_router
-from minsheng.evidence.service import EvidencePolicy
 from minsheng.evidence.settings import EvidenceSettings
-from minsheng.evidence.storage import ObjectStore
 from minsheng.messaging import MESSAGING_BRANCH, MESSAGING_TABLES
 from minsheng.messaging.relay_process import run_relay_process
 from minsheng.plans import CampaignPlans, make_slot, open_plans, plan_router, plans_router
@@ -70,13 +68,8 @@ def start_upload_parsers(app: FastAPI) -> None:
     start_parser_server()  # the process that parses uploads (minsheng.uploads): ready before the first
 
 
-def open_evidence_store(app: FastAPI) -> None:
-    """The campaign's bucket of the object store and the limits of its files.  Not contacted here: a store that is
-    away at start-up leaves the service ready for reports (uploads answer 503 until it is back)."""
-    settings = app.state.settings
-    app.state.evidence_store = ObjectStore.from_settings(settings)
-    app.state.evidence_policy = EvidencePolicy.from_settings(settings, app.state.upload_guard.limits)
-    app.state.degraded_checks.append(evidence.store_degraded)
+# The campaign's bucket of the object store and the limits of its files (saved with a 报告, per plan).
+open_evidence_store = evidence.store_opener()
 
 
 @dataclass

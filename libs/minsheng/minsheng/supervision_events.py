@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from minsheng.messaging import register_event
+from minsheng.reporting.events import EvidenceDigests, evidence_field
 
 SUPERVISION_TOPIC = "minsheng.supervision.events"
 # The CloudEvents `source` of these events (`messaging.event_source("gateway")`).
@@ -77,6 +78,9 @@ class SupervisionOrderEvent(_Frozen):
     at: AwareDatetime = Field(description="本步时间（UTC）")
     link: str = Field(min_length=1, max_length=200, description="该督办单在 Web 应用中的路径")
     reason: str | None = Field(default=None, max_length=2000, description="退回重办的理由")
+    # The 佐证材料 of an answer (反馈): how many and their SHA-256.  Optional and absent when an answer has none, so
+    # the events of the contract are unchanged and a notifier built before it reads them all.
+    evidence: EvidenceDigests | None = evidence_field()
 
     @field_validator("at")
     @classmethod

@@ -1,8 +1,13 @@
 // 佐证材料: files uploaded first to a campaign's service (through the gateway), then saved with a report or a task
-// status by their ids. Uploads go by XMLHttpRequest, the one browser API that reports upload progress.
+// status by their ids; or to the gateway's own store, then saved with a 督办单's answer (SUPERVISION_FILES).
+// Uploads go by XMLHttpRequest, the one browser API that reports upload progress.
 import { ApiError, csrfToken, http } from './client'
 
-const base = (campaign: string) => `/api/v1/campaigns/${encodeURIComponent(campaign)}/evidence`
+/** Where the files of 督办单 answers live, in place of a campaign's code: the gateway's own store. */
+export const SUPERVISION_FILES = 'supervision'
+
+const base = (campaign: string) =>
+  campaign === SUPERVISION_FILES ? '/api/v1/supervision/evidence' : `/api/v1/campaigns/${encodeURIComponent(campaign)}/evidence`
 
 export type EvidenceKind = 'pdf' | 'jpeg' | 'png' | 'docx' | 'xlsx'
 
@@ -16,7 +21,7 @@ export interface EvidenceFile {
   size_bytes: number
   sha256: string
   has_thumbnail: boolean
-  state: 'pending' | 'attached'
+  state: 'uploading' | 'pending' | 'attached' | 'deleting'
   uploaded_by: string
   uploaded_at: string
 }

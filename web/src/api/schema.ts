@@ -943,6 +943,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/supervision/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 上传督办反馈的佐证材料（PDF、JPG、PNG、DOCX、XLSX）：得到编号，反馈时附上；未附上的数小时后清除 */
+        post: operations["upload_evidence_api_v1_supervision_evidence_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/supervision/dictionary": {
         parameters: {
             query?: never;
@@ -1055,7 +1072,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 反馈办理情况（主办单位）：措施、预期数值与时间 */
+        /** 反馈办理情况（主办单位）：措施、预期数值与时间，可附佐证材料 */
         post: operations["answer_api_v1_supervision_orders__order_id__answer_post"];
         delete?: never;
         options?: never;
@@ -1092,6 +1109,74 @@ export interface paths {
         /** 退回重办（市民生办），写明理由 */
         post: operations["send_back_api_v1_supervision_orders__order_id__return_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/evidence/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 督办反馈可上传的文件类型和大小上限（上传区的提示） */
+        get: operations["read_evidence_rules_api_v1_supervision_evidence_rules_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/evidence/{evidence_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 督办反馈佐证材料的内容（能查看该督办单的人；PDF 与图片在页面中预览，Word/Excel 下载） */
+        get: operations["read_evidence_content_api_v1_supervision_evidence__evidence_id__content_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/evidence/{evidence_id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 督办反馈中图片佐证材料的缩略图 */
+        get: operations["read_evidence_thumbnail_api_v1_supervision_evidence__evidence_id__thumbnail_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervision/evidence/{evidence_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** 删除本人上传、尚未随反馈保存的佐证材料（已保存的不能删除） */
+        delete: operations["delete_evidence_api_v1_supervision_evidence__evidence_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1313,6 +1398,14 @@ export interface components {
             /**
              * File
              * @description 填好的任务分解表（.xlsx，与试运行的同一份）
+             */
+            file: string;
+        };
+        /** Body_upload_evidence_api_v1_supervision_evidence_post */
+        Body_upload_evidence_api_v1_supervision_evidence_post: {
+            /**
+             * File
+             * @description 一个文件，至多 20 MB（按文件内容判断类型，与文件名无关）
              */
             file: string;
         };
@@ -2048,6 +2141,103 @@ export interface components {
             /** Count */
             count: number;
         };
+        /**
+         * EvidenceKind
+         * @enum {string}
+         */
+        EvidenceKind: "pdf" | "jpeg" | "png" | "docx" | "xlsx";
+        /** EvidenceKindRule */
+        EvidenceKindRule: {
+            kind: components["schemas"]["EvidenceKind"];
+            /** Label */
+            label: string;
+            /** Media Type */
+            media_type: string;
+            /** Extensions */
+            extensions: string[];
+        };
+        /**
+         * EvidencePublic
+         * @description A file as the API shows it; its content at /api/v1/evidence/{id}/content (and thumbnail).
+         */
+        EvidencePublic: {
+            /** Id */
+            id: string;
+            /**
+             * Filename
+             * @description 显示用的文件名（存储时用随机编号）
+             */
+            filename: string;
+            /**
+             * Caption
+             * @default
+             */
+            caption: string;
+            kind: components["schemas"]["EvidenceKind"];
+            /** Media Type */
+            media_type: string;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Sha256
+             * @description 所存文件的 SHA-256（图片为去除 EXIF 重新编码后的文件）
+             */
+            sha256: string;
+            /** Has Thumbnail */
+            has_thumbnail: boolean;
+            /** @description pending 已上传待随报告保存 | attached 已随报告保存 */
+            state: components["schemas"]["EvidenceState"];
+            /** Uploaded By */
+            uploaded_by: string;
+            /**
+             * Uploaded At
+             * Format: date-time
+             */
+            uploaded_at: string;
+        };
+        /**
+         * EvidenceRef
+         * @description A file uploaded first (POST /api/v1/evidence), attached when the report is saved.
+         */
+        EvidenceRef: {
+            /**
+             * Id
+             * @description 上传佐证材料后得到的编号（POST /api/v1/evidence）
+             */
+            id: string;
+            /**
+             * Caption
+             * @description 说明，如「长者食堂外景」
+             * @default
+             */
+            caption: string;
+        };
+        /**
+         * EvidenceRules
+         * @description What the upload area tells a clerk before they choose files: the service's own limits.
+         */
+        EvidenceRules: {
+            /** Kinds */
+            kinds: components["schemas"]["EvidenceKindRule"][];
+            /** Max File Bytes */
+            max_file_bytes: number;
+            /** Max Report Bytes */
+            max_report_bytes: number;
+            /** Max Files */
+            max_files: number;
+            /** Pending Hours */
+            pending_hours: number;
+            /** Summary */
+            summary: string;
+        };
+        /**
+         * EvidenceState
+         * @description A file's life: its row is written before its object (`uploading`), so that no object is ever without a
+         *     row; `pending` once stored, until a report is saved with it (`attached`, for good) or the clean-up takes it
+         *     (`deleting`: its objects are removed, then its row).
+         * @enum {string}
+         */
+        EvidenceState: "uploading" | "pending" | "attached" | "deleting";
         /** HeadlineFigure */
         HeadlineFigure: {
             /** Id */
@@ -2383,6 +2573,11 @@ export interface components {
              * @description 预期何时达到
              */
             expected_by: string;
+            /**
+             * Evidence
+             * @description 佐证材料：先上传文件（POST /api/v1/supervision/evidence）得到编号，反馈时附上
+             */
+            evidence?: components["schemas"]["EvidenceRef"][];
         };
         /** OrderCreate */
         OrderCreate: {
@@ -3047,6 +3242,11 @@ export interface components {
             detail: {
                 [key: string]: unknown;
             };
+            /**
+             * Evidence
+             * @description 随这一步（反馈）保存的佐证材料；内容见 /api/v1/supervision/evidence/{id}/content
+             */
+            evidence?: components["schemas"]["EvidencePublic"][];
         };
         /**
          * SubjectKind
@@ -7390,6 +7590,115 @@ export interface operations {
             };
         };
     };
+    upload_evidence_api_v1_supervision_evidence_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_evidence_api_v1_supervision_evidence_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePublic"];
+                };
+            };
+            /** @description 请求内容无法解析（编码或 multipart 表单格式不正确） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 未登录或令牌无效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权上传或查看 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 佐证材料不存在或已清除 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件过大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件类型不被接受或内容有问题（说明原因） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件存储暂时不可用（Retry-After） */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     read_dictionary_api_v1_supervision_dictionary_get: {
         parameters: {
             query?: never;
@@ -8055,7 +8364,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            /** @description 佐证材料不存在、已过期或不是本人上传等 */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8278,6 +8587,316 @@ export interface operations {
                 };
             };
             /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    read_evidence_rules_api_v1_supervision_evidence_rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidenceRules"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理（说明允许的范围） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    read_evidence_content_api_v1_supervision_evidence__evidence_id__content_get: {
+        parameters: {
+            query?: {
+                /** @description true：作为附件下载 */
+                download?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description 佐证材料编号（上传时得到） */
+                evidence_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 文件内容（流式） */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description 未登录或令牌无效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权上传或查看 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 佐证材料不存在或已清除 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件过大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件类型不被接受或内容有问题（说明原因） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件存储暂时不可用（Retry-After） */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    read_evidence_thumbnail_api_v1_supervision_evidence__evidence_id__thumbnail_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 佐证材料编号（上传时得到） */
+                evidence_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 缩略图（JPEG） */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description 未登录或令牌无效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权上传或查看 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 佐证材料不存在或已清除 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件过大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件类型不被接受或内容有问题（说明原因） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件存储暂时不可用（Retry-After） */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_evidence_api_v1_supervision_evidence__evidence_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 佐证材料编号（上传时得到） */
+                evidence_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 未登录或令牌无效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权上传或查看 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 佐证材料不存在或已清除 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件过大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件类型不被接受或内容有问题（说明原因） */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件存储暂时不可用（Retry-After） */
             503: {
                 headers: {
                     /** @description 多少秒后可以重试 */

@@ -9,25 +9,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
+from sqlmodel import Session
 
 from minsheng.auth.deps import PrincipalDep
+from minsheng.auth.principal import Principal
 from minsheng.catalog.snapshot import CatalogDep
 from minsheng.db import SessionDep
 from minsheng.evidence import service
-from minsheng.evidence.content import ALLOWED, EXTENSIONS, IMAGES, KIND_LABELS, MEDIA_TYPES, EvidenceKind
+from minsheng.evidence.content import IMAGES, EvidenceKind
 from minsheng.evidence.models import EvidenceFile
 from minsheng.evidence.schemas import (
     EVIDENCE_ID,
     AttachedEvidence,
     EvidenceIndex,
-    EvidenceKindRule,
     EvidencePublic,
     EvidenceRules,
 )
 from minsheng.evidence.service import EvidencePolicyDep, ObjectStoreDep
-from minsheng.evidence.storage import content_disposition
+from minsheng.evidence.storage import ObjectStore, content_disposition
 from minsheng.params import MAX_ROW_ID
-from minsheng.uploads import UploadGuardDep
+from minsheng.uploads import UploadGuard, UploadGuardDep
 
 # What a multipart body adds to the file it carries (boundaries, headers of the part): generous.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -92,9 +93,21 @@ def upload_evidence(
     file: Annotated[UploadFile, File(description="一个文件，至多 20 MB（按文件内容判断类型，与文件名无关）")],
 ):
     # Sync: the checks run in the guard's child process, the store is called over HTTP; a worker thread waits.
+    return receive(request, session, store, policy, guard, principal, file)
+
+
+def receive(
+    request: Request,
+    session: Session,
+    store: ObjectStore,
+    policy: service.EvidencePolicy,
+    guard: UploadGuard,
+    principal: Principal,
+    file: UploadFile,
+) -> EvidencePublic:
+    """An upload route's body, whatever the files are for: bounded, checked, stored, kept `pending`."""
     if file.size is not None and file.size > policy.max_file_bytes:
         raise service.too_large(file.size, policy)
-    content = file.file.read(policy.max_file_bytes + 1)
     row = service.upload(
         session=session,
         store=store,
@@ -102,7 +115,7 @@ def upload_evidence(
         policy=policy,
         principal=principal,
         filename=file.filename or "",
-        content=content,
+        content=file.file.read(policy.max_file_bytes + 1),
         process=request.app.state.process,
     )
     return service.public(row)
@@ -133,25 +146,7 @@ def list_evidence(
 
 @router.get("/evidence/rules", response_model=EvidenceRules, summary="可上传的文件类型和大小上限（上传区的提示）")
 def read_rules(policy: EvidencePolicyDep):
-    kinds = [
-        EvidenceKindRule(
-            kind=kind, label=KIND_LABELS[kind], media_type=MEDIA_TYPES[kind], extensions=list(EXTENSIONS[kind])
-        )
-        for kind in EvidenceKind
-    ]
-    summary = (
-        f"可上传 {ALLOWED}，每个不超过 {service.megabytes(policy.max_file_bytes)} MB，"
-        f"每份报告至多 {policy.max_files} 个、合计不超过 {service.megabytes(policy.max_report_bytes)} MB；"
-        "照片会去除拍摄位置等信息"
-    )
-    return EvidenceRules(
-        kinds=kinds,
-        max_file_bytes=policy.max_file_bytes,
-        max_report_bytes=policy.max_report_bytes,
-        max_files=policy.max_files,
-        pending_hours=policy.pending_hours,
-        summary=summary,
-    )
+    return service.rules(policy)
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidencePublic, responses=ERRORS, summary="一个佐证材料的信息")
@@ -163,7 +158,10 @@ def read_evidence(session: SessionDep, catalog: CatalogDep, principal: Principal
     )
 
 
-def _stream(store, row: EvidenceFile, key: str, media_type: str, *, filename: str, inline: bool) -> StreamingResponse:  # noqa: ANN001
+def stream_file(
+    store: ObjectStore, row: EvidenceFile, key: str, media_type: str, *, filename: str, inline: bool
+) -> StreamingResponse:
+    """An object of the store as the answer, with the headers that keep a file from running in the app's origin."""
     size, chunks = store.stream(key)
     return StreamingResponse(
         chunks,
@@ -197,8 +195,13 @@ def read_evidence_content(
     row = service.readable_file(
         session=session, catalog=catalog.snapshot(session), principal=principal, file_id=evidence_id
     )
+    return content_response(store, row, download=download)
+
+
+def content_response(store: ObjectStore, row: EvidenceFile, *, download: bool) -> StreamingResponse:
+    """A file read by someone allowed: PDFs and images shown in the page unless asked as a download."""
     inline = not download and (row.kind is EvidenceKind.pdf or row.kind in IMAGES)
-    return _stream(store, row, row.object_key, row.media_type, filename=row.filename, inline=inline)
+    return stream_file(store, row, row.object_key, row.media_type, filename=row.filename, inline=inline)
 
 
 @router.get(
@@ -213,10 +216,14 @@ def read_evidence_thumbnail(
     row = service.readable_file(
         session=session, catalog=catalog.snapshot(session), principal=principal, file_id=evidence_id
     )
+    return thumbnail_response(store, row)
+
+
+def thumbnail_response(store: ObjectStore, row: EvidenceFile) -> StreamingResponse:
     if row.thumbnail_key is None:
         raise service.no_thumbnail(row)
     name = row.filename.rsplit(".", 1)[0] + "_缩略图.jpg"
-    return _stream(store, row, row.thumbnail_key, "image/jpeg", filename=name, inline=True)
+    return stream_file(store, row, row.thumbnail_key, "image/jpeg", filename=name, inline=True)
 
 
 @router.delete(

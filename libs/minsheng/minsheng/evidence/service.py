@@ -18,12 +18,12 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from prometheus_client import Counter, Gauge
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -33,9 +33,18 @@ from minsheng.auth.principal import IndicatorScope, Principal, may_see_evidence
 from minsheng.catalog.snapshot import CatalogSnapshot
 from minsheng.db import Database
 from minsheng.errors import DomainError, Forbidden, NotFound, Unprocessable
-from minsheng.evidence.content import CleanFile, EvidenceLimits, inspect
+from minsheng.evidence.content import (
+    ALLOWED,
+    EXTENSIONS,
+    KIND_LABELS,
+    MEDIA_TYPES,
+    CleanFile,
+    EvidenceKind,
+    EvidenceLimits,
+    inspect,
+)
 from minsheng.evidence.models import EvidenceFile, EvidenceState
-from minsheng.evidence.schemas import EvidencePublic, EvidenceRef
+from minsheng.evidence.schemas import EvidenceKindRule, EvidencePublic, EvidenceRef, EvidenceRules
 from minsheng.evidence.settings import MB, EvidenceSettings
 from minsheng.evidence.storage import ObjectStore, StorageUnavailable
 from minsheng.reporting.events import EvidenceDigests
@@ -77,9 +86,13 @@ class EvidencePolicy:
     pending_hours: float
     upload_grace_seconds: float
     content: EvidenceLimits
+    # What the files are saved with, in the messages a clerk reads: a campaign's 报告, the gateway's 督办反馈.
+    saved_with: str = "报告"
 
     @classmethod
-    def from_settings(cls, settings: EvidenceSettings, archive: UploadLimits) -> EvidencePolicy:
+    def from_settings(
+        cls, settings: EvidenceSettings, archive: UploadLimits, *, saved_with: str = "报告"
+    ) -> EvidencePolicy:
         return cls(
             max_file_bytes=settings.evidence_max_file_bytes,
             max_report_bytes=settings.evidence_max_report_bytes,
@@ -92,6 +105,7 @@ class EvidencePolicy:
                 image_max_pixels=settings.evidence_image_max_pixels,
                 thumbnail_pixels=settings.evidence_thumbnail_pixels,
             ),
+            saved_with=saved_with,
         )
 
 
@@ -148,7 +162,7 @@ def upload(
     )
     if pending >= policy.max_pending_per_account:
         raise Unprocessable(
-            f"已上传但尚未随报告保存的佐证材料已有 {pending} 个，达到上限；请先提交报告，"
+            f"已上传但尚未随{policy.saved_with}保存的佐证材料已有 {pending} 个，达到上限；请先提交{policy.saved_with}，"
             "或删除不需要的文件后再上传（未保存的文件会在数小时后自动清除）",
             code="evidence_pending_quota",
         )
@@ -230,7 +244,7 @@ def delete_pending(*, session: Session, store: ObjectStore, principal: Principal
     """The uploader takes back a file not yet saved with a report; an attached one stays, always."""
     row = session.get(EvidenceFile, file_id, with_for_update=True)
     if row is None or row.state is EvidenceState.deleting or row.uploader_account != principal.account_id:
-        raise _not_found(file_id)
+        raise not_found(file_id)
     if row.state is EvidenceState.attached:
         raise Forbidden(
             "佐证材料已随报告保存，不能删除（报告的各个版本都保留其佐证材料）；如需更换，请在修订时不再附上它",
@@ -274,16 +288,38 @@ GROUP BY f.id
 """
 
 
+@dataclass(frozen=True)
+class KnownFile:
+    """A file named in a request, as it stands, and the series (or other subjects) it is attached to already."""
+
+    id: str
+    state: str
+    uploader_account: int
+    size_bytes: int
+    filename: str
+    subjects: tuple[str, ...] = ()
+
+
 def check_refs(
     session: Session, policy: EvidencePolicy, principal: Principal, items: Sequence[Submitted]
 ) -> list[RowError]:
-    """What is wrong with the files each row names: too many, too large together, named twice, unknown or expired,
-    someone else's upload, or saved with another report.  A file saved with an earlier revision of the same series
-    may be named again (the new revision keeps it)."""
+    """What is wrong with the files each report row (or task status) names; a file saved with an earlier revision of
+    the same series may be named again (the new revision keeps it)."""
     ids = sorted({ref.id for item in items for ref in item.refs})
     if not ids:
         return []
-    known = {row[0]: row for row in session.connection().execute(sa.text(_KNOWN_SQL), {"ids": ids})}
+    known = {
+        row[0]: KnownFile(row[0], row[1], row[2], row[3], filename=row[5], subjects=(*row[6], *row[7]))
+        for row in session.connection().execute(sa.text(_KNOWN_SQL), {"ids": ids})
+    }
+    return check_files(policy, principal, items, known)
+
+
+def check_files(
+    policy: EvidencePolicy, principal: Principal, items: Sequence[Submitted], known: dict[str, KnownFile]
+) -> list[RowError]:
+    """What is wrong with the files each item names, whatever it is saved with: too many, too large together, named
+    twice, unknown or expired, someone else's upload, or attached to another subject than the item's `series`."""
     errors: list[RowError] = []
     for item in items:
         if not item.refs:
@@ -295,44 +331,45 @@ def check_refs(
         if len(item.refs) > policy.max_files:
             fail(
                 "evidence_too_many",
-                f"每份报告最多附 {policy.max_files} 个佐证材料，本次附了 {len(item.refs)} 个；"
+                f"每份{policy.saved_with}最多附 {policy.max_files} 个佐证材料，本次附了 {len(item.refs)} 个；"
                 "请合并（如把多张照片放进一个 PDF）后再提交",
             )
             continue
         seen: set[str] = set()
         total = 0
         for ref in item.refs:
-            row = known.get(ref.id)
+            file = known.get(ref.id)
             if ref.id in seen:
-                fail("evidence_duplicate", f"佐证材料「{row[5] if row else ref.id}」附了两次")
+                fail("evidence_duplicate", f"佐证材料「{file.filename if file else ref.id}」附了两次")
                 continue
             seen.add(ref.id)
-            if row is None or row[1] == EvidenceState.deleting.name:
+            if file is None or file.state == EvidenceState.deleting.name:
                 fail("evidence_not_found", _gone_message(ref.id, policy))
                 continue
-            file_id, state, uploader, size, thumbnail, filename, report_series, task_series = row
-            if state == EvidenceState.uploading.name:
-                fail("evidence_not_ready", f"佐证材料「{filename}」尚未上传完成，请稍候或重新上传")
-            elif state == EvidenceState.pending.name and uploader != principal.account_id:
+            if file.state == EvidenceState.uploading.name:
+                fail("evidence_not_ready", f"佐证材料「{file.filename}」尚未上传完成，请稍候或重新上传")
+            elif file.state == EvidenceState.pending.name and file.uploader_account != principal.account_id:
                 fail("evidence_not_found", _gone_message(ref.id, policy))
-            elif state == EvidenceState.attached.name and item.series not in (*report_series, *task_series):
+            elif file.state == EvidenceState.attached.name and item.series not in file.subjects:
                 fail(
                     "evidence_elsewhere",
-                    f"佐证材料「{filename}」已随其他报告保存，不能附到本报告；如需使用同一文件，请重新上传",
+                    f"佐证材料「{file.filename}」已随其他{policy.saved_with}保存，不能附到本{policy.saved_with}；"
+                    "如需使用同一文件，请重新上传",
                 )
-            total += size
+            total += file.size_bytes
         if total > policy.max_report_bytes:
             fail(
                 "evidence_report_too_large",
-                f"本报告的佐证材料合计 {megabytes(total)} MB，超过 {megabytes(policy.max_report_bytes)} MB 的上限；"
-                "请压缩或精简后再提交",
+                f"本{policy.saved_with}的佐证材料合计 {megabytes(total)} MB，"
+                f"超过 {megabytes(policy.max_report_bytes)} MB 的上限；请压缩或精简后再提交",
             )
     return errors
 
 
 def _gone_message(file_id: str, policy: EvidencePolicy) -> str:
     return (
-        f"佐证材料（编号 {file_id[:8]}…）不存在或已过期：上传后 {policy.pending_hours:g} 小时内未随报告保存的文件"
+        f"佐证材料（编号 {file_id[:8]}…）不存在或已过期：上传后 {policy.pending_hours:g} 小时内"
+        f"未随{policy.saved_with}保存的文件"
         "会被清除，请重新上传"
     )
 
@@ -368,7 +405,8 @@ def usable(refs: Sequence[EvidenceRef], claimed: dict[str, ClaimedFile]) -> bool
 def gone(policy: EvidencePolicy) -> Unprocessable:
     """A file named in a report that the clean-up took meanwhile (found at write time)."""
     return Unprocessable(
-        f"有佐证材料已过期被清除（上传后 {policy.pending_hours:g} 小时内未随报告保存），本次未保存；请重新上传后再提交",
+        f"有佐证材料已过期被清除（上传后 {policy.pending_hours:g} 小时内未随{policy.saved_with}保存），本次未保存；"
+        "请重新上传后再提交",
         code="evidence_not_found",
     )
 
@@ -515,11 +553,11 @@ def readable_file(*, session: Session, catalog: CatalogSnapshot, principal: Prin
     it is attached to (`may_see_evidence`: a district its own, reviewers what they review)."""
     row = session.get(EvidenceFile, file_id)
     if row is None or row.state in (EvidenceState.uploading, EvidenceState.deleting):
-        raise _not_found(file_id)
+        raise not_found(file_id)
     if row.uploader_account == principal.account_id and principal.account_id:
         return row
     if row.state is EvidenceState.pending:
-        raise _not_found(file_id)  # someone's upload, not saved with anything yet: theirs alone
+        raise not_found(file_id)  # someone's upload, not saved with anything yet: theirs alone
     subjects = session.connection().execute(sa.text(_SUBJECTS_SQL), {"id": file_id}).all()
     if any(subject_visible(principal, catalog, *subject) for subject in subjects):
         return row
@@ -578,7 +616,7 @@ def no_thumbnail(row: EvidenceFile) -> NotFound:
     return NotFound(f"「{row.filename}」不是图片，没有缩略图", code="evidence_no_thumbnail")
 
 
-def _not_found(file_id: str) -> NotFound:
+def not_found(file_id: str) -> NotFound:
     return NotFound(f"佐证材料（编号 {file_id[:8]}…）不存在或已被清除", code="evidence_not_found")
 
 
@@ -687,8 +725,9 @@ def upkeep_once(app, *, at: dt.datetime | None = None) -> int:  # noqa: ANN001 -
     up = store.ping()
     app.state.evidence_store_up = up
     OBJECT_STORE_UP.labels(process).set(1 if up else 0)
-    # Each plan keeps its files' rows in its own schema (decision 0017): each is swept.
-    plans = getattr(app.state, "plans", None)
+    # Each plan of a campaign keeps its files' rows in its own schema (decision 0017): each is swept.  The
+    # gateway's files (督办单) are in its public schema only.
+    plans = getattr(app.state, "plans", None) if getattr(app.state, "evidence_per_plan", True) else None
     databases = [slot.database for slot in plans.slots()] if plans is not None else [app.state.database]
     removed = sum(sweep(database, store, app.state.evidence_policy, at=at) for database in databases) if up else 0
     if removed:
@@ -706,6 +745,45 @@ def store_degraded(app) -> list[str]:  # noqa: ANN001 - a FastAPI app
     if not getattr(app.state, "evidence_store_up", True):
         return ["object_store: unreachable (uploads answer 503)"]
     return []
+
+
+def store_opener(*, saved_with: str = "报告", per_plan: bool = True) -> Callable[[FastAPI], None]:
+    """A start-up step: the process's bucket of the object store and the limits of its files.  The store is not
+    contacted: one that is away at start-up leaves the process ready (uploads answer 503 until it is back)."""
+
+    def open_store(app: FastAPI) -> None:
+        settings = app.state.settings
+        app.state.evidence_store = ObjectStore.from_settings(settings)
+        app.state.evidence_policy = EvidencePolicy.from_settings(
+            settings, app.state.upload_guard.limits, saved_with=saved_with
+        )
+        app.state.evidence_per_plan = per_plan
+        app.state.degraded_checks.append(store_degraded)
+
+    return open_store
+
+
+def rules(policy: EvidencePolicy) -> EvidenceRules:
+    """What the upload area tells a clerk before they choose files: the kinds accepted and the process's limits."""
+    kinds = [
+        EvidenceKindRule(
+            kind=kind, label=KIND_LABELS[kind], media_type=MEDIA_TYPES[kind], extensions=list(EXTENSIONS[kind])
+        )
+        for kind in EvidenceKind
+    ]
+    summary = (
+        f"可上传 {ALLOWED}，每个不超过 {megabytes(policy.max_file_bytes)} MB，"
+        f"每份{policy.saved_with}至多 {policy.max_files} 个、合计不超过 {megabytes(policy.max_report_bytes)} MB；"
+        "照片会去除拍摄位置等信息"
+    )
+    return EvidenceRules(
+        kinds=kinds,
+        max_file_bytes=policy.max_file_bytes,
+        max_report_bytes=policy.max_report_bytes,
+        max_files=policy.max_files,
+        pending_hours=policy.pending_hours,
+        summary=summary,
+    )
 
 
 # ---- dependencies --------------------------------------------------------------------------------------------

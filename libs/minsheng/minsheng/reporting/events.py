@@ -74,7 +74,7 @@ class EvidenceDigests(_EventData):
     sha256: list[str]
 
 
-def _evidence_field():  # noqa: ANN202 - a pydantic Field
+def evidence_field():  # noqa: ANN202 - a pydantic Field
     # Added to v1 without a new version: absent (not null) from the JSON of a revision without files, so such
     # events are what they always were; a consumer deployed before the producer reads them all.
     return Field(default=None, exclude_if=lambda value: value is None)
@@ -92,7 +92,7 @@ class ReportChanged(_PlanEventData):
     supersedes: int | None = None  # the report id of the revision this one replaced
     actor: str
     occurred_at: dt.datetime
-    evidence: EvidenceDigests | None = _evidence_field()
+    evidence: EvidenceDigests | None = evidence_field()
 
 
 class TaskStatusReported(_PlanEventData):
@@ -118,7 +118,7 @@ class TaskStatusReported(_PlanEventData):
     revision: int
     actor: str
     occurred_at: dt.datetime
-    evidence: EvidenceDigests | None = _evidence_field()
+    evidence: EvidenceDigests | None = evidence_field()
 
 
 class TaskStateChanged(_PlanEventData):

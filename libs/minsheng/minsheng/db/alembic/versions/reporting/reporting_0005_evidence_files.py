@@ -11,6 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from minsheng.evidence.migration import create_evidence_file_table, drop_evidence_file_table
+
 revision: str = "reporting_0005"
 down_revision: str | Sequence[str] | None = "reporting_0004"
 branch_labels: str | Sequence[str] | None = None
@@ -18,35 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "evidence_file",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("object_key", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-        sa.Column("thumbnail_key", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
-        sa.Column("filename", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-        sa.Column(
-            "kind",
-            sa.Enum("pdf", "jpeg", "png", "docx", "xlsx", name="evidencekind", native_enum=False, length=16),
-            nullable=False,
-        ),
-        sa.Column("media_type", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-        sa.Column("size_bytes", sa.BigInteger(), nullable=False),
-        sa.Column("thumbnail_bytes", sa.BigInteger(), nullable=False),
-        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column(
-            "state",
-            sa.Enum("uploading", "pending", "attached", "deleting", name="evidencestate", native_enum=False, length=16),
-            nullable=False,
-        ),
-        sa.Column("uploaded_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("uploader_account", sa.Integer(), nullable=False),
-        sa.Column("uploaded_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("attached_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("object_key"),
-    )
-    op.create_index(op.f("ix_evidence_file_state"), "evidence_file", ["state"], unique=False)
-    op.create_index(op.f("ix_evidence_file_uploader_account"), "evidence_file", ["uploader_account"], unique=False)
+    create_evidence_file_table()
     op.create_table(
         "evidence_attachment",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -84,6 +58,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_evidence_attachment_report_id"), table_name="evidence_attachment")
     op.drop_index(op.f("ix_evidence_attachment_evidence_id"), table_name="evidence_attachment")
     op.drop_table("evidence_attachment")
-    op.drop_index(op.f("ix_evidence_file_uploader_account"), table_name="evidence_file")
-    op.drop_index(op.f("ix_evidence_file_state"), table_name="evidence_file")
-    op.drop_table("evidence_file")
+    drop_evidence_file_table()
