@@ -206,7 +206,10 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(loaded_stack: Met
         return response.json()["data"]["result"]
 
     try:
-        wait_until(lambda: len(query("up == 1")) == 2, timeout=60, message="Prometheus scraping both processes")
+        expected = len(loaded_stack.processes)
+        wait_until(
+            lambda: len(query("up == 1")) == expected, timeout=60, message=f"Prometheus scraping all {expected} processes"
+        )
         # Enough scrapes for rates over the panels' window, while a little traffic goes on.
         deadline = time.monotonic() + 12
         while time.monotonic() < deadline:
