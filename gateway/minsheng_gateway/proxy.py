@@ -52,6 +52,7 @@ CAMPAIGN_NAMES = {
     "employment": "就业增收",
     "livability": "文明宜居",
     "notifier": "提醒",  # not a campaign: the notifier, proxied the same way (notifications/router.py)
+    "webhooks": "对接系统推送",  # nor the webhooks worker (webhooks.py)
 }
 # Response headers worth passing back besides Content-Type (hop-by-hop and framing headers never are).
 RESPONSE_HEADERS = (
@@ -168,6 +169,28 @@ async def forward(campaign: str, path: str, request: Request) -> Response:
         headers["authorization"] = f"Bearer {service_token(request, caller, campaign)}"
     body = _request_body(request, headers)
     upstream, streamed = await _send(request, campaign, url, headers, body)
+    if upstream.status_code == 401 and refused is not None:
+        await upstream.aclose()
+        raise refused
+    return _answer(upstream, streamed)
+
+
+async def forward_to_process(process: str, base_url: str, path: str, request: Request) -> Response:
+    """`/api/v1/<process>/{path}` of a process beside the gateway (the notifier, the webhooks worker) to its
+    `/api/v1/{path}`, with a token the gateway signs for it: the same rules as a campaign's."""
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise NotFound("请求的地址不存在", code="http_404")
+    url = f"{base_url.rstrip('/')}/api/v1/{quote(path, safe=_PATH_SAFE)}"
+    if request.url.query:
+        url = f"{url}?{request.url.query}"
+    headers = _forwarded_headers(request)
+    caller, refused = None, None
+    if "authorization" in request.headers or SESSION_COOKIE in request.cookies:
+        caller, refused = await run_in_threadpool(_caller, request)
+    if caller is not None:
+        headers["authorization"] = f"Bearer {service_token(request, caller, process)}"
+    body = _request_body(request, headers)
+    upstream, streamed = await _send(request, process, url, headers, body)
     if upstream.status_code == 401 and refused is not None:
         await upstream.aclose()
         raise refused
