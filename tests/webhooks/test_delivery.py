@@ -7,7 +7,7 @@ import base64
 import secrets
 import time
 
-from minsheng_webhooks.sender import utc_now
+from minsheng_webhooks.sender import due, try_once, utc_now
 from tests.support.identity import bearer
 from tests.webhooks.conftest import CITY, report_event
 from tests.webhooks.receiver import Receiver
@@ -206,3 +206,17 @@ def test_filters_by_campaign_and_plan_and_who_may_manage(worker):
     assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_event_type"
     types = worker.client.get("/api/v1/event-types", headers=CITY).json()
     assert "minsheng.supervision.order_assigned.v1" in {t["type"] for t in types}
+
+
+def test_a_try_whose_outcome_was_never_saved_is_sent_again_not_lost(worker):
+    """A crash between the try and saving its outcome: the delivery is still waiting, so it goes again (at least
+    once), with the same webhook-id the receiver drops."""
+    with Receiver(SECRET) as receiver:
+        endpoint = worker.subscribe(receiver.url, secret=SECRET)["endpoint"]
+        worker.publish([report_event("T002-1", "370303", 1.0)])
+        [(delivery, row)] = due(worker.app, utc_now())
+        worker.client.portal.call(try_once, worker.app, delivery, row, utc_now())  # sent; "crashed" before record()
+        assert len(receiver.processed) == 1
+        assert worker.log(endpoint["id"])[0]["status"] == "pending"
+        worker.send_until(lambda: worker.log(endpoint["id"])[0]["status"] == "succeeded")
+        assert receiver.duplicates == 1 and len(receiver.processed) == 1
