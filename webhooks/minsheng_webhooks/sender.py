@@ -151,9 +151,9 @@ async def try_once(app: FastAPI, delivery: Delivery, endpoint: Endpoint, now: dt
         "webhook-timestamp": str(timestamp),
         "webhook-signature": signatures(in_force(endpoint, now), delivery.event_id, timestamp, body),
     }
+    host = f"[{target.host}]" if ":" in target.host else target.host  # an IPv6 literal
     port = httpx.URL(endpoint.url).port
-    if port is not None:
-        headers["host"] = f"{target.host}:{port}"
+    headers["host"] = f"{host}:{port}" if port is not None else host
     started = time.perf_counter()
     http = client(app)
     try:
