@@ -51,6 +51,7 @@ from minsheng.topology import (
     LOCAL_OBJECT_STORE_PORT,
     LOCAL_POSTGRES_PORT,
     NOTIFIER,
+    WEBHOOKS,
 )
 from minsheng_gateway.identity.tokens import FreshBearer, ServiceTokenSigner
 
@@ -487,6 +488,10 @@ def main() -> int:
     env.setdefault("NOTIFIER_APP_URL", gateway_url)
     env.setdefault("NOTIFIER_SMTP_HOST", "127.0.0.1")
     env.setdefault("NOTIFIER_SMTP_PORT", str(smtp_port))
+    # The webhooks worker (decision 0023): the gateway's public key for its tokens. Its SSRF guard stays on: an
+    # endpoint on this machine needs WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS=true and WEBHOOKS_ALLOW_HTTP=true.
+    env.setdefault("WEBHOOKS_JWT_PUBLIC_KEY", str(public_key))
+    env["GATEWAY_WEBHOOKS_URL"] = f"http://127.0.0.1:{ports[WEBHOOKS.name]}"
     mailbox = LocalMailbox(data_dir / "mail", smtp_port)
     # While this file exists the gateway's /readyz says it waits for the demo data: "ready" (and the
     # banner below, printed once /readyz is 200) means ready for people, the demo figures included.
@@ -516,7 +521,7 @@ def main() -> int:
                 demo_loading.unlink(missing_ok=True)
         wait_ready(gateway_url, timeout=120)
         print("\n淄博市高品质民生平台 is running:", flush=True)
-        for process in (GATEWAY, *CAMPAIGNS.values(), NOTIFIER):
+        for process in (GATEWAY, *CAMPAIGNS.values(), NOTIFIER, WEBHOOKS):
             url = f"http://127.0.0.1:{ports[process.name]}"
             print(f"  {process.name:<11} {url}/docs   ({url}/metrics)", flush=True)
         print(f"\n  try: curl '{gateway_url}/api/v1/tasks?limit=500'", flush=True)
@@ -552,7 +557,7 @@ def main() -> int:
         print(f"broker    Kafka protocol (Tansu)  {broker.bootstrap_servers}", flush=True)
         mailbox.start()
         print(f"mail      SMTP 127.0.0.1:{smtp_port}  kept in {mailbox.folder}", flush=True)
-        for process in (*CAMPAIGNS.values(), GATEWAY, NOTIFIER):
+        for process in (*CAMPAIGNS.values(), GATEWAY, NOTIFIER, WEBHOOKS):
             start = uvicorn(process.name, process.app)
             supervisor.add(Supervised(process.name, start=start, stop=terminate, stop_early=True))
         startup = Startup(start_up)

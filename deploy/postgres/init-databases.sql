@@ -7,3 +7,4 @@ CREATE DATABASE minsheng_eldercare OWNER minsheng;
 CREATE DATABASE minsheng_employment OWNER minsheng;
 CREATE DATABASE minsheng_livability OWNER minsheng;
 CREATE DATABASE minsheng_notifier OWNER minsheng;
+CREATE DATABASE minsheng_webhooks OWNER minsheng;

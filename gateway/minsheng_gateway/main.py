@@ -42,6 +42,7 @@ from minsheng_gateway.supervision.router import router as supervision_router
 from minsheng_gateway.supervision.router import upload_router as supervision_upload_router
 from minsheng_gateway.warnings.router import router as warnings_router
 from minsheng_gateway.webapp import router as webapp_router
+from minsheng_gateway.webhooks import router as webhooks_router
 
 settings = GatewaySettings()
 
@@ -92,6 +93,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             supervision_router,
             notifier_feed_router,
             notifier_router,
+            webhooks_router,
             proxy_router,
             webapp_router,
         ],

@@ -52,6 +52,7 @@ CAMPAIGN_NAMES = {
     "employment": "就业增收",
     "livability": "文明宜居",
     "notifier": "提醒",  # not a campaign: the notifier, proxied the same way (notifications/router.py)
+    "webhooks": "对接系统推送",  # nor the webhooks worker (webhooks.py)
 }
 # Response headers worth passing back besides Content-Type (hop-by-hop and framing headers never are).
 RESPONSE_HEADERS = (
@@ -118,14 +119,6 @@ async def proxy_client_lifecycle(app: FastAPI) -> None:
         await close_proxy_client(app)
 
 
-def _target_url(settings: GatewaySettings, campaign: str, path: str, query: str) -> str:
-    segments = path.split("/")
-    if any(segment in (".", "..") for segment in segments):  # never climb out of the service's /api/v1
-        raise NotFound("请求的地址不存在", code="http_404")
-    url = f"{settings.service_url(campaign)}/api/v1/{quote(path, safe=_PATH_SAFE)}"
-    return f"{url}?{query}" if query else url
-
-
 def _forwarded_headers(request: Request) -> dict[str, str]:
     headers = {"content-type": request.headers["content-type"]} if "content-type" in request.headers else {}
     if request.client is not None:
@@ -159,15 +152,25 @@ router = APIRouter(tags=["统一入口 gateway"])
 async def forward(campaign: str, path: str, request: Request) -> Response:
     _known_campaign(campaign)
     settings: GatewaySettings = request.app.state.settings
-    url = _target_url(settings, campaign, path, request.url.query)
+    return await forward_to_process(campaign, settings.service_url(campaign), path, request)
+
+
+async def forward_to_process(process: str, base_url: str, path: str, request: Request) -> Response:
+    """A path forwarded to `base_url`'s `/api/v1/{path}` with a token the gateway signs for `process` (its
+    audience): a campaign service's, the notifier's or the webhooks worker's, one set of rules for all."""
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise NotFound("请求的地址不存在", code="http_404")
+    url = f"{base_url.rstrip('/')}/api/v1/{quote(path, safe=_PATH_SAFE)}"
+    if request.url.query:
+        url = f"{url}?{request.url.query}"
     headers = _forwarded_headers(request)
     caller, refused = None, None
-    if "authorization" in request.headers or SESSION_COOKIE in request.cookies:  # else nothing to look up
+    if "authorization" in request.headers or SESSION_COOKIE in request.cookies:
         caller, refused = await run_in_threadpool(_caller, request)
     if caller is not None:
-        headers["authorization"] = f"Bearer {service_token(request, caller, campaign)}"
+        headers["authorization"] = f"Bearer {service_token(request, caller, process)}"
     body = _request_body(request, headers)
-    upstream, streamed = await _send(request, campaign, url, headers, body)
+    upstream, streamed = await _send(request, process, url, headers, body)
     if upstream.status_code == 401 and refused is not None:
         await upstream.aclose()
         raise refused

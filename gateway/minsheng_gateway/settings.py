@@ -6,7 +6,7 @@ from pydantic_settings import SettingsConfigDict
 from minsheng.evidence.settings import EvidenceSettings
 from minsheng.reporting.calendar import ReportingCalendar
 from minsheng.settings import ProcessSettings
-from minsheng.topology import CAMPAIGNS, GATEWAY, NOTIFIER
+from minsheng.topology import CAMPAIGNS, GATEWAY, NOTIFIER, WEBHOOKS
 from minsheng_gateway.identity.settings import IdentitySettings
 
 
@@ -30,6 +30,8 @@ class GatewaySettings(EvidenceSettings, IdentitySettings, ProcessSettings):
     # what from /internal/notifier/… with this key (its NOTIFIER_GATEWAY_KEY).  Empty: those routes refuse.
     notifier_url: str = f"http://127.0.0.1:{NOTIFIER.port}"
     notifier_key: str = ""
+    # The webhooks worker (decision 0023): its endpoints, delivery log and replays, proxied at /api/v1/webhooks/….
+    webhooks_url: str = f"http://127.0.0.1:{WEBHOOKS.port}"
     # A service that is down is retried this often until its catalog arrives; then refreshed at the slower pace.
     catalog_retry_seconds: float = 2.0
     catalog_refresh_seconds: float = 300.0

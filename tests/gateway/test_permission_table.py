@@ -707,13 +707,17 @@ GATEWAY_ENDPOINTS: dict[tuple[str, str], tuple[str, GatewayCall]] = {
     ),
 }
 PROXY_PATH = "/api/v1/campaigns/{campaign}/{path}"
-# The notifier's API, forwarded as the campaigns' is; its own rules are tests/notifier's.
+# The notifier's and the webhooks worker's APIs, forwarded as the campaigns' is; their own rules are
+# tests/notifier's and tests/webhooks'.
 NOTIFIER_PROXY_PATH = "/api/v1/notifier/{path}"
+WEBHOOKS_PROXY_PATH = "/api/v1/webhooks/{path}"
 
 
 def test_every_gateway_write_as_every_caller_is_answered_as_the_rules_say(gateway):
     documented = write_endpoints(gateway)
-    own = {endpoint for endpoint in documented if endpoint[1] not in (PROXY_PATH, NOTIFIER_PROXY_PATH)}
+    own = {
+        endpoint for endpoint in documented if endpoint[1] not in (PROXY_PATH, NOTIFIER_PROXY_PATH, WEBHOOKS_PROXY_PATH)
+    }
     assert own == set(GATEWAY_ENDPOINTS), f"gateway writes without a row: {sorted(own - set(GATEWAY_ENDPOINTS))}"
     assert {method for method, path in documented if path == PROXY_PATH} == set(WRITES)
     failures = []

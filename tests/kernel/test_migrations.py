@@ -7,14 +7,19 @@ from sqlalchemy import create_engine, inspect
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.db.migrations import alembic_config, schema_differences, upgrade_to_head
 from minsheng_gateway.migration_plan import migration_plan as gateway_plan
+from minsheng_webhooks.migration_plan import migration_plan as webhooks_plan
 from tests.conftest import campaign_module
 
 
 def plans():
-    return {**{c: campaign_module(c).migration_plan for c in CAMPAIGN_CODES}, "gateway": gateway_plan}
+    return {
+        **{c: campaign_module(c).migration_plan for c in CAMPAIGN_CODES},
+        "gateway": gateway_plan,
+        "webhooks": webhooks_plan,
+    }
 
 
-@pytest.mark.parametrize("process", [*CAMPAIGN_CODES, "gateway"])
+@pytest.mark.parametrize("process", [*CAMPAIGN_CODES, "gateway", "webhooks"])
 def test_empty_postgres_upgrades_to_head_with_no_autogenerate_difference(process, make_database):
     plan = plans()[process]
     url = make_database(process)
@@ -36,7 +41,7 @@ def test_upgrade_is_repeatable(make_database):
 
 def test_every_history_goes_down_to_nothing_and_up_again(make_database):
     """The downgrades run too (a bad one is found here, not by an operator rolling back a release)."""
-    for process in ("education", "gateway"):
+    for process in ("education", "gateway", "webhooks"):
         plan = plans()[process]
         url = make_database(f"down_{process}")
         upgrade_to_head(plan, url)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 import minsheng_gateway.main as gateway_main
 import minsheng_notifier.main as notifier_main
+import minsheng_webhooks.main as webhooks_main
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.params import INDICATOR_CODE, ORG_UNIT_CODE, PERIOD_CODE
 from tests.conftest import CITY, campaign_module
@@ -21,10 +22,12 @@ ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
 def app_of(process: str) -> FastAPI:
     if process == "notifier":
         return notifier_main.build_app(jobs=False)
+    if process == "webhooks":
+        return webhooks_main.build_app(jobs=False)
     return gateway_main.build_app() if process == "gateway" else campaign_module(process).service.create_app()
 
 
-@pytest.fixture(scope="module", params=[*CAMPAIGN_CODES, "gateway", "notifier"])
+@pytest.fixture(scope="module", params=[*CAMPAIGN_CODES, "gateway", "notifier", "webhooks"])
 def document(request) -> dict:
     return app_of(request.param).openapi()
 

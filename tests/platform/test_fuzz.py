@@ -36,8 +36,10 @@ from schemathesis.python.asgi import get_client, shutdown_lifespans
 
 import minsheng_gateway.main as gateway_main
 import minsheng_notifier.main as notifier_main
+import minsheng_webhooks.main as webhooks_main
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng_notifier.settings import NotifierSettings
+from minsheng_webhooks.settings import WebhooksSettings
 from tests.conftest import CITY, campaign_at, campaign_module
 from tests.support.identity import API_KEY, PUBLIC_KEY_PEM, gateway_settings
 from tests.support.objectstore import bucket_name
@@ -50,7 +52,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-PROXY = r"^/api/v1/(campaigns/\{campaign\}|notifier)/"
+PROXY = r"^/api/v1/(campaigns/\{campaign\}|notifier|webhooks)/"
 ANSWERS: dict[str, Counter[str]] = {}  # requests by the status answered ("failed": contradicted), by process
 
 
@@ -95,6 +97,11 @@ def build(process: str, database_url: str, object_store=None) -> Process:  # noq
             database_url=database_url, jwt_public_key=PUBLIC_KEY_PEM, kafka_bootstrap_servers="127.0.0.1:1"
         )
         return Process(process, notifier_main.build_app(settings_, jobs=False), CITY)
+    if process == "webhooks":
+        settings_ = WebhooksSettings(
+            database_url=database_url, jwt_public_key=PUBLIC_KEY_PEM, kafka_bootstrap_servers="127.0.0.1:1"
+        )
+        return Process(process, webhooks_main.build_app(settings_, jobs=False), CITY)
     service = campaign_module(process).service
     settings_ = service.settings.model_copy(
         update={
@@ -107,7 +114,7 @@ def build(process: str, database_url: str, object_store=None) -> Process:  # noq
     return Process(process, service.create_app(settings_), CITY)
 
 
-@pytest.fixture(params=[*CAMPAIGN_CODES, "gateway", "notifier"])
+@pytest.fixture(params=[*CAMPAIGN_CODES, "gateway", "notifier", "webhooks"])
 def process(request, make_database, object_store) -> Iterator[Process]:
     running = build(request.param, make_database(request.param), object_store)
     yield running

@@ -44,8 +44,8 @@ def demo_principal(username: str) -> Principal:
 
 
 def bearer(username: str) -> FreshBearer:
-    """Valid for every campaign service and the notifier (whose 消息中心 the gateway forwards to as well)."""
-    return FreshBearer(SIGNER, demo_principal(username), audience=(*CAMPAIGN_CODES, "notifier"))
+    """Valid for every campaign service, the notifier and the webhooks worker (the gateway forwards to them too)."""
+    return FreshBearer(SIGNER, demo_principal(username), audience=(*CAMPAIGN_CODES, "notifier", "webhooks"))
 
 
 # ---- a gateway with identity, for tests ------------------------------------------------------------------

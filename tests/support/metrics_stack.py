@@ -55,10 +55,11 @@ class MetricsStack:
     gateway: ServiceProcess
     education: ServiceProcess
     notifier: ServiceProcess
+    webhooks: ServiceProcess
 
     @property
     def processes(self) -> tuple[ServiceProcess, ...]:
-        return (self.gateway, self.education, self.notifier)
+        return (self.gateway, self.education, self.notifier, self.webhooks)
 
 
 @contextlib.contextmanager
@@ -88,7 +89,7 @@ def running_stack(  # noqa: ANN001 - the suite's fixtures
                 **(service_settings or {}),
             )
         )
-        notifier_port = free_port()
+        notifier_port, webhooks_port = free_port(), free_port()
         gateway = group.add(
             ServiceProcess.gateway(
                 port=free_port(),
@@ -99,6 +100,7 @@ def running_stack(  # noqa: ANN001 - the suite's fixtures
                 demo_users="true",
                 notifier_url=f"http://127.0.0.1:{notifier_port}",
                 notifier_key=NOTIFIER_KEY,
+                webhooks_url=f"http://127.0.0.1:{webhooks_port}",
             )
         )
         notifier = group.add(
@@ -111,13 +113,23 @@ def running_stack(  # noqa: ANN001 - the suite's fixtures
                 log_dir=log_dir,
             )
         )
+        webhooks = group.add(
+            ServiceProcess.webhooks(
+                port=webhooks_port,
+                database_url=database("webhooks"),
+                bootstrap_servers=broker.bootstrap_servers,
+                log_dir=log_dir,
+            )
+        )
         education.start()
         gateway.start()
         notifier.start()
+        webhooks.start()
         education.wait_ready(90)
         gateway.wait_catalog("education", 90)
         notifier.wait_ready(90)
-        yield MetricsStack(gateway=gateway, education=education, notifier=notifier)
+        webhooks.wait_ready(90)
+        yield MetricsStack(gateway=gateway, education=education, notifier=notifier, webhooks=webhooks)
     finally:
         group.close()
         with admin_engine.connect() as connection:

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, NOTIFIER
+from minsheng.topology import ALL_PROCESSES, CAMPAIGNS, GATEWAY, NOTIFIER, WEBHOOKS
 from tests.support.identity import PRIVATE_KEY_PEM, PUBLIC_KEY_PEM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,6 +153,22 @@ class ServiceProcess:
             **{f"{prefix}{k.upper()}": v for k, v in extra.items()},
         }
         return cls("notifier", NOTIFIER.app, port, env, log_dir)
+
+    @classmethod
+    def webhooks(
+        cls, *, port: int, database_url: str, bootstrap_servers: str, log_dir: Path, **extra: str
+    ) -> ServiceProcess:
+        """The webhooks worker (decision 0023), reached through the gateway with its tokens."""
+        prefix = WEBHOOKS.env_prefix
+        env = {
+            f"{prefix}DATABASE_URL": database_url,
+            f"{prefix}PORT": str(port),
+            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+            f"{prefix}LOG_LEVEL": "INFO",
+            f"{prefix}JWT_PUBLIC_KEY": PUBLIC_KEY_PEM,
+            **{f"{prefix}{k.upper()}": v for k, v in extra.items()},
+        }
+        return cls("webhooks", WEBHOOKS.app, port, env, log_dir)
 
     @property
     def prefix(self) -> str:

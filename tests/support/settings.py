@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from minsheng.topology import GATEWAY, NOTIFIER, Process
+from minsheng.topology import GATEWAY, NOTIFIER, WEBHOOKS, Process
 from minsheng_gateway.settings import GatewaySettings
 from minsheng_notifier.settings import NotifierSettings
+from minsheng_webhooks.settings import WebhooksSettings
 from tests.conftest import campaign_module
 
 
@@ -13,4 +14,6 @@ def settings_class(process: Process) -> type:
         return GatewaySettings
     if process == NOTIFIER:
         return NotifierSettings
+    if process == WEBHOOKS:
+        return WebhooksSettings
     return type(campaign_module(process.name).service.settings)

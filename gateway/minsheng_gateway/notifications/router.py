@@ -13,13 +13,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from minsheng.auth.tokens import Unauthorized
 from minsheng.catalog.document import PlanDoc
 from minsheng.db import SessionDep
 from minsheng_gateway import proxy
-from minsheng_gateway.identity.deps import SESSION_COOKIE
 from minsheng_gateway.notifications import service
 from minsheng_gateway.notifications.models import OwedFeed, OwersFeed
 from minsheng_gateway.plans.scope import PLAN_SELECTED, select_plan
@@ -75,24 +73,7 @@ NOTIFIER = "notifier"
 
 
 async def forward(path: str, request: Request) -> Response:
-    settings = request.app.state.settings
-    if any(segment in (".", "..") for segment in path.split("/")):
-        raise proxy.NotFound("请求的地址不存在", code="http_404")
-    url = f"{settings.notifier_url.rstrip('/')}/api/v1/{proxy.quote(path, safe=proxy._PATH_SAFE)}"  # noqa: SLF001
-    if request.url.query:
-        url = f"{url}?{request.url.query}"
-    headers = proxy._forwarded_headers(request)  # noqa: SLF001 - the same forwarding rules as the campaigns'
-    caller, refused = None, None
-    if "authorization" in request.headers or SESSION_COOKIE in request.cookies:
-        caller, refused = await run_in_threadpool(proxy._caller, request)  # noqa: SLF001
-    if caller is not None:
-        headers["authorization"] = f"Bearer {proxy.service_token(request, caller, NOTIFIER)}"
-    body = proxy._request_body(request, headers)  # noqa: SLF001
-    upstream, streamed = await proxy._send(request, NOTIFIER, url, headers, body)  # noqa: SLF001
-    if upstream.status_code == 401 and refused is not None:
-        await upstream.aclose()
-        raise refused
-    return proxy._answer(upstream, streamed)  # noqa: SLF001
+    return await proxy.forward_to_process(NOTIFIER, request.app.state.settings.notifier_url, path, request)
 
 
 for _method in ("GET", "POST", "PUT", "DELETE"):

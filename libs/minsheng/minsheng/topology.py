@@ -16,7 +16,7 @@ LOCAL_OBJECT_STORE_PORT = 8333
 
 @dataclass(frozen=True)
 class Process:
-    name: str  # "education" … "livability", "gateway" or "notifier"
+    name: str  # "education" … "livability", "gateway", "notifier" or "webhooks"
     port: int
     app: str  # uvicorn import path
 
@@ -42,4 +42,6 @@ CAMPAIGNS = {
 }
 # Beside the gateway: who is told what and when (催办, 退回, 督办单; docs/decisions/0021-notifier.md).
 NOTIFIER = Process("notifier", 8006, "minsheng_notifier.main:app")
-ALL_PROCESSES = (GATEWAY, *CAMPAIGNS.values(), NOTIFIER)
+# Outbound webhooks (Standard Webhooks): the events to other systems' HTTPS endpoints (docs/decisions/0023-webhooks.md).
+WEBHOOKS = Process("webhooks", 8007, "minsheng_webhooks.main:app")
+ALL_PROCESSES = (GATEWAY, *CAMPAIGNS.values(), NOTIFIER, WEBHOOKS)

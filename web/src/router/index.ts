@@ -68,6 +68,8 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: '催办记录', permission: 'read', menu: true, menuPermission: 'manage', icon: 'Tickets' } },
   { path: 'notify-rules', name: 'notify-rules', component: () => import('@/views/messages/RulesView.vue'),
     meta: { title: '提醒规则', permission: 'manage', menu: true, icon: 'AlarmClock' } },
+  { path: 'webhooks', name: 'webhooks', component: () => import('@/views/webhooks/WebhooksView.vue'),
+    meta: { title: '对接系统', permission: 'manage', menu: true, icon: 'Connection' } },
   { path: 'profile', name: 'profile', component: () => import('@/views/profile/ProfileView.vue'),
     meta: { title: '个人中心', permission: 'read', menu: true, icon: 'User' } },
 ]

@@ -1,0 +1,1 @@
+"""Outbound webhooks (Standard Webhooks): decision 0023."""
