@@ -95,6 +95,8 @@ def create_account(
     if not _USERNAME.match(username):
         raise Unprocessable("用户名只能由字母、数字和 . _ - 组成（2–50 位，以字母或数字开头）", code="invalid_username")
     check_scope(role=data.role, department=data.department, org_unit=data.org_unit, indicators=data.indicators)
+    if data.head and data.role is not Role.bureau:
+        raise Unprocessable("只有部门（bureau）账号可以设为部门负责人", code="head_needs_department")
     check_policy(data.password, username=username, min_length=min_password_length)
     if session.exec(select(Account.id).where(Account.username == username)).first() is not None:
         raise Conflict(f"用户名 {username} 已被使用", code="username_taken")
@@ -428,6 +430,8 @@ def seed_demo_accounts(*, session: Session, now: dt.datetime) -> None:
             department=demo.department,
             org_unit=demo.org_unit,
             indicators=list(demo.indicators),
+            head=demo.head,
+            email=demo.email,
             password_hash=_demo_password_hash(),
             password_changed_at=now,
             created_at=now,
