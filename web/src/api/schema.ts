@@ -1321,6 +1321,12 @@ export interface components {
             org_unit?: string | null;
             /** Indicators */
             indicators?: string[];
+            /**
+             * Head
+             * @description 是否为部门负责人（逾期升级提醒发给负责人）
+             * @default false
+             */
+            head: boolean;
             /** Password */
             password: string;
         };
@@ -1337,6 +1343,12 @@ export interface components {
             org_unit?: string | null;
             /** Indicators */
             indicators?: string[];
+            /**
+             * Head
+             * @description 是否为部门负责人（逾期升级提醒发给负责人）
+             * @default false
+             */
+            head: boolean;
             /** Id */
             id: number;
             /** Disabled */
