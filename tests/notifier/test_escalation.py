@@ -4,7 +4,7 @@ department without a head has all its accounts told, as before."""
 
 from __future__ import annotations
 
-from tests.notifier.conftest import beijing
+from tests.notifier.conftest import KEY, beijing
 from tests.notifier.test_reminders import set_contacts
 from tests.support.identity import sign_in
 
@@ -59,3 +59,13 @@ def test_an_overdue_report_is_escalated_to_the_departments_head_or_else_to_its_a
     stack.send(later)
     assert len(escalations(stack, CLERK_MAIL)) == 1
     assert len(escalations(stack, HEAD_MAIL)) == 1 and len(escalations(stack, OFFICE_MAIL)) == 1  # once each
+
+    # The city office makes the other account the head, and refuses to make a district's account one.
+    made = stack.gateway.put(f"/api/v1/accounts/{clerk['id']}/head", json={"head": True}, headers=csrf)
+    assert made.status_code == 200 and made.json()["head"] is True
+    district = next(a["id"] for a in accounts if a["username"] == "demo-zhangdian")
+    refused = stack.gateway.put(f"/api/v1/accounts/{district}/head", json={"head": True}, headers=csrf)
+    assert refused.status_code == 422 and refused.json()["code"] == "head_needs_department"
+    people = stack.gateway.get("/internal/notifier/people", headers={"Authorization": f"Bearer {KEY}"}).json()
+    heads = [p["username"] for p in people["people"] if p["head"] and p["department"] == "市教育局"]
+    assert heads == ["edu-clerk"]  # what the notifier reads at its next round

@@ -147,6 +147,10 @@ class PasswordChange(SQLModel):
     new_password: str = Field(max_length=200)
 
 
+class HeadChoice(SQLModel):
+    head: bool = Field(description="是否为部门负责人（仅部门账号）")
+
+
 class PasswordReset(SQLModel):
     new_password: str = Field(max_length=200)
 
