@@ -50,7 +50,7 @@ BENCHMARKS = {
     "broker": bench_broker.run,  # the local broker's CPU as its topic grows (reference rows)
     "web": bench_web.run,  # the web app: time to first render in Chromium, gzipped bytes per route
     "evidence": bench_evidence.run,  # 佐证材料: 1 MB uploads through the platform vs a direct PUT to the store
-    "notifier": bench_notifier.run,  # month-end digests of the whole city, and the notifier's work per event
+    "notifier": bench_notifier.run,  # month-end digests of the whole city, work per event, the gateway's owed feed
 }
 
 

@@ -472,9 +472,10 @@ def main() -> int:
     for campaign in CAMPAIGNS:
         env[f"GATEWAY_{campaign.upper()}_URL"] = service_urls[campaign]
     # The notifier (decision 0021): the gateway's public key for the 消息中心's tokens, a key of this run's own to
-    # read who owes what at the gateway, and the local SMTP server.  Its clock is the machine's: to see a
-    # reminder, give your account an e-mail address (个人设置) and set the rules' days so today is N days before a
-    # due date (提醒规则), or read the tests (tests/notifier), which travel in time.
+    # read who owes what at the gateway, and the local SMTP server.  The demo accounts have addresses
+    # (<user name>@example.gov.cn), so the day's digests land in var/mail.  Its clock is the machine's: to see a
+    # reminder before a due date, set the rules' days so today is N days before it (提醒规则), or read the tests
+    # (tests/notifier), which travel in time.
     smtp_port = args.smtp_port or args.base_port + 25
     notifier_key_file = data_dir / "notifier-key"
     if not notifier_key_file.exists():

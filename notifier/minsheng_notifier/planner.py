@@ -7,6 +7,7 @@ tick, a restart across midnight, a second replica) records nothing new."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -86,9 +87,13 @@ def fan_out(
             common["body"] = render(out.sms_template, out.sms_params, sign_name)
         else:
             common["body"] = out.body
+        key = f"{who}:{channel.value}:{out.reason.value}:{out.item}"
+        if channel in (Channel.email, Channel.sms):
+            # Never twice to the same address for one reason; an address given later that day gets it there too.
+            key = f"{key}:{hashlib.sha256(address.encode()).hexdigest()[:16]}"
         new = messages.record(
             session,
-            key=f"{who}:{channel.value}:{out.reason.value}:{out.item}",
+            key=key,
             channel=channel,
             recipient=recipient,
             address=address,
@@ -223,13 +228,11 @@ async def plan_day(app: FastAPI, now: dt.datetime) -> int:
                 wanted.sort(key=lambda i: (i["due_date"], i["indicator_id"]))
                 out = digest(person, wanted, day)
                 recorded += fan_out(session, person, out, robots=robots, plan=plan, rules=rules, now=now)
-        # Escalation: the lead department's head (its bureau accounts) and the city office, once per item each.
+        # Escalation: the lead departments' heads and the city office, once per item each.
         city_office = [p for p in people.values() if p["role"] == "city_office"]
         for key, item in overdue_long.items():
-            heads = [
-                p for p in people.values() if p["role"] == "bureau" and p["department"] in item["lead_departments"]
-            ]
-            for head in [*heads, *city_office]:
+            units = [{"kind": "department", "code": d, "name": d} for d in item["lead_departments"]]
+            for head in [*heads_of(people, units), *city_office]:
                 escalate[head["account_id"]].append((item, owers_of[key]))
         told = _already(session, Reason.escalation, set(escalate))
         for account_id, pairs in escalate.items():
@@ -262,9 +265,20 @@ def responsible(people: dict[int, dict], units: list[dict]) -> list[dict]:
     return list({p["account_id"]: p for p in found}.values())
 
 
+def heads_of(people: dict[int, dict], units: list[dict]) -> list[dict]:
+    """Whom an escalation reaches in each unit: a department's 负责人 (accounts flagged `head`) when it has any,
+    else all its accounts, as for a district (its accounts)."""
+    found = []
+    for unit in units:
+        accounts = responsible(people, [unit])
+        heads = [p for p in accounts if p.get("head")]
+        found.extend(heads or accounts)
+    return list({p["account_id"]: p for p in found}.values())
+
+
 def _escalate_orders(session: Session, people: dict[int, dict], day: dt.date, **context) -> int:
-    """A 督办单 past its deadline still 已交办 (not acknowledged), or not 已办结: its lead unit and the city office
-    are told, once per order and person."""
+    """A 督办单 past its deadline still 已交办 (not acknowledged), or not 已办结: its lead unit (a department's
+    heads, if it has any) and the city office are told, once per order and person."""
     orders = [o for o in session.exec(select(OrderState)) if o.state not in CLOSED_ORDER_STATES and o.deadline < day]
     if not orders:
         return 0
@@ -285,7 +299,7 @@ def _escalate_orders(session: Session, people: dict[int, dict], day: dt.date, **
             sms_template="MS_ORDER",
             sms_params={"unit": order.lead_unit["name"], "order": order.order_id, "date": order.deadline.isoformat()},
         )
-        for person in [*responsible(people, [order.lead_unit]), *city_office]:
+        for person in [*heads_of(people, [order.lead_unit]), *city_office]:
             recorded += fan_out(session, person, out, **context)
     return recorded
 

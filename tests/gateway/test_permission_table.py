@@ -691,6 +691,10 @@ GATEWAY_ENDPOINTS: dict[tuple[str, str], tuple[str, GatewayCall]] = {
         "city office only",
         lambda g, b, h: b.post(f"/api/v1/accounts/{new_account(g)}/disable", headers=h),
     ),
+    ("put", "/api/v1/accounts/{account_id}/head"): (
+        "city office only",
+        lambda g, b, h: b.put(f"/api/v1/accounts/{new_account(g)}/head", json={"head": False}, headers=h),
+    ),
     ("post", "/api/v1/accounts/{account_id}/enable"): (
         "city office only",
         lambda g, b, h: b.post(f"/api/v1/accounts/{new_account(g)}/enable", headers=h),

@@ -180,9 +180,12 @@ class Platform:
         self.broker = self.group.add(LocalBroker(port, preexec_fn=die_with_parent).start())
 
 
-def start_platform(make_database: Callable[[str], str], group: ProcessGroup, log_dir: Path) -> Platform:
+def start_platform(
+    make_database: Callable[[str], str], group: ProcessGroup, log_dir: Path, **gateway_settings: str
+) -> Platform:
     """A broker of its own, the education service and the gateway on fresh databases, caught up with the
-    catalog the service announced at start-up; the processes belong to `group`."""
+    catalog the service announced at start-up; the processes belong to `group`. `gateway_settings`: the gateway's
+    extra settings (e.g. the notifier's key)."""
     broker = group.add(LocalBroker(free_port(), preexec_fn=die_with_parent).start())
     education_db, gateway_db = make_database("education"), make_database("gateway")
     education = group.add(
@@ -201,6 +204,7 @@ def start_platform(make_database: Callable[[str], str], group: ProcessGroup, log
             bootstrap_servers=broker.bootstrap_servers,
             services={"education": education.url},
             log_dir=log_dir,
+            **gateway_settings,
         )
     )
     education.start()

@@ -8,6 +8,8 @@ The app must be built first (`make test` does it: `make web`)."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -15,9 +17,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.conftest import free_port
+from tests.support.identity import PUBLIC_KEY_PEM
 from tests.support.processes import ROOT, ProcessGroup, ServiceProcess
 
 DIST = ROOT / "web" / "dist"
@@ -168,3 +173,38 @@ def wait_folded(url: str) -> None:
             return
         assert time.monotonic() < deadline, "the gateway never folded the demo data"
         time.sleep(0.5)
+
+
+class Clock:
+    """The time of a notifier served in this process: the test sets it (`app.state.now`, the seam tests/notifier use
+    too) instead of waiting for a deadline to pass."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@contextlib.contextmanager
+def notifier_in_process(clock: Clock, *, port: int, **settings: str) -> Iterator[FastAPI]:
+    """The notifier (its real app, its background work, on its own database and the stack's broker) served by
+    uvicorn on 127.0.0.1:`port` in a thread of the test's process, so that its clock is the test's `clock`.
+    `settings`: NotifierSettings' fields (database_url, kafka_bootstrap_servers, gateway_url, gateway_key, …)."""
+    from minsheng_notifier.main import build_app
+    from minsheng_notifier.settings import NotifierSettings
+
+    app = build_app(NotifierSettings(port=port, jwt_public_key=PUBLIC_KEY_PEM, **settings))
+    app.state.now = clock
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="notifier", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the notifier did not start"
+            time.sleep(0.2)
+        yield app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -19,6 +19,8 @@ class AccountBase(SQLModel):
     department: str | None = Field(default=None, max_length=100)  # bureau: its department
     org_unit: str | None = Field(default=None, max_length=6)  # district: its org unit code
     indicators: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # integration: what it may write
+    # 负责人 (the department's head): the notifier escalates to the heads of a department, if it has any.
+    head: bool = Field(default=False, description="是否为部门负责人（逾期升级提醒发给负责人）")
 
 
 class AccountCreate(AccountBase):
@@ -143,6 +145,10 @@ class SignedIn(SQLModel):
 class PasswordChange(SQLModel):
     current_password: str = Field(max_length=200)
     new_password: str = Field(max_length=200)
+
+
+class HeadChoice(SQLModel):
+    head: bool = Field(description="是否为部门负责人（仅部门账号）")
 
 
 class PasswordReset(SQLModel):

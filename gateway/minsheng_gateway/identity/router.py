@@ -20,6 +20,7 @@ from minsheng_gateway.identity.models import (
     ApiKeyIssued,
     ApiKeyPublic,
     Credentials,
+    HeadChoice,
     PasswordChange,
     PasswordReset,
     SignedIn,
@@ -175,6 +176,15 @@ def disable(request: Request, session: SessionDep, caller: CityOfficeCaller, acc
     return service.set_disabled(
         session=session, account_id=account_id, disabled=True, by=caller.account, now=now(request)
     )
+
+
+@accounts_router.put(
+    "/{account_id}/head",
+    response_model=AccountPublic,
+    summary="设为或取消部门负责人（市民生办；仅部门账号；逾期升级提醒发给负责人）",
+)
+def set_head(session: SessionDep, caller: CityOfficeCaller, account_id: AccountId, body: HeadChoice):
+    return service.set_head(session=session, account_id=account_id, head=body.head, by=caller.account)
 
 
 @accounts_router.post("/{account_id}/enable", response_model=AccountPublic, summary="启用账号（市民生办）")

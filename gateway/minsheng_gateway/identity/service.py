@@ -88,6 +88,24 @@ def check_scope(*, role: Role, department: str | None, org_unit: str | None, ind
         raise Unprocessable("单位代码应为 6 位数字，例如 370303", code="invalid_org_unit")
 
 
+def check_head(*, role: Role, head: bool) -> None:
+    """Only a bureau account may be its department's 负责人 (the head escalations reach)."""
+    if head and role is not Role.bureau:
+        raise Unprocessable("只有部门（bureau）账号可以设为部门负责人", code="head_needs_department")
+
+
+def set_head(*, session: Session, account_id: int, head: bool, by: Account) -> Account:
+    """Make a bureau account its department's 负责人, or no longer (the notifier reads it at its next round)."""
+    account = get_account(session=session, account_id=account_id)
+    check_head(role=account.role, head=head)
+    account.head = head
+    session.add(account)
+    session.commit()
+    session.refresh(account)
+    log.info("account %s %s head by %s", account.username, "made" if head else "no longer", by.username)
+    return account
+
+
 def create_account(
     *, session: Session, data: AccountCreate, created_by: str | None, now: dt.datetime, min_password_length: int
 ) -> Account:
@@ -95,6 +113,7 @@ def create_account(
     if not _USERNAME.match(username):
         raise Unprocessable("用户名只能由字母、数字和 . _ - 组成（2–50 位，以字母或数字开头）", code="invalid_username")
     check_scope(role=data.role, department=data.department, org_unit=data.org_unit, indicators=data.indicators)
+    check_head(role=data.role, head=data.head)
     check_policy(data.password, username=username, min_length=min_password_length)
     if session.exec(select(Account.id).where(Account.username == username)).first() is not None:
         raise Conflict(f"用户名 {username} 已被使用", code="username_taken")
@@ -428,6 +447,8 @@ def seed_demo_accounts(*, session: Session, now: dt.datetime) -> None:
             department=demo.department,
             org_unit=demo.org_unit,
             indicators=list(demo.indicators),
+            head=demo.head,
+            email=demo.email,
             password_hash=_demo_password_hash(),
             password_changed_at=now,
             created_at=now,

@@ -16,6 +16,7 @@ class Person(BaseModel):
     role: str
     department: str | None
     org_unit: str | None
+    head: bool = False  # 负责人 of its department
     email: str | None
     mobile: str | None
     robots: list[str]

@@ -26,6 +26,7 @@ def person(account: Account) -> Person:
         role=account.role.value,
         department=account.department,
         org_unit=account.org_unit,
+        head=account.head,
         email=account.email,
         mobile=account.mobile,
         robots=list(account.robots or ()),

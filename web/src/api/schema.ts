@@ -667,6 +667,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** 设为或取消部门负责人（市民生办；仅部门账号；逾期升级提醒发给负责人） */
+        put: operations["set_head_api_v1_accounts__account_id__head_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/enable": {
         parameters: {
             query?: never;
@@ -1353,6 +1370,12 @@ export interface components {
             org_unit?: string | null;
             /** Indicators */
             indicators?: string[];
+            /**
+             * Head
+             * @description 是否为部门负责人（逾期升级提醒发给负责人）
+             * @default false
+             */
+            head: boolean;
             /** Password */
             password: string;
         };
@@ -1369,6 +1392,12 @@ export interface components {
             org_unit?: string | null;
             /** Indicators */
             indicators?: string[];
+            /**
+             * Head
+             * @description 是否为部门负责人（逾期升级提醒发给负责人）
+             * @default false
+             */
+            head: boolean;
             /** Id */
             id: number;
             /** Disabled */
@@ -2270,6 +2299,14 @@ export interface components {
          * @enum {string}
          */
         EvidenceState: "uploading" | "pending" | "attached" | "deleting";
+        /** HeadChoice */
+        HeadChoice: {
+            /**
+             * Head
+             * @description 是否为部门负责人（仅部门账号）
+             */
+            head: boolean;
+        };
         /** HeadlineFigure */
         HeadlineFigure: {
             /** Id */
@@ -6383,6 +6420,118 @@ export interface operations {
             };
             /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    set_head_api_v1_accounts__account_id__head_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 账号编号 */
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HeadChoice"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountPublic"];
+                };
+            };
+            /** @description 请求内容无法解析（编码或 multipart 表单格式不正确） */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 无权办理（说明允许的范围） */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求内容过大（max_bytes 为上限），未保存任何数据 */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -20,6 +20,12 @@ class DemoAccount:
     department: str | None = None
     org_unit: str | None = None
     indicators: tuple[str, ...] = ()
+    head: bool = False  # 负责人 of its department: escalations reach it (decision 0021)
+
+    @property
+    def email(self) -> str | None:
+        """Where `make run` mails it (its SMTP server keeps every mail in var/mail); a system has none."""
+        return None if self.role is Role.integration else f"{self.username}@example.gov.cn"
 
     def principal(self) -> Principal:
         """As a service sees it when tools sign its token themselves (tests, benchmarks): its id is its
@@ -42,11 +48,15 @@ DEMO_API_KEY = "msk_demo_integration_key"
 
 DEMO_ACCOUNTS = (
     DemoAccount("demo-city-office", "市民生办 演示用户", Role.city_office),
-    DemoAccount("demo-education-bureau", "市教育局 演示用户", Role.bureau, department="市教育局"),
-    DemoAccount("demo-health-bureau", "市卫生健康委 演示用户", Role.bureau, department="市卫生健康委"),
-    DemoAccount("demo-civil-affairs-bureau", "市民政局 演示用户", Role.bureau, department="市民政局"),
-    DemoAccount("demo-hrss-bureau", "市人力资源社会保障局 演示用户", Role.bureau, department="市人力资源社会保障局"),
-    DemoAccount("demo-housing-bureau", "市住房城乡建设局 演示用户", Role.bureau, department="市住房城乡建设局"),
+    DemoAccount("demo-education-bureau", "市教育局 演示用户", Role.bureau, department="市教育局", head=True),
+    DemoAccount("demo-health-bureau", "市卫生健康委 演示用户", Role.bureau, department="市卫生健康委", head=True),
+    DemoAccount("demo-civil-affairs-bureau", "市民政局 演示用户", Role.bureau, department="市民政局", head=True),
+    DemoAccount(
+        "demo-hrss-bureau", "市人力资源社会保障局 演示用户", Role.bureau, department="市人力资源社会保障局", head=True
+    ),
+    DemoAccount(
+        "demo-housing-bureau", "市住房城乡建设局 演示用户", Role.bureau, department="市住房城乡建设局", head=True
+    ),
     DemoAccount("demo-zhangdian", "张店区 演示用户", Role.district, org_unit="370303"),
     DemoAccount("demo-viewer", "只读 演示用户", Role.viewer),
     DemoAccount(
