@@ -1,0 +1,20 @@
+// 数据质量 (city office): the rule failures the gateway folded from the campaign services' events (decision 0024).
+import { http } from './client'
+import type { QualityFlag } from './review'
+import type { Page } from './types'
+
+export interface FlagPage extends Page<QualityFlag> {
+  /** Unresolved among everything the filters match. */
+  open: number
+}
+
+export interface FlagFilter {
+  campaign?: string
+  org_unit?: string
+  period?: string
+  open_only?: boolean
+  limit?: number
+  offset?: number
+}
+
+export const listFlags = (filter: FlagFilter) => http.get<FlagPage>('/api/v1/quality/flags', { query: { ...filter } })
