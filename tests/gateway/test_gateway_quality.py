@@ -65,3 +65,26 @@ def test_the_quality_page_is_the_city_offices(campaign_client, gateway):  # noqa
     sign_in(gateway, "demo-zhangdian")
     refused = gateway.get("/api/v1/quality/flags")
     assert refused.status_code == 403 and refused.json()["code"] == "city_office_only"
+
+
+def test_the_outliers_of_a_period_show_why(campaign_client, gateway):  # noqa: F811
+    education = campaign_client("education")
+    values = {"370302": 3, "370303": 40, "370304": 4, "370305": 3, "370306": 5, "370321": 4, "370322": 3}
+    rows = [value("T003-1", amount, org_unit=unit) for unit, amount in values.items()]
+    assert education.post("/api/v1/reports/bulk", json={"rows": rows}, headers=CITY).status_code == 201
+    fold_all(gateway, outbox_events(education))
+    sign_in(gateway, "demo-city-office")
+
+    answer = gateway.get("/api/v1/quality/outliers").json()
+    assert answer["period"] == "2022-06" and answer["threshold"] == 3.5  # the latest month reported
+    [outlier] = answer["data"]
+    assert (outlier["campaign"], outlier["indicator"], outlier["org_unit"], outlier["value"]) == (
+        "education",
+        "T003-1",
+        "370303",
+        40,
+    )
+    history, peers = outlier["scores"]
+    assert history["score"] is None and history["explanation"].endswith("可比数据只有 0 个（少于 5 个），不计算分数")
+    assert peers["outlier"] and "中位数 3.5" in peers["explanation"]
+    assert gateway.get("/api/v1/quality/outliers", params={"period": "2022-05"}).json()["data"] == []

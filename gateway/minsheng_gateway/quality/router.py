@@ -2,11 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
 from minsheng.params import OrgUnitFilter, PeriodFilter
+from minsheng.quality.schemas import OutlierCheck
 from minsheng_gateway.identity.deps import CurrentCaller
 from minsheng_gateway.plans.scope import PLAN_SELECTED
 from minsheng_gateway.quality import service
@@ -75,4 +77,38 @@ def export_flags(
         content=service.export_csv(data),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="quality-flags.csv"', "Cache-Control": "no-store"},
+    )
+
+
+class CampaignOutlier(OutlierCheck):
+    campaign: str
+
+
+class OutlierList(BaseModel):
+    period: str | None = Field(description="检查的期间（未指定时为最近有数据的月份）；没有数据时为空")
+    threshold: float = Field(description="修正 z 分数的阈值（设置 QUALITY_OUTLIER_THRESHOLD）")
+    data: list[CampaignOutlier]
+
+
+@router.get(
+    "/outliers",
+    response_model=OutlierList,
+    responses=RESPONSES,
+    summary="异常值：某期各指标数值与本单位历史、同期其他区县相比的修正 z 分数超过阈值的（可比数据少于 5 个不计算）",
+)
+def read_outliers(
+    request: Request,
+    session: SessionDep,
+    caller: CurrentCaller,
+    campaign: CampaignFilter = None,
+    period: PeriodFilter = None,
+):
+    threshold = request.app.state.settings.quality_outlier_threshold
+    checked, flagged = service.list_outliers(
+        session=session, caller=caller, threshold=threshold, campaign=campaign, period=period
+    )
+    return OutlierList(
+        period=checked,
+        threshold=threshold,
+        data=[CampaignOutlier(campaign=code, **check.model_dump()) for code, check in flagged],
     )

@@ -14,6 +14,8 @@ from minsheng.auth.models import Role
 from minsheng.errors import Forbidden
 from minsheng.pagination import PageParams
 from minsheng.quality.models import IMPORTANCE_LABELS, Importance
+from minsheng.quality.schemas import OutlierCheck
+from minsheng.quality.service import SeriesValue, checks_of
 from minsheng_gateway.identity.deps import Caller
 from minsheng_gateway.review.schemas import QualityFlagPublic
 
@@ -132,3 +134,46 @@ def export_csv(flags: list[QualityFlagPublic]) -> bytes:
             )
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+_LATEST_PERIOD_SQL = (
+    "SELECT period FROM report_view WHERE is_current AND length(period) = 7 AND position('-' in period) > 0 "
+    "AND (CAST(:campaign AS text) IS NULL OR campaign = :campaign) ORDER BY period DESC LIMIT 1"
+)
+_SERIES_SQL = """
+SELECT r.campaign, r.indicator_code, r.report_id, r.org_unit_code, r.period, r.value
+FROM report_view r
+WHERE r.is_current AND length(r.period) = length(:period) AND r.period <= :period
+  AND (CAST(:campaign AS text) IS NULL OR r.campaign = :campaign)
+  AND r.indicator_code IN (
+      SELECT indicator_code FROM report_view WHERE is_current AND period = :period
+      AND (CAST(:campaign AS text) IS NULL OR campaign = :campaign)
+  )
+ORDER BY r.indicator_code
+"""
+
+
+def list_outliers(
+    *, session: Session, caller: Caller, threshold: float, campaign: str | None = None, period: str | None = None
+) -> tuple[str | None, list[tuple[str, OutlierCheck]]]:
+    """(the period checked, the flagged values with their campaign): each current value of the period (default: the
+    latest month reported) against its org unit's history and the other districts (the kernel's modified z-score).
+    Bounds are the services' (`/api/v1/campaigns/<campaign>/quality/outliers`); here the scores only."""
+    require_city_office(caller)
+    connection = session.connection()
+    if period is None:
+        period = connection.execute(sa.text(_LATEST_PERIOD_SQL), {"campaign": campaign}).scalar()
+        if period is None:
+            return None, []
+    series: dict[tuple[str, str], list[SeriesValue]] = {}
+    for row in connection.execute(sa.text(_SERIES_SQL), {"period": period, "campaign": campaign}):
+        series.setdefault((row.campaign, row.indicator_code), []).append(
+            SeriesValue(row.report_id, row.org_unit_code, row.period, row.value)
+        )
+    flagged = [
+        (campaign_code, check)
+        for (campaign_code, indicator), values in series.items()
+        for check in checks_of(indicator, period, values, bounds={}, threshold=threshold)
+        if check.flagged
+    ]
+    return period, flagged

@@ -423,35 +423,54 @@ def outlier_checks(
         )
     )
     of_indicator = select(QualityBound).where(QualityBound.indicator_code == indicator)
-    bounds = {b.org_unit_code: b for b in session.exec(of_indicator)}
-    same_period = [r for r in rows if r.period == period]
+    bounds = {b.org_unit_code: (b.minimum, b.maximum) for b in session.exec(of_indicator)}
+    values = [SeriesValue(r.id, r.org_unit_code, r.period, r.value) for r in rows]
+    return checks_of(indicator, period, values, bounds=bounds, threshold=threshold, org_unit=org_unit)
+
+
+@dataclass(frozen=True)
+class SeriesValue:
+    """A current value of an indicator, as the outlier checks read it (a service's report, the gateway's view)."""
+
+    report_id: int
+    org_unit: str
+    period: str
+    value: float
+
+
+def checks_of(
+    indicator: str,
+    period: str,
+    values: Sequence[SeriesValue],
+    *,
+    bounds: dict[str, tuple[float | None, float | None]],
+    threshold: float = DEFAULT_THRESHOLD,
+    org_unit: str | None = None,
+) -> list[OutlierCheck]:
+    """The checks of each value of `period` among an indicator's current `values` (every org unit, every period): its
+    own earlier values of the same period kind, the other districts' of the period (not the city's), its bounds."""
+    same_period = [v for v in values if v.period == period]
     checks = []
     for row in same_period:
-        if org_unit is not None and row.org_unit_code != org_unit:
+        if org_unit is not None and row.org_unit != org_unit:
             continue
         # Earlier periods of the same length (a month's history for a month): a code's length says its kind.
         history = [
-            r.value
-            for r in rows
-            if r.org_unit_code == row.org_unit_code and len(r.period) == len(period) and r.period < period
+            v.value for v in values if v.org_unit == row.org_unit and len(v.period) == len(period) and v.period < period
         ]
-        peers = (
-            [r.value for r in same_period if r.org_unit_code not in (row.org_unit_code, CITY_CODE)]
-            if row.org_unit_code != CITY_CODE
-            else []
-        )
         scores = [_score("history", row.value, history, threshold)]
-        if row.org_unit_code != CITY_CODE:
+        if row.org_unit != CITY_CODE:
+            peers = [v.value for v in same_period if v.org_unit not in (row.org_unit, CITY_CODE)]
             scores.append(_score("peers", row.value, peers, threshold))
-        bound = bounds.get(row.org_unit_code)
-        outside = outside_bounds(row.value, bound.minimum, bound.maximum) if bound else None
+        minimum, maximum = bounds.get(row.org_unit, (None, None))
+        outside = outside_bounds(row.value, minimum, maximum)
         checks.append(
             OutlierCheck(
                 indicator=indicator,
-                org_unit=row.org_unit_code,
+                org_unit=row.org_unit,
                 period=period,
                 value=row.value,
-                report_id=row.id,
+                report_id=row.report_id,
                 scores=scores,
                 bound=outside,
                 flagged=outside is not None or any(s.outlier for s in scores),
