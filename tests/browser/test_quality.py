@@ -70,5 +70,6 @@ def test_a_district_is_blocked_until_it_explains_and_the_reviewer_sees_the_flag(
     expect(listed).to_contain_text("张店区")
     expect(listed.locator('[data-test="flag-state"]')).to_have_text("未解决")
     expect(office.locator('[data-test="summary"]')).to_contain_text("共 1 条规则未通过记录，其中 1 条尚未解决")
+    expect(office.locator('[data-test="outlier-title"]')).to_contain_text("异常值")
     screenshot(office, "quality")
     assert_accessible(office, "quality")
