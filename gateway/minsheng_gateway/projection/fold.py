@@ -31,12 +31,13 @@ from minsheng.db import bulk
 from minsheng.messaging import EventHandlers
 from minsheng.messaging.consumer import TypedEvent
 from minsheng.progress.periods import Period
-from minsheng.quality.events import RuleFailed, RuleResolved
 from minsheng.reporting.events import (
     CatalogPublished,
     ReportChanged,
     ReportSnapshot,
     ReportState,
+    RuleFailed,
+    RuleResolved,
     TaskStateChanged,
     TaskStatusReported,
 )

@@ -30,7 +30,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-import minsheng.quality.events as quality_events  # and data quality's (issue 30)
 import minsheng.reporting.events as reporting_events  # registers the platform's event types
 import minsheng.supervision_events as supervision_events  # and the gateway's (督办单, decision 0022)
 from minsheng.catalog.document import CAMPAIGN_CODES
@@ -112,7 +111,7 @@ PARTITION_KEYS: dict[str, tuple[dict[str, Any], str]] = {
     reporting_events.CATALOG_PUBLISHED: (_CAMPAIGN_KEY, "the campaign code"),
     reporting_events.PERIOD_LOCKED: (_CAMPAIGN_KEY, "the period, e.g. `2022-06`"),
     reporting_events.PERIOD_UNLOCKED: (_CAMPAIGN_KEY, "the period, e.g. `2022-06`"),
-    **{event_type: (_RULE_KEY, "`rule-<id>`") for event_type in quality_events.QUALITY_EVENT_TYPES},
+    **{event_type: (_RULE_KEY, "`rule-<id>`") for event_type in reporting_events.QUALITY_EVENT_TYPES},
     **{event_type: (_ORDER_KEY, "the order's number") for event_type in supervision_events.SUPERVISION_EVENT_TYPES},
 }
 

@@ -21,11 +21,11 @@ from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
 from minsheng.orgunits import CITY_CODE
 from minsheng.quality import expressions
-from minsheng.quality.events import RULE_FAILED, RULE_RESOLVED, RuleFailed, RuleResolved, quality_event
 from minsheng.quality.expressions import ExpressionError, Node
 from minsheng.quality.models import IMPORTANCE_LABELS, Importance, QualityBound, QualityFailure, QualityRule
 from minsheng.quality.outliers import DEFAULT_THRESHOLD, modified_z_score, outside_bounds
 from minsheng.quality.schemas import BoundPublic, BoundSet, OutlierCheck, RuleCreate, RuleFailure, ScorePublic
+from minsheng.reporting.events import RULE_FAILED, RULE_RESOLVED, RuleFailed, RuleResolved, quality_event
 from minsheng.reporting.models import Report
 
 QUALITY_RULE_FAILED = "quality_rule_failed"
