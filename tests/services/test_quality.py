@@ -1,8 +1,10 @@
 """Data quality in a campaign service (issue 30): the rule grammar, rules refused when saved, rules evaluated on entry
 (a 高 failure blocks unless explained), and the outlier math."""
 
+import io
 import json
 
+import openpyxl
 import pytest
 from sqlmodel import select
 
@@ -201,6 +203,31 @@ def test_a_bulk_upload_names_the_blocking_rule_per_row_and_warns_per_report(educ
     )
     assert first["quality"] == []
     assert sorted(f["importance_label"] for f in second["quality"]) == ["低", "高"]
+
+
+def workbook(rows: list[dict]) -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(["指标编号", "单位代码", "期间", "数值", "说明"])
+    for r in rows:
+        book.active.append([r["indicator"], r["org_unit"], r["period"], r["value"], r.get("note", "")])
+    content = io.BytesIO()
+    book.save(content)
+    return content.getvalue()
+
+
+def test_an_excel_upload_names_the_rule_at_its_row_and_value_column(education):
+    add_rule(education, rule())
+    rows = [report("T003-1", 3), report("T003-2", 6)]
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    refused = education.post("/api/v1/reports/upload", headers=CITY, files={"file": ("6月.xlsx", workbook(rows), xlsx)})
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["row"], error["column_name"], error["code"]) == (3, "数值", "quality_rule_failed")
+    assert "第3行 D列（数值）" in refused.json()["detail"] and rule()["instruction"] in refused.json()["detail"]
+    rows[1]["note"] = "已核实"
+    saved = education.post("/api/v1/reports/upload", headers=CITY, files={"file": ("6月.xlsx", workbook(rows), xlsx)})
+    assert saved.status_code == 201, saved.text
+    assert [f["importance_label"] for r in saved.json()["data"] for f in r["quality"]] == ["高"]
 
 
 def quality_events(client):
