@@ -31,6 +31,7 @@ from minsheng_gateway.projection.consumer import consume_events, stalled_fold
 from minsheng_gateway.projection.refresher import refresh_stale_progress
 from minsheng_gateway.proxy import proxy_client_lifecycle
 from minsheng_gateway.proxy import router as proxy_router
+from minsheng_gateway.quality.router import router as quality_router
 from minsheng_gateway.rate_limits import Rate, RateLimiter, RateLimits, rate_limited
 from minsheng_gateway.review.router import router as review_router
 from minsheng_gateway.settings import GatewaySettings
@@ -83,6 +84,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             *identity_routers,
             inbox_router,
             review_router,
+            quality_router,
             # Before /api/v1/plans/{code} (plans/router.py): breakdown-template is not a plan's code.
             breakdown_router,
             stream_router,

@@ -55,6 +55,9 @@ class GatewaySettings(EvidenceSettings, IdentitySettings, ProcessSettings):
     # 审核: a pending value that differs from the previous official value of its series by more than
     # this share of it is flagged as a jump (异常波动).
     review_jump_share: float = 0.3
+    # 数据质量 (decision 0024): a value whose modified z-score against its history or the other districts passes
+    # this is shown as an outlier.
+    quality_outlier_threshold: float = Field(default=3.5, gt=0)
     # The built web app (工作台) served at `/` (`webapp.py`); the repository's `web/dist` unless deployed elsewhere.
     web_dist: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
     # Rate limits (`rate_limits.py`; 0 turns one off): sign-in attempts per address and minute; writes

@@ -33,7 +33,7 @@ CITY, BUREAU, ZHANGDIAN = bearer("demo-city-office"), bearer("demo-education-bur
 PERIOD = "2024-04"
 EXPORT_HEADER = (
     "攻坚行动", "指标编号", "指标", "计量单位", "单位", "期间", "新值", "上期已审核值", "上期期间", "应达值", "变化",
-    "异常波动", "填报人", "报送时间",
+    "异常波动", "数据质量规则", "填报人", "报送时间",
 )  # fmt: skip
 
 

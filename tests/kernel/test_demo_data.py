@@ -14,10 +14,19 @@ from minsheng.catalog.breakdown import parse_breakdown
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.catalog.loader import read_catalog_file
 from minsheng.demo.breakdown import DEMO_WORKBOOK
-from minsheng.demo.generator import DEMO_NOTE, LAGGING_DISTRICTS, demo_rows, load_results, part_rows, unit_targets
+from minsheng.demo.generator import (
+    DELIBERATE_OUTLIERS,
+    DEMO_NOTE,
+    LAGGING_DISTRICTS,
+    demo_rows,
+    load_results,
+    part_rows,
+    unit_targets,
+)
 from minsheng.demo.loader import load_demo_data
 from minsheng.orgunits import CITY_CODE, ORG_UNITS
 from minsheng.progress.periods import Period
+from minsheng.quality.service import SeriesValue, checks_of
 from tests.conftest import CITY, ZHANGDIAN
 from tests.support.breakdown import CONTEXT, KNOWN
 
@@ -233,3 +242,24 @@ def test_the_partners_parts_of_a_plan_in_force_fell_due_and_leave_a_few_late(cat
     latest = [r for r in every if r["period"] == "2026Q3"]
     series = {(r["task"], r["org_unit"], r.get("partner_department")) for r in every}
     assert 0 < len(series) - len(latest) < len(series) / 2  # a few have not reported the quarter just due
+
+
+def test_the_deliberate_outliers_are_what_the_quality_checks_find_in_their_month(catalogs):
+    """数据质量's demo: the three figures entered ten times too large are flagged; in the same month the rest flag only
+    张店区, the largest district, against the others (a few of its ~270 values)."""
+    rows = demo_rows(catalogs, today=TODAY)
+    flagged = set()
+    for campaign_rows in rows.values():
+        series: dict[str, list[SeriesValue]] = {}
+        for number, row in enumerate(campaign_rows):
+            if row.get("value") is not None:
+                value = SeriesValue(number, row["org_unit"], row["period"], row["value"])
+                series.setdefault(row["indicator"], []).append(value)
+        for indicator, values in series.items():
+            if any(v.period == "2024-03" for v in values):
+                for check in checks_of(indicator, "2024-03", values, bounds={}):
+                    if check.flagged:
+                        flagged.add((indicator, check.org_unit, "2024-03"))
+    assert set(DELIBERATE_OUTLIERS) <= flagged
+    assert {unit for _, unit, _ in flagged - set(DELIBERATE_OUTLIERS)} == {"370303"}
+    assert len(flagged - set(DELIBERATE_OUTLIERS)) <= 8

@@ -36,13 +36,22 @@ from minsheng.reporting.events import (
     ReportChanged,
     ReportSnapshot,
     ReportState,
+    RuleFailed,
+    RuleResolved,
     TaskStateChanged,
     TaskStatusReported,
 )
 from minsheng.reporting.models import ReportStatus
 from minsheng.reporting.official import OFFICIAL_STATUS, replaces_official
 from minsheng_gateway.plans.scope import GatewayPlans, PlanSlot, register_plan, schema_of
-from minsheng_gateway.projection.models import OfficialValue, ReportView, TaskPartView, TaskStateView, TaskStatusView
+from minsheng_gateway.projection.models import (
+    OfficialValue,
+    QualityFlagView,
+    ReportView,
+    TaskPartView,
+    TaskStateView,
+    TaskStatusView,
+)
 from minsheng_gateway.projection.progress import StaleProgress
 from minsheng_gateway.projection.upsert import insert_rows, update_rows
 
@@ -105,6 +114,25 @@ PART_NEWER_REVISION_WINS = bulk.OnConflict(
         )
     ),
     where="task_part_view.revision <= excluded.revision",
+)
+# A rule's later failure there replaces an earlier one and opens it again; an older one arriving late changes nothing.
+_FLAG_VALUES = (
+    "name",
+    "expression",
+    "importance",
+    "instruction",
+    "indicators",
+    "indicator_code",
+    "report_id",
+    "left_value",
+    "right_value",
+    "explained",
+    "failed_at",
+)
+LATER_FAILURE_WINS = bulk.OnConflict(
+    key=("campaign", "rule", "org_unit_code", "period"),
+    set_=tuple((c, f"excluded.{c}") for c in _FLAG_VALUES) + (("resolved_at", "NULL"),),
+    where="quality_flag_view.failed_at <= excluded.failed_at",
 )
 # A revision of a task's state never changes: the same one again (redelivered, republished) is kept as it was.
 EACH_REVISION_ONCE = bulk.OnConflict(key=("task_number", "revision"))
@@ -286,6 +314,47 @@ def fold_task_states(session: Session, events: list[TypedEvent], stale: StalePro
     insert_rows(session, TaskStateView.__table__, list(rows.values()), EACH_REVISION_ONCE)
 
 
+def fold_quality(session: Session, events: list[TypedEvent], stale: StaleProgress) -> None:  # noqa: ARG001
+    """Validation rules failed and resolved (decision 0024), in their order: a resolution closes the failure it
+    follows, never a later one."""
+    flags = QualityFlagView.__table__
+    for event in events:
+        data = event.typed_data()
+        if isinstance(data, RuleFailed):
+            row = dict(
+                campaign=data.campaign,
+                rule=data.rule,
+                org_unit_code=data.org_unit,
+                period=data.period,
+                name=data.name,
+                expression=data.expression,
+                importance=data.importance,
+                instruction=data.instruction,
+                indicators=",".join(data.indicators),
+                indicator_code=data.indicator,
+                report_id=data.report_id,
+                left_value=data.left_value,
+                right_value=data.right_value,
+                explained=data.explained,
+                failed_at=data.occurred_at,
+                resolved_at=None,
+            )
+            insert_rows(session, flags, [row], LATER_FAILURE_WINS)
+        elif isinstance(data, RuleResolved):
+            session.connection().execute(
+                flags.update()
+                .where(
+                    flags.c.campaign == data.campaign,
+                    flags.c.rule == data.rule,
+                    flags.c.org_unit_code == data.org_unit,
+                    flags.c.period == data.period,
+                    flags.c.failed_at <= data.occurred_at,
+                    flags.c.resolved_at == None,  # noqa: E711
+                )
+                .values(resolved_at=data.occurred_at)
+            )
+
+
 def fold_catalogs(session: Session, events: list[TypedEvent], stale: StaleProgress, *, catalog: CatalogCache) -> None:
     """A campaign's catalog, stored unless it is the one held already (pulled from the service, or
     published before, and again at every rebuild: the digest of what was last applied says so)."""
@@ -357,6 +426,8 @@ def view_handlers(finish: Finish, plans: GatewayPlans) -> EventHandlers[PlanWork
     handlers.register(TaskStatusReported, routed(fold_task_statuses, plans))
     handlers.register(TaskStateChanged, routed(fold_task_states, plans))
     handlers.register(CatalogPublished, routed(fold_catalogs, plans, with_catalog=True))
+    handlers.register(RuleFailed, routed(fold_quality, plans))
+    handlers.register(RuleResolved, routed(fold_quality, plans))
     return handlers
 
 
@@ -368,6 +439,7 @@ __all__ = [
     "PlanWork",
     "event_plan",
     "fold_catalogs",
+    "fold_quality",
     "fold_reports",
     "fold_snapshots",
     "fold_task_states",

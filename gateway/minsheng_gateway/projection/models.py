@@ -140,6 +140,30 @@ class IndicatorProgressView(SQLModel, table=True):
     next_payload: str | None = Field(default=None, sa_type=sa.Text)
 
 
+class QualityFlagView(SQLModel, table=True):
+    """A validation rule's last word on an org unit and period (minsheng.quality.rule_failed.v1 / rule_resolved.v1):
+    open while `resolved_at` is null.  The review shows the open ones beside the value; the 数据质量 page lists all."""
+
+    __tablename__ = "quality_flag_view"
+
+    campaign: str = Field(primary_key=True, max_length=20)
+    rule: int = Field(primary_key=True)
+    org_unit_code: str = Field(primary_key=True, max_length=6)
+    period: str = Field(primary_key=True, max_length=7)
+    name: str = Field(max_length=60)
+    expression: str = Field(max_length=420)
+    importance: str = Field(max_length=16)
+    instruction: str = Field(max_length=300)
+    indicators: str = Field(max_length=200)  # the rule's indicator codes, comma-separated
+    indicator_code: str = Field(max_length=20)  # the report whose saving found it
+    report_id: int
+    left_value: float
+    right_value: float
+    explained: str = ""
+    failed_at: dt.datetime
+    resolved_at: dt.datetime | None = None
+
+
 class ViewGeneration(SQLModel, table=True):
     """Which rebuild these views belong to: the consumer group is named after it, so a wiped or
     rebuilt database replays the topics from the beginning under a fresh group."""
@@ -155,6 +179,14 @@ class ViewGeneration(SQLModel, table=True):
 # gateway's own, in public.
 PLAN_VIEW_TABLES = frozenset(
     m.__tablename__
-    for m in (ReportView, OfficialValue, TaskStatusView, TaskPartView, TaskStateView, IndicatorProgressView)
+    for m in (
+        ReportView,
+        OfficialValue,
+        TaskStatusView,
+        TaskPartView,
+        TaskStateView,
+        IndicatorProgressView,
+        QualityFlagView,
+    )
 )
 VIEW_TABLES = PLAN_VIEW_TABLES | {ViewGeneration.__tablename__}

@@ -10,6 +10,29 @@ from minsheng.catalog.document import IndicatorKind
 from minsheng.pagination import Page
 
 
+class QualityFlagPublic(BaseModel):
+    """A validation rule that failed for the report's org unit and period and is not resolved (decision 0024)."""
+
+    campaign: str
+    rule: int
+    name: str
+    expression: str
+    importance: str = Field(description="high | medium | low")
+    importance_label: str = Field(description="高 | 中 | 低")
+    instruction: str
+    indicators: list[str]
+    org_unit: str
+    org_unit_name: str
+    period: str
+    indicator: str = Field(description="保存时发现问题的报告的指标")
+    report_id: int
+    left_value: float
+    right_value: float
+    explained: str = Field(description="填报人在说明中的解释（高重要程度的规则）")
+    failed_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+
 class PendingReportPublic(BaseModel):
     campaign: str
     report_id: int
@@ -41,6 +64,9 @@ class PendingReportPublic(BaseModel):
     expected_value: float | None
     change_share: float | None  # |new − previous| / |previous|
     jump: bool  # change_share above the gateway's REVIEW_JUMP_SHARE
+    quality: list[QualityFlagPublic] = Field(
+        default=[], description="未解决的数据质量规则问题（该指标所在的规则，同一单位、期间）"
+    )
 
 
 class PendingReviewPage(Page[PendingReportPublic]):

@@ -19,6 +19,7 @@ from minsheng.progress.queries import load_facts
 from minsheng_gateway.identity.deps import Caller
 from minsheng_gateway.projection.models import pending_condition
 from minsheng_gateway.projection.source import GatewaySource
+from minsheng_gateway.quality.service import open_flags
 from minsheng_gateway.review.schemas import PendingReportPublic, PendingReviewPage
 
 # Period codes of one type sort as their periods do (2024-04 < 2024-05, 2024Q1 < 2024Q2, 2023 < 2024),
@@ -105,11 +106,17 @@ def pending_reports(
     for number, department_name in connection.execute(sa.text(_LEADS_SQL), {"numbers": numbers}):
         leads.setdefault(number, []).append(department_name)
     expected = _expected_values(session, catalog, rows, thresholds)
+    flags = open_flags(session, [(row["campaign"], row["org_unit"], row["period"]) for row in rows])
     data = [
         PendingReportPublic(
             **row,
             lead_departments=leads.get(row["task_number"], []),
             expected_value=expected.get((row["indicator"], row["org_unit"], row["period"])),
+            quality=[
+                flag
+                for flag in flags.get((row["campaign"], row["org_unit"], row["period"]), [])
+                if row["indicator"] in flag.indicators
+            ],
         )
         for row in rows
     ]

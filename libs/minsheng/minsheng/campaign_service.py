@@ -28,6 +28,8 @@ from minsheng.messaging.relay_process import run_relay_process
 from minsheng.plans import CampaignPlans, make_slot, open_plans, plan_router, plans_router
 from minsheng.progress.router import campaign_progress_router
 from minsheng.progress.router import router as progress_router
+from minsheng.quality.models import QUALITY_TABLES
+from minsheng.quality.router import router as quality_router
 from minsheng.reporting.models import REPORTING_TABLES
 from minsheng.reporting.republish import publish_catalog
 from minsheng.reporting.review import REPORTS_REVIEWED
@@ -37,7 +39,7 @@ from minsheng.settings import ProcessSettings
 from minsheng.topology import CAMPAIGNS
 from minsheng.uploads import start_parser_server
 
-CAMPAIGN_TABLES = CATALOG_TABLES | REPORTING_TABLES | MESSAGING_TABLES | EVIDENCE_TABLES
+CAMPAIGN_TABLES = CATALOG_TABLES | REPORTING_TABLES | MESSAGING_TABLES | EVIDENCE_TABLES | QUALITY_TABLES
 # "auth" only drops the token table the services once had (callers are the gateway's business now).
 CAMPAIGN_BRANCHES = ("catalog", "auth", "reporting", MESSAGING_BRANCH)
 
@@ -135,6 +137,7 @@ class CampaignService:
                     events_router(self.campaign),
                     evidence_upload_router,
                     evidence_router,
+                    quality_router,
                 ),
                 plans_router(self.campaign),
             ],

@@ -37,6 +37,7 @@ from minsheng.db.migrations import MigrationPlan, upgrade_to_head
 from minsheng.errors import Conflict, NotFound, Unprocessable
 from minsheng.evidence.models import EVIDENCE_TABLES
 from minsheng.messaging import wake_relay
+from minsheng.quality.models import QUALITY_TABLES
 from minsheng.reporting import closing
 from minsheng.reporting.changes import review_conflict, submission_conflict
 from minsheng.reporting.implementation import TaskStates
@@ -49,7 +50,7 @@ from minsheng.reporting.submissions import RevisionWriter
 log = logging.getLogger(__name__)
 
 PLAN_BRANCHES = ("catalog", "reporting")  # what a plan's schema holds; the outbox stays in public
-PLAN_TABLES = CATALOG_TABLES | REPORTING_TABLES | EVIDENCE_TABLES
+PLAN_TABLES = CATALOG_TABLES | REPORTING_TABLES | EVIDENCE_TABLES | QUALITY_TABLES
 SCHEMA_PREFIX = "plan_"
 
 

@@ -2,7 +2,11 @@
 // service through the proxy /api/v1/campaigns/{campaign}/….
 import { filenameOf, type SavedFile } from './excel'
 import { http, request } from './client'
+import type { components } from './schema'
 import type { Page, Report } from './types'
+
+/** An open data quality flag beside a value (decision 0024). */
+export type QualityFlag = components['schemas']['QualityFlagPublic']
 
 const base = (campaign: string) => `/api/v1/campaigns/${encodeURIComponent(campaign)}`
 
@@ -33,6 +37,8 @@ export interface PendingReport {
   expected_value: number | null
   change_share: number | null
   jump: boolean
+  /** Open data quality flags of rules naming this indicator, same org unit and period. */
+  quality: QualityFlag[]
 }
 
 export interface PendingPage extends Page<PendingReport> {

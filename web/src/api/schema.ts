@@ -787,6 +787,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/quality/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 数据质量：规则未通过的记录（按行动、单位、期间，最新期间在前） */
+        get: operations["read_flags_api_v1_quality_flags_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quality/flags/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出数据质量记录（CSV，条件同列表） */
+        get: operations["export_flags_api_v1_quality_flags_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quality/outliers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 异常值：某期各指标数值与本单位历史、同期其他区县相比的修正 z 分数超过阈值的（可比数据少于 5 个不计算） */
+        get: operations["read_outliers_api_v1_quality_outliers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plans/breakdown-template": {
         parameters: {
             query?: never;
@@ -1720,6 +1771,30 @@ export interface components {
              */
             detail?: string | null;
         };
+        /** CampaignOutlier */
+        CampaignOutlier: {
+            /** Indicator */
+            indicator: string;
+            /** Org Unit */
+            org_unit: string;
+            /** Period */
+            period: string;
+            /** Value */
+            value: number;
+            /** Report Id */
+            report_id: number;
+            /** Scores */
+            scores: components["schemas"]["ScorePublic"][];
+            /**
+             * Bound
+             * @description 超出上下限的说明；未超出或未设为空
+             */
+            bound: string | null;
+            /** Flagged */
+            flagged: boolean;
+            /** Campaign */
+            campaign: string;
+        };
         /** CampaignProgressPublic */
         CampaignProgressPublic: {
             /** Campaign */
@@ -2299,6 +2374,15 @@ export interface components {
          * @enum {string}
          */
         EvidenceState: "uploading" | "pending" | "attached" | "deleting";
+        /** FlagPage */
+        FlagPage: {
+            /** Data */
+            data: components["schemas"]["QualityFlagPublic"][];
+            /** Count */
+            count: number;
+            /** Open */
+            open: number;
+        };
         /** HeadChoice */
         HeadChoice: {
             /**
@@ -2827,6 +2911,21 @@ export interface components {
             /** Parent Code */
             parent_code: string | null;
         };
+        /** OutlierList */
+        OutlierList: {
+            /**
+             * Period
+             * @description 检查的期间（未指定时为最近有数据的月份）；没有数据时为空
+             */
+            period: string | null;
+            /**
+             * Threshold
+             * @description 修正 z 分数的阈值（设置 QUALITY_OUTLIER_THRESHOLD）
+             */
+            threshold: number;
+            /** Data */
+            data: components["schemas"]["CampaignOutlier"][];
+        };
         /**
          * OwnPart
          * @description What the signed-in person reports of the task as its partner: where and for which periods.
@@ -2989,6 +3088,12 @@ export interface components {
             change_share: number | null;
             /** Jump */
             jump: boolean;
+            /**
+             * Quality
+             * @description 未解决的数据质量规则问题（该指标所在的规则，同一单位、期间）
+             * @default []
+             */
+            quality: components["schemas"]["QualityFlagPublic"][];
         };
         /** PendingReviewPage */
         PendingReviewPage: {
@@ -3194,6 +3299,63 @@ export interface components {
              */
             demo_users: boolean;
         };
+        /**
+         * QualityFlagPublic
+         * @description A validation rule that failed for the report's org unit and period and is not resolved (decision 0024).
+         */
+        QualityFlagPublic: {
+            /** Campaign */
+            campaign: string;
+            /** Rule */
+            rule: number;
+            /** Name */
+            name: string;
+            /** Expression */
+            expression: string;
+            /**
+             * Importance
+             * @description high | medium | low
+             */
+            importance: string;
+            /**
+             * Importance Label
+             * @description 高 | 中 | 低
+             */
+            importance_label: string;
+            /** Instruction */
+            instruction: string;
+            /** Indicators */
+            indicators: string[];
+            /** Org Unit */
+            org_unit: string;
+            /** Org Unit Name */
+            org_unit_name: string;
+            /** Period */
+            period: string;
+            /**
+             * Indicator
+             * @description 保存时发现问题的报告的指标
+             */
+            indicator: string;
+            /** Report Id */
+            report_id: number;
+            /** Left Value */
+            left_value: number;
+            /** Right Value */
+            right_value: number;
+            /**
+             * Explained
+             * @description 填报人在说明中的解释（高重要程度的规则）
+             */
+            explained: string;
+            /**
+             * Failed At
+             * Format: date-time
+             */
+            failed_at: string;
+            /** Resolved At */
+            resolved_at: string | null;
+        };
         /** Ranking */
         Ranking: {
             /** Routine */
@@ -3248,6 +3410,37 @@ export interface components {
          * @enum {string}
          */
         Role: "city_office" | "bureau" | "district" | "viewer" | "integration" | "leader";
+        /** ScorePublic */
+        ScorePublic: {
+            /**
+             * Against
+             * @description history 本单位历史 | peers 同期其他区县
+             */
+            against: string;
+            /**
+             * Points
+             * @description 可比数据个数
+             */
+            points: number;
+            /** Median */
+            median: number | null;
+            /**
+             * Mad
+             * @description 绝对中位差
+             */
+            mad: number | null;
+            /**
+             * Score
+             * @description 修正 z 分数；可比数据少于 5 个或绝对中位差为 0 时为空
+             */
+            score: number | null;
+            /** Threshold */
+            threshold: number;
+            /** Outlier */
+            outlier: boolean;
+            /** Explanation */
+            explanation: string;
+        };
         /** SeriesPointPublic */
         SeriesPointPublic: {
             /** Period */
@@ -7088,6 +7281,241 @@ export interface operations {
                 };
             };
             /** @description 只对市民生办开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    read_flags_api_v1_quality_flags_get: {
+        parameters: {
+            query?: {
+                /** @description 行动代码，如 education；默认全部 */
+                campaign?: string | null;
+                /** @description 单位代码（6 位数字），如 370303 */
+                org_unit?: string | null;
+                /** @description 期间：月 2024-05，季 2024Q2，年 2024 */
+                period?: string | null;
+                /** @description true：只看未解决的 */
+                open_only?: boolean;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+                /** @description 每页条数（1–500） */
+                limit?: number;
+                /** @description 跳过的条数 */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagPage"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办和市领导开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_flags_api_v1_quality_flags_export_get: {
+        parameters: {
+            query?: {
+                /** @description 行动代码，如 education；默认全部 */
+                campaign?: string | null;
+                /** @description 单位代码（6 位数字），如 370303 */
+                org_unit?: string | null;
+                /** @description 期间：月 2024-05，季 2024Q2，年 2024 */
+                period?: string | null;
+                /** @description true：只看未解决的 */
+                open_only?: boolean;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV（UTF-8） */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办和市领导开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    read_outliers_api_v1_quality_outliers_get: {
+        parameters: {
+            query?: {
+                /** @description 行动代码，如 education；默认全部 */
+                campaign?: string | null;
+                /** @description 期间：月 2024-05，季 2024Q2，年 2024 */
+                period?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutlierList"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办和市领导开放 */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -95,6 +95,22 @@ export interface Report {
   reviewed_at: string | null
   /** The files saved with this revision (null where an answer does not list them: a review's). */
   evidence?: EvidenceFile[] | null
+  /** 数据质量: the rules that failed when it was saved (the answer of a submission only). */
+  quality?: RuleFailure[]
+}
+
+/** A data quality rule that did not hold for a report's org unit and period (decision 0024). */
+export interface RuleFailure {
+  rule: number
+  name: string
+  expression: string
+  left_value: number
+  right_value: number
+  importance: 'high' | 'medium' | 'low'
+  importance_label: string
+  instruction: string
+  indicators: string[]
+  message: string
 }
 
 export interface ReportRow {

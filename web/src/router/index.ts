@@ -47,6 +47,8 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: 'Excel 导入', permission: 'report', menu: true, icon: 'Document' } },
   { path: 'review', name: 'review', component: () => import('@/views/review/ReviewView.vue'),
     meta: { title: '审核', permission: 'review', menu: true, icon: 'Stamp' } },
+  { path: 'quality', name: 'quality', component: () => import('@/views/quality/QualityView.vue'),
+    meta: { title: '数据质量', permission: 'review', menu: true, icon: 'DataLine' } },
   { path: 'accounts', name: 'accounts', component: () => import('@/views/accounts/AccountsView.vue'),
     meta: { title: '账号管理', permission: 'manage', menu: true, icon: 'UserFilled' } },
   { path: 'plans', name: 'plans', component: () => import('@/views/plans/PlansView.vue'),

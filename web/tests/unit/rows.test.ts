@@ -2,8 +2,10 @@
 // server's per-row errors → messages beside the fields.
 import { describe, expect, it } from 'vitest'
 
+import type { Report, RuleFailure } from '@/api/types'
 import {
   buildRows, buildStatuses, emptyInput, emptyStatus, isFilled, isStatusFilled, placeRowErrors, type RowInput,
+  warningsByIndicator,
 } from '@/views/entry/rows'
 
 import { indicator } from './fixtures'
@@ -96,5 +98,22 @@ describe('the task statuses sent', () => {
     expect(isStatusFilled(emptyStatus())).toBe(false)
     expect(isStatusFilled({ state: 'blocked', narrative: '', problems: '' })).toBe(true)
     expect(isStatusFilled({ state: '', narrative: ' ', problems: '' })).toBe(false)
+  })
+})
+
+describe('warningsByIndicator', () => {
+  const report = (indicator: string, quality: RuleFailure[]): Report => ({
+    id: 1, indicator, org_unit: '370303', period: '2022-06', value: 5, numerator: null, denominator: null, note: '',
+    status: 'submitted', status_label: '待审核', revision: 1, is_current: true, return_reason: null,
+    submitted_by: '张店区', submitted_at: '2022-06-30T00:00:00Z', reviewed_by: null, reviewed_at: null, quality,
+  })
+  const failure: RuleFailure = {
+    rule: 1, name: '改造数不超过新建数', expression: 'T003-2 <= T003-1', left_value: 5, right_value: 3,
+    importance: 'medium', importance_label: '中', instruction: '请核对', indicators: ['T003-1', 'T003-2'],
+    message: '未通过规则「改造数不超过新建数」',
+  }
+
+  it('keeps the warnings the server returned, by the indicator of the report saved', () => {
+    expect(warningsByIndicator([report('T003-1', []), report('T003-2', [failure])])).toEqual({ 'T003-2': [failure] })
   })
 })

@@ -85,6 +85,13 @@ _CAMPAIGN_KEY = {
     "examples": ["education"],
 }
 
+_RULE_KEY = {
+    "type": "string",
+    "pattern": "^rule-[1-9][0-9]*$",
+    "description": "`rule-<id>`, the validation rule: its failures and resolutions stay in order on one partition.",
+    "examples": ["rule-1"],
+}
+
 _ORDER_KEY = {
     "type": "string",
     "pattern": "^DB-[0-9]{4}-[0-9]{4,}$",
@@ -104,6 +111,7 @@ PARTITION_KEYS: dict[str, tuple[dict[str, Any], str]] = {
     reporting_events.CATALOG_PUBLISHED: (_CAMPAIGN_KEY, "the campaign code"),
     reporting_events.PERIOD_LOCKED: (_CAMPAIGN_KEY, "the period, e.g. `2022-06`"),
     reporting_events.PERIOD_UNLOCKED: (_CAMPAIGN_KEY, "the period, e.g. `2022-06`"),
+    **{event_type: (_RULE_KEY, "`rule-<id>`") for event_type in reporting_events.QUALITY_EVENT_TYPES},
     **{event_type: (_ORDER_KEY, "the order's number") for event_type in supervision_events.SUPERVISION_EVENT_TYPES},
 }
 

@@ -83,7 +83,7 @@ async def create_report(
     # Async: the checks are in memory and the write is queued for the group-commit writer, so a
     # submission never waits for a thread of its own.
     with request_plan(request).database.session() as session:
-        report = await submissions.submit_report(
+        report, failures = await submissions.submit_report(
             writer=writer,
             session=session,
             catalog=catalog,
@@ -93,9 +93,9 @@ async def create_report(
             today=today,
         )
         if report_in.evidence:
-            [public] = await asyncio.to_thread(submissions.with_evidence, session, [report])
+            [public] = await asyncio.to_thread(submissions.with_evidence, session, [report], {report.id: failures})
             return public
-        return ReportPublic.model_validate(report).model_copy(update={"evidence": []})
+        return ReportPublic.model_validate(report).model_copy(update={"evidence": [], "quality": failures})
 
 
 @router.post(
@@ -108,10 +108,10 @@ async def create_report(
 def create_reports(
     session: SessionDep, revisions: RevisionWriterDep, principal: PrincipalDep, today: TodayDep, bulk: BulkReportRequest
 ):
-    reports = submissions.submit_reports(
+    reports, failures = submissions.submit_reports(
         session=session, revisions=revisions, rows=bulk.rows, principal=principal, today=today
     )
-    return Page(data=submissions.with_evidence(session, reports), count=len(reports))
+    return Page(data=submissions.with_evidence(session, reports, failures), count=len(reports))
 
 
 @router.post(
@@ -131,7 +131,7 @@ def upload_reports(
 ):
     # Sync route: the guard's checks and its wait on the parsing child take a worker thread, not the loop.
     parsed = guard.read(file.filename or "", file.file.read(), parse_upload)
-    reports = submissions.submit_reports(
+    reports, failures = submissions.submit_reports(
         session=session,
         revisions=revisions,
         rows=[row for _, row in parsed.rows],
@@ -141,7 +141,7 @@ def upload_reports(
         parse_errors=parsed.errors,
         columns=parsed.columns,
     )
-    return Page(data=submissions.with_evidence(session, reports), count=len(reports))
+    return Page(data=submissions.with_evidence(session, reports, failures), count=len(reports))
 
 
 @router.post(

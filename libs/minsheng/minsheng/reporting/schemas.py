@@ -8,6 +8,7 @@ from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field,
 
 from minsheng.evidence.schemas import EVIDENCE_DESCRIPTION, MAX_REFS, EvidencePublic, EvidenceRef
 from minsheng.params import INDICATOR_CODE, MAX_ROW_ID, ORG_UNIT_CODE, PERIOD_CODE, RowIdField
+from minsheng.quality.schemas import RuleFailure
 from minsheng.reporting.models import (
     REPORT_STATUS_LABELS,
     ImplementationState,
@@ -100,6 +101,10 @@ class ReportPublic(ReportBase):
     id: int
     evidence: list[EvidencePublic] | None = Field(
         default=None, description="该版本的佐证材料（读取报告、修改记录和填报的答复中列出；审核的答复中为 null）"
+    )
+    quality: list[RuleFailure] = Field(
+        default=[],
+        description="数据质量规则：填报的答复中列出未通过的规则（中、低为提醒；高须在说明中解释才能提交）",
     )
 
     @computed_field

@@ -28,6 +28,8 @@ from minsheng.evidence.service import EvidencePolicy
 from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
 from minsheng.pagination import PageParams
+from minsheng.quality.schemas import RuleFailure
+from minsheng.quality.service import QUALITY_RULE_FAILED, Saved, needs_evaluation, record_failures, rule_set
 from minsheng.reporting.changes import (
     change_columns,
     commit,
@@ -44,7 +46,7 @@ from minsheng.reporting.implementation import TaskStates, refusal
 from minsheng.reporting.locks import PeriodLocks, lock_covering, locked_message
 from minsheng.reporting.models import REPORT_STATUS_LABELS, ChangeRecord, Report, ReportRow, ReportStatus
 from minsheng.reporting.schemas import ChangePublic, ReportCreate, ReportHistory, ReportPublic, ReportResubmit, RowError
-from minsheng.reporting.validation import CheckedReport, ReportContext, check_report
+from minsheng.reporting.validation import CheckedReport, ReportContext, check_report, quality_refusal, with_quality
 
 
 class BulkRejected(DomainError):
@@ -231,6 +233,21 @@ def _insert_revisions(
                 (OutboxEvent.__table__, outbox_rows(events[start:end], plan=plan)),
             ],
         )
+    # The rules evaluated for them (issue 30): failures recorded and resolved, in the same transaction.
+    saved = [
+        Saved(
+            report_id=report.id,
+            indicator=report.indicator_code,
+            campaign=submission.checked.indicator.campaign_code,
+            actor=submission.submitted_by,
+            note=report.note,
+            evaluation=submission.checked.quality,
+        )
+        for report, _, submission in written
+        if submission.checked.quality is not None
+    ]
+    if saved:
+        record_failures(connection, saved, at, plan=plan)
     # The files with their revisions, in the same transaction: saved together or not at all.
     for start in range(0, len(attachments), bulk.MAX_ROWS):
         bulk.insert_together(connection, [(EvidenceAttachment.__table__, attachments[start : start + bulk.MAX_ROWS])])
@@ -334,20 +351,35 @@ async def submit_report(
     report_in: ReportCreate,
     principal: Principal,
     today: dt.date,
-) -> ReportRow:
-    """One report: checked here (in memory: the catalog snapshot; the files it names, if any, in the
-    database), written by the group-commit writer together with the other requests' reports of the
+) -> tuple[ReportRow, list[RuleFailure]]:
+    """One report (with the rules that failed for it): checked here (in memory: the catalog snapshot; the files it
+    names, if any, in the database), written by the group-commit writer together with the other requests' reports of the
     moment (`RevisionWriter.write`)."""
     ctx = ReportContext(session, today, catalog.snapshot(session))
     checked, errors, permission = check_report(ctx, report_in, principal)
     raise_row_errors(errors, permission, bulk=False)
+    if needs_evaluation(rule_set(session, ctx.catalog), [checked.entry]):
+        [checked] = await asyncio.to_thread(with_quality, ctx, [checked])
+        refuse_unexplained(checked)
     if report_in.evidence:
         item = evidence.Submitted(1, series_key(*_key(checked)), report_in.evidence)
         errors = await asyncio.to_thread(evidence.check_refs, session, policy, principal, [item])
         raise_row_errors(errors, [], bulk=False)
-    return await writer.write(
+    report = await writer.write(
         Submission(checked=checked, submitted_by=principal.label), shard_key=checked.indicator.code
     )
+    return report, failures_of(checked)
+
+
+def failures_of(checked: CheckedReport) -> list[RuleFailure]:
+    return checked.quality.failures if checked.quality is not None else []
+
+
+def refuse_unexplained(checked: CheckedReport) -> None:
+    """422 `quality_rule_failed`: a 高 rule failed and the 说明 does not explain it (the failures in `failures`)."""
+    if (refused := quality_refusal(checked)) is not None:
+        failures = [f.model_dump(mode="json") for f in checked.quality.blocking]
+        raise Unprocessable(refused, code=QUALITY_RULE_FAILED, extra={"failures": failures})
 
 
 def check_reports(
@@ -366,6 +398,7 @@ def check_reports(
     their errors are reported together with the others; `columns` (Excel) names each error's column.
     """
     checked_rows, errors, permission = [], list(parse_errors), []
+    checked_numbers: list[int] = []
     seen: dict[tuple[str, str, str], int] = {}
     for number, row in zip(row_numbers or range(1, len(rows) + 1), rows, strict=True):
         checked, row_errors, row_permission = check_report(ctx, row, principal, number=number, bulk=True)
@@ -384,6 +417,12 @@ def check_reports(
                 )
             seen[key] = number
             checked_rows.append(checked)
+            checked_numbers.append(number)
+    if checked_rows and not permission:
+        checked_rows = with_quality(ctx, checked_rows)
+        for number, checked in zip(checked_numbers, checked_rows, strict=True):
+            if (refused := quality_refusal(checked)) is not None:
+                errors.append(RowError(row=number, field="value", code=QUALITY_RULE_FAILED, message=refused))
     errors.sort(key=lambda e: e.row)
     if columns:
         errors, permission = _locate(errors, columns), _locate(permission, columns)
@@ -409,8 +448,9 @@ def submit_reports(
     row_numbers: Sequence[int] | None = None,
     parse_errors: Sequence[RowError] = (),
     columns: Mapping[str, Column] | None = None,
-) -> list[ReportRow]:
-    """All or nothing: every row is checked first (`check_reports`); one bad row and nothing is written."""
+) -> tuple[list[ReportRow], dict[int, list[RuleFailure]]]:
+    """All or nothing: every row is checked first (`check_reports`); one bad row and nothing is written.  With the
+    rules that failed for each report written (by its id)."""
     checked_rows, errors, permission = check_reports(
         ctx=revisions.context(session, today),
         rows=rows,
@@ -430,9 +470,10 @@ def submit_reports(
             errors + evidence.check_refs(session, revisions.evidence, principal, items), key=lambda e: e.row
         )
     raise_row_errors(errors, permission, bulk=True)
-    return _write_all(
+    reports = _write_all(
         session, revisions, [Submission(checked=checked, submitted_by=principal.label) for checked in checked_rows]
     )
+    return reports, {report.id: failures_of(checked) for report, checked in zip(reports, checked_rows, strict=True)}
 
 
 def resubmit_report(
@@ -460,8 +501,11 @@ def resubmit_report(
     row = ReportCreate(
         indicator=report.indicator_code, org_unit=report.org_unit_code, period=report.period, **values.model_dump()
     )
-    checked, errors, permission = check_report(revisions.context(session, today), row, principal)
+    ctx = revisions.context(session, today)
+    checked, errors, permission = check_report(ctx, row, principal)
     raise_row_errors(errors, permission, bulk=False)
+    [checked] = with_quality(ctx, [checked])
+    refuse_unexplained(checked)
     item = evidence.Submitted(1, report_series(report), row.evidence)
     raise_row_errors(evidence.check_refs(session, revisions.evidence, principal, [item]), [], bulk=False)
     [new] = _write_all(
@@ -504,11 +548,17 @@ def list_reports(
     return list(rows), count
 
 
-def with_evidence(session: Session, reports: Sequence[Report | ReportRow]) -> list[ReportPublic]:
-    """The reports as the API shows them, each with its files (one query for all)."""
+def with_evidence(
+    session: Session, reports: Sequence[Report | ReportRow], quality: Mapping[int, list[RuleFailure]] | None = None
+) -> list[ReportPublic]:
+    """The reports as the API shows them, each with its files (one query for all) and, just saved, the rules that
+    failed for it."""
     files = evidence.files_of(session, report_ids=[report.id for report in reports])
+    quality = quality or {}
     return [
-        ReportPublic.model_validate(report).model_copy(update={"evidence": files.get(("report", report.id), [])})
+        ReportPublic.model_validate(report).model_copy(
+            update={"evidence": files.get(("report", report.id), []), "quality": quality.get(report.id, [])}
+        )
         for report in reports
     ]
 

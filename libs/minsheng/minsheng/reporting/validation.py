@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -17,6 +19,7 @@ from minsheng.errors import Forbidden, Unprocessable
 from minsheng.orgunits import CITY_CODE
 from minsheng.progress.periods import Period, parse_plan_period
 from minsheng.progress.scale import ratio_scale
+from minsheng.quality.service import Entry, Evaluation, blocked_message, evaluate, needs_evaluation, rule_set
 from minsheng.reporting.implementation import TaskStates, refusal
 from minsheng.reporting.locks import PeriodLocks, locked_message
 from minsheng.reporting.models import PeriodLock
@@ -53,6 +56,30 @@ class CheckedReport:
     indicator: IndicatorFact
     period: Period
     value: float
+    # The data quality rules evaluated for it (`with_quality`); None: no rule names its indicator there.
+    quality: Evaluation | None = None
+
+    @property
+    def entry(self) -> Entry:
+        return Entry(self.indicator.code, self.row.org_unit, self.period.code, self.value)
+
+
+def with_quality(ctx: ReportContext, checked: Sequence[CheckedReport]) -> list[CheckedReport]:
+    """The rows with the plan's data quality rules evaluated (issue 30): a database read only when a rule names one of
+    their indicators."""
+    rules = rule_set(ctx.session, ctx.catalog)
+    entries = [c.entry for c in checked]
+    if not needs_evaluation(rules, entries):
+        return list(checked)
+    evaluations = evaluate(ctx.session, rules, entries)
+    return [dataclasses.replace(c, quality=e) for c, e in zip(checked, evaluations, strict=True)]
+
+
+def quality_refusal(checked: CheckedReport) -> str | None:
+    """Why a row may not be saved as it is: a 高 rule failed and its 说明 does not explain it."""
+    if checked.quality is None or not checked.quality.blocking or checked.row.note.strip():
+        return None
+    return blocked_message(checked.quality.blocking)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 // The entry form's rows: what the clerk typed, turned into the bulk endpoint's rows, and the server's
 // per-row errors turned back into messages beside the fields.
 import type { TaskState, TaskStatusRow } from '@/api/taskStatus'
-import type { Indicator, ReportRow, RowError } from '@/api/types'
+import type { Indicator, Report, ReportRow, RowError, RuleFailure } from '@/api/types'
 
 type NumberField = 'value' | 'numerator' | 'denominator'
 export type InputField = NumberField | 'note' | 'evidence'
@@ -75,6 +75,15 @@ export function placeRowErrors(errors: RowError[], sent: string[]): RowErrors {
     placed[indicator] = { ...placed[indicator], [field]: previous ? `${previous}；${error.message}` : error.message }
   }
   return placed
+}
+
+/** The data quality warnings (中/低) the server returned with the reports it saved, by indicator. */
+export function warningsByIndicator(saved: Report[]): Record<string, RuleFailure[]> {
+  const found: Record<string, RuleFailure[]> = {}
+  for (const report of saved) {
+    if (report.quality?.length) found[report.indicator] = report.quality
+  }
+  return found
 }
 
 /** A task without numbers: its state, progress and problems as typed. */

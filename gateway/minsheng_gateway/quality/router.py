@@ -1,0 +1,114 @@
+"""数据质量 endpoints of the gateway (city office). Thin: parse, call one service function."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from minsheng.db import SessionDep
+from minsheng.pagination import Page, PageDep
+from minsheng.params import OrgUnitFilter, PeriodFilter
+from minsheng.quality.schemas import OutlierCheck
+from minsheng_gateway.identity.deps import CurrentCaller
+from minsheng_gateway.plans.scope import PLAN_SELECTED
+from minsheng_gateway.quality import service
+from minsheng_gateway.review.schemas import QualityFlagPublic
+
+router = APIRouter(prefix="/api/v1/quality", tags=["数据质量 quality"], dependencies=PLAN_SELECTED)
+CampaignFilter = Annotated[str | None, Query(max_length=20, description="行动代码，如 education；默认全部")]
+OpenOnly = Annotated[bool, Query(description="true：只看未解决的")]
+RESPONSES = {401: {"description": "未登录"}, 403: {"description": "只对市民生办和市领导开放"}}
+
+
+class FlagPage(Page[QualityFlagPublic]):
+    open: int  # unresolved among all rows matching the filters
+
+
+@router.get(
+    "/flags",
+    response_model=FlagPage,
+    responses=RESPONSES,
+    summary="数据质量：规则未通过的记录（按行动、单位、期间，最新期间在前）",
+)
+def read_flags(
+    session: SessionDep,
+    caller: CurrentCaller,
+    page: PageDep,
+    campaign: CampaignFilter = None,
+    org_unit: OrgUnitFilter = None,
+    period: PeriodFilter = None,
+    open_only: OpenOnly = False,
+):
+    data, count, open_count = service.list_flags(
+        session=session,
+        caller=caller,
+        page=page,
+        campaign=campaign,
+        org_unit=org_unit,
+        period=period,
+        open_only=open_only,
+    )
+    return FlagPage(data=data, count=count, open=open_count)
+
+
+@router.get(
+    "/flags/export",
+    responses={**RESPONSES, 200: {"content": {"text/csv": {}}, "description": "CSV（UTF-8）"}},
+    summary="导出数据质量记录（CSV，条件同列表）",
+)
+def export_flags(
+    session: SessionDep,
+    caller: CurrentCaller,
+    campaign: CampaignFilter = None,
+    org_unit: OrgUnitFilter = None,
+    period: PeriodFilter = None,
+    open_only: OpenOnly = False,
+):
+    data, _, _ = service.list_flags(
+        session=session,
+        caller=caller,
+        page=None,
+        campaign=campaign,
+        org_unit=org_unit,
+        period=period,
+        open_only=open_only,
+    )
+    return Response(
+        content=service.export_csv(data),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="quality-flags.csv"', "Cache-Control": "no-store"},
+    )
+
+
+class CampaignOutlier(OutlierCheck):
+    campaign: str
+
+
+class OutlierList(BaseModel):
+    period: str | None = Field(description="检查的期间（未指定时为最近有数据的月份）；没有数据时为空")
+    threshold: float = Field(description="修正 z 分数的阈值（设置 QUALITY_OUTLIER_THRESHOLD）")
+    data: list[CampaignOutlier]
+
+
+@router.get(
+    "/outliers",
+    response_model=OutlierList,
+    responses=RESPONSES,
+    summary="异常值：某期各指标数值与本单位历史、同期其他区县相比的修正 z 分数超过阈值的（可比数据少于 5 个不计算）",
+)
+def read_outliers(
+    request: Request,
+    session: SessionDep,
+    caller: CurrentCaller,
+    campaign: CampaignFilter = None,
+    period: PeriodFilter = None,
+):
+    threshold = request.app.state.settings.quality_outlier_threshold
+    checked, flagged = service.list_outliers(
+        session=session, caller=caller, threshold=threshold, campaign=campaign, period=period
+    )
+    return OutlierList(
+        period=checked,
+        threshold=threshold,
+        data=[CampaignOutlier(campaign=code, **check.model_dump()) for code, check in flagged],
+    )

@@ -1,0 +1,90 @@
+"""数据质量 on the gateway (decision 0024): a service's rule failures, folded from its events, beside the value in
+审核 and on the city office's page (newest period first, exportable); a resolution closes the flag."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.conftest import CITY, ZHANGDIAN
+from tests.gateway.test_gateway_review import gateway, listed, submit  # noqa: F401 - the gateway fixture
+from tests.support.identity import sign_in
+from tests.support.views import fold_all, outbox_events
+
+RULE = {
+    "name": "薄弱学校改造数不超过新改扩建数",
+    "left": "T003-2",
+    "operator": "<=",
+    "right": "T003-1",
+    "importance": "high",
+    "instruction": "完成改造的薄弱学校数不应超过新改扩建中小学数，请核对两项数据",
+}
+
+
+def value(indicator, amount, period="2022-06", org_unit="370303", **extra):
+    return {"indicator": indicator, "org_unit": org_unit, "period": period, "value": amount, **extra}
+
+
+def test_the_reviewer_sees_the_flag_beside_the_value_and_the_page_lists_it(campaign_client, gateway):  # noqa: F811
+    education = campaign_client("education")
+    assert education.post("/api/v1/quality/rules", json=RULE, headers=CITY).status_code == 201
+    submit(education, value("T003-1", 3), ZHANGDIAN)
+    flagged = submit(education, value("T003-2", 5, note="含异地重建后改造的学校，已核实"), ZHANGDIAN)
+    submit(education, value("T003-1", 1, period="2022-05"), ZHANGDIAN)
+    submit(education, value("T003-2", 4, period="2022-05", note="已核实"), ZHANGDIAN)
+    fold_all(gateway, outbox_events(education))
+    sign_in(gateway, "demo-city-office")
+
+    rows = {(r["indicator"], r["period"]): r for r in listed(gateway)["data"]}
+    [flag] = rows[("T003-2", "2022-06")]["quality"]
+    assert flag["report_id"] == flagged["id"] and flag["importance_label"] == "高"
+    assert (flag["left_value"], flag["right_value"]) == (5, 3)
+    assert flag["explained"] == "含异地重建后改造的学校，已核实" and flag["instruction"] == RULE["instruction"]
+    assert [f["rule"] for f in rows[("T003-1", "2022-06")]["quality"]] == [flag["rule"]]  # both sides show it
+
+    page = gateway.get("/api/v1/quality/flags").json()
+    assert page["count"] == 2 and page["open"] == 2
+    assert [f["period"] for f in page["data"]] == ["2022-06", "2022-05"]  # newest period first
+    assert gateway.get("/api/v1/quality/flags", params={"period": "2022-05"}).json()["count"] == 1
+    export = gateway.get("/api/v1/quality/flags/export")
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert lines[0][:3] == ["行动", "单位", "期间"] and lines[1][1] == "张店区" and lines[1][-1] == "未解决"
+
+    # Zhangdian corrects the other side: the flag is resolved, gone from 审核, kept on the page as resolved
+    submit(education, value("T003-1", 6), ZHANGDIAN)
+    fold_all(gateway, outbox_events(education))
+    rows = {(r["indicator"], r["period"]): r for r in listed(gateway)["data"]}
+    assert rows[("T003-2", "2022-06")]["quality"] == []
+    page = gateway.get("/api/v1/quality/flags").json()
+    assert page["count"] == 2 and page["open"] == 1
+    assert gateway.get("/api/v1/quality/flags", params={"open_only": True}).json()["data"][0]["period"] == "2022-05"
+
+
+def test_the_quality_page_is_the_city_offices(campaign_client, gateway):  # noqa: F811
+    sign_in(gateway, "demo-zhangdian")
+    refused = gateway.get("/api/v1/quality/flags")
+    assert refused.status_code == 403 and refused.json()["code"] == "city_office_only"
+
+
+def test_the_outliers_of_a_period_show_why(campaign_client, gateway):  # noqa: F811
+    education = campaign_client("education")
+    values = {"370302": 3, "370303": 40, "370304": 4, "370305": 3, "370306": 5, "370321": 4, "370322": 3}
+    rows = [value("T003-1", amount, org_unit=unit) for unit, amount in values.items()]
+    assert education.post("/api/v1/reports/bulk", json={"rows": rows}, headers=CITY).status_code == 201
+    fold_all(gateway, outbox_events(education))
+    sign_in(gateway, "demo-city-office")
+
+    answer = gateway.get("/api/v1/quality/outliers").json()
+    assert answer["period"] == "2022-06" and answer["threshold"] == 3.5  # the latest month reported
+    [outlier] = answer["data"]
+    assert (outlier["campaign"], outlier["indicator"], outlier["org_unit"], outlier["value"]) == (
+        "education",
+        "T003-1",
+        "370303",
+        40,
+    )
+    history, peers = outlier["scores"]
+    assert history["score"] is None and history["explanation"].endswith("可比数据只有 0 个（少于 5 个），不计算分数")
+    assert peers["outlier"] and "中位数 3.5" in peers["explanation"]
+    assert gateway.get("/api/v1/quality/outliers", params={"period": "2022-05"}).json()["data"] == []
