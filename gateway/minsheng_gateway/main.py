@@ -15,6 +15,7 @@ from minsheng_gateway.completeness.router import router as completeness_router
 from minsheng_gateway.consistency import router as consistency_router
 from minsheng_gateway.drill.router import router as drill_router
 from minsheng_gateway.entry.router import router as entry_router
+from minsheng_gateway.exchange.router import router as exchange_router
 from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
 from minsheng_gateway.inbox.router import router as inbox_router
@@ -88,6 +89,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             platform_router,
             plans_router,
             bulletin_router,
+            exchange_router,
             supervision_upload_router,
             supervision_router,
             notifier_feed_router,
