@@ -18,6 +18,7 @@ from minsheng_gateway.entry.router import router as entry_router
 from minsheng_gateway.exchange.router import router as exchange_router
 from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
+from minsheng_gateway.identity.signing import SignedBodyDigest
 from minsheng_gateway.inbox.router import router as inbox_router
 from minsheng_gateway.metrics import export_review_backlog
 from minsheng_gateway.migration_plan import migration_plan
@@ -110,7 +111,8 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             run_relay_process,
             evidence.upkeep,
         ],
-        middleware=[limits],
+        # A signed request's body digest is taken before anything reads the body (identity/signing.py).
+        middleware=[limits, Middleware(SignedBodyDigest)],
         rate_limited=rate_limited,
     )
     gateway.state.catalogs_loaded = set()
