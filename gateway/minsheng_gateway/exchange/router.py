@@ -13,7 +13,13 @@ from minsheng.db import SessionDep
 from minsheng.errors import Forbidden
 from minsheng.openapi import needs_principal
 from minsheng_gateway.exchange import service
-from minsheng_gateway.exchange.models import ADX_MEDIA_TYPE, SDMX_JSON_MEDIA_TYPE, XLSX_MEDIA_TYPE, XSD_MEDIA_TYPE
+from minsheng_gateway.exchange.models import (
+    ADX_MEDIA_TYPE,
+    SDMX_JSON_MEDIA_TYPE,
+    XLSX_MEDIA_TYPE,
+    XSD_MEDIA_TYPE,
+    ApprovedValue,
+)
 from minsheng_gateway.identity.deps import Caller, CurrentCaller, now
 from minsheng_gateway.plans.scope import PLAN_SELECTED
 
@@ -44,6 +50,22 @@ PeriodFilter = Annotated[
 OrgUnitFilter = Annotated[str | None, Query(description="只导出某单位（6 位代码，如 370303）")]
 
 
+def approved(
+    session: SessionDep,
+    catalog: CatalogDep,
+    campaign: Campaign = None,
+    period: PeriodFilter = None,
+    org_unit: OrgUnitFilter = None,
+) -> list[ApprovedValue]:
+    """The values an export holds, as its query parameters narrow them (the same for every format)."""
+    return service.approved_values(
+        session=session, catalog=catalog, campaign=campaign, period=period, org_unit=org_unit
+    )
+
+
+Approved = Annotated[list[ApprovedValue], Depends(approved)]
+
+
 def _attachment(ascii_name: str, name: str) -> dict[str, str]:
     return {"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"}
 
@@ -54,17 +76,7 @@ def _attachment(ascii_name: str, name: str) -> dict[str, str]:
     responses={200: {"content": {ADX_MEDIA_TYPE: {}}, "description": "ADX 数据报文（XML）"}, **REFUSALS, **FILTERS},
     summary="ADX 导出（IHE ADX / ISO 17369）：规划内审核通过的指标数据，按行动、期间和单位分组",
 )
-def export_adx(
-    request: Request,
-    session: SessionDep,
-    catalog: CatalogDep,
-    campaign: Campaign = None,
-    period: PeriodFilter = None,
-    org_unit: OrgUnitFilter = None,
-):
-    values = service.approved_values(
-        session=session, catalog=catalog, campaign=campaign, period=period, org_unit=org_unit
-    )
+def export_adx(request: Request, values: Approved):
     content = service.adx_message(values=values, exported=now(request))
     return Response(content, media_type=ADX_MEDIA_TYPE, headers=_attachment("adx.xml", "ADX数据报文.xml"))
 
@@ -89,17 +101,7 @@ def adx_schema(session: SessionDep):
     },
     summary="SDMX-JSON 2.0 导出：与 ADX 相同的数据，按指标和单位成序列，按期间成观测值",
 )
-def export_sdmx_json(
-    request: Request,
-    session: SessionDep,
-    catalog: CatalogDep,
-    campaign: Campaign = None,
-    period: PeriodFilter = None,
-    org_unit: OrgUnitFilter = None,
-):
-    values = service.approved_values(
-        session=session, catalog=catalog, campaign=campaign, period=period, org_unit=org_unit
-    )
+def export_sdmx_json(request: Request, session: SessionDep, values: Approved):
     message = service.sdmx_json_message(session=session, values=values, prepared=now(request))
     return JSONResponse(message, media_type=SDMX_JSON_MEDIA_TYPE)
 

@@ -8160,14 +8160,14 @@ export interface operations {
     export_adx_api_v1_exchange_adx_get: {
         parameters: {
             query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 只导出某一行动，如 education */
                 campaign?: string | null;
                 /** @description 只导出此期间内的数据：月 2024-05、季 2024Q2 或年 2024 */
                 period?: string | null;
                 /** @description 只导出某单位（6 位代码，如 370303） */
                 org_unit?: string | null;
-                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
-                plan?: string | null;
             };
             header?: never;
             path?: never;
@@ -8306,14 +8306,14 @@ export interface operations {
     export_sdmx_json_api_v1_exchange_sdmx_json_get: {
         parameters: {
             query?: {
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
                 /** @description 只导出某一行动，如 education */
                 campaign?: string | null;
                 /** @description 只导出此期间内的数据：月 2024-05、季 2024Q2 或年 2024 */
                 period?: string | null;
                 /** @description 只导出某单位（6 位代码，如 370303） */
                 org_unit?: string | null;
-                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
-                plan?: string | null;
             };
             header?: never;
             path?: never;
