@@ -12,10 +12,12 @@ import json
 import secrets
 from urllib.parse import parse_qsl, quote, urlsplit
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.identity import API_KEY, sign_in, views_gateway
+from tests.conftest import VIEWER
+from tests.support.identity import API_KEY, gateway_settings, identity_gateway, sign_in, views_gateway
 
 # ---- the signer, as docs/integration.md describes it ------------------------------------------------------
 
@@ -197,3 +199,26 @@ def test_an_account_held_to_signing_cannot_use_its_bare_api_key(gateway, office,
     viewer_id = next(a["id"] for a in gateway.get("/api/v1/accounts").json()["data"] if a["role"] == "viewer")
     person = gateway.post(f"/api/v1/accounts/{viewer_id}/app-keys", json={"name": "x"}, headers=csrf)
     assert person.status_code == 422 and person.json()["code"] == "not_integration_account"
+
+
+def test_a_signed_bulk_write_reaches_the_service_through_the_gateway(campaign_client, make_database):
+    """The body the service receives is the one that was signed: the gateway read it for the digest and still
+    forwards it whole."""
+    employment = campaign_client("employment")
+    settings = gateway_settings(make_database("gateway"))
+    with TestClient(identity_gateway(settings, httpx.ASGITransport(app=employment.app))) as gateway:
+        csrf = sign_in(gateway, "demo-city-office")
+        account_id = TestClient(gateway.app).get("/api/v1/auth/me", headers=API_KEY).json()["user"]["id"]
+        issued = gateway.post(f"/api/v1/accounts/{account_id}/app-keys", json={"name": "就业监测"}, headers=csrf)
+        system = System(TestClient(gateway.app), issued.json()["app_key"], issued.json()["app_secret"])
+        rows = {"rows": [{"indicator": "T076-1", "org_unit": "370300", "period": "2022-06", "value": 7}]}
+        body = json.dumps(rows).encode()
+        written = system.request("POST", "/api/v1/campaigns/employment/reports/bulk", body, method_name="HMAC-SM3")
+        assert written.status_code in (200, 201), written.text
+        stored = employment.get("/api/v1/reports", params={"indicator": "T076-1"}, headers=VIEWER).json()
+        assert [(r["period"], r["value"]) for r in stored["data"]] == [("2022-06", 7)]
+        assert stored["data"][0]["submitted_by"].startswith("就业监测系统 演示对接")  # written as the account
+        # outside the account's indicators: the service's own rule, as for its API key
+        other = {"rows": [{"indicator": "T081-1", "org_unit": "370300", "period": "2022-06", "value": 1}]}
+        refused = system.request("POST", "/api/v1/campaigns/employment/reports/bulk", json.dumps(other).encode())
+        assert refused.status_code == 403, refused.text

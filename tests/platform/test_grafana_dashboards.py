@@ -208,7 +208,9 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(loaded_stack: Met
     try:
         expected = len(loaded_stack.processes)
         wait_until(
-            lambda: len(query("up == 1")) == expected, timeout=60, message=f"Prometheus scraping all {expected} processes"
+            lambda: len(query("up == 1")) == expected,
+            timeout=60,
+            message=f"Prometheus scraping all {expected} processes",
         )
         # Enough scrapes for rates over the panels' window, while a little traffic goes on.
         deadline = time.monotonic() + 12
