@@ -15,8 +15,10 @@ from minsheng_gateway.completeness.router import router as completeness_router
 from minsheng_gateway.consistency import router as consistency_router
 from minsheng_gateway.drill.router import router as drill_router
 from minsheng_gateway.entry.router import router as entry_router
+from minsheng_gateway.exchange.router import router as exchange_router
 from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
+from minsheng_gateway.identity.signing import SignedBodyDigest
 from minsheng_gateway.inbox.router import router as inbox_router
 from minsheng_gateway.metrics import export_review_backlog
 from minsheng_gateway.migration_plan import migration_plan
@@ -91,6 +93,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             platform_router,
             plans_router,
             bulletin_router,
+            exchange_router,
             supervision_upload_router,
             supervision_router,
             notifier_feed_router,
@@ -112,7 +115,8 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             run_relay_process,
             evidence.upkeep,
         ],
-        middleware=[limits],
+        # A signed request's body digest is taken before anything reads the body (identity/signing.py).
+        middleware=[limits, Middleware(SignedBodyDigest)],
         rate_limited=rate_limited,
     )
     gateway.state.catalogs_loaded = set()

@@ -37,6 +37,7 @@ from minsheng.auth.tokens import Unauthorized
 from minsheng.catalog.document import CAMPAIGN_CODES
 from minsheng.errors import DomainError, NotFound
 from minsheng_gateway.identity.deps import SESSION_COOKIE, Caller, authenticate
+from minsheng_gateway.identity.signing import is_signed
 from minsheng_gateway.identity.tokens import service_token_signer
 from minsheng_gateway.settings import GatewaySettings
 
@@ -165,7 +166,8 @@ async def forward_to_process(process: str, base_url: str, path: str, request: Re
         url = f"{url}?{request.url.query}"
     headers = _forwarded_headers(request)
     caller, refused = None, None
-    if "authorization" in request.headers or SESSION_COOKIE in request.cookies:
+    credentials = "authorization" in request.headers or is_signed(request.headers)
+    if credentials or SESSION_COOKIE in request.cookies:  # else nothing to look up
         caller, refused = await run_in_threadpool(_caller, request)
     if caller is not None:
         headers["authorization"] = f"Bearer {service_token(request, caller, process)}"

@@ -73,10 +73,10 @@ class RateLimiter:
 
 
 def _caller(scope: Scope) -> str | None:
-    """Who writes, as far as the request says before authentication: its bearer token or session
+    """Who writes, as far as the request says before authentication: its bearer token, AppKey or session
     cookie (hashed: the limiter keeps no credentials)."""
     headers = dict(scope.get("headers", []))
-    credential = headers.get(b"authorization")
+    credential = headers.get(b"authorization") or headers.get(b"x-app-key")  # a signed request: its AppKey
     if credential is None:
         for part in headers.get(b"cookie", b"").split(b";"):
             name, _, value = part.strip().partition(b"=")

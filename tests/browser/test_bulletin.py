@@ -1,6 +1,7 @@
 """月调度通报 and 演示数据 in a browser: the stack holds the demo dataset of the education campaign (loaded
 through the service's own write paths, folded by the gateway from the broker); every page says 演示数据;
-the city office opens 审核 → 下载月调度通报 and gets the Word file, read back here with python-docx."""
+the city office opens 审核 → 下载月调度通报 and gets the Word file, read back here with python-docx; and from the
+same page the 数据目录 (.xlsx) and the ADX export (checked against the gateway's ADX schema)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import io
 
 import pytest
 from docx import Document
+from lxml import etree
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from tests.browser.axe import assert_accessible
@@ -53,6 +56,27 @@ def test_every_page_says_demo_data_and_the_city_office_downloads_the_bulletin(pa
     assert len(warnings) > 1 and all(row[3] in ("存在风险", "进度滞后") for row in warnings[1:])
     assert any("市教育局" in row[4] for row in warnings[1:])
     assert len(document.inline_shapes) >= 2  # the charts
+
+
+def test_the_city_office_downloads_the_data_catalog_and_the_adx_export(page, stack):
+    sign_in(page, OFFICE)
+    expect(page.locator('[data-test="demo-data"]')).to_be_visible()  # signed in
+    page.goto("/review")
+    with page.expect_download() as caught:
+        page.locator('[data-test="download-data-catalog"]').click()
+    assert caught.value.suggested_filename == "数据目录登记表.xlsx"
+    workbook = load_workbook(io.BytesIO(caught.value.path().read_bytes()))
+    items = {row[0]: row for row in workbook["数据项"].iter_rows(min_row=2, values_only=True)}
+    assert items["T002-1"][2] == "处" and items["T002-1"][3] == "月度"
+    assert any(row[0] == "/api/v1/exchange/adx" for row in workbook["接口"].iter_rows(values_only=True))
+
+    with page.expect_download() as caught:
+        page.locator('[data-test="download-adx"]').click()
+    assert caught.value.suggested_filename == "ADX数据报文.xml"
+    document = etree.fromstring(caught.value.path().read_bytes())
+    schema = etree.XMLSchema(etree.fromstring(page.request.get("/api/v1/exchange/adx/schema.xsd").body()))
+    schema.assertValid(document)
+    assert len(document.findall("{urn:ihe:qrph:adx:2015}group")) > 10  # the demo year's approved values
 
 
 def test_a_viewer_is_refused_the_bulletin_in_chinese(page, stack):

@@ -643,6 +643,13 @@ def integration_key(gateway: TestClient) -> tuple[int, int]:
     return integration, issued.json()["id"]
 
 
+def integration_app_key(gateway: TestClient) -> tuple[int, int]:
+    city, csrf = office(gateway)
+    integration = account_id(gateway, "demo-integration")
+    issued = city.post(f"/api/v1/accounts/{integration}/app-keys", json={"name": "待吊销"}, headers=csrf)
+    return integration, issued.json()["id"]
+
+
 def change_password(browser: TestClient, headers: dict) -> httpx.Response:
     """Changes the caller's password and back (the demo accounts keep theirs for the next cells)."""
     new = "淄博民生-新口令-2025"
@@ -708,6 +715,24 @@ GATEWAY_ENDPOINTS: dict[tuple[str, str], tuple[str, GatewayCall]] = {
     ("delete", "/api/v1/accounts/{account_id}/api-keys/{key_id}"): (
         "city office only",
         lambda g, b, h: b.delete("/api/v1/accounts/{}/api-keys/{}".format(*integration_key(g)), headers=h),
+    ),
+    # 政务 request signing (tests/gateway/test_request_signing.py): AppKeys and the requirement, as API keys
+    ("post", "/api/v1/accounts/{account_id}/app-keys"): (
+        "city office only",
+        lambda g, b, h: b.post(
+            f"/api/v1/accounts/{account_id(g, 'demo-integration')}/app-keys", json={"name": "新 AppKey"}, headers=h
+        ),
+    ),
+    ("delete", "/api/v1/accounts/{account_id}/app-keys/{key_id}"): (
+        "city office only",
+        lambda g, b, h: b.delete("/api/v1/accounts/{}/app-keys/{}".format(*integration_app_key(g)), headers=h),
+    ),
+    # the demo integration account is left as it was: its API key opens the next cells
+    ("put", "/api/v1/accounts/{account_id}/signing"): (
+        "city office only",
+        lambda g, b, h: b.put(
+            f"/api/v1/accounts/{account_id(g, 'demo-integration')}/signing", json={"required": False}, headers=h
+        ),
     ),
 }
 PROXY_PATH = "/api/v1/campaigns/{campaign}/{path}"

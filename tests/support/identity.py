@@ -27,6 +27,7 @@ from minsheng.db.migrations import upgrade_to_head
 from minsheng.errors import install_error_handlers
 from minsheng_gateway.identity.router import routers as identity_routers
 from minsheng_gateway.identity.service import seed_identity
+from minsheng_gateway.identity.signing import SignedBodyDigest
 from minsheng_gateway.identity.tokens import FreshBearer, ServiceTokenSigner
 from minsheng_gateway.migration_plan import migration_plan
 from minsheng_gateway.proxy import close_proxy_client
@@ -58,8 +59,9 @@ def gateway_settings(database_url: str, **values) -> GatewaySettings:
 
 
 def identity_gateway(settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    """The gateway's identity routers and its proxy on a migrated gateway database with the demo accounts
-    (the views, the consumer and the catalog sync are left out); `transport` reaches the services."""
+    """The gateway's identity routers and its proxy (with the signed requests' middleware) on a migrated gateway
+    database with the demo accounts (the views, the consumer and the catalog sync are left out); `transport`
+    reaches the services."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -71,6 +73,7 @@ def identity_gateway(settings: GatewaySettings, transport: httpx.AsyncBaseTransp
         app.state.database.dispose()
 
     app = FastAPI(lifespan=lifespan)
+    app.add_middleware(SignedBodyDigest)  # as main's: a signed request's body digest (identity/signing.py)
     install_error_handlers(app)
     for router in (*identity_routers, proxy_router):
         app.include_router(router)

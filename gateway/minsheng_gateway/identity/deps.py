@@ -1,5 +1,5 @@
 """Who calls the gateway: a person by the session cookie (with the CSRF header on writes) or a system
-by `Authorization: Bearer <API key>`."""
+by `Authorization: Bearer <API key>` or by a signed request (`X-App-Key` and its signature, signing.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from minsheng.openapi import needs_principal
 from minsheng_gateway.identity.models import Account, SignInSession
 from minsheng_gateway.identity.service import api_key_account, session_account, utcnow
 from minsheng_gateway.identity.settings import IdentitySettings
+from minsheng_gateway.identity.signing import BODY_DIGEST_STATE, is_signed, signed_account
 
 SESSION_COOKIE = "minsheng_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -45,6 +46,17 @@ def authenticate(request: Request, session: Session) -> Caller | None:
     """The caller, or None when the request carries no credentials. Raises when it carries bad ones,
     and when a cookie-authenticated write lacks the session's CSRF token."""
     settings: IdentitySettings = request.app.state.settings
+    if is_signed(request.headers):
+        account, _ = signed_account(
+            session=session,
+            method=request.method,
+            path=request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
+            query_string=request.scope.get("query_string", b"").decode("latin-1"),
+            headers=request.headers,
+            body_digest=request.scope.get("state", {}).get(BODY_DIGEST_STATE),
+            now=now(request),
+        )
+        return Caller(account, None)
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
         return Caller(api_key_account(session=session, key=authorization[7:].strip(), now=now(request)), None)

@@ -42,6 +42,8 @@ class Account(AccountBase, table=True):
     mobile: str | None = Field(default=None, max_length=20)
     robots: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # codes of the group robots it belongs to
     muted: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # channels the person switched off
+    # An integration account may be held to 政务 request signing (signing.py): its bare API keys are refused.
+    signed_requests_required: bool = False
 
     def principal(self) -> Principal:
         return Principal(
@@ -84,6 +86,7 @@ class AccountContactsPublic(AccountContacts):
 class AccountPublic(AccountBase):
     id: int
     disabled: bool
+    signed_requests_required: bool = False
     last_login_at: dt.datetime | None
     created_by: str | None
 
@@ -137,6 +140,57 @@ class ApiKeyIssued(SQLModel):
     created_at: dt.datetime
 
 
+class AppKey(SQLModel, table=True):
+    """An integration account's AppKey and the secret its requests are signed with (signing.py). The secret is
+    kept as issued: an HMAC can only be checked with it (shown to the caller once, never answered again)."""
+
+    __tablename__ = "app_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    app_key: str = Field(unique=True, max_length=40)
+    secret: str = Field(max_length=100)
+    name: str = Field(min_length=1, max_length=100)
+    created_at: dt.datetime
+    created_by: str | None = Field(default=None, max_length=100)
+    last_used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+
+class RequestNonce(SQLModel, table=True):
+    """A nonce a signed request used, kept until its timestamp leaves the window: a second use is a replay."""
+
+    __tablename__ = "request_nonce"
+
+    app_key: str = Field(primary_key=True, max_length=40)
+    nonce: str = Field(primary_key=True, max_length=64)
+    expires_at: dt.datetime = Field(index=True)
+
+
+class AppKeyCreate(SQLModel):
+    name: str = Field(min_length=1, max_length=100, description="用途说明，如 大数据局一体化平台")
+
+
+class AppKeyPublic(SQLModel):
+    id: int
+    name: str
+    app_key: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
+class AppKeyIssued(SQLModel):
+    id: int
+    name: str
+    app_key: str
+    app_secret: str = Field(description="签名密钥（AppSecret），只显示这一次")
+    created_at: dt.datetime
+
+
+class SigningRequirement(SQLModel):
+    required: bool = Field(description="true：该对接系统账号的请求必须签名，仅带 API 密钥的请求被拒绝")
+
+
 class SignedIn(SQLModel):
     user: AccountPublic
     csrf_token: str
@@ -160,4 +214,12 @@ class Credentials(SQLModel):
     password: str = Field(max_length=200)
 
 
-IDENTITY_TABLES = frozenset({Account.__tablename__, SignInSession.__tablename__, ApiKey.__tablename__})
+IDENTITY_TABLES = frozenset(
+    {
+        Account.__tablename__,
+        SignInSession.__tablename__,
+        ApiKey.__tablename__,
+        AppKey.__tablename__,
+        RequestNonce.__tablename__,
+    }
+)

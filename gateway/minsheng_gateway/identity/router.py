@@ -19,11 +19,15 @@ from minsheng_gateway.identity.models import (
     ApiKeyCreate,
     ApiKeyIssued,
     ApiKeyPublic,
+    AppKeyCreate,
+    AppKeyIssued,
+    AppKeyPublic,
     Credentials,
     HeadChoice,
     PasswordChange,
     PasswordReset,
     SignedIn,
+    SigningRequirement,
 )
 from minsheng_gateway.identity.tokens import service_token_signer
 
@@ -225,6 +229,53 @@ def revoke_api_key(
 ) -> None:
     service.revoke_api_key(
         session=session, account_id=account_id, key_id=key_id, by=caller.account.username, now=now(request)
+    )
+
+
+@accounts_router.post(
+    "/{account_id}/app-keys",
+    response_model=AppKeyIssued,
+    status_code=status.HTTP_201_CREATED,
+    summary="为对接系统账号签发签名用的 AppKey 和 AppSecret（AppSecret 只显示这一次；签名方法见接入文档）",
+)
+def issue_app_key(
+    request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: AccountId, body: AppKeyCreate
+):
+    key = service.issue_app_key(
+        session=session, account_id=account_id, name=body.name, by=caller.account.username, now=now(request)
+    )
+    return AppKeyIssued(id=key.id, name=key.name, app_key=key.app_key, app_secret=key.secret, created_at=key.created_at)
+
+
+@accounts_router.get(
+    "/{account_id}/app-keys", response_model=Page[AppKeyPublic], summary="账号的 AppKey（不含 AppSecret）"
+)
+def list_app_keys(session: SessionDep, caller: CityOfficeCaller, account_id: AccountId):
+    keys = service.list_app_keys(session=session, account_id=account_id)
+    return Page(data=[AppKeyPublic.model_validate(key) for key in keys], count=len(keys))
+
+
+@accounts_router.delete(
+    "/{account_id}/app-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="吊销 AppKey"
+)
+def revoke_app_key(
+    request: Request, session: SessionDep, caller: CityOfficeCaller, account_id: AccountId, key_id: ApiKeyId
+) -> None:
+    service.revoke_app_key(
+        session=session, account_id=account_id, key_id=key_id, by=caller.account.username, now=now(request)
+    )
+
+
+@accounts_router.put(
+    "/{account_id}/signing",
+    response_model=AccountPublic,
+    summary="要求（或不再要求）对接系统账号的请求签名：要求后，仅带 API 密钥的请求被拒绝",
+)
+def require_signed_requests(
+    session: SessionDep, caller: CityOfficeCaller, account_id: AccountId, body: SigningRequirement
+):
+    return service.require_signed_requests(
+        session=session, account_id=account_id, required=body.required, by=caller.account.username
     )
 
 

@@ -29,6 +29,7 @@ from minsheng_gateway.identity.models import (
     AccountContacts,
     AccountCreate,
     ApiKey,
+    AppKey,
     SignInSession,
 )
 from minsheng_gateway.identity.passwords import check_policy, hash_password, needs_rehash, verify_password
@@ -418,10 +419,71 @@ def api_key_account(*, session: Session, key: str, now: dt.datetime) -> Account:
     api_key, account = row
     if account.disabled:
         raise AccountDisabled("账号已停用，请联系市民生办")
+    if account.signed_requests_required:
+        raise Unauthorized(
+            "该对接系统账号要求签名请求：请按接入文档带上 X-App-Key、X-Timestamp、X-Nonce、"
+            "X-Signature-Method 和 X-Signature",
+            code="signature_required",
+        )
     if api_key.last_used_at is None or now - as_utc(api_key.last_used_at) >= dt.timedelta(minutes=1):
         api_key.last_used_at = now
         session.add(api_key)
         session.commit()
+    return account
+
+
+# ---- AppKeys for signed requests (signing.py) ------------------------------------------------------------
+
+
+def issue_app_key(*, session: Session, account_id: int, name: str, by: str | None, now: dt.datetime) -> AppKey:
+    """A new AppKey and its secret (the caller shows the secret this once). The AppKey names the system in
+    headers and logs; the secret never travels again."""
+    account = get_account(session=session, account_id=account_id)
+    if account.role is not Role.integration:
+        raise Unprocessable("只有对接系统（integration）账号可以申请 AppKey", code="not_integration_account")
+    app_key = AppKey(
+        account_id=account.id,
+        app_key=secrets.token_hex(10),
+        secret=secrets.token_urlsafe(32),
+        name=name,
+        created_at=now,
+        created_by=by,
+    )
+    session.add(app_key)
+    session.commit()
+    session.refresh(app_key)
+    log.info("AppKey %s (%s) issued to account %s by %s", app_key.app_key, name, account.username, by)
+    return app_key
+
+
+def list_app_keys(*, session: Session, account_id: int) -> list[AppKey]:
+    get_account(session=session, account_id=account_id)
+    return list(
+        session.exec(
+            select(AppKey).where(AppKey.account_id == account_id, AppKey.revoked_at.is_(None)).order_by(AppKey.id)
+        ).all()
+    )
+
+
+def revoke_app_key(*, session: Session, account_id: int, key_id: int, by: str, now: dt.datetime) -> None:
+    app_key = session.get(AppKey, key_id)
+    if app_key is None or app_key.account_id != account_id or app_key.revoked_at is not None:
+        raise NotFound(f"账号 {account_id} 没有 AppKey {key_id}", code="unknown_app_key")
+    app_key.revoked_at = now
+    session.add(app_key)
+    session.commit()
+    log.info("AppKey %s of account %d revoked by %s", app_key.app_key, account_id, by)
+
+
+def require_signed_requests(*, session: Session, account_id: int, required: bool, by: str) -> Account:
+    account = get_account(session=session, account_id=account_id)
+    if account.role is not Role.integration:
+        raise Unprocessable("只有对接系统（integration）账号可以要求签名请求", code="not_integration_account")
+    account.signed_requests_required = required
+    session.add(account)
+    session.commit()
+    session.refresh(account)
+    log.info("account %s: signed requests %s by %s", account.username, "required" if required else "optional", by)
     return account
 
 
