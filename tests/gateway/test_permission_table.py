@@ -217,6 +217,24 @@ def locked(client: TestClient, period: str) -> str:
     return period
 
 
+QUALITY_RULES = "/api/v1/quality/rules"
+RULE = {
+    "name": "新增不超两倍",
+    "left": "T076-1",
+    "operator": "<=",
+    "right": "T076-1 * 2",
+    "importance": "low",
+    "instruction": "请核对本期新增数",
+}
+
+
+def quality_rule(client: TestClient) -> int:
+    """A rule to change or delete, made by the city office for the call."""
+    answer = client.post(QUALITY_RULES, json=RULE, headers=CITY)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
 def close_closed_plan(client: TestClient, headers: dict) -> httpx.Response:
     """Closes the service's plan while it is already closed (closing twice is closing once), then reopens it: the
     permission is what is tested, and the table's other writes still find an open plan."""
@@ -331,6 +349,23 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Call]] = {
     ),
     # publishing a plan (the gateway's breakdown:publish sends each service its part); last: the plan it creates is
     # in force today, and would be every later call's default plan
+    # 数据质量 (issue 30): the rules and bounds are the city office's
+    ("post", "/api/v1/quality/rules"): (
+        "city office only",
+        lambda c, s, h: c.post(QUALITY_RULES, json=RULE, headers=h),
+    ),
+    ("put", "/api/v1/quality/rules/{rule_id}"): (
+        "city office only",
+        lambda c, s, h: c.put(f"{QUALITY_RULES}/{quality_rule(c)}", json=RULE, headers=h),
+    ),
+    ("delete", "/api/v1/quality/rules/{rule_id}"): (
+        "city office only",
+        lambda c, s, h: c.delete(f"{QUALITY_RULES}/{quality_rule(c)}", headers=h),
+    ),
+    ("put", "/api/v1/quality/bounds/{indicator}/{org_unit}"): (
+        "city office only",
+        lambda c, s, h: c.put("/api/v1/quality/bounds/T076-1/370303", json={"minimum": 0}, headers=h),
+    ),
     ("post", "/api/v1/plans"): (
         "city office only",
         lambda c, s, h: c.post("/api/v1/plans", json=plan_part(), headers=h),
