@@ -9,9 +9,7 @@ import logging
 from fastapi import FastAPI
 
 from minsheng.app import create_app
-from minsheng.catalog.document import CAMPAIGN_CODES
-from minsheng.messaging import EventConsumer, topic_for
-from minsheng.supervision_events import SUPERVISION_TOPIC
+from minsheng.workers import consume_platform_events
 from minsheng_notifier.facts.handlers import notifier_handlers
 from minsheng_notifier.gateway import close_gateway_client
 from minsheng_notifier.messages.router import router as messages_router
@@ -23,28 +21,21 @@ from minsheng_notifier.sender import now_of, run_sender
 from minsheng_notifier.settings import NotifierSettings
 
 log = logging.getLogger(__name__)
-TOPICS = (*(topic_for(c) for c in CAMPAIGN_CODES), SUPERVISION_TOPIC)
 GROUP_ID = "minsheng-notifier"
 
 settings = NotifierSettings()
 
 
 async def consume_events(app: FastAPI) -> None:
-    """What happened (reports in or returned, 督办单), each event applied once (the kernel's consumer)."""
-    consumer = EventConsumer(
-        app.state.database,
-        lambda: app.state.settings.kafka_bootstrap_servers,
-        topics=TOPICS,
+    """What happened (reports in or returned, 督办单), each event applied once."""
+    # A 退回 is told within seconds: the notices are expanded as soon as their transaction commits.
+    await consume_platform_events(
+        app,
+        process="notifier",
         group_id=GROUP_ID,
         handlers=notifier_handlers(),
-        process="notifier",
-        consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 20},
-        # A 退回 is told within seconds: the notices are expanded as soon as their transaction commits.
         committed=lambda events: app.state.notices_waiting.set(),
-        stall_after=app.state.settings.consumer_stall_seconds,
     )
-    app.state.event_consumer = consumer
-    await consumer.run()
 
 
 async def plan_messages(app: FastAPI) -> None:

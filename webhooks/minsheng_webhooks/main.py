@@ -8,9 +8,7 @@ import asyncio
 from fastapi import FastAPI
 
 from minsheng.app import create_app
-from minsheng.catalog.document import CAMPAIGN_CODES
-from minsheng.messaging import EventConsumer, topic_for
-from minsheng.supervision_events import SUPERVISION_TOPIC
+from minsheng.workers import consume_platform_events
 from minsheng_webhooks.deliveries.handlers import webhooks_handlers
 from minsheng_webhooks.deliveries.router import router as deliveries_router
 from minsheng_webhooks.endpoints.router import router as endpoints_router
@@ -18,27 +16,20 @@ from minsheng_webhooks.migration_plan import migration_plan
 from minsheng_webhooks.sender import run_sender
 from minsheng_webhooks.settings import WebhooksSettings
 
-TOPICS = (*(topic_for(c) for c in CAMPAIGN_CODES), SUPERVISION_TOPIC)
 GROUP_ID = "minsheng-webhooks"
 
 settings = WebhooksSettings()
 
 
 async def consume_events(app: FastAPI) -> None:
-    """Every event the platform publishes, recorded as deliveries once (the kernel's consumer)."""
-    consumer = EventConsumer(
-        app.state.database,
-        lambda: app.state.settings.kafka_bootstrap_servers,
-        topics=TOPICS,
+    """Every event the platform publishes, recorded as deliveries once; sent as soon as they are recorded."""
+    await consume_platform_events(
+        app,
+        process="webhooks",
         group_id=GROUP_ID,
         handlers=webhooks_handlers(),
-        process="webhooks",
-        consumer_options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 20},
-        committed=lambda events: app.state.deliveries_waiting.set(),  # sent as soon as they are recorded
-        stall_after=app.state.settings.consumer_stall_seconds,
+        committed=lambda events: app.state.deliveries_waiting.set(),
     )
-    app.state.event_consumer = consumer
-    await consumer.run()
 
 
 def build_app(webhooks_settings: WebhooksSettings = settings, *, jobs: bool = True) -> FastAPI:
