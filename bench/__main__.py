@@ -1,4 +1,4 @@
-"""`uv run python -m bench [reports|latency|summary|rebuild|costs|broker|web|evidence|notifier …] [--quick]`
+"""`uv run python -m bench [reports|latency|summary|rebuild|costs|broker|web|evidence|notifier|webhooks …] [--quick]`
 (`make bench` runs them all).
 
 Each benchmark prints its own table and writes `bench/results/<name>-<time>.json`; at the end a final
@@ -27,6 +27,7 @@ from bench import (
     bench_reports,
     bench_summary,
     bench_web,
+    bench_webhooks,
 )
 from bench.infra import (
     ADMIN_URL,
@@ -51,6 +52,7 @@ BENCHMARKS = {
     "web": bench_web.run,  # the web app: time to first render in Chromium, gzipped bytes per route
     "evidence": bench_evidence.run,  # 佐证材料: 1 MB uploads through the platform vs a direct PUT to the store
     "notifier": bench_notifier.run,  # month-end digests of the whole city, work per event, the gateway's owed feed
+    "webhooks": bench_webhooks.run,  # deliveries/s to one endpoint, delay behind the event
 }
 
 
