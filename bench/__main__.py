@@ -1,5 +1,5 @@
-"""`uv run python -m bench [reports|latency|summary|rebuild|costs|broker|web|evidence|notifier|webhooks …] [--quick]`
-(`make bench` runs them all).
+"""`uv run python -m bench [NAME …] [--quick]`, NAME one of reports, latency, summary, rebuild, costs, broker, web,
+evidence, notifier, webhooks, quality (`make bench` runs them all).
 
 Each benchmark prints its own table and writes `bench/results/<name>-<time>.json`; at the end a final
 table lists benchmark, figure, target and whether it was met, and `bench/results/run-<time>.json`
@@ -23,6 +23,7 @@ from bench import (
     bench_evidence,
     bench_latency,
     bench_notifier,
+    bench_quality,
     bench_rebuild,
     bench_reports,
     bench_summary,
@@ -53,6 +54,7 @@ BENCHMARKS = {
     "evidence": bench_evidence.run,  # 佐证材料: 1 MB uploads through the platform vs a direct PUT to the store
     "notifier": bench_notifier.run,  # month-end digests of the whole city, work per event, the gateway's owed feed
     "webhooks": bench_webhooks.run,  # deliveries/s to one endpoint, delay behind the event
+    "quality": bench_quality.run,  # reports/s with the validation rules on, as a ratio to none
 }
 
 
