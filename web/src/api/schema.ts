@@ -2590,11 +2590,11 @@ export interface components {
          * InboxItemKind
          * @enum {string}
          */
-        InboxItemKind: "indicator" | "partner_part";
+        InboxItemKind: "indicator" | "partner_part" | "follow_up";
         /** InboxItemPublic */
         InboxItemPublic: {
             /**
-             * @description indicator 指标数据（填报数值）；partner_part 协办进展（协办单位填报本单位承担部分的任务进展）
+             * @description indicator 指标数据（填报数值）；partner_part 协办进展（协办单位填报本单位承担部分的任务进展）；follow_up 数据核实（市民生办对已通过的数值标记待核实，请答复）
              * @default indicator
              */
             kind: components["schemas"]["InboxItemKind"];
@@ -2654,6 +2654,21 @@ export interface components {
             report_id?: number | null;
             /** Value */
             value?: number | null;
+            /**
+             * Follow Up
+             * @description 数据核实：待核实标记编号（在本行动的服务中答复）
+             */
+            follow_up?: number | null;
+            /**
+             * Follow Up Comment
+             * @description 数据核实：市民生办的疑问
+             */
+            follow_up_comment?: string | null;
+            /**
+             * Follow Up Answer
+             * @description 数据核实：本单位最近一次答复
+             */
+            follow_up_answer?: string | null;
         };
         /** InboxPage */
         InboxPage: {
@@ -2669,7 +2684,7 @@ export interface components {
          * InboxState
          * @enum {string}
          */
-        InboxState: "not_reported" | "submitted" | "returned" | "approved" | "reported";
+        InboxState: "not_reported" | "submitted" | "returned" | "approved" | "reported" | "follow_up";
         /** InboxSummary */
         InboxSummary: {
             /** Periods */
@@ -7732,7 +7747,7 @@ export interface operations {
             query?: {
                 /** @description 只看这一期（2022-06、2022Q2、2022）；默认：本期及以前仍欠的（逾期未报、被退回） */
                 period?: string | null;
-                /** @description 按状态筛选：not_reported 未填报、submitted 待审核、returned 被退回、approved 已通过、reported 已报送（协办进展） */
+                /** @description 按状态筛选：not_reported 未填报、submitted 待审核、returned 被退回、approved 已通过、reported 已报送（协办进展）、follow_up 待核实（数据核实） */
                 state?: components["schemas"]["InboxState"] | null;
                 /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
                 plan?: string | null;
