@@ -131,3 +131,25 @@ def test_a_follow_up_mark_is_in_the_districts_inbox_and_no_one_elses(campaign_cl
     education.post(f"/api/v1/quality/follow-ups/{mark}/close", json={"comment": "已核对"}, headers=CITY)
     fold_all(gateway, outbox_events(education))
     assert follow_ups("demo-zhangdian") == []
+
+
+def test_the_quality_page_lists_the_open_marks_first(campaign_client, gateway):  # noqa: F811
+    education = campaign_client("education")
+    marks = []
+    for period in ("2022-05", "2022-06"):
+        report = submit(education, value("T003-1", 3, period=period), ZHANGDIAN)
+        education.post(f"/api/v1/reports/{report['id']}/approve", headers=CITY)
+        body = {"report_id": report["id"], "comment": f"{period} 请核实"}
+        marks.append(education.post("/api/v1/quality/follow-ups", json=body, headers=CITY).json()["id"])
+    education.post(f"/api/v1/quality/follow-ups/{marks[1]}/close", json={"comment": "已核对"}, headers=CITY)
+    fold_all(gateway, outbox_events(education))
+
+    sign_in(gateway, "demo-city-office")
+    listed_marks = gateway.get("/api/v1/quality/follow-ups").json()
+    assert [(m["follow_up"], m["closed_at"] is None) for m in listed_marks] == [(marks[0], True), (marks[1], False)]
+    assert listed_marks[0]["comment"] == "2022-05 请核实" and listed_marks[0]["org_unit"] == "370303"
+    assert [m["follow_up"] for m in gateway.get("/api/v1/quality/follow-ups", params={"open_only": True}).json()] == [
+        marks[0]
+    ]
+    sign_in(gateway, "demo-zhangdian")
+    assert gateway.get("/api/v1/quality/follow-ups").status_code == 403
