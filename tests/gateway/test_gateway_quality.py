@@ -148,6 +148,7 @@ def test_the_quality_page_lists_the_open_marks_first(campaign_client, gateway): 
     listed_marks = gateway.get("/api/v1/quality/follow-ups").json()
     assert [(m["follow_up"], m["closed_at"] is None) for m in listed_marks] == [(marks[0], True), (marks[1], False)]
     assert listed_marks[0]["comment"] == "2022-05 请核实" and listed_marks[0]["org_unit"] == "370303"
+    assert [m["state_label"] for m in listed_marks] == ["待核实", "已核实"]
     assert [m["follow_up"] for m in gateway.get("/api/v1/quality/follow-ups", params={"open_only": True}).json()] == [
         marks[0]
     ]

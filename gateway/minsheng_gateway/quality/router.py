@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
@@ -19,6 +19,9 @@ router = APIRouter(prefix="/api/v1/quality", tags=["数据质量 quality"], depe
 CampaignFilter = Annotated[str | None, Query(max_length=20, description="行动代码，如 education；默认全部")]
 OpenOnly = Annotated[bool, Query(description="true：只看未解决的")]
 RESPONSES = {401: {"description": "未登录"}, 403: {"description": "只对市民生办和市领导开放"}}
+
+
+FOLLOW_UP_STATE_LABELS = {True: "待核实", False: "已核实"}  # open or not, as the service says it
 
 
 class FollowUpMark(BaseModel):
@@ -36,6 +39,11 @@ class FollowUpMark(BaseModel):
     answer: str | None = Field(description="填报单位最近一次答复")
     answered_at: dt.datetime | None
     closed_at: dt.datetime | None = Field(description="已核实的时间；未关闭为空")
+
+    @computed_field
+    @property
+    def state_label(self) -> str:
+        return FOLLOW_UP_STATE_LABELS[self.closed_at is None]
 
 
 class FlagPage(Page[QualityFlagPublic]):

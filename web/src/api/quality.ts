@@ -59,3 +59,12 @@ export const openFollowUp = (campaign: string, reportId: number, comment: string
 /** Whoever may report the value answers the mark. */
 export const answerFollowUp = (campaign: string, id: number, comment: string) =>
   http.post<FollowUp>(`${service(campaign)}/${id}/answers`, { comment }, { quiet: true })
+
+/** 已核实: the city office closes the mark, saying what it concluded. */
+export const closeFollowUp = (campaign: string, id: number, comment: string) =>
+  http.post<FollowUp>(`${service(campaign)}/${id}/close`, { comment }, { quiet: true })
+
+/** The marks as the gateway folded them, open ones first (数据质量 page). */
+export type FollowUpMark = components['schemas']['FollowUpMark']
+export const listFollowUps = (openOnly = false) =>
+  http.get<FollowUpMark[]>('/api/v1/quality/follow-ups', { query: { open_only: openOnly || undefined } })

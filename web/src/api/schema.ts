@@ -890,6 +890,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/quality/follow-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 待核实标记：未关闭的在前，附市民生办的疑问和填报单位最近一次答复 */
+        get: operations["read_follow_ups_api_v1_quality_follow_ups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plans/breakdown-template": {
         parameters: {
             query?: never;
@@ -2550,6 +2567,53 @@ export interface components {
             count: number;
             /** Open */
             open: number;
+        };
+        /**
+         * FollowUpMark
+         * @description A follow-up mark (待核实) on an approved value, as the gateway folded its thread.
+         */
+        FollowUpMark: {
+            /** Campaign */
+            campaign: string;
+            /**
+             * Follow Up
+             * @description 标记编号（在本行动的服务中答复、关闭）
+             */
+            follow_up: number;
+            /** Report Id */
+            report_id: number;
+            /** Indicator */
+            indicator: string;
+            /** Org Unit */
+            org_unit: string;
+            /** Period */
+            period: string;
+            /**
+             * Comment
+             * @description 市民生办的疑问
+             */
+            comment: string;
+            /** Opened By */
+            opened_by: string;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /**
+             * Answer
+             * @description 填报单位最近一次答复
+             */
+            answer: string | null;
+            /** Answered At */
+            answered_at: string | null;
+            /**
+             * Closed At
+             * @description 已核实的时间；未关闭为空
+             */
+            closed_at: string | null;
+            /** State Label */
+            readonly state_label: string;
         };
         /** HeadChoice */
         HeadChoice: {
@@ -8086,6 +8150,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OutlierList"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办和市领导开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    read_follow_ups_api_v1_quality_follow_ups_get: {
+        parameters: {
+            query?: {
+                /** @description true：只看未解决的 */
+                open_only?: boolean;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowUpMark"][];
                 };
             };
             /** @description 未登录 */
