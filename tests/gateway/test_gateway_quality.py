@@ -88,3 +88,69 @@ def test_the_outliers_of_a_period_show_why(campaign_client, gateway):  # noqa: F
     assert history["score"] is None and history["explanation"].endswith("可比数据只有 0 个（少于 5 个），不计算分数")
     assert peers["outlier"] and "中位数 3.5" in peers["explanation"]
     assert gateway.get("/api/v1/quality/outliers", params={"period": "2022-05"}).json()["data"] == []
+
+
+def test_a_follow_up_mark_is_in_the_districts_inbox_and_no_one_elses(campaign_client, gateway):  # noqa: F811
+    """Issue 30 point 3: the city office marks Zhangdian's approved value 待核实; Zhangdian's 我的待办 shows it to
+    answer (with the office's question, then its own answer); the education bureau (which owes the city's figure,
+    not the district's) and a viewer do not see it; closed, it is gone."""
+    education = campaign_client("education")
+    report = submit(education, value("T003-1", 3), ZHANGDIAN)
+    assert education.post(f"/api/v1/reports/{report['id']}/approve", headers=CITY).status_code == 200
+    opened = education.post(
+        "/api/v1/quality/follow-ups", json={"report_id": report["id"], "comment": "比上月多一倍，请核实"}, headers=CITY
+    )
+    assert opened.status_code == 201, opened.text
+    mark = opened.json()["id"]
+    fold_all(gateway, outbox_events(education))
+
+    def follow_ups(account):
+        sign_in(gateway, account)
+        inbox = gateway.get("/api/v1/inbox", params={"state": "follow_up"})
+        assert inbox.status_code == 200, inbox.text
+        return inbox.json()["data"]
+
+    [item] = follow_ups("demo-zhangdian")
+    assert (item["kind"], item["kind_label"], item["state_label"]) == ("follow_up", "数据核实", "待核实")
+    assert (item["follow_up"], item["report_id"], item["value"]) == (mark, report["id"], 3)
+    assert (item["indicator_id"], item["period"], item["follow_up_comment"]) == (
+        "T003-1",
+        "2022-06",
+        "比上月多一倍，请核实",
+    )
+    # in the unfiltered inbox too, first
+    assert gateway.get("/api/v1/inbox").json()["data"][0]["follow_up"] == mark
+    assert follow_ups("demo-education-bureau") == [] and follow_ups("demo-viewer") == []
+    vocabulary = gateway.get("/api/v1/vocabulary").json()
+    assert {"key": "follow_up", "label": "数据核实"} in vocabulary["inbox_kind"]
+
+    education.post(f"/api/v1/quality/follow-ups/{mark}/answers", json={"comment": "新建两所学校"}, headers=ZHANGDIAN)
+    fold_all(gateway, outbox_events(education))
+    [item] = follow_ups("demo-zhangdian")
+    assert item["follow_up_answer"] == "新建两所学校"
+    education.post(f"/api/v1/quality/follow-ups/{mark}/close", json={"comment": "已核对"}, headers=CITY)
+    fold_all(gateway, outbox_events(education))
+    assert follow_ups("demo-zhangdian") == []
+
+
+def test_the_quality_page_lists_the_open_marks_first(campaign_client, gateway):  # noqa: F811
+    education = campaign_client("education")
+    marks = []
+    for period in ("2022-05", "2022-06"):
+        report = submit(education, value("T003-1", 3, period=period), ZHANGDIAN)
+        education.post(f"/api/v1/reports/{report['id']}/approve", headers=CITY)
+        body = {"report_id": report["id"], "comment": f"{period} 请核实"}
+        marks.append(education.post("/api/v1/quality/follow-ups", json=body, headers=CITY).json()["id"])
+    education.post(f"/api/v1/quality/follow-ups/{marks[1]}/close", json={"comment": "已核对"}, headers=CITY)
+    fold_all(gateway, outbox_events(education))
+
+    sign_in(gateway, "demo-city-office")
+    listed_marks = gateway.get("/api/v1/quality/follow-ups").json()
+    assert [(m["follow_up"], m["closed_at"] is None) for m in listed_marks] == [(marks[0], True), (marks[1], False)]
+    assert listed_marks[0]["comment"] == "2022-05 请核实" and listed_marks[0]["org_unit"] == "370303"
+    assert [m["state_label"] for m in listed_marks] == ["待核实", "已核实"]
+    assert [m["follow_up"] for m in gateway.get("/api/v1/quality/follow-ups", params={"open_only": True}).json()] == [
+        marks[0]
+    ]
+    sign_in(gateway, "demo-zhangdian")
+    assert gateway.get("/api/v1/quality/follow-ups").status_code == 403

@@ -120,8 +120,13 @@ def test_the_vocabulary_gives_each_state_one_wording(gateway):
     labels = {kind: {term["key"]: term["label"] for term in terms} for kind, terms in answer.json().items()}
     assert labels["report_status"] == {"submitted": "待审核", "approved": "已通过", "returned": "被退回"}
     # The inbox names a report's states as the reporting pages do, and adds only what it alone knows.
-    assert labels["inbox_state"] == {"not_reported": "未填报", **labels["report_status"], "reported": "已报送"}
-    assert labels["inbox_kind"] == {"indicator": "指标数据", "partner_part": "协办进展"}
+    assert labels["inbox_state"] == {
+        "not_reported": "未填报",
+        **labels["report_status"],
+        "reported": "已报送",
+        "follow_up": "待核实",
+    }
+    assert labels["inbox_kind"] == {"indicator": "指标数据", "partner_part": "协办进展", "follow_up": "数据核实"}
     assert [term["key"] for term in answer.json()["indicator_status"]] == [
         "completed",
         "on_track",

@@ -204,6 +204,22 @@ def pending(client: TestClient, subject: Subject) -> int:
     return created.json()["id"]
 
 
+def approved(client: TestClient, subject: Subject) -> int:
+    report_id = pending(client, subject)
+    answer = client.post(f"/api/v1/reports/{report_id}/approve", headers=CITY)
+    assert answer.status_code == 200, answer.text
+    return report_id
+
+
+def follow_up(client: TestClient, subject: Subject) -> int:
+    """An open follow-up mark (待核实) on an approved value of the subject, made by the city office."""
+    answer = client.post(
+        "/api/v1/quality/follow-ups", json={"report_id": approved(client, subject), "comment": "请核实"}, headers=CITY
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
 def returned(client: TestClient, subject: Subject) -> int:
     report_id = pending(client, subject)
     answer = client.post(f"/api/v1/reports/{report_id}/return", json={"reason": "请核对"}, headers=CITY)
@@ -365,6 +381,25 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Call]] = {
     ("put", "/api/v1/quality/bounds/{indicator}/{org_unit}"): (
         "city office only",
         lambda c, s, h: c.put("/api/v1/quality/bounds/T076-1/370303", json={"minimum": 0}, headers=h),
+    ),
+    # follow-up marks (issue 30): the office marks and closes; whoever may report the value answers
+    ("post", "/api/v1/quality/follow-ups"): (
+        "city office only",
+        lambda c, s, h: c.post(
+            "/api/v1/quality/follow-ups", json={"report_id": approved(c, s), "comment": "请核实"}, headers=h
+        ),
+    ),
+    ("post", "/api/v1/quality/follow-ups/{follow_up_id}/answers"): (
+        "single write",
+        lambda c, s, h: c.post(
+            f"/api/v1/quality/follow-ups/{follow_up(c, s)}/answers", json={"comment": "数值无误"}, headers=h
+        ),
+    ),
+    ("post", "/api/v1/quality/follow-ups/{follow_up_id}/close"): (
+        "city office only",
+        lambda c, s, h: c.post(
+            f"/api/v1/quality/follow-ups/{follow_up(c, s)}/close", json={"comment": "已核实"}, headers=h
+        ),
     ),
     ("post", "/api/v1/plans"): (
         "city office only",

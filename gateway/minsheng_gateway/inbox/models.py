@@ -19,6 +19,7 @@ class InboxState(str, enum.Enum):
     returned = "returned"
     approved = "approved"
     reported = "reported"  # a partner's part of a task: reported, nobody reviews it
+    follow_up = "follow_up"  # an approved value the city office asks to verify (待核实): to answer
 
 
 # A report's own states say it as the reporting pages do (one wording per state).
@@ -26,6 +27,7 @@ INBOX_STATE_LABELS = {
     InboxState.not_reported: "未填报",
     **{InboxState(status.value): label for status, label in REPORT_STATUS_LABELS.items()},
     InboxState.reported: "已报送",
+    InboxState.follow_up: "待核实",
 }
 # What counts as done for the share of the period: the reporter's part is over once it is submitted.
 DONE_STATES = frozenset({InboxState.submitted, InboxState.approved, InboxState.reported})
@@ -34,18 +36,21 @@ DONE_STATES = frozenset({InboxState.submitted, InboxState.approved, InboxState.r
 class InboxItemKind(str, enum.Enum):
     indicator = "indicator"  # a figure of an indicator, for an org unit and a period
     partner_part = "partner_part"  # a partner's own part of a task, for a period (decision 0020)
+    follow_up = "follow_up"  # an approved value marked 待核实 by the city office, to answer (issue 30)
 
 
 INBOX_KIND_LABELS = {
     InboxItemKind.indicator: "指标数据",
     InboxItemKind.partner_part: "协办进展",
+    InboxItemKind.follow_up: "数据核实",
 }
 
 
 class InboxItemPublic(BaseModel):
     kind: InboxItemKind = Field(
         default=InboxItemKind.indicator,
-        description="indicator 指标数据（填报数值）；partner_part 协办进展（协办单位填报本单位承担部分的任务进展）",
+        description="indicator 指标数据（填报数值）；partner_part 协办进展（协办单位填报本单位承担部分的任务进展）；"
+        "follow_up 数据核实（市民生办对已通过的数值标记待核实，请答复）",
     )
     kind_label: str = INBOX_KIND_LABELS[InboxItemKind.indicator]
     campaign: str
@@ -72,6 +77,9 @@ class InboxItemPublic(BaseModel):
     return_reason: str | None = None
     report_id: int | None = None
     value: float | None = None
+    follow_up: int | None = Field(default=None, description="数据核实：待核实标记编号（在本行动的服务中答复）")
+    follow_up_comment: str | None = Field(default=None, description="数据核实：市民生办的疑问")
+    follow_up_answer: str | None = Field(default=None, description="数据核实：本单位最近一次答复")
 
 
 class InboxSummary(BaseModel):

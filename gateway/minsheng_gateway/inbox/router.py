@@ -22,7 +22,7 @@ StateQuery = Annotated[
     InboxState | None,
     Query(
         description="按状态筛选：not_reported 未填报、submitted 待审核、returned 被退回、approved 已通过、"
-        "reported 已报送（协办进展）"
+        "reported 已报送（协办进展）、follow_up 待核实（数据核实）"
     ),
 ]
 
@@ -56,4 +56,7 @@ def inbox(
     if parts:
         scope += service.PARTS_RULE
     shown, summary = service.select_items(rows, period=wanted, state=state)
+    if state in (None, InboxState.follow_up):  # the marks to answer come first and count in no period's share
+        marks = service.follow_up_items(session=session, series=series)
+        shown = [m for m in marks if wanted is None or m.period == wanted.code] + shown
     return InboxPage(data=shown[page.offset : page.offset + page.limit], count=len(shown), summary=summary, scope=scope)

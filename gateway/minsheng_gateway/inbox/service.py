@@ -51,7 +51,7 @@ from minsheng_gateway.inbox.models import (
     InboxState,
     InboxSummary,
 )
-from minsheng_gateway.projection.models import ReportView, TaskPartView, TaskStatusView
+from minsheng_gateway.projection.models import FollowUpView, ReportView, TaskPartView, TaskStatusView
 from minsheng_gateway.reads import current_as_of, known_by, tasks_apart
 
 Series = tuple[Indicator, str]  # an indicator and the org unit it is owed for
@@ -403,6 +403,58 @@ def inbox_items(
             rows.append(names.item(indicator, org_unit, due, current=is_current, report=report, today=today))
     rows.extend(_part_items(session, names, list(parts), calendar, today, plan))
     rows.sort(key=_inbox_order)
+    return rows
+
+
+def follow_up_items(*, session: Session, series: list[Series]) -> list[InboxItemPublic]:
+    """The open follow-up marks (待核实) on values of the series owed: whoever may report a value answers for it.
+    Listed first, oldest mark first; they count in no period's share (the value itself was reported)."""
+    owed = {(indicator.code, org_unit): indicator for indicator, org_unit in series}
+    marks = session.exec(
+        select(FollowUpView, ReportView.value)
+        .outerjoin(ReportView, ReportView.report_id == FollowUpView.report_id)
+        .where(FollowUpView.closed_at == None)  # noqa: E711
+        .order_by(FollowUpView.opened_at, FollowUpView.follow_up)
+    ).all()
+    if not marks:
+        return []
+    names = _Names.read(session)
+    rows = []
+    for mark, value in marks:
+        indicator = owed.get((mark.indicator_code, mark.org_unit_code))
+        if indicator is None:
+            continue
+        task = names.tasks.get(indicator.task_number) if indicator.task_number is not None else None
+        item = names.items.get(task.item_number) if task is not None else None
+        rows.append(
+            InboxItemPublic(
+                kind=InboxItemKind.follow_up,
+                kind_label=INBOX_KIND_LABELS[InboxItemKind.follow_up],
+                campaign=indicator.campaign_code,
+                campaign_name=names.campaigns[indicator.campaign_code].name,
+                item=item.number if item else None,
+                item_title=item.title if item else None,
+                task=task.number if task else None,
+                task_title=task.title if task else None,
+                indicator_id=indicator.code,
+                indicator_name=indicator.name,
+                unit=indicator.unit,
+                frequency=indicator.frequency,
+                org_unit=mark.org_unit_code,
+                org_unit_name=names.org_units.get(mark.org_unit_code, mark.org_unit_code),
+                period=mark.period,
+                due_date=mark.opened_at.date(),
+                overdue=False,
+                current=False,
+                state=InboxState.follow_up,
+                state_label=INBOX_STATE_LABELS[InboxState.follow_up],
+                report_id=mark.report_id,
+                value=value,
+                follow_up=mark.follow_up,
+                follow_up_comment=mark.comment,
+                follow_up_answer=mark.answer,
+            )
+        )
     return rows
 
 

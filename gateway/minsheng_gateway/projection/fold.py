@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from minsheng.catalog.document import CampaignDoc
@@ -32,7 +33,10 @@ from minsheng.messaging import EventHandlers
 from minsheng.messaging.consumer import TypedEvent
 from minsheng.progress.periods import Period
 from minsheng.reporting.events import (
+    FOLLOW_UP_ANSWERED,
+    FOLLOW_UP_OPENED,
     CatalogPublished,
+    FollowUpChanged,
     ReportChanged,
     ReportSnapshot,
     ReportState,
@@ -45,6 +49,7 @@ from minsheng.reporting.models import ReportStatus
 from minsheng.reporting.official import OFFICIAL_STATUS, replaces_official
 from minsheng_gateway.plans.scope import GatewayPlans, PlanSlot, register_plan, schema_of
 from minsheng_gateway.projection.models import (
+    FollowUpView,
     OfficialValue,
     QualityFlagView,
     ReportView,
@@ -129,6 +134,8 @@ _FLAG_VALUES = (
     "explained",
     "failed_at",
 )
+# A mark is opened once: the same opening again (redelivered, replayed) changes nothing.
+FOLLOW_UP_ONCE = bulk.OnConflict(key=("campaign", "follow_up"))
 LATER_FAILURE_WINS = bulk.OnConflict(
     key=("campaign", "rule", "org_unit_code", "period"),
     set_=tuple((c, f"excluded.{c}") for c in _FLAG_VALUES) + (("resolved_at", "NULL"),),
@@ -355,6 +362,35 @@ def fold_quality(session: Session, events: list[TypedEvent], stale: StaleProgres
             )
 
 
+def fold_follow_ups(session: Session, events: list[TypedEvent], stale: StaleProgress) -> None:  # noqa: ARG001
+    """Follow-up marks opened, answered and closed, in their order (one key per mark): the view keeps the mark, its
+    latest answer and whether it is closed; a step redelivered finds its row already so."""
+    marks = FollowUpView.__table__
+    for event in events:
+        data: FollowUpChanged = event.typed_data()
+        mark = (marks.c.campaign == data.campaign, marks.c.follow_up == data.follow_up)
+        if event.type == FOLLOW_UP_OPENED:
+            row = dict(
+                campaign=data.campaign,
+                follow_up=data.follow_up,
+                report_id=data.report_id,
+                indicator_code=data.indicator,
+                org_unit_code=data.org_unit,
+                period=data.period,
+                comment=data.comment,
+                opened_by=data.actor,
+                opened_at=data.occurred_at,
+            )
+            insert_rows(session, marks, [row], FOLLOW_UP_ONCE)
+        elif event.type == FOLLOW_UP_ANSWERED:
+            later = sa.or_(marks.c.answered_at == None, marks.c.answered_at < data.occurred_at)  # noqa: E711
+            session.connection().execute(
+                marks.update().where(*mark, later).values(answer=data.comment, answered_at=data.occurred_at)
+            )
+        else:  # closed
+            session.connection().execute(marks.update().where(*mark).values(closed_at=data.occurred_at))
+
+
 def fold_catalogs(session: Session, events: list[TypedEvent], stale: StaleProgress, *, catalog: CatalogCache) -> None:
     """A campaign's catalog, stored unless it is the one held already (pulled from the service, or
     published before, and again at every rebuild: the digest of what was last applied says so)."""
@@ -428,6 +464,7 @@ def view_handlers(finish: Finish, plans: GatewayPlans) -> EventHandlers[PlanWork
     handlers.register(CatalogPublished, routed(fold_catalogs, plans, with_catalog=True))
     handlers.register(RuleFailed, routed(fold_quality, plans))
     handlers.register(RuleResolved, routed(fold_quality, plans))
+    handlers.register(FollowUpChanged, routed(fold_follow_ups, plans))
     return handlers
 
 
@@ -439,6 +476,7 @@ __all__ = [
     "PlanWork",
     "event_plan",
     "fold_catalogs",
+    "fold_follow_ups",
     "fold_quality",
     "fold_reports",
     "fold_snapshots",

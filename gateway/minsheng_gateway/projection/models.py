@@ -164,6 +164,26 @@ class QualityFlagView(SQLModel, table=True):
     resolved_at: dt.datetime | None = None
 
 
+class FollowUpView(SQLModel, table=True):
+    """A follow-up mark (待核实) on an approved value and where its thread stands (minsheng.quality.follow_up_*.v1):
+    open while `closed_at` is null.  The reporter's 我的待办 and the 数据质量 page show the open ones."""
+
+    __tablename__ = "follow_up_view"
+
+    campaign: str = Field(primary_key=True, max_length=20)
+    follow_up: int = Field(primary_key=True)
+    report_id: int
+    indicator_code: str = Field(max_length=20)
+    org_unit_code: str = Field(max_length=6)
+    period: str = Field(max_length=7)
+    comment: str = Field(max_length=500)  # the mark's
+    opened_by: str = Field(max_length=200)
+    opened_at: dt.datetime
+    answer: str | None = Field(default=None, max_length=500)  # the latest answer
+    answered_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+
+
 class ViewGeneration(SQLModel, table=True):
     """Which rebuild these views belong to: the consumer group is named after it, so a wiped or
     rebuilt database replays the topics from the beginning under a fresh group."""

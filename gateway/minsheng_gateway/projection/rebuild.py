@@ -47,6 +47,7 @@ from minsheng_gateway.projection.consumer import TOPICS
 from minsheng_gateway.projection.fold import view_handlers
 from minsheng_gateway.projection.generation import current_generation, group_id
 from minsheng_gateway.projection.models import (
+    FollowUpView,
     IndicatorProgressView,
     OfficialValue,
     ReportView,
@@ -61,7 +62,15 @@ from minsheng_gateway.settings import GatewaySettings
 log = logging.getLogger("minsheng_gateway.rebuild")
 
 
-PLAN_VIEWS = (IndicatorProgressView, OfficialValue, ReportView, TaskStatusView, TaskPartView, TaskStateView)
+PLAN_VIEWS = (
+    IndicatorProgressView,
+    OfficialValue,
+    ReportView,
+    TaskStatusView,
+    TaskPartView,
+    TaskStateView,
+    FollowUpView,
+)
 
 
 def drop_read_models(database: Database) -> str:

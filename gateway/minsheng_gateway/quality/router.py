@@ -1,9 +1,10 @@
 """数据质量 endpoints of the gateway (city office). Thin: parse, call one service function."""
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from minsheng.db import SessionDep
 from minsheng.pagination import Page, PageDep
@@ -18,6 +19,31 @@ router = APIRouter(prefix="/api/v1/quality", tags=["数据质量 quality"], depe
 CampaignFilter = Annotated[str | None, Query(max_length=20, description="行动代码，如 education；默认全部")]
 OpenOnly = Annotated[bool, Query(description="true：只看未解决的")]
 RESPONSES = {401: {"description": "未登录"}, 403: {"description": "只对市民生办和市领导开放"}}
+
+
+FOLLOW_UP_STATE_LABELS = {True: "待核实", False: "已核实"}  # open or not, as the service says it
+
+
+class FollowUpMark(BaseModel):
+    """A follow-up mark (待核实) on an approved value, as the gateway folded its thread."""
+
+    campaign: str
+    follow_up: int = Field(description="标记编号（在本行动的服务中答复、关闭）")
+    report_id: int
+    indicator: str = Field(validation_alias="indicator_code")
+    org_unit: str = Field(validation_alias="org_unit_code")
+    period: str
+    comment: str = Field(description="市民生办的疑问")
+    opened_by: str
+    opened_at: dt.datetime
+    answer: str | None = Field(description="填报单位最近一次答复")
+    answered_at: dt.datetime | None
+    closed_at: dt.datetime | None = Field(description="已核实的时间；未关闭为空")
+
+    @computed_field
+    @property
+    def state_label(self) -> str:
+        return FOLLOW_UP_STATE_LABELS[self.closed_at is None]
 
 
 class FlagPage(Page[QualityFlagPublic]):
@@ -112,3 +138,14 @@ def read_outliers(
         threshold=threshold,
         data=[CampaignOutlier(campaign=code, **check.model_dump()) for code, check in flagged],
     )
+
+
+@router.get(
+    "/follow-ups",
+    response_model=list[FollowUpMark],
+    responses=RESPONSES,
+    summary="待核实标记：未关闭的在前，附市民生办的疑问和填报单位最近一次答复",
+)
+def read_follow_ups(session: SessionDep, caller: CurrentCaller, open_only: OpenOnly = False):
+    marks = service.list_follow_ups(session=session, caller=caller, open_only=open_only)
+    return [FollowUpMark.model_validate(m, from_attributes=True) for m in marks]

@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from minsheng.auth.models import Role
 from minsheng.errors import Forbidden
@@ -17,6 +17,7 @@ from minsheng.quality.models import IMPORTANCE_LABELS, Importance
 from minsheng.quality.schemas import OutlierCheck
 from minsheng.quality.service import SeriesValue, checks_of
 from minsheng_gateway.identity.deps import Caller
+from minsheng_gateway.projection.models import FollowUpView
 from minsheng_gateway.review.schemas import QualityFlagPublic
 
 _FLAGS_SQL = """
@@ -177,3 +178,14 @@ def list_outliers(
         if check.flagged
     ]
     return period, flagged
+
+
+def list_follow_ups(*, session: Session, caller: Caller, open_only: bool = False) -> list[FollowUpView]:
+    """The follow-up marks (待核实) as folded: open ones first, then the newest mark first."""
+    require_city_office(caller)
+    query = select(FollowUpView).order_by(
+        FollowUpView.closed_at.is_not(None), FollowUpView.opened_at.desc(), FollowUpView.follow_up.desc()
+    )
+    if open_only:
+        query = query.where(FollowUpView.closed_at == None)  # noqa: E711
+    return list(session.exec(query))

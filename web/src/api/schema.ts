@@ -890,6 +890,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/quality/follow-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 待核实标记：未关闭的在前，附市民生办的疑问和填报单位最近一次答复 */
+        get: operations["read_follow_ups_api_v1_quality_follow_ups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plans/breakdown-template": {
         parameters: {
             query?: never;
@@ -2551,6 +2568,53 @@ export interface components {
             /** Open */
             open: number;
         };
+        /**
+         * FollowUpMark
+         * @description A follow-up mark (待核实) on an approved value, as the gateway folded its thread.
+         */
+        FollowUpMark: {
+            /** Campaign */
+            campaign: string;
+            /**
+             * Follow Up
+             * @description 标记编号（在本行动的服务中答复、关闭）
+             */
+            follow_up: number;
+            /** Report Id */
+            report_id: number;
+            /** Indicator */
+            indicator: string;
+            /** Org Unit */
+            org_unit: string;
+            /** Period */
+            period: string;
+            /**
+             * Comment
+             * @description 市民生办的疑问
+             */
+            comment: string;
+            /** Opened By */
+            opened_by: string;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /**
+             * Answer
+             * @description 填报单位最近一次答复
+             */
+            answer: string | null;
+            /** Answered At */
+            answered_at: string | null;
+            /**
+             * Closed At
+             * @description 已核实的时间；未关闭为空
+             */
+            closed_at: string | null;
+            /** State Label */
+            readonly state_label: string;
+        };
         /** HeadChoice */
         HeadChoice: {
             /**
@@ -2590,11 +2654,11 @@ export interface components {
          * InboxItemKind
          * @enum {string}
          */
-        InboxItemKind: "indicator" | "partner_part";
+        InboxItemKind: "indicator" | "partner_part" | "follow_up";
         /** InboxItemPublic */
         InboxItemPublic: {
             /**
-             * @description indicator 指标数据（填报数值）；partner_part 协办进展（协办单位填报本单位承担部分的任务进展）
+             * @description indicator 指标数据（填报数值）；partner_part 协办进展（协办单位填报本单位承担部分的任务进展）；follow_up 数据核实（市民生办对已通过的数值标记待核实，请答复）
              * @default indicator
              */
             kind: components["schemas"]["InboxItemKind"];
@@ -2654,6 +2718,21 @@ export interface components {
             report_id?: number | null;
             /** Value */
             value?: number | null;
+            /**
+             * Follow Up
+             * @description 数据核实：待核实标记编号（在本行动的服务中答复）
+             */
+            follow_up?: number | null;
+            /**
+             * Follow Up Comment
+             * @description 数据核实：市民生办的疑问
+             */
+            follow_up_comment?: string | null;
+            /**
+             * Follow Up Answer
+             * @description 数据核实：本单位最近一次答复
+             */
+            follow_up_answer?: string | null;
         };
         /** InboxPage */
         InboxPage: {
@@ -2669,7 +2748,7 @@ export interface components {
          * InboxState
          * @enum {string}
          */
-        InboxState: "not_reported" | "submitted" | "returned" | "approved" | "reported";
+        InboxState: "not_reported" | "submitted" | "returned" | "approved" | "reported" | "follow_up";
         /** InboxSummary */
         InboxSummary: {
             /** Periods */
@@ -7732,7 +7811,7 @@ export interface operations {
             query?: {
                 /** @description 只看这一期（2022-06、2022Q2、2022）；默认：本期及以前仍欠的（逾期未报、被退回） */
                 period?: string | null;
-                /** @description 按状态筛选：not_reported 未填报、submitted 待审核、returned 被退回、approved 已通过、reported 已报送（协办进展） */
+                /** @description 按状态筛选：not_reported 未填报、submitted 待审核、returned 被退回、approved 已通过、reported 已报送（协办进展）、follow_up 待核实（数据核实） */
                 state?: components["schemas"]["InboxState"] | null;
                 /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
                 plan?: string | null;
@@ -8071,6 +8150,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OutlierList"];
+                };
+            };
+            /** @description 未登录 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办和市领导开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    read_follow_ups_api_v1_quality_follow_ups_get: {
+        parameters: {
+            query?: {
+                /** @description true：只看未解决的 */
+                open_only?: boolean;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowUpMark"][];
                 };
             };
             /** @description 未登录 */

@@ -92,6 +92,13 @@ _RULE_KEY = {
     "examples": ["rule-1"],
 }
 
+_FOLLOW_UP_KEY = {
+    "type": "string",
+    "pattern": "^follow-up-[1-9][0-9]*$",
+    "description": "`follow-up-<id>`, the follow-up mark (待核实): its thread stays in order on one partition.",
+    "examples": ["follow-up-1"],
+}
+
 _ORDER_KEY = {
     "type": "string",
     "pattern": "^DB-[0-9]{4}-[0-9]{4,}$",
@@ -112,6 +119,7 @@ PARTITION_KEYS: dict[str, tuple[dict[str, Any], str]] = {
     reporting_events.PERIOD_LOCKED: (_CAMPAIGN_KEY, "the period, e.g. `2022-06`"),
     reporting_events.PERIOD_UNLOCKED: (_CAMPAIGN_KEY, "the period, e.g. `2022-06`"),
     **{event_type: (_RULE_KEY, "`rule-<id>`") for event_type in reporting_events.QUALITY_EVENT_TYPES},
+    **{event_type: (_FOLLOW_UP_KEY, "`follow-up-<id>`") for event_type in reporting_events.FOLLOW_UP_EVENT_TYPES},
     **{event_type: (_ORDER_KEY, "the order's number") for event_type in supervision_events.SUPERVISION_EVENT_TYPES},
 }
 

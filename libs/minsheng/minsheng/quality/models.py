@@ -72,4 +72,47 @@ class QualityFailure(SQLModel, table=True):
     resolved_by_report: int | None = None
 
 
-QUALITY_TABLES = frozenset(m.__tablename__ for m in (QualityRule, QualityBound, QualityFailure))
+class FollowUpNoteKind(str, enum.Enum):
+    opened = "opened"  # 待核实: the city office marks an approved value
+    answered = "answered"  # the reporter answers (a comment; a revision is submitted as usual)
+    closed = "closed"  # 已核实: the city office closes the mark
+
+
+FOLLOW_UP_NOTE_LABELS = {
+    FollowUpNoteKind.opened: "标记待核实",
+    FollowUpNoteKind.answered: "填报单位答复",
+    FollowUpNoteKind.closed: "已核实",
+}
+
+
+class QualityFollowUp(SQLModel, table=True):
+    """A follow-up mark (待核实) on an official value (an approved revision), open until the city office closes it."""
+
+    __tablename__ = "quality_follow_up"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    indicator_code: str = Field(max_length=20)
+    org_unit_code: str = Field(max_length=6)
+    period: str = Field(max_length=7)
+    opened_by: str = Field(max_length=200)
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None = None
+
+
+class QualityFollowUpNote(SQLModel, table=True):
+    """One line of a mark's thread: the mark, an answer, the closing, with its comment."""
+
+    __tablename__ = "quality_follow_up_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    follow_up_id: int = Field(foreign_key="quality_follow_up.id", index=True)
+    kind: FollowUpNoteKind = Field(sa_type=enum_column(FollowUpNoteKind))
+    comment: str = Field(max_length=500)
+    actor: str = Field(max_length=200)
+    at: dt.datetime
+
+
+QUALITY_TABLES = frozenset(
+    m.__tablename__ for m in (QualityRule, QualityBound, QualityFailure, QualityFollowUp, QualityFollowUpNote)
+)

@@ -6,14 +6,25 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from minsheng.auth.deps import PrincipalDep
 from minsheng.catalog.snapshot import CatalogDep
+from minsheng.clock import TodayDep
 from minsheng.db import SessionDep
 from minsheng.params import INDICATOR_CODE, MAX_ROW_ID, IndicatorPath, OrgUnitFilter, OrgUnitPath, PeriodQuery
-from minsheng.quality import service
+from minsheng.quality import follow_ups, service
 from minsheng.quality.outliers import DEFAULT_THRESHOLD
-from minsheng.quality.schemas import BoundPublic, BoundSet, OutlierCheck, RuleCreate, RulePublic
+from minsheng.quality.schemas import (
+    BoundPublic,
+    BoundSet,
+    FollowUpComment,
+    FollowUpOpen,
+    FollowUpPublic,
+    OutlierCheck,
+    RuleCreate,
+    RulePublic,
+)
 
 router = APIRouter(prefix="/api/v1/quality", tags=["数据质量 quality"])
 IndicatorQuery = Annotated[str, Query(pattern=INDICATOR_CODE, description="指标编号，如 T002-1")]
+FollowUpId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="待核实标记编号")]
 RuleId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="规则编号")]
 ERRORS = {
     403: {"description": "只能由市民生办设置"},
@@ -83,4 +94,77 @@ def read_outliers(
 ):
     return service.outlier_checks(
         session=session, indicator=indicator, period=period, threshold=threshold, org_unit=org_unit
+    )
+
+
+FOLLOW_UP_ERRORS = {
+    403: {"description": "标记、关闭只能由市民生办办理；答复只能由可填报该数值的单位办理"},
+    404: {"description": "报告或标记不存在"},
+    422: {"description": "不是已通过的数值、已有未关闭的标记、标记已关闭，或说明为空"},
+}
+
+
+@router.get("/follow-ups", response_model=list[FollowUpPublic], summary="待核实标记（最新的在前），附答复记录")
+def read_follow_ups(
+    session: SessionDep, open_only: Annotated[bool, Query(alias="open", description="只看未关闭的")] = False
+):
+    return follow_ups.list_follow_ups(session=session, open_only=open_only)
+
+
+@router.post(
+    "/follow-ups",
+    response_model=FollowUpPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=FOLLOW_UP_ERRORS,
+    summary="标记待核实（市民生办）：对已通过的数值提出疑问",
+)
+def open_follow_up(session: SessionDep, catalog: CatalogDep, principal: PrincipalDep, follow_up_in: FollowUpOpen):
+    return follow_ups.open_follow_up(
+        session=session,
+        catalog=catalog,
+        report_id=follow_up_in.report_id,
+        comment=follow_up_in.comment,
+        principal=principal,
+    )
+
+
+@router.post(
+    "/follow-ups/{follow_up_id}/answers",
+    response_model=FollowUpPublic,
+    responses=FOLLOW_UP_ERRORS,
+    summary="答复待核实（可填报该数值的单位）：说明情况；如需更正请另行提交修订",
+)
+def answer_follow_up(
+    session: SessionDep,
+    catalog: CatalogDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+    follow_up_id: FollowUpId,
+    answer: FollowUpComment,
+):
+    return follow_ups.answer_follow_up(
+        session=session,
+        catalog=catalog,
+        follow_up_id=follow_up_id,
+        comment=answer.comment,
+        principal=principal,
+        today=today,
+    )
+
+
+@router.post(
+    "/follow-ups/{follow_up_id}/close",
+    response_model=FollowUpPublic,
+    responses=FOLLOW_UP_ERRORS,
+    summary="已核实（市民生办）：关闭标记并写明核实结论",
+)
+def close_follow_up(
+    session: SessionDep,
+    catalog: CatalogDep,
+    principal: PrincipalDep,
+    follow_up_id: FollowUpId,
+    closing: FollowUpComment,
+):
+    return follow_ups.close_follow_up(
+        session=session, catalog=catalog, follow_up_id=follow_up_id, comment=closing.comment, principal=principal
     )

@@ -7,7 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from minsheng.quality.expressions import MAX_EXPRESSION_LENGTH
-from minsheng.quality.models import IMPORTANCE_LABELS, Importance
+from minsheng.quality.models import IMPORTANCE_LABELS, FollowUpNoteKind, Importance
 
 OPERATOR_PATTERN = r"^(<=|<|=|>=|>)$"
 
@@ -94,3 +94,39 @@ class OutlierCheck(BaseModel):
     scores: list[ScorePublic]
     bound: str | None = Field(description="超出上下限的说明；未超出或未设为空")
     flagged: bool
+
+
+class FollowUpComment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(min_length=2, max_length=500, description="说明：需要核实什么、怎样答复或核实结果")
+
+
+class FollowUpOpen(FollowUpComment):
+    report_id: int = Field(ge=1, description="要标记的已通过数值（报告修订）编号")
+
+
+class FollowUpNotePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: FollowUpNoteKind
+    kind_label: str
+    comment: str
+    actor: str
+    at: dt.datetime
+
+
+class FollowUpPublic(BaseModel):
+    """A follow-up mark (待核实) on an approved value, with its thread: the mark, the answers, the closing."""
+
+    id: int
+    report_id: int
+    indicator: str
+    org_unit: str
+    period: str
+    open: bool
+    state_label: str = Field(description="待核实 | 已核实")
+    opened_by: str
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    notes: list[FollowUpNotePublic]

@@ -249,6 +249,44 @@ def quality_event(campaign: str, event_type: str, data: RuleFailed | RuleResolve
     return topic_for(campaign), key, event
 
 
+# Follow-up marks (issue 30 point 3): the city office marks an approved value 待核实, the reporter answers, the office
+# closes it (已核实).  Key `follow-up-<id>`: a mark's thread stays in order on one partition.
+FOLLOW_UP_OPENED = "minsheng.quality.follow_up_opened.v1"
+FOLLOW_UP_ANSWERED = "minsheng.quality.follow_up_answered.v1"
+FOLLOW_UP_CLOSED = "minsheng.quality.follow_up_closed.v1"
+FOLLOW_UP_EVENT_TYPES = (FOLLOW_UP_OPENED, FOLLOW_UP_ANSWERED, FOLLOW_UP_CLOSED)
+
+
+class FollowUpChanged(_PlanEventData):
+    """minsheng.quality.follow_up_opened.v1 / minsheng.quality.follow_up_answered.v1 /
+    minsheng.quality.follow_up_closed.v1: a line added to the thread of a follow-up mark (待核实) on the approved
+    value `report_id`, with its comment."""
+
+    campaign: str
+    follow_up: int = Field(description="标记编号")
+    report_id: int
+    indicator: str
+    org_unit: str
+    period: str
+    comment: str
+    actor: str
+    occurred_at: dt.datetime
+
+
+for _type in FOLLOW_UP_EVENT_TYPES:
+    register_event(_type, FollowUpChanged)
+
+
+def follow_up_key(follow_up: int) -> str:
+    return f"follow-up-{follow_up}"
+
+
+def follow_up_event(event_type: str, data: FollowUpChanged) -> tuple[str, str, IntegrationEvent]:
+    key = follow_up_key(data.follow_up)
+    event = IntegrationEvent(source=event_source(data.campaign), type=event_type, subject=key, data=data)
+    return topic_for(data.campaign), key, event
+
+
 def report_state(report: Report | ReportRow) -> ReportState:
     return ReportState(
         report_id=report.id,

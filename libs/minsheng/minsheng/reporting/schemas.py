@@ -8,7 +8,7 @@ from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field,
 
 from minsheng.evidence.schemas import EVIDENCE_DESCRIPTION, MAX_REFS, EvidencePublic, EvidenceRef
 from minsheng.params import INDICATOR_CODE, MAX_ROW_ID, ORG_UNIT_CODE, PERIOD_CODE, RowIdField
-from minsheng.quality.schemas import RuleFailure
+from minsheng.quality.schemas import FollowUpPublic, RuleFailure
 from minsheng.reporting.models import (
     REPORT_STATUS_LABELS,
     ImplementationState,
@@ -129,6 +129,8 @@ class ReportHistory(BaseModel):
     report: ReportPublic
     revisions: list[ReportPublic]
     changes: list[ChangePublic]
+    # issue 30: the value's follow-up marks (待核实) with their threads, the audit trail of the doubts raised
+    follow_ups: list[FollowUpPublic] = []
 
 
 class RowError(BaseModel):

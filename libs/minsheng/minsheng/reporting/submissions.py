@@ -28,6 +28,7 @@ from minsheng.evidence.service import EvidencePolicy
 from minsheng.messaging import OutboxEvent
 from minsheng.messaging.outbox import outbox_rows
 from minsheng.pagination import PageParams
+from minsheng.quality.follow_ups import follow_ups_of_series
 from minsheng.quality.schemas import RuleFailure
 from minsheng.quality.service import QUALITY_RULE_FAILED, Saved, needs_evaluation, record_failures, rule_set
 from minsheng.reporting.changes import (
@@ -583,6 +584,7 @@ def report_history(*, session: Session, report_id: int) -> ReportHistory:
     return ReportHistory(
         report=next(r for r in revisions if r.id == report.id),
         revisions=revisions,
+        follow_ups=follow_ups_of_series(session=session, report=report),
         changes=[
             ChangePublic(
                 id=c.id,
