@@ -197,16 +197,15 @@ class ViewGeneration(SQLModel, table=True):
 
 # Each plan's (decision 0017: in public for the legacy plan, in `plan_<code>` for another); the generation is the
 # gateway's own, in public.
-PLAN_VIEW_TABLES = frozenset(
-    m.__tablename__
-    for m in (
-        ReportView,
-        OfficialValue,
-        TaskStatusView,
-        TaskPartView,
-        TaskStateView,
-        IndicatorProgressView,
-        QualityFlagView,
-    )
+PLAN_VIEW_MODELS = (
+    ReportView,
+    OfficialValue,
+    TaskStatusView,
+    TaskPartView,
+    TaskStateView,
+    IndicatorProgressView,
+    QualityFlagView,
+    FollowUpView,
 )
+PLAN_VIEW_TABLES = frozenset(m.__tablename__ for m in PLAN_VIEW_MODELS)
 VIEW_TABLES = PLAN_VIEW_TABLES | {ViewGeneration.__tablename__}

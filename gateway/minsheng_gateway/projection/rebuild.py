@@ -46,31 +46,14 @@ from minsheng_gateway.plans.scope import GatewayPlans, PlanSlot, plan_schemas
 from minsheng_gateway.projection.consumer import TOPICS
 from minsheng_gateway.projection.fold import view_handlers
 from minsheng_gateway.projection.generation import current_generation, group_id
-from minsheng_gateway.projection.models import (
-    FollowUpView,
-    IndicatorProgressView,
-    OfficialValue,
-    ReportView,
-    TaskPartView,
-    TaskStateView,
-    TaskStatusView,
-    ViewGeneration,
-)
+from minsheng_gateway.projection.models import PLAN_VIEW_MODELS, ViewGeneration
 from minsheng_gateway.projection.progress import StaleProgress, refresh
 from minsheng_gateway.settings import GatewaySettings
 
 log = logging.getLogger("minsheng_gateway.rebuild")
 
 
-PLAN_VIEWS = (
-    IndicatorProgressView,
-    OfficialValue,
-    ReportView,
-    TaskStatusView,
-    TaskPartView,
-    TaskStateView,
-    FollowUpView,
-)
+PLAN_VIEWS = PLAN_VIEW_MODELS  # what a rebuild empties: every plan's views
 
 
 def drop_read_models(database: Database) -> str:
