@@ -61,7 +61,12 @@ IMPORT_BODY = {
 @router.post(
     "",
     response_model=ImportSummary,
-    responses={**REFUSALS, 413: {"description": "文件过大"}, 422: {"description": "参数或文件格式有误"}},
+    responses={
+        **REFUSALS,
+        400: {"description": "请求内容无法读取"},
+        413: {"description": "文件过大"},
+        422: {"description": "参数或文件格式有误"},
+    },
     summary="导入数据值集（DHIS2 dataValueSets 格式，JSON 或 CSV）：按行动分组写入，每组全部写入或全部不写入",
     openapi_extra={"requestBody": IMPORT_BODY},
 )
