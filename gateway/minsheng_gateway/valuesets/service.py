@@ -107,7 +107,11 @@ def parse_csv(content: bytes) -> list[DataValue]:
         return row[i].strip() if i is not None and i < len(row) else ""
 
     rows = []
-    for row in reader:
+    try:
+        lines = list(reader)
+    except csv.Error as exc:  # a NUL byte, a field beyond the csv module's limit
+        raise Unprocessable(f"CSV 文件无法读取（{exc}），请检查文件内容", code="invalid_csv") from None
+    for row in lines:
         if not any(c.strip() for c in row):
             continue
         rows.append(
@@ -138,13 +142,10 @@ class Checked:
 def _number(value: float | str | None) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    else:
-        try:
-            number = float(str(value).strip().replace(",", ""))
-        except ValueError:
-            return None
+    try:
+        number = float(value) if isinstance(value, (int, float)) else float(str(value).strip().replace(",", ""))
+    except (ValueError, OverflowError):  # text, or an integer beyond any float
+        return None
     return number if math.isfinite(number) else None
 
 
@@ -285,37 +286,42 @@ async def _send(
             importCount=count,
             message=message,
         ), []
-    try:
-        refusal = answer.json()
-    except ValueError:
-        refusal = {}
-    detail = (
-        refusal.get("detail")
-        if isinstance(refusal.get("detail"), str)
-        else f"{label}拒绝了本组数据（{answer.status_code}）"
-    )
+    refusal = _json_object(answer)
+    detail = _text(refusal.get("detail")) or f"{label}拒绝了本组数据（{answer.status_code}）"
+    code = _text(refusal.get("code")) or "refused"
     row_errors = refusal.get("errors") if isinstance(refusal.get("errors"), list) else []
     conflicts = []
     for error in row_errors:
-        position = error.get("row")
+        position = error.get("row") if isinstance(error, dict) else None
         if not isinstance(position, int) or not 1 <= position <= len(group):
             continue
         number, body = group[position - 1]
         conflicts.append(
             Conflict(
-                object=str(body.get(error.get("field"), body["indicator"])),
+                object=str(body.get(_text(error.get("field")), body["indicator"])),
                 value=number,
-                errorCode=error.get("code", refusal.get("code", "refused")),
-                message=f"第 {number} 行：{error.get('message', detail)}",
+                errorCode=_text(error.get("code")) or code,
+                message=f"第 {number} 行：{_text(error.get('message')) or detail}",
             )
         )
     if not conflicts:  # refused as a whole (a closed plan, a locked period, …): every row says why
-        code = refusal.get("code", "refused")
         conflicts = [
             Conflict(object=campaign, value=n, errorCode=code, message=f"第 {n} 行：{detail}") for n in numbers
         ]
     message = f"{label}拒绝了本组数据（{len({c.value for c in conflicts})} 行有误），本组 {len(group)} 行均未写入"
     return _refused(campaign, label, numbers, message), conflicts
+
+
+def _json_object(answer: httpx.Response) -> dict:
+    try:
+        body = answer.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _refused(campaign: str, label: str, numbers: list[int], message: str) -> CampaignImport:
