@@ -221,3 +221,9 @@ def test_other_roles_are_refused(setup, username):
     csrf = sign_in(client, username)
     for answer in (client.post(URL, json={"dataValues": GOOD}, headers=csrf), client.get(URL)):
         assert answer.status_code == 403 and answer.json()["code"] == "value_sets_not_allowed"
+
+
+def test_without_credentials_it_is_401(setup):
+    client, _ = setup
+    for answer in (client.post(URL, json={"dataValues": GOOD}), client.get(URL)):
+        assert answer.status_code == 401 and answer.json()["code"] == "not_signed_in"

@@ -22,7 +22,7 @@ from minsheng.auth.models import Role
 from minsheng.catalog.document import CAMPAIGN_CODES, PlanDoc
 from minsheng.catalog.models import OrgUnit
 from minsheng.catalog.snapshot import CatalogSnapshot
-from minsheng.errors import Unprocessable
+from minsheng.errors import Unprocessable, describe_validation_error
 from minsheng.progress.periods import Period, parse_plan_period, requested_period
 from minsheng_gateway.identity.deps import Caller
 from minsheng_gateway.projection.models import OfficialValue, ReportView
@@ -69,12 +69,12 @@ def parse_json(content: bytes) -> list[DataValue]:
     try:
         return DataValueSet.model_validate_json(content).dataValues
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        # described as the kernel describes a refused request body, each error located under `body`
+        errors = [describe_validation_error({**e, "loc": ("body", *e["loc"])}) for e in exc.errors()[:20]]
         raise Unprocessable(
-            f'JSON 不是数据值集（{{"dataValues": [...]}}）：{where} {first["msg"]}',
+            f'请求内容不是数据值集（{{"dataValues": [...]}}）：{errors[0]["message"]}',
             code="invalid_data_value_set",
-            extra={"errors": [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()[:20]]},
+            extra={"errors": errors},
         ) from None
 
 
