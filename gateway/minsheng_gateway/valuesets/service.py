@@ -17,6 +17,7 @@ import httpx
 from fastapi import Request
 from pydantic import ValidationError
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from minsheng.auth.models import Role
 from minsheng.catalog.document import CAMPAIGN_CODES, PlanDoc
@@ -350,7 +351,8 @@ async def import_values(
             message = f"本组有 {bad} 行有误（见冲突列表），{label}的 {len(group)} 行均未{'试' if dry_run else ''}导入"
             results.append(_refused(campaign, label, [n for n, _ in group], message))
         elif dry_run:
-            existing = _existing(session, [b for _, b in group])
+            # a query: off the event loop, as every database call of an async route
+            existing = await run_in_threadpool(_existing, session, [b for _, b in group])
             updated = sum(1 for _, b in group if (b["indicator"], b["org_unit"], b["period"]) in existing)
             results.append(
                 CampaignImport(
