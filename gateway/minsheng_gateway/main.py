@@ -43,6 +43,7 @@ from minsheng_gateway.summaries.router import router as summaries_router
 from minsheng_gateway.supervision.evidence import SAVED_WITH
 from minsheng_gateway.supervision.router import router as supervision_router
 from minsheng_gateway.supervision.router import upload_router as supervision_upload_router
+from minsheng_gateway.valuesets.router import router as value_sets_router
 from minsheng_gateway.warnings.router import router as warnings_router
 from minsheng_gateway.webapp import router as webapp_router
 from minsheng_gateway.webhooks import router as webhooks_router
@@ -94,6 +95,7 @@ def build_app(gateway_settings: GatewaySettings = settings) -> FastAPI:
             plans_router,
             bulletin_router,
             exchange_router,
+            value_sets_router,
             supervision_upload_router,
             supervision_router,
             notifier_feed_router,

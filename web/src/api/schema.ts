@@ -1148,6 +1148,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/data-value-sets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出数据值集：规划内审核通过的指标数据，可按行动、期间、单位（含下级）和最后变更时间筛选（增量同步） */
+        get: operations["export_value_set_api_v1_data_value_sets_get"];
+        put?: never;
+        /** 导入数据值集（DHIS2 dataValueSets 格式，JSON 或 CSV）：按行动分组写入，每组全部写入或全部不写入 */
+        post: operations["import_value_set_api_v1_data_value_sets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/supervision/evidence": {
         parameters: {
             query?: never;
@@ -1956,6 +1974,22 @@ export interface components {
              */
             detail?: string | null;
         };
+        /**
+         * CampaignImport
+         * @description One campaign service's part: all of its rows written, or none.
+         */
+        CampaignImport: {
+            /** Campaign */
+            campaign: string;
+            /** Label */
+            label: string;
+            /** Rows */
+            rows: number;
+            status: components["schemas"]["ImportStatus"];
+            importCount: components["schemas"]["ImportCount"];
+            /** Message */
+            message: string;
+        };
         /** CampaignOutlier */
         CampaignOutlier: {
             /** Indicator */
@@ -2272,6 +2306,29 @@ export interface components {
              */
             share: number | null;
         };
+        /** Conflict */
+        Conflict: {
+            /**
+             * Object
+             * @description 出错的对象：指标编号、单位代码、期间或数值
+             */
+            object: string;
+            /**
+             * Value
+             * @description 出错的行（从 1 起，CSV 不计标题行；JSON 为 dataValues 中的位置）
+             */
+            value: number;
+            /**
+             * Errorcode
+             * @description 机器可读的错误代码
+             */
+            errorCode: string;
+            /**
+             * Message
+             * @description 中文说明
+             */
+            message: string;
+        };
         /** ConsistencyReport */
         ConsistencyReport: {
             /** Consistent */
@@ -2293,6 +2350,44 @@ export interface components {
             username: string;
             /** Password */
             password: string;
+        };
+        /** DataValueOut */
+        DataValueOut: {
+            /** Dataelement */
+            dataElement: string;
+            /** Period */
+            period: string;
+            /** Orgunit */
+            orgUnit: string;
+            /** Value */
+            value: number;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /** Campaign */
+            campaign: string;
+            /**
+             * Lastupdated
+             * @description 最后变更（审核通过）的时间，ISO 8601
+             */
+            lastUpdated: string;
+            /**
+             * Deleted
+             * @default false
+             */
+            deleted: boolean;
+        };
+        /** DataValueSetOut */
+        DataValueSetOut: {
+            /** Datavalues */
+            dataValues: components["schemas"]["DataValueOut"][];
+            /**
+             * Deletionsknown
+             * @description 平台是否记录已撤回的数据：目前填报没有撤回（删除）操作，includeDeleted 不会返回任何已删除的值
+             */
+            deletionsKnown: boolean;
         };
         /** Difference */
         Difference: {
@@ -2650,6 +2745,58 @@ export interface components {
          * @enum {string}
          */
         ImplementationState: "in_progress" | "suspended" | "cancelled" | "undecided";
+        /** ImportCount */
+        ImportCount: {
+            /**
+             * Imported
+             * @default 0
+             */
+            imported: number;
+            /**
+             * Updated
+             * @default 0
+             */
+            updated: number;
+            /**
+             * Ignored
+             * @default 0
+             */
+            ignored: number;
+            /**
+             * Deleted
+             * @default 0
+             */
+            deleted: number;
+        };
+        /**
+         * ImportStatus
+         * @enum {string}
+         */
+        ImportStatus: "SUCCESS" | "WARNING" | "ERROR";
+        /** ImportSummary */
+        ImportSummary: {
+            /**
+             * Responsetype
+             * @default ImportSummary
+             */
+            responseType: string;
+            status: components["schemas"]["ImportStatus"];
+            /**
+             * Description
+             * @description 中文说明
+             */
+            description: string;
+            /** Dryrun */
+            dryRun: boolean;
+            importCount: components["schemas"]["ImportCount"];
+            /** Conflicts */
+            conflicts: components["schemas"]["Conflict"][];
+            /**
+             * Campaigns
+             * @description 按行动（服务）分组的结果：每组全部写入或全部不写入
+             */
+            campaigns: components["schemas"]["CampaignImport"][];
+        };
         /**
          * InboxItemKind
          * @enum {string}
@@ -9191,6 +9338,244 @@ export interface operations {
             /** @description 参数或数据有误（errors 逐项、逐行说明），未保存任何数据 */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_value_set_api_v1_data_value_sets_get: {
+        parameters: {
+            query?: {
+                /** @description 只导出某一行动，如 education */
+                campaign?: string | null;
+                /** @description 期间内的数据：月 2024-05、季 2024Q2 或年 2024 */
+                period?: string | null;
+                /** @description 期间起始不早于此日期，如 2024-01-01 */
+                startDate?: string | null;
+                /** @description 期间结束不晚于此日期，如 2024-12-31 */
+                endDate?: string | null;
+                /** @description 单位代码，如 370303 */
+                orgUnit?: string | null;
+                /** @description 含 orgUnit 的下级单位 */
+                children?: boolean;
+                /** @description 只导出此时间之后审核通过（变更）的值，如 2026-12-01T08:00:00+08:00；不带时区按 UTC */
+                lastUpdated?: string | null;
+                /** @description 含已撤回的值：平台目前没有撤回操作，不会返回已删除的值（deletionsKnown=false） */
+                includeDeleted?: boolean;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataValueSetOut"];
+                };
+            };
+            /** @description 未登录或密钥无效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办和对接系统账号开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数有误 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 系统繁忙或暂时不可用，未处理；Retry-After 为需等待的秒数 */
+            503: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    import_value_set_api_v1_data_value_sets_post: {
+        parameters: {
+            query?: {
+                /** @description 试导入：只检查，不写入任何数据 */
+                dryRun?: boolean;
+                /** @description 只支持 CREATE_AND_UPDATE */
+                importStrategy?: string;
+                /** @description 指标和单位的标识方式：code（指标编号、单位代码；uid 相同） */
+                idScheme?: string | null;
+                /** @description 指标和单位的标识方式：code（指标编号、单位代码；uid 相同） */
+                dataElementIdScheme?: string | null;
+                /** @description 指标和单位的标识方式：code（指标编号、单位代码；uid 相同） */
+                orgUnitIdScheme?: string | null;
+                /** @description 方案代码（GET /api/v1/plans）；默认为当前方案（current） */
+                plan?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    dataValues: {
+                        /**
+                         * Dataelement
+                         * @description 指标编号（idScheme=code），如 T002-1
+                         */
+                        dataElement: string;
+                        /**
+                         * Period
+                         * @description 期间：月 2022-06（或 DHIS2 的 202206）、季 2022Q2、年 2022
+                         */
+                        period: string;
+                        /**
+                         * Orgunit
+                         * @description 单位代码，如 370303
+                         */
+                        orgUnit: string;
+                        /**
+                         * Value
+                         * @description 数值（数字，或可解析为数字的文本）
+                         */
+                        value?: number | string | null;
+                        /**
+                         * Comment
+                         * @description 说明（写入填报说明）
+                         * @default
+                         */
+                        comment?: string;
+                    }[];
+                };
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportSummary"];
+                };
+            };
+            /** @description 请求内容无法读取 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 未登录或密钥无效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 只对市民生办和对接系统账号开放 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 要找的内容不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 与当前状态冲突（如期间已锁定、状态不允许、名称重复） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 文件过大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 参数或文件格式有误 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description 请求过于频繁，未处理；Retry-After 为需等待的秒数 */
+            429: {
+                headers: {
+                    /** @description 多少秒后可以重试 */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
